@@ -1,0 +1,139 @@
+//! Writes the known-answer vectors in `tests/vectors/stream-v1.json`.
+//!
+//! Everything is derived from fixed seeds, so rerunning reproduces the file byte for byte; the
+//! tests check the committed file, never a regenerated one. Run:
+//! `cargo run -p cinelock-core --example gen_vectors > tests/vectors/stream-v1.json`
+
+use cinelock_core::{HEADER_LEN, RecipientSecretKey, SEED_LEN, SealSeed, seal};
+use serde_json::{Value, json};
+
+fn bytes(len: usize, salt: u8) -> Vec<u8> {
+    (0..len).map(|i| (i as u32).wrapping_mul(31).wrapping_add(u32::from(salt)) as u8).collect()
+}
+
+fn seed(salt: u8) -> [u8; SEED_LEN] {
+    bytes(SEED_LEN, salt).try_into().unwrap()
+}
+
+fn recipient(salt: u8) -> (RecipientSecretKey, Value) {
+    let ikm: [u8; 32] = bytes(32, salt).try_into().unwrap();
+    let sk = RecipientSecretKey::from_seed(&ikm);
+    let v = json!({
+        "ikm": hex::encode(ikm),
+        "secret_key": hex::encode(sk.to_bytes()),
+        "public_key": hex::encode(sk.public_key().to_bytes()),
+        "key_id": sk.public_key().key_id().to_string(),
+    });
+    (sk, v)
+}
+
+fn main() {
+    let (sk, recipient_json) = recipient(1);
+    let (other, other_json) = recipient(2);
+    let pk = sk.public_key();
+
+    let cases: &[(&str, u32, usize)] = &[
+        ("empty", 64, 0),
+        ("one byte", 64, 1),
+        ("chunk minus one", 64, 63),
+        ("exactly one chunk", 64, 64),
+        ("chunk plus one", 64, 65),
+        ("exactly three chunks", 64, 192),
+        ("many chunks with a short tail", 100, 1234),
+        ("larger chunk size", 4096, 10000),
+    ];
+    let mut positive = Vec::new();
+    for (i, &(name, chunk_size, len)) in cases.iter().enumerate() {
+        let s = seed(10 + i as u8);
+        let pt = bytes(len, 100 + i as u8);
+        let sealed = seal(pk, chunk_size, &SealSeed::from_bytes(&s), &pt).unwrap();
+        positive.push(json!({
+            "name": name, "chunk_size": chunk_size, "seed": hex::encode(s),
+            "plaintext": hex::encode(&pt), "sealed": hex::encode(&sealed),
+        }));
+    }
+
+    // Negative vectors start from one 3-chunk stream (chunk size 64, 150 bytes: 64+64+22).
+    let base_pt = bytes(150, 7);
+    let base = seal(pk, 64, &SealSeed::from_bytes(&seed(40)), &base_pt).unwrap();
+    let c = 64 + 16;
+    let (h, c0, c1, c2) = (
+        &base[..HEADER_LEN],
+        &base[HEADER_LEN..HEADER_LEN + c],
+        &base[HEADER_LEN + c..HEADER_LEN + 2 * c],
+        &base[HEADER_LEN + 2 * c..],
+    );
+    let cat = |parts: &[&[u8]]| parts.concat();
+    let flip = |at: usize| {
+        let mut b = base.clone();
+        b[at] ^= 0x01;
+        b
+    };
+    // A full-chunk stream (2 × 64) for the "empty chunk appended" and "last flag" cases.
+    let full_pt = bytes(128, 9);
+    let full = seal(pk, 64, &SealSeed::from_bytes(&seed(41)), &full_pt).unwrap();
+    let other_stream = seal(pk, 64, &SealSeed::from_bytes(&seed(42)), &base_pt).unwrap();
+    let for_other = seal(other.public_key(), 64, &SealSeed::from_bytes(&seed(43)), &base_pt).unwrap();
+
+    let mut bad_version = base.clone();
+    bad_version[4] = 2;
+    let mut bad_magic = base.clone();
+    bad_magic[0] = b'X';
+    let mut reserved = base.clone();
+    reserved[7] = 1;
+    let mut chunk_size_field = base.clone();
+    chunk_size_field[8..12].copy_from_slice(&128u32.to_be_bytes());
+    let mut tiny_chunks = base.clone();
+    tiny_chunks[8..12].copy_from_slice(&16u32.to_be_bytes());
+    // The stream `full` with its two chunks, then an extra empty chunk sealed by someone who
+    // knew the key: the format forbids an empty final chunk after data.
+    let full_key = sk.open_header(&cinelock_core::Header::parse(&full).unwrap()).unwrap();
+    let full_header = cinelock_core::Header::parse(&full).unwrap();
+    let cipher = cinelock_core::ChunkCipher::new(&full_header, &full_key);
+    let mut relabelled = full[..HEADER_LEN + c].to_vec(); // header + chunk 0 (sealed non-last)
+    let mut c1_again = full_pt[64..].to_vec();
+    cipher.seal_chunk(1, false, &mut c1_again); // chunk 1 sealed as NOT last
+    let mut empty_last = Vec::new();
+    cipher.seal_chunk(2, true, &mut empty_last);
+    relabelled.extend_from_slice(&c1_again);
+    relabelled.extend_from_slice(&empty_last);
+
+    let negative = vec![
+        ("flipped bit in first chunk body", flip(HEADER_LEN + 3), "decrypt"),
+        ("flipped bit in last chunk tag", flip(base.len() - 1), "decrypt"),
+        ("flipped bit in the sealed data key", flip(70), "decrypt"),
+        ("flipped bit in the encapsulated key", flip(30), "decrypt"),
+        ("flipped bit in the nonce prefix", flip(22), "decrypt"),
+        ("chunk size field changed", chunk_size_field, "decrypt"),
+        ("chunk size below the minimum", tiny_chunks, "chunk_size"),
+        ("chunks 0 and 1 swapped", cat(&[h, c1, c0, c2]), "decrypt"),
+        ("middle chunk dropped", cat(&[h, c0, c2]), "decrypt"),
+        ("last chunk dropped (truncated at a chunk boundary)", cat(&[h, c0, c1]), "decrypt"),
+        ("truncated inside the last chunk", base[..base.len() - 5].to_vec(), "decrypt"),
+        ("first chunk duplicated", cat(&[h, c0, c0, c1, c2]), "decrypt"),
+        ("last chunk duplicated", cat(&[h, c0, c1, c2, c2]), "decrypt"),
+        ("bytes appended after the last chunk", cat(&[&base, b"extra"]), "decrypt"),
+        ("header swapped from another stream", cat(&[&other_stream[..HEADER_LEN], c0, c1, c2]), "decrypt"),
+        ("chunk spliced from another stream", cat(&[h, &other_stream[HEADER_LEN..HEADER_LEN + c], c1, c2]), "decrypt"),
+        ("empty final chunk after data", relabelled, "decrypt"),
+        ("header only", h.to_vec(), "decrypt"),
+        ("truncated header", base[..50].to_vec(), "malformed"),
+        ("bad magic", bad_magic, "malformed"),
+        ("reserved bits set", reserved, "malformed"),
+        ("unknown version", bad_version, "unsupported"),
+        ("sealed for another recipient", for_other, "wrong_recipient"),
+    ];
+    let negative: Vec<Value> = negative
+        .into_iter()
+        .map(|(name, sealed, error)| json!({"name": name, "sealed": hex::encode(sealed), "error": error}))
+        .collect();
+
+    let doc = json!({
+        "format": "cinelock sealed stream v1 (docs/format.md)",
+        "recipient": recipient_json,
+        "other_recipient": other_json,
+        "positive": positive,
+        "negative": negative,
+    });
+    println!("{}", serde_json::to_string_pretty(&doc).unwrap());
+}

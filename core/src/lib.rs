@@ -1,0 +1,22 @@
+//! Cinelock's sans-IO core.
+//!
+//! This crate owns the *sealed stream format* shared by the browser SDK, the server's transcode
+//! workers and the player: a header carrying an HPKE-sealed data key, followed by AES-256-GCM
+//! chunks in a STREAM construction (see `docs/format.md`). It performs no I/O, reads no clock and
+//! draws no randomness: callers pass random bytes in ([`SealSeed`], [`RecipientSecretKey::from_seed`]),
+//! so every result here is deterministic and testable natively and in wasm alike.
+
+mod chunk;
+mod error;
+mod format;
+mod keys;
+mod rng;
+mod stream;
+
+pub use chunk::{ChunkCipher, TAG_LEN};
+pub use error::Error;
+pub use format::{
+    HEADER_LEN, Header, Layout, MAGIC, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, SUITE_V1, VERSION_V1,
+};
+pub use keys::{DataKey, KeyId, RecipientPublicKey, RecipientSecretKey, SEED_LEN, SealSeed};
+pub use stream::{StreamOpener, StreamSealer, open, seal};

@@ -1,0 +1,205 @@
+//! Streaming seal and open over caller-owned buffers: constant memory for any stream length.
+//!
+//! Both sides hold at most one chunk. The opener cannot know a full-size chunk is the last one
+//! until more bytes or the end arrive, so it holds each chunk back until then; it releases only
+//! authenticated chunks, and [`StreamOpener::finish`] is what proves the stream was not cut
+//! short. A consumer must treat everything it received as invalid unless `finish` succeeds.
+
+use crate::chunk::ChunkCipher;
+use crate::{DataKey, Error, HEADER_LEN, Header, RecipientPublicKey, RecipientSecretKey, SealSeed, TAG_LEN};
+
+/// Seals a stream of plaintext pushed in pieces of any size.
+#[derive(Debug)]
+pub struct StreamSealer {
+    cipher: ChunkCipher,
+    header: [u8; HEADER_LEN],
+    chunk_size: usize,
+    next_index: u64,
+    buf: Vec<u8>,
+}
+
+impl StreamSealer {
+    /// Starts a stream sealed to `recipient`.
+    pub fn new(recipient: &RecipientPublicKey, chunk_size: u32, seed: &SealSeed) -> Result<Self, Error> {
+        let (header, key) = recipient.seal_header(chunk_size, seed)?;
+        Ok(Self::with_key(&header, &key))
+    }
+
+    /// Continues a stream whose header and data key already exist (resuming an upload).
+    pub fn with_key(header: &Header, key: &DataKey) -> Self {
+        let chunk_size = header.chunk_size as usize;
+        Self {
+            cipher: ChunkCipher::new(header, key),
+            header: header.to_bytes(),
+            chunk_size,
+            next_index: 0,
+            buf: Vec::with_capacity(chunk_size + TAG_LEN),
+        }
+    }
+
+    /// The header, which the stream's consumer must receive before any chunk.
+    pub fn header(&self) -> &[u8; HEADER_LEN] {
+        &self.header
+    }
+
+    /// The per-chunk cipher, for sealing chunks out of order (parallel upload parts).
+    pub fn cipher(&self) -> &ChunkCipher {
+        &self.cipher
+    }
+
+    /// Feeds plaintext; appends every chunk that is now complete to `out`.
+    pub fn push(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
+        while !input.is_empty() {
+            if self.buf.len() == self.chunk_size {
+                // More input follows, so the held chunk is not the last one.
+                self.emit(false, out)?;
+            }
+            let take = (self.chunk_size - self.buf.len()).min(input.len());
+            self.buf.extend_from_slice(&input[..take]);
+            input = &input[take..];
+        }
+        Ok(())
+    }
+
+    /// Seals the final chunk and appends it to `out`.
+    pub fn finish(mut self, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.emit(true, out)
+    }
+
+    fn emit(&mut self, last: bool, out: &mut Vec<u8>) -> Result<(), Error> {
+        let index = u32::try_from(self.next_index).map_err(|_| Error::TooLong)?;
+        self.cipher.seal_chunk(index, last, &mut self.buf);
+        out.extend_from_slice(&self.buf);
+        self.buf.clear();
+        self.next_index += 1;
+        Ok(())
+    }
+}
+
+/// Opens a sealed stream pushed in pieces of any size.
+#[derive(Debug)]
+pub struct StreamOpener {
+    secret: RecipientSecretKey,
+    state: OpenState,
+}
+
+#[derive(Debug)]
+enum OpenState {
+    Header(Vec<u8>),
+    Body { cipher: ChunkCipher, sealed_chunk: usize, next_index: u64, buf: Vec<u8> },
+    Failed,
+}
+
+impl StreamOpener {
+    /// An opener for streams sealed to `secret`.
+    pub fn new(secret: RecipientSecretKey) -> Self {
+        Self { secret, state: OpenState::Header(Vec::with_capacity(HEADER_LEN)) }
+    }
+
+    /// An opener for a stream whose header was already parsed and whose key is known.
+    pub fn with_key(secret: RecipientSecretKey, header: &Header, key: &DataKey) -> Self {
+        let sealed_chunk = header.chunk_size as usize + TAG_LEN;
+        Self {
+            secret,
+            state: OpenState::Body {
+                cipher: ChunkCipher::new(header, key),
+                sealed_chunk,
+                next_index: 0,
+                buf: Vec::with_capacity(sealed_chunk),
+            },
+        }
+    }
+
+    /// Feeds sealed bytes; appends the plaintext of every chunk now known authentic to `out`.
+    /// After an error the opener refuses all further input.
+    pub fn push(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
+        let result = self.push_inner(input, out);
+        if result.is_err() {
+            self.state = OpenState::Failed;
+        }
+        result
+    }
+
+    fn push_inner(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
+        if let OpenState::Header(h) = &mut self.state {
+            let take = (HEADER_LEN - h.len()).min(input.len());
+            h.extend_from_slice(&input[..take]);
+            input = &input[take..];
+            if h.len() < HEADER_LEN {
+                return Ok(());
+            }
+            let header = Header::parse(h)?;
+            let key = self.secret.open_header(&header)?;
+            *self = Self::with_key(self.secret.clone(), &header, &key);
+        }
+        let OpenState::Body { cipher, sealed_chunk, next_index, buf } = &mut self.state else {
+            return Err(Error::Decrypt);
+        };
+        while !input.is_empty() {
+            if buf.len() == *sealed_chunk {
+                // More bytes follow, so the held chunk must not be the last one.
+                open_into(cipher, next_index, false, buf, out)?;
+            }
+            let take = (*sealed_chunk - buf.len()).min(input.len());
+            buf.extend_from_slice(&input[..take]);
+            input = &input[take..];
+        }
+        Ok(())
+    }
+
+    /// Opens the final chunk; succeeds only if the stream ended exactly where its sealer ended it.
+    pub fn finish(self, out: &mut Vec<u8>) -> Result<(), Error> {
+        match self.state {
+            OpenState::Body { cipher, mut next_index, mut buf, .. } => {
+                // Only an empty stream may end in an empty chunk.
+                if buf.len() == TAG_LEN && next_index > 0 {
+                    return Err(Error::Decrypt);
+                }
+                open_into(&cipher, &mut next_index, true, &mut buf, out)
+            }
+            OpenState::Header(h) if h.len() < HEADER_LEN => Err(Error::Malformed("header truncated")),
+            _ => Err(Error::Decrypt),
+        }
+    }
+}
+
+fn open_into(
+    cipher: &ChunkCipher,
+    next_index: &mut u64,
+    last: bool,
+    buf: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    let index = u32::try_from(*next_index).map_err(|_| Error::Decrypt)?;
+    let plain = cipher.open_chunk(index, last, buf)?;
+    out.extend_from_slice(plain);
+    buf.clear();
+    *next_index += 1;
+    Ok(())
+}
+
+/// Seals a whole in-memory plaintext (convenience over [`StreamSealer`]).
+pub fn seal(
+    recipient: &RecipientPublicKey,
+    chunk_size: u32,
+    seed: &SealSeed,
+    plaintext: &[u8],
+) -> Result<Vec<u8>, Error> {
+    let mut sealer = StreamSealer::new(recipient, chunk_size, seed)?;
+    let mut out = Vec::with_capacity(
+        crate::Layout::new(chunk_size)?.sealed_len(plaintext.len() as u64)? as usize,
+    );
+    out.extend_from_slice(sealer.header());
+    sealer.push(plaintext, &mut out)?;
+    sealer.finish(&mut out)?;
+    Ok(out)
+}
+
+/// Opens a whole in-memory sealed stream (convenience over [`StreamOpener`]); all or nothing.
+pub fn open(secret: &RecipientSecretKey, sealed: &[u8]) -> Result<Vec<u8>, Error> {
+    let mut opener = StreamOpener::new(secret.clone());
+    let mut out = Vec::with_capacity(sealed.len());
+    opener.push(sealed, &mut out)?;
+    opener.finish(&mut out)?;
+    Ok(out)
+}

@@ -8,7 +8,9 @@ use cinelock_core::{HEADER_LEN, RecipientSecretKey, SEED_LEN, SealSeed, seal};
 use serde_json::{Value, json};
 
 fn bytes(len: usize, salt: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u32).wrapping_mul(31).wrapping_add(u32::from(salt)) as u8).collect()
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(31).wrapping_add(u32::from(salt)) as u8)
+        .collect()
 }
 
 fn seed(salt: u8) -> [u8; SEED_LEN] {
@@ -73,7 +75,13 @@ fn main() {
     let full_pt = bytes(128, 9);
     let full = seal(pk, 64, &SealSeed::from_bytes(&seed(41)), &full_pt).unwrap();
     let other_stream = seal(pk, 64, &SealSeed::from_bytes(&seed(42)), &base_pt).unwrap();
-    let for_other = seal(other.public_key(), 64, &SealSeed::from_bytes(&seed(43)), &base_pt).unwrap();
+    let for_other = seal(
+        other.public_key(),
+        64,
+        &SealSeed::from_bytes(&seed(43)),
+        &base_pt,
+    )
+    .unwrap();
 
     let mut bad_version = base.clone();
     bad_version[4] = 2;
@@ -87,7 +95,9 @@ fn main() {
     tiny_chunks[8..12].copy_from_slice(&16u32.to_be_bytes());
     // The stream `full` with its two chunks, then an extra empty chunk sealed by someone who
     // knew the key: the format forbids an empty final chunk after data.
-    let full_key = sk.open_header(&cinelock_core::Header::parse(&full).unwrap()).unwrap();
+    let full_key = sk
+        .open_header(&cinelock_core::Header::parse(&full).unwrap())
+        .unwrap();
     let full_header = cinelock_core::Header::parse(&full).unwrap();
     let cipher = cinelock_core::ChunkCipher::new(&full_header, &full_key);
     let mut relabelled = full[..HEADER_LEN + c].to_vec(); // header + chunk 0 (sealed non-last)
@@ -99,8 +109,16 @@ fn main() {
     relabelled.extend_from_slice(&empty_last);
 
     let negative = vec![
-        ("flipped bit in first chunk body", flip(HEADER_LEN + 3), "decrypt"),
-        ("flipped bit in last chunk tag", flip(base.len() - 1), "decrypt"),
+        (
+            "flipped bit in first chunk body",
+            flip(HEADER_LEN + 3),
+            "decrypt",
+        ),
+        (
+            "flipped bit in last chunk tag",
+            flip(base.len() - 1),
+            "decrypt",
+        ),
         ("flipped bit in the sealed data key", flip(70), "decrypt"),
         ("flipped bit in the encapsulated key", flip(30), "decrypt"),
         ("flipped bit in the nonce prefix", flip(22), "decrypt"),
@@ -108,13 +126,41 @@ fn main() {
         ("chunk size below the minimum", tiny_chunks, "chunk_size"),
         ("chunks 0 and 1 swapped", cat(&[h, c1, c0, c2]), "decrypt"),
         ("middle chunk dropped", cat(&[h, c0, c2]), "decrypt"),
-        ("last chunk dropped (truncated at a chunk boundary)", cat(&[h, c0, c1]), "decrypt"),
-        ("truncated inside the last chunk", base[..base.len() - 5].to_vec(), "decrypt"),
-        ("first chunk duplicated", cat(&[h, c0, c0, c1, c2]), "decrypt"),
-        ("last chunk duplicated", cat(&[h, c0, c1, c2, c2]), "decrypt"),
-        ("bytes appended after the last chunk", cat(&[&base, b"extra"]), "decrypt"),
-        ("header swapped from another stream", cat(&[&other_stream[..HEADER_LEN], c0, c1, c2]), "decrypt"),
-        ("chunk spliced from another stream", cat(&[h, &other_stream[HEADER_LEN..HEADER_LEN + c], c1, c2]), "decrypt"),
+        (
+            "last chunk dropped (truncated at a chunk boundary)",
+            cat(&[h, c0, c1]),
+            "decrypt",
+        ),
+        (
+            "truncated inside the last chunk",
+            base[..base.len() - 5].to_vec(),
+            "decrypt",
+        ),
+        (
+            "first chunk duplicated",
+            cat(&[h, c0, c0, c1, c2]),
+            "decrypt",
+        ),
+        (
+            "last chunk duplicated",
+            cat(&[h, c0, c1, c2, c2]),
+            "decrypt",
+        ),
+        (
+            "bytes appended after the last chunk",
+            cat(&[&base, b"extra"]),
+            "decrypt",
+        ),
+        (
+            "header swapped from another stream",
+            cat(&[&other_stream[..HEADER_LEN], c0, c1, c2]),
+            "decrypt",
+        ),
+        (
+            "chunk spliced from another stream",
+            cat(&[h, &other_stream[HEADER_LEN..HEADER_LEN + c], c1, c2]),
+            "decrypt",
+        ),
         ("empty final chunk after data", relabelled, "decrypt"),
         ("header only", h.to_vec(), "decrypt"),
         ("truncated header", base[..50].to_vec(), "malformed"),

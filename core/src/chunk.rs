@@ -87,7 +87,10 @@ impl ChunkCipher {
         let (body, tag) = buf.split_at_mut(split);
         let tag = Tag::try_from(&*tag).map_err(|_| Error::Decrypt)?;
         let nonce = Nonce::from(self.nonce(index, last));
-        match self.aead.decrypt_inout_detached(&nonce, &self.aad, body.into(), &tag) {
+        match self
+            .aead
+            .decrypt_inout_detached(&nonce, &self.aad, body.into(), &tag)
+        {
             Ok(()) => Ok(body),
             Err(_) => {
                 body.fill(0);

@@ -61,7 +61,10 @@ impl Header {
             return Err(Error::Malformed("bad magic"));
         }
         if h[4] != VERSION_V1 || h[5] != SUITE_V1 {
-            return Err(Error::Unsupported { version: h[4], suite: h[5] });
+            return Err(Error::Unsupported {
+                version: h[4],
+                suite: h[5],
+            });
         }
         if h[6..8] != [0, 0] {
             return Err(Error::Malformed("reserved bits set"));
@@ -100,7 +103,9 @@ impl Header {
 
     /// Where the chunks of this stream sit.
     pub fn layout(&self) -> Layout {
-        Layout { chunk_size: self.chunk_size }
+        Layout {
+            chunk_size: self.chunk_size,
+        }
     }
 }
 
@@ -142,7 +147,11 @@ impl Layout {
     /// Number of chunks for a plaintext of `len` bytes (an empty stream has one empty chunk).
     pub fn chunk_count(&self, plaintext_len: u64) -> Result<u64, Error> {
         let n = plaintext_len.div_ceil(u64::from(self.chunk_size)).max(1);
-        if n > 1 << 32 { Err(Error::TooLong) } else { Ok(n) }
+        if n > 1 << 32 {
+            Err(Error::TooLong)
+        } else {
+            Ok(n)
+        }
     }
 
     /// Total sealed length, header included, of a plaintext of `len` bytes.
@@ -153,10 +162,18 @@ impl Layout {
     /// Plaintext length of a sealed stream of `sealed_len` bytes (header included), or
     /// [`Error::Decrypt`] when no well-formed stream has that length.
     pub fn plaintext_len(&self, sealed_len: u64) -> Result<u64, Error> {
-        let body = sealed_len.checked_sub(HEADER_LEN as u64).ok_or(Error::Decrypt)?;
+        let body = sealed_len
+            .checked_sub(HEADER_LEN as u64)
+            .ok_or(Error::Decrypt)?;
         let n = body.div_ceil(self.sealed_chunk_size()).max(1);
-        let last = body.checked_sub((n - 1) * self.sealed_chunk_size()).ok_or(Error::Decrypt)?;
-        let canonical_last = if n == 1 { last >= TAG_LEN as u64 } else { last > TAG_LEN as u64 };
+        let last = body
+            .checked_sub((n - 1) * self.sealed_chunk_size())
+            .ok_or(Error::Decrypt)?;
+        let canonical_last = if n == 1 {
+            last >= TAG_LEN as u64
+        } else {
+            last > TAG_LEN as u64
+        };
         if !canonical_last || n > 1 << 32 {
             return Err(Error::Decrypt);
         }

@@ -102,9 +102,14 @@ impl core::fmt::Debug for RecipientPublicKey {
 impl RecipientPublicKey {
     /// Parses a 32-byte X25519 public key.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        let key = <Kem as hpke::Kem>::PublicKey::from_bytes(bytes).map_err(|_| Error::InvalidKey)?;
+        let key =
+            <Kem as hpke::Kem>::PublicKey::from_bytes(bytes).map_err(|_| Error::InvalidKey)?;
         let bytes: [u8; 32] = bytes.try_into().map_err(|_| Error::InvalidKey)?;
-        Ok(Self { key, bytes, id: key_id(&bytes) })
+        Ok(Self {
+            key,
+            bytes,
+            id: key_id(&bytes),
+        })
     }
 
     /// The key's wire form.
@@ -118,7 +123,11 @@ impl RecipientPublicKey {
     }
 
     /// Builds a header for a new stream sealed to this key, and returns it with its data key.
-    pub fn seal_header(&self, chunk_size: u32, seed: &SealSeed) -> Result<(Header, DataKey), Error> {
+    pub fn seal_header(
+        &self,
+        chunk_size: u32,
+        seed: &SealSeed,
+    ) -> Result<(Header, DataKey), Error> {
         check_chunk_size(chunk_size)?;
         let mut header = Header {
             chunk_size,
@@ -161,15 +170,30 @@ impl RecipientSecretKey {
     pub fn from_seed(ikm: &[u8; 32]) -> Self {
         let (key, public) = Kem::derive_keypair(ikm);
         let bytes: [u8; 32] = public.to_bytes().into();
-        Self { key, public: RecipientPublicKey { key: public, bytes, id: key_id(&bytes) } }
+        Self {
+            key,
+            public: RecipientPublicKey {
+                key: public,
+                bytes,
+                id: key_id(&bytes),
+            },
+        }
     }
 
     /// Parses a 32-byte X25519 secret key.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        let key = <Kem as hpke::Kem>::PrivateKey::from_bytes(bytes).map_err(|_| Error::InvalidKey)?;
+        let key =
+            <Kem as hpke::Kem>::PrivateKey::from_bytes(bytes).map_err(|_| Error::InvalidKey)?;
         let public = <Kem as hpke::Kem>::sk_to_pk(&key);
         let pb: [u8; 32] = public.to_bytes().into();
-        Ok(Self { key, public: RecipientPublicKey { key: public, bytes: pb, id: key_id(&pb) } })
+        Ok(Self {
+            key,
+            public: RecipientPublicKey {
+                key: public,
+                bytes: pb,
+                id: key_id(&pb),
+            },
+        })
     }
 
     /// The secret key's wire form. Handle with care.
@@ -185,9 +209,13 @@ impl RecipientSecretKey {
     /// Recovers the data key of a stream sealed to this key.
     pub fn open_header(&self, header: &Header) -> Result<DataKey, Error> {
         if header.key_id != self.public.id {
-            return Err(Error::WrongRecipient { expected: self.public.id, found: header.key_id });
+            return Err(Error::WrongRecipient {
+                expected: self.public.id,
+                found: header.key_id,
+            });
         }
-        let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(&header.enc).map_err(|_| Error::Decrypt)?;
+        let enc =
+            <Kem as hpke::Kem>::EncappedKey::from_bytes(&header.enc).map_err(|_| Error::Decrypt)?;
         let mut key = header.sealed_key;
         let (ct, tag) = key.split_at_mut(32);
         let tag = hpke::aead::AeadTag::<AesGcm256>::from_bytes(tag).map_err(|_| Error::Decrypt)?;
@@ -208,6 +236,9 @@ impl RecipientSecretKey {
 }
 
 fn key_id(public: &[u8; 32]) -> KeyId {
-    let digest = Sha256::new().chain_update(KEY_ID_DOMAIN).chain_update(public).finalize();
+    let digest = Sha256::new()
+        .chain_update(KEY_ID_DOMAIN)
+        .chain_update(public)
+        .finalize();
     KeyId(digest[..8].try_into().expect("8"))
 }

@@ -6,7 +6,9 @@
 //! short. A consumer must treat everything it received as invalid unless `finish` succeeds.
 
 use crate::chunk::ChunkCipher;
-use crate::{DataKey, Error, HEADER_LEN, Header, RecipientPublicKey, RecipientSecretKey, SealSeed, TAG_LEN};
+use crate::{
+    DataKey, Error, HEADER_LEN, Header, RecipientPublicKey, RecipientSecretKey, SealSeed, TAG_LEN,
+};
 
 /// Seals a stream of plaintext pushed in pieces of any size.
 #[derive(Debug)]
@@ -20,7 +22,11 @@ pub struct StreamSealer {
 
 impl StreamSealer {
     /// Starts a stream sealed to `recipient`.
-    pub fn new(recipient: &RecipientPublicKey, chunk_size: u32, seed: &SealSeed) -> Result<Self, Error> {
+    pub fn new(
+        recipient: &RecipientPublicKey,
+        chunk_size: u32,
+        seed: &SealSeed,
+    ) -> Result<Self, Error> {
         let (header, key) = recipient.seal_header(chunk_size, seed)?;
         Ok(Self::with_key(&header, &key))
     }
@@ -86,14 +92,22 @@ pub struct StreamOpener {
 #[derive(Debug)]
 enum OpenState {
     Header(Vec<u8>),
-    Body { cipher: ChunkCipher, sealed_chunk: usize, next_index: u64, buf: Vec<u8> },
+    Body {
+        cipher: ChunkCipher,
+        sealed_chunk: usize,
+        next_index: u64,
+        buf: Vec<u8>,
+    },
     Failed,
 }
 
 impl StreamOpener {
     /// An opener for streams sealed to `secret`.
     pub fn new(secret: RecipientSecretKey) -> Self {
-        Self { secret, state: OpenState::Header(Vec::with_capacity(HEADER_LEN)) }
+        Self {
+            secret,
+            state: OpenState::Header(Vec::with_capacity(HEADER_LEN)),
+        }
     }
 
     /// An opener for a stream whose header was already parsed and whose key is known.
@@ -132,7 +146,13 @@ impl StreamOpener {
             let key = self.secret.open_header(&header)?;
             *self = Self::with_key(self.secret.clone(), &header, &key);
         }
-        let OpenState::Body { cipher, sealed_chunk, next_index, buf } = &mut self.state else {
+        let OpenState::Body {
+            cipher,
+            sealed_chunk,
+            next_index,
+            buf,
+        } = &mut self.state
+        else {
             return Err(Error::Decrypt);
         };
         while !input.is_empty() {
@@ -150,14 +170,21 @@ impl StreamOpener {
     /// Opens the final chunk; succeeds only if the stream ended exactly where its sealer ended it.
     pub fn finish(self, out: &mut Vec<u8>) -> Result<(), Error> {
         match self.state {
-            OpenState::Body { cipher, mut next_index, mut buf, .. } => {
+            OpenState::Body {
+                cipher,
+                mut next_index,
+                mut buf,
+                ..
+            } => {
                 // Only an empty stream may end in an empty chunk.
                 if buf.len() == TAG_LEN && next_index > 0 {
                     return Err(Error::Decrypt);
                 }
                 open_into(&cipher, &mut next_index, true, &mut buf, out)
             }
-            OpenState::Header(h) if h.len() < HEADER_LEN => Err(Error::Malformed("header truncated")),
+            OpenState::Header(h) if h.len() < HEADER_LEN => {
+                Err(Error::Malformed("header truncated"))
+            }
             _ => Err(Error::Decrypt),
         }
     }

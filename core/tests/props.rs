@@ -3,7 +3,10 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-use cinelock_core::{HEADER_LEN, Layout, RecipientSecretKey, SEED_LEN, SealSeed, StreamOpener, StreamSealer, open, seal};
+use cinelock_core::{
+    HEADER_LEN, Layout, RecipientSecretKey, SEED_LEN, SealSeed, StreamOpener, StreamSealer, open,
+    seal,
+};
 use proptest::prelude::*;
 
 fn key() -> RecipientSecretKey {
@@ -20,7 +23,9 @@ fn len_near_boundary(chunk: u32) -> impl Strategy<Value = usize> {
     prop_oneof![
         Just(0usize),
         Just(1usize),
-        (1usize..6, -1i64..=1).prop_map(move |(k, d)| (k * c) as i64 + d).prop_map(|l| l.max(0) as usize),
+        (1usize..6, -1i64..=1)
+            .prop_map(move |(k, d)| (k * c) as i64 + d)
+            .prop_map(|l| l.max(0) as usize),
         0usize..6 * c,
     ]
 }
@@ -143,8 +148,18 @@ proptest! {
 #[test]
 fn chunk_size_bounds_are_enforced() {
     let sk = key();
-    assert_eq!(seal(sk.public_key(), 63, &seed(1), b"x").unwrap_err().code(), "chunk_size");
-    assert_eq!(seal(sk.public_key(), 16 * 1024 * 1024 + 1, &seed(1), b"x").unwrap_err().code(), "chunk_size");
+    assert_eq!(
+        seal(sk.public_key(), 63, &seed(1), b"x")
+            .unwrap_err()
+            .code(),
+        "chunk_size"
+    );
+    assert_eq!(
+        seal(sk.public_key(), 16 * 1024 * 1024 + 1, &seed(1), b"x")
+            .unwrap_err()
+            .code(),
+        "chunk_size"
+    );
     assert!(seal(sk.public_key(), 16 * 1024 * 1024, &seed(1), b"x").is_ok());
 }
 

@@ -17,7 +17,12 @@ fn doc() -> Value {
 }
 
 fn hexf(v: &Value, field: &str) -> Vec<u8> {
-    hex::decode(v[field].as_str().unwrap_or_else(|| panic!("missing {field}"))).expect("hex")
+    hex::decode(
+        v[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("missing {field}")),
+    )
+    .expect("hex")
 }
 
 fn secret(doc: &Value) -> RecipientSecretKey {
@@ -26,7 +31,10 @@ fn secret(doc: &Value) -> RecipientSecretKey {
     let sk = RecipientSecretKey::from_seed(&ikm);
     assert_eq!(sk.to_bytes().to_vec(), hexf(r, "secret_key"));
     assert_eq!(sk.public_key().to_bytes().to_vec(), hexf(r, "public_key"));
-    assert_eq!(sk.public_key().key_id().to_string(), r["key_id"].as_str().unwrap());
+    assert_eq!(
+        sk.public_key().key_id().to_string(),
+        r["key_id"].as_str().unwrap()
+    );
     let parsed = RecipientSecretKey::from_bytes(&hexf(r, "secret_key")).unwrap();
     assert_eq!(parsed.public_key(), sk.public_key());
     sk
@@ -45,12 +53,26 @@ fn positive_vectors_seal_and_open_exactly() {
         let pt = hexf(v, "plaintext");
         let sealed = hexf(v, "sealed");
         let chunk_size = v["chunk_size"].as_u64().unwrap() as u32;
-        let ours = seal(sk.public_key(), chunk_size, &SealSeed::from_bytes(&seed), &pt).unwrap();
+        let ours = seal(
+            sk.public_key(),
+            chunk_size,
+            &SealSeed::from_bytes(&seed),
+            &pt,
+        )
+        .unwrap();
         assert_eq!(ours, sealed, "{name}: sealing differs from the vector");
         assert_eq!(open(&sk, &sealed).unwrap(), pt, "{name}: opening differs");
         let layout = Layout::new(chunk_size).unwrap();
-        assert_eq!(layout.sealed_len(pt.len() as u64).unwrap(), sealed.len() as u64, "{name}");
-        assert_eq!(layout.plaintext_len(sealed.len() as u64).unwrap(), pt.len() as u64, "{name}");
+        assert_eq!(
+            layout.sealed_len(pt.len() as u64).unwrap(),
+            sealed.len() as u64,
+            "{name}"
+        );
+        assert_eq!(
+            layout.plaintext_len(sealed.len() as u64).unwrap(),
+            pt.len() as u64,
+            "{name}"
+        );
     }
 }
 
@@ -109,7 +131,11 @@ fn negative_vectors_are_rejected_with_the_expected_error() {
     for v in negative {
         let name = v["name"].as_str().unwrap();
         let err = open(&sk, &hexf(v, "sealed")).expect_err(name);
-        assert_eq!(err.code(), v["error"].as_str().unwrap(), "{name}: got {err:?}");
+        assert_eq!(
+            err.code(),
+            v["error"].as_str().unwrap(),
+            "{name}: got {err:?}"
+        );
         // The streaming opener fed in odd-sized pieces agrees, and never releases a byte of
         // plaintext from a chunk it has not authenticated.
         let sealed = hexf(v, "sealed");
@@ -123,9 +149,16 @@ fn negative_vectors_are_rejected_with_the_expected_error() {
             }
         }
         if !failed {
-            assert!(opener.finish(&mut out).is_err(), "{name}: streaming opener accepted it");
+            assert!(
+                opener.finish(&mut out).is_err(),
+                "{name}: streaming opener accepted it"
+            );
         }
-        assert_eq!(out.len() % 64, 0, "{name}: only whole authenticated chunks are released");
+        assert_eq!(
+            out.len() % 64,
+            0,
+            "{name}: only whole authenticated chunks are released"
+        );
     }
 }
 
@@ -147,6 +180,11 @@ fn other_recipient_opens_only_its_own_stream() {
     let sk = secret(&doc);
     let mine = hexf(&doc["positive"][4], "sealed");
     assert_eq!(open(&other, &mine).unwrap_err().code(), "wrong_recipient");
-    assert_eq!(RecipientPublicKey::from_bytes(&[0u8; 31]).unwrap_err().code(), "invalid_key");
+    assert_eq!(
+        RecipientPublicKey::from_bytes(&[0u8; 31])
+            .unwrap_err()
+            .code(),
+        "invalid_key"
+    );
     drop(sk);
 }

@@ -1,1 +1,16 @@
+//! Cinelock's browser driver, compiled to WebAssembly.
+//!
+//! It owns the browser I/O around `cinelock-core`: randomness from `crypto.getRandomValues`,
+//! AES-GCM on WebCrypto where `crypto.subtle` exists (the fast path; byte-identical to the core's
+//! own `aes-gcm`, which is the fallback), and reading/writing `Blob`s window by window so memory
+//! stays flat whatever the size. It owns no policy: formats and decisions live in the core.
+//! The JS-facing functions are in [`api`]; the npm package wraps them with TypeScript types.
 
+pub mod api;
+mod engine;
+mod error;
+mod io;
+mod platform;
+
+pub use engine::EngineChoice;
+pub use error::SdkError;

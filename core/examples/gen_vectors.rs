@@ -71,7 +71,7 @@ fn main() {
         b[at] ^= 0x01;
         b
     };
-    // A full-chunk stream (2 × 64) for the "empty chunk appended" and "last flag" cases.
+    // A full-chunk stream (2 × 64) for the "empty final chunk after data" case.
     let full_pt = bytes(128, 9);
     let full = seal(pk, 64, &SealSeed::from_bytes(&seed(41)), &full_pt).unwrap();
     let other_stream = seal(pk, 64, &SealSeed::from_bytes(&seed(42)), &base_pt).unwrap();
@@ -91,6 +91,15 @@ fn main() {
     reserved[7] = 1;
     let mut chunk_size_field = base.clone();
     chunk_size_field[8..12].copy_from_slice(&128u32.to_be_bytes());
+    let mut bad_suite = base.clone();
+    bad_suite[5] = 2;
+    let mut huge_chunks = base.clone();
+    huge_chunks[8..12].copy_from_slice(&(16 * 1024 * 1024 + 1u32).to_be_bytes());
+    let mut other_key_id = base.clone();
+    other_key_id[12] ^= 0x80;
+    // enc replaced by a low-order X25519 point (the all-zero encoding): decapsulation must fail.
+    let mut low_order_enc = base.clone();
+    low_order_enc[27..59].fill(0);
     let mut tiny_chunks = base.clone();
     tiny_chunks[8..12].copy_from_slice(&16u32.to_be_bytes());
     // The stream `full` with its two chunks, then an extra empty chunk sealed by someone who
@@ -168,6 +177,10 @@ fn main() {
         ("reserved bits set", reserved, "malformed"),
         ("unknown version", bad_version, "unsupported"),
         ("sealed for another recipient", for_other, "wrong_recipient"),
+        ("unknown suite", bad_suite, "unsupported"),
+        ("chunk size above the maximum", huge_chunks, "chunk_size"),
+        ("key id changed", other_key_id, "wrong_recipient"),
+        ("low-order encapsulated key", low_order_enc, "decrypt"),
     ];
     let negative: Vec<Value> = negative
         .into_iter()

@@ -100,11 +100,20 @@ impl core::fmt::Debug for RecipientPublicKey {
 }
 
 impl RecipientPublicKey {
-    /// Parses a 32-byte X25519 public key.
+    /// Parses a 32-byte X25519 public key, refusing low-order points.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let key =
             <Kem as hpke::Kem>::PublicKey::from_bytes(bytes).map_err(|_| Error::InvalidKey)?;
         let bytes: [u8; 32] = bytes.try_into().map_err(|_| Error::InvalidKey)?;
+        // A trial encapsulation runs HPKE's all-zero shared secret check, refusing low-order
+        // points (with which every shared secret would be zero).
+        hpke::setup_sender_with_rng::<AesGcm256, HkdfSha256, Kem>(
+            &OpModeS::Base,
+            &key,
+            HPKE_INFO,
+            &mut GivenBytes::new(&[1u8; 32]),
+        )
+        .map_err(|_| Error::InvalidKey)?;
         Ok(Self {
             key,
             bytes,
@@ -145,7 +154,7 @@ impl RecipientPublicKey {
             &aad,
             &mut GivenBytes::new(&seed.ephemeral),
         )
-        .expect("sealing 32 bytes to a validated X25519 key cannot fail");
+        .map_err(|_| Error::InvalidKey)?;
         header.enc.copy_from_slice(&enc.to_bytes());
         header.sealed_key.copy_from_slice(&sealed);
         Ok((header, DataKey::from_bytes(seed.data_key)))

@@ -28,19 +28,24 @@ impl StreamSealer {
         seed: &SealSeed,
     ) -> Result<Self, Error> {
         let (header, key) = recipient.seal_header(chunk_size, seed)?;
-        Ok(Self::with_key(&header, &key))
+        Self::with_key(&header, &key)
     }
 
-    /// Continues a stream whose header and data key already exist (resuming an upload).
-    pub fn with_key(header: &Header, key: &DataKey) -> Self {
+    /// A sealer for an existing header and data key, starting again at chunk 0.
+    ///
+    /// Every (key, nonce) pair must only ever seal one plaintext: resealing after a reload is
+    /// safe only for the *same* bytes at the same chunk indices, which reproduces the same
+    /// ciphertext exactly. New content needs a new header (a fresh [`SealSeed`]).
+    pub fn with_key(header: &Header, key: &DataKey) -> Result<Self, Error> {
+        crate::format::check_chunk_size(header.chunk_size)?;
         let chunk_size = header.chunk_size as usize;
-        Self {
+        Ok(Self {
             cipher: ChunkCipher::new(header, key),
             header: header.to_bytes(),
             chunk_size,
             next_index: 0,
             buf: Vec::with_capacity(chunk_size + TAG_LEN),
-        }
+        })
     }
 
     /// The header, which the stream's consumer must receive before any chunk.
@@ -111,9 +116,14 @@ impl StreamOpener {
     }
 
     /// An opener for a stream whose header was already parsed and whose key is known.
-    pub fn with_key(secret: RecipientSecretKey, header: &Header, key: &DataKey) -> Self {
+    pub fn with_key(
+        secret: RecipientSecretKey,
+        header: &Header,
+        key: &DataKey,
+    ) -> Result<Self, Error> {
+        crate::format::check_chunk_size(header.chunk_size)?;
         let sealed_chunk = header.chunk_size as usize + TAG_LEN;
-        Self {
+        Ok(Self {
             secret,
             state: OpenState::Body {
                 cipher: ChunkCipher::new(header, key),
@@ -121,7 +131,7 @@ impl StreamOpener {
                 next_index: 0,
                 buf: Vec::with_capacity(sealed_chunk),
             },
-        }
+        })
     }
 
     /// Feeds sealed bytes; appends the plaintext of every chunk now known authentic to `out`.
@@ -144,7 +154,7 @@ impl StreamOpener {
             }
             let header = Header::parse(h)?;
             let key = self.secret.open_header(&header)?;
-            *self = Self::with_key(self.secret.clone(), &header, &key);
+            *self = Self::with_key(self.secret.clone(), &header, &key)?;
         }
         let OpenState::Body {
             cipher,

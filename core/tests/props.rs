@@ -164,6 +164,22 @@ fn chunk_size_bounds_are_enforced() {
 }
 
 #[test]
+fn low_order_recipient_keys_are_refused_not_panicked_on() {
+    for bad in [[0u8; 32], {
+        let mut one = [0u8; 32];
+        one[0] = 1;
+        one
+    }] {
+        assert_eq!(
+            cinelock_core::RecipientPublicKey::from_bytes(&bad)
+                .unwrap_err()
+                .code(),
+            "invalid_key"
+        );
+    }
+}
+
+#[test]
 fn opener_refuses_input_after_a_failure() {
     let sk = key();
     let mut sealed = seal(sk.public_key(), 64, &seed(9), &[1u8; 200]).unwrap();

@@ -1,0 +1,95 @@
+# Shared by scripts/*: idempotent installers. Each checks first and does nothing when the tool is
+# already there, so a rerun on a prepared machine spends seconds here.
+# shellcheck shell=bash
+
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+log() { printf '\033[1m[cinelock]\033[0m %s\n' "$*" >&2; }
+die() { printf '[cinelock] error: %s\n' "$*" >&2; exit 1; }
+
+# Browser binaries: overridable for machines where they live elsewhere.
+export CINELOCK_CHROMIUM="${CINELOCK_CHROMIUM:-/usr/bin/chromium}"
+export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
+
+# The exact wasm-bindgen version the workspace is locked to (the CLI must match it).
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
+}
+
+# apt packages for a command each; installed only when the command is missing.
+ensure_system_packages() {
+  local missing=() pair cmd pkg
+  for pair in "$@"; do
+    cmd=${pair%%:*}; pkg=${pair#*:}
+    if [ "$cmd" = chromium ]; then [ -x "$CINELOCK_CHROMIUM" ] && continue
+    elif [ "$cmd" = chromedriver ]; then [ -x "$CHROMEDRIVER" ] && continue
+    else command -v "$cmd" >/dev/null 2>&1 && continue
+    fi
+    missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && sudo="sudo"
+  if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" -eq 0 ] || [ -n "$sudo" ]; }; then
+    log "installing with apt: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    die "please install: ${missing[*]} (or set CINELOCK_CHROMIUM / CHROMEDRIVER to their paths)"
+  fi
+}
+
+ensure_wasm_target() {
+  rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown && return 0
+  log "adding the wasm32-unknown-unknown Rust target"
+  rustup target add wasm32-unknown-unknown
+}
+
+ensure_wasm_bindgen_cli() {
+  local want have
+  want=$(wasm_bindgen_version)
+  have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}') || true
+  [ "$have" = "$want" ] && return 0
+  log "installing wasm-bindgen-cli $want (compiles from crates.io; a few minutes, once)"
+  # Not --locked: the registry mirror here lacks some of its locked dependency versions.
+  cargo install wasm-bindgen-cli --version "=$want"
+}
+
+# npm ci in a directory, skipped when node_modules matches the lockfile already.
+ensure_npm_deps() {
+  local dir=$1 stamp
+  stamp="$dir/node_modules/.cinelock-lock-hash"
+  local hash
+  hash=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ] && return 0
+  log "npm ci in ${dir#"$ROOT"/}"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$hash" >"$stamp"
+}
+
+setup_all() {
+  command -v cargo >/dev/null || die "Rust is required: https://rustup.rs"
+  command -v node >/dev/null || die "Node.js 20+ and npm are required"
+  ensure_system_packages chromium:chromium chromedriver:chromium-driver ffmpeg:ffmpeg
+  ensure_wasm_target
+  ensure_wasm_bindgen_cli
+  ensure_npm_deps "$ROOT/npm"
+  ensure_npm_deps "$ROOT/tests/browser"
+}
+
+# Builds the wasm SDK and the npm package into npm/pkg and npm/dist.
+build_sdk() {
+  local profile=${1:-release}
+  log "building the SDK ($profile wasm + TypeScript)"
+  if [ "$profile" = release ]; then
+    cargo build -q --release --target wasm32-unknown-unknown -p cinelock-sdk-wasm
+  else
+    cargo build -q --target wasm32-unknown-unknown -p cinelock-sdk-wasm
+  fi
+  wasm-bindgen --target web --out-dir npm/pkg \
+    "target/wasm32-unknown-unknown/$profile/cinelock_sdk_wasm.wasm"
+  (cd npm && ./node_modules/.bin/tsc -p tsconfig.json)
+}

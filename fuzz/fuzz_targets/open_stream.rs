@@ -6,7 +6,9 @@
 
 #![no_main]
 
-use cinelock_core::{HEADER_LEN, Header, Layout, RecipientSecretKey, SEED_LEN, SealSeed, StreamOpener, open, seal};
+use cinelock_core::{
+    HEADER_LEN, Header, Layout, RecipientSecretKey, SEED_LEN, SealSeed, StreamOpener, open, seal,
+};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
@@ -14,13 +16,21 @@ fn key() -> &'static (RecipientSecretKey, Vec<u8>) {
     static KEY: OnceLock<(RecipientSecretKey, Vec<u8>)> = OnceLock::new();
     KEY.get_or_init(|| {
         let sk = RecipientSecretKey::from_seed(&[42; 32]);
-        let valid = seal(sk.public_key(), 64, &SealSeed::from_bytes(&[9; SEED_LEN]), &[5u8; 150]).unwrap();
+        let valid = seal(
+            sk.public_key(),
+            64,
+            &SealSeed::from_bytes(&[9; SEED_LEN]),
+            &[5u8; 150],
+        )
+        .unwrap();
         (sk, valid)
     })
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&mode, rest)) = data.split_first() else { return };
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
     let (sk, valid) = key();
     let stream: Vec<u8> = if mode & 1 == 0 {
         rest.to_vec()
@@ -47,7 +57,11 @@ fuzz_target!(|data: &[u8]| {
             break;
         }
     }
-    let streamed = if ok { opener.finish(&mut out).map(|()| out) } else { Err(cinelock_core::Error::Decrypt) };
+    let streamed = if ok {
+        opener.finish(&mut out).map(|()| out)
+    } else {
+        Err(cinelock_core::Error::Decrypt)
+    };
     // Both openers agree on acceptance; an accepted stream is the valid one's prefix semantics.
     assert_eq!(whole.is_ok(), streamed.is_ok());
     if let (Ok(a), Ok(b)) = (whole, streamed) {

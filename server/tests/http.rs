@@ -37,7 +37,11 @@ async fn get(dir: &Path, uri: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u
         .await
         .unwrap();
     let (parts, body) = res.into_parts();
-    (parts.status, parts.headers, body.collect().await.unwrap().to_bytes().to_vec())
+    (
+        parts.status,
+        parts.headers,
+        body.collect().await.unwrap().to_bytes().to_vec(),
+    )
 }
 
 #[tokio::test]
@@ -83,7 +87,10 @@ async fn unknown_paths_get_a_json_404_and_no_traversal() {
 fn missing_files_are_refused_at_start_up_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let err = config(dir.path()).unwrap_err().to_string();
-    assert!(err.contains("index.html") && err.contains("CINELOCK_DEMO_DIR"), "{err}");
+    assert!(
+        err.contains("index.html") && err.contains("CINELOCK_DEMO_DIR"),
+        "{err}"
+    );
     layout(dir.path());
     fs::remove_file(dir.path().join("npm/pkg/cinelock_sdk_wasm_bg.wasm")).unwrap();
     let err = config(dir.path()).unwrap_err().to_string();

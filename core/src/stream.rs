@@ -98,7 +98,8 @@ pub struct StreamOpener {
 enum OpenState {
     Header(Vec<u8>),
     Body {
-        cipher: ChunkCipher,
+        // Boxed: the AES key schedule would make every state as large as this one.
+        cipher: Box<ChunkCipher>,
         sealed_chunk: usize,
         next_index: u64,
         buf: Vec<u8>,
@@ -126,7 +127,7 @@ impl StreamOpener {
         Ok(Self {
             secret,
             state: OpenState::Body {
-                cipher: ChunkCipher::new(header, key),
+                cipher: Box::new(ChunkCipher::new(header, key)),
                 sealed_chunk,
                 next_index: 0,
                 buf: Vec::with_capacity(sealed_chunk),

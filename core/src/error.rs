@@ -39,6 +39,57 @@ pub enum Error {
     /// The plaintext would need more chunks than the 32-bit counter allows.
     #[error("stream too long for its chunk size")]
     TooLong,
+    /// A multipart part plan breaks the store's limits (part count, minimum or maximum part
+    /// size), or no plan within them exists for this object.
+    #[error("invalid part plan: {0}")]
+    InvalidPlan(&'static str),
+    /// A completion list lacks a planned part.
+    #[error("part {0} is missing")]
+    MissingPart(u32),
+    /// A completion list, or the parts given as already done, names a part the plan lacks.
+    #[error("part {0} is not in the plan")]
+    UnexpectedPart(u32),
+    /// A completion list names the same part twice.
+    #[error("part {0} is listed twice")]
+    DuplicatePart(u32),
+    /// A part's sealed size differs from the plan's.
+    #[error("part {part} is {found} bytes, the plan says {expected}")]
+    PartSize {
+        /// The part number.
+        part: u32,
+        /// Sealed bytes the plan gives the part.
+        expected: u64,
+        /// Sealed bytes reported.
+        found: u64,
+    },
+    /// The store refused a part for good (a 4xx other than an expired URL or a throttle).
+    #[error("the store rejected part {part} with HTTP {status}")]
+    UploadRejected {
+        /// The part number.
+        part: u32,
+        /// The HTTP status the store answered.
+        status: u16,
+    },
+    /// The multipart upload no longer exists (aborted, or expired by a lifecycle rule).
+    #[error("the multipart upload no longer exists")]
+    NoSuchUpload,
+    /// A part kept failing with retryable errors until its attempts ran out.
+    #[error("part {part} still failing after {attempts} attempts")]
+    RetriesExhausted {
+        /// The part number.
+        part: u32,
+        /// PUTs made for it.
+        attempts: u32,
+    },
+    /// The server would not sign part URLs (refused, or kept failing).
+    #[error("the server did not sign part URLs")]
+    SigningFailed,
+    /// Completing the multipart upload failed for good, or kept failing.
+    #[error("completing the upload failed (HTTP status {status:?})")]
+    CompleteFailed {
+        /// The last HTTP status, or `None` for a network failure.
+        status: Option<u16>,
+    },
 }
 
 impl Error {
@@ -52,6 +103,16 @@ impl Error {
             Error::WrongRecipient { .. } => "wrong_recipient",
             Error::InvalidKey => "invalid_key",
             Error::TooLong => "too_long",
+            Error::InvalidPlan(_) => "invalid_plan",
+            Error::MissingPart(_) => "missing_part",
+            Error::UnexpectedPart(_) => "unexpected_part",
+            Error::DuplicatePart(_) => "duplicate_part",
+            Error::PartSize { .. } => "part_size",
+            Error::UploadRejected { .. } => "upload_rejected",
+            Error::NoSuchUpload => "no_such_upload",
+            Error::RetriesExhausted { .. } => "retries_exhausted",
+            Error::SigningFailed => "signing_failed",
+            Error::CompleteFailed { .. } => "complete_failed",
         }
     }
 }

@@ -5,6 +5,9 @@
 //! chunks in a STREAM construction (see `docs/format.md`). It performs no I/O, reads no clock and
 //! draws no randomness: callers pass random bytes in ([`SealSeed`], [`RecipientSecretKey::from_seed`]),
 //! so every result here is deterministic and testable natively and in wasm alike.
+//!
+//! [`upload`] holds the multipart upload engine: where a sealed object is cut into S3 parts,
+//! and the state machine that seals, signs, sends, retries and completes them.
 
 mod chunk;
 mod error;
@@ -12,6 +15,7 @@ mod format;
 mod keys;
 mod rng;
 mod stream;
+pub mod upload;
 
 pub use chunk::{ChunkCipher, TAG_LEN};
 pub use error::Error;

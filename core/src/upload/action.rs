@@ -1,0 +1,148 @@
+//! What crosses between the engine and its driver: the actions the engine asks for and the
+//! outcomes the driver reports back.
+//!
+//! Presigned URLs are bearer credentials for one part, so the `Debug` output of every type here
+//! that carries one prints `<redacted>` in its place.
+
+use core::fmt;
+
+use super::plan::PartSpec;
+
+/// Work the driver must do.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Ask the server for presigned PUT URLs for these parts (most urgent first); answer with
+    /// [`Upload::handle_signed`](super::Upload::handle_signed) or
+    /// [`Upload::handle_sign_failed`](super::Upload::handle_sign_failed).
+    RequestSignatures {
+        /// Part numbers.
+        parts: Vec<u32>,
+    },
+    /// Read and seal this part into memory, then report
+    /// [`Upload::handle_sealed`](super::Upload::handle_sealed). Sealing a part again replaces
+    /// the bytes the driver held for it.
+    Seal {
+        /// Part number.
+        number: u32,
+        /// Which chunks, and whether the header leads.
+        spec: PartSpec,
+    },
+    /// PUT the sealed part to `url` with `x-amz-checksum-sha256: base64(sha256)`, then report
+    /// [`Upload::handle_put_result`](super::Upload::handle_put_result) with this `attempt`.
+    Put {
+        /// Part number.
+        number: u32,
+        /// Which attempt this is (1 for the first), to tell late results apart.
+        attempt: u32,
+        /// Presigned URL (a secret).
+        url: String,
+        /// SHA-256 of the sealed part, as reported when it was sealed.
+        sha256: [u8; 32],
+        /// Sealed bytes in the part.
+        len: u64,
+    },
+    /// Ask the server to complete the multipart upload with these parts (ascending), then
+    /// report [`Upload::handle_complete_result`](super::Upload::handle_complete_result).
+    Complete {
+        /// Part number and ETag of every part.
+        parts: Vec<(u32, String)>,
+    },
+    /// Ask the server to abort the multipart upload. Emitted once.
+    Abort,
+}
+
+impl fmt::Debug for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::RequestSignatures { parts } => f
+                .debug_struct("RequestSignatures")
+                .field("parts", parts)
+                .finish(),
+            Action::Seal { number, spec } => f
+                .debug_struct("Seal")
+                .field("number", number)
+                .field("spec", spec)
+                .finish(),
+            Action::Put {
+                number,
+                attempt,
+                len,
+                ..
+            } => f
+                .debug_struct("Put")
+                .field("number", number)
+                .field("attempt", attempt)
+                .field("url", &Redacted)
+                .field("len", len)
+                .finish_non_exhaustive(),
+            Action::Complete { parts } => f.debug_struct("Complete").field("parts", parts).finish(),
+            Action::Abort => f.write_str("Abort"),
+        }
+    }
+}
+
+/// A presigned URL for one part, as the server returns it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SignedPart {
+    /// Part number.
+    pub number: u32,
+    /// Presigned PUT URL (a secret).
+    pub url: String,
+    /// When the signature stops being accepted, on the driver's clock.
+    pub expires_at_ms: u64,
+}
+
+impl fmt::Debug for SignedPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignedPart")
+            .field("number", &self.number)
+            .field("url", &Redacted)
+            .field("expires_at_ms", &self.expires_at_ms)
+            .finish()
+    }
+}
+
+/// Why a part's PUT failed, as the driver classifies the response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutFailure {
+    /// No usable response: connection cut, reset or timed out. (S3's `400 RequestTimeout`,
+    /// an idle upload socket, belongs here too.)
+    Network,
+    /// Any other HTTP status.
+    Status(u16),
+    /// The store says the signature expired (AWS: 403 "Request has expired"; Garage: 400 "Date
+    /// is too old"). The engine signs the part again.
+    Expired,
+    /// The store's SHA-256 of the body differs from the checksum header: the bytes were damaged
+    /// on the way (or in memory). The engine has the part sealed again.
+    BadDigest,
+}
+
+/// Why completing the multipart upload failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompleteFailure {
+    /// No usable response.
+    Network,
+    /// An HTTP status from the server.
+    Status(u16),
+}
+
+/// Whether an HTTP status is worth retrying: throttling, request timeout and server errors.
+pub(crate) fn retryable_status(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500..=599)
+}
+
+/// A status that says "too many requests": fewer PUTs at once. S3 throttles with
+/// `503 SlowDown`, most other stores with 429.
+pub(crate) fn throttle_status(status: u16) -> bool {
+    matches!(status, 429 | 503)
+}
+
+/// Placeholder printed where a URL would be.
+pub(crate) struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}

@@ -1,0 +1,45 @@
+//! The knobs of an upload, with defaults suited to a browser on a home connection.
+
+/// How an [`Upload`](super::Upload) paces and retries itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadConfig {
+    /// Most parts in memory (being sealed, sealed, or being sent) and so most PUTs at once.
+    /// Memory use is bounded by this times the part size.
+    pub max_parallel: usize,
+    /// Most PUTs per part (and most tries of the signing and completion requests) before the
+    /// upload fails.
+    pub max_attempts: u32,
+    /// Backoff before the first retry, at most (full jitter).
+    pub base_backoff_ms: u64,
+    /// Cap on any backoff.
+    pub max_backoff_ms: u64,
+    /// How many part URLs to ask the server for at once.
+    pub sign_batch: u32,
+    /// A URL expiring within this margin is signed again rather than used. Capped at half the
+    /// URL's lifetime as it arrived, so short-lived URLs stay usable.
+    pub url_refresh_margin_ms: u64,
+    /// Window over which the progress rate is measured.
+    pub rate_window_ms: u64,
+    /// The presigned URLs sign each part's `x-amz-checksum-sha256`, as AWS S3 requires (it
+    /// refuses unsigned `x-amz-*` headers on presigned requests: 403 `HeadersNotSigned`).
+    /// Signatures are then asked for only once a part is sealed, and the driver sends the
+    /// server each part's checksum and length from
+    /// [`Upload::part_checksum`](super::Upload::part_checksum). A URL then serves only bytes
+    /// with the checksum it was signed for.
+    pub checksum_in_signature: bool,
+}
+
+impl Default for UploadConfig {
+    fn default() -> Self {
+        Self {
+            max_parallel: 4,
+            max_attempts: 8,
+            base_backoff_ms: 500,
+            max_backoff_ms: 30_000,
+            sign_batch: 8,
+            url_refresh_margin_ms: 30_000,
+            rate_window_ms: 5_000,
+            checksum_in_signature: false,
+        }
+    }
+}

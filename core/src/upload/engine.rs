@@ -1,0 +1,659 @@
+//! [`Upload`]: the state machine that decides what to seal, sign, send, retry and complete.
+//!
+//! Bookkeeping is kept proportional to the parts in play, not to the object: `todo` lists the
+//! parts still to seal in order (a cursor walks it), and `active` the few parts whose bytes the
+//! driver holds. Every poll looks at `active` and a batch's worth of `todo`, so a 10,000-part
+//! upload costs no more per step than a 3-part one.
+
+use std::collections::VecDeque;
+
+use super::action::{Action, CompleteFailure, PutFailure, SignedPart};
+use super::action::{retryable_status, throttle_status};
+use super::backoff::Backoff;
+use super::config::UploadConfig;
+use super::event::{Event, Progress, RetryReason, UploadState};
+use super::part::{Data, Part, Put, Url};
+use super::plan::PartPlan;
+use crate::Error;
+
+/// Successes in a row after which one more PUT may run at once (additive increase).
+const GROWTH_STREAK: u32 = 4;
+
+/// One multipart upload of a sealed object, driven by a caller that does the I/O.
+#[derive(Debug)]
+pub struct Upload {
+    plan: PartPlan,
+    config: UploadConfig,
+    state: UploadState,
+    /// Indexed by part number − 1.
+    parts: Vec<Part>,
+    /// Parts not done when the upload was created, ascending.
+    todo: Vec<u32>,
+    /// `todo[cursor..]` have never been sealed this session.
+    cursor: usize,
+    /// Parts whose bytes the driver holds (stale, sealing or sealed), ascending.
+    active: Vec<u32>,
+    in_flight: usize,
+    /// PUTs allowed at once: halved on throttling, grown back on success.
+    limit: usize,
+    streak: u32,
+    done_count: u32,
+    sealed_bytes: u64,
+    acked_bytes: u64,
+    backoff: Backoff,
+    rate: super::rate::Rate,
+    /// Parts in the signing request that is out.
+    signing: Option<Vec<u32>>,
+    sign_failures: u32,
+    sign_retry_at: Option<u64>,
+    complete_in_flight: bool,
+    complete_attempts: u32,
+    complete_retry_at: Option<u64>,
+    abort_pending: bool,
+    events: VecDeque<Event>,
+}
+
+impl Upload {
+    /// Starts (or resumes) uploading `plan`'s parts. `done` lists parts finished in an earlier
+    /// session with their ETags, as kept by the driver; they are never sealed or sent again.
+    /// `seed` drives the retry jitter. Fails with [`Error::UnexpectedPart`] if `done` names a
+    /// part outside the plan (ETags kept for another plan).
+    pub fn new(
+        plan: PartPlan,
+        config: UploadConfig,
+        seed: u64,
+        done: impl IntoIterator<Item = (u32, String)>,
+    ) -> Result<Self, Error> {
+        let config = UploadConfig {
+            max_parallel: config.max_parallel.max(1),
+            max_attempts: config.max_attempts.max(1),
+            sign_batch: config.sign_batch.max(1),
+            ..config
+        };
+        let mut parts = vec![Part::new(); plan.part_count() as usize];
+        let (mut done_count, mut acked_bytes) = (0, 0);
+        for (number, etag) in done {
+            let spec = plan.part(number).ok_or(Error::UnexpectedPart(number))?;
+            let part = &mut parts[number as usize - 1];
+            if !part.is_done() {
+                done_count += 1;
+                acked_bytes += spec.sealed_len();
+            }
+            part.put = Put::Done { etag };
+            part.counted = true;
+        }
+        let todo = (1..=plan.part_count())
+            .filter(|&n| !parts[n as usize - 1].is_done())
+            .collect();
+        Ok(Self {
+            state: UploadState::Running,
+            parts,
+            todo,
+            cursor: 0,
+            active: Vec::with_capacity(config.max_parallel),
+            in_flight: 0,
+            limit: config.max_parallel,
+            streak: 0,
+            done_count,
+            sealed_bytes: acked_bytes,
+            acked_bytes,
+            backoff: Backoff::new(config.base_backoff_ms, config.max_backoff_ms, seed),
+            rate: super::rate::Rate::new(config.rate_window_ms),
+            signing: None,
+            sign_failures: 0,
+            sign_retry_at: None,
+            complete_in_flight: false,
+            complete_attempts: 0,
+            complete_retry_at: None,
+            abort_pending: false,
+            events: VecDeque::new(),
+            plan,
+            config,
+        })
+    }
+
+    /// The plan being uploaded.
+    pub fn plan(&self) -> &PartPlan {
+        &self.plan
+    }
+
+    /// Where the upload is in its life.
+    pub fn state(&self) -> UploadState {
+        self.state
+    }
+
+    /// PUTs currently allowed at once (between 1 and `max_parallel`).
+    pub fn concurrency(&self) -> usize {
+        self.limit
+    }
+
+    /// PUTs out now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// Parts whose bytes the driver is holding now (never more than `max_parallel`).
+    pub fn in_memory(&self) -> usize {
+        self.active.len()
+    }
+
+    /// Parts acknowledged, including those done before a resume.
+    pub fn parts_done(&self) -> u32 {
+        self.done_count
+    }
+
+    /// SHA-256 and length of part `number` while it is sealed and held: what the server must
+    /// sign into the part's URL under [`UploadConfig::checksum_in_signature`].
+    pub fn part_checksum(&self, number: u32) -> Option<([u8; 32], u64)> {
+        let part = self
+            .parts
+            .get(usize::try_from(number).ok()?.checked_sub(1)?)?;
+        match part.data {
+            Data::Sealed { sha256, len } => Some((sha256, len)),
+            _ => None,
+        }
+    }
+
+    /// A progress snapshot at `now`.
+    pub fn progress(&self, now: u64) -> Progress {
+        let rate = self.rate.bytes_per_s(now);
+        let remaining = self.plan.sealed_len() - self.acked_bytes;
+        let running = matches!(self.state, UploadState::Running | UploadState::Completing);
+        let eta_ms = if remaining == 0 {
+            Some(0)
+        } else if running && rate > 0.0 {
+            Some((remaining as f64 * 1000.0 / rate).ceil() as u64)
+        } else {
+            None
+        };
+        Progress {
+            sealed_bytes: self.sealed_bytes,
+            acked_bytes: self.acked_bytes,
+            total_bytes: self.plan.sealed_len(),
+            rate_bytes_per_s: rate,
+            eta_ms,
+        }
+    }
+
+    // ---- outputs ----
+
+    /// The next thing the driver should do, or `None` until an input or timeout changes
+    /// something. Call it until it returns `None` after every input.
+    pub fn poll_action(&mut self, now: u64) -> Option<Action> {
+        self.tick(now);
+        match self.state {
+            UploadState::Aborted if self.abort_pending => {
+                self.abort_pending = false;
+                Some(Action::Abort)
+            }
+            UploadState::Running if self.done_count == self.plan.part_count() => {
+                self.state = UploadState::Completing;
+                self.next_complete()
+            }
+            UploadState::Running => self
+                .next_signature_request(now)
+                .or_else(|| self.next_put(now))
+                .or_else(|| self.next_seal()),
+            UploadState::Completing => self.next_complete(),
+            _ => None,
+        }
+    }
+
+    /// The earliest time at which [`Upload::handle_timeout`] has something to do: a backoff
+    /// ending, or a waiting part's URL coming due for renewal.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        match self.state {
+            UploadState::Running => {
+                let parts = self.active.iter().map(|&n| &self.parts[n as usize - 1]);
+                let url_due = parts
+                    .clone()
+                    .filter(|p| p.put == Put::Idle)
+                    .filter_map(|p| p.url.as_ref().map(|u| u.usable_until));
+                parts
+                    .filter_map(|p| p.retry_at)
+                    .chain(url_due)
+                    .chain(self.sign_retry_at)
+                    .min()
+            }
+            UploadState::Completing => self.complete_retry_at,
+            _ => None,
+        }
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    // ---- inputs ----
+
+    /// Time passed: backoffs may have ended and URLs come due.
+    pub fn handle_timeout(&mut self, now: u64) {
+        self.tick(now);
+    }
+
+    /// The server signed URLs (in answer to [`Action::RequestSignatures`]).
+    pub fn handle_signed(&mut self, now: u64, signed: Vec<SignedPart>) {
+        self.tick(now);
+        if self.is_over() {
+            return;
+        }
+        let requested = self.signing.take();
+        let mut any_usable = false;
+        let margin = self.config.url_refresh_margin_ms;
+        let checksum_in_signature = self.config.checksum_in_signature;
+        for s in signed {
+            let Some(part) = self.part_mut(s.number) else {
+                continue;
+            };
+            // Under checksum signing, a URL not asked for covers no known checksum.
+            if part.is_done() || (checksum_in_signature && part.requested_for.is_none()) {
+                continue;
+            }
+            let signed_for = part.requested_for.filter(|_| checksum_in_signature);
+            part.url = Some(Url::new(s.url, signed_for, s.expires_at_ms, now, margin));
+            any_usable |= part.url_usable(now);
+        }
+        for &n in requested.iter().flatten() {
+            let part = &mut self.parts[n as usize - 1];
+            part.requested = false;
+            part.requested_for = None;
+        }
+        match requested {
+            // A server that answers only with dead URLs (a skewed clock) would otherwise be
+            // asked again at once, forever.
+            Some(_) if !any_usable => self.sign_failed(now, true),
+            Some(_) => self.sign_failures = 0,
+            None => {}
+        }
+    }
+
+    /// The signing request failed; `retryable` for network errors and 5xx.
+    pub fn handle_sign_failed(&mut self, now: u64, retryable: bool) {
+        self.tick(now);
+        if self.is_over() {
+            return;
+        }
+        let Some(requested) = self.signing.take() else {
+            return;
+        };
+        for n in requested {
+            let part = &mut self.parts[n as usize - 1];
+            part.requested = false;
+            part.requested_for = None;
+        }
+        self.sign_failed(now, retryable);
+    }
+
+    /// The driver sealed part `number` into memory (in answer to [`Action::Seal`]).
+    pub fn handle_sealed(&mut self, now: u64, number: u32, sha256: [u8; 32], sealed_len: u64) {
+        self.tick(now);
+        if self.is_over() {
+            return;
+        }
+        let Some(spec) = self.plan.part(number) else {
+            return;
+        };
+        let part = &mut self.parts[number as usize - 1];
+        if part.data != Data::Sealing {
+            return;
+        }
+        if sealed_len != spec.sealed_len() {
+            // The driver sealed something else than the plan's part: nothing sent can be trusted.
+            return self.fail(Error::PartSize {
+                part: number,
+                expected: spec.sealed_len(),
+                found: sealed_len,
+            });
+        }
+        part.data = Data::Sealed {
+            sha256,
+            len: sealed_len,
+        };
+        if !part.counted {
+            part.counted = true;
+            self.sealed_bytes += sealed_len;
+            self.push_progress(now);
+        }
+    }
+
+    /// A PUT finished (in answer to [`Action::Put`] with this `attempt`). Results of an
+    /// attempt that is no longer current, or after the upload ended, are ignored.
+    pub fn handle_put_result(
+        &mut self,
+        now: u64,
+        number: u32,
+        attempt: u32,
+        result: Result<String, PutFailure>,
+    ) {
+        self.tick(now);
+        if !matches!(self.state, UploadState::Running | UploadState::Paused) {
+            return;
+        }
+        let Some(part) = self.part_mut(number) else {
+            return;
+        };
+        if part.put != (Put::InFlight { attempt }) {
+            return;
+        }
+        part.put = Put::Idle;
+        self.in_flight -= 1;
+        match result {
+            Ok(etag) => self.part_done(now, number, etag),
+            Err(failure) => self.put_failed(now, number, failure),
+        }
+    }
+
+    /// The completion request finished (in answer to [`Action::Complete`]).
+    pub fn handle_complete_result(&mut self, now: u64, result: Result<(), CompleteFailure>) {
+        self.tick(now);
+        if self.state != UploadState::Completing || !self.complete_in_flight {
+            return;
+        }
+        self.complete_in_flight = false;
+        let status = match result {
+            Ok(()) => {
+                self.state = UploadState::Completed;
+                self.push_progress(now);
+                self.events.push_back(Event::Completed);
+                return;
+            }
+            Err(CompleteFailure::Network) => None,
+            Err(CompleteFailure::Status(s)) => Some(s),
+        };
+        let reason = match status {
+            Some(404) => return self.fail(Error::NoSuchUpload),
+            Some(s) if !retryable_status(s) => return self.fail(Error::CompleteFailed { status }),
+            Some(s) => RetryReason::Status(s),
+            None => RetryReason::Network,
+        };
+        if self.complete_attempts >= self.config.max_attempts {
+            return self.fail(Error::CompleteFailed { status });
+        }
+        let delay_ms = self.backoff.delay(self.complete_attempts);
+        self.complete_retry_at = Some(now.saturating_add(delay_ms));
+        self.events.push_back(Event::Retrying {
+            number: None,
+            attempt: self.complete_attempts + 1,
+            delay_ms,
+            reason,
+        });
+    }
+
+    /// Stops starting new seals, PUTs and signing requests. Work already out may finish and
+    /// its results are taken. Only a running upload pauses.
+    pub fn pause(&mut self) {
+        if self.state == UploadState::Running {
+            self.state = UploadState::Paused;
+            self.events.push_back(Event::Paused);
+        }
+    }
+
+    /// Picks up where [`Upload::pause`] stopped.
+    pub fn resume(&mut self, now: u64) {
+        if self.state == UploadState::Paused {
+            self.tick(now);
+            self.state = UploadState::Running;
+            self.events.push_back(Event::Resumed);
+        }
+    }
+
+    /// Gives up: the next [`Upload::poll_action`] is [`Action::Abort`] (once) and every later
+    /// result is ignored. A failed upload can be aborted too, to free the store's space.
+    pub fn abort(&mut self) {
+        if !matches!(self.state, UploadState::Completed | UploadState::Aborted) {
+            self.state = UploadState::Aborted;
+            self.abort_pending = true;
+            self.events.push_back(Event::Aborted);
+        }
+    }
+
+    // ---- internals ----
+
+    fn is_over(&self) -> bool {
+        matches!(
+            self.state,
+            UploadState::Completed | UploadState::Failed | UploadState::Aborted
+        )
+    }
+
+    fn part_mut(&mut self, number: u32) -> Option<&mut Part> {
+        let i = usize::try_from(number).ok()?.checked_sub(1)?;
+        self.parts.get_mut(i)
+    }
+
+    /// Ends the timers that are due, so that [`Upload::poll_timeout`] never reports a time
+    /// already past and the driver never spins.
+    fn tick(&mut self, now: u64) {
+        self.rate.observe(now);
+        for &n in &self.active {
+            let part = &mut self.parts[n as usize - 1];
+            if part.retry_at.is_some_and(|t| t <= now) {
+                part.retry_at = None;
+            }
+            if part.url.as_ref().is_some_and(|u| u.usable_until <= now) {
+                part.url = None;
+            }
+        }
+        if self.sign_retry_at.is_some_and(|t| t <= now) {
+            self.sign_retry_at = None;
+        }
+        if self.complete_retry_at.is_some_and(|t| t <= now) {
+            self.complete_retry_at = None;
+        }
+    }
+
+    /// Asks for URLs once a part in memory, or one of the next to be sealed, lacks one; the
+    /// batch is filled with the parts after them so most parts cost no round trip of their own.
+    fn next_signature_request(&mut self, now: u64) -> Option<Action> {
+        if self.signing.is_some() || self.sign_retry_at.is_some() {
+            return None;
+        }
+        let batch = self.config.sign_batch as usize;
+        let soon = self.config.max_parallel;
+        let checksums = self.config.checksum_in_signature;
+        let mut want = Vec::with_capacity(batch);
+        let mut urgent = false;
+        // Parts ready to go first, then the rest in memory.
+        for ready in [true, false] {
+            for &n in &self.active {
+                let part = &self.parts[n as usize - 1];
+                if part.ready_to_put() == ready && part.wants_url(now, checksums) {
+                    want.push(n);
+                    urgent = true;
+                }
+            }
+        }
+        // Unsealed parts have no checksum to sign yet.
+        let upcoming = if checksums {
+            &[][..]
+        } else {
+            &self.todo[self.cursor..]
+        };
+        for (i, &n) in upcoming.iter().enumerate() {
+            if want.len() >= batch {
+                break;
+            }
+            if self.parts[n as usize - 1].wants_url(now, false) {
+                want.push(n);
+                urgent |= i < soon;
+            }
+        }
+        if !urgent {
+            return None;
+        }
+        want.truncate(batch);
+        for &n in &want {
+            let part = &mut self.parts[n as usize - 1];
+            part.requested = true;
+            part.requested_for = part.sealed_sha();
+        }
+        self.signing = Some(want.clone());
+        Some(Action::RequestSignatures { parts: want })
+    }
+
+    fn next_put(&mut self, now: u64) -> Option<Action> {
+        if self.in_flight >= self.limit {
+            return None;
+        }
+        let number = *self.active.iter().find(|&&n| {
+            let part = &self.parts[n as usize - 1];
+            part.ready_to_put() && part.url_usable(now)
+        })?;
+        let part = &mut self.parts[number as usize - 1];
+        let Data::Sealed { sha256, len } = part.data else {
+            unreachable!("ready_to_put checks the part is sealed");
+        };
+        let url = part.url.as_ref().expect("url_usable checked").url.clone();
+        part.attempts += 1;
+        part.put = Put::InFlight {
+            attempt: part.attempts,
+        };
+        self.in_flight += 1;
+        Some(Action::Put {
+            number,
+            attempt: part.attempts,
+            url,
+            sha256,
+            len,
+        })
+    }
+
+    /// Reseals rejected bytes first (their slot is already counted), then the next part if a
+    /// memory slot is free: the only place memory use grows, hence the constant-memory bound.
+    fn next_seal(&mut self) -> Option<Action> {
+        let stale = self
+            .active
+            .iter()
+            .copied()
+            .find(|&n| self.parts[n as usize - 1].data == Data::Stale);
+        let number = match stale {
+            Some(n) => n,
+            None if self.active.len() < self.config.max_parallel => {
+                let n = *self.todo.get(self.cursor)?;
+                self.cursor += 1;
+                // `todo` is ascending and feeds `active` in order, so pushing keeps it sorted.
+                self.active.push(n);
+                n
+            }
+            None => return None,
+        };
+        self.parts[number as usize - 1].data = Data::Sealing;
+        let spec = self.plan.part(number).expect("parts come from the plan");
+        Some(Action::Seal { number, spec })
+    }
+
+    fn next_complete(&mut self) -> Option<Action> {
+        if self.complete_in_flight || self.complete_retry_at.is_some() {
+            return None;
+        }
+        self.complete_in_flight = true;
+        self.complete_attempts += 1;
+        let parts = self
+            .parts
+            .iter()
+            .zip(1..)
+            .map(|(p, n)| match &p.put {
+                Put::Done { etag } => (n, etag.clone()),
+                _ => unreachable!("completing only once every part is done"),
+            })
+            .collect();
+        Some(Action::Complete { parts })
+    }
+
+    fn part_done(&mut self, now: u64, number: u32, etag: String) {
+        let len = self.plan.part(number).expect("in plan").sealed_len();
+        let part = &mut self.parts[number as usize - 1];
+        part.put = Put::Done { etag: etag.clone() };
+        part.data = Data::Absent;
+        part.url = None;
+        part.retry_at = None;
+        self.active.retain(|&n| n != number);
+        self.done_count += 1;
+        self.acked_bytes += len;
+        self.rate.record(now, len);
+        self.streak += 1;
+        if self.streak >= GROWTH_STREAK && self.limit < self.config.max_parallel {
+            self.limit += 1;
+            self.streak = 0;
+        }
+        self.events.push_back(Event::PartDone { number, etag });
+        self.push_progress(now);
+    }
+
+    fn put_failed(&mut self, now: u64, number: u32, failure: PutFailure) {
+        self.streak = 0;
+        let reason = match failure {
+            PutFailure::Network => RetryReason::Network,
+            PutFailure::Expired => RetryReason::Expired,
+            PutFailure::BadDigest => RetryReason::BadDigest,
+            PutFailure::Status(s) if retryable_status(s) => RetryReason::Status(s),
+            PutFailure::Status(404) => return self.fail(Error::NoSuchUpload),
+            PutFailure::Status(status) => {
+                return self.fail(Error::UploadRejected {
+                    part: number,
+                    status,
+                });
+            }
+        };
+        if let PutFailure::Status(s) = failure
+            && throttle_status(s)
+        {
+            // Multiplicative decrease: the store asked for fewer requests.
+            self.limit = (self.limit / 2).max(1);
+        }
+        let attempts = self.parts[number as usize - 1].attempts;
+        if attempts >= self.config.max_attempts {
+            return self.fail(Error::RetriesExhausted {
+                part: number,
+                attempts,
+            });
+        }
+        let delay_ms = match failure {
+            // Waiting longer would not help: the new URL is the fix, and signing takes a
+            // round trip anyway.
+            PutFailure::Expired => 0,
+            _ => self.backoff.delay(attempts),
+        };
+        let part = &mut self.parts[number as usize - 1];
+        match failure {
+            PutFailure::Expired => part.url = None,
+            PutFailure::BadDigest => part.data = Data::Stale,
+            _ => {}
+        }
+        if delay_ms > 0 {
+            part.retry_at = Some(now.saturating_add(delay_ms));
+        }
+        self.events.push_back(Event::Retrying {
+            number: Some(number),
+            attempt: attempts + 1,
+            delay_ms,
+            reason,
+        });
+    }
+
+    fn sign_failed(&mut self, now: u64, retryable: bool) {
+        self.sign_failures += 1;
+        if !retryable || self.sign_failures >= self.config.max_attempts {
+            return self.fail(Error::SigningFailed);
+        }
+        let delay_ms = self.backoff.delay(self.sign_failures);
+        self.sign_retry_at = Some(now.saturating_add(delay_ms));
+        self.events.push_back(Event::Retrying {
+            number: None,
+            attempt: self.sign_failures + 1,
+            delay_ms,
+            reason: RetryReason::SigningFailed,
+        });
+    }
+
+    fn fail(&mut self, error: Error) {
+        self.state = UploadState::Failed;
+        self.events.push_back(Event::Failed(error));
+    }
+
+    fn push_progress(&mut self, now: u64) {
+        let progress = self.progress(now);
+        self.events.push_back(Event::Progress(progress));
+    }
+}

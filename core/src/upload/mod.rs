@@ -1,0 +1,43 @@
+//! The multipart upload engine: how a sealed object gets into S3 through presigned part URLs.
+//!
+//! [`PartPlan`] cuts the sealed object into parts on chunk boundaries within S3's limits.
+//! [`Upload`] is a sans-IO state machine in the manner of quinn-proto: the driver (wasm in the
+//! browser, or a test's simulation) feeds it outcomes through `handle_*`, asks it what to do
+//! through [`Upload::poll_action`], [`Upload::poll_timeout`] and [`Upload::poll_event`], and does
+//! the I/O itself. Time comes in as milliseconds on the driver's clock and the retry jitter from
+//! a seed, so every run is reproducible.
+//!
+//! The driver's side of the contract:
+//!
+//! - After every input, call `poll_action` until it returns `None`, then drain `poll_event`,
+//!   then wait for an I/O result or the time `poll_timeout` names (and call `handle_timeout`).
+//! - Hold a part's sealed bytes from its [`Action::Seal`] until its PUT succeeds, it is sealed
+//!   again (the new bytes replace the old), or the upload ends. The engine never has more than
+//!   `max_parallel` parts sealing or sealed, so this keeps memory within `max_parallel` parts
+//!   whatever the object's size.
+//! - Persist every [`Event::PartDone`] ETag: after a reload, pass them to [`Upload::new`] so
+//!   those parts are skipped (a store's ListParts may not return ETags).
+//! - Resealing a part must reproduce the same bytes: use the stream's own header and data key
+//!   (see [`StreamSealer::with_key`](crate::StreamSealer::with_key)).
+//! - Against AWS S3, set [`UploadConfig::checksum_in_signature`] and send the server each
+//!   requested part's [`Upload::part_checksum`]: S3 only accepts `x-amz-checksum-sha256` on a
+//!   presigned PUT when the signature covers it.
+//! - On [`UploadState::Completed`], [`UploadState::Failed`] or [`UploadState::Aborted`], drop
+//!   every part still held.
+
+mod action;
+mod backoff;
+mod config;
+mod engine;
+mod event;
+mod part;
+mod plan;
+mod rate;
+
+pub use action::{Action, CompleteFailure, PutFailure, SignedPart};
+pub use config::UploadConfig;
+pub use engine::Upload;
+pub use event::{Event, Progress, RetryReason, UploadState};
+pub use plan::{
+    DEFAULT_PART_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, PartLimits, PartPlan, PartSpec,
+};

@@ -1,0 +1,138 @@
+//! One part's state inside the engine: its bytes in the driver's memory, its PUT, its URL.
+//!
+//! The three facets move independently (a part can be sealed, backing off, and waiting for a
+//! fresh URL all at once), so they are separate fields rather than one product enum.
+
+use core::fmt;
+
+use super::action::Redacted;
+
+/// What the driver holds in memory for a part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Data {
+    /// Nothing: not sealed yet, or acknowledged and released.
+    Absent,
+    /// Bytes the store refused (bad digest); they still occupy the driver's slot until the
+    /// reseal replaces them.
+    Stale,
+    /// A `Seal` is out.
+    Sealing,
+    /// Sealed and held, ready to send.
+    Sealed { sha256: [u8; 32], len: u64 },
+}
+
+/// Where a part's upload stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Put {
+    /// No PUT out (never sent, or waiting to retry).
+    Idle,
+    /// A PUT is out; only its result counts.
+    InFlight { attempt: u32 },
+    /// The store acknowledged the part.
+    Done { etag: String },
+}
+
+/// A presigned URL and when to stop using it.
+#[derive(Clone)]
+pub(crate) struct Url {
+    pub(crate) url: String,
+    /// The checksum the signature covers, when it covers one: the URL then fits only bytes
+    /// with that checksum.
+    pub(crate) signed_for: Option<[u8; 32]>,
+    /// Last moment (exclusive) a new PUT may start with it: the expiry less the refresh
+    /// margin, the margin capped at half the lifetime so a short-lived URL is still used
+    /// rather than re-signed forever.
+    pub(crate) usable_until: u64,
+}
+
+impl Url {
+    pub(crate) fn new(
+        url: String,
+        signed_for: Option<[u8; 32]>,
+        expires_at: u64,
+        now: u64,
+        margin: u64,
+    ) -> Self {
+        let lifetime = expires_at.saturating_sub(now);
+        Self {
+            url,
+            signed_for,
+            usable_until: expires_at.saturating_sub(margin.min(lifetime / 2)),
+        }
+    }
+}
+
+impl fmt::Debug for Url {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Url")
+            .field("url", &Redacted)
+            .field("signed_for", &self.signed_for.is_some())
+            .field("usable_until", &self.usable_until)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Part {
+    pub(crate) data: Data,
+    pub(crate) put: Put,
+    /// PUTs made this session.
+    pub(crate) attempts: u32,
+    /// Backoff: no PUT before this time.
+    pub(crate) retry_at: Option<u64>,
+    pub(crate) url: Option<Url>,
+    /// In the signing request that is out.
+    pub(crate) requested: bool,
+    /// The checksum that request carries (checksum-in-signature mode).
+    pub(crate) requested_for: Option<[u8; 32]>,
+    /// Already counted in the sealed bytes (a reseal does not count twice).
+    pub(crate) counted: bool,
+}
+
+impl Part {
+    pub(crate) fn new() -> Self {
+        Self {
+            data: Data::Absent,
+            put: Put::Idle,
+            attempts: 0,
+            retry_at: None,
+            url: None,
+            requested: false,
+            requested_for: None,
+            counted: false,
+        }
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        matches!(self.put, Put::Done { .. })
+    }
+
+    /// The checksum of the bytes held, once sealed.
+    pub(crate) fn sealed_sha(&self) -> Option<[u8; 32]> {
+        match self.data {
+            Data::Sealed { sha256, .. } => Some(sha256),
+            _ => None,
+        }
+    }
+
+    /// Has a URL a new PUT of the bytes held may start with at `now`.
+    pub(crate) fn url_usable(&self, now: u64) -> bool {
+        self.url.as_ref().is_some_and(|u| {
+            now < u.usable_until && u.signed_for.is_none_or(|s| Some(s) == self.sealed_sha())
+        })
+    }
+
+    /// Sealed, not out, not backing off: only a URL and a free slot are missing.
+    pub(crate) fn ready_to_put(&self) -> bool {
+        matches!(self.data, Data::Sealed { .. }) && self.put == Put::Idle && self.retry_at.is_none()
+    }
+
+    /// Needs a URL the signing request that is out does not already cover. When signatures
+    /// cover checksums, only sealed bytes can be signed for.
+    pub(crate) fn wants_url(&self, now: u64, checksum_in_signature: bool) -> bool {
+        !self.requested
+            && !self.url_usable(now)
+            && matches!(self.put, Put::Idle)
+            && (!checksum_in_signature || self.sealed_sha().is_some())
+    }
+}

@@ -82,14 +82,12 @@ setup_all() {
 
 # Builds the wasm SDK and the npm package into npm/pkg and npm/dist.
 build_sdk() {
-  local profile=${1:-release}
+  # "wasm" is the optimised profile (LTO); "dev" builds faster for debugging.
+  local profile=${1:-wasm} dir
   log "building the SDK ($profile wasm + TypeScript)"
-  if [ "$profile" = release ]; then
-    cargo build -q --release --target wasm32-unknown-unknown -p cinelock-sdk-wasm
-  else
-    cargo build -q --target wasm32-unknown-unknown -p cinelock-sdk-wasm
-  fi
+  cargo build -q --profile "$profile" --target wasm32-unknown-unknown -p cinelock-sdk-wasm
+  dir=$profile; [ "$profile" = dev ] && dir=debug
   wasm-bindgen --target web --out-dir npm/pkg \
-    "target/wasm32-unknown-unknown/$profile/cinelock_sdk_wasm.wasm"
+    "target/wasm32-unknown-unknown/$dir/cinelock_sdk_wasm.wasm"
   (cd npm && ./node_modules/.bin/tsc -p tsconfig.json)
 }

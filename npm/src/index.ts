@@ -113,6 +113,63 @@ export async function open(recipientSecretKey: Uint8Array, sealed: Uint8Array | 
     : wasm.openBytes(recipientSecretKey, sealed, options.engine);
 }
 
+/**
+ * Wraps a producer that calls `emit(chunk)` per piece (awaiting what it returns) as a
+ * ReadableStream with backpressure: the producer waits whenever the queue is full.
+ */
+function streamFrom(produce: (emit: (chunk: Uint8Array) => Promise<void> | undefined) => Promise<void>, highWaterMark = 4): ReadableStream<Uint8Array> {
+  let wake: (() => void) | undefined;
+  let cancelled = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        const emit = (chunk: Uint8Array) => {
+          if (cancelled) return Promise.reject(new DOMException("stream cancelled", "AbortError"));
+          controller.enqueue(chunk);
+          return (controller.desiredSize ?? 1) > 0 ? undefined : new Promise<void>((resolve) => (wake = resolve));
+        };
+        // Not awaited: start() must return for reads to begin; the producer runs alongside.
+        produce(emit).then(
+          () => controller.close(),
+          (e) => { if (!cancelled) controller.error(e); },
+        );
+      },
+      pull() {
+        wake?.();
+        wake = undefined;
+      },
+      cancel() {
+        cancelled = true;
+        wake?.();
+      },
+    },
+    { highWaterMark },
+  );
+}
+
+/**
+ * Seals bytes or a Blob as a stream of sealed pieces (header, then chunk by chunk), produced as
+ * fast as the reader consumes them: memory stays flat whatever the size.
+ */
+export function sealStream(recipientPublicKey: Uint8Array, data: Uint8Array | Blob, options: SealOptions = {}): ReadableStream<Uint8Array> {
+  return streamFrom(async (emit) => {
+    await load();
+    await wasm.sealTo(recipientPublicKey, data, options.chunkSize, options.engine, emit);
+  });
+}
+
+/**
+ * Opens a sealed stream as a stream of plaintext, chunk by chunk; each chunk is authenticated
+ * before it is released. The plaintext is valid only if the stream closes normally: an error
+ * (tampering, truncation) means everything read so far must be discarded.
+ */
+export function openStream(recipientSecretKey: Uint8Array, sealed: Uint8Array | Blob, options: OpenOptions = {}): ReadableStream<Uint8Array> {
+  return streamFrom(async (emit) => {
+    await load();
+    await wasm.openTo(recipientSecretKey, sealed, options.engine, emit);
+  });
+}
+
 /** Plaintext length of a sealed stream, from its header and total length. */
 export async function plaintextLength(header: Uint8Array, sealedLength: number): Promise<number> {
   await load();

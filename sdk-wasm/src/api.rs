@@ -106,7 +106,7 @@ pub async fn seal_bytes(
         chunk_size,
         engine,
         &seed,
-        false,
+        Output::Bytes,
     )
     .await?;
     Ok(out.unchecked_into())
@@ -127,7 +127,7 @@ pub async fn seal_blob(
         chunk_size,
         engine,
         &seed,
-        true,
+        Output::Blob,
     )
     .await?;
     Ok(out.unchecked_into())
@@ -140,7 +140,13 @@ pub async fn open_bytes(
     sealed: Uint8Array,
     engine: Option<String>,
 ) -> Result<Uint8Array, SdkError> {
-    let out = open(&recipient_secret_key, Source::Bytes(sealed), engine, false).await?;
+    let out = open(
+        &recipient_secret_key,
+        Source::Bytes(sealed),
+        engine,
+        Output::Bytes,
+    )
+    .await?;
     Ok(out.unchecked_into())
 }
 
@@ -151,7 +157,13 @@ pub async fn open_blob(
     sealed: Blob,
     engine: Option<String>,
 ) -> Result<Blob, SdkError> {
-    let out = open(&recipient_secret_key, Source::Blob(sealed), engine, true).await?;
+    let out = open(
+        &recipient_secret_key,
+        Source::Blob(sealed),
+        engine,
+        Output::Blob,
+    )
+    .await?;
     Ok(out.unchecked_into())
 }
 
@@ -171,10 +183,72 @@ pub async fn seal_bytes_with_seed(
         Some(chunk_size),
         engine,
         seed,
-        false,
+        Output::Bytes,
     )
     .await?;
     Ok(out.unchecked_into())
+}
+
+/// Seals bytes or a Blob, handing each sealed piece (header first, then chunk by chunk) to
+/// `on_chunk`; a promise it returns is awaited before more is produced, so memory stays flat.
+#[wasm_bindgen(js_name = sealTo)]
+pub async fn seal_to(
+    recipient_public_key: Vec<u8>,
+    data: JsValue,
+    chunk_size: Option<u32>,
+    engine: Option<String>,
+    on_chunk: js_sys::Function,
+) -> Result<(), SdkError> {
+    let seed = fresh_seed()?;
+    let src = Source::from_js(data)?;
+    seal(
+        &recipient_public_key,
+        src,
+        chunk_size,
+        engine,
+        &seed,
+        Output::Callback(on_chunk),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Opens bytes or a Blob, handing each authenticated chunk's plaintext to `on_chunk` (awaiting a
+/// returned promise). Streaming cannot be all-or-nothing: the stream is valid only if this
+/// resolves; a rejection means everything delivered must be discarded.
+#[wasm_bindgen(js_name = openTo)]
+pub async fn open_to(
+    recipient_secret_key: Vec<u8>,
+    sealed: JsValue,
+    engine: Option<String>,
+    on_chunk: js_sys::Function,
+) -> Result<(), SdkError> {
+    let src = Source::from_js(sealed)?;
+    open(
+        &recipient_secret_key,
+        src,
+        engine,
+        Output::Callback(on_chunk),
+    )
+    .await?;
+    Ok(())
+}
+
+/// What a seal or open produces.
+enum Output {
+    Bytes,
+    Blob,
+    Callback(js_sys::Function),
+}
+
+impl Output {
+    fn sink(self, mime: &str, len: u64) -> Result<Sink, SdkError> {
+        match self {
+            Output::Bytes => Sink::bytes(len),
+            Output::Blob => Ok(Sink::blob(mime)),
+            Output::Callback(f) => Ok(Sink::Callback(f)),
+        }
+    }
 }
 
 fn fresh_seed() -> Result<[u8; SEED_LEN], SdkError> {
@@ -189,7 +263,7 @@ async fn seal(
     chunk_size: Option<u32>,
     engine: Option<String>,
     seed: &[u8; SEED_LEN],
-    to_blob: bool,
+    output: Output,
 ) -> Result<JsValue, SdkError> {
     let choice = EngineChoice::parse(engine)?;
     let recipient = RecipientPublicKey::from_bytes(recipient)?;
@@ -197,14 +271,11 @@ async fn seal(
     let layout = Layout::new(chunk_size)?;
     let len = src.len();
     let count = layout.chunk_count(len)?;
-    let mut sink = if to_blob {
-        Sink::blob(SEALED_MIME)
-    } else {
-        Sink::bytes(layout.sealed_len(len)?)?
-    };
+    let mut sink = output.sink(SEALED_MIME, layout.sealed_len(len)?)?;
     let (header, key) = recipient.seal_header(chunk_size, &SealSeed::from_bytes(seed))?;
     let engine = Engine::new(choice, &header, &key).await?;
-    sink.write(&Uint8Array::from(&header.to_bytes()[..]))?;
+    sink.write(&Uint8Array::from(&header.to_bytes()[..]))
+        .await?;
     let grid = Grid {
         start: 0,
         stride: u64::from(chunk_size),
@@ -219,7 +290,7 @@ async fn open(
     secret: &[u8],
     src: Source,
     engine: Option<String>,
-    to_blob: bool,
+    output: Output,
 ) -> Result<JsValue, SdkError> {
     let choice = EngineChoice::parse(engine)?;
     let secret = RecipientSecretKey::from_bytes(secret)?;
@@ -229,11 +300,7 @@ async fn open(
     let layout = header.layout();
     let plain_len = layout.plaintext_len(len)?;
     let count = layout.chunk_count(plain_len)?;
-    let mut sink = if to_blob {
-        Sink::blob("application/octet-stream")
-    } else {
-        Sink::bytes(plain_len)?
-    };
+    let mut sink = output.sink("application/octet-stream", plain_len)?;
     let engine = Engine::new(choice, &header, &key).await?;
     let grid = Grid {
         start: HEADER_LEN as u64,

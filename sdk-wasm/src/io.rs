@@ -1,18 +1,22 @@
-//! Moves chunks from a source (bytes or a `Blob`) through an engine into a sink, window by window,
-//! with a bounded number of chunks in flight, so memory stays flat for any input size.
+//! Moves chunks from a source (bytes or a `Blob`) through an engine into a sink, with a bounded
+//! number of chunks in flight, so memory stays flat for any input size.
+//!
+//! Blobs are read through `blob.stream()`: in Chromium that is 2–4× faster than
+//! `slice().arrayBuffer()` windows (docs/benchmarks.md). Stream pieces come in arbitrary sizes, so
+//! a chunk is a zero-copy view when it lies inside one piece, and is otherwise gathered into one
+//! reused staging buffer. Reuse is safe: WebCrypto copies its input when `encrypt` is called, and
+//! the wasm engine copies it into wasm memory before returning.
 
 use std::collections::VecDeque;
 
-use js_sys::{Array, Uint8Array};
-use wasm_bindgen::JsValue;
+use js_sys::{Array, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, BlobPropertyBag};
+use web_sys::{Blob, BlobPropertyBag, ReadableStreamDefaultReader};
 
 use crate::SdkError;
 use crate::engine::{Direction, Engine, Pending};
 
-/// Bytes read from a Blob per `arrayBuffer()` call (rounded to whole chunks).
-const READ_WINDOW: u64 = 8 << 20;
 /// Chunks handed to the engine before the oldest must finish.
 const IN_FLIGHT: usize = 4;
 /// Bytes of finished output held as loose buffers before they are folded into a Blob.
@@ -25,6 +29,19 @@ pub(crate) enum Source {
 }
 
 impl Source {
+    /// A `Uint8Array` or a `Blob` passed from JS.
+    pub(crate) fn from_js(value: JsValue) -> Result<Self, SdkError> {
+        if value.is_instance_of::<Blob>() {
+            Ok(Source::Blob(value.unchecked_into()))
+        } else if value.is_instance_of::<Uint8Array>() {
+            Ok(Source::Bytes(value.unchecked_into()))
+        } else {
+            Err(SdkError::InvalidArgument(
+                "expected a Uint8Array or a Blob".into(),
+            ))
+        }
+    }
+
     pub(crate) fn len(&self) -> u64 {
         match self {
             Source::Bytes(b) => u64::from(b.length()),
@@ -32,27 +49,132 @@ impl Source {
         }
     }
 
-    fn read(&self, start: u64, end: u64) -> Result<Pending, SdkError> {
+    /// Reads `start..end` at once (small reads such as the header).
+    pub(crate) async fn read_now(&self, start: u64, end: u64) -> Result<Vec<u8>, SdkError> {
         match self {
-            Source::Bytes(b) => Ok(Pending::Ready(b.subarray(start as u32, end as u32))),
+            Source::Bytes(b) => Ok(b.subarray(start as u32, end as u32).to_vec()),
             Source::Blob(b) => {
                 let slice = b
                     .slice_with_f64_and_f64(start as f64, end as f64)
-                    .map_err(|e| SdkError::Read(SdkError::describe(&e)))?;
-                Ok(Pending::Js(JsFuture::from(slice.array_buffer())))
+                    .map_err(read_error)?;
+                let buf = JsFuture::from(slice.array_buffer())
+                    .await
+                    .map_err(read_error)?;
+                Ok(Uint8Array::new(&buf).to_vec())
             }
         }
     }
 
-    /// Reads `start..end` at once (small reads such as the header).
-    pub(crate) async fn read_now(&self, start: u64, end: u64) -> Result<Vec<u8>, SdkError> {
-        let view = self.read(start, end)?.wait(read_error).await?;
-        Ok(view.to_vec())
+    /// A sequential reader of `start..end`.
+    fn reader(&self, start: u64, end: u64, max_chunk: usize) -> Result<ChunkReader, SdkError> {
+        let kind = match self {
+            Source::Bytes(b) => ReaderKind::Bytes(b.subarray(start as u32, end as u32)),
+            Source::Blob(b) => {
+                let slice = b
+                    .slice_with_f64_and_f64(start as f64, end as f64)
+                    .map_err(read_error)?;
+                let reader = slice
+                    .stream()
+                    .get_reader()
+                    .unchecked_into::<ReadableStreamDefaultReader>();
+                ReaderKind::Stream(StreamReader {
+                    reader: Some(reader),
+                    staging: Uint8Array::new_with_length(max_chunk as u32),
+                })
+            }
+        };
+        Ok(ChunkReader {
+            kind,
+            piece: None,
+            offset: 0,
+        })
     }
 }
 
 fn read_error(e: JsValue) -> SdkError {
     SdkError::Read(SdkError::describe(&e))
+}
+
+/// Releases the stream's lock when a transform ends early (an error), like gloo's owned handles.
+struct StreamReader {
+    reader: Option<ReadableStreamDefaultReader>,
+    staging: Uint8Array,
+}
+
+impl Drop for StreamReader {
+    fn drop(&mut self) {
+        if let Some(r) = self.reader.take() {
+            // Cancelling tells the browser to stop reading; the promise needs no handling.
+            let _ = r.cancel();
+        }
+    }
+}
+
+enum ReaderKind {
+    Bytes(Uint8Array),
+    Stream(StreamReader),
+}
+
+/// Hands out the input in chunk-sized views.
+struct ChunkReader {
+    kind: ReaderKind,
+    /// The current stream piece and how much of it was consumed.
+    piece: Option<Uint8Array>,
+    offset: u32,
+}
+
+impl ChunkReader {
+    /// The next `len` bytes; valid until the next call.
+    async fn next(&mut self, len: u32) -> Result<Uint8Array, SdkError> {
+        let stream = match &mut self.kind {
+            ReaderKind::Bytes(b) => {
+                let view = b.subarray(self.offset, self.offset + len);
+                self.offset += len;
+                return Ok(view);
+            }
+            ReaderKind::Stream(s) => s,
+        };
+        let mut filled = 0u32;
+        loop {
+            if let Some(piece) = &self.piece {
+                let available = piece.length() - self.offset;
+                if filled == 0 && available >= len {
+                    // Wholly inside one piece: no copy.
+                    let view = piece.subarray(self.offset, self.offset + len);
+                    self.offset += len;
+                    return Ok(view);
+                }
+                let take = available.min(len - filled);
+                stream
+                    .staging
+                    .set(&piece.subarray(self.offset, self.offset + take), filled);
+                filled += take;
+                self.offset += take;
+                if filled == len {
+                    return Ok(stream.staging.subarray(0, len));
+                }
+            }
+            if len == 0 {
+                return Ok(stream.staging.subarray(0, 0));
+            }
+            let reader = stream
+                .reader
+                .as_ref()
+                .ok_or_else(|| SdkError::Read("stream closed".into()))?;
+            let result = JsFuture::from(reader.read()).await.map_err(read_error)?;
+            let done = Reflect::get(&result, &"done".into())
+                .map_err(read_error)?
+                .is_truthy();
+            if done {
+                return Err(SdkError::Read(
+                    "input ended early (did the file change?)".into(),
+                ));
+            }
+            let value = Reflect::get(&result, &"value".into()).map_err(read_error)?;
+            self.piece = Some(value.dyn_into::<Uint8Array>().map_err(read_error)?);
+            self.offset = 0;
+        }
+    }
 }
 
 /// Where output bytes go.
@@ -65,6 +187,8 @@ pub(crate) enum Sink {
         loose: u64,
         mime: String,
     },
+    /// A JS callback per output piece; a returned promise is awaited (backpressure).
+    Callback(js_sys::Function),
 }
 
 impl Sink {
@@ -86,8 +210,16 @@ impl Sink {
         }
     }
 
-    pub(crate) fn write(&mut self, data: &Uint8Array) -> Result<(), SdkError> {
+    pub(crate) async fn write(&mut self, data: &Uint8Array) -> Result<(), SdkError> {
         match self {
+            Sink::Callback(f) => {
+                let ret = f.call1(&JsValue::NULL, data).map_err(callback_error)?;
+                if let Some(promise) = ret.dyn_ref::<js_sys::Promise>() {
+                    JsFuture::from(promise.clone())
+                        .await
+                        .map_err(callback_error)?;
+                }
+            }
             Sink::Bytes { out, pos } => {
                 out.set(data, *pos);
                 *pos += data.length();
@@ -109,10 +241,18 @@ impl Sink {
 
     pub(crate) fn finish(self) -> Result<JsValue, SdkError> {
         match self {
+            Sink::Callback(_) => Ok(JsValue::UNDEFINED),
             Sink::Bytes { out, .. } => Ok(out.into()),
             Sink::Blob { parts, mime, .. } => Ok(make_blob(&parts, &mime)?.into()),
         }
     }
+}
+
+fn callback_error(e: JsValue) -> SdkError {
+    SdkError::Platform(format!(
+        "output callback failed: {}",
+        SdkError::describe(&e)
+    ))
 }
 
 fn make_blob(parts: &Array, mime: &str) -> Result<Blob, SdkError> {
@@ -139,54 +279,32 @@ pub(crate) async fn transform(
     grid: &Grid,
     sink: &mut Sink,
 ) -> Result<(), SdkError> {
-    let per_window = (READ_WINDOW / grid.stride).max(1);
-    let windows = grid.count.div_ceil(per_window);
-    let window = |w: u64| {
-        let a = grid.start + w * per_window * grid.stride;
-        (a, (a + per_window * grid.stride).min(grid.end))
-    };
     let on_reject = |e: JsValue| match dir {
         // WebCrypto says OperationError for a bad tag; keep it opaque like the core does.
         Direction::Open => SdkError::Core(cinelock_core::Error::Decrypt),
         Direction::Seal => SdkError::Platform(SdkError::describe(&e)),
     };
+    let mut reader = src.reader(grid.start, grid.end, grid.stride as usize)?;
     let mut inflight: VecDeque<Pending> = VecDeque::with_capacity(IN_FLIGHT);
-    let (a, b) = window(0);
-    let mut next = Some(src.read(a, b)?);
-    for w in 0..windows {
-        let (wa, _) = window(w);
-        let buf = next
-            .take()
-            .expect("read scheduled")
-            .wait(read_error)
-            .await?;
-        if w + 1 < windows {
-            let (a, b) = window(w + 1);
-            next = Some(src.read(a, b)?); // read ahead while this window is processed
-        }
-        if u64::from(buf.length()) != window(w).1 - wa {
-            return Err(SdkError::Read("input changed size while reading".into()));
-        }
-        for index in w * per_window..((w + 1) * per_window).min(grid.count) {
-            let at = grid.start + index * grid.stride;
-            // The last chunk may be short, and is empty only for an empty stream.
-            let len = grid.stride.min(grid.end - at);
-            let view = buf.subarray((at - wa) as u32, (at - wa + len) as u32);
-            let last = index + 1 == grid.count;
-            let chunk = u32::try_from(index).map_err(|_| cinelock_core::Error::TooLong)?;
-            inflight.push_back(engine.start(dir, chunk, last, &view)?);
-            if inflight.len() >= IN_FLIGHT {
-                let done = inflight
-                    .pop_front()
-                    .expect("non-empty")
-                    .wait(on_reject)
-                    .await?;
-                sink.write(&done)?;
-            }
+    for index in 0..grid.count {
+        let at = grid.start + index * grid.stride;
+        // The last chunk may be short, and is empty only for an empty stream.
+        let len = grid.stride.min(grid.end - at) as u32;
+        let view = reader.next(len).await?;
+        let last = index + 1 == grid.count;
+        let chunk = u32::try_from(index).map_err(|_| cinelock_core::Error::TooLong)?;
+        inflight.push_back(engine.start(dir, chunk, last, &view)?);
+        if inflight.len() >= IN_FLIGHT {
+            let done = inflight
+                .pop_front()
+                .expect("non-empty")
+                .wait(on_reject)
+                .await?;
+            sink.write(&done).await?;
         }
     }
     while let Some(p) = inflight.pop_front() {
-        sink.write(&p.wait(on_reject).await?)?;
+        sink.write(&p.wait(on_reject).await?).await?;
     }
     Ok(())
 }

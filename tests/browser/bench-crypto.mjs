@@ -42,7 +42,10 @@ try {
     for (const kib of [64, 256, 1024, 4096]) {
       const chunk = kib * 1024;
       const sealed = await c.seal(keys.publicKey, plain, { chunkSize: chunk, engine: "webcrypto" });
+      const drain = async (stream) => { for await (const _ of stream); };
       rows.push({
+        seal_stream: await best(() => drain(c.sealStream(keys.publicKey, plain, { chunkSize: chunk, engine: "webcrypto" }))),
+        open_stream: await best(() => drain(c.openStream(keys.secretKey, sealed, { engine: "webcrypto" }))),
         chunk_kib: kib,
         raw_seq: await best(raw(chunk, 1)),
         raw_depth4: await best(raw(chunk, 4)),
@@ -52,9 +55,12 @@ try {
     }
     const blob = new Blob([plain]);
     const sealedBlob = await c.seal(keys.publicKey, blob);
+    const drain = async (stream) => { for await (const _ of stream); };
     const blobRow = {
       seal_blob: await best(() => c.seal(keys.publicKey, blob)),
       open_blob: await best(() => c.open(keys.secretKey, sealedBlob)),
+      seal_blob_stream: await best(() => drain(c.sealStream(keys.publicKey, blob))),
+      read_blob_stream: await best(() => drain(blob.stream())),
     };
     const small = plain.subarray(0, Math.min(n, 32 << 20));
     const sealedSmall = await c.seal(keys.publicKey, small, { engine: "wasm" });
@@ -67,12 +73,13 @@ try {
   const f = (x) => x.toFixed(0).padStart(6);
   const r2 = (x) => x.toFixed(2);
   console.log(`browser: ${result.ua.match(/(Headless)?Chrome\/[\d.]+/)[0]}, ${MIB} MiB in memory, best of 3, MB/s`);
-  console.log("chunk_kib  raw_seq raw_depth4   seal   open  seal/raw_seq  seal/raw_depth4  open/raw_depth4");
+  console.log("seal/open: bytes in, one new Uint8Array out; *_stream: sealStream/openStream drained (no output array)");
+  console.log("chunk_kib  raw_seq raw_depth4   seal   open seal_stream open_stream  stream_seal/raw_depth4  stream_open/raw_depth4  seal/raw_depth4");
   for (const r of result.rows) {
-    console.log(`${String(r.chunk_kib).padStart(9)}  ${f(r.raw_seq)}     ${f(r.raw_depth4)} ${f(r.seal)} ${f(r.open)}          ${r2(r.seal / r.raw_seq)}             ${r2(r.seal / r.raw_depth4)}             ${r2(r.open / r.raw_depth4)}`);
+    console.log(`${String(r.chunk_kib).padStart(9)}  ${f(r.raw_seq)}     ${f(r.raw_depth4)} ${f(r.seal)} ${f(r.open)}      ${f(r.seal_stream)}      ${f(r.open_stream)}                    ${r2(r.seal_stream / r.raw_depth4)}                    ${r2(r.open_stream / r.raw_depth4)}             ${r2(r.seal / r.raw_depth4)}`);
   }
   const at256 = result.rows.find((r) => r.chunk_kib === 256);
-  console.log(`blob API (256 KiB chunks, File-like input): seal ${f(result.blobRow.seal_blob)}, open ${f(result.blobRow.open_blob)}`);
+  console.log(`Blob input (256 KiB chunks): seal to Blob ${f(result.blobRow.seal_blob)}, open to Blob ${f(result.blobRow.open_blob)}, sealStream ${f(result.blobRow.seal_blob_stream)}; reading the Blob alone (blob.stream()) ${f(result.blobRow.read_blob_stream)}`);
   console.log(`wasm fallback (256 KiB chunks): seal ${f(result.wasmRow.seal_wasm)}, open ${f(result.wasmRow.open_wasm)}; webcrypto seal / wasm seal = ${r2(at256.seal / result.wasmRow.seal_wasm)}`);
   console.log(JSON.stringify(result));
 } finally {

@@ -70,6 +70,14 @@ ensure_npm_deps() {
   echo "$hash" >"$stamp"
 }
 
+# Garage, the S3-compatible store the tests run against (a real store, not a mock).
+GARAGE_VERSION=2.5.0
+ensure_garage() {
+  garage --version 2>/dev/null | grep -q "cargo:$GARAGE_VERSION" && return 0
+  log "installing Garage $GARAGE_VERSION (compiles from crates.io: about 20 minutes on 2 cores, once)"
+  cargo install garage --version "=$GARAGE_VERSION" --locked
+}
+
 setup_all() {
   command -v cargo >/dev/null || die "Rust is required: https://rustup.rs"
   command -v node >/dev/null || die "Node.js 20+ and npm are required"

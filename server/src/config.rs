@@ -1,16 +1,46 @@
 //! Configuration: parsed from flags and `CINELOCK_*` environment variables, validated once at
-//! start-up so that a bad setting stops the server with a clear message instead of failing later.
+//! start-up into [`Settings`], so that a bad setting stops the server with a clear message
+//! instead of failing on the first request.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::Parser;
+use cinelock_core::RecipientPublicKey;
+use clap::{Args, Parser, Subcommand};
 
 use crate::AppError;
 
-/// Command-line flags and environment variables (flags win).
+/// `cinelock-server [COMMAND] [FLAGS]`: serves by default.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "cinelock-server", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+/// One-off administrative commands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Serve the API, the SDK and the demo (the default).
+    Serve,
+    /// Create an API key for a customer backend and print it (shown once; stored hashed).
+    CreateApiKey {
+        /// A label for the key.
+        #[arg(long)]
+        name: String,
+        /// Comma-separated scopes: uploads:write, uploads:read.
+        #[arg(long, default_value = "uploads:write,uploads:read")]
+        scopes: String,
+    },
+    /// Write the bucket CORS rules the browser needs (PUT from the allowed origins, ETag exposed).
+    ConfigureBucketCors,
+}
+
+/// Server settings as given (flags win over environment variables).
+#[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Address to listen on (port 0 picks a free port and prints it).
     #[arg(long, env = "CINELOCK_LISTEN", default_value = "127.0.0.1:8080")]
@@ -21,11 +51,94 @@ pub struct Config {
     /// Directory of the built npm package (its `dist/` and `pkg/` are served under `/sdk/`).
     #[arg(long, env = "CINELOCK_SDK_DIR", default_value = "npm")]
     pub sdk_dir: PathBuf,
+    /// Database URL: `sqlite://PATH?mode=rwc` (default) or `postgres://...`.
+    #[arg(
+        long,
+        env = "CINELOCK_DATABASE_URL",
+        default_value = "sqlite://.cinelock/cinelock.db?mode=rwc"
+    )]
+    pub database_url: String,
+    /// S3 endpoint URL (AWS or any S3-compatible store). Without it the upload API is off.
+    #[arg(long, env = "CINELOCK_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// S3 region (Garage: `garage`).
+    #[arg(long, env = "CINELOCK_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+    /// Bucket that receives sealed uploads.
+    #[arg(long, env = "CINELOCK_S3_BUCKET", default_value = "cinelock")]
+    pub s3_bucket: String,
+    /// Access key id (environment only, so it stays out of process listings).
+    #[arg(skip = std::env::var("CINELOCK_S3_ACCESS_KEY").unwrap_or_default())]
+    pub s3_access_key: String,
+    /// Secret access key (environment only).
+    #[arg(skip = std::env::var("CINELOCK_S3_SECRET_KEY").unwrap_or_default())]
+    pub s3_secret_key: String,
+    /// Use virtual-hosted-style bucket addressing instead of path-style.
+    #[arg(long, env = "CINELOCK_S3_VIRTUAL_HOSTED")]
+    pub s3_virtual_hosted: bool,
+    /// Browser origins allowed to call the API and PUT to the bucket (comma-separated).
+    #[arg(long, env = "CINELOCK_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    /// Hex key (≥ 32 bytes) that signs upload tokens (environment only).
+    #[arg(skip = std::env::var("CINELOCK_TOKEN_SECRET").unwrap_or_default())]
+    pub token_secret: String,
+    /// The transcode workers' X25519 public key (hex): uploads are sealed to it.
+    #[arg(long, env = "CINELOCK_WORKER_PUBLIC_KEY")]
+    pub worker_public_key: Option<String>,
+    /// Lifetime of a browser's upload token, in seconds.
+    #[arg(long, env = "CINELOCK_UPLOAD_TOKEN_TTL", default_value_t = 6 * 3600)]
+    pub upload_token_ttl: u64,
+    /// Lifetime of a presigned part URL, in seconds.
+    #[arg(long, env = "CINELOCK_PART_URL_TTL", default_value_t = 900)]
+    pub part_url_ttl: u64,
+    /// Abort multipart uploads untouched for this many seconds.
+    #[arg(long, env = "CINELOCK_ABANDON_AFTER", default_value_t = 24 * 3600)]
+    pub abandon_after: u64,
+    /// How often the reaper looks for abandoned uploads, in seconds.
+    #[arg(long, env = "CINELOCK_REAPER_INTERVAL", default_value_t = 60)]
+    pub reaper_interval: u64,
+    /// A well-known API key to install for local development. Never in production.
+    #[arg(long, env = "CINELOCK_DEV_API_KEY")]
+    pub dev_api_key: Option<String>,
+    /// Skip the start-up check of the bucket's CORS rules.
+    #[arg(long, env = "CINELOCK_SKIP_CORS_CHECK")]
+    pub skip_cors_check: bool,
+}
+
+/// Where sealed uploads go.
+#[derive(Debug, Clone)]
+pub struct StorageSettings {
+    pub endpoint: String,
+    pub region: String,
+    pub bucket: String,
+    pub access_key: String,
+    pub secret_key: String,
+    pub path_style: bool,
+}
+
+/// Validated settings: everything typed and checked.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub demo_dir: PathBuf,
+    pub sdk_dir: PathBuf,
+    pub database_url: String,
+    pub storage: Option<StorageSettings>,
+    pub allowed_origins: Vec<String>,
+    pub token_secret: Vec<u8>,
+    pub worker_key: Option<RecipientPublicKey>,
+    pub upload_token_ttl: Duration,
+    pub part_url_ttl: Duration,
+    pub abandon_after: Duration,
+    pub reaper_interval: Duration,
+    pub dev_api_key: Option<String>,
+    pub check_cors: bool,
 }
 
 impl Config {
-    /// Checks that everything the server will serve is there.
-    pub fn validate(self) -> Result<Self, AppError> {
+    /// Checks everything once and produces typed [`Settings`].
+    pub fn validate(self) -> Result<Settings, AppError> {
+        let bad = |m: String| Err(AppError::Config(m));
         let must_exist = [
             (
                 self.demo_dir.join("index.html"),
@@ -42,12 +155,101 @@ impl Config {
         ];
         for (path, what) in must_exist {
             if !path.is_file() {
-                return Err(AppError::Config(format!(
-                    "{} not found: {what}",
-                    path.display()
-                )));
+                return bad(format!("{} not found: {what}", path.display()));
             }
         }
-        Ok(self)
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres"))
+        {
+            return bad("CINELOCK_DATABASE_URL must start with sqlite: or postgres://".into());
+        }
+        let storage = match self.s3_endpoint {
+            None => None,
+            Some(endpoint) => {
+                if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                    return bad(format!(
+                        "CINELOCK_S3_ENDPOINT must be an http(s) URL, not {endpoint:?}"
+                    ));
+                }
+                if self.s3_access_key.is_empty() || self.s3_secret_key.is_empty() {
+                    return bad("CINELOCK_S3_ACCESS_KEY and CINELOCK_S3_SECRET_KEY must be set with CINELOCK_S3_ENDPOINT".into());
+                }
+                if self.s3_bucket.is_empty() {
+                    return bad("CINELOCK_S3_BUCKET must not be empty".into());
+                }
+                Some(StorageSettings {
+                    endpoint,
+                    region: self.s3_region,
+                    bucket: self.s3_bucket,
+                    access_key: self.s3_access_key,
+                    secret_key: self.s3_secret_key,
+                    path_style: !self.s3_virtual_hosted,
+                })
+            }
+        };
+        let token_secret =
+            if storage.is_some() {
+                match hex::decode(self.token_secret.trim()) {
+                    Ok(k) if k.len() >= 32 => k,
+                    _ => return bad(
+                        "CINELOCK_TOKEN_SECRET must be at least 32 bytes of hex (64+ hex digits)"
+                            .into(),
+                    ),
+                }
+            } else {
+                Vec::new()
+            };
+        let worker_key = match self.worker_public_key.as_deref() {
+            None if storage.is_some() => {
+                return bad(
+                    "CINELOCK_WORKER_PUBLIC_KEY is required with storage: uploads are sealed to it"
+                        .into(),
+                );
+            }
+            None => None,
+            Some(h) => match hex::decode(h.trim())
+                .ok()
+                .and_then(|b| RecipientPublicKey::from_bytes(&b).ok())
+            {
+                Some(k) => Some(k),
+                None => return bad(
+                    "CINELOCK_WORKER_PUBLIC_KEY is not a valid 32-byte X25519 public key in hex"
+                        .into(),
+                ),
+            },
+        };
+        for origin in &self.allowed_origins {
+            if origin != "*" && !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                return bad(format!(
+                    "allowed origin {origin:?} must be \"*\" or start with http:// or https://"
+                ));
+            }
+        }
+        if self.part_url_ttl < 60 || self.part_url_ttl > 7 * 24 * 3600 {
+            return bad("CINELOCK_PART_URL_TTL must be between 60 s and 7 days".into());
+        }
+        if self.upload_token_ttl < self.part_url_ttl {
+            return bad(
+                "CINELOCK_UPLOAD_TOKEN_TTL must not be shorter than CINELOCK_PART_URL_TTL".into(),
+            );
+        }
+        if self.reaper_interval == 0 {
+            return bad("CINELOCK_REAPER_INTERVAL must be at least 1 s".into());
+        }
+        Ok(Settings {
+            listen: self.listen,
+            demo_dir: self.demo_dir,
+            sdk_dir: self.sdk_dir,
+            database_url: self.database_url,
+            storage,
+            allowed_origins: self.allowed_origins,
+            token_secret,
+            worker_key,
+            upload_token_ttl: Duration::from_secs(self.upload_token_ttl),
+            part_url_ttl: Duration::from_secs(self.part_url_ttl),
+            abandon_after: Duration::from_secs(self.abandon_after),
+            reaper_interval: Duration::from_secs(self.reaper_interval),
+            dev_api_key: self.dev_api_key,
+            check_cors: !self.skip_cors_check,
+        })
     }
 }

@@ -1,4 +1,5 @@
-//! The server's one error type and its one conversion into an HTTP response.
+//! The server's one error type and its one conversion into an HTTP response:
+//! `{"error": {"code": "...", "message": "..."}}` with a fitting status.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -11,23 +12,88 @@ pub enum AppError {
     /// Invalid configuration at start-up.
     #[error("configuration: {0}")]
     Config(String),
-    /// No such route or resource.
+    /// No such route.
     #[error("not found")]
     NotFound,
+    /// No such upload (or not this token's).
+    #[error("unknown upload")]
+    UnknownUpload,
+    /// Missing, malformed, expired or revoked credentials.
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    /// Valid credentials without the needed scope.
+    #[error("forbidden: this key lacks the {0} scope")]
+    MissingScope(&'static str),
+    /// A request the client can fix; the code names the problem.
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    /// The upload is not in a state that allows this.
+    #[error("upload is {0}")]
+    Conflict(String),
+    /// The request body is over the limit.
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// The upload API is off because no storage is configured.
+    #[error("no storage is configured (set CINELOCK_S3_ENDPOINT)")]
+    StorageNotConfigured,
+    /// The object store failed or refused; details are logged, not returned.
+    #[error("object store error")]
+    Storage(String),
+    /// The database failed; details are logged, not returned.
+    #[error("database error")]
+    Database(String),
 }
 
 impl AppError {
+    /// A 400 with a machine-readable code.
+    pub fn bad(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             AppError::Config(_) => (StatusCode::INTERNAL_SERVER_ERROR, "config"),
             AppError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::UnknownUpload => (StatusCode::NOT_FOUND, "unknown_upload"),
+            AppError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            AppError::MissingScope(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            AppError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
+            AppError::Conflict(_) => (StatusCode::CONFLICT, "upload_state"),
+            AppError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            AppError::StorageNotConfigured => {
+                (StatusCode::SERVICE_UNAVAILABLE, "storage_not_configured")
+            }
+            AppError::Storage(_) => (StatusCode::BAD_GATEWAY, "storage"),
+            AppError::Database(_) => (StatusCode::INTERNAL_SERVER_ERROR, "database"),
         }
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        AppError::Database(e.to_string())
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for AppError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        AppError::Database(e.to_string())
     }
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
+        // Internal details go to the log (never URLs or keys: callers pass none), not the client.
+        match &self {
+            AppError::Storage(detail) | AppError::Database(detail) => {
+                tracing::error!(code, detail, "request failed");
+            }
+            _ => {}
+        }
         let body = serde_json::json!({ "error": { "code": code, "message": self.to_string() } });
         (status, Json(body)).into_response()
     }

@@ -1,10 +1,18 @@
-//! Cinelock's server: a thin axum service. It never handles media bytes; today it answers
-//! health checks and serves the SDK and the demo pages.
+//! Cinelock's server: a thin axum service. It signs S3 multipart upload URLs for browsers that
+//! seal their own uploads, checks and completes those uploads, serves the SDK and the demo
+//! pages, and never handles media bytes.
 
+pub mod auth;
 mod config;
+mod db;
 mod error;
+mod json;
 mod routes;
+mod storage;
+pub mod uploads;
 
-pub use config::Config;
+pub use config::{Cli, Command, Config, Settings, StorageSettings};
+pub use db::now_ms;
 pub use error::AppError;
 pub use routes::{AppState, app};
+pub use storage::Storage;

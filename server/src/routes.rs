@@ -2,39 +2,90 @@
 
 use std::sync::Arc;
 
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
-use axum::routing::get;
+use axum::http::{HeaderValue, Method, header};
+use axum::routing::{get, post};
 use axum::{Json, Router};
+use cinelock_core::RecipientPublicKey;
 use serde_json::{Value, json};
+use sqlx::AnyPool;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::{AppError, Config};
+use crate::auth::TokenSigner;
+use crate::config::Settings;
+use crate::storage::Storage;
+use crate::{AppError, uploads};
 
-/// Shared, read-only state handed to every handler.
+/// JSON bodies of the API are small; anything bigger is refused before parsing.
+const API_BODY_LIMIT: usize = 64 * 1024;
+
+/// Shared state handed to every handler.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    inner: Arc<Config>,
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    settings: Settings,
+    db: AnyPool,
+    storage: Option<Storage>,
+    tokens: TokenSigner,
 }
 
 impl AppState {
-    /// State for a validated configuration.
-    pub fn new(config: Config) -> Self {
-        Self {
-            inner: Arc::new(config),
-        }
+    /// State for validated settings: opens the database (applying migrations) and, when
+    /// storage is configured, the S3 client.
+    pub async fn new(settings: Settings) -> Result<Self, AppError> {
+        let db = crate::db::connect(&settings.database_url).await?;
+        let storage = settings.storage.as_ref().map(Storage::new);
+        let tokens = TokenSigner::new(settings.token_secret.clone());
+        Ok(Self {
+            inner: Arc::new(Inner {
+                settings,
+                db,
+                storage,
+                tokens,
+            }),
+        })
     }
 
-    /// The configuration the server runs with.
-    pub fn config(&self) -> &Config {
-        &self.inner
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    pub fn db(&self) -> &AnyPool {
+        &self.inner.db
+    }
+
+    /// The object store, or a 503 when none is configured.
+    pub fn storage(&self) -> Result<&Storage, AppError> {
+        self.inner
+            .storage
+            .as_ref()
+            .ok_or(AppError::StorageNotConfigured)
+    }
+
+    pub(crate) fn tokens(&self) -> Result<&TokenSigner, AppError> {
+        self.storage()?;
+        Ok(&self.inner.tokens)
+    }
+
+    pub(crate) fn worker_key(&self) -> Result<&RecipientPublicKey, AppError> {
+        self.inner
+            .settings
+            .worker_key
+            .as_ref()
+            .ok_or(AppError::StorageNotConfigured)
     }
 }
 
 /// Every route of the service.
 pub fn app(state: AppState) -> Router {
-    let cfg = state.config();
+    let cfg = state.settings();
     let sdk = Router::new()
         .nest_service("/dist", ServeDir::new(cfg.sdk_dir.join("dist")))
         .nest_service("/pkg", ServeDir::new(cfg.sdk_dir.join("pkg")))
@@ -43,15 +94,43 @@ pub fn app(state: AppState) -> Router {
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
             HeaderValue::from_static("*"),
         ));
+    let origins: Vec<HeaderValue> = cfg
+        .allowed_origins
+        .iter()
+        .filter_map(|o| o.parse().ok())
+        .collect();
+    let allow_origin = if origins.is_empty() || cfg.allowed_origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins)
+    };
+    let api = Router::new()
+        .route("/uploads", post(uploads::create))
+        .route("/uploads/{id}", get(uploads::show).delete(uploads::abort))
+        .route("/uploads/{id}/sign", post(uploads::sign))
+        .route("/uploads/{id}/complete", post(uploads::complete))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
+        .layer(
+            CorsLayer::new()
+                .allow_origin(allow_origin)
+                .allow_methods([Method::GET, Method::POST, Method::DELETE])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
+        );
     Router::new()
         .route("/healthz", get(healthz))
+        .nest("/v1", api)
         .nest("/sdk", sdk)
         .fallback_service(ServeDir::new(&cfg.demo_dir).fallback(get(not_found)))
         .with_state(state)
 }
 
-async fn healthz(State(_): State<AppState>) -> Json<Value> {
-    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+async fn healthz(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "storage": state.inner.storage.is_some(),
+    }))
 }
 
 async fn not_found() -> AppError {

@@ -1,38 +1,21 @@
-//! The router driven with `oneshot`: health, static serving, JSON errors, config validation.
+//! The router driven with `oneshot`, without storage: health, static serving, JSON errors,
+//! configuration validation.
+
+mod support;
 
 use std::fs;
-use std::path::Path;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use cinelock_server::{AppState, Config, app};
+use cinelock_server::{AppState, Cli, app};
 use clap::Parser;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-fn layout(dir: &Path) {
-    fs::create_dir_all(dir.join("demo")).unwrap();
-    fs::create_dir_all(dir.join("npm/dist")).unwrap();
-    fs::create_dir_all(dir.join("npm/pkg")).unwrap();
-    fs::write(dir.join("demo/index.html"), "<h1>demo</h1>").unwrap();
-    fs::write(dir.join("npm/dist/index.js"), "export {}").unwrap();
-    fs::write(dir.join("npm/pkg/cinelock_sdk_wasm_bg.wasm"), b"\0asm").unwrap();
-}
+const WORKER: [u8; 32] = [9; 32];
 
-fn config(dir: &Path) -> Result<Config, cinelock_server::AppError> {
-    Config::try_parse_from([
-        "cinelock-server",
-        "--demo-dir",
-        dir.join("demo").to_str().unwrap(),
-        "--sdk-dir",
-        dir.join("npm").to_str().unwrap(),
-    ])
-    .unwrap()
-    .validate()
-}
-
-async fn get(dir: &Path, uri: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let res = app(AppState::new(config(dir).unwrap()))
+async fn get(state: &AppState, uri: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let res = app(state.clone())
         .oneshot(Request::get(uri).body(Body::empty()).unwrap())
         .await
         .unwrap();
@@ -44,24 +27,31 @@ async fn get(dir: &Path, uri: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u
     )
 }
 
+fn worker_pk() -> [u8; 32] {
+    cinelock_core::RecipientSecretKey::from_seed(&WORKER)
+        .public_key()
+        .to_bytes()
+}
+
 #[tokio::test]
 async fn health_check_reports_ok() {
     let dir = tempfile::tempdir().unwrap();
-    layout(dir.path());
-    let (status, _, body) = get(dir.path(), "/healthz").await;
+    let state = support::state(dir.path(), None, &worker_pk()).await;
+    let (status, _, body) = get(&state, "/healthz").await;
     assert_eq!(status, StatusCode::OK);
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["status"], "ok");
+    assert_eq!(v["storage"], false);
 }
 
 #[tokio::test]
 async fn demo_and_sdk_are_served_with_the_right_types() {
     let dir = tempfile::tempdir().unwrap();
-    layout(dir.path());
-    let (status, _, body) = get(dir.path(), "/").await;
+    let state = support::state(dir.path(), None, &worker_pk()).await;
+    let (status, _, body) = get(&state, "/").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, b"<h1>demo</h1>");
-    let (status, headers, _) = get(dir.path(), "/sdk/pkg/cinelock_sdk_wasm_bg.wasm").await;
+    let (status, headers, _) = get(&state, "/sdk/pkg/cinelock_sdk_wasm_bg.wasm").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["content-type"], "application/wasm");
     assert_eq!(headers["access-control-allow-origin"], "*");
@@ -70,30 +60,82 @@ async fn demo_and_sdk_are_served_with_the_right_types() {
 #[tokio::test]
 async fn unknown_paths_get_a_json_404_and_no_traversal() {
     let dir = tempfile::tempdir().unwrap();
-    layout(dir.path());
+    let state = support::state(dir.path(), None, &worker_pk()).await;
     fs::write(dir.path().join("secret.txt"), "nope").unwrap();
-    let (status, _, body) = get(dir.path(), "/nope").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(v["error"]["code"], "not_found");
-    let (status, _, body) = get(dir.path(), "/../secret.txt").await;
+    for uri in ["/nope", "/v1/nope"] {
+        let (status, _, body) = get(&state, uri).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["code"], "not_found");
+    }
+    let (status, _, body) = get(&state, "/../secret.txt").await;
     assert_ne!(status, StatusCode::OK);
     assert!(!String::from_utf8_lossy(&body).contains("nope"));
-    let (status, _, _) = get(dir.path(), "/sdk/dist/../../secret.txt").await;
+    let (status, _, _) = get(&state, "/sdk/dist/../../secret.txt").await;
     assert_ne!(status, StatusCode::OK);
 }
 
-#[test]
-fn missing_files_are_refused_at_start_up_with_a_clear_message() {
+#[tokio::test]
+async fn upload_api_without_storage_is_a_clear_503() {
     let dir = tempfile::tempdir().unwrap();
-    let err = config(dir.path()).unwrap_err().to_string();
+    let state = support::state(dir.path(), None, &worker_pk()).await;
+    let req = Request::post("/v1/uploads/x/sign")
+        .header("authorization", "Bearer clu_whatever")
+        .header("content-type", "application/json")
+        .body(Body::from(r#"{"parts":[]}"#))
+        .unwrap();
+    let res = app(state).oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["error"]["code"], "storage_not_configured");
+}
+
+fn parse(args: &[&str]) -> Result<cinelock_server::Settings, String> {
+    let mut all = vec!["cinelock-server"];
+    all.extend_from_slice(args);
+    Cli::try_parse_from(all)
+        .map_err(|e| e.to_string())?
+        .config
+        .validate()
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn bad_configuration_is_refused_at_start_up_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = parse(&["--demo-dir", dir.path().to_str().unwrap()]).unwrap_err();
     assert!(
         err.contains("index.html") && err.contains("CINELOCK_DEMO_DIR"),
         "{err}"
     );
-    layout(dir.path());
+    let (demo, sdk) = support::fake_static(dir.path());
+    let (demo, sdk) = (demo.to_str().unwrap(), sdk.to_str().unwrap());
     fs::remove_file(dir.path().join("npm/pkg/cinelock_sdk_wasm_bg.wasm")).unwrap();
-    let err = config(dir.path()).unwrap_err().to_string();
+    let err = parse(&["--demo-dir", demo, "--sdk-dir", sdk]).unwrap_err();
     assert!(err.contains("scripts/build-sdk"), "{err}");
-    assert!(Config::try_parse_from(["cinelock-server", "--listen", "not-an-address"]).is_err());
+    support::fake_static(dir.path());
+    assert!(parse(&["--listen", "not-an-address"]).is_err());
+    let base = ["--demo-dir", demo, "--sdk-dir", sdk];
+    let with = |extra: &[&str]| {
+        let mut v = base.to_vec();
+        v.extend_from_slice(extra);
+        parse(&v)
+    };
+    assert!(with(&[]).is_ok());
+    let err = with(&["--database-url", "mysql://x"]).unwrap_err();
+    assert!(err.contains("sqlite: or postgres://"), "{err}");
+    // Storage needs credentials, a token secret and the worker key (env vars are unset here).
+    let err = with(&["--s3-endpoint", "http://127.0.0.1:1"]).unwrap_err();
+    assert!(err.contains("CINELOCK_S3_ACCESS_KEY"), "{err}");
+    let err = with(&["--s3-endpoint", "ftp://x"]).unwrap_err();
+    assert!(err.contains("http(s) URL"), "{err}");
+    let err = with(&["--worker-public-key", "abcd"]).unwrap_err();
+    assert!(err.contains("X25519"), "{err}");
+    let err = with(&["--worker-public-key", &"00".repeat(32)]).unwrap_err();
+    assert!(err.contains("X25519"), "low-order key refused: {err}");
+    let err = with(&["--allowed-origins", "example.com"]).unwrap_err();
+    assert!(err.contains("http://"), "{err}");
+    let err = with(&["--part-url-ttl", "5"]).unwrap_err();
+    assert!(err.contains("60 s"), "{err}");
 }

@@ -1,0 +1,36 @@
+//! A JSON body extractor whose rejections are [`AppError`]s, so malformed, oversized or
+//! mistyped bodies get the same JSON error shape as everything else.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+
+use crate::AppError;
+
+/// Like `axum::Json`, with JSON errors.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(AppError::PayloadTooLarge)
+            }
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::bad(
+                "content_type",
+                "expected Content-Type: application/json",
+            )),
+            Err(JsonRejection::JsonSyntaxError(_)) => {
+                Err(AppError::bad("invalid_json", "the body is not valid JSON"))
+            }
+            Err(rejection) => Err(AppError::bad("invalid_body", rejection.body_text())),
+        }
+    }
+}

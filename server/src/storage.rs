@@ -1,0 +1,337 @@
+//! The object store, through aws-sdk-s3 exactly as against AWS S3 (endpoint, region,
+//! credentials and path-style come from the settings). The server only creates, signs, lists,
+//! completes and aborts multipart uploads: media bytes never pass through it.
+//!
+//! Presigned part URLs are secrets until they expire: they are returned to the browser that
+//! asked, never logged, and errors from this module never include them.
+
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, CorsConfiguration, CorsRule,
+};
+
+use crate::AppError;
+use crate::config::StorageSettings;
+
+/// A presigned UploadPart request: the URL plus the headers the browser must send with it.
+#[derive(Clone)]
+pub struct SignedPart {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub expires_at_ms: i64,
+}
+
+impl std::fmt::Debug for SignedPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedPart")
+            .field("url", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+/// A part the store reports for an open upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedPart {
+    pub number: u32,
+    pub size: u64,
+    /// Some stores (s3s-fs 0.14) list parts without ETags; the browser keeps its own.
+    pub etag: Option<String>,
+}
+
+/// A finished part for CompleteMultipartUpload.
+#[derive(Debug, Clone)]
+pub struct FinishedPart {
+    pub number: u32,
+    pub etag: String,
+    pub sha256_b64: String,
+}
+
+/// The bucket sealed uploads go to.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    client: Client,
+    bucket: String,
+}
+
+fn storage_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    op: &str,
+    e: aws_sdk_s3::error::SdkError<E>,
+) -> AppError {
+    let code = e.code().unwrap_or("unknown").to_owned();
+    AppError::Storage(format!("{op} failed ({code}): {}", DisplayErrorContext(&e)))
+}
+
+fn is_no_such_upload<E: ProvideErrorMetadata>(e: &aws_sdk_s3::error::SdkError<E>) -> bool {
+    e.code() == Some("NoSuchUpload")
+}
+
+impl Storage {
+    pub fn new(s: &StorageSettings) -> Self {
+        let conf = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(&s.endpoint)
+            .region(Region::new(s.region.clone()))
+            .credentials_provider(Credentials::new(
+                &s.access_key,
+                &s.secret_key,
+                None,
+                None,
+                "cinelock-config",
+            ))
+            .force_path_style(s.path_style)
+            .build();
+        Self {
+            client: Client::from_conf(conf),
+            bucket: s.bucket.clone(),
+        }
+    }
+
+    /// Starts a multipart upload whose parts carry SHA-256 checksums.
+    pub async fn create_upload(&self, key: &str) -> Result<String, AppError> {
+        let out = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type("application/vnd.cinelock.sealed")
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .send()
+            .await
+            .map_err(|e| storage_error("CreateMultipartUpload", e))?;
+        out.upload_id()
+            .map(str::to_owned)
+            .ok_or_else(|| AppError::Storage("no upload id returned".into()))
+    }
+
+    /// Presigns one part. The checksum (and so the exact bytes) is covered by the signature:
+    /// the store rejects a part corrupted in transit before the upload is completed.
+    pub async fn sign_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: u32,
+        sha256_b64: &str,
+        size: u64,
+        ttl: Duration,
+    ) -> Result<SignedPart, AppError> {
+        let config = PresigningConfig::builder()
+            .start_time(SystemTime::now())
+            .expires_in(ttl)
+            .build()
+            .map_err(|e| AppError::Storage(format!("presigning config: {e}")))?;
+        let presigned = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(number as i32)
+            .content_length(size as i64)
+            .checksum_sha256(sha256_b64)
+            .presigned(config)
+            .await
+            .map_err(|e| storage_error("presign UploadPart", e))?;
+        // A browser sets Content-Length itself (and may not set it by hand).
+        let headers = presigned
+            .headers()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case("content-length"))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let expires_at_ms = crate::db::now_ms() + ttl.as_millis() as i64;
+        Ok(SignedPart {
+            url: presigned.uri().to_owned(),
+            headers,
+            expires_at_ms,
+        })
+    }
+
+    /// Lists every part the store holds for an upload (all pages).
+    pub async fn list_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Vec<ListedPart>, AppError> {
+        let mut parts = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_parts()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .set_part_number_marker(marker.clone())
+                .send()
+                .await
+                .map_err(|e| storage_error("ListParts", e))?;
+            for p in out.parts() {
+                parts.push(ListedPart {
+                    number: p.part_number().unwrap_or(0) as u32,
+                    size: p.size().unwrap_or(0) as u64,
+                    etag: p.e_tag().filter(|e| !e.is_empty()).map(str::to_owned),
+                });
+            }
+            match (out.is_truncated(), out.next_part_number_marker()) {
+                (Some(true), Some(next)) => marker = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        parts.sort_by_key(|p| p.number);
+        Ok(parts)
+    }
+
+    /// Completes an upload; `Ok(false)` when the store no longer knows it (maybe completed by
+    /// an earlier attempt whose response was lost: the caller checks the object).
+    pub async fn complete(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[FinishedPart],
+    ) -> Result<bool, AppError> {
+        let completed = CompletedMultipartUpload::builder()
+            .set_parts(Some(
+                parts
+                    .iter()
+                    .map(|p| {
+                        CompletedPart::builder()
+                            .part_number(p.number as i32)
+                            .e_tag(&p.etag)
+                            .checksum_sha256(&p.sha256_b64)
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .build();
+        match self
+            .client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(completed)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if is_no_such_upload(&e) => Ok(false),
+            Err(e) => Err(storage_error("CompleteMultipartUpload", e)),
+        }
+    }
+
+    /// Aborts an upload; an upload the store no longer knows counts as aborted.
+    pub async fn abort(&self, key: &str, upload_id: &str) -> Result<(), AppError> {
+        match self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_no_such_upload(&e) => Ok(()),
+            Err(e) => Err(storage_error("AbortMultipartUpload", e)),
+        }
+    }
+
+    /// The object's size, if it exists.
+    pub async fn object_size(&self, key: &str) -> Result<Option<u64>, AppError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(out.content_length().unwrap_or(0) as u64)),
+            Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(404) => Ok(None),
+            Err(e) => Err(storage_error("HeadObject", e)),
+        }
+    }
+
+    /// Writes CORS rules letting `origins` PUT parts and read the ETag header.
+    pub async fn configure_cors(&self, origins: &[String]) -> Result<(), AppError> {
+        let origins = if origins.is_empty() {
+            vec!["*".to_owned()]
+        } else {
+            origins.to_vec()
+        };
+        let rule = CorsRule::builder()
+            .set_allowed_origins(Some(origins))
+            .set_allowed_methods(Some(
+                ["GET", "PUT", "POST", "HEAD", "DELETE"]
+                    .map(String::from)
+                    .to_vec(),
+            ))
+            .allowed_headers("*")
+            .expose_headers("ETag")
+            .max_age_seconds(3600)
+            .build()
+            .map_err(|e| AppError::Storage(format!("CORS rule: {e}")))?;
+        let config = CorsConfiguration::builder()
+            .cors_rules(rule)
+            .build()
+            .map_err(|e| AppError::Storage(format!("CORS configuration: {e}")))?;
+        self.client
+            .put_bucket_cors()
+            .bucket(&self.bucket)
+            .cors_configuration(config)
+            .send()
+            .await
+            .map_err(|e| storage_error("PutBucketCors", e))?;
+        Ok(())
+    }
+
+    /// Checks the bucket's CORS rules let every origin PUT and read `ETag`; the message says
+    /// what is missing and how to fix it.
+    pub async fn check_cors(&self, origins: &[String]) -> Result<(), String> {
+        let fix = "run `cinelock-server configure-bucket-cors` (or set the rules yourself), or pass --skip-cors-check";
+        let rules = match self
+            .client
+            .get_bucket_cors()
+            .bucket(&self.bucket)
+            .send()
+            .await
+        {
+            Ok(out) => out.cors_rules().to_vec(),
+            Err(e) => {
+                return Err(format!(
+                    "cannot read the bucket's CORS rules ({}); {fix}",
+                    e.code().unwrap_or("unknown")
+                ));
+            }
+        };
+        let wanted: Vec<&str> = if origins.is_empty() {
+            vec!["*"]
+        } else {
+            origins.iter().map(String::as_str).collect()
+        };
+        for origin in wanted {
+            let ok = rules.iter().any(|r| {
+                let origin_ok = r.allowed_origins().iter().any(|o| o == "*" || o == origin);
+                let put_ok = r
+                    .allowed_methods()
+                    .iter()
+                    .any(|m| m.eq_ignore_ascii_case("PUT"));
+                let etag_ok = r
+                    .expose_headers()
+                    .iter()
+                    .any(|h| h.eq_ignore_ascii_case("etag"));
+                origin_ok && put_ok && etag_ok
+            });
+            if !ok {
+                return Err(format!(
+                    "bucket CORS does not let {origin} PUT parts and read the ETag header (ExposeHeaders: ETag); {fix}"
+                ));
+            }
+        }
+        Ok(())
+    }
+}

@@ -37,6 +37,14 @@ pub enum Command {
     },
     /// Write the bucket CORS rules the browser needs (PUT from the allowed origins, ETag exposed).
     ConfigureBucketCors,
+    /// Create the transcode workers' key pair: write the secret key (hex, mode 0600) to `--out`
+    /// and print the public key (hex). An existing key file is kept, never overwritten: its
+    /// public key is printed instead, so scripts can run this every time.
+    GenerateWorkerKey {
+        /// Where the secret key goes.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// Server settings as given (flags win over environment variables).
@@ -61,6 +69,17 @@ pub struct Config {
     /// S3 endpoint URL (AWS or any S3-compatible store). Without it the upload API is off.
     #[arg(long, env = "CINELOCK_S3_ENDPOINT")]
     pub s3_endpoint: Option<String>,
+    /// Directory of an embedded S3 store, started in-process when CINELOCK_S3_ENDPOINT is not set
+    /// (the demo's: no external service). Not for production.
+    #[arg(long, env = "CINELOCK_EMBEDDED_S3_DIR")]
+    pub embedded_s3_dir: Option<PathBuf>,
+    /// Loopback address of the embedded S3 store (port 0 picks a free port and prints it).
+    #[arg(
+        long,
+        env = "CINELOCK_EMBEDDED_S3_LISTEN",
+        default_value = "127.0.0.1:0"
+    )]
+    pub embedded_s3_listen: SocketAddr,
     /// S3 region (Garage: `garage`).
     #[arg(long, env = "CINELOCK_S3_REGION", default_value = "us-east-1")]
     pub s3_region: String,
@@ -106,7 +125,7 @@ pub struct Config {
 }
 
 /// Where sealed uploads go.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct StorageSettings {
     pub endpoint: String,
     pub region: String,
@@ -116,6 +135,38 @@ pub struct StorageSettings {
     pub path_style: bool,
 }
 
+impl std::fmt::Debug for StorageSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorageSettings")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .field("path_style", &self.path_style)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The embedded S3 store's settings; it is started by [`crate::embedded_s3`], which then
+/// fills in [`Settings::storage`].
+#[derive(Clone)]
+pub struct EmbeddedS3Settings {
+    pub dir: PathBuf,
+    pub listen: SocketAddr,
+    pub bucket: String,
+    /// `(access key, secret key)` from the environment; random ones are made at start if absent.
+    pub credentials: Option<(String, String)>,
+}
+
+impl std::fmt::Debug for EmbeddedS3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedS3Settings")
+            .field("dir", &self.dir)
+            .field("listen", &self.listen)
+            .field("bucket", &self.bucket)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Validated settings: everything typed and checked.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -123,7 +174,10 @@ pub struct Settings {
     pub demo_dir: PathBuf,
     pub sdk_dir: PathBuf,
     pub database_url: String,
+    /// The S3 endpoint in use: configured, or (once started) the embedded store's.
     pub storage: Option<StorageSettings>,
+    /// An embedded store to start (only when no endpoint is configured).
+    pub embedded_s3: Option<EmbeddedS3Settings>,
     pub allowed_origins: Vec<String>,
     pub token_secret: Vec<u8>,
     pub worker_key: Option<RecipientPublicKey>,
@@ -162,9 +216,10 @@ impl Config {
         {
             return bad("CINELOCK_DATABASE_URL must start with sqlite: or postgres://".into());
         }
-        let storage = match self.s3_endpoint {
-            None => None,
-            Some(endpoint) => {
+        // A configured endpoint wins over the embedded store, so a script that asks for the
+        // embedded store by default (scripts/demo) still uses a real store when one is set.
+        let (storage, embedded_s3) = match (self.s3_endpoint, self.embedded_s3_dir) {
+            (Some(endpoint), _) => {
                 if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
                     return bad(format!(
                         "CINELOCK_S3_ENDPOINT must be an http(s) URL, not {endpoint:?}"
@@ -176,18 +231,52 @@ impl Config {
                 if self.s3_bucket.is_empty() {
                     return bad("CINELOCK_S3_BUCKET must not be empty".into());
                 }
-                Some(StorageSettings {
+                let storage = StorageSettings {
                     endpoint,
                     region: self.s3_region,
                     bucket: self.s3_bucket,
                     access_key: self.s3_access_key,
                     secret_key: self.s3_secret_key,
                     path_style: !self.s3_virtual_hosted,
-                })
+                };
+                (Some(storage), None)
             }
+            (None, Some(dir)) => {
+                if !self.embedded_s3_listen.ip().is_loopback() {
+                    return bad(format!(
+                        "the embedded S3 store is for local use: CINELOCK_EMBEDDED_S3_LISTEN must be a loopback address, not {}",
+                        self.embedded_s3_listen
+                    ));
+                }
+                // The embedded store keeps a bucket as a directory: only plain names.
+                let b = &self.s3_bucket;
+                let plain = b.bytes().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'.'
+                });
+                if !(3..=63).contains(&b.len()) || !plain || b.starts_with('.') || b.contains("..")
+                {
+                    return bad(format!(
+                        "CINELOCK_S3_BUCKET {b:?} is not a valid bucket name (3 to 63 of a-z 0-9 . -)"
+                    ));
+                }
+                let credentials = match (self.s3_access_key.is_empty(), self.s3_secret_key.is_empty()) {
+                    (true, true) => None,
+                    (false, false) => Some((self.s3_access_key, self.s3_secret_key)),
+                    _ => return bad("set both CINELOCK_S3_ACCESS_KEY and CINELOCK_S3_SECRET_KEY, or neither (the embedded store then makes its own)".into()),
+                };
+                let embedded = EmbeddedS3Settings {
+                    dir,
+                    listen: self.embedded_s3_listen,
+                    bucket: self.s3_bucket,
+                    credentials,
+                };
+                (None, Some(embedded))
+            }
+            (None, None) => (None, None),
         };
+        let uploads_on = storage.is_some() || embedded_s3.is_some();
         let token_secret =
-            if storage.is_some() {
+            if uploads_on {
                 match hex::decode(self.token_secret.trim()) {
                     Ok(k) if k.len() >= 32 => k,
                     _ => return bad(
@@ -199,7 +288,7 @@ impl Config {
                 Vec::new()
             };
         let worker_key = match self.worker_public_key.as_deref() {
-            None if storage.is_some() => {
+            None if uploads_on => {
                 return bad(
                     "CINELOCK_WORKER_PUBLIC_KEY is required with storage: uploads are sealed to it"
                         .into(),
@@ -241,6 +330,9 @@ impl Config {
             sdk_dir: self.sdk_dir,
             database_url: self.database_url,
             storage,
+            // The embedded store answers CORS itself, for the allowed origins (its own layer).
+            check_cors: !self.skip_cors_check && embedded_s3.is_none(),
+            embedded_s3,
             allowed_origins: self.allowed_origins,
             token_secret,
             worker_key,
@@ -249,7 +341,6 @@ impl Config {
             abandon_after: Duration::from_secs(self.abandon_after),
             reaper_interval: Duration::from_secs(self.reaper_interval),
             dev_api_key: self.dev_api_key,
-            check_cors: !self.skip_cors_check,
         })
     }
 }

@@ -34,7 +34,7 @@ pub enum AppError {
     #[error("request body too large")]
     PayloadTooLarge,
     /// The upload API is off because no storage is configured.
-    #[error("no storage is configured (set CINELOCK_S3_ENDPOINT)")]
+    #[error("no storage is configured (set CINELOCK_S3_ENDPOINT, or CINELOCK_EMBEDDED_S3_DIR)")]
     StorageNotConfigured,
     /// The object store failed or refused; details are logged, not returned.
     #[error("object store error")]

@@ -5,14 +5,17 @@
 pub mod auth;
 mod config;
 mod db;
+pub mod embedded_s3;
 mod error;
 mod json;
 mod routes;
 mod storage;
 pub mod uploads;
+pub mod worker_key;
 
-pub use config::{Cli, Command, Config, Settings, StorageSettings};
+pub use config::{Cli, Command, Config, EmbeddedS3Settings, Settings, StorageSettings};
 pub use db::now_ms;
+pub use embedded_s3::EmbeddedS3;
 pub use error::AppError;
 pub use routes::{AppState, app};
 pub use storage::Storage;

@@ -3,18 +3,21 @@
 
 use std::process::ExitCode;
 
-use cinelock_server::{AppError, AppState, Cli, Command, app, auth, now_ms, uploads};
+use cinelock_server::{
+    AppError, AppState, Cli, Command, app, auth, embedded_s3, now_ms, uploads, worker_key,
+};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn,sqlx=warn".into()),
-        )
-        .init();
+    // s3s and s3s-fs (the embedded store) log whole requests, presigned query strings
+    // included, below warn: those levels stay off whatever RUST_LOG asks for.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,tower_http=warn,sqlx=warn".into())
+        .add_directive("s3s=warn".parse().expect("static directive"))
+        .add_directive("s3s_fs=warn".parse().expect("static directive"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
     match run(Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -25,13 +28,34 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), AppError> {
-    let settings = cli.config.validate()?;
+    let command = cli.command.unwrap_or(Command::Serve);
+    // Needs no settings: it makes the key that the settings then name.
+    if let Command::GenerateWorkerKey { out } = &command {
+        let (public, created) = worker_key::ensure(out)?;
+        println!("{}", hex::encode(public.to_bytes()));
+        if created {
+            eprintln!("worker secret key written to {} (mode 0600)", out.display());
+        } else {
+            eprintln!("kept the worker secret key already in {}", out.display());
+        }
+        return Ok(());
+    }
+    let mut settings = cli.config.validate()?;
+    // Serves for as long as the command runs.
+    let _embedded = embedded_s3::start_if_configured(&mut settings).await?;
     let state = AppState::new(settings).await?;
-    match cli.command.unwrap_or(Command::Serve) {
+    match command {
+        Command::GenerateWorkerKey { .. } => unreachable!("handled above"),
         Command::CreateApiKey { name, scopes } => {
             let key = auth::create_api_key(state.db(), &name, &scopes).await?;
             println!("{key}");
             eprintln!("API key {name:?} created; it is shown only now and stored hashed.");
+            Ok(())
+        }
+        Command::ConfigureBucketCors if state.settings().embedded_s3.is_some() => {
+            eprintln!(
+                "the embedded S3 store needs no bucket CORS rules: it answers CORS for the allowed origins itself"
+            );
             Ok(())
         }
         Command::ConfigureBucketCors => {
@@ -73,7 +97,9 @@ async fn serve(state: AppState) -> Result<(), AppError> {
             }
         });
     } else {
-        tracing::info!("no storage configured (CINELOCK_S3_ENDPOINT): the upload API answers 503");
+        tracing::info!(
+            "no storage configured (CINELOCK_S3_ENDPOINT or CINELOCK_EMBEDDED_S3_DIR): the upload API answers 503"
+        );
     }
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await

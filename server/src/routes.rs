@@ -94,16 +94,6 @@ pub fn app(state: AppState) -> Router {
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
             HeaderValue::from_static("*"),
         ));
-    let origins: Vec<HeaderValue> = cfg
-        .allowed_origins
-        .iter()
-        .filter_map(|o| o.parse().ok())
-        .collect();
-    let allow_origin = if origins.is_empty() || cfg.allowed_origins.iter().any(|o| o == "*") {
-        AllowOrigin::any()
-    } else {
-        AllowOrigin::list(origins)
-    };
     let api = Router::new()
         .route("/uploads", post(uploads::create))
         .route("/uploads/{id}", get(uploads::show).delete(uploads::abort))
@@ -113,7 +103,7 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
         .layer(
             CorsLayer::new()
-                .allow_origin(allow_origin)
+                .allow_origin(allow_origin(&cfg.allowed_origins))
                 .allow_methods([Method::GET, Method::POST, Method::DELETE])
                 .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
         );
@@ -123,6 +113,17 @@ pub fn app(state: AppState) -> Router {
         .nest("/sdk", sdk)
         .fallback_service(ServeDir::new(&cfg.demo_dir).fallback(get(not_found)))
         .with_state(state)
+}
+
+/// The configured browser origins (none, or `*`: any origin). Shared with the embedded S3
+/// store, which must admit the same pages.
+pub(crate) fn allow_origin(allowed: &[String]) -> AllowOrigin {
+    let origins: Vec<HeaderValue> = allowed.iter().filter_map(|o| o.parse().ok()).collect();
+    if origins.is_empty() || allowed.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins)
+    }
 }
 
 async fn healthz(State(state): State<AppState>) -> Json<Value> {

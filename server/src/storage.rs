@@ -150,16 +150,17 @@ impl Storage {
         })
     }
 
-    /// Lists every part the store holds for an upload (all pages).
+    /// Lists every part the store holds for an upload (all pages), in part order; `None` when
+    /// the store no longer knows the upload (completed, aborted or expired).
     pub async fn list_parts(
         &self,
         key: &str,
         upload_id: &str,
-    ) -> Result<Vec<ListedPart>, AppError> {
+    ) -> Result<Option<Vec<ListedPart>>, AppError> {
         let mut parts = Vec::new();
         let mut marker: Option<String> = None;
         loop {
-            let out = self
+            let out = match self
                 .client
                 .list_parts()
                 .bucket(&self.bucket)
@@ -168,7 +169,11 @@ impl Storage {
                 .set_part_number_marker(marker.clone())
                 .send()
                 .await
-                .map_err(|e| storage_error("ListParts", e))?;
+            {
+                Ok(out) => out,
+                Err(e) if is_no_such_upload(&e) => return Ok(None),
+                Err(e) => return Err(storage_error("ListParts", e)),
+            };
             for p in out.parts() {
                 parts.push(ListedPart {
                     number: p.part_number().unwrap_or(0) as u32,
@@ -182,7 +187,7 @@ impl Storage {
             }
         }
         parts.sort_by_key(|p| p.number);
-        Ok(parts)
+        Ok(Some(parts))
     }
 
     /// Completes an upload; `Ok(false)` when the store no longer knows it (maybe completed by

@@ -349,10 +349,12 @@ pub async fn show(
 ) -> Result<Json<Value>, AppError> {
     let upload = authorize(&state, &headers, &id, SCOPE_READ).await?;
     let parts = if upload.status == "open" {
+        // An upload the store forgot has no parts to resume from.
         state
             .storage()?
             .list_parts(&upload.object_key, &upload.s3_upload_id)
             .await?
+            .unwrap_or_default()
     } else {
         Vec::new()
     };
@@ -391,6 +393,15 @@ pub async fn complete(
     let listed = storage
         .list_parts(&upload.object_key, &upload.s3_upload_id)
         .await?;
+    // The store no longer knows the upload, or (s3s-fs never says NoSuchUpload) lists no
+    // parts: an earlier attempt may have completed it and lost its answer. The object tells.
+    if listed.as_ref().is_none_or(Vec::is_empty)
+        && storage.object_size(&upload.object_key).await? == Some(upload.plan.sealed_len())
+    {
+        completed(&state, &upload).await?;
+        return Ok(done());
+    }
+    let listed = listed.ok_or_else(gone_from_store)?;
     let sizes: Vec<(u32, u64)> = listed.iter().map(|p| (p.number, p.size)).collect();
     upload
         .plan
@@ -437,25 +448,33 @@ pub async fn complete(
             sha256_b64: sha,
         });
     }
-    let completed = storage
+    let done_now = storage
         .complete(&upload.object_key, &upload.s3_upload_id, &finished)
         .await?;
-    if !completed {
-        // The store forgot the upload: fine only if an earlier attempt completed it.
+    if !done_now {
+        // The store forgot the upload since the listing: fine only if it was completed.
         let size = storage.object_size(&upload.object_key).await?;
         if size != Some(upload.plan.sealed_len()) {
-            return Err(AppError::Conflict(
-                "gone from the store (aborted or expired)".into(),
-            ));
+            return Err(gone_from_store());
         }
     }
-    mark(&state, &upload, "completed", "uploaded").await?;
+    completed(&state, &upload).await?;
+    Ok(done())
+}
+
+fn gone_from_store() -> AppError {
+    AppError::Conflict("gone from the store (aborted or expired)".into())
+}
+
+/// Records a completion the store has made.
+async fn completed(state: &AppState, upload: &UploadRow) -> Result<(), AppError> {
+    mark(state, upload, "completed", "uploaded").await?;
     tracing::info!(
         upload_id = upload.id,
         asset_id = upload.asset_id,
         "upload completed"
     );
-    Ok(done())
+    Ok(())
 }
 
 /// `DELETE /v1/uploads/{id}` (upload token, or API key with uploads:write).

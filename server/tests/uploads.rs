@@ -1,5 +1,6 @@
-//! The upload API against a real Garage: a sealed file goes up in presigned parts and comes back
-//! byte for byte; every endpoint's deny and bad-input cases answer the documented errors.
+//! The upload API against a real Garage, on SQLite and on PostgreSQL: a sealed file goes up in
+//! presigned parts and comes back byte for byte; every endpoint's deny and bad-input cases
+//! answer the documented errors; the reaper aborts abandoned uploads.
 
 mod support;
 
@@ -7,299 +8,28 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use cinelock_core::upload::PartPlan;
-use cinelock_core::{RecipientSecretKey, SEED_LEN, SealSeed, open, seal};
-use cinelock_server::{AppState, Storage, app, auth, now_ms, uploads};
-use http_body_util::BodyExt;
-use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+use cinelock_core::RecipientSecretKey;
+use cinelock_server::{Storage, app, auth, now_ms, uploads};
+use serde_json::json;
+use support::{
+    Db, Store, b64sha, call, code, complete_at_the_store_only, create, env, on_each_database,
+    part_bytes, put, sealed_round_trip, sign, signed_put, store_ids, try_put,
+};
 use tower::ServiceExt;
 
-struct Env {
-    _garage: support::Garage,
-    _dir: tempfile::TempDir,
-    state: AppState,
-    key: String,
-    worker: RecipientSecretKey,
-}
+on_each_database!(
+    sealed_upload_round_trips_through_garage,
+    every_endpoint_denies_bad_credentials_and_bad_input,
+    the_reaper_aborts_abandoned_uploads_only,
+);
 
-async fn env() -> Env {
-    let garage = support::Garage::start();
-    let dir = tempfile::tempdir().unwrap();
-    let worker = RecipientSecretKey::from_seed(&[5; 32]);
-    let state = support::state(dir.path(), Some(&garage), &worker.public_key().to_bytes()).await;
-    let storage = state.storage().unwrap();
-    // Garage creates the bucket on start; wait until it answers.
-    for _ in 0..100 {
-        if storage.configure_cors(&["*".into()]).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    storage
-        .check_cors(&["http://127.0.0.1:1234".into()])
-        .await
-        .unwrap();
-    let key = auth::create_api_key(state.db(), "test", "uploads:write,uploads:read")
-        .await
-        .unwrap();
-    Env {
-        _garage: garage,
-        _dir: dir,
-        state,
-        key,
-        worker,
-    }
-}
-
-async fn call(
-    state: &AppState,
-    method: &str,
-    uri: &str,
-    bearer: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = Request::builder().method(method).uri(uri);
-    if let Some(b) = bearer {
-        req = req.header("authorization", format!("Bearer {b}"));
-    }
-    let req = match body {
-        Some(v) => req
-            .header("content-type", "application/json")
-            .body(Body::from(v.to_string())),
-        None => req.body(Body::empty()),
-    }
-    .unwrap();
-    let res = app(state.clone()).oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
-
-fn code(v: &Value) -> &str {
-    v["error"]["code"].as_str().unwrap_or("<none>")
-}
-
-struct Created {
-    id: String,
-    token: String,
-    plan: PartPlan,
-    sealed: Vec<u8>,
-    source: Vec<u8>,
-}
-
-/// Creates an upload of `len` bytes and seals a source for it the way the browser would.
-async fn create(env: &Env, len: usize) -> Created {
-    let (status, v) = call(
-        &env.state,
-        "POST",
-        "/v1/uploads",
-        Some(&env.key),
-        Some(json!({"size": len, "filename": "clip.mp4"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{v}");
-    let pk = hex::decode(v["recipient"]["public_key"].as_str().unwrap()).unwrap();
-    assert_eq!(pk, env.worker.public_key().to_bytes());
-    let p = &v["plan"];
-    let plan = PartPlan::from_parts(
-        len as u64,
-        p["chunk_size"].as_u64().unwrap() as u32,
-        p["chunks_per_part"].as_u64().unwrap(),
-    )
-    .unwrap();
-    assert_eq!(
-        p["part_count"].as_u64().unwrap(),
-        u64::from(plan.part_count())
-    );
-    let source: Vec<u8> = (0..len)
-        .map(|i| (i as u32).wrapping_mul(2654435761) as u8)
-        .collect();
-    let pkr = cinelock_core::RecipientPublicKey::from_bytes(&pk).unwrap();
-    let sealed = seal(
-        &pkr,
-        plan.chunk_size(),
-        &SealSeed::from_bytes(&[3; SEED_LEN]),
-        &source,
-    )
-    .unwrap();
-    assert_eq!(sealed.len() as u64, plan.sealed_len());
-    Created {
-        id: v["upload_id"].as_str().unwrap().into(),
-        token: v["token"].as_str().unwrap().into(),
-        plan,
-        sealed,
-        source,
-    }
-}
-
-fn part_bytes(c: &Created, n: u32) -> &[u8] {
-    let spec = c.plan.part(n).unwrap();
-    &c.sealed[spec.sealed.start as usize..spec.sealed.end as usize]
-}
-
-fn b64sha(data: &[u8]) -> String {
-    STANDARD.encode(Sha256::digest(data))
-}
-
-async fn sign(env: &Env, c: &Created, n: u32) -> Value {
-    let body = part_bytes(c, n);
-    let (status, v) = call(
-        &env.state,
-        "POST",
-        &format!("/v1/uploads/{}/sign", c.id),
-        Some(&c.token),
-        Some(json!({"parts": [{"number": n, "sha256": b64sha(body), "size": body.len()}]})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{v}");
-    v["parts"][0].clone()
-}
-
-/// PUTs to a presigned URL. Errors drop the URL: a presigned query string is never printed.
-async fn try_put(signed: &Value, body: Vec<u8>) -> Result<reqwest::Response, reqwest::Error> {
-    let mut req = reqwest::Client::new()
-        .put(signed["url"].as_str().unwrap())
-        .body(body);
-    for (k, v) in signed["headers"].as_object().unwrap() {
-        req = req.header(k, v.as_str().unwrap());
-    }
-    req.send().await.map_err(reqwest::Error::without_url)
-}
-
-async fn put(signed: &Value, body: Vec<u8>) -> reqwest::Response {
-    try_put(signed, body).await.unwrap()
-}
-
-async fn upload_all(env: &Env, c: &Created) -> Vec<Value> {
-    let mut etags = Vec::new();
-    for n in 1..=c.plan.part_count() {
-        let signed = sign(env, c, n).await;
-        assert!(
-            signed["headers"]
-                .as_object()
-                .unwrap()
-                .contains_key("x-amz-checksum-sha256")
-        );
-        let res = put(&signed, part_bytes(c, n).to_vec()).await;
-        assert_eq!(res.status(), 200);
-        let etag = res.headers()["etag"].to_str().unwrap().to_owned();
-        etags.push(json!({"number": n, "etag": etag}));
-    }
-    etags
-}
-
-async fn get_object(env: &Env, upload_id: &str) -> Vec<u8> {
-    let (object_key,): (String,) = sqlx::query_as("SELECT object_key FROM uploads WHERE id = $1")
-        .bind(upload_id)
-        .fetch_one(env.state.db())
-        .await
-        .unwrap();
-    let s = &env.state.settings().storage.clone().unwrap();
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .endpoint_url(&s.endpoint)
-        .region(aws_sdk_s3::config::Region::new("garage"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            &s.access_key,
-            &s.secret_key,
-            None,
-            None,
-            "t",
-        ))
-        .force_path_style(true)
-        .build();
-    let out = aws_sdk_s3::Client::from_conf(conf)
-        .get_object()
-        .bucket(&s.bucket)
-        .key(object_key)
-        .send()
-        .await
-        .unwrap();
-    out.body.collect().await.unwrap().into_bytes().to_vec()
-}
-
-#[tokio::test]
-async fn sealed_upload_round_trips_through_garage_and_the_object_is_ciphertext() {
-    let env = env().await;
-    let c = create(&env, 12 * 1024 * 1024 + 77).await;
-    assert_eq!(c.plan.part_count(), 2);
-    let etags = upload_all(&env, &c).await;
-    // Resume support: the store lists both parts with their sizes.
-    let (status, v) = call(
-        &env.state,
-        "GET",
-        &format!("/v1/uploads/{}", c.id),
-        Some(&c.token),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(v["parts"].as_array().unwrap().len(), 2);
-    assert_eq!(
-        v["parts"][0]["size"].as_u64().unwrap(),
-        c.plan.part(1).unwrap().sealed_len()
-    );
-    let (status, v) = call(
-        &env.state,
-        "POST",
-        &format!("/v1/uploads/{}/complete", c.id),
-        Some(&c.token),
-        Some(json!({"parts": etags})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{v}");
-    assert_eq!(v["status"], "completed");
-    // Completing again answers the same (a lost response may be retried).
-    let (status, _) = call(
-        &env.state,
-        "POST",
-        &format!("/v1/uploads/{}/complete", c.id),
-        Some(&c.token),
-        Some(json!({"parts": etags})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let stored = get_object(&env, &c.id).await;
-    assert_eq!(stored, c.sealed);
-    assert!(
-        !stored.windows(32).any(|w| w == &c.source[5000..5032]),
-        "plaintext visible in the bucket"
-    );
-    assert_eq!(
-        Sha256::digest(open(&env.worker, &stored).unwrap()),
-        Sha256::digest(&c.source)
-    );
-    // A completed upload takes no more signatures, and cannot be aborted.
-    let body = part_bytes(&c, 1);
-    let (status, v) = call(
-        &env.state,
-        "POST",
-        &format!("/v1/uploads/{}/sign", c.id),
-        Some(&c.token),
-        Some(json!({"parts": [{"number": 1, "sha256": b64sha(body), "size": body.len()}]})),
-    )
-    .await;
-    assert_eq!((status, code(&v)), (StatusCode::CONFLICT, "upload_state"));
-    let (status, _) = call(
-        &env.state,
-        "DELETE",
-        &format!("/v1/uploads/{}", c.id),
-        Some(&c.token),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CONFLICT);
+async fn sealed_upload_round_trips_through_garage(db: Db) {
+    sealed_round_trip(&env(Store::Garage, db).await).await;
 }
 
 #[tokio::test]
 async fn garage_rejects_a_part_whose_bytes_do_not_match_the_signed_checksum() {
-    let env = env().await;
+    let env = env(Store::Garage, Db::Sqlite).await;
     let c = create(&env, 6 * 1024 * 1024).await;
     let signed = sign(&env, &c, 1).await;
     let mut corrupted = part_bytes(&c, 1).to_vec();
@@ -321,14 +51,9 @@ async fn garage_rejects_a_part_whose_bytes_do_not_match_the_signed_checksum() {
 
 #[tokio::test]
 async fn an_expired_part_url_is_refused_by_garage() {
-    let env = env().await;
+    let env = env(Store::Garage, Db::Sqlite).await;
     let c = create(&env, 1000).await;
-    let (key, s3id): (String, String) =
-        sqlx::query_as("SELECT object_key, s3_upload_id FROM uploads WHERE id = $1")
-            .bind(&c.id)
-            .fetch_one(env.state.db())
-            .await
-            .unwrap();
+    let (key, s3id) = store_ids(&env, &c.id).await;
     let storage: &Storage = env.state.storage().unwrap();
     let body = part_bytes(&c, 1).to_vec();
     let signed = storage
@@ -366,9 +91,8 @@ async fn an_expired_part_url_is_refused_by_garage() {
     );
 }
 
-#[tokio::test]
-async fn every_endpoint_denies_bad_credentials_and_bad_input() {
-    let env = env().await;
+async fn every_endpoint_denies_bad_credentials_and_bad_input(db: Db) {
+    let env = env(Store::Garage, db).await;
     let c = create(&env, 12 * 1024 * 1024).await;
     let other = create(&env, 100).await;
     let sign_uri = format!("/v1/uploads/{}/sign", c.id);
@@ -601,14 +325,57 @@ async fn every_endpoint_denies_bad_credentials_and_bad_input() {
     assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "upload_state"));
 }
 
-async fn signed_put(env: &Env, c: &Created, n: u32) {
-    let signed = sign(env, c, n).await;
-    assert_eq!(put(&signed, part_bytes(c, n).to_vec()).await.status(), 200);
+#[tokio::test]
+async fn completing_again_after_a_lost_answer_finds_the_object_on_garage() {
+    let env = env(Store::Garage, Db::Sqlite).await;
+    let c = create(&env, 1000).await;
+    let etag = signed_put(&env, &c, 1).await;
+    complete_at_the_store_only(&env, &c, &etag).await;
+    // Garage no longer knows the upload (NoSuchUpload); the object has the planned size.
+    let (st, v) = call(
+        &env.state,
+        "POST",
+        &format!("/v1/uploads/{}/complete", c.id),
+        Some(&c.token),
+        Some(json!({"parts": [{"number": 1, "etag": etag}]})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "completed");
+    // An upload aborted at the store (not completed) has no object: refused.
+    let gone = create(&env, 1000).await;
+    let etag = signed_put(&env, &gone, 1).await;
+    let (key, s3id) = store_ids(&env, &gone.id).await;
+    env.state
+        .storage()
+        .unwrap()
+        .abort(&key, &s3id)
+        .await
+        .unwrap();
+    let (st, v) = call(
+        &env.state,
+        "POST",
+        &format!("/v1/uploads/{}/complete", gone.id),
+        Some(&gone.token),
+        Some(json!({"parts": [{"number": 1, "etag": etag}]})),
+    )
+    .await;
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::CONFLICT, "upload_state"),
+        "{v}"
+    );
+    // And aborting it again at the store is a no-op, as the server relies on.
+    env.state
+        .storage()
+        .unwrap()
+        .abort(&key, &s3id)
+        .await
+        .unwrap();
 }
 
-#[tokio::test]
-async fn the_reaper_aborts_abandoned_uploads_only() {
-    let env = env().await;
+async fn the_reaper_aborts_abandoned_uploads_only(db: Db) {
+    let env = env(Store::Garage, db).await;
     let old = create(&env, 6 * 1024 * 1024).await;
     signed_put(&env, &old, 1).await;
     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -638,19 +405,15 @@ async fn the_reaper_aborts_abandoned_uploads_only() {
     .await;
     assert_eq!(v["status"], "open");
     // The store no longer has the multipart upload.
-    let (key, s3id): (String, String) =
-        sqlx::query_as("SELECT object_key, s3_upload_id FROM uploads WHERE id = $1")
-            .bind(&old.id)
-            .fetch_one(env.state.db())
-            .await
-            .unwrap();
-    assert!(
+    let (key, s3id) = store_ids(&env, &old.id).await;
+    assert_eq!(
         env.state
             .storage()
             .unwrap()
             .list_parts(&key, &s3id)
             .await
-            .is_err()
+            .unwrap(),
+        None
     );
 }
 
@@ -665,7 +428,10 @@ async fn start_up_cors_check_names_the_missing_rule() {
     // A fresh bucket has no CORS rules: refused, with the fix in the message.
     let mut err = String::new();
     for _ in 0..100 {
-        err = storage.check_cors(std::slice::from_ref(&origin)).await.unwrap_err();
+        err = storage
+            .check_cors(std::slice::from_ref(&origin))
+            .await
+            .unwrap_err();
         if !err.contains("cannot read") || err.contains("NoSuchCORSConfiguration") {
             break;
         }
@@ -673,7 +439,11 @@ async fn start_up_cors_check_names_the_missing_rule() {
     }
     assert!(err.contains("configure-bucket-cors"), "{err}");
     for _ in 0..100 {
-        if storage.configure_cors(std::slice::from_ref(&origin)).await.is_ok() {
+        if storage
+            .configure_cors(std::slice::from_ref(&origin))
+            .await
+            .is_ok()
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -1,22 +1,27 @@
-//! Test support: a real Garage (S3-compatible store) on free loopback ports in a temporary
-//! directory, and a configured app around it. No S3 mocks.
+//! Test support. Real stores and databases in temporary directories, no mocks: a Garage
+//! (`garage.rs`), the embedded S3 store, SQLite and a throwaway PostgreSQL (`postgres.rs`);
+//! and the upload API driven the way a customer backend and a browser drive it (`flow.rs`).
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports, unused_macros)]
+
+mod flow;
+mod garage;
+mod postgres;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use cinelock_server::{AppState, Cli, Settings};
 use clap::Parser;
 
-pub const ACCESS_KEY: &str = "GK31c2f218a2e44f485b94239e";
-pub const SECRET_KEY: &str = "b892c0665f0ada8a4755dae98baa3b133590e11dae3bcc1f9d769d67f16c3835";
+pub use flow::*;
+pub use garage::{ACCESS_KEY, Garage, SECRET_KEY};
+pub use postgres::Postgres;
+
 pub const BUCKET: &str = "cinelock-test";
 pub const TOKEN_SECRET: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -24,69 +29,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A Garage server for one test; killed on drop.
-pub struct Garage {
-    child: Child,
-    pub endpoint: String,
-    pub dir: tempfile::TempDir,
-}
-
-impl Garage {
-    pub fn start() -> Self {
-        let bin = std::env::var("CINELOCK_GARAGE").unwrap_or_else(|_| "garage".into());
-        let dir = tempfile::tempdir().unwrap();
-        let (s3, rpc) = (free_port(), free_port());
-        let toml = format!(
-            "metadata_dir = \"{d}/meta\"\ndata_dir = \"{d}/data\"\ndb_engine = \"sqlite\"\nreplication_factor = 1\n\
-             rpc_bind_addr = \"127.0.0.1:{rpc}\"\nrpc_public_addr = \"127.0.0.1:{rpc}\"\n\
-             [s3_api]\ns3_region = \"garage\"\napi_bind_addr = \"127.0.0.1:{s3}\"\n",
-            d = dir.path().display()
-        );
-        std::fs::write(dir.path().join("garage.toml"), toml).unwrap();
-        let log = std::fs::File::create(dir.path().join("garage.log")).unwrap();
-        let child = Command::new(&bin)
-            .arg("-c")
-            .arg(dir.path().join("garage.toml"))
-            .args(["server", "--single-node", "--default-bucket"])
-            .env(
-                "GARAGE_RPC_SECRET",
-                "5f1c7b8e2a9d4c3b6e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d",
-            )
-            .env("GARAGE_DEFAULT_ACCESS_KEY", ACCESS_KEY)
-            .env("GARAGE_DEFAULT_SECRET_KEY", SECRET_KEY)
-            .env("GARAGE_DEFAULT_BUCKET", BUCKET)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start Garage ({bin}): {e}; scripts/setup installs it")
-            });
-        let endpoint = format!("http://127.0.0.1:{s3}");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", s3)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "Garage did not listen within 20 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self {
-            child,
-            endpoint,
-            dir,
-        }
-    }
-}
-
-impl Drop for Garage {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The repository's root (for the demo and SDK directories the config checks).
+/// Stand-ins for the demo pages and the built SDK, which the configuration checks for.
 pub fn fake_static(dir: &Path) -> (PathBuf, PathBuf) {
     let demo = dir.join("demo");
     let sdk = dir.join("npm");
@@ -99,17 +42,16 @@ pub fn fake_static(dir: &Path) -> (PathBuf, PathBuf) {
     (demo, sdk)
 }
 
-/// Settings for an app on `garage` (or with no storage), a fresh SQLite database in `dir`,
-/// and extra flags.
-pub fn settings(
+/// Parsed, unvalidated configuration for an app in `dir` on `database_url`: on `garage` if
+/// given (with its credentials), else on no store unless `extra` flags name one.
+pub fn config(
     dir: &Path,
+    database_url: &str,
     garage: Option<&Garage>,
     worker_pk: &[u8; 32],
     extra: &[&str],
-) -> Settings {
+) -> cinelock_server::Config {
     let (demo, sdk) = fake_static(dir);
-    let db = format!("sqlite://{}/db.sqlite?mode=rwc", dir.display());
-    let pk = hex::encode(worker_pk);
     let mut args = vec![
         "cinelock-server".to_owned(),
         "--demo-dir".into(),
@@ -117,27 +59,64 @@ pub fn settings(
         "--sdk-dir".into(),
         sdk.display().to_string(),
         "--database-url".into(),
-        db,
+        database_url.into(),
         "--worker-public-key".into(),
-        pk,
-        "--s3-region".into(),
-        "garage".into(),
+        hex::encode(worker_pk),
         "--s3-bucket".into(),
         BUCKET.into(),
     ];
     if let Some(g) = garage {
         args.extend(["--s3-endpoint".into(), g.endpoint.clone()]);
+        args.extend(["--s3-region".into(), "garage".into()]);
     }
     args.extend(extra.iter().map(|s| s.to_string()));
     let mut config = Cli::try_parse_from(args).unwrap().config;
-    config.s3_access_key = ACCESS_KEY.into();
-    config.s3_secret_key = SECRET_KEY.into();
+    if garage.is_some() {
+        config.s3_access_key = ACCESS_KEY.into();
+        config.s3_secret_key = SECRET_KEY.into();
+    }
     config.token_secret = TOKEN_SECRET.into();
-    config.validate().unwrap()
+    config
 }
 
+/// A fresh SQLite database in `dir`.
+pub fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite://{}/db.sqlite?mode=rwc", dir.display())
+}
+
+/// Validated settings on SQLite (see [`config`]).
+pub fn settings(
+    dir: &Path,
+    garage: Option<&Garage>,
+    worker_pk: &[u8; 32],
+    extra: &[&str],
+) -> Settings {
+    config(dir, &sqlite_url(dir), garage, worker_pk, extra)
+        .validate()
+        .unwrap()
+}
+
+/// An app on SQLite, on `garage` or on no store.
 pub async fn state(dir: &Path, garage: Option<&Garage>, worker_pk: &[u8; 32]) -> AppState {
     AppState::new(settings(dir, garage, worker_pk, &[]))
         .await
         .unwrap()
 }
+
+/// For each `async fn name(db: Db)` named, tests `name::sqlite` and `name::postgres`: the
+/// same scenario on both databases the server supports.
+macro_rules! on_each_database {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(super::support::Db::Sqlite).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$name(super::support::Db::Postgres).await
+            }
+        }
+    )*};
+}
+pub(crate) use on_each_database;

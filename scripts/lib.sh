@@ -31,15 +31,17 @@ ensure_system_packages() {
     missing+=("$pkg")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
+  apt_install "${missing[@]}" || die "please install: ${missing[*]} (or set CINELOCK_CHROMIUM / CHROMEDRIVER to their paths)"
+}
+
+# apt-get install, as root or through sudo; fails when neither apt nor the rights are there.
+apt_install() {
   local sudo=""
   [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && sudo="sudo"
-  if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" -eq 0 ] || [ -n "$sudo" ]; }; then
-    log "installing with apt: ${missing[*]}"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-  else
-    die "please install: ${missing[*]} (or set CINELOCK_CHROMIUM / CHROMEDRIVER to their paths)"
-  fi
+  command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" -eq 0 ] || [ -n "$sudo" ]; } || return 1
+  log "installing with apt: $*"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
 }
 
 ensure_wasm_target() {
@@ -76,6 +78,15 @@ ensure_garage() {
   garage --version 2>/dev/null | grep -q "cargo:$GARAGE_VERSION" && return 0
   log "installing Garage $GARAGE_VERSION (compiles from crates.io: about 20 minutes on 2 cores, once)"
   cargo install garage --version "=$GARAGE_VERSION" --locked
+}
+
+# PostgreSQL's server binaries, for the server's database tests (test command only). The tests
+# start throwaway clusters of their own; they use no system service.
+ensure_postgres() {
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null && return 0
+  [ -n "${CINELOCK_PG_BIN:-}" ] && [ -x "$CINELOCK_PG_BIN/initdb" ] && return 0
+  command -v initdb >/dev/null 2>&1 && command -v postgres >/dev/null 2>&1 && return 0
+  apt_install postgresql || die "please install PostgreSQL's server (or set CINELOCK_PG_BIN to the directory of its initdb and postgres)"
 }
 
 setup_all() {

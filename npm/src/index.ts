@@ -6,6 +6,7 @@
  * written window by window, so memory stays flat for any file size.
  */
 import init, * as wasm from "../pkg/cinelock_sdk_wasm.js";
+import { allRecords, deleteRecord, loadRecord, saveRecord, type ResumeRecord } from "./resume-store.js";
 
 /** Which AES-GCM implementation to use. `auto` picks WebCrypto when available. */
 export type Engine = "auto" | "webcrypto" | "wasm";
@@ -39,7 +40,13 @@ export type ErrorCode =
   | "invalid_argument"
   | "no_webcrypto"
   | "read"
-  | "platform";
+  | "platform"
+  | "aborted"
+  | "upload_rejected"
+  | "no_such_upload"
+  | "retries_exhausted"
+  | "signing_failed"
+  | "complete_failed";
 
 /** The errors this package throws: an `Error` whose `name` is `"CinelockError"`, with a `code`. */
 export interface CinelockError extends Error {
@@ -174,4 +181,151 @@ export function openStream(recipientSecretKey: Uint8Array, sealed: Uint8Array | 
 export async function plaintextLength(header: Uint8Array, sealedLength: number): Promise<number> {
   await load();
   return wasm.plaintextLength(header, sealedLength);
+}
+
+/** The server's answer to `POST /v1/uploads` (made by your backend with its API key). */
+export interface CreatedUpload {
+  upload_id: string;
+  asset_id: string;
+  token: string;
+  token_expires_at: number;
+  plan: { plaintext_len: number; chunk_size: number; chunks_per_part: number; part_count: number; sealed_len: number };
+  recipient: { public_key: string; key_id: string };
+}
+
+export interface UploadProgress {
+  sealedBytes: number;
+  ackedBytes: number;
+  totalBytes: number;
+  /** Bytes per second acknowledged by the store, over the last few seconds. */
+  rate: number;
+  etaMs: number | null;
+}
+
+export type UploadEvent =
+  | ({ type: "progress" } & UploadProgress)
+  | { type: "partDone"; number: number; etag: string }
+  | { type: "retrying"; number: number | null; attempt: number; delayMs: number; reason: string }
+  | { type: "paused" | "resumed" | "completed" | "aborted" }
+  | { type: "failed"; code: ErrorCode; message: string };
+
+export interface UploadOptions {
+  /** Base URL of the Cinelock server, e.g. `https://video.example.com`. */
+  endpoint: string;
+  /** The create response your backend got for this file. Omit when resuming by `resume`. */
+  upload?: CreatedUpload;
+  /** Resume a stored upload by id (see {@link pendingUploads}) after a page reload. */
+  resume?: string;
+  /** Parts sealed and sent at once (default 4; memory is about this many parts, 8 MiB each). */
+  maxParallel?: number;
+  engine?: Engine;
+  onProgress?: (progress: UploadProgress) => void;
+  onEvent?: (event: UploadEvent) => void;
+}
+
+export interface UploadHandle {
+  readonly uploadId: string;
+  readonly assetId: string;
+  /** Resolves when the upload is complete; rejects with a CinelockError otherwise. */
+  readonly done: Promise<{ uploadId: string; assetId: string }>;
+  pause(): void;
+  resume(): void;
+  abort(): void;
+}
+
+/** Uploads stored in this browser that can be resumed (after a reload, say). */
+export async function pendingUploads(): Promise<{ uploadId: string; fileName: string; fileSize: number; lastModified: number }[]> {
+  return (await allRecords()).map(({ uploadId, fileName, fileSize, lastModified }) => ({ uploadId, fileName, fileSize, lastModified }));
+}
+
+/** Lists what the store already holds, so a resumed upload skips parts that made it. */
+async function listedParts(endpoint: string, created: CreatedUpload): Promise<{ number: number; size: number; etag: string | null }[]> {
+  const res = await fetch(`${endpoint}/v1/uploads/${created.upload_id}`, { headers: { authorization: `Bearer ${created.token}` } });
+  if (!res.ok) return [];
+  return ((await res.json()).parts ?? []) as { number: number; size: number; etag: string | null }[];
+}
+
+/**
+ * Uploads a file: sealed in the browser part by part (constant memory), each part PUT straight to
+ * the bucket with a presigned URL whose signature covers the part's SHA-256. Finished parts are
+ * remembered in IndexedDB, so after a reload `upload(file, { endpoint, resume: uploadId })`
+ * continues without sending them again.
+ */
+export async function upload(file: Blob, options: UploadOptions): Promise<UploadHandle> {
+  await load();
+  const endpoint = options.endpoint.replace(/\/+$/, "");
+  const name = file instanceof File ? file.name : "";
+  const modified = file instanceof File ? file.lastModified : 0;
+  let record: ResumeRecord | undefined;
+  if (options.resume) {
+    record = await loadRecord(options.resume);
+    if (!record) throw Object.assign(new Error(`no stored upload ${options.resume}`), { name: "CinelockError", code: "invalid_argument" });
+    if (record.fileSize !== file.size || record.fileName !== name || record.lastModified !== modified) {
+      throw Object.assign(new Error("this is not the file the stored upload was started with"), { name: "CinelockError", code: "invalid_argument" });
+    }
+  } else {
+    if (!options.upload) throw Object.assign(new Error("pass upload (the create response) or resume"), { name: "CinelockError", code: "invalid_argument" });
+    record = await loadRecord(options.upload.upload_id);
+  }
+  const created = (record?.created ?? options.upload) as CreatedUpload;
+  if (!record) {
+    record = {
+      uploadId: created.upload_id,
+      endpoint,
+      created,
+      seed: Array.from(crypto.getRandomValues(new Uint8Array(71))),
+      etags: {},
+      fileName: name,
+      fileSize: file.size,
+      lastModified: modified,
+    };
+    await saveRecord(record);
+  }
+  // Reconcile with the store: keep our ETags for parts it still has, and adopt parts it lists
+  // with an ETag (sealed from the same seed, so the same bytes) that we never recorded.
+  const done = new Map<number, string>();
+  if (Object.keys(record.etags).length > 0 || options.resume) {
+    const plan = created.plan;
+    for (const p of await listedParts(endpoint, created)) {
+      const full = plan.chunks_per_part * (plan.chunk_size + 16);
+      const lastStart = plan.part_count === 1 ? 0 : 107 + (plan.part_count - 1) * full;
+      const expected = p.number < plan.part_count ? full + (p.number === 1 ? 107 : 0) : plan.sealed_len - lastStart;
+      const etag = record.etags[String(p.number)] ?? p.etag;
+      if (etag && p.size === expected && p.number >= 1 && p.number <= plan.part_count) done.set(p.number, etag);
+    }
+  }
+  const rec = record;
+  const onEvent = (e: UploadEvent) => {
+    if (e.type === "partDone") {
+      rec.etags[String(e.number)] = e.etag;
+      saveRecord(rec).catch(() => undefined);
+    } else if (e.type === "completed" || e.type === "aborted") {
+      deleteRecord(rec.uploadId).catch(() => undefined);
+    }
+    if (e.type === "progress") options.onProgress?.(e);
+    options.onEvent?.(e);
+  };
+  const task = wasm.startUpload(
+    file,
+    {
+      endpoint,
+      uploadId: created.upload_id,
+      token: created.token,
+      plan: created.plan,
+      recipientPublicKey: created.recipient.public_key,
+      seed: rec.seed,
+      done: [...done.entries()],
+      maxParallel: options.maxParallel,
+      engine: options.engine,
+    },
+    onEvent,
+  );
+  const ids = { uploadId: created.upload_id, assetId: created.asset_id };
+  return {
+    ...ids,
+    done: task.done.then(() => ids),
+    pause: () => task.pause(),
+    resume: () => task.resume(),
+    abort: () => task.abort(),
+  };
 }

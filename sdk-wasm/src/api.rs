@@ -281,6 +281,8 @@ async fn seal(
         stride: u64::from(chunk_size),
         count,
         end: len,
+        first_index: 0,
+        ends_stream: true,
     };
     transform(&engine, Direction::Seal, &src, &grid, &mut sink).await?;
     sink.finish()
@@ -307,6 +309,8 @@ async fn open(
         stride: layout.sealed_chunk_size(),
         count,
         end: len,
+        first_index: 0,
+        ends_stream: true,
     };
     transform(&engine, Direction::Open, &src, &grid, &mut sink).await?;
     sink.finish()

@@ -47,6 +47,7 @@ pub(crate) enum Direction {
 
 pub(crate) struct Engine {
     cipher: ChunkCipher,
+    chunk_size: u32,
     kind: Kind,
 }
 
@@ -118,7 +119,16 @@ impl Engine {
                 scratch: RefCell::new(Vec::with_capacity(header.chunk_size as usize + TAG_LEN)),
             },
         };
-        Ok(Self { cipher, kind })
+        Ok(Self {
+            cipher,
+            chunk_size: header.chunk_size,
+            kind,
+        })
+    }
+
+    /// Plaintext bytes per chunk of the stream this engine seals or opens.
+    pub(crate) fn chunk_size(&self) -> u32 {
+        self.chunk_size
     }
 
     /// Starts sealing (or opening) chunk `index` whose input bytes are `data`.

@@ -18,6 +18,9 @@ pub enum SdkError {
     /// Reading the input Blob failed.
     #[error("could not read the input: {0}")]
     Read(String),
+    /// The upload was aborted.
+    #[error("upload aborted")]
+    Aborted,
     /// A browser API failed unexpectedly.
     #[error("browser API failed: {0}")]
     Platform(String),
@@ -31,6 +34,7 @@ impl SdkError {
             SdkError::InvalidArgument(_) => "invalid_argument",
             SdkError::NoWebCrypto => "no_webcrypto",
             SdkError::Read(_) => "read",
+            SdkError::Aborted => "aborted",
             SdkError::Platform(_) => "platform",
         }
     }

@@ -263,12 +263,15 @@ fn make_blob(parts: &Array, mime: &str) -> Result<Blob, SdkError> {
 }
 
 /// The chunk grid of one transform: `count` input chunks of `stride` bytes starting at `start`,
-/// the last one ending at `end`.
+/// the last one ending at `end`. The first is chunk `first_index` of its stream; the last is the
+/// stream's final chunk only when `ends_stream` (an upload part in the middle does not).
 pub(crate) struct Grid {
     pub start: u64,
     pub stride: u64,
     pub count: u64,
     pub end: u64,
+    pub first_index: u64,
+    pub ends_stream: bool,
 }
 
 /// Runs every chunk of `grid` through `engine` in order, writing results to `sink`.
@@ -291,8 +294,9 @@ pub(crate) async fn transform(
         // The last chunk may be short, and is empty only for an empty stream.
         let len = grid.stride.min(grid.end - at) as u32;
         let view = reader.next(len).await?;
-        let last = index + 1 == grid.count;
-        let chunk = u32::try_from(index).map_err(|_| cinelock_core::Error::TooLong)?;
+        let last = grid.ends_stream && index + 1 == grid.count;
+        let chunk =
+            u32::try_from(grid.first_index + index).map_err(|_| cinelock_core::Error::TooLong)?;
         inflight.push_back(engine.start(dir, chunk, last, &view)?);
         if inflight.len() >= IN_FLIGHT {
             let done = inflight

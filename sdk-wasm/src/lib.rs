@@ -11,6 +11,7 @@ mod engine;
 mod error;
 mod io;
 mod platform;
+pub mod upload;
 
 pub use engine::EngineChoice;
 pub use error::SdkError;

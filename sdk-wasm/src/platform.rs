@@ -1,8 +1,10 @@
 //! Finds `crypto` in whatever global scope the SDK runs in (window or worker) and draws
 //! randomness from it.
 
+use js_sys::{Function, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Crypto, SubtleCrypto};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Crypto, Response, SubtleCrypto};
 
 use crate::SdkError;
 
@@ -27,4 +29,27 @@ pub(crate) fn random(buf: &mut [u8]) -> Result<(), SdkError> {
         .get_random_values_with_u8_array(buf)
         .map(drop)
         .map_err(|e| SdkError::Platform(SdkError::describe(&e)))
+}
+
+/// `fetch(url, init)` from whatever global scope this is; rejects on network errors.
+pub(crate) async fn fetch(url: &str, init: &Object) -> Result<Response, JsValue> {
+    let fetch: Function = Reflect::get(&js_sys::global(), &"fetch".into())?.dyn_into()?;
+    let promise: js_sys::Promise = fetch.call2(&JsValue::NULL, &url.into(), init)?.dyn_into()?;
+    JsFuture::from(promise).await?.dyn_into()
+}
+
+/// SHA-256 of `data`: WebCrypto where available, else the core's software hash.
+pub(crate) async fn sha256(data: &Uint8Array) -> Result<[u8; 32], SdkError> {
+    if let Some(subtle) = subtle() {
+        let promise = subtle
+            .digest_with_str_and_buffer_source("SHA-256", data)
+            .map_err(|e| SdkError::Platform(SdkError::describe(&e)))?;
+        let digest = JsFuture::from(promise)
+            .await
+            .map_err(|e| SdkError::Platform(SdkError::describe(&e)))?;
+        let mut out = [0u8; 32];
+        Uint8Array::new(&digest).copy_to(&mut out);
+        return Ok(out);
+    }
+    Ok(cinelock_core::sha256(&data.to_vec()))
 }

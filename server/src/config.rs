@@ -167,8 +167,8 @@ impl std::fmt::Debug for EmbeddedS3Settings {
     }
 }
 
-/// Validated settings: everything typed and checked.
-#[derive(Debug, Clone)]
+/// Validated settings: everything typed and checked. Its `Debug` output hides secrets.
+#[derive(Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
     pub demo_dir: PathBuf,
@@ -187,6 +187,37 @@ pub struct Settings {
     pub reaper_interval: Duration,
     pub dev_api_key: Option<String>,
     pub check_cors: bool,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A database URL may carry a password; token secret and dev key are credentials.
+        let db = if self.database_url.contains('@') {
+            "<redacted>"
+        } else {
+            self.database_url.as_str()
+        };
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("demo_dir", &self.demo_dir)
+            .field("sdk_dir", &self.sdk_dir)
+            .field("database_url", &db)
+            .field("storage", &self.storage)
+            .field("embedded_s3", &self.embedded_s3)
+            .field("allowed_origins", &self.allowed_origins)
+            .field("token_secret", &"<redacted>")
+            .field("worker_key", &self.worker_key)
+            .field("upload_token_ttl", &self.upload_token_ttl)
+            .field("part_url_ttl", &self.part_url_ttl)
+            .field("abandon_after", &self.abandon_after)
+            .field("reaper_interval", &self.reaper_interval)
+            .field(
+                "dev_api_key",
+                &self.dev_api_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("check_cors", &self.check_cors)
+            .finish()
+    }
 }
 
 impl Config {

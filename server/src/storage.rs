@@ -84,6 +84,15 @@ impl Storage {
                 "cinelock-config",
             ))
             .force_path_style(s.path_style)
+            // A store that accepts the connection and never answers must not hang a request
+            // (or the start-up check) forever.
+            .timeout_config(
+                aws_sdk_s3::config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(30))
+                    .operation_timeout(Duration::from_secs(90))
+                    .build(),
+            )
             .build();
         Self {
             client: Client::from_conf(conf),

@@ -139,3 +139,24 @@ fn bad_configuration_is_refused_at_start_up_with_a_clear_message() {
     let err = with(&["--part-url-ttl", "5"]).unwrap_err();
     assert!(err.contains("60 s"), "{err}");
 }
+
+#[test]
+fn settings_debug_output_hides_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let (demo, sdk) = support::fake_static(dir.path());
+    let settings = parse(&[
+        "--demo-dir",
+        demo.to_str().unwrap(),
+        "--sdk-dir",
+        sdk.to_str().unwrap(),
+        "--database-url",
+        "postgres://cinelock:hunter2@127.0.0.1/cinelock",
+        "--dev-api-key",
+        "clk_very_secret_dev_key",
+    ])
+    .unwrap();
+    let shown = format!("{settings:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(!shown.contains("clk_very_secret_dev_key"), "{shown}");
+    assert!(shown.contains("<redacted>"));
+}

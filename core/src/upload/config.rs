@@ -39,7 +39,9 @@ impl Default for UploadConfig {
             sign_batch: 8,
             url_refresh_margin_ms: 30_000,
             rate_window_ms: 5_000,
-            checksum_in_signature: false,
+            // Real stores (AWS, Garage) verify a part's x-amz-checksum-sha256 only when the
+            // signature covers it, so URLs are signed for sealed parts by default.
+            checksum_in_signature: true,
         }
     }
 }

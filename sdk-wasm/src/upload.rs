@@ -1,0 +1,670 @@
+//! The browser driver of the core's upload engine: it performs the I/O that
+//! [`cinelock_core::upload::Upload`] asks for (read and seal a part, ask the server for part
+//! URLs, PUT to S3, complete, abort) and feeds the outcomes back. Every decision (what next,
+//! retries, backoff, concurrency, resume) is the engine's.
+//!
+//! One loop owns the engine. I/O runs in spawned futures that report through one channel, and
+//! so do the page's pause/resume/abort calls and the backoff timers, so the engine is never
+//! touched from two places. A sealed part stays in memory only until its PUT succeeds, and the
+//! engine allows at most `max_parallel` such parts: memory is flat whatever the file size.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use cinelock_core::upload::{
+    Action, CompleteFailure, Event, PartPlan, PartSpec, PutFailure, SignedPart, Upload,
+    UploadConfig,
+};
+use cinelock_core::{HEADER_LEN, RecipientPublicKey, SEED_LEN, SealSeed};
+use futures_channel::mpsc::{UnboundedSender, unbounded};
+use futures_util::StreamExt;
+use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{JsFuture, spawn_local};
+use web_sys::{Blob, Response};
+
+use crate::engine::{Direction, Engine, EngineChoice};
+use crate::io::{Grid, Sink, Source, transform};
+use crate::{SdkError, platform};
+
+/// What the page passes to [`start_upload`] (the server's create response, plus resume state).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Options {
+    endpoint: String,
+    upload_id: String,
+    token: String,
+    plan: PlanJson,
+    recipient_public_key: String,
+    /// 71 random bytes (a plain array), kept by the page for resuming: the same seed reseals
+    /// identical bytes, so a part sent again is the same part.
+    seed: Vec<u8>,
+    #[serde(default)]
+    done: Vec<(u32, String)>,
+    max_parallel: Option<usize>,
+    engine: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PlanJson {
+    plaintext_len: u64,
+    chunk_size: u32,
+    chunks_per_part: u64,
+}
+
+/// Messages into the loop that owns the engine.
+enum Msg {
+    Sealed {
+        number: u32,
+        bytes: Uint8Array,
+        sha256: [u8; 32],
+    },
+    SealFailed(SdkError),
+    Signed(Vec<(SignedPart, Vec<(String, String)>)>),
+    SignFailed {
+        retryable: bool,
+    },
+    Put {
+        number: u32,
+        attempt: u32,
+        result: Result<String, PutFailure>,
+    },
+    Completed(Result<(), CompleteFailure>),
+    Timer,
+    Pause,
+    Resume,
+    Abort,
+}
+
+/// A running upload, as the page sees it.
+#[wasm_bindgen]
+pub struct UploadTask {
+    tx: UnboundedSender<Msg>,
+    done: Promise,
+}
+
+#[wasm_bindgen]
+impl UploadTask {
+    /// Stops starting new work; PUTs in flight finish.
+    pub fn pause(&self) {
+        let _ = self.tx.unbounded_send(Msg::Pause);
+    }
+
+    /// Continues after [`UploadTask::pause`].
+    pub fn resume(&self) {
+        let _ = self.tx.unbounded_send(Msg::Resume);
+    }
+
+    /// Aborts the upload: the server aborts the multipart upload and the parts are deleted.
+    pub fn abort(&self) {
+        let _ = self.tx.unbounded_send(Msg::Abort);
+    }
+
+    /// Resolves when the upload completes; rejects with a CinelockError if it fails or is aborted.
+    #[wasm_bindgen(getter)]
+    pub fn done(&self) -> Promise {
+        self.done.clone()
+    }
+}
+
+/// Starts uploading `file`: sealed part by part, each PUT straight to S3.
+/// `on_event` receives plain objects: `{type: "progress" | "partDone" | "retrying" | "paused" |
+/// "resumed" | "completed" | "failed" | "aborted", ...}`.
+#[wasm_bindgen(js_name = startUpload)]
+pub fn start_upload(
+    file: Blob,
+    options: JsValue,
+    on_event: Function,
+) -> Result<UploadTask, SdkError> {
+    let o: Options = serde_wasm_bindgen::from_value(options)
+        .map_err(|e| SdkError::InvalidArgument(format!("upload options: {e}")))?;
+    let seed: [u8; SEED_LEN] = o
+        .seed
+        .as_slice()
+        .try_into()
+        .map_err(|_| SdkError::InvalidArgument(format!("seed must be {SEED_LEN} bytes")))?;
+    let recipient = hex::decode(&o.recipient_public_key)
+        .ok()
+        .and_then(|b| RecipientPublicKey::from_bytes(&b).ok())
+        .ok_or_else(|| {
+            SdkError::InvalidArgument(
+                "recipientPublicKey must be a 32-byte X25519 key in hex".into(),
+            )
+        })?;
+    let plan = PartPlan::from_parts(
+        o.plan.plaintext_len,
+        o.plan.chunk_size,
+        o.plan.chunks_per_part,
+    )?;
+    if plan.plaintext_len() != file.size() as u64 {
+        return Err(SdkError::InvalidArgument(format!(
+            "the file has {} bytes but the upload was created for {}",
+            file.size(),
+            plan.plaintext_len()
+        )));
+    }
+    let config = UploadConfig {
+        max_parallel: o.max_parallel.unwrap_or(4).clamp(1, 16),
+        ..UploadConfig::default()
+    };
+    let mut jitter_seed = [0u8; 8];
+    platform::random(&mut jitter_seed)?;
+    let upload = Upload::new(plan, config, u64::from_le_bytes(jitter_seed), o.done)?;
+    let choice = EngineChoice::parse(o.engine)?;
+    let (tx, rx) = unbounded();
+    let driver = Driver {
+        tx: tx.clone(),
+        api: Rc::new(Api {
+            endpoint: o.endpoint.trim_end_matches('/').to_owned(),
+            upload_id: o.upload_id,
+            token: o.token,
+        }),
+        file,
+        recipient,
+        seed,
+        choice,
+        on_event,
+        parts: HashMap::new(),
+        headers: HashMap::new(),
+        timer_at: None,
+    };
+    let done = wasm_bindgen_futures::future_to_promise(async move {
+        driver
+            .run(upload, rx)
+            .await
+            .map(|()| JsValue::UNDEFINED)
+            .map_err(JsValue::from)
+    });
+    Ok(UploadTask { tx, done })
+}
+
+fn now() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// The Cinelock server's upload endpoints, for one upload.
+struct Api {
+    endpoint: String,
+    upload_id: String,
+    token: String,
+}
+
+struct Driver {
+    tx: UnboundedSender<Msg>,
+    api: Rc<Api>,
+    file: Blob,
+    recipient: RecipientPublicKey,
+    seed: [u8; SEED_LEN],
+    choice: EngineChoice,
+    on_event: Function,
+    /// Sealed parts kept until their PUT succeeds (at most `max_parallel`, the engine's limit).
+    parts: HashMap<u32, Uint8Array>,
+    /// Headers each part's URL was signed with (the checksum).
+    headers: HashMap<u32, Vec<(String, String)>>,
+    timer_at: Option<u64>,
+}
+
+impl Driver {
+    async fn run(
+        mut self,
+        mut upload: Upload,
+        mut rx: futures_channel::mpsc::UnboundedReceiver<Msg>,
+    ) -> Result<(), SdkError> {
+        let (header, key) = self.recipient.seal_header(
+            upload.plan().chunk_size(),
+            &SealSeed::from_bytes(&self.seed),
+        )?;
+        let engine = Rc::new(Engine::new(self.choice, &header, &key).await?);
+        let header = Rc::new(header.to_bytes());
+        loop {
+            let t = now();
+            while let Some(action) = upload.poll_action(t) {
+                self.dispatch(action, &upload, &engine, &header);
+            }
+            while let Some(event) = upload.poll_event() {
+                let finished = self.emit(&event);
+                match event {
+                    Event::Completed => return Ok(()),
+                    Event::Failed(e) => return Err(e.into()),
+                    Event::Aborted => return Err(SdkError::Aborted),
+                    _ => debug_assert!(!finished),
+                }
+            }
+            self.schedule_timer(upload.poll_timeout());
+            let Some(msg) = rx.next().await else {
+                return Err(SdkError::Aborted);
+            };
+            let t = now();
+            match msg {
+                Msg::Sealed {
+                    number,
+                    bytes,
+                    sha256,
+                } => {
+                    let len = u64::from(bytes.length());
+                    self.parts.insert(number, bytes);
+                    upload.handle_sealed(t, number, sha256, len);
+                }
+                Msg::SealFailed(e) => {
+                    upload.abort();
+                    self.drain_abort(&mut upload);
+                    return Err(e);
+                }
+                Msg::Signed(parts) => {
+                    let mut signed = Vec::with_capacity(parts.len());
+                    for (part, headers) in parts {
+                        self.headers.insert(part.number, headers);
+                        signed.push(part);
+                    }
+                    upload.handle_signed(t, signed);
+                }
+                Msg::SignFailed { retryable } => upload.handle_sign_failed(t, retryable),
+                Msg::Put {
+                    number,
+                    attempt,
+                    result,
+                } => {
+                    if result.is_ok() {
+                        self.parts.remove(&number);
+                    }
+                    upload.handle_put_result(t, number, attempt, result);
+                }
+                Msg::Completed(result) => upload.handle_complete_result(t, result),
+                Msg::Timer => {
+                    self.timer_at = None;
+                    upload.handle_timeout(t);
+                }
+                Msg::Pause => upload.pause(),
+                Msg::Resume => upload.resume(t),
+                Msg::Abort => upload.abort(),
+            }
+        }
+    }
+
+    /// After a local failure: let the engine emit its Abort so the server frees the parts.
+    fn drain_abort(&mut self, upload: &mut Upload) {
+        while let Some(action) = upload.poll_action(now()) {
+            if matches!(action, Action::Abort) {
+                let api = self.api.clone();
+                spawn_local(async move {
+                    let _ = api.request("DELETE", "", None).await;
+                });
+            }
+        }
+    }
+
+    fn schedule_timer(&mut self, at: Option<u64>) {
+        let Some(at) = at else { return };
+        if self.timer_at.is_some_and(|t| t <= at) {
+            return;
+        }
+        self.timer_at = Some(at);
+        let tx = self.tx.clone();
+        let delay = at.saturating_sub(now());
+        spawn_local(async move {
+            sleep(delay).await;
+            let _ = tx.unbounded_send(Msg::Timer);
+        });
+    }
+
+    fn dispatch(
+        &mut self,
+        action: Action,
+        upload: &Upload,
+        engine: &Rc<Engine>,
+        header: &Rc<[u8; HEADER_LEN]>,
+    ) {
+        let tx = self.tx.clone();
+        let api = self.api.clone();
+        match action {
+            Action::Seal { number, spec } => {
+                let (engine, header, file) = (engine.clone(), header.clone(), self.file.clone());
+                spawn_local(async move {
+                    let msg = match seal_part(&engine, &header, &file, &spec).await {
+                        Ok((bytes, sha256)) => Msg::Sealed {
+                            number,
+                            bytes,
+                            sha256,
+                        },
+                        Err(e) => Msg::SealFailed(e),
+                    };
+                    let _ = tx.unbounded_send(msg);
+                });
+            }
+            Action::RequestSignatures { parts } => {
+                let body: Vec<serde_json_like::Part> = parts
+                    .iter()
+                    .filter_map(|&n| {
+                        upload
+                            .part_checksum(n)
+                            .map(|(sha, size)| serde_json_like::Part {
+                                number: n,
+                                sha256: STANDARD.encode(sha),
+                                size,
+                            })
+                    })
+                    .collect();
+                spawn_local(async move {
+                    let msg = match api.sign(&body).await {
+                        Ok(signed) => Msg::Signed(signed),
+                        Err(retryable) => Msg::SignFailed { retryable },
+                    };
+                    let _ = tx.unbounded_send(msg);
+                });
+            }
+            Action::Put {
+                number,
+                attempt,
+                url,
+                ..
+            } => {
+                let Some(body) = self.parts.get(&number).cloned() else {
+                    // The engine only asks to PUT sealed parts; a missing one is a driver bug.
+                    let _ = tx.unbounded_send(Msg::Put {
+                        number,
+                        attempt,
+                        result: Err(PutFailure::Status(0)),
+                    });
+                    return;
+                };
+                let headers = self.headers.get(&number).cloned().unwrap_or_default();
+                spawn_local(async move {
+                    let result = put_part(&url, &headers, &body).await;
+                    let _ = tx.unbounded_send(Msg::Put {
+                        number,
+                        attempt,
+                        result,
+                    });
+                });
+            }
+            Action::Complete { parts } => {
+                spawn_local(async move {
+                    let result = api.complete(&parts).await;
+                    let _ = tx.unbounded_send(Msg::Completed(result));
+                });
+            }
+            Action::Abort => {
+                spawn_local(async move {
+                    let _ = api.request("DELETE", "", None).await;
+                });
+            }
+        }
+    }
+
+    /// Reports an event to the page; true for the final ones.
+    fn emit(&self, event: &Event) -> bool {
+        let o = Object::new();
+        let set = |k: &str, v: JsValue| {
+            let _ = Reflect::set(&o, &k.into(), &v);
+        };
+        let kind = match event {
+            Event::Progress(p) => {
+                set("sealedBytes", (p.sealed_bytes as f64).into());
+                set("ackedBytes", (p.acked_bytes as f64).into());
+                set("totalBytes", (p.total_bytes as f64).into());
+                set("rate", p.rate_bytes_per_s.into());
+                set(
+                    "etaMs",
+                    p.eta_ms
+                        .map(|e| JsValue::from(e as f64))
+                        .unwrap_or(JsValue::NULL),
+                );
+                "progress"
+            }
+            Event::PartDone { number, etag } => {
+                set("number", (*number).into());
+                set("etag", etag.into());
+                "partDone"
+            }
+            Event::Retrying {
+                number,
+                attempt,
+                delay_ms,
+                reason,
+            } => {
+                set("number", number.map(JsValue::from).unwrap_or(JsValue::NULL));
+                set("attempt", (*attempt).into());
+                set("delayMs", (*delay_ms as f64).into());
+                set("reason", format!("{reason:?}").into());
+                "retrying"
+            }
+            Event::Paused => "paused",
+            Event::Resumed => "resumed",
+            Event::Completed => "completed",
+            Event::Failed(e) => {
+                set("code", e.code().into());
+                set("message", e.to_string().into());
+                "failed"
+            }
+            Event::Aborted => "aborted",
+        };
+        set("type", kind.into());
+        // A throwing listener must not stop the upload.
+        let _ = self.on_event.call1(&JsValue::NULL, &o);
+        matches!(event, Event::Completed | Event::Failed(_) | Event::Aborted)
+    }
+}
+
+/// Reads and seals one part into a fresh buffer; returns it with the SHA-256 of its bytes.
+async fn seal_part(
+    engine: &Engine,
+    header: &[u8; HEADER_LEN],
+    file: &Blob,
+    spec: &PartSpec,
+) -> Result<(Uint8Array, [u8; 32]), SdkError> {
+    let mut sink = Sink::bytes(spec.sealed_len())?;
+    if spec.includes_header {
+        sink.write(&Uint8Array::from(&header[..])).await?;
+    }
+    let grid = Grid {
+        start: spec.plaintext.start,
+        stride: u64::from(engine.chunk_size()),
+        count: spec.chunks.end - spec.chunks.start,
+        end: spec.plaintext.end,
+        first_index: spec.chunks.start,
+        ends_stream: spec.last,
+    };
+    transform(
+        engine,
+        Direction::Seal,
+        &Source::Blob(file.clone()),
+        &grid,
+        &mut sink,
+    )
+    .await?;
+    let bytes: Uint8Array = sink.finish()?.unchecked_into();
+    let sha256 = platform::sha256(&bytes).await?;
+    Ok((bytes, sha256))
+}
+
+/// PUTs a part to its presigned URL and classifies the outcome for the engine.
+async fn put_part(
+    url: &str,
+    headers: &[(String, String)],
+    body: &Uint8Array,
+) -> Result<String, PutFailure> {
+    let init = Object::new();
+    let h = Object::new();
+    for (k, v) in headers {
+        let _ = Reflect::set(&h, &k.into(), &v.into());
+    }
+    let _ = Reflect::set(&init, &"method".into(), &"PUT".into());
+    let _ = Reflect::set(&init, &"headers".into(), &h);
+    let _ = Reflect::set(&init, &"body".into(), body);
+    let response = match platform::fetch(url, &init).await {
+        Ok(r) => r,
+        // A TypeError: connection refused, reset or cut, or a CORS failure.
+        Err(_) => return Err(PutFailure::Network),
+    };
+    let status = response.status();
+    if (200..300).contains(&status) {
+        return response
+            .headers()
+            .get("etag")
+            .ok()
+            .flatten()
+            .ok_or(PutFailure::Status(status))
+            .map_err(|_| PutFailure::Status(status));
+    }
+    let text = match response.text() {
+        Ok(p) => JsFuture::from(p)
+            .await
+            .ok()
+            .and_then(|t| t.as_string())
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    Err(classify_put_error(status, &text))
+}
+
+/// AWS answers an expired URL with 403 "Request has expired", Garage with 400 "Date is too
+/// old"; a checksum mismatch is BadDigest (AWS) or InvalidDigest (Garage).
+fn classify_put_error(status: u16, body: &str) -> PutFailure {
+    if body.contains("Request has expired")
+        || body.contains("too old")
+        || body.contains("<Code>ExpiredToken")
+    {
+        PutFailure::Expired
+    } else if body.contains("BadDigest")
+        || body.contains("InvalidDigest")
+        || body.contains("XAmzContentChecksumMismatch")
+    {
+        PutFailure::BadDigest
+    } else if status == 400 && body.contains("RequestTimeout") {
+        PutFailure::Network
+    } else {
+        PutFailure::Status(status)
+    }
+}
+
+mod serde_json_like {
+    /// One part in a sign request.
+    pub struct Part {
+        pub number: u32,
+        pub sha256: String,
+        pub size: u64,
+    }
+}
+
+impl Api {
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<Response, JsValue> {
+        let init = Object::new();
+        let headers = Object::new();
+        Reflect::set(
+            &headers,
+            &"authorization".into(),
+            &format!("Bearer {}", self.token).into(),
+        )?;
+        if body.is_some() {
+            Reflect::set(&headers, &"content-type".into(), &"application/json".into())?;
+        }
+        Reflect::set(&init, &"method".into(), &method.into())?;
+        Reflect::set(&init, &"headers".into(), &headers)?;
+        if let Some(b) = body {
+            Reflect::set(&init, &"body".into(), &b.into())?;
+        }
+        platform::fetch(
+            &format!("{}/v1/uploads/{}{path}", self.endpoint, self.upload_id),
+            &init,
+        )
+        .await
+    }
+
+    /// Asks for URLs; `Err(retryable)` on failure.
+    async fn sign(
+        &self,
+        parts: &[serde_json_like::Part],
+    ) -> Result<Vec<(SignedPart, Vec<(String, String)>)>, bool> {
+        let items: Vec<String> = parts
+            .iter()
+            .map(|p| {
+                format!(
+                    r#"{{"number":{},"sha256":"{}","size":{}}}"#,
+                    p.number, p.sha256, p.size
+                )
+            })
+            .collect();
+        let body = format!(r#"{{"parts":[{}]}}"#, items.join(","));
+        let response = self
+            .request("POST", "/sign", Some(body))
+            .await
+            .map_err(|_| true)?;
+        let status = response.status();
+        if status != 200 {
+            return Err(status >= 500 || status == 429 || status == 408);
+        }
+        let json = JsFuture::from(response.json().map_err(|_| true)?)
+            .await
+            .map_err(|_| true)?;
+        let list = Reflect::get(&json, &"parts".into()).map_err(|_| false)?;
+        let list: js_sys::Array = list.dyn_into().map_err(|_| false)?;
+        let mut out = Vec::with_capacity(list.length() as usize);
+        for item in list.iter() {
+            let get = |k: &str| Reflect::get(&item, &k.into()).ok();
+            let number = get("number").and_then(|v| v.as_f64()).ok_or(false)? as u32;
+            let url = get("url").and_then(|v| v.as_string()).ok_or(false)?;
+            let expires_at_ms = get("expires_at").and_then(|v| v.as_f64()).ok_or(false)? as u64;
+            let mut headers = Vec::new();
+            if let Some(h) = get("headers").filter(|h| h.is_object()) {
+                for key in Object::keys(h.unchecked_ref::<Object>()).iter() {
+                    let k = key.as_string().unwrap_or_default();
+                    let v = Reflect::get(&h, &key)
+                        .ok()
+                        .and_then(|v| v.as_string())
+                        .unwrap_or_default();
+                    headers.push((k, v));
+                }
+            }
+            out.push((
+                SignedPart {
+                    number,
+                    url,
+                    expires_at_ms,
+                },
+                headers,
+            ));
+        }
+        Ok(out)
+    }
+
+    async fn complete(&self, parts: &[(u32, String)]) -> Result<(), CompleteFailure> {
+        let items: Vec<String> = parts
+            .iter()
+            .map(|(n, etag)| {
+                format!(
+                    r#"{{"number":{n},"etag":{}}}"#,
+                    js_sys::JSON::stringify(&etag.into())
+                        .map(String::from)
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        let body = format!(r#"{{"parts":[{}]}}"#, items.join(","));
+        match self.request("POST", "/complete", Some(body)).await {
+            Ok(r) if r.status() == 200 => Ok(()),
+            Ok(r) => Err(CompleteFailure::Status(r.status())),
+            Err(_) => Err(CompleteFailure::Network),
+        }
+    }
+}
+
+/// Resolves after `ms` milliseconds (window or worker).
+async fn sleep(ms: u64) {
+    let promise = Promise::new(&mut |resolve, _| {
+        let set_timeout = Reflect::get(&js_sys::global(), &"setTimeout".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok());
+        if let Some(f) = set_timeout {
+            let _ = f.call2(&JsValue::NULL, &resolve, &JsValue::from(ms as f64));
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}

@@ -1,0 +1,202 @@
+// The upload path end to end in headless Chromium against a real Garage: the npm API seals a
+// file part by part and PUTs it straight to the store; the object is ciphertext and opens
+// natively (Rust core, the workers' code) to the exact source. Faults and a page reload too.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { createHash, generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ROOT, launchBrowser, startServer } from "./harness.mjs";
+import { ACCESS_KEY, BUCKET, SECRET_KEY, startFaultProxy, startGarage } from "./garage.mjs";
+
+const DEV_KEY = "clk_e2e_test_key_not_secret";
+const MiB = 1048576;
+
+// Deterministic bytes, generated identically here and in the page (xorshift32 per 4 bytes).
+const FILL = `(buf, seed) => { let x = seed >>> 0 || 1; const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength); let i = 0; for (; i + 4 <= buf.length; i += 4) { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; v.setUint32(i, x, true); } for (; i < buf.length; i++) buf[i] = i & 255; return buf; }`;
+const fill = eval(FILL);
+
+function workerKey() {
+  const { publicKey, privateKey } = generateKeyPairSync("x25519");
+  const hex = (b64u) => Buffer.from(b64u, "base64url").toString("hex");
+  return { pk: hex(publicKey.export({ format: "jwk" }).x), sk: hex(privateKey.export({ format: "jwk" }).d) };
+}
+
+let garage, browser, worker, tmp;
+const servers = [];
+
+async function serverFor(s3Endpoint) {
+  const env = {
+    CINELOCK_S3_ENDPOINT: s3Endpoint,
+    CINELOCK_S3_REGION: "garage",
+    CINELOCK_S3_BUCKET: BUCKET,
+    CINELOCK_S3_ACCESS_KEY: ACCESS_KEY,
+    CINELOCK_S3_SECRET_KEY: SECRET_KEY,
+    CINELOCK_TOKEN_SECRET: "ab".repeat(32),
+    CINELOCK_WORKER_PUBLIC_KEY: worker.pk,
+    CINELOCK_DEV_API_KEY: DEV_KEY,
+    CINELOCK_DATABASE_URL: `sqlite://${tmp}/db-${servers.length}.sqlite?mode=rwc`,
+    CINELOCK_ALLOWED_ORIGINS: "*",
+  };
+  const server = await startServer(env);
+  servers.push(server);
+  return server;
+}
+
+async function createUpload(server, size, extra = {}) {
+  const res = await fetch(`${server.url}/v1/uploads`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${DEV_KEY}`, "content-type": "application/json" },
+    body: JSON.stringify({ size, filename: "clip.bin", ...extra }),
+  });
+  assert.equal(res.status, 201, await res.clone().text());
+  return res.json();
+}
+
+/** Fetches the object with the Rust core (as a worker would), returns { sealed, plain }. */
+function fetchAndOpen(assetId) {
+  const sealedPath = join(tmp, `${assetId}.sealed`), plainPath = join(tmp, `${assetId}.plain`);
+  execFileSync(join(ROOT, "target/debug/examples/fetch_and_open"),
+    [garage.endpoint, "garage", BUCKET, `assets/${assetId}/source.cnlk`, worker.sk, sealedPath, plainPath],
+    { env: { ...process.env, CINELOCK_S3_ACCESS_KEY: ACCESS_KEY, CINELOCK_S3_SECRET_KEY: SECRET_KEY } });
+  return { sealed: readFileSync(sealedPath), plain: readFileSync(plainPath) };
+}
+
+/** In the page: builds the file and uploads it through the npm API; resolves to events seen. */
+async function uploadInPage(page, server, created, { size, seed, maxParallel = 4 }) {
+  return page.evaluate(async ({ endpoint, created, size, seed, maxParallel, FILL }) => {
+    const c = await import("/sdk/dist/index.js");
+    const fill = eval(FILL);
+    const file = new File([fill(new Uint8Array(size), seed)], "clip.bin", { lastModified: 1700000000000 });
+    const events = [];
+    const handle = await c.upload(file, { endpoint, upload: created, maxParallel, onEvent: (e) => events.push(e.type) });
+    let heapPeak = 0;
+    const timer = setInterval(() => { heapPeak = Math.max(heapPeak, performance.memory?.usedJSHeapSize ?? 0); }, 50);
+    try { await handle.done; } finally { clearInterval(timer); }
+    return { events, heapPeak };
+  }, { endpoint: server.url, created, size, seed, maxParallel, FILL });
+}
+
+/** The bucket needs CORS rules before a browser may PUT (the server refuses to start without):
+ * set once, directly on the store, with the server's own admin command. */
+async function configureCors() {
+  const bin = process.env.CINELOCK_SERVER_BIN ?? join(ROOT, "target/debug/cinelock-server");
+  const env = {
+    ...process.env,
+    CINELOCK_S3_ENDPOINT: garage.endpoint, CINELOCK_S3_REGION: "garage", CINELOCK_S3_BUCKET: BUCKET,
+    CINELOCK_S3_ACCESS_KEY: ACCESS_KEY, CINELOCK_S3_SECRET_KEY: SECRET_KEY, CINELOCK_TOKEN_SECRET: "ab".repeat(32),
+    CINELOCK_WORKER_PUBLIC_KEY: worker.pk, CINELOCK_DATABASE_URL: `sqlite://${tmp}/admin.sqlite?mode=rwc`, CINELOCK_ALLOWED_ORIGINS: "*",
+  };
+  for (let i = 0; ; i++) {
+    // Garage creates its bucket just after it starts listening: retry briefly.
+    const r = spawnSync(bin, ["configure-bucket-cors"], { cwd: ROOT, env, encoding: "utf8", timeout: 20_000 });
+    if (r.status === 0) return;
+    if (i > 50) throw new Error(`configure-bucket-cors failed: ${r.stderr}`);
+    await new Promise((ok) => setTimeout(ok, 200));
+  }
+}
+
+before(async () => {
+  tmp = mkdtempSync(join(tmpdir(), "cinelock-e2e-"));
+  worker = workerKey();
+  garage = await startGarage();
+  await configureCors();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  for (const s of servers) await s.stop();
+  await garage?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+test("a 64 MiB file uploads sealed; the object is ciphertext and opens natively to the exact source", async () => {
+  const server = await serverFor(garage.endpoint);
+  const size = 64 * MiB + 12345;
+  const created = await createUpload(server, size);
+  assert.equal(created.plan.part_count, 9);
+  const page = await browser.newPage();
+  await page.goto(server.url);
+  const r = await uploadInPage(page, server, created, { size, seed: 7 });
+  assert.ok(r.events.includes("completed"), r.events.join(","));
+  assert.ok(r.events.filter((e) => e === "partDone").length === 9);
+  const source = fill(Buffer.alloc(size), 7);
+  const { sealed, plain } = fetchAndOpen(created.asset_id);
+  assert.equal(sealed.length, created.plan.sealed_len);
+  assert.equal(createHash("sha256").update(plain).digest("hex"), createHash("sha256").update(source).digest("hex"));
+  for (let i = 0; i < 64; i++) {
+    const at = Math.floor((i / 64) * (size - 64));
+    assert.equal(sealed.indexOf(source.subarray(at, at + 32)), -1, `plaintext window at ${at} is in the bucket`);
+  }
+  const status = await (await fetch(`${server.url}/v1/uploads/${created.upload_id}`, { headers: { authorization: `Bearer ${created.token}` } })).json();
+  assert.equal(status.status, "completed");
+  await page.close();
+});
+
+test("with 20% of part PUTs failing or cut, the upload still completes with exact bytes", async () => {
+  const proxy = await startFaultProxy(garage.endpoint, { failRate: 0.2, seed: 99 });
+  try {
+    const server = await serverFor(proxy.endpoint);
+    const size = 20 * MiB + 7;
+    const created = await createUpload(server, size, { part_size: 5 * MiB });
+    assert.ok(created.plan.part_count >= 4);
+    const page = await browser.newPage();
+    await page.goto(server.url);
+    const r = await uploadInPage(page, server, created, { size, seed: 11 });
+    assert.ok(r.events.includes("retrying"), "faults were retried");
+    assert.ok(proxy.stats.injected >= 1, "the proxy injected faults");
+    const { plain } = fetchAndOpen(created.asset_id);
+    assert.ok(plain.equals(fill(Buffer.alloc(size), 11)));
+    await page.close();
+  } finally {
+    await proxy.stop();
+  }
+});
+
+test("reloading mid-upload and resuming sends no finished part again", async () => {
+  const proxy = await startFaultProxy(garage.endpoint);
+  try {
+    const server = await serverFor(proxy.endpoint);
+    const size = 30 * MiB + 1;
+    const created = await createUpload(server, size, { part_size: 5 * MiB });
+    const parts = created.plan.part_count;
+    assert.ok(parts >= 6);
+    const page = await browser.newPage();
+    await page.goto(server.url);
+    // Start, and reload once three parts are done.
+    const finished = await page.evaluate(async ({ endpoint, created, size, FILL }) => {
+      const c = await import("/sdk/dist/index.js");
+      const file = new File([eval(FILL)(new Uint8Array(size), 5)], "clip.bin", { lastModified: 1700000000000 });
+      const done = [];
+      await new Promise((resolve) => {
+        c.upload(file, { endpoint, upload: created, maxParallel: 2, onEvent: (e) => { if (e.type === "partDone") { done.push(e.number); if (done.length === 3) resolve(); } } });
+      });
+      return done;
+    }, { endpoint: server.url, created, size, FILL });
+    const putsBefore = new Map(proxy.stats.ok);
+    await page.reload();
+    const resumed = await page.evaluate(async ({ endpoint, id, size, FILL }) => {
+      const c = await import("/sdk/dist/index.js");
+      const pending = await c.pendingUploads();
+      const file = new File([eval(FILL)(new Uint8Array(size), 5)], "clip.bin", { lastModified: 1700000000000 });
+      const sent = [];
+      const handle = await c.upload(file, { endpoint, resume: id, onEvent: (e) => { if (e.type === "partDone") sent.push(e.number); } });
+      await handle.done;
+      return { pending: pending.map((p) => p.uploadId), sent, after: (await c.pendingUploads()).length };
+    }, { endpoint: server.url, id: created.upload_id, size, FILL });
+    assert.deepEqual(resumed.pending, [created.upload_id]);
+    assert.equal(resumed.after, 0, "the resume record is removed once complete");
+    for (const n of finished) {
+      assert.equal(proxy.stats.puts.get(String(n)), 1, `finished part ${n} was PUT again`);
+      assert.ok(!resumed.sent.includes(n), `part ${n} was sent again`);
+    }
+    assert.ok(putsBefore.size >= 3);
+    const { plain } = fetchAndOpen(created.asset_id);
+    assert.ok(plain.equals(fill(Buffer.alloc(size), 5)));
+    await page.close();
+  } finally {
+    await proxy.stop();
+  }
+});

@@ -219,6 +219,11 @@ export interface UploadOptions {
   /** Parts sealed and sent at once (default 4; memory is about this many parts, 8 MiB each). */
   maxParallel?: number;
   engine?: Engine;
+  /**
+   * Run reading, sealing, hashing and the PUTs in a dedicated Web Worker (default: true where
+   * module workers exist), so the page stays responsive. `false` runs on the calling thread.
+   */
+  worker?: boolean;
   onProgress?: (progress: UploadProgress) => void;
   onEvent?: (event: UploadEvent) => void;
 }
@@ -252,6 +257,66 @@ async function listedParts(endpoint: string, created: CreatedUpload): Promise<{ 
  * continues without sending them again.
  */
 export async function upload(file: Blob, options: UploadOptions): Promise<UploadHandle> {
+  const inWorkerScope = typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== "undefined";
+  if (options.worker !== false && !inWorkerScope && typeof Worker !== "undefined") {
+    return uploadInWorker(file, options);
+  }
+  return uploadHere(file, options);
+}
+
+/** Messages from the upload worker (upload-worker.ts). */
+type FromWorker =
+  | { kind: "started"; uploadId: string; assetId: string }
+  | { kind: "event"; event: UploadEvent }
+  | { kind: "done" }
+  | { kind: "error"; name: string; code: string; message: string };
+
+function workerError(m: { name: string; code: string; message: string }): Error {
+  return Object.assign(new Error(m.message), { name: m.name, code: m.code });
+}
+
+async function uploadInWorker(file: Blob, options: UploadOptions): Promise<UploadHandle> {
+  const worker = new Worker(new URL("./upload-worker.js", import.meta.url), { type: "module" });
+  const { onEvent, onProgress, ...plain } = options;
+  let resolveDone!: (v: { uploadId: string; assetId: string }) => void;
+  let rejectDone!: (e: unknown) => void;
+  const done = new Promise<{ uploadId: string; assetId: string }>((ok, fail) => { resolveDone = ok; rejectDone = fail; });
+  const started = new Promise<{ uploadId: string; assetId: string }>((ok, fail) => {
+    worker.onmessage = (m: MessageEvent<FromWorker>) => {
+      const msg = m.data;
+      if (msg.kind === "started") ok({ uploadId: msg.uploadId, assetId: msg.assetId });
+      else if (msg.kind === "event") {
+        if (msg.event.type === "progress") onProgress?.(msg.event);
+        onEvent?.(msg.event);
+      } else if (msg.kind === "done") {
+        started.then(resolveDone);
+        worker.terminate();
+      } else {
+        const e = workerError(msg);
+        fail(e);
+        rejectDone(e);
+        worker.terminate();
+      }
+    };
+    worker.onerror = (e) => {
+      const err = Object.assign(new Error(`upload worker failed: ${e.message}`), { name: "CinelockError", code: "platform" });
+      fail(err);
+      rejectDone(err);
+    };
+  });
+  done.catch(() => undefined); // rejections surface through `started` or the handle's `done`
+  worker.postMessage({ file, options: { ...plain, worker: false } });
+  const ids = await started;
+  return {
+    ...ids,
+    done,
+    pause: () => worker.postMessage("pause"),
+    resume: () => worker.postMessage("resume"),
+    abort: () => worker.postMessage("abort"),
+  };
+}
+
+async function uploadHere(file: Blob, options: UploadOptions): Promise<UploadHandle> {
   await load();
   const endpoint = options.endpoint.replace(/\/+$/, "");
   const name = file instanceof File ? file.name : "";

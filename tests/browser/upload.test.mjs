@@ -9,9 +9,10 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, launchBrowser, startServer } from "./harness.mjs";
-import { ACCESS_KEY, BUCKET, SECRET_KEY, startFaultProxy, startGarage } from "./garage.mjs";
+import { ACCESS_KEY, BUCKET, SECRET_KEY, freePort, startFaultProxy, startGarage } from "./garage.mjs";
 
-const DEV_KEY = "clk_e2e_test_key_not_secret";
+// The demo's well-known development key (scripts/demo installs the same).
+const DEV_KEY = "clk_dev_insecure_demo_key";
 const MiB = 1048576;
 
 // Deterministic bytes, generated identically here and in the page (xorshift32 per 4 bytes).
@@ -45,6 +46,25 @@ async function serverFor(s3Endpoint) {
   return server;
 }
 
+/** A server on its embedded S3 store (s3s-fs), configured as scripts/demo does. */
+async function embeddedServer() {
+  const port = await freePort();
+  const env = {
+    CINELOCK_EMBEDDED_S3_DIR: join(tmp, `s3-${servers.length}`),
+    CINELOCK_EMBEDDED_S3_LISTEN: `127.0.0.1:${port}`,
+    CINELOCK_S3_ACCESS_KEY: ACCESS_KEY,
+    CINELOCK_S3_SECRET_KEY: SECRET_KEY,
+    CINELOCK_TOKEN_SECRET: "cd".repeat(32),
+    CINELOCK_WORKER_PUBLIC_KEY: worker.pk,
+    CINELOCK_DEV_API_KEY: DEV_KEY,
+    CINELOCK_DATABASE_URL: `sqlite://${tmp}/db-${servers.length}.sqlite?mode=rwc`,
+  };
+  const server = await startServer(env);
+  servers.push(server);
+  server.store = { endpoint: `http://127.0.0.1:${port}`, region: "us-east-1", bucket: "cinelock" };
+  return server;
+}
+
 async function createUpload(server, size, extra = {}) {
   const res = await fetch(`${server.url}/v1/uploads`, {
     method: "POST",
@@ -56,27 +76,27 @@ async function createUpload(server, size, extra = {}) {
 }
 
 /** Fetches the object with the Rust core (as a worker would), returns { sealed, plain }. */
-function fetchAndOpen(assetId) {
+function fetchAndOpen(assetId, store = { endpoint: garage.endpoint, region: "garage", bucket: BUCKET }) {
   const sealedPath = join(tmp, `${assetId}.sealed`), plainPath = join(tmp, `${assetId}.plain`);
   execFileSync(join(ROOT, "target/debug/examples/fetch_and_open"),
-    [garage.endpoint, "garage", BUCKET, `assets/${assetId}/source.cnlk`, worker.sk, sealedPath, plainPath],
+    [store.endpoint, store.region, store.bucket, `assets/${assetId}/source.cnlk`, worker.sk, sealedPath, plainPath],
     { env: { ...process.env, CINELOCK_S3_ACCESS_KEY: ACCESS_KEY, CINELOCK_S3_SECRET_KEY: SECRET_KEY } });
   return { sealed: readFileSync(sealedPath), plain: readFileSync(plainPath) };
 }
 
 /** In the page: builds the file and uploads it through the npm API; resolves to events seen. */
-async function uploadInPage(page, server, created, { size, seed, maxParallel = 4 }) {
-  return page.evaluate(async ({ endpoint, created, size, seed, maxParallel, FILL }) => {
+async function uploadInPage(page, server, created, { size, seed, maxParallel = 4, worker = true }) {
+  return page.evaluate(async ({ endpoint, created, size, seed, maxParallel, worker, FILL }) => {
     const c = await import("/sdk/dist/index.js");
     const fill = eval(FILL);
     const file = new File([fill(new Uint8Array(size), seed)], "clip.bin", { lastModified: 1700000000000 });
     const events = [];
-    const handle = await c.upload(file, { endpoint, upload: created, maxParallel, onEvent: (e) => events.push(e.type) });
+    const handle = await c.upload(file, { endpoint, upload: created, maxParallel, worker, onEvent: (e) => events.push(e.type) });
     let heapPeak = 0;
     const timer = setInterval(() => { heapPeak = Math.max(heapPeak, performance.memory?.usedJSHeapSize ?? 0); }, 50);
     try { await handle.done; } finally { clearInterval(timer); }
     return { events, heapPeak };
-  }, { endpoint: server.url, created, size, seed, maxParallel, FILL });
+  }, { endpoint: server.url, created, size, seed, maxParallel, worker, FILL });
 }
 
 /** The bucket needs CORS rules before a browser may PUT (the server refuses to start without):
@@ -112,26 +132,46 @@ after(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-test("a 64 MiB file uploads sealed; the object is ciphertext and opens natively to the exact source", async () => {
-  const server = await serverFor(garage.endpoint);
-  const size = 64 * MiB + 12345;
-  const created = await createUpload(server, size);
-  assert.equal(created.plan.part_count, 9);
+for (const store of ["Garage", "the embedded store"]) {
+  test(`a 64 MiB file uploads sealed to ${store}; the object is ciphertext and opens natively to the exact source`, async () => {
+    const server = store === "Garage" ? await serverFor(garage.endpoint) : await embeddedServer();
+    const size = 64 * MiB + 12345;
+    const created = await createUpload(server, size);
+    assert.equal(created.plan.part_count, 9);
+    const page = await browser.newPage();
+    await page.goto(server.url);
+    const r = await uploadInPage(page, server, created, { size, seed: 7 });
+    assert.ok(r.events.includes("completed"), r.events.join(","));
+    assert.equal(r.events.filter((e) => e === "partDone").length, 9);
+    const source = fill(Buffer.alloc(size), 7);
+    const { sealed, plain } = fetchAndOpen(created.asset_id, server.store);
+    assert.equal(sealed.length, created.plan.sealed_len);
+    assert.equal(createHash("sha256").update(plain).digest("hex"), createHash("sha256").update(source).digest("hex"));
+    for (let i = 0; i < 64; i++) {
+      const at = Math.floor((i / 64) * (size - 64));
+      assert.equal(sealed.indexOf(source.subarray(at, at + 32)), -1, `plaintext window at ${at} is in the bucket`);
+    }
+    const status = await (await fetch(`${server.url}/v1/uploads/${created.upload_id}`, { headers: { authorization: `Bearer ${created.token}` } })).json();
+    assert.equal(status.status, "completed");
+    await page.close();
+  });
+}
+
+test("the demo upload page uploads a chosen file and shows progress and the asset id", async () => {
+  const server = await embeddedServer();
   const page = await browser.newPage();
-  await page.goto(server.url);
-  const r = await uploadInPage(page, server, created, { size, seed: 7 });
-  assert.ok(r.events.includes("completed"), r.events.join(","));
-  assert.ok(r.events.filter((e) => e === "partDone").length === 9);
-  const source = fill(Buffer.alloc(size), 7);
-  const { sealed, plain } = fetchAndOpen(created.asset_id);
-  assert.equal(sealed.length, created.plan.sealed_len);
-  assert.equal(createHash("sha256").update(plain).digest("hex"), createHash("sha256").update(source).digest("hex"));
-  for (let i = 0; i < 64; i++) {
-    const at = Math.floor((i / 64) * (size - 64));
-    assert.equal(sealed.indexOf(source.subarray(at, at + 32)), -1, `plaintext window at ${at} is in the bucket`);
-  }
-  const status = await (await fetch(`${server.url}/v1/uploads/${created.upload_id}`, { headers: { authorization: `Bearer ${created.token}` } })).json();
-  assert.equal(status.status, "completed");
+  await page.goto(`${server.url}/upload.html`);
+  const size = 11 * MiB + 5;
+  await page.setInputFiles("#file", { name: "holiday.mp4", mimeType: "video/mp4", buffer: fill(Buffer.alloc(size), 3) });
+  await page.click("#go");
+  await page.waitForSelector("#result:not([hidden])", { timeout: 120_000 });
+  const asset = (await page.textContent("#r-asset")).trim();
+  assert.match(asset, /^[0-9a-f-]{36}$/);
+  assert.equal(await page.evaluate(() => document.getElementById("bar").value), 1);
+  assert.match(await page.textContent("#numbers"), /11\.0 MiB of 11\.0 MiB stored/);
+  assert.match(await page.textContent("#status"), /only ciphertext/);
+  const { plain } = fetchAndOpen(asset, server.store);
+  assert.ok(plain.equals(fill(Buffer.alloc(size), 3)));
   await page.close();
 });
 
@@ -144,7 +184,8 @@ test("with 20% of part PUTs failing or cut, the upload still completes with exac
     assert.ok(created.plan.part_count >= 4);
     const page = await browser.newPage();
     await page.goto(server.url);
-    const r = await uploadInPage(page, server, created, { size, seed: 11 });
+    // On the page's own thread this time (the other tests seal in the upload worker).
+    const r = await uploadInPage(page, server, created, { size, seed: 11, worker: false });
     assert.ok(r.events.includes("retrying"), "faults were retried");
     assert.ok(proxy.stats.injected >= 1, "the proxy injected faults");
     const { plain } = fetchAndOpen(created.asset_id);

@@ -196,6 +196,66 @@ test("with 20% of part PUTs failing or cut, the upload still completes with exac
   }
 });
 
+test("pause stops new parts until resume; abort ends the upload and the server aborts it", async () => {
+  const proxy = await startFaultProxy(garage.endpoint);
+  try {
+    const server = await serverFor(proxy.endpoint);
+    const size = 25 * MiB;
+    const created = await createUpload(server, size, { part_size: 5 * MiB });
+    const page = await browser.newPage();
+    await page.goto(server.url);
+    const r = await page.evaluate(async ({ endpoint, created, size, FILL }) => {
+      const c = await import("/sdk/dist/index.js");
+      const file = new File([eval(FILL)(new Uint8Array(size), 9)], "clip.bin", { lastModified: 1 });
+      const done = [];
+      let paused;
+      const pausedSeen = new Promise((ok) => (paused = ok));
+      const handle = await c.upload(file, { endpoint, upload: created, maxParallel: 1, onEvent: (e) => {
+        if (e.type === "partDone") done.push(e.number);
+        if (e.type === "paused") paused();
+      } });
+      await new Promise((ok) => { const t = setInterval(() => { if (done.length >= 1) { clearInterval(t); ok(); } }, 5); });
+      handle.pause();
+      await pausedSeen;
+      // One part may have been in flight when paused; after it, nothing new may start.
+      await new Promise((ok) => setTimeout(ok, 1500));
+      const whilePaused = done.length;
+      await new Promise((ok) => setTimeout(ok, 1500));
+      const later = done.length;
+      handle.resume();
+      await handle.done;
+      return { whilePaused, later, total: done.length };
+    }, { endpoint: server.url, created, size, FILL });
+    assert.equal(r.later, r.whilePaused, "no part finished while paused");
+    assert.ok(r.whilePaused <= 2, `at most the in-flight part finished after pause (${r.whilePaused})`);
+    assert.equal(r.total, created.plan.part_count);
+
+    // Abort: the handle rejects with code "aborted", and the server knows the upload is aborted.
+    const second = await createUpload(server, size, { part_size: 5 * MiB });
+    const aborted = await page.evaluate(async ({ endpoint, created, size, FILL }) => {
+      const c = await import("/sdk/dist/index.js");
+      const file = new File([eval(FILL)(new Uint8Array(size), 10)], "clip.bin", { lastModified: 2 });
+      let first;
+      const started = new Promise((ok) => (first = ok));
+      const handle = await c.upload(file, { endpoint, upload: created, maxParallel: 1, onEvent: (e) => { if (e.type === "partDone") first(); } });
+      await started;
+      handle.abort();
+      try { await handle.done; return "resolved"; } catch (e) { return e.code; }
+    }, { endpoint: server.url, created: second, size, FILL });
+    assert.equal(aborted, "aborted");
+    let status;
+    for (let i = 0; i < 50; i++) {
+      status = (await (await fetch(`${server.url}/v1/uploads/${second.upload_id}`, { headers: { authorization: `Bearer ${second.token}` } })).json()).status;
+      if (status === "aborted") break;
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+    assert.equal(status, "aborted");
+    await page.close();
+  } finally {
+    await proxy.stop();
+  }
+});
+
 test("reloading mid-upload and resuming sends no finished part again", async () => {
   const proxy = await startFaultProxy(garage.endpoint);
   try {

@@ -364,8 +364,6 @@ async function uploadHere(file: Blob, options: UploadOptions): Promise<UploadHan
     if (e.type === "partDone") {
       rec.etags[String(e.number)] = e.etag;
       saveRecord(rec).catch(() => undefined);
-    } else if (e.type === "completed" || e.type === "aborted") {
-      deleteRecord(rec.uploadId).catch(() => undefined);
     }
     if (e.type === "progress") options.onProgress?.(e);
     options.onEvent?.(e);
@@ -386,9 +384,16 @@ async function uploadHere(file: Blob, options: UploadOptions): Promise<UploadHan
     onEvent,
   );
   const ids = { uploadId: created.upload_id, assetId: created.asset_id };
+  // The resume record goes once the upload is over either way; `done` settles only after that,
+  // so a worker terminated at that moment leaves nothing stale behind.
+  const forget = () => deleteRecord(rec.uploadId).catch(() => undefined);
+  const finished = task.done.then(
+    async () => { await forget(); return ids; },
+    async (e: unknown) => { if (isCinelockError(e) && e.code === "aborted") await forget(); throw e; },
+  );
   return {
     ...ids,
-    done: task.done.then(() => ids),
+    done: finished,
     pause: () => task.pause(),
     resume: () => task.resume(),
     abort: () => task.abort(),

@@ -222,6 +222,12 @@ impl Driver {
         loop {
             let t = now();
             while let Some(action) = upload.poll_action(t) {
+                if matches!(action, Action::Abort) {
+                    // Awaited, not spawned: the upload ends right after, and a worker running it
+                    // may be terminated then; the server must hear of the abort first.
+                    let _ = self.api.request("DELETE", "", None).await;
+                    continue;
+                }
                 self.dispatch(action, &upload, &engine, &header);
             }
             while let Some(event) = upload.poll_event() {
@@ -250,7 +256,12 @@ impl Driver {
                 }
                 Msg::SealFailed(e) => {
                     upload.abort();
-                    self.drain_abort(&mut upload);
+                    if upload
+                        .poll_action(now())
+                        .is_some_and(|a| matches!(a, Action::Abort))
+                    {
+                        let _ = self.api.request("DELETE", "", None).await;
+                    }
                     return Err(e);
                 }
                 Msg::Signed(parts) => {
@@ -280,18 +291,6 @@ impl Driver {
                 Msg::Pause => upload.pause(),
                 Msg::Resume => upload.resume(t),
                 Msg::Abort => upload.abort(),
-            }
-        }
-    }
-
-    /// After a local failure: let the engine emit its Abort so the server frees the parts.
-    fn drain_abort(&mut self, upload: &mut Upload) {
-        while let Some(action) = upload.poll_action(now()) {
-            if matches!(action, Action::Abort) {
-                let api = self.api.clone();
-                spawn_local(async move {
-                    let _ = api.request("DELETE", "", None).await;
-                });
             }
         }
     }
@@ -386,11 +385,8 @@ impl Driver {
                     let _ = tx.unbounded_send(Msg::Completed(result));
                 });
             }
-            Action::Abort => {
-                spawn_local(async move {
-                    let _ = api.request("DELETE", "", None).await;
-                });
-            }
+            // Handled in `run`, which awaits it.
+            Action::Abort => {}
         }
     }
 

@@ -32,7 +32,13 @@ async fn main() {
     match cmd.as_str() {
         "create" => {
             let parts: i32 = a[6].parse().expect("parts");
-            let mpu = s3.create_multipart_upload().bucket(bucket).key(key).send().await.expect("create");
+            let mpu = s3
+                .create_multipart_upload()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .expect("create");
             let id = mpu.upload_id().expect("upload id").to_owned();
             let mut urls = Vec::new();
             for n in 1..=parts {
@@ -42,7 +48,9 @@ async fn main() {
                     .key(key)
                     .upload_id(&id)
                     .part_number(n)
-                    .presigned(PresigningConfig::expires_in(Duration::from_secs(3600)).expect("ttl"))
+                    .presigned(
+                        PresigningConfig::expires_in(Duration::from_secs(3600)).expect("ttl"),
+                    )
                     .await
                     .expect("presign");
                 urls.push(serde_json::Value::String(p.uri().to_owned()));
@@ -54,13 +62,22 @@ async fn main() {
             let parts = etags
                 .iter()
                 .enumerate()
-                .map(|(i, e)| CompletedPart::builder().part_number(i as i32 + 1).e_tag(e).build())
+                .map(|(i, e)| {
+                    CompletedPart::builder()
+                        .part_number(i as i32 + 1)
+                        .e_tag(e)
+                        .build()
+                })
                 .collect();
             s3.complete_multipart_upload()
                 .bucket(bucket)
                 .key(key)
                 .upload_id(&a[6])
-                .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts))
+                        .build(),
+                )
                 .send()
                 .await
                 .expect("complete");

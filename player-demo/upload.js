@@ -27,6 +27,9 @@ async function createUpload(file, apiKey) {
 async function run(file, opts) {
   $("go").disabled = true;
   $("controls").hidden = false;
+  $("pause").hidden = false;
+  $("resume").hidden = true;
+  $("abort").hidden = false;
   $("result").hidden = true;
   $("status").className = "";
   $("status").textContent = "Sealing and uploading…";
@@ -51,9 +54,11 @@ async function run(file, opts) {
     $("status").textContent = `Stopped: ${e.code ?? e.name}: ${e.message}`;
     $("status").className = "bad";
   } finally {
+    // The upload is over either way: nothing left to pause or abort.
     $("go").disabled = false;
-    $("pause").hidden = false;
+    $("pause").hidden = true;
     $("resume").hidden = true;
+    $("abort").hidden = true;
     listPending();
   }
 }

@@ -216,60 +216,30 @@ async fn every_endpoint_denies_bad_credentials_and_bad_input(db: Db) {
     )
     .await;
     assert_eq!((st, code(&v)), (StatusCode::NOT_FOUND, "unknown_upload"));
-    let (st, v) = call(
-        s,
-        "POST",
-        &sign_uri,
-        Some(&c.token),
-        Some(json!({"parts": [{"number": 3, "sha256": b64sha(b"x"), "size": 10}]})),
-    )
-    .await;
-    assert_eq!(
-        (st, code(&v)),
-        (StatusCode::BAD_REQUEST, "part_out_of_range")
-    );
-    let (st, v) = call(
-        s,
-        "POST",
-        &sign_uri,
-        Some(&c.token),
-        Some(json!({"parts": [{"number": 0, "sha256": b64sha(b"x"), "size": 10}]})),
-    )
-    .await;
-    assert_eq!(
-        (st, code(&v)),
-        (StatusCode::BAD_REQUEST, "part_out_of_range")
-    );
-    let (st, v) = call(
-        s,
-        "POST",
-        &sign_uri,
-        Some(&c.token),
-        Some(json!({"parts": [{"number": 1, "sha256": b64sha(body), "size": body.len() - 1}]})),
-    )
-    .await;
-    assert_eq!((st, code(&v)), (StatusCode::BAD_REQUEST, "part_size"));
-    let (st, v) = call(
-        s,
-        "POST",
-        &sign_uri,
-        Some(&c.token),
-        Some(json!({"parts": [{"number": 1, "sha256": "not base64!", "size": body.len()}]})),
-    )
-    .await;
-    assert_eq!(
-        (st, code(&v)),
-        (StatusCode::BAD_REQUEST, "invalid_checksum")
-    );
-    let (st, v) = call(
-        s,
-        "POST",
-        &sign_uri,
-        Some(&c.token),
-        Some(json!({"parts": []})),
-    )
-    .await;
-    assert_eq!((st, code(&v)), (StatusCode::BAD_REQUEST, "batch_size"));
+    // Bad sign bodies, each with the code that names the problem.
+    let bad_bodies = [
+        (
+            json!({"parts": [{"number": 3, "sha256": b64sha(b"x"), "size": 10}]}),
+            "part_out_of_range",
+        ),
+        (
+            json!({"parts": [{"number": 0, "sha256": b64sha(b"x"), "size": 10}]}),
+            "part_out_of_range",
+        ),
+        (
+            json!({"parts": [{"number": 1, "sha256": b64sha(body), "size": body.len() - 1}]}),
+            "part_size",
+        ),
+        (
+            json!({"parts": [{"number": 1, "sha256": "not base64!", "size": body.len()}]}),
+            "invalid_checksum",
+        ),
+        (json!({"parts": []}), "batch_size"),
+    ];
+    for (bad, expected) in bad_bodies {
+        let (st, v) = call(s, "POST", &sign_uri, Some(&c.token), Some(bad.clone())).await;
+        assert_eq!((st, code(&v)), (StatusCode::BAD_REQUEST, expected), "{bad}");
+    }
 
     // Reading: the token, or the owning API key with the read scope; not another customer's key.
     let show = format!("/v1/uploads/{}", c.id);

@@ -16,8 +16,9 @@ use axum::http::StatusCode;
 use cinelock_core::{RecipientPublicKey, RecipientSecretKey, SEED_LEN, SealSeed, open, seal};
 use serde_json::{Value, json};
 use support::{
-    Db, Store, b64sha, call, code, complete_at_the_store_only, create, env, env_with, get_object,
-    part_bytes, put, s3_client, sealed_round_trip, sign, signed_put, store_ids, upload_all,
+    Db, Store, b64sha, call, code, complete_at_the_store_only, complete_one, create, env, env_with,
+    get_object, part_bytes, put, s3_client, sealed_round_trip, sign, signed_put, store_ids,
+    upload_all,
 };
 
 #[tokio::test]
@@ -219,14 +220,7 @@ async fn gap_upload_part_does_not_verify_the_signed_checksum_but_open_catches_it
     let res = put(&signed, corrupted.clone()).await;
     assert_eq!(res.status(), 200);
     let etag = res.headers()["etag"].to_str().unwrap().to_owned();
-    let (st, v) = call(
-        &env.state,
-        "POST",
-        &format!("/v1/uploads/{}/complete", c.id),
-        Some(&c.token),
-        Some(json!({"parts": [{"number": 1, "etag": etag}]})),
-    )
-    .await;
+    let (st, v) = complete_one(&env, &c, &etag).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     let stored = get_object(&env, &c.id).await;
     assert_eq!(stored, corrupted);
@@ -376,27 +370,13 @@ async fn completing_again_after_a_lost_answer_finds_the_object_despite_the_gap()
     let etag = signed_put(&env, &c, 1).await;
     complete_at_the_store_only(&env, &c, &etag).await;
     // The store never says NoSuchUpload, but lists no parts: the server checks the object.
-    let (st, v) = call(
-        &env.state,
-        "POST",
-        &format!("/v1/uploads/{}/complete", c.id),
-        Some(&c.token),
-        Some(json!({"parts": [{"number": 1, "etag": etag}]})),
-    )
-    .await;
+    let (st, v) = complete_one(&env, &c, &etag).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["status"], "completed");
     assert_eq!(get_object(&env, &c.id).await, c.sealed);
     // An open upload with no parts yet is still just incomplete, not "completed".
     let empty = create(&env, 1000).await;
-    let (st, v) = call(
-        &env.state,
-        "POST",
-        &format!("/v1/uploads/{}/complete", empty.id),
-        Some(&empty.token),
-        Some(json!({"parts": [{"number": 1, "etag": "\"x\""}]})),
-    )
-    .await;
+    let (st, v) = complete_one(&env, &empty, "\"x\"").await;
     assert_eq!(
         (st, code(&v)),
         (StatusCode::BAD_REQUEST, "missing_part"),

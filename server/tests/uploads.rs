@@ -12,8 +12,8 @@ use cinelock_core::RecipientSecretKey;
 use cinelock_server::{Storage, app, auth, now_ms, uploads};
 use serde_json::json;
 use support::{
-    Db, Store, b64sha, call, code, complete_at_the_store_only, create, env, on_each_database,
-    part_bytes, put, sealed_round_trip, sign, signed_put, store_ids, try_put,
+    Db, Store, b64sha, call, code, complete_at_the_store_only, complete_one, create, env,
+    on_each_database, part_bytes, put, sealed_round_trip, sign, signed_put, store_ids, try_put,
 };
 use tower::ServiceExt;
 
@@ -302,14 +302,7 @@ async fn completing_again_after_a_lost_answer_finds_the_object_on_garage() {
     let etag = signed_put(&env, &c, 1).await;
     complete_at_the_store_only(&env, &c, &etag).await;
     // Garage no longer knows the upload (NoSuchUpload); the object has the planned size.
-    let (st, v) = call(
-        &env.state,
-        "POST",
-        &format!("/v1/uploads/{}/complete", c.id),
-        Some(&c.token),
-        Some(json!({"parts": [{"number": 1, "etag": etag}]})),
-    )
-    .await;
+    let (st, v) = complete_one(&env, &c, &etag).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["status"], "completed");
     // An upload aborted at the store (not completed) has no object: refused.
@@ -322,14 +315,7 @@ async fn completing_again_after_a_lost_answer_finds_the_object_on_garage() {
         .abort(&key, &s3id)
         .await
         .unwrap();
-    let (st, v) = call(
-        &env.state,
-        "POST",
-        &format!("/v1/uploads/{}/complete", gone.id),
-        Some(&gone.token),
-        Some(json!({"parts": [{"number": 1, "etag": etag}]})),
-    )
-    .await;
+    let (st, v) = complete_one(&env, &gone, &etag).await;
     assert_eq!(
         (st, code(&v)),
         (StatusCode::CONFLICT, "upload_state"),

@@ -398,6 +398,18 @@ pub async fn sealed_round_trip(env: &Env) {
 
 /// Completes a one-part upload at the store only, as if the server's first attempt had
 /// succeeded there and its answer (or its database write) had been lost.
+/// `POST /v1/uploads/{id}/complete` for a one-part upload with `etag`.
+pub async fn complete_one(env: &Env, c: &Created, etag: &str) -> (StatusCode, Value) {
+    call(
+        &env.state,
+        "POST",
+        &format!("/v1/uploads/{}/complete", c.id),
+        Some(&c.token),
+        Some(json!({"parts": [{"number": 1, "etag": etag}]})),
+    )
+    .await
+}
+
 pub async fn complete_at_the_store_only(env: &Env, c: &Created, etag: &str) {
     assert_eq!(c.plan.part_count(), 1);
     let (key, s3id) = store_ids(env, &c.id).await;

@@ -90,6 +90,9 @@ pub enum Error {
         /// The last HTTP status, or `None` for a network failure.
         status: Option<u16>,
     },
+    /// A package manifest breaks the format's rules.
+    #[error("invalid manifest: {0}")]
+    Manifest(String),
 }
 
 impl Error {
@@ -113,6 +116,7 @@ impl Error {
             Error::RetriesExhausted { .. } => "retries_exhausted",
             Error::SigningFailed => "signing_failed",
             Error::CompleteFailed { .. } => "complete_failed",
+            Error::Manifest(_) => "invalid_manifest",
         }
     }
 }

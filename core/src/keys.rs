@@ -16,7 +16,7 @@ use crate::format::{ENC_LEN, SEALED_KEY_LEN, check_chunk_size};
 use crate::rng::GivenBytes;
 use crate::{Error, Header};
 
-type Kem = X25519HkdfSha256;
+pub(crate) type Kem = X25519HkdfSha256;
 
 /// HPKE `info` string for sealing a data key.
 pub const HPKE_INFO: &[u8] = b"cinelock sealed stream v1 data key";
@@ -88,7 +88,7 @@ impl SealSeed {
 /// A recipient's X25519 public key (the transcode workers').
 #[derive(Clone, PartialEq, Eq)]
 pub struct RecipientPublicKey {
-    key: <Kem as hpke::Kem>::PublicKey,
+    pub(crate) key: <Kem as hpke::Kem>::PublicKey,
     bytes: [u8; 32],
     id: KeyId,
 }
@@ -164,7 +164,7 @@ impl RecipientPublicKey {
 /// A recipient's X25519 secret key. Never printed.
 #[derive(Clone)]
 pub struct RecipientSecretKey {
-    key: <Kem as hpke::Kem>::PrivateKey,
+    pub(crate) key: <Kem as hpke::Kem>::PrivateKey,
     public: RecipientPublicKey,
 }
 

@@ -7,12 +7,14 @@
 //! so every result here is deterministic and testable natively and in wasm alike.
 //!
 //! [`upload`] holds the multipart upload engine: where a sealed object is cut into S3 parts,
-//! and the state machine that seals, signs, sends, retries and completes them.
+//! and the state machine that seals, signs, sends, retries and completes them. [`media`] holds
+//! encrypted media packages (sealed segments and their manifest) and content key release.
 
 mod chunk;
 mod error;
 mod format;
 mod keys;
+pub mod media;
 mod rng;
 mod stream;
 pub mod upload;

@@ -4,9 +4,24 @@
 // Run: node --test tests/spec/
 
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { describe, test } from 'node:test';
+
+import {
+  CinelockError,
+  TAG_LEN,
+  decap,
+  deriveKeyPair,
+  encap,
+  fail,
+  gcmOpen,
+  gcmSeal,
+  hex,
+  keySchedule,
+  sha256,
+  u32be,
+  x25519Base,
+} from './hpke.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // Constants (docs/format.md, "Constants")
@@ -16,188 +31,13 @@ const VERSION = 1;
 const SUITE = 1;
 const HEADER_LEN = 107;
 const BOUND_LEN = 27; // magic .. nonce prefix: the HPKE associated data
-const TAG_LEN = 16;
+// TAG_LEN = 16 (AES-GCM tag) comes from ./hpke.mjs
 const MIN_CHUNK_SIZE = 64;
 const MAX_CHUNK_SIZE = 16 * 1024 * 1024;
 const MAX_CHUNKS = 2 ** 32;
 const SEED_LEN = 71;
 const HPKE_INFO = Buffer.from('cinelock sealed stream v1 data key', 'ascii');
 const KEY_ID_DOMAIN = Buffer.from('cinelock key id v1', 'ascii');
-
-// ---------------------------------------------------------------------------------------------
-// Errors (docs/format.md, "Error model")
-
-class CinelockError extends Error {
-  constructor(code, detail) {
-    super(detail ? `${code}: ${detail}` : code);
-    this.code = code;
-  }
-}
-const fail = (code, detail) => {
-  throw new CinelockError(code, detail);
-};
-
-// ---------------------------------------------------------------------------------------------
-// Small helpers
-
-const hex = (s) => Buffer.from(s, 'hex');
-const sha256 = (...parts) => {
-  const h = crypto.createHash('sha256');
-  for (const p of parts) h.update(p);
-  return h.digest();
-};
-const u16be = (n) => {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(n);
-  return b;
-};
-const u32be = (n) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n);
-  return b;
-};
-
-// ---------------------------------------------------------------------------------------------
-// X25519 with raw 32-byte keys (RFC 7748), via DER wrappers that node:crypto accepts.
-
-const PKCS8_X25519 = hex('302e020100300506032b656e04220420'); // + 32-byte private key
-const SPKI_X25519 = hex('302a300506032b656e032100'); // + 32-byte public key
-
-const x25519Private = (sk) =>
-  crypto.createPrivateKey({ key: Buffer.concat([PKCS8_X25519, sk]), format: 'der', type: 'pkcs8' });
-const x25519PublicObj = (pk) =>
-  crypto.createPublicKey({ key: Buffer.concat([SPKI_X25519, pk]), format: 'der', type: 'spki' });
-
-function x25519Base(sk) {
-  const der = crypto.createPublicKey(x25519Private(sk)).export({ format: 'der', type: 'spki' });
-  return Buffer.from(der.subarray(SPKI_X25519.length));
-}
-
-function x25519(sk, pk) {
-  let dh;
-  try {
-    dh = crypto.diffieHellman({ privateKey: x25519Private(sk), publicKey: x25519PublicObj(pk) });
-  } catch {
-    // OpenSSL refuses an all-zero shared secret (a low-order public key).
-    fail('decrypt', 'x25519 failed');
-  }
-  if (dh.every((b) => b === 0)) fail('decrypt', 'all-zero shared secret');
-  return dh;
-}
-
-// RFC 7748 clamping; RFC 9180 §7.1.2: SerializePrivateKey() clamps for X25519.
-function clamp(sk) {
-  const k = Buffer.from(sk);
-  k[0] &= 248;
-  k[31] &= 127;
-  k[31] |= 64;
-  return k;
-}
-
-// ---------------------------------------------------------------------------------------------
-// HKDF-SHA256 and RFC 9180 labeled KDF
-
-const hmac = (key, ...data) => {
-  const h = crypto.createHmac('sha256', key);
-  for (const d of data) h.update(d);
-  return h.digest();
-};
-const hkdfExtract = (salt, ikm) => hmac(salt.length ? salt : Buffer.alloc(32), ikm);
-function hkdfExpand(prk, info, len) {
-  const out = [];
-  let t = Buffer.alloc(0);
-  for (let i = 1; Buffer.concat(out).length < len; i++) {
-    t = hmac(prk, t, info, Buffer.from([i]));
-    out.push(t);
-  }
-  return Buffer.concat(out).subarray(0, len);
-}
-
-const HPKE_V1 = Buffer.from('HPKE-v1', 'ascii');
-const KEM_ID = 0x0020; // DHKEM(X25519, HKDF-SHA256)
-const KDF_ID = 0x0001; // HKDF-SHA256
-const AEAD_ID = 0x0002; // AES-256-GCM
-const SUITE_KEM = Buffer.concat([Buffer.from('KEM', 'ascii'), u16be(KEM_ID)]);
-const SUITE_HPKE = Buffer.concat([
-  Buffer.from('HPKE', 'ascii'),
-  u16be(KEM_ID),
-  u16be(KDF_ID),
-  u16be(AEAD_ID),
-]);
-
-const labeledExtract = (suiteId, salt, label, ikm) =>
-  hkdfExtract(salt, Buffer.concat([HPKE_V1, suiteId, Buffer.from(label, 'ascii'), ikm]));
-const labeledExpand = (suiteId, prk, label, info, len) =>
-  hkdfExpand(
-    prk,
-    Buffer.concat([u16be(len), HPKE_V1, suiteId, Buffer.from(label, 'ascii'), info]),
-    len,
-  );
-
-const EMPTY = Buffer.alloc(0);
-
-// RFC 9180 §7.1.3 DeriveKeyPair for X25519. Returns the serialized (clamped) secret key.
-function deriveKeyPair(ikm) {
-  const dkpPrk = labeledExtract(SUITE_KEM, EMPTY, 'dkp_prk', ikm);
-  const sk = clamp(labeledExpand(SUITE_KEM, dkpPrk, 'sk', EMPTY, 32));
-  return { sk, pk: x25519Base(sk) };
-}
-
-// RFC 9180 §4.1 DHKEM ExtractAndExpand.
-function extractAndExpand(dh, kemContext) {
-  const eaePrk = labeledExtract(SUITE_KEM, EMPTY, 'eae_prk', dh);
-  return labeledExpand(SUITE_KEM, eaePrk, 'shared_secret', kemContext, 32);
-}
-
-// Encap with a caller-given ikmE (the seed's last 32 bytes).
-function encap(pkR, ikmE) {
-  const { sk: skE, pk: pkE } = deriveKeyPair(ikmE);
-  const dh = x25519(skE, pkR);
-  return { sharedSecret: extractAndExpand(dh, Buffer.concat([pkE, pkR])), enc: pkE };
-}
-
-function decap(enc, skR) {
-  const pkR = x25519Base(skR);
-  const dh = x25519(skR, enc);
-  return extractAndExpand(dh, Buffer.concat([enc, pkR]));
-}
-
-// RFC 9180 §5.1 KeySchedule, mode_base (0x00), no PSK. Returns the AEAD key and base nonce.
-function keySchedule(sharedSecret, info) {
-  const pskIdHash = labeledExtract(SUITE_HPKE, EMPTY, 'psk_id_hash', EMPTY);
-  const infoHash = labeledExtract(SUITE_HPKE, EMPTY, 'info_hash', info);
-  const context = Buffer.concat([Buffer.from([0x00]), pskIdHash, infoHash]);
-  const secret = labeledExtract(SUITE_HPKE, sharedSecret, 'secret', EMPTY);
-  return {
-    key: labeledExpand(SUITE_HPKE, secret, 'key', context, 32),
-    baseNonce: labeledExpand(SUITE_HPKE, secret, 'base_nonce', context, 12),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// AES-256-GCM
-
-function gcmSeal(key, nonce, aad, plaintext) {
-  const c = crypto.createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_LEN });
-  c.setAAD(aad);
-  return Buffer.concat([c.update(plaintext), c.final(), c.getAuthTag()]);
-}
-
-function gcmOpen(key, nonce, aad, sealed) {
-  if (sealed.length < TAG_LEN) fail('decrypt', 'shorter than a tag');
-  const body = sealed.subarray(0, sealed.length - TAG_LEN);
-  const d = crypto.createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_LEN });
-  d.setAAD(aad);
-  d.setAuthTag(sealed.subarray(sealed.length - TAG_LEN));
-  const out = d.update(body);
-  try {
-    d.final();
-  } catch {
-    out.fill(0);
-    fail('decrypt', 'tag mismatch');
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The format (docs/format.md)

@@ -141,6 +141,9 @@ fn check_size(path: &str, size: u64) -> Result<(), Error> {
 
 impl Manifest {
     /// Parses and validates manifest JSON (the plaintext of the sealed manifest object).
+    ///
+    /// The caller must still check that `asset_id` and `package_id` are those of the place it
+    /// opened the manifest at (`docs/format.md` §14.5.4).
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
         let m: Manifest = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
         m.validate()?;

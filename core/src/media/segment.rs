@@ -140,7 +140,8 @@ pub fn seal_object(
 }
 
 /// Opens the object `at`. Anything wrong with the bytes, the key or the place is the one opaque
-/// [`Error::Decrypt`], except a version or suite this build does not know.
+/// [`Error::Decrypt`], except a version or suite this build does not know
+/// ([`Error::Unsupported`]) and an id of `at` longer than 255 bytes ([`Error::Malformed`]).
 pub fn open_object(key: &ContentKey, at: &ObjectRef<'_>, sealed: &[u8]) -> Result<Vec<u8>, Error> {
     if sealed.len() < SEGMENT_OVERHEAD || sealed[..4] != SEGMENT_MAGIC {
         return Err(Error::Decrypt);

@@ -4,12 +4,15 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use cinelock_core::RecipientPublicKey;
 use clap::{Args, Parser, Subcommand};
 
 use crate::AppError;
+use crate::kek::Kek;
+use crate::transcode::WorkerSettings;
 
 /// `cinelock-server [COMMAND] [FLAGS]`: serves by default.
 #[derive(Debug, Clone, Parser)]
@@ -45,6 +48,28 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Create a key-encryption key file (32 random bytes in hex, mode 0600) that wraps every
+    /// asset's content key at rest. An existing file is kept, never overwritten.
+    GenerateKek {
+        /// Where the key goes.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Run transcode workers only (no HTTP): claim jobs from the database, read sealed sources
+    /// from the bucket, write sealed packages back. Run as many as you like, anywhere.
+    Worker {
+        /// Jobs this process works on at once.
+        #[arg(long, env = "CINELOCK_WORKER_CONCURRENCY", default_value_t = 1)]
+        concurrency: usize,
+    },
+}
+
+/// What the validated settings are for: web files are only needed to serve, upload tokens
+/// only to serve, a worker key only to transcode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Serve,
+    Worker,
 }
 
 /// Server settings as given (flags win over environment variables).
@@ -122,6 +147,32 @@ pub struct Config {
     /// Skip the start-up check of the bucket's CORS rules.
     #[arg(long, env = "CINELOCK_SKIP_CORS_CHECK")]
     pub skip_cors_check: bool,
+    /// The transcode workers' secret key file (hex; `generate-worker-key` makes it). Needed by
+    /// workers, never by a server that runs none.
+    #[arg(long, env = "CINELOCK_WORKER_SECRET_KEY_FILE")]
+    pub worker_secret_key_file: Option<PathBuf>,
+    /// The key-encryption key file (`generate-kek` makes it): wraps content keys at rest.
+    #[arg(long, env = "CINELOCK_KEK_FILE")]
+    pub kek_file: Option<PathBuf>,
+    /// Transcode workers to run inside `serve` (the demo's; production runs `worker` apart).
+    #[arg(long, env = "CINELOCK_WORKERS", default_value_t = 0)]
+    pub workers: usize,
+    /// Where workers keep each job's private plaintext directory.
+    #[arg(long, env = "CINELOCK_WORK_DIR", default_value = ".cinelock/work")]
+    pub work_dir: PathBuf,
+    /// Seconds a job's lease lasts without a heartbeat (a dead worker's job is claimed again
+    /// after this).
+    #[arg(long, env = "CINELOCK_JOB_LEASE", default_value_t = 30)]
+    pub job_lease: u64,
+    /// x264 preset for every rendition (slower presets: smaller files, more CPU).
+    #[arg(long, env = "CINELOCK_X264_PRESET", default_value = "veryfast")]
+    pub x264_preset: String,
+    /// ffmpeg binary.
+    #[arg(long, env = "CINELOCK_FFMPEG", default_value = "ffmpeg")]
+    pub ffmpeg: String,
+    /// ffprobe binary.
+    #[arg(long, env = "CINELOCK_FFPROBE", default_value = "ffprobe")]
+    pub ffprobe: String,
 }
 
 /// Where sealed uploads go.
@@ -187,6 +238,12 @@ pub struct Settings {
     pub reaper_interval: Duration,
     pub dev_api_key: Option<String>,
     pub check_cors: bool,
+    /// The KEK, when configured (workers wrap content keys with it; playback unwraps).
+    pub kek: Option<Kek>,
+    /// Worker settings, when this process may transcode.
+    pub worker: Option<Arc<WorkerSettings>>,
+    /// Workers to run inside `serve`.
+    pub workers: usize,
 }
 
 impl std::fmt::Debug for Settings {
@@ -216,15 +273,23 @@ impl std::fmt::Debug for Settings {
                 &self.dev_api_key.as_ref().map(|_| "<redacted>"),
             )
             .field("check_cors", &self.check_cors)
+            .field("kek", &self.kek)
+            .field("worker", &self.worker)
+            .field("workers", &self.workers)
             .finish()
     }
 }
 
 impl Config {
-    /// Checks everything once and produces typed [`Settings`].
+    /// Checks everything a server needs once and produces typed [`Settings`].
     pub fn validate(self) -> Result<Settings, AppError> {
+        self.validate_for(Role::Serve)
+    }
+
+    /// Checks everything `role` needs once and produces typed [`Settings`].
+    pub fn validate_for(self, role: Role) -> Result<Settings, AppError> {
         let bad = |m: String| Err(AppError::Config(m));
-        let must_exist = [
+        let web_files = [
             (
                 self.demo_dir.join("index.html"),
                 "the demo pages (CINELOCK_DEMO_DIR)",
@@ -238,6 +303,11 @@ impl Config {
                 "the SDK's wasm (run scripts/build-sdk)",
             ),
         ];
+        let must_exist = if role == Role::Serve {
+            &web_files[..]
+        } else {
+            &[]
+        };
         for (path, what) in must_exist {
             if !path.is_file() {
                 return bad(format!("{} not found: {what}", path.display()));
@@ -307,7 +377,7 @@ impl Config {
         };
         let uploads_on = storage.is_some() || embedded_s3.is_some();
         let token_secret =
-            if uploads_on {
+            if uploads_on && role == Role::Serve {
                 match hex::decode(self.token_secret.trim()) {
                     Ok(k) if k.len() >= 32 => k,
                     _ => return bad(
@@ -318,8 +388,9 @@ impl Config {
             } else {
                 Vec::new()
             };
-        let worker_key = match self.worker_public_key.as_deref() {
-            None if uploads_on => {
+        let mut worker_key = match self.worker_public_key.as_deref() {
+            // A worker derives it from its secret key below.
+            None if uploads_on && role == Role::Serve => {
                 return bad(
                     "CINELOCK_WORKER_PUBLIC_KEY is required with storage: uploads are sealed to it"
                         .into(),
@@ -355,6 +426,62 @@ impl Config {
         if self.reaper_interval == 0 {
             return bad("CINELOCK_REAPER_INTERVAL must be at least 1 s".into());
         }
+        let kek = self.kek_file.as_deref().map(Kek::from_file).transpose()?;
+        let transcodes = role == Role::Worker || self.workers > 0;
+        let worker = if transcodes {
+            let (Some(sk_file), Some(kek)) = (&self.worker_secret_key_file, &kek) else {
+                return bad(
+                    "transcode workers need CINELOCK_WORKER_SECRET_KEY_FILE and CINELOCK_KEK_FILE"
+                        .into(),
+                );
+            };
+            if !uploads_on {
+                return bad("transcode workers need storage (CINELOCK_S3_ENDPOINT)".into());
+            }
+            let secret_key = crate::worker_key::load_secret(sk_file)?;
+            match &worker_key {
+                Some(public) if secret_key.public_key() != public => {
+                    return bad(format!(
+                        "{} does not belong to CINELOCK_WORKER_PUBLIC_KEY: uploads sealed to that key could not be opened",
+                        sk_file.display()
+                    ));
+                }
+                Some(_) => {}
+                None => worker_key = Some(secret_key.public_key().clone()),
+            }
+            if !(5..=3600).contains(&self.job_lease) {
+                return bad("CINELOCK_JOB_LEASE must be between 5 and 3600 seconds".into());
+            }
+            const PRESETS: [&str; 9] = [
+                "ultrafast",
+                "superfast",
+                "veryfast",
+                "faster",
+                "fast",
+                "medium",
+                "slow",
+                "slower",
+                "veryslow",
+            ];
+            if !PRESETS.contains(&self.x264_preset.as_str()) {
+                return bad(format!(
+                    "CINELOCK_X264_PRESET must be one of {}",
+                    PRESETS.join(", ")
+                ));
+            }
+            Some(Arc::new(WorkerSettings {
+                secret_key,
+                kek: kek.clone(),
+                work_dir: self.work_dir,
+                lease: Duration::from_secs(self.job_lease),
+                poll: Duration::from_millis(500),
+                ffmpeg: self.ffmpeg,
+                ffprobe: self.ffprobe,
+                preset: self.x264_preset,
+            }))
+        } else {
+            None
+        };
         Ok(Settings {
             listen: self.listen,
             demo_dir: self.demo_dir,
@@ -372,6 +499,9 @@ impl Config {
             abandon_after: Duration::from_secs(self.abandon_after),
             reaper_interval: Duration::from_secs(self.reaper_interval),
             dev_api_key: self.dev_api_key,
+            kek,
+            worker,
+            workers: self.workers,
         })
     }
 }

@@ -42,6 +42,22 @@ pub enum AppError {
     /// The database failed; details are logged, not returned.
     #[error("database error")]
     Database(String),
+    /// No such asset (or not this key's).
+    #[error("unknown asset")]
+    UnknownAsset,
+    /// A content key could not be unwrapped (wrong KEK, damaged value): nothing more is said.
+    #[error("content key unavailable")]
+    KeyUnavailable,
+    /// A transcode failed for a reason retrying cannot fix (the code names it).
+    #[error("{message}")]
+    Transcode { code: &'static str, message: String },
+    /// A transcode step failed in a way a retry may fix (ffmpeg crashed, a local file error);
+    /// details are logged.
+    #[error("transcode worker error: {0}")]
+    Worker(String),
+    /// A transcode worker lost its job's lease (another worker may hold it now).
+    #[error("job lease lost")]
+    LeaseLost,
 }
 
 impl AppError {
@@ -51,6 +67,11 @@ impl AppError {
             code,
             message: message.into(),
         }
+    }
+
+    /// The machine-readable code (also what a failed job records).
+    pub fn code(&self) -> &'static str {
+        self.status_and_code().1
     }
 
     fn status_and_code(&self) -> (StatusCode, &'static str) {
@@ -68,6 +89,11 @@ impl AppError {
             }
             AppError::Storage(_) => (StatusCode::BAD_GATEWAY, "storage"),
             AppError::Database(_) => (StatusCode::INTERNAL_SERVER_ERROR, "database"),
+            AppError::UnknownAsset => (StatusCode::NOT_FOUND, "unknown_asset"),
+            AppError::KeyUnavailable => (StatusCode::INTERNAL_SERVER_ERROR, "key_unavailable"),
+            AppError::Transcode { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            AppError::Worker(_) => (StatusCode::INTERNAL_SERVER_ERROR, "worker"),
+            AppError::LeaseLost => (StatusCode::CONFLICT, "lease_lost"),
         }
     }
 }

@@ -1,19 +1,25 @@
 //! Cinelock's server: a thin axum service. It signs S3 multipart upload URLs for browsers that
 //! seal their own uploads, checks and completes those uploads, serves the SDK and the demo
-//! pages, and never handles media bytes.
+//! pages, and never handles media bytes. Its transcode workers ([`transcode`], the `worker`
+//! subcommand) turn sealed uploads into sealed, adaptive packages.
 
+pub mod assets;
 pub mod auth;
 mod config;
 mod db;
 pub mod embedded_s3;
 mod error;
+pub mod jobs;
 mod json;
+pub mod kek;
+mod keys;
 mod routes;
 mod storage;
+pub mod transcode;
 pub mod uploads;
 pub mod worker_key;
 
-pub use config::{Cli, Command, Config, EmbeddedS3Settings, Settings, StorageSettings};
+pub use config::{Cli, Command, Config, EmbeddedS3Settings, Role, Settings, StorageSettings};
 pub use db::now_ms;
 pub use embedded_s3::EmbeddedS3;
 pub use error::AppError;

@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 
 use cinelock_server::{
-    AppError, AppState, Cli, Command, app, auth, embedded_s3, now_ms, uploads, worker_key,
+    AppError, AppState, Cli, Command, Role, app, auth, embedded_s3, kek, now_ms, transcode,
+    uploads, worker_key,
 };
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
@@ -40,12 +41,37 @@ async fn run(cli: Cli) -> Result<(), AppError> {
         }
         return Ok(());
     }
-    let mut settings = cli.config.validate()?;
+    if let Command::GenerateKek { out } = &command {
+        if kek::ensure_file(out)? {
+            eprintln!(
+                "key-encryption key written to {} (mode 0600)",
+                out.display()
+            );
+        } else {
+            eprintln!("kept the key-encryption key already in {}", out.display());
+        }
+        return Ok(());
+    }
+    let role = if matches!(command, Command::Worker { .. }) {
+        Role::Worker
+    } else {
+        Role::Serve
+    };
+    let mut settings = cli.config.validate_for(role)?;
     // Serves for as long as the command runs.
     let _embedded = embedded_s3::start_if_configured(&mut settings).await?;
     let state = AppState::new(settings).await?;
     match command {
-        Command::GenerateWorkerKey { .. } => unreachable!("handled above"),
+        Command::GenerateWorkerKey { .. } | Command::GenerateKek { .. } => {
+            unreachable!("handled above")
+        }
+        Command::Worker { concurrency } => {
+            let stop = start_workers(&state, concurrency.max(1)).await?;
+            let _ = tokio::signal::ctrl_c().await;
+            // Jobs in hand are abandoned: their leases run out and another worker takes them.
+            let _ = stop.send(true);
+            Ok(())
+        }
         Command::CreateApiKey { name, scopes } => {
             let key = auth::create_api_key(state.db(), &name, &scopes).await?;
             println!("{key}");
@@ -70,8 +96,38 @@ async fn run(cli: Cli) -> Result<(), AppError> {
     }
 }
 
+/// Starts `n` transcode workers in this process; send `true` to stop them.
+async fn start_workers(
+    state: &AppState,
+    n: usize,
+) -> Result<tokio::sync::watch::Sender<bool>, AppError> {
+    let settings = state
+        .settings()
+        .worker
+        .clone()
+        .ok_or_else(|| AppError::Config("no worker settings".into()))?;
+    transcode::prepare(&settings).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
+    for i in 0..n {
+        let name = format!("{host}-{}-{i}", std::process::id());
+        tokio::spawn(transcode::run(
+            state.clone(),
+            settings.clone(),
+            name,
+            stopped.clone(),
+        ));
+    }
+    Ok(stop)
+}
+
 async fn serve(state: AppState) -> Result<(), AppError> {
     let settings = state.settings().clone();
+    let _workers = if settings.workers > 0 {
+        Some(start_workers(&state, settings.workers).await?)
+    } else {
+        None
+    };
     if let Some(key) = &settings.dev_api_key {
         auth::store_api_key(state.db(), "development", key, "uploads:write,uploads:read").await?;
         tracing::warn!(

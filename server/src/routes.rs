@@ -17,7 +17,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::auth::TokenSigner;
 use crate::config::Settings;
 use crate::storage::Storage;
-use crate::{AppError, uploads};
+use crate::{AppError, assets, uploads};
 
 /// JSON bodies of the API are small; anything bigger is refused before parsing.
 const API_BODY_LIMIT: usize = 64 * 1024;
@@ -99,6 +99,8 @@ pub fn app(state: AppState) -> Router {
         .route("/uploads/{id}", get(uploads::show).delete(uploads::abort))
         .route("/uploads/{id}/sign", post(uploads::sign))
         .route("/uploads/{id}/complete", post(uploads::complete))
+        .route("/assets/{id}", get(assets::show))
+        .route("/assets/{id}/cancel", post(assets::cancel))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
         .layer(

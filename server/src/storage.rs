@@ -1,6 +1,7 @@
 //! The object store, through aws-sdk-s3 exactly as against AWS S3 (endpoint, region,
-//! credentials and path-style come from the settings). The server only creates, signs, lists,
-//! completes and aborts multipart uploads: media bytes never pass through it.
+//! credentials and path-style come from the settings). The HTTP service only creates, signs,
+//! lists, completes and aborts multipart uploads and presigns reads: media bytes never pass
+//! through it. Transcode workers also read sealed sources and write sealed packages here.
 //!
 //! Presigned part URLs are secrets until they expire: they are returned to the browser that
 //! asked, never logged, and errors from this module never include them.
@@ -268,6 +269,93 @@ impl Storage {
             Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(404) => Ok(None),
             Err(e) => Err(storage_error("HeadObject", e)),
         }
+    }
+
+    /// Streams an object's body (a transcode worker reading a sealed source).
+    pub async fn get_object(
+        &self,
+        key: &str,
+    ) -> Result<aws_sdk_s3::primitives::ByteStream, AppError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| storage_error("GetObject", e))?;
+        Ok(out.body)
+    }
+
+    /// Writes a whole (sealed) object.
+    pub async fn put_object(&self, key: &str, body: Vec<u8>) -> Result<(), AppError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type("application/vnd.cinelock.sealed")
+            .body(body.into())
+            .send()
+            .await
+            .map_err(|e| storage_error("PutObject", e))?;
+        Ok(())
+    }
+
+    /// Every key under `prefix`.
+    pub async fn list_keys(&self, prefix: &str) -> Result<Vec<String>, AppError> {
+        let mut keys = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(|e| storage_error("ListObjectsV2", e))?;
+            keys.extend(
+                out.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
+            match out.next_continuation_token() {
+                Some(t) if out.is_truncated() == Some(true) => token = Some(t.to_owned()),
+                _ => return Ok(keys),
+            }
+        }
+    }
+
+    /// Deletes every object under `prefix`; returns how many.
+    pub async fn delete_prefix(&self, prefix: &str) -> Result<usize, AppError> {
+        let keys = self.list_keys(prefix).await?;
+        for key in &keys {
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| storage_error("DeleteObject", e))?;
+        }
+        Ok(keys.len())
+    }
+
+    /// A presigned GET for one object (a player fetching a sealed segment). A secret until it
+    /// expires: never logged.
+    pub async fn presign_get(&self, key: &str, ttl: Duration) -> Result<String, AppError> {
+        let config = PresigningConfig::expires_in(ttl)
+            .map_err(|e| AppError::Storage(format!("presigning config: {e}")))?;
+        let req = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(config)
+            .await
+            .map_err(|e| storage_error("presign GetObject", e))?;
+        Ok(req.uri().to_owned())
     }
 
     /// Writes CORS rules letting `origins` PUT parts and read the ETag header.

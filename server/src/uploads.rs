@@ -2,6 +2,7 @@
 //! token for the browser; the browser asks for presigned part URLs (after sealing each part,
 //! since the URL signs the part's checksum), lists parts to resume, and completes or aborts.
 //! The server checks every part against the plan before completing, and never sees media.
+//! Completing queues the asset's transcode jobs in the same transaction.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -362,12 +363,15 @@ pub async fn show(
         .iter()
         .map(|p| json!({ "number": p.number, "size": p.size, "etag": p.etag }))
         .collect();
+    // The uploading page follows transcoding through its upload token.
+    let asset = crate::assets::describe(&state, &upload.asset_id, None).await?;
     Ok(Json(json!({
         "upload_id": upload.id,
         "asset_id": upload.asset_id,
         "status": upload.status,
         "plan": PlanJson::from(&upload.plan),
         "parts": parts,
+        "asset": asset,
     })))
 }
 
@@ -517,6 +521,9 @@ async fn mark(
         .bind(&upload.asset_id)
         .execute(&mut *tx)
         .await?;
+    if status == "completed" {
+        crate::jobs::enqueue(&mut tx, &upload.asset_id, now).await?;
+    }
     tx.commit().await?;
     Ok(())
 }

@@ -33,14 +33,23 @@ pub fn ensure(path: &Path) -> Result<(RecipientPublicKey, bool), AppError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(fail("read", e)),
     }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| fail("create the directory of", e))?;
-    }
     let mut seed = [0u8; 32];
     rand::rng().fill_bytes(&mut seed);
     let key = RecipientSecretKey::from_seed(&seed);
+    write_secret_file(path, &hex::encode(key.to_bytes()))?;
+    Ok((key.public_key().clone(), true))
+}
+
+/// Writes `text` to a new file readable only by its owner; never replaces an existing file.
+pub(crate) fn write_secret_file(path: &Path, text: &str) -> Result<(), AppError> {
+    let fail = |what: &str, e: std::io::Error| {
+        AppError::Config(format!("cannot {what} {}: {e}", path.display()))
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| fail("create the directory of", e))?;
+    }
     let mut options = std::fs::OpenOptions::new();
-    // create_new: a file that appeared since the check above is not clobbered either.
+    // create_new: a file that appeared since the caller looked is not clobbered either.
     options.write(true).create_new(true);
     #[cfg(unix)]
     {
@@ -49,7 +58,24 @@ pub fn ensure(path: &Path) -> Result<(RecipientPublicKey, bool), AppError> {
         options.mode(0o600);
     }
     let mut file = options.open(path).map_err(|e| fail("create", e))?;
-    writeln!(file, "{}", hex::encode(key.to_bytes())).map_err(|e| fail("write", e))?;
+    writeln!(file, "{text}").map_err(|e| fail("write", e))?;
     file.sync_all().map_err(|e| fail("write", e))?;
-    Ok((key.public_key().clone(), true))
+    Ok(())
+}
+
+/// Reads the workers' secret key file (what `ensure` wrote).
+pub fn load_secret(path: &Path) -> Result<RecipientSecretKey, AppError> {
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+        AppError::Config(format!(
+            "cannot read the worker secret key {}: {e}",
+            path.display()
+        ))
+    })?);
+    let bytes = zeroize::Zeroizing::new(hex::decode(text.trim()).unwrap_or_default());
+    RecipientSecretKey::from_bytes(&bytes).map_err(|_| {
+        AppError::Config(format!(
+            "{} is not a 32-byte X25519 secret key in hex",
+            path.display()
+        ))
+    })
 }

@@ -13,7 +13,9 @@ mod manifest;
 mod segment;
 
 pub use key_release::{KEY_RELEASE_INFO, KEY_RELEASE_LEN, open_content_key, seal_content_key};
-pub use manifest::{Manifest, MediaFile, PackageKind, Poster, Segment, Track, TrackKind};
+pub use manifest::{
+    MANIFEST_VERSION, Manifest, MediaFile, PackageKind, Poster, Segment, Track, TrackKind,
+};
 pub use segment::{
     ContentKey, ObjectKind, ObjectRef, SEGMENT_HEADER_LEN, SEGMENT_MAGIC, SEGMENT_OVERHEAD,
     open_object, seal_object,

@@ -167,6 +167,15 @@ pub struct Created {
 
 /// Creates an upload of `len` bytes and seals a source for it the way the browser would.
 pub async fn create(env: &Env, len: usize) -> Created {
+    let source: Vec<u8> = (0..len)
+        .map(|i| (i as u32).wrapping_mul(2654435761) as u8)
+        .collect();
+    create_with(env, source).await
+}
+
+/// Creates an upload of `source` and seals it the way the browser would.
+pub async fn create_with(env: &Env, source: Vec<u8>) -> Created {
+    let len = source.len();
     let (status, v) = call(
         &env.state,
         "POST",
@@ -189,9 +198,6 @@ pub async fn create(env: &Env, len: usize) -> Created {
         p["part_count"].as_u64().unwrap(),
         u64::from(plan.part_count())
     );
-    let source: Vec<u8> = (0..len)
-        .map(|i| (i as u32).wrapping_mul(2654435761) as u8)
-        .collect();
     let pkr = cinelock_core::RecipientPublicKey::from_bytes(&pk).unwrap();
     let sealed = seal(
         &pkr,
@@ -256,6 +262,20 @@ pub async fn signed_put(env: &Env, c: &Created, n: u32) -> String {
     let res = put(&signed, part_bytes(c, n).to_vec()).await;
     assert_eq!(res.status(), 200);
     res.headers()["etag"].to_str().unwrap().to_owned()
+}
+
+/// Uploads every part and completes the upload (which queues its transcode).
+pub async fn upload_and_complete(env: &Env, c: &Created) {
+    let etags = upload_all(env, c).await;
+    let (status, v) = call(
+        &env.state,
+        "POST",
+        &format!("/v1/uploads/{}/complete", c.id),
+        Some(&c.token),
+        Some(json!({ "parts": etags })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
 }
 
 /// Signs and PUTs every part; the `{number, etag}` list that completes the upload.

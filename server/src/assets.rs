@@ -1,0 +1,85 @@
+//! The asset API: an asset's processing state, its jobs (with progress and errors) and its
+//! published packages, for the customer's backend (API key) and the uploading browser (the
+//! upload's token, through `GET /v1/uploads/{id}`).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use serde_json::{Value, json};
+
+use crate::auth::{self, SCOPE_READ, SCOPE_WRITE};
+use crate::routes::AppState;
+use crate::{AppError, jobs};
+
+/// The asset's status, jobs and packages as JSON; `owner` restricts to one API key's assets.
+pub async fn describe(state: &AppState, id: &str, owner: Option<&str>) -> Result<Value, AppError> {
+    let row: Option<(String, String, Option<String>, i64, i64)> = sqlx::query_as(
+        "SELECT status, api_key_id, filename, plaintext_len, created_at FROM assets WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(state.db())
+    .await?;
+    let (status, key_id, filename, size, created_at) = row.ok_or(AppError::UnknownAsset)?;
+    if owner.is_some_and(|o| o != key_id) {
+        return Err(AppError::UnknownAsset);
+    }
+    let jobs = jobs::for_asset(state.db(), id).await?;
+    let packages: Vec<(String, String, i64, i64)> = sqlx::query_as(
+        "SELECT id, kind, duration_ms, created_at FROM packages WHERE asset_id = $1 ORDER BY created_at",
+    )
+    .bind(id)
+    .fetch_all(state.db())
+    .await?;
+    let packages: Vec<Value> = packages
+        .into_iter()
+        .map(|(pid, kind, duration_ms, created_at)| {
+            json!({ "package_id": pid, "kind": kind, "duration_ms": duration_ms, "created_at": created_at })
+        })
+        .collect();
+    Ok(json!({
+        "asset_id": id,
+        "status": status,
+        "filename": filename,
+        "size": size,
+        "created_at": created_at,
+        "preview_ready": packages.iter().any(|p| p["kind"] == "preview"),
+        "jobs": jobs,
+        "packages": packages,
+    }))
+}
+
+/// `GET /v1/assets/{id}` (API key, uploads:read).
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, AppError> {
+    let key = auth::api_key(state.db(), &headers).await?;
+    key.require(SCOPE_READ)?;
+    Ok(Json(describe(&state, &id, Some(&key.id)).await?))
+}
+
+/// `POST /v1/assets/{id}/cancel` (API key, uploads:write): cancels the asset's unfinished jobs.
+pub async fn cancel(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, AppError> {
+    let key = auth::api_key(state.db(), &headers).await?;
+    key.require(SCOPE_WRITE)?;
+    describe(&state, &id, Some(&key.id)).await?;
+    let mut cancelled = false;
+    for job in jobs::for_asset(state.db(), &id).await? {
+        cancelled |= jobs::cancel(state.db(), &job.id).await?;
+    }
+    if cancelled {
+        sqlx::query(
+            "UPDATE assets SET status = 'cancelled', updated_at = $1 WHERE id = $2 AND status IN ('uploaded', 'processing')",
+        )
+        .bind(crate::now_ms())
+        .bind(&id)
+        .execute(state.db())
+        .await?;
+    }
+    Ok(Json(describe(&state, &id, Some(&key.id)).await?))
+}

@@ -1,0 +1,28 @@
+//! Content keys at rest: read an asset's wrapped key and unwrap it with the KEK. Workers use
+//! it to seal packages; the playback endpoint to release the key to a player.
+
+use cinelock_core::media::ContentKey;
+use sqlx::AnyPool;
+
+use crate::AppError;
+use crate::kek::Kek;
+
+/// The asset's content key, unwrapped; [`AppError::KeyUnavailable`] if it has none or it does
+/// not unwrap under this KEK.
+pub async fn content_key(db: &AnyPool, kek: &Kek, asset_id: &str) -> Result<ContentKey, AppError> {
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT kek_id, wrapped_key FROM asset_keys WHERE asset_id = $1")
+            .bind(asset_id)
+            .fetch_optional(db)
+            .await?;
+    let (kek_id, wrapped) = row.ok_or(AppError::KeyUnavailable)?;
+    if kek_id != kek.id() {
+        tracing::error!(
+            asset_id,
+            kek_id,
+            "content key wrapped by another KEK than the configured one"
+        );
+        return Err(AppError::KeyUnavailable);
+    }
+    kek.unwrap(asset_id, &wrapped).await
+}

@@ -139,14 +139,77 @@ fn check_size(path: &str, size: u64) -> Result<(), Error> {
     }
 }
 
+/// The manifest, each track, init, segment and the poster must be JSON objects.
+fn check_objects(v: &serde_json::Value) -> Result<(), Error> {
+    let object = |v: &serde_json::Value, what: &str| {
+        if v.is_object() {
+            Ok(())
+        } else {
+            Err(bad(format!("{what} must be a JSON object")))
+        }
+    };
+    object(v, "the manifest")?;
+    if let Some(p) = v.get("poster").filter(|p| !p.is_null()) {
+        object(p, "poster")?;
+    }
+    for t in v
+        .get("tracks")
+        .and_then(|t| t.as_array())
+        .into_iter()
+        .flatten()
+    {
+        object(t, "a track")?;
+        if let Some(i) = t.get("init") {
+            object(i, "init")?;
+        }
+        for s in t
+            .get("segments")
+            .and_then(|s| s.as_array())
+            .into_iter()
+            .flatten()
+        {
+            object(s, "a segment")?;
+        }
+    }
+    Ok(())
+}
+
 impl Manifest {
     /// Parses and validates manifest JSON (the plaintext of the sealed manifest object).
     ///
     /// The caller must still check that `asset_id` and `package_id` are those of the place it
     /// opened the manifest at (`docs/format.md` §14.5.4).
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
-        let m: Manifest = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+        // serde would also read a struct from a JSON array (positionally); the format says
+        // objects, so anything else is refused before it is read.
+        check_objects(&value)?;
+        let m: Manifest = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
         m.validate()?;
+        Ok(m)
+    }
+
+    /// Opens a sealed manifest object of `package_id` of `asset_id`, parses and validates it,
+    /// and checks that it names the asset and package it was opened as.
+    pub fn open(
+        key: &crate::media::ContentKey,
+        asset_id: &str,
+        package_id: &str,
+        sealed: &[u8],
+    ) -> Result<Self, Error> {
+        let at = crate::media::ObjectRef {
+            asset_id,
+            package_id,
+            track_id: "",
+            kind: crate::media::ObjectKind::Manifest,
+            index: 0,
+        };
+        let json = crate::media::open_object(key, &at, sealed)?;
+        let m = Self::from_json(&json)?;
+        if m.asset_id != asset_id || m.package_id != package_id {
+            return Err(bad("the manifest names another asset or package"));
+        }
         Ok(m)
     }
 
@@ -322,5 +385,23 @@ mod tests {
             );
         }
         assert!(Manifest::from_json(b"{\"version\":1}").is_err());
+        // Positional (array) forms of the objects are refused.
+        let json: serde_json::Value = serde_json::from_slice(&m.to_json().unwrap()).unwrap();
+        let as_array = |v: &serde_json::Value| {
+            serde_json::Value::Array(v.as_object().unwrap().values().cloned().collect())
+        };
+        let mut whole = as_array(&json);
+        assert!(Manifest::from_json(whole.to_string().as_bytes()).is_err());
+        for path in ["/tracks/0", "/tracks/0/init", "/tracks/0/segments/0"] {
+            let mut v = json.clone();
+            let arr = as_array(v.pointer(path).unwrap());
+            *v.pointer_mut(path).unwrap() = arr;
+            assert!(
+                Manifest::from_json(v.to_string().as_bytes()).is_err(),
+                "{path}"
+            );
+        }
+        whole = json;
+        assert!(Manifest::from_json(whole.to_string().as_bytes()).is_ok());
     }
 }

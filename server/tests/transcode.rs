@@ -623,3 +623,77 @@ async fn killed_worker_job_is_claimed_again() {
         assert!(ids.split(',').any(|p| p == pid), "debris left: {key}");
     }
 }
+
+/// Benchmark (ignored by default; `scripts/bench-transcode`): wall time of the sealed full
+/// transcode of a 30 s 720p clip with audio (fetch and open the sealed source, ffmpeg ladder,
+/// poster, seal and upload every object, publish) against plain ffmpeg running the same ladder
+/// and poster on the same plaintext, in the same run.
+#[tokio::test]
+#[ignore = "benchmark: run with scripts/bench-transcode"]
+async fn bench_sealed_vs_plain_transcode() {
+    let (env, keys, _, _) = transcode_env(Db::Sqlite, 60).await;
+    let secs = 30.0;
+    let source = clip(keys.path(), "bench.mp4", 1280, 720, secs, true);
+    let mut settings = (*worker_settings(&env.state)).clone();
+    settings.preset = "veryfast".into();
+    transcode::prepare(&settings).await.unwrap();
+    let plain_dir = keys.path().join("plain");
+    let input = keys.path().join("bench.mp4");
+    let probe = transcode::probe("ffprobe", &input).await.unwrap();
+    let rungs = transcode::ladder(probe.width, probe.height);
+    for dir in rungs.iter().map(|r| r.id.as_str()).chain(["a128"]) {
+        std::fs::create_dir_all(plain_dir.join(dir)).unwrap();
+    }
+    let plan = transcode::Plan {
+        rungs: rungs.clone(),
+        audio: true,
+        limit: None,
+        segment_seconds: 4,
+        preset: settings.preset.clone(),
+    };
+    let top = rungs.last().unwrap();
+    // Alternating runs, so a neighbour's load hits both sides alike.
+    let (mut sealed, mut plain) = (Vec::new(), Vec::new());
+    for _ in 0..2 {
+        let t = Instant::now();
+        let ok = Command::new("ffmpeg")
+            .args(transcode::ffmpeg_args(&plan, &input, &plain_dir))
+            .output()
+            .unwrap();
+        assert!(ok.status.success());
+        let poster = transcode::poster_args(&input, 1.0, top.height, &plain_dir.join("poster.jpg"));
+        assert!(
+            Command::new("ffmpeg")
+                .args(poster)
+                .output()
+                .unwrap()
+                .status
+                .success()
+        );
+        plain.push(t.elapsed().as_secs_f64());
+
+        let c = upload_clip(&env, source.clone()).await;
+        let id = asset_id(&env, &c).await;
+        // The preview goes first (not timed).
+        assert!(
+            transcode::run_once(&env.state, &settings, "bench")
+                .await
+                .unwrap()
+        );
+        let t = Instant::now();
+        assert!(
+            transcode::run_once(&env.state, &settings, "bench")
+                .await
+                .unwrap()
+        );
+        sealed.push(t.elapsed().as_secs_f64());
+        assert_eq!(asset(&env, &id).await["status"], "ready");
+    }
+    let (sealed_sum, plain_sum): (f64, f64) = (sealed.iter().sum(), plain.iter().sum());
+    println!(
+        "transcode of a {secs} s 1280x720 clip with audio ({} renditions + audio + poster, x264 {}): sealed {sealed:.2?} s, plain ffmpeg {plain:.2?} s, ratio {:.3}",
+        rungs.len(),
+        settings.preset,
+        sealed_sum / plain_sum
+    );
+}

@@ -20,7 +20,7 @@ use cinelock_core::RecipientSecretKey;
 use cinelock_core::media::{ContentKey, PackageKind};
 use rand::RngCore;
 
-pub use ffmpeg::{Plan, args as ffmpeg_args};
+pub use ffmpeg::{Plan, args as ffmpeg_args, poster_args};
 pub use ladder::{Probe, Rung, ladder, probe};
 pub use package::prefix as package_prefix;
 

@@ -173,6 +173,24 @@ pub struct Config {
     /// ffprobe binary.
     #[arg(long, env = "CINELOCK_FFPROBE", default_value = "ffprobe")]
     pub ffprobe: String,
+    /// Secrets (hex, 32+ bytes each, comma-separated; the first mints) that customers' backends
+    /// sign viewer tokens with. Several allow rotation (environment only).
+    #[arg(skip = std::env::var("CINELOCK_VIEWER_TOKEN_SECRETS").unwrap_or_default())]
+    pub viewer_token_secrets: String,
+    /// Header a trusted reverse proxy sets to the client's address (e.g. x-forwarded-for; its
+    /// last entry is used). Unset: the peer address. Never set it without such a proxy.
+    #[arg(long, env = "CINELOCK_CLIENT_IP_HEADER")]
+    pub client_ip_header: Option<String>,
+    /// A MaxMind-format country database (GeoLite2-Country, GeoIP2, DB-IP) for country
+    /// allow-lists. Without it, an asset with a country allow-list is denied (geo_unknown).
+    #[arg(long, env = "CINELOCK_GEOIP_DB")]
+    pub geoip_db: Option<PathBuf>,
+    /// Lifetime of a presigned segment URL, in seconds.
+    #[arg(long, env = "CINELOCK_PLAY_URL_TTL", default_value_t = 900)]
+    pub play_url_ttl: u64,
+    /// Lifetime of a playback session (asking for more URLs), in seconds.
+    #[arg(long, env = "CINELOCK_PLAY_SESSION_TTL", default_value_t = 6 * 3600)]
+    pub play_session_ttl: u64,
 }
 
 /// Where sealed uploads go.
@@ -244,6 +262,11 @@ pub struct Settings {
     pub worker: Option<Arc<WorkerSettings>>,
     /// Workers to run inside `serve`.
     pub workers: usize,
+    pub viewer_token_secrets: Vec<Vec<u8>>,
+    pub client_ip_header: Option<String>,
+    pub geoip_db: Option<PathBuf>,
+    pub play_url_ttl: Duration,
+    pub play_session_ttl: Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -276,6 +299,11 @@ impl std::fmt::Debug for Settings {
             .field("kek", &self.kek)
             .field("worker", &self.worker)
             .field("workers", &self.workers)
+            .field("viewer_token_secrets", &self.viewer_token_secrets.len())
+            .field("client_ip_header", &self.client_ip_header)
+            .field("geoip_db", &self.geoip_db)
+            .field("play_url_ttl", &self.play_url_ttl)
+            .field("play_session_ttl", &self.play_session_ttl)
             .finish()
     }
 }
@@ -427,6 +455,44 @@ impl Config {
             return bad("CINELOCK_REAPER_INTERVAL must be at least 1 s".into());
         }
         let kek = self.kek_file.as_deref().map(Kek::from_file).transpose()?;
+        let mut viewer_token_secrets = Vec::new();
+        for (i, h) in self
+            .viewer_token_secrets
+            .split(',')
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .enumerate()
+        {
+            match hex::decode(h) {
+                Ok(k) if k.len() >= 32 => viewer_token_secrets.push(k),
+                _ => {
+                    return bad(format!(
+                        "CINELOCK_VIEWER_TOKEN_SECRETS entry {} is not 32+ bytes of hex",
+                        i + 1
+                    ));
+                }
+            }
+        }
+        if !(30..=7 * 24 * 3600).contains(&self.play_url_ttl) {
+            return bad("CINELOCK_PLAY_URL_TTL must be between 30 s and 7 days".into());
+        }
+        if self.play_session_ttl < self.play_url_ttl {
+            return bad(
+                "CINELOCK_PLAY_SESSION_TTL must not be shorter than CINELOCK_PLAY_URL_TTL".into(),
+            );
+        }
+        if let Some(h) = &self.client_ip_header
+            && axum::http::HeaderName::from_bytes(h.as_bytes()).is_err()
+        {
+            return bad(format!(
+                "CINELOCK_CLIENT_IP_HEADER {h:?} is not a header name"
+            ));
+        }
+        if let Some(db) = &self.geoip_db
+            && !db.is_file()
+        {
+            return bad(format!("CINELOCK_GEOIP_DB {} does not exist", db.display()));
+        }
         let transcodes = role == Role::Worker || self.workers > 0;
         let worker = if transcodes {
             let (Some(sk_file), Some(kek)) = (&self.worker_secret_key_file, &kek) else {
@@ -502,6 +568,11 @@ impl Config {
             kek,
             worker,
             workers: self.workers,
+            viewer_token_secrets,
+            client_ip_header: self.client_ip_header.map(|h| h.to_ascii_lowercase()),
+            geoip_db: self.geoip_db,
+            play_url_ttl: Duration::from_secs(self.play_url_ttl),
+            play_session_ttl: Duration::from_secs(self.play_session_ttl),
         })
     }
 }

@@ -55,6 +55,18 @@ pub enum AppError {
     /// details are logged.
     #[error("transcode worker error: {0}")]
     Worker(String),
+    /// The asset's policy refused a playback session; the reason is machine-readable.
+    #[error("denied: {reason}")]
+    Denied {
+        reason: &'static str,
+        retry_after_ms: Option<u64>,
+    },
+    /// No package of the asset is published yet.
+    #[error("the asset has no playable package yet")]
+    NotReady,
+    /// A playback session token is invalid or expired (the code says which).
+    #[error("{0}")]
+    Session(&'static str),
     /// A transcode worker lost its job's lease (another worker may hold it now).
     #[error("job lease lost")]
     LeaseLost,
@@ -93,6 +105,9 @@ impl AppError {
             AppError::KeyUnavailable => (StatusCode::INTERNAL_SERVER_ERROR, "key_unavailable"),
             AppError::Transcode { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             AppError::Worker(_) => (StatusCode::INTERNAL_SERVER_ERROR, "worker"),
+            AppError::Denied { .. } => (StatusCode::FORBIDDEN, "denied"),
+            AppError::NotReady => (StatusCode::CONFLICT, "not_ready"),
+            AppError::Session(code) => (StatusCode::FORBIDDEN, code),
             AppError::LeaseLost => (StatusCode::CONFLICT, "lease_lost"),
         }
     }
@@ -120,7 +135,24 @@ impl IntoResponse for AppError {
             }
             _ => {}
         }
-        let body = serde_json::json!({ "error": { "code": code, "message": self.to_string() } });
+        let mut body =
+            serde_json::json!({ "error": { "code": code, "message": self.to_string() } });
+        if let AppError::Denied {
+            reason,
+            retry_after_ms,
+        } = &self
+        {
+            body["error"]["reason"] = (*reason).into();
+            if let Some(ms) = retry_after_ms {
+                let secs = ms.div_ceil(1000).max(1).to_string();
+                return (
+                    status,
+                    [(axum::http::header::RETRY_AFTER, secs)],
+                    Json(body),
+                )
+                    .into_response();
+            }
+        }
         (status, Json(body)).into_response()
     }
 }

@@ -26,3 +26,24 @@ pub async fn content_key(db: &AnyPool, kek: &Kek, asset_id: &str) -> Result<Cont
     }
     kek.unwrap(asset_id, &wrapped).await
 }
+
+/// The label the source's data key is wrapped and released under (`{asset}/source`), so it can
+/// never be taken for the asset's content key.
+pub fn source_label(asset_id: &str) -> String {
+    format!("{asset_id}/source")
+}
+
+/// The sealed source's data key, unwrapped (for a download the policy allows).
+pub async fn source_key(db: &AnyPool, kek: &Kek, asset_id: &str) -> Result<ContentKey, AppError> {
+    let row: Option<(String, Option<String>)> =
+        sqlx::query_as("SELECT kek_id, source_key FROM asset_keys WHERE asset_id = $1")
+            .bind(asset_id)
+            .fetch_optional(db)
+            .await?;
+    let (kek_id, wrapped) = row.ok_or(AppError::KeyUnavailable)?;
+    let wrapped = wrapped.ok_or(AppError::KeyUnavailable)?;
+    if kek_id != kek.id() {
+        return Err(AppError::KeyUnavailable);
+    }
+    kek.unwrap(&source_label(asset_id), &wrapped).await
+}

@@ -165,10 +165,14 @@ async fn serve(state: AppState) -> Result<(), AppError> {
         .map_err(|e| AppError::Config(e.to_string()))?;
     // Tests and scripts read this line to find the port when listening on port 0.
     println!("cinelock-server listening on http://{addr}");
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| AppError::Config(format!("server failed: {e}")))
+    // The peer address feeds IP allow-lists (unless a trusted proxy header is configured).
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .map_err(|e| AppError::Config(format!("server failed: {e}")))
 }

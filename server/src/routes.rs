@@ -1,6 +1,7 @@
 //! The router: `app(state)` builds every route, so tests drive it with `oneshot`.
 
-use std::sync::Arc;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
@@ -8,6 +9,7 @@ use axum::http::{HeaderValue, Method, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cinelock_core::RecipientPublicKey;
+use cinelock_core::policy::{AttemptLimiter, Deny, RateConfig, TokenKeys};
 use serde_json::{Value, json};
 use sqlx::AnyPool;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -16,8 +18,9 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::auth::TokenSigner;
 use crate::config::Settings;
+use crate::playback::Geo;
 use crate::storage::Storage;
-use crate::{AppError, assets, uploads};
+use crate::{AppError, assets, playback, uploads};
 
 /// JSON bodies of the API are small; anything bigger is refused before parsing.
 const API_BODY_LIMIT: usize = 64 * 1024;
@@ -34,6 +37,10 @@ struct Inner {
     db: AnyPool,
     storage: Option<Storage>,
     tokens: TokenSigner,
+    viewer_keys: TokenKeys,
+    geo: Option<Geo>,
+    /// Password guesses per (asset, client address).
+    password_attempts: Mutex<AttemptLimiter<(String, IpAddr)>>,
 }
 
 impl AppState {
@@ -43,12 +50,18 @@ impl AppState {
         let db = crate::db::connect(&settings.database_url).await?;
         let storage = settings.storage.as_ref().map(Storage::new);
         let tokens = TokenSigner::new(settings.token_secret.clone());
+        let viewer_keys = TokenKeys::new(&settings.viewer_token_secrets)
+            .map_err(|e| AppError::Config(format!("CINELOCK_VIEWER_TOKEN_SECRETS: {e}")))?;
+        let geo = settings.geoip_db.as_deref().map(Geo::open).transpose()?;
         Ok(Self {
             inner: Arc::new(Inner {
                 settings,
                 db,
                 storage,
                 tokens,
+                viewer_keys,
+                geo,
+                password_attempts: Mutex::new(AttemptLimiter::new(RateConfig::default())),
             }),
         })
     }
@@ -72,6 +85,29 @@ impl AppState {
     pub(crate) fn tokens(&self) -> Result<&TokenSigner, AppError> {
         self.storage()?;
         Ok(&self.inner.tokens)
+    }
+
+    pub(crate) fn viewer_keys(&self) -> &TokenKeys {
+        &self.inner.viewer_keys
+    }
+
+    pub(crate) fn geo(&self) -> Option<&Geo> {
+        self.inner.geo.as_ref()
+    }
+
+    /// Spends one password guess for `key` (a bounded, per asset and address, token bucket).
+    pub(crate) fn password_attempt(&self, key: &(String, IpAddr), now_ms: u64) -> Result<(), Deny> {
+        let mut limiter = self
+            .inner
+            .password_attempts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        limiter.attempt(key, now_ms)
+    }
+
+    /// The secret that signs upload tokens and playback sessions.
+    pub(crate) fn token_secret(&self) -> &[u8] {
+        &self.inner.settings.token_secret
     }
 
     pub(crate) fn worker_key(&self) -> Result<&RecipientPublicKey, AppError> {
@@ -101,6 +137,11 @@ pub fn app(state: AppState) -> Router {
         .route("/uploads/{id}/complete", post(uploads::complete))
         .route("/assets/{id}", get(assets::show))
         .route("/assets/{id}/cancel", post(assets::cancel))
+        .route(
+            "/assets/{id}/policy",
+            get(playback::get_policy).put(playback::put_policy),
+        )
+        .route("/assets/{id}/viewer-tokens", post(playback::mint_token))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
         .layer(
@@ -109,8 +150,21 @@ pub fn app(state: AppState) -> Router {
                 .allow_methods([Method::GET, Method::POST, Method::DELETE])
                 .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
         );
+    // Players embedded on any site ask for sessions: the asset's policy (origin allow-list
+    // included) decides, not CORS.
+    let play = Router::new()
+        .route("/{id}", post(playback::play))
+        .route("/{id}/urls", post(playback::urls))
+        .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
+        .layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::any())
+                .allow_methods([Method::POST])
+                .allow_headers([header::CONTENT_TYPE]),
+        );
     Router::new()
         .route("/healthz", get(healthz))
+        .nest("/v1/play", play)
         .nest("/v1", api)
         .nest("/sdk", sdk)
         .fallback_service(ServeDir::new(&cfg.demo_dir).fallback(get(not_found)))

@@ -286,7 +286,7 @@ async fn process(
     let source = work.path().join("source");
     // Weights of the steps in the reported progress.
     let (fetch_w, encode_w) = (0.1, 0.75);
-    let opened = source::fetch_and_open(
+    let (opened, source_key) = source::fetch_and_open(
         storage,
         &object_key,
         sealed_len as u64,
@@ -361,6 +361,16 @@ async fn process(
     // The source is no longer needed: remove plaintext as early as possible.
     let _ = tokio::fs::remove_file(&source).await;
     let key = content_key(state, &settings.kek, &job.asset_id).await?;
+    let source_key = ContentKey::from_bytes(*source_key.as_bytes());
+    let wrapped = settings
+        .kek
+        .wrap(&crate::keys::source_label(&job.asset_id), &source_key)
+        .await?;
+    sqlx::query("UPDATE asset_keys SET source_key = $1 WHERE asset_id = $2 AND source_key IS NULL")
+        .bind(&wrapped)
+        .bind(&job.asset_id)
+        .execute(state.db())
+        .await?;
     let input = package::Input {
         asset_id: &job.asset_id,
         package_id: &job.package_id,

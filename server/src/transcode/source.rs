@@ -5,14 +5,16 @@
 
 use std::path::Path;
 
-use cinelock_core::{Error as CoreError, RecipientSecretKey, StreamOpener};
+use cinelock_core::{
+    DataKey, Error as CoreError, HEADER_LEN, Header, RecipientSecretKey, StreamOpener,
+};
 use tokio::io::AsyncWriteExt;
 
 use crate::AppError;
 use crate::storage::Storage;
 
 /// Streams `key` into `dest` as plaintext; `on_progress` gets the fraction read. Returns the
-/// plaintext length.
+/// plaintext length and the stream's data key (kept, wrapped, for downloads the policy allows).
 pub async fn fetch_and_open(
     storage: &Storage,
     key: &str,
@@ -20,8 +22,9 @@ pub async fn fetch_and_open(
     secret: &RecipientSecretKey,
     dest: &Path,
     mut on_progress: impl FnMut(f64),
-) -> Result<u64, AppError> {
+) -> Result<(u64, DataKey), AppError> {
     let mut body = storage.get_object(key).await?;
+    let mut header = Vec::with_capacity(HEADER_LEN);
     let mut opener = StreamOpener::new(secret.clone());
     let mut file = tokio::fs::File::create(dest)
         .await
@@ -43,6 +46,8 @@ pub async fn fetch_and_open(
     };
     while let Some(piece) = body.next().await {
         let piece = piece.map_err(|e| AppError::Storage(format!("reading the source: {e}")))?;
+        let want = HEADER_LEN - header.len();
+        header.extend_from_slice(&piece[..want.min(piece.len())]);
         opener
             .push(&piece, &mut plain)
             .map_err(|e| refused(e, read))?;
@@ -55,7 +60,11 @@ pub async fn fetch_and_open(
     file.flush()
         .await
         .map_err(|e| AppError::Worker(format!("writing {}: {e}", dest.display())))?;
-    Ok(written)
+    // The opener accepted the header, so it parses and opens again here.
+    let data_key = Header::parse(&header)
+        .and_then(|h| secret.open_header(&h))
+        .map_err(|e| refused(e, 0))?;
+    Ok((written, data_key))
 }
 
 async fn write(

@@ -6,6 +6,8 @@
 
 mod flow;
 mod garage;
+mod media;
+pub mod mmdb;
 mod postgres;
 
 use std::net::TcpListener;
@@ -16,9 +18,13 @@ use clap::Parser;
 
 pub use flow::*;
 pub use garage::{ACCESS_KEY, Garage, SECRET_KEY};
+pub use media::*;
 pub use postgres::Postgres;
 
 pub const BUCKET: &str = "cinelock-test";
+/// The viewer token secret every test configuration has.
+pub const VIEWER_SECRET: &str =
+    "76696577657220746f6b656e20736563726574206f662074657374732121212121";
 pub const TOKEN_SECRET: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
 pub fn free_port() -> u16 {
@@ -76,6 +82,7 @@ pub fn config(
         config.s3_secret_key = SECRET_KEY.into();
     }
     config.token_secret = TOKEN_SECRET.into();
+    config.viewer_token_secrets = VIEWER_SECRET.into();
     config
 }
 

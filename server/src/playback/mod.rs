@@ -1,0 +1,458 @@
+//! Playback: asset policies, viewer tokens, and playback sessions (`docs/playback.md`).
+//!
+//! A session is granted by `cinelock_core::policy::decide` from the facts gathered here
+//! (headers, client address, country, password check, clock). A grant carries the content key
+//! released to the player's ephemeral key, and presigned GET URLs for the package's sealed
+//! objects; a denial is a 403 with a reason and no key material. The server never proxies media.
+
+mod client;
+mod session;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{Extensions, HeaderMap, header};
+use cinelock_core::RecipientPublicKey;
+use cinelock_core::media::{Manifest, seal_content_key};
+use cinelock_core::policy::{self, AssetPolicy, Claims, Deny};
+use rand::RngCore;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+pub use client::Geo;
+
+use crate::auth::{self, SCOPE_READ, SCOPE_WRITE};
+use crate::json::ApiJson;
+use crate::routes::AppState;
+use crate::{AppError, keys, now_ms};
+
+/// Media segments per track signed up front (the rest on demand, in batches).
+const FIRST_SEGMENTS: usize = 3;
+/// Most paths one URL request may ask for.
+const MAX_URL_BATCH: usize = 100;
+
+fn denied(d: Deny) -> AppError {
+    let retry_after_ms = match d {
+        Deny::RateLimited { retry_after_ms } => Some(retry_after_ms),
+        _ => None,
+    };
+    AppError::Denied {
+        reason: d.reason(),
+        retry_after_ms,
+    }
+}
+
+/// The owner check shared by the API-key endpoints: the asset must be this key's.
+async fn owned_asset(
+    state: &AppState,
+    headers: &HeaderMap,
+    scope: &'static str,
+    id: &str,
+) -> Result<(), AppError> {
+    let key = auth::api_key(state.db(), headers).await?;
+    key.require(scope)?;
+    let owner: Option<(String,)> = sqlx::query_as("SELECT api_key_id FROM assets WHERE id = $1")
+        .bind(id)
+        .fetch_optional(state.db())
+        .await?;
+    match owner {
+        Some((o,)) if o == key.id => Ok(()),
+        _ => Err(AppError::UnknownAsset),
+    }
+}
+
+/// An asset's policy (private by default) and its password hash.
+async fn load_policy(
+    state: &AppState,
+    id: &str,
+) -> Result<(AssetPolicy, Option<String>), AppError> {
+    let row: Option<(String, Option<String>)> =
+        sqlx::query_as("SELECT policy, password_hash FROM asset_policies WHERE asset_id = $1")
+            .bind(id)
+            .fetch_optional(state.db())
+            .await?;
+    match row {
+        None => Ok((AssetPolicy::default(), None)),
+        Some((json, hash)) => {
+            let policy = serde_json::from_str(&json)
+                .map_err(|e| AppError::Database(format!("stored policy unreadable: {e}")))?;
+            Ok((policy, hash))
+        }
+    }
+}
+
+fn policy_json(policy: &AssetPolicy, password_set: bool) -> Value {
+    let mut v = serde_json::to_value(policy).expect("policy serialises");
+    v["password_set"] = json!(password_set);
+    v
+}
+
+/// `PUT /v1/assets/{id}/policy` (API key, uploads:write): replaces the asset's policy.
+pub async fn put_policy(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(mut body): ApiJson<Map<String, Value>>,
+) -> Result<Json<Value>, AppError> {
+    owned_asset(&state, &headers, SCOPE_WRITE, &id).await?;
+    let password = match body.remove("password") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(p)) if p.is_empty() => None,
+        Some(Value::String(p)) if p.len() <= 1024 => Some(p),
+        Some(_) => {
+            return Err(AppError::bad(
+                "invalid_policy",
+                "password must be a string of at most 1024 bytes",
+            ));
+        }
+    };
+    if body.contains_key("password_required") {
+        return Err(AppError::bad(
+            "invalid_policy",
+            "set a password instead of password_required",
+        ));
+    }
+    body.insert("password_required".into(), json!(password.is_some()));
+    let policy: AssetPolicy = serde_json::from_value(Value::Object(body))
+        .map_err(|e| AppError::bad("invalid_policy", e.to_string()))?;
+    let hash = match password {
+        Some(p) => Some(
+            tokio::task::spawn_blocking(move || {
+                let mut salt = [0u8; 16];
+                rand::rng().fill_bytes(&mut salt);
+                let salt = SaltString::encode_b64(&salt).expect("16-byte salt");
+                Argon2::default()
+                    .hash_password(p.as_bytes(), &salt)
+                    .map(|h| h.to_string())
+            })
+            .await
+            .map_err(|e| AppError::Worker(e.to_string()))?
+            .map_err(|e| AppError::Worker(format!("argon2: {e}")))?,
+        ),
+        None => None,
+    };
+    sqlx::query(
+        "INSERT INTO asset_policies (asset_id, policy, password_hash, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (asset_id) DO UPDATE SET policy = excluded.policy, password_hash = excluded.password_hash, updated_at = excluded.updated_at",
+    )
+    .bind(&id)
+    .bind(serde_json::to_string(&policy).expect("policy serialises"))
+    .bind(&hash)
+    .bind(now_ms())
+    .execute(state.db())
+    .await?;
+    Ok(Json(policy_json(&policy, hash.is_some())))
+}
+
+/// `GET /v1/assets/{id}/policy` (API key, uploads:read).
+pub async fn get_policy(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, AppError> {
+    owned_asset(&state, &headers, SCOPE_READ, &id).await?;
+    let (policy, hash) = load_policy(&state, &id).await?;
+    Ok(Json(policy_json(&policy, hash.is_some())))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MintRequest {
+    #[serde(default = "default_ttl")]
+    pub ttl: u64,
+    pub viewer: Option<String>,
+    #[serde(default)]
+    pub download: bool,
+}
+
+fn default_ttl() -> u64 {
+    3600
+}
+
+/// `POST /v1/assets/{id}/viewer-tokens` (API key, uploads:read): mints a viewer token.
+pub async fn mint_token(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<MintRequest>,
+) -> Result<Json<Value>, AppError> {
+    owned_asset(&state, &headers, SCOPE_READ, &id).await?;
+    let secret = state
+        .settings()
+        .viewer_token_secrets
+        .first()
+        .ok_or_else(|| {
+            AppError::bad(
+                "no_viewer_token_secret",
+                "CINELOCK_VIEWER_TOKEN_SECRETS is not configured",
+            )
+        })?;
+    if req.ttl == 0 || req.ttl > 30 * 24 * 3600 {
+        return Err(AppError::bad("invalid_ttl", "ttl must be 1 s to 30 days"));
+    }
+    let now = (now_ms() / 1000) as u64;
+    let mut claims = Claims::new(id, now + req.ttl);
+    claims.viewer = req.viewer;
+    claims.download = req.download;
+    claims.iat = Some(now);
+    let token =
+        policy::token::mint(secret, &claims).map_err(|e| AppError::bad(e.code(), e.to_string()))?;
+    Ok(Json(json!({ "token": token, "expires_at": claims.exp })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlayRequest {
+    pub public_key: String,
+    pub token: Option<String>,
+    pub password: Option<String>,
+    #[serde(default)]
+    pub download: bool,
+    pub package: Option<String>,
+}
+
+/// Decides, spending a rate-limit slot and an Argon2 check only when the password is all that
+/// is missing.
+async fn decide(
+    state: &AppState,
+    policy: &AssetPolicy,
+    hash: Option<String>,
+    mut facts: policy::Request<'_>,
+    password: Option<String>,
+) -> Result<policy::Grant, AppError> {
+    let keys = state.viewer_keys();
+    match policy::decide(policy, &facts, keys) {
+        Err(Deny::PasswordRequired) if password.is_some() => {
+            let key = (facts.asset_id.to_owned(), facts.client_ip);
+            state
+                .password_attempt(&key, now_ms() as u64)
+                .map_err(denied)?;
+            let ok = match (hash, password) {
+                (Some(hash), Some(p)) => tokio::task::spawn_blocking(move || {
+                    PasswordHash::new(&hash)
+                        .map(|h| Argon2::default().verify_password(p.as_bytes(), &h).is_ok())
+                        .unwrap_or(false)
+                })
+                .await
+                .unwrap_or(false),
+                _ => false,
+            };
+            facts.password_ok = Some(ok);
+            policy::decide(policy, &facts, keys).map_err(denied)
+        }
+        other => other.map_err(denied),
+    }
+}
+
+/// `POST /v1/play/{id}`: a playback session, if the asset's policy admits this request.
+pub async fn play(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    extensions: Extensions,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<PlayRequest>,
+) -> Result<Json<Value>, AppError> {
+    let player = hex::decode(req.public_key.trim())
+        .ok()
+        .and_then(|b| RecipientPublicKey::from_bytes(&b).ok())
+        .ok_or_else(|| {
+            AppError::bad(
+                "invalid_public_key",
+                "public_key must be a 32-byte X25519 public key in hex",
+            )
+        })?;
+    let storage = state.storage()?;
+    let exists: Option<(String,)> = sqlx::query_as("SELECT status FROM assets WHERE id = $1")
+        .bind(&id)
+        .fetch_optional(state.db())
+        .await?;
+    exists.ok_or(AppError::UnknownAsset)?;
+    let (policy, hash) = load_policy(&state, &id).await?;
+    let ip: IpAddr = client::client_ip(
+        &extensions,
+        &headers,
+        state.settings().client_ip_header.as_deref(),
+    );
+    let country = state.geo().and_then(|g| g.country(ip));
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &header::HeaderValue| v.to_str().ok())
+    };
+    let mut facts = policy::Request::new(&id, ip, (now_ms() / 1000) as u64);
+    facts.origin = text(header::ORIGIN);
+    facts.referer = text(header::REFERER);
+    facts.country = country.as_deref();
+    facts.token = req.token.as_deref();
+    facts.wants_download = req.download;
+    let grant = decide(&state, &policy, hash, facts, req.password).await?;
+
+    let packages: Vec<(String, String, String, String)> =
+        sqlx::query_as("SELECT id, kind, prefix, manifest FROM packages WHERE asset_id = $1")
+            .bind(&id)
+            .fetch_all(state.db())
+            .await?;
+    let wanted = req.package.as_deref();
+    if wanted.is_some_and(|w| w != "full" && w != "preview") {
+        return Err(AppError::bad(
+            "invalid_package",
+            "package must be \"full\" or \"preview\"",
+        ));
+    }
+    let pick = |kind: &str| packages.iter().find(|p| p.1 == kind);
+    let (package_id, kind, prefix, manifest) = match wanted {
+        Some(kind) => pick(kind),
+        None => pick("full").or_else(|| pick("preview")),
+    }
+    .ok_or(AppError::NotReady)?;
+    let manifest = Manifest::from_json(manifest.as_bytes())
+        .map_err(|e| AppError::Database(format!("stored manifest unreadable: {e}")))?;
+    let kek = state
+        .settings()
+        .kek
+        .as_ref()
+        .ok_or(AppError::KeyUnavailable)?;
+    let content_key = keys::content_key(state.db(), kek, &id).await?;
+    let mut eph = zeroize::Zeroizing::new([0u8; 32]);
+    rand::rng().fill_bytes(&mut *eph);
+    let released =
+        seal_content_key(&player, &id, &content_key, &eph).map_err(|_| AppError::KeyUnavailable)?;
+
+    let ttl = state.settings().play_url_ttl;
+    let expires_ms = now_ms() + ttl.as_millis() as i64;
+    let mut first: Vec<&str> = Vec::new();
+    for t in &manifest.tracks {
+        first.push(&t.init.path);
+        first.extend(
+            t.segments
+                .iter()
+                .take(FIRST_SEGMENTS)
+                .map(|s| s.path.as_str()),
+        );
+    }
+    if let Some(p) = &manifest.poster {
+        first.push(&p.path);
+    }
+    let urls = sign_paths(&state, prefix, &first, ttl).await?;
+    let session_ttl = state.settings().play_session_ttl;
+    let session = session::issue(
+        state.token_secret(),
+        &session::Session {
+            asset_id: id.clone(),
+            package_id: package_id.clone(),
+            expires_ms: now_ms() + session_ttl.as_millis() as i64,
+        },
+    );
+    let mut answer = json!({
+        "asset_id": id,
+        "package_id": package_id,
+        "kind": kind,
+        "key": hex::encode(released),
+        "manifest_url": storage.presign_get(&format!("{prefix}manifest.cnls"), ttl).await?,
+        "urls": urls,
+        "session": session,
+        "expires_at": expires_ms,
+        "viewer": grant.viewer,
+    });
+    if req.download {
+        // decide() refused the request unless the policy and the token allow downloads.
+        let (object_key, filename, size): (String, Option<String>, i64) =
+            sqlx::query_as("SELECT object_key, filename, plaintext_len FROM assets WHERE id = $1")
+                .bind(&id)
+                .fetch_one(state.db())
+                .await?;
+        let source_key = keys::source_key(state.db(), kek, &id).await?;
+        rand::rng().fill_bytes(&mut *eph);
+        let released = seal_content_key(&player, &keys::source_label(&id), &source_key, &eph)
+            .map_err(|_| AppError::KeyUnavailable)?;
+        answer["download"] = json!({
+            "url": storage.presign_get(&object_key, ttl).await?,
+            "key": hex::encode(released),
+            "filename": filename,
+            "size": size,
+        });
+    }
+    tracing::info!(
+        asset_id = id,
+        kind,
+        download = req.download,
+        "playback session granted"
+    );
+    Ok(Json(answer))
+}
+
+async fn sign_paths(
+    state: &AppState,
+    prefix: &str,
+    paths: &[&str],
+    ttl: Duration,
+) -> Result<Map<String, Value>, AppError> {
+    let storage = state.storage()?;
+    let mut urls = Map::new();
+    for p in paths {
+        urls.insert(
+            (*p).to_owned(),
+            Value::String(storage.presign_get(&format!("{prefix}{p}"), ttl).await?),
+        );
+    }
+    Ok(urls)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UrlsRequest {
+    pub session: String,
+    pub paths: Vec<String>,
+}
+
+/// `POST /v1/play/{id}/urls`: more presigned URLs for a session's package.
+pub async fn urls(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<UrlsRequest>,
+) -> Result<Json<Value>, AppError> {
+    let s =
+        session::verify(state.token_secret(), &req.session, now_ms()).map_err(AppError::Session)?;
+    if s.asset_id != id {
+        return Err(AppError::Session("session_invalid"));
+    }
+    if req.paths.is_empty() || req.paths.len() > MAX_URL_BATCH {
+        return Err(AppError::bad(
+            "batch_size",
+            format!("ask for 1 to {MAX_URL_BATCH} paths at a time"),
+        ));
+    }
+    let (prefix, manifest): (String, String) =
+        sqlx::query_as("SELECT prefix, manifest FROM packages WHERE id = $1 AND asset_id = $2")
+            .bind(&s.package_id)
+            .bind(&id)
+            .fetch_optional(state.db())
+            .await?
+            .ok_or(AppError::Session("session_invalid"))?;
+    let manifest = Manifest::from_json(manifest.as_bytes())
+        .map_err(|e| AppError::Database(format!("stored manifest unreadable: {e}")))?;
+    let listed = |p: &str| {
+        p == "manifest.cnls"
+            || manifest.poster.as_ref().is_some_and(|x| x.path == p)
+            || manifest
+                .tracks
+                .iter()
+                .any(|t| t.init.path == p || t.segments.iter().any(|s| s.path == p))
+    };
+    if let Some(bad) = req.paths.iter().find(|p| !listed(p)) {
+        return Err(AppError::bad(
+            "unknown_path",
+            format!("{bad} is not in this package"),
+        ));
+    }
+    let ttl = state.settings().play_url_ttl;
+    let paths: Vec<&str> = req.paths.iter().map(String::as_str).collect();
+    let urls = sign_paths(&state, &prefix, &paths, ttl).await?;
+    Ok(Json(
+        json!({ "urls": urls, "expires_at": now_ms() + ttl.as_millis() as i64 }),
+    ))
+}

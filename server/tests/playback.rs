@@ -1,0 +1,634 @@
+//! Playback sessions against a real transcoded asset (Garage, ffmpeg, SQLite): every policy
+//! with an allow and a deny case, the released content key and URLs a player gets, the URL
+//! batches of a session, and downloads. No denial carries key material or URLs.
+
+mod support;
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode};
+use cinelock_core::media::{Manifest, open_content_key};
+use cinelock_core::policy::{Claims, token};
+use cinelock_core::{HEADER_LEN, Header, RecipientSecretKey, StreamOpener};
+use cinelock_server::app;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use support::VIEWER_SECRET;
+use support::*;
+use tower::ServiceExt;
+
+/// A request to `/v1/play/...` from `ip` with extra headers; status, JSON and headers.
+async fn send(
+    env: &Env,
+    uri: &str,
+    body: Value,
+    headers: &[(&str, &str)],
+    ip: &str,
+) -> (StatusCode, Value, axum::http::HeaderMap) {
+    let mut req = Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header("content-type", "application/json");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let mut req = req.body(Body::from(body.to_string())).unwrap();
+    let addr = SocketAddr::new(ip.parse::<IpAddr>().unwrap(), 40000);
+    req.extensions_mut().insert(ConnectInfo(addr));
+    let res = app(env.state.clone()).oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        headers,
+    )
+}
+
+struct Viewer {
+    secret: RecipientSecretKey,
+}
+
+impl Viewer {
+    fn new(seed: u8) -> Self {
+        Self {
+            secret: RecipientSecretKey::from_seed(&[seed; 32]),
+        }
+    }
+
+    fn body(&self, extra: Value) -> Value {
+        let mut b = json!({ "public_key": hex::encode(self.secret.public_key().to_bytes()) });
+        for (k, v) in extra.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        b
+    }
+}
+
+async fn play(
+    env: &Env,
+    id: &str,
+    v: &Viewer,
+    extra: Value,
+    headers: &[(&str, &str)],
+    ip: &str,
+) -> (StatusCode, Value) {
+    let (s, b, _) = send(env, &format!("/v1/play/{id}"), v.body(extra), headers, ip).await;
+    (s, b)
+}
+
+/// A denial: 403, `denied`, the reason, and nothing but the error object.
+fn assert_denied(got: (StatusCode, Value), reason: &str) {
+    let (status, body) = got;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"]["code"], "denied", "{body}");
+    assert_eq!(body["error"]["reason"], reason, "{body}");
+    assert_eq!(body.as_object().unwrap().len(), 1, "only the error: {body}");
+    let text = body.to_string();
+    assert!(
+        !text.contains("http") && !text.contains("key\""),
+        "no URLs or keys: {text}"
+    );
+}
+
+fn assert_granted(got: &(StatusCode, Value)) {
+    assert_eq!(got.0, StatusCode::OK, "{}", got.1);
+    assert_eq!(got.1["key"].as_str().unwrap().len(), 160);
+}
+
+async fn set_policy(env: &Env, id: &str, policy: Value) -> Value {
+    let (status, v) = call(
+        &env.state,
+        "PUT",
+        &format!("/v1/assets/{id}/policy"),
+        Some(&env.key),
+        Some(policy),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    v
+}
+
+async fn mint(env: &Env, id: &str, body: Value) -> String {
+    let (status, v) = call(
+        &env.state,
+        "POST",
+        &format!("/v1/assets/{id}/viewer-tokens"),
+        Some(&env.key),
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    v["token"].as_str().unwrap().to_owned()
+}
+
+/// An environment with a transcoded 3 s clip; its asset id and the uploaded plaintext.
+async fn ready_asset() -> (Env, tempfile::TempDir, String, Vec<u8>) {
+    let (env, keys, _, _) = transcode_env_with(Db::Sqlite, 30, &[]).await;
+    let source = clip(keys.path(), "p.mp4", 320, 240, 3.0, true);
+    let c = upload_clip(&env, source.clone()).await;
+    let id = asset_id(&env, &c).await;
+    drain(&env).await;
+    assert_eq!(asset(&env, &id).await["status"], "ready");
+    (env, keys, id, source)
+}
+
+#[tokio::test]
+async fn sessions_tokens_and_urls() {
+    let (env, _keys, id, _) = ready_asset().await;
+    let v = Viewer::new(7);
+    let ip = "127.0.0.1";
+    // Private by default.
+    assert_eq!(
+        call(
+            &env.state,
+            "GET",
+            &format!("/v1/assets/{id}/policy"),
+            Some(&env.key),
+            None
+        )
+        .await
+        .1["visibility"],
+        "private"
+    );
+    assert_denied(
+        play(&env, &id, &v, json!({}), &[], ip).await,
+        "token_required",
+    );
+    // A token the service minted opens it.
+    let token = mint(&env, &id, json!({"ttl": 600, "viewer": "user-42"})).await;
+    let got = play(&env, &id, &v, json!({"token": token}), &[], ip).await;
+    assert_granted(&got);
+    let s = &got.1;
+    assert_eq!(s["kind"], "full");
+    assert_eq!(s["viewer"], "user-42");
+    assert!(s.get("download").is_none());
+    // The released key opens only with the player's ephemeral secret, and opens the manifest.
+    let key = open_content_key(
+        &v.secret,
+        &id,
+        &hex::decode(s["key"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        open_content_key(
+            &Viewer::new(8).secret,
+            &id,
+            &hex::decode(s["key"].as_str().unwrap()).unwrap()
+        )
+        .is_err()
+    );
+    let get = |url: &str| {
+        let url = url.to_owned();
+        async move { reqwest::get(url).await.unwrap() }
+    };
+    let sealed_manifest = get(s["manifest_url"].as_str().unwrap())
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let package_id = s["package_id"].as_str().unwrap();
+    let manifest = Manifest::open(&key, &id, package_id, &sealed_manifest).unwrap();
+    // Every init segment and the first segments come signed.
+    let urls = s["urls"].as_object().unwrap();
+    for t in &manifest.tracks {
+        assert!(urls.contains_key(&t.init.path));
+        assert!(urls.contains_key(&t.segments[0].path));
+        let res = get(urls[&t.init.path].as_str().unwrap()).await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.bytes().await.unwrap().len() as u64, t.init.size);
+    }
+    // More URLs through the session, only for objects of the package.
+    let session = s["session"].as_str().unwrap();
+    let last = manifest.tracks[0].segments.last().unwrap().path.clone();
+    let (st, more, _) = send(
+        &env,
+        &format!("/v1/play/{id}/urls"),
+        json!({"session": session, "paths": [last]}),
+        &[],
+        ip,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{more}");
+    assert_eq!(
+        get(more["urls"][&last].as_str().unwrap()).await.status(),
+        200
+    );
+    let (st, bad, _) = send(
+        &env,
+        &format!("/v1/play/{id}/urls"),
+        json!({"session": session, "paths": ["../source.cnlk"]}),
+        &[],
+        ip,
+    )
+    .await;
+    assert_eq!(
+        (st, bad["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("unknown_path"))
+    );
+    let forged = session.replacen(&id, "other", 1);
+    let (st, bad, _) = send(
+        &env,
+        &format!("/v1/play/{id}/urls"),
+        json!({"session": forged, "paths": [last]}),
+        &[],
+        ip,
+    )
+    .await;
+    assert_eq!(
+        (st, bad["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("session_invalid"))
+    );
+    // The preview package can be asked for by name.
+    let got = play(
+        &env,
+        &id,
+        &v,
+        json!({"token": token, "package": "preview"}),
+        &[],
+        ip,
+    )
+    .await;
+    assert_granted(&got);
+    assert_eq!(got.1["kind"], "preview");
+
+    // Bad tokens, each with its reason.
+    let secret = hex::decode(VIEWER_SECRET).unwrap();
+    let now = cinelock_server::now_ms() as u64 / 1000;
+    let expired = token::mint(&secret, &Claims::new(id.clone(), now - 120)).unwrap();
+    assert_denied(
+        play(&env, &id, &v, json!({"token": expired}), &[], ip).await,
+        "token_expired",
+    );
+    let other = token::mint(&secret, &Claims::new("another-asset", now + 600)).unwrap();
+    assert_denied(
+        play(&env, &id, &v, json!({"token": other}), &[], ip).await,
+        "token_wrong_asset",
+    );
+    let forged = token::mint(&[9u8; 32], &Claims::new(id.clone(), now + 600)).unwrap();
+    assert_denied(
+        play(&env, &id, &v, json!({"token": forged}), &[], ip).await,
+        "token_invalid",
+    );
+    assert_denied(
+        play(&env, &id, &v, json!({"token": "nonsense"}), &[], ip).await,
+        "token_malformed",
+    );
+
+    // Unlisted and public need no token (a bad one is still refused).
+    for visibility in ["unlisted", "public"] {
+        set_policy(&env, &id, json!({"visibility": visibility})).await;
+        assert_granted(&play(&env, &id, &v, json!({}), &[], ip).await);
+        assert_denied(
+            play(&env, &id, &v, json!({"token": "nonsense"}), &[], ip).await,
+            "token_malformed",
+        );
+    }
+    // Requests the server refuses before any policy.
+    let (st, _) = play(&env, "no-such-asset", &v, json!({}), &[], ip).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, b, _) = send(
+        &env,
+        &format!("/v1/play/{id}"),
+        json!({"public_key": "00"}),
+        &[],
+        ip,
+    )
+    .await;
+    assert_eq!(
+        (st, b["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_public_key"))
+    );
+    let (st, b) = call(
+        &env.state,
+        "PUT",
+        &format!("/v1/assets/{id}/policy"),
+        Some(&env.key),
+        Some(json!({"allowed_ips": ["10.0.0.0/33"]})),
+    )
+    .await;
+    assert_eq!(
+        (st, b["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_policy"))
+    );
+}
+
+#[tokio::test]
+async fn allow_lists_password_and_download() {
+    let (env, _keys, id, source) = ready_asset().await;
+    let v = Viewer::new(3);
+    let local = "127.0.0.1";
+
+    // Origin / Referer.
+    set_policy(&env, &id, json!({"visibility": "unlisted", "allowed_origins": ["*.example.com", "https://app.test:8443"]})).await;
+    assert_granted(
+        &play(
+            &env,
+            &id,
+            &v,
+            json!({}),
+            &[("origin", "https://www.example.com")],
+            local,
+        )
+        .await,
+    );
+    assert_granted(
+        &play(
+            &env,
+            &id,
+            &v,
+            json!({}),
+            &[("origin", "https://app.test:8443")],
+            local,
+        )
+        .await,
+    );
+    assert_granted(
+        &play(
+            &env,
+            &id,
+            &v,
+            json!({}),
+            &[("referer", "https://embed.example.com/page?x=1")],
+            local,
+        )
+        .await,
+    );
+    assert_denied(
+        play(
+            &env,
+            &id,
+            &v,
+            json!({}),
+            &[("origin", "https://evil.test")],
+            local,
+        )
+        .await,
+        "origin_not_allowed",
+    );
+    assert_denied(
+        play(
+            &env,
+            &id,
+            &v,
+            json!({}),
+            &[("origin", "https://example.com")],
+            local,
+        )
+        .await,
+        "origin_not_allowed",
+    );
+    assert_denied(
+        play(&env, &id, &v, json!({}), &[], local).await,
+        "origin_missing",
+    );
+
+    // IP allow-list, IPv4 and IPv6.
+    set_policy(
+        &env,
+        &id,
+        json!({"visibility": "unlisted", "allowed_ips": ["10.0.0.0/8", "2001:db8::/32"]}),
+    )
+    .await;
+    assert_granted(&play(&env, &id, &v, json!({}), &[], "10.1.2.3").await);
+    assert_granted(&play(&env, &id, &v, json!({}), &[], "2001:db8::5").await);
+    assert_denied(
+        play(&env, &id, &v, json!({}), &[], "192.0.2.1").await,
+        "ip_not_allowed",
+    );
+    assert_denied(
+        play(&env, &id, &v, json!({}), &[], "2001:db9::5").await,
+        "ip_not_allowed",
+    );
+
+    // Countries: without a database the server cannot tell, and says so.
+    set_policy(
+        &env,
+        &id,
+        json!({"visibility": "unlisted", "allowed_countries": ["DE"]}),
+    )
+    .await;
+    assert_denied(
+        play(&env, &id, &v, json!({}), &[], "10.1.2.3").await,
+        "geo_unknown",
+    );
+
+    // Password: checked with argon2, guesses rate-limited per asset and address.
+    set_policy(
+        &env,
+        &id,
+        json!({"visibility": "unlisted", "password": "correct horse"}),
+    )
+    .await;
+    let p = call(
+        &env.state,
+        "GET",
+        &format!("/v1/assets/{id}/policy"),
+        Some(&env.key),
+        None,
+    )
+    .await
+    .1;
+    assert_eq!(p["password_set"], true);
+    assert!(!p.to_string().contains("correct horse"));
+    let (hash,): (String,) =
+        sqlx::query_as("SELECT password_hash FROM asset_policies WHERE asset_id = $1")
+            .bind(&id)
+            .fetch_one(env.state.db())
+            .await
+            .unwrap();
+    assert!(hash.starts_with("$argon2"), "{hash}");
+    assert_denied(
+        play(&env, &id, &v, json!({}), &[], "192.0.2.9").await,
+        "password_required",
+    );
+    assert_granted(
+        &play(
+            &env,
+            &id,
+            &v,
+            json!({"password": "correct horse"}),
+            &[],
+            "192.0.2.9",
+        )
+        .await,
+    );
+    // A token stands in for the password.
+    let token = mint(&env, &id, json!({})).await;
+    assert_granted(&play(&env, &id, &v, json!({"token": token}), &[], "192.0.2.9").await);
+    for _ in 0..4 {
+        assert_denied(
+            play(
+                &env,
+                &id,
+                &v,
+                json!({"password": "guess"}),
+                &[],
+                "192.0.2.9",
+            )
+            .await,
+            "password_wrong",
+        );
+    }
+    let (status, body, headers) = send(
+        &env,
+        &format!("/v1/play/{id}"),
+        v.body(json!({"password": "correct horse"})),
+        &[],
+        "192.0.2.9",
+    )
+    .await;
+    assert_denied((status, body), "rate_limited");
+    assert!(
+        headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    // Another address has its own allowance.
+    assert_granted(
+        &play(
+            &env,
+            &id,
+            &v,
+            json!({"password": "correct horse"}),
+            &[],
+            "192.0.2.10",
+        )
+        .await,
+    );
+
+    // Downloads: refused unless the policy allows them (and the token, if any).
+    set_policy(&env, &id, json!({"visibility": "unlisted"})).await;
+    assert_denied(
+        play(&env, &id, &v, json!({"download": true}), &[], local).await,
+        "download_not_allowed",
+    );
+    set_policy(
+        &env,
+        &id,
+        json!({"visibility": "unlisted", "download_allowed": true}),
+    )
+    .await;
+    let no_right = mint(&env, &id, json!({"download": false})).await;
+    assert_denied(
+        play(
+            &env,
+            &id,
+            &v,
+            json!({"download": true, "token": no_right}),
+            &[],
+            local,
+        )
+        .await,
+        "download_not_allowed",
+    );
+    let got = play(&env, &id, &v, json!({"download": true}), &[], local).await;
+    assert_granted(&got);
+    let d = &got.1["download"];
+    assert_eq!(d["size"], source.len());
+    // The sealed source, opened with the released data key, is the uploaded file.
+    let sealed = reqwest::get(d["url"].as_str().unwrap())
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let label = format!("{id}/source");
+    let data_key = open_content_key(
+        &v.secret,
+        &label,
+        &hex::decode(d["key"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        open_content_key(
+            &v.secret,
+            &id,
+            &hex::decode(d["key"].as_str().unwrap()).unwrap()
+        )
+        .is_err(),
+        "not usable as the content key"
+    );
+    let header = Header::parse(&sealed[..HEADER_LEN]).unwrap();
+    let key = cinelock_core::DataKey::from_bytes(*data_key.as_bytes());
+    let mut opener = StreamOpener::with_key(v.secret.clone(), &header, &key).unwrap();
+    let mut plain = Vec::new();
+    opener.push(&sealed[HEADER_LEN..], &mut plain).unwrap();
+    opener.finish(&mut plain).unwrap();
+    assert!(plain == source, "the download is the original");
+}
+
+#[tokio::test]
+async fn geo_allow_list_with_a_country_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("countries.mmdb");
+    std::fs::write(
+        &db_path,
+        mmdb::country_db(&[
+            ("10.0.0.0".parse().unwrap(), 8, "DE"),
+            ("192.0.2.0".parse().unwrap(), 24, "FR"),
+        ]),
+    )
+    .unwrap();
+    let (env, keys, _, _) =
+        transcode_env_with(Db::Sqlite, 30, &["--geoip-db", db_path.to_str().unwrap()]).await;
+    let c = upload_clip(&env, clip(keys.path(), "g.mp4", 160, 120, 2.0, false)).await;
+    let id = asset_id(&env, &c).await;
+    drain(&env).await;
+    let v = Viewer::new(4);
+    set_policy(
+        &env,
+        &id,
+        json!({"visibility": "public", "allowed_countries": ["DE", "AT"]}),
+    )
+    .await;
+    assert_granted(&play(&env, &id, &v, json!({}), &[], "10.9.8.7").await);
+    assert_denied(
+        play(&env, &id, &v, json!({}), &[], "192.0.2.1").await,
+        "geo_not_allowed",
+    );
+    assert_denied(
+        play(&env, &id, &v, json!({}), &[], "198.51.100.1").await,
+        "geo_unknown",
+    );
+    // Without an allow-list the country does not matter.
+    set_policy(&env, &id, json!({"visibility": "public"})).await;
+    assert_granted(&play(&env, &id, &v, json!({}), &[], "192.0.2.1").await);
+}
+
+#[tokio::test]
+async fn not_ready_until_a_package_is_published() {
+    let (env, keys, _, _) = transcode_env_with(Db::Sqlite, 30, &[]).await;
+    let c = upload_clip(&env, clip(keys.path(), "n.mp4", 160, 120, 1.0, false)).await;
+    let id = asset_id(&env, &c).await;
+    set_policy(&env, &id, json!({"visibility": "public"})).await;
+    let (st, b) = play(&env, &id, &Viewer::new(1), json!({}), &[], "127.0.0.1").await;
+    assert_eq!(
+        (st, b["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("not_ready"))
+    );
+    assert!(b.get("key").is_none());
+    // Another customer's key cannot see or change the policy.
+    let other = cinelock_server::auth::create_api_key(
+        env.state.db(),
+        "other",
+        "uploads:write,uploads:read",
+    )
+    .await
+    .unwrap();
+    let (st, _) = call(
+        &env.state,
+        "PUT",
+        &format!("/v1/assets/{id}/policy"),
+        Some(&other),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}

@@ -15,6 +15,7 @@ mod error;
 mod format;
 mod keys;
 pub mod media;
+pub mod playback;
 pub mod policy;
 mod rng;
 mod stream;

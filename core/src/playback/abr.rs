@@ -1,0 +1,282 @@
+//! Adaptive bitrate: the bandwidth estimate and the choice of video rendition.
+//!
+//! **Measuring.** Fetches overlap (several per slot, both slots at once), so one fetch's
+//! bytes over its own elapsed time would measure its share of the link, not the link. Each
+//! completed fetch instead counts its bytes over the *busy time it adds*: from the later of its
+//! start and the previous measured completion, to now. Summed over fetches that is all bytes
+//! over the time at least one fetch was out, the link's throughput, whatever the concurrency;
+//! idle time between fetches (a full buffer) is not counted. Samples feed two exponentially
+//! weighted moving averages weighted by duration (fast and slow half-lives, bias-corrected as
+//! in Shaka Player); the estimate is the lower of the two.
+//!
+//! **Choosing.** Downswitch at once when the current rendition needs more than
+//! `estimate × safety_factor`; upswitch only to a rendition within `estimate × upswitch_factor`
+//! once that headroom has held for `upswitch_hold_ms`. No bandwidth switch is made on the
+//! initial estimate alone, except a downswitch forced by a slow fetch in flight (a cap the
+//! engine passes in: a real measurement).
+
+use super::config::AbrConfig;
+
+/// Samples shorter than this are stretched to it (two fetches finishing together would
+/// otherwise make a near-infinite rate).
+const MIN_SAMPLE_MS: u64 = 50;
+
+/// An exponentially weighted moving average of samples weighted by their duration.
+#[derive(Debug, Clone)]
+struct Ewma {
+    alpha: f64,
+    estimate: f64,
+    total_weight: f64,
+}
+
+impl Ewma {
+    fn new(half_life_s: f64) -> Self {
+        Self {
+            alpha: (0.5f64.ln() / half_life_s).exp(),
+            estimate: 0.0,
+            total_weight: 0.0,
+        }
+    }
+
+    fn sample(&mut self, weight: f64, value: f64) {
+        let a = self.alpha.powf(weight);
+        self.estimate = value * (1.0 - a) + a * self.estimate;
+        self.total_weight += weight;
+    }
+
+    /// The average, corrected for starting from zero.
+    fn get(&self) -> f64 {
+        let zero_factor = 1.0 - self.alpha.powf(self.total_weight);
+        if zero_factor > 0.0 {
+            self.estimate / zero_factor
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The estimate and the current video rendition (an index into the ladder, lowest first).
+#[derive(Debug, Clone)]
+pub(crate) struct Abr {
+    config: AbrConfig,
+    /// Bits per second of each video rendition, lowest first.
+    ladder: Vec<u64>,
+    current: usize,
+    fast: Ewma,
+    slow: Ewma,
+    measured_bytes: u64,
+    /// End of the busy time already measured.
+    measured_until: Option<u64>,
+    /// Since when an upswitch has been possible.
+    headroom_since: Option<u64>,
+}
+
+impl Abr {
+    pub(crate) fn new(config: &AbrConfig, ladder: Vec<u64>) -> Self {
+        let mut abr = Self {
+            config: config.clone(),
+            current: 0,
+            fast: Ewma::new(config.fast_half_life_s),
+            slow: Ewma::new(config.slow_half_life_s),
+            measured_bytes: 0,
+            measured_until: None,
+            headroom_since: None,
+            ladder,
+        };
+        abr.current = match config.start_rendition {
+            Some(i) => i.min(abr.ladder.len() - 1),
+            None => abr.fit(config.initial_bandwidth_bps * config.safety_factor),
+        };
+        abr
+    }
+
+    pub(crate) fn current(&self) -> usize {
+        self.current
+    }
+
+    /// A fetch of `bytes` that took `elapsed_ms` completed at `now`.
+    pub(crate) fn sample(&mut self, now: u64, bytes: u64, elapsed_ms: u64) {
+        if bytes < self.config.min_sample_bytes {
+            // Its time stays unmeasured and is counted into the next sample: a small
+            // underestimate, on the safe side.
+            return;
+        }
+        let start = now.saturating_sub(elapsed_ms);
+        let from = self.measured_until.map_or(start, |m| m.max(start)).min(now);
+        self.measured_until = Some(self.measured_until.map_or(now, |m| m.max(now)));
+        let ms = (now - from).max(MIN_SAMPLE_MS) as f64;
+        let bps = bytes as f64 * 8000.0 / ms;
+        self.fast.sample(ms / 1000.0, bps);
+        self.slow.sample(ms / 1000.0, bps);
+        self.measured_bytes = self.measured_bytes.saturating_add(bytes);
+    }
+
+    /// Whether enough was measured to trust the averages over the initial estimate.
+    fn trusted(&self) -> bool {
+        self.measured_bytes >= self.config.min_total_bytes
+    }
+
+    /// Bits per second.
+    pub(crate) fn estimate(&self) -> f64 {
+        if self.trusted() {
+            self.fast.get().min(self.slow.get())
+        } else {
+            self.config.initial_bandwidth_bps
+        }
+    }
+
+    /// The highest rendition within `bps`, or the lowest.
+    fn fit(&self, bps: f64) -> usize {
+        self.ladder
+            .iter()
+            .rposition(|&b| b as f64 <= bps)
+            .unwrap_or(0)
+    }
+
+    /// When a pending upswitch comes due, for the driver's timer.
+    pub(crate) fn next_decision_at(&self) -> Option<u64> {
+        self.headroom_since
+            .map(|t| t.saturating_add(self.config.upswitch_hold_ms))
+    }
+
+    /// Re-evaluates the rendition at `now`; `cap` bounds the estimate from fetches still out.
+    /// Returns the new rendition if it changed.
+    pub(crate) fn decide(&mut self, now: u64, cap: Option<f64>, allow_up: bool) -> Option<usize> {
+        let measured = self.trusted().then(|| self.estimate());
+        let est = match (measured, cap) {
+            (Some(m), Some(c)) => m.min(c),
+            (Some(m), None) => m,
+            (None, Some(c)) => c,
+            (None, None) => {
+                self.headroom_since = None;
+                return None;
+            }
+        };
+        let cur = self.current;
+        if self.ladder[cur] as f64 > est * self.config.safety_factor {
+            self.headroom_since = None;
+            let to = self.fit(est * self.config.safety_factor);
+            return (to < cur).then(|| {
+                self.current = to;
+                to
+            });
+        }
+        let up = self.fit(est * self.config.upswitch_factor);
+        if !allow_up || measured.is_none() || up <= cur {
+            self.headroom_since = None;
+            return None;
+        }
+        let since = *self.headroom_since.get_or_insert(now);
+        if now.saturating_sub(since) < self.config.upswitch_hold_ms {
+            return None;
+        }
+        self.headroom_since = None;
+        self.current = up;
+        Some(up)
+    }
+
+    /// Playback stalled: one rendition down at least, further if the estimate says so.
+    pub(crate) fn stalled(&mut self, cap: Option<f64>) -> Option<usize> {
+        self.headroom_since = None;
+        if self.current == 0 {
+            return None;
+        }
+        let mut to = self.current - 1;
+        let est = match (self.trusted().then(|| self.estimate()), cap) {
+            (Some(m), Some(c)) => Some(m.min(c)),
+            (m, c) => m.or(c),
+        };
+        if let Some(est) = est {
+            to = to.min(self.fit(est * self.config.safety_factor));
+        }
+        self.current = to;
+        Some(to)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn abr(initial: f64) -> Abr {
+        let config = AbrConfig {
+            initial_bandwidth_bps: initial,
+            ..AbrConfig::default()
+        };
+        Abr::new(&config, vec![400_000, 1_000_000, 2_500_000, 5_000_000])
+    }
+
+    #[test]
+    fn starts_from_the_initial_estimate_or_the_configured_rendition() {
+        assert_eq!(abr(100_000.0).current(), 0);
+        assert_eq!(abr(1_500_000.0).current(), 1);
+        assert_eq!(abr(100_000_000.0).current(), 3);
+        let config = AbrConfig {
+            start_rendition: Some(9),
+            ..AbrConfig::default()
+        };
+        assert_eq!(Abr::new(&config, vec![1, 2, 3]).current(), 2);
+    }
+
+    #[test]
+    fn estimate_tracks_a_steady_link_and_counts_overlap_once() {
+        let mut a = abr(1_000_000.0);
+        // 8 Mbit/s link = 1000 bytes per ms. Two fetches of 200 kB each sharing it, both
+        // started at t, finish together at t + 400 ms.
+        let mut t = 0;
+        for _ in 0..20 {
+            a.sample(t + 400, 200_000, 400);
+            a.sample(t + 400, 200_000, 400);
+            t += 1_000; // then idle: not counted
+        }
+        let est = a.estimate();
+        assert!((est - 8_000_000.0).abs() < 8_000_000.0 * 0.2, "{est}");
+    }
+
+    #[test]
+    fn drops_fast_and_upswitches_only_after_the_hold() {
+        let mut a = abr(100_000.0);
+        assert_eq!(a.current(), 0);
+        let mut t = 0u64;
+        // 20 Mbit/s: 250 kB in 100 ms.
+        let mut switched_at = None;
+        for _ in 0..60 {
+            t += 100;
+            a.sample(t, 250_000, 100);
+            if let Some(to) = a.decide(t, None, true) {
+                switched_at.get_or_insert((t, to));
+            }
+        }
+        let (at, to) = switched_at.expect("upswitch");
+        assert_eq!(to, 3);
+        assert!(at >= 3_000, "waited for the hold: {at}");
+        // The link collapses to 1 Mbit/s: 125 kB per second.
+        let dropped_at = t;
+        let mut down = None;
+        for _ in 0..10 {
+            t += 1_000;
+            a.sample(t, 125_000, 1_000);
+            if let Some(to) = a.decide(t, None, true) {
+                down.get_or_insert((t, to));
+            }
+        }
+        let (at, to) = down.expect("downswitch");
+        // The fast average crosses the safety margin within about two half-lives.
+        assert!(
+            to < 3 && at <= dropped_at + 5_000,
+            "quick downswitch: {at} {to}"
+        );
+    }
+
+    #[test]
+    fn a_slow_fetch_in_flight_caps_the_estimate_and_stalls_step_down() {
+        let mut a = abr(10_000_000.0);
+        assert_eq!(a.current(), 3);
+        // Untrusted estimate: no switch on it alone...
+        assert_eq!(a.decide(0, None, true), None);
+        // ... but a cap is a measurement.
+        assert_eq!(a.decide(0, Some(1_500_000.0), true), Some(1));
+        assert_eq!(a.stalled(None), Some(0));
+        assert_eq!(a.stalled(None), None);
+    }
+}

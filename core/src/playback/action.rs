@@ -1,0 +1,131 @@
+//! What crosses between the player and its driver: the actions the player asks for, and the
+//! names the driver uses to report back.
+
+use core::fmt;
+
+use crate::media::ObjectKind;
+
+/// A SourceBuffer. Every video rendition goes through the one video buffer (a switch appends
+/// the new rendition's init segment first); the audio track, if any, has its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Slot {
+    /// The video SourceBuffer.
+    Video,
+    /// The audio SourceBuffer.
+    Audio,
+}
+
+/// Names one fetch. Every [`Action::Fetch`] has a fresh id, a retry included, so a late result
+/// of an aborted or superseded fetch can never be taken for the current one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FetchId(pub u64);
+
+impl fmt::Display for FetchId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Which object of a track a fetch is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FetchKind {
+    /// The track's initialization segment (index 0).
+    Init,
+    /// A media segment; the index is its position in the track.
+    Media,
+}
+
+impl FetchKind {
+    /// The kind bound into the object's associated data, for
+    /// [`open_object`](crate::media::open_object).
+    pub fn object_kind(self) -> ObjectKind {
+        match self {
+            FetchKind::Init => ObjectKind::Init,
+            FetchKind::Media => ObjectKind::Media,
+        }
+    }
+}
+
+/// Work the driver must do, in the order given.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Set `MediaSource.duration` (seconds). The first action after
+    /// [`Player::handle_start`](super::Player::handle_start).
+    SetDuration(f64),
+    /// Fetch the object at `path` (relative to the package: the driver maps it to its
+    /// presigned URL), open it with the content key as `(track_id, kind, index)`, then report
+    /// [`Player::handle_fetched`](super::Player::handle_fetched) (opened: keep the plaintext
+    /// until an `Append` or `Abort` names `id`),
+    /// [`Player::handle_decrypt_failed`](super::Player::handle_decrypt_failed) (drop the bytes)
+    /// or [`Player::handle_fetch_failed`](super::Player::handle_fetch_failed).
+    Fetch {
+        /// This fetch.
+        id: FetchId,
+        /// The SourceBuffer its bytes are for.
+        slot: Slot,
+        /// The track, as in the manifest and the object's associated data.
+        track_id: String,
+        /// Init or media segment.
+        kind: FetchKind,
+        /// Segment index (0 for an init segment), as in the associated data.
+        index: u32,
+        /// The object's path in the package.
+        path: String,
+        /// Its sealed size in bytes, from the manifest.
+        size: u64,
+        /// 1 for the first fetch of this object, more for a retry. Past the first, bypass the
+        /// HTTP cache (`cache: "reload"`): it may hold the damaged copy.
+        attempt: u32,
+    },
+    /// Forget fetch `id`: cancel it if still in flight (`AbortController`), drop its bytes if
+    /// held. Later reports about `id` are ignored. Never names a fetch whose `Append` was given.
+    /// A timeout can cross a result the driver has not reported yet: drop that result too,
+    /// and ignore an `Abort` of an id no longer held.
+    Abort {
+        /// The fetch.
+        id: FetchId,
+    },
+    /// Append the plaintext of fetch `id` to `slot`'s SourceBuffer (through that buffer's
+    /// operation queue), then drop the bytes and report
+    /// [`Player::handle_buffered`](super::Player::handle_buffered) and
+    /// [`Player::handle_appended`](super::Player::handle_appended), or
+    /// [`Player::handle_append_failed`](super::Player::handle_append_failed) (keep the bytes:
+    /// the player appends them again or aborts them). One append per slot is out at a time.
+    Append {
+        /// The SourceBuffer.
+        slot: Slot,
+        /// A fetch reported fetched and not aborted.
+        id: FetchId,
+    },
+    /// `SourceBuffer.remove(start, end)` through `slot`'s queue; `end` may be `+∞` (to the
+    /// end). Report [`Player::handle_buffered`](super::Player::handle_buffered) when done.
+    Remove {
+        /// The SourceBuffer.
+        slot: Slot,
+        /// Seconds.
+        start: f64,
+        /// Seconds, or `f64::INFINITY`.
+        end: f64,
+    },
+    /// Every slot holds its track's last segment, with nothing missing from the playhead on:
+    /// once every SourceBuffer's queue is idle, call `MediaSource.endOfStream()` if the
+    /// MediaSource is `open`. Drop it unrun if an `Append` or `Remove` is given, or
+    /// [`Player::handle_seek`](super::Player::handle_seek) called, before the queues went idle:
+    /// the player gives it again once the end is whole again (an append or remove reopens an
+    /// ended MediaSource).
+    EndOfStream,
+}
+
+/// Why an append failed, as the driver classifies the exception.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendError {
+    /// `QuotaExceededError`: the SourceBuffer is full. The player shrinks its buffer goals
+    /// for the rest of the session, keeps nothing behind the playhead until an append
+    /// succeeds, removes whatever lies outside the segments from the playhead to the failed
+    /// one, and appends the same bytes again once that or the playhead has made room. Fatal
+    /// when the buffer cannot hold the segment under the playhead and the next, or after eight
+    /// in a row.
+    QuotaExceeded,
+    /// Anything else (a decode error, a closed MediaSource): fatal.
+    Other,
+}

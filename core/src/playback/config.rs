@@ -1,0 +1,171 @@
+//! The knobs of a [`Player`](super::Player), with defaults in the range Shaka Player and hls.js
+//! use for video on demand.
+
+/// How a [`Player`](super::Player) buffers, retries and adapts.
+///
+/// Out-of-range values are clamped when the player is made (a zero becomes one where zero
+/// would stop playback, `max_forward_s` is raised to `forward_goal_s`, factors are kept in
+/// `(0, 1]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlaybackConfig {
+    /// Seconds of media to have fetched ahead of the playhead: the next segment is fetched
+    /// while it starts less than this far ahead.
+    pub forward_goal_s: f64,
+    /// Hard bound ahead of the playhead: no segment ending further ahead than this is fetched
+    /// or kept (the segment under the playhead excepted). Should exceed `forward_goal_s` by a
+    /// segment's duration, or the next segment can only be fetched once the playhead nears it.
+    pub max_forward_s: f64,
+    /// Seconds kept behind the playhead; whole segments older than that are removed.
+    pub back_buffer_s: f64,
+    /// Most fetches in flight per slot (SourceBuffer).
+    pub max_fetches_per_slot: usize,
+    /// Bound on sealed bytes in flight, held, or being appended, over all slots. Beyond it go
+    /// only, per slot, the segment being appended, the one the next append waits for, and
+    /// init segments: so a segment larger than the bound still plays, one at a time. Fetches
+    /// past the bound (after a seek) are aborted, furthest ahead first.
+    pub max_pending_bytes: u64,
+    /// Most failed fetches of one object (network errors, retryable statuses, timeouts) before
+    /// the player stops with [`ErrorCode::FetchFailed`](super::ErrorCode::FetchFailed).
+    pub max_attempts: u32,
+    /// Backoff before the first retry, at most (full jitter).
+    pub base_backoff_ms: u64,
+    /// Cap on any backoff.
+    pub max_backoff_ms: u64,
+    /// Seeds the retry jitter. Pass random bits (`crypto.getRandomValues`) so that browsers hit
+    /// by the same outage do not retry in lockstep; tests pass a constant.
+    pub retry_seed: u64,
+    /// A fetch still out after this long, and after four times as long as the bandwidth
+    /// estimate says it should take (sharing the link with the fetches already out), is
+    /// aborted and retried like a network error; a timeout also halves the fetches allowed at
+    /// once per slot until four fetches in a row succeed. `None`: never.
+    pub fetch_timeout_ms: Option<u64>,
+    /// Refetches of an object that failed authentication before that is fatal
+    /// ([`ErrorCode::Tampered`](super::ErrorCode::Tampered)). One by default: a transfer
+    /// damaged on the way gets a second chance, a tampered object fails twice.
+    pub tamper_refetches: u32,
+    /// A playhead that has not moved for this long while playing, with no buffered data under
+    /// it, counts as a stall even if the element fired no `waiting`.
+    pub stall_threshold_ms: u64,
+    /// Adaptive bitrate.
+    pub abr: AbrConfig,
+}
+
+impl Default for PlaybackConfig {
+    fn default() -> Self {
+        Self {
+            forward_goal_s: 20.0,
+            max_forward_s: 30.0,
+            back_buffer_s: 10.0,
+            max_fetches_per_slot: 2,
+            max_pending_bytes: 32 * 1024 * 1024,
+            max_attempts: 6,
+            base_backoff_ms: 500,
+            max_backoff_ms: 8_000,
+            retry_seed: 0,
+            fetch_timeout_ms: Some(30_000),
+            tamper_refetches: 1,
+            stall_threshold_ms: 1_000,
+            abr: AbrConfig::default(),
+        }
+    }
+}
+
+/// The bandwidth estimate and the rendition choice.
+///
+/// The estimate is the lower of two exponentially weighted moving averages of the measured
+/// throughput, a fast and a slow one, each sample weighted by its duration (as in Shaka Player
+/// and hls.js): it drops quickly and recovers slowly.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AbrConfig {
+    /// Half-life of the fast average, in seconds of transfer.
+    pub fast_half_life_s: f64,
+    /// Half-life of the slow average, in seconds of transfer.
+    pub slow_half_life_s: f64,
+    /// Bits per second assumed until `min_total_bytes` have been measured.
+    pub initial_bandwidth_bps: f64,
+    /// Start at this video rendition (0 = lowest bandwidth) instead of the one the initial
+    /// estimate allows. Clamped to the ladder.
+    pub start_rendition: Option<usize>,
+    /// Downswitch as soon as the current rendition needs more than `estimate × safety_factor`,
+    /// to the highest rendition within it.
+    pub safety_factor: f64,
+    /// Upswitch only to renditions within `estimate × upswitch_factor` (below
+    /// `safety_factor`, so a fresh upswitch is not undone by the next sample).
+    pub upswitch_factor: f64,
+    /// ... and only once that headroom has held this long.
+    pub upswitch_hold_ms: u64,
+    /// Transfers smaller than this are not measured (latency dominates them).
+    pub min_sample_bytes: u64,
+    /// The estimate replaces `initial_bandwidth_bps` once this many bytes were measured.
+    pub min_total_bytes: u64,
+    /// A video segment in flight for longer than this caps the estimate at the rate it would
+    /// have had if it finished now (times the fetches sharing the link), so a collapsing link
+    /// is seen before the slow fetch completes.
+    pub slow_fetch_ms: u64,
+}
+
+impl Default for AbrConfig {
+    fn default() -> Self {
+        Self {
+            fast_half_life_s: 2.0,
+            slow_half_life_s: 5.0,
+            initial_bandwidth_bps: 1_000_000.0,
+            start_rendition: None,
+            safety_factor: 0.8,
+            upswitch_factor: 0.7,
+            upswitch_hold_ms: 3_000,
+            min_sample_bytes: 16_000,
+            min_total_bytes: 128_000,
+            slow_fetch_ms: 1_000,
+        }
+    }
+}
+
+impl PlaybackConfig {
+    /// The same settings with every value in a range the player can work with.
+    pub(crate) fn sanitized(self) -> Self {
+        let positive = |v: f64, fallback: f64| {
+            if v.is_finite() && v > 0.0 {
+                v
+            } else {
+                fallback
+            }
+        };
+        let factor = |v: f64, fallback: f64| {
+            if v.is_finite() && v > 0.0 {
+                v.min(1.0)
+            } else {
+                fallback
+            }
+        };
+        let d = PlaybackConfig::default();
+        let forward_goal_s = positive(self.forward_goal_s, d.forward_goal_s);
+        let max_forward_s = positive(self.max_forward_s, d.max_forward_s).max(forward_goal_s);
+        let back_buffer_s = if self.back_buffer_s.is_finite() {
+            self.back_buffer_s.max(0.0)
+        } else {
+            d.back_buffer_s
+        };
+        let da = AbrConfig::default();
+        let abr = AbrConfig {
+            fast_half_life_s: positive(self.abr.fast_half_life_s, da.fast_half_life_s),
+            slow_half_life_s: positive(self.abr.slow_half_life_s, da.slow_half_life_s),
+            initial_bandwidth_bps: positive(
+                self.abr.initial_bandwidth_bps,
+                da.initial_bandwidth_bps,
+            ),
+            safety_factor: factor(self.abr.safety_factor, da.safety_factor),
+            upswitch_factor: factor(self.abr.upswitch_factor, da.upswitch_factor),
+            ..self.abr
+        };
+        Self {
+            forward_goal_s,
+            max_forward_s,
+            back_buffer_s,
+            max_fetches_per_slot: self.max_fetches_per_slot.max(1),
+            max_attempts: self.max_attempts.max(1),
+            abr,
+            ..self
+        }
+    }
+}

@@ -1,0 +1,1451 @@
+//! [`Player`]: the state machine that decides what to fetch, append and evict.
+//!
+//! The player keeps its own model of each SourceBuffer: which media segments it appended
+//! (`appended`, by index, with their rendition) and which init segment was appended last
+//! (`current_init`). Everything it does derives from that model and a *window* around the
+//! playhead, computed afresh from the playhead at each step:
+//!
+//! - `first`: the segment under the playhead;
+//! - `fetch_end`: segments from `first` that start within the forward goal are fetched;
+//! - `keep_start..=keep_end`: segments within the back buffer and the forward bound are kept.
+//!   Appended segments outside are removed; fetches outside are aborted.
+//!
+//! A seek only moves the playhead: the window follows, useful data (appended, held or in
+//! flight within the new window) is kept, the rest is aborted or removed. Appends go in
+//! presentation order from `first` (the *cursor* is the first segment of the window not yet
+//! appended), one per slot at a time, so a rendition's init segment is appended exactly when
+//! the next media segment is of another rendition than the buffer's current init.
+//!
+//! Bookkeeping is proportional to the window, not to the film: requests are the few fetches in
+//! flight or held, `appended` holds at most the kept window, and window lookups are binary
+//! searches over the segment list.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use super::abr::Abr;
+use super::action::{Action, AppendError, FetchId, FetchKind, Slot};
+use super::backoff::Backoff;
+use super::config::PlaybackConfig;
+use super::event::{
+    ErrorCode, Event, ObjectId, PlaybackError, PlayerState, RetryReason, SwitchReason,
+};
+use crate::media::{Manifest, Segment, Track, TrackKind};
+
+/// Slack when comparing times computed from the manifest's sums.
+const TIME_EPS: f64 = 1e-6;
+/// How near the playhead buffered data must begin (and how far past it reach) to count as
+/// being under it.
+const PLAYHEAD_TOL: f64 = 0.1;
+/// A playhead change smaller than this is no movement.
+const MOVED_EPS: f64 = 1e-3;
+/// Video renditions must share segment boundaries within this (seconds).
+const BOUNDARY_TOL: f64 = 0.001;
+/// Quota errors in a row, each followed by more eviction, before the player gives up.
+const MAX_QUOTA_ERRORS: u32 = 8;
+/// The buffer goals never shrink below this share of their configured value on quota errors.
+const MIN_QUOTA_SCALE: f64 = 0.125;
+/// A fetch times out no sooner than this many times its expected duration at the estimate.
+const TIMEOUT_MARGIN: f64 = 4.0;
+/// Successful fetches in a row after which one more may run at once per slot, after a
+/// timeout halved the limit.
+const GROWTH_STREAK: u32 = 4;
+
+/// An object of a slot: a track's init segment, or the media segment at an index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Obj {
+    Init(usize),
+    Media(usize),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReqState {
+    /// The fetch is out since then.
+    InFlight { since: u64 },
+    /// Fetched and opened; the driver holds the plaintext.
+    Held,
+    /// The append is out.
+    Appending,
+}
+
+/// A fetch the driver knows of (in flight, held, or appending).
+#[derive(Debug, Clone)]
+struct Request {
+    /// Index into `Player::slots`.
+    slot: usize,
+    /// Index into `manifest.tracks`.
+    track: usize,
+    obj: Obj,
+    size: u64,
+    state: ReqState,
+    /// When a fetch in flight times out.
+    deadline: Option<u64>,
+}
+
+/// Failures of one object so far, and the end of its backoff.
+#[derive(Debug, Clone, Default)]
+struct Retry {
+    failures: u32,
+    corrupt: u32,
+    at: Option<u64>,
+}
+
+/// The append a slot has out.
+#[derive(Debug, Clone)]
+struct Appending {
+    id: u64,
+    obj: Obj,
+    /// The buffer's init before this append, restored if it fails.
+    prev_init: Option<usize>,
+    /// A remove queued after this append covers it: it will not be in the buffer.
+    doomed: bool,
+    /// A remove was queued after this append: if it fails for room, there may be room now.
+    removes_after: bool,
+}
+
+/// The player's model of one SourceBuffer.
+#[derive(Debug, Clone)]
+struct SlotState {
+    slot: Slot,
+    /// Track whose segments give this slot's timing (video: the lowest rendition; all
+    /// renditions share its boundaries).
+    reference: usize,
+    /// Media segments appended and not removed: index → track.
+    appended: BTreeMap<usize, usize>,
+    /// The track whose init segment was appended last (as of the actions given so far).
+    current_init: Option<usize>,
+    appending: Option<Appending>,
+    /// Last ranges the driver reported, if any.
+    buffered: Option<Vec<(f64, f64)>>,
+    /// After a quota error: the segment under the playhead then. Appends wait until a remove
+    /// or the playhead entering another segment makes room.
+    quota_wait: Option<usize>,
+}
+
+/// Segment indices around the playhead for one slot (see the module docs).
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    first: usize,
+    /// Exclusive.
+    fetch_end: usize,
+    keep_start: usize,
+    /// Inclusive.
+    keep_end: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Stalled {
+    at: f64,
+    since: u64,
+}
+
+/// A fetch the player could make next.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    slot: usize,
+    track: usize,
+    obj: Obj,
+    /// The next append waits for it.
+    urgent: bool,
+    /// Presentation time it serves.
+    time: f64,
+}
+
+/// Playback of one package through Media Source Extensions, driven by a caller that does the
+/// I/O (see the [module docs](super) for the contract).
+#[derive(Debug)]
+pub struct Player {
+    manifest: Manifest,
+    config: PlaybackConfig,
+    state: PlayerState,
+    /// Video first, then audio if the package has it.
+    slots: Vec<SlotState>,
+    /// Indices of the video tracks in `manifest.tracks`, lowest bandwidth first.
+    video: Vec<usize>,
+    /// Longest segment of any slot's reference track, seconds.
+    longest_segment: f64,
+    requests: BTreeMap<u64, Request>,
+    retries: HashMap<(usize, Obj), Retry>,
+    next_id: u64,
+    playhead: f64,
+    paused: bool,
+    /// When the playhead last moved (or was paused), on the driver's clock.
+    last_progress_ms: u64,
+    seeking: bool,
+    ready: bool,
+    stall: Option<Stalled>,
+    eos_sent: bool,
+    /// Shrinks the buffer goals after quota errors.
+    quota_scale: f64,
+    quota_errors: u32,
+    /// Fetches allowed at once per slot: halved on a timeout, grown back on successes.
+    fetch_limit: usize,
+    streak: u32,
+    abr: Abr,
+    backoff: Backoff,
+    out: VecDeque<Action>,
+    events: VecDeque<Event>,
+}
+
+impl Player {
+    /// A player for `manifest`, idle until [`Player::handle_start`].
+    ///
+    /// Fails with [`ErrorCode::BadManifest`] if the manifest breaks its own rules
+    /// ([`Manifest::validate`]) or its video renditions do not share segment boundaries (same
+    /// count, starts within a millisecond): switching at a boundary needs them aligned.
+    pub fn new(manifest: Manifest, config: PlaybackConfig) -> Result<Self, PlaybackError> {
+        let bad = |message: String| PlaybackError {
+            code: ErrorCode::BadManifest,
+            object: None,
+            message,
+        };
+        manifest.validate().map_err(|e| bad(e.to_string()))?;
+        let config = config.sanitized();
+        let video: Vec<usize> = (0..manifest.tracks.len())
+            .filter(|&i| manifest.tracks[i].kind == TrackKind::Video)
+            .collect();
+        let reference = &manifest.tracks[video[0]];
+        for &v in &video[1..] {
+            let t = &manifest.tracks[v];
+            let aligned = t.segments.len() == reference.segments.len()
+                && t.segments
+                    .iter()
+                    .zip(&reference.segments)
+                    .all(|(a, b)| (a.start - b.start).abs() <= BOUNDARY_TOL);
+            if !aligned {
+                return Err(bad(format!(
+                    "video track {} does not share the segment boundaries of {}",
+                    t.id, reference.id
+                )));
+            }
+        }
+        let mut slots = vec![SlotState::new(Slot::Video, video[0])];
+        if let Some(a) = manifest
+            .tracks
+            .iter()
+            .position(|t| t.kind == TrackKind::Audio)
+        {
+            slots.push(SlotState::new(Slot::Audio, a));
+        }
+        let longest_segment = slots
+            .iter()
+            .flat_map(|s| &manifest.tracks[s.reference].segments)
+            .map(|s| s.duration)
+            .fold(0.0, f64::max);
+        let ladder = video
+            .iter()
+            .map(|&i| manifest.tracks[i].bandwidth)
+            .collect();
+        Ok(Self {
+            abr: Abr::new(&config.abr, ladder),
+            backoff: Backoff::new(
+                config.base_backoff_ms,
+                config.max_backoff_ms,
+                config.retry_seed,
+            ),
+            state: PlayerState::Idle,
+            slots,
+            video,
+            longest_segment,
+            requests: BTreeMap::new(),
+            retries: HashMap::new(),
+            next_id: 1,
+            playhead: 0.0,
+            paused: false,
+            last_progress_ms: 0,
+            seeking: false,
+            ready: false,
+            stall: None,
+            eos_sent: false,
+            quota_scale: 1.0,
+            quota_errors: 0,
+            fetch_limit: config.max_fetches_per_slot,
+            streak: 0,
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+            manifest,
+            config,
+        })
+    }
+
+    /// The package being played.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The settings in force (after clamping).
+    pub fn config(&self) -> &PlaybackConfig {
+        &self.config
+    }
+
+    /// Where the player is in its life.
+    pub fn state(&self) -> PlayerState {
+        self.state
+    }
+
+    /// The slots to create SourceBuffers for, each with the track whose `mime` and `codecs`
+    /// to create it with (video: the lowest rendition).
+    pub fn slots(&self) -> impl Iterator<Item = (Slot, &Track)> {
+        self.slots
+            .iter()
+            .map(|s| (s.slot, &self.manifest.tracks[s.reference]))
+    }
+
+    /// The playhead as last reported, seconds.
+    pub fn playhead(&self) -> f64 {
+        self.playhead
+    }
+
+    /// The video rendition new fetches use.
+    pub fn rendition(&self) -> &Track {
+        &self.manifest.tracks[self.video[self.abr.current()]]
+    }
+
+    /// The bandwidth estimate, bits per second.
+    pub fn bandwidth_estimate(&self) -> f64 {
+        self.abr.estimate()
+    }
+
+    /// Whether playback is stalled (between [`Event::Stall`] and its end).
+    pub fn is_stalled(&self) -> bool {
+        self.stall.is_some()
+    }
+
+    /// Fetches out now.
+    pub fn in_flight(&self) -> usize {
+        self.requests
+            .values()
+            .filter(|r| matches!(r.state, ReqState::InFlight { .. }))
+            .count()
+    }
+
+    /// Sealed bytes in flight, held, or being appended.
+    pub fn pending_bytes(&self) -> u64 {
+        self.requests.values().map(|r| r.size).sum()
+    }
+
+    /// Seconds of media appended in every slot from the playhead on without a gap (by the
+    /// player's model: what it appended and did not remove).
+    pub fn buffered_ahead(&self) -> f64 {
+        (0..self.slots.len())
+            .map(|si| {
+                let w = self.window(si);
+                let segs = self.segments(si);
+                let appended = &self.slots[si].appended;
+                segs.iter()
+                    .enumerate()
+                    .skip(w.first)
+                    .take_while(|(i, _)| appended.contains_key(i))
+                    .last()
+                    .map_or(0.0, |(_, s)| (seg_end(s) - self.playhead).max(0.0))
+            })
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    // ---- outputs ----
+
+    /// The next thing the driver should do, or `None` until an input or timeout changes
+    /// something. Call it until it returns `None` after every input.
+    pub fn poll_action(&mut self, now: u64) -> Option<Action> {
+        self.tick(now);
+        if let Some(action) = self.out.pop_front() {
+            return Some(action);
+        }
+        if self.state != PlayerState::Running {
+            return None;
+        }
+        self.next_abort()
+            .or_else(|| self.next_remove())
+            .or_else(|| self.next_append())
+            .or_else(|| self.next_end_of_stream())
+            .or_else(|| self.next_fetch(now))
+    }
+
+    /// The earliest time at which [`Player::handle_timeout`] has something to do: a backoff
+    /// ending, a fetch timing out, or an upswitch coming due.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        if self.state != PlayerState::Running {
+            return None;
+        }
+        let deadlines = self.requests.values().filter_map(|r| r.deadline);
+        self.retries
+            .values()
+            .filter_map(|r| r.at)
+            .chain(deadlines)
+            .chain(self.abr.next_decision_at())
+            .min()
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    // ---- inputs ----
+
+    /// Starts playback from the playhead (0, or where [`Player::handle_seek`] put it): the
+    /// next action is [`Action::SetDuration`].
+    pub fn handle_start(&mut self, now: u64) {
+        if self.state != PlayerState::Idle {
+            return;
+        }
+        self.state = PlayerState::Running;
+        self.last_progress_ms = now;
+        self.out
+            .push_back(Action::SetDuration(self.manifest.duration));
+        self.events.push_back(Event::RenditionChanged {
+            from: None,
+            to: self.rendition().id.clone(),
+            reason: SwitchReason::Start,
+        });
+        self.tick(now);
+    }
+
+    /// Time passed: backoffs may have ended, fetches timed out, an upswitch come due.
+    pub fn handle_timeout(&mut self, now: u64) {
+        self.tick(now);
+    }
+
+    /// The element's `currentTime` (seconds) and `paused`, as often as the driver likes
+    /// (`timeupdate`, `requestAnimationFrame`). Moves the window: eviction and fetching follow.
+    pub fn handle_playhead(&mut self, now: u64, current_time: f64, paused: bool) {
+        if !current_time.is_finite() {
+            return;
+        }
+        let t = current_time.clamp(0.0, self.manifest.duration);
+        let moved = (t - self.playhead).abs() > MOVED_EPS;
+        self.playhead = t;
+        self.paused = paused;
+        if moved || paused {
+            self.last_progress_ms = now;
+        }
+        if moved
+            && !paused
+            && let Some(stall) = self.stall.take()
+        {
+            self.events.push_back(Event::StallRecovered {
+                at: stall.at,
+                stalled_ms: now.saturating_sub(stall.since),
+            });
+        }
+        if !moved
+            && !paused
+            && now.saturating_sub(self.last_progress_ms) >= self.config.stall_threshold_ms
+            && self.starved()
+        {
+            self.enter_stall(now);
+        }
+        self.update_status();
+        self.tick(now);
+    }
+
+    /// The user (or the page) seeked to `t` seconds (call it on the element's `seeking`).
+    /// Fetches and held segments outside the new window are aborted, appended data outside
+    /// it removed; data inside is kept. Ends a stall (without [`Event::StallRecovered`]).
+    pub fn handle_seek(&mut self, now: u64, t: f64) {
+        if !t.is_finite() {
+            return;
+        }
+        self.playhead = t.clamp(0.0, self.manifest.duration);
+        self.last_progress_ms = now;
+        self.seeking = true;
+        self.stall = None;
+        // The driver drops an EndOfStream it has not run yet: give it again if still due.
+        self.eos_sent = false;
+        // A wait for room was for the old position.
+        for slot in &mut self.slots {
+            slot.quota_wait = None;
+        }
+        self.update_status();
+        self.tick(now);
+    }
+
+    /// The element fired `waiting`: if playback was under way (not before [`Event::Ready`],
+    /// not during a seek), it stalled. The player repairs its model against the buffered
+    /// ranges, moves the segment under the playhead to the front, and steps down a rendition.
+    pub fn handle_waiting(&mut self, now: u64) {
+        self.tick(now);
+        if !self.paused {
+            self.enter_stall(now);
+        }
+        self.tick(now);
+    }
+
+    /// `slot`'s `SourceBuffer.buffered` after an append or remove (or whenever it changes).
+    pub fn handle_buffered(&mut self, slot: Slot, ranges: &[(f64, f64)]) {
+        let Some(si) = self.slot_index(slot) else {
+            return;
+        };
+        let mut ranges: Vec<(f64, f64)> = ranges
+            .iter()
+            .copied()
+            .filter(|(a, b)| a.is_finite() && b.is_finite() && b > a)
+            .collect();
+        ranges.sort_by(|a, b| a.0.total_cmp(&b.0));
+        self.slots[si].buffered = Some(ranges);
+    }
+
+    /// Fetch `id` completed and its object opened (authenticated): the driver holds the
+    /// plaintext. `bytes` arrived over the network in `elapsed_ms` (request sent to last
+    /// byte), which feeds the bandwidth estimate. Reports about unknown or aborted ids are
+    /// ignored.
+    pub fn handle_fetched(&mut self, id: FetchId, now: u64, bytes: u64, elapsed_ms: u64) {
+        if self.state != PlayerState::Running {
+            return;
+        }
+        let Some(req) = self.requests.get_mut(&id.0) else {
+            return;
+        };
+        if !matches!(req.state, ReqState::InFlight { .. }) {
+            return;
+        }
+        req.state = ReqState::Held;
+        req.deadline = None;
+        let key = (req.slot, req.obj);
+        self.retries.remove(&key);
+        self.streak += 1;
+        if self.streak >= GROWTH_STREAK && self.fetch_limit < self.config.max_fetches_per_slot {
+            self.fetch_limit += 1;
+            self.streak = 0;
+        }
+        self.abr.sample(now, bytes, elapsed_ms);
+        self.tick(now);
+    }
+
+    /// Fetch `id` failed: `retryable` for network errors, timeouts, 5xx, 429 and 408 (and an
+    /// expired presigned URL the driver renews). It is retried after a backoff until
+    /// [`PlaybackConfig::max_attempts`]; a failure that is not retryable is fatal.
+    pub fn handle_fetch_failed(&mut self, id: FetchId, now: u64, retryable: bool) {
+        if self.state != PlayerState::Running {
+            return;
+        }
+        // The report first: a timeout due now must not take this fetch for a hung one.
+        if self
+            .requests
+            .get(&id.0)
+            .is_some_and(|r| matches!(r.state, ReqState::InFlight { .. }))
+        {
+            self.fetch_failed(now, id.0, retryable, RetryReason::Network);
+        }
+        self.tick(now);
+    }
+
+    /// Fetch `id` arrived but failed authentication: damaged in transit, or tampered with.
+    /// The driver drops the bytes; they are never appended. The object is fetched again
+    /// [`PlaybackConfig::tamper_refetches`] times (one by default); failing again is fatal
+    /// ([`ErrorCode::Tampered`], naming the track and segment).
+    pub fn handle_decrypt_failed(&mut self, id: FetchId) {
+        if self.state != PlayerState::Running {
+            return;
+        }
+        let Some(req) = self.requests.get(&id.0) else {
+            return;
+        };
+        if req.state == ReqState::Appending {
+            return;
+        }
+        let req = self.requests.remove(&id.0).expect("just looked up");
+        let object = self.object_id(&req);
+        let retry = self.retries.entry((req.slot, req.obj)).or_default();
+        retry.corrupt += 1;
+        retry.at = None;
+        let (corrupt, attempt) = (retry.corrupt, retry.failures + retry.corrupt + 1);
+        if corrupt > self.config.tamper_refetches {
+            return self.fail(
+                ErrorCode::Tampered,
+                Some(object.clone()),
+                format!("{object} failed authentication {corrupt} times: it was tampered with"),
+            );
+        }
+        self.events.push_back(Event::Retrying {
+            object,
+            attempt,
+            delay_ms: 0,
+            reason: RetryReason::Corrupt,
+        });
+    }
+
+    /// The append of fetch `id` to `slot` completed (report `slot`'s buffered ranges first).
+    pub fn handle_appended(&mut self, slot: Slot, id: FetchId) {
+        let Some(si) = self.slot_index(slot) else {
+            return;
+        };
+        if self.slots[si]
+            .appending
+            .as_ref()
+            .is_none_or(|a| a.id != id.0)
+        {
+            return;
+        }
+        let appending = self.slots[si].appending.take().expect("checked");
+        let Some(req) = self.requests.remove(&id.0) else {
+            return;
+        };
+        self.quota_errors = 0;
+        if let Obj::Media(i) = appending.obj
+            && !appending.doomed
+        {
+            self.slots[si].appended.insert(i, req.track);
+        }
+        self.update_status();
+    }
+
+    /// The append out on `slot` failed. On [`AppendError::QuotaExceeded`] the driver keeps
+    /// the bytes: the player evicts more and appends them again; any other error is fatal.
+    pub fn handle_append_failed(&mut self, slot: Slot, error: AppendError) {
+        if self.state != PlayerState::Running {
+            return;
+        }
+        let Some(si) = self.slot_index(slot) else {
+            return;
+        };
+        let Some(appending) = self.slots[si].appending.take() else {
+            return;
+        };
+        let Some(req) = self.requests.get_mut(&appending.id) else {
+            return;
+        };
+        req.state = ReqState::Held;
+        req.deadline = None;
+        let req = req.clone();
+        if let Obj::Init(_) = appending.obj {
+            self.slots[si].current_init = appending.prev_init;
+        }
+        let object = self.object_id(&req);
+        match error {
+            AppendError::QuotaExceeded => {
+                self.quota_errors += 1;
+                self.quota_scale = (self.quota_scale * 0.5).max(MIN_QUOTA_SCALE);
+                if appending.removes_after {
+                    // A remove queued behind the append may have made room: try again.
+                    return;
+                }
+                if self.quota_errors > MAX_QUOTA_ERRORS {
+                    return self.fail(
+                        ErrorCode::QuotaExceeded,
+                        Some(object.clone()),
+                        format!("no room in the {slot:?} buffer for {object} after eviction"),
+                    );
+                }
+                self.make_room(si, appending.obj, &object);
+            }
+            AppendError::Other => self.fail(
+                ErrorCode::AppendFailed,
+                Some(object.clone()),
+                format!("the {slot:?} buffer rejected {object}"),
+            ),
+        }
+    }
+
+    /// The append of `obj` to slot `si` failed for room: evict all but the segments from the
+    /// playhead to the append point and try again; or, if that is all the buffer holds, wait
+    /// for the playhead to leave its segment (back-eviction then makes room). A buffer that
+    /// cannot hold the segment under the playhead and the next is a fatal error.
+    fn make_room(&mut self, si: usize, obj: Obj, object: &ObjectId) {
+        let w = self.window(si);
+        let c = match obj {
+            Obj::Media(c) => c,
+            Obj::Init(_) => self.cursor(si, &w).unwrap_or(w.first),
+        };
+        let segs = self.segments(si);
+        let (first_start, c_start) = (segs[w.first].start, segs[c].start);
+        let slot = &mut self.slots[si];
+        let behind = slot.appended.range(..w.first).next().is_some();
+        let ahead = slot.appended.range(c + 1..).next().is_some();
+        if behind {
+            slot.appended = slot.appended.split_off(&w.first);
+            self.out.push_back(Action::Remove {
+                slot: slot.slot,
+                start: 0.0,
+                end: first_start,
+            });
+        }
+        if ahead {
+            slot.appended.split_off(&(c + 1));
+            self.out.push_back(Action::Remove {
+                slot: slot.slot,
+                start: c_start,
+                end: f64::INFINITY,
+            });
+        }
+        if behind || ahead {
+            self.eos_sent = false;
+        } else if c >= w.first + 2 {
+            slot.quota_wait = Some(w.first);
+        } else {
+            let name = slot.slot;
+            self.fail(
+                ErrorCode::QuotaExceeded,
+                Some(object.clone()),
+                format!(
+                    "the {name:?} buffer cannot hold the segment under the playhead and {object}"
+                ),
+            );
+        }
+    }
+
+    // ---- internals: the window ----
+
+    fn slot_index(&self, slot: Slot) -> Option<usize> {
+        self.slots.iter().position(|s| s.slot == slot)
+    }
+
+    fn segments(&self, si: usize) -> &[Segment] {
+        &self.manifest.tracks[self.slots[si].reference].segments
+    }
+
+    /// The track new fetches for slot `si` use.
+    fn chosen(&self, si: usize) -> usize {
+        match self.slots[si].slot {
+            Slot::Video => self.video[self.abr.current()],
+            Slot::Audio => self.slots[si].reference,
+        }
+    }
+
+    /// A buffer goal after quota errors: scaled down, but never below `floor` (unless
+    /// configured below it).
+    fn scaled(&self, value: f64, floor: f64) -> f64 {
+        (value * self.quota_scale).max(floor.min(value))
+    }
+
+    fn window(&self, si: usize) -> Window {
+        let segs = self.segments(si);
+        let n = segs.len();
+        let t = self.playhead;
+        let goal = self.scaled(self.config.forward_goal_s, self.longest_segment);
+        let max_forward = self
+            .scaled(self.config.max_forward_s, 2.0 * self.longest_segment)
+            .max(goal);
+        // Short of room, nothing is kept behind the playhead.
+        let back = if self.quota_errors > 0 {
+            0.0
+        } else {
+            self.scaled(self.config.back_buffer_s, 0.0)
+        };
+        let first = segment_index(segs, t);
+        let mut keep_end = first;
+        while keep_end + 1 < n && seg_end(&segs[keep_end + 1]) <= t + max_forward + TIME_EPS {
+            keep_end += 1;
+        }
+        let mut fetch_end = first + 1;
+        while fetch_end <= keep_end && segs[fetch_end].start < t + goal - TIME_EPS {
+            fetch_end += 1;
+        }
+        let keep_start = segment_index(segs, (t - back).max(0.0)).min(first);
+        Window {
+            first,
+            fetch_end,
+            keep_start,
+            keep_end,
+        }
+    }
+
+    /// The first segment of the kept window not appended: where the next append goes.
+    fn cursor(&self, si: usize, w: &Window) -> Option<usize> {
+        let appended = &self.slots[si].appended;
+        (w.first..=w.keep_end).find(|i| !appended.contains_key(i))
+    }
+
+    fn pending_media(&self, si: usize, i: usize) -> Option<&Request> {
+        self.requests
+            .values()
+            .find(|r| r.slot == si && r.obj == Obj::Media(i))
+    }
+
+    fn init_pending(&self, si: usize, track: usize) -> bool {
+        self.requests
+            .values()
+            .any(|r| r.slot == si && r.obj == Obj::Init(track))
+    }
+
+    fn blocked(&self, si: usize, obj: Obj) -> bool {
+        self.retries.get(&(si, obj)).is_some_and(|r| r.at.is_some())
+    }
+
+    fn object_id(&self, req: &Request) -> ObjectId {
+        let (kind, index) = match req.obj {
+            Obj::Init(_) => (FetchKind::Init, 0),
+            Obj::Media(i) => (FetchKind::Media, index_u32(i)),
+        };
+        ObjectId {
+            track_id: self.manifest.tracks[req.track].id.clone(),
+            kind,
+            index,
+        }
+    }
+
+    /// Whether a fetch (in flight or held) still serves the window.
+    fn wanted(&self, r: &Request) -> bool {
+        let slot = &self.slots[r.slot];
+        match r.obj {
+            Obj::Media(i) => {
+                let w = self.window(r.slot);
+                (w.first..=w.keep_end).contains(&i) && !slot.appended.contains_key(&i)
+            }
+            Obj::Init(t) => self.needed_inits(r.slot).contains(&t),
+        }
+    }
+
+    /// The init segments the appends to come will need, in order: walking the window from
+    /// the cursor in append order (segments fetched or in flight at their rendition, missing
+    /// ones within the goal at the chosen rendition), every change of rendition from the
+    /// buffer's current init needs the new rendition's init.
+    fn needed_inits(&self, si: usize) -> Vec<usize> {
+        let w = self.window(si);
+        let slot = &self.slots[si];
+        let mut current = slot.current_init;
+        let mut needed = Vec::new();
+        for i in w.first..=w.keep_end {
+            if slot.appended.contains_key(&i) {
+                continue;
+            }
+            let track = match self.pending_media(si, i) {
+                // Its init went in before it.
+                Some(r) if r.state == ReqState::Appending => continue,
+                Some(r) => r.track,
+                None if i < w.fetch_end => self.chosen(si),
+                None => break,
+            };
+            if current != Some(track) {
+                if !needed.contains(&track) {
+                    needed.push(track);
+                }
+                current = Some(track);
+            }
+        }
+        needed
+    }
+
+    // ---- internals: actions ----
+
+    /// Drops fetches the window no longer wants (a seek, a switch), and the retry records of
+    /// objects out of the window.
+    fn next_abort(&mut self) -> Option<Action> {
+        let windows: Vec<Window> = (0..self.slots.len()).map(|si| self.window(si)).collect();
+        self.retries.retain(|&(si, obj), _| match obj {
+            Obj::Media(i) => (windows[si].first..=windows[si].keep_end).contains(&i),
+            Obj::Init(_) => true,
+        });
+        let unwanted = self
+            .requests
+            .iter()
+            .find(|(_, r)| r.state != ReqState::Appending && !self.wanted(r))
+            .map(|(&id, _)| id);
+        // Over the memory bound (a seek made an urgent fetch ordinary): shed the media fetch
+        // furthest ahead that no append waits for.
+        let shed = || {
+            let cursors: Vec<Option<usize>> = (0..self.slots.len())
+                .map(|si| self.cursor(si, &windows[si]))
+                .collect();
+            self.requests
+                .iter()
+                .filter(|(_, r)| r.state != ReqState::Appending)
+                .filter_map(|(&id, r)| match r.obj {
+                    Obj::Media(i) if Some(i) != cursors[r.slot] => {
+                        Some((id, self.segments(r.slot)[i].start))
+                    }
+                    _ => None,
+                })
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(id, _)| id)
+        };
+        let id = unwanted.or_else(|| {
+            (self.pending_bytes() > self.config.max_pending_bytes)
+                .then(shed)
+                .flatten()
+        })?;
+        self.requests.remove(&id);
+        Some(Action::Abort { id: FetchId(id) })
+    }
+
+    /// Removes appended segments behind the back buffer, then those past the forward bound.
+    fn next_remove(&mut self) -> Option<Action> {
+        for si in 0..self.slots.len() {
+            let w = self.window(si);
+            let segs = self.segments(si);
+            let behind_end = segs[w.keep_start].start;
+            let ahead_start = segs.get(w.keep_end + 1).map(|s| s.start);
+            let slot = &mut self.slots[si];
+            let remove = |slot: &mut SlotState, start: f64, end: f64| {
+                if let Some(a) = &mut slot.appending {
+                    a.removes_after = true;
+                }
+                slot.quota_wait = None;
+                Some(Action::Remove {
+                    slot: slot.slot,
+                    start,
+                    end,
+                })
+            };
+            if slot.appended.range(..w.keep_start).next().is_some() {
+                slot.appended = slot.appended.split_off(&w.keep_start);
+                if let Some(a) = &mut slot.appending
+                    && matches!(a.obj, Obj::Media(i) if i < w.keep_start)
+                {
+                    a.doomed = true;
+                }
+                self.eos_sent = false;
+                return remove(slot, 0.0, behind_end);
+            }
+            if let Some(start) = ahead_start
+                && slot.appended.range(w.keep_end + 1..).next().is_some()
+            {
+                slot.appended.split_off(&(w.keep_end + 1));
+                if let Some(a) = &mut slot.appending
+                    && matches!(a.obj, Obj::Media(i) if i > w.keep_end)
+                {
+                    a.doomed = true;
+                }
+                self.eos_sent = false;
+                return remove(slot, start, f64::INFINITY);
+            }
+        }
+        None
+    }
+
+    /// Appends the cursor's segment if it is held, after its rendition's init if the buffer
+    /// has another.
+    fn next_append(&mut self) -> Option<Action> {
+        for si in 0..self.slots.len() {
+            let w = self.window(si);
+            if self.slots[si].appending.is_some() || self.slots[si].quota_wait == Some(w.first) {
+                continue;
+            }
+            let Some(c) = self.cursor(si, &w) else {
+                continue;
+            };
+            let Some((&id, req)) = self
+                .requests
+                .iter()
+                .find(|(_, r)| r.slot == si && r.obj == Obj::Media(c) && r.state == ReqState::Held)
+            else {
+                continue;
+            };
+            let track = req.track;
+            let slot = &self.slots[si];
+            let prev_init = slot.current_init;
+            let (id, obj) = if prev_init == Some(track) {
+                (id, Obj::Media(c))
+            } else {
+                let Some((&init_id, _)) = self.requests.iter().find(|(_, r)| {
+                    r.slot == si && r.obj == Obj::Init(track) && r.state == ReqState::Held
+                }) else {
+                    continue;
+                };
+                (init_id, Obj::Init(track))
+            };
+            self.requests.get_mut(&id).expect("found").state = ReqState::Appending;
+            let slot = &mut self.slots[si];
+            if let Obj::Init(t) = obj {
+                slot.current_init = Some(t);
+            }
+            slot.appending = Some(Appending {
+                id,
+                obj,
+                prev_init,
+                doomed: false,
+                removes_after: false,
+            });
+            self.eos_sent = false;
+            return Some(Action::Append {
+                slot: slot.slot,
+                id: FetchId(id),
+            });
+        }
+        None
+    }
+
+    fn next_end_of_stream(&mut self) -> Option<Action> {
+        if self.eos_sent {
+            return None;
+        }
+        for si in 0..self.slots.len() {
+            let w = self.window(si);
+            if self.slots[si].appending.is_some()
+                || w.keep_end + 1 < self.segments(si).len()
+                || self.cursor(si, &w).is_some()
+            {
+                return None;
+            }
+        }
+        self.eos_sent = true;
+        Some(Action::EndOfStream)
+    }
+
+    /// The most urgent fetch of any slot: one the next append waits for, else the one for the
+    /// earliest time.
+    fn next_fetch(&mut self, now: u64) -> Option<Action> {
+        let best = (0..self.slots.len())
+            .filter_map(|si| self.fetch_candidate(si))
+            .min_by(|a, b| (!a.urgent).cmp(&!b.urgent).then(a.time.total_cmp(&b.time)))?;
+        let id = self.next_id;
+        self.next_id += 1;
+        let track = &self.manifest.tracks[best.track];
+        let (kind, index, path, size) = match best.obj {
+            Obj::Init(_) => (FetchKind::Init, 0, &track.init.path, track.init.size),
+            Obj::Media(i) => (
+                FetchKind::Media,
+                index_u32(i),
+                &track.segments[i].path,
+                track.segments[i].size,
+            ),
+        };
+        let attempt = self
+            .retries
+            .get(&(best.slot, best.obj))
+            .map_or(0, |r| r.failures + r.corrupt)
+            + 1;
+        let action = Action::Fetch {
+            id: FetchId(id),
+            slot: self.slots[best.slot].slot,
+            track_id: track.id.clone(),
+            kind,
+            index,
+            path: path.clone(),
+            size,
+            attempt,
+        };
+        // A slow link is no hung fetch: allow a margin over the time the estimate gives
+        // this fetch, sharing the link with those already out.
+        let sharing = (self.in_flight() + 1) as f64;
+        let expected_ms = size as f64 * 8000.0 / self.abr.estimate().max(1_000.0) * sharing;
+        let deadline = self.config.fetch_timeout_ms.map(|t| {
+            now.saturating_add(t.max((expected_ms * TIMEOUT_MARGIN).min(u64::MAX as f64) as u64))
+        });
+        self.requests.insert(
+            id,
+            Request {
+                slot: best.slot,
+                track: best.track,
+                obj: best.obj,
+                size,
+                state: ReqState::InFlight { since: now },
+                deadline,
+            },
+        );
+        Some(action)
+    }
+
+    fn fetch_candidate(&self, si: usize) -> Option<Candidate> {
+        let slot = &self.slots[si];
+        let in_flight = self
+            .requests
+            .values()
+            .filter(|r| r.slot == si && matches!(r.state, ReqState::InFlight { .. }))
+            .count();
+        if in_flight >= self.fetch_limit {
+            return None;
+        }
+        let w = self.window(si);
+        let segs = self.segments(si);
+        let cursor = self.cursor(si, &w);
+        // Init segments first (small, and an append may wait on one), in the order needed.
+        if let Some(&track) = self
+            .needed_inits(si)
+            .iter()
+            .find(|&&t| !self.init_pending(si, t))
+        {
+            return (!self.blocked(si, Obj::Init(track))).then_some(Candidate {
+                slot: si,
+                track,
+                obj: Obj::Init(track),
+                urgent: true,
+                time: cursor.map_or(0.0, |c| segs[c].start),
+            });
+        }
+        let track = self.chosen(si);
+        for (i, seg) in segs.iter().enumerate().take(w.fetch_end).skip(w.first) {
+            if slot.appended.contains_key(&i) || self.pending_media(si, i).is_some() {
+                continue;
+            }
+            // In order: nothing past a segment that is backing off.
+            if self.blocked(si, Obj::Media(i)) {
+                return None;
+            }
+            let size = self.manifest.tracks[track].segments[i].size;
+            let urgent = cursor == Some(i);
+            if !urgent && self.pending_bytes().saturating_add(size) > self.config.max_pending_bytes
+            {
+                return None;
+            }
+            return Some(Candidate {
+                slot: si,
+                track,
+                obj: Obj::Media(i),
+                urgent,
+                time: seg.start,
+            });
+        }
+        None
+    }
+
+    // ---- internals: state changes ----
+
+    /// Ends due timers, times out fetches, and re-evaluates the rendition, so that
+    /// [`Player::poll_timeout`] never names a time already past.
+    fn tick(&mut self, now: u64) {
+        if self.state != PlayerState::Running {
+            return;
+        }
+        for r in self.retries.values_mut() {
+            if r.at.is_some_and(|t| t <= now) {
+                r.at = None;
+            }
+        }
+        let expired: Vec<u64> = self
+            .requests
+            .iter()
+            .filter(|(_, r)| r.deadline.is_some_and(|d| d <= now))
+            .map(|(&id, _)| id)
+            .collect();
+        for id in expired {
+            // Fewer fetches at once share the link better.
+            self.fetch_limit = (self.fetch_limit / 2).max(1);
+            self.streak = 0;
+            self.out.push_back(Action::Abort { id: FetchId(id) });
+            self.fetch_failed(now, id, true, RetryReason::Timeout);
+            if self.state != PlayerState::Running {
+                return;
+            }
+        }
+        self.adapt(now);
+    }
+
+    fn fetch_failed(&mut self, now: u64, id: u64, retryable: bool, reason: RetryReason) {
+        let Some(req) = self.requests.remove(&id) else {
+            return;
+        };
+        let object = self.object_id(&req);
+        if !retryable {
+            return self.fail(
+                ErrorCode::FetchFailed,
+                Some(object.clone()),
+                format!("{object} could not be fetched"),
+            );
+        }
+        let retry = self.retries.entry((req.slot, req.obj)).or_default();
+        retry.failures += 1;
+        let (failures, attempt) = (retry.failures, retry.failures + retry.corrupt + 1);
+        if failures >= self.config.max_attempts {
+            return self.fail(
+                ErrorCode::FetchFailed,
+                Some(object.clone()),
+                format!("{object} could not be fetched in {failures} attempts"),
+            );
+        }
+        let delay_ms = self.backoff.delay(failures);
+        self.retries
+            .get_mut(&(req.slot, req.obj))
+            .expect("inserted")
+            .at = (delay_ms > 0).then(|| now.saturating_add(delay_ms));
+        self.events.push_back(Event::Retrying {
+            object,
+            attempt,
+            delay_ms,
+            reason,
+        });
+    }
+
+    fn fail(&mut self, code: ErrorCode, object: Option<ObjectId>, message: String) {
+        self.state = PlayerState::Failed;
+        for (&id, r) in &self.requests {
+            if r.state != ReqState::Appending {
+                self.out.push_back(Action::Abort { id: FetchId(id) });
+            }
+        }
+        self.requests.clear();
+        self.retries.clear();
+        self.stall = None;
+        self.events.push_back(Event::Error(PlaybackError {
+            code,
+            object,
+            message,
+        }));
+    }
+
+    /// Re-evaluates the video rendition from the estimate, capped by slow fetches in flight.
+    fn adapt(&mut self, now: u64) {
+        if self.state != PlayerState::Running || self.video.len() < 2 {
+            return;
+        }
+        let from = self.abr.current();
+        let cap = self.inflight_cap(now);
+        if let Some(to) = self.abr.decide(now, cap, self.stall.is_none()) {
+            self.switched(from, to, SwitchReason::Bandwidth);
+        }
+    }
+
+    /// An upper bound on the link's rate from video fetches out longer than
+    /// `slow_fetch_ms`: had one finished now, it would have run at `size / elapsed`; the link
+    /// carries at most that times the fetches sharing it.
+    fn inflight_cap(&self, now: u64) -> Option<f64> {
+        let sharing = self.in_flight() as f64;
+        self.requests
+            .values()
+            .filter(|r| r.slot == 0 && matches!(r.obj, Obj::Media(_)))
+            .filter_map(|r| match r.state {
+                ReqState::InFlight { since } => {
+                    let elapsed = now.saturating_sub(since);
+                    (elapsed >= self.config.abr.slow_fetch_ms.max(1))
+                        .then(|| r.size as f64 * 8000.0 / elapsed as f64 * sharing)
+                }
+                _ => None,
+            })
+            .reduce(f64::min)
+    }
+
+    fn switched(&mut self, from: usize, to: usize, reason: SwitchReason) {
+        self.events.push_back(Event::RenditionChanged {
+            from: Some(self.manifest.tracks[self.video[from]].id.clone()),
+            to: self.manifest.tracks[self.video[to]].id.clone(),
+            reason,
+        });
+    }
+
+    /// Whether some slot's reported buffer lacks data under the playhead.
+    fn starved(&self) -> bool {
+        self.slots.iter().any(|s| {
+            s.buffered.as_ref().is_some_and(|r| {
+                !has_data_at(r, self.playhead, self.manifest.tracks[s.reference].end())
+            })
+        })
+    }
+
+    fn at_end(&self) -> bool {
+        self.playhead + PLAYHEAD_TOL >= self.manifest.duration
+    }
+
+    fn enter_stall(&mut self, now: u64) {
+        if self.state != PlayerState::Running
+            || !self.ready
+            || self.seeking
+            || self.stall.is_some()
+            || self.at_end()
+        {
+            return;
+        }
+        self.stall = Some(Stalled {
+            at: self.playhead,
+            since: now,
+        });
+        self.events.push_back(Event::Stall { at: self.playhead });
+        // The browser may have evicted what the model says is there (coded frame eviction):
+        // segments from the playhead on whose middle is no longer buffered are forgotten, and
+        // what is left of them removed, so the buffer never holds what the model does not know
+        // (eviction works from the model). They are fetched again.
+        for si in 0..self.slots.len() {
+            let w = self.window(si);
+            let Some(ranges) = self.slots[si].buffered.clone() else {
+                continue;
+            };
+            let segs = self.segments(si);
+            let lost: Vec<(f64, f64, usize)> = self.slots[si]
+                .appended
+                .range(w.first..)
+                .map(|(&i, _)| (segs[i].start, seg_end(&segs[i]), i))
+                .filter(|&(a, b, _)| {
+                    let mid = (a + b) / 2.0;
+                    !ranges.iter().any(|&(s, e)| s <= mid && mid < e)
+                })
+                .collect();
+            let slot = self.slots[si].slot;
+            for (start, end, i) in lost {
+                self.slots[si].appended.remove(&i);
+                if let Some(a) = &mut self.slots[si].appending {
+                    a.removes_after = true;
+                }
+                self.out.push_back(Action::Remove { slot, start, end });
+                self.eos_sent = false;
+            }
+        }
+        let from = self.abr.current();
+        if let Some(to) = self.abr.stalled(self.inflight_cap(now)) {
+            self.switched(from, to, SwitchReason::Stall);
+        }
+        // Put the segment under the playhead first: drop fetches of later segments that
+        // compete with it for the link, and a fetch of it at a rendition above the new one.
+        for si in 0..self.slots.len() {
+            let w = self.window(si);
+            let Some(c) = self.cursor(si, &w) else {
+                continue;
+            };
+            let chosen = self.chosen(si);
+            let bandwidth = |t: usize| self.manifest.tracks[t].bandwidth;
+            let cursor_ok = self.pending_media(si, c).is_some_and(|r| match r.state {
+                ReqState::InFlight { .. } => bandwidth(r.track) <= bandwidth(chosen),
+                _ => true,
+            });
+            if cursor_ok {
+                continue;
+            }
+            let drop: Vec<u64> = self
+                .requests
+                .iter()
+                .filter(|(_, r)| r.slot == si && matches!(r.state, ReqState::InFlight { .. }))
+                .filter(|(_, r)| matches!(r.obj, Obj::Media(i) if i >= c))
+                .map(|(&id, _)| id)
+                .collect();
+            for id in drop {
+                self.requests.remove(&id);
+                self.out.push_back(Action::Abort { id: FetchId(id) });
+            }
+        }
+    }
+
+    /// Ready and the end of a seek: every slot has the segment under the playhead appended.
+    fn update_status(&mut self) {
+        if self.state != PlayerState::Running {
+            return;
+        }
+        let all = (0..self.slots.len()).all(|si| {
+            let w = self.window(si);
+            self.slots[si].appended.contains_key(&w.first)
+        });
+        if all {
+            self.seeking = false;
+            if !self.ready {
+                self.ready = true;
+                self.events.push_back(Event::Ready);
+            }
+        }
+    }
+}
+
+impl SlotState {
+    fn new(slot: Slot, reference: usize) -> Self {
+        Self {
+            slot,
+            reference,
+            appended: BTreeMap::new(),
+            current_init: None,
+            appending: None,
+            buffered: None,
+            quota_wait: None,
+        }
+    }
+}
+
+fn seg_end(s: &Segment) -> f64 {
+    s.start + s.duration
+}
+
+/// The segment holding time `t` (the last one past the end), as [`Track::segment_at`] but by
+/// binary search.
+fn segment_index(segs: &[Segment], t: f64) -> usize {
+    segs.partition_point(|s| seg_end(s) <= t)
+        .min(segs.len().saturating_sub(1))
+}
+
+/// Whether buffered `ranges` have data under `t` (a track ending at `end`).
+fn has_data_at(ranges: &[(f64, f64)], t: f64, end: f64) -> bool {
+    let need = (t + PLAYHEAD_TOL).min(end - PLAYHEAD_TOL);
+    ranges
+        .iter()
+        .any(|&(a, b)| a <= t + PLAYHEAD_TOL && b > need)
+}
+
+fn index_u32(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::{MediaFile, PackageKind};
+
+    fn manifest(durations: &[f64]) -> Manifest {
+        let track = |id: &str, kind, bw| {
+            let mut start = 0.0;
+            let segments = durations
+                .iter()
+                .enumerate()
+                .map(|(i, &d)| {
+                    let s = Segment {
+                        start,
+                        duration: d,
+                        path: format!("{id}/{i}.cnls"),
+                        size: (bw as f64 * d / 8.0) as u64,
+                    };
+                    start += d;
+                    s
+                })
+                .collect();
+            Track {
+                id: id.into(),
+                kind,
+                mime: "video/mp4".into(),
+                codecs: "avc1".into(),
+                bandwidth: bw,
+                width: Some(640),
+                height: Some(360),
+                init: MediaFile {
+                    path: format!("{id}/init.cnls"),
+                    size: 900,
+                },
+                segments,
+            }
+        };
+        Manifest {
+            version: 1,
+            asset_id: "a".into(),
+            package_id: "p".into(),
+            kind: PackageKind::Full,
+            duration: durations.iter().sum(),
+            poster: None,
+            tracks: vec![
+                track("v1", TrackKind::Video, 500_000),
+                track("v2", TrackKind::Video, 2_000_000),
+            ],
+        }
+    }
+
+    #[test]
+    fn segment_index_matches_the_manifest_lookup() {
+        let m = manifest(&[4.0, 4.0, 3.0, 2.5]);
+        let t = &m.tracks[0];
+        for x in [
+            0.0, 1.0, 3.999, 4.0, 7.9, 8.0, 10.9, 11.0, 13.4, 13.5, 99.0, -1.0,
+        ] {
+            assert_eq!(segment_index(&t.segments, x), t.segment_at(x), "{x}");
+        }
+    }
+
+    #[test]
+    fn window_respects_goal_and_bounds() {
+        let m = manifest(&[4.0; 20]);
+        let config = PlaybackConfig {
+            forward_goal_s: 10.0,
+            max_forward_s: 14.0,
+            back_buffer_s: 6.0,
+            ..PlaybackConfig::default()
+        };
+        let mut p = Player::new(m, config).unwrap();
+        p.playhead = 21.0;
+        let w = p.window(0);
+        assert_eq!(w.first, 5);
+        // Starts before 31: 24, 28 → segments 6 and 7.
+        assert_eq!(w.fetch_end, 8);
+        // Ends by 35: 28..32 is segment 7, 32..36 is not.
+        assert_eq!(w.keep_end, 7);
+        // 15 is in segment 3.
+        assert_eq!(w.keep_start, 3);
+    }
+
+    #[test]
+    fn misaligned_renditions_are_refused() {
+        let mut m = manifest(&[4.0, 4.0]);
+        m.tracks[1].segments[1].start = 3.0;
+        m.tracks[1].segments[0].duration = 3.0;
+        let err = Player::new(m, PlaybackConfig::default()).unwrap_err();
+        assert_eq!(err.code, ErrorCode::BadManifest);
+    }
+
+    #[test]
+    fn buffered_data_under_the_playhead() {
+        assert!(has_data_at(&[(0.0, 8.0)], 3.0, 20.0));
+        assert!(has_data_at(&[(0.04, 8.0)], 0.0, 20.0));
+        assert!(!has_data_at(&[(0.0, 3.05)], 3.0, 20.0));
+        assert!(!has_data_at(&[(4.0, 8.0)], 3.0, 20.0));
+        // At the end of the track, data to the end is enough.
+        assert!(has_data_at(&[(10.0, 20.0)], 19.95, 20.0));
+    }
+}

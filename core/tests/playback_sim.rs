@@ -1,0 +1,1640 @@
+//! The player against a simulated browser, on a simulated clock: a link whose bandwidth the
+//! test schedules, shared fairly by the fetches on it (with latency), a decryptor that can be
+//! told to fail authentication, SourceBuffers with FIFO operation queues and buffered ranges,
+//! and a media element whose playhead advances only over data buffered in every slot.
+//!
+//! The simulated driver checks the player's promises as it goes, in every test:
+//!
+//! - an `Append` names only a fetch reported fetched (authenticated), not aborted and not
+//!   appended before; an `Abort` never names a fetch whose append was given;
+//! - a media segment goes into a SourceBuffer only after its own rendition's init segment;
+//! - no media fetch ends further than `max_forward_s` ahead of the playhead (the segment under
+//!   it excepted), no slot has more fetches out than `max_fetches_per_slot`, and the bytes in
+//!   flight, held or queued stay within `max_pending_bytes` plus, per slot, the segment being
+//!   appended and the one the next append waits for;
+//! - once its queue is idle, each SourceBuffer holds nothing older than the back buffer (plus
+//!   a segment) and nothing further ahead than the forward bound (plus a segment);
+//! - `EndOfStream` finds every buffer holding its track to the end;
+//! - `poll_timeout` never names a time already past.
+
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use cinelock_core::media::{Manifest, MediaFile, PackageKind, Segment, Track, TrackKind};
+use cinelock_core::playback::{
+    AbrConfig, Action, AppendError, ErrorCode, Event, FetchId, FetchKind, PlaybackConfig,
+    PlaybackError, Player, PlayerState, RetryReason, Slot, SwitchReason,
+};
+use proptest::prelude::*;
+
+const STEP_MS: u64 = 20;
+const MBPS: f64 = 1_000_000.0;
+
+/// splitmix64, for the simulation's own dice.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn chance(&mut self, p: f64) -> bool {
+        p > 0.0 && (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
+    }
+}
+
+const LADDER: [(&str, u64, u32); 4] = [
+    ("v240", 400_000, 240),
+    ("v360", 1_000_000, 360),
+    ("v720", 2_500_000, 720),
+    ("v1080", 5_000_000, 1080),
+];
+
+/// A package of `duration` seconds: the four renditions of [`LADDER`] cut every `video_seg`
+/// seconds (sizes within ±30% of the nominal rate), and audio at 128 kbit/s cut every
+/// `audio_seg` seconds, if given.
+fn package(duration: f64, video_seg: f64, audio_seg: Option<f64>) -> Manifest {
+    let mut rng = Rng(duration.to_bits() ^ video_seg.to_bits());
+    let cut = |seg: f64| {
+        let mut out = Vec::new();
+        let mut t = 0.0;
+        while t < duration - 1e-9 {
+            let d = seg.min(duration - t);
+            out.push((t, d));
+            t += d;
+        }
+        out
+    };
+    let mut track = |id: &str, kind: TrackKind, bandwidth: u64, height: u32, seg: f64| {
+        let segments = cut(seg)
+            .into_iter()
+            .enumerate()
+            .map(|(i, (start, d))| {
+                let jitter = 0.7 + (rng.next() % 600) as f64 / 1000.0;
+                Segment {
+                    start,
+                    duration: d,
+                    path: format!("{id}/{i:05}.cnls"),
+                    size: ((bandwidth as f64 * d / 8.0 * jitter) as u64).max(200),
+                }
+            })
+            .collect();
+        let video = kind == TrackKind::Video;
+        Track {
+            id: id.into(),
+            kind,
+            mime: if video { "video/mp4" } else { "audio/mp4" }.into(),
+            codecs: if video { "avc1.64001f" } else { "mp4a.40.2" }.into(),
+            bandwidth,
+            width: video.then_some(height * 16 / 9),
+            height: video.then_some(height),
+            init: MediaFile {
+                path: format!("{id}/init.cnls"),
+                size: 700,
+            },
+            segments,
+        }
+    };
+    let mut tracks: Vec<Track> = LADDER
+        .iter()
+        .map(|&(id, bw, h)| track(id, TrackKind::Video, bw, h, video_seg))
+        .collect();
+    if let Some(a) = audio_seg {
+        tracks.push(track("a128", TrackKind::Audio, 128_000, 0, a));
+    }
+    let m = Manifest {
+        version: 1,
+        asset_id: "asset1".into(),
+        package_id: "full".into(),
+        kind: PackageKind::Full,
+        duration,
+        poster: None,
+        tracks,
+    };
+    m.validate().unwrap();
+    m
+}
+
+fn config() -> PlaybackConfig {
+    PlaybackConfig {
+        base_backoff_ms: 200,
+        max_backoff_ms: 2_000,
+        retry_seed: 7,
+        fetch_timeout_ms: Some(10_000),
+        ..PlaybackConfig::default()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Fetched {
+    slot: Slot,
+    track_id: String,
+    kind: FetchKind,
+    index: u32,
+    size: u64,
+    issued_at: u64,
+}
+
+type Key = (Slot, FetchKind, u32);
+
+impl Fetched {
+    fn key(&self) -> Key {
+        (self.slot, self.kind, self.index)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Outcome {
+    Ok,
+    Fail { retryable: bool },
+    Corrupt,
+    Hang,
+}
+
+struct Transfer {
+    id: FetchId,
+    outcome: Outcome,
+    latency_left: u64,
+    remaining: f64,
+}
+
+enum Op {
+    Append(FetchId),
+    Remove(f64, f64),
+}
+
+struct Buffer {
+    slot: Slot,
+    ranges: Vec<(f64, f64)>,
+    init: Option<String>,
+    queue: VecDeque<Op>,
+}
+
+/// Faults by object position (any rendition): counts of failures to come (`u32::MAX`: every
+/// time), plus random ones.
+#[derive(Default)]
+struct Faults {
+    fail: HashMap<Key, u32>,
+    fatal: HashSet<Key>,
+    corrupt: HashMap<Key, u32>,
+    hang: HashMap<Key, u32>,
+    fail_p: f64,
+    corrupt_p: f64,
+}
+
+fn take(map: &mut HashMap<Key, u32>, key: &Key) -> bool {
+    match map.get_mut(key) {
+        Some(n) if *n > 0 => {
+            if *n != u32::MAX {
+                *n -= 1;
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+struct Sim {
+    player: Player,
+    manifest: Manifest,
+    config: PlaybackConfig,
+    now: u64,
+    rng: Rng,
+    /// (from ms, bits per second), ascending.
+    link: Vec<(u64, f64)>,
+    latency_ms: u64,
+    transfers: Vec<Transfer>,
+    fetches: HashMap<FetchId, Fetched>,
+    held: HashSet<FetchId>,
+    queued: HashSet<FetchId>,
+    appended: Vec<FetchId>,
+    buffers: Vec<Buffer>,
+    /// SourceBuffer capacity in seconds of media (QuotaExceededError past it).
+    capacity_s: Option<f64>,
+    playhead: f64,
+    paused: bool,
+    waiting: bool,
+    ended: bool,
+    eos_pending: bool,
+    eos: bool,
+    faults: Faults,
+    actions: Vec<(u64, Action)>,
+    events: Vec<(u64, Event)>,
+    /// Pending bytes the player may exceed `max_pending_bytes` by.
+    pending_slack: u64,
+    longest_segment: f64,
+}
+
+impl Sim {
+    fn new(manifest: Manifest, config: PlaybackConfig, link_bps: f64) -> Self {
+        let player = Player::new(manifest.clone(), config.clone()).unwrap();
+        let buffers = player
+            .slots()
+            .map(|(slot, _)| Buffer {
+                slot,
+                ranges: Vec::new(),
+                init: None,
+                queue: VecDeque::new(),
+            })
+            .collect();
+        let largest = |kind: TrackKind| {
+            manifest
+                .tracks
+                .iter()
+                .filter(|t| t.kind == kind)
+                .flat_map(|t| t.segments.iter().map(|s| s.size))
+                .max()
+                .unwrap_or(0)
+        };
+        let inits: u64 = manifest.tracks.iter().map(|t| t.init.size).sum();
+        let longest_segment = manifest
+            .tracks
+            .iter()
+            .flat_map(|t| &t.segments)
+            .map(|s| s.duration)
+            .fold(0.0, f64::max);
+        Self {
+            player,
+            // Per slot: the segment being appended and the one the next append waits for.
+            pending_slack: 2 * (largest(TrackKind::Video) + largest(TrackKind::Audio)) + inits,
+            longest_segment,
+            manifest,
+            config,
+            now: 0,
+            rng: Rng(99),
+            link: vec![(0, link_bps)],
+            latency_ms: 40,
+            transfers: Vec::new(),
+            fetches: HashMap::new(),
+            held: HashSet::new(),
+            queued: HashSet::new(),
+            appended: Vec::new(),
+            buffers,
+            capacity_s: None,
+            playhead: 0.0,
+            paused: false,
+            waiting: false,
+            ended: false,
+            eos_pending: false,
+            eos: false,
+            faults: Faults::default(),
+            actions: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    fn start(&mut self) {
+        self.player.handle_start(self.now);
+        self.drain();
+    }
+
+    fn bandwidth(&self) -> f64 {
+        self.link
+            .iter()
+            .rev()
+            .find(|&&(from, _)| from <= self.now)
+            .map_or(0.0, |&(_, b)| b)
+    }
+
+    fn buffer(&self, slot: Slot) -> &Buffer {
+        self.buffers.iter().find(|b| b.slot == slot).unwrap()
+    }
+
+    // ---- the driver ----
+
+    fn drain(&mut self) {
+        let mut n = 0;
+        while let Some(action) = self.player.poll_action(self.now) {
+            n += 1;
+            assert!(
+                n < 1_000,
+                "the player does not settle: {:?}",
+                &self.actions[self.actions.len() - 10..]
+            );
+            self.apply(action);
+        }
+        while let Some(event) = self.player.poll_event() {
+            self.events.push((self.now, event));
+        }
+        if let Some(t) = self.player.poll_timeout() {
+            assert!(t > self.now, "timeout {t} in the past at {}", self.now);
+        }
+    }
+
+    fn pending_bytes(&self) -> u64 {
+        self.transfers
+            .iter()
+            .map(|t| t.id)
+            .chain(self.held.iter().copied())
+            .chain(self.queued.iter().copied())
+            .map(|id| self.fetches[&id].size)
+            .sum()
+    }
+
+    fn apply(&mut self, action: Action) {
+        self.actions.push((self.now, action.clone()));
+        match action {
+            Action::SetDuration(d) => assert_eq!(d, self.manifest.duration),
+            Action::Fetch {
+                id,
+                slot,
+                track_id,
+                kind,
+                index,
+                path,
+                size,
+                attempt,
+            } => {
+                assert!(!self.fetches.contains_key(&id), "fetch id {id} reused");
+                let track = self.manifest.track(&track_id).expect("a manifest track");
+                let expected_slot = match track.kind {
+                    TrackKind::Video => Slot::Video,
+                    TrackKind::Audio => Slot::Audio,
+                };
+                assert_eq!(slot, expected_slot);
+                if kind == FetchKind::Media {
+                    let seg = &track.segments[index as usize];
+                    assert_eq!((&seg.path, seg.size), (&path, size));
+                    let end = seg.start + seg.duration;
+                    assert!(
+                        seg.start <= self.playhead + 1e-9
+                            || end <= self.playhead + self.config.max_forward_s + 1e-6,
+                        "{path} ends at {end}, beyond the forward bound from {}",
+                        self.playhead
+                    );
+                } else {
+                    assert_eq!((index, &track.init.path), (0, &path));
+                }
+                let out = self
+                    .transfers
+                    .iter()
+                    .filter(|t| self.fetches[&t.id].slot == slot)
+                    .count();
+                assert!(out < self.config.max_fetches_per_slot, "too many fetches");
+                let fetched = Fetched {
+                    slot,
+                    track_id,
+                    kind,
+                    index,
+                    size,
+                    issued_at: self.now,
+                };
+                assert!(attempt >= 1);
+                let key = fetched.key();
+                self.fetches.insert(id, fetched);
+                assert!(
+                    self.pending_bytes() <= self.config.max_pending_bytes + self.pending_slack,
+                    "pending bytes {} over the bound",
+                    self.pending_bytes()
+                );
+                let f = &mut self.faults;
+                let outcome = if f.fatal.contains(&key) {
+                    Outcome::Fail { retryable: false }
+                } else if take(&mut f.fail, &key) {
+                    Outcome::Fail { retryable: true }
+                } else if take(&mut f.hang, &key) {
+                    Outcome::Hang
+                } else if take(&mut f.corrupt, &key) {
+                    Outcome::Corrupt
+                } else if self.rng.chance(self.faults.fail_p) {
+                    Outcome::Fail { retryable: true }
+                } else if self.rng.chance(self.faults.corrupt_p) {
+                    Outcome::Corrupt
+                } else {
+                    Outcome::Ok
+                };
+                let remaining = match outcome {
+                    Outcome::Fail { .. } => 0.0,
+                    _ => size as f64,
+                };
+                self.transfers.push(Transfer {
+                    id,
+                    outcome,
+                    latency_left: self.latency_ms,
+                    remaining,
+                });
+            }
+            Action::Abort { id } => {
+                assert!(!self.queued.contains(&id), "abort of {id} after its append");
+                let before = self.transfers.len();
+                self.transfers.retain(|t| t.id != id);
+                let was_held = self.held.remove(&id);
+                assert!(
+                    was_held || self.transfers.len() < before,
+                    "abort of {id}, neither in flight nor held"
+                );
+            }
+            Action::Append { slot, id } => {
+                assert!(
+                    self.held.remove(&id),
+                    "append of {id}, which is not fetched and held"
+                );
+                assert_eq!(self.fetches[&id].slot, slot);
+                self.queued.insert(id);
+                self.eos_pending = false;
+                let b = self.buffers.iter_mut().find(|b| b.slot == slot).unwrap();
+                b.queue.push_back(Op::Append(id));
+            }
+            Action::Remove { slot, start, end } => {
+                assert!(start >= 0.0 && end > start, "remove {start}..{end}");
+                self.eos_pending = false;
+                let b = self.buffers.iter_mut().find(|b| b.slot == slot).unwrap();
+                b.queue.push_back(Op::Remove(start, end));
+            }
+            Action::EndOfStream => self.eos_pending = true,
+        }
+    }
+
+    // ---- the world ----
+
+    fn step(&mut self) {
+        self.now += STEP_MS;
+        self.network();
+        self.source_buffers();
+        if self.eos_pending && self.buffers.iter().all(|b| b.queue.is_empty()) {
+            self.eos_pending = false;
+            self.eos = true;
+            for b in &self.buffers {
+                let end = self
+                    .manifest
+                    .tracks
+                    .iter()
+                    .find(|t| (t.kind == TrackKind::Audio) == (b.slot == Slot::Audio));
+                let end = end.unwrap().end();
+                assert!(
+                    b.ranges
+                        .iter()
+                        .any(|&(s, e)| e >= end - 1e-6 && s <= self.playhead + 0.2),
+                    "end of stream with {:?} buffered at {}",
+                    b.ranges,
+                    self.playhead
+                );
+            }
+        }
+        self.play();
+        self.player
+            .handle_playhead(self.now, self.playhead, self.paused);
+        self.drain();
+        if self.player.poll_timeout().is_some_and(|t| t <= self.now) {
+            self.player.handle_timeout(self.now);
+            self.drain();
+        }
+        self.check_buffers();
+    }
+
+    fn network(&mut self) {
+        for t in &mut self.transfers {
+            t.latency_left = t.latency_left.saturating_sub(STEP_MS);
+        }
+        let flowing = |t: &Transfer| t.latency_left == 0 && t.outcome != Outcome::Hang;
+        let active = self.transfers.iter().filter(|t| flowing(t)).count();
+        if active > 0 {
+            let share = self.bandwidth() / 8.0 * STEP_MS as f64 / 1000.0 / active as f64;
+            for t in self.transfers.iter_mut().filter(|t| flowing(t)) {
+                t.remaining -= share;
+            }
+        }
+        let done: Vec<FetchId> = self
+            .transfers
+            .iter()
+            .filter(|t| flowing(t) && t.remaining <= 0.0)
+            .map(|t| t.id)
+            .collect();
+        for id in done {
+            // An earlier report in this step may have led the player to abort this one.
+            let Some(i) = self.transfers.iter().position(|t| t.id == id) else {
+                continue;
+            };
+            let t = self.transfers.remove(i);
+            let f = self.fetches[&id].clone();
+            let elapsed = self.now - f.issued_at;
+            match t.outcome {
+                Outcome::Ok => {
+                    self.held.insert(id);
+                    self.player.handle_fetched(id, self.now, f.size, elapsed);
+                }
+                Outcome::Fail { retryable } => {
+                    self.player.handle_fetch_failed(id, self.now, retryable)
+                }
+                Outcome::Corrupt => self.player.handle_decrypt_failed(id),
+                Outcome::Hang => unreachable!(),
+            }
+            self.drain();
+        }
+    }
+
+    fn source_buffers(&mut self) {
+        for b in 0..self.buffers.len() {
+            let Some(op) = self.buffers[b].queue.pop_front() else {
+                continue;
+            };
+            // Any operation reopens an ended MediaSource.
+            self.eos = false;
+            let slot = self.buffers[b].slot;
+            match op {
+                Op::Append(id) => {
+                    let f = self.fetches[&id].clone();
+                    self.queued.remove(&id);
+                    let track = self.manifest.track(&f.track_id).unwrap();
+                    let buf = &mut self.buffers[b];
+                    if f.kind == FetchKind::Init {
+                        buf.init = Some(f.track_id.clone());
+                    } else {
+                        assert_eq!(
+                            buf.init.as_deref(),
+                            Some(f.track_id.as_str()),
+                            "{slot:?} media of {} appended before its init",
+                            f.track_id
+                        );
+                        let seg = &track.segments[f.index as usize];
+                        let held: f64 = buf.ranges.iter().map(|(s, e)| e - s).sum();
+                        if self
+                            .capacity_s
+                            .is_some_and(|cap| held + seg.duration > cap + 1e-9)
+                        {
+                            self.held.insert(id);
+                            let ranges = buf.ranges.clone();
+                            self.player.handle_buffered(slot, &ranges);
+                            self.player
+                                .handle_append_failed(slot, AppendError::QuotaExceeded);
+                            self.drain();
+                            continue;
+                        }
+                        add_range(&mut buf.ranges, seg.start, seg.start + seg.duration);
+                    }
+                    self.appended.push(id);
+                    let ranges = self.buffers[b].ranges.clone();
+                    self.player.handle_buffered(slot, &ranges);
+                    self.player.handle_appended(slot, id);
+                }
+                Op::Remove(start, end) => {
+                    remove_range(&mut self.buffers[b].ranges, start, end);
+                    let ranges = self.buffers[b].ranges.clone();
+                    self.player.handle_buffered(slot, &ranges);
+                }
+            }
+            self.drain();
+        }
+    }
+
+    /// The media element: the playhead advances over data buffered in every slot.
+    fn play(&mut self) {
+        if self.paused || self.ended {
+            return;
+        }
+        let t = self.playhead;
+        let data_end = self
+            .buffers
+            .iter()
+            .map(|b| {
+                b.ranges
+                    .iter()
+                    .find(|&&(s, e)| s <= t + 1e-9 && t < e - 1e-9)
+                    .map(|r| r.1)
+            })
+            .collect::<Option<Vec<f64>>>()
+            .map(|ends| ends.into_iter().fold(f64::INFINITY, f64::min));
+        match data_end {
+            Some(end) => {
+                self.waiting = false;
+                self.playhead = (t + STEP_MS as f64 / 1000.0).min(end);
+            }
+            None if self.eos && t >= self.manifest.duration - 1e-6 => self.ended = true,
+            None if !self.waiting => {
+                self.waiting = true;
+                self.player.handle_waiting(self.now);
+                self.drain();
+            }
+            None => {}
+        }
+        if self.eos && self.playhead >= self.manifest.duration - 1e-6 {
+            self.ended = true;
+        }
+    }
+
+    fn check_buffers(&self) {
+        let back = self.config.back_buffer_s + self.longest_segment + 0.15;
+        let ahead = self.config.max_forward_s.max(self.longest_segment) + 0.15;
+        for b in &self.buffers {
+            if !b.queue.is_empty() {
+                continue;
+            }
+            if let Some(&(start, _)) = b.ranges.first() {
+                assert!(
+                    start >= self.playhead - back,
+                    "{:?} holds {:?}, too far behind {}",
+                    b.slot,
+                    b.ranges,
+                    self.playhead
+                );
+            }
+            if let Some(&(_, end)) = b.ranges.last() {
+                assert!(
+                    end <= self.playhead + ahead,
+                    "{:?} holds {:?}, too far ahead of {}",
+                    b.slot,
+                    b.ranges,
+                    self.playhead
+                );
+            }
+        }
+    }
+
+    // ---- test helpers ----
+
+    fn seek(&mut self, t: f64) {
+        self.playhead = t;
+        self.waiting = false;
+        self.ended = false;
+        self.eos_pending = false;
+        self.player.handle_seek(self.now, t);
+        self.drain();
+    }
+
+    fn failed(&self) -> bool {
+        self.player.state() == PlayerState::Failed
+    }
+
+    /// Steps until `done` or `limit_ms` of simulated time; whether `done` held.
+    fn run_until(&mut self, limit_ms: u64, done: impl Fn(&Sim) -> bool) -> bool {
+        let until = self.now + limit_ms;
+        while self.now < until {
+            if done(self) {
+                return true;
+            }
+            self.step();
+        }
+        done(self)
+    }
+
+    fn play_to_end(&mut self, limit_ms: u64) {
+        let ok = self.run_until(limit_ms, |s| s.ended || s.failed());
+        assert!(
+            ok && self.ended,
+            "not ended at {} (playhead {}, errors {:?})",
+            self.now,
+            self.playhead,
+            self.errors()
+        );
+        assert!(self.errors().is_empty());
+        // Every segment of every slot went in (at some rendition), and the stream ended.
+        for b in &self.buffers {
+            let track = self
+                .manifest
+                .tracks
+                .iter()
+                .find(|t| (t.kind == TrackKind::Audio) == (b.slot == Slot::Audio))
+                .unwrap();
+            let got: HashSet<u32> = self
+                .appended
+                .iter()
+                .map(|id| &self.fetches[id])
+                .filter(|f| f.slot == b.slot && f.kind == FetchKind::Media)
+                .map(|f| f.index)
+                .collect();
+            assert_eq!(got.len(), track.segments.len(), "{:?}", b.slot);
+        }
+        assert!(
+            self.actions
+                .iter()
+                .any(|(_, a)| matches!(a, Action::EndOfStream))
+        );
+    }
+
+    fn errors(&self) -> Vec<PlaybackError> {
+        self.events
+            .iter()
+            .filter_map(|(_, e)| match e {
+                Event::Error(err) => Some(err.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn switches(&self) -> Vec<(u64, Option<String>, String, SwitchReason)> {
+        self.events
+            .iter()
+            .filter_map(|(at, e)| match e {
+                Event::RenditionChanged { from, to, reason } => {
+                    Some((*at, from.clone(), to.clone(), *reason))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Media fetches of `slot`: (time, id, track, index, attempt).
+    fn media_fetches(&self, slot: Slot) -> Vec<(u64, FetchId, String, u32, u32)> {
+        self.actions
+            .iter()
+            .filter_map(|(at, a)| match a {
+                Action::Fetch {
+                    id,
+                    slot: s,
+                    track_id,
+                    kind: FetchKind::Media,
+                    index,
+                    attempt,
+                    ..
+                } if *s == slot => Some((*at, *id, track_id.clone(), *index, *attempt)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn fetches_of(&self, key: Key) -> usize {
+        self.fetches.values().filter(|f| f.key() == key).count()
+    }
+
+    fn count_events(&self, f: impl Fn(&Event) -> bool) -> usize {
+        self.events.iter().filter(|(_, e)| f(e)).count()
+    }
+}
+
+fn add_range(ranges: &mut Vec<(f64, f64)>, start: f64, end: f64) {
+    ranges.push((start, end));
+    ranges.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut merged: Vec<(f64, f64)> = Vec::with_capacity(ranges.len());
+    for &(s, e) in ranges.iter() {
+        match merged.last_mut() {
+            Some(last) if s <= last.1 + 1e-6 => last.1 = last.1.max(e),
+            _ => merged.push((s, e)),
+        }
+    }
+    *ranges = merged;
+}
+
+fn remove_range(ranges: &mut Vec<(f64, f64)>, start: f64, end: f64) {
+    let mut out = Vec::with_capacity(ranges.len() + 1);
+    for &(s, e) in ranges.iter() {
+        if e <= start || s >= end {
+            out.push((s, e));
+            continue;
+        }
+        if s < start {
+            out.push((s, start));
+        }
+        if e > end {
+            out.push((end, e));
+        }
+    }
+    *ranges = out;
+}
+
+fn standard() -> Manifest {
+    package(60.0, 4.0, Some(5.0))
+}
+
+// ---- tests ----
+
+#[test]
+fn plays_a_rendition_ladder_with_audio_to_the_end() {
+    let mut sim = Sim::new(standard(), config(), 10.0 * MBPS);
+    sim.start();
+    assert!(matches!(sim.actions[0].1, Action::SetDuration(d) if d == 60.0));
+    sim.play_to_end(120_000);
+    assert_eq!(sim.count_events(|e| *e == Event::Ready), 1);
+    assert_eq!(sim.count_events(|e| matches!(e, Event::Stall { .. })), 0);
+    // 10 Mbit/s: the top rendition (5 Mbit/s) fits within the upswitch margin.
+    assert_eq!(sim.player.rendition().id, "v1080");
+    // Both buffers ended with their last segment, audio included.
+    for slot in [Slot::Video, Slot::Audio] {
+        let end = sim.buffer(slot).ranges.last().unwrap().1;
+        assert!((end - 60.0).abs() < 1e-6, "{slot:?} ends at {end}");
+    }
+}
+
+#[test]
+fn starts_low_on_a_low_estimate_and_upswitches_on_a_fast_link() {
+    let config = PlaybackConfig {
+        abr: AbrConfig {
+            initial_bandwidth_bps: 200_000.0,
+            ..AbrConfig::default()
+        },
+        ..config()
+    };
+    let mut sim = Sim::new(standard(), config, 30.0 * MBPS);
+    sim.start();
+    sim.play_to_end(120_000);
+    let switches = sim.switches();
+    assert_eq!(
+        switches[0],
+        (0, None, "v240".into(), SwitchReason::Start),
+        "{switches:?}"
+    );
+    let (at, from, to, reason) = switches[1].clone();
+    assert_eq!(
+        (from.as_deref(), to.as_str(), reason),
+        (Some("v240"), "v1080", SwitchReason::Bandwidth)
+    );
+    assert!(at < 8_000, "upswitched at {at}");
+    // Only upswitches on a steady fast link.
+    assert_eq!(switches.len(), 2, "{switches:?}");
+    let video = sim.media_fetches(Slot::Video);
+    assert_eq!(video[0].2, "v240");
+    assert_eq!(video.last().unwrap().2, "v1080");
+}
+
+#[test]
+fn downswitches_quickly_when_the_link_slows() {
+    let config = PlaybackConfig {
+        abr: AbrConfig {
+            start_rendition: Some(3),
+            ..AbrConfig::default()
+        },
+        ..config()
+    };
+    let mut sim = Sim::new(package(90.0, 4.0, Some(4.0)), config, 20.0 * MBPS);
+    sim.link.push((20_000, 1.2 * MBPS));
+    sim.start();
+    sim.play_to_end(240_000);
+    let downs: Vec<_> = sim
+        .switches()
+        .into_iter()
+        .filter(|(at, from, _, _)| *at >= 20_000 && from.is_some())
+        .collect();
+    let (at, _, _, _) = downs.first().expect("a downswitch after the drop");
+    assert!(*at < 26_000, "downswitched at {at}");
+    // It settles on what 1.2 Mbit/s carries with the safety margin: the lowest rendition.
+    assert_eq!(sim.player.rendition().id, "v240");
+    let late: Vec<_> = sim
+        .media_fetches(Slot::Video)
+        .into_iter()
+        .filter(|f| f.0 > 40_000)
+        .collect();
+    assert!(!late.is_empty() && late.iter().all(|f| f.2 == "v240"));
+}
+
+#[test]
+fn seeks_forward_and_backward() {
+    let mut sim = Sim::new(standard(), config(), 8.0 * MBPS);
+    sim.start();
+    // A seek inside the buffer keeps it: nothing is fetched again.
+    assert!(sim.run_until(30_000, |s| s.playhead >= 2.0
+        && s.player.buffered_ahead() >= 12.0));
+    let before = sim.actions.len();
+    let fetched_before = sim.fetches.len();
+    sim.seek(9.0);
+    assert!(sim.run_until(2_000, |s| s.playhead >= 10.0));
+    assert!(
+        sim.actions[before..]
+            .iter()
+            .all(|(_, a)| !matches!(a, Action::Abort { .. })),
+        "{:?}",
+        &sim.actions[before..]
+    );
+    assert!(
+        sim.fetches
+            .iter()
+            .filter(|(id, _)| id.0 as usize > fetched_before)
+            .all(|(_, f)| f.kind == FetchKind::Init || f.index >= 3),
+        "a buffered segment was fetched again"
+    );
+
+    // Forward out of the buffer: in-flight fetches behind the target are aborted, fetching
+    // resumes from the segment under it, and what lies behind is evicted.
+    assert!(sim.run_until(5_000, |s| !s.transfers.is_empty()));
+    let out: Vec<(FetchId, Fetched)> = sim
+        .transfers
+        .iter()
+        .map(|t| (t.id, sim.fetches[&t.id].clone()))
+        .collect();
+    let before = sim.actions.len();
+    sim.seek(41.0);
+    let after = &sim.actions[before..];
+    for (id, f) in &out {
+        let first = if f.slot == Slot::Video { 10 } else { 8 };
+        if f.kind == FetchKind::Media && f.index < first {
+            assert!(
+                after.iter().any(|(_, a)| *a == Action::Abort { id: *id }),
+                "in-flight {f:?} not aborted"
+            );
+        }
+    }
+    let first_fetch = |sim: &Sim, slot: Slot, from: usize| {
+        sim.actions[from..]
+            .iter()
+            .find_map(|(_, a)| match a {
+                Action::Fetch {
+                    slot: s,
+                    kind: FetchKind::Media,
+                    index,
+                    ..
+                } if *s == slot => Some(*index),
+                _ => None,
+            })
+            .unwrap()
+    };
+    assert!(sim.run_until(20_000, |s| s.playhead >= 44.0));
+    assert_eq!(first_fetch(&sim, Slot::Video, before), 10);
+    assert_eq!(first_fetch(&sim, Slot::Audio, before), 8);
+    for slot in [Slot::Video, Slot::Audio] {
+        assert!(sim.buffer(slot).ranges[0].0 >= 30.0, "{slot:?}");
+    }
+
+    // Backward out of the buffer: from the start again; what lies beyond the forward bound is
+    // removed.
+    let before = sim.actions.len();
+    sim.seek(2.0);
+    assert!(sim.run_until(20_000, |s| s.playhead >= 4.0));
+    assert_eq!(first_fetch(&sim, Slot::Video, before), 0);
+    assert_eq!(first_fetch(&sim, Slot::Audio, before), 0);
+    assert!(sim.actions[before..].iter().any(|(_, a)| matches!(
+        a,
+        Action::Remove { slot: Slot::Video, end, .. } if *end == f64::INFINITY
+    )));
+    sim.play_to_end(120_000);
+    // Seeks are not stalls.
+    assert_eq!(sim.count_events(|e| matches!(e, Event::Stall { .. })), 0);
+}
+
+#[test]
+fn buffer_stays_within_its_bounds_while_paused_and_playing() {
+    let config = PlaybackConfig {
+        forward_goal_s: 16.0,
+        max_forward_s: 24.0,
+        back_buffer_s: 8.0,
+        ..config()
+    };
+    let mut sim = Sim::new(package(300.0, 4.0, Some(4.0)), config, 50.0 * MBPS);
+    sim.paused = true;
+    sim.start();
+    sim.run_until(60_000, |_| false);
+    // Paused at 0: fetched to the goal and stopped there.
+    let video = sim.media_fetches(Slot::Video);
+    let last = video.iter().map(|f| f.3).max().unwrap();
+    assert_eq!(
+        last, 3,
+        "segments up to 12..16 s start within the 16 s goal"
+    );
+    assert!(video.iter().all(|f| f.0 < 10_000), "fetching stopped");
+    assert_eq!(sim.buffer(Slot::Video).ranges, vec![(0.0, 16.0)]);
+    sim.paused = false;
+    sim.run_until(120_000, |_| false);
+    let p = sim.playhead;
+    assert!(p > 100.0);
+    for slot in [Slot::Video, Slot::Audio] {
+        let r = &sim.buffer(slot).ranges;
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!(r[0].0 >= p - 8.0 - 4.0 && r[0].0 <= p - 8.0, "{r:?} at {p}");
+        assert!(r[0].1 <= p + 24.0 && r[0].1 >= p + 12.0, "{r:?} at {p}");
+    }
+}
+
+#[test]
+fn pending_bytes_stay_bounded_yet_large_segments_still_play() {
+    // Segments of the top rendition are ~2.5 MB, above the whole bound.
+    let config = PlaybackConfig {
+        max_pending_bytes: 1_000_000,
+        abr: AbrConfig {
+            start_rendition: Some(3),
+            ..AbrConfig::default()
+        },
+        ..config()
+    };
+    let mut sim = Sim::new(standard(), config, 12.0 * MBPS);
+    sim.start();
+    // The driver asserts the bound at every fetch.
+    sim.play_to_end(150_000);
+}
+
+#[test]
+fn transient_fetch_failures_are_retried() {
+    let mut sim = Sim::new(standard(), config(), 10.0 * MBPS);
+    sim.faults
+        .fail
+        .insert((Slot::Video, FetchKind::Media, 3), 3);
+    sim.faults.fail.insert((Slot::Audio, FetchKind::Init, 0), 2);
+    sim.start();
+    sim.play_to_end(120_000);
+    let retries = |kind, index| {
+        sim.count_events(|e| {
+            matches!(e, Event::Retrying { object, reason: RetryReason::Network, .. }
+                if object.kind == kind && object.index == index)
+        })
+    };
+    assert_eq!(retries(FetchKind::Media, 3), 3);
+    assert_eq!(retries(FetchKind::Init, 0), 2);
+    assert_eq!(sim.fetches_of((Slot::Video, FetchKind::Media, 3)), 4);
+    let attempts: Vec<u32> = sim
+        .media_fetches(Slot::Video)
+        .iter()
+        .filter(|f| f.3 == 3)
+        .map(|f| f.4)
+        .collect();
+    assert_eq!(attempts, vec![1, 2, 3, 4]);
+}
+
+#[test]
+fn persistent_fetch_failure_is_fatal_after_the_attempts() {
+    let mut sim = Sim::new(standard(), config(), 10.0 * MBPS);
+    sim.faults
+        .fail
+        .insert((Slot::Video, FetchKind::Media, 5), u32::MAX);
+    sim.start();
+    assert!(sim.run_until(120_000, |s| s.failed()));
+    let errors = sim.errors();
+    assert_eq!(errors.len(), 1);
+    let err = &errors[0];
+    assert_eq!(err.code, ErrorCode::FetchFailed);
+    let object = err.object.as_ref().unwrap();
+    assert_eq!((object.kind, object.index), (FetchKind::Media, 5));
+    assert!(
+        err.message.contains("segment 5 of track v"),
+        "{}",
+        err.message
+    );
+    assert_eq!(
+        sim.fetches_of((Slot::Video, FetchKind::Media, 5)),
+        sim.config.max_attempts as usize
+    );
+    // Nothing after the error but aborts of what was out.
+    let at = sim
+        .events
+        .iter()
+        .find(|(_, e)| matches!(e, Event::Error(_)))
+        .unwrap()
+        .0;
+    let n = sim.actions.len();
+    sim.run_until(5_000, |_| false);
+    assert!(
+        sim.actions
+            .iter()
+            .filter(|(t, _)| *t >= at)
+            .all(|(_, a)| matches!(a, Action::Abort { .. }))
+    );
+    assert_eq!(sim.actions.len(), n);
+    assert!(sim.transfers.is_empty() && sim.held.is_empty());
+    assert_eq!(sim.player.poll_timeout(), None);
+}
+
+#[test]
+fn non_retryable_failure_is_fatal_at_once() {
+    let mut sim = Sim::new(standard(), config(), 10.0 * MBPS);
+    sim.faults.fatal.insert((Slot::Audio, FetchKind::Media, 2));
+    sim.start();
+    assert!(sim.run_until(60_000, |s| s.failed()));
+    let err = &sim.errors()[0];
+    assert_eq!(err.code, ErrorCode::FetchFailed);
+    assert_eq!(err.object.as_ref().unwrap().track_id, "a128");
+    assert_eq!(sim.fetches_of((Slot::Audio, FetchKind::Media, 2)), 1);
+}
+
+#[test]
+fn tampered_segment_is_never_appended_and_is_fatal() {
+    let mut sim = Sim::new(standard(), config(), 10.0 * MBPS);
+    sim.faults
+        .corrupt
+        .insert((Slot::Video, FetchKind::Media, 4), u32::MAX);
+    sim.start();
+    assert!(sim.run_until(60_000, |s| s.failed()));
+    let err = &sim.errors()[0];
+    assert_eq!(err.code, ErrorCode::Tampered);
+    let object = err.object.as_ref().unwrap();
+    assert_eq!((object.kind, object.index), (FetchKind::Media, 4));
+    assert!(
+        err.message
+            .contains(&format!("segment 4 of track {}", object.track_id)),
+        "{}",
+        err.message
+    );
+    // One refetch, then fatal; neither copy appended (the driver would have panicked on an
+    // Append of bytes it never held, and none of them is in the append log).
+    assert_eq!(sim.fetches_of((Slot::Video, FetchKind::Media, 4)), 2);
+    assert!(
+        sim.appended
+            .iter()
+            .all(|id| sim.fetches[id].key() != (Slot::Video, FetchKind::Media, 4))
+    );
+    assert_eq!(
+        sim.count_events(|e| matches!(
+            e,
+            Event::Retrying {
+                reason: RetryReason::Corrupt,
+                ..
+            }
+        )),
+        1
+    );
+    // Failing is immediate (the package is compromised), while what came before plays.
+    for i in 0..4 {
+        assert!(sim.fetches_of((Slot::Video, FetchKind::Media, i)) >= 1);
+    }
+}
+
+#[test]
+fn tampered_init_segment_is_fatal_too() {
+    let mut sim = Sim::new(standard(), config(), 10.0 * MBPS);
+    sim.faults
+        .corrupt
+        .insert((Slot::Audio, FetchKind::Init, 0), u32::MAX);
+    sim.start();
+    assert!(sim.run_until(60_000, |s| s.failed()));
+    let err = &sim.errors()[0];
+    assert_eq!(err.code, ErrorCode::Tampered);
+    assert_eq!(err.object.as_ref().unwrap().kind, FetchKind::Init);
+    assert!(err.message.contains("init segment of track a128"));
+    assert!(
+        sim.appended
+            .iter()
+            .all(|id| sim.fetches[id].slot != Slot::Audio)
+    );
+}
+
+#[test]
+fn a_damaged_transfer_is_fetched_once_more_and_plays() {
+    let mut sim = Sim::new(standard(), config(), 10.0 * MBPS);
+    sim.faults
+        .corrupt
+        .insert((Slot::Video, FetchKind::Media, 4), 1);
+    sim.start();
+    sim.play_to_end(120_000);
+    let attempts: Vec<u32> = sim
+        .media_fetches(Slot::Video)
+        .iter()
+        .filter(|f| f.3 == 4)
+        .map(|f| f.4)
+        .collect();
+    assert_eq!(attempts, vec![1, 2]);
+}
+
+#[test]
+fn a_hung_fetch_times_out_and_is_retried() {
+    // Shorter than the buffer ahead, so the timeout acts before a stall would.
+    let config = PlaybackConfig {
+        fetch_timeout_ms: Some(3_000),
+        ..config()
+    };
+    let mut sim = Sim::new(standard(), config, 10.0 * MBPS);
+    sim.faults
+        .hang
+        .insert((Slot::Video, FetchKind::Media, 2), 1);
+    sim.start();
+    sim.play_to_end(120_000);
+    assert_eq!(
+        sim.count_events(|e| matches!(
+            e,
+            Event::Retrying {
+                reason: RetryReason::Timeout,
+                ..
+            }
+        )),
+        1
+    );
+    assert_eq!(sim.fetches_of((Slot::Video, FetchKind::Media, 2)), 2);
+}
+
+#[test]
+fn a_package_without_audio_plays() {
+    let mut sim = Sim::new(package(33.0, 4.0, None), config(), 6.0 * MBPS);
+    assert_eq!(sim.player.slots().count(), 1);
+    sim.start();
+    sim.play_to_end(80_000);
+    assert!(sim.fetches.values().all(|f| f.slot == Slot::Video));
+    assert_eq!(sim.count_events(|e| *e == Event::Ready), 1);
+}
+
+#[test]
+fn a_single_rendition_package_plays() {
+    let mut m = package(20.0, 2.0, Some(2.0));
+    m.tracks.drain(1..4);
+    let mut sim = Sim::new(m, config(), 0.8 * MBPS);
+    sim.start();
+    sim.play_to_end(80_000);
+    assert_eq!(sim.switches().len(), 1);
+}
+
+#[test]
+fn stalls_through_an_outage_and_recovers() {
+    let config = PlaybackConfig {
+        abr: AbrConfig {
+            start_rendition: Some(2),
+            ..AbrConfig::default()
+        },
+        ..config()
+    };
+    let mut sim = Sim::new(standard(), config, 8.0 * MBPS);
+    sim.link.push((8_000, 0.0));
+    sim.link.push((40_000, 8.0 * MBPS));
+    sim.start();
+    sim.play_to_end(150_000);
+    let stalls: Vec<(u64, f64)> = sim
+        .events
+        .iter()
+        .filter_map(|(t, e)| match e {
+            Event::Stall { at } => Some((*t, *at)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stalls.len(), 1, "{stalls:?}");
+    let (t, _) = stalls[0];
+    assert!((8_000..40_000).contains(&t));
+    // The stall stepped down at once, and playback resumed once the link came back.
+    assert!(
+        sim.switches()
+            .iter()
+            .any(|s| s.3 == SwitchReason::Stall && s.0 == t)
+    );
+    let recovered: Vec<_> = sim
+        .events
+        .iter()
+        .filter_map(|(t, e)| match e {
+            Event::StallRecovered { stalled_ms, .. } => Some((*t, *stalled_ms)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(recovered.len(), 1);
+    assert!(recovered[0].0 > 40_000 && recovered[0].1 > 0);
+}
+
+#[test]
+fn a_full_source_buffer_shrinks_the_goals_and_plays_on() {
+    let mut sim = Sim::new(standard(), config(), 10.0 * MBPS);
+    // Room for 18 s of media per buffer, below the 20 s goal plus the back buffer.
+    sim.capacity_s = Some(18.0);
+    sim.start();
+    sim.play_to_end(150_000);
+    assert!(sim.errors().is_empty());
+}
+
+#[test]
+fn a_buffer_with_no_room_at_all_is_fatal() {
+    let mut sim = Sim::new(standard(), config(), 10.0 * MBPS);
+    sim.capacity_s = Some(1.0);
+    sim.start();
+    assert!(sim.run_until(60_000, |s| s.failed()));
+    assert_eq!(sim.errors()[0].code, ErrorCode::QuotaExceeded);
+}
+
+#[test]
+fn the_browser_evicting_data_is_repaired_on_the_stall() {
+    let mut sim = Sim::new(standard(), config(), 10.0 * MBPS);
+    sim.start();
+    assert!(sim.run_until(30_000, |s| s.playhead >= 3.0
+        && s.player.buffered_ahead() >= 12.0));
+    // The browser drops 8..12 s of video on its own (coded frame eviction).
+    let b = sim
+        .buffers
+        .iter_mut()
+        .find(|b| b.slot == Slot::Video)
+        .unwrap();
+    remove_range(&mut b.ranges, 8.0, 12.0);
+    let ranges = b.ranges.clone();
+    sim.player.handle_buffered(Slot::Video, &ranges);
+    sim.drain();
+    sim.play_to_end(120_000);
+    assert_eq!(sim.count_events(|e| matches!(e, Event::Stall { .. })), 1);
+    assert!(sim.fetches_of((Slot::Video, FetchKind::Media, 2)) >= 2);
+}
+
+#[test]
+fn a_stall_at_a_segment_boundary_keeps_the_buffered_segment() {
+    // The playhead stalls a hair before a boundary (23.9999…) in an outage: the segment under
+    // it is whole and must stay known, or it would never be evicted after the seek.
+    let config = PlaybackConfig {
+        forward_goal_s: 6.0,
+        max_forward_s: 6.0,
+        back_buffer_s: 0.0,
+        max_fetches_per_slot: 1,
+        abr: AbrConfig {
+            initial_bandwidth_bps: 5.34 * MBPS,
+            ..AbrConfig::default()
+        },
+        ..config()
+    };
+    let mut sim = Sim::new(package(45.0, 2.0, None), config, 0.7468 * MBPS);
+    sim.link.push((25_000, 0.0));
+    sim.link.push((40_000, 4.0 * MBPS));
+    sim.start();
+    sim.run_until(30_000, |_| false);
+    let stalls: Vec<f64> = sim
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Stall { at } => Some(*at),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        stalls.len() == 1 && (stalls[0] - 24.0).abs() < 1e-6 && stalls[0] < 24.0,
+        "{stalls:?}"
+    );
+    sim.seek(25.33);
+    // The driver checks that nothing is left behind the back buffer.
+    sim.play_to_end(200_000);
+}
+
+#[test]
+fn a_seek_back_while_short_of_room_still_plays() {
+    // A wait for room taken in the segment the seek lands in again must not outlive the seek.
+    let config = PlaybackConfig {
+        forward_goal_s: 14.8,
+        max_forward_s: 25.4,
+        back_buffer_s: 10.9,
+        max_fetches_per_slot: 1,
+        retry_seed: 0,
+        abr: AbrConfig {
+            initial_bandwidth_bps: 19.9 * MBPS,
+            ..AbrConfig::default()
+        },
+        ..config()
+    };
+    let mut sim = Sim::new(package(45.0, 6.0, Some(5.0)), config, 16.5 * MBPS);
+    sim.capacity_s = Some(14.1);
+    sim.start();
+    sim.run_until(10_000, |_| false);
+    sim.seek(4.6);
+    sim.play_to_end(120_000);
+}
+
+#[test]
+fn runs_are_reproducible() {
+    let run = || {
+        let mut sim = Sim::new(standard(), config(), 3.0 * MBPS);
+        sim.faults.fail_p = 0.1;
+        sim.link.push((15_000, 0.9 * MBPS));
+        sim.start();
+        sim.run_until(90_000, |s| s.ended || s.failed());
+        sim.actions
+    };
+    assert_eq!(run(), run());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Random links, seeks, pauses, faults and buffer settings: every promise the driver checks
+    /// holds throughout, and playback ends, or fails only where faults were injected.
+    #[test]
+    fn promises_hold_under_random_conditions(
+        seed in any::<u64>(),
+        link in proptest::collection::vec(
+            (0u64..100, prop_oneof![Just(0.0), 0.3f64..2.0, 2.0f64..25.0]),
+            1..6,
+        ),
+        seeks in proptest::collection::vec((1u64..100, 0.0f64..1.0), 0..5),
+        pause in proptest::option::of((1u64..60, 1u64..20)),
+        fail_p in prop_oneof![Just(0.0), 0.0f64..0.15],
+        corrupt_p in prop_oneof![Just(0.0), 0.0f64..0.03],
+        goal in 6.0f64..30.0,
+        extra in 0.0f64..15.0,
+        back in 0.0f64..20.0,
+        per_slot in 1usize..4,
+        audio in any::<bool>(),
+        video_seg in prop_oneof![Just(2.0), Just(4.0), Just(6.0)],
+        initial in 0.2f64..20.0,
+        max_pending in prop_oneof![Just(32u64 << 20), 50_000u64..3_000_000],
+        capacity in proptest::option::of(6.0f64..60.0),
+    ) {
+        let config = PlaybackConfig {
+            forward_goal_s: goal,
+            max_forward_s: goal + extra,
+            back_buffer_s: back,
+            max_fetches_per_slot: per_slot,
+            retry_seed: seed,
+            max_attempts: 8,
+            max_pending_bytes: max_pending,
+            abr: AbrConfig {
+                initial_bandwidth_bps: initial * MBPS,
+                ..AbrConfig::default()
+            },
+            ..config()
+        };
+        let manifest = package(45.0, video_seg, audio.then_some(5.0));
+        let mut sim = Sim::new(manifest, config, 0.0);
+        sim.rng = Rng(seed);
+        // One rate per time (the last given wins), the first from 0.
+        let mut schedule = std::collections::BTreeMap::new();
+        for (i, &(s, mbps)) in link.iter().enumerate() {
+            schedule.insert(if i == 0 { 0 } else { s * 1_000 }, mbps * MBPS);
+        }
+        sim.link = schedule.into_iter().collect();
+        // The link comes back in the end, so that every run can finish.
+        sim.link.push((100_000, 4.0 * MBPS));
+        // Bytes the link carries from `from` to `to` (ms).
+        let carried = |from: u64, to: u64| {
+            let mut bytes = 0.0;
+            for (i, &(at, bps)) in sim.link.iter().enumerate() {
+                let next = sim.link.get(i + 1).map_or(u64::MAX, |l| l.0);
+                let (a, b) = (at.max(from), next.min(to));
+                if b > a {
+                    bytes += bps / 8.0 * (b - a) as f64 / 1000.0;
+                }
+            }
+            bytes
+        };
+        // Whether, for a minute, the link carried less than the smallest segments: eight
+        // attempts with 10 s timeouts give up on an outage about that long.
+        let starved = sim.link.iter().any(|&(at, _)| {
+            carried(at, at + 60_000) < 150_000.0
+                || (at >= 60_000 && carried(at - 60_000, at) < 150_000.0)
+        });
+        let mut seeks: Vec<(u64, f64)> =
+            seeks.iter().map(|&(s, f)| (s * 1_000, f * 45.0)).collect();
+        seeks.sort_by_key(|s| s.0);
+        let mut seeks = VecDeque::from(seeks);
+        sim.start();
+        let limit = 500_000;
+        while sim.now < limit && !sim.ended && !sim.failed() {
+            if seeks.front().is_some_and(|&(at, _)| at <= sim.now) {
+                let (_, t) = seeks.pop_front().unwrap();
+                sim.seek(t);
+            }
+            if let Some((at, len)) = pause {
+                sim.paused = (at * 1_000..(at + len) * 1_000).contains(&sim.now);
+            }
+            sim.step();
+        }
+        if sim.failed() {
+            let err = &sim.errors()[0];
+            let tampered = err.code == ErrorCode::Tampered && corrupt_p > 0.0;
+            let unreachable = err.code == ErrorCode::FetchFailed && (fail_p > 0.0 || starved);
+            // A SourceBuffer must hold the segment under the playhead and the next.
+            let longest = if audio { video_seg.max(5.0) } else { video_seg };
+            let full = err.code == ErrorCode::QuotaExceeded
+                && capacity.is_some_and(|c| c < 2.0 * longest);
+            prop_assert!(tampered || unreachable || full, "{err}");
+        } else {
+            prop_assert!(sim.ended, "stuck at {} (now {})", sim.playhead, sim.now);
+        }
+    }
+}
+
+/// What an adversarial driver may do next: reports about real, stale or made-up fetch ids (by
+/// position among the fetches given, past the end for an unknown id), on either slot.
+#[derive(Debug, Clone)]
+enum Input {
+    /// A fetch in flight (by position among them) completes.
+    FetchedLive(usize, u64),
+    /// The append out on a slot completes.
+    AppendedOut(bool),
+    Fetched(usize, u64),
+    Failed(usize, bool),
+    Corrupt(usize),
+    Appended(bool, usize),
+    AppendFailed(bool, bool),
+    Seek(f64),
+    Playhead(f64, bool),
+    Waiting,
+    Buffered(bool, Vec<(f64, f64)>),
+    Advance(u64),
+}
+
+fn input() -> impl Strategy<Value = Input> {
+    prop_oneof![
+        6 => (0usize..8, 0u64..2_000_000).prop_map(|(i, b)| Input::FetchedLive(i, b)),
+        6 => any::<bool>().prop_map(Input::AppendedOut),
+        2 => (0usize..40, 0u64..2_000_000).prop_map(|(i, b)| Input::Fetched(i, b)),
+        1 => (0usize..40, any::<bool>()).prop_map(|(i, r)| Input::Failed(i, r)),
+        1 => (0usize..40).prop_map(Input::Corrupt),
+        2 => (any::<bool>(), 0usize..40).prop_map(|(v, i)| Input::Appended(v, i)),
+        1 => (any::<bool>(), any::<bool>()).prop_map(|(v, q)| Input::AppendFailed(v, q)),
+        1 => (0.0f64..1.0).prop_map(Input::Seek),
+        2 => (0.0f64..1.0, any::<bool>()).prop_map(|(t, p)| Input::Playhead(t, p)),
+        1 => Just(Input::Waiting),
+        1 => (any::<bool>(), proptest::collection::vec((0.0f64..60.0, 0.0f64..30.0), 0..3))
+            .prop_map(|(v, r)| Input::Buffered(v, r.into_iter().map(|(s, l)| (s, s + l)).collect())),
+        2 => (0u64..5_000).prop_map(Input::Advance),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Whatever the driver reports, in whatever order: an `Append` names only a fetch reported
+    /// fetched and not aborted, dropped or appended since; at most one append per slot is
+    /// out; media goes in only after its rendition's init; an `Abort` names only a fetch in
+    /// flight or held; no timeout is in the past.
+    #[test]
+    fn an_adversarial_driver_never_breaks_the_append_rules(
+        inputs in proptest::collection::vec(input(), 1..300),
+        audio in any::<bool>(),
+    ) {
+        let manifest = package(60.0, 4.0, audio.then_some(5.0));
+        let config = PlaybackConfig { fetch_timeout_ms: Some(8_000), ..config() };
+        let mut p = Player::new(manifest.clone(), config).unwrap();
+        let mut now = 0u64;
+        let mut issued: Vec<(FetchId, Slot, String, FetchKind)> = Vec::new();
+        let mut live: HashSet<FetchId> = HashSet::new();
+        let mut held: HashSet<FetchId> = HashSet::new();
+        let mut out: HashMap<Slot, FetchId> = HashMap::new();
+        let mut applied: HashMap<Slot, String> = HashMap::new();
+        let info = |issued: &[(FetchId, Slot, String, FetchKind)], id: FetchId| {
+            issued.iter().find(|f| f.0 == id).cloned()
+        };
+        p.handle_start(now);
+        for step in inputs {
+            let pick = |i: usize| issued.get(i).map_or(FetchId(10_000 + i as u64), |f| f.0);
+            let slot = |video: bool| if video { Slot::Video } else { Slot::Audio };
+            let step = match step {
+                Input::FetchedLive(i, bytes) => {
+                    let mut ids: Vec<FetchId> = live.iter().copied().collect();
+                    ids.sort();
+                    match ids.get(i % ids.len().max(1)) {
+                        Some(&id) => Input::Fetched(
+                            issued.iter().position(|f| f.0 == id).unwrap(),
+                            bytes,
+                        ),
+                        None => Input::Advance(100),
+                    }
+                }
+                Input::AppendedOut(video) => match out.get(&slot(video)) {
+                    Some(&id) => {
+                        Input::Appended(video, issued.iter().position(|f| f.0 == id).unwrap())
+                    }
+                    None => Input::Advance(100),
+                },
+                other => other,
+            };
+            match step {
+                Input::FetchedLive(..) | Input::AppendedOut(_) => unreachable!(),
+                Input::Fetched(i, bytes) => {
+                    let id = pick(i);
+                    if live.remove(&id) {
+                        held.insert(id);
+                    }
+                    p.handle_fetched(id, now, bytes, 300);
+                }
+                Input::Failed(i, retryable) => {
+                    let id = pick(i);
+                    live.remove(&id);
+                    p.handle_fetch_failed(id, now, retryable);
+                }
+                Input::Corrupt(i) => {
+                    let id = pick(i);
+                    live.remove(&id);
+                    held.remove(&id);
+                    p.handle_decrypt_failed(id);
+                }
+                Input::Appended(video, i) => {
+                    let (s, id) = (slot(video), pick(i));
+                    if out.get(&s) == Some(&id) {
+                        out.remove(&s);
+                        let f = info(&issued, id).unwrap();
+                        if f.3 == FetchKind::Init {
+                            applied.insert(s, f.2);
+                        }
+                    }
+                    p.handle_appended(s, id);
+                }
+                Input::AppendFailed(video, quota) => {
+                    let s = slot(video);
+                    if let Some(id) = out.remove(&s) {
+                        held.insert(id);
+                    }
+                    let error = if quota { AppendError::QuotaExceeded } else { AppendError::Other };
+                    p.handle_append_failed(s, error);
+                }
+                Input::Seek(f) => p.handle_seek(now, f * 60.0),
+                Input::Playhead(f, paused) => p.handle_playhead(now, f * 60.0, paused),
+                Input::Waiting => p.handle_waiting(now),
+                Input::Buffered(video, ranges) => p.handle_buffered(slot(video), &ranges),
+                Input::Advance(ms) => {
+                    now += ms;
+                    p.handle_timeout(now);
+                }
+            }
+            let mut n = 0;
+            while let Some(action) = p.poll_action(now) {
+                n += 1;
+                prop_assert!(n < 1_000, "the player does not settle");
+                match action {
+                    Action::Fetch { id, slot, track_id, kind, .. } => {
+                        prop_assert!(info(&issued, id).is_none(), "fetch id {id} reused");
+                        issued.push((id, slot, track_id, kind));
+                        live.insert(id);
+                    }
+                    Action::Abort { id } => {
+                        prop_assert!(
+                            live.remove(&id) || held.remove(&id),
+                            "abort of {id}, neither in flight nor held"
+                        );
+                    }
+                    Action::Append { slot, id } => {
+                        prop_assert!(held.remove(&id), "append of {id}, not fetched and held");
+                        prop_assert!(!out.contains_key(&slot), "two appends out on {slot:?}");
+                        let f = info(&issued, id).unwrap();
+                        prop_assert_eq!(f.1, slot);
+                        if f.3 == FetchKind::Media {
+                            prop_assert_eq!(
+                                applied.get(&slot), Some(&f.2),
+                                "media of {} before its init", f.2
+                            );
+                        }
+                        out.insert(slot, id);
+                    }
+                    Action::Remove { start, end, .. } => prop_assert!(start >= 0.0 && end > start),
+                    Action::SetDuration(_) | Action::EndOfStream => {}
+                }
+            }
+            while p.poll_event().is_some() {}
+            if let Some(t) = p.poll_timeout() {
+                prop_assert!(t > now, "timeout {t} in the past at {now}");
+            }
+        }
+    }
+}

@@ -185,7 +185,9 @@ impl Manifest {
         // serde would also read a struct from a JSON array (positionally); the format says
         // objects, so anything else is refused before it is read.
         check_objects(&value)?;
-        let m: Manifest = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+        // Read from the bytes, not the value: a value keeps only the last of duplicate members,
+        // where reading the struct refuses them.
+        let m: Manifest = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
         m.validate()?;
         Ok(m)
     }

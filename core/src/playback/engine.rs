@@ -24,11 +24,11 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use super::abr::Abr;
 use super::action::{Action, AppendError, FetchId, FetchKind, Slot};
-use super::backoff::Backoff;
 use super::config::PlaybackConfig;
 use super::event::{
     ErrorCode, Event, ObjectId, PlaybackError, PlayerState, RetryReason, SwitchReason,
 };
+use crate::backoff::Backoff;
 use crate::media::{Manifest, Segment, Track, TrackKind};
 
 /// Slack when comparing times computed from the manifest's sums.

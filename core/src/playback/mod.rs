@@ -67,7 +67,6 @@
 
 mod abr;
 mod action;
-mod backoff;
 mod config;
 mod engine;
 mod event;

@@ -9,12 +9,12 @@ use std::collections::VecDeque;
 
 use super::action::{Action, CompleteFailure, PutFailure, SignedPart};
 use super::action::{retryable_status, throttle_status};
-use super::backoff::Backoff;
 use super::config::UploadConfig;
 use super::event::{Event, Progress, RetryReason, UploadState};
 use super::part::{Data, Part, Put, Url};
 use super::plan::PartPlan;
 use crate::Error;
+use crate::backoff::Backoff;
 
 /// Successes in a row after which one more PUT may run at once (additive increase).
 const GROWTH_STREAK: u32 = 4;

@@ -26,7 +26,6 @@
 //!   every part still held.
 
 mod action;
-mod backoff;
 mod config;
 mod engine;
 mod event;

@@ -5,7 +5,7 @@
 //! draws no randomness of its own, so the jitter comes from splitmix64 over the caller's seed:
 //! the same seed and inputs give the same delays, which the simulation tests rely on.
 
-/// Jittered delays for one upload.
+/// Jittered delays for one upload or one player.
 #[derive(Debug, Clone)]
 pub(crate) struct Backoff {
     base_ms: u64,

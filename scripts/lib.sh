@@ -107,6 +107,6 @@ build_sdk() {
   cargo build -q --profile "$profile" --target wasm32-unknown-unknown -p cinelock-sdk-wasm
   dir=$profile; [ "$profile" = dev ] && dir=debug
   wasm-bindgen --target web --out-dir npm/pkg \
-    "target/wasm32-unknown-unknown/$dir/cinelock_sdk_wasm.wasm"
+    "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/$dir/cinelock_sdk_wasm.wasm"
   (cd npm && ./node_modules/.bin/tsc -p tsconfig.json)
 }

@@ -1,5 +1,7 @@
 /**
- * Cinelock: sealed (AES-256-GCM, HPKE-wrapped key) streams in the browser.
+ * Cinelock: sealed (AES-256-GCM, HPKE-wrapped key) streams in the browser: sealing, resumable
+ * uploads, and playback of encrypted packages ({@link play}, and `<cinelock-player>` in
+ * `embed.js`).
  *
  * Bulk encryption runs on WebCrypto where `crypto.subtle` exists and falls back to the
  * WebAssembly build of the same core elsewhere; both produce identical bytes. Blobs are read and
@@ -46,7 +48,24 @@ export type ErrorCode =
   | "no_such_upload"
   | "retries_exhausted"
   | "signing_failed"
-  | "complete_failed";
+  | "complete_failed"
+  // Playback (see player.ts):
+  | "denied"
+  | "unknown_asset"
+  | "not_ready"
+  | "session_invalid"
+  | "session_expired"
+  | "server_error"
+  | "network"
+  | "invalid_manifest"
+  | "bad_manifest"
+  | "tampered"
+  | "fetch_failed"
+  | "append_failed"
+  | "quota_exceeded"
+  | "unsupported_media"
+  | "media_error"
+  | "destroyed";
 
 /** The errors this package throws: an `Error` whose `name` is `"CinelockError"`, with a `code`. */
 export interface CinelockError extends Error {
@@ -60,6 +79,9 @@ export function isCinelockError(e: unknown): e is CinelockError {
 
 /** Default plaintext chunk size (256 KiB), chosen from the measurements in docs/benchmarks.md. */
 export const DEFAULT_CHUNK_SIZE = 256 * 1024;
+
+export { play, Player } from "./player.js";
+export type { PlayOptions, PlayerEventMap, PlayerEventType, PlayerStats, Rendition, RenditionChangeReason } from "./player.js";
 
 let loading: Promise<void> | undefined;
 

@@ -1,5 +1,6 @@
 //! The crate's one error type, and the one place it becomes a JS `Error`.
 
+use cinelock_core::playback::PlaybackError;
 use wasm_bindgen::JsValue;
 
 /// Everything the browser driver can fail with.
@@ -24,7 +25,54 @@ pub enum SdkError {
     /// A browser API failed unexpectedly.
     #[error("browser API failed: {0}")]
     Platform(String),
+    /// The server refused a playback session: the asset's policy said no. `reason` is the
+    /// server's stable reason (`token_required`, `origin_not_allowed`, ...).
+    #[error("playback denied ({reason}): {message}")]
+    Denied {
+        reason: String,
+        message: String,
+        /// From `Retry-After`, for `rate_limited`.
+        retry_after_ms: Option<u64>,
+    },
+    /// The server answered with another error (`unknown_asset`, `not_ready`,
+    /// `session_expired`, ...).
+    #[error("the server answered HTTP {status} ({code}): {message}")]
+    Server {
+        status: u16,
+        code: &'static str,
+        message: String,
+    },
+    /// The server or the store could not be reached.
+    #[error("network error: {0}")]
+    Network(String),
+    /// Playback stopped for good (the code says why: `tampered`, `fetch_failed`, ...).
+    #[error(transparent)]
+    Playback(#[from] PlaybackError),
+    /// This browser cannot play the package (no Media Source Extensions, or a codec it lacks).
+    #[error("this browser cannot play it: {0}")]
+    UnsupportedMedia(String),
+    /// The video element reported a media error (it could not decode what was appended).
+    #[error("the video element failed: {0}")]
+    Media(String),
+    /// The player was destroyed before it could finish.
+    #[error("the player was destroyed")]
+    Destroyed,
 }
+
+/// The server's error codes the SDK passes on; anything else is `server_error`.
+const SERVER_CODES: &[&str] = &[
+    "unknown_asset",
+    "not_ready",
+    "session_invalid",
+    "session_expired",
+    "invalid_public_key",
+    "invalid_package",
+    "unknown_path",
+    "batch_size",
+    "bad_request",
+    "storage_not_configured",
+    "key_unavailable",
+];
 
 impl SdkError {
     /// Stable machine-readable code, exposed to JS as `error.code`.
@@ -36,6 +84,27 @@ impl SdkError {
             SdkError::Read(_) => "read",
             SdkError::Aborted => "aborted",
             SdkError::Platform(_) => "platform",
+            SdkError::Denied { .. } => "denied",
+            SdkError::Server { code, .. } => code,
+            SdkError::Network(_) => "network",
+            SdkError::Playback(e) => e.code.as_str(),
+            SdkError::UnsupportedMedia(_) => "unsupported_media",
+            SdkError::Media(_) => "media_error",
+            SdkError::Destroyed => "destroyed",
+        }
+    }
+
+    /// A server error from its status and JSON `error.code`.
+    pub(crate) fn server(status: u16, code: &str, message: String) -> Self {
+        let code = SERVER_CODES
+            .iter()
+            .find(|c| **c == code)
+            .copied()
+            .unwrap_or("server_error");
+        SdkError::Server {
+            status,
+            code,
+            message,
         }
     }
 
@@ -54,8 +123,31 @@ impl From<SdkError> for JsValue {
     fn from(e: SdkError) -> JsValue {
         let err = js_sys::Error::new(&e.to_string());
         err.set_name("CinelockError");
-        // Setting a plain data property on a fresh Error cannot fail.
-        let _ = js_sys::Reflect::set(&err, &"code".into(), &e.code().into());
+        // Setting plain data properties on a fresh Error cannot fail.
+        let set = |k: &str, v: JsValue| {
+            let _ = js_sys::Reflect::set(&err, &k.into(), &v);
+        };
+        set("code", e.code().into());
+        match &e {
+            SdkError::Denied {
+                reason,
+                retry_after_ms,
+                ..
+            } => {
+                set("reason", reason.as_str().into());
+                if let Some(ms) = retry_after_ms {
+                    set("retryAfterMs", (*ms as f64).into());
+                }
+            }
+            SdkError::Server { status, .. } => set("status", (*status).into()),
+            SdkError::Playback(p) => {
+                if let Some(o) = &p.object {
+                    set("track", o.track_id.as_str().into());
+                    set("index", o.index.into());
+                }
+            }
+            _ => {}
+        }
         err.into()
     }
 }

@@ -4,14 +4,20 @@
 //! AES-GCM on WebCrypto where `crypto.subtle` exists (the fast path; byte-identical to the core's
 //! own `aes-gcm`, which is the fallback), and reading/writing `Blob`s window by window so memory
 //! stays flat whatever the size. It owns no policy: formats and decisions live in the core.
-//! The JS-facing functions are in [`api`]; the npm package wraps them with TypeScript types.
+//! The JS-facing functions are in [`api`], [`upload`] and [`player`] (Media Source Extensions
+//! playback of encrypted packages); the npm package wraps them with TypeScript types.
 
 pub mod api;
 mod engine;
 mod error;
 mod io;
+mod mse;
+mod objects;
 mod platform;
+pub mod player;
+mod session;
 pub mod upload;
 
 pub use engine::EngineChoice;
 pub use error::SdkError;
+pub use objects::open_media_object;

@@ -1,7 +1,8 @@
 //! Finds `crypto` in whatever global scope the SDK runs in (window or worker) and draws
-//! randomness from it.
+//! randomness from it; clocks, timers, and event listeners that Rust owns.
 
-use js_sys::{Function, Object, Reflect, Uint8Array};
+use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Crypto, Response, SubtleCrypto};
@@ -52,4 +53,59 @@ pub(crate) async fn sha256(data: &Uint8Array) -> Result<[u8; 32], SdkError> {
         return Ok(out);
     }
     Ok(cinelock_core::sha256(&data.to_vec()))
+}
+
+/// Milliseconds on a monotonic clock (`performance.now()`), the player's clock.
+pub(crate) fn now_ms() -> f64 {
+    Reflect::get(&js_sys::global(), &"performance".into())
+        .ok()
+        .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
+        .map_or_else(js_sys::Date::now, |p| p.now())
+}
+
+/// Resolves after `ms` milliseconds (window or worker). Needs no closure: `setTimeout` calls
+/// the promise's own resolve function.
+pub(crate) async fn sleep(ms: f64) {
+    let promise = Promise::new(&mut |resolve, _| {
+        let set_timeout = Reflect::get(&js_sys::global(), &"setTimeout".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok());
+        if let Some(f) = set_timeout {
+            let _ = f.call2(&JsValue::NULL, &resolve, &JsValue::from(ms.max(0.0)));
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// An event listener owned by Rust: added when made, removed (and its closure freed) on drop.
+pub(crate) struct Listener {
+    target: web_sys::EventTarget,
+    kind: &'static str,
+    closure: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl Listener {
+    pub(crate) fn new(
+        target: &web_sys::EventTarget,
+        kind: &'static str,
+        f: impl FnMut(web_sys::Event) + 'static,
+    ) -> Result<Self, SdkError> {
+        let closure = Closure::<dyn FnMut(web_sys::Event)>::new(f);
+        target
+            .add_event_listener_with_callback(kind, closure.as_ref().unchecked_ref())
+            .map_err(|e| SdkError::Platform(SdkError::describe(&e)))?;
+        Ok(Self {
+            target: target.clone(),
+            kind,
+            closure,
+        })
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self
+            .target
+            .remove_event_listener_with_callback(self.kind, self.closure.as_ref().unchecked_ref());
+    }
 }

@@ -1,0 +1,160 @@
+/**
+ * `<cinelock-player>`: the embeddable player element. One line on any page:
+ *
+ * ```html
+ * <script type="module" src="https://SERVER/sdk/dist/embed.js"></script><cinelock-player asset="…" endpoint="https://SERVER"></cinelock-player>
+ * ```
+ *
+ * Attributes: `asset` (or `src-asset`), `endpoint` (default: the server this script came
+ * from), `token`, `password`, `package` (`full` | `preview`), `start-rendition`, and the
+ * video's own `controls`, `autoplay`, `muted`, `loop`, `playsinline`. Changing `asset`,
+ * `token`, `password`, `package` or `endpoint` starts a new session. The element re-dispatches
+ * the player's events (`ready`, `playing`, `renditionchange`, `stall`, `stallend`,
+ * `retrying`, `error`) on itself, and exposes `player` and `video`.
+ */
+import { play, type Player, type PlayerEventType } from "./index.js";
+
+const SESSION_ATTRS = ["asset", "src-asset", "endpoint", "token", "password", "package", "start-rendition"];
+const VIDEO_ATTRS = ["controls", "autoplay", "muted", "loop", "playsinline"];
+const EVENTS: PlayerEventType[] = ["ready", "playing", "renditionchange", "stall", "stallend", "retrying", "error"];
+
+/** The server this script was loaded from: `…/sdk/dist/embed.js` → `…`. */
+const SCRIPT_SERVER = new URL("../../", import.meta.url).href.replace(/\/$/, "");
+
+const STYLE = `
+:host { display: block; position: relative; background: #000; aspect-ratio: 16 / 9; overflow: hidden; }
+:host([hidden]) { display: none; }
+video { display: block; width: 100%; height: 100%; object-fit: contain; background: #000; }
+.message { position: absolute; inset: auto 0 0 0; padding: 0.6em 0.9em; font: 14px/1.4 system-ui, sans-serif;
+  color: #fff; background: #000b; }
+.message[hidden] { display: none; }
+`;
+
+export class CinelockPlayerElement extends HTMLElement {
+  static observedAttributes = [...SESSION_ATTRS, ...VIDEO_ATTRS];
+
+  readonly video: HTMLVideoElement;
+  #player: Player | undefined;
+  #message: HTMLElement;
+  #restart = 0;
+
+  constructor() {
+    super();
+    const root = this.attachShadow({ mode: "open" });
+    const style = document.createElement("style");
+    style.textContent = STYLE;
+    this.video = document.createElement("video");
+    this.video.setAttribute("part", "video");
+    this.#message = document.createElement("div");
+    this.#message.className = "message";
+    this.#message.setAttribute("role", "status");
+    this.#message.hidden = true;
+    root.append(style, this.video, this.#message);
+  }
+
+  /** The current session's player (undefined while none). */
+  get player(): Player | undefined {
+    return this.#player;
+  }
+
+  connectedCallback(): void {
+    for (const a of VIDEO_ATTRS) this.#syncVideo(a);
+    this.#start();
+  }
+
+  disconnectedCallback(): void {
+    this.#stop();
+  }
+
+  attributeChangedCallback(name: string, old: string | null, value: string | null): void {
+    if (old === value) return;
+    if (VIDEO_ATTRS.includes(name)) this.#syncVideo(name);
+    else if (this.isConnected) {
+      // Several attributes set in a row start one session.
+      const n = ++this.#restart;
+      queueMicrotask(() => { if (n === this.#restart && this.isConnected) this.#start(); });
+    }
+  }
+
+  #syncVideo(name: string): void {
+    const on = this.hasAttribute(name);
+    if (name === "muted") this.video.muted = on; // the attribute alone only sets the default
+    if (on) this.video.setAttribute(name, "");
+    else this.video.removeAttribute(name);
+  }
+
+  #start(): void {
+    this.#stop();
+    const assetId = this.getAttribute("asset") ?? this.getAttribute("src-asset");
+    if (!assetId) return;
+    const start = this.getAttribute("start-rendition");
+    const pkg = this.getAttribute("package");
+    const player = play(this.video, {
+      endpoint: this.getAttribute("endpoint") ?? SCRIPT_SERVER,
+      assetId,
+      token: this.getAttribute("token") ?? undefined,
+      password: this.getAttribute("password") ?? undefined,
+      package: pkg === "full" || pkg === "preview" ? pkg : undefined,
+      startRendition: start === null ? undefined : /^\d+$/.test(start) ? Number(start) : start,
+    });
+    this.#player = player;
+    for (const type of EVENTS) {
+      player.addEventListener(type, (e) => {
+        if (this.#player !== player) return;
+        const detail = (e as CustomEvent).detail;
+        if (type === "error") this.#show(describe(detail.error));
+        if (type === "ready") this.#show(null);
+        this.dispatchEvent(new CustomEvent(type, { detail, bubbles: type === "error", composed: true }));
+      });
+    }
+    // Autoplay with sound is often blocked: fall back to muted, so the embed still starts.
+    if (this.hasAttribute("autoplay")) {
+      player.ready.then(() => this.video.play()).catch((e: unknown) => {
+        if ((e as Error)?.name === "NotAllowedError" && !this.video.muted) {
+          this.video.muted = true;
+          this.video.play().catch(() => undefined);
+        }
+      });
+    }
+  }
+
+  #stop(): void {
+    this.#player?.destroy();
+    this.#player = undefined;
+    this.#show(null);
+  }
+
+  #show(text: string | null): void {
+    this.#message.hidden = text === null;
+    this.#message.textContent = text ?? "";
+  }
+}
+
+function describe(error: { code?: string; reason?: string; message?: string } | undefined): string {
+  if (!error) return "Playback failed.";
+  if (error.code === "denied") {
+    const why: Record<string, string> = {
+      token_required: "This video is private.",
+      token_expired: "The link to this video has expired.",
+      password_required: "This video needs a password.",
+      password_wrong: "Wrong password.",
+      origin_not_allowed: "This video cannot be played on this site.",
+      origin_missing: "This video cannot be played on this site.",
+      geo_not_allowed: "This video is not available in your country.",
+      ip_not_allowed: "This video is not available from your network.",
+      rate_limited: "Too many attempts; try again later.",
+    };
+    return why[error.reason ?? ""] ?? `Playback is not allowed (${error.reason}).`;
+  }
+  if (error.code === "not_ready") return "This video is still processing.";
+  if (error.code === "tampered") return "This video failed its integrity check and was stopped.";
+  return `Playback failed (${error.code ?? "error"}).`;
+}
+
+if (!customElements.get("cinelock-player")) customElements.define("cinelock-player", CinelockPlayerElement);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "cinelock-player": CinelockPlayerElement;
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * Playback of encrypted packages through Media Source Extensions.
+ *
+ * `play(video, options)` asks the Cinelock server for a playback session (the asset's policy
+ * decides), receives the content key sealed to a key made for this session only, and plays the
+ * package in `video`: sealed segments are fetched straight from the bucket (or CDN), opened
+ * with WebCrypto AES-GCM (the WebAssembly engine where WebCrypto is missing), and appended.
+ * Which segments to fetch and at which rendition (adaptive bitrate) is decided by the core's
+ * playback engine; this file only types and relays.
+ */
+import * as wasm from "../pkg/cinelock_sdk_wasm.js";
+import { load, type CinelockError, type Engine } from "./index.js";
+
+export interface PlayOptions {
+  /** Base URL of the Cinelock server, e.g. `https://video.example.com` (default: this page's origin). */
+  endpoint?: string;
+  /** The asset to play. */
+  assetId: string;
+  /** A viewer token (`clv1.…`) minted by your backend, for private assets. */
+  token?: string;
+  /** The asset's password, if its policy has one. */
+  password?: string;
+  /** `"full"` or `"preview"`. Default: the full package when ready, else the preview. */
+  package?: "full" | "preview";
+  /** Start at this rendition (a track id such as `"v360"`, or its position, 0 = lowest). */
+  startRendition?: string | number;
+  /** AES-GCM engine for opening segments. Default `"auto"` (WebCrypto where available). */
+  engine?: Engine;
+  /** Seconds of media to fetch ahead of the playhead (default 20). */
+  bufferGoal?: number;
+  /** Seconds of media kept behind the playhead (default 10). */
+  backBuffer?: number;
+  /** Bits per second assumed before anything has been measured (default 1 000 000). */
+  initialBandwidth?: number;
+}
+
+/** A video rendition of the package, lowest bandwidth first. */
+export interface Rendition {
+  id: string;
+  width: number;
+  height: number;
+  /** Peak bits per second. */
+  bandwidth: number;
+  codecs: string;
+}
+
+/** Why the rendition changed: the start, the bandwidth estimate, a stall, or the page. */
+export type RenditionChangeReason = "start" | "bandwidth" | "stall" | "manual" | "auto";
+
+/** The `detail` of each event a {@link Player} dispatches. */
+export interface PlayerEventMap {
+  /** Media under the playhead is buffered in every track: playback can begin (once). */
+  ready: Record<string, never>;
+  /** The video element started or resumed playing. */
+  playing: { currentTime: number };
+  /** The rendition for the next segments changed (the screen follows within a segment). */
+  renditionchange: { from: string | null; to: string; reason: RenditionChangeReason; width?: number; height?: number; bandwidth?: number };
+  /** Playback stopped for want of data at `at` seconds. */
+  stall: { at: number };
+  /** Playback moves again after a stall. */
+  stallend: { at: number; stalledMs: number };
+  /** A fetch failed and is tried again (`corrupt`: the object failed authentication). */
+  retrying: { track: string; kind: "init" | "media"; index: number; attempt: number; delayMs: number; reason: "network" | "timeout" | "corrupt" };
+  /**
+   * Playback stopped for good. `error.code` says why: `denied` (with `error.reason`, such as
+   * `token_required` or `origin_not_allowed`), `tampered` (a segment failed authentication
+   * twice: it is never appended), `fetch_failed`, `not_ready`, `unknown_asset`, ...
+   */
+  error: { error: CinelockError & { reason?: string; track?: string; index?: number } };
+}
+
+export type PlayerEventType = keyof PlayerEventMap;
+
+/** Counters since the start (for monitoring and benchmarks). */
+export interface PlayerStats {
+  engine: "webcrypto" | "wasm" | "";
+  packageKind: string;
+  packageId: string;
+  duration: number;
+  bandwidthEstimate: number;
+  objects: number;
+  sealedBytes: number;
+  plainBytes: number;
+  fetchMs: number;
+  decryptMs: number;
+  decryptFailures: number;
+  appends: number;
+  urlRequests: number;
+}
+
+const EMPTY_STATS: PlayerStats = {
+  engine: "", packageKind: "", packageId: "", duration: 0, bandwidthEstimate: 0, objects: 0, sealedBytes: 0,
+  plainBytes: 0, fetchMs: 0, decryptMs: 0, decryptFailures: 0, appends: 0, urlRequests: 0,
+};
+
+/**
+ * One playback session on a `<video>` element. Events are `CustomEvent`s whose `detail` is
+ * typed by {@link PlayerEventMap}. Call {@link Player.destroy} when done: it aborts fetches,
+ * lets go of the element and forgets the key.
+ */
+export class Player extends EventTarget {
+  readonly video: HTMLVideoElement;
+  /** Resolves on `ready`; rejects with the error if playback fails before that. */
+  readonly ready: Promise<void>;
+  #handle: wasm.PlayerHandle | undefined;
+  #destroyed = false;
+  #error: PlayerEventMap["error"]["error"] | null = null;
+  #pendingRendition: string | undefined;
+
+  constructor(video: HTMLVideoElement, options: PlayOptions) {
+    super();
+    this.video = video;
+    let resolveReady!: () => void;
+    let rejectReady!: (e: unknown) => void;
+    this.ready = new Promise<void>((ok, fail) => { resolveReady = ok; rejectReady = fail; });
+    this.ready.catch(() => undefined); // also reported as an `error` event
+    this.addEventListener("ready", () => resolveReady());
+    this.addEventListener("error", (e) => rejectReady((e as CustomEvent<PlayerEventMap["error"]>).detail.error));
+    const { endpoint = globalThis.location?.origin ?? "", ...rest } = options;
+    load().then(
+      () => {
+        if (this.#destroyed) return;
+        this.#handle = wasm.startPlayer(video, { endpoint, ...rest }, (e: { type: PlayerEventType } & Record<string, unknown>) => this.#relay(e));
+        if (this.#pendingRendition !== undefined) this.setRendition(this.#pendingRendition);
+      },
+    ).catch((error: unknown) => this.#relay({ type: "error", error }));
+  }
+
+  #relay(e: { type: PlayerEventType } & Record<string, unknown>): void {
+    const { type, ...detail } = e;
+    if (type === "error") this.#error = detail.error as PlayerEventMap["error"]["error"];
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  /** Typed `addEventListener`. */
+  on<K extends PlayerEventType>(type: K, listener: (detail: PlayerEventMap[K], event: CustomEvent<PlayerEventMap[K]>) => void): () => void {
+    const wrapped = (e: Event) => listener((e as CustomEvent<PlayerEventMap[K]>).detail, e as CustomEvent<PlayerEventMap[K]>);
+    this.addEventListener(type, wrapped);
+    return () => this.removeEventListener(type, wrapped);
+  }
+
+  /** The video renditions, lowest first (empty until the session is open). */
+  renditions(): Rendition[] {
+    return (this.#handle?.renditions() ?? []) as Rendition[];
+  }
+
+  /** The rendition the next segments are fetched at (`null` before the start). */
+  get currentRendition(): string | null {
+    return this.#handle?.currentRendition ?? null;
+  }
+
+  /** Whether the rendition follows the bandwidth (`setRendition("auto")`, the default). */
+  get auto(): boolean {
+    return this.#handle?.auto ?? this.#pendingRendition === undefined;
+  }
+
+  /** The error playback stopped with, if it did. */
+  get error(): PlayerEventMap["error"]["error"] | null {
+    return this.#error;
+  }
+
+  /**
+   * Pins a rendition by id (what is buffered is dropped and refetched at that rendition from
+   * the playhead), or `"auto"` to choose by bandwidth again.
+   */
+  setRendition(id: "auto" | string): void {
+    if (!this.#handle) {
+      this.#pendingRendition = id;
+      return;
+    }
+    this.#handle.setRendition(id);
+  }
+
+  stats(): PlayerStats {
+    return (this.#handle?.stats() as PlayerStats | undefined) ?? { ...EMPTY_STATS };
+  }
+
+  /** Stops playback and releases everything. The player cannot be used afterwards. */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    const handle = this.#handle;
+    this.#handle = undefined;
+    if (handle) {
+      handle.destroy();
+      handle.free();
+    }
+  }
+}
+
+/**
+ * Plays `options.assetId` in `video`. Returns at once; listen for `ready`, `error` and the
+ * other events of {@link PlayerEventMap}, or await `player.ready`.
+ */
+export function play(video: HTMLVideoElement, options: PlayOptions): Player {
+  return new Player(video, options);
+}

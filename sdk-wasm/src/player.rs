@@ -1,0 +1,1284 @@
+//! The browser driver of the core's playback engine ([`cinelock_core::playback::Player`]): it
+//! asks the server for a session, opens the released content key and the manifest, attaches a
+//! MediaSource to the page's `<video>`, and performs what the engine asks (fetch and open sealed
+//! objects, append, remove, end the stream), feeding back what happened. Every decision (what
+//! to fetch, at which rendition, retries, eviction, stalls) is the engine's.
+//!
+//! As in the upload driver, one loop owns the engine. Fetches run in spawned futures, and MSE,
+//! the video element, timers and the page's calls all report through one channel, so the
+//! engine is never touched from two places. JS resources (listeners, the MediaSource and its
+//! object URL, fetches' `AbortController`s) are owned by Rust values and released on drop: when
+//! the page calls `destroy()`, the loop ends and everything goes with it.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use cinelock_core::media::{Manifest, TrackKind};
+use cinelock_core::playback::{
+    Action, AppendError, Event, FetchId, FetchKind, PlaybackConfig, Player, RetryReason, Slot,
+    SwitchReason,
+};
+use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
+use futures_util::StreamExt;
+use js_sys::{Array, Function, Object, Reflect, Uint8Array};
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{JsFuture, spawn_local};
+use web_sys::{AbortController, HtmlVideoElement};
+
+use crate::SdkError;
+use crate::engine::EngineChoice;
+use crate::mse::{self, Done, MediaSink, Op, Signal, Tag};
+use crate::objects::ObjectCipher;
+use crate::platform::{self, Listener};
+use crate::session::{self, Grant, MAX_URL_BATCH, PlayTarget};
+
+/// How often the playhead is reported besides the element's own events (ms).
+const TICK_MS: f64 = 250.0;
+/// Less media than this (seconds) ahead of the playhead is starvation.
+const STARVED_S: f64 = 0.5;
+/// A URL this close to its expiry (ms) is renewed before use.
+const URL_MARGIN_MS: f64 = 15_000.0;
+
+/// What the page passes to [`start_player`].
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Options {
+    endpoint: String,
+    asset_id: String,
+    token: Option<String>,
+    password: Option<String>,
+    package: Option<String>,
+    /// A video track id, or its position in the ladder (0 = lowest).
+    start_rendition: Option<RenditionRef>,
+    engine: Option<String>,
+    /// Seconds of media to fetch ahead.
+    buffer_goal: Option<f64>,
+    /// Seconds kept behind the playhead.
+    back_buffer: Option<f64>,
+    /// Bits per second assumed before anything was measured.
+    initial_bandwidth: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RenditionRef {
+    Index(usize),
+    Id(String),
+}
+
+/// Events of the video element the driver follows.
+#[derive(Debug, Clone, Copy)]
+enum VideoEvent {
+    TimeUpdate,
+    Seeking,
+    Waiting,
+    Playing,
+    Pause,
+    Error,
+}
+
+/// What a fetch task reports.
+enum FetchResult {
+    /// Fetched and opened.
+    Opened {
+        plain: Uint8Array,
+        bytes: u64,
+        elapsed_ms: u64,
+        decrypt_ms: f64,
+    },
+    /// Arrived, but failed authentication (or had another size than listed).
+    Corrupt,
+    /// Transport failure; `stale_url`: the store refused the URL (expired, say).
+    Failed { retryable: bool, stale_url: bool },
+}
+
+/// Messages into the loop that owns the engine.
+enum Msg {
+    Started(Result<Box<Started>, SdkError>),
+    Mse(Signal),
+    Video(VideoEvent),
+    Tick,
+    Timer,
+    Fetch {
+        generation: u32,
+        id: FetchId,
+        result: FetchResult,
+    },
+    Urls(Result<(HashMap<String, String>, f64), SdkError>),
+    Renewed(Result<Box<Grant>, SdkError>),
+    SetRendition(Option<RenditionRef>),
+    Destroy,
+}
+
+struct Started {
+    grant: Grant,
+    cipher: ObjectCipher,
+}
+
+/// A video rendition, as the page sees it.
+#[derive(Debug, Clone)]
+struct Rendition {
+    id: String,
+    width: u32,
+    height: u32,
+    bandwidth: u64,
+    codecs: String,
+}
+
+/// Counters for the page (and the benchmark).
+#[derive(Debug, Clone, Default)]
+struct Stats {
+    objects: u32,
+    sealed_bytes: f64,
+    plain_bytes: f64,
+    fetch_ms: f64,
+    decrypt_ms: f64,
+    decrypt_failures: u32,
+    appends: u32,
+    url_requests: u32,
+}
+
+/// What the handle reads synchronously.
+#[derive(Debug, Default)]
+struct Shared {
+    renditions: Vec<Rendition>,
+    current: Option<String>,
+    auto: bool,
+    engine: &'static str,
+    package_kind: String,
+    package_id: String,
+    duration: f64,
+    bandwidth_estimate: f64,
+    stats: Stats,
+    finished: bool,
+}
+
+/// A playing (or starting) player, as the page sees it. `destroy()` (or freeing it) stops
+/// playback and releases everything.
+#[wasm_bindgen]
+pub struct PlayerHandle {
+    tx: UnboundedSender<Msg>,
+    shared: Rc<RefCell<Shared>>,
+}
+
+#[wasm_bindgen]
+impl PlayerHandle {
+    /// Stops playback: fetches are aborted, the video element let go, listeners removed.
+    pub fn destroy(&self) {
+        let _ = self.tx.unbounded_send(Msg::Destroy);
+    }
+
+    /// The video renditions, lowest first: `[{id, width, height, bandwidth, codecs}]` (empty
+    /// until the manifest is open).
+    pub fn renditions(&self) -> Array {
+        self.shared
+            .borrow()
+            .renditions
+            .iter()
+            .map(|r| {
+                let o = Object::new();
+                let set = |k: &str, v: JsValue| {
+                    let _ = Reflect::set(&o, &k.into(), &v);
+                };
+                set("id", r.id.as_str().into());
+                set("width", r.width.into());
+                set("height", r.height.into());
+                set("bandwidth", (r.bandwidth as f64).into());
+                set("codecs", r.codecs.as_str().into());
+                JsValue::from(o)
+            })
+            .collect()
+    }
+
+    /// The rendition new fetches use (what is shown follows within a segment).
+    #[wasm_bindgen(getter, js_name = currentRendition)]
+    pub fn current_rendition(&self) -> Option<String> {
+        self.shared.borrow().current.clone()
+    }
+
+    /// Whether the rendition is chosen by bandwidth (`setRendition("auto")`).
+    #[wasm_bindgen(getter)]
+    pub fn auto(&self) -> bool {
+        self.shared.borrow().auto
+    }
+
+    /// Pins a rendition by id, or `"auto"` for adaptive choice.
+    #[wasm_bindgen(js_name = setRendition)]
+    pub fn set_rendition(&self, id: &str) -> Result<(), SdkError> {
+        let shared = self.shared.borrow();
+        // Before the manifest is open any id is taken; it must then be in the ladder.
+        if id != "auto"
+            && !shared.renditions.is_empty()
+            && !shared.renditions.iter().any(|r| r.id == id)
+        {
+            return Err(SdkError::InvalidArgument(format!(
+                "no rendition {id:?} (the package has {})",
+                shared
+                    .renditions
+                    .iter()
+                    .map(|r| r.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let r = (id != "auto").then(|| RenditionRef::Id(id.to_owned()));
+        let _ = self.tx.unbounded_send(Msg::SetRendition(r));
+        Ok(())
+    }
+
+    /// Counters: `{engine, packageKind, packageId, duration, bandwidthEstimate, objects,
+    /// sealedBytes, plainBytes, fetchMs, decryptMs, decryptFailures, appends, urlRequests}`.
+    pub fn stats(&self) -> Object {
+        let s = self.shared.borrow();
+        let o = Object::new();
+        let set = |k: &str, v: JsValue| {
+            let _ = Reflect::set(&o, &k.into(), &v);
+        };
+        set("engine", s.engine.into());
+        set("packageKind", s.package_kind.as_str().into());
+        set("packageId", s.package_id.as_str().into());
+        set("duration", s.duration.into());
+        set("bandwidthEstimate", s.bandwidth_estimate.into());
+        set("objects", s.stats.objects.into());
+        set("sealedBytes", s.stats.sealed_bytes.into());
+        set("plainBytes", s.stats.plain_bytes.into());
+        set("fetchMs", s.stats.fetch_ms.into());
+        set("decryptMs", s.stats.decrypt_ms.into());
+        set("decryptFailures", s.stats.decrypt_failures.into());
+        set("appends", s.stats.appends.into());
+        set("urlRequests", s.stats.url_requests.into());
+        o
+    }
+}
+
+impl Drop for PlayerHandle {
+    fn drop(&mut self) {
+        let _ = self.tx.unbounded_send(Msg::Destroy);
+    }
+}
+
+/// Starts playing `options.assetId` in `video`. `on_event` receives plain objects:
+/// `{type: "ready" | "playing" | "renditionchange" | "stall" | "stallend" | "retrying" |
+/// "error", ...}`; after `error` the player does nothing more.
+#[wasm_bindgen(js_name = startPlayer)]
+pub fn start_player(
+    video: HtmlVideoElement,
+    options: JsValue,
+    on_event: Function,
+) -> Result<PlayerHandle, SdkError> {
+    let o: Options = serde_wasm_bindgen::from_value(options)
+        .map_err(|e| SdkError::InvalidArgument(format!("player options: {e}")))?;
+    if o.asset_id.is_empty() {
+        return Err(SdkError::InvalidArgument("assetId is required".into()));
+    }
+    let choice = EngineChoice::parse(o.engine.clone())?;
+    let mut seed = [0u8; 8];
+    platform::random(&mut seed)?;
+    let mut config = PlaybackConfig {
+        retry_seed: u64::from_le_bytes(seed),
+        ..PlaybackConfig::default()
+    };
+    if let Some(goal) = o.buffer_goal {
+        config.forward_goal_s = goal;
+        config.max_forward_s = goal + 10.0;
+    }
+    if let Some(back) = o.back_buffer {
+        config.back_buffer_s = back;
+    }
+    if let Some(bps) = o.initial_bandwidth {
+        config.abr.initial_bandwidth_bps = bps;
+    }
+    let target = PlayTarget {
+        endpoint: o.endpoint.trim_end_matches('/').to_owned(),
+        asset_id: o.asset_id,
+        token: o.token.filter(|t| !t.is_empty()),
+        password: o.password.filter(|p| !p.is_empty()),
+        package: o.package,
+    };
+    let (tx, rx) = unbounded();
+    let notify_tx = tx.clone();
+    let notify: Rc<dyn Fn(Signal)> = Rc::new(move |s| {
+        let _ = notify_tx.unbounded_send(Msg::Mse(s));
+    });
+    let sink = MediaSink::attach(&video, notify)?;
+    let mut listeners = Vec::new();
+    for (kind, event) in [
+        ("timeupdate", VideoEvent::TimeUpdate),
+        ("seeking", VideoEvent::Seeking),
+        ("waiting", VideoEvent::Waiting),
+        ("playing", VideoEvent::Playing),
+        ("pause", VideoEvent::Pause),
+        ("error", VideoEvent::Error),
+    ] {
+        let t = tx.clone();
+        listeners.push(Listener::new(video.unchecked_ref(), kind, move |_| {
+            let _ = t.unbounded_send(Msg::Video(event));
+        })?);
+    }
+    let shared = Rc::new(RefCell::new(Shared {
+        auto: true,
+        ..Shared::default()
+    }));
+    // The session is asked for while the MediaSource opens.
+    let t = tx.clone();
+    let start_target = target.clone();
+    spawn_local(async move {
+        let started = async {
+            let grant = session::open(&start_target).await?;
+            let cipher = ObjectCipher::new(
+                choice,
+                &grant.key,
+                &start_target.asset_id,
+                &grant.package_id,
+            )
+            .await?;
+            Ok(Box::new(Started { grant, cipher }))
+        }
+        .await;
+        let _ = t.unbounded_send(Msg::Started(started));
+    });
+    let t = tx.clone();
+    spawn_local(async move {
+        // Ends at the first send after the loop is gone.
+        loop {
+            platform::sleep(TICK_MS).await;
+            if t.unbounded_send(Msg::Tick).is_err() {
+                break;
+            }
+        }
+    });
+    let driver = Driver {
+        tx: tx.clone(),
+        target,
+        video,
+        on_event,
+        shared: shared.clone(),
+        config,
+        start_rendition: o.start_rendition,
+        pin_start: false,
+        sink,
+        _listeners: listeners,
+        source_open: false,
+        started: None,
+        play: None,
+        ready_sent: false,
+    };
+    spawn_local(driver.run(rx));
+    Ok(PlayerHandle { tx, shared })
+}
+
+/// Cancels a fetch when dropped.
+struct Aborter(Option<AbortController>);
+
+impl Drop for Aborter {
+    fn drop(&mut self) {
+        if let Some(c) = &self.0 {
+            c.abort();
+        }
+    }
+}
+
+/// One fetch the engine asked for.
+struct Job {
+    track_id: String,
+    kind: FetchKind,
+    index: u32,
+    path: String,
+    size: u64,
+    attempt: u32,
+}
+
+enum FetchState {
+    /// Waiting for its presigned URL.
+    NeedsUrl(Job),
+    InFlight(Job, Aborter),
+    /// Opened; the plaintext waits for its append.
+    Held(Job, Uint8Array),
+}
+
+impl FetchState {
+    fn job(&self) -> &Job {
+        match self {
+            FetchState::NeedsUrl(j) | FetchState::InFlight(j, _) | FetchState::Held(j, _) => j,
+        }
+    }
+}
+
+/// Playback under way: the engine and what the driver keeps for it.
+struct Playing {
+    player: Player,
+    manifest: Rc<Manifest>,
+    cipher: Rc<ObjectCipher>,
+    /// Bumped whenever the engine is replaced (a rendition pinned): reports from an older
+    /// engine's fetches and appends are dropped.
+    generation: u32,
+    package_kind: String,
+    package_id: String,
+    session: String,
+    /// Path → (presigned URL, unix ms it expires).
+    urls: HashMap<String, (String, f64)>,
+    /// A `/urls` request (or a session renewal) is out.
+    asking: bool,
+    /// The paths the request out asked for.
+    asked: HashSet<String>,
+    fetches: HashMap<FetchId, FetchState>,
+    /// Opened init segments by path: the engine asks for one again after every switch.
+    inits: HashMap<String, Uint8Array>,
+    eos_pending: bool,
+    timer_at: Option<u64>,
+    /// Video ladder index pinned by the page, if any.
+    pinned: Option<usize>,
+    /// Why the next engine's first rendition event is (a restart's reason).
+    restart: Option<(&'static str, Option<String>)>,
+}
+
+struct Driver {
+    tx: UnboundedSender<Msg>,
+    target: PlayTarget,
+    video: HtmlVideoElement,
+    on_event: Function,
+    shared: Rc<RefCell<Shared>>,
+    config: PlaybackConfig,
+    start_rendition: Option<RenditionRef>,
+    /// The start rendition is pinned (`setRendition` before the start).
+    pin_start: bool,
+    // Declared before the listeners: dropped first, so the video is detached while no
+    // listener is left to report it.
+    sink: MediaSink,
+    _listeners: Vec<Listener>,
+    source_open: bool,
+    started: Option<Box<Started>>,
+    play: Option<Playing>,
+    ready_sent: bool,
+}
+
+fn now() -> u64 {
+    platform::now_ms() as u64
+}
+
+fn wall() -> f64 {
+    js_sys::Date::now()
+}
+
+impl Driver {
+    async fn run(mut self, mut rx: UnboundedReceiver<Msg>) {
+        let mut failed = false;
+        while let Some(msg) = rx.next().await {
+            if matches!(msg, Msg::Destroy) {
+                break;
+            }
+            if failed {
+                continue;
+            }
+            if let Err(e) = self.handle(msg) {
+                self.emit_error(e);
+                failed = true;
+            } else if let Err(e) = self.drive() {
+                self.emit_error(e);
+                failed = true;
+            }
+            if failed {
+                // The engine stopped (or never started): drop every fetch and held segment.
+                self.play = None;
+                self.started = None;
+                self.shared.borrow_mut().finished = true;
+            }
+        }
+        self.shared.borrow_mut().finished = true;
+    }
+
+    fn handle(&mut self, msg: Msg) -> Result<(), SdkError> {
+        let t = now();
+        match msg {
+            Msg::Destroy => {}
+            Msg::Started(started) => {
+                self.started = Some(started?);
+                self.begin()?;
+            }
+            Msg::Mse(Signal::SourceOpen) => {
+                self.source_open = true;
+                self.begin()?;
+            }
+            Msg::Mse(signal) => {
+                let done = self.sink.on_signal(signal);
+                self.finish_ops(done);
+            }
+            Msg::Video(event) => self.on_video(event)?,
+            Msg::Tick => {
+                if let Some(p) = &mut self.play {
+                    p.player
+                        .handle_playhead(t, self.video.current_time(), self.video.paused());
+                }
+            }
+            Msg::Timer => {
+                if let Some(p) = &mut self.play {
+                    p.timer_at = None;
+                    p.player.handle_timeout(t);
+                }
+            }
+            Msg::Fetch {
+                generation,
+                id,
+                result,
+            } => self.on_fetch(generation, id, result),
+            Msg::Urls(result) => self.on_urls(result),
+            Msg::Renewed(result) => self.on_renewed(result)?,
+            Msg::SetRendition(index) => self.restart(index)?,
+        }
+        Ok(())
+    }
+
+    /// Starts the engine once both the session and the MediaSource are there.
+    fn begin(&mut self) -> Result<(), SdkError> {
+        if !self.source_open || self.play.is_some() {
+            return Ok(());
+        }
+        let Some(started) = self.started.take() else {
+            return Ok(());
+        };
+        let Started { grant, cipher } = *started;
+        let manifest = Rc::new(grant.manifest);
+        let renditions: Vec<Rendition> = manifest
+            .video()
+            .map(|t| Rendition {
+                id: t.id.clone(),
+                width: t.width.unwrap_or(0),
+                height: t.height.unwrap_or(0),
+                bandwidth: t.bandwidth,
+                codecs: t.codecs.clone(),
+            })
+            .collect();
+        let start = match &self.start_rendition {
+            None => None,
+            Some(RenditionRef::Index(i)) => Some(*i),
+            Some(RenditionRef::Id(id)) => Some(
+                renditions
+                    .iter()
+                    .position(|r| &r.id == id)
+                    .ok_or_else(|| SdkError::InvalidArgument(format!("no rendition {id:?}")))?,
+            ),
+        };
+        let mut config = self.config.clone();
+        config.abr.start_rendition = start;
+        let pinned = start.filter(|_| self.pin_start);
+        if pinned.is_some() {
+            config.abr.slow_fetch_ms = u64::MAX;
+        }
+        let player = Player::new((*manifest).clone(), config)?;
+        for (slot, track) in player.slots() {
+            self.sink
+                .add_buffer(slot, &mse::mime_type(&track.mime, &track.codecs))?;
+        }
+        {
+            let mut s = self.shared.borrow_mut();
+            s.renditions = renditions;
+            s.engine = cipher.engine();
+            s.package_kind = grant.kind.clone();
+            s.package_id = grant.package_id.clone();
+            s.duration = manifest.duration;
+        }
+        let expires = grant.expires_at;
+        let mut play = Playing {
+            player,
+            manifest,
+            cipher: Rc::new(cipher),
+            generation: 0,
+            package_kind: grant.kind,
+            package_id: grant.package_id,
+            session: grant.session,
+            urls: grant
+                .urls
+                .into_iter()
+                .map(|(p, u)| (p, (u, expires)))
+                .collect(),
+            asking: false,
+            asked: HashSet::new(),
+            fetches: HashMap::new(),
+            inits: HashMap::new(),
+            eos_pending: false,
+            timer_at: None,
+            pinned,
+            restart: None,
+        };
+        let t = now();
+        let at = self.video.current_time();
+        if at > 0.0 {
+            play.player.handle_seek(t, at);
+        }
+        play.player.handle_start(t);
+        self.play = Some(play);
+        Ok(())
+    }
+
+    /// Replaces the engine with one pinned to ladder rung `index` (or adaptive again from the
+    /// current rung): what is buffered is flushed, and playback goes on from the playhead.
+    fn restart(&mut self, rendition: Option<RenditionRef>) -> Result<(), SdkError> {
+        self.shared.borrow_mut().auto = rendition.is_none();
+        let Some(p) = &mut self.play else {
+            // Before the start: it becomes the (pinned) start rendition.
+            self.pin_start = rendition.is_some();
+            self.start_rendition = rendition;
+            return Ok(());
+        };
+        let ladder: Vec<&str> = p.manifest.video().map(|t| t.id.as_str()).collect();
+        let index = match rendition {
+            None => None,
+            Some(RenditionRef::Index(i)) => Some(i.min(ladder.len() - 1)),
+            Some(RenditionRef::Id(id)) => match ladder.iter().position(|t| *t == id) {
+                Some(i) => Some(i),
+                None => return Ok(()),
+            },
+        };
+        let current = p.player.rendition().id.clone();
+        let current_index = ladder.iter().position(|id| *id == current).unwrap_or(0);
+        if index == p.pinned && (index.is_none() || index == Some(current_index)) {
+            return Ok(());
+        }
+        let mut config = self.config.clone();
+        config.abr.start_rendition = Some(index.unwrap_or(current_index));
+        if index.is_some() {
+            // Pinned: no slow-fetch cap (fetches are not measured either, see on_fetch).
+            config.abr.slow_fetch_ms = u64::MAX;
+        }
+        let player = Player::new((*p.manifest).clone(), config)?;
+        p.generation += 1;
+        p.fetches.clear();
+        p.eos_pending = false;
+        p.timer_at = None;
+        p.pinned = index;
+        p.restart = Some((
+            if index.is_some() { "manual" } else { "auto" },
+            Some(current),
+        ));
+        p.player = player;
+        let tag = Tag {
+            generation: p.generation,
+            id: None,
+        };
+        let slots: Vec<Slot> = p.player.slots().map(|(s, _)| s).collect();
+        let mut done = Vec::new();
+        for slot in slots {
+            done.extend(self.sink.push(
+                slot,
+                Op::Remove {
+                    tag,
+                    start: 0.0,
+                    end: f64::INFINITY,
+                },
+            ));
+        }
+        let t = now();
+        let p = self.play.as_mut().expect("checked");
+        p.player.handle_seek(t, self.video.current_time());
+        p.player.handle_start(t);
+        self.finish_ops(done);
+        Ok(())
+    }
+
+    fn on_video(&mut self, event: VideoEvent) -> Result<(), SdkError> {
+        let t = now();
+        let (time, paused) = (self.video.current_time(), self.video.paused());
+        if let VideoEvent::Error = event {
+            let detail = self
+                .video
+                .error()
+                .map(|e| format!("MediaError {}: {}", e.code(), e.message()))
+                .unwrap_or_else(|| "unknown media error".into());
+            return Err(SdkError::Media(detail));
+        }
+        if let VideoEvent::Playing = event {
+            self.emit("playing", &[("currentTime", time.into())]);
+        }
+        let Some(p) = &mut self.play else {
+            return Ok(());
+        };
+        match event {
+            VideoEvent::Seeking => {
+                p.eos_pending = false;
+                p.player.handle_seek(t, time);
+            }
+            // `waiting` also fires while the decoder warms up over data that is buffered
+            // (right after `play()`, say): only a playhead without data ahead is a stall.
+            VideoEvent::Waiting if !starved(&self.video) => {}
+            VideoEvent::Waiting => p.player.handle_waiting(t),
+            VideoEvent::TimeUpdate | VideoEvent::Playing | VideoEvent::Pause => {
+                p.player.handle_playhead(t, time, paused)
+            }
+            VideoEvent::Error => {}
+        }
+        Ok(())
+    }
+
+    /// Runs what the engine asks until it asks nothing more, reports its events, and sets the
+    /// timer it wants.
+    fn drive(&mut self) -> Result<(), SdkError> {
+        loop {
+            let Some(p) = &mut self.play else {
+                return Ok(());
+            };
+            let Some(action) = p.player.poll_action(now()) else {
+                break;
+            };
+            self.run_action(action);
+        }
+        self.request_urls();
+        self.try_end_of_stream();
+        let mut fatal = None;
+        while let Some(event) = self.play.as_mut().and_then(|p| p.player.poll_event()) {
+            if let Event::Error(e) = event {
+                fatal = Some(e);
+                break;
+            }
+            self.emit_event(event);
+        }
+        if let Some(e) = fatal {
+            return Err(e.into());
+        }
+        if let Some(p) = &mut self.play {
+            let mut s = self.shared.borrow_mut();
+            s.current = Some(p.player.rendition().id.clone());
+            s.bandwidth_estimate = p.player.bandwidth_estimate();
+            drop(s);
+            if let Some(at) = p.player.poll_timeout()
+                && p.timer_at.is_none_or(|t| at < t)
+            {
+                p.timer_at = Some(at);
+                let tx = self.tx.clone();
+                spawn_local(async move {
+                    platform::sleep(at.saturating_sub(now()) as f64).await;
+                    let _ = tx.unbounded_send(Msg::Timer);
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn run_action(&mut self, action: Action) {
+        let Some(p) = &mut self.play else { return };
+        match action {
+            Action::SetDuration(d) => self.sink.set_duration(d),
+            Action::Fetch {
+                id,
+                track_id,
+                kind,
+                index,
+                path,
+                size,
+                attempt,
+                ..
+            } => {
+                let job = Job {
+                    track_id,
+                    kind,
+                    index,
+                    path,
+                    size,
+                    attempt,
+                };
+                // An init segment opened before is not fetched again (nor measured).
+                if kind == FetchKind::Init
+                    && attempt == 1
+                    && let Some(plain) = p.inits.get(&job.path).cloned()
+                {
+                    p.fetches.insert(id, FetchState::Held(job, plain));
+                    p.player.handle_fetched(id, now(), 0, 0);
+                    return;
+                }
+                match fresh_url(&p.urls, &job.path) {
+                    Some(url) => {
+                        let state = spawn_fetch(&self.tx, p, id, &job, url);
+                        p.fetches.insert(id, FetchState::InFlight(job, state));
+                    }
+                    None => {
+                        p.fetches.insert(id, FetchState::NeedsUrl(job));
+                    }
+                }
+            }
+            Action::Abort { id } => {
+                // Dropping the state aborts the request or frees the plaintext.
+                p.fetches.remove(&id);
+            }
+            Action::Append { slot, id } => {
+                p.eos_pending = false;
+                let tag = Tag {
+                    generation: p.generation,
+                    id: Some(id),
+                };
+                let op = match p.fetches.get(&id) {
+                    Some(FetchState::Held(job, plain)) => Op::Append {
+                        tag,
+                        data: plain.clone(),
+                        change_to: (job.kind == FetchKind::Init)
+                            .then(|| p.manifest.track(&job.track_id))
+                            .flatten()
+                            .map(|t| mse::mime_type(&t.mime, &t.codecs)),
+                    },
+                    // The engine appends only what was reported opened.
+                    _ => {
+                        p.player.handle_append_failed(slot, AppendError::Other);
+                        return;
+                    }
+                };
+                let done = self.sink.push(slot, op);
+                self.finish_ops(done);
+            }
+            Action::Remove { slot, start, end } => {
+                p.eos_pending = false;
+                let tag = Tag {
+                    generation: p.generation,
+                    id: None,
+                };
+                let done = self.sink.push(slot, Op::Remove { tag, start, end });
+                self.finish_ops(done);
+            }
+            Action::EndOfStream => p.eos_pending = true,
+        }
+    }
+
+    /// Reports finished SourceBuffer operations to the engine.
+    fn finish_ops(&mut self, done: Vec<Done>) {
+        let Some(p) = &mut self.play else { return };
+        for d in done {
+            let (slot, tag) = match d {
+                Done::Appended { slot, tag }
+                | Done::AppendFailed { slot, tag, .. }
+                | Done::Removed { slot, tag } => (slot, tag),
+            };
+            if tag.generation != p.generation {
+                continue;
+            }
+            p.player.handle_buffered(slot, &self.sink.buffered(slot));
+            match (d, tag.id) {
+                (Done::Appended { .. }, Some(id)) => {
+                    p.fetches.remove(&id);
+                    self.shared.borrow_mut().stats.appends += 1;
+                    p.player.handle_appended(slot, id);
+                }
+                (Done::AppendFailed { quota, .. }, Some(_)) => {
+                    let error = if quota {
+                        AppendError::QuotaExceeded
+                    } else {
+                        AppendError::Other
+                    };
+                    p.player.handle_append_failed(slot, error);
+                }
+                _ => {}
+            }
+        }
+        self.try_end_of_stream();
+    }
+
+    fn try_end_of_stream(&mut self) {
+        if let Some(p) = &mut self.play
+            && p.eos_pending
+            && self.sink.idle()
+        {
+            p.eos_pending = false;
+            self.sink.end_of_stream();
+        }
+    }
+
+    fn on_fetch(&mut self, generation: u32, id: FetchId, result: FetchResult) {
+        let Some(p) = &mut self.play else { return };
+        if generation != p.generation
+            || !matches!(p.fetches.get(&id), Some(FetchState::InFlight(..)))
+        {
+            return;
+        }
+        let Some(FetchState::InFlight(job, aborter)) = p.fetches.remove(&id) else {
+            return;
+        };
+        // The request is over: aborting it now does nothing.
+        drop(aborter);
+        let t = now();
+        match result {
+            FetchResult::Opened {
+                plain,
+                bytes,
+                elapsed_ms,
+                decrypt_ms,
+            } => {
+                {
+                    let mut s = self.shared.borrow_mut();
+                    s.stats.objects += 1;
+                    s.stats.sealed_bytes += bytes as f64;
+                    s.stats.plain_bytes += f64::from(plain.length());
+                    s.stats.fetch_ms += elapsed_ms as f64;
+                    s.stats.decrypt_ms += decrypt_ms;
+                }
+                if job.kind == FetchKind::Init {
+                    p.inits.insert(job.path.clone(), plain.clone());
+                }
+                p.fetches.insert(id, FetchState::Held(job, plain));
+                // A pinned rendition is not adapted: its fetches are not measured.
+                let measured = if p.pinned.is_some() { 0 } else { bytes };
+                p.player.handle_fetched(id, t, measured, elapsed_ms);
+            }
+            FetchResult::Corrupt => {
+                self.shared.borrow_mut().stats.decrypt_failures += 1;
+                p.player.handle_decrypt_failed(id);
+            }
+            FetchResult::Failed {
+                retryable,
+                stale_url,
+            } => {
+                if stale_url {
+                    p.urls.remove(&job.path);
+                }
+                p.player.handle_fetch_failed(id, t, retryable || stale_url);
+            }
+        }
+    }
+
+    /// Asks the server for URLs the waiting fetches need, with the next segments of their
+    /// tracks in the same batch.
+    fn request_urls(&mut self) {
+        let Some(p) = &mut self.play else { return };
+        if p.asking {
+            return;
+        }
+        let mut wanted: Vec<String> = Vec::new();
+        let mut seen = HashSet::new();
+        let waiting: Vec<(String, FetchKind, u32, String)> = p
+            .fetches
+            .values()
+            .filter(|f| matches!(f, FetchState::NeedsUrl(_)))
+            .map(|f| {
+                let j = f.job();
+                (j.track_id.clone(), j.kind, j.index, j.path.clone())
+            })
+            .collect();
+        if waiting.is_empty() {
+            return;
+        }
+        for (_, _, _, path) in &waiting {
+            if seen.insert(path.clone()) {
+                wanted.push(path.clone());
+            }
+        }
+        // Read-ahead: the segments after each waiting one, in its track.
+        'outer: for (track_id, kind, index, _) in &waiting {
+            let Some(track) = p.manifest.track(track_id) else {
+                continue;
+            };
+            let from = if *kind == FetchKind::Init {
+                0
+            } else {
+                *index as usize + 1
+            };
+            for s in track.segments.iter().skip(from) {
+                if wanted.len() >= MAX_URL_BATCH {
+                    break 'outer;
+                }
+                if fresh_url(&p.urls, &s.path).is_none() && seen.insert(s.path.clone()) {
+                    wanted.push(s.path.clone());
+                }
+            }
+        }
+        p.asking = true;
+        p.asked = wanted.iter().cloned().collect();
+        self.shared.borrow_mut().stats.url_requests += 1;
+        let (tx, target, session) = (self.tx.clone(), self.target.clone(), p.session.clone());
+        spawn_local(async move {
+            let r = session::more_urls(&target, &session, &wanted).await;
+            let _ = tx.unbounded_send(Msg::Urls(r));
+        });
+    }
+
+    fn on_urls(&mut self, result: Result<(HashMap<String, String>, f64), SdkError>) {
+        let Some(p) = &mut self.play else { return };
+        p.asking = false;
+        match result {
+            Ok((urls, expires)) => {
+                for (path, url) in urls {
+                    p.urls.insert(path, (url, expires));
+                }
+                self.dispatch_waiting();
+            }
+            Err(SdkError::Server { code, .. })
+                if code == "session_expired" || code == "session_invalid" =>
+            {
+                // A new session (with a new player key) for the same package.
+                p.asking = true;
+                let mut target = self.target.clone();
+                target.package = Some(p.package_kind.clone());
+                let tx = self.tx.clone();
+                spawn_local(async move {
+                    let r = session::open(&target).await.map(Box::new);
+                    let _ = tx.unbounded_send(Msg::Renewed(r));
+                });
+            }
+            Err(e) => {
+                let retryable = !matches!(e, SdkError::Server { status, .. } if status < 500);
+                self.fail_waiting(retryable);
+            }
+        }
+    }
+
+    fn on_renewed(&mut self, result: Result<Box<Grant>, SdkError>) -> Result<(), SdkError> {
+        let Some(p) = &mut self.play else {
+            return Ok(());
+        };
+        p.asking = false;
+        match result {
+            Ok(grant) if grant.package_id == p.package_id => {
+                p.session = grant.session;
+                let expires = grant.expires_at;
+                for (path, url) in grant.urls {
+                    p.urls.insert(path, (url, expires));
+                }
+                // The waiting paths may not be among the first ones: asked again.
+                p.asked.clear();
+                self.dispatch_waiting();
+                Ok(())
+            }
+            Ok(_) => Err(SdkError::server(
+                200,
+                "server_error",
+                "the package changed while playing it".into(),
+            )),
+            // Denied now (a token expired, say): the player stops.
+            Err(e @ SdkError::Denied { .. }) => Err(e),
+            Err(_) => {
+                self.fail_waiting(true);
+                Ok(())
+            }
+        }
+    }
+
+    /// Starts the fetches that waited for URLs. One the server was asked for and did not
+    /// sign fails; the others wait for the next request.
+    fn dispatch_waiting(&mut self) {
+        let Some(p) = &mut self.play else { return };
+        let ids: Vec<FetchId> = p
+            .fetches
+            .iter()
+            .filter(|(_, f)| matches!(f, FetchState::NeedsUrl(_)))
+            .map(|(id, _)| *id)
+            .collect();
+        let t = now();
+        for id in ids {
+            let Some(FetchState::NeedsUrl(job)) = p.fetches.remove(&id) else {
+                continue;
+            };
+            match fresh_url(&p.urls, &job.path) {
+                Some(url) => {
+                    let state = spawn_fetch(&self.tx, p, id, &job, url);
+                    p.fetches.insert(id, FetchState::InFlight(job, state));
+                }
+                None if p.asked.contains(&job.path) => p.player.handle_fetch_failed(id, t, false),
+                None => {
+                    p.fetches.insert(id, FetchState::NeedsUrl(job));
+                }
+            }
+        }
+    }
+
+    fn fail_waiting(&mut self, retryable: bool) {
+        let Some(p) = &mut self.play else { return };
+        let ids: Vec<FetchId> = p
+            .fetches
+            .iter()
+            .filter(|(_, f)| matches!(f, FetchState::NeedsUrl(_)))
+            .map(|(id, _)| *id)
+            .collect();
+        let t = now();
+        for id in ids {
+            p.fetches.remove(&id);
+            p.player.handle_fetch_failed(id, t, retryable);
+        }
+    }
+
+    fn emit_event(&mut self, event: Event) {
+        match event {
+            // Once per session: an engine replaced by a pinned one is ready again.
+            Event::Ready if self.ready_sent => {}
+            Event::Ready => {
+                self.ready_sent = true;
+                self.emit("ready", &[]);
+            }
+            Event::RenditionChanged { from, to, reason } => {
+                let (reason, from) =
+                    match (reason, self.play.as_mut().and_then(|p| p.restart.take())) {
+                        (SwitchReason::Start, Some((why, previous))) => (why, previous),
+                        (SwitchReason::Start, None) => ("start", from),
+                        (SwitchReason::Bandwidth, _) => ("bandwidth", from),
+                        (SwitchReason::Stall, _) => ("stall", from),
+                    };
+                let track = self
+                    .play
+                    .as_ref()
+                    .and_then(|p| p.manifest.track(&to).cloned());
+                let mut fields: Vec<(&str, JsValue)> = vec![
+                    ("from", from.map_or(JsValue::NULL, |f| f.into())),
+                    ("to", to.as_str().into()),
+                    ("reason", reason.into()),
+                ];
+                if let Some(t) = track.filter(|t| t.kind == TrackKind::Video) {
+                    fields.push(("width", t.width.unwrap_or(0).into()));
+                    fields.push(("height", t.height.unwrap_or(0).into()));
+                    fields.push(("bandwidth", (t.bandwidth as f64).into()));
+                }
+                self.shared.borrow_mut().current = Some(to.clone());
+                self.emit("renditionchange", &fields);
+            }
+            Event::Stall { at } => self.emit("stall", &[("at", at.into())]),
+            Event::StallRecovered { at, stalled_ms } => self.emit(
+                "stallend",
+                &[("at", at.into()), ("stalledMs", (stalled_ms as f64).into())],
+            ),
+            Event::Retrying {
+                object,
+                attempt,
+                delay_ms,
+                reason,
+            } => {
+                let reason = match reason {
+                    RetryReason::Network => "network",
+                    RetryReason::Timeout => "timeout",
+                    RetryReason::Corrupt => "corrupt",
+                };
+                let kind = match object.kind {
+                    FetchKind::Init => "init",
+                    FetchKind::Media => "media",
+                };
+                self.emit(
+                    "retrying",
+                    &[
+                        ("track", object.track_id.as_str().into()),
+                        ("kind", kind.into()),
+                        ("index", object.index.into()),
+                        ("attempt", attempt.into()),
+                        ("delayMs", (delay_ms as f64).into()),
+                        ("reason", reason.into()),
+                    ],
+                );
+            }
+            Event::Error(e) => self.emit_error(e.into()),
+        }
+    }
+
+    fn emit_error(&self, e: SdkError) {
+        let error = JsValue::from(e);
+        self.emit("error", &[("error", error)]);
+    }
+
+    fn emit(&self, kind: &str, fields: &[(&str, JsValue)]) {
+        let o = Object::new();
+        let _ = Reflect::set(&o, &"type".into(), &kind.into());
+        for (k, v) in fields {
+            let _ = Reflect::set(&o, &(*k).into(), v);
+        }
+        // A throwing listener must not stop playback.
+        let _ = self.on_event.call1(&JsValue::NULL, &o);
+    }
+}
+
+/// Less than [`STARVED_S`] of media buffered from the element's playhead on.
+fn starved(video: &HtmlVideoElement) -> bool {
+    let t = video.current_time();
+    let ranges = video.buffered();
+    !(0..ranges.length()).any(|i| {
+        let (Ok(start), Ok(end)) = (ranges.start(i), ranges.end(i)) else {
+            return false;
+        };
+        start <= t + 0.1 && end - t >= STARVED_S
+    })
+}
+
+/// The URL of `path`, unless it is missing or about to expire.
+fn fresh_url(urls: &HashMap<String, (String, f64)>, path: &str) -> Option<String> {
+    urls.get(path)
+        .filter(|(_, expires)| *expires - wall() > URL_MARGIN_MS)
+        .map(|(u, _)| u.clone())
+}
+
+/// Starts fetching and opening `job` from `url`; the outcome comes back as [`Msg::Fetch`].
+fn spawn_fetch(
+    tx: &UnboundedSender<Msg>,
+    p: &Playing,
+    id: FetchId,
+    job: &Job,
+    url: String,
+) -> Aborter {
+    let controller = AbortController::new().ok();
+    let signal = controller.as_ref().map(|c| c.signal());
+    let (tx, cipher, generation) = (tx.clone(), p.cipher.clone(), p.generation);
+    let (track_id, kind, index, size) = (job.track_id.clone(), job.kind, job.index, job.size);
+    // A retry bypasses the HTTP cache: it may hold a damaged copy.
+    let reload = job.attempt > 1;
+    spawn_local(async move {
+        let result =
+            fetch_and_open(&url, signal, reload, &cipher, &track_id, kind, index, size).await;
+        let _ = tx.unbounded_send(Msg::Fetch {
+            generation,
+            id,
+            result,
+        });
+    });
+    Aborter(controller)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn fetch_and_open(
+    url: &str,
+    signal: Option<web_sys::AbortSignal>,
+    reload: bool,
+    cipher: &ObjectCipher,
+    track_id: &str,
+    kind: FetchKind,
+    index: u32,
+    size: u64,
+) -> FetchResult {
+    let network = FetchResult::Failed {
+        retryable: true,
+        stale_url: false,
+    };
+    let init = Object::new();
+    if let Some(s) = &signal {
+        let _ = Reflect::set(&init, &"signal".into(), s);
+    }
+    if reload {
+        let _ = Reflect::set(&init, &"cache".into(), &"reload".into());
+    }
+    let started = platform::now_ms();
+    let Ok(response) = platform::fetch(url, &init).await else {
+        return network;
+    };
+    let status = response.status();
+    if status != 200 {
+        return FetchResult::Failed {
+            retryable: status >= 500 || status == 429 || status == 408,
+            // An expired presigned URL: AWS answers 403, Garage 400 or 403.
+            stale_url: status == 400 || status == 401 || status == 403,
+        };
+    }
+    let Ok(promise) = response.array_buffer() else {
+        return network;
+    };
+    let Ok(buf) = JsFuture::from(promise).await else {
+        return network;
+    };
+    let elapsed_ms = (platform::now_ms() - started).max(0.0) as u64;
+    let sealed = Uint8Array::new(&buf);
+    let bytes = u64::from(sealed.length());
+    // A length other than the manifest's is treated like a failed open (format.md §14.5.4).
+    if bytes != size {
+        return FetchResult::Corrupt;
+    }
+    let t = platform::now_ms();
+    match cipher
+        .open(track_id, kind.object_kind(), index, &sealed)
+        .await
+    {
+        Ok(plain) => FetchResult::Opened {
+            plain,
+            bytes,
+            elapsed_ms,
+            decrypt_ms: platform::now_ms() - t,
+        },
+        Err(_) => FetchResult::Corrupt,
+    }
+}

@@ -1,0 +1,214 @@
+//! The playback session API (`docs/playback.md`): ask the server for a session with a fresh
+//! ephemeral X25519 key, open the content key it releases to that key, fetch and open the
+//! manifest, and ask for more presigned URLs in batches.
+
+use std::collections::HashMap;
+
+use cinelock_core::RecipientSecretKey;
+use cinelock_core::media::{ContentKey, Manifest, open_content_key};
+use js_sys::{Object, Reflect, Uint8Array};
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::Response;
+use zeroize::Zeroizing;
+
+use crate::{SdkError, platform};
+
+/// Most paths one `POST /v1/play/{id}/urls` may ask for.
+pub(crate) const MAX_URL_BATCH: usize = 100;
+
+/// What the page asked to play.
+#[derive(Debug, Clone)]
+pub(crate) struct PlayTarget {
+    /// The server's base URL, without a trailing slash.
+    pub endpoint: String,
+    pub asset_id: String,
+    pub token: Option<String>,
+    pub password: Option<String>,
+    /// `"full"` or `"preview"`; `None`: full when ready, else the preview.
+    pub package: Option<String>,
+}
+
+/// A granted session: the package, its opened content key and manifest, and URLs.
+pub(crate) struct Grant {
+    pub package_id: String,
+    /// `"full"` or `"preview"`.
+    pub kind: String,
+    pub key: ContentKey,
+    pub manifest: Manifest,
+    pub urls: HashMap<String, String>,
+    pub session: String,
+    /// Unix ms when the URLs and the session expire.
+    pub expires_at: f64,
+}
+
+#[derive(Deserialize)]
+struct PlayAnswer {
+    asset_id: String,
+    package_id: String,
+    kind: String,
+    key: String,
+    manifest_url: String,
+    #[serde(default)]
+    urls: HashMap<String, String>,
+    session: String,
+    expires_at: f64,
+}
+
+#[derive(Deserialize)]
+struct UrlsAnswer {
+    urls: HashMap<String, String>,
+    expires_at: f64,
+}
+
+#[derive(Deserialize)]
+struct ErrorAnswer {
+    error: ErrorBody,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    code: String,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    message: String,
+}
+
+/// Asks for a session and opens what it grants.
+pub(crate) async fn open(target: &PlayTarget) -> Result<Grant, SdkError> {
+    // The player key lives for this request only: the released key is opened right away.
+    let mut ikm = Zeroizing::new([0u8; 32]);
+    platform::random(&mut ikm[..])?;
+    let secret = RecipientSecretKey::from_seed(&ikm);
+    let body = serde_json::json!({
+        "public_key": hex::encode(secret.public_key().to_bytes()),
+        "token": target.token,
+        "password": target.password,
+        "package": target.package,
+    });
+    let url = format!(
+        "{}/v1/play/{}",
+        target.endpoint,
+        encode_segment(&target.asset_id)
+    );
+    let answer: PlayAnswer = post_json(&url, &body).await?;
+    if answer.asset_id != target.asset_id {
+        return Err(SdkError::server(
+            200,
+            "server_error",
+            "the session names another asset".into(),
+        ));
+    }
+    let released =
+        Zeroizing::new(hex::decode(&answer.key).map_err(|_| cinelock_core::Error::Decrypt)?);
+    let key = open_content_key(&secret, &target.asset_id, &released)?;
+    let sealed = get_bytes(&answer.manifest_url).await?;
+    let manifest = Manifest::open(&key, &target.asset_id, &answer.package_id, &sealed.to_vec())?;
+    Ok(Grant {
+        package_id: answer.package_id,
+        kind: answer.kind,
+        key,
+        manifest,
+        urls: answer.urls,
+        session: answer.session,
+        expires_at: answer.expires_at,
+    })
+}
+
+/// Asks for presigned URLs of `paths` (at most [`MAX_URL_BATCH`]) in `session`.
+pub(crate) async fn more_urls(
+    target: &PlayTarget,
+    session: &str,
+    paths: &[String],
+) -> Result<(HashMap<String, String>, f64), SdkError> {
+    let url = format!(
+        "{}/v1/play/{}/urls",
+        target.endpoint,
+        encode_segment(&target.asset_id)
+    );
+    let body = serde_json::json!({ "session": session, "paths": paths });
+    let answer: UrlsAnswer = post_json(&url, &body).await?;
+    Ok((answer.urls, answer.expires_at))
+}
+
+/// An asset id as one URL path segment.
+fn encode_segment(s: &str) -> String {
+    String::from(js_sys::encode_uri_component(s))
+}
+
+fn network(e: &JsValue) -> SdkError {
+    SdkError::Network(SdkError::describe(e))
+}
+
+async fn post_json<T: for<'de> Deserialize<'de>>(
+    url: &str,
+    body: &serde_json::Value,
+) -> Result<T, SdkError> {
+    let init = Object::new();
+    let headers = Object::new();
+    let set = |o: &Object, k: &str, v: JsValue| {
+        Reflect::set(o, &k.into(), &v).map_err(|e| SdkError::Platform(SdkError::describe(&e)))
+    };
+    set(&headers, "content-type", "application/json".into())?;
+    set(&init, "method", "POST".into())?;
+    set(&init, "headers", headers.into())?;
+    set(&init, "body", body.to_string().into())?;
+    let response = platform::fetch(url, &init).await.map_err(|e| network(&e))?;
+    let status = response.status();
+    let text = text(&response).await?;
+    if status == 200 {
+        return serde_json::from_str(&text).map_err(|e| {
+            SdkError::server(status, "server_error", format!("unreadable answer: {e}"))
+        });
+    }
+    let err = serde_json::from_str::<ErrorAnswer>(&text)
+        .ok()
+        .map(|a| a.error);
+    Err(match err {
+        Some(e) if status == 403 && e.code == "denied" => SdkError::Denied {
+            reason: e.reason.unwrap_or_else(|| "denied".into()),
+            message: e.message,
+            retry_after_ms: retry_after(&response),
+        },
+        Some(e) => SdkError::server(status, &e.code, e.message),
+        None => SdkError::server(status, "server_error", format!("HTTP {status}")),
+    })
+}
+
+fn retry_after(response: &Response) -> Option<u64> {
+    let v = response.headers().get("retry-after").ok().flatten()?;
+    v.trim().parse::<u64>().ok().map(|s| s * 1000)
+}
+
+async fn text(response: &Response) -> Result<String, SdkError> {
+    let promise = response
+        .text()
+        .map_err(|e| SdkError::Platform(SdkError::describe(&e)))?;
+    Ok(JsFuture::from(promise)
+        .await
+        .map_err(|e| network(&e))?
+        .as_string()
+        .unwrap_or_default())
+}
+
+/// GETs a (presigned) URL whole.
+async fn get_bytes(url: &str) -> Result<Uint8Array, SdkError> {
+    let response = platform::fetch(url, &Object::new())
+        .await
+        .map_err(|e| network(&e))?;
+    let status = response.status();
+    if status != 200 {
+        return Err(SdkError::server(
+            status,
+            "server_error",
+            format!("the store answered HTTP {status} for the manifest"),
+        ));
+    }
+    let promise = response
+        .array_buffer()
+        .map_err(|e| SdkError::Platform(SdkError::describe(&e)))?;
+    let buf = JsFuture::from(promise).await.map_err(|e| network(&e))?;
+    Ok(Uint8Array::new(&buf))
+}

@@ -1,0 +1,305 @@
+// Playback end to end in headless Chromium: a clip made by ffmpeg is uploaded sealed by the SDK,
+// transcoded by the server's own worker into an encrypted package on a real Garage, and played
+// through the npm API and <cinelock-player>: it plays, seeks, adapts to a throttled link,
+// refuses a tampered segment, follows the asset's policy, and the demo page goes from upload to
+// playback.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { launchBrowser } from "./harness.mjs";
+import { freePort, startGarage } from "./garage.mjs";
+import * as env from "./playback-env.mjs";
+
+const SECONDS = 40;
+let tmp, garage, keys, server, browser, store;
+/** The shared asset: 854×480 with audio, so three renditions (v240, v360, v480). */
+let asset;
+
+before(async () => {
+  tmp = mkdtempSync(join(tmpdir(), "cinelock-play-"));
+  garage = await startGarage();
+  keys = env.makeKeys(tmp);
+  await env.configureCors(tmp, garage.endpoint, keys.workerPublicKey);
+  server = await env.startPlaybackServer(tmp, garage.endpoint, keys);
+  store = env.bucket(garage.endpoint);
+  browser = await launchBrowser(["--autoplay-policy=no-user-gesture-required"]);
+  const clip = env.makeClip(join(tmp, "clip.mp4"), { width: 854, height: 480, seconds: SECONDS });
+  const page = await browser.newPage();
+  const id = await env.uploadClip(page, server, clip);
+  await page.close();
+  const described = await env.waitReady(server, id);
+  asset = { id, package: described.packages.find((p) => p.kind === "full").package_id, token: await env.viewerToken(server, id) };
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  await garage?.stop();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+/** A fresh context (its own HTTP cache) and page on the server's origin. */
+async function freshPage(url = `${server.url}/`) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(url);
+  return { page, close: () => context.close() };
+}
+
+/** In the page: plays with the npm API; `window.t` holds the player, video and events seen. */
+async function startPlaying(page, options, { pin } = {}) {
+  await page.evaluate(async ({ options, pin }) => {
+    const c = await import("/sdk/dist/index.js");
+    const video = document.createElement("video");
+    video.muted = true;
+    document.body.append(video);
+    const player = c.play(video, { endpoint: location.origin, ...options });
+    if (pin) player.setRendition(pin);
+    const events = [];
+    for (const type of ["ready", "playing", "renditionchange", "stall", "stallend", "retrying", "error"]) {
+      player.addEventListener(type, (e) => {
+        const d = e.detail;
+        events.push({ type, at: video.currentTime, ...(d.error ? { code: d.error.code, reason: d.error.reason, track: d.error.track, index: d.error.index, message: d.error.message } : d) });
+      });
+    }
+    window.t = { player, video, events };
+  }, { options, pin });
+}
+
+const events = (page, type) => page.evaluate((type) => window.t.events.filter((e) => !type || e.type === type), type);
+const frames = (page) => page.evaluate(() => window.t.video.getVideoPlaybackQuality().totalVideoFrames);
+
+async function waitFor(page, fn, arg, timeout = 60_000) {
+  await page.waitForFunction(fn, arg, { timeout, polling: 100 });
+}
+
+/** Waits for `ready` (or fails with the error event) and starts the element. */
+async function readyAndPlay(page) {
+  await waitFor(page, () => window.t.events.some((e) => e.type === "ready" || e.type === "error"));
+  const failed = (await events(page, "error"))[0];
+  assert.equal(failed, undefined, `playback failed: ${JSON.stringify(failed)}`);
+  await page.evaluate(() => window.t.video.play());
+}
+
+test("an asset transcoded by the real pipeline plays: time advances and frames are decoded", async () => {
+  const { page, close } = await freshPage();
+  try {
+    await startPlaying(page, { assetId: asset.id, token: asset.token });
+    await readyAndPlay(page);
+    await waitFor(page, () => window.t.video.currentTime > 4);
+    const f1 = await frames(page);
+    await waitFor(page, () => window.t.video.currentTime > 6);
+    const f2 = await frames(page);
+    assert.ok(f1 > 60 && f2 > f1 + 30, `frames ${f1} then ${f2}`);
+    const s = await page.evaluate(() => ({ stats: window.t.player.stats(), renditions: window.t.player.renditions() }));
+    assert.deepEqual(s.renditions.map((r) => r.id), ["v240", "v360", "v480"]);
+    assert.equal(s.stats.engine, "webcrypto");
+    assert.equal(s.stats.packageKind, "full");
+    assert.equal(s.stats.decryptFailures, 0);
+    assert.ok(s.stats.objects >= 4 && s.stats.appends >= 4, JSON.stringify(s.stats));
+    const types = (await events(page)).map((e) => e.type);
+    assert.ok(types.includes("renditionchange") && types.includes("playing"), types.join(","));
+    assert.deepEqual(await events(page, "error"), []);
+  } finally {
+    await close();
+  }
+});
+
+test("the WebAssembly engine plays the same package", async () => {
+  const { page, close } = await freshPage();
+  try {
+    await startPlaying(page, { assetId: asset.id, token: asset.token, engine: "wasm" });
+    await readyAndPlay(page);
+    await waitFor(page, () => window.t.video.currentTime > 3);
+    assert.equal(await page.evaluate(() => window.t.player.stats().engine), "wasm");
+    assert.ok((await frames(page)) > 60);
+  } finally {
+    await close();
+  }
+});
+
+test("seeking to a later segment resumes playback there", async () => {
+  const { page, close } = await freshPage();
+  try {
+    await startPlaying(page, { assetId: asset.id, token: asset.token });
+    await readyAndPlay(page);
+    await waitFor(page, () => window.t.video.currentTime > 1.5);
+    const before = await frames(page);
+    // Segment 6 of 4-second segments: nothing there is buffered yet.
+    await page.evaluate(() => { window.t.seeked = false; window.t.video.addEventListener("seeked", () => { window.t.seeked = true; }, { once: true }); window.t.video.currentTime = 25; });
+    await waitFor(page, () => window.t.seeked);
+    await waitFor(page, () => window.t.video.currentTime > 27 && !window.t.video.paused);
+    const after = await frames(page);
+    assert.ok(after > before + 30, `frames ${before} then ${after}`);
+    const t = await page.evaluate(() => window.t.video.currentTime);
+    assert.ok(t > 27 && t < 33, `currentTime ${t}`);
+    assert.deepEqual(await events(page, "error"), []);
+  } finally {
+    await close();
+  }
+});
+
+test("renditions follow the bandwidth: up on a fast link, down when it is throttled; and can be pinned", async () => {
+  const { page, close } = await freshPage();
+  try {
+    await startPlaying(page, { assetId: asset.id, token: asset.token, bufferGoal: 12 });
+    await readyAndPlay(page);
+    // Loopback is fast: the estimate soon allows the top rendition.
+    await waitFor(page, () => window.t.events.some((e) => e.type === "renditionchange" && e.to === "v480" && e.reason === "bandwidth"), null, 30_000);
+    // 500 kbit/s with 60 ms of latency: only v240 (about 420 kbit/s peak) fits.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Network.enable");
+    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 60, downloadThroughput: 500_000 / 8, uploadThroughput: -1 });
+    await waitFor(page, () => window.t.events.some((e, i) => e.type === "renditionchange" && (e.reason === "bandwidth" || e.reason === "stall") && ["v240", "v360"].includes(e.to) && window.t.events.findIndex((x) => x.to === "v480") < i), null, 60_000);
+    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await cdp.detach();
+    // Pinned: the buffer is refetched at that rendition, and the picture follows.
+    await page.evaluate(() => window.t.player.setRendition("v360"));
+    await waitFor(page, () => window.t.events.some((e) => e.type === "renditionchange" && e.to === "v360" && e.reason === "manual"));
+    await waitFor(page, () => window.t.video.videoHeight === 360 && !window.t.video.paused, null, 30_000);
+    const pinned = await page.evaluate(() => ({ auto: window.t.player.auto, current: window.t.player.currentRendition }));
+    assert.deepEqual(pinned, { auto: false, current: "v360" });
+    const t0 = await page.evaluate(() => window.t.video.currentTime);
+    await waitFor(page, (t0) => window.t.video.currentTime > t0 + 1.5, t0);
+    await page.evaluate(() => window.t.player.setRendition("auto"));
+    assert.equal(await page.evaluate(() => window.t.player.auto), true);
+    assert.deepEqual(await events(page, "error"), []);
+  } finally {
+    await close();
+  }
+});
+
+test("a tampered segment in the bucket is detected: an error event, and it is never appended", async () => {
+  const key = `assets/${asset.id}/packages/${asset.package}/v240/00001.cnls`;
+  const original = await store.get(key);
+  const bad = Buffer.from(original);
+  bad[Math.floor(bad.length / 2)] ^= 0x01;
+  await store.put(key, bad);
+  const { page, close } = await freshPage();
+  try {
+    // Pinned to v240, so segment 1 is fetched from that track.
+    await startPlaying(page, { assetId: asset.id, token: asset.token }, { pin: "v240" });
+    await waitFor(page, () => window.t.events.some((e) => e.type === "error"));
+    await page.evaluate(() => window.t.video.play().catch(() => undefined));
+    await new Promise((ok) => setTimeout(ok, 2000));
+    const [error] = await events(page, "error");
+    assert.equal(error.code, "tampered", JSON.stringify(error));
+    assert.equal(error.track, "v240");
+    assert.equal(error.index, 1);
+    const retried = await events(page, "retrying");
+    assert.ok(retried.some((r) => r.reason === "corrupt" && r.index === 1 && r.track === "v240"), JSON.stringify(retried));
+    const r = await page.evaluate(() => {
+      const b = window.t.video.buffered;
+      return { end: b.length ? b.end(b.length - 1) : 0, stats: window.t.player.stats() };
+    });
+    // Segment 1 starts at 4 s: nothing from it (or after it) reached the buffer.
+    assert.ok(r.end <= 4.1, `buffered to ${r.end}`);
+    assert.equal(r.stats.decryptFailures, 2, "fetched once more, then fatal");
+  } finally {
+    await close();
+    await store.put(key, original);
+  }
+});
+
+test("policy in the browser: a private asset is denied without a token and plays with one (play.html)", async () => {
+  {
+    const { page, close } = await freshPage(`${server.url}/play.html?asset=${asset.id}`);
+    try {
+      await page.waitForSelector('#log li[data-event="error"]', { timeout: 30_000 });
+      assert.match(await page.textContent('#log li[data-event="error"]'), /denied \(token_required\)/);
+      assert.match(await page.textContent("#status"), /token_required/);
+      assert.equal(await page.evaluate(() => document.getElementById("player").video.currentTime), 0);
+    } finally {
+      await close();
+    }
+  }
+  const { page, close } = await freshPage(`${server.url}/play.html?asset=${asset.id}&token=${encodeURIComponent(asset.token)}`);
+  try {
+    await page.waitForSelector('#log li[data-event="ready"]', { timeout: 30_000 });
+    await page.waitForSelector('#log li[data-event="renditionchange"]');
+    await page.waitForFunction(() => document.getElementById("player").video.currentTime > 2, null, { timeout: 30_000 });
+    assert.equal(await page.locator('#log li[data-event="error"]').count(), 0);
+  } finally {
+    await close();
+  }
+});
+
+/** A site on another origin that embeds the player with the one-line snippet. */
+async function startSite(embedHtml) {
+  const port = await freePort();
+  const site = http.createServer((req, res) => {
+    res.writeHead(200, { "content-type": "text/html" });
+    res.end(`<!doctype html><html><body>${embedHtml}</body></html>`);
+  });
+  await new Promise((ok) => site.listen(port, "127.0.0.1", ok));
+  return { port, stop: () => new Promise((ok) => { site.closeAllConnections(); site.close(ok); }) };
+}
+
+/** Loads `url` and waits for the <cinelock-player> in it to report ready or an error. */
+async function embedOutcome(url, frame = null) {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(url);
+    const scope = frame ? page.frameLocator(frame).locator("cinelock-player") : page.locator("cinelock-player");
+    const handle = await scope.elementHandle({ timeout: 20_000 });
+    return await handle.evaluate(async (el) => {
+      while (!el.player) await new Promise((ok) => setTimeout(ok, 50));
+      return el.player.ready.then(() => ({ ready: true }), (e) => ({ code: e.code, reason: e.reason }));
+    });
+  } finally {
+    await context.close();
+  }
+}
+
+test("policy in the browser: the origin allow-list admits the snippet on a listed site only, and the embed page by its own origin", async () => {
+  await env.setPolicy(server, asset.id, { visibility: "unlisted", allowed_origins: ["localhost"] });
+  const snippet = `<script type="module" src="${server.url}/sdk/dist/embed.js"></script><cinelock-player asset="${asset.id}" endpoint="${server.url}" muted autoplay></cinelock-player>`;
+  const site = await startSite(`${snippet}<iframe src="${server.url}/embed.html?asset=${asset.id}&autoplay=1" width="640" height="360"></iframe>`);
+  try {
+    // The listed site, by name: plays.
+    assert.deepEqual(await embedOutcome(`http://localhost:${site.port}/`), { ready: true });
+    // The same page from an unlisted origin: denied.
+    assert.deepEqual(await embedOutcome(`http://127.0.0.1:${site.port}/`), { code: "denied", reason: "origin_not_allowed" });
+    // The embed page asks from the server's own origin (127.0.0.1), which is not listed...
+    assert.deepEqual(await embedOutcome(`http://localhost:${site.port}/`, "iframe"), { code: "denied", reason: "origin_not_allowed" });
+    // ...until it is.
+    await env.setPolicy(server, asset.id, { visibility: "unlisted", allowed_origins: ["localhost", "127.0.0.1"] });
+    assert.deepEqual(await embedOutcome(`http://localhost:${site.port}/`, "iframe"), { ready: true });
+    assert.deepEqual(await embedOutcome(`${server.url}/embed.html?asset=${asset.id}`), { ready: true });
+  } finally {
+    await site.stop();
+    await env.setPolicy(server, asset.id, { visibility: "private" });
+  }
+});
+
+test("the demo page uploads a clip, shows the transcode's progress, and plays the asset", async () => {
+  const clip = env.makeClip(join(tmp, "demo.mp4"), { width: 640, height: 360, seconds: 12 });
+  const { page, close } = await freshPage(`${server.url}/upload.html`);
+  try {
+    // Record every progress value the page shows.
+    await page.evaluate(() => {
+      window.seen = new Set();
+      new MutationObserver(() => {
+        for (const bar of document.querySelectorAll("#jobs progress")) window.seen.add(`${bar.dataset.kind}:${bar.value}`);
+        window.seen.add(`status:${document.getElementById("t-status").textContent}`);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+    });
+    await page.setInputFiles("#file", { name: "holiday.mp4", mimeType: "video/mp4", buffer: clip });
+    await page.click("#go");
+    await page.waitForSelector("#transcode:not([hidden])", { timeout: 60_000 });
+    await page.waitForSelector("#playback:not([hidden])", { timeout: 300_000 });
+    await page.waitForFunction(() => document.getElementById("player")?.video.currentTime > 2, null, { timeout: 60_000 });
+    const seen = await page.evaluate(() => [...window.seen]);
+    assert.ok(seen.includes("status:ready"), seen.join(" "));
+    assert.ok(seen.some((s) => /^full:\d+$/.test(s) && s !== "full:100") || seen.includes("status:processing"), `no progress shown: ${seen.join(" ")}`);
+    assert.ok(seen.includes("full:100"), seen.join(" "));
+    assert.match(await page.textContent("#p-status"), /Playing/);
+    assert.match(await page.getAttribute("#play-link", "href"), /play\.html\?asset=.+&token=clv1\./);
+  } finally {
+    await close();
+  }
+});

@@ -81,6 +81,8 @@ export function isCinelockError(e: unknown): e is CinelockError {
 export const DEFAULT_CHUNK_SIZE = 256 * 1024;
 
 export { play, Player } from "./player.js";
+export { download } from "./download.js";
+export type { DownloadOptions, DownloadResult } from "./download.js";
 export type { PlayOptions, PlayerEventMap, PlayerEventType, PlayerStats, Rendition, RenditionChangeReason } from "./player.js";
 
 let loading: Promise<void> | undefined;

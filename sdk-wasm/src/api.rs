@@ -1,7 +1,7 @@
 //! The functions and types JavaScript sees (wrapped with friendlier TypeScript by `npm/`).
 
 use cinelock_core::{
-    HEADER_LEN, Header, Layout, RecipientPublicKey, RecipientSecretKey, SEED_LEN, SealSeed,
+    DataKey, HEADER_LEN, Header, Layout, RecipientPublicKey, RecipientSecretKey, SEED_LEN, SealSeed,
 };
 use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
@@ -234,6 +234,27 @@ pub async fn open_to(
     Ok(())
 }
 
+/// Opens a sealed stream whose data key a server released to this browser (a download the
+/// asset's policy allows): `released` is the key sealed to `player_secret_key`'s public key
+/// under `label` (`{asset_id}/source`). Each authenticated chunk's plaintext goes to `on_chunk`
+/// (a returned promise is awaited), so a file of any size streams to disk in constant memory.
+#[wasm_bindgen(js_name = openReleased)]
+pub async fn open_released(
+    player_secret_key: Vec<u8>,
+    label: String,
+    released: Vec<u8>,
+    sealed: JsValue,
+    engine: Option<String>,
+    on_chunk: js_sys::Function,
+) -> Result<(), SdkError> {
+    let player = RecipientSecretKey::from_bytes(&player_secret_key)?;
+    let key = cinelock_core::media::open_content_key(&player, &label, &released)?;
+    let key = DataKey::from_bytes(*key.as_bytes());
+    let src = Source::from_js(sealed)?;
+    open_with(|_| Ok(key), src, engine, Output::Callback(on_chunk)).await?;
+    Ok(())
+}
+
 /// What a seal or open produces.
 enum Output {
     Bytes,
@@ -294,11 +315,27 @@ async fn open(
     engine: Option<String>,
     output: Output,
 ) -> Result<JsValue, SdkError> {
-    let choice = EngineChoice::parse(engine)?;
     let secret = RecipientSecretKey::from_bytes(secret)?;
+    open_with(
+        |header| Ok(secret.open_header(header)?),
+        src,
+        engine,
+        output,
+    )
+    .await
+}
+
+/// Opens `src` with the data key `key_for` finds for its header.
+async fn open_with(
+    key_for: impl FnOnce(&Header) -> Result<DataKey, SdkError>,
+    src: Source,
+    engine: Option<String>,
+    output: Output,
+) -> Result<JsValue, SdkError> {
+    let choice = EngineChoice::parse(engine)?;
     let len = src.len();
     let header = Header::parse(&src.read_now(0, len.min(HEADER_LEN as u64)).await?)?;
-    let key = secret.open_header(&header)?;
+    let key = key_for(&header)?;
     let layout = header.layout();
     let plain_len = layout.plaintext_len(len)?;
     let count = layout.chunk_count(plain_len)?;

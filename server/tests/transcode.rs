@@ -302,6 +302,23 @@ async fn odd_sizes_durations_and_no_audio() {
     }
 }
 
+/// The demo's embedded store (s3s-fs) carries the whole pipeline too: streamed source reads,
+/// object writes, listing and deleting.
+#[tokio::test]
+async fn transcodes_on_the_embedded_store() {
+    let (env, keys, _, _) = transcode_env_on(Store::Embedded, Db::Sqlite, 30, &[]).await;
+    let c = upload_clip(&env, clip(keys.path(), "e.mp4", 320, 240, 3.0, true)).await;
+    let id = asset_id(&env, &c).await;
+    drain(&env).await;
+    assert_eq!(asset(&env, &id).await["status"], "ready");
+    let full = open_package(&env, &id, "full").await;
+    assert_eq!(full.manifest.tracks.len(), 2);
+    for (track, file) in &full.tracks {
+        let (_, _, _, duration) = ffprobe(file);
+        assert!(approx(duration, 3.0, 0.2), "{track}: {duration}");
+    }
+}
+
 /// A source modified in the bucket after upload fails its jobs at once with a clear reason,
 /// without retries, and publishes nothing.
 #[tokio::test]

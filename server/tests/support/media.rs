@@ -38,6 +38,16 @@ pub async fn transcode_env_with(
     lease_secs: u64,
     extra: &[&str],
 ) -> (Env, tempfile::TempDir, PathBuf, PathBuf) {
+    transcode_env_on(Store::Garage, db, lease_secs, extra).await
+}
+
+/// [`transcode_env_with`] on a chosen store.
+pub async fn transcode_env_on(
+    store: Store,
+    db: Db,
+    lease_secs: u64,
+    extra: &[&str],
+) -> (Env, tempfile::TempDir, PathBuf, PathBuf) {
     let (keys, sk, kek) = worker_files();
     let lease = lease_secs.to_string();
     let work = keys.path().join("work").display().to_string();
@@ -56,7 +66,7 @@ pub async fn transcode_env_with(
         "ultrafast",
     ];
     let flags: Vec<&str> = flags.iter().chain(extra).copied().collect();
-    let env = env_with(Store::Garage, db, &flags).await;
+    let env = env_with(store, db, &flags).await;
     (env, keys, sk, kek)
 }
 

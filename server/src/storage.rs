@@ -358,7 +358,8 @@ impl Storage {
         Ok(req.uri().to_owned())
     }
 
-    /// Writes CORS rules letting `origins` PUT parts and read the ETag header.
+    /// Writes CORS rules letting `origins` PUT parts and read the ETag header, and any origin
+    /// GET (embedded players).
     pub async fn configure_cors(&self, origins: &[String]) -> Result<(), AppError> {
         let origins = if origins.is_empty() {
             vec!["*".to_owned()]
@@ -377,8 +378,19 @@ impl Storage {
             .max_age_seconds(3600)
             .build()
             .map_err(|e| AppError::Storage(format!("CORS rule: {e}")))?;
+        // Players embedded on any site GET sealed segments with presigned URLs: the signature
+        // is the authorization, and the objects are ciphertext, so any origin may read.
+        let read = CorsRule::builder()
+            .allowed_origins("*")
+            .allowed_methods("GET")
+            .allowed_methods("HEAD")
+            .allowed_headers("*")
+            .max_age_seconds(3600)
+            .build()
+            .map_err(|e| AppError::Storage(format!("CORS rule: {e}")))?;
         let config = CorsConfiguration::builder()
             .cors_rules(rule)
+            .cors_rules(read)
             .build()
             .map_err(|e| AppError::Storage(format!("CORS configuration: {e}")))?;
         self.client

@@ -242,6 +242,24 @@ async fn sessions_tokens_and_urls() {
         (st, bad["error"]["code"].as_str()),
         (StatusCode::FORBIDDEN, Some("session_invalid"))
     );
+    // Embeds on any site may GET the sealed objects, even when only the app's origin may PUT.
+    let storage = env.state.storage().unwrap();
+    storage
+        .configure_cors(&["https://app.test".into()])
+        .await
+        .unwrap();
+    let res = reqwest::Client::new()
+        .get(more["urls"][&last].as_str().unwrap())
+        .header("origin", "https://blog.elsewhere.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers().contains_key("access-control-allow-origin"),
+        "{:?}",
+        res.headers()
+    );
     // The preview package can be asked for by name.
     let got = play(
         &env,

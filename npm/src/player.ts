@@ -86,11 +86,13 @@ export interface PlayerStats {
   decryptFailures: number;
   appends: number;
   urlRequests: number;
+  /** Sessions opened: the first, and one per renewal after a session expired. */
+  sessions: number;
 }
 
 const EMPTY_STATS: PlayerStats = {
   engine: "", packageKind: "", packageId: "", duration: 0, bandwidthEstimate: 0, objects: 0, sealedBytes: 0,
-  plainBytes: 0, fetchMs: 0, decryptMs: 0, decryptFailures: 0, appends: 0, urlRequests: 0,
+  plainBytes: 0, fetchMs: 0, decryptMs: 0, decryptFailures: 0, appends: 0, urlRequests: 0, sessions: 0,
 };
 
 /**

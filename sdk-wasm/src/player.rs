@@ -32,14 +32,12 @@ use crate::engine::EngineChoice;
 use crate::mse::{self, Done, MediaSink, Op, Signal, Tag};
 use crate::objects::ObjectCipher;
 use crate::platform::{self, Listener};
-use crate::session::{self, Grant, MAX_URL_BATCH, PlayTarget};
+use crate::session::{self, Grant, MAX_URL_BATCH, PlayTarget, UrlBook};
 
 /// How often the playhead is reported besides the element's own events (ms).
 const TICK_MS: f64 = 250.0;
 /// Less media than this (seconds) ahead of the playhead is starvation.
 const STARVED_S: f64 = 0.5;
-/// A URL this close to its expiry (ms) is renewed before use.
-const URL_MARGIN_MS: f64 = 15_000.0;
 
 /// What the page passes to [`start_player`].
 #[derive(Debug, Deserialize)]
@@ -138,6 +136,8 @@ struct Stats {
     decrypt_failures: u32,
     appends: u32,
     url_requests: u32,
+    /// Sessions opened: the first, and renewals after one expired.
+    sessions: u32,
 }
 
 /// What the handle reads synchronously.
@@ -229,7 +229,8 @@ impl PlayerHandle {
     }
 
     /// Counters: `{engine, packageKind, packageId, duration, bandwidthEstimate, objects,
-    /// sealedBytes, plainBytes, fetchMs, decryptMs, decryptFailures, appends, urlRequests}`.
+    /// sealedBytes, plainBytes, fetchMs, decryptMs, decryptFailures, appends, urlRequests,
+    /// sessions}`.
     pub fn stats(&self) -> Object {
         let s = self.shared.borrow();
         let o = Object::new();
@@ -249,6 +250,7 @@ impl PlayerHandle {
         set("decryptFailures", s.stats.decrypt_failures.into());
         set("appends", s.stats.appends.into());
         set("urlRequests", s.stats.url_requests.into());
+        set("sessions", s.stats.sessions.into());
         o
     }
 }
@@ -417,8 +419,8 @@ struct Playing {
     package_kind: String,
     package_id: String,
     session: String,
-    /// Path → (presigned URL, unix ms it expires).
-    urls: HashMap<String, (String, f64)>,
+    /// Presigned URLs by path.
+    urls: UrlBook,
     /// A `/urls` request (or a session renewal) is out.
     asking: bool,
     /// The paths the request out asked for.
@@ -456,10 +458,6 @@ struct Driver {
 
 fn now() -> u64 {
     platform::now_ms() as u64
-}
-
-fn wall() -> f64 {
-    js_sys::Date::now()
 }
 
 impl Driver {
@@ -573,13 +571,15 @@ impl Driver {
         }
         {
             let mut s = self.shared.borrow_mut();
+            s.stats.sessions = 1;
             s.renditions = renditions;
             s.engine = cipher.engine();
             s.package_kind = grant.kind.clone();
             s.package_id = grant.package_id.clone();
             s.duration = manifest.duration;
         }
-        let expires = grant.expires_at;
+        let mut urls = UrlBook::default();
+        urls.add(grant.urls, grant.expires_at);
         let mut play = Playing {
             player,
             manifest,
@@ -588,11 +588,7 @@ impl Driver {
             package_kind: grant.kind,
             package_id: grant.package_id,
             session: grant.session,
-            urls: grant
-                .urls
-                .into_iter()
-                .map(|(p, u)| (p, (u, expires)))
-                .collect(),
+            urls,
             asking: false,
             asked: HashSet::new(),
             fetches: HashMap::new(),
@@ -786,7 +782,7 @@ impl Driver {
                     p.player.handle_fetched(id, now(), 0, 0);
                     return;
                 }
-                match fresh_url(&p.urls, &job.path) {
+                match p.urls.fresh(&job.path) {
                     Some(url) => {
                         let state = spawn_fetch(&self.tx, p, id, &job, url);
                         p.fetches.insert(id, FetchState::InFlight(job, state));
@@ -925,7 +921,7 @@ impl Driver {
                 stale_url,
             } => {
                 if stale_url {
-                    p.urls.remove(&job.path);
+                    p.urls.refused(&job.path);
                 }
                 p.player.handle_fetch_failed(id, t, retryable || stale_url);
             }
@@ -972,7 +968,7 @@ impl Driver {
                 if wanted.len() >= MAX_URL_BATCH {
                     break 'outer;
                 }
-                if fresh_url(&p.urls, &s.path).is_none() && seen.insert(s.path.clone()) {
+                if p.urls.fresh(&s.path).is_none() && seen.insert(s.path.clone()) {
                     wanted.push(s.path.clone());
                 }
             }
@@ -992,9 +988,7 @@ impl Driver {
         p.asking = false;
         match result {
             Ok((urls, expires)) => {
-                for (path, url) in urls {
-                    p.urls.insert(path, (url, expires));
-                }
+                p.urls.add(urls, expires);
                 self.dispatch_waiting();
             }
             Err(SdkError::Server { code, .. })
@@ -1024,11 +1018,9 @@ impl Driver {
         p.asking = false;
         match result {
             Ok(grant) if grant.package_id == p.package_id => {
+                self.shared.borrow_mut().stats.sessions += 1;
                 p.session = grant.session;
-                let expires = grant.expires_at;
-                for (path, url) in grant.urls {
-                    p.urls.insert(path, (url, expires));
-                }
+                p.urls.add(grant.urls, grant.expires_at);
                 // The waiting paths may not be among the first ones: asked again.
                 p.asked.clear();
                 self.dispatch_waiting();
@@ -1063,7 +1055,7 @@ impl Driver {
             let Some(FetchState::NeedsUrl(job)) = p.fetches.remove(&id) else {
                 continue;
             };
-            match fresh_url(&p.urls, &job.path) {
+            match p.urls.fresh(&job.path) {
                 Some(url) => {
                     let state = spawn_fetch(&self.tx, p, id, &job, url);
                     p.fetches.insert(id, FetchState::InFlight(job, state));
@@ -1186,13 +1178,6 @@ fn starved(video: &HtmlVideoElement) -> bool {
         };
         start <= t + 0.1 && end - t >= STARVED_S
     })
-}
-
-/// The URL of `path`, unless it is missing or about to expire.
-fn fresh_url(urls: &HashMap<String, (String, f64)>, path: &str) -> Option<String> {
-    urls.get(path)
-        .filter(|(_, expires)| *expires - wall() > URL_MARGIN_MS)
-        .map(|(u, _)| u.clone())
 }
 
 /// Starts fetching and opening `job` from `url`; the outcome comes back as [`Msg::Fetch`].

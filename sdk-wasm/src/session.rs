@@ -212,3 +212,67 @@ async fn get_bytes(url: &str) -> Result<Uint8Array, SdkError> {
     let buf = JsFuture::from(promise).await.map_err(|e| network(&e))?;
     Ok(Uint8Array::new(&buf))
 }
+
+/// A URL this close to its expiry (ms) is renewed before use.
+const URL_MARGIN_MS: f64 = 15_000.0;
+/// Every URL is assumed to live at least this long (ms) after it arrived.
+const MIN_URL_LIFE_MS: f64 = 30_000.0;
+
+struct Signed {
+    url: String,
+    received: f64,
+    /// On this browser's clock.
+    expires: f64,
+}
+
+/// The session's presigned URLs by path. Expiry is kept on this browser's clock: the server's
+/// `expires_at` is on its own, so a skewed clock could make every URL look expired (or none).
+/// A URL lives what the server says, at least [`MIN_URL_LIFE_MS`], and at most what URLs were
+/// seen to last before the store refused one.
+#[derive(Default)]
+pub(crate) struct UrlBook {
+    urls: HashMap<String, Signed>,
+    life_cap_ms: Option<f64>,
+}
+
+fn wall() -> f64 {
+    js_sys::Date::now()
+}
+
+impl UrlBook {
+    /// Adds URLs the server signed, valid until its `expires_at` (unix ms, its clock).
+    pub(crate) fn add(&mut self, urls: HashMap<String, String>, expires_at: f64) {
+        let now = wall();
+        let mut life = (expires_at - now).max(MIN_URL_LIFE_MS);
+        if let Some(cap) = self.life_cap_ms {
+            life = life.min(cap);
+        }
+        for (path, url) in urls {
+            self.urls.insert(
+                path,
+                Signed {
+                    url,
+                    received: now,
+                    expires: now + life,
+                },
+            );
+        }
+    }
+
+    /// The URL of `path`, unless it is missing or about to expire.
+    pub(crate) fn fresh(&self, path: &str) -> Option<String> {
+        let now = wall();
+        self.urls
+            .get(path)
+            .filter(|s| s.expires - now > URL_MARGIN_MS)
+            .map(|s| s.url.clone())
+    }
+
+    /// The store refused `path`'s URL: drop it, and expect URLs to last less than it did.
+    pub(crate) fn refused(&mut self, path: &str) {
+        if let Some(s) = self.urls.remove(path) {
+            let lasted = ((wall() - s.received) * 0.8).max(MIN_URL_LIFE_MS);
+            self.life_cap_ms = Some(self.life_cap_ms.map_or(lasted, |c| c.min(lasted)));
+        }
+    }
+}

@@ -67,9 +67,14 @@ export async function launchRaw(extraArgs = []) {
   return {
     page,
     close: async () => {
-      child.kill("SIGKILL");
-      await new Promise((r) => child.once("exit", r));
-      rmSync(profile, { recursive: true, force: true });
+      // A graceful close waits for Chromium's helper processes, which would otherwise still be
+      // writing the profile while it is removed; SIGKILL if that hangs.
+      const exited = new Promise((r) => child.once("exit", r));
+      send("Browser.close").catch(() => undefined);
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(timer);
+      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
 }

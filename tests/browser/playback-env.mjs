@@ -45,14 +45,16 @@ export function makeKeys(tmp) {
 }
 
 let serial = 0;
-/** The server, with one transcode worker, on `s3Endpoint` (Garage or a proxy in front of it). */
+/** The server, with one transcode worker, on `s3Endpoint` (Garage or a proxy in front of it).
+ * `env` overrides any setting (a second server on the first one's database, say). */
 export async function startPlaybackServer(tmp, s3Endpoint, keys, env = {}) {
   const n = serial++;
   const work = join(tmp, `work-${n}`);
   mkdirSync(work, { recursive: true });
-  return startServer({
+  const databaseUrl = env.CINELOCK_DATABASE_URL ?? `sqlite://${tmp}/db-${n}.sqlite?mode=rwc`;
+  const server = await startServer({
     ...storeEnv(tmp, s3Endpoint),
-    CINELOCK_DATABASE_URL: `sqlite://${tmp}/db-${n}.sqlite?mode=rwc`,
+    CINELOCK_DATABASE_URL: databaseUrl,
     CINELOCK_WORKER_PUBLIC_KEY: keys.workerPublicKey,
     CINELOCK_WORKER_SECRET_KEY_FILE: keys.workerKeyFile,
     CINELOCK_KEK_FILE: keys.kekFile,
@@ -62,6 +64,8 @@ export async function startPlaybackServer(tmp, s3Endpoint, keys, env = {}) {
     CINELOCK_VIEWER_TOKEN_SECRETS: "cd".repeat(32),
     ...env,
   });
+  server.databaseUrl = databaseUrl;
+  return server;
 }
 
 /** A test clip made by ffmpeg: moving test pattern and a tone, H.264/AAC in MP4. */

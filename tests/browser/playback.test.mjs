@@ -160,6 +160,7 @@ test("renditions follow the bandwidth: up on a fast link, down when it is thrott
     await page.evaluate(() => window.t.player.setRendition("v360"));
     await waitFor(page, () => window.t.events.some((e) => e.type === "renditionchange" && e.to === "v360" && e.reason === "manual"));
     await waitFor(page, () => window.t.video.videoHeight === 360 && !window.t.video.paused, null, 30_000);
+    assert.equal((await events(page, "ready")).length, 1, "ready once per session, also across a pin");
     const pinned = await page.evaluate(() => ({ auto: window.t.player.auto, current: window.t.player.currentRendition }));
     assert.deepEqual(pinned, { auto: false, current: "v360" });
     const t0 = await page.evaluate(() => window.t.video.currentTime);
@@ -169,6 +170,31 @@ test("renditions follow the bandwidth: up on a fast link, down when it is thrott
     assert.deepEqual(await events(page, "error"), []);
   } finally {
     await close();
+  }
+});
+
+test("expired segment URLs and an expired session are renewed while playing", async () => {
+  // A second server on the same database and bucket, whose URLs and sessions last 30 s.
+  const short = await env.startPlaybackServer(tmp, garage.endpoint, keys, {
+    CINELOCK_DATABASE_URL: server.databaseUrl, CINELOCK_WORKERS: "0", CINELOCK_PLAY_URL_TTL: "30", CINELOCK_PLAY_SESSION_TTL: "30",
+  });
+  const { page, close } = await freshPage(`${short.url}/`);
+  try {
+    await startPlaying(page, { assetId: asset.id, token: asset.token, bufferGoal: 8 });
+    await readyAndPlay(page);
+    await waitFor(page, () => window.t.video.currentTime > 2);
+    await page.evaluate(() => window.t.video.pause());
+    await new Promise((ok) => setTimeout(ok, 32_000));
+    const before = await page.evaluate(() => window.t.player.stats().urlRequests);
+    await page.evaluate(() => { window.t.video.currentTime = 24; return window.t.video.play(); });
+    await waitFor(page, () => window.t.video.currentTime > 26);
+    const s = await page.evaluate(() => window.t.player.stats());
+    assert.ok(s.urlRequests > before, `URLs asked for again (${before} then ${s.urlRequests})`);
+    assert.ok(s.sessions >= 2, `the expired session was renewed (${s.sessions} sessions)`);
+    assert.deepEqual(await events(page, "error"), []);
+  } finally {
+    await close();
+    await short.stop();
   }
 });
 

@@ -30,7 +30,27 @@ export function s3Client({ endpoint, region, bucket, accessKey, secretKey }) {
     if (!res.ok) throw new Error(`S3 ${method} ${key}: HTTP ${res.status} ${await res.text()}`);
     return res;
   }
+  /** A presigned GET URL (query-string SigV4), as the server makes them. */
+  function presign(key, expiresSeconds = 900) {
+    const path = `/${bucket}/${key.split("/").map(enc).join("/")}`;
+    const url = new URL(endpoint + path);
+    const amzDate = new Date().toISOString().replace(/[:-]|\.\d{3}/g, "");
+    const date = amzDate.slice(0, 8);
+    const scope = `${date}/${region}/s3/aws4_request`;
+    const query = {
+      "X-Amz-Algorithm": "AWS4-HMAC-SHA256", "X-Amz-Credential": `${accessKey}/${scope}`, "X-Amz-Date": amzDate,
+      "X-Amz-Expires": String(expiresSeconds), "X-Amz-SignedHeaders": "host",
+    };
+    const qs = Object.keys(query).sort().map((k) => `${enc(k)}=${enc(query[k])}`).join("&");
+    const canonical = ["GET", path, qs, `host:${url.host}\n`, "host", "UNSIGNED-PAYLOAD"].join("\n");
+    const toSign = ["AWS4-HMAC-SHA256", amzDate, scope, sha256(canonical)].join("\n");
+    let k = hmac(`AWS4${secretKey}`, date);
+    for (const part of [region, "s3", "aws4_request"]) k = hmac(k, part);
+    url.search = `${qs}&X-Amz-Signature=${createHmac("sha256", k).update(toSign).digest("hex")}`;
+    return url.href;
+  }
   return {
+    presign,
     async get(key) {
       return Buffer.from(await (await request("GET", key)).arrayBuffer());
     },

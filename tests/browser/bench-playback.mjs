@@ -1,0 +1,189 @@
+// Playback benchmark, one run in headless Chromium driven over a raw DevTools pipe (no Network
+// domain): a clip made by ffmpeg (CINELOCK_BENCH_PLAY_SECONDS, default 60, 1280×720 with audio)
+// is uploaded, transcoded by the real worker, and played from a local Garage at one pinned
+// rendition (the top one) plus the audio, three ways, alternating, each in a fresh browser:
+//
+//   plain      the same segments opened here in Node and stored unencrypted next to the
+//              package, played by a minimal MSE loader (presigned GETs, 2 in flight per track)
+//   webcrypto  cinelock.play(): session, released key, manifest, sealed segments opened with
+//              WebCrypto AES-GCM
+//   wasm       the same with the WebAssembly AES-GCM engine
+//
+// It prints, as medians over CINELOCK_BENCH_PLAY_RUNS (default 5) rounds: time to first frame
+// (from the call to the first decoded frame), time until the whole clip is buffered, and the
+// decrypt cost per segment (time inside AES-GCM, per object and per MB), with ratios to plain.
+import { createDecipheriv, randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { launchRaw } from "./cdp.mjs";
+import { startGarage } from "./garage.mjs";
+import * as env from "./playback-env.mjs";
+import { decap, deriveKeyPair, keySchedule } from "../spec/hpke.mjs";
+
+const SECONDS = Number(process.env.CINELOCK_BENCH_PLAY_SECONDS ?? 60);
+const RUNS = Number(process.env.CINELOCK_BENCH_PLAY_RUNS ?? 5);
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+
+/** Opens a sealed media object natively (docs/format.md §14.3). */
+function openObject(key, { assetId, packageId, trackId, kind, index }, sealed) {
+  const header = sealed.subarray(0, 18);
+  const ids = [assetId, packageId, trackId].flatMap((id) => { const b = Buffer.from(id); return [Buffer.from([b.length]), b]; });
+  const idx = Buffer.alloc(4);
+  idx.writeUInt32BE(index);
+  const aad = Buffer.concat([header, Buffer.from([{ manifest: 1, init: 2, media: 3, poster: 4 }[kind]]), idx, ...ids]);
+  const d = createDecipheriv("aes-256-gcm", key, header.subarray(6, 18));
+  d.setAAD(aad);
+  d.setAuthTag(sealed.subarray(sealed.length - 16));
+  return Buffer.concat([d.update(sealed.subarray(18, sealed.length - 16)), d.final()]);
+}
+
+const tmp = mkdtempSync(join(tmpdir(), "cinelock-bench-play-"));
+const garage = await startGarage();
+const keys = env.makeKeys(tmp);
+await env.configureCors(tmp, garage.endpoint, keys.workerPublicKey);
+const server = await env.startPlaybackServer(tmp, garage.endpoint, keys);
+const store = env.bucket(garage.endpoint);
+try {
+  // The asset, through the real pipeline.
+  const clip = env.makeClip(join(tmp, "clip.mp4"), { width: 1280, height: 720, seconds: SECONDS });
+  let chrome = await launchRaw();
+  await chrome.page.goto(`${server.url}/`);
+  const created = await env.api(server, "POST", "/v1/uploads", { size: clip.length, filename: "clip.mp4" });
+  await chrome.page.evaluate(`(async () => {
+    const c = await import("/sdk/dist/index.js");
+    const bytes = Uint8Array.from(atob(${JSON.stringify(clip.toString("base64"))}), (ch) => ch.charCodeAt(0));
+    const h = await c.upload(new File([bytes], "clip.mp4"), { endpoint: location.origin, upload: ${JSON.stringify(created)} });
+    await h.done;
+  })()`);
+  await chrome.close();
+  const assetId = created.asset_id;
+  await env.waitReady(server, assetId, 900_000);
+  const token = await env.viewerToken(server, assetId);
+
+  // The content key, released to a key made here, and the manifest, opened natively.
+  const { sk, pk } = deriveKeyPair(randomBytes(32));
+  const session = await (await fetch(`${server.url}/v1/play/${assetId}`, {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ public_key: pk.toString("hex"), token }),
+  })).json();
+  const released = Buffer.from(session.key, "hex");
+  const hk = keySchedule(decap(released.subarray(0, 32), sk), Buffer.from("cinelock content key release v1"));
+  const d = createDecipheriv("aes-256-gcm", hk.key, hk.baseNonce);
+  d.setAAD(Buffer.from(assetId));
+  d.setAuthTag(released.subarray(64));
+  const contentKey = Buffer.concat([d.update(released.subarray(32, 64)), d.final()]);
+  const packageId = session.package_id;
+  const prefix = `assets/${assetId}/packages/${packageId}/`;
+  const place = (trackId, kind, index) => ({ assetId, packageId, trackId, kind, index });
+  const manifest = JSON.parse(openObject(contentKey, place("", "manifest", 0), await store.get(`${prefix}manifest.cnls`)));
+  const top = manifest.tracks.filter((t) => t.kind === "video").at(-1);
+  const tracks = [top, ...manifest.tracks.filter((t) => t.kind === "audio")];
+
+  // The same segments, opened here and stored in the clear next to the package.
+  let segments = 0, plainBytes = 0;
+  const plainTracks = [];
+  for (const t of tracks) {
+    const objects = [{ path: t.init.path, kind: "init", index: 0 }, ...t.segments.map((s, i) => ({ path: s.path, kind: "media", index: i }))];
+    const urls = [];
+    for (const o of objects) {
+      const plain = openObject(contentKey, place(t.id, o.kind, o.index), await store.get(prefix + o.path));
+      await store.put(`bench/plain/${assetId}/${o.path}`, plain);
+      urls.push(`bench/plain/${assetId}/${o.path}`);
+      if (o.kind === "media") { segments++; plainBytes += plain.length; }
+    }
+    plainTracks.push({ type: `${t.mime}; codecs="${t.codecs}"`, keys: urls });
+  }
+
+  const PLAIN = (tracksWithUrls) => `(async () => {
+    const tracks = ${JSON.stringify(tracksWithUrls)};
+    const video = document.createElement("video");
+    video.muted = true;
+    document.body.append(video);
+    const t0 = performance.now();
+    const first = new Promise((ok) => video.requestVideoFrameCallback(() => ok(performance.now() - t0)));
+    const ms = new MediaSource();
+    video.src = URL.createObjectURL(ms);
+    await new Promise((ok) => ms.addEventListener("sourceopen", ok, { once: true }));
+    ms.duration = ${manifest.duration};
+    const buffers = tracks.map((t) => ms.addSourceBuffer(t.type));
+    video.play().catch(() => undefined);
+    const append = (sb, data) => new Promise((ok, fail) => { sb.addEventListener("updateend", ok, { once: true }); sb.addEventListener("error", fail, { once: true }); sb.appendBuffer(data); });
+    await Promise.all(tracks.map(async (t, i) => {
+      // Two fetches in flight per track (as the engine's default), appended in order.
+      const get = (u) => fetch(u, { cache: "no-store" }).then((r) => { if (!r.ok) throw new Error("GET " + r.status); return r.arrayBuffer(); });
+      const pending = t.urls.slice(0, 2).map(get);
+      for (let n = 0; n < t.urls.length; n++) {
+        const data = await pending[n];
+        if (n + 2 < t.urls.length) pending.push(get(t.urls[n + 2]));
+        await append(buffers[i], data);
+      }
+    }));
+    const full = performance.now() - t0;
+    const seg = performance.getEntriesByType("resource").find((x) => new RegExp("/[0-9]{5}[.]cnls").test(x.name));
+    return { ttff: await first, full, breakdown: { firstSegment: seg ? seg.responseEnd - t0 : NaN } };
+  })()`;
+
+  const CINELOCK = (engine) => `(async () => {
+    const c = await import("/sdk/dist/index.js");
+    await c.load();
+    const video = document.createElement("video");
+    video.muted = true;
+    document.body.append(video);
+    const t0 = performance.now();
+    const first = new Promise((ok) => video.requestVideoFrameCallback(() => ok(performance.now() - t0)));
+    const p = c.play(video, { endpoint: location.origin, assetId: ${JSON.stringify(assetId)}, token: ${JSON.stringify(token)},
+      engine: ${JSON.stringify(engine)}, startRendition: ${JSON.stringify(top.id)}, bufferGoal: ${manifest.duration + 5}, backBuffer: 10000 });
+    p.setRendition(${JSON.stringify(top.id)});
+    video.play().catch(() => undefined);
+    const failed = new Promise((_, fail) => p.addEventListener("error", (e) => fail(new Error(e.detail.error.message))));
+    const end = ${manifest.duration} - 0.25;
+    const whole = () => { const b = video.buffered; return b.length === 1 && b.end(0) >= end; };
+    await Promise.race([failed, new Promise((ok) => { const t = setInterval(() => { if (whole()) { clearInterval(t); ok(); } }, 5); })]);
+    const full = performance.now() - t0;
+    const ttff = await first;
+    const s = p.stats();
+    p.destroy();
+    // Where the time to the first frame goes (resource timing, from the same origin t0).
+    const entries = performance.getEntriesByType("resource");
+    const at = (match, field) => { const e = entries.find((x) => match(x.name)); return e ? e[field] - t0 : NaN; };
+    const breakdown = {
+      session: at((n) => n.includes("/v1/play/") && !n.endsWith("/urls"), "responseEnd"),
+      manifest: at((n) => n.includes("manifest.cnls"), "responseEnd"),
+      firstSegment: at((n) => new RegExp("/[0-9]{5}[.]cnls").test(n), "responseEnd"),
+    };
+    return { ttff, full, decryptMs: s.decryptMs, objects: s.objects, plainBytes: s.plainBytes, engine: s.engine, breakdown };
+  })()`;
+
+  const results = { plain: [], webcrypto: [], wasm: [] };
+  for (let run = 0; run < RUNS; run++) {
+    for (const name of Object.keys(results)) {
+      chrome = await launchRaw(["--autoplay-policy=no-user-gesture-required"]);
+      try {
+        await chrome.page.goto(`${server.url}/`);
+        const r = name === "plain"
+          ? await chrome.page.evaluate(PLAIN(plainTracks.map((t) => ({ type: t.type, urls: t.keys.map((k) => store.presign(k)) }))))
+          : await chrome.page.evaluate(CINELOCK(name));
+        results[name].push(r);
+      } finally {
+        await chrome.close();
+      }
+    }
+  }
+
+  const base = { ttff: median(results.plain.map((r) => r.ttff)), full: median(results.plain.map((r) => r.full)) };
+  console.log(`playback of a ${SECONDS} s 1280x720 clip from local Garage: rendition ${top.id} (${top.width}x${top.height}) + audio, ${segments} media segments, ${(plainBytes / 1e6).toFixed(1)} MB; headless Chromium, fresh browser per run, median of ${RUNS}`);
+  console.log(`${"".padEnd(22)}${"first frame".padStart(22)}${"whole clip buffered".padStart(26)}${"decrypt per segment".padStart(24)}${"decrypt rate".padStart(16)}`);
+  for (const [name, rs] of Object.entries(results)) {
+    const ttff = median(rs.map((r) => r.ttff)), full = median(rs.map((r) => r.full));
+    const label = name === "plain" ? "plain MSE (baseline)" : `cinelock (${name})`;
+    const perSeg = name === "plain" ? "—" : `${median(rs.map((r) => r.decryptMs / r.objects)).toFixed(2)} ms`;
+    const rate = name === "plain" ? "—" : `${median(rs.map((r) => r.plainBytes / 1e6 / (r.decryptMs / 1000))).toFixed(0)} MB/s`;
+    console.log(`${label.padEnd(22)}${`${ttff.toFixed(0)} ms (${(ttff / base.ttff).toFixed(2)}x)`.padStart(22)}${`${full.toFixed(0)} ms (${(full / base.full).toFixed(2)}x)`.padStart(26)}${perSeg.padStart(24)}${rate.padStart(16)}`);
+  }
+  const b = (name, k) => median(results[name].map((r) => r.breakdown[k])).toFixed(0);
+  console.log(`to the first frame: plain has its first media segment at ${b("plain", "firstSegment")} ms; cinelock (webcrypto) has the session answer at ${b("webcrypto", "session")} ms, the manifest at ${b("webcrypto", "manifest")} ms, its first media segment at ${b("webcrypto", "firstSegment")} ms`);
+} finally {
+  await server.stop();
+  await garage.stop();
+  rmSync(tmp, { recursive: true, force: true });
+}

@@ -150,6 +150,7 @@ try {
       session: at((n) => n.includes("/v1/play/") && !n.endsWith("/urls"), "responseEnd"),
       manifest: at((n) => n.includes("manifest.cnls"), "responseEnd"),
       firstSegment: at((n) => new RegExp("/[0-9]{5}[.]cnls").test(n), "responseEnd"),
+      firstRequest: at((n) => new RegExp("/[0-9]{5}[.]cnls").test(n), "startTime"),
     };
     return { ttff, full, decryptMs: s.decryptMs, objects: s.objects, plainBytes: s.plainBytes, engine: s.engine, breakdown };
   })()`;
@@ -181,7 +182,7 @@ try {
     console.log(`${label.padEnd(22)}${`${ttff.toFixed(0)} ms (${(ttff / base.ttff).toFixed(2)}x)`.padStart(22)}${`${full.toFixed(0)} ms (${(full / base.full).toFixed(2)}x)`.padStart(26)}${perSeg.padStart(24)}${rate.padStart(16)}`);
   }
   const b = (name, k) => median(results[name].map((r) => r.breakdown[k])).toFixed(0);
-  console.log(`to the first frame: plain has its first media segment at ${b("plain", "firstSegment")} ms; cinelock (webcrypto) has the session answer at ${b("webcrypto", "session")} ms, the manifest at ${b("webcrypto", "manifest")} ms, its first media segment at ${b("webcrypto", "firstSegment")} ms`);
+  console.log(`to the first frame: plain has its first media segment at ${b("plain", "firstSegment")} ms; cinelock (webcrypto) has the session answer at ${b("webcrypto", "session")} ms, the manifest at ${b("webcrypto", "manifest")} ms, its first media segment requested at ${b("webcrypto", "firstRequest")} ms and fetched at ${b("webcrypto", "firstSegment")} ms`);
 } finally {
   await server.stop();
   await garage.stop();

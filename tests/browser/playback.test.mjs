@@ -103,6 +103,15 @@ test("an asset transcoded by the real pipeline plays: time advances and frames a
     const types = (await events(page)).map((e) => e.type);
     assert.ok(types.includes("renditionchange") && types.includes("playing"), types.join(","));
     assert.deepEqual(await events(page, "error"), []);
+    // destroy() lets go of the element and stops fetching.
+    const gone = await page.evaluate(async () => {
+      window.t.player.destroy();
+      await new Promise((ok) => setTimeout(ok, 300));
+      const requests = performance.getEntriesByType("resource").length;
+      await new Promise((ok) => setTimeout(ok, 2000));
+      return { src: window.t.video.getAttribute("src"), more: performance.getEntriesByType("resource").length - requests, renditions: window.t.player.renditions().length };
+    });
+    assert.deepEqual(gone, { src: null, more: 0, renditions: 0 });
   } finally {
     await close();
   }

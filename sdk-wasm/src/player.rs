@@ -446,8 +446,8 @@ struct Driver {
     start_rendition: Option<RenditionRef>,
     /// The start rendition is pinned (`setRendition` before the start).
     pin_start: bool,
-    // Declared before the listeners: dropped first, so the video is detached while no
-    // listener is left to report it.
+    // Dropped before the listeners; the events detaching the video causes are queued tasks,
+    // which run after the listeners are gone.
     sink: MediaSink,
     _listeners: Vec<Listener>,
     source_open: bool,

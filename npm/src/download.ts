@@ -62,7 +62,9 @@ export async function download(options: DownloadOptions, destination: WritableSt
       throw failure(err.code ?? "server_error", err.message ?? `HTTP ${res.status}`, { reason: err.reason, status: res.status });
     }
     const d = body.download;
-    const sealed = await fetch(d.url);
+    // Not from or into the HTTP cache: the file may be large, and what is opened must be what
+    // the bucket holds now.
+    const sealed = await fetch(d.url, { cache: "no-store" });
     if (!sealed.ok) throw failure("network", `fetching the file: HTTP ${sealed.status}`);
     // A Blob: the browser keeps large ones on disk, and the opener reads it window by window.
     const blob = await sealed.blob();

@@ -85,6 +85,38 @@ impl Pending {
     }
 }
 
+impl EngineChoice {
+    /// WebCrypto's `SubtleCrypto` if this choice uses it here (`None`: the wasm engine).
+    pub(crate) fn subtle(self) -> Result<Option<SubtleCrypto>, SdkError> {
+        Ok(match self {
+            EngineChoice::Wasm => None,
+            EngineChoice::Auto => platform::subtle(),
+            EngineChoice::WebCrypto => Some(platform::subtle().ok_or(SdkError::NoWebCrypto)?),
+        })
+    }
+}
+
+/// Imports a raw AES-256-GCM key into WebCrypto (non-extractable) for `usages`; the copy of
+/// the key bytes handed to JS is wiped once the import has them.
+pub(crate) async fn import_aes_gcm_key(
+    subtle: &SubtleCrypto,
+    key: &[u8; 32],
+    usages: &Array,
+) -> Result<CryptoKey, SdkError> {
+    let platform_error = |e: JsValue| SdkError::Platform(SdkError::describe(&e));
+    let algorithm = Object::new();
+    Reflect::set(&algorithm, &"name".into(), &"AES-GCM".into()).map_err(platform_error)?;
+    let raw = Uint8Array::from(&key[..]);
+    let promise = subtle
+        .import_key_with_object("raw", &raw, &algorithm, false, usages)
+        .map_err(platform_error)?;
+    raw.fill(0, 0, 32);
+    Ok(JsFuture::from(promise)
+        .await
+        .map_err(platform_error)?
+        .unchecked_into::<CryptoKey>())
+}
+
 impl Engine {
     pub(crate) async fn new(
         choice: EngineChoice,
@@ -92,26 +124,10 @@ impl Engine {
         key: &DataKey,
     ) -> Result<Self, SdkError> {
         let cipher = ChunkCipher::new(header, key);
-        let subtle = match choice {
-            EngineChoice::Wasm => None,
-            EngineChoice::Auto => platform::subtle(),
-            EngineChoice::WebCrypto => Some(platform::subtle().ok_or(SdkError::NoWebCrypto)?),
-        };
-        let kind = match subtle {
+        let kind = match choice.subtle()? {
             Some(subtle) => {
-                let algorithm = Object::new();
-                Reflect::set(&algorithm, &"name".into(), &"AES-GCM".into())
-                    .map_err(|e| SdkError::Platform(SdkError::describe(&e)))?;
                 let usages = Array::of2(&"encrypt".into(), &"decrypt".into());
-                let raw = Uint8Array::from(&key.as_bytes()[..]);
-                let promise = subtle
-                    .import_key_with_object("raw", &raw, &algorithm, false, &usages)
-                    .map_err(|e| SdkError::Platform(SdkError::describe(&e)))?;
-                raw.fill(0, 0, 32);
-                let key = JsFuture::from(promise)
-                    .await
-                    .map_err(|e| SdkError::Platform(SdkError::describe(&e)))?
-                    .unchecked_into::<CryptoKey>();
+                let key = import_aes_gcm_key(&subtle, key.as_bytes(), &usages).await?;
                 let aad = Uint8Array::from(&cipher.associated_data()[..]);
                 Kind::WebCrypto { subtle, key, aad }
             }

@@ -7,13 +7,12 @@ use cinelock_core::media::{
     ContentKey, ObjectKind, ObjectRef, SEGMENT_HEADER_LEN, SEGMENT_MAGIC, SEGMENT_OVERHEAD,
     open_object,
 };
-use js_sys::{Array, Object, Reflect, Uint8Array};
-use wasm_bindgen::JsCast;
+use js_sys::{Array, Uint8Array};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AesGcmParams, CryptoKey, SubtleCrypto};
 
-use crate::engine::EngineChoice;
-use crate::{SdkError, platform};
+use crate::SdkError;
+use crate::engine::{EngineChoice, import_aes_gcm_key};
 
 /// Opens the objects of one package.
 pub(crate) struct ObjectCipher {
@@ -40,26 +39,10 @@ impl ObjectCipher {
         asset_id: &str,
         package_id: &str,
     ) -> Result<Self, SdkError> {
-        let subtle = match choice {
-            EngineChoice::Wasm => None,
-            EngineChoice::Auto => platform::subtle(),
-            EngineChoice::WebCrypto => Some(platform::subtle().ok_or(SdkError::NoWebCrypto)?),
-        };
-        let kind = match subtle {
+        let kind = match choice.subtle()? {
             Some(subtle) => {
-                let algorithm = Object::new();
-                Reflect::set(&algorithm, &"name".into(), &"AES-GCM".into())
-                    .map_err(|e| SdkError::Platform(SdkError::describe(&e)))?;
                 let usages = Array::of1(&"decrypt".into());
-                let raw = Uint8Array::from(&key.as_bytes()[..]);
-                let promise = subtle
-                    .import_key_with_object("raw", &raw, &algorithm, false, &usages)
-                    .map_err(|e| SdkError::Platform(SdkError::describe(&e)))?;
-                raw.fill(0, 0, 32);
-                let key = JsFuture::from(promise)
-                    .await
-                    .map_err(|e| SdkError::Platform(SdkError::describe(&e)))?
-                    .unchecked_into::<CryptoKey>();
+                let key = import_aes_gcm_key(&subtle, key.as_bytes(), &usages).await?;
                 Kind::WebCrypto { subtle, key }
             }
             None => Kind::Wasm { key: key.clone() },

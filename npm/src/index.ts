@@ -300,7 +300,14 @@ function workerError(m: { name: string; code: string; message: string }): Error 
 }
 
 async function uploadInWorker(file: Blob, options: UploadOptions): Promise<UploadHandle> {
-  const worker = new Worker(new URL("./upload-worker.js", import.meta.url), { type: "module" });
+  let worker: Worker;
+  try {
+    worker = new Worker(new URL("./upload-worker.js", import.meta.url), { type: "module" });
+  } catch {
+    // A page on another origin than the SDK (a worker's script must be same-origin), or a CSP
+    // that forbids workers: the upload runs on this thread instead.
+    return uploadHere(file, options);
+  }
   const { onEvent, onProgress, ...plain } = options;
   let resolveDone!: (v: { uploadId: string; assetId: string }) => void;
   let rejectDone!: (e: unknown) => void;

@@ -32,6 +32,13 @@ export interface PlayOptions {
   backBuffer?: number;
   /** Bits per second assumed before anything has been measured (default 1 000 000). */
   initialBandwidth?: number;
+  /**
+   * Fetch and open (authenticate, decrypt) segments in a dedicated worker, off the page's
+   * thread (default: true where module workers exist). When the worker cannot start (a
+   * Content-Security-Policy without `worker-src blob:` for a cross-origin embed, say), the
+   * player opens segments on the page's thread; `stats().workerObjects` tells which.
+   */
+  worker?: boolean;
 }
 
 /** A video rendition of the package, lowest bandwidth first. */
@@ -86,13 +93,15 @@ export interface PlayerStats {
   decryptFailures: number;
   appends: number;
   urlRequests: number;
+  /** Objects fetched and opened in the player's worker (the rest were opened on the page's thread). */
+  workerObjects: number;
   /** Sessions opened: the first, and one per renewal after a session expired. */
   sessions: number;
 }
 
 const EMPTY_STATS: PlayerStats = {
   engine: "", packageKind: "", packageId: "", duration: 0, bandwidthEstimate: 0, objects: 0, sealedBytes: 0,
-  plainBytes: 0, fetchMs: 0, decryptMs: 0, decryptFailures: 0, appends: 0, urlRequests: 0, sessions: 0,
+  plainBytes: 0, fetchMs: 0, decryptMs: 0, decryptFailures: 0, appends: 0, urlRequests: 0, workerObjects: 0, sessions: 0,
 };
 
 /**
@@ -118,11 +127,12 @@ export class Player extends EventTarget {
     this.ready.catch(() => undefined); // also reported as an `error` event
     this.addEventListener("ready", () => resolveReady());
     this.addEventListener("error", (e) => rejectReady((e as CustomEvent<PlayerEventMap["error"]>).detail.error));
-    const { endpoint = globalThis.location?.origin ?? "", ...rest } = options;
+    const { endpoint = globalThis.location?.origin ?? "", worker = true, ...rest } = options;
+    const workerUrl = worker && typeof Worker !== "undefined" ? new URL("./player-worker.js", import.meta.url).href : undefined;
     load().then(
       () => {
         if (this.#destroyed) return;
-        this.#handle = wasm.startPlayer(video, { endpoint, ...rest }, (e: { type: PlayerEventType } & Record<string, unknown>) => this.#relay(e));
+        this.#handle = wasm.startPlayer(video, { endpoint, ...rest, workerUrl }, (e: { type: PlayerEventType } & Record<string, unknown>) => this.#relay(e));
         if (this.#pendingRendition !== undefined) this.setRendition(this.#pendingRendition);
       },
     ).catch((error: unknown) => this.#relay({ type: "error", error }));

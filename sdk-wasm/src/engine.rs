@@ -36,6 +36,15 @@ impl EngineChoice {
             ))),
         }
     }
+
+    /// The name [`EngineChoice::parse`] reads back.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::WebCrypto => "webcrypto",
+            Self::Wasm => "wasm",
+        }
+    }
 }
 
 /// Whether an operation seals or opens; decides how failures are reported.

@@ -122,6 +122,27 @@ impl ObjectCipher {
     }
 }
 
+/// `"manifest"`, `"init"`, `"media"` or `"poster"`, as [`parse_kind`] reads them.
+pub(crate) fn kind_name(kind: ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::Manifest => "manifest",
+        ObjectKind::Init => "init",
+        ObjectKind::Media => "media",
+        _ => "poster",
+    }
+}
+
+/// The object kind named `"manifest"`, `"init"`, `"media"` or `"poster"`.
+pub(crate) fn parse_kind(kind: &str) -> Result<ObjectKind, SdkError> {
+    Ok(match kind {
+        "manifest" => ObjectKind::Manifest,
+        "init" => ObjectKind::Init,
+        "media" => ObjectKind::Media,
+        "poster" => ObjectKind::Poster,
+        other => return Err(SdkError::InvalidArgument(format!("unknown kind {other:?}"))),
+    })
+}
+
 /// Opens one sealed media object on the chosen engine (`"auto"`, `"webcrypto"`, `"wasm"`): for
 /// tests of both engines against the known-answer vectors, and for pages that open objects
 /// themselves. `kind` is `"manifest"`, `"init"`, `"media"` or `"poster"`.
@@ -140,13 +161,7 @@ pub async fn open_media_object(
     let key: [u8; 32] = content_key
         .try_into()
         .map_err(|_| SdkError::InvalidArgument("content key must be 32 bytes".into()))?;
-    let kind = match kind {
-        "manifest" => ObjectKind::Manifest,
-        "init" => ObjectKind::Init,
-        "media" => ObjectKind::Media,
-        "poster" => ObjectKind::Poster,
-        other => return Err(SdkError::InvalidArgument(format!("unknown kind {other:?}"))),
-    };
+    let kind = parse_kind(kind)?;
     let cipher = ObjectCipher::new(
         EngineChoice::parse(Some(engine.to_owned()))?,
         &ContentKey::from_bytes(key),

@@ -24,13 +24,14 @@ use futures_util::StreamExt;
 use js_sys::{Array, Function, Object, Reflect, Uint8Array};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{JsFuture, spawn_local};
-use web_sys::{AbortController, HtmlVideoElement};
+use wasm_bindgen_futures::spawn_local;
+use web_sys::HtmlVideoElement;
 
 use crate::SdkError;
 use crate::engine::EngineChoice;
 use crate::mse::{self, Done, MediaSink, Op, Signal, Tag};
 use crate::objects::ObjectCipher;
+use crate::opener::{Aborter, FetchJob, FetchResult, Opener, Remote};
 use crate::platform::{self, Listener};
 use crate::session::{self, Grant, MAX_URL_BATCH, PlayTarget, UrlBook};
 
@@ -57,6 +58,9 @@ struct Options {
     back_buffer: Option<f64>,
     /// Bits per second assumed before anything was measured.
     initial_bandwidth: Option<f64>,
+    /// The npm package's `player-worker.js`: objects are fetched and opened in that worker
+    /// (absent: on this thread).
+    worker_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -77,21 +81,6 @@ enum VideoEvent {
     Error,
 }
 
-/// What a fetch task reports.
-enum FetchResult {
-    /// Fetched and opened.
-    Opened {
-        plain: Uint8Array,
-        bytes: u64,
-        elapsed_ms: u64,
-        decrypt_ms: f64,
-    },
-    /// Arrived, but failed authentication (or had another size than listed).
-    Corrupt,
-    /// Transport failure; `stale_url`: the store refused the URL (expired, say).
-    Failed { retryable: bool, stale_url: bool },
-}
-
 /// Messages into the loop that owns the engine.
 enum Msg {
     Started(Result<Box<Started>, SdkError>),
@@ -103,6 +92,8 @@ enum Msg {
         generation: u32,
         id: FetchId,
         result: FetchResult,
+        /// Opened in the worker.
+        in_worker: bool,
     },
     Urls(Result<(HashMap<String, String>, f64), SdkError>),
     Renewed(Result<Box<Grant>, SdkError>),
@@ -136,6 +127,8 @@ struct Stats {
     decrypt_failures: u32,
     appends: u32,
     url_requests: u32,
+    /// Objects fetched and opened in the worker rather than on the page's thread.
+    worker_objects: u32,
     /// Sessions opened: the first, and renewals after one expired.
     sessions: u32,
 }
@@ -250,6 +243,7 @@ impl PlayerHandle {
         set("decryptFailures", s.stats.decrypt_failures.into());
         set("appends", s.stats.appends.into());
         set("urlRequests", s.stats.url_requests.into());
+        set("workerObjects", s.stats.worker_objects.into());
         set("sessions", s.stats.sessions.into());
         o
     }
@@ -351,8 +345,16 @@ pub fn start_player(
             }
         }
     });
+    // Started now, so the worker loads the SDK while the session is asked for. One that cannot
+    // start leaves the objects to this thread.
+    let remote = o
+        .worker_url
+        .as_deref()
+        .and_then(|url| Remote::spawn(url).ok());
     let driver = Driver {
         tx: tx.clone(),
+        choice,
+        remote,
         target,
         video,
         on_event,
@@ -369,17 +371,6 @@ pub fn start_player(
     };
     spawn_local(driver.run(rx));
     Ok(PlayerHandle { tx, shared })
-}
-
-/// Cancels a fetch when dropped.
-struct Aborter(Option<AbortController>);
-
-impl Drop for Aborter {
-    fn drop(&mut self) {
-        if let Some(c) = &self.0 {
-            c.abort();
-        }
-    }
 }
 
 /// One fetch the engine asked for.
@@ -412,7 +403,7 @@ impl FetchState {
 struct Playing {
     player: Player,
     manifest: Rc<Manifest>,
-    cipher: Rc<ObjectCipher>,
+    opener: Opener,
     /// Bumped whenever the engine is replaced (a rendition pinned): reports from an older
     /// engine's fetches and appends are dropped.
     generation: u32,
@@ -438,6 +429,9 @@ struct Playing {
 
 struct Driver {
     tx: UnboundedSender<Msg>,
+    choice: EngineChoice,
+    /// The worker that will open objects, until the session starts and it is handed the key.
+    remote: Option<Remote>,
     target: PlayTarget,
     video: HtmlVideoElement,
     on_event: Function,
@@ -520,7 +514,8 @@ impl Driver {
                 generation,
                 id,
                 result,
-            } => self.on_fetch(generation, id, result),
+                in_worker,
+            } => self.on_fetch(generation, id, result, in_worker),
             Msg::Urls(result) => self.on_urls(result),
             Msg::Renewed(result) => self.on_renewed(result)?,
             Msg::SetRendition(index) => self.restart(index)?,
@@ -537,6 +532,14 @@ impl Driver {
             return Ok(());
         };
         let Started { grant, cipher } = *started;
+        let opener = Opener::new(
+            cipher,
+            self.remote.take(),
+            self.choice,
+            &grant.key,
+            &self.target.asset_id,
+            &grant.package_id,
+        );
         let manifest = Rc::new(grant.manifest);
         let renditions: Vec<Rendition> = manifest
             .video()
@@ -573,7 +576,7 @@ impl Driver {
             let mut s = self.shared.borrow_mut();
             s.stats.sessions = 1;
             s.renditions = renditions;
-            s.engine = cipher.engine();
+            s.engine = opener.engine();
             s.package_kind = grant.kind.clone();
             s.package_id = grant.package_id.clone();
             s.duration = manifest.duration;
@@ -583,7 +586,7 @@ impl Driver {
         let mut play = Playing {
             player,
             manifest,
-            cipher: Rc::new(cipher),
+            opener,
             generation: 0,
             package_kind: grant.kind,
             package_id: grant.package_id,
@@ -876,7 +879,7 @@ impl Driver {
         }
     }
 
-    fn on_fetch(&mut self, generation: u32, id: FetchId, result: FetchResult) {
+    fn on_fetch(&mut self, generation: u32, id: FetchId, result: FetchResult, in_worker: bool) {
         let Some(p) = &mut self.play else { return };
         if generation != p.generation
             || !matches!(p.fetches.get(&id), Some(FetchState::InFlight(..)))
@@ -899,6 +902,7 @@ impl Driver {
                 {
                     let mut s = self.shared.borrow_mut();
                     s.stats.objects += 1;
+                    s.stats.worker_objects += u32::from(in_worker);
                     s.stats.sealed_bytes += bytes as f64;
                     s.stats.plain_bytes += f64::from(plain.length());
                     s.stats.fetch_ms += elapsed_ms as f64;
@@ -1188,82 +1192,22 @@ fn spawn_fetch(
     job: &Job,
     url: String,
 ) -> Aborter {
-    let controller = AbortController::new().ok();
-    let signal = controller.as_ref().map(|c| c.signal());
-    let (tx, cipher, generation) = (tx.clone(), p.cipher.clone(), p.generation);
-    let (track_id, kind, index, size) = (job.track_id.clone(), job.kind, job.index, job.size);
-    // A retry bypasses the HTTP cache: it may hold a damaged copy.
-    let reload = job.attempt > 1;
-    spawn_local(async move {
-        let result =
-            fetch_and_open(&url, signal, reload, &cipher, &track_id, kind, index, size).await;
+    let (tx, generation) = (tx.clone(), p.generation);
+    let fetch = FetchJob {
+        url,
+        // A retry bypasses the HTTP cache: it may hold a damaged copy.
+        reload: job.attempt > 1,
+        track_id: job.track_id.clone(),
+        kind: job.kind.object_kind(),
+        index: job.index,
+        size: job.size,
+    };
+    p.opener.start(fetch, move |result, in_worker| {
         let _ = tx.unbounded_send(Msg::Fetch {
             generation,
             id,
             result,
+            in_worker,
         });
-    });
-    Aborter(controller)
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn fetch_and_open(
-    url: &str,
-    signal: Option<web_sys::AbortSignal>,
-    reload: bool,
-    cipher: &ObjectCipher,
-    track_id: &str,
-    kind: FetchKind,
-    index: u32,
-    size: u64,
-) -> FetchResult {
-    let network = FetchResult::Failed {
-        retryable: true,
-        stale_url: false,
-    };
-    let init = Object::new();
-    if let Some(s) = &signal {
-        let _ = Reflect::set(&init, &"signal".into(), s);
-    }
-    if reload {
-        let _ = Reflect::set(&init, &"cache".into(), &"reload".into());
-    }
-    let started = platform::now_ms();
-    let Ok(response) = platform::fetch(url, &init).await else {
-        return network;
-    };
-    let status = response.status();
-    if status != 200 {
-        return FetchResult::Failed {
-            retryable: status >= 500 || status == 429 || status == 408,
-            // An expired presigned URL: AWS answers 403, Garage 400 or 403.
-            stale_url: status == 400 || status == 401 || status == 403,
-        };
-    }
-    let Ok(promise) = response.array_buffer() else {
-        return network;
-    };
-    let Ok(buf) = JsFuture::from(promise).await else {
-        return network;
-    };
-    let elapsed_ms = (platform::now_ms() - started).max(0.0) as u64;
-    let sealed = Uint8Array::new(&buf);
-    let bytes = u64::from(sealed.length());
-    // A length other than the manifest's is treated like a failed open (format.md §14.5.4).
-    if bytes != size {
-        return FetchResult::Corrupt;
-    }
-    let t = platform::now_ms();
-    match cipher
-        .open(track_id, kind.object_kind(), index, &sealed)
-        .await
-    {
-        Ok(plain) => FetchResult::Opened {
-            plain,
-            bytes,
-            elapsed_ms,
-            decrypt_ms: platform::now_ms() - t,
-        },
-        Err(_) => FetchResult::Corrupt,
-    }
+    })
 }

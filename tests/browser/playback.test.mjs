@@ -97,6 +97,9 @@ test("an asset transcoded by the real pipeline plays: time advances and frames a
     const s = await page.evaluate(() => ({ stats: window.t.player.stats(), renditions: window.t.player.renditions() }));
     assert.deepEqual(s.renditions.map((r) => r.id), ["v240", "v360", "v480"]);
     assert.equal(s.stats.engine, "webcrypto");
+    // Every object was fetched and opened in the player's worker, none on the page's thread.
+    assert.equal(s.stats.workerObjects, s.stats.objects);
+    assert.equal(page.workers().length, 1);
     assert.equal(s.stats.packageKind, "full");
     assert.equal(s.stats.decryptFailures, 0);
     assert.ok(s.stats.objects >= 4 && s.stats.appends >= 4, JSON.stringify(s.stats));
@@ -112,6 +115,8 @@ test("an asset transcoded by the real pipeline plays: time advances and frames a
       return { src: window.t.video.getAttribute("src"), more: performance.getEntriesByType("resource").length - requests, renditions: window.t.player.renditions().length };
     });
     assert.deepEqual(gone, { src: null, more: 0, renditions: 0 });
+    // ...and ends its worker (whose fetches the page's resource timing does not see).
+    assert.equal(page.workers().length, 0);
   } finally {
     await close();
   }
@@ -123,7 +128,10 @@ test("the WebAssembly engine plays the same package", async () => {
     await startPlaying(page, { assetId: asset.id, token: asset.token, engine: "wasm" });
     await readyAndPlay(page);
     await waitFor(page, () => window.t.video.currentTime > 3);
-    assert.equal(await page.evaluate(() => window.t.player.stats().engine), "wasm");
+    const s = await page.evaluate(() => window.t.player.stats());
+    assert.equal(s.engine, "wasm");
+    // The wasm engine, the costly one, runs in the worker too.
+    assert.ok(s.objects >= 4 && s.workerObjects === s.objects, JSON.stringify(s));
     assert.ok((await frames(page)) > 60);
   } finally {
     await close();
@@ -263,11 +271,11 @@ test("policy in the browser: a private asset is denied without a token and plays
 });
 
 /** A site on another origin that embeds the player with the one-line snippet. */
-async function startSite(embedHtml) {
+async function startSite(embedHtml, head = "") {
   const port = await freePort();
   const site = http.createServer((req, res) => {
     res.writeHead(200, { "content-type": "text/html" });
-    res.end(`<!doctype html><html><body>${embedHtml}</body></html>`);
+    res.end(`<!doctype html><html><head>${head}</head><body>${embedHtml}</body></html>`);
   });
   await new Promise((ok) => site.listen(port, "127.0.0.1", ok));
   return { port, stop: () => new Promise((ok) => { site.closeAllConnections(); site.close(ok); }) };
@@ -308,6 +316,70 @@ test("policy in the browser: the origin allow-list admits the snippet on a liste
   } finally {
     await site.stop();
     await env.setPolicy(server, asset.id, { visibility: "private" });
+  }
+});
+
+test("a worker that breaks while playing is given up: the segments it had are fetched again and opened on the page", async () => {
+  const { page, close } = await freshPage();
+  try {
+    await startPlaying(page, { assetId: asset.id, token: asset.token, bufferGoal: 6, backBuffer: 4 });
+    await readyAndPlay(page);
+    await waitFor(page, () => window.t.video.currentTime > 1);
+    const before = await page.evaluate(() => window.t.player.stats());
+    assert.ok(before.workerObjects > 0 && before.workerObjects === before.objects, JSON.stringify(before));
+    // What a panic in the worker's wasm comes to: a rejection nothing handles.
+    await page.workers()[0].evaluate(() => { setTimeout(() => Promise.reject(new Error("simulated failure"))); });
+    await waitFor(page, (n) => window.t.player.stats().objects >= n + 3 && window.t.video.currentTime > 8, before.objects, 60_000);
+    const after = await page.evaluate(() => window.t.player.stats());
+    assert.ok(after.workerObjects <= before.workerObjects + 1, `the worker went on: ${JSON.stringify(after)}`);
+    assert.equal(page.workers().length, 0);
+    assert.deepEqual(await events(page, "error"), []);
+  } finally {
+    await close();
+  }
+});
+
+/** Loads `url` and returns the <cinelock-player>'s stats once it is ready (or its error). */
+async function embedStats(url) {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(url);
+    const handle = await page.locator("cinelock-player").elementHandle({ timeout: 20_000 });
+    return await handle.evaluate(async (el) => {
+      while (!el.player) await new Promise((ok) => setTimeout(ok, 50));
+      return el.player.ready.then(() => ({ ready: true, ...el.player.stats() }), (e) => ({ code: e.code, message: e.message }));
+    });
+  } finally {
+    await context.close();
+  }
+}
+
+test("segments are opened in a worker, for a cross-origin embed too; without one (worker: false, or a CSP forbidding workers) on the page's thread", async () => {
+  const { page, close } = await freshPage();
+  try {
+    await startPlaying(page, { assetId: asset.id, token: asset.token, worker: false });
+    await readyAndPlay(page);
+    await waitFor(page, () => window.t.video.currentTime > 2);
+    const s = await page.evaluate(() => window.t.player.stats());
+    assert.ok(s.objects >= 4 && s.workerObjects === 0, JSON.stringify(s));
+    assert.equal(page.workers().length, 0);
+  } finally {
+    await close();
+  }
+  const snippet = `<script type="module" src="${server.url}/sdk/dist/embed.js"></script><cinelock-player asset="${asset.id}" token="${asset.token}" endpoint="${server.url}" muted></cinelock-player>`;
+  const open = await startSite(snippet);
+  const strict = await startSite(snippet, `<meta http-equiv="Content-Security-Policy" content="worker-src 'none'">`);
+  try {
+    // The SDK is on the server's origin, the page on another: the worker starts through a blob: module.
+    const embedded = await embedStats(`http://localhost:${open.port}/`);
+    assert.ok(embedded.ready && embedded.objects >= 2 && embedded.workerObjects === embedded.objects, JSON.stringify(embedded));
+    // A page that forbids workers still plays, on its own thread.
+    const forbidden = await embedStats(`http://localhost:${strict.port}/`);
+    assert.ok(forbidden.ready && forbidden.objects >= 2 && forbidden.workerObjects === 0, JSON.stringify(forbidden));
+  } finally {
+    await open.stop();
+    await strict.stop();
   }
 });
 

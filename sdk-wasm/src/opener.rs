@@ -1,0 +1,612 @@
+//! Where the player's sealed objects are fetched and opened: in a dedicated worker where the
+//! browser allows one, else on the page's thread.
+//!
+//! In the worker, response bodies are read and every object is authenticated and decrypted
+//! (WebCrypto or the wasm engine) away from the page's thread; the plaintext comes back as a
+//! transferred `ArrayBuffer`, without a copy, for the driver to append. The page keeps the
+//! engine's decisions and the `SourceBuffer` calls, which are cheap. Both places run the same
+//! [`fetch_and_open`], so they accept and refuse exactly the same bytes.
+//!
+//! A worker that cannot start (no module workers, a Content-Security-Policy whose `worker-src`
+//! admits neither the SDK's origin nor `blob:`, the wasm failing to load in it) or that dies is
+//! given up: what it had in flight is reported as a retryable network failure, and from then on
+//! objects are opened on the page's thread. Playback never depends on the worker.
+//!
+//! Messages are plain objects. To the worker: `{t: "key", engine, key, asset, package}` once,
+//! then `{t: "fetch", id, url, reload, track, kind, index, size}` and `{t: "abort", id}`. From
+//! it: `{t: "ready"}` once it listens, `{t: "keyfailed"}`, `{t: "failed"}` (it broke and
+//! closed), and `{t: "done", id, r, …}` with
+//! `r` one of `opened` (with `plain`, `bytes`, `elapsedMs`, `decryptMs`), `corrupt`, `failed`
+//! (with `retryable`, `staleUrl`).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+
+use cinelock_core::media::{ContentKey, ObjectKind};
+use futures_channel::mpsc::unbounded;
+use futures_util::StreamExt;
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{JsFuture, spawn_local};
+use web_sys::{
+    AbortController, AbortSignal, Blob, BlobPropertyBag, DedicatedWorkerGlobalScope, MessageEvent,
+    Url, Worker, WorkerOptions, WorkerType,
+};
+use zeroize::Zeroizing;
+
+use crate::SdkError;
+use crate::engine::EngineChoice;
+use crate::objects::{ObjectCipher, kind_name, parse_kind};
+use crate::platform::{self, Listener};
+
+/// How long a worker may take to load the SDK before objects are opened on the page instead
+/// (the wasm is usually in the HTTP cache already: the page loaded it).
+const START_TIMEOUT_MS: f64 = 5_000.0;
+
+/// What fetching and opening one object came to.
+pub(crate) enum FetchResult {
+    /// Fetched and opened.
+    Opened {
+        plain: Uint8Array,
+        bytes: u64,
+        elapsed_ms: u64,
+        decrypt_ms: f64,
+    },
+    /// Arrived, but failed authentication (or had another size than listed).
+    Corrupt,
+    /// Transport failure; `stale_url`: the store refused the URL (expired, say).
+    Failed { retryable: bool, stale_url: bool },
+}
+
+const NETWORK: FetchResult = FetchResult::Failed {
+    retryable: true,
+    stale_url: false,
+};
+
+/// One object to fetch and open.
+pub(crate) struct FetchJob {
+    pub url: String,
+    /// Bypass the HTTP cache (a retry: the cache may hold a damaged copy).
+    pub reload: bool,
+    pub track_id: String,
+    pub kind: ObjectKind,
+    pub index: u32,
+    /// The size the manifest lists.
+    pub size: u64,
+}
+
+/// Fetches and opens the objects of one package, in the worker while it lives.
+pub(crate) struct Opener {
+    local: Rc<ObjectCipher>,
+    remote: Option<Remote>,
+}
+
+impl Opener {
+    /// Opens on the page's thread with `local`, or in `remote`, which is handed the key now.
+    pub(crate) fn new(
+        local: ObjectCipher,
+        remote: Option<Remote>,
+        choice: EngineChoice,
+        key: &ContentKey,
+        asset_id: &str,
+        package_id: &str,
+    ) -> Self {
+        if let Some(r) = &remote {
+            r.send_key(choice, key, asset_id, package_id);
+        }
+        Self {
+            local: Rc::new(local),
+            remote,
+        }
+    }
+
+    /// `"webcrypto"` or `"wasm"`.
+    pub(crate) fn engine(&self) -> &'static str {
+        self.local.engine()
+    }
+
+    /// Fetches and opens `job`; `done` gets the outcome and whether the worker did the work.
+    /// Dropping the returned [`Aborter`] cancels the fetch (a no-op once it is over).
+    pub(crate) fn start(
+        &self,
+        job: FetchJob,
+        done: impl FnOnce(FetchResult, bool) + 'static,
+    ) -> Aborter {
+        let done = match &self.remote {
+            Some(remote) => match remote.start(&job, done) {
+                Ok(aborter) => return aborter,
+                Err(done) => done,
+            },
+            None => Box::new(done) as Box<dyn FnOnce(FetchResult, bool)>,
+        };
+        let controller = AbortController::new().ok();
+        let signal = controller.as_ref().map(AbortController::signal);
+        let cipher = self.local.clone();
+        spawn_local(async move {
+            done(fetch_and_open(&job, signal, &cipher).await, false);
+        });
+        Aborter::Local(controller)
+    }
+}
+
+/// Cancels a fetch when dropped.
+pub(crate) enum Aborter {
+    Local(Option<AbortController>),
+    Remote {
+        state: Weak<RefCell<State>>,
+        id: u32,
+    },
+}
+
+impl Drop for Aborter {
+    fn drop(&mut self) {
+        match self {
+            Aborter::Local(controller) => {
+                if let Some(c) = controller.take() {
+                    c.abort();
+                }
+            }
+            Aborter::Remote { state, id } => {
+                let Some(state) = state.upgrade() else { return };
+                let mut s = state.borrow_mut();
+                // Over already: nothing to cancel, nothing to tell the worker.
+                if s.pending.remove(id).is_some() {
+                    let msg = message(&[("t", "abort".into()), ("id", (*id).into())]);
+                    s.post(msg);
+                }
+            }
+        }
+    }
+}
+
+type Done = Box<dyn FnOnce(FetchResult, bool)>;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Loading; messages wait in the backlog (a module worker can miss messages that arrive
+    /// before its listener exists).
+    Starting,
+    Ready,
+    /// Given up: objects are opened on the page's thread.
+    Dead,
+}
+
+/// What the worker's event listeners share with the player's side.
+pub(crate) struct State {
+    worker: Worker,
+    phase: Phase,
+    backlog: Vec<JsValue>,
+    pending: HashMap<u32, Done>,
+    next_id: u32,
+    /// The `blob:` URL of the import trampoline, revoked once the worker has loaded.
+    blob_url: Option<String>,
+}
+
+impl State {
+    fn post(&mut self, msg: JsValue) {
+        match self.phase {
+            Phase::Starting => self.backlog.push(msg),
+            Phase::Ready => post_and_wipe(&self.worker, &msg),
+            Phase::Dead => {}
+        }
+    }
+
+    fn revoke_blob_url(&mut self) {
+        if let Some(url) = self.blob_url.take() {
+            let _ = Url::revoke_object_url(&url);
+        }
+    }
+}
+
+/// Posts `msg`, then overwrites the key it may carry: the worker has its own copy by then.
+fn post_and_wipe(worker: &Worker, msg: &JsValue) {
+    let _ = worker.post_message(msg);
+    if let Ok(key) = Reflect::get(msg, &"key".into())
+        && let Some(key) = key.dyn_ref::<Uint8Array>()
+    {
+        key.fill(0, 0, key.length());
+    }
+}
+
+/// The player's worker. Dropping it terminates the worker.
+pub(crate) struct Remote {
+    state: Rc<RefCell<State>>,
+    _listeners: Vec<Listener>,
+}
+
+impl Remote {
+    /// Starts the worker script at `script_url` (the npm package's `player-worker.js`). A script
+    /// on another origin than the page (the embed snippet) is started through a `blob:` module
+    /// that imports it, since a worker's own script must be same-origin.
+    pub(crate) fn spawn(script_url: &str) -> Result<Self, SdkError> {
+        let platform_error = |e: JsValue| SdkError::Platform(SdkError::describe(&e));
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Module);
+        let script_origin = Url::new(script_url).map_err(platform_error)?.origin();
+        let (worker, blob_url) = if Some(script_origin) == platform::origin() {
+            (
+                Worker::new_with_options(script_url, &options).map_err(platform_error)?,
+                None,
+            )
+        } else {
+            let source = format!(
+                "import {};",
+                serde_json::to_string(script_url).map_err(|e| SdkError::Platform(e.to_string()))?
+            );
+            let bag = BlobPropertyBag::new();
+            bag.set_type("text/javascript");
+            let blob = Blob::new_with_str_sequence_and_options(&Array::of1(&source.into()), &bag)
+                .map_err(platform_error)?;
+            let url = Url::create_object_url_with_blob(&blob).map_err(platform_error)?;
+            match Worker::new_with_options(&url, &options) {
+                Ok(worker) => (worker, Some(url)),
+                Err(e) => {
+                    let _ = Url::revoke_object_url(&url);
+                    return Err(platform_error(e));
+                }
+            }
+        };
+        let state = Rc::new(RefCell::new(State {
+            worker: worker.clone(),
+            phase: Phase::Starting,
+            backlog: Vec::new(),
+            pending: HashMap::new(),
+            next_id: 0,
+            blob_url,
+        }));
+        let weak = Rc::downgrade(&state);
+        let on_message = Listener::new(worker.unchecked_ref(), "message", move |e| {
+            if let (Some(state), Ok(e)) = (weak.upgrade(), e.dyn_into::<MessageEvent>()) {
+                on_message(&state, &e.data());
+            }
+        });
+        let mut listeners = vec![on_message.inspect_err(|_| worker.terminate())?];
+        for kind in ["error", "messageerror"] {
+            let weak = Rc::downgrade(&state);
+            let listener = Listener::new(worker.unchecked_ref(), kind, move |_| {
+                if let Some(state) = weak.upgrade() {
+                    give_up(&state);
+                }
+            });
+            listeners.push(listener.inspect_err(|_| worker.terminate())?);
+        }
+        let weak = Rc::downgrade(&state);
+        spawn_local(async move {
+            platform::sleep(START_TIMEOUT_MS).await;
+            if let Some(state) = weak.upgrade()
+                && state.borrow().phase == Phase::Starting
+            {
+                give_up(&state);
+            }
+        });
+        Ok(Self {
+            state,
+            _listeners: listeners,
+        })
+    }
+
+    fn send_key(&self, choice: EngineChoice, key: &ContentKey, asset_id: &str, package_id: &str) {
+        let msg = message(&[
+            ("t", "key".into()),
+            ("engine", choice.name().into()),
+            ("key", Uint8Array::from(&key.as_bytes()[..]).into()),
+            ("asset", asset_id.into()),
+            ("package", package_id.into()),
+        ]);
+        self.state.borrow_mut().post(msg);
+    }
+
+    /// Hands `job` to the worker; gives `done` back when the worker has been given up.
+    fn start(
+        &self,
+        job: &FetchJob,
+        done: impl FnOnce(FetchResult, bool) + 'static,
+    ) -> Result<Aborter, Done> {
+        let mut s = self.state.borrow_mut();
+        if s.phase == Phase::Dead {
+            return Err(Box::new(done));
+        }
+        let id = s.next_id;
+        s.next_id = s.next_id.wrapping_add(1);
+        s.pending.insert(id, Box::new(done));
+        let msg = message(&[
+            ("t", "fetch".into()),
+            ("id", id.into()),
+            ("url", job.url.as_str().into()),
+            ("reload", job.reload.into()),
+            ("track", job.track_id.as_str().into()),
+            ("kind", kind_name(job.kind).into()),
+            ("index", job.index.into()),
+            ("size", (job.size as f64).into()),
+        ]);
+        s.post(msg);
+        Ok(Aborter::Remote {
+            state: Rc::downgrade(&self.state),
+            id,
+        })
+    }
+}
+
+impl Drop for Remote {
+    fn drop(&mut self) {
+        let mut s = self.state.borrow_mut();
+        s.phase = Phase::Dead;
+        s.worker.terminate();
+        s.revoke_blob_url();
+    }
+}
+
+fn on_message(state: &Rc<RefCell<State>>, data: &JsValue) {
+    match get_str(data, "t").as_deref() {
+        Some("ready") => {
+            let mut s = state.borrow_mut();
+            if s.phase != Phase::Starting {
+                return;
+            }
+            s.phase = Phase::Ready;
+            s.revoke_blob_url();
+            for msg in std::mem::take(&mut s.backlog) {
+                post_and_wipe(&s.worker, &msg);
+            }
+        }
+        Some("done") => {
+            let id = get_f64(data, "id") as u32;
+            let done = state.borrow_mut().pending.remove(&id);
+            if let Some(done) = done {
+                done(decode_result(data), true);
+            }
+        }
+        // `keyfailed` (it could not use the key) or `failed` (it broke): it is of no use.
+        _ => give_up(state),
+    }
+}
+
+/// Stops using the worker: what it had in flight fails as a network error the engine retries,
+/// on the page's thread this time.
+fn give_up(state: &Rc<RefCell<State>>) {
+    let pending = {
+        let mut s = state.borrow_mut();
+        if s.phase == Phase::Dead {
+            return;
+        }
+        s.phase = Phase::Dead;
+        s.backlog.clear();
+        s.worker.terminate();
+        s.revoke_blob_url();
+        std::mem::take(&mut s.pending)
+    };
+    for (_, done) in pending {
+        done(NETWORK, false);
+    }
+}
+
+/// Serves the page's player from inside its worker (`player-worker.js` calls this once the
+/// wasm is loaded). Runs as long as the worker does.
+#[doc(hidden)]
+#[wasm_bindgen(js_name = serveOpener)]
+pub async fn serve_opener() -> Result<(), SdkError> {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global()
+        .dyn_into()
+        .map_err(|_| SdkError::Platform("serveOpener runs in a dedicated worker".into()))?;
+    let (tx, mut rx) = unbounded::<JsValue>();
+    let _listener = Listener::new(scope.unchecked_ref(), "message", move |e| {
+        if let Ok(e) = e.dyn_into::<MessageEvent>() {
+            let _ = tx.unbounded_send(e.data());
+        }
+    })?;
+    let _ = scope.post_message(&message(&[("t", "ready".into())]));
+    let mut cipher: Option<Rc<ObjectCipher>> = None;
+    // The fetches under way, by id; an entry is removed when its fetch is aborted.
+    let aborts: Rc<RefCell<HashMap<u32, Option<AbortController>>>> = Rc::default();
+    // One message at a time: a fetch that follows the key finds it imported.
+    while let Some(data) = rx.next().await {
+        match get_str(&data, "t").as_deref() {
+            Some("key") => {
+                cipher = worker_cipher(&data).await.ok().map(Rc::new);
+                if cipher.is_none() {
+                    let _ = scope.post_message(&message(&[("t", "keyfailed".into())]));
+                }
+            }
+            Some("fetch") => {
+                let id = get_f64(&data, "id") as u32;
+                let Ok(kind) = parse_kind(&get_str(&data, "kind").unwrap_or_default()) else {
+                    let failed = FetchResult::Failed {
+                        retryable: false,
+                        stale_url: false,
+                    };
+                    post_result(&scope, id, failed);
+                    continue;
+                };
+                let job = FetchJob {
+                    url: get_str(&data, "url").unwrap_or_default(),
+                    reload: get_bool(&data, "reload"),
+                    track_id: get_str(&data, "track").unwrap_or_default(),
+                    kind,
+                    index: get_f64(&data, "index") as u32,
+                    size: get_f64(&data, "size") as u64,
+                };
+                let controller = AbortController::new().ok();
+                let signal = controller.as_ref().map(AbortController::signal);
+                aborts.borrow_mut().insert(id, controller);
+                let (scope, aborts, cipher) = (scope.clone(), aborts.clone(), cipher.clone());
+                spawn_local(async move {
+                    let result = match &cipher {
+                        Some(cipher) => fetch_and_open(&job, signal, cipher).await,
+                        None => NETWORK,
+                    };
+                    // Aborted: the page no longer waits for it.
+                    if aborts.borrow_mut().remove(&id).is_some() {
+                        post_result(&scope, id, result);
+                    }
+                });
+            }
+            Some("abort") => {
+                let id = get_f64(&data, "id") as u32;
+                if let Some(Some(c)) = aborts.borrow_mut().remove(&id) {
+                    c.abort();
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The cipher a `key` message describes; the message's copy of the key is wiped.
+async fn worker_cipher(data: &JsValue) -> Result<ObjectCipher, SdkError> {
+    let bytes: Uint8Array = Reflect::get(data, &"key".into())
+        .ok()
+        .and_then(|k| k.dyn_into().ok())
+        .ok_or_else(|| SdkError::InvalidArgument("no key".into()))?;
+    let mut key = Zeroizing::new([0u8; 32]);
+    if bytes.length() != 32 {
+        return Err(SdkError::InvalidArgument(
+            "content key must be 32 bytes".into(),
+        ));
+    }
+    bytes.copy_to(&mut key[..]);
+    bytes.fill(0, 0, 32);
+    let choice = EngineChoice::parse(get_str(data, "engine"))?;
+    ObjectCipher::new(
+        choice,
+        &ContentKey::from_bytes(*key),
+        &get_str(data, "asset").unwrap_or_default(),
+        &get_str(data, "package").unwrap_or_default(),
+    )
+    .await
+}
+
+fn post_result(scope: &DedicatedWorkerGlobalScope, id: u32, result: FetchResult) {
+    let (t, id) = (("t", "done".into()), ("id", id.into()));
+    let _ = match result {
+        FetchResult::Opened {
+            plain,
+            bytes,
+            elapsed_ms,
+            decrypt_ms,
+        } => {
+            let buffer = plain.buffer();
+            let msg = message(&[
+                t,
+                id,
+                ("r", "opened".into()),
+                ("plain", plain.into()),
+                ("bytes", (bytes as f64).into()),
+                ("elapsedMs", (elapsed_ms as f64).into()),
+                ("decryptMs", decrypt_ms.into()),
+            ]);
+            // Transferred, not copied: the worker keeps no plaintext.
+            scope.post_message_with_transfer(&msg, &Array::of1(&buffer))
+        }
+        FetchResult::Corrupt => scope.post_message(&message(&[t, id, ("r", "corrupt".into())])),
+        FetchResult::Failed {
+            retryable,
+            stale_url,
+        } => scope.post_message(&message(&[
+            t,
+            id,
+            ("r", "failed".into()),
+            ("retryable", retryable.into()),
+            ("staleUrl", stale_url.into()),
+        ])),
+    };
+}
+
+fn decode_result(data: &JsValue) -> FetchResult {
+    match get_str(data, "r").as_deref() {
+        Some("opened") => {
+            match Reflect::get(data, &"plain".into()).map(JsCast::dyn_into::<Uint8Array>) {
+                Ok(Ok(plain)) => FetchResult::Opened {
+                    plain,
+                    bytes: get_f64(data, "bytes") as u64,
+                    elapsed_ms: get_f64(data, "elapsedMs") as u64,
+                    decrypt_ms: get_f64(data, "decryptMs"),
+                },
+                _ => NETWORK,
+            }
+        }
+        Some("corrupt") => FetchResult::Corrupt,
+        Some("failed") => FetchResult::Failed {
+            retryable: get_bool(data, "retryable"),
+            stale_url: get_bool(data, "staleUrl"),
+        },
+        _ => NETWORK,
+    }
+}
+
+fn message(fields: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (k, v) in fields {
+        let _ = Reflect::set(&o, &(*k).into(), v);
+    }
+    o.into()
+}
+
+fn get_str(data: &JsValue, field: &str) -> Option<String> {
+    Reflect::get(data, &field.into()).ok()?.as_string()
+}
+
+fn get_f64(data: &JsValue, field: &str) -> f64 {
+    Reflect::get(data, &field.into())
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or(f64::NAN)
+}
+
+fn get_bool(data: &JsValue, field: &str) -> bool {
+    Reflect::get(data, &field.into()).is_ok_and(|v| v.is_truthy())
+}
+
+/// Fetches `job.url` and opens it as `job`'s object. `signal` aborts the fetch.
+pub(crate) async fn fetch_and_open(
+    job: &FetchJob,
+    signal: Option<AbortSignal>,
+    cipher: &ObjectCipher,
+) -> FetchResult {
+    let init = Object::new();
+    if let Some(s) = &signal {
+        let _ = Reflect::set(&init, &"signal".into(), s);
+    }
+    if job.reload {
+        let _ = Reflect::set(&init, &"cache".into(), &"reload".into());
+    }
+    let started = platform::now_ms();
+    let Ok(response) = platform::fetch(&job.url, &init).await else {
+        return NETWORK;
+    };
+    let status = response.status();
+    if status != 200 {
+        return FetchResult::Failed {
+            retryable: status >= 500 || status == 429 || status == 408,
+            // An expired presigned URL: AWS answers 403, Garage 400 or 403.
+            stale_url: status == 400 || status == 401 || status == 403,
+        };
+    }
+    let Ok(promise) = response.array_buffer() else {
+        return NETWORK;
+    };
+    let Ok(buf) = JsFuture::from(promise).await else {
+        return NETWORK;
+    };
+    let elapsed_ms = (platform::now_ms() - started).max(0.0) as u64;
+    let sealed = Uint8Array::new(&buf);
+    let bytes = u64::from(sealed.length());
+    // A length other than the manifest's is treated like a failed open (format.md §14.5.4).
+    if bytes != job.size {
+        return FetchResult::Corrupt;
+    }
+    let t = platform::now_ms();
+    match cipher
+        .open(&job.track_id, job.kind, job.index, &sealed)
+        .await
+    {
+        Ok(plain) => FetchResult::Opened {
+            plain,
+            bytes,
+            elapsed_ms,
+            decrypt_ms: platform::now_ms() - t,
+        },
+        Err(_) => FetchResult::Corrupt,
+    }
+}

@@ -5,13 +5,16 @@
 //
 //   plain      the same segments opened here in Node and stored unencrypted next to the
 //              package, played by a minimal MSE loader (presigned GETs, 2 in flight per track)
-//   webcrypto  cinelock.play(): session, released key, manifest, sealed segments opened with
-//              WebCrypto AES-GCM
+//   webcrypto  cinelock.play(): session, released key, manifest, sealed segments fetched and
+//              opened with WebCrypto AES-GCM in the player's worker (the default)
 //   wasm       the same with the WebAssembly AES-GCM engine
+//   *-page     the same with worker: false (segments fetched and opened on the page's thread)
 //
 // It prints, as medians over CINELOCK_BENCH_PLAY_RUNS (default 5) rounds: time to first frame
-// (from the call to the first decoded frame), time until the whole clip is buffered, and the
-// decrypt cost per segment (time inside AES-GCM, per object and per MB), with ratios to plain.
+// (from the call to the first decoded frame), time until the whole clip is buffered, the
+// decrypt cost per segment (time inside AES-GCM, per object and per MB), and the page's main
+// thread task time over the run (DevTools' Performance.getMetrics TaskDuration: what the
+// player costs the page's own work), with ratios to plain.
 import { createDecipheriv, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -123,7 +126,7 @@ try {
     return { ttff: await first, full, breakdown: { firstSegment: seg ? seg.responseEnd - t0 : NaN } };
   })()`;
 
-  const CINELOCK = (engine) => `(async () => {
+  const CINELOCK = (engine, worker) => `(async () => {
     const c = await import("/sdk/dist/index.js");
     await c.load();
     const video = document.createElement("video");
@@ -132,7 +135,7 @@ try {
     const t0 = performance.now();
     const first = new Promise((ok) => video.requestVideoFrameCallback(() => ok(performance.now() - t0)));
     const p = c.play(video, { endpoint: location.origin, assetId: ${JSON.stringify(assetId)}, token: ${JSON.stringify(token)},
-      engine: ${JSON.stringify(engine)}, startRendition: ${JSON.stringify(top.id)}, bufferGoal: ${manifest.duration + 5}, backBuffer: 10000 });
+      engine: ${JSON.stringify(engine)}, worker: ${worker}, startRendition: ${JSON.stringify(top.id)}, bufferGoal: ${manifest.duration + 5}, backBuffer: 10000 });
     p.setRendition(${JSON.stringify(top.id)});
     video.play().catch(() => undefined);
     const failed = new Promise((_, fail) => p.addEventListener("error", (e) => fail(new Error(e.detail.error.message))));
@@ -152,18 +155,27 @@ try {
       firstSegment: at((n) => new RegExp("/[0-9]{5}[.]cnls").test(n), "responseEnd"),
       firstRequest: at((n) => new RegExp("/[0-9]{5}[.]cnls").test(n), "startTime"),
     };
+    if ((s.workerObjects > 0) !== ${worker}) throw new Error("objects opened in the wrong place: " + JSON.stringify(s));
     return { ttff, full, decryptMs: s.decryptMs, objects: s.objects, plainBytes: s.plainBytes, engine: s.engine, breakdown };
   })()`;
 
-  const results = { plain: [], webcrypto: [], wasm: [] };
+  const results = { plain: [], webcrypto: [], wasm: [], "webcrypto-page": [], "wasm-page": [] };
+  const taskMs = async (page) => {
+    const { metrics } = await page.send("Performance.getMetrics");
+    return 1000 * metrics.find((m) => m.name === "TaskDuration").value;
+  };
   for (let run = 0; run < RUNS; run++) {
     for (const name of Object.keys(results)) {
       chrome = await launchRaw(["--autoplay-policy=no-user-gesture-required"]);
       try {
         await chrome.page.goto(`${server.url}/`);
+        await chrome.page.send("Performance.enable", {});
+        const before = await taskMs(chrome.page);
+        const [engine, where] = name.split("-");
         const r = name === "plain"
           ? await chrome.page.evaluate(PLAIN(plainTracks.map((t) => ({ type: t.type, urls: t.keys.map((k) => store.presign(k)) }))))
-          : await chrome.page.evaluate(CINELOCK(name));
+          : await chrome.page.evaluate(CINELOCK(engine, where !== "page"));
+        r.pageTaskMs = (await taskMs(chrome.page)) - before;
         results[name].push(r);
       } finally {
         await chrome.close();
@@ -171,18 +183,19 @@ try {
     }
   }
 
-  const base = { ttff: median(results.plain.map((r) => r.ttff)), full: median(results.plain.map((r) => r.full)) };
+  const base = { ttff: median(results.plain.map((r) => r.ttff)), full: median(results.plain.map((r) => r.full)), task: median(results.plain.map((r) => r.pageTaskMs)) };
   console.log(`playback of a ${SECONDS} s 1280x720 clip from local Garage: rendition ${top.id} (${top.width}x${top.height}) + audio, ${segments} media segments, ${(plainBytes / 1e6).toFixed(1)} MB; headless Chromium, fresh browser per run, median of ${RUNS}`);
-  console.log(`${"".padEnd(22)}${"first frame".padStart(22)}${"whole clip buffered".padStart(26)}${"decrypt per segment".padStart(24)}${"decrypt rate".padStart(16)}`);
+  console.log(`${"".padEnd(30)}${"first frame".padStart(22)}${"whole clip buffered".padStart(26)}${"decrypt per segment".padStart(24)}${"decrypt rate".padStart(16)}${"page thread busy".padStart(26)}`);
   for (const [name, rs] of Object.entries(results)) {
     const ttff = median(rs.map((r) => r.ttff)), full = median(rs.map((r) => r.full));
-    const label = name === "plain" ? "plain MSE (baseline)" : `cinelock (${name})`;
+    const label = name === "plain" ? "plain MSE (baseline)" : `cinelock (${name.replace("-page", ", page thread")}${name.endsWith("-page") ? "" : ", worker"})`;
+    const task = median(rs.map((r) => r.pageTaskMs));
     const perSeg = name === "plain" ? "—" : `${median(rs.map((r) => r.decryptMs / r.objects)).toFixed(2)} ms`;
     const rate = name === "plain" ? "—" : `${median(rs.map((r) => r.plainBytes / 1e6 / (r.decryptMs / 1000))).toFixed(0)} MB/s`;
-    console.log(`${label.padEnd(22)}${`${ttff.toFixed(0)} ms (${(ttff / base.ttff).toFixed(2)}x)`.padStart(22)}${`${full.toFixed(0)} ms (${(full / base.full).toFixed(2)}x)`.padStart(26)}${perSeg.padStart(24)}${rate.padStart(16)}`);
+    console.log(`${label.padEnd(30)}${`${ttff.toFixed(0)} ms (${(ttff / base.ttff).toFixed(2)}x)`.padStart(22)}${`${full.toFixed(0)} ms (${(full / base.full).toFixed(2)}x)`.padStart(26)}${perSeg.padStart(24)}${rate.padStart(16)}${`${task.toFixed(0)} ms (${(task / base.task).toFixed(2)}x)`.padStart(26)}`);
   }
   const b = (name, k) => median(results[name].map((r) => r.breakdown[k])).toFixed(0);
-  console.log(`to the first frame: plain has its first media segment at ${b("plain", "firstSegment")} ms; cinelock (webcrypto) has the session answer at ${b("webcrypto", "session")} ms, the manifest at ${b("webcrypto", "manifest")} ms, its first media segment requested at ${b("webcrypto", "firstRequest")} ms and fetched at ${b("webcrypto", "firstSegment")} ms`);
+  console.log(`to the first frame: plain has its first media segment at ${b("plain", "firstSegment")} ms; cinelock (webcrypto, page thread, whose fetches the page's resource timing sees) has the session answer at ${b("webcrypto-page", "session")} ms, the manifest at ${b("webcrypto-page", "manifest")} ms, its first media segment requested at ${b("webcrypto-page", "firstRequest")} ms and fetched at ${b("webcrypto-page", "firstSegment")} ms`);
 } finally {
   await server.stop();
   await garage.stop();

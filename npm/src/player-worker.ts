@@ -6,7 +6,14 @@
  */
 import init, { serveOpener } from "../pkg/cinelock_sdk_wasm.js";
 
-const scope = self as unknown as { postMessage(m: unknown): void; close(): void; addEventListener(t: string, f: () => void): void };
+const scope = self as unknown as {
+  postMessage(m: unknown): void;
+  close(): void;
+  addEventListener(type: string, f: (e: MessageEvent) => void, options?: { once: boolean }): void;
+};
+
+// The page's first message is its compiled WebAssembly.Module: nothing to fetch or compile here.
+const module = new Promise<WebAssembly.Module>((ok) => scope.addEventListener("message", (m) => ok(m.data.module), { once: true }));
 
 // A failure nothing caught (a panic in the wasm, say) leaves this worker unusable: the page is
 // told, so it stops waiting for answers and opens segments itself from then on.
@@ -15,5 +22,5 @@ scope.addEventListener("unhandledrejection", () => {
   scope.close();
 });
 
-await init();
+await init({ module_or_path: await module });
 await serveOpener();

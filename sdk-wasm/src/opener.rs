@@ -12,7 +12,8 @@
 //! given up: what it had in flight is reported as a retryable network failure, and from then on
 //! objects are opened on the page's thread. Playback never depends on the worker.
 //!
-//! Messages are plain objects. To the worker: `{t: "key", engine, key, asset, package}` once,
+//! Messages are plain objects. To the worker: `{t: "module", module}` (the page's compiled
+//! `WebAssembly.Module`) at once, `{t: "key", engine, key, asset, package}` once it is ready,
 //! then `{t: "fetch", id, url, reload, track, kind, index, size}` and `{t: "abort", id}`. From
 //! it: `{t: "ready"}` once it listens, `{t: "keyfailed"}`, `{t: "failed"}` (it broke and
 //! closed), and `{t: "done", id, r, …}` with
@@ -247,6 +248,14 @@ impl Remote {
                 }
             }
         };
+        // The page's compiled module goes first, outside the backlog (the worker's script waits
+        // for it): the worker neither fetches nor compiles the wasm again, and finds it even
+        // when the page loaded it from elsewhere (`load(url)`).
+        let module = message(&[("t", "module".into()), ("module", wasm_bindgen::module())]);
+        if let Err(e) = worker.post_message(&module) {
+            worker.terminate();
+            return Err(platform_error(e));
+        }
         let state = Rc::new(RefCell::new(State {
             worker: worker.clone(),
             phase: Phase::Starting,

@@ -870,6 +870,110 @@ fn downswitches_quickly_when_the_link_slows() {
 }
 
 #[test]
+fn a_pinned_rendition_shows_within_a_segment_without_a_rebuffer_and_holds() {
+    let config = PlaybackConfig {
+        abr: AbrConfig {
+            start_rendition: Some(3),
+            ..AbrConfig::default()
+        },
+        ..config()
+    };
+    let mut sim = Sim::new(standard(), config, 30.0 * MBPS);
+    sim.start();
+    assert!(sim.run_until(60_000, |s| s.playhead > 9.0));
+    assert_eq!(sim.player.rendition().id, "v1080");
+    let (pinned_at, playhead) = (sim.now, sim.playhead);
+    let actions_before = sim.actions.len();
+    sim.player.set_rendition(sim.now, Some(0));
+    sim.drain();
+    assert_eq!(sim.player.pinned(), Some(0));
+    assert_eq!(
+        sim.switches().last().unwrap(),
+        &(
+            pinned_at,
+            Some("v1080".into()),
+            "v240".into(),
+            SwitchReason::Manual
+        )
+    );
+    // Video after the segment under the playhead goes; that segment and the audio stay.
+    let removes: Vec<(Slot, f64, f64)> = sim.actions[actions_before..]
+        .iter()
+        .filter_map(|(_, a)| match a {
+            Action::Remove { slot, start, end } => Some((*slot, *start, *end)),
+            _ => None,
+        })
+        .collect();
+    // (From the middle of the next segment: its start stays until the new one replaces it.)
+    let boundary = (playhead / 4.0).floor() * 4.0 + 4.0;
+    assert_eq!(removes, vec![(Slot::Video, boundary + 2.0, f64::INFINITY)]);
+    // The 30 Mbit/s link would carry v1080, but the pin holds; no stall on the way.
+    sim.play_to_end(180_000);
+    assert_eq!(sim.count_events(|e| matches!(e, Event::Stall { .. })), 0);
+    assert_eq!(sim.switches().last().unwrap().3, SwitchReason::Manual);
+    let after: Vec<_> = sim
+        .media_fetches(Slot::Video)
+        .into_iter()
+        .filter(|f| f.0 >= pinned_at)
+        .collect();
+    assert!(
+        !after.is_empty() && after.iter().all(|f| f.2 == "v240"),
+        "{after:?}"
+    );
+    assert_eq!(
+        after[0].3,
+        boundary as u32 / 4,
+        "refetched from the next segment"
+    );
+    // The screen follows at the next segment: what is buffered from there is v240.
+    let video = &sim.buffers.iter().find(|b| b.slot == Slot::Video).unwrap();
+    assert_eq!(video.init.as_deref(), Some("v240"));
+}
+
+#[test]
+fn unpinning_hands_the_choice_back_to_the_bandwidth() {
+    let config = PlaybackConfig {
+        abr: AbrConfig {
+            initial_bandwidth_bps: 200_000.0,
+            ..AbrConfig::default()
+        },
+        ..config()
+    };
+    let mut sim = Sim::new(standard(), config, 30.0 * MBPS);
+    // Pinned before the start: it starts there, silently, and stays on a fast link.
+    sim.player.set_rendition(0, Some(1));
+    sim.start();
+    assert!(sim.run_until(30_000, |s| s.playhead > 12.0));
+    assert_eq!(
+        sim.switches(),
+        vec![(0, None, "v360".into(), SwitchReason::Start)]
+    );
+    let unpinned_at = sim.now;
+    sim.player.set_rendition(sim.now, None);
+    sim.drain();
+    assert_eq!(sim.player.pinned(), None);
+    sim.play_to_end(180_000);
+    let later: Vec<_> = sim
+        .switches()
+        .into_iter()
+        .filter(|s| s.0 >= unpinned_at)
+        .collect();
+    assert_eq!(
+        (later[0].1.as_deref(), later[0].2.as_str(), later[0].3),
+        (Some("v360"), "v360", SwitchReason::Auto)
+    );
+    // The estimate kept being measured while pinned: the upswitch comes as soon as the
+    // upswitch hold allows.
+    let due = unpinned_at + AbrConfig::default().upswitch_hold_ms + 500;
+    assert!(
+        later
+            .iter()
+            .any(|s| s.2 == "v1080" && s.3 == SwitchReason::Bandwidth && s.0 < due),
+        "{later:?}"
+    );
+}
+
+#[test]
 fn seeks_forward_and_backward() {
     let mut sim = Sim::new(standard(), config(), 8.0 * MBPS);
     sim.start();

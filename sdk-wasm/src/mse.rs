@@ -28,10 +28,9 @@ pub(crate) enum Signal {
     Error(Slot),
 }
 
-/// Which player generation (see the driver) and fetch an operation belongs to.
+/// Which fetch an operation belongs to (none: a remove).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Tag {
-    pub generation: u32,
     pub id: Option<FetchId>,
 }
 

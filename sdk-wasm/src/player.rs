@@ -16,7 +16,7 @@ use std::rc::Rc;
 
 use cinelock_core::media::{Manifest, TrackKind};
 use cinelock_core::playback::{
-    Action, AppendError, Event, FetchId, FetchKind, PlaybackConfig, Player, RetryReason, Slot,
+    Action, AppendError, Event, FetchId, FetchKind, PlaybackConfig, Player, RetryReason,
     SwitchReason,
 };
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
@@ -89,7 +89,6 @@ enum Msg {
     Tick,
     Timer,
     Fetch {
-        generation: u32,
         id: FetchId,
         result: FetchResult,
         /// Opened in the worker.
@@ -404,9 +403,6 @@ struct Playing {
     player: Player,
     manifest: Rc<Manifest>,
     opener: Opener,
-    /// Bumped whenever the engine is replaced (a rendition pinned): reports from an older
-    /// engine's fetches and appends are dropped.
-    generation: u32,
     package_kind: String,
     package_id: String,
     session: String,
@@ -421,10 +417,6 @@ struct Playing {
     inits: HashMap<String, Uint8Array>,
     eos_pending: bool,
     timer_at: Option<u64>,
-    /// Video ladder index pinned by the page, if any.
-    pinned: Option<usize>,
-    /// Why the next engine's first rendition event is (a restart's reason).
-    restart: Option<(&'static str, Option<String>)>,
 }
 
 struct Driver {
@@ -511,14 +503,13 @@ impl Driver {
                 }
             }
             Msg::Fetch {
-                generation,
                 id,
                 result,
                 in_worker,
-            } => self.on_fetch(generation, id, result, in_worker),
+            } => self.on_fetch(id, result, in_worker),
             Msg::Urls(result) => self.on_urls(result),
             Msg::Renewed(result) => self.on_renewed(result)?,
-            Msg::SetRendition(index) => self.restart(index)?,
+            Msg::SetRendition(index) => self.set_rendition(index),
         }
         Ok(())
     }
@@ -563,11 +554,10 @@ impl Driver {
         };
         let mut config = self.config.clone();
         config.abr.start_rendition = start;
-        let pinned = start.filter(|_| self.pin_start);
-        if pinned.is_some() {
-            config.abr.slow_fetch_ms = u64::MAX;
+        let mut player = Player::new((*manifest).clone(), config)?;
+        if self.pin_start {
+            player.set_rendition(now(), start);
         }
-        let player = Player::new((*manifest).clone(), config)?;
         for (slot, track) in player.slots() {
             self.sink
                 .add_buffer(slot, &mse::mime_type(&track.mime, &track.codecs))?;
@@ -587,7 +577,6 @@ impl Driver {
             player,
             manifest,
             opener,
-            generation: 0,
             package_kind: grant.kind,
             package_id: grant.package_id,
             session: grant.session,
@@ -598,8 +587,6 @@ impl Driver {
             inits: HashMap::new(),
             eos_pending: false,
             timer_at: None,
-            pinned,
-            restart: None,
         };
         let t = now();
         let at = self.video.current_time();
@@ -611,69 +598,29 @@ impl Driver {
         Ok(())
     }
 
-    /// Replaces the engine with one pinned to ladder rung `index` (or adaptive again from the
-    /// current rung): what is buffered is flushed, and playback goes on from the playhead.
-    fn restart(&mut self, rendition: Option<RenditionRef>) -> Result<(), SdkError> {
+    /// Pins the video rendition (or with `None` lets the bandwidth choose again). The
+    /// engine keeps what is under the playhead and refetches later video at the pinned
+    /// rendition, so the switch shows within a segment and without a rebuffer.
+    fn set_rendition(&mut self, rendition: Option<RenditionRef>) {
         self.shared.borrow_mut().auto = rendition.is_none();
         let Some(p) = &mut self.play else {
             // Before the start: it becomes the (pinned) start rendition.
             self.pin_start = rendition.is_some();
             self.start_rendition = rendition;
-            return Ok(());
+            return;
         };
         let ladder: Vec<&str> = p.manifest.video().map(|t| t.id.as_str()).collect();
         let index = match rendition {
             None => None,
-            Some(RenditionRef::Index(i)) => Some(i.min(ladder.len() - 1)),
+            Some(RenditionRef::Index(i)) => Some(i.min(ladder.len().saturating_sub(1))),
             Some(RenditionRef::Id(id)) => match ladder.iter().position(|t| *t == id) {
                 Some(i) => Some(i),
-                None => return Ok(()),
+                None => return,
             },
         };
-        let current = p.player.rendition().id.clone();
-        let current_index = ladder.iter().position(|id| *id == current).unwrap_or(0);
-        if index == p.pinned && (index.is_none() || index == Some(current_index)) {
-            return Ok(());
+        if index != p.player.pinned() {
+            p.player.set_rendition(now(), index);
         }
-        let mut config = self.config.clone();
-        config.abr.start_rendition = Some(index.unwrap_or(current_index));
-        if index.is_some() {
-            // Pinned: no slow-fetch cap (fetches are not measured either, see on_fetch).
-            config.abr.slow_fetch_ms = u64::MAX;
-        }
-        let player = Player::new((*p.manifest).clone(), config)?;
-        p.generation += 1;
-        p.fetches.clear();
-        p.eos_pending = false;
-        p.timer_at = None;
-        p.pinned = index;
-        p.restart = Some((
-            if index.is_some() { "manual" } else { "auto" },
-            Some(current),
-        ));
-        p.player = player;
-        let tag = Tag {
-            generation: p.generation,
-            id: None,
-        };
-        let slots: Vec<Slot> = p.player.slots().map(|(s, _)| s).collect();
-        let mut done = Vec::new();
-        for slot in slots {
-            done.extend(self.sink.push(
-                slot,
-                Op::Remove {
-                    tag,
-                    start: 0.0,
-                    end: f64::INFINITY,
-                },
-            ));
-        }
-        let t = now();
-        let p = self.play.as_mut().expect("checked");
-        p.player.handle_seek(t, self.video.current_time());
-        p.player.handle_start(t);
-        self.finish_ops(done);
-        Ok(())
     }
 
     fn on_video(&mut self, event: VideoEvent) -> Result<(), SdkError> {
@@ -801,10 +748,7 @@ impl Driver {
             }
             Action::Append { slot, id } => {
                 p.eos_pending = false;
-                let tag = Tag {
-                    generation: p.generation,
-                    id: Some(id),
-                };
+                let tag = Tag { id: Some(id) };
                 let op = match p.fetches.get(&id) {
                     Some(FetchState::Held(job, plain)) => Op::Append {
                         tag,
@@ -825,10 +769,7 @@ impl Driver {
             }
             Action::Remove { slot, start, end } => {
                 p.eos_pending = false;
-                let tag = Tag {
-                    generation: p.generation,
-                    id: None,
-                };
+                let tag = Tag { id: None };
                 let done = self.sink.push(slot, Op::Remove { tag, start, end });
                 self.finish_ops(done);
             }
@@ -845,9 +786,6 @@ impl Driver {
                 | Done::AppendFailed { slot, tag, .. }
                 | Done::Removed { slot, tag } => (slot, tag),
             };
-            if tag.generation != p.generation {
-                continue;
-            }
             p.player.handle_buffered(slot, &self.sink.buffered(slot));
             match (d, tag.id) {
                 (Done::Appended { .. }, Some(id)) => {
@@ -879,11 +817,10 @@ impl Driver {
         }
     }
 
-    fn on_fetch(&mut self, generation: u32, id: FetchId, result: FetchResult, in_worker: bool) {
+    fn on_fetch(&mut self, id: FetchId, result: FetchResult, in_worker: bool) {
         let Some(p) = &mut self.play else { return };
-        if generation != p.generation
-            || !matches!(p.fetches.get(&id), Some(FetchState::InFlight(..)))
-        {
+        // An aborted fetch is no longer listed.
+        if !matches!(p.fetches.get(&id), Some(FetchState::InFlight(..))) {
             return;
         }
         let Some(FetchState::InFlight(job, aborter)) = p.fetches.remove(&id) else {
@@ -912,9 +849,7 @@ impl Driver {
                     p.inits.insert(job.path.clone(), plain.clone());
                 }
                 p.fetches.insert(id, FetchState::Held(job, plain));
-                // A pinned rendition is not adapted: its fetches are not measured.
-                let measured = if p.pinned.is_some() { 0 } else { bytes };
-                p.player.handle_fetched(id, t, measured, elapsed_ms);
+                p.player.handle_fetched(id, t, bytes, elapsed_ms);
             }
             FetchResult::Corrupt => {
                 self.shared.borrow_mut().stats.decrypt_failures += 1;
@@ -1089,20 +1024,20 @@ impl Driver {
 
     fn emit_event(&mut self, event: Event) {
         match event {
-            // Once per session: an engine replaced by a pinned one is ready again.
+            // Once per player.
             Event::Ready if self.ready_sent => {}
             Event::Ready => {
                 self.ready_sent = true;
                 self.emit("ready", &[]);
             }
             Event::RenditionChanged { from, to, reason } => {
-                let (reason, from) =
-                    match (reason, self.play.as_mut().and_then(|p| p.restart.take())) {
-                        (SwitchReason::Start, Some((why, previous))) => (why, previous),
-                        (SwitchReason::Start, None) => ("start", from),
-                        (SwitchReason::Bandwidth, _) => ("bandwidth", from),
-                        (SwitchReason::Stall, _) => ("stall", from),
-                    };
+                let reason = match reason {
+                    SwitchReason::Start => "start",
+                    SwitchReason::Bandwidth => "bandwidth",
+                    SwitchReason::Stall => "stall",
+                    SwitchReason::Manual => "manual",
+                    SwitchReason::Auto => "auto",
+                };
                 let track = self
                     .play
                     .as_ref()
@@ -1192,7 +1127,7 @@ fn spawn_fetch(
     job: &Job,
     url: String,
 ) -> Aborter {
-    let (tx, generation) = (tx.clone(), p.generation);
+    let tx = tx.clone();
     let fetch = FetchJob {
         url,
         // A retry bypasses the HTTP cache: it may hold a damaged copy.
@@ -1204,7 +1139,6 @@ fn spawn_fetch(
     };
     p.opener.start(fetch, move |result, in_worker| {
         let _ = tx.unbounded_send(Msg::Fetch {
-            generation,
             id,
             result,
             in_worker,

@@ -173,10 +173,13 @@ test("renditions follow the bandwidth: up on a fast link, down when it is thrott
     await waitFor(page, () => window.t.events.some((e, i) => e.type === "renditionchange" && (e.reason === "bandwidth" || e.reason === "stall") && ["v240", "v360"].includes(e.to) && window.t.events.findIndex((x) => x.to === "v480") < i), null, 60_000);
     await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
     await cdp.detach();
-    // Pinned: the buffer is refetched at that rendition, and the picture follows.
-    await page.evaluate(() => window.t.player.setRendition("v360"));
+    // Pinned: video after the segment under the playhead is refetched at that rendition, and
+    // the picture follows at the next segment boundary, without a stall.
+    const pinnedAt = await page.evaluate(() => { window.t.player.setRendition("v360"); return window.t.events.length; });
     await waitFor(page, () => window.t.events.some((e) => e.type === "renditionchange" && e.to === "v360" && e.reason === "manual"));
     await waitFor(page, () => window.t.video.videoHeight === 360 && !window.t.video.paused, null, 30_000);
+    const sincePin = (await events(page)).slice(pinnedAt).map((e) => e.type);
+    assert.ok(!sincePin.includes("stall"), `stalled after the pin: ${sincePin.join(",")}`);
     assert.equal((await events(page, "ready")).length, 1, "ready once per session, also across a pin");
     const pinned = await page.evaluate(() => ({ auto: window.t.player.auto, current: window.t.player.currentRendition }));
     assert.deepEqual(pinned, { auto: false, current: "v360" });

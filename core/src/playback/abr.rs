@@ -69,6 +69,8 @@ pub(crate) struct Abr {
     measured_until: Option<u64>,
     /// Since when an upswitch has been possible.
     headroom_since: Option<u64>,
+    /// The page chose `current`: neither the estimate nor a stall moves it.
+    pinned: bool,
 }
 
 impl Abr {
@@ -81,6 +83,7 @@ impl Abr {
             measured_bytes: 0,
             measured_until: None,
             headroom_since: None,
+            pinned: false,
             ladder,
         };
         abr.current = match config.start_rendition {
@@ -92,6 +95,22 @@ impl Abr {
 
     pub(crate) fn current(&self) -> usize {
         self.current
+    }
+
+    /// The pinned rendition, if the page chose one.
+    pub(crate) fn pinned(&self) -> Option<usize> {
+        self.pinned.then_some(self.current)
+    }
+
+    /// Pins rendition `to` (clamped to the ladder), or with `None` lets the estimate choose
+    /// again from the current one. Measuring goes on while pinned, so an unpinned player
+    /// starts from a fresh estimate.
+    pub(crate) fn pin(&mut self, to: Option<usize>) {
+        self.headroom_since = None;
+        self.pinned = to.is_some();
+        if let Some(i) = to {
+            self.current = i.min(self.ladder.len() - 1);
+        }
     }
 
     /// A fetch of `bytes` that took `elapsed_ms` completed at `now`.
@@ -142,6 +161,9 @@ impl Abr {
     /// Re-evaluates the rendition at `now`; `cap` bounds the estimate from fetches still out.
     /// Returns the new rendition if it changed.
     pub(crate) fn decide(&mut self, now: u64, cap: Option<f64>, allow_up: bool) -> Option<usize> {
+        if self.pinned {
+            return None;
+        }
         let measured = self.trusted().then(|| self.estimate());
         let est = match (measured, cap) {
             (Some(m), Some(c)) => m.min(c),
@@ -178,7 +200,7 @@ impl Abr {
     /// Playback stalled: one rendition down at least, further if the estimate says so.
     pub(crate) fn stalled(&mut self, cap: Option<f64>) -> Option<usize> {
         self.headroom_since = None;
-        if self.current == 0 {
+        if self.current == 0 || self.pinned {
             return None;
         }
         let mut to = self.current - 1;

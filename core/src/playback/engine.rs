@@ -400,6 +400,43 @@ impl Player {
         self.tick(now);
     }
 
+    /// The page pins the video rendition to ladder rung `pin` (lowest first; past the top is
+    /// the top), or with `None` lets the bandwidth choose again, starting from the current
+    /// rung. Pinned, neither the estimate nor a stall moves it.
+    ///
+    /// The switch shows within a segment and without a rebuffer: the segment under the
+    /// playhead stays, and later video at another rendition (appended, held or in flight) is
+    /// dropped and fetched again at the pinned one. Audio is untouched. Before
+    /// [`Player::handle_start`] it only sets where playback starts.
+    pub fn set_rendition(&mut self, now: u64, pin: Option<usize>) {
+        if self.video.is_empty() || self.state == PlayerState::Failed {
+            return;
+        }
+        let from = self.abr.current();
+        self.abr.pin(pin);
+        if self.state == PlayerState::Idle {
+            return;
+        }
+        self.events.push_back(Event::RenditionChanged {
+            from: Some(self.manifest.tracks[self.video[from]].id.clone()),
+            to: self.rendition().id.clone(),
+            reason: if pin.is_some() {
+                SwitchReason::Manual
+            } else {
+                SwitchReason::Auto
+            },
+        });
+        if pin.is_some() {
+            self.drop_later_video_of_other_renditions();
+        }
+        self.tick(now);
+    }
+
+    /// The rung [`Player::set_rendition`] pinned, if any.
+    pub fn pinned(&self) -> Option<usize> {
+        self.abr.pinned()
+    }
+
     /// Time passed: backoffs may have ended, fetches timed out, an upswitch come due.
     pub fn handle_timeout(&mut self, now: u64) {
         self.tick(now);
@@ -1160,6 +1197,65 @@ impl Player {
             object,
             message,
         }));
+    }
+
+    /// After a pin: aborts video fetches of later segments at another rendition, and drops
+    /// appended video from the first later segment `k` at another rendition on (the segment
+    /// under the playhead stays). The window refetches them at the chosen rendition.
+    fn drop_later_video_of_other_renditions(&mut self) {
+        let Some(si) = self.slot_index(Slot::Video) else {
+            return;
+        };
+        let chosen = self.chosen(si);
+        let first = self.window(si).first;
+        let other = |r: &Request| r.track != chosen && matches!(r.obj, Obj::Media(i) if i > first);
+        let abort: Vec<u64> = self
+            .requests
+            .iter()
+            .filter(|(_, r)| r.slot == si && r.state != ReqState::Appending && other(r))
+            .map(|(&id, _)| id)
+            .collect();
+        for id in abort {
+            self.requests.remove(&id);
+            self.out.push_back(Action::Abort { id: FetchId(id) });
+        }
+        let slot = &self.slots[si];
+        let appending = slot.appending.as_ref().and_then(|a| match a.obj {
+            Obj::Media(i) => self.requests.get(&a.id).filter(|r| other(r)).map(|_| i),
+            Obj::Init(_) => None,
+        });
+        let Some(k) = slot
+            .appended
+            .range(first + 1..)
+            .filter(|&(_, &track)| track != chosen)
+            .map(|(&i, _)| i)
+            .chain(appending)
+            .min()
+        else {
+            return;
+        };
+        // From the middle of segment `k`, not its start: its first frames stay until the new
+        // rendition's segment `k` is appended over them. A remove at the boundary itself takes
+        // the last frames of segment `k - 1` too (their presentation times reach past it when
+        // frames are reordered), leaving a gap before the new rendition's first frame that
+        // playback does not cross.
+        let seg = &self.segments(si)[k];
+        let start = seg.start + seg.duration / 2.0;
+        let slot = &mut self.slots[si];
+        slot.appended.split_off(&k);
+        if let Some(a) = &mut slot.appending {
+            a.removes_after = true;
+            if matches!(a.obj, Obj::Media(i) if i >= k) {
+                a.doomed = true;
+            }
+        }
+        slot.quota_wait = None;
+        self.eos_sent = false;
+        self.out.push_back(Action::Remove {
+            slot: Slot::Video,
+            start,
+            end: f64::INFINITY,
+        });
     }
 
     /// Re-evaluates the video rendition from the estimate, capped by slow fetches in flight.

@@ -61,6 +61,10 @@ pub enum SwitchReason {
     Bandwidth,
     /// Playback stalled: one rendition down at least.
     Stall,
+    /// The page pinned this rendition ([`Player::set_rendition`](super::Player::set_rendition)).
+    Manual,
+    /// The page let the bandwidth choose again, from this rendition.
+    Auto,
 }
 
 /// Why a fetch is retried.

@@ -1586,6 +1586,8 @@ enum Input {
     Waiting,
     Buffered(bool, Vec<(f64, f64)>),
     Advance(u64),
+    /// The page pins a rung (past the top too) or unpins.
+    Pin(Option<usize>),
 }
 
 fn input() -> impl Strategy<Value = Input> {
@@ -1603,6 +1605,7 @@ fn input() -> impl Strategy<Value = Input> {
         1 => (any::<bool>(), proptest::collection::vec((0.0f64..60.0, 0.0f64..30.0), 0..3))
             .prop_map(|(v, r)| Input::Buffered(v, r.into_iter().map(|(s, l)| (s, s + l)).collect())),
         2 => (0u64..5_000).prop_map(Input::Advance),
+        1 => proptest::option::of(0usize..6).prop_map(Input::Pin),
     ]
 }
 
@@ -1696,6 +1699,7 @@ proptest! {
                 Input::Seek(f) => p.handle_seek(now, f * 60.0),
                 Input::Playhead(f, paused) => p.handle_playhead(now, f * 60.0, paused),
                 Input::Waiting => p.handle_waiting(now),
+                Input::Pin(pin) => p.set_rendition(now, pin),
                 Input::Buffered(video, ranges) => p.handle_buffered(slot(video), &ranges),
                 Input::Advance(ms) => {
                     now += ms;

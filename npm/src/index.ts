@@ -245,7 +245,9 @@ export interface UploadOptions {
   engine?: Engine;
   /**
    * Run reading, sealing, hashing and the PUTs in a dedicated Web Worker (default: true where
-   * module workers exist), so the page stays responsive. `false` runs on the calling thread.
+   * module workers exist), so the page stays responsive. `false` runs on the calling thread,
+   * as does a page whose Content-Security-Policy forbids the worker. A page on another origin
+   * than the SDK starts the worker through a `blob:` module that imports it.
    */
   worker?: boolean;
   onProgress?: (progress: UploadProgress) => void;
@@ -299,28 +301,54 @@ function workerError(m: { name: string; code: string; message: string }): Error 
   return Object.assign(new Error(m.message), { name: m.name, code: m.code });
 }
 
-async function uploadInWorker(file: Blob, options: UploadOptions): Promise<UploadHandle> {
-  let worker: Worker;
+interface ModuleWorker {
+  worker: Worker;
+  /** Call once the worker has answered or failed: a `blob:` URL can go. */
+  release(): void;
+}
+
+/**
+ * Starts the module worker at `url`. A worker's own script must be same-origin, so one on
+ * another origin than the page (the SDK served by a Cinelock server, imported by a customer's
+ * page) is started through a `blob:` module that imports it.
+ */
+function startModuleWorker(url: URL): ModuleWorker {
+  if (url.origin === globalThis.location?.origin) return { worker: new Worker(url, { type: "module" }), release: () => undefined };
+  const trampoline = URL.createObjectURL(new Blob([`import ${JSON.stringify(url.href)};`], { type: "text/javascript" }));
   try {
-    worker = new Worker(new URL("./upload-worker.js", import.meta.url), { type: "module" });
+    return { worker: new Worker(trampoline, { type: "module" }), release: () => URL.revokeObjectURL(trampoline) };
+  } catch (e) {
+    URL.revokeObjectURL(trampoline);
+    throw e;
+  }
+}
+
+async function uploadInWorker(file: Blob, options: UploadOptions): Promise<UploadHandle> {
+  let spawned: ModuleWorker;
+  try {
+    spawned = startModuleWorker(new URL("./upload-worker.js", import.meta.url));
   } catch {
-    // A page on another origin than the SDK (a worker's script must be same-origin), or a CSP
-    // that forbids workers: the upload runs on this thread instead.
+    // A CSP that forbids workers: the upload runs on this thread instead.
     return uploadHere(file, options);
   }
+  const { worker, release } = spawned;
+  // Nothing heard from the worker before an error: its script did not load.
+  let heard = false;
   const { onEvent, onProgress, ...plain } = options;
   let resolveDone!: (v: { uploadId: string; assetId: string }) => void;
   let rejectDone!: (e: unknown) => void;
   const done = new Promise<{ uploadId: string; assetId: string }>((ok, fail) => { resolveDone = ok; rejectDone = fail; });
-  const started = new Promise<{ uploadId: string; assetId: string }>((ok, fail) => {
+  const started = new Promise<{ uploadId: string; assetId: string } | "unloaded">((ok, fail) => {
     worker.onmessage = (m: MessageEvent<FromWorker>) => {
       const msg = m.data;
+      heard = true;
+      release();
       if (msg.kind === "started") ok({ uploadId: msg.uploadId, assetId: msg.assetId });
       else if (msg.kind === "event") {
         if (msg.event.type === "progress") onProgress?.(msg.event);
         onEvent?.(msg.event);
       } else if (msg.kind === "done") {
-        started.then(resolveDone);
+        started.then((ids) => { if (ids !== "unloaded") resolveDone(ids); });
         worker.terminate();
       } else {
         const e = workerError(msg);
@@ -330,6 +358,12 @@ async function uploadInWorker(file: Blob, options: UploadOptions): Promise<Uploa
       }
     };
     worker.onerror = (e) => {
+      release();
+      if (!heard) {
+        worker.terminate();
+        ok("unloaded");
+        return;
+      }
       const err = Object.assign(new Error(`upload worker failed: ${e.message}`), { name: "CinelockError", code: "platform" });
       fail(err);
       rejectDone(err);
@@ -338,6 +372,8 @@ async function uploadInWorker(file: Blob, options: UploadOptions): Promise<Uploa
   done.catch(() => undefined); // rejections surface through `started` or the handle's `done`
   worker.postMessage({ file, options: { ...plain, worker: false } });
   const ids = await started;
+  // The worker could not load (a CSP, say): the upload runs on this thread instead.
+  if (ids === "unloaded") return uploadHere(file, options);
   return {
     ...ids,
     done,

@@ -386,6 +386,36 @@ test("segments are opened in a worker, for a cross-origin embed too; without one
   }
 });
 
+test("upload() from a page on another origin than the SDK runs in its worker (through a blob: module)", async () => {
+  const site = await startSite("<p>a customer's page</p>");
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    const workers = [];
+    page.on("worker", (w) => workers.push(w.url()));
+    await page.goto(`http://localhost:${site.port}/`);
+    const bytes = 300_000;
+    const created = await env.api(server, "POST", "/v1/uploads", { size: bytes, filename: "notes.bin", content_type: "application/octet-stream" });
+    const uploaded = await page.evaluate(async ({ sdk, endpoint, created, bytes }) => {
+      const c = await import(sdk);
+      const data = new Uint8Array(bytes);
+      for (let i = 0; i < bytes; i += 65536) crypto.getRandomValues(data.subarray(i, Math.min(bytes, i + 65536)));
+      const h = await c.upload(new File([data], "notes.bin"), { endpoint, upload: created });
+      await h.done;
+      // Part PUTs made on this thread would be in its resource timing; the worker's are not.
+      const puts = performance.getEntriesByType("resource").filter((e) => e.name.includes("partNumber=")).length;
+      return { id: h.uploadId, puts };
+    }, { sdk: `${server.url}/sdk/dist/index.js`, endpoint: server.url, created, bytes });
+    assert.deepEqual(uploaded, { id: created.upload_id, puts: 0 });
+    assert.ok(workers.some((u) => u.startsWith("blob:")), `workers: ${workers.join(", ")}`);
+    const status = await env.api(server, "GET", `/v1/uploads/${created.upload_id}`);
+    assert.equal(status.status, "completed");
+  } finally {
+    await context.close();
+    await site.stop();
+  }
+});
+
 test("the demo page uploads a clip, shows the transcode's progress, and plays the asset", async () => {
   const clip = env.makeClip(join(tmp, "demo.mp4"), { width: 640, height: 360, seconds: 12 });
   const { page, close } = await freshPage(`${server.url}/upload.html`);

@@ -129,6 +129,28 @@ fn config() -> PlaybackConfig {
     }
 }
 
+/// [`config`] assuming `bps` before anything is measured.
+fn estimating(bps: f64) -> PlaybackConfig {
+    PlaybackConfig {
+        abr: AbrConfig {
+            initial_bandwidth_bps: bps,
+            ..AbrConfig::default()
+        },
+        ..config()
+    }
+}
+
+/// [`config`] with the video starting at ladder rung `rung`.
+fn starting_at(rung: usize) -> PlaybackConfig {
+    PlaybackConfig {
+        abr: AbrConfig {
+            start_rendition: Some(rung),
+            ..AbrConfig::default()
+        },
+        ..config()
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Fetched {
     slot: Slot,
@@ -810,13 +832,7 @@ fn plays_a_rendition_ladder_with_audio_to_the_end() {
 
 #[test]
 fn starts_low_on_a_low_estimate_and_upswitches_on_a_fast_link() {
-    let config = PlaybackConfig {
-        abr: AbrConfig {
-            initial_bandwidth_bps: 200_000.0,
-            ..AbrConfig::default()
-        },
-        ..config()
-    };
+    let config = estimating(200_000.0);
     let mut sim = Sim::new(standard(), config, 30.0 * MBPS);
     sim.start();
     sim.play_to_end(120_000);
@@ -841,13 +857,7 @@ fn starts_low_on_a_low_estimate_and_upswitches_on_a_fast_link() {
 
 #[test]
 fn downswitches_quickly_when_the_link_slows() {
-    let config = PlaybackConfig {
-        abr: AbrConfig {
-            start_rendition: Some(3),
-            ..AbrConfig::default()
-        },
-        ..config()
-    };
+    let config = starting_at(3);
     let mut sim = Sim::new(package(90.0, 4.0, Some(4.0)), config, 20.0 * MBPS);
     sim.link.push((20_000, 1.2 * MBPS));
     sim.start();
@@ -871,13 +881,7 @@ fn downswitches_quickly_when_the_link_slows() {
 
 #[test]
 fn a_pinned_rendition_shows_within_a_segment_without_a_rebuffer_and_holds() {
-    let config = PlaybackConfig {
-        abr: AbrConfig {
-            start_rendition: Some(3),
-            ..AbrConfig::default()
-        },
-        ..config()
-    };
+    let config = starting_at(3);
     let mut sim = Sim::new(standard(), config, 30.0 * MBPS);
     sim.start();
     assert!(sim.run_until(60_000, |s| s.playhead > 9.0));
@@ -932,13 +936,7 @@ fn a_pinned_rendition_shows_within_a_segment_without_a_rebuffer_and_holds() {
 
 #[test]
 fn unpinning_hands_the_choice_back_to_the_bandwidth() {
-    let config = PlaybackConfig {
-        abr: AbrConfig {
-            initial_bandwidth_bps: 200_000.0,
-            ..AbrConfig::default()
-        },
-        ..config()
-    };
+    let config = estimating(200_000.0);
     let mut sim = Sim::new(standard(), config, 30.0 * MBPS);
     // Pinned before the start: it starts there, silently, and stays on a fast link.
     sim.player.set_rendition(0, Some(1));
@@ -1314,13 +1312,7 @@ fn a_single_rendition_package_plays() {
 
 #[test]
 fn stalls_through_an_outage_and_recovers() {
-    let config = PlaybackConfig {
-        abr: AbrConfig {
-            start_rendition: Some(2),
-            ..AbrConfig::default()
-        },
-        ..config()
-    };
+    let config = starting_at(2);
     let mut sim = Sim::new(standard(), config, 8.0 * MBPS);
     sim.link.push((8_000, 0.0));
     sim.link.push((40_000, 8.0 * MBPS));

@@ -94,6 +94,26 @@ fn assert_denied(got: (StatusCode, Value), reason: &str) {
     );
 }
 
+/// One play request and what it should come to: `(body fields, headers, client address,
+/// None for a grant or Some(reason) for a denial)`.
+type PlayCase<'a> = (
+    &'a Value,
+    &'a [(&'a str, &'a str)],
+    &'a str,
+    Option<&'a str>,
+);
+
+/// Plays every case in order and checks each outcome.
+async fn expect_plays(env: &Env, id: &str, v: &Viewer, cases: &[PlayCase<'_>]) {
+    for &(extra, headers, ip, denied) in cases {
+        let got = play(env, id, v, extra.clone(), headers, ip).await;
+        match denied {
+            None => assert_granted(&got),
+            Some(reason) => assert_denied(got, reason),
+        }
+    }
+}
+
 fn assert_granted(got: &(StatusCode, Value)) {
     assert_eq!(got.0, StatusCode::OK, "{}", got.1);
     assert_eq!(got.1["key"].as_str().unwrap().len(), 160);
@@ -342,67 +362,36 @@ async fn allow_lists_password_and_download() {
 
     // Origin / Referer.
     set_policy(&env, &id, json!({"visibility": "unlisted", "allowed_origins": ["*.example.com", "https://app.test:8443"]})).await;
-    assert_granted(
-        &play(
-            &env,
-            &id,
-            &v,
-            json!({}),
-            &[("origin", "https://www.example.com")],
-            local,
-        )
-        .await,
-    );
-    assert_granted(
-        &play(
-            &env,
-            &id,
-            &v,
-            json!({}),
-            &[("origin", "https://app.test:8443")],
-            local,
-        )
-        .await,
-    );
-    assert_granted(
-        &play(
-            &env,
-            &id,
-            &v,
-            json!({}),
-            &[("referer", "https://embed.example.com/page?x=1")],
-            local,
-        )
-        .await,
-    );
-    assert_denied(
-        play(
-            &env,
-            &id,
-            &v,
-            json!({}),
-            &[("origin", "https://evil.test")],
-            local,
-        )
-        .await,
-        "origin_not_allowed",
-    );
-    assert_denied(
-        play(
-            &env,
-            &id,
-            &v,
-            json!({}),
-            &[("origin", "https://example.com")],
-            local,
-        )
-        .await,
-        "origin_not_allowed",
-    );
-    assert_denied(
-        play(&env, &id, &v, json!({}), &[], local).await,
-        "origin_missing",
-    );
+    let none = json!({});
+    expect_plays(
+        &env,
+        &id,
+        &v,
+        &[
+            (&none, &[("origin", "https://www.example.com")], local, None),
+            (&none, &[("origin", "https://app.test:8443")], local, None),
+            (
+                &none,
+                &[("referer", "https://embed.example.com/page?x=1")],
+                local,
+                None,
+            ),
+            (
+                &none,
+                &[("origin", "https://evil.test")],
+                local,
+                Some("origin_not_allowed"),
+            ),
+            (
+                &none,
+                &[("origin", "https://example.com")],
+                local,
+                Some("origin_not_allowed"),
+            ),
+            (&none, &[], local, Some("origin_missing")),
+        ],
+    )
+    .await;
 
     // IP allow-list, IPv4 and IPv6.
     set_policy(
@@ -411,16 +400,18 @@ async fn allow_lists_password_and_download() {
         json!({"visibility": "unlisted", "allowed_ips": ["10.0.0.0/8", "2001:db8::/32"]}),
     )
     .await;
-    assert_granted(&play(&env, &id, &v, json!({}), &[], "10.1.2.3").await);
-    assert_granted(&play(&env, &id, &v, json!({}), &[], "2001:db8::5").await);
-    assert_denied(
-        play(&env, &id, &v, json!({}), &[], "192.0.2.1").await,
-        "ip_not_allowed",
-    );
-    assert_denied(
-        play(&env, &id, &v, json!({}), &[], "2001:db9::5").await,
-        "ip_not_allowed",
-    );
+    expect_plays(
+        &env,
+        &id,
+        &v,
+        &[
+            (&none, &[], "10.1.2.3", None),
+            (&none, &[], "2001:db8::5", None),
+            (&none, &[], "192.0.2.1", Some("ip_not_allowed")),
+            (&none, &[], "2001:db9::5", Some("ip_not_allowed")),
+        ],
+    )
+    .await;
 
     // Countries: without a database the server cannot tell, and says so.
     set_policy(
@@ -429,10 +420,13 @@ async fn allow_lists_password_and_download() {
         json!({"visibility": "unlisted", "allowed_countries": ["DE"]}),
     )
     .await;
-    assert_denied(
-        play(&env, &id, &v, json!({}), &[], "10.1.2.3").await,
-        "geo_unknown",
-    );
+    expect_plays(
+        &env,
+        &id,
+        &v,
+        &[(&none, &[], "10.1.2.3", Some("geo_unknown"))],
+    )
+    .await;
 
     // Password: checked with argon2, guesses rate-limited per asset and address.
     set_policy(

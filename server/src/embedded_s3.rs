@@ -16,11 +16,14 @@
 //!   The sealed format is the backstop: the workers' `open` fails on such an object.
 //!   (PutObject does check the header, but after writing: a mismatching body is refused with
 //!   BadDigest yet replaces the object. The server never uses PutObject.)
-//! - An aborted, completed or unknown upload never yields NoSuchUpload: UploadPart,
-//!   CompleteMultipartUpload and AbortMultipartUpload answer AccessDenied, and ListParts an
-//!   empty list. Completing again after a lost answer still works (an empty listing makes the
-//!   server look for the object, as NoSuchUpload does), but a repeated AbortMultipartUpload,
-//!   which a real store makes a no-op, is a storage error here.
+//! - ListParts of an aborted, completed or unknown upload is an empty list, not NoSuchUpload.
+//!   Completing again after a lost answer still works: an empty listing makes the server look
+//!   for the object, as NoSuchUpload does.
+//!
+//! One gap is closed here: s3s-fs answers UploadPart, CompleteMultipartUpload and
+//! AbortMultipartUpload of an upload it does not know with AccessDenied. With one credential
+//! there is nothing else AccessDenied can mean, so [`Store`] answers NoSuchUpload, as a real
+//! store does (and a repeated abort is the no-op the server expects).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -32,11 +35,78 @@ use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rand::RngCore;
 use s3s::auth::SimpleAuth;
+use s3s::dto::*;
 use s3s::service::{S3Service, S3ServiceBuilder};
+use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 use tower_http::cors::{AllowHeaders, CorsLayer};
 
 use crate::AppError;
 use crate::config::{EmbeddedS3Settings, Settings, StorageSettings};
+
+/// s3s-fs, answering NoSuchUpload where it says AccessDenied (see the module docs).
+struct Store(s3s_fs::FileSystem);
+
+/// The embedded store has one credential: an upload s3s-fs denies is one it does not know.
+fn no_such_upload(e: S3Error) -> S3Error {
+    if *e.code() == S3ErrorCode::AccessDenied {
+        S3Error::new(S3ErrorCode::NoSuchUpload)
+    } else {
+        e
+    }
+}
+
+/// `impl S3 for Store`: the operations s3s-fs implements, passed through, plus `$rest`.
+/// (A macro around the whole impl, because `async_trait` must see every method it rewrites.)
+macro_rules! store_impl {
+    ($($op:ident($input:ident) -> $output:ident;)* @rest $($rest:tt)*) => {
+        #[async_trait::async_trait]
+        impl S3 for Store {
+            $(
+                async fn $op(&self, req: S3Request<$input>) -> S3Result<S3Response<$output>> {
+                    self.0.$op(req).await
+                }
+            )*
+            $($rest)*
+        }
+    };
+}
+
+store_impl! {
+    create_bucket(CreateBucketInput) -> CreateBucketOutput;
+    copy_object(CopyObjectInput) -> CopyObjectOutput;
+    delete_bucket(DeleteBucketInput) -> DeleteBucketOutput;
+    delete_object(DeleteObjectInput) -> DeleteObjectOutput;
+    delete_objects(DeleteObjectsInput) -> DeleteObjectsOutput;
+    get_bucket_location(GetBucketLocationInput) -> GetBucketLocationOutput;
+    get_object(GetObjectInput) -> GetObjectOutput;
+    head_bucket(HeadBucketInput) -> HeadBucketOutput;
+    head_object(HeadObjectInput) -> HeadObjectOutput;
+    list_buckets(ListBucketsInput) -> ListBucketsOutput;
+    list_objects(ListObjectsInput) -> ListObjectsOutput;
+    list_objects_v2(ListObjectsV2Input) -> ListObjectsV2Output;
+    put_object(PutObjectInput) -> PutObjectOutput;
+    create_multipart_upload(CreateMultipartUploadInput) -> CreateMultipartUploadOutput;
+    upload_part_copy(UploadPartCopyInput) -> UploadPartCopyOutput;
+    list_parts(ListPartsInput) -> ListPartsOutput;
+    @rest
+    async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+        self.0.upload_part(req).await.map_err(no_such_upload)
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        self.0.complete_multipart_upload(req).await.map_err(no_such_upload)
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        self.0.abort_multipart_upload(req).await.map_err(no_such_upload)
+    }
+}
 
 /// The region clients sign for: s3s accepts any, and AWS SDKs need one.
 const REGION: &str = "us-east-1";
@@ -94,7 +164,7 @@ impl EmbeddedS3 {
         let fs = s3s_fs::FileSystem::new(&cfg.dir)
             .map_err(|e| fail(format!("cannot open {}: {e:?}", cfg.dir.display())))?;
         let (access_key, secret_key) = cfg.credentials.clone().unwrap_or_else(random_credentials);
-        let mut builder = S3ServiceBuilder::new(fs);
+        let mut builder = S3ServiceBuilder::new(Store(fs));
         builder.set_auth(SimpleAuth::from_single(
             access_key.clone(),
             secret_key.clone(),

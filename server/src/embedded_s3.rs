@@ -11,19 +11,21 @@
 //! `server/tests/embedded_s3.rs`:
 //! - ListParts returns no ETags, and the parts in directory order, not by number. The server
 //!   sorts what it lists, and the browser keeps the ETags that UploadPart returned.
-//! - UploadPart does not verify `x-amz-checksum-sha256`: a part corrupted in transit is stored,
-//!   and CompleteMultipartUpload checks neither checksums nor ETags, so the upload completes.
-//!   The sealed format is the backstop: the workers' `open` fails on such an object.
-//!   (PutObject does check the header, but after writing: a mismatching body is refused with
-//!   BadDigest yet replaces the object. The server never uses PutObject.)
+//! - CompleteMultipartUpload checks neither checksums nor ETags.
 //! - ListParts of an aborted, completed or unknown upload is an empty list, not NoSuchUpload.
 //!   Completing again after a lost answer still works: an empty listing makes the server look
 //!   for the object, as NoSuchUpload does.
 //!
-//! One gap is closed here: s3s-fs answers UploadPart, CompleteMultipartUpload and
-//! AbortMultipartUpload of an upload it does not know with AccessDenied. With one credential
-//! there is nothing else AccessDenied can mean, so [`Store`] answers NoSuchUpload, as a real
-//! store does (and a repeated abort is the no-op the server expects).
+//! Two gaps are closed here, by [`Store`] in front of s3s-fs:
+//! - s3s-fs stores an UploadPart without checking its `x-amz-checksum-sha256`, and checks a
+//!   PutObject's only after writing it (a mismatching body is refused yet replaces the object).
+//!   The store checks the SHA-256 first and refuses a mismatch with BadDigest, storing nothing,
+//!   as a real store does; the browser then sends the part again. (It holds the part in memory
+//!   for that: parts are the plan's size, 8 MiB by default.)
+//! - s3s-fs answers UploadPart, CompleteMultipartUpload and AbortMultipartUpload of an upload
+//!   it does not know with AccessDenied. With one credential there is nothing else AccessDenied
+//!   can mean, so the store answers NoSuchUpload, as a real store does (and a repeated abort is
+//!   the no-op the server expects).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -43,8 +45,36 @@ use tower_http::cors::{AllowHeaders, CorsLayer};
 use crate::AppError;
 use crate::config::{EmbeddedS3Settings, Settings, StorageSettings};
 
-/// s3s-fs, answering NoSuchUpload where it says AccessDenied (see the module docs).
+/// s3s-fs, checking signed checksums before anything is stored and answering NoSuchUpload
+/// where it says AccessDenied (see the module docs).
 struct Store(s3s_fs::FileSystem);
+
+/// Reads `body` whole and checks it against the base64 SHA-256 the request was signed with;
+/// gives back a body with the same bytes.
+async fn verified(body: Option<StreamingBlob>, expected: &str) -> S3Result<StreamingBlob> {
+    use base64::Engine as _;
+    use futures::TryStreamExt;
+    use sha2::Digest;
+    let body = body.ok_or_else(|| S3Error::new(S3ErrorCode::IncompleteBody))?;
+    let chunks: Vec<bytes::Bytes> = body
+        .try_collect()
+        .await
+        .map_err(|_| S3Error::new(S3ErrorCode::IncompleteBody))?;
+    let mut hash = sha2::Sha256::new();
+    for c in &chunks {
+        hash.update(c);
+    }
+    let actual = base64::engine::general_purpose::STANDARD.encode(hash.finalize());
+    if actual != expected {
+        return Err(S3Error::with_message(
+            S3ErrorCode::BadDigest,
+            "the body does not match x-amz-checksum-sha256",
+        ));
+    }
+    Ok(StreamingBlob::from(s3s::Body::from(bytes::Bytes::from(
+        chunks.concat(),
+    ))))
+}
 
 /// The embedded store has one credential: an upload s3s-fs denies is one it does not know.
 fn no_such_upload(e: S3Error) -> S3Error {
@@ -84,12 +114,21 @@ store_impl! {
     list_buckets(ListBucketsInput) -> ListBucketsOutput;
     list_objects(ListObjectsInput) -> ListObjectsOutput;
     list_objects_v2(ListObjectsV2Input) -> ListObjectsV2Output;
-    put_object(PutObjectInput) -> PutObjectOutput;
     create_multipart_upload(CreateMultipartUploadInput) -> CreateMultipartUploadOutput;
     upload_part_copy(UploadPartCopyInput) -> UploadPartCopyOutput;
     list_parts(ListPartsInput) -> ListPartsOutput;
     @rest
-    async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+    async fn put_object(&self, mut req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+        if let Some(expected) = req.input.checksum_sha256.clone() {
+            req.input.body = Some(verified(req.input.body.take(), &expected).await?);
+        }
+        self.0.put_object(req).await
+    }
+
+    async fn upload_part(&self, mut req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+        if let Some(expected) = req.input.checksum_sha256.clone() {
+            req.input.body = Some(verified(req.input.body.take(), &expected).await?);
+        }
         self.0.upload_part(req).await.map_err(no_such_upload)
     }
 

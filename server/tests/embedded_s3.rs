@@ -209,28 +209,32 @@ async fn gap_list_parts_has_no_etags_and_no_order_and_the_server_sorts() {
 }
 
 #[tokio::test]
-async fn gap_upload_part_does_not_verify_the_signed_checksum_but_open_catches_it() {
+async fn a_body_that_does_not_match_its_signed_checksum_is_refused_and_not_stored() {
     let env = env(Store::Embedded, Db::Sqlite).await;
     let c = create(&env, 6 * 1024 * 1024).await;
     assert_eq!(c.plan.part_count(), 1);
     let signed = sign(&env, &c, 1).await;
     let mut corrupted = part_bytes(&c, 1).to_vec();
     corrupted[1000] ^= 1;
-    // Garage answers 400 InvalidDigest here (uploads.rs); s3s-fs stores the bytes.
-    let res = put(&signed, corrupted.clone()).await;
+    // Refused before anything is stored (s3s-fs alone would store it; Garage answers 400
+    // InvalidDigest, AWS and this store BadDigest).
+    let res = put(&signed, corrupted).await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("BadDigest"));
+    // The right bytes then go in, and the upload completes intact.
+    let res = put(&signed, part_bytes(&c, 1).to_vec()).await;
     assert_eq!(res.status(), 200);
     let etag = res.headers()["etag"].to_str().unwrap().to_owned();
     let (st, v) = complete_one(&env, &c, &etag).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     let stored = get_object(&env, &c.id).await;
-    assert_eq!(stored, corrupted);
-    // The sealed format is the backstop: the workers cannot open the corrupted upload.
-    assert!(open(&env.worker, &stored).is_err());
+    assert_eq!(stored, c.sealed);
+    assert!(open(&env.worker, &stored).is_ok());
 
-    // PutObject does check the header, but only after writing: the object is replaced anyway.
+    // PutObject too is checked before writing: a mismatching body leaves the object as it was.
     let s = env.storage_settings();
     let client = s3_client(&s);
-    let key = "gaps/put-object";
+    let key = "checks/put-object";
     client
         .put_object()
         .bucket(&s.bucket)
@@ -250,29 +254,17 @@ async fn gap_upload_part_does_not_verify_the_signed_checksum_but_open_catches_it
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("BadDigest"), "{err:?}");
-    // The bytes were replaced all the same, and kept the old object's checksum: a reader that
-    // checks it (the SDK's default) refuses them, one that does not gets them.
-    let bucket = &s.bucket;
-    let read = |client: aws_sdk_s3::Client| async move {
-        let out = client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .unwrap();
-        out.body.collect().await.map(|b| b.into_bytes())
-    };
-    assert!(read(client.clone()).await.is_err());
-    let unchecked = client
-        .config()
-        .to_builder()
-        .response_checksum_validation(aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired)
-        .build();
-    let bytes = read(aws_sdk_s3::Client::from_conf(unchecked))
+    let out = client
+        .get_object()
+        .bucket(&s.bucket)
+        .key(key)
+        .send()
         .await
         .unwrap();
-    assert_eq!(&bytes[..], b"different");
+    assert_eq!(
+        &out.body.collect().await.unwrap().into_bytes()[..],
+        b"first"
+    );
 }
 
 #[tokio::test]

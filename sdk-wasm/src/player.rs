@@ -419,6 +419,17 @@ struct Playing {
     timer_at: Option<u64>,
 }
 
+impl Playing {
+    /// The fetches waiting for a presigned URL.
+    fn waiting_for_urls(&self) -> Vec<FetchId> {
+        self.fetches
+            .iter()
+            .filter(|(_, f)| matches!(f, FetchState::NeedsUrl(_)))
+            .map(|(id, _)| *id)
+            .collect()
+    }
+}
+
 struct Driver {
     tx: UnboundedSender<Msg>,
     choice: EngineChoice,
@@ -983,12 +994,7 @@ impl Driver {
     /// sign fails; the others wait for the next request.
     fn dispatch_waiting(&mut self) {
         let Some(p) = &mut self.play else { return };
-        let ids: Vec<FetchId> = p
-            .fetches
-            .iter()
-            .filter(|(_, f)| matches!(f, FetchState::NeedsUrl(_)))
-            .map(|(id, _)| *id)
-            .collect();
+        let ids = p.waiting_for_urls();
         let t = now();
         for id in ids {
             let Some(FetchState::NeedsUrl(job)) = p.fetches.remove(&id) else {
@@ -1009,12 +1015,7 @@ impl Driver {
 
     fn fail_waiting(&mut self, retryable: bool) {
         let Some(p) = &mut self.play else { return };
-        let ids: Vec<FetchId> = p
-            .fetches
-            .iter()
-            .filter(|(_, f)| matches!(f, FetchState::NeedsUrl(_)))
-            .map(|(id, _)| *id)
-            .collect();
+        let ids = p.waiting_for_urls();
         let t = now();
         for id in ids {
             p.fetches.remove(&id);

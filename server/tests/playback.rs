@@ -119,29 +119,19 @@ fn assert_granted(got: &(StatusCode, Value)) {
     assert_eq!(got.1["key"].as_str().unwrap().len(), 160);
 }
 
-async fn set_policy(env: &Env, id: &str, policy: Value) -> Value {
-    let (status, v) = call(
-        &env.state,
-        "PUT",
-        &format!("/v1/assets/{id}/policy"),
-        Some(&env.key),
-        Some(policy),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{v}");
+/// An API call with the admin key that must succeed; its answer.
+async fn admin_ok(env: &Env, method: &str, path: &str, body: Value) -> Value {
+    let (status, v) = call(&env.state, method, path, Some(&env.key), Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{method} {path}: {v}");
     v
 }
 
+async fn set_policy(env: &Env, id: &str, policy: Value) -> Value {
+    admin_ok(env, "PUT", &format!("/v1/assets/{id}/policy"), policy).await
+}
+
 async fn mint(env: &Env, id: &str, body: Value) -> String {
-    let (status, v) = call(
-        &env.state,
-        "POST",
-        &format!("/v1/assets/{id}/viewer-tokens"),
-        Some(&env.key),
-        Some(body),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{v}");
+    let v = admin_ok(env, "POST", &format!("/v1/assets/{id}/viewer-tokens"), body).await;
     v["token"].as_str().unwrap().to_owned()
 }
 

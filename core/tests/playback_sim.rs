@@ -19,6 +19,10 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
+mod support;
+
+use support::Rng;
+
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use cinelock_core::media::{Manifest, MediaFile, PackageKind, Segment, Track, TrackKind};
@@ -30,22 +34,6 @@ use proptest::prelude::*;
 
 const STEP_MS: u64 = 20;
 const MBPS: f64 = 1_000_000.0;
-
-/// splitmix64, for the simulation's own dice.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        p > 0.0 && (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-}
 
 const LADDER: [(&str, u64, u32); 4] = [
     ("v240", 400_000, 240),

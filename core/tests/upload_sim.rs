@@ -8,6 +8,10 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
+mod support;
+
+use support::Rng;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 
@@ -21,25 +25,6 @@ use cinelock_core::{
 use sha2::{Digest, Sha256};
 
 const MARGIN: u64 = 1_000;
-
-/// splitmix64, for the simulation's own dice.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p && p > 0.0
-    }
-    fn range(&mut self, r: Range<u64>) -> u64 {
-        r.start + self.next() % (r.end - r.start).max(1)
-    }
-}
 
 fn config() -> UploadConfig {
     UploadConfig {

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use support::{
     Db, Store, b64sha, call, code, complete_at_the_store_only, complete_one, create, env, env_with,
     get_object, part_bytes, put, s3_client, sealed_round_trip, sign, signed_put, store_ids,
-    upload_all,
+    upload_all, upload_call,
 };
 
 #[tokio::test]
@@ -273,14 +273,7 @@ async fn an_aborted_or_unknown_upload_is_no_such_upload_and_abort_is_idempotent(
     let c = create(&env, 6 * 1024 * 1024).await;
     let etag = signed_put(&env, &c, 1).await;
     let (key, s3id) = store_ids(&env, &c.id).await;
-    let (st, v) = call(
-        &env.state,
-        "DELETE",
-        &format!("/v1/uploads/{}", c.id),
-        Some(&c.token),
-        None,
-    )
-    .await;
+    let (st, v) = upload_call(&env, &c, "DELETE").await;
     assert_eq!(st, StatusCode::OK, "{v}");
     let s = env.storage_settings();
     let client = s3_client(&s);

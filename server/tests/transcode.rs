@@ -180,14 +180,7 @@ async fn ladder_with_audio(db: Db) {
     );
     assert_eq!(a["preview_ready"], true);
     // The uploading browser sees the same through its upload token.
-    let (_, u) = call(
-        &env.state,
-        "GET",
-        &format!("/v1/uploads/{}", c.id),
-        Some(&c.token),
-        None,
-    )
-    .await;
+    let (_, u) = upload_call(&env, &c, "GET").await;
     assert_eq!(u["asset"]["status"], "ready");
 
     let full = open_package(&env, &id, "full").await;

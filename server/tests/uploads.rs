@@ -14,6 +14,7 @@ use serde_json::json;
 use support::{
     Db, Store, b64sha, call, code, complete_at_the_store_only, complete_one, create, env,
     on_each_database, part_bytes, put, sealed_round_trip, sign, signed_put, store_ids, try_put,
+    upload_call,
 };
 use tower::ServiceExt;
 
@@ -274,14 +275,7 @@ async fn every_endpoint_denies_bad_credentials_and_bad_input(db: Db) {
     assert_eq!((st, code(&v)), (StatusCode::BAD_REQUEST, "etag_mismatch"));
 
     // Aborting: then nothing more is accepted.
-    let (st, v) = call(
-        s,
-        "DELETE",
-        &format!("/v1/uploads/{}", c.id),
-        Some(&c.token),
-        None,
-    )
-    .await;
+    let (st, v) = upload_call(&env, &c, "DELETE").await;
     assert_eq!(st, StatusCode::OK, "{v}");
     let (st, v) = call(s, "POST", &sign_uri, Some(&c.token), Some(good)).await;
     assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "upload_state"));

@@ -342,19 +342,24 @@ pub async fn get_object(env: &Env, upload_id: &str) -> Vec<u8> {
 /// completes (twice: a lost answer may be retried), and comes back as ciphertext that the
 /// workers' key opens to the source; a completed upload then takes no more signatures and
 /// cannot be aborted.
+/// `method` on `/v1/uploads/{id}` with the upload's own token: its status and answer.
+pub async fn upload_call(env: &Env, c: &Created, method: &str) -> (StatusCode, Value) {
+    call(
+        &env.state,
+        method,
+        &format!("/v1/uploads/{}", c.id),
+        Some(&c.token),
+        None,
+    )
+    .await
+}
+
 pub async fn sealed_round_trip(env: &Env) {
     let c = create(env, 12 * 1024 * 1024 + 77).await;
     assert_eq!(c.plan.part_count(), 2);
     let etags = upload_all(env, &c).await;
     // Resume support: the store lists both parts with their sizes, in order.
-    let (status, v) = call(
-        &env.state,
-        "GET",
-        &format!("/v1/uploads/{}", c.id),
-        Some(&c.token),
-        None,
-    )
-    .await;
+    let (status, v) = upload_call(env, &c, "GET").await;
     assert_eq!(status, StatusCode::OK);
     let listed: Vec<(u64, u64)> = v["parts"]
         .as_array()
@@ -405,14 +410,7 @@ pub async fn sealed_round_trip(env: &Env) {
     )
     .await;
     assert_eq!((status, code(&v)), (StatusCode::CONFLICT, "upload_state"));
-    let (status, _) = call(
-        &env.state,
-        "DELETE",
-        &format!("/v1/uploads/{}", c.id),
-        Some(&c.token),
-        None,
-    )
-    .await;
+    let (status, _) = upload_call(env, &c, "DELETE").await;
     assert_eq!(status, StatusCode::CONFLICT);
 }
 

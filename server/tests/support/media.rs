@@ -12,7 +12,10 @@ use cinelock_server::kek::Kek;
 use cinelock_server::transcode::{self, WorkerSettings};
 use serde_json::Value;
 
-use super::{Created, Db, Env, Store, call, create_with, env_with, s3_client, upload_and_complete};
+use super::{
+    Created, Db, Env, Store, call, create_with, env_with, s3_client, upload_and_complete,
+    upload_call,
+};
 
 pub const KEK: [u8; 32] = [0x4b; 32];
 
@@ -113,14 +116,7 @@ pub async fn upload_clip(env: &Env, bytes: Vec<u8>) -> Created {
 }
 
 pub async fn asset_id(env: &Env, c: &Created) -> String {
-    let (status, v) = call(
-        &env.state,
-        "GET",
-        &format!("/v1/uploads/{}", c.id),
-        Some(&c.token),
-        None,
-    )
-    .await;
+    let (status, v) = upload_call(env, c, "GET").await;
     assert_eq!(status, StatusCode::OK, "{v}");
     v["asset_id"].as_str().unwrap().to_owned()
 }

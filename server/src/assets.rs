@@ -11,6 +11,22 @@ use crate::auth::{self, SCOPE_READ, SCOPE_WRITE};
 use crate::routes::AppState;
 use crate::{AppError, jobs};
 
+/// Sets an asset's status (in the caller's transaction, with what else changed).
+pub(crate) async fn set_status(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: &str,
+    status: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    sqlx::query("UPDATE assets SET status = $1, updated_at = $2 WHERE id = $3")
+        .bind(status)
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// The asset's status, jobs and packages as JSON; `owner` restricts to one API key's assets.
 pub async fn describe(state: &AppState, id: &str, owner: Option<&str>) -> Result<Value, AppError> {
     let row: Option<(String, String, Option<String>, i64, i64)> = sqlx::query_as(

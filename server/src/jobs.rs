@@ -245,11 +245,7 @@ pub async fn succeed(db: &AnyPool, job: &Claimed, package: &Publish) -> Result<(
     .execute(&mut *tx)
     .await?;
     if job.kind == JobKind::Full {
-        sqlx::query("UPDATE assets SET status = 'ready', updated_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(&job.asset_id)
-            .execute(&mut *tx)
-            .await?;
+        crate::assets::set_status(&mut tx, &job.asset_id, "ready", now).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -293,11 +289,7 @@ pub async fn fail(
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() == 1 && !again && job.kind == JobKind::Full {
-        sqlx::query("UPDATE assets SET status = 'failed', updated_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(&job.asset_id)
-            .execute(&mut *tx)
-            .await?;
+        crate::assets::set_status(&mut tx, &job.asset_id, "failed", now).await?;
     }
     tx.commit().await?;
     Ok(())

@@ -515,12 +515,7 @@ async fn mark(
         .bind(&upload.id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("UPDATE assets SET status = $1, updated_at = $2 WHERE id = $3")
-        .bind(asset_status)
-        .bind(now)
-        .bind(&upload.asset_id)
-        .execute(&mut *tx)
-        .await?;
+    crate::assets::set_status(&mut tx, &upload.asset_id, asset_status, now).await?;
     if status == "completed" {
         crate::jobs::enqueue(&mut tx, &upload.asset_id, now).await?;
     }

@@ -2,6 +2,8 @@
 //! packages"): sealed media objects, released content keys and package manifests, checked
 //! against the core API. Also runs in wasm (`--target wasm32-unknown-unknown --test media_vectors`).
 
+mod support;
+
 use cinelock_core::RecipientSecretKey;
 use cinelock_core::media::{
     ContentKey, KEY_RELEASE_INFO, KEY_RELEASE_LEN, Manifest, ObjectKind, ObjectRef,
@@ -9,6 +11,7 @@ use cinelock_core::media::{
     seal_content_key, seal_object,
 };
 use serde_json::Value;
+use support::hexf;
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
@@ -17,15 +20,6 @@ const VECTORS: &str = include_str!("../../tests/vectors/media-v1.json");
 
 fn doc() -> Value {
     serde_json::from_str(VECTORS).expect("vectors parse")
-}
-
-fn hexf(v: &Value, field: &str) -> Vec<u8> {
-    hex::decode(
-        v[field]
-            .as_str()
-            .unwrap_or_else(|| panic!("missing {field}")),
-    )
-    .expect("hex")
 }
 
 fn key(v: &Value, field: &str) -> ContentKey {

@@ -1,11 +1,14 @@
 //! Known-answer vectors from `tests/vectors/stream-v1.json`, checked natively and (with
 //! `--target wasm32-unknown-unknown`) inside headless Chromium, so both builds agree byte for byte.
 
+mod support;
+
 use cinelock_core::{
     ChunkCipher, Header, Layout, RecipientPublicKey, RecipientSecretKey, SEED_LEN, SealSeed,
     StreamOpener, open, seal,
 };
 use serde_json::Value;
+use support::hexf;
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
@@ -14,15 +17,6 @@ const VECTORS: &str = include_str!("../../tests/vectors/stream-v1.json");
 
 fn doc() -> Value {
     serde_json::from_str(VECTORS).expect("vectors parse")
-}
-
-fn hexf(v: &Value, field: &str) -> Vec<u8> {
-    hex::decode(
-        v[field]
-            .as_str()
-            .unwrap_or_else(|| panic!("missing {field}")),
-    )
-    .expect("hex")
 }
 
 fn secret(doc: &Value) -> RecipientSecretKey {

@@ -1,8 +1,20 @@
-//! What the simulation tests share.
+//! What the core's test crates share: the simulations' dice and the vector files' hex fields.
 // Each test crate uses part of it.
 #![allow(dead_code)]
 
 use std::ops::Range;
+
+use serde_json::Value;
+
+/// The hex field `field` of a vector, decoded.
+pub fn hexf(v: &Value, field: &str) -> Vec<u8> {
+    hex::decode(
+        v[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("missing {field}")),
+    )
+    .expect("hex")
+}
 
 /// splitmix64, for the simulation's own dice.
 pub struct Rng(pub u64);

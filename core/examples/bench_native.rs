@@ -22,7 +22,7 @@ fn main() {
         for round in 0..3u8 {
             let seed = SealSeed::from_bytes(&[round; SEED_LEN]);
             let t = Instant::now();
-            let mut sealer = StreamSealer::new(sk.public_key(), chunk, &seed).unwrap();
+            let mut sealer = StreamSealer::new(sk.public_key(), chunk, &seed, b"bench").unwrap();
             let mut sealed = Vec::with_capacity(len + len / 1000 + 4096);
             sealed.extend_from_slice(sealer.header());
             // Feed in 8 MiB pieces as a reader would.
@@ -32,7 +32,7 @@ fn main() {
             sealer.finish(&mut sealed).unwrap();
             let seal_s = t.elapsed().as_secs_f64();
             let t = Instant::now();
-            let mut opener = StreamOpener::new(sk.clone());
+            let mut opener = StreamOpener::new(sk.clone(), b"bench").unwrap();
             let mut out = Vec::with_capacity(len);
             for piece in sealed.chunks(8 << 20) {
                 opener.push(piece, &mut out).unwrap();

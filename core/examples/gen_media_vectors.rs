@@ -1,13 +1,17 @@
-//! Writes the known-answer vectors in `tests/vectors/media-v1.json`: sealed media objects,
+//! Writes the known-answer vectors in `tests/vectors/media-v2.json`: sealed media objects,
 //! released content keys and package manifests (docs/format.md, "Encrypted media packages").
 //!
 //! Everything is derived from fixed test patterns, so rerunning reproduces the file byte for
 //! byte; the tests check the committed file, never a regenerated one. Run:
-//! `cargo run -p cinelock-core --example gen_media_vectors > tests/vectors/media-v1.json`
+//! `cargo run -p cinelock-core --example gen_media_vectors > tests/vectors/media-v2.json`
+
+#[path = "support/forge.rs"]
+mod forge;
 
 use cinelock_core::media::{
-    ContentKey, Manifest, MediaFile, ObjectKind, ObjectRef, PackageKind, Poster,
-    SEGMENT_HEADER_LEN, Segment, Track, TrackKind, seal_content_key, seal_object,
+    ContentKey, KEY_RELEASE_INFO, MANIFEST_VERSION, Manifest, MediaFile, ObjectKind, ObjectNonce,
+    ObjectRef, PackageKind, Poster, Released, SEGMENT_HEADER_LEN, Segment, Track, TrackKind,
+    seal_key, seal_object,
 };
 use cinelock_core::{HEADER_LEN, RecipientSecretKey, SEED_LEN, SealSeed, seal};
 use serde_json::{Value, json};
@@ -99,6 +103,11 @@ fn merge(mut a: Value, b: Value) -> Value {
 
 /// A negative object vector: name, key, place to open at, input, expected error.
 type NegativeObject = (&'static str, [u8; 32], Place, Vec<u8>, &'static str);
+
+/// The nonce of a sealed object, as a manifest lists it.
+fn nonce_of(o: &Sealed) -> ObjectNonce {
+    ObjectNonce(o.nonce)
+}
 
 struct Sealed {
     name: &'static str,
@@ -234,6 +243,7 @@ fn main() {
                     duration,
                     path: o.place.path(),
                     size: sealed_len(o),
+                    nonce: nonce_of(o),
                 }
             })
             .collect();
@@ -259,6 +269,7 @@ fn main() {
             init: MediaFile {
                 path: init.place.path(),
                 size: sealed_len(init),
+                nonce: nonce_of(init),
             },
             segments,
         }
@@ -271,7 +282,7 @@ fn main() {
     let duration = tracks.iter().map(Track::end).fold(0.0, f64::max);
     let poster = &objects[find(&objects, "poster")];
     let manifest = Manifest {
-        version: 1,
+        version: MANIFEST_VERSION,
         asset_id: ASSET.into(),
         package_id: PACKAGE.into(),
         kind: PackageKind::Full,
@@ -279,6 +290,7 @@ fn main() {
         poster: Some(Poster {
             path: poster.place.path(),
             size: sealed_len(poster),
+            nonce: nonce_of(poster),
             mime: "image/jpeg".into(),
             width: 640,
             height: 360,
@@ -593,7 +605,7 @@ fn main() {
         renonced,
         "decrypt",
     ));
-    let negative: Vec<Value> = neg
+    let mut negative: Vec<Value> = neg
         .into_iter()
         .map(|(name, key, place, sealed, error)| {
             merge(
@@ -605,26 +617,74 @@ fn main() {
             )
         })
         .collect();
+    // An older object sealed at the base's place (another attempt: other bytes, other nonce).
+    // It is authentic at that place, so it opens unless the reader pins the nonce the manifest
+    // lists: `pinned_nonce` is that nonce.
+    let older = Sealed::new(
+        "older object at the same place",
+        bp.clone(),
+        content_key,
+        array(45),
+        bytes(150, 145),
+    );
+    negative.push(merge(
+        json!({
+            "name": "older object at the same place (another nonce than the manifest lists)",
+            "key": hex::encode(content_key), "sealed": hex::encode(&older.sealed),
+            "pinned_nonce": hex::encode(base.nonce), "error": "decrypt",
+        }),
+        bp.json(),
+    ));
 
     // ---- Content key release. ----
     let (player_sk, player_json) = player(60);
     let (other_player, other_player_json) = player(61);
-    let release = |pk: &cinelock_core::RecipientPublicKey, asset: &str, key: [u8; 32], eph: u8| {
+    let release_as = |what: Released,
+                      pk: &cinelock_core::RecipientPublicKey,
+                      asset: &str,
+                      key: [u8; 32],
+                      eph: u8| {
         let e: [u8; 32] = array(eph);
-        let r = seal_content_key(pk, asset, &ContentKey::from_bytes(key), &e).unwrap();
+        let r = seal_key(what, pk, asset, &ContentKey::from_bytes(key), &e).unwrap();
         (e, r)
+    };
+    let release = |pk: &cinelock_core::RecipientPublicKey, asset: &str, key: [u8; 32], eph: u8| {
+        release_as(Released::ContentKey, pk, asset, key, eph)
     };
     let (e1, r1) = release(player_sk.public_key(), ASSET, content_key, 70);
     let (e2, r2) = release(player_sk.public_key(), OTHER_ASSET, other_content_key, 71);
     let (_, r_other) = release(other_player.public_key(), ASSET, content_key, 72);
+    let source_key: [u8; 32] = array(52);
+    let (e3, r_source) = release_as(
+        Released::SourceKey,
+        player_sk.public_key(),
+        ASSET,
+        source_key,
+        74,
+    );
     let release_positive = vec![
-        json!({"name": "the package's content key", "asset_id": ASSET,
-               "content_key": hex::encode(content_key), "ephemeral": hex::encode(e1),
+        json!({"name": "the package's content key", "kind": "content", "asset_id": ASSET,
+               "key": hex::encode(content_key), "ephemeral": hex::encode(e1),
                "released": hex::encode(r1)}),
-        json!({"name": "another asset's content key", "asset_id": OTHER_ASSET,
-               "content_key": hex::encode(other_content_key), "ephemeral": hex::encode(e2),
+        json!({"name": "another asset's content key", "kind": "content", "asset_id": OTHER_ASSET,
+               "key": hex::encode(other_content_key), "ephemeral": hex::encode(e2),
                "released": hex::encode(r2)}),
+        json!({"name": "the asset's source key (a download)", "kind": "source", "asset_id": ASSET,
+               "key": hex::encode(source_key), "ephemeral": hex::encode(e3),
+               "released": hex::encode(r_source)}),
     ];
+    // A release forged with the all-zero (low-order) enc: its tag is valid under the shared
+    // secret an all-zero X25519 result gives, so only the all-zero check refuses it.
+    let forged = [
+        &[0u8; 32][..],
+        &forge::wrap_under_zero_secret(
+            &player_sk.public_key().to_bytes(),
+            KEY_RELEASE_INFO,
+            ASSET.as_bytes(),
+            &content_key,
+        ),
+    ]
+    .concat();
     let flip = |at: usize| {
         let mut b = r1.to_vec();
         b[at] ^= 0x01;
@@ -636,11 +696,12 @@ fn main() {
         player_sk.public_key(),
         64,
         &SealSeed::from_bytes(&array::<SEED_LEN>(73)),
+        ASSET.as_bytes(),
         b"",
     )
     .unwrap();
     let stream_key = stream[27..HEADER_LEN].to_vec();
-    let release_negative: Vec<Value> = [
+    let content_negative = [
         ("another asset's id", OTHER_ASSET.to_string(), r1.to_vec()),
         (
             "asset id one byte shorter",
@@ -671,13 +732,33 @@ fn main() {
             ASSET.into(),
             stream_key,
         ),
+        (
+            "forged with a low-order enc (valid tag under the all-zero secret)",
+            ASSET.into(),
+            forged,
+        ),
+        ("a source key release", ASSET.into(), r_source.to_vec()),
+        (
+            "a source key release, for the asset id + \"/source\"",
+            format!("{ASSET}/source"),
+            r_source.to_vec(),
+        ),
     ]
     .into_iter()
-    .map(|(name, asset, released)| {
-        json!({"name": name, "asset_id": asset, "released": hex::encode(released),
-               "error": "decrypt"})
-    })
-    .collect();
+    .map(|(name, asset, released)| ("content", name, asset, released));
+    let source_negative = [
+        ("a content key release", ASSET.to_string(), r1.to_vec()),
+        ("another asset's id", OTHER_ASSET.to_string(), r_source.to_vec()),
+    ]
+    .into_iter()
+    .map(|(name, asset, released)| ("source", name, asset, released));
+    let release_negative: Vec<Value> = content_negative
+        .chain(source_negative)
+        .map(|(kind, name, asset, released)| {
+            json!({"name": name, "kind": kind, "asset_id": asset,
+                   "released": hex::encode(released), "error": "decrypt"})
+        })
+        .collect();
 
     // ---- Manifest variants. ----
     let m: Value = serde_json::from_slice(manifest_text.as_bytes()).unwrap();
@@ -762,11 +843,39 @@ fn main() {
     .collect();
 
     let manifest_invalid: Vec<Value> = [
-        ("version 2", variant(&|v| v["version"] = json!(2))),
-        ("version 1.0", variant(&|v| v["version"] = json!(1.0))),
+        ("version 1", variant(&|v| v["version"] = json!(1))),
+        ("version 3", variant(&|v| v["version"] = json!(3))),
+        ("version 2.0", variant(&|v| v["version"] = json!(2.0))),
         (
             "version as a string",
-            variant(&|v| v["version"] = json!("1")),
+            variant(&|v| v["version"] = json!("2")),
+        ),
+        (
+            "nonce in upper case",
+            variant(&|v| {
+                let n = v["tracks"][0]["init"]["nonce"].as_str().unwrap().to_uppercase();
+                v["tracks"][0]["init"]["nonce"] = json!(n);
+            }),
+        ),
+        (
+            "nonce of 23 hex digits",
+            variant(&|v| {
+                let n = v["tracks"][0]["segments"][1]["nonce"].as_str().unwrap()[1..].to_owned();
+                v["tracks"][0]["segments"][1]["nonce"] = json!(n);
+            }),
+        ),
+        (
+            "nonce as an array of numbers",
+            variant(&|v| v["poster"]["nonce"] = json!(vec![0; 12])),
+        ),
+        (
+            "segment missing its nonce",
+            variant(&|v| {
+                v["tracks"][2]["segments"][0]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("nonce");
+            }),
         ),
         (
             "asset id with upper case",
@@ -965,8 +1074,8 @@ fn main() {
             "duplicate member",
             replace_once(
                 &manifest_text,
-                "{\"version\":1,",
-                "{\"version\":1,\"version\":1,",
+                "{\"version\":2,",
+                "{\"version\":2,\"version\":2,",
             ),
         ),
         ("trailing characters", format!("{manifest_text} x")),
@@ -983,7 +1092,7 @@ fn main() {
 
     let positive: Vec<Value> = objects.iter().map(Sealed::json).collect();
     let doc = json!({
-        "format": "cinelock encrypted media package v1 (docs/format.md)",
+        "format": "cinelock encrypted media package v2 (docs/format.md)",
         "content_key": hex::encode(content_key),
         "other_content_key": hex::encode(other_content_key),
         "package": {

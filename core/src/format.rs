@@ -1,11 +1,11 @@
-//! The v1 header and the arithmetic of where each chunk sits.
+//! The header and the arithmetic of where each chunk sits.
 //!
 //! Layout (all integers big-endian), 107 bytes:
 //!
 //! | offset | len | field                                   |
 //! |-------:|----:|-----------------------------------------|
 //! |      0 |   4 | magic `CNLK`                            |
-//! |      4 |   1 | version = 1                             |
+//! |      4 |   1 | version = 2                             |
 //! |      5 |   1 | suite = 1                               |
 //! |      6 |   2 | reserved, must be zero                  |
 //! |      8 |   4 | plaintext chunk size                    |
@@ -18,16 +18,22 @@ use crate::{Error, KeyId, TAG_LEN};
 
 /// `CNLK`.
 pub const MAGIC: [u8; 4] = *b"CNLK";
-/// The only format version this build writes and reads.
-pub const VERSION_V1: u8 = 1;
+/// The only format version this build writes and reads. Version 2 binds the data key to the
+/// stream's context (what it was sealed for); version 1 streams are refused as `unsupported`.
+pub const VERSION: u8 = 2;
 /// X25519/HKDF-SHA256/AES-256-GCM for HPKE, AES-256-GCM for chunks.
-pub const SUITE_V1: u8 = 1;
-/// Bytes in a v1 header.
+pub const SUITE: u8 = 1;
+/// Bytes in a header.
 pub const HEADER_LEN: usize = 107;
 /// Smallest plaintext chunk size a header may declare.
 pub const MIN_CHUNK_SIZE: u32 = 64;
 /// Largest plaintext chunk size a header may declare (bounds every reader's buffer).
 pub const MAX_CHUNK_SIZE: u32 = 16 * 1024 * 1024;
+/// Most plaintext bytes one data key may seal (4 TiB, below S3's 5 TiB object limit): far
+/// inside AES-GCM's bounds for one key.
+pub const MAX_STREAM_PLAINTEXT: u64 = 1 << 42;
+/// Longest context (the id a stream is bound to), in bytes.
+pub const MAX_CONTEXT_LEN: usize = 255;
 
 pub(crate) const NONCE_PREFIX_LEN: usize = 7;
 pub(crate) const ENC_LEN: usize = 32;
@@ -35,7 +41,7 @@ pub(crate) const SEALED_KEY_LEN: usize = 32 + TAG_LEN;
 /// The part of the header that the HPKE seal of the data key authenticates.
 pub(crate) const BOUND_PREFIX_LEN: usize = 27;
 
-/// A parsed v1 header.
+/// A parsed header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
     /// Plaintext bytes in every chunk but the last.
@@ -60,7 +66,7 @@ impl Header {
         if h[0..4] != MAGIC {
             return Err(Error::Malformed("bad magic"));
         }
-        if h[4] != VERSION_V1 || h[5] != SUITE_V1 {
+        if h[4] != VERSION || h[5] != SUITE {
             return Err(Error::Unsupported {
                 version: h[4],
                 suite: h[5],
@@ -93,8 +99,8 @@ impl Header {
     pub(crate) fn bound_prefix(&self) -> [u8; BOUND_PREFIX_LEN] {
         let mut p = [0u8; BOUND_PREFIX_LEN];
         p[0..4].copy_from_slice(&MAGIC);
-        p[4] = VERSION_V1;
-        p[5] = SUITE_V1;
+        p[4] = VERSION;
+        p[5] = SUITE;
         p[8..12].copy_from_slice(&self.chunk_size.to_be_bytes());
         p[12..20].copy_from_slice(&self.key_id.0);
         p[20..27].copy_from_slice(&self.nonce_prefix);
@@ -107,6 +113,11 @@ impl Header {
             chunk_size: self.chunk_size,
         }
     }
+}
+
+/// Refuses a context longer than [`MAX_CONTEXT_LEN`] (it could not be length-prefixed).
+pub(crate) fn check_context(context: &[u8]) -> Result<u8, Error> {
+    u8::try_from(context.len()).map_err(|_| Error::Malformed("context longer than 255 bytes"))
 }
 
 pub(crate) fn check_chunk_size(chunk_size: u32) -> Result<(), Error> {
@@ -145,9 +156,10 @@ impl Layout {
     }
 
     /// Number of chunks for a plaintext of `len` bytes (an empty stream has one empty chunk).
+    /// [`Error::TooLong`] past [`MAX_STREAM_PLAINTEXT`] or `2^32` chunks.
     pub fn chunk_count(&self, plaintext_len: u64) -> Result<u64, Error> {
         let n = plaintext_len.div_ceil(u64::from(self.chunk_size)).max(1);
-        if n > 1 << 32 {
+        if n > 1 << 32 || plaintext_len > MAX_STREAM_PLAINTEXT {
             Err(Error::TooLong)
         } else {
             Ok(n)
@@ -177,7 +189,11 @@ impl Layout {
         if !canonical_last || n > 1 << 32 {
             return Err(Error::Decrypt);
         }
-        Ok(body - TAG_LEN as u64 * n)
+        let plaintext = body - TAG_LEN as u64 * n;
+        if plaintext > MAX_STREAM_PLAINTEXT {
+            return Err(Error::Decrypt);
+        }
+        Ok(plaintext)
     }
 
     /// Byte offset of sealed chunk `index` from the start of the stream.

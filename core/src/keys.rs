@@ -1,9 +1,11 @@
 //! Recipient keys, key ids, per-stream data keys and the HPKE seal that joins them.
 //!
 //! HPKE (RFC 9180) base mode, suite DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / AES-256-GCM.
-//! The 32-byte data key is the HPKE plaintext; `info` is [`HPKE_INFO`]; the associated data is
-//! the header's first 27 bytes (magic through nonce prefix), so the wrapped key cannot be moved
-//! to a header with other parameters.
+//! The 32-byte data key is the HPKE plaintext; `info` is [`HPKE_INFO`] followed by the
+//! stream's *context* (a length byte and up to 255 bytes: for an upload, its asset id), so a
+//! stream opens only for what it was sealed for; the associated data is the header's first 27
+//! bytes (magic through nonce prefix), so the wrapped key cannot be moved to a header with
+//! other parameters.
 
 use hpke::aead::AesGcm256;
 use hpke::kdf::HkdfSha256;
@@ -12,14 +14,24 @@ use hpke::{Deserializable, Kem as _, OpModeR, OpModeS, Serializable};
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::format::{ENC_LEN, SEALED_KEY_LEN, check_chunk_size};
+use crate::format::{ENC_LEN, SEALED_KEY_LEN, check_chunk_size, check_context};
 use crate::rng::GivenBytes;
 use crate::{Error, Header};
 
 pub(crate) type Kem = X25519HkdfSha256;
 
-/// HPKE `info` string for sealing a data key.
-pub const HPKE_INFO: &[u8] = b"cinelock sealed stream v1 data key";
+/// HPKE `info` prefix for sealing a data key; the context's length and bytes follow it.
+pub const HPKE_INFO: &[u8] = b"cinelock sealed stream v2 data key";
+
+/// `HPKE_INFO ‖ u8(len(context)) ‖ context`: the context is bound to the data key.
+fn hpke_info(context: &[u8]) -> Result<Vec<u8>, Error> {
+    let len = check_context(context)?;
+    let mut info = Vec::with_capacity(HPKE_INFO.len() + 1 + context.len());
+    info.extend_from_slice(HPKE_INFO);
+    info.push(len);
+    info.extend_from_slice(context);
+    Ok(info)
+}
 const KEY_ID_DOMAIN: &[u8] = b"cinelock key id v1";
 
 /// Random bytes one sealed stream needs: [`SEED_LEN`] of them.
@@ -131,13 +143,17 @@ impl RecipientPublicKey {
         self.id
     }
 
-    /// Builds a header for a new stream sealed to this key, and returns it with its data key.
+    /// Builds a header for a new stream sealed to this key for `context` (at most 255 bytes:
+    /// the id of what the stream is for, which the opener must name again), and returns it
+    /// with its data key.
     pub fn seal_header(
         &self,
         chunk_size: u32,
         seed: &SealSeed,
+        context: &[u8],
     ) -> Result<(Header, DataKey), Error> {
         check_chunk_size(chunk_size)?;
+        let info = hpke_info(context)?;
         let mut header = Header {
             chunk_size,
             key_id: self.id,
@@ -149,7 +165,7 @@ impl RecipientPublicKey {
         let (enc, sealed) = hpke::single_shot_seal_with_rng::<AesGcm256, HkdfSha256, Kem>(
             &OpModeS::Base,
             &self.key,
-            HPKE_INFO,
+            &info,
             &seed.data_key,
             &aad,
             &mut GivenBytes::new(&seed.ephemeral),
@@ -215,8 +231,10 @@ impl RecipientSecretKey {
         &self.public
     }
 
-    /// Recovers the data key of a stream sealed to this key.
-    pub fn open_header(&self, header: &Header) -> Result<DataKey, Error> {
+    /// Recovers the data key of a stream sealed to this key for `context`. Another context
+    /// than the sealer's is [`Error::Decrypt`], like any other tampering.
+    pub fn open_header(&self, header: &Header, context: &[u8]) -> Result<DataKey, Error> {
+        let info = hpke_info(context)?;
         if header.key_id != self.public.id {
             return Err(Error::WrongRecipient {
                 expected: self.public.id,
@@ -232,7 +250,7 @@ impl RecipientSecretKey {
             &OpModeR::Base,
             &self.key,
             &enc,
-            HPKE_INFO,
+            &info,
             ct.into(),
             &header.bound_prefix(),
             &tag,

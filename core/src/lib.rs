@@ -25,9 +25,12 @@ pub mod upload;
 pub use chunk::{ChunkCipher, TAG_LEN};
 pub use error::Error;
 pub use format::{
-    HEADER_LEN, Header, Layout, MAGIC, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, SUITE_V1, VERSION_V1,
+    HEADER_LEN, Header, Layout, MAGIC, MAX_CHUNK_SIZE, MAX_CONTEXT_LEN, MAX_STREAM_PLAINTEXT,
+    MIN_CHUNK_SIZE, SUITE, VERSION,
 };
-pub use keys::{DataKey, KeyId, RecipientPublicKey, RecipientSecretKey, SEED_LEN, SealSeed};
+pub use keys::{
+    DataKey, HPKE_INFO, KeyId, RecipientPublicKey, RecipientSecretKey, SEED_LEN, SealSeed,
+};
 pub use stream::{StreamOpener, StreamSealer, open, seal};
 
 /// SHA-256 of `data` (upload part checksums, where the platform has no faster hash).

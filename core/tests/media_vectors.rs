@@ -1,4 +1,4 @@
-//! Known-answer vectors from `tests/vectors/media-v1.json` (docs/format.md, "Encrypted media
+//! Known-answer vectors from `tests/vectors/media-v2.json` (docs/format.md, "Encrypted media
 //! packages"): sealed media objects, released content keys and package manifests, checked
 //! against the core API. Also runs in wasm (`--target wasm32-unknown-unknown --test media_vectors`).
 
@@ -6,9 +6,9 @@ mod support;
 
 use cinelock_core::RecipientSecretKey;
 use cinelock_core::media::{
-    ContentKey, KEY_RELEASE_INFO, KEY_RELEASE_LEN, Manifest, ObjectKind, ObjectRef,
-    SEGMENT_HEADER_LEN, SEGMENT_MAGIC, SEGMENT_OVERHEAD, open_content_key, open_object,
-    seal_content_key, seal_object,
+    ContentKey, KEY_RELEASE_INFO, KEY_RELEASE_LEN, Manifest, ObjectKind, ObjectNonce, ObjectRef,
+    Released, SEGMENT_HEADER_LEN, SEGMENT_MAGIC, SEGMENT_OVERHEAD, SOURCE_RELEASE_INFO,
+    open_content_key, open_key, open_object, open_pinned_object, seal_key, seal_object,
 };
 use serde_json::Value;
 use support::hexf;
@@ -16,7 +16,7 @@ use support::hexf;
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
-const VECTORS: &str = include_str!("../../tests/vectors/media-v1.json");
+const VECTORS: &str = include_str!("../../tests/vectors/media-v2.json");
 
 fn doc() -> Value {
     serde_json::from_str(VECTORS).expect("vectors parse")
@@ -71,6 +71,7 @@ fn constants_match_the_spec() {
     assert_eq!(SEGMENT_HEADER_LEN, 18);
     assert_eq!(SEGMENT_OVERHEAD, 34);
     assert_eq!(KEY_RELEASE_INFO, b"cinelock content key release v1");
+    assert_eq!(SOURCE_RELEASE_INFO, b"cinelock source key release v1");
     assert_eq!(KEY_RELEASE_LEN, 80);
 }
 
@@ -97,6 +98,11 @@ fn positive_objects_seal_and_open_exactly() {
             "{name}: associated data"
         );
         assert_eq!(open_object(&key, &at, &sealed).unwrap(), pt, "{name}");
+        assert_eq!(
+            open_pinned_object(&key, &at, &nonce, &sealed).unwrap(),
+            pt,
+            "{name}: pinned"
+        );
         assert_eq!(path(&at), s(v, "path"), "{name}: path");
     }
 }
@@ -107,10 +113,30 @@ fn negative_objects_are_rejected_with_the_expected_error() {
     let doc = doc();
     let negative = doc["objects"]["negative"].as_array().unwrap();
     assert!(negative.len() >= 25);
+    let mut pinned = 0;
     for v in negative {
         let name = s(v, "name");
-        let err = open_object(&key(v, "key"), &place(v), &hexf(v, "sealed")).expect_err(name);
+        let (k, at, sealed) = (key(v, "key"), place(v), hexf(v, "sealed"));
+        let err = match v.get("pinned_nonce") {
+            Some(_) => {
+                // Authentic at its place: only the pinned nonce refuses it.
+                assert!(open_object(&k, &at, &sealed).is_ok(), "{name}");
+                pinned += 1;
+                let nonce: [u8; 12] = hexf(v, "pinned_nonce").try_into().unwrap();
+                open_pinned_object(&k, &at, &nonce, &sealed).expect_err(name)
+            }
+            None => open_object(&k, &at, &sealed).expect_err(name),
+        };
         assert_eq!(err.code(), s(v, "error"), "{name}: got {err:?}");
+    }
+    assert_eq!(pinned, 1);
+}
+
+fn released_kind(v: &Value) -> Released {
+    match s(v, "kind") {
+        "content" => Released::ContentKey,
+        "source" => Released::SourceKey,
+        other => panic!("unknown release kind {other}"),
     }
 }
 
@@ -134,18 +160,19 @@ fn released_keys_seal_and_open_exactly() {
     for v in r["positive"].as_array().unwrap() {
         let name = s(v, "name");
         let asset = s(v, "asset_id");
-        let content_key = key(v, "content_key");
+        let what = released_kind(v);
+        let released_key = key(v, "key");
         let ephemeral: [u8; 32] = hexf(v, "ephemeral").try_into().unwrap();
         let released = hexf(v, "released");
-        let ours = seal_content_key(sk.public_key(), asset, &content_key, &ephemeral).unwrap();
+        let ours = seal_key(what, sk.public_key(), asset, &released_key, &ephemeral).unwrap();
         assert_eq!(ours.to_vec(), released, "{name}: sealing differs");
         assert_eq!(
-            open_content_key(&sk, asset, &released).unwrap(),
-            content_key,
+            open_key(what, &sk, asset, &released).unwrap(),
+            released_key,
             "{name}"
         );
         assert_eq!(
-            open_content_key(&other, asset, &released)
+            open_key(what, &other, asset, &released)
                 .unwrap_err()
                 .code(),
             "decrypt",
@@ -153,10 +180,11 @@ fn released_keys_seal_and_open_exactly() {
         );
     }
     let negative = r["negative"].as_array().unwrap();
-    assert!(negative.len() >= 10);
+    assert!(negative.len() >= 15);
     for v in negative {
         let name = s(v, "name");
-        let err = open_content_key(&sk, s(v, "asset_id"), &hexf(v, "released")).expect_err(name);
+        let err = open_key(released_kind(v), &sk, s(v, "asset_id"), &hexf(v, "released"))
+            .expect_err(name);
         assert_eq!(err.code(), s(v, "error"), "{name}: got {err:?}");
     }
 }
@@ -168,6 +196,7 @@ fn released_key_opens_the_package() {
     let r = &doc["key_release"];
     let sk = player(&r["player"]);
     let v = &r["positive"][0];
+    assert_eq!(s(v, "kind"), "content");
     let content_key = open_content_key(&sk, s(v, "asset_id"), &hexf(v, "released")).unwrap();
     assert_eq!(content_key, key(&doc, "content_key"));
     assert_eq!(s(v, "asset_id"), s(&doc["package"], "asset_id"));
@@ -217,21 +246,32 @@ fn package_opens_from_its_manifest() {
     // Every object it lists has the listed sealed size and opens at the place the manifest's
     // structure gives it: the track id, and the segment's position in the track.
     let mut opened = 1;
-    let mut check = |p: &str, size: u64, at: ObjectRef<'_>| {
+    let mut check = |p: &str, size: u64, nonce: &ObjectNonce, at: ObjectRef<'_>| {
         let sealed = by_path(p);
         assert_eq!(sealed.len() as u64, size, "{p}");
         assert_eq!(path(&at), p);
-        open_object(&content_key, &at, &sealed).unwrap();
+        open_pinned_object(&content_key, &at, &nonce.0, &sealed).unwrap();
         opened += 1;
     };
     let poster = m.poster.as_ref().unwrap();
-    check(&poster.path, poster.size, at("", ObjectKind::Poster, 0));
+    check(
+        &poster.path,
+        poster.size,
+        &poster.nonce,
+        at("", ObjectKind::Poster, 0),
+    );
     for t in &m.tracks {
-        check(&t.init.path, t.init.size, at(&t.id, ObjectKind::Init, 0));
+        check(
+            &t.init.path,
+            t.init.size,
+            &t.init.nonce,
+            at(&t.id, ObjectKind::Init, 0),
+        );
         for (i, seg) in t.segments.iter().enumerate() {
             check(
                 &seg.path,
                 seg.size,
+                &seg.nonce,
                 at(&t.id, ObjectKind::Media, i.try_into().unwrap()),
             );
         }

@@ -25,7 +25,9 @@ use support::Rng;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use cinelock_core::media::{Manifest, MediaFile, PackageKind, Segment, Track, TrackKind};
+use cinelock_core::media::{
+    MANIFEST_VERSION, Manifest, MediaFile, ObjectNonce, PackageKind, Segment, Track, TrackKind,
+};
 use cinelock_core::playback::{
     AbrConfig, Action, AppendError, ErrorCode, Event, FetchId, FetchKind, PlaybackConfig,
     PlaybackError, Player, PlayerState, RetryReason, Slot, SwitchReason,
@@ -68,6 +70,7 @@ fn package(duration: f64, video_seg: f64, audio_seg: Option<f64>) -> Manifest {
                     duration: d,
                     path: format!("{id}/{i:05}.cnls"),
                     size: ((bandwidth as f64 * d / 8.0 * jitter) as u64).max(200),
+                    nonce: ObjectNonce([i as u8; 12]),
                 }
             })
             .collect();
@@ -83,6 +86,7 @@ fn package(duration: f64, video_seg: f64, audio_seg: Option<f64>) -> Manifest {
             init: MediaFile {
                 path: format!("{id}/init.cnls"),
                 size: 700,
+                nonce: ObjectNonce([0xee; 12]),
             },
             segments,
         }
@@ -95,7 +99,7 @@ fn package(duration: f64, video_seg: f64, audio_seg: Option<f64>) -> Manifest {
         tracks.push(track("a128", TrackKind::Audio, 128_000, 0, a));
     }
     let m = Manifest {
-        version: 1,
+        version: MANIFEST_VERSION,
         asset_id: "asset1".into(),
         package_id: "full".into(),
         kind: PackageKind::Full,

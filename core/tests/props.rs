@@ -13,6 +13,9 @@ fn key() -> RecipientSecretKey {
     RecipientSecretKey::from_seed(&[7u8; 32])
 }
 
+/// The context every stream here is sealed for.
+const CTX: &[u8] = b"asset-1";
+
 fn seed(s: u8) -> SealSeed {
     SealSeed::from_bytes(&[s; SEED_LEN])
 }
@@ -40,11 +43,11 @@ proptest! {
     #[test]
     fn round_trip_whole((chunk, pt) in (64u32..300).prop_flat_map(|c| (Just(c), plaintext(c))), s in any::<u8>()) {
         let sk = key();
-        let sealed = seal(sk.public_key(), chunk, &seed(s), &pt).unwrap();
+        let sealed = seal(sk.public_key(), chunk, &seed(s), CTX, &pt).unwrap();
         let layout = Layout::new(chunk).unwrap();
         prop_assert_eq!(sealed.len() as u64, layout.sealed_len(pt.len() as u64).unwrap());
         prop_assert_eq!(layout.plaintext_len(sealed.len() as u64).unwrap(), pt.len() as u64);
-        prop_assert_eq!(open(&sk, &sealed).unwrap(), pt);
+        prop_assert_eq!(open(&sk, CTX, &sealed).unwrap(), pt);
     }
 
     #[test]
@@ -53,7 +56,7 @@ proptest! {
         cuts in proptest::collection::vec(1usize..150, 1..20),
     ) {
         let sk = key();
-        let mut sealer = StreamSealer::new(sk.public_key(), chunk, &seed(1)).unwrap();
+        let mut sealer = StreamSealer::new(sk.public_key(), chunk, &seed(1), CTX).unwrap();
         let mut sealed = sealer.header().to_vec();
         let mut rest = &pt[..];
         for &c in cuts.iter().cycle().take(pt.len() + 1) {
@@ -64,8 +67,8 @@ proptest! {
         }
         sealer.finish(&mut sealed).unwrap();
         // Sealing in pieces gives the same bytes as sealing at once.
-        prop_assert_eq!(&sealed, &seal(sk.public_key(), chunk, &seed(1), &pt).unwrap());
-        let mut opener = StreamOpener::new(sk.clone());
+        prop_assert_eq!(&sealed, &seal(sk.public_key(), chunk, &seed(1), CTX, &pt).unwrap());
+        let mut opener = StreamOpener::new(sk.clone(), CTX).unwrap();
         let mut out = Vec::new();
         for (i, piece) in sealed.chunks(cuts[0]).enumerate() {
             opener.push(piece, &mut out).unwrap();
@@ -83,10 +86,10 @@ proptest! {
         bit in 0u8..8,
     ) {
         let sk = key();
-        let mut sealed = seal(sk.public_key(), 64, &seed(2), &pt).unwrap();
+        let mut sealed = seal(sk.public_key(), 64, &seed(2), CTX, &pt).unwrap();
         let i = at.index(sealed.len());
         sealed[i] ^= 1 << bit;
-        prop_assert!(open(&sk, &sealed).is_err());
+        prop_assert!(open(&sk, CTX, &sealed).is_err());
     }
 
     #[test]
@@ -96,10 +99,10 @@ proptest! {
         extra in proptest::collection::vec(any::<u8>(), 1..100),
     ) {
         let sk = key();
-        let sealed = seal(sk.public_key(), 64, &seed(3), &pt).unwrap();
+        let sealed = seal(sk.public_key(), 64, &seed(3), CTX, &pt).unwrap();
         let at = cut.index(sealed.len());
-        prop_assert!(open(&sk, &sealed[..at]).is_err());
-        prop_assert!(open(&sk, &[&sealed[..], &extra[..]].concat()).is_err());
+        prop_assert!(open(&sk, CTX, &sealed[..at]).is_err());
+        prop_assert!(open(&sk, CTX, &[&sealed[..], &extra[..]].concat()).is_err());
     }
 
     #[test]
@@ -112,7 +115,7 @@ proptest! {
     ) {
         let sk = key();
         let pt: Vec<u8> = (0..(n - 1) * 64 + tail).map(|i| i as u8).collect();
-        let sealed = seal(sk.public_key(), 64, &seed(4), &pt).unwrap();
+        let sealed = seal(sk.public_key(), 64, &seed(4), CTX, &pt).unwrap();
         let mut chunks: Vec<&[u8]> = sealed[HEADER_LEN..].chunks(80).collect();
         prop_assert_eq!(chunks.len(), n);
         let (i, j) = (a.index(n), b.index(n));
@@ -123,16 +126,16 @@ proptest! {
             _ => { let c = chunks[i]; chunks.insert(j, c); }
         }
         let tampered = [&sealed[..HEADER_LEN], &chunks.concat()[..]].concat();
-        prop_assert!(open(&sk, &tampered).is_err());
+        prop_assert!(open(&sk, CTX, &tampered).is_err());
     }
 
     #[test]
     fn header_from_another_stream_is_rejected(pt in proptest::collection::vec(any::<u8>(), 1..300)) {
         let sk = key();
-        let one = seal(sk.public_key(), 64, &seed(5), &pt).unwrap();
-        let two = seal(sk.public_key(), 64, &seed(6), &pt).unwrap();
+        let one = seal(sk.public_key(), 64, &seed(5), CTX, &pt).unwrap();
+        let two = seal(sk.public_key(), 64, &seed(6), CTX, &pt).unwrap();
         let swapped = [&two[..HEADER_LEN], &one[HEADER_LEN..]].concat();
-        prop_assert!(open(&sk, &swapped).is_err());
+        prop_assert!(open(&sk, CTX, &swapped).is_err());
     }
 
     #[test]
@@ -149,18 +152,18 @@ proptest! {
 fn chunk_size_bounds_are_enforced() {
     let sk = key();
     assert_eq!(
-        seal(sk.public_key(), 63, &seed(1), b"x")
+        seal(sk.public_key(), 63, &seed(1), CTX, b"x")
             .unwrap_err()
             .code(),
         "chunk_size"
     );
     assert_eq!(
-        seal(sk.public_key(), 16 * 1024 * 1024 + 1, &seed(1), b"x")
+        seal(sk.public_key(), 16 * 1024 * 1024 + 1, &seed(1), CTX, b"x")
             .unwrap_err()
             .code(),
         "chunk_size"
     );
-    assert!(seal(sk.public_key(), 16 * 1024 * 1024, &seed(1), b"x").is_ok());
+    assert!(seal(sk.public_key(), 16 * 1024 * 1024, &seed(1), CTX, b"x").is_ok());
 }
 
 #[test]
@@ -182,9 +185,9 @@ fn low_order_recipient_keys_are_refused_not_panicked_on() {
 #[test]
 fn opener_refuses_input_after_a_failure() {
     let sk = key();
-    let mut sealed = seal(sk.public_key(), 64, &seed(9), &[1u8; 200]).unwrap();
+    let mut sealed = seal(sk.public_key(), 64, &seed(9), CTX, &[1u8; 200]).unwrap();
     sealed[HEADER_LEN] ^= 1;
-    let mut opener = StreamOpener::new(sk.clone());
+    let mut opener = StreamOpener::new(sk.clone(), CTX).unwrap();
     let mut out = Vec::new();
     assert!(opener.push(&sealed, &mut out).is_err());
     assert!(out.is_empty());

@@ -6,7 +6,7 @@
 use cinelock_core::upload::{
     DEFAULT_PART_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, PartLimits, PartPlan,
 };
-use cinelock_core::{Error, HEADER_LEN, Layout, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
+use cinelock_core::{Error, HEADER_LEN, Layout, MAX_CHUNK_SIZE, MAX_STREAM_PLAINTEXT, MIN_CHUNK_SIZE};
 use proptest::prelude::*;
 
 const MIB: u64 = 1024 * 1024;
@@ -104,7 +104,7 @@ proptest! {
                     prop_assert!((cpp - 1) * sealed_chunk < target.max(MIN_PART_SIZE));
                 }
             }
-            // Within 16 TiB the only way to fail is a chunk counter overflow.
+            // Within 16 TiB the only way to fail is the stream limit (4 TiB, or 2^32 chunks).
             Err(e) => prop_assert_eq!(e, Error::TooLong),
         }
     }
@@ -184,14 +184,18 @@ fn part_size_limit_of_5_gib() {
         PartPlan::new(20 * GIB, 16 * 1024 * 1024, 6 * GIB),
         Err(Error::InvalidPlan(_))
     ));
-    // 48 TiB in 16 MiB chunks needs parts just under 5 GiB; 50 TiB would need bigger ones.
-    let big = PartPlan::new(48 * TIB, MAX_CHUNK_SIZE, DEFAULT_PART_SIZE).unwrap();
-    assert!(big.part_count() > 9_900 && big.part_count() <= MAX_PARTS);
+    // One data key seals at most MAX_STREAM_PLAINTEXT (4 TiB): the largest plan, in 10 000
+    // parts at most, and nothing beyond it.
+    let big = PartPlan::new(MAX_STREAM_PLAINTEXT, MAX_CHUNK_SIZE, DEFAULT_PART_SIZE).unwrap();
+    assert!(big.part_count() <= MAX_PARTS);
     assert!(big.part(1).unwrap().sealed_len() <= MAX_PART_SIZE);
-    assert!(big.part(1).unwrap().sealed_len() > 4 * GIB);
     assert!(matches!(
-        PartPlan::new(50 * TIB, MAX_CHUNK_SIZE, DEFAULT_PART_SIZE),
-        Err(Error::InvalidPlan(_))
+        PartPlan::new(MAX_STREAM_PLAINTEXT + 1, MAX_CHUNK_SIZE, DEFAULT_PART_SIZE),
+        Err(Error::TooLong)
+    ));
+    assert!(matches!(
+        PartPlan::new(48 * TIB, MAX_CHUNK_SIZE, DEFAULT_PART_SIZE),
+        Err(Error::TooLong)
     ));
     // And a stored plan with parts over 5 GiB is refused.
     let cpp_over = MAX_PART_SIZE / (u64::from(MAX_CHUNK_SIZE) + 16) + 1;

@@ -24,6 +24,8 @@ use cinelock_core::{
 };
 use sha2::{Digest, Sha256};
 
+/// The context (asset id) the simulated uploads are sealed for.
+const CONTEXT: &[u8] = b"asset-1";
 const MARGIN: u64 = 1_000;
 
 fn config() -> UploadConfig {
@@ -73,7 +75,7 @@ impl Source {
         let seed = SealSeed::from_bytes(&[3; SEED_LEN]);
         let (header, key): (Header, DataKey) = secret
             .public_key()
-            .seal_header(plan.chunk_size(), &seed)
+            .seal_header(plan.chunk_size(), &seed, CONTEXT)
             .unwrap();
         Self {
             plaintext,
@@ -111,6 +113,7 @@ impl Source {
             self.secret.public_key(),
             self.plan.chunk_size(),
             &self.seed,
+            CONTEXT,
             &self.plaintext,
         )
         .unwrap()
@@ -126,7 +129,7 @@ impl Source {
                 "object differs from a one-shot seal"
             );
         }
-        assert!(open(&self.secret, object).unwrap() == self.plaintext);
+        assert!(open(&self.secret, CONTEXT, object).unwrap() == self.plaintext);
     }
 }
 

@@ -1,4 +1,4 @@
-//! Known-answer vectors from `tests/vectors/stream-v1.json`, checked natively and (with
+//! Known-answer vectors from `tests/vectors/stream-v2.json`, checked natively and (with
 //! `--target wasm32-unknown-unknown`) inside headless Chromium, so both builds agree byte for byte.
 
 mod support;
@@ -13,7 +13,7 @@ use support::hexf;
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
-const VECTORS: &str = include_str!("../../tests/vectors/stream-v1.json");
+const VECTORS: &str = include_str!("../../tests/vectors/stream-v2.json");
 
 fn doc() -> Value {
     serde_json::from_str(VECTORS).expect("vectors parse")
@@ -47,15 +47,21 @@ fn positive_vectors_seal_and_open_exactly() {
         let pt = hexf(v, "plaintext");
         let sealed = hexf(v, "sealed");
         let chunk_size = v["chunk_size"].as_u64().unwrap() as u32;
+        let context = hexf(v, "context");
         let ours = seal(
             sk.public_key(),
             chunk_size,
             &SealSeed::from_bytes(&seed),
+            &context,
             &pt,
         )
         .unwrap();
         assert_eq!(ours, sealed, "{name}: sealing differs from the vector");
-        assert_eq!(open(&sk, &sealed).unwrap(), pt, "{name}: opening differs");
+        assert_eq!(
+            open(&sk, &context, &sealed).unwrap(),
+            pt,
+            "{name}: opening differs"
+        );
         let layout = Layout::new(chunk_size).unwrap();
         assert_eq!(
             layout.sealed_len(pt.len() as u64).unwrap(),
@@ -79,7 +85,7 @@ fn positive_vectors_open_chunk_by_chunk_at_random() {
         let sealed = hexf(v, "sealed");
         let pt = hexf(v, "plaintext");
         let header = Header::parse(&sealed).unwrap();
-        let key = sk.open_header(&header).unwrap();
+        let key = sk.open_header(&header, &hexf(v, "context")).unwrap();
         let cipher = ChunkCipher::new(&header, &key);
         let layout = header.layout();
         let n = layout.chunk_count(pt.len() as u64).unwrap();
@@ -105,7 +111,7 @@ fn positive_vectors_open_when_fed_one_byte_at_a_time() {
     let sk = secret(&doc);
     for v in doc["positive"].as_array().unwrap() {
         let sealed = hexf(v, "sealed");
-        let mut opener = StreamOpener::new(sk.clone());
+        let mut opener = StreamOpener::new(sk.clone(), &hexf(v, "context")).unwrap();
         let mut out = Vec::new();
         for b in sealed.chunks(1) {
             opener.push(b, &mut out).unwrap();
@@ -124,7 +130,8 @@ fn negative_vectors_are_rejected_with_the_expected_error() {
     assert!(negative.len() >= 20);
     for v in negative {
         let name = v["name"].as_str().unwrap();
-        let err = open(&sk, &hexf(v, "sealed")).expect_err(name);
+        let context = hexf(v, "context");
+        let err = open(&sk, &context, &hexf(v, "sealed")).expect_err(name);
         assert_eq!(
             err.code(),
             v["error"].as_str().unwrap(),
@@ -133,7 +140,7 @@ fn negative_vectors_are_rejected_with_the_expected_error() {
         // The streaming opener fed in odd-sized pieces agrees, and never releases a byte of
         // plaintext from a chunk it has not authenticated.
         let sealed = hexf(v, "sealed");
-        let mut opener = StreamOpener::new(sk.clone());
+        let mut opener = StreamOpener::new(sk.clone(), &context).unwrap();
         let mut out = Vec::new();
         let mut failed = false;
         for piece in sealed.chunks(7) {
@@ -170,10 +177,16 @@ fn other_recipient_opens_only_its_own_stream() {
         .iter()
         .find(|v| v["error"] == "wrong_recipient")
         .unwrap();
-    assert!(!open(&other, &hexf(v, "sealed")).unwrap().is_empty());
+    let context = hexf(v, "context");
+    assert!(!open(&other, &context, &hexf(v, "sealed")).unwrap().is_empty());
     let sk = secret(&doc);
-    let mine = hexf(&doc["positive"][4], "sealed");
-    assert_eq!(open(&other, &mine).unwrap_err().code(), "wrong_recipient");
+    let mine = &doc["positive"][4];
+    assert_eq!(
+        open(&other, &hexf(mine, "context"), &hexf(mine, "sealed"))
+            .unwrap_err()
+            .code(),
+        "wrong_recipient"
+    );
     assert_eq!(
         RecipientPublicKey::from_bytes(&[0u8; 31])
             .unwrap_err()
@@ -181,4 +194,17 @@ fn other_recipient_opens_only_its_own_stream() {
         "invalid_key"
     );
     drop(sk);
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn contexts_longer_than_255_bytes_are_refused() {
+    let doc = doc();
+    let sk = secret(&doc);
+    let seed = SealSeed::from_bytes(&[7; SEED_LEN]);
+    let err = seal(sk.public_key(), 64, &seed, &[b'a'; 256], b"x").unwrap_err();
+    assert_eq!(err.code(), "malformed");
+    let err = StreamOpener::new(sk.clone(), &[b'a'; 256]).unwrap_err();
+    assert_eq!(err.code(), "malformed");
+    assert!(seal(sk.public_key(), 64, &seed, &[b'a'; 255], b"x").is_ok());
 }

@@ -1,15 +1,53 @@
 //! The package manifest: tracks (video renditions and audio), their codecs, bandwidth,
-//! resolution, and every segment's time, duration and sealed size. It is JSON, sealed like any
-//! other object of the package ([`crate::media::ObjectKind::Manifest`]), and validated here on
-//! parse, so a player or worker never acts on a manifest that breaks its own rules.
+//! resolution, and every segment's time, duration, sealed size and nonce. It is JSON, sealed
+//! like any other object of the package ([`crate::media::ObjectKind::Manifest`]), and validated
+//! here on parse, so a player or worker never acts on a manifest that breaks its own rules.
+//! Each listed object's nonce pins that exact object: an older object sealed at the same place
+//! (an earlier transcode attempt) opens under the same key, but carries another nonce.
 
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::media::SEGMENT_OVERHEAD;
 
-/// Manifest format version this build writes and reads.
-pub const MANIFEST_VERSION: u32 = 1;
+/// Manifest format version this build writes and reads (2: every object's nonce is listed).
+pub const MANIFEST_VERSION: u32 = 2;
+
+/// The 12-byte nonce of one sealed object, written as 24 lowercase hex digits.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ObjectNonce(pub [u8; 12]);
+
+impl core::fmt::Debug for ObjectNonce {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "ObjectNonce({})", hex::encode(self.0))
+    }
+}
+
+impl ObjectNonce {
+    /// Parses 24 lowercase hex digits (the only form the format allows).
+    pub fn parse(s: &str) -> Option<Self> {
+        if s.len() != 24 || !s.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)) {
+            return None;
+        }
+        let mut n = [0u8; 12];
+        hex::decode_to_slice(s, &mut n).ok()?;
+        Some(Self(n))
+    }
+}
+
+impl Serialize for ObjectNonce {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for ObjectNonce {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Self::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom("nonce must be 24 lowercase hex digits"))
+    }
+}
 
 /// What a package holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,12 +67,14 @@ pub enum TrackKind {
     Audio,
 }
 
-/// One sealed object of the package: its path (relative to the package) and sealed size.
+/// One sealed object of the package: its path (relative to the package), sealed size and
+/// nonce.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MediaFile {
     pub path: String,
     pub size: u64,
+    pub nonce: ObjectNonce,
 }
 
 /// One media segment: presentation start and duration in seconds, and its sealed object.
@@ -45,6 +85,7 @@ pub struct Segment {
     pub duration: f64,
     pub path: String,
     pub size: u64,
+    pub nonce: ObjectNonce,
 }
 
 /// A video rendition or the audio track.
@@ -74,6 +115,7 @@ pub struct Track {
 pub struct Poster {
     pub path: String,
     pub size: u64,
+    pub nonce: ObjectNonce,
     pub mime: String,
     pub width: u32,
     pub height: u32,
@@ -192,12 +234,14 @@ impl Manifest {
         Ok(m)
     }
 
-    /// Opens a sealed manifest object of `package_id` of `asset_id`, parses and validates it,
-    /// and checks that it names the asset and package it was opened as.
+    /// Opens a sealed manifest object of `package_id` of `asset_id`, whose nonce the session
+    /// named (`nonce`), parses and validates it, and checks that it names the asset and package
+    /// it was opened as.
     pub fn open(
         key: &crate::media::ContentKey,
         asset_id: &str,
         package_id: &str,
+        nonce: &ObjectNonce,
         sealed: &[u8],
     ) -> Result<Self, Error> {
         let at = crate::media::ObjectRef {
@@ -207,7 +251,7 @@ impl Manifest {
             kind: crate::media::ObjectKind::Manifest,
             index: 0,
         };
-        let json = crate::media::open_object(key, &at, sealed)?;
+        let json = crate::media::open_pinned_object(key, &at, &nonce.0, sealed)?;
         let m = Self::from_json(&json)?;
         if m.asset_id != asset_id || m.package_id != package_id {
             return Err(bad("the manifest names another asset or package"));
@@ -334,6 +378,7 @@ mod tests {
             duration,
             path: format!("{track}/{i:05}.cnls"),
             size: 1000,
+            nonce: ObjectNonce([i as u8; 12]),
         };
         let video = |id: &str, bw: u64, h: u32| Track {
             id: id.into(),
@@ -346,11 +391,12 @@ mod tests {
             init: MediaFile {
                 path: format!("{id}/init.cnls"),
                 size: 800,
+                nonce: ObjectNonce([0xab; 12]),
             },
             segments: vec![seg(id, 0, 0.0, 4.0), seg(id, 1, 4.0, 3.3)],
         };
         Manifest {
-            version: 1,
+            version: MANIFEST_VERSION,
             asset_id: "a1".into(),
             package_id: "p1".into(),
             kind: PackageKind::Full,
@@ -367,7 +413,7 @@ mod tests {
         assert_eq!(m.track("v360").unwrap().segment_at(5.0), 1);
         assert_eq!(m.track("v360").unwrap().segment_at(99.0), 1);
         let breaks: Vec<fn(&mut Manifest)> = vec![
-            |m| m.version = 2,
+            |m| m.version = 1,
             |m| m.tracks.clear(),
             |m| m.tracks[0].segments.clear(),
             |m| m.tracks[0].segments[1].start = 5.0,
@@ -386,7 +432,15 @@ mod tests {
                 "case {i}"
             );
         }
-        assert!(Manifest::from_json(b"{\"version\":1}").is_err());
+        assert!(Manifest::from_json(b"{\"version\":2}").is_err());
+        // Nonces: exactly 24 lowercase hex digits.
+        let text = String::from_utf8(m.to_json().unwrap()).unwrap();
+        let nonce = hex::encode([0xabu8; 12]);
+        assert!(text.contains(&nonce));
+        for other in [nonce.to_uppercase(), nonce[1..].to_owned(), format!("{nonce}00")] {
+            let changed = text.replacen(&nonce, &other, 1);
+            assert!(Manifest::from_json(changed.as_bytes()).is_err(), "{other}");
+        }
         // Positional (array) forms of the objects are refused.
         let json: serde_json::Value = serde_json::from_slice(&m.to_json().unwrap()).unwrap();
         let as_array = |v: &serde_json::Value| {

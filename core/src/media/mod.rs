@@ -12,11 +12,15 @@ mod key_release;
 mod manifest;
 mod segment;
 
-pub use key_release::{KEY_RELEASE_INFO, KEY_RELEASE_LEN, open_content_key, seal_content_key};
+pub use key_release::{
+    KEY_RELEASE_INFO, KEY_RELEASE_LEN, Released, SOURCE_RELEASE_INFO, open_content_key, open_key,
+    seal_content_key, seal_key,
+};
 pub use manifest::{
-    MANIFEST_VERSION, Manifest, MediaFile, PackageKind, Poster, Segment, Track, TrackKind,
+    MANIFEST_VERSION, Manifest, MediaFile, ObjectNonce, PackageKind, Poster, Segment, Track,
+    TrackKind,
 };
 pub use segment::{
     ContentKey, ObjectKind, ObjectRef, SEGMENT_HEADER_LEN, SEGMENT_MAGIC, SEGMENT_OVERHEAD,
-    open_object, seal_object,
+    check_object_header, open_object, open_pinned_object, seal_object,
 };

@@ -139,10 +139,15 @@ pub fn seal_object(
     Ok(out)
 }
 
-/// Opens the object `at`. Anything wrong with the bytes, the key or the place is the one opaque
-/// [`Error::Decrypt`], except a version or suite this build does not know
-/// ([`Error::Unsupported`]) and an id of `at` longer than 255 bytes ([`Error::Malformed`]).
-pub fn open_object(key: &ContentKey, at: &ObjectRef<'_>, sealed: &[u8]) -> Result<Vec<u8>, Error> {
+/// The checks of an object's header that come before its tag (`docs/format.md` §14.3.4): its
+/// length and magic ([`Error::Decrypt`]), its version and suite ([`Error::Unsupported`]) and,
+/// when the reader knows which nonce the object must carry (the manifest lists each object's
+/// nonce; the session names the manifest's), that nonce ([`Error::Decrypt`]). Returns the
+/// header. Every engine (the core's AES-GCM, WebCrypto) runs exactly these checks.
+pub fn check_object_header(
+    sealed: &[u8],
+    pinned: Option<&[u8; 12]>,
+) -> Result<[u8; SEGMENT_HEADER_LEN], Error> {
     if sealed.len() < SEGMENT_OVERHEAD || sealed[..4] != SEGMENT_MAGIC {
         return Err(Error::Decrypt);
     }
@@ -153,6 +158,38 @@ pub fn open_object(key: &ContentKey, at: &ObjectRef<'_>, sealed: &[u8]) -> Resul
         });
     }
     let header: [u8; SEGMENT_HEADER_LEN] = sealed[..SEGMENT_HEADER_LEN].try_into().expect("18");
+    // An older object sealed at the same place opens under the same key: only its nonce,
+    // which the manifest pins, tells it apart.
+    if pinned.is_some_and(|n| header[6..] != n[..]) {
+        return Err(Error::Decrypt);
+    }
+    Ok(header)
+}
+
+/// Opens the object `at`. Anything wrong with the bytes, the key or the place is the one opaque
+/// [`Error::Decrypt`], except a version or suite this build does not know
+/// ([`Error::Unsupported`]) and an id of `at` longer than 255 bytes ([`Error::Malformed`]).
+pub fn open_object(key: &ContentKey, at: &ObjectRef<'_>, sealed: &[u8]) -> Result<Vec<u8>, Error> {
+    open_checked(key, at, check_object_header(sealed, None)?, sealed)
+}
+
+/// [`open_object`] for an object whose nonce the reader knows (from the manifest): an object
+/// with another nonce (an older one sealed at the same place, say) is [`Error::Decrypt`].
+pub fn open_pinned_object(
+    key: &ContentKey,
+    at: &ObjectRef<'_>,
+    nonce: &[u8; 12],
+    sealed: &[u8],
+) -> Result<Vec<u8>, Error> {
+    open_checked(key, at, check_object_header(sealed, Some(nonce))?, sealed)
+}
+
+fn open_checked(
+    key: &ContentKey,
+    at: &ObjectRef<'_>,
+    header: [u8; SEGMENT_HEADER_LEN],
+    sealed: &[u8],
+) -> Result<Vec<u8>, Error> {
     let aad = at.associated_data(&header)?;
     Aes256Gcm::new(key.as_bytes().into())
         .decrypt(
@@ -235,6 +272,24 @@ mod tests {
         }
         assert_eq!(
             open_object(&key, &at(ObjectKind::Media, 3), &sealed[..20]),
+            Err(Error::Decrypt)
+        );
+    }
+
+    #[test]
+    fn a_pinned_nonce_refuses_an_older_object_at_the_same_place() {
+        let key = ContentKey::from_bytes([7; 32]);
+        let place = at(ObjectKind::Media, 3);
+        let current = seal_object(&key, &place, &[9; 12], b"new").unwrap();
+        let older = seal_object(&key, &place, &[1; 12], b"old").unwrap();
+        // Without the pin both open: the older object is authentic at this place.
+        assert_eq!(open_object(&key, &place, &older).unwrap(), b"old");
+        assert_eq!(
+            open_pinned_object(&key, &place, &[9; 12], &current).unwrap(),
+            b"new"
+        );
+        assert_eq!(
+            open_pinned_object(&key, &place, &[9; 12], &older),
             Err(Error::Decrypt)
         );
     }

@@ -1446,7 +1446,7 @@ fn index_u32(i: usize) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::{MediaFile, PackageKind};
+    use crate::media::{MediaFile, ObjectNonce, PackageKind};
 
     fn manifest(durations: &[f64]) -> Manifest {
         let track = |id: &str, kind, bw| {
@@ -1460,6 +1460,7 @@ mod tests {
                         duration: d,
                         path: format!("{id}/{i}.cnls"),
                         size: (bw as f64 * d / 8.0) as u64,
+                        nonce: ObjectNonce([i as u8; 12]),
                     };
                     start += d;
                     s
@@ -1476,12 +1477,13 @@ mod tests {
                 init: MediaFile {
                     path: format!("{id}/init.cnls"),
                     size: 900,
+                    nonce: ObjectNonce([0xee; 12]),
                 },
                 segments,
             }
         };
         Manifest {
-            version: 1,
+            version: crate::media::MANIFEST_VERSION,
             asset_id: "a".into(),
             package_id: "p".into(),
             kind: PackageKind::Full,

@@ -12,6 +12,9 @@ use cinelock_core::{
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
+/// The context the valid stream is sealed for (the vectors' context, so they open too).
+const CONTEXT: &[u8] = b"0b5e7c1a-9d2f-4e8b-a6c3-1f4d8e2b7a90";
+
 fn key() -> &'static (RecipientSecretKey, Vec<u8>) {
     static KEY: OnceLock<(RecipientSecretKey, Vec<u8>)> = OnceLock::new();
     KEY.get_or_init(|| {
@@ -20,6 +23,7 @@ fn key() -> &'static (RecipientSecretKey, Vec<u8>) {
             sk.public_key(),
             64,
             &SealSeed::from_bytes(&[9; SEED_LEN]),
+            CONTEXT,
             &[5u8; 150],
         )
         .unwrap();
@@ -46,9 +50,9 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(layout.sealed_len(p).unwrap(), stream.len() as u64);
         }
     }
-    let whole = open(sk, &stream);
+    let whole = open(sk, CONTEXT, &stream);
     let piece = usize::from(mode % 13) + 1;
-    let mut opener = StreamOpener::new(sk.clone());
+    let mut opener = StreamOpener::new(sk.clone(), CONTEXT).expect("a short context");
     let mut out = Vec::new();
     let mut ok = true;
     for p in stream.chunks(piece) {

@@ -211,6 +211,8 @@ pub async fn heartbeat(
 pub struct Publish {
     pub prefix: String,
     pub manifest_json: String,
+    /// The sealed manifest object's nonce, in hex: sessions pin it.
+    pub manifest_nonce: String,
     pub duration_ms: i64,
 }
 
@@ -232,14 +234,15 @@ pub async fn succeed(db: &AnyPool, job: &Claimed, package: &Publish) -> Result<(
         return Err(AppError::LeaseLost);
     }
     sqlx::query(
-        "INSERT INTO packages (id, asset_id, kind, prefix, manifest, duration_ms, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO packages (id, asset_id, kind, prefix, manifest, manifest_nonce, duration_ms, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&job.package_id)
     .bind(&job.asset_id)
     .bind(job.kind.as_str())
     .bind(&package.prefix)
     .bind(&package.manifest_json)
+    .bind(&package.manifest_nonce)
     .bind(package.duration_ms)
     .bind(now)
     .execute(&mut *tx)

@@ -79,7 +79,7 @@ async function createUpload(server, size, extra = {}) {
 function fetchAndOpen(assetId, store = { endpoint: garage.endpoint, region: "garage", bucket: BUCKET }) {
   const sealedPath = join(tmp, `${assetId}.sealed`), plainPath = join(tmp, `${assetId}.plain`);
   execFileSync(join(ROOT, "target/debug/examples/fetch_and_open"),
-    [store.endpoint, store.region, store.bucket, `assets/${assetId}/source.cnlk`, worker.sk, sealedPath, plainPath],
+    [store.endpoint, store.region, store.bucket, `assets/${assetId}/source.cnlk`, assetId, worker.sk, sealedPath, plainPath],
     { env: { ...process.env, CINELOCK_S3_ACCESS_KEY: ACCESS_KEY, CINELOCK_S3_SECRET_KEY: SECRET_KEY } });
   return { sealed: readFileSync(sealedPath), plain: readFileSync(plainPath) };
 }

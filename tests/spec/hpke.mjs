@@ -1,6 +1,7 @@
 // The primitives shared by the independent implementations in tests/spec/: HPKE (RFC 9180) base
 // mode with DHKEM(X25519, HKDF-SHA256), HKDF-SHA256 and AES-256-GCM, done by hand on top of
-// node:crypto (docs/format.md §6.1-6.3), and the format error type. Not a test file itself.
+// node:crypto (docs/format.md §6.1-6.3), the test pattern of the vectors (§12) and the format
+// error type. Not a test file itself.
 
 import crypto from 'node:crypto';
 
@@ -39,6 +40,11 @@ export const u32be = (n) => {
   return b;
 };
 
+// The fixed inputs of the test vectors (docs/format.md §12):
+// pattern(len, salt)[i] = (31·i + salt) mod 256.
+export const pattern = (len, salt) =>
+  Buffer.from(Array.from({ length: len }, (_, i) => (31 * i + salt) % 256));
+
 // ---------------------------------------------------------------------------------------------
 // X25519 with raw 32-byte keys (RFC 7748), via DER wrappers that node:crypto accepts.
 
@@ -55,6 +61,8 @@ export function x25519Base(sk) {
   return Buffer.from(der.subarray(SPKI_X25519.length));
 }
 
+// X25519 with the all-zero check of docs/format.md §6.3 (and §14.6 check 2): an all-zero result
+// is the error `decrypt`.
 export function x25519(sk, pk) {
   let dh;
   try {
@@ -65,6 +73,49 @@ export function x25519(sk, pk) {
   }
   if (dh.every((b) => b === 0)) fail('decrypt', 'all-zero shared secret');
   return dh;
+}
+
+// X25519 exactly as RFC 7748 §5 writes it (Montgomery ladder over GF(2^255 - 19)), with NO
+// all-zero check. node:crypto (OpenSSL) refuses to return an all-zero result, so the tests use
+// this one to show what an opener that skips the check would compute. Never used to open.
+const P25519 = 2n ** 255n - 19n;
+const mod = (a) => ((a % P25519) + P25519) % P25519;
+const leToBig = (b) => b.reduceRight((acc, byte) => (acc << 8n) | BigInt(byte), 0n);
+function modPow(b, e) {
+  let r = 1n;
+  for (b = mod(b); e > 0n; e >>= 1n, b = mod(b * b)) if (e & 1n) r = mod(r * b);
+  return r;
+}
+export function x25519Unchecked(sk, pk) {
+  const k = leToBig(clamp(sk));
+  const uBytes = Buffer.from(pk);
+  uBytes[31] &= 127; // RFC 7748 §5: mask the most significant bit of the u-coordinate
+  const x1 = mod(leToBig(uBytes));
+  let [x2, z2, x3, z3, swap] = [1n, 0n, x1, 1n, 0n];
+  for (let t = 254n; t >= 0n; t--) {
+    const kt = (k >> t) & 1n;
+    swap ^= kt;
+    if (swap) [x2, x3, z2, z3] = [x3, x2, z3, z2];
+    swap = kt;
+    const A = mod(x2 + z2);
+    const AA = mod(A * A);
+    const B = mod(x2 - z2);
+    const BB = mod(B * B);
+    const E = mod(AA - BB);
+    const C = mod(x3 + z3);
+    const D = mod(x3 - z3);
+    const DA = mod(D * A);
+    const CB = mod(C * B);
+    x3 = mod((DA + CB) ** 2n);
+    z3 = mod(x1 * (DA - CB) ** 2n);
+    x2 = mod(AA * BB);
+    z2 = mod(E * (AA + 121665n * E));
+  }
+  if (swap) [x2, z2] = [x3, z3];
+  let u = mod(x2 * modPow(z2, P25519 - 2n));
+  const out = Buffer.alloc(32);
+  for (let i = 0; i < 32; i++, u >>= 8n) out[i] = Number(u & 0xffn);
+  return out;
 }
 
 // RFC 7748 clamping; RFC 9180 §7.1.2: SerializePrivateKey() clamps for X25519.
@@ -126,7 +177,7 @@ export function deriveKeyPair(ikm) {
 }
 
 // RFC 9180 §4.1 DHKEM ExtractAndExpand.
-function extractAndExpand(dh, kemContext) {
+export function extractAndExpand(dh, kemContext) {
   const eaePrk = labeledExtract(SUITE_KEM, EMPTY, 'eae_prk', dh);
   return labeledExpand(SUITE_KEM, eaePrk, 'shared_secret', kemContext, 32);
 }
@@ -138,9 +189,11 @@ export function encap(pkR, ikmE) {
   return { sharedSecret: extractAndExpand(dh, Buffer.concat([pkE, pkR])), enc: pkE };
 }
 
-export function decap(enc, skR) {
+// Decap(enc, skR). `allZeroCheck: false` skips the all-zero check of §6.3 (for the tests that
+// prove a forged low-order vector is refused by that check alone); every opener keeps it.
+export function decap(enc, skR, { allZeroCheck = true } = {}) {
   const pkR = x25519Base(skR);
-  const dh = x25519(skR, enc);
+  const dh = allZeroCheck ? x25519(skR, enc) : x25519Unchecked(skR, enc);
   return extractAndExpand(dh, Buffer.concat([enc, pkR]));
 }
 

@@ -17,7 +17,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Extensions, HeaderMap, header};
 use cinelock_core::RecipientPublicKey;
-use cinelock_core::media::{Manifest, seal_content_key};
+use cinelock_core::media::{Manifest, Released, seal_content_key, seal_key};
 use cinelock_core::policy::{self, AssetPolicy, Claims, Deny};
 use rand::RngCore;
 use serde::Deserialize;
@@ -291,11 +291,12 @@ pub async fn play(
     facts.wants_download = req.download;
     let grant = decide(&state, &policy, hash, facts, req.password).await?;
 
-    let packages: Vec<(String, String, String, String)> =
-        sqlx::query_as("SELECT id, kind, prefix, manifest FROM packages WHERE asset_id = $1")
-            .bind(&id)
-            .fetch_all(state.db())
-            .await?;
+    let packages: Vec<PackageRow> = sqlx::query_as(
+        "SELECT id, kind, prefix, manifest, manifest_nonce FROM packages WHERE asset_id = $1",
+    )
+    .bind(&id)
+    .fetch_all(state.db())
+    .await?;
     let wanted = req.package.as_deref();
     if wanted.is_some_and(|w| w != "full" && w != "preview") {
         return Err(AppError::bad(
@@ -303,12 +304,21 @@ pub async fn play(
             "package must be \"full\" or \"preview\"",
         ));
     }
-    let pick = |kind: &str| packages.iter().find(|p| p.1 == kind);
-    let (package_id, kind, prefix, manifest) = match wanted {
+    let pick = |kind: &str| packages.iter().find(|p| p.kind == kind);
+    let PackageRow {
+        id: package_id,
+        kind,
+        prefix,
+        manifest,
+        manifest_nonce,
+    } = match wanted {
         Some(kind) => pick(kind),
         None => pick("full").or_else(|| pick("preview")),
     }
     .ok_or(AppError::NotReady)?;
+    let manifest_nonce = manifest_nonce
+        .as_deref()
+        .ok_or_else(|| AppError::Database("package without its manifest nonce".into()))?;
     let manifest = Manifest::from_json(manifest.as_bytes())
         .map_err(|e| AppError::Database(format!("stored manifest unreadable: {e}")))?;
     let kek = state
@@ -353,6 +363,7 @@ pub async fn play(
         "kind": kind,
         "key": hex::encode(released),
         "manifest_url": storage.presign_get(&format!("{prefix}manifest.cnls"), ttl).await?,
+        "manifest_nonce": manifest_nonce,
         "urls": urls,
         "session": session,
         "expires_at": expires_ms,
@@ -367,7 +378,7 @@ pub async fn play(
                 .await?;
         let source_key = keys::source_key(state.db(), kek, &id).await?;
         rand::rng().fill_bytes(&mut *eph);
-        let released = seal_content_key(&player, &keys::source_label(&id), &source_key, &eph)
+        let released = seal_key(Released::SourceKey, &player, &id, &source_key, &eph)
             .map_err(|_| AppError::KeyUnavailable)?;
         answer["download"] = json!({
             "url": storage.presign_get(&object_key, ttl).await?,
@@ -383,6 +394,16 @@ pub async fn play(
         "playback session granted"
     );
     Ok(Json(answer))
+}
+
+/// A published package, as a session needs it.
+#[derive(Debug, sqlx::FromRow)]
+struct PackageRow {
+    id: String,
+    kind: String,
+    prefix: String,
+    manifest: String,
+    manifest_nonce: Option<String>,
 }
 
 async fn sign_paths(

@@ -9,6 +9,7 @@
 mod ffmpeg;
 mod ladder;
 mod package;
+mod replay;
 mod source;
 
 use std::path::{Path, PathBuf};
@@ -286,10 +287,15 @@ async fn process(
     let source = work.path().join("source");
     // Weights of the steps in the reported progress.
     let (fetch_w, encode_w) = (0.1, 0.75);
-    let (opened, source_key) = source::fetch_and_open(
+    let sealed_source = source::Source {
         storage,
-        &object_key,
-        sealed_len as u64,
+        db: state.db(),
+        asset_id: &job.asset_id,
+        key: &object_key,
+        sealed_len: sealed_len as u64,
+    };
+    let (opened, source_key) = source::fetch_and_open(
+        &sealed_source,
         &settings.secret_key,
         &source,
         |f| set(f * fetch_w),
@@ -380,7 +386,7 @@ async fn process(
         out: &out,
         poster: poster.as_ref().map(|(p, w, h)| (p.as_path(), *w, *h)),
     };
-    let manifest = package::seal_and_upload(storage, &key, &input, |f| {
+    let (manifest, manifest_nonce) = package::seal_and_upload(storage, &key, &input, |f| {
         set(fetch_w + encode_w + (1.0 - fetch_w - encode_w) * f);
     })
     .await?;
@@ -394,6 +400,7 @@ async fn process(
     Ok(Publish {
         prefix: package::prefix(&job.asset_id, &job.package_id),
         manifest_json,
+        manifest_nonce: hex::encode(manifest_nonce.0),
         duration_ms: (manifest.duration * 1000.0).round() as i64,
     })
 }

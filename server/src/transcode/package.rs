@@ -7,8 +7,8 @@
 use std::path::Path;
 
 use cinelock_core::media::{
-    ContentKey, Manifest, MediaFile, ObjectKind, ObjectRef, PackageKind, Poster, Segment, Track,
-    TrackKind, seal_object,
+    ContentKey, Manifest, MediaFile, ObjectKind, ObjectNonce, ObjectRef, PackageKind, Poster,
+    Segment, Track, TrackKind, seal_object,
 };
 use rand::RngCore;
 
@@ -76,7 +76,8 @@ struct Sealer<'a> {
 }
 
 impl Sealer<'_> {
-    /// Seals one object and uploads it; returns its sealed size.
+    /// Seals one object and uploads it; returns its sealed size and nonce (which the manifest
+    /// lists, so a reader opens exactly this object).
     async fn put(
         &self,
         track: &str,
@@ -84,7 +85,7 @@ impl Sealer<'_> {
         index: u32,
         path: String,
         plain: Vec<u8>,
-    ) -> Result<u64, AppError> {
+    ) -> Result<(u64, ObjectNonce), AppError> {
         let mut nonce = [0u8; 12];
         rand::rng().fill_bytes(&mut nonce);
         let at = ObjectRef {
@@ -101,7 +102,7 @@ impl Sealer<'_> {
         self.storage
             .put_object(&format!("{}{path}", self.prefix), sealed)
             .await?;
-        Ok(size)
+        Ok((size, ObjectNonce(nonce)))
     }
 }
 
@@ -124,13 +125,14 @@ pub struct Input<'a> {
     pub poster: Option<(&'a Path, u32, u32)>,
 }
 
-/// Seals and uploads every object of the package, then the manifest; returns the manifest.
+/// Seals and uploads every object of the package, then the manifest; returns the manifest and
+/// the sealed manifest's nonce.
 pub async fn seal_and_upload(
     storage: &Storage,
     key: &ContentKey,
     input: &Input<'_>,
     mut on_progress: impl FnMut(f64),
-) -> Result<Manifest, AppError> {
+) -> Result<(Manifest, ObjectNonce), AppError> {
     let sealer = Sealer {
         storage,
         key,
@@ -161,7 +163,7 @@ pub async fn seal_and_upload(
             TrackKind::Audio => "mp4a.40.2".to_owned(),
         };
         let init_path = format!("{id}/init.cnls");
-        let init_size = sealer
+        let (init_size, init_nonce) = sealer
             .put(&id, ObjectKind::Init, 0, init_path.clone(), init_plain)
             .await?;
         let mut sizes = Vec::with_capacity(listed.len());
@@ -178,13 +180,14 @@ pub async fn seal_and_upload(
         let mut start = 0.0;
         let mut segments = Vec::with_capacity(listed.len());
         let mut peak = 0f64;
-        for (i, (seg, size)) in listed.iter().zip(sizes).enumerate() {
+        for (i, (seg, (size, nonce))) in listed.iter().zip(sizes).enumerate() {
             peak = peak.max(size as f64 * 8.0 / seg.duration);
             segments.push(Segment {
                 start,
                 duration: seg.duration,
                 path: format!("{id}/{i:05}.cnls"),
                 size,
+                nonce,
             });
             start += seg.duration;
         }
@@ -202,6 +205,7 @@ pub async fn seal_and_upload(
             init: MediaFile {
                 path: init_path,
                 size: init_size,
+                nonce: init_nonce,
             },
             segments,
         });
@@ -222,7 +226,7 @@ pub async fn seal_and_upload(
     });
     let poster = match input.poster {
         Some((path, width, height)) => {
-            let size = sealer
+            let (size, nonce) = sealer
                 .put(
                     "",
                     ObjectKind::Poster,
@@ -234,6 +238,7 @@ pub async fn seal_and_upload(
             Some(Poster {
                 path: "poster.cnls".into(),
                 size,
+                nonce,
                 mime: "image/jpeg".into(),
                 width,
                 height,
@@ -254,10 +259,10 @@ pub async fn seal_and_upload(
     let json = manifest
         .to_json()
         .map_err(|e| AppError::Worker(format!("manifest: {e}")))?;
-    sealer
+    let (_, manifest_nonce) = sealer
         .put("", ObjectKind::Manifest, 0, "manifest.cnls".into(), json)
         .await?;
-    Ok(manifest)
+    Ok((manifest, manifest_nonce))
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Fetches a sealed source from the bucket and opens it into the worker's private directory,
-//! authenticating every chunk on the way (the core's streaming opener). A chunk that fails
-//! authentication stops the job for good: the bucket's copy was modified or damaged, and no
-//! retry will change that.
+//! authenticating every chunk on the way (the core's streaming opener). The stream must have
+//! been sealed for this asset (its context is the asset id), and its header must not have been
+//! seen for another asset ([`super::replay`]). A chunk that fails authentication stops the job
+//! for good: the bucket's copy was modified or damaged, and no retry will change that.
 
 use std::path::Path;
 
@@ -12,20 +13,38 @@ use tokio::io::AsyncWriteExt;
 
 use crate::AppError;
 use crate::storage::Storage;
+use crate::transcode::replay;
 
-/// Streams `key` into `dest` as plaintext; `on_progress` gets the fraction read. Returns the
-/// plaintext length and the stream's data key (kept, wrapped, for downloads the policy allows).
+/// The sealed source of one asset.
+pub struct Source<'a> {
+    pub storage: &'a Storage,
+    pub db: &'a sqlx::AnyPool,
+    /// The asset: also the context the source was sealed for.
+    pub asset_id: &'a str,
+    pub key: &'a str,
+    pub sealed_len: u64,
+}
+
+/// Streams the source into `dest` as plaintext; `on_progress` gets the fraction read. Returns
+/// the plaintext length and the stream's data key (kept, wrapped, for downloads the policy
+/// allows).
 pub async fn fetch_and_open(
-    storage: &Storage,
-    key: &str,
-    sealed_len: u64,
+    source: &Source<'_>,
     secret: &RecipientSecretKey,
     dest: &Path,
     mut on_progress: impl FnMut(f64),
 ) -> Result<(u64, DataKey), AppError> {
-    let mut body = storage.get_object(key).await?;
+    let context = source.asset_id.as_bytes();
+    let mut body = source.storage.get_object(source.key).await?;
     let mut header = Vec::with_capacity(HEADER_LEN);
-    let mut opener = StreamOpener::new(secret.clone());
+    // Set once the header has authenticated for this asset and been recorded.
+    let mut header_hash: Option<String> = None;
+    let mut opener = StreamOpener::new(secret.clone(), context).map_err(|_| {
+        AppError::Transcode {
+            code: "source_unreadable",
+            message: "the asset id is too long to be a stream context".into(),
+        }
+    })?;
     let mut file = tokio::fs::File::create(dest)
         .await
         .map_err(|e| AppError::Worker(format!("creating {}: {e}", dest.display())))?;
@@ -33,6 +52,10 @@ pub async fn fetch_and_open(
     let mut read = 0u64;
     let mut written = 0u64;
     let refused = |e: CoreError, at: u64| match e {
+        CoreError::Decrypt if at < HEADER_LEN as u64 => AppError::Transcode {
+            code: "source_tampered",
+            message: "the sealed source does not open for this asset: it was sealed for another upload, or its header was modified".into(),
+        },
         CoreError::Decrypt => AppError::Transcode {
             code: "source_tampered",
             message: format!(
@@ -48,12 +71,22 @@ pub async fn fetch_and_open(
         let piece = piece.map_err(|e| AppError::Storage(format!("reading the source: {e}")))?;
         let want = HEADER_LEN - header.len();
         header.extend_from_slice(&piece[..want.min(piece.len())]);
+        let header_in = header.len() == HEADER_LEN && header_hash.is_none();
+        if header_in {
+            // A copy of another asset's source is named as such before any cryptography.
+            replay::check_unseen(source.db, source.asset_id, &replay::header_hash(&header)).await?;
+        }
         opener
             .push(&piece, &mut plain)
-            .map_err(|e| refused(e, read))?;
+            .map_err(|e| refused(e, if header_in { 0 } else { read }))?;
+        if header_in {
+            let hash = replay::header_hash(&header);
+            replay::record(source.db, source.asset_id, &hash).await?;
+            header_hash = Some(hash);
+        }
         read += piece.len() as u64;
         write(&mut file, &mut plain, &mut written, dest).await?;
-        on_progress(read as f64 / sealed_len.max(1) as f64);
+        on_progress(read as f64 / source.sealed_len.max(1) as f64);
     }
     opener.finish(&mut plain).map_err(|e| refused(e, read))?;
     write(&mut file, &mut plain, &mut written, dest).await?;
@@ -62,7 +95,7 @@ pub async fn fetch_and_open(
         .map_err(|e| AppError::Worker(format!("writing {}: {e}", dest.display())))?;
     // The opener accepted the header, so it parses and opens again here.
     let data_key = Header::parse(&header)
-        .and_then(|h| secret.open_header(&h))
+        .and_then(|h| secret.open_header(&h, context))
         .map_err(|e| refused(e, 0))?;
     Ok((written, data_key))
 }

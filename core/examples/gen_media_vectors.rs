@@ -748,7 +748,11 @@ fn main() {
     .map(|(name, asset, released)| ("content", name, asset, released));
     let source_negative = [
         ("a content key release", ASSET.to_string(), r1.to_vec()),
-        ("another asset's id", OTHER_ASSET.to_string(), r_source.to_vec()),
+        (
+            "another asset's id",
+            OTHER_ASSET.to_string(),
+            r_source.to_vec(),
+        ),
     ]
     .into_iter()
     .map(|(name, asset, released)| ("source", name, asset, released));
@@ -853,7 +857,10 @@ fn main() {
         (
             "nonce in upper case",
             variant(&|v| {
-                let n = v["tracks"][0]["init"]["nonce"].as_str().unwrap().to_uppercase();
+                let n = v["tracks"][0]["init"]["nonce"]
+                    .as_str()
+                    .unwrap()
+                    .to_uppercase();
                 v["tracks"][0]["init"]["nonce"] = json!(n);
             }),
         ),

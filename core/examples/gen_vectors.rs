@@ -7,7 +7,9 @@
 #[path = "support/forge.rs"]
 mod forge;
 
-use cinelock_core::{ChunkCipher, DataKey, HEADER_LEN, Header, RecipientSecretKey, SEED_LEN, SealSeed, seal};
+use cinelock_core::{
+    ChunkCipher, DataKey, HEADER_LEN, Header, RecipientSecretKey, SEED_LEN, SealSeed, seal,
+};
 use serde_json::{Value, json};
 
 /// The context every vector is sealed for unless it says otherwise (an asset id).
@@ -137,7 +139,12 @@ fn main() {
     forged_header.enc = [0; 32];
     forged_header.sealed_key = forge::wrap_under_zero_secret(
         &pk.to_bytes(),
-        &[&cinelock_core::HPKE_INFO[..], &[CONTEXT.len() as u8], CONTEXT].concat(),
+        &[
+            &cinelock_core::HPKE_INFO[..],
+            &[CONTEXT.len() as u8],
+            CONTEXT,
+        ]
+        .concat(),
         &forged_header.to_bytes()[..27],
         &forged_seed.data_key,
     );
@@ -226,9 +233,24 @@ fn main() {
     .into_iter()
     .map(|(name, sealed, error)| (name, sealed, error, CONTEXT))
     .chain([
-        ("opened for another context", base.clone(), "decrypt", &other_context[..]),
-        ("opened for a longer context", base.clone(), "decrypt", &longer_context[..]),
-        ("opened for the empty context", base.clone(), "decrypt", &b""[..]),
+        (
+            "opened for another context",
+            base.clone(),
+            "decrypt",
+            &other_context[..],
+        ),
+        (
+            "opened for a longer context",
+            base.clone(),
+            "decrypt",
+            &longer_context[..],
+        ),
+        (
+            "opened for the empty context",
+            base.clone(),
+            "decrypt",
+            &b""[..],
+        ),
     ])
     .collect();
     let negative: Vec<Value> = negative

@@ -305,10 +305,7 @@ mod tests {
             Err(Error::TooLong)
         );
         let at_limit = layout.sealed_len(MAX_STREAM_PLAINTEXT).unwrap();
-        assert_eq!(
-            layout.plaintext_len(at_limit),
-            Ok(MAX_STREAM_PLAINTEXT)
-        );
+        assert_eq!(layout.plaintext_len(at_limit), Ok(MAX_STREAM_PLAINTEXT));
         assert_eq!(
             layout.plaintext_len(at_limit + 1 + TAG_LEN as u64),
             Err(Error::Decrypt)
@@ -329,7 +326,10 @@ mod tests {
         if let OpenState::Body { released, .. } = &mut opener.state {
             *released = MAX_STREAM_PLAINTEXT - 63;
         }
-        assert_eq!(opener.push(&sealed[HEADER_LEN..], &mut out), Err(Error::Decrypt));
+        assert_eq!(
+            opener.push(&sealed[HEADER_LEN..], &mut out),
+            Err(Error::Decrypt)
+        );
         assert!(out.is_empty());
         // Past the last chunk index: refused at the chunk, not only at the end.
         let mut opener = StreamOpener::new(sk.clone(), CTX).unwrap();
@@ -337,7 +337,10 @@ mod tests {
         if let OpenState::Body { next_index, .. } = &mut opener.state {
             *next_index = 1 << 32;
         }
-        assert_eq!(opener.push(&sealed[HEADER_LEN..], &mut out), Err(Error::Decrypt));
+        assert_eq!(
+            opener.push(&sealed[HEADER_LEN..], &mut out),
+            Err(Error::Decrypt)
+        );
         assert!(out.is_empty());
     }
 

@@ -172,9 +172,7 @@ fn released_keys_seal_and_open_exactly() {
             "{name}"
         );
         assert_eq!(
-            open_key(what, &other, asset, &released)
-                .unwrap_err()
-                .code(),
+            open_key(what, &other, asset, &released).unwrap_err().code(),
             "decrypt",
             "{name}: other player"
         );
@@ -183,8 +181,13 @@ fn released_keys_seal_and_open_exactly() {
     assert!(negative.len() >= 15);
     for v in negative {
         let name = s(v, "name");
-        let err = open_key(released_kind(v), &sk, s(v, "asset_id"), &hexf(v, "released"))
-            .expect_err(name);
+        let err = open_key(
+            released_kind(v),
+            &sk,
+            s(v, "asset_id"),
+            &hexf(v, "released"),
+        )
+        .expect_err(name);
         assert_eq!(err.code(), s(v, "error"), "{name}: got {err:?}");
     }
 }

@@ -361,6 +361,7 @@ impl Sim {
                 index,
                 path,
                 size,
+                nonce,
                 attempt,
             } => {
                 assert!(!self.fetches.contains_key(&id), "fetch id {id} reused");
@@ -372,7 +373,8 @@ impl Sim {
                 assert_eq!(slot, expected_slot);
                 if kind == FetchKind::Media {
                     let seg = &track.segments[index as usize];
-                    assert_eq!((&seg.path, seg.size), (&path, size));
+                    // Each fetch names the object the manifest lists, its nonce included.
+                    assert_eq!((&seg.path, seg.size, seg.nonce), (&path, size, nonce));
                     let end = seg.start + seg.duration;
                     assert!(
                         seg.start <= self.playhead + 1e-9
@@ -382,6 +384,7 @@ impl Sim {
                     );
                 } else {
                     assert_eq!((index, &track.init.path), (0, &path));
+                    assert_eq!(track.init.nonce, nonce);
                 }
                 let out = self
                     .transfers

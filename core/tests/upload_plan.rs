@@ -6,7 +6,9 @@
 use cinelock_core::upload::{
     DEFAULT_PART_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, PartLimits, PartPlan,
 };
-use cinelock_core::{Error, HEADER_LEN, Layout, MAX_CHUNK_SIZE, MAX_STREAM_PLAINTEXT, MIN_CHUNK_SIZE};
+use cinelock_core::{
+    Error, HEADER_LEN, Layout, MAX_CHUNK_SIZE, MAX_STREAM_PLAINTEXT, MIN_CHUNK_SIZE,
+};
 use proptest::prelude::*;
 
 const MIB: u64 = 1024 * 1024;

@@ -178,7 +178,11 @@ fn other_recipient_opens_only_its_own_stream() {
         .find(|v| v["error"] == "wrong_recipient")
         .unwrap();
     let context = hexf(v, "context");
-    assert!(!open(&other, &context, &hexf(v, "sealed")).unwrap().is_empty());
+    assert!(
+        !open(&other, &context, &hexf(v, "sealed"))
+            .unwrap()
+            .is_empty()
+    );
     let sk = secret(&doc);
     let mine = &doc["positive"][4];
     assert_eq!(

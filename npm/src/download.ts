@@ -70,7 +70,7 @@ export async function download(options: DownloadOptions, destination: WritableSt
     const blob = await sealed.blob();
     const key = Uint8Array.from((d.key as string).match(/../g)!.map((h) => parseInt(h, 16)));
     let written = 0;
-    await wasm.openReleased(player.secretKey, `${options.assetId}/source`, key, blob, options.engine, async (chunk: Uint8Array) => {
+    await wasm.openReleased(player.secretKey, options.assetId, key, blob, options.engine, async (chunk: Uint8Array) => {
       await writer.write(chunk);
       written += chunk.length;
       options.onProgress?.(written, d.size);

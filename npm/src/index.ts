@@ -17,10 +17,22 @@ export interface SealOptions {
   /** Plaintext bytes per chunk (64 B to 16 MiB). Default: {@link DEFAULT_CHUNK_SIZE}. */
   chunkSize?: number;
   engine?: Engine;
+  /**
+   * What the stream is for (at most 255 bytes; a string is taken as UTF-8). It is bound to the
+   * data key: the stream opens only for the same context. Default: the empty context.
+   * `upload()` seals for the upload's asset id.
+   */
+  context?: string | Uint8Array;
 }
 
 export interface OpenOptions {
   engine?: Engine;
+  /** The context the stream was sealed for (see {@link SealOptions.context}). */
+  context?: string | Uint8Array;
+}
+
+function contextBytes(context: string | Uint8Array | undefined): Uint8Array | undefined {
+  return typeof context === "string" ? new TextEncoder().encode(context) : context;
 }
 
 /** A recipient key pair. The secret half belongs on the transcode workers, never in a page. */
@@ -125,9 +137,10 @@ export async function seal(recipientPublicKey: Uint8Array, data: Blob, options?:
 export async function seal(recipientPublicKey: Uint8Array, data: Uint8Array | Blob, options: SealOptions = {}): Promise<Uint8Array | Blob> {
   await load();
   const { chunkSize, engine } = options;
+  const context = contextBytes(options.context);
   return data instanceof Blob
-    ? wasm.sealBlob(recipientPublicKey, data, chunkSize, engine)
-    : wasm.sealBytes(recipientPublicKey, data, chunkSize, engine);
+    ? wasm.sealBlob(recipientPublicKey, data, chunkSize, engine, context)
+    : wasm.sealBytes(recipientPublicKey, data, chunkSize, engine, context);
 }
 
 /**
@@ -139,9 +152,10 @@ export async function open(recipientSecretKey: Uint8Array, sealed: Uint8Array, o
 export async function open(recipientSecretKey: Uint8Array, sealed: Blob, options?: OpenOptions): Promise<Blob>;
 export async function open(recipientSecretKey: Uint8Array, sealed: Uint8Array | Blob, options: OpenOptions = {}): Promise<Uint8Array | Blob> {
   await load();
+  const context = contextBytes(options.context);
   return sealed instanceof Blob
-    ? wasm.openBlob(recipientSecretKey, sealed, options.engine)
-    : wasm.openBytes(recipientSecretKey, sealed, options.engine);
+    ? wasm.openBlob(recipientSecretKey, sealed, options.engine, context)
+    : wasm.openBytes(recipientSecretKey, sealed, options.engine, context);
 }
 
 /**
@@ -185,7 +199,7 @@ function streamFrom(produce: (emit: (chunk: Uint8Array) => Promise<void> | undef
 export function sealStream(recipientPublicKey: Uint8Array, data: Uint8Array | Blob, options: SealOptions = {}): ReadableStream<Uint8Array> {
   return streamFrom(async (emit) => {
     await load();
-    await wasm.sealTo(recipientPublicKey, data, options.chunkSize, options.engine, emit);
+    await wasm.sealTo(recipientPublicKey, data, options.chunkSize, options.engine, contextBytes(options.context), emit);
   });
 }
 
@@ -197,7 +211,7 @@ export function sealStream(recipientPublicKey: Uint8Array, data: Uint8Array | Bl
 export function openStream(recipientSecretKey: Uint8Array, sealed: Uint8Array | Blob, options: OpenOptions = {}): ReadableStream<Uint8Array> {
   return streamFrom(async (emit) => {
     await load();
-    await wasm.openTo(recipientSecretKey, sealed, options.engine, emit);
+    await wasm.openTo(recipientSecretKey, sealed, options.engine, contextBytes(options.context), emit);
   });
 }
 
@@ -392,12 +406,15 @@ async function uploadHere(file: Blob, options: UploadOptions): Promise<UploadHan
   if (options.resume) {
     record = await loadRecord(options.resume);
     if (!record) throw Object.assign(new Error(`no stored upload ${options.resume}`), { name: "CinelockError", code: "invalid_argument" });
-    if (record.fileSize !== file.size || record.fileName !== name || record.lastModified !== modified) {
-      throw Object.assign(new Error("this is not the file the stored upload was started with"), { name: "CinelockError", code: "invalid_argument" });
-    }
   } else {
     if (!options.upload) throw Object.assign(new Error("pass upload (the create response) or resume"), { name: "CinelockError", code: "invalid_argument" });
     record = await loadRecord(options.upload.upload_id);
+  }
+  // A stored record's seed seals exactly one file: other content under the same key and nonces
+  // would reuse AES-GCM nonces. Whether resumed by id or started again with the create
+  // response, only the file the record was made for may continue it.
+  if (record && (record.fileSize !== file.size || record.fileName !== name || record.lastModified !== modified)) {
+    throw Object.assign(new Error("this is not the file the stored upload was started with"), { name: "CinelockError", code: "invalid_argument" });
   }
   const created = (record?.created ?? options.upload) as CreatedUpload;
   if (!record) {
@@ -440,6 +457,7 @@ async function uploadHere(file: Blob, options: UploadOptions): Promise<UploadHan
     {
       endpoint,
       uploadId: created.upload_id,
+      assetId: created.asset_id,
       token: created.token,
       plan: created.plan,
       recipientPublicKey: created.recipient.public_key,

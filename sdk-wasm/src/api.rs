@@ -91,13 +91,15 @@ pub fn plaintext_length(header: &[u8], sealed_len: f64) -> Result<f64, SdkError>
         .plaintext_len(sealed_len as u64)? as f64)
 }
 
-/// Seals bytes to a recipient public key.
+/// Seals bytes to a recipient public key for `context` (what the stream is for, at most 255
+/// bytes; none: the empty context).
 #[wasm_bindgen(js_name = sealBytes)]
 pub async fn seal_bytes(
     recipient_public_key: Vec<u8>,
     data: Uint8Array,
     chunk_size: Option<u32>,
     engine: Option<String>,
+    context: Option<Vec<u8>>,
 ) -> Result<Uint8Array, SdkError> {
     let seed = fresh_seed()?;
     let out = seal(
@@ -106,6 +108,7 @@ pub async fn seal_bytes(
         chunk_size,
         engine,
         &seed,
+        &context.unwrap_or_default(),
         Output::Bytes,
     )
     .await?;
@@ -119,6 +122,7 @@ pub async fn seal_blob(
     blob: Blob,
     chunk_size: Option<u32>,
     engine: Option<String>,
+    context: Option<Vec<u8>>,
 ) -> Result<Blob, SdkError> {
     let seed = fresh_seed()?;
     let out = seal(
@@ -127,21 +131,25 @@ pub async fn seal_blob(
         chunk_size,
         engine,
         &seed,
+        &context.unwrap_or_default(),
         Output::Blob,
     )
     .await?;
     Ok(out.unchecked_into())
 }
 
-/// Opens sealed bytes with a recipient secret key; all or nothing.
+/// Opens sealed bytes with a recipient secret key, for the context they were sealed for; all
+/// or nothing.
 #[wasm_bindgen(js_name = openBytes)]
 pub async fn open_bytes(
     recipient_secret_key: Vec<u8>,
     sealed: Uint8Array,
     engine: Option<String>,
+    context: Option<Vec<u8>>,
 ) -> Result<Uint8Array, SdkError> {
     let out = open(
         &recipient_secret_key,
+        &context.unwrap_or_default(),
         Source::Bytes(sealed),
         engine,
         Output::Bytes,
@@ -156,9 +164,11 @@ pub async fn open_blob(
     recipient_secret_key: Vec<u8>,
     sealed: Blob,
     engine: Option<String>,
+    context: Option<Vec<u8>>,
 ) -> Result<Blob, SdkError> {
     let out = open(
         &recipient_secret_key,
+        &context.unwrap_or_default(),
         Source::Blob(sealed),
         engine,
         Output::Blob,
@@ -175,6 +185,7 @@ pub async fn seal_bytes_with_seed(
     chunk_size: u32,
     engine: &str,
     seed: &[u8; SEED_LEN],
+    context: &[u8],
 ) -> Result<Uint8Array, SdkError> {
     let engine = Some(engine.to_owned());
     let out = seal(
@@ -183,6 +194,7 @@ pub async fn seal_bytes_with_seed(
         Some(chunk_size),
         engine,
         seed,
+        context,
         Output::Bytes,
     )
     .await?;
@@ -197,6 +209,7 @@ pub async fn seal_to(
     data: JsValue,
     chunk_size: Option<u32>,
     engine: Option<String>,
+    context: Option<Vec<u8>>,
     on_chunk: js_sys::Function,
 ) -> Result<(), SdkError> {
     let seed = fresh_seed()?;
@@ -207,6 +220,7 @@ pub async fn seal_to(
         chunk_size,
         engine,
         &seed,
+        &context.unwrap_or_default(),
         Output::Callback(on_chunk),
     )
     .await?;
@@ -221,11 +235,13 @@ pub async fn open_to(
     recipient_secret_key: Vec<u8>,
     sealed: JsValue,
     engine: Option<String>,
+    context: Option<Vec<u8>>,
     on_chunk: js_sys::Function,
 ) -> Result<(), SdkError> {
     let src = Source::from_js(sealed)?;
     open(
         &recipient_secret_key,
+        &context.unwrap_or_default(),
         src,
         engine,
         Output::Callback(on_chunk),
@@ -235,20 +251,25 @@ pub async fn open_to(
 }
 
 /// Opens a sealed stream whose data key a server released to this browser (a download the
-/// asset's policy allows): `released` is the key sealed to `player_secret_key`'s public key
-/// under `label` (`{asset_id}/source`). Each authenticated chunk's plaintext goes to `on_chunk`
+/// asset's policy allows): `released` is the source key of `asset_id` released to
+/// `player_secret_key`'s public key. Each authenticated chunk's plaintext goes to `on_chunk`
 /// (a returned promise is awaited), so a file of any size streams to disk in constant memory.
 #[wasm_bindgen(js_name = openReleased)]
 pub async fn open_released(
     player_secret_key: Vec<u8>,
-    label: String,
+    asset_id: String,
     released: Vec<u8>,
     sealed: JsValue,
     engine: Option<String>,
     on_chunk: js_sys::Function,
 ) -> Result<(), SdkError> {
     let player = RecipientSecretKey::from_bytes(&player_secret_key)?;
-    let key = cinelock_core::media::open_content_key(&player, &label, &released)?;
+    let key = cinelock_core::media::open_key(
+        cinelock_core::media::Released::SourceKey,
+        &player,
+        &asset_id,
+        &released,
+    )?;
     let key = DataKey::from_bytes(*key.as_bytes());
     let src = Source::from_js(sealed)?;
     open_with(|_| Ok(key), src, engine, Output::Callback(on_chunk)).await?;
@@ -284,6 +305,7 @@ async fn seal(
     chunk_size: Option<u32>,
     engine: Option<String>,
     seed: &[u8; SEED_LEN],
+    context: &[u8],
     output: Output,
 ) -> Result<JsValue, SdkError> {
     let choice = EngineChoice::parse(engine)?;
@@ -293,7 +315,7 @@ async fn seal(
     let len = src.len();
     let count = layout.chunk_count(len)?;
     let mut sink = output.sink(SEALED_MIME, layout.sealed_len(len)?)?;
-    let (header, key) = recipient.seal_header(chunk_size, &SealSeed::from_bytes(seed))?;
+    let (header, key) = recipient.seal_header(chunk_size, &SealSeed::from_bytes(seed), context)?;
     let engine = Engine::new(choice, &header, &key).await?;
     sink.write(&Uint8Array::from(&header.to_bytes()[..]))
         .await?;
@@ -311,13 +333,14 @@ async fn seal(
 
 async fn open(
     secret: &[u8],
+    context: &[u8],
     src: Source,
     engine: Option<String>,
     output: Output,
 ) -> Result<JsValue, SdkError> {
     let secret = RecipientSecretKey::from_bytes(secret)?;
     open_with(
-        |header| Ok(secret.open_header(header)?),
+        |header| Ok(secret.open_header(header, context)?),
         src,
         engine,
         output,

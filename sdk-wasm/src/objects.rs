@@ -4,8 +4,8 @@
 //! the core either way, so both engines accept and refuse exactly the same objects.
 
 use cinelock_core::media::{
-    ContentKey, ObjectKind, ObjectRef, SEGMENT_HEADER_LEN, SEGMENT_MAGIC, SEGMENT_OVERHEAD,
-    open_object,
+    ContentKey, ObjectKind, ObjectNonce, ObjectRef, SEGMENT_HEADER_LEN, SEGMENT_OVERHEAD,
+    check_object_header, open_pinned_object,
 };
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen_futures::JsFuture;
@@ -62,14 +62,15 @@ impl ObjectCipher {
         }
     }
 
-    /// Opens `sealed` as the object `(track_id, kind, index)` of this package. Any failure of
-    /// the bytes is the core's opaque [`cinelock_core::Error::Decrypt`]; no plaintext is
-    /// returned unless the tag checked.
+    /// Opens `sealed` as the object `(track_id, kind, index)` of this package, which must
+    /// carry `nonce` (the manifest's). Any failure of the bytes is the core's opaque
+    /// [`cinelock_core::Error::Decrypt`]; no plaintext is returned unless the tag checked.
     pub(crate) async fn open(
         &self,
         track_id: &str,
         kind: ObjectKind,
         index: u32,
+        nonce: &ObjectNonce,
         sealed: &Uint8Array,
     ) -> Result<Uint8Array, SdkError> {
         let at = ObjectRef {
@@ -81,29 +82,18 @@ impl ObjectCipher {
         };
         match &self.kind {
             Kind::Wasm { key } => Ok(Uint8Array::from(
-                &open_object(key, &at, &sealed.to_vec())?[..],
+                &open_pinned_object(key, &at, &nonce.0, &sealed.to_vec())?[..],
             )),
             Kind::WebCrypto { subtle, key } => {
-                // The core's checks 1 to 3 (length, magic, version and suite, ids), then the
-                // tag check on WebCrypto with the core's associated data.
+                // The core's checks before the tag (length, magic, version and suite, the
+                // pinned nonce, then the ids in the associated data), then the tag check on
+                // WebCrypto with the core's associated data.
+                // The first 34 bytes (or fewer: too short) stand for the whole object in these
+                // checks, which look at its length (at least 34) and its header only.
                 let len = sealed.length() as usize;
-                if len < SEGMENT_OVERHEAD {
-                    return Err(cinelock_core::Error::Decrypt.into());
-                }
-                let mut header = [0u8; SEGMENT_HEADER_LEN];
-                sealed
-                    .subarray(0, SEGMENT_HEADER_LEN as u32)
-                    .copy_to(&mut header);
-                if header[..4] != SEGMENT_MAGIC {
-                    return Err(cinelock_core::Error::Decrypt.into());
-                }
-                if header[4] != 1 || header[5] != 1 {
-                    return Err(cinelock_core::Error::Unsupported {
-                        version: header[4],
-                        suite: header[5],
-                    }
-                    .into());
-                }
+                let mut head = vec![0u8; len.min(SEGMENT_OVERHEAD)];
+                sealed.subarray(0, head.len() as u32).copy_to(&mut head);
+                let header = check_object_header(&head, Some(&nonce.0))?;
                 let aad = Uint8Array::from(&at.associated_data(&header)?[..]);
                 let iv = Uint8Array::from(&header[6..]);
                 let params = AesGcmParams::new_with_u8_array("AES-GCM", &iv);
@@ -143,9 +133,9 @@ pub(crate) fn parse_kind(kind: &str) -> Result<ObjectKind, SdkError> {
     })
 }
 
-/// Opens one sealed media object on the chosen engine (`"auto"`, `"webcrypto"`, `"wasm"`): for
-/// tests of both engines against the known-answer vectors, and for pages that open objects
-/// themselves. `kind` is `"manifest"`, `"init"`, `"media"` or `"poster"`.
+/// Opens one sealed media object, which must carry `nonce`, on the chosen engine (`"auto"`,
+/// `"webcrypto"`, `"wasm"`): for tests of both engines against the known-answer vectors, and
+/// for pages that open objects themselves. `kind` is `"manifest"`, `"init"`, `"media"` or `"poster"`.
 #[doc(hidden)]
 #[allow(clippy::too_many_arguments)]
 pub async fn open_media_object(
@@ -156,6 +146,7 @@ pub async fn open_media_object(
     track_id: &str,
     kind: &str,
     index: u32,
+    nonce: &[u8; 12],
     sealed: &Uint8Array,
 ) -> Result<Uint8Array, SdkError> {
     let key: [u8; 32] = content_key
@@ -169,5 +160,7 @@ pub async fn open_media_object(
         package_id,
     )
     .await?;
-    cipher.open(track_id, kind, index, sealed).await
+    cipher
+        .open(track_id, kind, index, &ObjectNonce(*nonce), sealed)
+        .await
 }

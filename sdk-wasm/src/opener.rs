@@ -24,7 +24,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
-use cinelock_core::media::{ContentKey, ObjectKind};
+use cinelock_core::media::{ContentKey, ObjectKind, ObjectNonce};
 use futures_channel::mpsc::unbounded;
 use futures_util::StreamExt;
 use js_sys::{Array, Object, Reflect, Uint8Array};
@@ -75,6 +75,8 @@ pub(crate) struct FetchJob {
     pub index: u32,
     /// The size the manifest lists.
     pub size: u64,
+    /// The nonce the manifest lists: the object opens only if it carries it.
+    pub nonce: ObjectNonce,
 }
 
 /// Fetches and opens the objects of one package, in the worker while it lives.
@@ -328,6 +330,7 @@ impl Remote {
             ("kind", kind_name(job.kind).into()),
             ("index", job.index.into()),
             ("size", (job.size as f64).into()),
+            ("nonce", hex::encode(job.nonce.0).into()),
         ]);
         s.post(msg);
         Ok(Aborter::Remote {
@@ -419,7 +422,9 @@ pub async fn serve_opener() -> Result<(), SdkError> {
             }
             Some("fetch") => {
                 let id = get_f64(&data, "id") as u32;
-                let Ok(kind) = parse_kind(&get_str(&data, "kind").unwrap_or_default()) else {
+                let kind = parse_kind(&get_str(&data, "kind").unwrap_or_default()).ok();
+                let nonce = ObjectNonce::parse(&get_str(&data, "nonce").unwrap_or_default());
+                let (Some(kind), Some(nonce)) = (kind, nonce) else {
                     let failed = FetchResult::Failed {
                         retryable: false,
                         stale_url: false,
@@ -434,6 +439,7 @@ pub async fn serve_opener() -> Result<(), SdkError> {
                     kind,
                     index: get_f64(&data, "index") as u32,
                     size: get_f64(&data, "size") as u64,
+                    nonce,
                 };
                 let controller = AbortController::new().ok();
                 let signal = controller.as_ref().map(AbortController::signal);
@@ -607,7 +613,7 @@ pub(crate) async fn fetch_and_open(
     }
     let t = platform::now_ms();
     match cipher
-        .open(&job.track_id, job.kind, job.index, &sealed)
+        .open(&job.track_id, job.kind, job.index, &job.nonce, &sealed)
         .await
     {
         Ok(plain) => FetchResult::Opened {

@@ -14,7 +14,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-use cinelock_core::media::{Manifest, TrackKind};
+use cinelock_core::media::{Manifest, ObjectNonce, TrackKind};
 use cinelock_core::playback::{
     Action, AppendError, Event, FetchId, FetchKind, PlaybackConfig, Player, RetryReason,
     SwitchReason,
@@ -379,6 +379,7 @@ struct Job {
     index: u32,
     path: String,
     size: u64,
+    nonce: ObjectNonce,
     attempt: u32,
 }
 
@@ -723,6 +724,7 @@ impl Driver {
                 index,
                 path,
                 size,
+                nonce,
                 attempt,
                 ..
             } => {
@@ -732,6 +734,7 @@ impl Driver {
                     index,
                     path,
                     size,
+                    nonce,
                     attempt,
                 };
                 // An init segment opened before is not fetched again (nor measured).
@@ -1137,6 +1140,7 @@ fn spawn_fetch(
         kind: job.kind.object_kind(),
         index: job.index,
         size: job.size,
+        nonce: job.nonce,
     };
     p.opener.start(fetch, move |result, in_worker| {
         let _ = tx.unbounded_send(Msg::Fetch {

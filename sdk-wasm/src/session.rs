@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use cinelock_core::RecipientSecretKey;
-use cinelock_core::media::{ContentKey, Manifest, open_content_key};
+use cinelock_core::media::{ContentKey, Manifest, ObjectNonce, open_content_key};
 use js_sys::{Object, Reflect, Uint8Array};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
@@ -50,6 +50,8 @@ struct PlayAnswer {
     kind: String,
     key: String,
     manifest_url: String,
+    /// The sealed manifest's nonce: the player opens exactly this manifest.
+    manifest_nonce: String,
     #[serde(default)]
     urls: HashMap<String, String>,
     session: String,
@@ -104,8 +106,21 @@ pub(crate) async fn open(target: &PlayTarget) -> Result<Grant, SdkError> {
     let released =
         Zeroizing::new(hex::decode(&answer.key).map_err(|_| cinelock_core::Error::Decrypt)?);
     let key = open_content_key(&secret, &target.asset_id, &released)?;
+    let nonce = ObjectNonce::parse(&answer.manifest_nonce).ok_or_else(|| {
+        SdkError::server(
+            200,
+            "server_error",
+            "the session's manifest nonce is not 24 hex digits".into(),
+        )
+    })?;
     let sealed = get_bytes(&answer.manifest_url).await?;
-    let manifest = Manifest::open(&key, &target.asset_id, &answer.package_id, &sealed.to_vec())?;
+    let manifest = Manifest::open(
+        &key,
+        &target.asset_id,
+        &answer.package_id,
+        &nonce,
+        &sealed.to_vec(),
+    )?;
     Ok(Grant {
         package_id: answer.package_id,
         kind: answer.kind,

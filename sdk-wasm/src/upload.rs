@@ -36,6 +36,9 @@ use crate::{SdkError, platform};
 struct Options {
     endpoint: String,
     upload_id: String,
+    /// The asset the upload was created for: the context the stream is sealed for, so the
+    /// workers open it as this asset's and no other's.
+    asset_id: String,
     token: String,
     plan: PlanJson,
     recipient_public_key: String,
@@ -165,6 +168,7 @@ pub fn start_upload(
         file,
         recipient,
         seed,
+        context: o.asset_id,
         choice,
         on_event,
         parts: HashMap::new(),
@@ -198,6 +202,7 @@ struct Driver {
     file: Blob,
     recipient: RecipientPublicKey,
     seed: [u8; SEED_LEN],
+    context: String,
     choice: EngineChoice,
     on_event: Function,
     /// Sealed parts kept until their PUT succeeds (at most `max_parallel`, the engine's limit).
@@ -216,6 +221,7 @@ impl Driver {
         let (header, key) = self.recipient.seal_header(
             upload.plan().chunk_size(),
             &SealSeed::from_bytes(&self.seed),
+            self.context.as_bytes(),
         )?;
         let engine = Rc::new(Engine::new(self.choice, &header, &key).await?);
         let header = Rc::new(header.to_bytes());

@@ -15,7 +15,7 @@ use web_sys::Blob;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const VECTORS: &str = include_str!("../../tests/vectors/stream-v1.json");
+const VECTORS: &str = include_str!("../../tests/vectors/stream-v2.json");
 const ENGINES: [&str; 2] = ["webcrypto", "wasm"];
 
 fn hexf(v: &Value, field: &str) -> Vec<u8> {
@@ -46,15 +46,24 @@ async fn both_engines_reproduce_and_open_every_positive_vector() {
         let pt = hexf(v, "plaintext");
         let sealed = hexf(v, "sealed");
         let cs = v["chunk_size"].as_u64().unwrap() as u32;
+        let context = hexf(v, "context");
         for engine in ENGINES {
-            let ours = api::seal_bytes_with_seed(&pk, Uint8Array::from(&pt[..]), cs, engine, &seed)
-                .await
-                .unwrap();
+            let ours = api::seal_bytes_with_seed(
+                &pk,
+                Uint8Array::from(&pt[..]),
+                cs,
+                engine,
+                &seed,
+                &context,
+            )
+            .await
+            .unwrap();
             assert_eq!(ours.to_vec(), sealed, "{engine}: {}", v["name"]);
             let opened = api::open_bytes(
                 sk.clone(),
                 Uint8Array::from(&sealed[..]),
                 Some(engine.into()),
+                Some(context.clone()),
             )
             .await
             .unwrap();
@@ -74,6 +83,7 @@ async fn both_engines_reject_every_negative_vector_alike() {
                 sk.clone(),
                 Uint8Array::from(&sealed[..]),
                 Some(engine.into()),
+                Some(hexf(v, "context")),
             )
             .await
             .expect_err(v["name"].as_str().unwrap());
@@ -107,9 +117,15 @@ async fn blobs_round_trip_across_read_windows_with_both_engines() {
         let pt = pattern(len);
         let parts = Array::of1(&Uint8Array::from(&pt[..]));
         let blob = Blob::new_with_u8_array_sequence(&parts).unwrap();
-        let sealed = api::seal_blob(keys.public_key(), blob, Some(cs), Some(engine.into()))
-            .await
-            .unwrap();
+        let sealed = api::seal_blob(
+            keys.public_key(),
+            blob,
+            Some(cs),
+            Some(engine.into()),
+            Some(b"asset-1".to_vec()),
+        )
+        .await
+        .unwrap();
         let sealed_bytes = blob_bytes(&sealed).await;
         assert_eq!(
             sealed_bytes.len() as u64,
@@ -126,19 +142,39 @@ async fn blobs_round_trip_across_read_windows_with_both_engines() {
         } else {
             "wasm"
         };
-        let opened = api::open_blob(keys.secret_key(), sealed, Some(other.into()))
-            .await
-            .unwrap();
+        let opened = api::open_blob(
+            keys.secret_key(),
+            sealed.clone(),
+            Some(other.into()),
+            Some(b"asset-1".to_vec()),
+        )
+        .await
+        .unwrap();
         assert_eq!(blob_bytes(&opened).await, pt, "{engine}");
+        // Opened for another context (asset): refused.
+        let err = api::open_blob(
+            keys.secret_key(),
+            sealed,
+            Some(other.into()),
+            Some(b"asset-2".to_vec()),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(code(err), "decrypt");
         // One flipped bit in the last chunk: nothing comes back.
         let mut bad = sealed_bytes.clone();
         let n = bad.len();
         bad[n - 20] ^= 4;
         let bad_blob =
             Blob::new_with_u8_array_sequence(&Array::of1(&Uint8Array::from(&bad[..]))).unwrap();
-        let err = api::open_blob(keys.secret_key(), bad_blob, Some(engine.into()))
-            .await
-            .unwrap_err();
+        let err = api::open_blob(
+            keys.secret_key(),
+            bad_blob,
+            Some(engine.into()),
+            Some(b"asset-1".to_vec()),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(code(err), "decrypt");
     }
 }
@@ -151,22 +187,30 @@ async fn empty_input_round_trips_and_bad_keys_are_clear_errors() {
         Uint8Array::new_with_length(0),
         None,
         None,
+        None,
     )
     .await
     .unwrap();
     assert_eq!(sealed.length() as usize, cinelock_core::HEADER_LEN + 16);
-    let opened = api::open_bytes(keys.secret_key(), sealed, None)
+    let opened = api::open_bytes(keys.secret_key(), sealed, None, None)
         .await
         .unwrap();
     assert_eq!(opened.length(), 0);
-    let err = api::seal_bytes(vec![1, 2, 3], Uint8Array::new_with_length(4), None, None)
-        .await
-        .unwrap_err();
+    let err = api::seal_bytes(
+        vec![1, 2, 3],
+        Uint8Array::new_with_length(4),
+        None,
+        None,
+        None,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(code(err), "invalid_key");
     let err = api::seal_bytes(
         keys.public_key(),
         Uint8Array::new_with_length(4),
         Some(10),
+        None,
         None,
     )
     .await
@@ -178,10 +222,11 @@ async fn empty_input_round_trips_and_bad_keys_are_clear_errors() {
         Uint8Array::new_with_length(9),
         None,
         None,
+        None,
     )
     .await
     .unwrap();
-    let err = api::open_bytes(other.secret_key(), sealed, None)
+    let err = api::open_bytes(other.secret_key(), sealed, None, None)
         .await
         .unwrap_err();
     assert_eq!(code(err), "wrong_recipient");

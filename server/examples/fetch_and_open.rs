@@ -10,7 +10,18 @@ use cinelock_core::{RecipientSecretKey, StreamOpener};
 #[tokio::main]
 async fn main() {
     let a: Vec<String> = std::env::args().collect();
-    let [_, endpoint, region, bucket, key, context, sk, sealed_out, plain_out] = &a[..] else {
+    let [
+        _,
+        endpoint,
+        region,
+        bucket,
+        key,
+        context,
+        sk,
+        sealed_out,
+        plain_out,
+    ] = &a[..]
+    else {
         eprintln!(
             "usage: fetch_and_open ENDPOINT REGION BUCKET KEY CONTEXT SECRET_KEY_HEX SEALED_OUT PLAIN_OUT"
         );

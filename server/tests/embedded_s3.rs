@@ -229,7 +229,7 @@ async fn a_body_that_does_not_match_its_signed_checksum_is_refused_and_not_store
     assert_eq!(st, StatusCode::OK, "{v}");
     let stored = get_object(&env, &c.id).await;
     assert_eq!(stored, c.sealed);
-    assert!(open(&env.worker, &stored).is_ok());
+    assert!(open(&env.worker, c.asset_id.as_bytes(), &stored).is_ok());
 
     // PutObject too is checked before writing: a mismatching body leaves the object as it was.
     let s = env.storage_settings();
@@ -494,8 +494,15 @@ fn generate_worker_key_writes_an_owner_only_key_once_and_never_overwrites() {
     assert_eq!(hex::encode(secret.public_key().to_bytes()), public);
     // The key works: what is sealed to the printed public key opens with the written secret.
     let pk = RecipientPublicKey::from_bytes(&hex::decode(&public).unwrap()).unwrap();
-    let sealed = seal(&pk, 1024, &SealSeed::from_bytes(&[7; SEED_LEN]), b"clip").unwrap();
-    assert_eq!(open(&secret, &sealed).unwrap(), b"clip");
+    let sealed = seal(
+        &pk,
+        1024,
+        &SealSeed::from_bytes(&[7; SEED_LEN]),
+        b"a1",
+        b"clip",
+    )
+    .unwrap();
+    assert_eq!(open(&secret, b"a1", &sealed).unwrap(), b"clip");
 
     // Again: the same key, kept.
     let out = server()
@@ -616,10 +623,12 @@ async fn the_server_binary_serves_uploads_from_the_embedded_store() {
         created["token"].as_str().unwrap(),
     );
     let chunk = created["plan"]["chunk_size"].as_u64().unwrap() as u32;
+    let asset_id = created["asset_id"].as_str().unwrap();
     let sealed = seal(
         worker.public_key(),
         chunk,
         &SealSeed::from_bytes(&[4; SEED_LEN]),
+        asset_id.as_bytes(),
         &source,
     )
     .unwrap();
@@ -646,12 +655,11 @@ async fn the_server_binary_serves_uploads_from_the_embedded_store() {
     let status = res.status();
     let done: Value = res.json().await.unwrap();
     assert_eq!(status, 200, "{done}");
-    let object = s3_dir.join("cinelock").join(format!(
-        "assets/{}/source.cnlk",
-        created["asset_id"].as_str().unwrap()
-    ));
+    let object = s3_dir
+        .join("cinelock")
+        .join(format!("assets/{asset_id}/source.cnlk"));
     let stored = std::fs::read(object).unwrap();
-    assert_eq!(open(&worker, &stored).unwrap(), source);
+    assert_eq!(open(&worker, asset_id.as_bytes(), &stored).unwrap(), source);
     // Without credentials the API refuses, on the embedded store as anywhere.
     let res = http
         .post(format!("{api}/v1/uploads"))

@@ -9,7 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
-use cinelock_core::media::{Manifest, open_content_key};
+use cinelock_core::media::{Manifest, ObjectNonce, Released, open_content_key, open_key};
 use cinelock_core::policy::{Claims, token};
 use cinelock_core::{HEADER_LEN, Header, RecipientSecretKey, StreamOpener};
 use cinelock_server::app;
@@ -201,7 +201,19 @@ async fn sessions_tokens_and_urls() {
         .await
         .unwrap();
     let package_id = s["package_id"].as_str().unwrap();
-    let manifest = Manifest::open(&key, &id, package_id, &sealed_manifest).unwrap();
+    let nonce = ObjectNonce::parse(s["manifest_nonce"].as_str().unwrap()).unwrap();
+    let manifest = Manifest::open(&key, &id, package_id, &nonce, &sealed_manifest).unwrap();
+    // The session pins the manifest: another nonce refuses it.
+    assert!(
+        Manifest::open(
+            &key,
+            &id,
+            package_id,
+            &ObjectNonce([0; 12]),
+            &sealed_manifest
+        )
+        .is_err()
+    );
     // Every init segment and the first segments come signed.
     let urls = s["urls"].as_object().unwrap();
     for t in &manifest.tracks {
@@ -541,22 +553,14 @@ async fn allow_lists_password_and_download() {
         .bytes()
         .await
         .unwrap();
-    let label = format!("{id}/source");
-    let data_key = open_content_key(
-        &v.secret,
-        &label,
-        &hex::decode(d["key"].as_str().unwrap()).unwrap(),
-    )
-    .unwrap();
-    assert!(
-        open_content_key(
-            &v.secret,
-            &id,
-            &hex::decode(d["key"].as_str().unwrap()).unwrap()
-        )
-        .is_err(),
-        "not usable as the content key"
-    );
+    let released = hex::decode(d["key"].as_str().unwrap()).unwrap();
+    let data_key = open_key(Released::SourceKey, &v.secret, &id, &released).unwrap();
+    for as_id in [id.clone(), format!("{id}/source")] {
+        assert!(
+            open_content_key(&v.secret, &as_id, &released).is_err(),
+            "not usable as a content key"
+        );
+    }
     let header = Header::parse(&sealed[..HEADER_LEN]).unwrap();
     let key = cinelock_core::DataKey::from_bytes(*data_key.as_bytes());
     let mut opener = StreamOpener::with_key(v.secret.clone(), &header, &key).unwrap();

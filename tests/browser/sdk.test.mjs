@@ -151,7 +151,7 @@ test("npm API: sealStream/openStream round trip with backpressure; tampering err
 
 test("vectors open in the browser through the npm API", async () => {
   const { readFileSync } = await import("node:fs");
-  const doc = JSON.parse(readFileSync(new URL("../vectors/stream-v1.json", import.meta.url)));
+  const doc = JSON.parse(readFileSync(new URL("../vectors/stream-v2.json", import.meta.url)));
   const p = await page();
   await p.goto(server.url);
   const results = await p.evaluate(async (doc) => {
@@ -160,11 +160,11 @@ test("vectors open in the browser through the npm API", async () => {
     const sk = hex(doc.recipient.secret_key);
     const out = [];
     for (const v of doc.positive) {
-      const opened = await c.open(sk, hex(v.sealed));
+      const opened = await c.open(sk, hex(v.sealed), { context: hex(v.context) });
       out.push(Array.from(opened).map((b) => b.toString(16).padStart(2, "0")).join("") === v.plaintext);
     }
     for (const v of doc.negative) {
-      try { await c.open(sk, new Blob([hex(v.sealed)])); out.push(false); } catch (e) { out.push(e.code === v.error); }
+      try { await c.open(sk, new Blob([hex(v.sealed)]), { context: hex(v.context) }); out.push(false); } catch (e) { out.push(e.code === v.error); }
     }
     return out;
   }, doc);

@@ -23,7 +23,11 @@ fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
 
 fn labeled_extract(suite: &[u8], salt: &[u8], label: &[u8], ikm: &[u8]) -> [u8; 32] {
     // An empty salt is HKDF's default: 32 zero bytes as the HMAC key.
-    let salt = if salt.is_empty() { &[0u8; 32][..] } else { salt };
+    let salt = if salt.is_empty() {
+        &[0u8; 32][..]
+    } else {
+        salt
+    };
     hmac(salt, &[b"HPKE-v1", suite, label, ikm])
 }
 
@@ -39,7 +43,12 @@ fn labeled_expand(suite: &[u8], prk: &[u8], label: &[u8], info: &[u8], len: u16)
 
 /// `enc ‖ ct` for `enc` = 32 zero bytes, sealing `plaintext` (32 bytes) to `pk_r` with `info`
 /// and `aad`, under the shared secret that an all-zero X25519 result gives.
-pub fn wrap_under_zero_secret(pk_r: &[u8; 32], info: &[u8], aad: &[u8], plaintext: &[u8]) -> [u8; 48] {
+pub fn wrap_under_zero_secret(
+    pk_r: &[u8; 32],
+    info: &[u8],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> [u8; 48] {
     let enc = [0u8; 32];
     let eae_prk = labeled_extract(SUITE_KEM, b"", b"eae_prk", &[0u8; 32]);
     let kem_context = [&enc[..], pk_r].concat();

@@ -150,7 +150,13 @@ mod tests {
     fn content_and_source_releases_are_kept_apart() {
         let player = RecipientSecretKey::from_seed(&[1; 32]);
         let key = ContentKey::from_bytes([5; 32]);
-        let source = seal_key(Released::SourceKey, player.public_key(), "a", &key, &[3; 32]);
+        let source = seal_key(
+            Released::SourceKey,
+            player.public_key(),
+            "a",
+            &key,
+            &[3; 32],
+        );
         let source = source.unwrap();
         assert_eq!(
             open_key(Released::SourceKey, &player, "a", &source).unwrap(),

@@ -26,7 +26,11 @@ impl core::fmt::Debug for ObjectNonce {
 impl ObjectNonce {
     /// Parses 24 lowercase hex digits (the only form the format allows).
     pub fn parse(s: &str) -> Option<Self> {
-        if s.len() != 24 || !s.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)) {
+        if s.len() != 24
+            || !s
+                .bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+        {
             return None;
         }
         let mut n = [0u8; 12];
@@ -437,7 +441,11 @@ mod tests {
         let text = String::from_utf8(m.to_json().unwrap()).unwrap();
         let nonce = hex::encode([0xabu8; 12]);
         assert!(text.contains(&nonce));
-        for other in [nonce.to_uppercase(), nonce[1..].to_owned(), format!("{nonce}00")] {
+        for other in [
+            nonce.to_uppercase(),
+            nonce[1..].to_owned(),
+            format!("{nonce}00"),
+        ] {
             let changed = text.replacen(&nonce, &other, 1);
             assert!(Manifest::from_json(changed.as_bytes()).is_err(), "{other}");
         }

@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use crate::media::ObjectKind;
+use crate::media::{ObjectKind, ObjectNonce};
 
 /// A SourceBuffer. Every video rendition goes through the one video buffer (a switch appends
 /// the new rendition's init segment first); the audio track, if any, has its own.
@@ -73,6 +73,10 @@ pub enum Action {
         path: String,
         /// Its sealed size in bytes, from the manifest.
         size: u64,
+        /// The nonce the manifest lists for it: open it pinned to this nonce
+        /// ([`open_pinned_object`](crate::media::open_pinned_object)), so an older object
+        /// sealed at the same place is refused.
+        nonce: ObjectNonce,
         /// 1 for the first fetch of this object, more for a retry. Past the first, bypass the
         /// HTTP cache (`cache: "reload"`): it may hold the damaged copy.
         attempt: u32,

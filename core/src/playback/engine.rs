@@ -1017,13 +1017,20 @@ impl Player {
         let id = self.next_id;
         self.next_id += 1;
         let track = &self.manifest.tracks[best.track];
-        let (kind, index, path, size) = match best.obj {
-            Obj::Init(_) => (FetchKind::Init, 0, &track.init.path, track.init.size),
+        let (kind, index, path, size, nonce) = match best.obj {
+            Obj::Init(_) => (
+                FetchKind::Init,
+                0,
+                &track.init.path,
+                track.init.size,
+                track.init.nonce,
+            ),
             Obj::Media(i) => (
                 FetchKind::Media,
                 index_u32(i),
                 &track.segments[i].path,
                 track.segments[i].size,
+                track.segments[i].nonce,
             ),
         };
         let attempt = self
@@ -1039,6 +1046,7 @@ impl Player {
             index,
             path: path.clone(),
             size,
+            nonce,
             attempt,
         };
         // A slow link is no hung fetch: allow a margin over the time the estimate gives

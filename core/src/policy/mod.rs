@@ -8,6 +8,7 @@
 //!
 //! - [`token`]: viewer tokens (`clv1.<claims>.<hmac>`) minted by customers' backends.
 //! - [`cidr`], [`origin`], [`geo`]: the three allow-lists, each off while empty.
+//! - [`client`]: the client address behind trusted proxies, and the password-guess key.
 //! - [`rate`]: the password-guess limiter the server keeps between requests.
 //!
 //! Allow-list entries are validated where they are parsed (when a policy is saved or loaded),
@@ -49,6 +50,7 @@
 
 mod asset;
 pub mod cidr;
+pub mod client;
 mod decide;
 mod deny;
 mod error;
@@ -59,6 +61,7 @@ pub mod token;
 
 pub use asset::{AssetPolicy, Visibility};
 pub use cidr::{Cidr, ip_allowed};
+pub use client::{client_ip, guess_key};
 pub use decide::{Grant, Request, decide};
 pub use deny::Deny;
 pub use error::PolicyError;

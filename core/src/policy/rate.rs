@@ -42,9 +42,29 @@ impl Default for RateConfig {
     }
 }
 
+impl RateConfig {
+    /// One attempt for a key whose theoretical arrival time is `tat` (`None`: never seen) at
+    /// `now_ms`: the key's new TAT, or [`Deny::RateLimited`] with the milliseconds until an
+    /// attempt is allowed (and the TAT unchanged). The whole limiter in one function, for
+    /// callers that keep TATs elsewhere (a database, so that a restart resets nothing).
+    pub fn step(&self, tat: Option<u64>, now_ms: u64) -> Result<u64, Deny> {
+        let interval = self.interval_ms.max(1);
+        let tolerance = interval.saturating_mul(u64::from(self.burst.max(1) - 1));
+        let tat = tat.map_or(now_ms, |t| t.max(now_ms));
+        let allowed_at = tat.saturating_sub(tolerance);
+        if now_ms < allowed_at {
+            return Err(Deny::RateLimited {
+                retry_after_ms: allowed_at - now_ms,
+            });
+        }
+        Ok(tat.saturating_add(interval))
+    }
+}
+
 /// A per-key attempt limiter (see the [module docs](self)).
 #[derive(Debug, Clone)]
 pub struct AttemptLimiter<K> {
+    config: RateConfig,
     interval_ms: u64,
     /// `(burst - 1) × interval`: how far TAT may run ahead of now.
     tolerance_ms: u64,
@@ -59,6 +79,7 @@ impl<K: Ord + Clone> AttemptLimiter<K> {
     pub fn new(config: RateConfig) -> Self {
         let interval_ms = config.interval_ms.max(1);
         Self {
+            config,
             interval_ms,
             tolerance_ms: interval_ms.saturating_mul(u64::from(config.burst.max(1) - 1)),
             max_keys: config.max_keys.max(1),
@@ -73,14 +94,7 @@ impl<K: Ord + Clone> AttemptLimiter<K> {
     /// Call it *before* checking the password, and for every guess, right or wrong: taking the
     /// attempt up front means concurrent guesses cannot all slip past one check.
     pub fn attempt(&mut self, key: &K, now_ms: u64) -> Result<(), Deny> {
-        let tat = self.tat.get(key).copied().map_or(now_ms, |t| t.max(now_ms));
-        let allowed_at = tat.saturating_sub(self.tolerance_ms);
-        if now_ms < allowed_at {
-            return Err(Deny::RateLimited {
-                retry_after_ms: allowed_at - now_ms,
-            });
-        }
-        let next = tat.saturating_add(self.interval_ms);
+        let next = self.config.step(self.tat.get(key).copied(), now_ms)?;
         match self.tat.get_mut(key) {
             Some(t) => {
                 self.by_tat.remove(&(*t, key.clone()));

@@ -294,13 +294,11 @@ async fn process(
         key: &object_key,
         sealed_len: sealed_len as u64,
     };
-    let (opened, source_key) = source::fetch_and_open(
-        &sealed_source,
-        &settings.secret_key,
-        &source,
-        |f| set(f * fetch_w),
-    )
-    .await?;
+    let (opened, source_key) =
+        source::fetch_and_open(&sealed_source, &settings.secret_key, &source, |f| {
+            set(f * fetch_w)
+        })
+        .await?;
     if opened != plaintext_len as u64 {
         return Err(AppError::Transcode {
             code: "source_unreadable",

@@ -39,19 +39,19 @@ pub async fn fetch_and_open(
     let mut header = Vec::with_capacity(HEADER_LEN);
     // Set once the header has authenticated for this asset and been recorded.
     let mut header_hash: Option<String> = None;
-    let mut opener = StreamOpener::new(secret.clone(), context).map_err(|_| {
-        AppError::Transcode {
+    let mut opener =
+        StreamOpener::new(secret.clone(), context).map_err(|_| AppError::Transcode {
             code: "source_unreadable",
             message: "the asset id is too long to be a stream context".into(),
-        }
-    })?;
+        })?;
     let mut file = tokio::fs::File::create(dest)
         .await
         .map_err(|e| AppError::Worker(format!("creating {}: {e}", dest.display())))?;
     let mut plain = Vec::with_capacity(1 << 20);
     let mut read = 0u64;
     let mut written = 0u64;
-    let refused = |e: CoreError, at: u64| match e {
+    let refused = |e: CoreError, at: u64| {
+        match e {
         CoreError::Decrypt if at < HEADER_LEN as u64 => AppError::Transcode {
             code: "source_tampered",
             message: "the sealed source does not open for this asset: it was sealed for another upload, or its header was modified".into(),
@@ -66,6 +66,7 @@ pub async fn fetch_and_open(
             code: "source_unreadable",
             message: format!("the sealed source cannot be opened: {other}"),
         },
+    }
     };
     while let Some(piece) = body.next().await {
         let piece = piece.map_err(|e| AppError::Storage(format!("reading the source: {e}")))?;

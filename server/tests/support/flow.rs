@@ -159,6 +159,8 @@ pub fn code(v: &Value) -> &str {
 /// An upload created through the API, with its source sealed the way the browser seals it.
 pub struct Created {
     pub id: String,
+    /// The asset the upload was created for: the context its source is sealed for.
+    pub asset_id: String,
     pub token: String,
     pub plan: PartPlan,
     pub sealed: Vec<u8>,
@@ -199,16 +201,19 @@ pub async fn create_with(env: &Env, source: Vec<u8>) -> Created {
         u64::from(plan.part_count())
     );
     let pkr = cinelock_core::RecipientPublicKey::from_bytes(&pk).unwrap();
+    let asset_id = v["asset_id"].as_str().unwrap();
     let sealed = seal(
         &pkr,
         plan.chunk_size(),
         &SealSeed::from_bytes(&[3; SEED_LEN]),
+        asset_id.as_bytes(),
         &source,
     )
     .unwrap();
     assert_eq!(sealed.len() as u64, plan.sealed_len());
     Created {
         id: v["upload_id"].as_str().unwrap().into(),
+        asset_id: asset_id.into(),
         token: v["token"].as_str().unwrap().into(),
         plan,
         sealed,
@@ -397,7 +402,7 @@ pub async fn sealed_round_trip(env: &Env) {
         "plaintext visible in the bucket"
     );
     assert_eq!(
-        Sha256::digest(open(&env.worker, &stored).unwrap()),
+        Sha256::digest(open(&env.worker, c.asset_id.as_bytes(), &stored).unwrap()),
         Sha256::digest(&c.source)
     );
     let body = part_bytes(&c, 1);

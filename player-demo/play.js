@@ -44,13 +44,26 @@ setInterval(() => {
   $("now").textContent = `${player.video.currentTime.toFixed(1)} s · fetching ${p.currentRendition ?? "—"}${p.auto ? " (auto)" : ""} · showing ${player.video.videoWidth}×${player.video.videoHeight} · ${q?.totalVideoFrames ?? 0} frames · ${stalls} stalls · estimate ${(p.stats().bandwidthEstimate / 1e6).toFixed(1)} Mbit/s`;
 }, 500);
 
+/** `value` if it names this page's own origin (the only server this page talks to), else null. */
+function sameOrigin(value) {
+  if (!value) return null;
+  try {
+    return new URL(value).origin === location.origin ? location.origin : null;
+  } catch {
+    return null;
+  }
+}
+
 function start(asset, token) {
   $("asset").value = asset;
   $("token").value = token ?? "";
   $("log").replaceChildren();
   $("status").textContent = "Asking the server for a session…";
   $("status").className = "";
-  const endpoint = params.get("endpoint");
+  // Only this page's own server: a link must not point the page (and what a viewer types into
+  // it, a password say) at a server of someone else's choosing.
+  const endpoint = sameOrigin(params.get("endpoint"));
+  if (params.get("endpoint") && !endpoint) log("error", `ignored endpoint ${params.get("endpoint")}: not this page's origin`, "bad");
   if (endpoint) player.setAttribute("endpoint", endpoint);
   if (token) player.setAttribute("token", token);
   else player.removeAttribute("token");

@@ -140,7 +140,7 @@ fn main() {
     forged_header.sealed_key = forge::wrap_under_zero_secret(
         &pk.to_bytes(),
         &[
-            &cinelock_core::HPKE_INFO[..],
+            cinelock_core::HPKE_INFO,
             &[CONTEXT.len() as u8],
             CONTEXT,
         ]

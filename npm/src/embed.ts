@@ -30,6 +30,27 @@ video { display: block; width: 100%; height: 100%; object-fit: contain; backgrou
 .message[hidden] { display: none; }
 `;
 
+let sheet: CSSStyleSheet | undefined;
+
+/**
+ * Styles the shadow root with a constructed stylesheet, which a page's Content-Security-Policy
+ * without `style-src 'unsafe-inline'` still allows (a `<style>` element would be blocked); a
+ * `<style>` element only where constructed sheets do not exist.
+ */
+function adoptStyle(root: ShadowRoot): void {
+  if ("adoptedStyleSheets" in root && typeof CSSStyleSheet !== "undefined" && "replaceSync" in CSSStyleSheet.prototype) {
+    if (!sheet) {
+      sheet = new CSSStyleSheet();
+      sheet.replaceSync(STYLE);
+    }
+    root.adoptedStyleSheets = [sheet];
+    return;
+  }
+  const style = document.createElement("style");
+  style.textContent = STYLE;
+  root.prepend(style);
+}
+
 export class CinelockPlayerElement extends HTMLElement {
   static observedAttributes = [...SESSION_ATTRS, ...VIDEO_ATTRS];
 
@@ -41,15 +62,14 @@ export class CinelockPlayerElement extends HTMLElement {
   constructor() {
     super();
     const root = this.attachShadow({ mode: "open" });
-    const style = document.createElement("style");
-    style.textContent = STYLE;
     this.video = document.createElement("video");
     this.video.setAttribute("part", "video");
     this.#message = document.createElement("div");
     this.#message.className = "message";
     this.#message.setAttribute("role", "status");
     this.#message.hidden = true;
-    root.append(style, this.video, this.#message);
+    root.append(this.video, this.#message);
+    adoptStyle(root);
   }
 
   /** The current session's player (undefined while none). */

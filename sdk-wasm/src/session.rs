@@ -182,7 +182,8 @@ async fn post_json<T: for<'de> Deserialize<'de>>(
         .ok()
         .map(|a| a.error);
     Err(match err {
-        Some(e) if status == 403 && e.code == "denied" => SdkError::Denied {
+        // A policy refusal is 403; a password guess over its budget is 429.
+        Some(e) if (status == 403 || status == 429) && e.code == "denied" => SdkError::Denied {
             reason: e.reason.unwrap_or_else(|| "denied".into()),
             message: e.message,
             retry_after_ms: retry_after(&response),

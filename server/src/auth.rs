@@ -95,6 +95,68 @@ pub async fn store_api_key(
     Ok(id)
 }
 
+/// Installs the well-known development key (marked as such, and live again if a server
+/// without it revoked it).
+pub async fn store_dev_api_key(db: &AnyPool, key: &str) -> Result<String, AppError> {
+    let id = store_api_key(
+        db,
+        "development",
+        key,
+        &format!("{SCOPE_WRITE},{SCOPE_READ}"),
+    )
+    .await?;
+    sqlx::query("UPDATE api_keys SET dev = 1, revoked_at = NULL WHERE id = $1")
+        .bind(&id)
+        .execute(db)
+        .await?;
+    Ok(id)
+}
+
+/// Revokes every development key still live; returns how many.
+pub async fn revoke_dev_api_keys(db: &AnyPool) -> Result<u64, AppError> {
+    Ok(
+        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE dev = 1 AND revoked_at IS NULL")
+            .bind(now_ms())
+            .execute(db)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// Revokes the key `id`; false if there is no such live key.
+pub async fn revoke_api_key(db: &AnyPool, id: &str) -> Result<bool, AppError> {
+    Ok(
+        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now_ms())
+            .bind(id)
+            .execute(db)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}
+
+/// An API key as listed: never the key itself (only its hash is stored).
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct ApiKeyInfo {
+    pub id: String,
+    pub name: String,
+    pub scopes: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+    /// 1 for the well-known development key.
+    pub dev: i64,
+}
+
+/// Every API key, oldest first.
+pub async fn list_api_keys(db: &AnyPool) -> Result<Vec<ApiKeyInfo>, AppError> {
+    Ok(sqlx::query_as(
+        "SELECT id, name, scopes, created_at, revoked_at, dev FROM api_keys ORDER BY created_at, id",
+    )
+    .fetch_all(db)
+    .await?)
+}
+
 /// Creates a fresh random key, stores its hash and returns the key (the only time it is seen).
 pub async fn create_api_key(db: &AnyPool, name: &str, scopes: &str) -> Result<String, AppError> {
     let mut secret = [0u8; 24];

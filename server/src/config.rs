@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cinelock_core::RecipientPublicKey;
+use cinelock_core::policy::Cidr;
 use clap::{Args, Parser, Subcommand};
 
 use crate::AppError;
@@ -37,6 +38,14 @@ pub enum Command {
         /// Comma-separated scopes: uploads:write, uploads:read.
         #[arg(long, default_value = "uploads:write,uploads:read")]
         scopes: String,
+    },
+    /// List the API keys (id, name, scopes, created, revoked; never the key), one JSON line each.
+    ListApiKeys,
+    /// Revoke an API key by id (from list-api-keys): every later request with it gets 401.
+    RevokeApiKey {
+        /// The key's id.
+        #[arg(long)]
+        id: String,
     },
     /// Write the bucket CORS rules the browser needs (PUT from the allowed origins, ETag exposed).
     ConfigureBucketCors,
@@ -167,6 +176,19 @@ pub struct Config {
     /// x264 preset for every rendition (slower presets: smaller files, more CPU).
     #[arg(long, env = "CINELOCK_X264_PRESET", default_value = "veryfast")]
     pub x264_preset: String,
+    /// Longest source a worker transcodes, in seconds (longer ones fail: source_too_large).
+    #[arg(long, env = "CINELOCK_MAX_SOURCE_SECONDS", default_value_t = 4 * 3600)]
+    pub max_source_seconds: u64,
+    /// Largest source frame a worker transcodes, in pixels (default 4096 × 2304).
+    #[arg(long, env = "CINELOCK_MAX_SOURCE_PIXELS", default_value_t = 4096 * 2304)]
+    pub max_source_pixels: u64,
+    /// Highest source frame rate a worker transcodes, in frames per second.
+    #[arg(long, env = "CINELOCK_MAX_SOURCE_FPS", default_value_t = 120)]
+    pub max_source_fps: u64,
+    /// Wall-clock seconds one transcode attempt may take; past it the job fails for good
+    /// (job_timeout). ffmpeg also gets this much CPU time per core, and files of at most 16 GiB.
+    #[arg(long, env = "CINELOCK_JOB_TIMEOUT", default_value_t = 6 * 3600)]
+    pub job_timeout: u64,
     /// ffmpeg binary.
     #[arg(long, env = "CINELOCK_FFMPEG", default_value = "ffmpeg")]
     pub ffmpeg: String,
@@ -177,8 +199,13 @@ pub struct Config {
     /// sign viewer tokens with. Several allow rotation (environment only).
     #[arg(skip = std::env::var("CINELOCK_VIEWER_TOKEN_SECRETS").unwrap_or_default())]
     pub viewer_token_secrets: String,
-    /// Header a trusted reverse proxy sets to the client's address (e.g. x-forwarded-for; its
-    /// last entry is used). Unset: the peer address. Never set it without such a proxy.
+    /// Reverse proxies in front of the server whose forwarded header is believed (comma-separated
+    /// addresses or CIDRs, e.g. 10.0.0.0/8). Unset: the client is the socket peer, whatever any
+    /// header says.
+    #[arg(long, env = "CINELOCK_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
+    /// The header those proxies append the client's address to (x-forwarded-for by default).
+    /// The rightmost address that is not a trusted proxy is the client.
     #[arg(long, env = "CINELOCK_CLIENT_IP_HEADER")]
     pub client_ip_header: Option<String>,
     /// A MaxMind-format country database (GeoLite2-Country, GeoIP2, DB-IP) for country
@@ -188,9 +215,14 @@ pub struct Config {
     /// Lifetime of a presigned segment URL, in seconds.
     #[arg(long, env = "CINELOCK_PLAY_URL_TTL", default_value_t = 900)]
     pub play_url_ttl: u64,
-    /// Lifetime of a playback session (asking for more URLs), in seconds.
+    /// Lifetime of a playback session (asking for more URLs), in seconds; never longer than
+    /// the viewer token it was granted on.
     #[arg(long, env = "CINELOCK_PLAY_SESSION_TTL", default_value_t = 6 * 3600)]
     pub play_session_ttl: u64,
+    /// Password hashes (Argon2, about 19 MiB each) checked at once; more guesses at the same
+    /// time are answered 429 at once. Default: the number of CPUs.
+    #[arg(long, env = "CINELOCK_PASSWORD_HASHES")]
+    pub password_hashes: Option<usize>,
 }
 
 /// Where sealed uploads go.
@@ -263,10 +295,14 @@ pub struct Settings {
     /// Workers to run inside `serve`.
     pub workers: usize,
     pub viewer_token_secrets: Vec<Vec<u8>>,
-    pub client_ip_header: Option<String>,
+    /// Proxies whose forwarded header is believed (none: the socket peer is the client).
+    pub trusted_proxies: Vec<Cidr>,
+    /// The header trusted proxies append the client's address to.
+    pub client_ip_header: String,
     pub geoip_db: Option<PathBuf>,
     pub play_url_ttl: Duration,
     pub play_session_ttl: Duration,
+    pub password_hashes: usize,
 }
 
 impl std::fmt::Debug for Settings {
@@ -300,10 +336,12 @@ impl std::fmt::Debug for Settings {
             .field("worker", &self.worker)
             .field("workers", &self.workers)
             .field("viewer_token_secrets", &self.viewer_token_secrets.len())
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("client_ip_header", &self.client_ip_header)
             .field("geoip_db", &self.geoip_db)
             .field("play_url_ttl", &self.play_url_ttl)
             .field("play_session_ttl", &self.play_session_ttl)
+            .field("password_hashes", &self.password_hashes)
             .finish()
     }
 }
@@ -481,11 +519,28 @@ impl Config {
                 "CINELOCK_PLAY_SESSION_TTL must not be shorter than CINELOCK_PLAY_URL_TTL".into(),
             );
         }
-        if let Some(h) = &self.client_ip_header
-            && axum::http::HeaderName::from_bytes(h.as_bytes()).is_err()
+        let mut trusted_proxies = Vec::new();
+        for entry in self
+            .trusted_proxies
+            .iter()
+            .map(|e| e.trim())
+            .filter(|e| !e.is_empty())
         {
+            match entry.parse::<Cidr>() {
+                Ok(c) => trusted_proxies.push(c),
+                Err(e) => return bad(format!("CINELOCK_TRUSTED_PROXIES: {e}")),
+            }
+        }
+        if self.client_ip_header.is_some() && trusted_proxies.is_empty() {
+            return bad("CINELOCK_CLIENT_IP_HEADER needs CINELOCK_TRUSTED_PROXIES: a forwarded header is believed only from the proxies listed there".into());
+        }
+        let client_ip_header = self
+            .client_ip_header
+            .unwrap_or_else(|| "x-forwarded-for".into())
+            .to_ascii_lowercase();
+        if axum::http::HeaderName::from_bytes(client_ip_header.as_bytes()).is_err() {
             return bad(format!(
-                "CINELOCK_CLIENT_IP_HEADER {h:?} is not a header name"
+                "CINELOCK_CLIENT_IP_HEADER {client_ip_header:?} is not a header name"
             ));
         }
         if let Some(db) = &self.geoip_db
@@ -493,6 +548,11 @@ impl Config {
         {
             return bad(format!("CINELOCK_GEOIP_DB {} does not exist", db.display()));
         }
+        let password_hashes = match self.password_hashes {
+            Some(0) => return bad("CINELOCK_PASSWORD_HASHES must be at least 1".into()),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        };
         let transcodes = role == Role::Worker || self.workers > 0;
         let worker = if transcodes {
             let (Some(sk_file), Some(kek)) = (&self.worker_secret_key_file, &kek) else {
@@ -529,6 +589,17 @@ impl Config {
                 "slower",
                 "veryslow",
             ];
+            if self.max_source_seconds == 0
+                || self.max_source_pixels == 0
+                || self.max_source_fps == 0
+            {
+                return bad(
+                    "CINELOCK_MAX_SOURCE_SECONDS, _PIXELS and _FPS must be at least 1".into(),
+                );
+            }
+            if self.job_timeout == 0 {
+                return bad("CINELOCK_JOB_TIMEOUT must be at least 1 s".into());
+            }
             if !PRESETS.contains(&self.x264_preset.as_str()) {
                 return bad(format!(
                     "CINELOCK_X264_PRESET must be one of {}",
@@ -544,6 +615,12 @@ impl Config {
                 ffmpeg: self.ffmpeg,
                 ffprobe: self.ffprobe,
                 preset: self.x264_preset,
+                limits: crate::transcode::Limits {
+                    max_seconds: self.max_source_seconds as f64,
+                    max_pixels: self.max_source_pixels,
+                    max_fps: self.max_source_fps as f64,
+                },
+                job_timeout: Duration::from_secs(self.job_timeout),
             }))
         } else {
             None
@@ -569,10 +646,12 @@ impl Config {
             worker,
             workers: self.workers,
             viewer_token_secrets,
-            client_ip_header: self.client_ip_header.map(|h| h.to_ascii_lowercase()),
+            trusted_proxies,
+            client_ip_header,
             geoip_db: self.geoip_db,
             play_url_ttl: Duration::from_secs(self.play_url_ttl),
             play_session_ttl: Duration::from_secs(self.play_session_ttl),
+            password_hashes,
         })
     }
 }

@@ -70,6 +70,9 @@ pub enum AppError {
     /// A transcode worker lost its job's lease (another worker may hold it now).
     #[error("job lease lost")]
     LeaseLost,
+    /// Too much of a bounded kind of work at once (password hashes); try again in a second.
+    #[error("busy: try again in a moment")]
+    Busy,
 }
 
 impl AppError {
@@ -105,10 +108,15 @@ impl AppError {
             AppError::KeyUnavailable => (StatusCode::INTERNAL_SERVER_ERROR, "key_unavailable"),
             AppError::Transcode { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             AppError::Worker(_) => (StatusCode::INTERNAL_SERVER_ERROR, "worker"),
+            AppError::Denied {
+                reason: "rate_limited",
+                ..
+            } => (StatusCode::TOO_MANY_REQUESTS, "denied"),
             AppError::Denied { .. } => (StatusCode::FORBIDDEN, "denied"),
             AppError::NotReady => (StatusCode::CONFLICT, "not_ready"),
             AppError::Session(code) => (StatusCode::FORBIDDEN, code),
             AppError::LeaseLost => (StatusCode::CONFLICT, "lease_lost"),
+            AppError::Busy => (StatusCode::TOO_MANY_REQUESTS, "busy"),
         }
     }
 }
@@ -137,6 +145,9 @@ impl IntoResponse for AppError {
         }
         let mut body =
             serde_json::json!({ "error": { "code": code, "message": self.to_string() } });
+        if let AppError::Busy = self {
+            return (status, [(axum::http::header::RETRY_AFTER, "1")], Json(body)).into_response();
+        }
         if let AppError::Denied {
             reason,
             retry_after_ms,

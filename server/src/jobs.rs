@@ -285,7 +285,7 @@ pub async fn fail(
     .bind(status)
     .bind(run_after)
     .bind(error.code())
-    .bind(error.to_string())
+    .bind(public_message(error))
     .bind(now)
     .bind(&job.id)
     .bind(&job.lease_token)
@@ -296,6 +296,19 @@ pub async fn fail(
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// What an uploader is told about a failed attempt: the reason for a failure the worker
+/// understood (its own words, which name no path or key), a plain sentence otherwise. The
+/// detail (ffmpeg's output, file names) stays in the worker's log.
+pub fn public_message(error: &AppError) -> String {
+    match error {
+        AppError::Transcode { message, .. } => message.clone(),
+        AppError::Storage(_) => "the object store failed while transcoding; it is retried".into(),
+        AppError::Database(_) => "the database failed while transcoding; it is retried".into(),
+        AppError::Config(_) => "the transcode workers are misconfigured".into(),
+        _ => "the transcode failed in the worker; it is retried".into(),
+    }
 }
 
 /// Cancels a queued or running job (a running worker notices at its next heartbeat).

@@ -13,6 +13,7 @@ pub mod jobs;
 mod json;
 pub mod kek;
 mod keys;
+mod pages;
 pub mod playback;
 mod routes;
 mod storage;

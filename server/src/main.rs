@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 
 use cinelock_server::{
-    AppError, AppState, Cli, Command, Role, app, auth, embedded_s3, kek, now_ms, transcode,
-    uploads, worker_key,
+    AppError, AppState, Cli, Command, Role, app, auth, embedded_s3, kek, now_ms, playback,
+    transcode, uploads, worker_key,
 };
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
@@ -78,6 +78,22 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             eprintln!("API key {name:?} created; it is shown only now and stored hashed.");
             Ok(())
         }
+        Command::ListApiKeys => {
+            for k in auth::list_api_keys(state.db()).await? {
+                println!("{}", serde_json::to_string(&k).expect("serialises"));
+            }
+            Ok(())
+        }
+        Command::RevokeApiKey { id } => {
+            if auth::revoke_api_key(state.db(), &id).await? {
+                eprintln!("API key {id} revoked: it is refused from now on.");
+                Ok(())
+            } else {
+                Err(AppError::Config(format!(
+                    "no API key {id} that is not revoked already (list-api-keys shows them)"
+                )))
+            }
+        }
         Command::ConfigureBucketCors if state.settings().embedded_s3.is_some() => {
             eprintln!(
                 "the embedded S3 store needs no bucket CORS rules: it answers CORS for the allowed origins itself"
@@ -128,11 +144,23 @@ async fn serve(state: AppState) -> Result<(), AppError> {
     } else {
         None
     };
-    if let Some(key) = &settings.dev_api_key {
-        auth::store_api_key(state.db(), "development", key, "uploads:write,uploads:read").await?;
-        tracing::warn!(
-            "!!! a well-known DEVELOPMENT API key is installed (CINELOCK_DEV_API_KEY): anyone can upload. Never do this in production. !!!"
-        );
+    match &settings.dev_api_key {
+        Some(key) => {
+            auth::store_dev_api_key(state.db(), key).await?;
+            tracing::warn!(
+                "!!! a well-known DEVELOPMENT API key is installed (CINELOCK_DEV_API_KEY): anyone can upload. Never do this in production. !!!"
+            );
+        }
+        // A development key outlives its demo only until the server starts without it.
+        None => {
+            let revoked = auth::revoke_dev_api_keys(state.db()).await?;
+            if revoked > 0 {
+                tracing::info!(
+                    revoked,
+                    "revoked the development API key (CINELOCK_DEV_API_KEY is not set)"
+                );
+            }
+        }
     }
     if let Ok(storage) = state.storage() {
         if settings.check_cors {
@@ -149,6 +177,9 @@ async fn serve(state: AppState) -> Result<(), AppError> {
                 let cutoff = now_ms() - reaper.settings().abandon_after.as_millis() as i64;
                 if let Err(e) = uploads::reap_abandoned(&reaper, cutoff).await {
                     tracing::warn!(error = %e, "reaper pass failed");
+                }
+                if let Err(e) = playback::guesses::purge(reaper.db(), now_ms()).await {
+                    tracing::warn!(error = %e, "purging password-guess limits failed");
                 }
             }
         });

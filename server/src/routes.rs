@@ -1,7 +1,6 @@
 //! The router: `app(state)` builds every route, so tests drive it with `oneshot`.
 
-use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
@@ -9,7 +8,7 @@ use axum::http::{HeaderValue, Method, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cinelock_core::RecipientPublicKey;
-use cinelock_core::policy::{AttemptLimiter, Deny, RateConfig, TokenKeys};
+use cinelock_core::policy::TokenKeys;
 use serde_json::{Value, json};
 use sqlx::AnyPool;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -19,8 +18,9 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::auth::TokenSigner;
 use crate::config::Settings;
 use crate::playback::Geo;
+use crate::playback::guesses::Hashers;
 use crate::storage::Storage;
-use crate::{AppError, assets, playback, uploads};
+use crate::{AppError, assets, pages, playback, uploads};
 
 /// JSON bodies of the API are small; anything bigger is refused before parsing.
 const API_BODY_LIMIT: usize = 64 * 1024;
@@ -39,8 +39,8 @@ struct Inner {
     tokens: TokenSigner,
     viewer_keys: TokenKeys,
     geo: Option<Geo>,
-    /// Password guesses per (asset, client address).
-    password_attempts: Mutex<AttemptLimiter<(String, IpAddr)>>,
+    /// Argon2 hashes allowed at once.
+    password_hashers: Hashers,
 }
 
 impl AppState {
@@ -53,6 +53,7 @@ impl AppState {
         let viewer_keys = TokenKeys::new(&settings.viewer_token_secrets)
             .map_err(|e| AppError::Config(format!("CINELOCK_VIEWER_TOKEN_SECRETS: {e}")))?;
         let geo = settings.geoip_db.as_deref().map(Geo::open).transpose()?;
+        let settings_hashes = settings.password_hashes;
         Ok(Self {
             inner: Arc::new(Inner {
                 settings,
@@ -61,7 +62,7 @@ impl AppState {
                 tokens,
                 viewer_keys,
                 geo,
-                password_attempts: Mutex::new(AttemptLimiter::new(RateConfig::default())),
+                password_hashers: Hashers::new(settings_hashes),
             }),
         })
     }
@@ -95,14 +96,9 @@ impl AppState {
         self.inner.geo.as_ref()
     }
 
-    /// Spends one password guess for `key` (a bounded, per asset and address, token bucket).
-    pub(crate) fn password_attempt(&self, key: &(String, IpAddr), now_ms: u64) -> Result<(), Deny> {
-        let mut limiter = self
-            .inner
-            .password_attempts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        limiter.attempt(key, now_ms)
+    /// The bound on Argon2 hashes running at once.
+    pub fn password_hashers(&self) -> &Hashers {
+        &self.inner.password_hashers
     }
 
     /// The secret that signs upload tokens and playback sessions.
@@ -142,6 +138,14 @@ pub fn app(state: AppState) -> Router {
             get(playback::get_policy).put(playback::put_policy),
         )
         .route("/assets/{id}/viewer-tokens", post(playback::mint_token))
+        .route(
+            "/viewer-token-keys",
+            post(playback::viewer_keys::create_handler).get(playback::viewer_keys::list_handler),
+        )
+        .route(
+            "/viewer-token-keys/{id}",
+            axum::routing::delete(playback::viewer_keys::revoke_handler),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
         .layer(
@@ -164,10 +168,15 @@ pub fn app(state: AppState) -> Router {
         );
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/embed.html", get(pages::embed))
         .nest("/v1/play", play)
         .nest("/v1", api)
         .nest("/sdk", sdk)
         .fallback_service(ServeDir::new(&cfg.demo_dir).fallback(get(not_found)))
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            pages::with_page_headers,
+        ))
         .with_state(state)
 }
 

@@ -5,16 +5,14 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 use axum::http::StatusCode;
 use cinelock_core::{RecipientPublicKey, RecipientSecretKey, SEED_LEN, SealSeed, open, seal};
 use serde_json::{Value, json};
+use support::process::{api_url, server, start};
 use support::{
     Db, Store, b64sha, call, code, complete_at_the_store_only, complete_one, create, env, env_with,
     get_object, part_bytes, put, s3_client, sealed_round_trip, sign, signed_put, store_ids,
@@ -460,15 +458,6 @@ fn embedded_store_settings_are_checked_at_start_up() {
     assert!(err.contains("CINELOCK_WORKER_PUBLIC_KEY"), "{err}");
 }
 
-const BIN: &str = env!("CARGO_BIN_EXE_cinelock-server");
-
-fn server() -> Command {
-    let mut c = Command::new(BIN);
-    // Only what the test sets: no CINELOCK_* from the environment running the tests.
-    c.env_clear();
-    c
-}
-
 #[test]
 fn generate_worker_key_writes_an_owner_only_key_once_and_never_overwrites() {
     let dir = tempfile::tempdir().unwrap();
@@ -529,16 +518,6 @@ fn generate_worker_key_writes_an_owner_only_key_once_and_never_overwrites() {
     assert_eq!(std::fs::read_to_string(&other).unwrap(), "my notes");
 }
 
-/// The server process; killed on drop.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test]
 async fn the_server_binary_serves_uploads_from_the_embedded_store() {
     let dir = tempfile::tempdir().unwrap();
@@ -546,49 +525,21 @@ async fn the_server_binary_serves_uploads_from_the_embedded_store() {
     let s3_dir = dir.path().join("s3");
     let worker = RecipientSecretKey::from_seed(&[8; 32]);
     let dev_key = "clk_dev_test_key";
-    let mut child = Running(
-        server()
-            .env("CINELOCK_LISTEN", "127.0.0.1:0")
-            .env("CINELOCK_DEMO_DIR", &demo)
-            .env("CINELOCK_SDK_DIR", &sdk)
-            .env("CINELOCK_DATABASE_URL", support::sqlite_url(dir.path()))
-            .env("CINELOCK_EMBEDDED_S3_DIR", &s3_dir)
-            .env("CINELOCK_TOKEN_SECRET", support::TOKEN_SECRET)
-            .env(
-                "CINELOCK_WORKER_PUBLIC_KEY",
-                hex::encode(worker.public_key().to_bytes()),
-            )
-            .env("CINELOCK_DEV_API_KEY", dev_key)
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    // Lines up to the one with the API's address (read off the async runtime).
-    let lines = tokio::task::spawn_blocking(move || {
-        let mut seen = Vec::new();
-        for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
-            let done = line.contains("listening on http://");
-            seen.push(line);
-            if done {
-                break;
-            }
-        }
-        seen
-    });
-    let lines = tokio::time::timeout(Duration::from_secs(20), lines)
-        .await
-        .expect("the server printed its address within 20 s")
-        .unwrap();
-    let api = lines
-        .last()
-        .and_then(|l| l.split("listening on ").nth(1))
-        .expect("a listening line")
-        .trim()
-        .to_owned();
+    let mut command = server();
+    command
+        .env("CINELOCK_LISTEN", "127.0.0.1:0")
+        .env("CINELOCK_DEMO_DIR", &demo)
+        .env("CINELOCK_SDK_DIR", &sdk)
+        .env("CINELOCK_DATABASE_URL", support::sqlite_url(dir.path()))
+        .env("CINELOCK_EMBEDDED_S3_DIR", &s3_dir)
+        .env("CINELOCK_TOKEN_SECRET", support::TOKEN_SECRET)
+        .env(
+            "CINELOCK_WORKER_PUBLIC_KEY",
+            hex::encode(worker.public_key().to_bytes()),
+        )
+        .env("CINELOCK_DEV_API_KEY", dev_key);
+    let (_child, lines) = start(command).await;
+    let api = api_url(&lines);
     let store_line = lines
         .iter()
         .find(|l| l.contains("embedded S3 store serving"))

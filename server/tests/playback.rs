@@ -80,10 +80,16 @@ async fn play(
     (s, b)
 }
 
-/// A denial: 403, `denied`, the reason, and nothing but the error object.
+/// A denial: 403 (429 for too many password guesses), `denied`, the reason, and nothing but
+/// the error object.
 fn assert_denied(got: (StatusCode, Value), reason: &str) {
     let (status, body) = got;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let expected = if reason == "rate_limited" {
+        StatusCode::TOO_MANY_REQUESTS
+    } else {
+        StatusCode::FORBIDDEN
+    };
+    assert_eq!(status, expected, "{body}");
     assert_eq!(body["error"]["code"], "denied", "{body}");
     assert_eq!(body["error"]["reason"], reason, "{body}");
     assert_eq!(body.as_object().unwrap().len(), 1, "only the error: {body}");
@@ -470,8 +476,8 @@ async fn allow_lists_password_and_download() {
         )
         .await,
     );
-    // A token stands in for the password.
-    let token = mint(&env, &id, json!({})).await;
+    // A token that says so stands in for the password.
+    let token = mint(&env, &id, json!({"skip_password": true})).await;
     assert_granted(&play(&env, &id, &v, json!({"token": token}), &[], "192.0.2.9").await);
     for _ in 0..4 {
         assert_denied(

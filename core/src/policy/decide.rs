@@ -75,6 +75,9 @@ pub struct Grant {
     pub viewer: Option<String>,
     /// Whether this session may download the asset (whether or not it asked to).
     pub download: bool,
+    /// The token's expiry (Unix seconds), if one was presented: a session granted on a token
+    /// ends no later than the token.
+    pub token_exp: Option<u64>,
 }
 
 /// Decides whether the request may have the asset's content key.
@@ -91,8 +94,9 @@ pub struct Grant {
 /// 4. **Country** allow-list → [`Deny::GeoUnknown`], [`Deny::GeoNotAllowed`].
 ///    A valid token bypasses none of the allow-lists: they restrict where an asset plays, the
 ///    token only who may play it.
-/// 5. **Password**, if required, unless a valid token was presented (the customer's backend
-///    vouched for the viewer) → [`Deny::PasswordRequired`] when `password_ok` is `None`,
+/// 5. **Password**, if required, unless a valid token with the `skip_password` claim was
+///    presented (the customer's backend vouched for the viewer; a token without the claim does
+///    not stand in for the password) → [`Deny::PasswordRequired`] when `password_ok` is `None`,
 ///    [`Deny::PasswordWrong`] when it is `Some(false)`. After every other check, so a
 ///    password guess is only ever judged (and only costs the server a hash and a
 ///    rate-limit slot) for a request that would otherwise be allowed.
@@ -111,7 +115,8 @@ pub fn decide(policy: &AssetPolicy, req: &Request<'_>, keys: &TokenKeys) -> Resu
     origin_allowed(&policy.allowed_origins, req.origin, req.referer)?;
     ip_allowed(&policy.allowed_ips, req.client_ip)?;
     country_allowed(&policy.allowed_countries, req.country)?;
-    if policy.password_required && claims.is_none() {
+    let vouched = claims.as_ref().is_some_and(|c| c.skip_password);
+    if policy.password_required && !vouched {
         match req.password_ok {
             Some(true) => {}
             Some(false) => return Err(Deny::PasswordWrong),
@@ -122,9 +127,11 @@ pub fn decide(policy: &AssetPolicy, req: &Request<'_>, keys: &TokenKeys) -> Resu
     if req.wants_download && !download {
         return Err(Deny::DownloadNotAllowed);
     }
+    let token_exp = claims.as_ref().map(|c| c.exp);
     Ok(Grant {
         viewer: claims.and_then(|c| c.viewer),
         download,
+        token_exp,
     })
 }
 
@@ -181,11 +188,13 @@ mod tests {
         (p, r)
     }
 
-    fn grant(viewer: Option<&str>, download: bool) -> Result<Grant, Deny> {
-        Ok(Grant {
-            viewer: viewer.map(String::from),
-            download,
-        })
+    /// What a grant says, apart from the token's expiry.
+    fn grant(viewer: Option<&str>, download: bool) -> Result<(Option<String>, bool), Deny> {
+        Ok((viewer.map(String::from), download))
+    }
+
+    fn strip(g: Result<Grant, Deny>) -> Result<(Option<String>, bool), Deny> {
+        g.map(|g| (g.viewer, g.download))
     }
 
     #[test]
@@ -197,7 +206,7 @@ mod tests {
             token: Some(&t),
             ..req()
         };
-        assert_eq!(decide(&p, &r, &keys()), grant(Some("alice"), false));
+        assert_eq!(strip(decide(&p, &r, &keys())), grant(Some("alice"), false));
         // Without keys no token can be valid.
         assert_eq!(decide(&p, &r, &TokenKeys::none()), Err(Deny::TokenInvalid));
     }
@@ -205,7 +214,10 @@ mod tests {
     #[test]
     fn unlisted_and_public_need_no_token() {
         for v in [Visibility::Unlisted, Visibility::Public] {
-            assert_eq!(decide(&policy(v), &req(), &keys()), grant(None, false));
+            assert_eq!(
+                strip(decide(&policy(v), &req(), &keys())),
+                grant(None, false)
+            );
         }
     }
 
@@ -257,7 +269,7 @@ mod tests {
             ..req()
         };
         assert_eq!(
-            decide(&policy(Visibility::Public), &r, &keys()),
+            strip(decide(&policy(Visibility::Public), &r, &keys())),
             grant(Some("bob"), false)
         );
     }
@@ -265,7 +277,7 @@ mod tests {
     #[test]
     fn every_allow_list_must_pass() {
         let (p, ok) = locked_down();
-        assert_eq!(decide(&p, &ok, &keys()), grant(None, true));
+        assert_eq!(strip(decide(&p, &ok, &keys())), grant(None, true));
         let cases = [
             (Request { origin: None, ..ok }, Deny::OriginMissing),
             (
@@ -323,7 +335,7 @@ mod tests {
             country: Some("de"),
             ..ok
         };
-        assert_eq!(decide(&p, &r, &keys()), grant(None, true));
+        assert_eq!(strip(decide(&p, &r, &keys())), grant(None, true));
     }
 
     #[test]
@@ -342,17 +354,30 @@ mod tests {
             password_ok: Some(true),
             ..req()
         };
-        assert_eq!(decide(&p, &right, &keys()), grant(None, false));
-        // A valid token stands in for the password, even beside a wrong one.
-        let t = token(|_| {});
+        assert_eq!(strip(decide(&p, &right, &keys())), grant(None, false));
+        // A valid token that says so stands in for the password, even beside a wrong one.
+        let t = token(|c| c.skip_password = true);
         for password_ok in [None, Some(false), Some(true)] {
             let r = Request {
                 token: Some(&t),
                 password_ok,
                 ..req()
             };
-            assert_eq!(decide(&p, &r, &keys()), grant(None, false));
+            assert_eq!(decide(&p, &r, &keys()).map(|g| g.viewer), Ok(None));
         }
+        // A token without the claim does not.
+        let plain = token(|_| {});
+        let r = Request {
+            token: Some(&plain),
+            ..req()
+        };
+        assert_eq!(decide(&p, &r, &keys()), Err(Deny::PasswordRequired));
+        let r = Request {
+            token: Some(&plain),
+            password_ok: Some(true),
+            ..req()
+        };
+        assert!(decide(&p, &r, &keys()).is_ok());
         // An invalid token does not.
         let expired = token(|c| c.exp = 1);
         let r = Request {
@@ -367,7 +392,7 @@ mod tests {
             ..req()
         };
         assert_eq!(
-            decide(&policy(Visibility::Public), &r, &keys()),
+            strip(decide(&policy(Visibility::Public), &r, &keys())),
             grant(None, false)
         );
     }
@@ -395,7 +420,11 @@ mod tests {
                 token: t.map(String::as_str),
                 ..req()
             };
-            assert_eq!(decide(p, &play, &keys()), grant(None, right), "{t:?}");
+            assert_eq!(
+                strip(decide(p, &play, &keys())),
+                grant(None, right),
+                "{t:?}"
+            );
             let download = Request {
                 wants_download: true,
                 ..play
@@ -405,7 +434,7 @@ mod tests {
             } else {
                 Err(Deny::DownloadNotAllowed)
             };
-            assert_eq!(decide(p, &download, &keys()), expected, "{t:?}");
+            assert_eq!(strip(decide(p, &download, &keys())), expected, "{t:?}");
         }
         // Private: the token's right, under the policy's.
         let private = AssetPolicy {
@@ -417,7 +446,7 @@ mod tests {
             wants_download: true,
             ..req()
         };
-        assert_eq!(decide(&private, &r, &keys()), grant(None, true));
+        assert_eq!(strip(decide(&private, &r, &keys())), grant(None, true));
     }
 
     #[test]
@@ -426,7 +455,7 @@ mod tests {
         p.visibility = Visibility::Private;
         p.download_allowed = false;
         // Everything wrong at once; fix one thing at a time and the next reason appears.
-        let t = token(|_| {});
+        let t = token(|c| c.skip_password = true);
         let mut r = Request {
             token: None,
             origin: Some("https://evil.test"),
@@ -456,7 +485,12 @@ mod tests {
         r.password_ok = Some(true);
         assert_eq!(decide(&public, &r, &keys()), Err(Deny::DownloadNotAllowed));
         r.wants_download = false;
-        assert_eq!(decide(&public, &r, &keys()), grant(None, false));
+        assert_eq!(strip(decide(&public, &r, &keys())), grant(None, false));
+        // A token without the skip_password claim leaves the password to the viewer.
+        let plain = token(|_| {});
+        r.token = Some(&plain);
+        r.password_ok = None;
+        assert_eq!(decide(&p, &r, &keys()), Err(Deny::PasswordRequired));
     }
 
     #[test]
@@ -525,10 +559,12 @@ mod props {
             prop::sample::select(vec!["asset-1", "asset-2"]),
             prop::sample::select(vec![NOW - 10, NOW + 600]),
             any::<bool>(),
+            any::<bool>(),
         )
-            .prop_map(|(asset, exp, download)| {
+            .prop_map(|(asset, exp, download, skip_password)| {
                 let c = Claims {
                     download,
+                    skip_password,
                     viewer: Some("v".into()),
                     ..Claims::new(asset, exp)
                 };
@@ -618,8 +654,15 @@ mod props {
         fn a_grant_meets_every_rule(p in arb_policy(), f in arb_facts()) {
             if let Ok(g) = run(&p, &f) {
                 let token_ok = f.token.is_some();
+                let keys = TokenKeys::new([SECRET]).unwrap();
+                let vouched = f
+                    .token
+                    .as_deref()
+                    .and_then(|t| verify(&keys, t, "asset-1", NOW).ok())
+                    .is_some_and(|c| c.skip_password);
                 prop_assert!(p.visibility != Visibility::Private || token_ok);
-                prop_assert!(!p.password_required || token_ok || f.password_ok == Some(true));
+                prop_assert!(!p.password_required || vouched || f.password_ok == Some(true));
+                prop_assert_eq!(g.token_exp.is_some(), token_ok);
                 prop_assert!(origin_allowed(&p.allowed_origins, f.origin, f.referer).is_ok());
                 prop_assert!(ip_allowed(&p.allowed_ips, f.ip.parse().unwrap()).is_ok());
                 prop_assert!(country_allowed(&p.allowed_countries, f.country).is_ok());

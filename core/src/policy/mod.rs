@@ -66,9 +66,9 @@ pub use decide::{Grant, Request, decide};
 pub use deny::Deny;
 pub use error::PolicyError;
 pub use geo::{Country, country_allowed};
-pub use origin::{Origin, OriginRule, origin_allowed};
+pub use origin::{Origin, OriginRule, frame_ancestors, origin_allowed};
 pub use rate::{AttemptLimiter, RateConfig};
 pub use token::{
-    Claims, DEFAULT_SKEW_S, MAX_TOKEN_LEN, MAX_VIEWER_LEN, MIN_SECRET_LEN, TOKEN_PREFIX, TokenKeys,
-    mint, verify,
+    Claims, DEFAULT_SKEW_S, MAX_KEY_ID_LEN, MAX_TOKEN_LEN, MAX_VIEWER_LEN, MIN_SECRET_LEN,
+    TOKEN_PREFIX, TOKEN_PREFIX_V2, TokenKeys, key_id, mint, mint_with_key_id, verify,
 };

@@ -220,6 +220,28 @@ impl OriginRule {
     }
 }
 
+/// The `Content-Security-Policy: frame-ancestors` value that lets exactly the pages an
+/// allow-list admits frame a page: each entry's origins (any port for host entries), or `*`
+/// for an empty list (no restriction). The browser then refuses to render the frame anywhere
+/// else, which is what makes the list hold for an iframe embed: inside the frame the player's
+/// requests carry the embed page's own origin, not the framing page's.
+pub fn frame_ancestors(allowed: &[OriginRule]) -> String {
+    if allowed.is_empty() {
+        return "*".into();
+    }
+    let sources: Vec<String> = allowed
+        .iter()
+        .flat_map(|rule| match rule {
+            OriginRule::Host(host) => vec![format!("http://{host}:*"), format!("https://{host}:*")],
+            OriginRule::Subdomains(base) => {
+                vec![format!("http://*.{base}:*"), format!("https://*.{base}:*")]
+            }
+            OriginRule::Exact(origin) => vec![origin.to_string()],
+        })
+        .collect();
+    sources.join(" ")
+}
+
 /// Checks a request's `Origin` or, failing that, `Referer` header against an allow-list (see
 /// the [module docs](self)). An empty list allows everything.
 pub fn origin_allowed(
@@ -659,5 +681,19 @@ mod props {
             let r = format!("https://{host}/{path}");
             prop_assert_eq!(Origin::of_url(&r), Origin::parse(&format!("https://{host}")));
         }
+    }
+
+    #[test]
+    fn frame_ancestors_follow_the_allow_list() {
+        let rules: Vec<OriginRule> = ["example.com", "*.video.test", "https://app.test:8443"]
+            .iter()
+            .map(|r| r.parse().unwrap())
+            .collect();
+        assert_eq!(
+            frame_ancestors(&rules),
+            "http://example.com:* https://example.com:* http://*.video.test:* \
+             https://*.video.test:* https://app.test:8443"
+        );
+        assert_eq!(frame_ancestors(&[]), "*");
     }
 }

@@ -65,7 +65,6 @@ impl RateConfig {
 #[derive(Debug, Clone)]
 pub struct AttemptLimiter<K> {
     config: RateConfig,
-    interval_ms: u64,
     /// `(burst - 1) × interval`: how far TAT may run ahead of now.
     tolerance_ms: u64,
     max_keys: usize,
@@ -80,7 +79,6 @@ impl<K: Ord + Clone> AttemptLimiter<K> {
         let interval_ms = config.interval_ms.max(1);
         Self {
             config,
-            interval_ms,
             tolerance_ms: interval_ms.saturating_mul(u64::from(config.burst.max(1) - 1)),
             max_keys: config.max_keys.max(1),
             tat: BTreeMap::new(),

@@ -14,6 +14,18 @@
 //! The `clv1.` prefix is the version and the domain separation: no other Cinelock MAC (upload
 //! tokens sign a different, binary message) can be passed off as a viewer token.
 //!
+//! **Key ids (`clv2`).** A `clv1` secret opens every asset of the server it is configured on,
+//! so it is the operator's alone. Each customer (API key owner) gets its own secrets instead,
+//! each named by a key id, and its tokens say which one signed them:
+//!
+//! ```text
+//! token = "clv2." + kid + "." + payload + "." + base64url_nopad(hmac_sha256(secret, "clv2." + kid + "." + payload))
+//! ```
+//!
+//! `kid` is 1 to 64 of `A-Z a-z 0-9 _ -`. A `clv2` token is checked only against the secret
+//! of its key id, and the server passes only the secrets of the asset's owner: a token signed
+//! with one customer's secret never opens another customer's asset (`token_invalid`).
+//!
 //! Verification authenticates before it parses: the claims' JSON is read only once the MAC
 //! holds under one of the [`TokenKeys`], and the comparison is constant-time. Unknown claims are
 //! refused rather than ignored, so a future restricting claim can never be silently dropped by
@@ -29,8 +41,12 @@ use zeroize::Zeroizing;
 
 use super::{Deny, PolicyError};
 
-/// The version prefix every viewer token starts with.
+/// The version prefix of operator tokens (no key id).
 pub const TOKEN_PREFIX: &str = "clv1.";
+/// The version prefix of tokens that name their key id.
+pub const TOKEN_PREFIX_V2: &str = "clv2.";
+/// Longest key id, in bytes.
+pub const MAX_KEY_ID_LEN: usize = 64;
 /// Shortest secret accepted, in bytes (HMAC-SHA256's own output size).
 pub const MIN_SECRET_LEN: usize = 32;
 /// Longest token accepted, in bytes: bounds the work an unauthenticated request can cause.
@@ -62,6 +78,10 @@ pub struct Claims {
     /// Issue time, Unix seconds; a token issued in the future (beyond the skew) is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iat: Option<u64>,
+    /// Whether the viewer may play a password-protected asset without its password (the
+    /// customer's backend vouches for them). Off unless said.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub skip_password: bool,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -77,6 +97,7 @@ impl Claims {
             viewer: None,
             download: false,
             iat: None,
+            skip_password: false,
         }
     }
 
@@ -106,14 +127,15 @@ impl Claims {
 
 /// The secrets tokens are checked against, and the clock skew allowed.
 ///
-/// Rotation: list the new secret first and keep the old one until every token minted with it
-/// has expired; a token is authentic if any listed secret signed it. With no secret at all,
-/// every token is [`Deny::TokenInvalid`] (so private assets cannot be played).
+/// Operator secrets (no key id) check `clv1` tokens; keyed secrets check the `clv2` tokens
+/// that name their key id. Rotation: keep the old secret until every token minted with it has
+/// expired; a token is authentic if any secret that may check it signed it. With no secret at
+/// all, every token is [`Deny::TokenInvalid`] (so private assets cannot be played).
 ///
 /// Secrets are wiped on drop and never printed.
 #[derive(Clone)]
 pub struct TokenKeys {
-    secrets: Vec<Zeroizing<Vec<u8>>>,
+    secrets: Vec<(Option<String>, Zeroizing<Vec<u8>>)>,
     skew_s: u64,
 }
 
@@ -129,7 +151,7 @@ impl TokenKeys {
             .map(|s| {
                 let s = s.as_ref();
                 check_secret(s)?;
-                Ok(Zeroizing::new(s.to_vec()))
+                Ok((None, Zeroizing::new(s.to_vec())))
             })
             .collect::<Result<_, PolicyError>>()?;
         Ok(Self {
@@ -144,6 +166,15 @@ impl TokenKeys {
             secrets: Vec::new(),
             skew_s: DEFAULT_SKEW_S,
         }
+    }
+
+    /// The same keys and `secret` for the `clv2` tokens of key id `kid`.
+    pub fn with_key_id(mut self, kid: &str, secret: &[u8]) -> Result<Self, PolicyError> {
+        check_secret(secret)?;
+        check_key_id(kid).map_err(PolicyError::InvalidClaims)?;
+        self.secrets
+            .push((Some(kid.to_owned()), Zeroizing::new(secret.to_vec())));
+        Ok(self)
     }
 
     /// The same keys allowing `skew_s` seconds of difference between the minting backend's
@@ -178,6 +209,27 @@ impl fmt::Debug for TokenKeys {
     }
 }
 
+fn check_key_id(kid: &str) -> Result<(), &'static str> {
+    let ok = !kid.is_empty()
+        && kid.len() <= MAX_KEY_ID_LEN
+        && kid
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err("a key id is 1 to 64 of A-Z a-z 0-9 _ -")
+    }
+}
+
+/// The key id a `clv2` token names (unauthenticated: only to find its secret), or `None` for
+/// an operator (`clv1`) or malformed token.
+pub fn key_id(token: &str) -> Option<&str> {
+    let kid = token.strip_prefix(TOKEN_PREFIX_V2)?.split('.').next()?;
+    check_key_id(kid).ok()?;
+    Some(kid)
+}
+
 fn check_secret(secret: &[u8]) -> Result<(), PolicyError> {
     if secret.len() < MIN_SECRET_LEN {
         return Err(PolicyError::SecretTooShort { len: secret.len() });
@@ -192,10 +244,19 @@ fn mac(secret: &[u8]) -> Hmac<Sha256> {
 /// A token carrying `claims`, signed with `secret` (what a customer's backend does; here for
 /// tests, tools and Cinelock's own dashboard). Refuses claims [`verify`] would refuse.
 pub fn mint(secret: &[u8], claims: &Claims) -> Result<String, PolicyError> {
+    mint_as(secret, String::from(TOKEN_PREFIX), claims)
+}
+
+/// A `clv2` token carrying `claims`, signed with the secret of key id `kid`.
+pub fn mint_with_key_id(secret: &[u8], kid: &str, claims: &Claims) -> Result<String, PolicyError> {
+    check_key_id(kid).map_err(PolicyError::InvalidClaims)?;
+    mint_as(secret, format!("{TOKEN_PREFIX_V2}{kid}."), claims)
+}
+
+fn mint_as(secret: &[u8], mut token: String, claims: &Claims) -> Result<String, PolicyError> {
     check_secret(secret)?;
     claims.check().map_err(PolicyError::InvalidClaims)?;
     let json = serde_json::to_vec(claims).expect("claims serialise");
-    let mut token = String::from(TOKEN_PREFIX);
     URL_SAFE_NO_PAD.encode_string(json, &mut token);
     let mut m = mac(secret);
     m.update(token.as_bytes());
@@ -223,9 +284,18 @@ pub fn verify(keys: &TokenKeys, token: &str, asset_id: &str, now_s: u64) -> Resu
     if token.len() > MAX_TOKEN_LEN {
         return Err(Deny::TokenMalformed);
     }
-    let rest = token
-        .strip_prefix(TOKEN_PREFIX)
-        .ok_or(Deny::TokenMalformed)?;
+    // The key id (`None`: an operator token) and what follows it.
+    let (kid, rest) = match token.strip_prefix(TOKEN_PREFIX) {
+        Some(rest) => (None, rest),
+        None => {
+            let rest = token
+                .strip_prefix(TOKEN_PREFIX_V2)
+                .ok_or(Deny::TokenMalformed)?;
+            let (kid, rest) = rest.split_once('.').ok_or(Deny::TokenMalformed)?;
+            check_key_id(kid).map_err(|_| Deny::TokenMalformed)?;
+            (Some(kid), rest)
+        }
+    };
     let (payload, tag) = rest.split_once('.').ok_or(Deny::TokenMalformed)?;
     if payload.is_empty() {
         return Err(Deny::TokenMalformed);
@@ -237,10 +307,11 @@ pub fn verify(keys: &TokenKeys, token: &str, asset_id: &str, now_s: u64) -> Resu
     if tag.len() != MAC_LEN {
         return Err(Deny::TokenMalformed);
     }
-    let signed = &token[..TOKEN_PREFIX.len() + payload.len()];
-    // Every key is tried, whichever matches, so the time taken does not say which one did.
+    let signed = &token[..token.len() - rest.len() + payload.len()];
+    // Every key that may check this token is tried, whichever matches, so the time taken does
+    // not say which one did.
     let mut authentic = false;
-    for secret in &keys.secrets {
+    for (_, secret) in keys.secrets.iter().filter(|(k, _)| k.as_deref() == kid) {
         let mut m = mac(secret);
         m.update(signed.as_bytes());
         authentic |= m.verify_slice(&tag).is_ok();
@@ -406,6 +477,55 @@ mod tests {
         assert_eq!(
             verify(&keys(), &t, "asset-1", exp + DEFAULT_SKEW_S),
             Err(Deny::TokenExpired)
+        );
+    }
+
+    #[test]
+    fn keyed_tokens_open_only_with_their_key_ids_secret() {
+        let tenant_x = TokenKeys::none().with_key_id("kx", S1).unwrap();
+        let tenant_y = TokenKeys::none().with_key_id("ky", S2).unwrap();
+        let t = mint_with_key_id(S1, "kx", &claims()).unwrap();
+        assert!(t.starts_with("clv2.kx."));
+        assert_eq!(key_id(&t), Some("kx"));
+        assert_eq!(verify(&tenant_x, &t, "asset-1", NOW), Ok(claims()));
+        // Another tenant's keys: refused, even if they hold the very same secret under
+        // another key id, and an operator secret does not check keyed tokens.
+        assert_eq!(
+            verify(&tenant_y, &t, "asset-1", NOW),
+            Err(Deny::TokenInvalid)
+        );
+        let same_secret = TokenKeys::none().with_key_id("ky", S1).unwrap();
+        assert_eq!(
+            verify(&same_secret, &t, "asset-1", NOW),
+            Err(Deny::TokenInvalid)
+        );
+        assert_eq!(verify(&keys(), &t, "asset-1", NOW), Err(Deny::TokenInvalid));
+        // Nor does a keyed secret check operator tokens.
+        let op = mint(S1, &claims()).unwrap();
+        assert_eq!(key_id(&op), None);
+        assert_eq!(
+            verify(&tenant_x, &op, "asset-1", NOW),
+            Err(Deny::TokenInvalid)
+        );
+        // The key id is signed: moving the payload under another id breaks the MAC.
+        let moved = t.replacen("clv2.kx.", "clv2.ky.", 1);
+        let both = tenant_x.clone().with_key_id("ky", S1).unwrap();
+        assert_eq!(
+            verify(&both, &moved, "asset-1", NOW),
+            Err(Deny::TokenInvalid)
+        );
+        // Rotation: a tenant's old and new key ids both check until the old one goes.
+        let rotated = tenant_x.with_key_id("kx2", S2).unwrap();
+        let newer = mint_with_key_id(S2, "kx2", &claims()).unwrap();
+        assert!(verify(&rotated, &t, "asset-1", NOW).is_ok());
+        assert!(verify(&rotated, &newer, "asset-1", NOW).is_ok());
+        // Key ids are restricted.
+        for bad in ["", "a.b", &"k".repeat(65)] {
+            assert!(mint_with_key_id(S1, bad, &claims()).is_err());
+        }
+        assert_eq!(
+            verify(&both, "clv2.a.b.c.d", "asset-1", NOW),
+            Err(Deny::TokenMalformed)
         );
     }
 
@@ -598,14 +718,18 @@ mod props {
             proptest::option::of("[a-zA-Z0-9 @._é-]{1,40}"),
             any::<bool>(),
             proptest::option::of(any::<u64>()),
+            any::<bool>(),
         )
-            .prop_map(|(asset, exp, viewer, download, iat)| Claims {
-                asset,
-                exp,
-                viewer,
-                download,
-                iat: iat.map(|i| i.min(exp)),
-            })
+            .prop_map(
+                |(asset, exp, viewer, download, iat, skip_password)| Claims {
+                    asset,
+                    exp,
+                    viewer,
+                    download,
+                    iat: iat.map(|i| i.min(exp)),
+                    skip_password,
+                },
+            )
     }
 
     proptest! {

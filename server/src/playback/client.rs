@@ -1,11 +1,12 @@
-//! Who is asking: the client's address (the peer, or a trusted proxy's header when one is
-//! configured) and its country (a MaxMind-format database, when one is configured).
+//! Who is asking: the client's address (the peer, or what trusted proxies forwarded) and its
+//! country (a MaxMind-format database, when one is configured).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 
 use axum::extract::ConnectInfo;
 use axum::http::{Extensions, HeaderMap};
+use cinelock_core::policy::{self, Cidr};
 
 use crate::AppError;
 
@@ -43,26 +44,23 @@ impl Geo {
     }
 }
 
-/// The client's address. Behind a proxy, `trusted_header` (for example `x-forwarded-for`)
-/// names the header the proxy sets; its last entry is the address the proxy saw. Without a
-/// peer address (a request not from a socket), the unspecified address, which no allow-list
-/// entry but `0.0.0.0/0` admits.
+/// The client's address: the socket peer, or, when the peer is one of `trusted` proxies, what
+/// they appended to `header` (every line of it; the core's [`policy::client_ip`] decides).
+/// Without a peer address (a request not from a socket), the unspecified address, which no
+/// allow-list entry but `0.0.0.0/0` admits.
 pub fn client_ip(
     extensions: &Extensions,
     headers: &HeaderMap,
-    trusted_header: Option<&str>,
+    header: &str,
+    trusted: &[Cidr],
 ) -> IpAddr {
-    if let Some(name) = trusted_header
-        && let Some(ip) = headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|v| v.trim().parse::<IpAddr>().ok())
-    {
-        return ip;
-    }
-    extensions
+    let peer = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let lines = headers
+        .get_all(header)
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    policy::client_ip(peer, lines, trusted)
 }

@@ -6,7 +6,9 @@
 //! objects; a denial is a 403 with a reason and no key material. The server never proxies media.
 
 mod client;
+pub mod guesses;
 mod session;
+pub mod viewer_keys;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -18,7 +20,7 @@ use axum::extract::{Path, State};
 use axum::http::{Extensions, HeaderMap, header};
 use cinelock_core::RecipientPublicKey;
 use cinelock_core::media::{Manifest, Released, seal_content_key, seal_key};
-use cinelock_core::policy::{self, AssetPolicy, Claims, Deny};
+use cinelock_core::policy::{self, AssetPolicy, Claims, Deny, TokenKeys};
 use rand::RngCore;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -35,7 +37,7 @@ const FIRST_SEGMENTS: usize = 3;
 /// Most paths one URL request may ask for.
 const MAX_URL_BATCH: usize = 100;
 
-fn denied(d: Deny) -> AppError {
+pub(crate) fn denied(d: Deny) -> AppError {
     let retry_after_ms = match d {
         Deny::RateLimited { retry_after_ms } => Some(retry_after_ms),
         _ => None,
@@ -46,41 +48,79 @@ fn denied(d: Deny) -> AppError {
     }
 }
 
-/// The owner check shared by the API-key endpoints: the asset must be this key's.
+/// The owner check shared by the API-key endpoints: the asset must be this key's. Returns
+/// the key, whose other scopes some endpoints look at.
 async fn owned_asset(
     state: &AppState,
     headers: &HeaderMap,
     scope: &'static str,
     id: &str,
-) -> Result<(), AppError> {
+) -> Result<auth::ApiKey, AppError> {
     let key = auth::api_key(state.db(), headers).await?;
     key.require(scope)?;
-    let owner: Option<(String,)> = sqlx::query_as("SELECT api_key_id FROM assets WHERE id = $1")
-        .bind(id)
-        .fetch_optional(state.db())
-        .await?;
-    match owner {
-        Some((o,)) if o == key.id => Ok(()),
+    match asset_owner(state, id).await? {
+        Some(o) if o == key.id => Ok(key),
         _ => Err(AppError::UnknownAsset),
     }
 }
 
-/// An asset's policy (private by default) and its password hash.
-async fn load_policy(
+/// The API key that owns the asset, if it exists.
+async fn asset_owner(state: &AppState, id: &str) -> Result<Option<String>, AppError> {
+    let owner: Option<(String,)> = sqlx::query_as("SELECT api_key_id FROM assets WHERE id = $1")
+        .bind(id)
+        .fetch_optional(state.db())
+        .await?;
+    Ok(owner.map(|(o,)| o))
+}
+
+/// The policy of asset `id`, or `None` if there is no such asset.
+pub(crate) async fn stored_policy(
     state: &AppState,
     id: &str,
-) -> Result<(AssetPolicy, Option<String>), AppError> {
-    let row: Option<(String, Option<String>)> =
-        sqlx::query_as("SELECT policy, password_hash FROM asset_policies WHERE asset_id = $1")
-            .bind(id)
-            .fetch_optional(state.db())
-            .await?;
+) -> Result<Option<AssetPolicy>, AppError> {
+    if asset_owner(state, id).await?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(load_policy(state, id).await?.policy))
+}
+
+/// An asset's stored policy.
+struct Stored {
+    policy: AssetPolicy,
+    password_hash: Option<String>,
+    /// Bumped by every change; sessions carry it.
+    epoch: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct PolicyRow {
+    policy: String,
+    password_hash: Option<String>,
+    epoch: i64,
+}
+
+/// An asset's policy (private by default), its password hash and its epoch.
+async fn load_policy(state: &AppState, id: &str) -> Result<Stored, AppError> {
+    let row: Option<PolicyRow> = sqlx::query_as(
+        "SELECT policy, password_hash, epoch FROM asset_policies WHERE asset_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(state.db())
+    .await?;
     match row {
-        None => Ok((AssetPolicy::default(), None)),
-        Some((json, hash)) => {
-            let policy = serde_json::from_str(&json)
+        None => Ok(Stored {
+            policy: AssetPolicy::default(),
+            password_hash: None,
+            epoch: 0,
+        }),
+        Some(row) => {
+            let policy = serde_json::from_str(&row.policy)
                 .map_err(|e| AppError::Database(format!("stored policy unreadable: {e}")))?;
-            Ok((policy, hash))
+            Ok(Stored {
+                policy,
+                password_hash: row.password_hash,
+                epoch: row.epoch,
+            })
         }
     }
 }
@@ -135,9 +175,11 @@ pub async fn put_policy(
         ),
         None => None,
     };
+    // A new epoch ends every session granted under the old policy.
     sqlx::query(
-        "INSERT INTO asset_policies (asset_id, policy, password_hash, updated_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (asset_id) DO UPDATE SET policy = excluded.policy, password_hash = excluded.password_hash, updated_at = excluded.updated_at",
+        "INSERT INTO asset_policies (asset_id, policy, password_hash, updated_at, epoch) VALUES ($1, $2, $3, $4, 1) \
+         ON CONFLICT (asset_id) DO UPDATE SET policy = excluded.policy, password_hash = excluded.password_hash, \
+             updated_at = excluded.updated_at, epoch = asset_policies.epoch + 1",
     )
     .bind(&id)
     .bind(serde_json::to_string(&policy).expect("policy serialises"))
@@ -155,8 +197,11 @@ pub async fn get_policy(
     headers: HeaderMap,
 ) -> Result<Json<Value>, AppError> {
     owned_asset(&state, &headers, SCOPE_READ, &id).await?;
-    let (policy, hash) = load_policy(&state, &id).await?;
-    Ok(Json(policy_json(&policy, hash.is_some())))
+    let stored = load_policy(&state, &id).await?;
+    Ok(Json(policy_json(
+        &stored.policy,
+        stored.password_hash.is_some(),
+    )))
 }
 
 #[derive(Debug, Deserialize)]
@@ -167,30 +212,29 @@ pub struct MintRequest {
     pub viewer: Option<String>,
     #[serde(default)]
     pub download: bool,
+    /// Whether the viewer skips the asset's password.
+    #[serde(default)]
+    pub skip_password: bool,
 }
 
 fn default_ttl() -> u64 {
     3600
 }
 
-/// `POST /v1/assets/{id}/viewer-tokens` (API key, uploads:read): mints a viewer token.
+/// `POST /v1/assets/{id}/viewer-tokens` (API key, uploads:read; uploads:write for a token that
+/// may download or skip the password): mints a `clv2` viewer token with the owner's newest
+/// secret (made on first use).
 pub async fn mint_token(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<MintRequest>,
 ) -> Result<Json<Value>, AppError> {
-    owned_asset(&state, &headers, SCOPE_READ, &id).await?;
-    let secret = state
-        .settings()
-        .viewer_token_secrets
-        .first()
-        .ok_or_else(|| {
-            AppError::bad(
-                "no_viewer_token_secret",
-                "CINELOCK_VIEWER_TOKEN_SECRETS is not configured",
-            )
-        })?;
+    let key = owned_asset(&state, &headers, SCOPE_READ, &id).await?;
+    // Playing is a read; handing out rights beyond the policy's defaults is a write.
+    if req.download || req.skip_password {
+        key.require(SCOPE_WRITE)?;
+    }
     if req.ttl == 0 || req.ttl > 30 * 24 * 3600 {
         return Err(AppError::bad("invalid_ttl", "ttl must be 1 s to 30 days"));
     }
@@ -198,9 +242,11 @@ pub async fn mint_token(
     let mut claims = Claims::new(id, now + req.ttl);
     claims.viewer = req.viewer;
     claims.download = req.download;
+    claims.skip_password = req.skip_password;
     claims.iat = Some(now);
-    let token =
-        policy::token::mint(secret, &claims).map_err(|e| AppError::bad(e.code(), e.to_string()))?;
+    let (kid, secret) = viewer_keys::newest(&state, &key.id).await?;
+    let token = policy::token::mint_with_key_id(secret.as_bytes(), &kid, &claims)
+        .map_err(|e| AppError::bad(e.code(), e.to_string()))?;
     Ok(Json(json!({ "token": token, "expires_at": claims.exp })))
 }
 
@@ -219,18 +265,17 @@ pub struct PlayRequest {
 /// is missing.
 async fn decide(
     state: &AppState,
+    keys: &TokenKeys,
     policy: &AssetPolicy,
     hash: Option<String>,
     mut facts: policy::Request<'_>,
     password: Option<String>,
 ) -> Result<policy::Grant, AppError> {
-    let keys = state.viewer_keys();
     match policy::decide(policy, &facts, keys) {
         Err(Deny::PasswordRequired) if password.is_some() => {
-            let key = (facts.asset_id.to_owned(), facts.client_ip);
-            state
-                .password_attempt(&key, now_ms() as u64)
-                .map_err(denied)?;
+            // Shed before spending anything when every hashing slot is taken.
+            let _slot = state.password_hashers().try_hash()?;
+            guesses::spend(state.db(), facts.asset_id, facts.client_ip, now_ms() as u64).await?;
             let ok = match (hash, password) {
                 (Some(hash), Some(p)) => tokio::task::spawn_blocking(move || {
                     PasswordHash::new(&hash)
@@ -266,16 +311,20 @@ pub async fn play(
             )
         })?;
     let storage = state.storage()?;
-    let exists: Option<(String,)> = sqlx::query_as("SELECT status FROM assets WHERE id = $1")
-        .bind(&id)
-        .fetch_optional(state.db())
-        .await?;
-    exists.ok_or(AppError::UnknownAsset)?;
-    let (policy, hash) = load_policy(&state, &id).await?;
+    let owner = asset_owner(&state, &id)
+        .await?
+        .ok_or(AppError::UnknownAsset)?;
+    let Stored {
+        policy,
+        password_hash: hash,
+        epoch,
+    } = load_policy(&state, &id).await?;
+    let keys = viewer_keys::for_owner(&state, &owner, req.token.as_deref()).await?;
     let ip: IpAddr = client::client_ip(
         &extensions,
         &headers,
-        state.settings().client_ip_header.as_deref(),
+        &state.settings().client_ip_header,
+        &state.settings().trusted_proxies,
     );
     let country = state.geo().and_then(|g| g.country(ip));
     let text = |name| {
@@ -289,7 +338,7 @@ pub async fn play(
     facts.country = country.as_deref();
     facts.token = req.token.as_deref();
     facts.wants_download = req.download;
-    let grant = decide(&state, &policy, hash, facts, req.password).await?;
+    let grant = decide(&state, &keys, &policy, hash, facts, req.password).await?;
 
     let packages: Vec<PackageRow> = sqlx::query_as(
         "SELECT id, kind, prefix, manifest, manifest_nonce FROM packages WHERE asset_id = $1",
@@ -349,12 +398,18 @@ pub async fn play(
     }
     let urls = sign_paths(&state, prefix, &first, ttl).await?;
     let session_ttl = state.settings().play_session_ttl;
+    // A session ends no later than the token it was granted on.
+    let mut session_end = now_ms() + session_ttl.as_millis() as i64;
+    if let Some(exp) = grant.token_exp {
+        session_end = session_end.min(i64::try_from(exp.saturating_mul(1000)).unwrap_or(i64::MAX));
+    }
     let session = session::issue(
         state.token_secret(),
         &session::Session {
             asset_id: id.clone(),
             package_id: package_id.clone(),
-            expires_ms: now_ms() + session_ttl.as_millis() as i64,
+            policy_epoch: epoch,
+            expires_ms: session_end,
         },
     );
     let mut answer = json!({
@@ -440,6 +495,11 @@ pub async fn urls(
         session::verify(state.token_secret(), &req.session, now_ms()).map_err(AppError::Session)?;
     if s.asset_id != id {
         return Err(AppError::Session("session_invalid"));
+    }
+    // The policy changed since the grant: the session is over (the player asks for a new one,
+    // which the new policy decides).
+    if load_policy(&state, &id).await?.epoch != s.policy_epoch {
+        return Err(AppError::Session("session_expired"));
     }
     if req.paths.is_empty() || req.paths.len() > MAX_URL_BATCH {
         return Err(AppError::bad(

@@ -1,30 +1,38 @@
 //! Playback sessions: a short HMAC token the player shows to ask for more segment URLs, bound
-//! to the asset, the package and an expiry. It grants URLs for objects listed in that package's
-//! manifest only (never the source).
+//! to the asset, the package, the asset's policy epoch and an expiry. It grants URLs for objects
+//! listed in that package's manifest only (never the source), and only while the policy it
+//! was granted under is unchanged: any policy change ends every open session of the asset (the
+//! player then asks for a new one, which the new policy decides).
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-const PREFIX: &str = "cls1";
+const PREFIX: &str = "cls2";
+const DOMAIN: &[u8] = b"cinelock playback session v2\0";
 
 /// What a valid session names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub asset_id: String,
     pub package_id: String,
+    /// The asset policy's epoch when the session was granted.
+    pub policy_epoch: i64,
     pub expires_ms: i64,
 }
 
 fn mac(secret: &[u8], body: &str) -> Vec<u8> {
     let mut m = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
-    m.update(b"cinelock playback session v1\0");
+    m.update(DOMAIN);
     m.update(body.as_bytes());
     m.finalize().into_bytes().to_vec()
 }
 
 /// Issues a session token.
 pub fn issue(secret: &[u8], s: &Session) -> String {
-    let body = format!("{PREFIX}.{}.{}.{}", s.asset_id, s.package_id, s.expires_ms);
+    let body = format!(
+        "{PREFIX}.{}.{}.{}.{}",
+        s.asset_id, s.package_id, s.policy_epoch, s.expires_ms
+    );
     let tag = hex::encode(mac(secret, &body));
     format!("{body}.{tag}")
 }
@@ -34,11 +42,12 @@ pub fn verify(secret: &[u8], token: &str, now_ms: i64) -> Result<Session, &'stat
     let (body, tag) = token.rsplit_once('.').ok_or("session_invalid")?;
     let tag = hex::decode(tag).map_err(|_| "session_invalid")?;
     let mut m = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
-    m.update(b"cinelock playback session v1\0");
+    m.update(DOMAIN);
     m.update(body.as_bytes());
     m.verify_slice(&tag).map_err(|_| "session_invalid")?;
     let mut parts = body.split('.');
-    let (Some(PREFIX), Some(asset_id), Some(package_id), Some(exp), None) = (
+    let (Some(PREFIX), Some(asset_id), Some(package_id), Some(epoch), Some(exp), None) = (
+        parts.next(),
         parts.next(),
         parts.next(),
         parts.next(),
@@ -47,6 +56,7 @@ pub fn verify(secret: &[u8], token: &str, now_ms: i64) -> Result<Session, &'stat
     ) else {
         return Err("session_invalid");
     };
+    let policy_epoch: i64 = epoch.parse().map_err(|_| "session_invalid")?;
     let expires_ms: i64 = exp.parse().map_err(|_| "session_invalid")?;
     if now_ms >= expires_ms {
         return Err("session_expired");
@@ -54,6 +64,7 @@ pub fn verify(secret: &[u8], token: &str, now_ms: i64) -> Result<Session, &'stat
     Ok(Session {
         asset_id: asset_id.to_owned(),
         package_id: package_id.to_owned(),
+        policy_epoch,
         expires_ms,
     })
 }
@@ -67,6 +78,7 @@ mod tests {
         let s = Session {
             asset_id: "a1".into(),
             package_id: "p1".into(),
+            policy_epoch: 3,
             expires_ms: 1000,
         };
         let t = issue(b"k", &s);

@@ -15,7 +15,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
 
 use crate::AppError;
-use crate::transcode::ladder::Rung;
+use crate::transcode::ladder::{Rung, input_args};
 
 /// Keyframe interval of every rendition, in seconds.
 pub const KEYFRAME_SECONDS: u32 = 2;
@@ -73,7 +73,7 @@ pub fn args(plan: &Plan, input: &Path, out: &Path) -> Vec<String> {
     if let Some(t) = plan.limit {
         a.extend([s("-t"), format!("{t:.3}")]);
     }
-    a.extend([s("-i"), input.display().to_string()]);
+    a.extend(input_args(input));
     let n = plan.rungs.len();
     let mut graph = format!("[0:v:0]split={n}");
     for i in 0..n {
@@ -144,8 +144,10 @@ pub fn poster_args(input: &Path, at: f64, height: u32, out: &Path) -> Vec<String
         s("error"),
         s("-ss"),
         format!("{at:.3}"),
-        s("-i"),
-        input.display().to_string(),
+    ]
+    .into_iter()
+    .chain(input_args(input))
+    .chain([
         s("-frames:v"),
         s("1"),
         s("-vf"),
@@ -153,17 +155,56 @@ pub fn poster_args(input: &Path, at: f64, height: u32, out: &Path) -> Vec<String
         s("-q:v"),
         s("3"),
         out.display().to_string(),
-    ]
+    ])
+    .collect()
 }
+
+/// Limits the kernel enforces on each ffmpeg process, whatever the input makes it do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChildLimits {
+    /// CPU seconds (all threads together) before the kernel kills it.
+    pub cpu_seconds: u64,
+    /// Largest file it may write, in bytes.
+    pub file_bytes: u64,
+}
+
+#[cfg(unix)]
+fn apply(limits: ChildLimits, cmd: &mut Command) {
+    let set = move |resource, value: u64| {
+        let lim = libc::rlimit {
+            rlim_cur: value as libc::rlim_t,
+            rlim_max: value as libc::rlim_t,
+        };
+        // SAFETY: setrlimit only reads `lim`; it is async-signal-safe, as pre_exec needs.
+        if unsafe { libc::setrlimit(resource, &lim) } == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    };
+    // SAFETY: the closure only calls setrlimit (async-signal-safe) and allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            set(libc::RLIMIT_CPU, limits.cpu_seconds)?;
+            set(libc::RLIMIT_FSIZE, limits.file_bytes)
+        });
+    }
+}
+
+#[cfg(not(unix))]
+fn apply(_: ChildLimits, _: &mut Command) {}
 
 /// Runs ffmpeg with `args`, reporting encoded seconds to `on_time` as it goes. A failure keeps
 /// the tail of ffmpeg's error output (it names files in the private work directory, no keys).
 pub async fn run(
     ffmpeg: &str,
     args: &[String],
+    limits: ChildLimits,
     mut on_time: impl FnMut(f64),
 ) -> Result<(), AppError> {
-    let mut child = Command::new(ffmpeg)
+    let mut cmd = Command::new(ffmpeg);
+    apply(limits, &mut cmd);
+    let mut child = cmd
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -23,10 +23,73 @@ const RUNGS: [(u32, u32); 5] = [
 /// What ffprobe says about the (plaintext) source.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Probe {
+    /// ffprobe's name of the container format (`mov,mp4,m4a,3gp,3g2,mj2`, `matroska,webm`).
+    pub format: String,
     pub width: u32,
     pub height: u32,
     pub duration: f64,
+    /// Frames per second of the video stream (0 when ffprobe does not say).
+    pub fps: f64,
     pub has_audio: bool,
+}
+
+/// The container formats (ffmpeg demuxers) workers read; anything else, a playlist or a
+/// concatenation list that names other files above all, is refused before it is opened.
+pub const INPUT_FORMATS: &str = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts,flv,ogg,mpeg,asf";
+
+/// The arguments that restrict what ffprobe and ffmpeg may open for `input`: only the
+/// whitelisted demuxers, only the `file` protocol, and the input named as a file URL so no
+/// other protocol is even parsed.
+pub fn input_args(input: &Path) -> Vec<String> {
+    vec![
+        "-format_whitelist".into(),
+        INPUT_FORMATS.into(),
+        "-protocol_whitelist".into(),
+        "file".into(),
+        "-i".into(),
+        format!("file:{}", input.display()),
+    ]
+}
+
+/// What workers accept, checked after probing (`CINELOCK_MAX_SOURCE_*`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    pub max_seconds: f64,
+    pub max_pixels: u64,
+    pub max_fps: f64,
+}
+
+impl Probe {
+    /// Refuses a source over `limits`, for good (`source_too_large`): a short, very
+    /// compressible file can still decode to hours of 8K video.
+    pub fn check(&self, limits: &Limits) -> Result<(), AppError> {
+        let too = |what: String| {
+            Err(AppError::Transcode {
+                code: "source_too_large",
+                message: format!("the source is over this server's limits: {what}"),
+            })
+        };
+        if self.duration > limits.max_seconds {
+            return too(format!(
+                "{:.0} s long, at most {:.0} s",
+                self.duration, limits.max_seconds
+            ));
+        }
+        let pixels = u64::from(self.width) * u64::from(self.height);
+        if pixels > limits.max_pixels {
+            return too(format!(
+                "{}×{} pixels, at most {} pixels a frame",
+                self.width, self.height, limits.max_pixels
+            ));
+        }
+        if self.fps > limits.max_fps {
+            return too(format!(
+                "{:.0} frames a second, at most {:.0}",
+                self.fps, limits.max_fps
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// One video rendition to make.
@@ -86,7 +149,7 @@ pub async fn probe(ffprobe: &str, input: &Path) -> Result<Probe, AppError> {
             "-show_streams",
             "-show_format",
         ])
-        .arg(input)
+        .args(input_args(input))
         .kill_on_drop(true)
         .output()
         .await
@@ -100,6 +163,17 @@ pub async fn probe(ffprobe: &str, input: &Path) -> Result<Probe, AppError> {
     }
     let json: Value =
         serde_json::from_slice(&out.stdout).map_err(|_| not_media("no probe output"))?;
+    let format = json["format"]["format_name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    // The whitelist already kept other demuxers from opening it; say so plainly if one did.
+    let known = format
+        .split(',')
+        .any(|f| !f.is_empty() && INPUT_FORMATS.split(',').any(|k| k == f));
+    if !known {
+        return Err(not_media("not a container format workers read"));
+    }
     let streams = json["streams"].as_array().cloned().unwrap_or_default();
     let video = streams
         .iter()
@@ -120,12 +194,25 @@ pub async fn probe(ffprobe: &str, input: &Path) -> Result<Probe, AppError> {
         .or_else(|| video["duration"].as_str().and_then(|d| d.parse().ok()))
         .filter(|d| d.is_finite() && *d > 0.0)
         .ok_or_else(|| not_media("no duration"))?;
+    let fps = ["r_frame_rate", "avg_frame_rate"]
+        .iter()
+        .filter_map(|k| video[*k].as_str().and_then(rate))
+        .fold(0.0, f64::max);
     Ok(Probe {
+        format,
         width,
         height,
         duration,
+        fps,
         has_audio: streams.iter().any(|s| s["codec_type"] == "audio"),
     })
+}
+
+/// `"30000/1001"` → 29.97; `None` for `0/0` and nonsense.
+fn rate(text: &str) -> Option<f64> {
+    let (n, d) = text.split_once('/')?;
+    let (n, d) = (n.parse::<f64>().ok()?, d.parse::<f64>().ok()?);
+    (d > 0.0 && n.is_finite()).then(|| n / d)
 }
 
 #[cfg(test)]
@@ -162,5 +249,45 @@ mod tests {
         // Smaller than the lowest rung: one rendition at (even) source size.
         assert_eq!(sizes(&ladder(176, 143)), [(176, 144)]);
         assert_eq!(ladder(640, 360)[1].id, "v360");
+    }
+
+    #[test]
+    fn limits_refuse_long_large_and_fast_sources() {
+        let limits = Limits {
+            max_seconds: 60.0,
+            max_pixels: 1920 * 1080,
+            max_fps: 60.0,
+        };
+        let ok = Probe {
+            format: "mov,mp4,m4a,3gp,3g2,mj2".into(),
+            width: 1920,
+            height: 1080,
+            duration: 60.0,
+            fps: 60.0,
+            has_audio: true,
+        };
+        assert!(ok.check(&limits).is_ok());
+        for over in [
+            Probe {
+                duration: 61.0,
+                ..ok.clone()
+            },
+            Probe {
+                width: 1921,
+                ..ok.clone()
+            },
+            Probe {
+                fps: 120.0,
+                ..ok.clone()
+            },
+        ] {
+            let e = over.check(&limits).unwrap_err();
+            assert_eq!(e.code(), "source_too_large", "{over:?}");
+        }
+        assert_eq!(
+            rate("30000/1001").map(|r| (r * 100.0).round()),
+            Some(2997.0)
+        );
+        assert_eq!(rate("0/0"), None);
     }
 }

@@ -21,8 +21,9 @@ use cinelock_core::RecipientSecretKey;
 use cinelock_core::media::{ContentKey, PackageKind};
 use rand::RngCore;
 
+pub use ffmpeg::ChildLimits;
 pub use ffmpeg::{Plan, args as ffmpeg_args, poster_args};
-pub use ladder::{Probe, Rung, ladder, probe};
+pub use ladder::{Limits, Probe, Rung, ladder, probe};
 pub use package::prefix as package_prefix;
 
 use crate::jobs::{self, Claimed, JobKind, Publish};
@@ -45,6 +46,23 @@ pub struct WorkerSettings {
     pub ffmpeg: String,
     pub ffprobe: String,
     pub preset: String,
+    /// What a source may be (duration, frame size, frame rate).
+    pub limits: Limits,
+    /// Wall-clock time one attempt may take before it fails for good.
+    pub job_timeout: Duration,
+}
+
+impl WorkerSettings {
+    /// What the kernel allows each ffmpeg process: the job's time on every core, and files of
+    /// at most 16 GiB (segments are megabytes; a runaway output fails instead of filling the
+    /// disk).
+    fn child_limits(&self) -> ChildLimits {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+        ChildLimits {
+            cpu_seconds: self.job_timeout.as_secs().max(1).saturating_mul(cores),
+            file_bytes: 16 << 30,
+        }
+    }
 }
 
 impl std::fmt::Debug for WorkerSettings {
@@ -55,6 +73,8 @@ impl std::fmt::Debug for WorkerSettings {
             .field("work_dir", &self.work_dir)
             .field("lease", &self.lease)
             .field("preset", &self.preset)
+            .field("limits", &self.limits)
+            .field("job_timeout", &self.job_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -171,10 +191,18 @@ pub async fn run_once(
             }
         }
     };
-    // Losing the lease drops the work future: ffmpeg is killed, the work directory removed.
+    // Losing the lease, or running out of time, drops the work future: ffmpeg is killed, the
+    // work directory removed.
     let outcome = tokio::select! {
         r = work => r,
         lost = keep_lease => Err(lost),
+        () = tokio::time::sleep(settings.job_timeout) => Err(AppError::Transcode {
+            code: "job_timeout",
+            message: format!(
+                "the transcode took longer than this server allows ({} s) and was stopped",
+                settings.job_timeout.as_secs()
+            ),
+        }),
     };
     let prefix = package::prefix(&job.asset_id, &job.package_id);
     match outcome {
@@ -308,6 +336,7 @@ async fn process(
         });
     }
     let probe = ladder::probe(&settings.ffprobe, &source).await?;
+    probe.check(&settings.limits)?;
     let mut rungs = ladder::ladder(probe.width, probe.height);
     let (limit, kind) = match job.kind {
         JobKind::Preview => {
@@ -339,9 +368,15 @@ async fn process(
         },
         preset: settings.preset.clone(),
     };
-    ffmpeg::run(&settings.ffmpeg, &ffmpeg::args(&plan, &source, &out), |t| {
-        set(fetch_w + encode_w * (t / encode_len).min(1.0));
-    })
+    let limits = settings.child_limits();
+    ffmpeg::run(
+        &settings.ffmpeg,
+        &ffmpeg::args(&plan, &source, &out),
+        limits,
+        |t| {
+            set(fetch_w + encode_w * (t / encode_len).min(1.0));
+        },
+    )
     .await?;
     let poster = match job.kind {
         JobKind::Full => {
@@ -351,6 +386,7 @@ async fn process(
             ffmpeg::run(
                 &settings.ffmpeg,
                 &ffmpeg::poster_args(&source, at, top.height, &path),
+                limits,
                 |_| {},
             )
             .await?;

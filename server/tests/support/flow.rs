@@ -157,6 +157,7 @@ pub fn code(v: &Value) -> &str {
 }
 
 /// An upload created through the API, with its source sealed the way the browser seals it.
+#[derive(Clone)]
 pub struct Created {
     pub id: String,
     /// The asset the upload was created for: the context its source is sealed for.
@@ -177,12 +178,17 @@ pub async fn create(env: &Env, len: usize) -> Created {
 
 /// Creates an upload of `source` and seals it the way the browser would.
 pub async fn create_with(env: &Env, source: Vec<u8>) -> Created {
+    create_as(env, &env.key, source).await
+}
+
+/// [`create_with`] with the API key `key` (another customer's, say).
+pub async fn create_as(env: &Env, key: &str, source: Vec<u8>) -> Created {
     let len = source.len();
     let (status, v) = call(
         &env.state,
         "POST",
         "/v1/uploads",
-        Some(&env.key),
+        Some(key),
         Some(json!({"size": len, "filename": "clip.mp4"})),
     )
     .await;

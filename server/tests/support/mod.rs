@@ -9,6 +9,7 @@ mod garage;
 mod media;
 pub mod mmdb;
 mod postgres;
+pub mod process;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -139,12 +139,7 @@ fn main() {
     forged_header.enc = [0; 32];
     forged_header.sealed_key = forge::wrap_under_zero_secret(
         &pk.to_bytes(),
-        &[
-            cinelock_core::HPKE_INFO,
-            &[CONTEXT.len() as u8],
-            CONTEXT,
-        ]
-        .concat(),
+        &[cinelock_core::HPKE_INFO, &[CONTEXT.len() as u8], CONTEXT].concat(),
         &forged_header.to_bytes()[..27],
         &forged_seed.data_key,
     );

@@ -5,7 +5,7 @@
 //!   HTML) and `Referrer-Policy: strict-origin-when-cross-origin`.
 //! - Pages: a strict `Content-Security-Policy`: scripts, styles and workers from this origin
 //!   only (workers also from `blob:`, which the SDK uses to start its module workers), WebAssembly
-//!   compilation, network requests to this origin and the object store, media from `blob:`
+//!   compilation, network requests to this origin, the object store and `blob:`, media from `blob:`
 //!   (MSE), no plugins, no `<base>`, and framing by this origin alone.
 //! - `/embed.html` is framed by customers' pages, so its `frame-ancestors` is the asset's
 //!   origin allow-list ([`cinelock_core::policy::frame_ancestors`]): a page whose origin the
@@ -30,7 +30,7 @@ pub fn content_security_policy(state: &AppState, ancestors: &str) -> String {
         .unwrap_or_default();
     format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; \
-         connect-src 'self'{store}; img-src 'self' data: blob:; media-src 'self' blob:; \
+         connect-src 'self' blob:{store}; img-src 'self' data: blob:; media-src 'self' blob:; \
          style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
          frame-ancestors {ancestors}"
     )

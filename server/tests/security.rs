@@ -432,7 +432,7 @@ async fn the_embed_page_is_framed_only_where_the_asset_may_play_and_every_page_h
     // Players fetch from the store: it is the one other origin allowed.
     let store = env.storage_settings().endpoint;
     assert!(
-        page.contains(&format!("connect-src 'self' {store}")),
+        page.contains(&format!("connect-src 'self' blob: {store}")),
         "{page}"
     );
     assert_eq!(h["x-frame-options"], "SAMEORIGIN");

@@ -322,6 +322,46 @@ test("policy in the browser: the origin allow-list admits the snippet on a liste
   }
 });
 
+test("the embed page is framed only by origins the asset's allow-list admits, though the list names the embed page's own origin", async () => {
+  // The allow-list names the server's own origin (what the player inside the frame sends),
+  // and not the site that frames it.
+  await env.setPolicy(server, asset.id, { visibility: "unlisted", allowed_origins: ["127.0.0.1"] });
+  const site = await startSite(`<iframe src="${server.url}/embed.html?asset=${asset.id}&autoplay=1" width="640" height="360"></iframe>`);
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    const sessions = [];
+    page.on("request", (r) => { if (r.url().includes("/v1/play/")) sessions.push(r.url()); });
+    await page.goto(`http://localhost:${site.port}/`, { waitUntil: "load" });
+    // Give a player that did load ample time to ask for a session.
+    await page.waitForTimeout(3000);
+    const frame = page.frames().find((f) => f !== page.mainFrame());
+    assert.ok(frame, "the iframe exists");
+    assert.equal(await frame.locator("cinelock-player").count(), 0, `frame at ${frame.url()} rendered the embed page`);
+    assert.deepEqual(sessions, [], "the player in the frame never asked for a session");
+    // The embed page itself, opened directly, plays: only the framing was refused.
+    assert.deepEqual(await embedOutcome(`${server.url}/embed.html?asset=${asset.id}`), { ready: true });
+    // Listing the framing site lets it frame the page.
+    await env.setPolicy(server, asset.id, { visibility: "unlisted", allowed_origins: ["127.0.0.1", "localhost"] });
+    assert.deepEqual(await embedOutcome(`http://localhost:${site.port}/`, "iframe"), { ready: true });
+  } finally {
+    await context.close();
+    await site.stop();
+    await env.setPolicy(server, asset.id, { visibility: "private" });
+  }
+});
+
+test("play.html talks to its own server only: an endpoint of another origin in its address is ignored", async () => {
+  const { page, close } = await freshPage(`${server.url}/play.html?asset=${asset.id}&token=${encodeURIComponent(asset.token)}&endpoint=${encodeURIComponent("http://127.0.0.2:9")}`);
+  try {
+    await page.waitForSelector('#log li[data-event="ready"]', { timeout: 30_000 });
+    assert.match(await page.textContent('#log li[data-event="error"]'), /ignored endpoint http:\/\/127\.0\.0\.2:9/);
+    assert.equal(await page.evaluate(() => document.getElementById("player").getAttribute("endpoint")), null);
+  } finally {
+    await close();
+  }
+});
+
 test("a worker that breaks while playing is given up: the segments it had are fetched again and opened on the page", async () => {
   const { page, close } = await freshPage();
   try {
@@ -438,7 +478,7 @@ test("the demo page uploads a clip, shows the transcode's progress, and plays th
     assert.ok(seen.some((s) => /^full:\d+$/.test(s) && s !== "full:100") || seen.includes("status:processing"), `no progress shown: ${seen.join(" ")}`);
     assert.ok(seen.includes("full:100"), seen.join(" "));
     assert.match(await page.textContent("#p-status"), /Playing/);
-    assert.match(await page.getAttribute("#play-link", "href"), /play\.html\?asset=.+&token=clv1\./);
+    assert.match(await page.getAttribute("#play-link", "href"), /play\.html\?asset=.+&token=clv2\./);
   } finally {
     await close();
   }

@@ -55,7 +55,7 @@ for (const engine of ["auto", "wasm"]) {
     assert.equal(await p.textContent("#r-engine"), engine === "wasm" ? "wasm" : "webcrypto");
     assert.match(await p.textContent("#r-verdict"), /identical/);
     // The sealed download starts with the format's magic and is not the plaintext.
-    assert.match(await p.textContent("#r-preview"), /^43 4e 4c 4b 01 01 00 00/);
+    assert.match(await p.textContent("#r-preview"), /^43 4e 4c 4b 02 01 00 00/);
     const sealed = await p.evaluate(async () => {
       const blob = await (await fetch(document.getElementById("download").href)).blob();
       return Array.from(new Uint8Array(await blob.arrayBuffer()));

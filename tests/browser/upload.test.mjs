@@ -19,6 +19,17 @@ const MiB = 1048576;
 const FILL = `(buf, seed) => { let x = seed >>> 0 || 1; const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength); let i = 0; for (; i + 4 <= buf.length; i += 4) { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; v.setUint32(i, x, true); } for (; i < buf.length; i++) buf[i] = i & 255; return buf; }`;
 const fill = eval(FILL);
 
+/**
+ * A page with the test's fill function installed before any page script runs (the pages'
+ * Content-Security-Policy forbids `eval` in them; a script the browser is told to add is not
+ * page script).
+ */
+async function newPage() {
+  const page = await browser.newPage();
+  await page.addInitScript({ content: `window.fill = ${FILL};` });
+  return page;
+}
+
 function workerKey() {
   const { publicKey, privateKey } = generateKeyPairSync("x25519");
   const hex = (b64u) => Buffer.from(b64u, "base64url").toString("hex");
@@ -88,7 +99,7 @@ function fetchAndOpen(assetId, store = { endpoint: garage.endpoint, region: "gar
 async function uploadInPage(page, server, created, { size, seed, maxParallel = 4, worker = true }) {
   return page.evaluate(async ({ endpoint, created, size, seed, maxParallel, worker, FILL }) => {
     const c = await import("/sdk/dist/index.js");
-    const fill = eval(FILL);
+    const fill = window.fill;
     const file = new File([fill(new Uint8Array(size), seed)], "clip.bin", { lastModified: 1700000000000 });
     const events = [];
     const handle = await c.upload(file, { endpoint, upload: created, maxParallel, worker, onEvent: (e) => events.push(e.type) });
@@ -138,7 +149,7 @@ for (const store of ["Garage", "the embedded store"]) {
     const size = 64 * MiB + 12345;
     const created = await createUpload(server, size);
     assert.equal(created.plan.part_count, 9);
-    const page = await browser.newPage();
+    const page = await newPage();
     await page.goto(server.url);
     const r = await uploadInPage(page, server, created, { size, seed: 7 });
     assert.ok(r.events.includes("completed"), r.events.join(","));
@@ -159,7 +170,7 @@ for (const store of ["Garage", "the embedded store"]) {
 
 test("the demo upload page uploads a chosen file and shows progress and the asset id", async () => {
   const server = await embeddedServer();
-  const page = await browser.newPage();
+  const page = await newPage();
   await page.goto(`${server.url}/upload.html`);
   const size = 11 * MiB + 5;
   await page.setInputFiles("#file", { name: "holiday.mp4", mimeType: "video/mp4", buffer: fill(Buffer.alloc(size), 3) });
@@ -182,7 +193,7 @@ test("with 20% of part PUTs failing or cut, the upload still completes with exac
     const size = 20 * MiB + 7;
     const created = await createUpload(server, size, { part_size: 5 * MiB });
     assert.ok(created.plan.part_count >= 4);
-    const page = await browser.newPage();
+    const page = await newPage();
     await page.goto(server.url);
     // On the page's own thread this time (the other tests seal in the upload worker).
     const r = await uploadInPage(page, server, created, { size, seed: 11, worker: false });
@@ -202,11 +213,11 @@ test("pause stops new parts until resume; abort ends the upload and the server a
     const server = await serverFor(proxy.endpoint);
     const size = 25 * MiB;
     const created = await createUpload(server, size, { part_size: 5 * MiB });
-    const page = await browser.newPage();
+    const page = await newPage();
     await page.goto(server.url);
     const r = await page.evaluate(async ({ endpoint, created, size, FILL }) => {
       const c = await import("/sdk/dist/index.js");
-      const file = new File([eval(FILL)(new Uint8Array(size), 9)], "clip.bin", { lastModified: 1 });
+      const file = new File([window.fill(new Uint8Array(size), 9)], "clip.bin", { lastModified: 1 });
       const done = [];
       let paused;
       const pausedSeen = new Promise((ok) => (paused = ok));
@@ -234,7 +245,7 @@ test("pause stops new parts until resume; abort ends the upload and the server a
     const second = await createUpload(server, size, { part_size: 5 * MiB });
     const aborted = await page.evaluate(async ({ endpoint, created, size, FILL }) => {
       const c = await import("/sdk/dist/index.js");
-      const file = new File([eval(FILL)(new Uint8Array(size), 10)], "clip.bin", { lastModified: 2 });
+      const file = new File([window.fill(new Uint8Array(size), 10)], "clip.bin", { lastModified: 2 });
       let first;
       const started = new Promise((ok) => (first = ok));
       const handle = await c.upload(file, { endpoint, upload: created, maxParallel: 1, onEvent: (e) => { if (e.type === "partDone") first(); } });
@@ -264,12 +275,12 @@ test("reloading mid-upload and resuming sends no finished part again", async () 
     const created = await createUpload(server, size, { part_size: 5 * MiB });
     const parts = created.plan.part_count;
     assert.ok(parts >= 6);
-    const page = await browser.newPage();
+    const page = await newPage();
     await page.goto(server.url);
     // Start, and reload once three parts are done.
     const finished = await page.evaluate(async ({ endpoint, created, size, FILL }) => {
       const c = await import("/sdk/dist/index.js");
-      const file = new File([eval(FILL)(new Uint8Array(size), 5)], "clip.bin", { lastModified: 1700000000000 });
+      const file = new File([window.fill(new Uint8Array(size), 5)], "clip.bin", { lastModified: 1700000000000 });
       const done = [];
       await new Promise((resolve) => {
         c.upload(file, { endpoint, upload: created, maxParallel: 2, onEvent: (e) => { if (e.type === "partDone") { done.push(e.number); if (done.length === 3) resolve(); } } });
@@ -281,7 +292,7 @@ test("reloading mid-upload and resuming sends no finished part again", async () 
     const resumed = await page.evaluate(async ({ endpoint, id, size, FILL }) => {
       const c = await import("/sdk/dist/index.js");
       const pending = await c.pendingUploads();
-      const file = new File([eval(FILL)(new Uint8Array(size), 5)], "clip.bin", { lastModified: 1700000000000 });
+      const file = new File([window.fill(new Uint8Array(size), 5)], "clip.bin", { lastModified: 1700000000000 });
       const sent = [];
       const handle = await c.upload(file, { endpoint, resume: id, onEvent: (e) => { if (e.type === "partDone") sent.push(e.number); } });
       await handle.done;
@@ -299,5 +310,36 @@ test("reloading mid-upload and resuming sends no finished part again", async () 
     await page.close();
   } finally {
     await proxy.stop();
+  }
+});
+
+test("an upload's stored seed seals only the file it was started with: another file under the same create response is refused", async () => {
+  const server = await serverFor(garage.endpoint);
+  const size = 6 * MiB + 7;
+  const created = await createUpload(server, size, { part_size: 5 * MiB });
+  const page = await newPage();
+  try {
+    await page.goto(server.url);
+    const outcome = await page.evaluate(async ({ endpoint, created, size, FILL }) => {
+      const c = await import("/sdk/dist/index.js");
+      const fill = window.fill;
+      const first = new File([fill(new Uint8Array(size), 1)], "first.bin", { lastModified: 1700000000000 });
+      // Started, then abandoned after its first part: its record (and seed) stays behind.
+      const handle = await c.upload(first, { endpoint, upload: created, maxParallel: 1, worker: false });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      handle.pause();
+      // Another file of the same size, passed with the same create response (no `resume`):
+      // sealing it with the stored seed would reuse AES-GCM nonces.
+      const other = new File([fill(new Uint8Array(size), 2)], "second.bin", { lastModified: 1700000000001 });
+      try {
+        await c.upload(other, { endpoint, upload: created, worker: false });
+        return "accepted";
+      } catch (e) {
+        return `${e.name}/${e.code}`;
+      }
+    }, { endpoint: server.url, created, size, FILL });
+    assert.equal(outcome, "CinelockError/invalid_argument");
+  } finally {
+    await page.close();
   }
 });

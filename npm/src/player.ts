@@ -16,7 +16,7 @@ export interface PlayOptions {
   endpoint?: string;
   /** The asset to play. */
   assetId: string;
-  /** A viewer token (`clv1.…`) minted by your backend, for private assets. */
+  /** A viewer token (`clv2.…`) minted by your backend, for private assets. */
   token?: string;
   /** The asset's password, if its policy has one. */
   password?: string;

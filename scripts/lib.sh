@@ -106,7 +106,8 @@ build_sdk() {
   log "building the SDK ($profile wasm + TypeScript)"
   cargo build -q --profile "$profile" --target wasm32-unknown-unknown -p cinelock-sdk-wasm
   dir=$profile; [ "$profile" = dev ] && dir=debug
-  wasm-bindgen --target web --out-dir npm/pkg \
+  # The name section only names functions for debuggers: 131 KB of the module, for nobody.
+  wasm-bindgen --target web --remove-name-section --out-dir npm/pkg \
     "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/$dir/cinelock_sdk_wasm.wasm"
   (cd npm && ./node_modules/.bin/tsc -p tsconfig.json)
 }

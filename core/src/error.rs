@@ -96,6 +96,28 @@ pub enum Error {
 }
 
 impl Error {
+    /// Every code [`Error::code`] gives (the contract's enums must hold each).
+    pub const CODES: &'static [&'static str] = &[
+        "decrypt",
+        "malformed",
+        "unsupported",
+        "chunk_size",
+        "wrong_recipient",
+        "invalid_key",
+        "too_long",
+        "invalid_plan",
+        "missing_part",
+        "unexpected_part",
+        "duplicate_part",
+        "part_size",
+        "upload_rejected",
+        "no_such_upload",
+        "retries_exhausted",
+        "signing_failed",
+        "complete_failed",
+        "invalid_manifest",
+    ];
+
     /// A stable, machine-readable name for the error's kind (for JSON and JS error codes).
     pub fn code(&self) -> &'static str {
         match self {
@@ -118,5 +140,79 @@ impl Error {
             Error::CompleteFailed { .. } => "complete_failed",
             Error::Manifest(_) => "invalid_manifest",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One of every variant: a new variant breaks the match below until it is added here and
+    /// its code to [`Error::CODES`].
+    fn every_variant() -> Vec<Error> {
+        vec![
+            Error::Decrypt,
+            Error::Malformed("x"),
+            Error::Unsupported {
+                version: 9,
+                suite: 9,
+            },
+            Error::ChunkSize(1),
+            Error::WrongRecipient {
+                expected: crate::KeyId([0; 8]),
+                found: crate::KeyId([1; 8]),
+            },
+            Error::InvalidKey,
+            Error::TooLong,
+            Error::InvalidPlan("x"),
+            Error::MissingPart(1),
+            Error::UnexpectedPart(1),
+            Error::DuplicatePart(1),
+            Error::PartSize {
+                part: 1,
+                expected: 1,
+                found: 2,
+            },
+            Error::UploadRejected {
+                part: 1,
+                status: 400,
+            },
+            Error::NoSuchUpload,
+            Error::RetriesExhausted {
+                part: 1,
+                attempts: 3,
+            },
+            Error::SigningFailed,
+            Error::CompleteFailed { status: None },
+            Error::Manifest("x".into()),
+        ]
+    }
+
+    #[test]
+    fn codes_lists_every_code() {
+        let all = every_variant();
+        for e in &all {
+            match e {
+                Error::Decrypt
+                | Error::Malformed(_)
+                | Error::Unsupported { .. }
+                | Error::ChunkSize(_)
+                | Error::WrongRecipient { .. }
+                | Error::InvalidKey
+                | Error::TooLong
+                | Error::InvalidPlan(_)
+                | Error::MissingPart(_)
+                | Error::UnexpectedPart(_)
+                | Error::DuplicatePart(_)
+                | Error::PartSize { .. }
+                | Error::UploadRejected { .. }
+                | Error::NoSuchUpload
+                | Error::RetriesExhausted { .. }
+                | Error::SigningFailed
+                | Error::CompleteFailed { .. }
+                | Error::Manifest(_) => assert!(Error::CODES.contains(&e.code()), "{e:?}"),
+            }
+        }
+        assert_eq!(all.len(), Error::CODES.len());
     }
 }

@@ -25,8 +25,8 @@ pub mod upload;
 pub use chunk::{ChunkCipher, TAG_LEN};
 pub use error::Error;
 pub use format::{
-    HEADER_LEN, Header, Layout, MAGIC, MAX_CHUNK_SIZE, MAX_CONTEXT_LEN, MAX_STREAM_PLAINTEXT,
-    MIN_CHUNK_SIZE, SUITE, VERSION,
+    DEFAULT_CHUNK_SIZE, HEADER_LEN, Header, Layout, MAGIC, MAX_CHUNK_SIZE, MAX_CONTEXT_LEN,
+    MAX_STREAM_PLAINTEXT, MIN_CHUNK_SIZE, SUITE, VERSION,
 };
 pub use keys::{
     DataKey, HPKE_INFO, KeyId, RecipientPublicKey, RecipientSecretKey, SEED_LEN, SealSeed,

@@ -7,9 +7,10 @@
 //! engine's decisions and the `SourceBuffer` calls, which are cheap. Both places run the same
 //! [`fetch_and_open`], so they accept and refuse exactly the same bytes.
 //!
-//! A worker that cannot start (no module workers, a Content-Security-Policy whose `worker-src`
-//! admits neither the SDK's origin nor `blob:`, the wasm failing to load in it) or that dies is
-//! given up: what it had in flight is reported as a retryable network failure, and from then on
+//! The worker is started by the npm package's JavaScript (where bundlers see and bundle it) and
+//! handed over. A worker that cannot start (no module workers, a Content-Security-Policy whose
+//! `worker-src` admits neither the SDK's origin nor `blob:`, the wasm failing to load in it) or
+//! that dies is given up: what it had in flight is reported as a retryable network failure, and from then on
 //! objects are opened on the page's thread. Playback never depends on the worker.
 //!
 //! Messages are plain objects. To the worker: `{t: "module", module}` (the page's compiled
@@ -30,10 +31,7 @@ use futures_util::StreamExt;
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
-use web_sys::{
-    AbortController, AbortSignal, Blob, BlobPropertyBag, DedicatedWorkerGlobalScope, MessageEvent,
-    Url, Worker, WorkerOptions, WorkerType,
-};
+use web_sys::{AbortController, AbortSignal, DedicatedWorkerGlobalScope, MessageEvent, Worker};
 use zeroize::Zeroizing;
 
 use crate::SdkError;
@@ -182,8 +180,6 @@ pub(crate) struct State {
     backlog: Vec<JsValue>,
     pending: HashMap<u32, Done>,
     next_id: u32,
-    /// The `blob:` URL of the import trampoline, revoked once the worker has loaded.
-    blob_url: Option<String>,
 }
 
 impl State {
@@ -192,12 +188,6 @@ impl State {
             Phase::Starting => self.backlog.push(msg),
             Phase::Ready => post_and_wipe(&self.worker, &msg),
             Phase::Dead => {}
-        }
-    }
-
-    fn revoke_blob_url(&mut self) {
-        if let Some(url) = self.blob_url.take() {
-            let _ = Url::revoke_object_url(&url);
         }
     }
 }
@@ -219,37 +209,11 @@ pub(crate) struct Remote {
 }
 
 impl Remote {
-    /// Starts the worker script at `script_url` (the npm package's `player-worker.js`). A script
-    /// on another origin than the page (the embed snippet) is started through a `blob:` module
-    /// that imports it, since a worker's own script must be same-origin.
-    pub(crate) fn spawn(script_url: &str) -> Result<Self, SdkError> {
+    /// Takes over `worker` (the npm package's `player-worker.js`, started by the page's
+    /// JavaScript: with the literal `new Worker(new URL(...))` bundlers rewrite, or through a
+    /// `blob:` module for a page on another origin than the SDK).
+    pub(crate) fn attach(worker: Worker) -> Result<Self, SdkError> {
         let platform_error = |e: JsValue| SdkError::Platform(SdkError::describe(&e));
-        let options = WorkerOptions::new();
-        options.set_type(WorkerType::Module);
-        let script_origin = Url::new(script_url).map_err(platform_error)?.origin();
-        let (worker, blob_url) = if Some(script_origin) == platform::origin() {
-            (
-                Worker::new_with_options(script_url, &options).map_err(platform_error)?,
-                None,
-            )
-        } else {
-            let source = format!(
-                "import {};",
-                serde_json::to_string(script_url).map_err(|e| SdkError::Platform(e.to_string()))?
-            );
-            let bag = BlobPropertyBag::new();
-            bag.set_type("text/javascript");
-            let blob = Blob::new_with_str_sequence_and_options(&Array::of1(&source.into()), &bag)
-                .map_err(platform_error)?;
-            let url = Url::create_object_url_with_blob(&blob).map_err(platform_error)?;
-            match Worker::new_with_options(&url, &options) {
-                Ok(worker) => (worker, Some(url)),
-                Err(e) => {
-                    let _ = Url::revoke_object_url(&url);
-                    return Err(platform_error(e));
-                }
-            }
-        };
         // The page's compiled module goes first, outside the backlog (the worker's script waits
         // for it): the worker neither fetches nor compiles the wasm again, and finds it even
         // when the page loaded it from elsewhere (`load(url)`).
@@ -264,7 +228,6 @@ impl Remote {
             backlog: Vec::new(),
             pending: HashMap::new(),
             next_id: 0,
-            blob_url,
         }));
         let weak = Rc::downgrade(&state);
         let on_message = Listener::new(worker.unchecked_ref(), "message", move |e| {
@@ -345,7 +308,6 @@ impl Drop for Remote {
         let mut s = self.state.borrow_mut();
         s.phase = Phase::Dead;
         s.worker.terminate();
-        s.revoke_blob_url();
     }
 }
 
@@ -357,7 +319,6 @@ fn on_message(state: &Rc<RefCell<State>>, data: &JsValue) {
                 return;
             }
             s.phase = Phase::Ready;
-            s.revoke_blob_url();
             for msg in std::mem::take(&mut s.backlog) {
                 post_and_wipe(&s.worker, &msg);
             }
@@ -385,7 +346,6 @@ fn give_up(state: &Rc<RefCell<State>>) {
         s.phase = Phase::Dead;
         s.backlog.clear();
         s.worker.terminate();
-        s.revoke_blob_url();
         std::mem::take(&mut s.pending)
     };
     for (_, done) in pending {

@@ -55,13 +55,6 @@ pub(crate) async fn sha256(data: &Uint8Array) -> Result<[u8; 32], SdkError> {
     Ok(cinelock_core::sha256(&data.to_vec()))
 }
 
-/// This context's origin (`self.origin`, window or worker).
-pub(crate) fn origin() -> Option<String> {
-    Reflect::get(&js_sys::global(), &"origin".into())
-        .ok()?
-        .as_string()
-}
-
 /// Milliseconds on a monotonic clock (`performance.now()`), the player's clock.
 pub(crate) fn now_ms() -> f64 {
     Reflect::get(&js_sys::global(), &"performance".into())

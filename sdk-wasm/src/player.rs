@@ -58,9 +58,6 @@ struct Options {
     back_buffer: Option<f64>,
     /// Bits per second assumed before anything was measured.
     initial_bandwidth: Option<f64>,
-    /// The npm package's `player-worker.js`: objects are fetched and opened in that worker
-    /// (absent: on this thread).
-    worker_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -256,12 +253,15 @@ impl Drop for PlayerHandle {
 
 /// Starts playing `options.assetId` in `video`. `on_event` receives plain objects:
 /// `{type: "ready" | "playing" | "renditionchange" | "stall" | "stallend" | "retrying" |
-/// "error", ...}`; after `error` the player does nothing more.
+/// "error", ...}`; after `error` the player does nothing more. `worker`, when given, is the npm
+/// package's player worker (started by the page's JavaScript, where bundlers can see it):
+/// objects are fetched and opened there; without it, on this thread.
 #[wasm_bindgen(js_name = startPlayer)]
 pub fn start_player(
     video: HtmlVideoElement,
     options: JsValue,
     on_event: Function,
+    worker: Option<web_sys::Worker>,
 ) -> Result<PlayerHandle, SdkError> {
     let o: Options = serde_wasm_bindgen::from_value(options)
         .map_err(|e| SdkError::InvalidArgument(format!("player options: {e}")))?;
@@ -344,12 +344,9 @@ pub fn start_player(
             }
         }
     });
-    // Started now, so the worker loads the SDK while the session is asked for. One that cannot
-    // start leaves the objects to this thread.
-    let remote = o
-        .worker_url
-        .as_deref()
-        .and_then(|url| Remote::spawn(url).ok());
+    // Handed the worker now, so it loads the SDK while the session is asked for. One that
+    // cannot take messages leaves the objects to this thread.
+    let remote = worker.and_then(|w| Remote::attach(w).ok());
     let driver = Driver {
         tx: tx.clone(),
         choice,

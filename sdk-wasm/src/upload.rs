@@ -503,13 +503,13 @@ async fn put_part(
     };
     let status = response.status();
     if (200..300).contains(&status) {
-        return response
-            .headers()
-            .get("etag")
-            .ok()
-            .flatten()
-            .ok_or(PutFailure::Status(status))
-            .map_err(|_| PutFailure::Status(status));
+        let etag = response.headers().get("etag").ok().flatten();
+        // The (empty) body is read to its end: a response left unread shows in DevTools as
+        // cancelled, though the part was stored, and holds its connection until collected.
+        if let Ok(p) = response.array_buffer() {
+            let _ = JsFuture::from(p).await;
+        }
+        return etag.ok_or(PutFailure::Status(status));
     }
     let text = match response.text() {
         Ok(p) => JsFuture::from(p)

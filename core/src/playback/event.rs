@@ -114,6 +114,15 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code (the contract's enums must hold each).
+    pub const ALL: [ErrorCode; 5] = [
+        ErrorCode::BadManifest,
+        ErrorCode::FetchFailed,
+        ErrorCode::Tampered,
+        ErrorCode::AppendFailed,
+        ErrorCode::QuotaExceeded,
+    ];
+
     /// A stable snake_case name, for JavaScript.
     pub fn as_str(self) -> &'static str {
         match self {

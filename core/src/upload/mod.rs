@@ -15,8 +15,9 @@
 //!   again (the new bytes replace the old), or the upload ends. The engine never has more than
 //!   `max_parallel` parts sealing or sealed, so this keeps memory within `max_parallel` parts
 //!   whatever the object's size.
-//! - Persist every [`Event::PartDone`] ETag: after a reload, pass them to [`Upload::new`] so
-//!   those parts are skipped (a store's ListParts may not return ETags).
+//! - Persist every [`Event::PartDone`] ETag: after a reload, [`done_parts`] reconciles them with
+//!   the store's listing, and the result goes to [`Upload::new`] so those parts are skipped (a
+//!   store's ListParts may not return ETags).
 //! - Resealing a part must reproduce the same bytes: use the stream's own header and data key
 //!   (see [`StreamSealer::with_key`](crate::StreamSealer::with_key)).
 //! - Against AWS S3, set [`UploadConfig::checksum_in_signature`] and send the server each
@@ -32,6 +33,7 @@ mod event;
 mod part;
 mod plan;
 mod rate;
+mod resume;
 
 pub use action::{Action, CompleteFailure, PutFailure, SignedPart};
 pub use config::UploadConfig;
@@ -40,3 +42,4 @@ pub use event::{Event, Progress, RetryReason, UploadState};
 pub use plan::{
     DEFAULT_PART_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, PartLimits, PartPlan, PartSpec,
 };
+pub use resume::{ListedPart, done_parts};

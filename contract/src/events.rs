@@ -1,0 +1,222 @@
+//! What the SDK hands to pages: upload events, player event details, renditions and
+//! statistics. camelCase, as JavaScript names things.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::ErrorCode;
+
+/// An upload's progress (the `progress` event).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadProgress {
+    /// Sealed bytes of the parts sealed so far.
+    #[ts(type = "number")]
+    pub sealed_bytes: u64,
+    /// Sealed bytes the store has acknowledged.
+    #[ts(type = "number")]
+    pub acked_bytes: u64,
+    /// Sealed size of the whole object.
+    #[ts(type = "number")]
+    pub total_bytes: u64,
+    /// Bytes per second acknowledged by the store, over the last few seconds.
+    pub rate: f64,
+    /// Milliseconds until done at that rate (null until measured).
+    #[ts(type = "number | null")]
+    pub eta_ms: Option<u64>,
+}
+
+/// Why a part (or the signing) is tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum UploadRetryReason {
+    /// No usable response.
+    Network,
+    /// A retryable HTTP status (5xx, 429, 408): see `status`.
+    Status,
+    /// The part's URL expired; it is signed again.
+    Expired,
+    /// The store rejected the part's checksum; it is sealed again.
+    BadDigest,
+    /// The server could not sign URLs this time.
+    SigningFailed,
+}
+
+/// Every event of an upload, by `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum UploadEvent {
+    Progress(UploadProgress),
+    /// The store acknowledged a part.
+    PartDone {
+        number: u32,
+        etag: String,
+    },
+    /// A part (or, with `number` null, the signing) is tried again after `delayMs`.
+    Retrying {
+        number: Option<u32>,
+        attempt: u32,
+        #[ts(type = "number")]
+        delay_ms: u64,
+        reason: UploadRetryReason,
+        /// The HTTP status, for `reason: "status"`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        status: Option<u16>,
+    },
+    Paused,
+    Resumed,
+    Completed,
+    /// The upload failed for good.
+    Failed {
+        code: ErrorCode,
+        message: String,
+    },
+    Aborted,
+}
+
+/// A video rendition of the package, lowest bandwidth first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Rendition {
+    pub id: String,
+    pub width: u32,
+    pub height: u32,
+    /// Peak bits per second.
+    #[ts(type = "number")]
+    pub bandwidth: u64,
+    pub codecs: String,
+}
+
+/// Why the rendition changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum RenditionChangeReason {
+    /// The first rendition.
+    Start,
+    /// The bandwidth estimate moved.
+    Bandwidth,
+    /// Playback stalled.
+    Stall,
+    /// The page pinned a rendition.
+    Manual,
+    /// The page went back to automatic choice.
+    Auto,
+}
+
+/// The `renditionchange` event: the rendition of the next segments changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RenditionChange {
+    pub from: Option<String>,
+    pub to: String,
+    pub reason: RenditionChangeReason,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub height: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "number")]
+    pub bandwidth: Option<u64>,
+}
+
+/// The `playing` event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Playing {
+    pub current_time: f64,
+}
+
+/// The `stall` event: playback stopped for want of data at `at` seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Stall {
+    pub at: f64,
+}
+
+/// The `stallend` event: playback moves again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct StallEnd {
+    pub at: f64,
+    #[ts(type = "number")]
+    pub stalled_ms: u64,
+}
+
+/// Which object of a track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum ObjectKindName {
+    Init,
+    Media,
+}
+
+/// Why an object is fetched again (`corrupt`: it failed authentication).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum PlayerRetryReason {
+    Network,
+    Timeout,
+    Corrupt,
+}
+
+/// The player's `retrying` event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PlayerRetrying {
+    pub track: String,
+    pub kind: ObjectKindName,
+    pub index: u32,
+    pub attempt: u32,
+    #[ts(type = "number")]
+    pub delay_ms: u64,
+    pub reason: PlayerRetryReason,
+}
+
+/// Where the SDK's work runs: its worker, or (when the worker could not start, or was not
+/// asked for) the page's thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum WorkerState {
+    /// No worker was asked for (or none exists here).
+    Off,
+    /// The worker is loading.
+    Starting,
+    /// The worker runs.
+    Running,
+    /// The worker could not start or broke: the work runs on the page's thread.
+    Failed,
+}
+
+/// A player's counters since its start.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PlayerStats {
+    /// `webcrypto` or `wasm` (empty before the session).
+    pub engine: String,
+    pub package_kind: String,
+    pub package_id: String,
+    pub duration: f64,
+    /// Bits per second.
+    pub bandwidth_estimate: f64,
+    pub objects: u32,
+    #[ts(type = "number")]
+    pub sealed_bytes: u64,
+    #[ts(type = "number")]
+    pub plain_bytes: u64,
+    pub fetch_ms: f64,
+    pub decrypt_ms: f64,
+    pub decrypt_failures: u32,
+    pub appends: u32,
+    pub url_requests: u32,
+    /// Objects fetched and opened in the player's worker.
+    pub worker_objects: u32,
+    /// Sessions opened: the first, and one per renewal.
+    pub sessions: u32,
+}

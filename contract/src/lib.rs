@@ -1,0 +1,29 @@
+//! Cinelock's wire contract, defined once: every JSON body the server and the browser SDK
+//! exchange, the events and statistics the SDK hands to pages, and the error codes of both.
+//!
+//! - The server answers with these types (axum's `Json`) and reads its requests into them.
+//! - The SDK (`sdk-wasm`) reads the server's answers into them, writes its requests from them,
+//!   and builds its events and errors from them.
+//! - The npm package's TypeScript declarations (`npm/src/generated/contract.ts`) are generated
+//!   from them ([`typescript`]); a test fails when the checked-in file is not what the types
+//!   generate, so the TypeScript cannot drift from the Rust.
+//!
+//! Field names are the wire names: snake_case in the HTTP API, camelCase in what the SDK hands
+//! to JavaScript (events, statistics). Numbers that are sizes or times fit a JavaScript number
+//! (below 2^53) and are declared as `number`.
+
+pub mod assets;
+mod codes;
+pub mod errors;
+pub mod events;
+pub mod playback;
+pub mod typescript;
+pub mod uploads;
+
+pub use errors::{ApiErrorCode, ErrorBody, ErrorCode, ErrorDetail};
+
+/// Whether an HTTP status is worth retrying: the server or store is overloaded or failed (5xx),
+/// throttles (429) or timed out (408). Every other status is an answer.
+pub fn retryable_status(status: u16) -> bool {
+    status >= 500 || status == 429 || status == 408
+}

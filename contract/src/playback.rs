@@ -1,0 +1,156 @@
+//! Playback sessions, more URLs for a session, viewer tokens and viewer-token keys
+//! (`docs/playback.md`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// `POST /v1/play/{id}`: a session for the player's one-time key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct PlayRequest {
+    /// The player's ephemeral X25519 public key, 32 bytes in hex.
+    pub public_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub password: Option<String>,
+    /// Whether the session is for a download of the original.
+    #[serde(default, skip_serializing_if = "is_false")]
+    #[ts(as = "Option<bool>", optional)]
+    pub download: bool,
+    /// `full` or `preview` (default: full when ready, else the preview).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub package: Option<String>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A granted session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct PlayAnswer {
+    pub asset_id: String,
+    pub package_id: String,
+    /// `full` or `preview`.
+    pub kind: String,
+    /// The content key released to the request's public key (80 bytes in hex).
+    pub key: String,
+    pub manifest_url: String,
+    /// The sealed manifest's nonce (24 hex): the player opens only this manifest.
+    pub manifest_nonce: String,
+    /// Presigned GET URLs of the first objects, by path in the manifest.
+    pub urls: BTreeMap<String, String>,
+    /// Asks for more URLs.
+    pub session: String,
+    /// Unix ms when these URLs expire.
+    #[ts(type = "number")]
+    pub expires_at: i64,
+    /// The token's `viewer` claim, if a token was shown.
+    pub viewer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub download: Option<DownloadGrant>,
+}
+
+/// A download the policy allows: the sealed original and its data key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct DownloadGrant {
+    pub url: String,
+    /// The source's data key released to the request's public key (80 bytes in hex).
+    pub key: String,
+    pub filename: Option<String>,
+    /// Plaintext bytes.
+    #[ts(type = "number")]
+    pub size: i64,
+}
+
+/// `POST /v1/play/{id}/urls`: more presigned URLs for a session's package.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct UrlsRequest {
+    pub session: String,
+    pub paths: Vec<String>,
+}
+
+/// The answer to a URL request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct UrlsAnswer {
+    pub urls: BTreeMap<String, String>,
+    /// Unix ms.
+    #[ts(type = "number")]
+    pub expires_at: i64,
+}
+
+/// `POST /v1/assets/{id}/viewer-tokens`: a token minted by the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct MintRequest {
+    /// Seconds (1 s to 30 days; default 3600).
+    #[serde(default = "default_ttl")]
+    #[ts(as = "Option<u64>", optional)]
+    pub ttl: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub viewer: Option<String>,
+    /// May download (needs `uploads:write`).
+    #[serde(default)]
+    #[ts(as = "Option<bool>", optional)]
+    pub download: bool,
+    /// May skip the password (needs `uploads:write`).
+    #[serde(default)]
+    #[ts(as = "Option<bool>", optional)]
+    pub skip_password: bool,
+}
+
+fn default_ttl() -> u64 {
+    3600
+}
+
+/// A minted token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct MintedToken {
+    pub token: String,
+    /// Unix seconds.
+    #[ts(type = "number")]
+    pub expires_at: u64,
+}
+
+/// A customer's new viewer-token secret: shown only in this answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct CreatedViewerKey {
+    /// The key id `clv2` tokens name.
+    pub id: String,
+    /// 32 bytes in hex: the HMAC-SHA256 key.
+    pub secret: String,
+}
+
+/// A viewer-token key as listed: never its secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ViewerKeyView {
+    pub id: String,
+    /// Unix ms.
+    #[ts(type = "number")]
+    pub created_at: i64,
+    /// Unix ms.
+    #[ts(type = "number | null")]
+    pub revoked_at: Option<i64>,
+}
+
+/// `GET /v1/viewer-token-keys`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ViewerKeyList {
+    pub keys: Vec<ViewerKeyView>,
+}
+
+/// The answer to `DELETE /v1/viewer-token-keys/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct RevokedViewerKey {
+    pub id: String,
+    pub revoked: bool,
+}

@@ -1,0 +1,215 @@
+//! The upload API (`docs/uploads.md`): creating an upload, signing part URLs, listing what the
+//! store holds, completing and aborting.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::assets::AssetView;
+
+/// `POST /v1/uploads` (a customer's backend, with its API key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUpload {
+    /// The file's size in bytes.
+    #[ts(type = "number")]
+    pub size: u64,
+    /// Plaintext bytes per sealed chunk (default 256 KiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub chunk_size: Option<u32>,
+    /// Target sealed bytes per part (default 8 MiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "number")]
+    pub part_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub filename: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub content_type: Option<String>,
+}
+
+/// Where the sealed object is cut into parts (`cinelock_core::upload::PartPlan`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct PlanView {
+    #[ts(type = "number")]
+    pub plaintext_len: u64,
+    pub chunk_size: u32,
+    #[ts(type = "number")]
+    pub chunks_per_part: u64,
+    pub part_count: u32,
+    #[ts(type = "number")]
+    pub sealed_len: u64,
+}
+
+impl From<&cinelock_core::upload::PartPlan> for PlanView {
+    fn from(p: &cinelock_core::upload::PartPlan) -> Self {
+        Self {
+            plaintext_len: p.plaintext_len(),
+            chunk_size: p.chunk_size(),
+            chunks_per_part: p.chunks_per_part(),
+            part_count: p.part_count(),
+            sealed_len: p.sealed_len(),
+        }
+    }
+}
+
+impl PlanView {
+    /// The plan, re-derived and checked by the core.
+    pub fn to_plan(&self) -> Result<cinelock_core::upload::PartPlan, cinelock_core::Error> {
+        cinelock_core::upload::PartPlan::from_parts(
+            self.plaintext_len,
+            self.chunk_size,
+            self.chunks_per_part,
+        )
+    }
+}
+
+/// The transcode workers' public key, which the browser seals to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RecipientView {
+    /// 32 bytes in hex.
+    pub public_key: String,
+    /// 16 hex digits.
+    pub key_id: String,
+}
+
+/// The answer to `POST /v1/uploads`: what the customer's backend hands the page for
+/// `upload(file, { endpoint, upload })`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct CreatedUpload {
+    pub upload_id: String,
+    /// The asset the upload makes: also the context the file is sealed for.
+    pub asset_id: String,
+    /// The single-upload bearer token for the browser.
+    pub token: String,
+    /// Unix ms.
+    #[ts(type = "number")]
+    pub token_expires_at: i64,
+    pub plan: PlanView,
+    pub recipient: RecipientView,
+}
+
+/// `POST /v1/uploads/{id}/sign`: URLs for these sealed parts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct SignRequest {
+    pub parts: Vec<SignPart>,
+}
+
+/// One sealed part to sign a URL for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct SignPart {
+    pub number: u32,
+    /// Base64 SHA-256 of the sealed part: the URL's signature covers it.
+    pub sha256: String,
+    #[ts(type = "number")]
+    pub size: u64,
+}
+
+/// The answer to a sign request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct SignedParts {
+    pub parts: Vec<SignedPartUrl>,
+}
+
+/// A presigned part URL and the headers the PUT must carry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct SignedPartUrl {
+    pub number: u32,
+    pub url: String,
+    pub headers: BTreeMap<String, String>,
+    /// Unix ms.
+    #[ts(type = "number")]
+    pub expires_at: i64,
+}
+
+/// An upload's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadStatus {
+    Open,
+    Completed,
+    Aborted,
+    Abandoned,
+}
+
+impl UploadStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UploadStatus::Open => "open",
+            UploadStatus::Completed => "completed",
+            UploadStatus::Aborted => "aborted",
+            UploadStatus::Abandoned => "abandoned",
+        }
+    }
+
+    /// The status of a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            UploadStatus::Open,
+            UploadStatus::Completed,
+            UploadStatus::Aborted,
+            UploadStatus::Abandoned,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+}
+
+/// A part the store holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ListedPartView {
+    pub number: u32,
+    #[ts(type = "number")]
+    pub size: u64,
+    /// Some stores list no ETags.
+    pub etag: Option<String>,
+}
+
+/// `GET /v1/uploads/{id}`: the upload, the parts the store holds, and its asset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct UploadView {
+    pub upload_id: String,
+    pub asset_id: String,
+    pub status: UploadStatus,
+    pub plan: PlanView,
+    pub parts: Vec<ListedPartView>,
+    pub asset: AssetView,
+}
+
+/// `POST /v1/uploads/{id}/complete`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteRequest {
+    pub parts: Vec<CompletePart>,
+}
+
+/// A part and the ETag the store answered its PUT with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct CompletePart {
+    pub number: u32,
+    pub etag: String,
+}
+
+/// The answer to a completion (the same for a repeated one).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct CompletedUpload {
+    pub upload_id: String,
+    pub asset_id: String,
+    pub status: UploadStatus,
+    #[ts(type = "number")]
+    pub sealed_len: u64,
+}
+
+/// The answer to `DELETE /v1/uploads/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct AbortedUpload {
+    pub upload_id: String,
+    pub status: UploadStatus,
+}

@@ -1,0 +1,473 @@
+// Generated from the Rust contract (contract/src) by `CINELOCK_BLESS=1 cargo test -p cinelock-contract`.
+// Do not edit: change the Rust types, then regenerate.
+
+/**
+ * The `code` of a JSON error the server answers (`{"error": {"code": …}}`), and of a
+ * failed transcode job.
+ */
+export type ApiErrorCode = "not_found" | "unauthorized" | "forbidden" | "body_too_large" | "invalid_json" | "invalid_body" | "content_type" | "bad_request" | "method_not_allowed" | "unknown_upload" | "upload_state" | "invalid_field" | "invalid_plan" | "chunk_size" | "too_long" | "batch_size" | "part_out_of_range" | "part_size" | "invalid_checksum" | "parts_mismatch" | "etag_mismatch" | "missing_part" | "unexpected_part" | "duplicate_part" | "invalid_scope" | "unknown_asset" | "not_ready" | "denied" | "session_invalid" | "session_expired" | "invalid_public_key" | "invalid_package" | "unknown_path" | "invalid_policy" | "invalid_ttl" | "invalid_cidr" | "invalid_origin" | "invalid_country" | "secret_too_short" | "invalid_claims" | "busy" | "config" | "storage_not_configured" | "storage" | "database" | "key_unavailable" | "lease_lost" | "worker" | "source_tampered" | "source_replayed" | "source_unreadable" | "source_not_video" | "source_too_large" | "job_timeout" | "attempts_exhausted";
+
+/**
+ * The `code` of every `CinelockError` the SDK throws or reports.
+ */
+export type ErrorCode = "decrypt" | "malformed" | "unsupported" | "chunk_size" | "wrong_recipient" | "invalid_key" | "too_long" | "invalid_manifest" | "invalid_plan" | "missing_part" | "unexpected_part" | "duplicate_part" | "part_size" | "upload_rejected" | "no_such_upload" | "retries_exhausted" | "signing_failed" | "complete_failed" | "aborted" | "invalid_argument" | "no_webcrypto" | "read" | "platform" | "network" | "bad_manifest" | "fetch_failed" | "tampered" | "append_failed" | "quota_exceeded" | "unsupported_media" | "media_error" | "destroyed" | "denied" | "unknown_asset" | "not_ready" | "session_invalid" | "session_expired" | "invalid_public_key" | "invalid_package" | "unknown_path" | "batch_size" | "bad_request" | "storage_not_configured" | "key_unavailable" | "busy" | "server_error";
+
+/**
+ * Every JSON error the server answers: `{"error": {...}}`.
+ */
+export type ErrorBody = { error: ErrorDetail, };
+
+/**
+ * What went wrong.
+ */
+export type ErrorDetail = { code: ApiErrorCode, 
+/**
+ * For people.
+ */
+message: string, 
+/**
+ * With `denied`: the policy's reason (`token_required`, `origin_not_allowed`, …).
+ */
+reason?: string, };
+
+/**
+ * `POST /v1/uploads` (a customer's backend, with its API key).
+ */
+export type CreateUpload = { 
+/**
+ * The file's size in bytes.
+ */
+size: number, 
+/**
+ * Plaintext bytes per sealed chunk (default 256 KiB).
+ */
+chunk_size?: number, 
+/**
+ * Target sealed bytes per part (default 8 MiB).
+ */
+part_size?: number, filename?: string, content_type?: string, };
+
+/**
+ * Where the sealed object is cut into parts (`cinelock_core::upload::PartPlan`).
+ */
+export type PlanView = { plaintext_len: number, chunk_size: number, chunks_per_part: number, part_count: number, sealed_len: number, };
+
+/**
+ * The transcode workers' public key, which the browser seals to.
+ */
+export type RecipientView = { 
+/**
+ * 32 bytes in hex.
+ */
+public_key: string, 
+/**
+ * 16 hex digits.
+ */
+key_id: string, };
+
+/**
+ * The answer to `POST /v1/uploads`: what the customer's backend hands the page for
+ * `upload(file, { endpoint, upload })`.
+ */
+export type CreatedUpload = { upload_id: string, 
+/**
+ * The asset the upload makes: also the context the file is sealed for.
+ */
+asset_id: string, 
+/**
+ * The single-upload bearer token for the browser.
+ */
+token: string, 
+/**
+ * Unix ms.
+ */
+token_expires_at: number, plan: PlanView, recipient: RecipientView, };
+
+/**
+ * `POST /v1/uploads/{id}/sign`: URLs for these sealed parts.
+ */
+export type SignRequest = { parts: Array<SignPart>, };
+
+/**
+ * One sealed part to sign a URL for.
+ */
+export type SignPart = { number: number, 
+/**
+ * Base64 SHA-256 of the sealed part: the URL's signature covers it.
+ */
+sha256: string, size: number, };
+
+/**
+ * The answer to a sign request.
+ */
+export type SignedParts = { parts: Array<SignedPartUrl>, };
+
+/**
+ * A presigned part URL and the headers the PUT must carry.
+ */
+export type SignedPartUrl = { number: number, url: string, headers: { [key in string]: string }, 
+/**
+ * Unix ms.
+ */
+expires_at: number, };
+
+/**
+ * An upload's state.
+ */
+export type UploadStatus = "open" | "completed" | "aborted" | "abandoned";
+
+/**
+ * A part the store holds.
+ */
+export type ListedPartView = { number: number, size: number, 
+/**
+ * Some stores list no ETags.
+ */
+etag: string | null, };
+
+/**
+ * `GET /v1/uploads/{id}`: the upload, the parts the store holds, and its asset.
+ */
+export type UploadView = { upload_id: string, asset_id: string, status: UploadStatus, plan: PlanView, parts: Array<ListedPartView>, asset: AssetView, };
+
+/**
+ * `POST /v1/uploads/{id}/complete`.
+ */
+export type CompleteRequest = { parts: Array<CompletePart>, };
+
+/**
+ * A part and the ETag the store answered its PUT with.
+ */
+export type CompletePart = { number: number, etag: string, };
+
+/**
+ * The answer to a completion (the same for a repeated one).
+ */
+export type CompletedUpload = { upload_id: string, asset_id: string, status: UploadStatus, sealed_len: number, };
+
+/**
+ * The answer to `DELETE /v1/uploads/{id}`.
+ */
+export type AbortedUpload = { upload_id: string, status: UploadStatus, };
+
+/**
+ * `GET /v1/assets/{id}` (and the `asset` of `GET /v1/uploads/{id}`).
+ */
+export type AssetView = { asset_id: string, 
+/**
+ * `uploading`, `uploaded`, `processing`, `ready`, `failed`, `cancelled`, `aborted` or
+ * `abandoned`.
+ */
+status: string, filename: string | null, 
+/**
+ * Plaintext bytes.
+ */
+size: number, 
+/**
+ * Unix ms.
+ */
+created_at: number, 
+/**
+ * Whether the preview package is published.
+ */
+preview_ready: boolean, jobs: Array<JobView>, packages: Array<PackageView>, };
+
+/**
+ * A transcode job as the API shows it.
+ */
+export type JobView = { id: string, 
+/**
+ * `preview` or `full`.
+ */
+kind: string, 
+/**
+ * `queued`, `running`, `succeeded`, `failed` or `cancelled`.
+ */
+status: string, 
+/**
+ * 0 to 100.
+ */
+progress: number, attempts: number, max_attempts: number, error?: JobError, 
+/**
+ * Unix ms.
+ */
+started_at?: number, 
+/**
+ * Unix ms.
+ */
+finished_at?: number, };
+
+/**
+ * Why a job's last attempt failed: a code, and a short message without paths.
+ */
+export type JobError = { code: ApiErrorCode, message: string, };
+
+/**
+ * A published package.
+ */
+export type PackageView = { package_id: string, 
+/**
+ * `full` or `preview`.
+ */
+kind: string, duration_ms: number, 
+/**
+ * Unix ms.
+ */
+created_at: number, };
+
+/**
+ * `POST /v1/play/{id}`: a session for the player's one-time key.
+ */
+export type PlayRequest = { 
+/**
+ * The player's ephemeral X25519 public key, 32 bytes in hex.
+ */
+public_key: string, token?: string, password?: string, 
+/**
+ * Whether the session is for a download of the original.
+ */
+download?: boolean, 
+/**
+ * `full` or `preview` (default: full when ready, else the preview).
+ */
+package?: string, };
+
+/**
+ * A granted session.
+ */
+export type PlayAnswer = { asset_id: string, package_id: string, 
+/**
+ * `full` or `preview`.
+ */
+kind: string, 
+/**
+ * The content key released to the request's public key (80 bytes in hex).
+ */
+key: string, manifest_url: string, 
+/**
+ * The sealed manifest's nonce (24 hex): the player opens only this manifest.
+ */
+manifest_nonce: string, 
+/**
+ * Presigned GET URLs of the first objects, by path in the manifest.
+ */
+urls: { [key in string]: string }, 
+/**
+ * Asks for more URLs.
+ */
+session: string, 
+/**
+ * Unix ms when these URLs expire.
+ */
+expires_at: number, 
+/**
+ * The token's `viewer` claim, if a token was shown.
+ */
+viewer: string | null, download?: DownloadGrant, };
+
+/**
+ * A download the policy allows: the sealed original and its data key.
+ */
+export type DownloadGrant = { url: string, 
+/**
+ * The source's data key released to the request's public key (80 bytes in hex).
+ */
+key: string, filename: string | null, 
+/**
+ * Plaintext bytes.
+ */
+size: number, };
+
+/**
+ * `POST /v1/play/{id}/urls`: more presigned URLs for a session's package.
+ */
+export type UrlsRequest = { session: string, paths: Array<string>, };
+
+/**
+ * The answer to a URL request.
+ */
+export type UrlsAnswer = { urls: { [key in string]: string }, 
+/**
+ * Unix ms.
+ */
+expires_at: number, };
+
+/**
+ * `POST /v1/assets/{id}/viewer-tokens`: a token minted by the server.
+ */
+export type MintRequest = { 
+/**
+ * Seconds (1 s to 30 days; default 3600).
+ */
+ttl?: number, viewer?: string, 
+/**
+ * May download (needs `uploads:write`).
+ */
+download?: boolean, 
+/**
+ * May skip the password (needs `uploads:write`).
+ */
+skip_password?: boolean, };
+
+/**
+ * A minted token.
+ */
+export type MintedToken = { token: string, 
+/**
+ * Unix seconds.
+ */
+expires_at: number, };
+
+/**
+ * A customer's new viewer-token secret: shown only in this answer.
+ */
+export type CreatedViewerKey = { 
+/**
+ * The key id `clv2` tokens name.
+ */
+id: string, 
+/**
+ * 32 bytes in hex: the HMAC-SHA256 key.
+ */
+secret: string, };
+
+/**
+ * A viewer-token key as listed: never its secret.
+ */
+export type ViewerKeyView = { id: string, 
+/**
+ * Unix ms.
+ */
+created_at: number, 
+/**
+ * Unix ms.
+ */
+revoked_at: number | null, };
+
+/**
+ * `GET /v1/viewer-token-keys`.
+ */
+export type ViewerKeyList = { keys: Array<ViewerKeyView>, };
+
+/**
+ * The answer to `DELETE /v1/viewer-token-keys/{id}`.
+ */
+export type RevokedViewerKey = { id: string, revoked: boolean, };
+
+/**
+ * An upload's progress (the `progress` event).
+ */
+export type UploadProgress = { 
+/**
+ * Sealed bytes of the parts sealed so far.
+ */
+sealedBytes: number, 
+/**
+ * Sealed bytes the store has acknowledged.
+ */
+ackedBytes: number, 
+/**
+ * Sealed size of the whole object.
+ */
+totalBytes: number, 
+/**
+ * Bytes per second acknowledged by the store, over the last few seconds.
+ */
+rate: number, 
+/**
+ * Milliseconds until done at that rate (null until measured).
+ */
+etaMs: number | null, };
+
+/**
+ * Why a part (or the signing) is tried again.
+ */
+export type UploadRetryReason = "network" | "status" | "expired" | "badDigest" | "signingFailed";
+
+/**
+ * Every event of an upload, by `type`.
+ */
+export type UploadEvent = { "type": "progress" } & UploadProgress | { "type": "partDone", number: number, etag: string, } | { "type": "retrying", number: number | null, attempt: number, delayMs: number, reason: UploadRetryReason, 
+/**
+ * The HTTP status, for `reason: "status"`.
+ */
+status?: number, } | { "type": "paused" } | { "type": "resumed" } | { "type": "completed" } | { "type": "failed", code: ErrorCode, message: string, } | { "type": "aborted" };
+
+/**
+ * A video rendition of the package, lowest bandwidth first.
+ */
+export type Rendition = { id: string, width: number, height: number, 
+/**
+ * Peak bits per second.
+ */
+bandwidth: number, codecs: string, };
+
+/**
+ * Why the rendition changed.
+ */
+export type RenditionChangeReason = "start" | "bandwidth" | "stall" | "manual" | "auto";
+
+/**
+ * The `renditionchange` event: the rendition of the next segments changed.
+ */
+export type RenditionChange = { from: string | null, to: string, reason: RenditionChangeReason, width?: number, height?: number, bandwidth?: number, };
+
+/**
+ * The `playing` event.
+ */
+export type Playing = { currentTime: number, };
+
+/**
+ * The `stall` event: playback stopped for want of data at `at` seconds.
+ */
+export type Stall = { at: number, };
+
+/**
+ * The `stallend` event: playback moves again.
+ */
+export type StallEnd = { at: number, stalledMs: number, };
+
+/**
+ * Which object of a track.
+ */
+export type ObjectKindName = "init" | "media";
+
+/**
+ * Why an object is fetched again (`corrupt`: it failed authentication).
+ */
+export type PlayerRetryReason = "network" | "timeout" | "corrupt";
+
+/**
+ * The player's `retrying` event.
+ */
+export type PlayerRetrying = { track: string, kind: ObjectKindName, index: number, attempt: number, delayMs: number, reason: PlayerRetryReason, };
+
+/**
+ * Where the SDK's work runs: its worker, or (when the worker could not start, or was not
+ * asked for) the page's thread.
+ */
+export type WorkerState = "off" | "starting" | "running" | "failed";
+
+/**
+ * A player's counters since its start.
+ */
+export type PlayerStats = { 
+/**
+ * `webcrypto` or `wasm` (empty before the session).
+ */
+engine: string, packageKind: string, packageId: string, duration: number, 
+/**
+ * Bits per second.
+ */
+bandwidthEstimate: number, objects: number, sealedBytes: number, plainBytes: number, fetchMs: number, decryptMs: number, decryptFailures: number, appends: number, urlRequests: number, 
+/**
+ * Objects fetched and opened in the player's worker.
+ */
+workerObjects: number, 
+/**
+ * Sessions opened: the first, and one per renewal.
+ */
+sessions: number, };
+
+/** Default plaintext chunk size, in bytes. */
+export const DEFAULT_CHUNK_SIZE = 262144;

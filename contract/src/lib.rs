@@ -27,3 +27,14 @@ pub use errors::{ApiErrorCode, ErrorBody, ErrorCode, ErrorDetail};
 pub fn retryable_status(status: u16) -> bool {
     status >= 500 || status == 429 || status == 408
 }
+
+/// `GET /healthz`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+    /// The server's version.
+    pub version: String,
+    /// Whether an object store is configured (uploads and playback on).
+    pub storage: bool,
+}

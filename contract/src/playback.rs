@@ -154,3 +154,13 @@ pub struct RevokedViewerKey {
     pub id: String,
     pub revoked: bool,
 }
+
+/// An asset's policy as the API shows it: the policy (`cinelock_core::policy::AssetPolicy`,
+/// whose serde form is the wire form) and whether a password is set, never the password. The
+/// SDK never reads it, so it has no TypeScript declaration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyView {
+    #[serde(flatten)]
+    pub policy: cinelock_core::policy::AssetPolicy,
+    pub password_set: bool,
+}

@@ -6,6 +6,7 @@
 
 use ts_rs::{Config, TS};
 
+use crate::Health;
 use crate::assets::{AssetView, JobError, JobView, PackageView};
 use crate::errors::{ApiErrorCode, ErrorBody, ErrorCode, ErrorDetail};
 use crate::events::{
@@ -51,6 +52,7 @@ pub fn declarations() -> String {
         ErrorCode,
         ErrorBody,
         ErrorDetail,
+        Health,
         CreateUpload,
         PlanView,
         RecipientView,

@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use serde_json::{Value, json};
+use cinelock_contract::assets::{AssetView, PackageView};
 
 use crate::auth::{self, SCOPE_READ, SCOPE_WRITE};
 use crate::routes::AppState;
@@ -27,8 +27,12 @@ pub(crate) async fn set_status(
     Ok(())
 }
 
-/// The asset's status, jobs and packages as JSON; `owner` restricts to one API key's assets.
-pub async fn describe(state: &AppState, id: &str, owner: Option<&str>) -> Result<Value, AppError> {
+/// The asset's status, jobs and packages; `owner` restricts to one API key's assets.
+pub async fn describe(
+    state: &AppState,
+    id: &str,
+    owner: Option<&str>,
+) -> Result<AssetView, AppError> {
     let row: Option<(String, String, Option<String>, i64, i64)> = sqlx::query_as(
         "SELECT status, api_key_id, filename, plaintext_len, created_at FROM assets WHERE id = $1",
     )
@@ -46,22 +50,25 @@ pub async fn describe(state: &AppState, id: &str, owner: Option<&str>) -> Result
     .bind(id)
     .fetch_all(state.db())
     .await?;
-    let packages: Vec<Value> = packages
+    let packages: Vec<PackageView> = packages
         .into_iter()
-        .map(|(pid, kind, duration_ms, created_at)| {
-            json!({ "package_id": pid, "kind": kind, "duration_ms": duration_ms, "created_at": created_at })
+        .map(|(package_id, kind, duration_ms, created_at)| PackageView {
+            package_id,
+            kind,
+            duration_ms,
+            created_at,
         })
         .collect();
-    Ok(json!({
-        "asset_id": id,
-        "status": status,
-        "filename": filename,
-        "size": size,
-        "created_at": created_at,
-        "preview_ready": packages.iter().any(|p| p["kind"] == "preview"),
-        "jobs": jobs,
-        "packages": packages,
-    }))
+    Ok(AssetView {
+        asset_id: id.to_owned(),
+        status,
+        filename,
+        size,
+        created_at,
+        preview_ready: packages.iter().any(|p| p.kind == "preview"),
+        jobs,
+        packages,
+    })
 }
 
 /// `GET /v1/assets/{id}` (API key, uploads:read).
@@ -69,7 +76,7 @@ pub async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<AssetView>, AppError> {
     let key = auth::api_key(state.db(), &headers).await?;
     key.require(SCOPE_READ)?;
     Ok(Json(describe(&state, &id, Some(&key.id)).await?))
@@ -80,7 +87,7 @@ pub async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<AssetView>, AppError> {
     let key = auth::api_key(state.db(), &headers).await?;
     key.require(SCOPE_WRITE)?;
     describe(&state, &id, Some(&key.id)).await?;

@@ -5,6 +5,7 @@
 use axum::http::HeaderMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cinelock_contract::ApiErrorCode;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -69,7 +70,7 @@ pub async fn store_api_key(
         .collect();
     if scopes.is_empty() || scopes.iter().any(|s| !SCOPES.contains(s)) {
         return Err(AppError::bad(
-            "invalid_scope",
+            ApiErrorCode::InvalidScope,
             format!("scopes must be among {SCOPES:?}"),
         ));
     }

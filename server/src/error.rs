@@ -1,9 +1,10 @@
-//! The server's one error type and its one conversion into an HTTP response:
-//! `{"error": {"code": "...", "message": "..."}}` with a fitting status.
+//! The server's one error type and its one conversion into an HTTP response: the contract's
+//! [`ErrorBody`] (`{"error": {"code": "...", "message": "..."}}`) with a fitting status.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use cinelock_contract::{ApiErrorCode, ErrorBody, ErrorDetail};
 
 /// Every failure the server reports.
 #[derive(Debug, thiserror::Error)]
@@ -26,7 +27,7 @@ pub enum AppError {
     MissingScope(&'static str),
     /// A request the client can fix; the code names the problem.
     #[error("{message}")]
-    BadRequest { code: &'static str, message: String },
+    BadRequest { code: ApiErrorCode, message: String },
     /// The upload is not in a state that allows this.
     #[error("upload is {0}")]
     Conflict(String),
@@ -50,7 +51,7 @@ pub enum AppError {
     KeyUnavailable,
     /// A transcode failed for a reason retrying cannot fix (the code names it).
     #[error("{message}")]
-    Transcode { code: &'static str, message: String },
+    Transcode { code: ApiErrorCode, message: String },
     /// A transcode step failed in a way a retry may fix (ffmpeg crashed, a local file error);
     /// details are logged.
     #[error("transcode worker error: {0}")]
@@ -66,7 +67,7 @@ pub enum AppError {
     NotReady,
     /// A playback session token is invalid or expired (the code says which).
     #[error("{0}")]
-    Session(&'static str),
+    Session(ApiErrorCode),
     /// A transcode worker lost its job's lease (another worker may hold it now).
     #[error("job lease lost")]
     LeaseLost,
@@ -77,46 +78,57 @@ pub enum AppError {
 
 impl AppError {
     /// A 400 with a machine-readable code.
-    pub fn bad(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad(code: ApiErrorCode, message: impl Into<String>) -> Self {
         AppError::BadRequest {
             code,
             message: message.into(),
         }
     }
 
+    /// A 400 for an error of the core a request caused (a plan, a token's claims).
+    pub fn bad_core(e: &cinelock_core::Error) -> Self {
+        AppError::bad(ApiErrorCode::from_core(e), e.to_string())
+    }
+
+    /// A 400 for a policy error (a bad allow-list entry, token claims).
+    pub fn bad_policy(e: &cinelock_core::policy::PolicyError) -> Self {
+        AppError::bad(ApiErrorCode::from_policy(e), e.to_string())
+    }
+
     /// The machine-readable code (also what a failed job records).
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ApiErrorCode {
         self.status_and_code().1
     }
 
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
+    fn status_and_code(&self) -> (StatusCode, ApiErrorCode) {
+        use ApiErrorCode as C;
         match self {
-            AppError::Config(_) => (StatusCode::INTERNAL_SERVER_ERROR, "config"),
-            AppError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
-            AppError::UnknownUpload => (StatusCode::NOT_FOUND, "unknown_upload"),
-            AppError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            AppError::MissingScope(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            AppError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
-            AppError::Conflict(_) => (StatusCode::CONFLICT, "upload_state"),
-            AppError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            AppError::Config(_) => (StatusCode::INTERNAL_SERVER_ERROR, C::Config),
+            AppError::NotFound => (StatusCode::NOT_FOUND, C::NotFound),
+            AppError::UnknownUpload => (StatusCode::NOT_FOUND, C::UnknownUpload),
+            AppError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, C::Unauthorized),
+            AppError::MissingScope(_) => (StatusCode::FORBIDDEN, C::Forbidden),
+            AppError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, *code),
+            AppError::Conflict(_) => (StatusCode::CONFLICT, C::UploadState),
+            AppError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, C::BodyTooLarge),
             AppError::StorageNotConfigured => {
-                (StatusCode::SERVICE_UNAVAILABLE, "storage_not_configured")
+                (StatusCode::SERVICE_UNAVAILABLE, C::StorageNotConfigured)
             }
-            AppError::Storage(_) => (StatusCode::BAD_GATEWAY, "storage"),
-            AppError::Database(_) => (StatusCode::INTERNAL_SERVER_ERROR, "database"),
-            AppError::UnknownAsset => (StatusCode::NOT_FOUND, "unknown_asset"),
-            AppError::KeyUnavailable => (StatusCode::INTERNAL_SERVER_ERROR, "key_unavailable"),
-            AppError::Transcode { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
-            AppError::Worker(_) => (StatusCode::INTERNAL_SERVER_ERROR, "worker"),
+            AppError::Storage(_) => (StatusCode::BAD_GATEWAY, C::Storage),
+            AppError::Database(_) => (StatusCode::INTERNAL_SERVER_ERROR, C::Database),
+            AppError::UnknownAsset => (StatusCode::NOT_FOUND, C::UnknownAsset),
+            AppError::KeyUnavailable => (StatusCode::INTERNAL_SERVER_ERROR, C::KeyUnavailable),
+            AppError::Transcode { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, *code),
+            AppError::Worker(_) => (StatusCode::INTERNAL_SERVER_ERROR, C::Worker),
             AppError::Denied {
                 reason: "rate_limited",
                 ..
-            } => (StatusCode::TOO_MANY_REQUESTS, "denied"),
-            AppError::Denied { .. } => (StatusCode::FORBIDDEN, "denied"),
-            AppError::NotReady => (StatusCode::CONFLICT, "not_ready"),
-            AppError::Session(code) => (StatusCode::FORBIDDEN, code),
-            AppError::LeaseLost => (StatusCode::CONFLICT, "lease_lost"),
-            AppError::Busy => (StatusCode::TOO_MANY_REQUESTS, "busy"),
+            } => (StatusCode::TOO_MANY_REQUESTS, C::Denied),
+            AppError::Denied { .. } => (StatusCode::FORBIDDEN, C::Denied),
+            AppError::NotReady => (StatusCode::CONFLICT, C::NotReady),
+            AppError::Session(code) => (StatusCode::FORBIDDEN, *code),
+            AppError::LeaseLost => (StatusCode::CONFLICT, C::LeaseLost),
+            AppError::Busy => (StatusCode::TOO_MANY_REQUESTS, C::Busy),
         }
     }
 }
@@ -139,12 +151,17 @@ impl IntoResponse for AppError {
         // Internal details go to the log (never URLs or keys: callers pass none), not the client.
         match &self {
             AppError::Storage(detail) | AppError::Database(detail) => {
-                tracing::error!(code, detail, "request failed");
+                tracing::error!(code = code.as_str(), detail, "request failed");
             }
             _ => {}
         }
-        let mut body =
-            serde_json::json!({ "error": { "code": code, "message": self.to_string() } });
+        let mut body = ErrorBody {
+            error: ErrorDetail {
+                code,
+                message: self.to_string(),
+                reason: None,
+            },
+        };
         if let AppError::Busy = self {
             return (status, [(axum::http::header::RETRY_AFTER, "1")], Json(body)).into_response();
         }
@@ -153,7 +170,7 @@ impl IntoResponse for AppError {
             retry_after_ms,
         } = &self
         {
-            body["error"]["reason"] = (*reason).into();
+            body.error.reason = Some((*reason).to_owned());
             if let Some(ms) = retry_after_ms {
                 let secs = ms.div_ceil(1000).max(1).to_string();
                 return (

@@ -10,6 +10,7 @@
 //! Publishing a package and marking the job succeeded happen in one transaction: an asset is
 //! never listed with a package that is not complete in the bucket.
 
+use cinelock_contract::ApiErrorCode;
 use serde::Serialize;
 use sqlx::AnyPool;
 
@@ -68,28 +69,7 @@ pub struct Claimed {
     pub package_id: String,
 }
 
-/// A job as the API shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct JobView {
-    pub id: String,
-    pub kind: String,
-    pub status: String,
-    pub progress: i64,
-    pub attempts: i64,
-    pub max_attempts: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<JobErrorView>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub started_at: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub finished_at: Option<i64>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct JobErrorView {
-    pub code: String,
-    pub message: String,
-}
+pub use cinelock_contract::assets::{JobError, JobView};
 
 /// Queues a preview and a full transcode for an uploaded asset, inside the caller's
 /// transaction. Queuing twice is harmless.
@@ -164,7 +144,7 @@ pub async fn claim(db: &AnyPool, owner: &str, lease_ms: i64) -> Result<Option<Cl
         // A job whose worker died on its last attempt has nothing left to try.
         if attempt > max_attempts {
             let e = AppError::Transcode {
-                code: "attempts_exhausted",
+                code: ApiErrorCode::AttemptsExhausted,
                 message: format!("gave up after {max_attempts} attempts (workers kept stopping)"),
             };
             fail(db, &job, &e, false).await?;
@@ -284,7 +264,7 @@ pub async fn fail(
     )
     .bind(status)
     .bind(run_after)
-    .bind(error.code())
+    .bind(error.code().as_str())
     .bind(public_message(error))
     .bind(now)
     .bind(&job.id)
@@ -368,8 +348,10 @@ pub async fn for_asset(db: &AnyPool, asset_id: &str) -> Result<Vec<JobView>, App
                 progress,
                 attempts,
                 max_attempts,
-                error: code.map(|code| JobErrorView {
-                    code,
+                // Codes are stored as the contract writes them; an unknown one (an older
+                // server's) reads as the generic worker failure.
+                error: code.map(|code| JobError {
+                    code: ApiErrorCode::parse(&code).unwrap_or(ApiErrorCode::Worker),
                     message: message.unwrap_or_default(),
                 }),
                 started_at,

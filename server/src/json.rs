@@ -4,6 +4,7 @@
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
+use cinelock_contract::ApiErrorCode;
 
 use crate::AppError;
 
@@ -24,13 +25,17 @@ where
                 Err(AppError::PayloadTooLarge)
             }
             Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::bad(
-                "content_type",
+                ApiErrorCode::ContentType,
                 "expected Content-Type: application/json",
             )),
-            Err(JsonRejection::JsonSyntaxError(_)) => {
-                Err(AppError::bad("invalid_json", "the body is not valid JSON"))
-            }
-            Err(rejection) => Err(AppError::bad("invalid_body", rejection.body_text())),
+            Err(JsonRejection::JsonSyntaxError(_)) => Err(AppError::bad(
+                ApiErrorCode::InvalidJson,
+                "the body is not valid JSON",
+            )),
+            Err(rejection) => Err(AppError::bad(
+                ApiErrorCode::InvalidBody,
+                rejection.body_text(),
+            )),
         }
     }
 }

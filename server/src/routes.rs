@@ -7,9 +7,9 @@ use axum::extract::State;
 use axum::http::{HeaderValue, Method, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use cinelock_contract::Health;
 use cinelock_core::RecipientPublicKey;
 use cinelock_core::policy::TokenKeys;
-use serde_json::{Value, json};
 use sqlx::AnyPool;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
@@ -191,12 +191,12 @@ pub(crate) fn allow_origin(allowed: &[String]) -> AllowOrigin {
     }
 }
 
-async fn healthz(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({
-        "status": "ok",
-        "version": env!("CARGO_PKG_VERSION"),
-        "storage": state.inner.storage.is_some(),
-    }))
+async fn healthz(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        storage: state.inner.storage.is_some(),
+    })
 }
 
 async fn not_found() -> AppError {

@@ -35,14 +35,9 @@ impl std::fmt::Debug for SignedPart {
     }
 }
 
-/// A part the store reports for an open upload.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListedPart {
-    pub number: u32,
-    pub size: u64,
-    /// Some stores (s3s-fs 0.14) list parts without ETags; the browser keeps its own.
-    pub etag: Option<String>,
-}
+/// A part the store holds (the wire type: `GET /v1/uploads/{id}` lists them as they are). Some
+/// stores (s3s-fs 0.14) list parts without ETags; the browser keeps its own.
+pub use cinelock_contract::uploads::ListedPartView as ListedPart;
 
 /// A finished part for CompleteMultipartUpload.
 #[derive(Debug, Clone)]

@@ -9,9 +9,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use cinelock_contract::ApiErrorCode;
+use cinelock_contract::uploads::{
+    AbortedUpload, CompletePart, CompleteRequest, CompletedUpload, CreateUpload, CreatedUpload,
+    PlanView, RecipientView, SignRequest, SignedPartUrl, SignedParts, UploadStatus, UploadView,
+};
+use cinelock_core::DEFAULT_CHUNK_SIZE;
 use cinelock_core::upload::{DEFAULT_PART_SIZE, PartPlan};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use crate::AppError;
 use crate::auth::{self, SCOPE_READ, SCOPE_WRITE};
@@ -20,69 +24,8 @@ use crate::json::ApiJson;
 use crate::routes::AppState;
 use crate::storage::FinishedPart;
 
-/// Default plaintext chunk size for uploads (the SDK's default; see docs/benchmarks.md).
-pub const DEFAULT_CHUNK_SIZE: u32 = 256 * 1024;
 /// Most part URLs one sign request may ask for.
 pub const MAX_SIGN_BATCH: usize = 100;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateUpload {
-    pub size: u64,
-    pub chunk_size: Option<u32>,
-    pub part_size: Option<u64>,
-    pub filename: Option<String>,
-    pub content_type: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SignRequest {
-    pub parts: Vec<SignPart>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SignPart {
-    pub number: u32,
-    /// Base64 SHA-256 of the sealed part.
-    pub sha256: String,
-    pub size: u64,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CompleteRequest {
-    pub parts: Vec<CompletePart>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CompletePart {
-    pub number: u32,
-    pub etag: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct PlanJson {
-    pub plaintext_len: u64,
-    pub chunk_size: u32,
-    pub chunks_per_part: u64,
-    pub part_count: u32,
-    pub sealed_len: u64,
-}
-
-impl From<&PartPlan> for PlanJson {
-    fn from(p: &PartPlan) -> Self {
-        Self {
-            plaintext_len: p.plaintext_len(),
-            chunk_size: p.chunk_size(),
-            chunks_per_part: p.chunks_per_part(),
-            part_count: p.part_count(),
-            sealed_len: p.sealed_len(),
-        }
-    }
-}
 
 /// An upload row.
 #[derive(Debug, Clone)]
@@ -91,7 +34,7 @@ struct UploadRow {
     asset_id: String,
     s3_upload_id: String,
     object_key: String,
-    status: String,
+    status: UploadStatus,
     owner: String,
     plan: PartPlan,
 }
@@ -119,6 +62,8 @@ async fn load(state: &AppState, id: &str) -> Result<UploadRow, AppError> {
     .await?;
     let (id, asset_id, s3_upload_id, object_key, status, owner, len, cs, cpp) =
         row.ok_or(AppError::UnknownUpload)?;
+    let status = UploadStatus::parse(&status)
+        .ok_or_else(|| AppError::Database(format!("unknown upload status {status:?}")))?;
     let plan = PartPlan::from_parts(len as u64, cs as u32, cpp as u64)
         .map_err(|e| AppError::Database(format!("stored plan invalid: {e}")))?;
     Ok(UploadRow {
@@ -159,15 +104,15 @@ async fn authorize(
 }
 
 fn require_open(upload: &UploadRow) -> Result<(), AppError> {
-    if upload.status == "open" {
+    if upload.status == UploadStatus::Open {
         Ok(())
     } else {
-        Err(AppError::Conflict(upload.status.clone()))
+        Err(AppError::Conflict(upload.status.as_str().into()))
     }
 }
 
 fn plan_error(e: cinelock_core::Error) -> AppError {
-    AppError::bad("invalid_plan", e.to_string())
+    AppError::bad(ApiErrorCode::InvalidPlan, e.to_string())
 }
 
 /// `POST /v1/uploads` (API key, uploads:write).
@@ -175,7 +120,7 @@ pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<CreateUpload>,
-) -> Result<(StatusCode, Json<Value>), AppError> {
+) -> Result<(StatusCode, Json<CreatedUpload>), AppError> {
     let key = auth::api_key(state.db(), &headers).await?;
     key.require(SCOPE_WRITE)?;
     let storage = state.storage()?;
@@ -188,7 +133,7 @@ pub async fn create(
             .is_some_and(|s| s.len() > 255 || s.chars().any(char::is_control))
         {
             return Err(AppError::bad(
-                "invalid_field",
+                ApiErrorCode::InvalidField,
                 format!("{field} must be at most 255 printable characters"),
             ));
         }
@@ -246,14 +191,17 @@ pub async fn create(
     );
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "upload_id": upload_id,
-            "asset_id": asset_id,
-            "token": token,
-            "token_expires_at": expires,
-            "plan": PlanJson::from(&plan),
-            "recipient": { "public_key": hex::encode(worker.to_bytes()), "key_id": worker.key_id().to_string() },
-        })),
+        Json(CreatedUpload {
+            upload_id,
+            asset_id,
+            token,
+            token_expires_at: expires,
+            plan: PlanView::from(&plan),
+            recipient: RecipientView {
+                public_key: hex::encode(worker.to_bytes()),
+                key_id: worker.key_id().to_string(),
+            },
+        }),
     ))
 }
 
@@ -263,12 +211,12 @@ pub async fn sign(
     Path(id): Path<String>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<SignRequest>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<SignedParts>, AppError> {
     let upload = authorize(&state, &headers, &id, SCOPE_WRITE).await?;
     require_open(&upload)?;
     if req.parts.is_empty() || req.parts.len() > MAX_SIGN_BATCH {
         return Err(AppError::bad(
-            "batch_size",
+            ApiErrorCode::BatchSize,
             format!("ask for 1 to {MAX_SIGN_BATCH} parts at a time"),
         ));
     }
@@ -279,7 +227,7 @@ pub async fn sign(
     for p in &req.parts {
         let spec = upload.plan.part(p.number).ok_or_else(|| {
             AppError::bad(
-                "part_out_of_range",
+                ApiErrorCode::PartOutOfRange,
                 format!(
                     "part {} is not in 1..={}",
                     p.number,
@@ -289,7 +237,7 @@ pub async fn sign(
         })?;
         if p.size != spec.sealed_len() {
             return Err(AppError::bad(
-                "part_size",
+                ApiErrorCode::PartSize,
                 format!(
                     "part {} must be {} sealed bytes, not {}",
                     p.number,
@@ -300,7 +248,7 @@ pub async fn sign(
         }
         if STANDARD.decode(&p.sha256).map(|d| d.len()) != Ok(32) {
             return Err(AppError::bad(
-                "invalid_checksum",
+                ApiErrorCode::InvalidChecksum,
                 format!("part {}: sha256 must be 32 bytes in base64", p.number),
             ));
         }
@@ -327,19 +275,19 @@ pub async fn sign(
                 ttl,
             )
             .await?;
-        let headers: serde_json::Map<String, Value> = signed
-            .headers
-            .into_iter()
-            .map(|(k, v)| (k, Value::String(v)))
-            .collect();
-        out.push(json!({ "number": p.number, "url": signed.url, "headers": headers, "expires_at": signed.expires_at_ms }));
+        out.push(SignedPartUrl {
+            number: p.number,
+            url: signed.url,
+            headers: signed.headers.into_iter().collect(),
+            expires_at: signed.expires_at_ms,
+        });
     }
     sqlx::query("UPDATE uploads SET updated_at = $1 WHERE id = $2")
         .bind(now)
         .bind(&upload.id)
         .execute(state.db())
         .await?;
-    Ok(Json(json!({ "parts": out })))
+    Ok(Json(SignedParts { parts: out }))
 }
 
 /// `GET /v1/uploads/{id}` (upload token, or API key with uploads:read): state and stored parts.
@@ -347,9 +295,9 @@ pub async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<UploadView>, AppError> {
     let upload = authorize(&state, &headers, &id, SCOPE_READ).await?;
-    let parts = if upload.status == "open" {
+    let parts = if upload.status == UploadStatus::Open {
         // An upload the store forgot has no parts to resume from.
         state
             .storage()?
@@ -359,20 +307,16 @@ pub async fn show(
     } else {
         Vec::new()
     };
-    let parts: Vec<Value> = parts
-        .iter()
-        .map(|p| json!({ "number": p.number, "size": p.size, "etag": p.etag }))
-        .collect();
     // The uploading page follows transcoding through its upload token.
     let asset = crate::assets::describe(&state, &upload.asset_id, None).await?;
-    Ok(Json(json!({
-        "upload_id": upload.id,
-        "asset_id": upload.asset_id,
-        "status": upload.status,
-        "plan": PlanJson::from(&upload.plan),
-        "parts": parts,
-        "asset": asset,
-    })))
+    Ok(Json(UploadView {
+        upload_id: upload.id,
+        asset_id: upload.asset_id,
+        status: upload.status,
+        plan: PlanView::from(&upload.plan),
+        parts,
+        asset,
+    }))
 }
 
 /// `POST /v1/uploads/{id}/complete` (upload token): verifies every part against the plan,
@@ -382,14 +326,17 @@ pub async fn complete(
     Path(id): Path<String>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<CompleteRequest>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<CompletedUpload>, AppError> {
     let upload = authorize(&state, &headers, &id, SCOPE_WRITE).await?;
     let done = || {
-        Json(
-            json!({ "upload_id": upload.id, "asset_id": upload.asset_id, "status": "completed", "sealed_len": upload.plan.sealed_len() }),
-        )
+        Json(CompletedUpload {
+            upload_id: upload.id.clone(),
+            asset_id: upload.asset_id.clone(),
+            status: UploadStatus::Completed,
+            sealed_len: upload.plan.sealed_len(),
+        })
     };
-    if upload.status == "completed" {
+    if upload.status == UploadStatus::Completed {
         return Ok(done());
     }
     require_open(&upload)?;
@@ -410,13 +357,13 @@ pub async fn complete(
     upload
         .plan
         .verify_completion(&sizes)
-        .map_err(|e| AppError::bad(e.code(), e.to_string()))?;
+        .map_err(|e| AppError::bad_core(&e))?;
     let mut claimed: Vec<&CompletePart> = req.parts.iter().collect();
     claimed.sort_by_key(|p| p.number);
     let numbers: Vec<u32> = claimed.iter().map(|p| p.number).collect();
     if numbers != (1..=upload.plan.part_count()).collect::<Vec<_>>() {
         return Err(AppError::bad(
-            "parts_mismatch",
+            ApiErrorCode::PartsMismatch,
             "complete must list every part 1..=n exactly once",
         ));
     }
@@ -432,7 +379,7 @@ pub async fn complete(
             && etag.trim_matches('"') != p.etag.trim_matches('"')
         {
             return Err(AppError::bad(
-                "etag_mismatch",
+                ApiErrorCode::EtagMismatch,
                 format!("part {}: ETag differs from the store's", p.number),
             ));
         }
@@ -442,7 +389,7 @@ pub async fn complete(
             .map(|(_, s)| s.clone())
             .ok_or_else(|| {
                 AppError::bad(
-                    "missing_part",
+                    ApiErrorCode::MissingPart,
                     format!("part {} was never signed", p.number),
                 )
             })?;
@@ -472,7 +419,7 @@ fn gone_from_store() -> AppError {
 
 /// Records a completion the store has made.
 async fn completed(state: &AppState, upload: &UploadRow) -> Result<(), AppError> {
-    mark(state, upload, "completed", "uploaded").await?;
+    mark(state, upload, UploadStatus::Completed, "uploaded").await?;
     tracing::info!(
         upload_id = upload.id,
         asset_id = upload.asset_id,
@@ -486,37 +433,40 @@ pub async fn abort(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<AbortedUpload>, AppError> {
     let upload = authorize(&state, &headers, &id, SCOPE_WRITE).await?;
-    if upload.status == "completed" {
-        return Err(AppError::Conflict("completed".into()));
+    if upload.status == UploadStatus::Completed {
+        return Err(AppError::Conflict(UploadStatus::Completed.as_str().into()));
     }
-    if upload.status == "open" {
+    if upload.status == UploadStatus::Open {
         state
             .storage()?
             .abort(&upload.object_key, &upload.s3_upload_id)
             .await?;
-        mark(&state, &upload, "aborted", "aborted").await?;
+        mark(&state, &upload, UploadStatus::Aborted, "aborted").await?;
     }
-    Ok(Json(json!({ "upload_id": upload.id, "status": "aborted" })))
+    Ok(Json(AbortedUpload {
+        upload_id: upload.id,
+        status: UploadStatus::Aborted,
+    }))
 }
 
 async fn mark(
     state: &AppState,
     upload: &UploadRow,
-    status: &str,
+    status: UploadStatus,
     asset_status: &str,
 ) -> Result<(), AppError> {
     let now = now_ms();
     let mut tx = state.db().begin().await?;
     sqlx::query("UPDATE uploads SET status = $1, updated_at = $2 WHERE id = $3")
-        .bind(status)
+        .bind(status.as_str())
         .bind(now)
         .bind(&upload.id)
         .execute(&mut *tx)
         .await?;
     crate::assets::set_status(&mut tx, &upload.asset_id, asset_status, now).await?;
-    if status == "completed" {
+    if status == UploadStatus::Completed {
         crate::jobs::enqueue(&mut tx, &upload.asset_id, now).await?;
     }
     tx.commit().await?;
@@ -537,7 +487,7 @@ pub async fn reap_abandoned(state: &AppState, older_than_ms: i64) -> Result<usiz
         storage
             .abort(&upload.object_key, &upload.s3_upload_id)
             .await?;
-        mark(state, &upload, "abandoned", "abandoned").await?;
+        mark(state, &upload, UploadStatus::Abandoned, "abandoned").await?;
         tracing::info!(upload_id = id, "abandoned upload aborted");
         reaped += 1;
     }

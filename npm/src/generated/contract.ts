@@ -31,6 +31,23 @@ message: string,
 reason?: string, };
 
 /**
+ * `GET /healthz`.
+ */
+export type Health = { 
+/**
+ * `ok`.
+ */
+status: string, 
+/**
+ * The server's version.
+ */
+version: string, 
+/**
+ * Whether an object store is configured (uploads and playback on).
+ */
+storage: boolean, };
+
+/**
  * `POST /v1/uploads` (a customer's backend, with its API key).
  */
 export type CreateUpload = { 

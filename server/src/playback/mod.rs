@@ -10,6 +10,7 @@ pub mod guesses;
 mod session;
 pub mod viewer_keys;
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -18,11 +19,15 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Extensions, HeaderMap, header};
+use cinelock_contract::ApiErrorCode;
+use cinelock_contract::playback::{
+    DownloadGrant, MintRequest, MintedToken, PlayAnswer, PlayRequest, PolicyView, UrlsAnswer,
+    UrlsRequest,
+};
 use cinelock_core::RecipientPublicKey;
 use cinelock_core::media::{Manifest, Released, seal_content_key, seal_key};
 use cinelock_core::policy::{self, AssetPolicy, Claims, Deny, TokenKeys};
 use rand::RngCore;
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 pub use client::Geo;
@@ -125,10 +130,11 @@ async fn load_policy(state: &AppState, id: &str) -> Result<Stored, AppError> {
     }
 }
 
-fn policy_json(policy: &AssetPolicy, password_set: bool) -> Value {
-    let mut v = serde_json::to_value(policy).expect("policy serialises");
-    v["password_set"] = json!(password_set);
-    v
+fn policy_view(policy: AssetPolicy, password_set: bool) -> PolicyView {
+    PolicyView {
+        policy,
+        password_set,
+    }
 }
 
 /// `PUT /v1/assets/{id}/policy` (API key, uploads:write): replaces the asset's policy.
@@ -137,7 +143,7 @@ pub async fn put_policy(
     Path(id): Path<String>,
     headers: HeaderMap,
     ApiJson(mut body): ApiJson<Map<String, Value>>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<PolicyView>, AppError> {
     owned_asset(&state, &headers, SCOPE_WRITE, &id).await?;
     let password = match body.remove("password") {
         None | Some(Value::Null) => None,
@@ -145,20 +151,20 @@ pub async fn put_policy(
         Some(Value::String(p)) if p.len() <= 1024 => Some(p),
         Some(_) => {
             return Err(AppError::bad(
-                "invalid_policy",
+                ApiErrorCode::InvalidPolicy,
                 "password must be a string of at most 1024 bytes",
             ));
         }
     };
     if body.contains_key("password_required") {
         return Err(AppError::bad(
-            "invalid_policy",
+            ApiErrorCode::InvalidPolicy,
             "set a password instead of password_required",
         ));
     }
     body.insert("password_required".into(), json!(password.is_some()));
     let policy: AssetPolicy = serde_json::from_value(Value::Object(body))
-        .map_err(|e| AppError::bad("invalid_policy", e.to_string()))?;
+        .map_err(|e| AppError::bad(ApiErrorCode::InvalidPolicy, e.to_string()))?;
     let hash = match password {
         Some(p) => Some(
             tokio::task::spawn_blocking(move || {
@@ -187,7 +193,7 @@ pub async fn put_policy(
     .bind(now_ms())
     .execute(state.db())
     .await?;
-    Ok(Json(policy_json(&policy, hash.is_some())))
+    Ok(Json(policy_view(policy, hash.is_some())))
 }
 
 /// `GET /v1/assets/{id}/policy` (API key, uploads:read).
@@ -195,30 +201,13 @@ pub async fn get_policy(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<PolicyView>, AppError> {
     owned_asset(&state, &headers, SCOPE_READ, &id).await?;
     let stored = load_policy(&state, &id).await?;
-    Ok(Json(policy_json(
-        &stored.policy,
+    Ok(Json(policy_view(
+        stored.policy,
         stored.password_hash.is_some(),
     )))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MintRequest {
-    #[serde(default = "default_ttl")]
-    pub ttl: u64,
-    pub viewer: Option<String>,
-    #[serde(default)]
-    pub download: bool,
-    /// Whether the viewer skips the asset's password.
-    #[serde(default)]
-    pub skip_password: bool,
-}
-
-fn default_ttl() -> u64 {
-    3600
 }
 
 /// `POST /v1/assets/{id}/viewer-tokens` (API key, uploads:read; uploads:write for a token that
@@ -229,14 +218,17 @@ pub async fn mint_token(
     Path(id): Path<String>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<MintRequest>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<MintedToken>, AppError> {
     let key = owned_asset(&state, &headers, SCOPE_READ, &id).await?;
     // Playing is a read; handing out rights beyond the policy's defaults is a write.
     if req.download || req.skip_password {
         key.require(SCOPE_WRITE)?;
     }
     if req.ttl == 0 || req.ttl > 30 * 24 * 3600 {
-        return Err(AppError::bad("invalid_ttl", "ttl must be 1 s to 30 days"));
+        return Err(AppError::bad(
+            ApiErrorCode::InvalidTtl,
+            "ttl must be 1 s to 30 days",
+        ));
     }
     let now = (now_ms() / 1000) as u64;
     let mut claims = Claims::new(id, now + req.ttl);
@@ -246,19 +238,11 @@ pub async fn mint_token(
     claims.iat = Some(now);
     let (kid, secret) = viewer_keys::newest(&state, &key.id).await?;
     let token = policy::token::mint_with_key_id(secret.as_bytes(), &kid, &claims)
-        .map_err(|e| AppError::bad(e.code(), e.to_string()))?;
-    Ok(Json(json!({ "token": token, "expires_at": claims.exp })))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlayRequest {
-    pub public_key: String,
-    pub token: Option<String>,
-    pub password: Option<String>,
-    #[serde(default)]
-    pub download: bool,
-    pub package: Option<String>,
+        .map_err(|e| AppError::bad_policy(&e))?;
+    Ok(Json(MintedToken {
+        token,
+        expires_at: claims.exp,
+    }))
 }
 
 /// Decides, spending a rate-limit slot and an Argon2 check only when the password is all that
@@ -300,13 +284,13 @@ pub async fn play(
     extensions: Extensions,
     headers: HeaderMap,
     ApiJson(req): ApiJson<PlayRequest>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<PlayAnswer>, AppError> {
     let player = hex::decode(req.public_key.trim())
         .ok()
         .and_then(|b| RecipientPublicKey::from_bytes(&b).ok())
         .ok_or_else(|| {
             AppError::bad(
-                "invalid_public_key",
+                ApiErrorCode::InvalidPublicKey,
                 "public_key must be a 32-byte X25519 public key in hex",
             )
         })?;
@@ -349,7 +333,7 @@ pub async fn play(
     let wanted = req.package.as_deref();
     if wanted.is_some_and(|w| w != "full" && w != "preview") {
         return Err(AppError::bad(
-            "invalid_package",
+            ApiErrorCode::InvalidPackage,
             "package must be \"full\" or \"preview\"",
         ));
     }
@@ -412,18 +396,21 @@ pub async fn play(
             expires_ms: session_end,
         },
     );
-    let mut answer = json!({
-        "asset_id": id,
-        "package_id": package_id,
-        "kind": kind,
-        "key": hex::encode(released),
-        "manifest_url": storage.presign_get(&format!("{prefix}manifest.cnls"), ttl).await?,
-        "manifest_nonce": manifest_nonce,
-        "urls": urls,
-        "session": session,
-        "expires_at": expires_ms,
-        "viewer": grant.viewer,
-    });
+    let mut answer = PlayAnswer {
+        asset_id: id.clone(),
+        package_id: package_id.clone(),
+        kind: kind.clone(),
+        key: hex::encode(released),
+        manifest_url: storage
+            .presign_get(&format!("{prefix}manifest.cnls"), ttl)
+            .await?,
+        manifest_nonce: manifest_nonce.to_owned(),
+        urls,
+        session,
+        expires_at: expires_ms,
+        viewer: grant.viewer,
+        download: None,
+    };
     if req.download {
         // decide() refused the request unless the policy and the token allow downloads.
         let (object_key, filename, size): (String, Option<String>, i64) =
@@ -435,11 +422,11 @@ pub async fn play(
         rand::rng().fill_bytes(&mut *eph);
         let released = seal_key(Released::SourceKey, &player, &id, &source_key, &eph)
             .map_err(|_| AppError::KeyUnavailable)?;
-        answer["download"] = json!({
-            "url": storage.presign_get(&object_key, ttl).await?,
-            "key": hex::encode(released),
-            "filename": filename,
-            "size": size,
+        answer.download = Some(DownloadGrant {
+            url: storage.presign_get(&object_key, ttl).await?,
+            key: hex::encode(released),
+            filename,
+            size,
         });
     }
     tracing::info!(
@@ -466,23 +453,16 @@ async fn sign_paths(
     prefix: &str,
     paths: &[&str],
     ttl: Duration,
-) -> Result<Map<String, Value>, AppError> {
+) -> Result<BTreeMap<String, String>, AppError> {
     let storage = state.storage()?;
-    let mut urls = Map::new();
+    let mut urls = BTreeMap::new();
     for p in paths {
         urls.insert(
             (*p).to_owned(),
-            Value::String(storage.presign_get(&format!("{prefix}{p}"), ttl).await?),
+            storage.presign_get(&format!("{prefix}{p}"), ttl).await?,
         );
     }
     Ok(urls)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UrlsRequest {
-    pub session: String,
-    pub paths: Vec<String>,
 }
 
 /// `POST /v1/play/{id}/urls`: more presigned URLs for a session's package.
@@ -490,20 +470,20 @@ pub async fn urls(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<UrlsRequest>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<UrlsAnswer>, AppError> {
     let s =
         session::verify(state.token_secret(), &req.session, now_ms()).map_err(AppError::Session)?;
     if s.asset_id != id {
-        return Err(AppError::Session("session_invalid"));
+        return Err(AppError::Session(ApiErrorCode::SessionInvalid));
     }
     // The policy changed since the grant: the session is over (the player asks for a new one,
     // which the new policy decides).
     if load_policy(&state, &id).await?.epoch != s.policy_epoch {
-        return Err(AppError::Session("session_expired"));
+        return Err(AppError::Session(ApiErrorCode::SessionExpired));
     }
     if req.paths.is_empty() || req.paths.len() > MAX_URL_BATCH {
         return Err(AppError::bad(
-            "batch_size",
+            ApiErrorCode::BatchSize,
             format!("ask for 1 to {MAX_URL_BATCH} paths at a time"),
         ));
     }
@@ -513,7 +493,7 @@ pub async fn urls(
             .bind(&id)
             .fetch_optional(state.db())
             .await?
-            .ok_or(AppError::Session("session_invalid"))?;
+            .ok_or(AppError::Session(ApiErrorCode::SessionInvalid))?;
     let manifest = Manifest::from_json(manifest.as_bytes())
         .map_err(|e| AppError::Database(format!("stored manifest unreadable: {e}")))?;
     let listed = |p: &str| {
@@ -526,14 +506,15 @@ pub async fn urls(
     };
     if let Some(bad) = req.paths.iter().find(|p| !listed(p)) {
         return Err(AppError::bad(
-            "unknown_path",
+            ApiErrorCode::UnknownPath,
             format!("{bad} is not in this package"),
         ));
     }
     let ttl = state.settings().play_url_ttl;
     let paths: Vec<&str> = req.paths.iter().map(String::as_str).collect();
     let urls = sign_paths(&state, &prefix, &paths, ttl).await?;
-    Ok(Json(
-        json!({ "urls": urls, "expires_at": now_ms() + ttl.as_millis() as i64 }),
-    ))
+    Ok(Json(UrlsAnswer {
+        urls,
+        expires_at: now_ms() + ttl.as_millis() as i64,
+    }))
 }

@@ -4,6 +4,7 @@
 //! was granted under is unchanged: any policy change ends every open session of the asset (the
 //! player then asks for a new one, which the new policy decides).
 
+use cinelock_contract::ApiErrorCode;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -37,14 +38,15 @@ pub fn issue(secret: &[u8], s: &Session) -> String {
     format!("{body}.{tag}")
 }
 
-/// Checks a session token: `Err("session_invalid" | "session_expired")`.
-pub fn verify(secret: &[u8], token: &str, now_ms: i64) -> Result<Session, &'static str> {
-    let (body, tag) = token.rsplit_once('.').ok_or("session_invalid")?;
-    let tag = hex::decode(tag).map_err(|_| "session_invalid")?;
+/// Checks a session token: `Err(ApiErrorCode::SessionInvalid | ApiErrorCode::SessionExpired)`.
+pub fn verify(secret: &[u8], token: &str, now_ms: i64) -> Result<Session, ApiErrorCode> {
+    let (body, tag) = token.rsplit_once('.').ok_or(ApiErrorCode::SessionInvalid)?;
+    let tag = hex::decode(tag).map_err(|_| ApiErrorCode::SessionInvalid)?;
     let mut m = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
     m.update(DOMAIN);
     m.update(body.as_bytes());
-    m.verify_slice(&tag).map_err(|_| "session_invalid")?;
+    m.verify_slice(&tag)
+        .map_err(|_| ApiErrorCode::SessionInvalid)?;
     let mut parts = body.split('.');
     let (Some(PREFIX), Some(asset_id), Some(package_id), Some(epoch), Some(exp), None) = (
         parts.next(),
@@ -54,12 +56,12 @@ pub fn verify(secret: &[u8], token: &str, now_ms: i64) -> Result<Session, &'stat
         parts.next(),
         parts.next(),
     ) else {
-        return Err("session_invalid");
+        return Err(ApiErrorCode::SessionInvalid);
     };
-    let policy_epoch: i64 = epoch.parse().map_err(|_| "session_invalid")?;
-    let expires_ms: i64 = exp.parse().map_err(|_| "session_invalid")?;
+    let policy_epoch: i64 = epoch.parse().map_err(|_| ApiErrorCode::SessionInvalid)?;
+    let expires_ms: i64 = exp.parse().map_err(|_| ApiErrorCode::SessionInvalid)?;
     if now_ms >= expires_ms {
-        return Err("session_expired");
+        return Err(ApiErrorCode::SessionExpired);
     }
     Ok(Session {
         asset_id: asset_id.to_owned(),
@@ -83,12 +85,15 @@ mod tests {
         };
         let t = issue(b"k", &s);
         assert_eq!(verify(b"k", &t, 999), Ok(s));
-        assert_eq!(verify(b"k", &t, 1000), Err("session_expired"));
-        assert_eq!(verify(b"other", &t, 0), Err("session_invalid"));
+        assert_eq!(verify(b"k", &t, 1000), Err(ApiErrorCode::SessionExpired));
+        assert_eq!(verify(b"other", &t, 0), Err(ApiErrorCode::SessionInvalid));
         assert_eq!(
             verify(b"k", &t.replace("a1", "a2"), 0),
-            Err("session_invalid")
+            Err(ApiErrorCode::SessionInvalid)
         );
-        assert_eq!(verify(b"k", "garbage", 0), Err("session_invalid"));
+        assert_eq!(
+            verify(b"k", "garbage", 0),
+            Err(ApiErrorCode::SessionInvalid)
+        );
     }
 }

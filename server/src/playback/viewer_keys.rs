@@ -10,10 +10,12 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use cinelock_contract::playback::{
+    CreatedViewerKey, RevokedViewerKey, ViewerKeyList, ViewerKeyView,
+};
 use cinelock_core::media::ContentKey;
 use cinelock_core::policy::{self, TokenKeys};
 use rand::RngCore;
-use serde::Serialize;
 use sqlx::AnyPool;
 
 use crate::auth::{self, SCOPE_READ, SCOPE_WRITE};
@@ -21,12 +23,11 @@ use crate::kek::Kek;
 use crate::routes::AppState;
 use crate::{AppError, now_ms};
 
-/// A tenant's secret as listed: never the secret itself.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct ViewerKeyInfo {
-    pub id: String,
-    pub created_at: i64,
-    pub revoked_at: Option<i64>,
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    id: String,
+    created_at: i64,
+    revoked_at: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -121,35 +122,35 @@ pub async fn for_owner(
     Ok(keys)
 }
 
-async fn list(db: &AnyPool, owner: &str) -> Result<Vec<ViewerKeyInfo>, AppError> {
-    Ok(sqlx::query_as(
+async fn list(db: &AnyPool, owner: &str) -> Result<Vec<ViewerKeyView>, AppError> {
+    let rows: Vec<KeyRow> = sqlx::query_as(
         "SELECT id, created_at, revoked_at FROM viewer_token_keys WHERE owner = $1 \
          ORDER BY created_at, id",
     )
     .bind(owner)
     .fetch_all(db)
-    .await?)
-}
-
-/// The answer to a create: the only time the secret is shown.
-#[derive(Debug, Serialize)]
-pub struct Created {
-    pub id: String,
-    /// 32 bytes in hex: the HMAC-SHA256 key of `clv2.<id>.` tokens.
-    pub secret: String,
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ViewerKeyView {
+            id: r.id,
+            created_at: r.created_at,
+            revoked_at: r.revoked_at,
+        })
+        .collect())
 }
 
 /// `POST /v1/viewer-token-keys` (API key, uploads:write): a new secret for this key's owner.
 pub async fn create_handler(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<(StatusCode, Json<Created>), AppError> {
+) -> Result<(StatusCode, Json<CreatedViewerKey>), AppError> {
     let key = auth::api_key(state.db(), &headers).await?;
     key.require(SCOPE_WRITE)?;
     let (id, secret) = create(&state, &key.id).await?;
     Ok((
         StatusCode::CREATED,
-        Json(Created {
+        Json(CreatedViewerKey {
             id,
             secret: hex::encode(secret.as_bytes()),
         }),
@@ -160,11 +161,11 @@ pub async fn create_handler(
 pub async fn list_handler(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<ViewerKeyList>, AppError> {
     let key = auth::api_key(state.db(), &headers).await?;
     key.require(SCOPE_READ)?;
     let keys = list(state.db(), &key.id).await?;
-    Ok(Json(serde_json::json!({ "keys": keys })))
+    Ok(Json(ViewerKeyList { keys }))
 }
 
 /// `DELETE /v1/viewer-token-keys/{id}` (API key, uploads:write): tokens of this key id stop
@@ -173,7 +174,7 @@ pub async fn revoke_handler(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<RevokedViewerKey>, AppError> {
     let key = auth::api_key(state.db(), &headers).await?;
     key.require(SCOPE_WRITE)?;
     let done = sqlx::query(
@@ -196,5 +197,5 @@ pub async fn revoke_handler(
             return Err(AppError::NotFound);
         }
     }
-    Ok(Json(serde_json::json!({ "id": id, "revoked": true })))
+    Ok(Json(RevokedViewerKey { id, revoked: true }))
 }

@@ -4,6 +4,7 @@
 //! as landscape) and never upscales: a 360p source gets 240p and 360p, nothing above. A source
 //! smaller than the lowest rung gets one rendition at its own size.
 
+use cinelock_contract::ApiErrorCode;
 use std::path::Path;
 
 use serde_json::Value;
@@ -65,7 +66,7 @@ impl Probe {
     pub fn check(&self, limits: &Limits) -> Result<(), AppError> {
         let too = |what: String| {
             Err(AppError::Transcode {
-                code: "source_too_large",
+                code: ApiErrorCode::SourceTooLarge,
                 message: format!("the source is over this server's limits: {what}"),
             })
         };
@@ -155,7 +156,7 @@ pub async fn probe(ffprobe: &str, input: &Path) -> Result<Probe, AppError> {
         .await
         .map_err(|e| AppError::Config(format!("cannot run {ffprobe}: {e}")))?;
     let not_media = |why: &str| AppError::Transcode {
-        code: "source_not_video",
+        code: ApiErrorCode::SourceNotVideo,
         message: format!("the uploaded file is not a video ffmpeg can read ({why})"),
     };
     if !out.status.success() {
@@ -282,7 +283,7 @@ mod tests {
             },
         ] {
             let e = over.check(&limits).unwrap_err();
-            assert_eq!(e.code(), "source_too_large", "{over:?}");
+            assert_eq!(e.code(), ApiErrorCode::SourceTooLarge, "{over:?}");
         }
         assert_eq!(
             rate("30000/1001").map(|r| (r * 100.0).round()),

@@ -12,6 +12,7 @@ mod package;
 mod replay;
 mod source;
 
+use cinelock_contract::ApiErrorCode;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -197,7 +198,7 @@ pub async fn run_once(
         r = work => r,
         lost = keep_lease => Err(lost),
         () = tokio::time::sleep(settings.job_timeout) => Err(AppError::Transcode {
-            code: "job_timeout",
+            code: ApiErrorCode::JobTimeout,
             message: format!(
                 "the transcode took longer than this server allows ({} s) and was stopped",
                 settings.job_timeout.as_secs()
@@ -230,7 +231,7 @@ pub async fn run_once(
         }
         Err(e) => {
             let retryable = !matches!(e, AppError::Transcode { .. } | AppError::Config(_));
-            tracing::warn!(job = job.id, asset_id = job.asset_id, code = e.code(), error = %e, retryable, "job attempt failed");
+            tracing::warn!(job = job.id, asset_id = job.asset_id, code = e.code().as_str(), error = %e, retryable, "job attempt failed");
             remove_prefix(state, &prefix).await;
             jobs::fail(state.db(), &job, &e, retryable).await?;
         }
@@ -329,7 +330,7 @@ async fn process(
         .await?;
     if opened != plaintext_len as u64 {
         return Err(AppError::Transcode {
-            code: "source_unreadable",
+            code: ApiErrorCode::SourceUnreadable,
             message: format!(
                 "the source opened to {opened} bytes, not the {plaintext_len} uploaded"
             ),

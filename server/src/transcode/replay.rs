@@ -6,6 +6,7 @@
 //! check, and the one that names the problem. A header is recorded only once it has
 //! authenticated for its own asset, so nobody can reserve a header they copied.
 
+use cinelock_contract::ApiErrorCode;
 use sha2::{Digest, Sha256};
 use sqlx::AnyPool;
 
@@ -25,7 +26,7 @@ pub async fn check_unseen(db: &AnyPool, asset_id: &str, hash: &str) -> Result<()
             .await?;
     match seen {
         Some((owner,)) if owner != asset_id => Err(AppError::Transcode {
-            code: "source_replayed",
+            code: ApiErrorCode::SourceReplayed,
             message: "this sealed source was already uploaded for another asset; a copy is not transcoded again".into(),
         }),
         _ => Ok(()),

@@ -4,6 +4,7 @@
 //! seen for another asset ([`super::replay`]). A chunk that fails authentication stops the job
 //! for good: the bucket's copy was modified or damaged, and no retry will change that.
 
+use cinelock_contract::ApiErrorCode;
 use std::path::Path;
 
 use cinelock_core::{
@@ -41,7 +42,7 @@ pub async fn fetch_and_open(
     let mut header_hash: Option<String> = None;
     let mut opener =
         StreamOpener::new(secret.clone(), context).map_err(|_| AppError::Transcode {
-            code: "source_unreadable",
+            code: ApiErrorCode::SourceUnreadable,
             message: "the asset id is too long to be a stream context".into(),
         })?;
     let mut file = tokio::fs::File::create(dest)
@@ -53,17 +54,17 @@ pub async fn fetch_and_open(
     let refused = |e: CoreError, at: u64| {
         match e {
         CoreError::Decrypt if at < HEADER_LEN as u64 => AppError::Transcode {
-            code: "source_tampered",
+            code: ApiErrorCode::SourceTampered,
             message: "the sealed source does not open for this asset: it was sealed for another upload, or its header was modified".into(),
         },
         CoreError::Decrypt => AppError::Transcode {
-            code: "source_tampered",
+            code: ApiErrorCode::SourceTampered,
             message: format!(
                 "the sealed source failed authentication near byte {at}: it was modified or damaged in storage, so it is not transcoded"
             ),
         },
         other => AppError::Transcode {
-            code: "source_unreadable",
+            code: ApiErrorCode::SourceUnreadable,
             message: format!("the sealed source cannot be opened: {other}"),
         },
     }

@@ -109,5 +109,8 @@ build_sdk() {
   # The name section only names functions for debuggers: 131 KB of the module, for nobody.
   wasm-bindgen --target web --remove-name-section --out-dir npm/pkg \
     "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/$dir/cinelock_sdk_wasm.wasm"
+  rm -rf npm/dist
   (cd npm && ./node_modules/.bin/tsc -p tsconfig.json)
+  # The package ships the project's license (npm pack takes it from the package directory).
+  cp LICENSE npm/LICENSE
 }

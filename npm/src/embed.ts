@@ -5,21 +5,29 @@
  * <script type="module" src="https://SERVER/sdk/dist/embed.js"></script><cinelock-player asset="…" endpoint="https://SERVER"></cinelock-player>
  * ```
  *
- * Attributes: `asset` (or `src-asset`), `endpoint` (default: the server this script came
- * from), `token`, `password`, `package` (`full` | `preview`), `start-rendition`, and the
+ * Attributes: `asset` (or `src-asset`), `endpoint` (the Cinelock server; it may be left out
+ * only when this script was loaded from that server's `/sdk/dist/embed.js`: in an app that
+ * bundles the package, set it), `token`, `password`, `package` (`full` | `preview`), `start-rendition`, and the
  * video's own `controls`, `autoplay`, `muted`, `loop`, `playsinline`. Changing `asset`,
  * `token`, `password`, `package` or `endpoint` starts a new session. The element re-dispatches
  * the player's events (`ready`, `playing`, `renditionchange`, `stall`, `stallend`,
  * `retrying`, `error`) on itself, and exposes `player` and `video`.
  */
-import { play, type Player, type PlayerEventType } from "./index.js";
+import { cinelockError } from "./internal/errors.js";
+import { play, type Player, type PlayerEventMap, type PlayerEventType } from "./public/player.js";
 
 const SESSION_ATTRS = ["asset", "src-asset", "endpoint", "token", "password", "package", "start-rendition"];
 const VIDEO_ATTRS = ["controls", "autoplay", "muted", "loop", "playsinline"];
 const EVENTS: PlayerEventType[] = ["ready", "playing", "renditionchange", "stall", "stallend", "retrying", "error"];
 
-/** The server this script was loaded from: `…/sdk/dist/embed.js` → `…`. */
-const SCRIPT_SERVER = new URL("../../", import.meta.url).href.replace(/\/$/, "");
+/**
+ * The server this script was loaded from, when it was (`…/sdk/dist/embed.js` → `…`). A bundled
+ * copy of the package lives in the app, not on a Cinelock server: no default there.
+ */
+const SCRIPT_SERVER = (() => {
+  const served = /^(https?:\/\/[^?#]*)\/sdk\/dist\/embed\.js(?:[?#].*)?$/.exec(import.meta.url);
+  return served ? served[1] : undefined;
+})();
 
 const STYLE = `
 :host { display: block; position: relative; background: #000; aspect-ratio: 16 / 9; overflow: hidden; }
@@ -49,6 +57,18 @@ function adoptStyle(root: ShadowRoot): void {
   const style = document.createElement("style");
   style.textContent = STYLE;
   root.prepend(style);
+}
+
+type ElementListener<K extends PlayerEventType> = (this: CinelockPlayerElement, ev: CustomEvent<PlayerEventMap[K]>) => unknown;
+
+/** Typed `addEventListener` / `removeEventListener` for the player's events, re-dispatched on the element. */
+export interface CinelockPlayerElement {
+  addEventListener<K extends PlayerEventType>(type: K, listener: ElementListener<K>, options?: boolean | AddEventListenerOptions): void;
+  addEventListener<K extends keyof HTMLElementEventMap>(type: K, listener: (this: CinelockPlayerElement, ev: HTMLElementEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends PlayerEventType>(type: K, listener: ElementListener<K>, options?: boolean | EventListenerOptions): void;
+  removeEventListener<K extends keyof HTMLElementEventMap>(type: K, listener: (this: CinelockPlayerElement, ev: HTMLElementEventMap[K]) => unknown, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
 }
 
 export class CinelockPlayerElement extends HTMLElement {
@@ -109,8 +129,16 @@ export class CinelockPlayerElement extends HTMLElement {
     if (!assetId) return;
     const start = this.getAttribute("start-rendition");
     const pkg = this.getAttribute("package");
+    const endpoint = this.getAttribute("endpoint") ?? SCRIPT_SERVER;
+    if (!endpoint) {
+      const error = cinelockError("invalid_argument", "<cinelock-player> needs an endpoint attribute (the Cinelock server's URL): this copy of the SDK was not loaded from a Cinelock server, so it cannot tell which one to ask");
+      this.#show("This player is not configured: it has no endpoint.");
+      this.dispatchEvent(new CustomEvent("error", { detail: { error }, bubbles: true, composed: true }));
+      console.error(`cinelock: ${error.message}`);
+      return;
+    }
     const player = play(this.video, {
-      endpoint: this.getAttribute("endpoint") ?? SCRIPT_SERVER,
+      endpoint,
       assetId,
       token: this.getAttribute("token") ?? undefined,
       password: this.getAttribute("password") ?? undefined,

@@ -11,9 +11,7 @@ use crate::engine::{Direction, Engine, EngineChoice};
 use crate::io::{Grid, Sink, Source, transform};
 use crate::{SdkError, platform};
 
-/// Default plaintext chunk size: 256 KiB is where WebCrypto AES-GCM peaks in Chromium and the
-/// per-chunk overhead (16-byte tag, one promise) is under 0.01% (see docs/benchmarks.md).
-pub const DEFAULT_CHUNK_SIZE: u32 = 256 * 1024;
+pub use cinelock_core::DEFAULT_CHUNK_SIZE;
 
 /// MIME type of sealed Blobs.
 const SEALED_MIME: &str = "application/vnd.cinelock.sealed";

@@ -1,5 +1,6 @@
 //! The crate's one error type, and the one place it becomes a JS `Error`.
 
+use cinelock_contract::{ApiErrorCode, ErrorCode};
 use cinelock_core::playback::PlaybackError;
 use wasm_bindgen::JsValue;
 
@@ -39,7 +40,7 @@ pub enum SdkError {
     #[error("the server answered HTTP {status} ({code}): {message}")]
     Server {
         status: u16,
-        code: &'static str,
+        code: ErrorCode,
         message: String,
     },
     /// The server or the store could not be reached.
@@ -59,51 +60,32 @@ pub enum SdkError {
     Destroyed,
 }
 
-/// The server's error codes the SDK passes on; anything else is `server_error`.
-const SERVER_CODES: &[&str] = &[
-    "unknown_asset",
-    "not_ready",
-    "session_invalid",
-    "session_expired",
-    "invalid_public_key",
-    "invalid_package",
-    "unknown_path",
-    "batch_size",
-    "bad_request",
-    "storage_not_configured",
-    "key_unavailable",
-];
-
 impl SdkError {
-    /// Stable machine-readable code, exposed to JS as `error.code`.
-    pub fn code(&self) -> &'static str {
+    /// Stable machine-readable code, exposed to JS as `error.code`: always one of the
+    /// contract's [`ErrorCode`]s, which the TypeScript union is generated from.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            SdkError::Core(e) => e.code(),
-            SdkError::InvalidArgument(_) => "invalid_argument",
-            SdkError::NoWebCrypto => "no_webcrypto",
-            SdkError::Read(_) => "read",
-            SdkError::Aborted => "aborted",
-            SdkError::Platform(_) => "platform",
-            SdkError::Denied { .. } => "denied",
-            SdkError::Server { code, .. } => code,
-            SdkError::Network(_) => "network",
-            SdkError::Playback(e) => e.code.as_str(),
-            SdkError::UnsupportedMedia(_) => "unsupported_media",
-            SdkError::Media(_) => "media_error",
-            SdkError::Destroyed => "destroyed",
+            SdkError::Core(e) => ErrorCode::from_core(e),
+            SdkError::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            SdkError::NoWebCrypto => ErrorCode::NoWebcrypto,
+            SdkError::Read(_) => ErrorCode::Read,
+            SdkError::Aborted => ErrorCode::Aborted,
+            SdkError::Platform(_) => ErrorCode::Platform,
+            SdkError::Denied { .. } => ErrorCode::Denied,
+            SdkError::Server { code, .. } => *code,
+            SdkError::Network(_) => ErrorCode::Network,
+            SdkError::Playback(e) => ErrorCode::from_playback(e.code),
+            SdkError::UnsupportedMedia(_) => ErrorCode::UnsupportedMedia,
+            SdkError::Media(_) => ErrorCode::MediaError,
+            SdkError::Destroyed => ErrorCode::Destroyed,
         }
     }
 
-    /// A server error from its status and JSON `error.code`.
-    pub(crate) fn server(status: u16, code: &str, message: String) -> Self {
-        let code = SERVER_CODES
-            .iter()
-            .find(|c| **c == code)
-            .copied()
-            .unwrap_or("server_error");
+    /// A server error from its status and JSON `error.code` (`None`: none could be read).
+    pub(crate) fn server(status: u16, code: Option<ApiErrorCode>, message: String) -> Self {
         SdkError::Server {
             status,
-            code,
+            code: code.map_or(ErrorCode::ServerError, ErrorCode::from_api),
             message,
         }
     }
@@ -127,7 +109,7 @@ impl From<SdkError> for JsValue {
         let set = |k: &str, v: JsValue| {
             let _ = js_sys::Reflect::set(&err, &k.into(), &v);
         };
-        set("code", e.code().into());
+        set("code", e.code().as_str().into());
         match &e {
             SdkError::Denied {
                 reason,

@@ -553,7 +553,7 @@ pub(crate) async fn fetch_and_open(
     let status = response.status();
     if status != 200 {
         return FetchResult::Failed {
-            retryable: status >= 500 || status == 429 || status == 408,
+            retryable: cinelock_contract::retryable_status(status),
             // An expired presigned URL: AWS answers 403, Garage 400 or 403.
             stale_url: status == 400 || status == 401 || status == 403,
         };

@@ -109,3 +109,9 @@ impl Drop for Listener {
             .remove_event_listener_with_callback(self.kind, self.closure.as_ref().unchecked_ref());
     }
 }
+
+/// A contract value as a plain JavaScript object (maps as objects, 64-bit numbers as numbers).
+pub(crate) fn to_js<T: serde::Serialize>(value: &T) -> JsValue {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    value.serialize(&serializer).unwrap_or(JsValue::NULL)
+}

@@ -14,6 +14,11 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
+use cinelock_contract::ErrorCode;
+use cinelock_contract::events::{
+    ObjectKindName, PlayerRetryReason, PlayerRetrying, PlayerStats, Playing as PlayingDetail,
+    Rendition, RenditionChange, RenditionChangeReason, Stall, StallEnd,
+};
 use cinelock_core::media::{Manifest, ObjectNonce, TrackKind};
 use cinelock_core::playback::{
     Action, AppendError, Event, FetchId, FetchKind, PlaybackConfig, Player, RetryReason,
@@ -21,7 +26,7 @@ use cinelock_core::playback::{
 };
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use futures_util::StreamExt;
-use js_sys::{Array, Function, Object, Reflect, Uint8Array};
+use js_sys::{Function, Object, Reflect, Uint8Array};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
@@ -102,16 +107,6 @@ struct Started {
     cipher: ObjectCipher,
 }
 
-/// A video rendition, as the page sees it.
-#[derive(Debug, Clone)]
-struct Rendition {
-    id: String,
-    width: u32,
-    height: u32,
-    bandwidth: u64,
-    codecs: String,
-}
-
 /// Counters for the page (and the benchmark).
 #[derive(Debug, Clone, Default)]
 struct Stats {
@@ -159,26 +154,10 @@ impl PlayerHandle {
         let _ = self.tx.unbounded_send(Msg::Destroy);
     }
 
-    /// The video renditions, lowest first: `[{id, width, height, bandwidth, codecs}]` (empty
-    /// until the manifest is open).
-    pub fn renditions(&self) -> Array {
-        self.shared
-            .borrow()
-            .renditions
-            .iter()
-            .map(|r| {
-                let o = Object::new();
-                let set = |k: &str, v: JsValue| {
-                    let _ = Reflect::set(&o, &k.into(), &v);
-                };
-                set("id", r.id.as_str().into());
-                set("width", r.width.into());
-                set("height", r.height.into());
-                set("bandwidth", (r.bandwidth as f64).into());
-                set("codecs", r.codecs.as_str().into());
-                JsValue::from(o)
-            })
-            .collect()
+    /// The video renditions, lowest first (the contract's `Rendition`s; empty until the
+    /// manifest is open).
+    pub fn renditions(&self) -> JsValue {
+        platform::to_js(&self.shared.borrow().renditions)
     }
 
     /// The rendition new fetches use (what is shown follows within a segment).
@@ -220,28 +199,25 @@ impl PlayerHandle {
     /// Counters: `{engine, packageKind, packageId, duration, bandwidthEstimate, objects,
     /// sealedBytes, plainBytes, fetchMs, decryptMs, decryptFailures, appends, urlRequests,
     /// sessions}`.
-    pub fn stats(&self) -> Object {
+    pub fn stats(&self) -> JsValue {
         let s = self.shared.borrow();
-        let o = Object::new();
-        let set = |k: &str, v: JsValue| {
-            let _ = Reflect::set(&o, &k.into(), &v);
-        };
-        set("engine", s.engine.into());
-        set("packageKind", s.package_kind.as_str().into());
-        set("packageId", s.package_id.as_str().into());
-        set("duration", s.duration.into());
-        set("bandwidthEstimate", s.bandwidth_estimate.into());
-        set("objects", s.stats.objects.into());
-        set("sealedBytes", s.stats.sealed_bytes.into());
-        set("plainBytes", s.stats.plain_bytes.into());
-        set("fetchMs", s.stats.fetch_ms.into());
-        set("decryptMs", s.stats.decrypt_ms.into());
-        set("decryptFailures", s.stats.decrypt_failures.into());
-        set("appends", s.stats.appends.into());
-        set("urlRequests", s.stats.url_requests.into());
-        set("workerObjects", s.stats.worker_objects.into());
-        set("sessions", s.stats.sessions.into());
-        o
+        platform::to_js(&PlayerStats {
+            engine: s.engine.into(),
+            package_kind: s.package_kind.clone(),
+            package_id: s.package_id.clone(),
+            duration: s.duration,
+            bandwidth_estimate: s.bandwidth_estimate,
+            objects: s.stats.objects,
+            sealed_bytes: s.stats.sealed_bytes as u64,
+            plain_bytes: s.stats.plain_bytes as u64,
+            fetch_ms: s.stats.fetch_ms,
+            decrypt_ms: s.stats.decrypt_ms,
+            decrypt_failures: s.stats.decrypt_failures,
+            appends: s.stats.appends,
+            url_requests: s.stats.url_requests,
+            worker_objects: s.stats.worker_objects,
+            sessions: s.stats.sessions,
+        })
     }
 }
 
@@ -644,7 +620,10 @@ impl Driver {
             return Err(SdkError::Media(detail));
         }
         if let VideoEvent::Playing = event {
-            self.emit("playing", &[("currentTime", time.into())]);
+            self.emit(
+                "playing",
+                platform::to_js(&PlayingDetail { current_time: time }),
+            );
         }
         let Some(p) = &mut self.play else {
             return Ok(());
@@ -942,7 +921,7 @@ impl Driver {
                 self.dispatch_waiting();
             }
             Err(SdkError::Server { code, .. })
-                if code == "session_expired" || code == "session_invalid" =>
+                if code == ErrorCode::SessionExpired || code == ErrorCode::SessionInvalid =>
             {
                 // A new session (with a new player key) for the same package.
                 p.asking = true;
@@ -978,7 +957,7 @@ impl Driver {
             }
             Ok(_) => Err(SdkError::server(
                 200,
-                "server_error",
+                None,
                 "the package changed while playing it".into(),
             )),
             // Denied now (a token expired, say): the player stops.
@@ -1029,80 +1008,77 @@ impl Driver {
             Event::Ready if self.ready_sent => {}
             Event::Ready => {
                 self.ready_sent = true;
-                self.emit("ready", &[]);
+                self.emit("ready", Object::new().into());
             }
             Event::RenditionChanged { from, to, reason } => {
                 let reason = match reason {
-                    SwitchReason::Start => "start",
-                    SwitchReason::Bandwidth => "bandwidth",
-                    SwitchReason::Stall => "stall",
-                    SwitchReason::Manual => "manual",
-                    SwitchReason::Auto => "auto",
+                    SwitchReason::Start => RenditionChangeReason::Start,
+                    SwitchReason::Bandwidth => RenditionChangeReason::Bandwidth,
+                    SwitchReason::Stall => RenditionChangeReason::Stall,
+                    SwitchReason::Manual => RenditionChangeReason::Manual,
+                    SwitchReason::Auto => RenditionChangeReason::Auto,
                 };
                 let track = self
                     .play
                     .as_ref()
-                    .and_then(|p| p.manifest.track(&to).cloned());
-                let mut fields: Vec<(&str, JsValue)> = vec![
-                    ("from", from.map_or(JsValue::NULL, |f| f.into())),
-                    ("to", to.as_str().into()),
-                    ("reason", reason.into()),
-                ];
-                if let Some(t) = track.filter(|t| t.kind == TrackKind::Video) {
-                    fields.push(("width", t.width.unwrap_or(0).into()));
-                    fields.push(("height", t.height.unwrap_or(0).into()));
-                    fields.push(("bandwidth", (t.bandwidth as f64).into()));
-                }
+                    .and_then(|p| p.manifest.track(&to).cloned())
+                    .filter(|t| t.kind == TrackKind::Video);
                 self.shared.borrow_mut().current = Some(to.clone());
-                self.emit("renditionchange", &fields);
+                let change = RenditionChange {
+                    from,
+                    to,
+                    reason,
+                    width: track.as_ref().map(|t| t.width.unwrap_or(0)),
+                    height: track.as_ref().map(|t| t.height.unwrap_or(0)),
+                    bandwidth: track.as_ref().map(|t| t.bandwidth),
+                };
+                self.emit("renditionchange", platform::to_js(&change));
             }
-            Event::Stall { at } => self.emit("stall", &[("at", at.into())]),
-            Event::StallRecovered { at, stalled_ms } => self.emit(
-                "stallend",
-                &[("at", at.into()), ("stalledMs", (stalled_ms as f64).into())],
-            ),
+            Event::Stall { at } => self.emit("stall", platform::to_js(&Stall { at })),
+            Event::StallRecovered { at, stalled_ms } => {
+                self.emit("stallend", platform::to_js(&StallEnd { at, stalled_ms }))
+            }
             Event::Retrying {
                 object,
                 attempt,
                 delay_ms,
                 reason,
             } => {
-                let reason = match reason {
-                    RetryReason::Network => "network",
-                    RetryReason::Timeout => "timeout",
-                    RetryReason::Corrupt => "corrupt",
+                let retrying = PlayerRetrying {
+                    track: object.track_id,
+                    kind: match object.kind {
+                        FetchKind::Init => ObjectKindName::Init,
+                        FetchKind::Media => ObjectKindName::Media,
+                    },
+                    index: object.index,
+                    attempt,
+                    delay_ms,
+                    reason: match reason {
+                        RetryReason::Network => PlayerRetryReason::Network,
+                        RetryReason::Timeout => PlayerRetryReason::Timeout,
+                        RetryReason::Corrupt => PlayerRetryReason::Corrupt,
+                    },
                 };
-                let kind = match object.kind {
-                    FetchKind::Init => "init",
-                    FetchKind::Media => "media",
-                };
-                self.emit(
-                    "retrying",
-                    &[
-                        ("track", object.track_id.as_str().into()),
-                        ("kind", kind.into()),
-                        ("index", object.index.into()),
-                        ("attempt", attempt.into()),
-                        ("delayMs", (delay_ms as f64).into()),
-                        ("reason", reason.into()),
-                    ],
-                );
+                self.emit("retrying", platform::to_js(&retrying));
             }
             Event::Error(e) => self.emit_error(e.into()),
         }
     }
 
     fn emit_error(&self, e: SdkError) {
-        let error = JsValue::from(e);
-        self.emit("error", &[("error", error)]);
+        let detail = Object::new();
+        let _ = Reflect::set(&detail, &"error".into(), &JsValue::from(e));
+        self.emit("error", detail.into());
     }
 
-    fn emit(&self, kind: &str, fields: &[(&str, JsValue)]) {
-        let o = Object::new();
+    /// Hands the page `{type: kind, ...detail}` (the detail is a contract type, or the error).
+    fn emit(&self, kind: &str, detail: JsValue) {
+        let o = if detail.is_object() {
+            detail
+        } else {
+            Object::new().into()
+        };
         let _ = Reflect::set(&o, &"type".into(), &kind.into());
-        for (k, v) in fields {
-            let _ = Reflect::set(&o, &(*k).into(), v);
-        }
         // A throwing listener must not stop playback.
         let _ = self.on_event.call1(&JsValue::NULL, &o);
     }

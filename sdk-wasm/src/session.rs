@@ -4,10 +4,12 @@
 
 use std::collections::HashMap;
 
+use cinelock_contract::playback::{PlayAnswer, PlayRequest, UrlsAnswer, UrlsRequest};
+use cinelock_contract::{ApiErrorCode, ErrorBody};
 use cinelock_core::RecipientSecretKey;
 use cinelock_core::media::{ContentKey, Manifest, ObjectNonce, open_content_key};
 use js_sys::{Object, Reflect, Uint8Array};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Response;
@@ -43,53 +45,19 @@ pub(crate) struct Grant {
     pub expires_at: f64,
 }
 
-#[derive(Deserialize)]
-struct PlayAnswer {
-    asset_id: String,
-    package_id: String,
-    kind: String,
-    key: String,
-    manifest_url: String,
-    /// The sealed manifest's nonce: the player opens exactly this manifest.
-    manifest_nonce: String,
-    #[serde(default)]
-    urls: HashMap<String, String>,
-    session: String,
-    expires_at: f64,
-}
-
-#[derive(Deserialize)]
-struct UrlsAnswer {
-    urls: HashMap<String, String>,
-    expires_at: f64,
-}
-
-#[derive(Deserialize)]
-struct ErrorAnswer {
-    error: ErrorBody,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    code: String,
-    #[serde(default)]
-    reason: Option<String>,
-    #[serde(default)]
-    message: String,
-}
-
 /// Asks for a session and opens what it grants.
 pub(crate) async fn open(target: &PlayTarget) -> Result<Grant, SdkError> {
     // The player key lives for this request only: the released key is opened right away.
     let mut ikm = Zeroizing::new([0u8; 32]);
     platform::random(&mut ikm[..])?;
     let secret = RecipientSecretKey::from_seed(&ikm);
-    let body = serde_json::json!({
-        "public_key": hex::encode(secret.public_key().to_bytes()),
-        "token": target.token,
-        "password": target.password,
-        "package": target.package,
-    });
+    let body = PlayRequest {
+        public_key: hex::encode(secret.public_key().to_bytes()),
+        token: target.token.clone(),
+        password: target.password.clone(),
+        download: false,
+        package: target.package.clone(),
+    };
     let url = format!(
         "{}/v1/play/{}",
         target.endpoint,
@@ -99,7 +67,7 @@ pub(crate) async fn open(target: &PlayTarget) -> Result<Grant, SdkError> {
     if answer.asset_id != target.asset_id {
         return Err(SdkError::server(
             200,
-            "server_error",
+            None,
             "the session names another asset".into(),
         ));
     }
@@ -109,7 +77,7 @@ pub(crate) async fn open(target: &PlayTarget) -> Result<Grant, SdkError> {
     let nonce = ObjectNonce::parse(&answer.manifest_nonce).ok_or_else(|| {
         SdkError::server(
             200,
-            "server_error",
+            None,
             "the session's manifest nonce is not 24 hex digits".into(),
         )
     })?;
@@ -126,9 +94,9 @@ pub(crate) async fn open(target: &PlayTarget) -> Result<Grant, SdkError> {
         kind: answer.kind,
         key,
         manifest,
-        urls: answer.urls,
+        urls: answer.urls.into_iter().collect(),
         session: answer.session,
-        expires_at: answer.expires_at,
+        expires_at: answer.expires_at as f64,
     })
 }
 
@@ -143,9 +111,12 @@ pub(crate) async fn more_urls(
         target.endpoint,
         encode_segment(&target.asset_id)
     );
-    let body = serde_json::json!({ "session": session, "paths": paths });
+    let body = UrlsRequest {
+        session: session.to_owned(),
+        paths: paths.to_vec(),
+    };
     let answer: UrlsAnswer = post_json(&url, &body).await?;
-    Ok((answer.urls, answer.expires_at))
+    Ok((answer.urls.into_iter().collect(), answer.expires_at as f64))
 }
 
 /// An asset id as one URL path segment.
@@ -159,7 +130,7 @@ fn network(e: &JsValue) -> SdkError {
 
 async fn post_json<T: for<'de> Deserialize<'de>>(
     url: &str,
-    body: &serde_json::Value,
+    body: &impl Serialize,
 ) -> Result<T, SdkError> {
     let init = Object::new();
     let headers = Object::new();
@@ -169,27 +140,27 @@ async fn post_json<T: for<'de> Deserialize<'de>>(
     set(&headers, "content-type", "application/json".into())?;
     set(&init, "method", "POST".into())?;
     set(&init, "headers", headers.into())?;
-    set(&init, "body", body.to_string().into())?;
+    let body = serde_json::to_string(body).map_err(|e| SdkError::Platform(e.to_string()))?;
+    set(&init, "body", body.into())?;
     let response = platform::fetch(url, &init).await.map_err(|e| network(&e))?;
     let status = response.status();
     let text = text(&response).await?;
     if status == 200 {
-        return serde_json::from_str(&text).map_err(|e| {
-            SdkError::server(status, "server_error", format!("unreadable answer: {e}"))
-        });
+        return serde_json::from_str(&text)
+            .map_err(|e| SdkError::server(status, None, format!("unreadable answer: {e}")));
     }
-    let err = serde_json::from_str::<ErrorAnswer>(&text)
+    let err = serde_json::from_str::<ErrorBody>(&text)
         .ok()
         .map(|a| a.error);
     Err(match err {
         // A policy refusal is 403; a password guess over its budget is 429.
-        Some(e) if (status == 403 || status == 429) && e.code == "denied" => SdkError::Denied {
+        Some(e) if e.code == ApiErrorCode::Denied => SdkError::Denied {
             reason: e.reason.unwrap_or_else(|| "denied".into()),
             message: e.message,
             retry_after_ms: retry_after(&response),
         },
-        Some(e) => SdkError::server(status, &e.code, e.message),
-        None => SdkError::server(status, "server_error", format!("HTTP {status}")),
+        Some(e) => SdkError::server(status, Some(e.code), e.message),
+        None => SdkError::server(status, None, format!("HTTP {status}")),
     })
 }
 
@@ -218,7 +189,7 @@ async fn get_bytes(url: &str) -> Result<Uint8Array, SdkError> {
     if status != 200 {
         return Err(SdkError::server(
             status,
-            "server_error",
+            None,
             format!("the store answered HTTP {status} for the manifest"),
         ));
     }

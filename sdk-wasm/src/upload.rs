@@ -8,14 +8,19 @@
 //! touched from two places. A sealed part stays in memory only until its PUT succeeds, and the
 //! engine allows at most `max_parallel` such parts: memory is flat whatever the file size.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use cinelock_contract::events::{UploadEvent, UploadProgress, UploadRetryReason};
+use cinelock_contract::retryable_status;
+use cinelock_contract::uploads::{
+    CompletePart, CompleteRequest, PlanView, SignPart, SignRequest, SignedParts, UploadView,
+};
 use cinelock_core::upload::{
-    Action, CompleteFailure, Event, PartPlan, PartSpec, PutFailure, SignedPart, Upload,
-    UploadConfig,
+    Action, CompleteFailure, Event, ListedPart, PartSpec, PutFailure, RetryReason, SignedPart,
+    Upload, UploadConfig, done_parts,
 };
 use cinelock_core::{HEADER_LEN, RecipientPublicKey, SEED_LEN, SealSeed};
 use futures_channel::mpsc::{UnboundedSender, unbounded};
@@ -40,22 +45,19 @@ struct Options {
     /// workers open it as this asset's and no other's.
     asset_id: String,
     token: String,
-    plan: PlanJson,
+    plan: PlanView,
     recipient_public_key: String,
     /// 71 random bytes (a plain array), kept by the page for resuming: the same seed reseals
     /// identical bytes, so a part sent again is the same part.
     seed: Vec<u8>,
+    /// The ETags of the parts the page recorded as done, by part number.
     #[serde(default)]
-    done: Vec<(u32, String)>,
+    recorded: HashMap<String, String>,
+    /// Whether to ask the store which parts it holds (a resumed upload) before starting.
+    #[serde(default)]
+    reconcile: bool,
     max_parallel: Option<usize>,
     engine: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct PlanJson {
-    plaintext_len: u64,
-    chunk_size: u32,
-    chunks_per_part: u64,
 }
 
 /// Messages into the loop that owns the engine.
@@ -137,11 +139,7 @@ pub fn start_upload(
                 "recipientPublicKey must be a 32-byte X25519 key in hex".into(),
             )
         })?;
-    let plan = PartPlan::from_parts(
-        o.plan.plaintext_len,
-        o.plan.chunk_size,
-        o.plan.chunks_per_part,
-    )?;
+    let plan = o.plan.to_plan()?;
     if plan.plaintext_len() != file.size() as u64 {
         return Err(SdkError::InvalidArgument(format!(
             "the file has {} bytes but the upload was created for {}",
@@ -155,7 +153,11 @@ pub fn start_upload(
     };
     let mut jitter_seed = [0u8; 8];
     platform::random(&mut jitter_seed)?;
-    let upload = Upload::new(plan, config, u64::from_le_bytes(jitter_seed), o.done)?;
+    let recorded: BTreeMap<u32, String> = o
+        .recorded
+        .into_iter()
+        .filter_map(|(n, etag)| n.parse().ok().map(|n| (n, etag)))
+        .collect();
     let choice = EngineChoice::parse(o.engine)?;
     let (tx, rx) = unbounded();
     let driver = Driver {
@@ -175,7 +177,18 @@ pub fn start_upload(
         headers: HashMap::new(),
         timer_at: None,
     };
+    let reconcile = o.reconcile || !recorded.is_empty();
     let done = wasm_bindgen_futures::future_to_promise(async move {
+        // Which parts need no PUT: the core reconciles what the page recorded with what the
+        // store holds.
+        let listed = if reconcile {
+            driver.api.listed_parts().await?
+        } else {
+            Vec::new()
+        };
+        let done = done_parts(&plan, &listed, &recorded);
+        let upload = Upload::new(plan, config, u64::from_le_bytes(jitter_seed), done)
+            .map_err(|e| JsValue::from(SdkError::from(e)))?;
         driver
             .run(upload, rx)
             .await
@@ -340,18 +353,18 @@ impl Driver {
                 });
             }
             Action::RequestSignatures { parts } => {
-                let body: Vec<serde_json_like::Part> = parts
-                    .iter()
-                    .filter_map(|&n| {
-                        upload
-                            .part_checksum(n)
-                            .map(|(sha, size)| serde_json_like::Part {
+                let body = SignRequest {
+                    parts: parts
+                        .iter()
+                        .filter_map(|&n| {
+                            upload.part_checksum(n).map(|(sha, size)| SignPart {
                                 number: n,
                                 sha256: STANDARD.encode(sha),
                                 size,
                             })
-                    })
-                    .collect();
+                        })
+                        .collect(),
+                };
                 spawn_local(async move {
                     let msg = match api.sign(&body).await {
                         Ok(signed) => Msg::Signed(signed),
@@ -396,56 +409,55 @@ impl Driver {
         }
     }
 
-    /// Reports an event to the page; true for the final ones.
+    /// Reports an event to the page (the contract's [`UploadEvent`]); true for the final ones.
     fn emit(&self, event: &Event) -> bool {
-        let o = Object::new();
-        let set = |k: &str, v: JsValue| {
-            let _ = Reflect::set(&o, &k.into(), &v);
-        };
-        let kind = match event {
-            Event::Progress(p) => {
-                set("sealedBytes", (p.sealed_bytes as f64).into());
-                set("ackedBytes", (p.acked_bytes as f64).into());
-                set("totalBytes", (p.total_bytes as f64).into());
-                set("rate", p.rate_bytes_per_s.into());
-                set(
-                    "etaMs",
-                    p.eta_ms
-                        .map(|e| JsValue::from(e as f64))
-                        .unwrap_or(JsValue::NULL),
-                );
-                "progress"
-            }
-            Event::PartDone { number, etag } => {
-                set("number", (*number).into());
-                set("etag", etag.into());
-                "partDone"
-            }
+        let e = match event {
+            Event::Progress(p) => UploadEvent::Progress(UploadProgress {
+                sealed_bytes: p.sealed_bytes,
+                acked_bytes: p.acked_bytes,
+                total_bytes: p.total_bytes,
+                rate: p.rate_bytes_per_s,
+                eta_ms: p.eta_ms,
+            }),
+            Event::PartDone { number, etag } => UploadEvent::PartDone {
+                number: *number,
+                etag: etag.clone(),
+            },
             Event::Retrying {
                 number,
                 attempt,
                 delay_ms,
                 reason,
             } => {
-                set("number", number.map(JsValue::from).unwrap_or(JsValue::NULL));
-                set("attempt", (*attempt).into());
-                set("delayMs", (*delay_ms as f64).into());
-                set("reason", format!("{reason:?}").into());
-                "retrying"
+                let (reason, status) = match reason {
+                    RetryReason::Network => (UploadRetryReason::Network, None),
+                    RetryReason::Status(s) => (UploadRetryReason::Status, Some(*s)),
+                    RetryReason::Expired => (UploadRetryReason::Expired, None),
+                    RetryReason::BadDigest => (UploadRetryReason::BadDigest, None),
+                    RetryReason::SigningFailed => (UploadRetryReason::SigningFailed, None),
+                };
+                UploadEvent::Retrying {
+                    number: *number,
+                    attempt: *attempt,
+                    delay_ms: *delay_ms,
+                    reason,
+                    status,
+                }
             }
-            Event::Paused => "paused",
-            Event::Resumed => "resumed",
-            Event::Completed => "completed",
+            Event::Paused => UploadEvent::Paused,
+            Event::Resumed => UploadEvent::Resumed,
+            Event::Completed => UploadEvent::Completed,
             Event::Failed(e) => {
-                set("code", e.code().into());
-                set("message", e.to_string().into());
-                "failed"
+                let e = SdkError::from(e.clone());
+                UploadEvent::Failed {
+                    code: e.code(),
+                    message: e.to_string(),
+                }
             }
-            Event::Aborted => "aborted",
+            Event::Aborted => UploadEvent::Aborted,
         };
-        set("type", kind.into());
         // A throwing listener must not stop the upload.
-        let _ = self.on_event.call1(&JsValue::NULL, &o);
+        let _ = self.on_event.call1(&JsValue::NULL, &platform::to_js(&e));
         matches!(event, Event::Completed | Event::Failed(_) | Event::Aborted)
     }
 }
@@ -542,15 +554,6 @@ fn classify_put_error(status: u16, body: &str) -> PutFailure {
     }
 }
 
-mod serde_json_like {
-    /// One part in a sign request.
-    pub struct Part {
-        pub number: u32,
-        pub sha256: String,
-        pub size: u64,
-    }
-}
-
 impl Api {
     async fn request(
         &self,
@@ -583,79 +586,89 @@ impl Api {
     /// Asks for URLs; `Err(retryable)` on failure.
     async fn sign(
         &self,
-        parts: &[serde_json_like::Part],
+        request: &SignRequest,
     ) -> Result<Vec<(SignedPart, Vec<(String, String)>)>, bool> {
-        let items: Vec<String> = parts
-            .iter()
-            .map(|p| {
-                format!(
-                    r#"{{"number":{},"sha256":"{}","size":{}}}"#,
-                    p.number, p.sha256, p.size
-                )
-            })
-            .collect();
-        let body = format!(r#"{{"parts":[{}]}}"#, items.join(","));
+        let body = serde_json::to_string(request).map_err(|_| false)?;
         let response = self
             .request("POST", "/sign", Some(body))
             .await
             .map_err(|_| true)?;
         let status = response.status();
         if status != 200 {
-            return Err(status >= 500 || status == 429 || status == 408);
+            return Err(retryable_status(status));
         }
-        let json = JsFuture::from(response.json().map_err(|_| true)?)
-            .await
-            .map_err(|_| true)?;
-        let list = Reflect::get(&json, &"parts".into()).map_err(|_| false)?;
-        let list: js_sys::Array = list.dyn_into().map_err(|_| false)?;
-        let mut out = Vec::with_capacity(list.length() as usize);
-        for item in list.iter() {
-            let get = |k: &str| Reflect::get(&item, &k.into()).ok();
-            let number = get("number").and_then(|v| v.as_f64()).ok_or(false)? as u32;
-            let url = get("url").and_then(|v| v.as_string()).ok_or(false)?;
-            let expires_at_ms = get("expires_at").and_then(|v| v.as_f64()).ok_or(false)? as u64;
-            let mut headers = Vec::new();
-            if let Some(h) = get("headers").filter(|h| h.is_object()) {
-                for key in Object::keys(h.unchecked_ref::<Object>()).iter() {
-                    let k = key.as_string().unwrap_or_default();
-                    let v = Reflect::get(&h, &key)
-                        .ok()
-                        .and_then(|v| v.as_string())
-                        .unwrap_or_default();
-                    headers.push((k, v));
-                }
-            }
-            out.push((
-                SignedPart {
-                    number,
-                    url,
-                    expires_at_ms,
-                },
-                headers,
-            ));
-        }
-        Ok(out)
+        let answer: SignedParts = read_json(&response).await.map_err(|_| true)?;
+        Ok(answer
+            .parts
+            .into_iter()
+            .map(|p| {
+                (
+                    SignedPart {
+                        number: p.number,
+                        url: p.url,
+                        expires_at_ms: p.expires_at.max(0) as u64,
+                    },
+                    p.headers.into_iter().collect(),
+                )
+            })
+            .collect())
     }
 
     async fn complete(&self, parts: &[(u32, String)]) -> Result<(), CompleteFailure> {
-        let items: Vec<String> = parts
-            .iter()
-            .map(|(n, etag)| {
-                format!(
-                    r#"{{"number":{n},"etag":{}}}"#,
-                    js_sys::JSON::stringify(&etag.into())
-                        .map(String::from)
-                        .unwrap_or_default()
-                )
-            })
-            .collect();
-        let body = format!(r#"{{"parts":[{}]}}"#, items.join(","));
+        let request = CompleteRequest {
+            parts: parts
+                .iter()
+                .map(|(number, etag)| CompletePart {
+                    number: *number,
+                    etag: etag.clone(),
+                })
+                .collect(),
+        };
+        let body = serde_json::to_string(&request).map_err(|_| CompleteFailure::Network)?;
         match self.request("POST", "/complete", Some(body)).await {
             Ok(r) if r.status() == 200 => Ok(()),
             Ok(r) => Err(CompleteFailure::Status(r.status())),
             Err(_) => Err(CompleteFailure::Network),
         }
     }
+
+    /// The parts the store holds for this upload (what a resumed upload may skip).
+    async fn listed_parts(&self) -> Result<Vec<ListedPart>, SdkError> {
+        let response = self
+            .request("GET", "", None)
+            .await
+            .map_err(|e| SdkError::Network(SdkError::describe(&e)))?;
+        if response.status() != 200 {
+            // Nothing to skip: every part is sent (again).
+            return Ok(Vec::new());
+        }
+        let view: UploadView = read_json(&response).await?;
+        Ok(view
+            .parts
+            .into_iter()
+            .map(|p| ListedPart {
+                number: p.number,
+                size: p.size,
+                etag: p.etag,
+            })
+            .collect())
+    }
+}
+
+/// Reads a JSON body into a contract type.
+async fn read_json<T: for<'de> serde::Deserialize<'de>>(
+    response: &Response,
+) -> Result<T, SdkError> {
+    let promise = response
+        .text()
+        .map_err(|e| SdkError::Platform(SdkError::describe(&e)))?;
+    let text = JsFuture::from(promise)
+        .await
+        .map_err(|e| SdkError::Network(SdkError::describe(&e)))?
+        .as_string()
+        .unwrap_or_default();
+    serde_json::from_str(&text)
+        .map_err(|e| SdkError::server(response.status(), None, e.to_string()))
 }
 
 /// Resolves after `ms` milliseconds (window or worker).

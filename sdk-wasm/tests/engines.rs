@@ -23,7 +23,7 @@ fn hexf(v: &Value, field: &str) -> Vec<u8> {
 }
 
 fn code(err: cinelock_sdk_wasm::SdkError) -> &'static str {
-    err.code()
+    err.code().as_str()
 }
 
 #[wasm_bindgen_test]

@@ -39,7 +39,7 @@ async fn open(engine: &str, v: &Value) -> Result<Vec<u8>, &'static str> {
     )
     .await
     .map(|b| b.to_vec())
-    .map_err(|e| e.code())
+    .map_err(|e| e.code().as_str())
 }
 
 #[wasm_bindgen_test]

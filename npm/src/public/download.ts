@@ -5,8 +5,10 @@
  * chunk by chunk in the browser and written to a `WritableStream` (a file from
  * `showSaveFilePicker`, an OPFS file, or any sink), so memory stays flat for any size.
  */
-import * as wasm from "../pkg/cinelock_sdk_wasm.js";
-import { generateRecipientKey, load, type CinelockError, type Engine } from "./index.js";
+import type { ErrorBody, PlayAnswer, PlayRequest } from "../generated/contract.js";
+import { cinelockError } from "../internal/errors.js";
+import { load, wasm } from "../internal/wasm.js";
+import { generateRecipientKey, type Engine } from "./seal.js";
 
 export interface DownloadOptions {
   /** The Cinelock server, e.g. `https://video.example.com`. */
@@ -26,14 +28,6 @@ export interface DownloadResult {
   size: number;
 }
 
-function failure(code: string, message: string, extra: Record<string, unknown> = {}): CinelockError {
-  const e = new Error(message) as CinelockError & Record<string, unknown>;
-  e.name = "CinelockError";
-  (e as { code: string }).code = code;
-  Object.assign(e, extra);
-  return e;
-}
-
 /**
  * Downloads the original file of `assetId` into `destination`. The stream is closed when every
  * byte has been written and authenticated; on any failure it is aborted (so a partial file is
@@ -46,29 +40,29 @@ export async function download(options: DownloadOptions, destination: WritableSt
   const writer = destination.getWriter();
   try {
     const url = new URL(`/v1/play/${encodeURIComponent(options.assetId)}`, options.endpoint);
-    const res = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        public_key: [...player.publicKey].map((b) => b.toString(16).padStart(2, "0")).join(""),
-        token: options.token,
-        password: options.password,
-        download: true,
-      }),
-    });
+    const request: PlayRequest = {
+      public_key: [...player.publicKey].map((b) => b.toString(16).padStart(2, "0")).join(""),
+      token: options.token,
+      password: options.password,
+      download: true,
+    };
+    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(request) });
     const body = await res.json().catch(() => ({}));
     if (!res.ok) {
-      const err = body?.error ?? {};
-      throw failure(err.code ?? "server_error", err.message ?? `HTTP ${res.status}`, { reason: err.reason, status: res.status });
+      const err = (body as Partial<ErrorBody>).error;
+      // The server's codes the SDK passes on are its own; the rest are `server_error`.
+      const code = err?.code === "denied" || err?.code === "unknown_asset" || err?.code === "not_ready" ? err.code : "server_error";
+      throw cinelockError(code, err?.message ?? `HTTP ${res.status}`, { reason: err?.reason, status: res.status });
     }
-    const d = body.download;
+    const d = (body as PlayAnswer).download;
+    if (!d) throw cinelockError("server_error", "the server granted no download");
     // Not from or into the HTTP cache: the file may be large, and what is opened must be what
     // the bucket holds now.
     const sealed = await fetch(d.url, { cache: "no-store" });
-    if (!sealed.ok) throw failure("network", `fetching the file: HTTP ${sealed.status}`);
+    if (!sealed.ok) throw cinelockError("network", `fetching the file: HTTP ${sealed.status}`);
     // A Blob: the browser keeps large ones on disk, and the opener reads it window by window.
     const blob = await sealed.blob();
-    const key = Uint8Array.from((d.key as string).match(/../g)!.map((h) => parseInt(h, 16)));
+    const key = Uint8Array.from(d.key.match(/../g)!.map((h) => parseInt(h, 16)));
     let written = 0;
     await wasm.openReleased(player.secretKey, options.assetId, key, blob, options.engine, async (chunk: Uint8Array) => {
       await writer.write(chunk);

@@ -8,8 +8,13 @@
  * Which segments to fetch and at which rendition (adaptive bitrate) is decided by the core's
  * playback engine; this file only types and relays.
  */
-import * as wasm from "../pkg/cinelock_sdk_wasm.js";
-import { load, type CinelockError, type Engine } from "./index.js";
+import type { PlayerRetrying, PlayerStats as WasmPlayerStats, Playing, Rendition, RenditionChange, RenditionChangeReason, Stall, StallEnd, WorkerState } from "../generated/contract.js";
+import { load, wasm } from "../internal/wasm.js";
+import { describeWorkerError, reportWorkerFailure, startWorker, workersAvailable, type WorkerStatus } from "../internal/workers.js";
+import type { CinelockError } from "./errors.js";
+import type { Engine } from "./seal.js";
+
+export type { Rendition, RenditionChange, RenditionChangeReason };
 
 export interface PlayOptions {
   /** Base URL of the Cinelock server, e.g. `https://video.example.com` (default: this page's origin). */
@@ -41,68 +46,51 @@ export interface PlayOptions {
   worker?: boolean;
 }
 
-/** A video rendition of the package, lowest bandwidth first. */
-export interface Rendition {
-  id: string;
-  width: number;
-  height: number;
-  /** Peak bits per second. */
-  bandwidth: number;
-  codecs: string;
-}
-
-/** Why the rendition changed: the start, the bandwidth estimate, a stall, or the page. */
-export type RenditionChangeReason = "start" | "bandwidth" | "stall" | "manual" | "auto";
-
-/** The `detail` of each event a {@link Player} dispatches. */
+/** The `detail` of each event a {@link Player} dispatches (the types come from the Rust contract). */
 export interface PlayerEventMap {
   /** Media under the playhead is buffered in every track: playback can begin (once). */
   ready: Record<string, never>;
   /** The video element started or resumed playing. */
-  playing: { currentTime: number };
+  playing: Playing;
   /** The rendition for the next segments changed (the screen follows within a segment). */
-  renditionchange: { from: string | null; to: string; reason: RenditionChangeReason; width?: number; height?: number; bandwidth?: number };
+  renditionchange: RenditionChange;
   /** Playback stopped for want of data at `at` seconds. */
-  stall: { at: number };
+  stall: Stall;
   /** Playback moves again after a stall. */
-  stallend: { at: number; stalledMs: number };
+  stallend: StallEnd;
   /** A fetch failed and is tried again (`corrupt`: the object failed authentication). */
-  retrying: { track: string; kind: "init" | "media"; index: number; attempt: number; delayMs: number; reason: "network" | "timeout" | "corrupt" };
+  retrying: PlayerRetrying;
   /**
    * Playback stopped for good. `error.code` says why: `denied` (with `error.reason`, such as
    * `token_required` or `origin_not_allowed`), `tampered` (a segment failed authentication
    * twice: it is never appended), `fetch_failed`, `not_ready`, `unknown_asset`, ...
    */
-  error: { error: CinelockError & { reason?: string; track?: string; index?: number } };
+  error: { error: CinelockError };
 }
 
 export type PlayerEventType = keyof PlayerEventMap;
 
-/** Counters since the start (for monitoring and benchmarks). */
-export interface PlayerStats {
-  engine: "webcrypto" | "wasm" | "";
-  packageKind: string;
-  packageId: string;
-  duration: number;
-  bandwidthEstimate: number;
-  objects: number;
-  sealedBytes: number;
-  plainBytes: number;
-  fetchMs: number;
-  decryptMs: number;
-  decryptFailures: number;
-  appends: number;
-  urlRequests: number;
-  /** Objects fetched and opened in the player's worker (the rest were opened on the page's thread). */
-  workerObjects: number;
-  /** Sessions opened: the first, and one per renewal after a session expired. */
-  sessions: number;
+/** Counters since the start (for monitoring and benchmarks), and where segments were opened. */
+export interface PlayerStats extends WasmPlayerStats {
+  /** `running`: segments are opened in the player's worker; `failed`: it could not start (see `workerError`) and they are opened on the page's thread; `off`: no worker was asked for. */
+  worker: WorkerState;
+  workerError?: string;
 }
 
-const EMPTY_STATS: PlayerStats = {
+const EMPTY_STATS: WasmPlayerStats = {
   engine: "", packageKind: "", packageId: "", duration: 0, bandwidthEstimate: 0, objects: 0, sealedBytes: 0,
   plainBytes: 0, fetchMs: 0, decryptMs: 0, decryptFailures: 0, appends: 0, urlRequests: 0, workerObjects: 0, sessions: 0,
 };
+
+type PlayerListener<K extends PlayerEventType> = (this: Player, ev: CustomEvent<PlayerEventMap[K]>) => unknown;
+
+/** Typed `addEventListener` / `removeEventListener` for the player's events. */
+export interface Player {
+  addEventListener<K extends PlayerEventType>(type: K, listener: PlayerListener<K>, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends PlayerEventType>(type: K, listener: PlayerListener<K>, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}
 
 /**
  * One playback session on a `<video>` element. Events are `CustomEvent`s whose `detail` is
@@ -117,6 +105,7 @@ export class Player extends EventTarget {
   #destroyed = false;
   #error: PlayerEventMap["error"]["error"] | null = null;
   #pendingRendition: string | undefined;
+  #worker: WorkerStatus = { state: "off" };
 
   constructor(video: HTMLVideoElement, options: PlayOptions) {
     super();
@@ -126,16 +115,43 @@ export class Player extends EventTarget {
     this.ready = new Promise<void>((ok, fail) => { resolveReady = ok; rejectReady = fail; });
     this.ready.catch(() => undefined); // also reported as an `error` event
     this.addEventListener("ready", () => resolveReady());
-    this.addEventListener("error", (e) => rejectReady((e as CustomEvent<PlayerEventMap["error"]>).detail.error));
+    this.addEventListener("error", (e) => rejectReady(e.detail.error));
     const { endpoint = globalThis.location?.origin ?? "", worker = true, ...rest } = options;
-    const workerUrl = worker && typeof Worker !== "undefined" ? new URL("./player-worker.js", import.meta.url).href : undefined;
     load().then(
       () => {
         if (this.#destroyed) return;
-        this.#handle = wasm.startPlayer(video, { endpoint, ...rest, workerUrl }, (e: { type: PlayerEventType } & Record<string, unknown>) => this.#relay(e));
+        this.#handle = wasm.startPlayer(video, { endpoint, ...rest }, (e: { type: PlayerEventType } & Record<string, unknown>) => this.#relay(e), worker ? this.#startWorker() : undefined);
         if (this.#pendingRendition !== undefined) this.setRendition(this.#pendingRendition);
       },
     ).catch((error: unknown) => this.#relay({ type: "error", error }));
+  }
+
+  /** The player's worker, started here (where bundlers see it) and handed to the wasm. */
+  #startWorker(): Worker | undefined {
+    if (!workersAvailable()) return undefined;
+    try {
+      const { worker, release } = startWorker("player");
+      this.#worker = { state: "starting" };
+      let heard = false;
+      worker.addEventListener("message", () => {
+        if (heard) return;
+        heard = true;
+        release();
+        this.#worker = { state: "running" };
+      });
+      worker.addEventListener("error", (e) => {
+        release();
+        const why = heard ? `it broke: ${describeWorkerError(e)}` : describeWorkerError(e);
+        if (!heard) reportWorkerFailure("player", why);
+        this.#worker = { state: "failed", error: why };
+      });
+      return worker;
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      reportWorkerFailure("player", why);
+      this.#worker = { state: "failed", error: why };
+      return undefined;
+    }
   }
 
   #relay(e: { type: PlayerEventType } & Record<string, unknown>): void {
@@ -144,11 +160,11 @@ export class Player extends EventTarget {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
-  /** Typed `addEventListener`. */
+  /** `addEventListener` for one event type, handing the listener the `detail`; returns a function that removes it. */
   on<K extends PlayerEventType>(type: K, listener: (detail: PlayerEventMap[K], event: CustomEvent<PlayerEventMap[K]>) => void): () => void {
     const wrapped = (e: Event) => listener((e as CustomEvent<PlayerEventMap[K]>).detail, e as CustomEvent<PlayerEventMap[K]>);
-    this.addEventListener(type, wrapped);
-    return () => this.removeEventListener(type, wrapped);
+    this.addEventListener(type, wrapped as EventListener);
+    return () => this.removeEventListener(type, wrapped as EventListener);
   }
 
   /** The video renditions, lowest first (empty until the session is open). */
@@ -184,7 +200,8 @@ export class Player extends EventTarget {
   }
 
   stats(): PlayerStats {
-    return (this.#handle?.stats() as PlayerStats | undefined) ?? { ...EMPTY_STATS };
+    const stats = (this.#handle?.stats() as WasmPlayerStats | undefined) ?? { ...EMPTY_STATS };
+    return { ...stats, worker: this.#worker.state, ...(this.#worker.error ? { workerError: this.#worker.error } : {}) };
   }
 
   /** Stops playback and releases everything. The player cannot be used afterwards. */

@@ -1,8 +1,9 @@
 /**
  * The upload worker: runs `upload()` off the page's main thread (reading the file, sealing,
- * hashing, PUTs, IndexedDB), and relays its events. Started by `upload()` in index.ts.
+ * hashing, PUTs, IndexedDB), and relays its events. Started by `upload()` (public/upload.ts).
  */
-import { isCinelockError, upload, type UploadOptions } from "./index.js";
+import { isCinelockError } from "../public/errors.js";
+import { upload, type UploadOptions } from "../public/upload.js";
 
 interface Start {
   file: Blob;

@@ -4,7 +4,7 @@
  * without a copy. Started by `play()` (see sdk-wasm/src/opener.rs for the messages); not for
  * direct use. If it cannot load, or fails, the player opens objects on the page's thread.
  */
-import init, { serveOpener } from "../pkg/cinelock_sdk_wasm.js";
+import init, { serveOpener } from "../../pkg/cinelock_sdk_wasm.js";
 
 const scope = self as unknown as {
   postMessage(m: unknown): void;
@@ -22,5 +22,6 @@ scope.addEventListener("unhandledrejection", () => {
   scope.close();
 });
 
-await init({ module_or_path: await module });
-await serveOpener();
+// No top-level await: bundlers (Vite by default) emit workers as classic scripts, where it does
+// not exist.
+void module.then((m) => init({ module_or_path: m })).then(() => serveOpener());

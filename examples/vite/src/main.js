@@ -1,0 +1,2 @@
+// The app: the shared example page script, bundled by Vite.
+import "../../shared/app.js";

@@ -1,0 +1,262 @@
+/**
+ * Resumable uploads straight to the bucket: sealed in the browser part by part (constant
+ * memory), each part PUT to a presigned URL whose signature covers the part's SHA-256. Every
+ * decision (what next, retries, backoff, concurrency, which parts a resumed upload skips) is the
+ * core's upload engine's; this file starts it, in a worker where it can, and relays its events.
+ */
+import type { CreatedUpload, UploadEvent, UploadProgress, WorkerState } from "../generated/contract.js";
+import { cinelockError } from "../internal/errors.js";
+import { allRecords, deleteRecord, loadRecord, saveRecord, type ResumeRecord } from "../internal/resume-store.js";
+import { load, wasm } from "../internal/wasm.js";
+import { describeWorkerError, reportWorkerFailure, startWorker, workersAvailable } from "../internal/workers.js";
+import { isCinelockError } from "./errors.js";
+import type { Engine } from "./seal.js";
+
+export type { CreatedUpload, UploadEvent, UploadProgress };
+
+export interface UploadOptions {
+  /** Base URL of the Cinelock server, e.g. `https://video.example.com`. */
+  endpoint: string;
+  /** The create response your backend got for this file. Omit when resuming by `resume`. */
+  upload?: CreatedUpload;
+  /** Resume a stored upload by id (see {@link pendingUploads}) after a page reload. */
+  resume?: string;
+  /** Parts sealed and sent at once (default 4; memory is about this many parts, 8 MiB each). */
+  maxParallel?: number;
+  engine?: Engine;
+  /**
+   * Run reading, sealing, hashing and the PUTs in a dedicated Web Worker (default: true where
+   * module workers exist), so the page stays responsive. `false` runs on the calling thread,
+   * as does a page whose Content-Security-Policy forbids the worker (said once on the console;
+   * `stats().worker` is then `"failed"`).
+   */
+  worker?: boolean;
+  onProgress?: (progress: UploadProgress) => void;
+  onEvent?: (event: UploadEvent) => void;
+}
+
+/** Where an upload ran. */
+export interface UploadStats {
+  /** `running`: in its worker; `failed`: the worker could not start (see `workerError`); `off`: on the calling thread by choice. */
+  worker: WorkerState;
+  workerError?: string;
+}
+
+/** The `detail` of each event an {@link UploadHandle} dispatches, by type. */
+export type UploadEventMap = { [K in UploadEvent["type"]]: Extract<UploadEvent, { type: K }> };
+
+type Listener<K extends keyof UploadEventMap> = (this: UploadHandle, ev: CustomEvent<UploadEventMap[K]>) => unknown;
+
+/** A running upload. Events are `CustomEvent`s whose `detail` is the {@link UploadEvent}. */
+export interface UploadHandle extends EventTarget {
+  readonly uploadId: string;
+  readonly assetId: string;
+  /** Resolves when the upload is complete; rejects with a CinelockError otherwise. */
+  readonly done: Promise<{ uploadId: string; assetId: string }>;
+  pause(): void;
+  resume(): void;
+  abort(): void;
+  stats(): UploadStats;
+  addEventListener<K extends keyof UploadEventMap>(type: K, listener: Listener<K>, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof UploadEventMap>(type: K, listener: Listener<K>, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}
+
+class Handle extends EventTarget {
+  constructor(
+    readonly uploadId: string,
+    readonly assetId: string,
+    readonly done: Promise<{ uploadId: string; assetId: string }>,
+    private readonly control: { pause(): void; resume(): void; abort(): void },
+    private readonly status: UploadStats,
+  ) {
+    super();
+  }
+
+  pause(): void { this.control.pause(); }
+  resume(): void { this.control.resume(); }
+  abort(): void { this.control.abort(); }
+  stats(): UploadStats { return { ...this.status }; }
+}
+
+/** Uploads stored in this browser that can be resumed (after a reload, say). */
+export async function pendingUploads(): Promise<{ uploadId: string; fileName: string; fileSize: number; lastModified: number }[]> {
+  return (await allRecords()).map(({ uploadId, fileName, fileSize, lastModified }) => ({ uploadId, fileName, fileSize, lastModified }));
+}
+
+/** Hands an event to the options' callbacks and the handle's listeners. */
+function relay(options: UploadOptions, target: () => EventTarget | undefined, backlog: UploadEvent[], event: UploadEvent): void {
+  if (event.type === "progress") options.onProgress?.(event);
+  options.onEvent?.(event);
+  const t = target();
+  if (t) t.dispatchEvent(new CustomEvent(event.type, { detail: event }));
+  else backlog.push(event);
+}
+
+/**
+ * Uploads a file: sealed in the browser part by part (constant memory), each part PUT straight to
+ * the bucket with a presigned URL whose signature covers the part's SHA-256. Finished parts are
+ * remembered in IndexedDB, so after a reload `upload(file, { endpoint, resume: uploadId })`
+ * continues without sending them again.
+ */
+export async function upload(file: Blob, options: UploadOptions): Promise<UploadHandle> {
+  const inWorkerScope = typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== "undefined";
+  if (options.worker !== false && !inWorkerScope && workersAvailable()) {
+    return uploadInWorker(file, options);
+  }
+  return uploadHere(file, options, { worker: "off" });
+}
+
+/** Messages from the upload worker (workers/upload-worker.ts). */
+type FromWorker =
+  | { kind: "started"; uploadId: string; assetId: string }
+  | { kind: "event"; event: UploadEvent }
+  | { kind: "done" }
+  | { kind: "error"; name: string; code: string; message: string };
+
+async function uploadInWorker(file: Blob, options: UploadOptions): Promise<UploadHandle> {
+  let started: ReturnType<typeof startWorker>;
+  try {
+    started = startWorker("upload");
+  } catch (e) {
+    // A CSP that forbids workers: the upload runs on this thread instead.
+    const why = e instanceof Error ? e.message : String(e);
+    reportWorkerFailure("upload", why);
+    return uploadHere(file, options, { worker: "failed", workerError: why });
+  }
+  const { worker, release } = started;
+  // Nothing heard from the worker before an error: its script did not load.
+  let heard = false;
+  let handle: Handle | undefined;
+  const backlog: UploadEvent[] = [];
+  const { onEvent, onProgress, ...plain } = options;
+  let resolveDone!: (v: { uploadId: string; assetId: string }) => void;
+  let rejectDone!: (e: unknown) => void;
+  const done = new Promise<{ uploadId: string; assetId: string }>((ok, fail) => { resolveDone = ok; rejectDone = fail; });
+  const ids = new Promise<{ uploadId: string; assetId: string } | { unloaded: string }>((ok, fail) => {
+    worker.onmessage = (m: MessageEvent<FromWorker>) => {
+      const msg = m.data;
+      heard = true;
+      release();
+      if (msg.kind === "started") ok({ uploadId: msg.uploadId, assetId: msg.assetId });
+      else if (msg.kind === "event") relay(options, () => handle, backlog, msg.event);
+      else if (msg.kind === "done") {
+        ids.then((v) => { if ("uploadId" in v) resolveDone(v); });
+        worker.terminate();
+      } else {
+        const e = Object.assign(new Error(msg.message), { name: msg.name, code: msg.code });
+        fail(e);
+        rejectDone(e);
+        worker.terminate();
+      }
+    };
+    worker.onerror = (e) => {
+      release();
+      if (!heard) {
+        worker.terminate();
+        ok({ unloaded: describeWorkerError(e) });
+        return;
+      }
+      const err = cinelockError("platform", `upload worker failed: ${e.message}`);
+      fail(err);
+      rejectDone(err);
+    };
+  });
+  done.catch(() => undefined); // rejections surface through `ids` or the handle's `done`
+  worker.postMessage({ file, options: { ...plain, worker: false } });
+  const got = await ids;
+  // The worker could not load (a CSP, a bundler that did not bundle it): this thread instead.
+  if ("unloaded" in got) {
+    reportWorkerFailure("upload", got.unloaded);
+    return uploadHere(file, options, { worker: "failed", workerError: got.unloaded });
+  }
+  handle = new Handle(got.uploadId, got.assetId, done, {
+    pause: () => worker.postMessage("pause"),
+    resume: () => worker.postMessage("resume"),
+    abort: () => worker.postMessage("abort"),
+  }, { worker: "running" });
+  const h = handle;
+  queueMicrotask(() => { for (const e of backlog.splice(0)) h.dispatchEvent(new CustomEvent(e.type, { detail: e })); });
+  return handle as UploadHandle;
+}
+
+async function uploadHere(file: Blob, options: UploadOptions, status: UploadStats): Promise<UploadHandle> {
+  await load();
+  const endpoint = options.endpoint.replace(/\/+$/, "");
+  const name = file instanceof File ? file.name : "";
+  const modified = file instanceof File ? file.lastModified : 0;
+  let record: ResumeRecord | undefined;
+  if (options.resume) {
+    record = await loadRecord(options.resume);
+    if (!record) throw cinelockError("invalid_argument", `no stored upload ${options.resume}`);
+  } else {
+    if (!options.upload) throw cinelockError("invalid_argument", "pass upload (the create response) or resume");
+    record = await loadRecord(options.upload.upload_id);
+  }
+  // A stored record's seed seals exactly one file: other content under the same key and nonces
+  // would reuse AES-GCM nonces. Whether resumed by id or started again with the create
+  // response, only the file the record was made for may continue it.
+  if (record && (record.fileSize !== file.size || record.fileName !== name || record.lastModified !== modified)) {
+    throw cinelockError("invalid_argument", "this is not the file the stored upload was started with");
+  }
+  const created = (record?.created ?? options.upload) as CreatedUpload;
+  if (!record) {
+    record = {
+      uploadId: created.upload_id,
+      endpoint,
+      created,
+      seed: Array.from(crypto.getRandomValues(new Uint8Array(71))),
+      etags: {},
+      fileName: name,
+      fileSize: file.size,
+      lastModified: modified,
+    };
+    await saveRecord(record);
+  }
+  const rec = record;
+  let handle: Handle | undefined;
+  const backlog: UploadEvent[] = [];
+  const onEvent = (e: UploadEvent) => {
+    if (e.type === "partDone") {
+      rec.etags[String(e.number)] = e.etag;
+      saveRecord(rec).catch(() => undefined);
+    }
+    relay(options, () => handle, backlog, e);
+  };
+  // The wasm driver reconciles the recorded parts with the store's listing (the core decides
+  // which need no PUT) before it starts.
+  const task = wasm.startUpload(
+    file,
+    {
+      endpoint,
+      uploadId: created.upload_id,
+      assetId: created.asset_id,
+      token: created.token,
+      plan: created.plan,
+      recipientPublicKey: created.recipient.public_key,
+      seed: rec.seed,
+      recorded: rec.etags,
+      reconcile: Boolean(options.resume),
+      maxParallel: options.maxParallel,
+      engine: options.engine,
+    },
+    onEvent,
+  );
+  const ids = { uploadId: created.upload_id, assetId: created.asset_id };
+  // The resume record goes once the upload is over either way; `done` settles only after that,
+  // so a worker terminated at that moment leaves nothing stale behind.
+  const forget = () => deleteRecord(rec.uploadId).catch(() => undefined);
+  const finished = task.done.then(
+    async () => { await forget(); return ids; },
+    async (e: unknown) => { if (isCinelockError(e) && e.code === "aborted") await forget(); throw e; },
+  );
+  handle = new Handle(ids.uploadId, ids.assetId, finished, {
+    pause: () => task.pause(),
+    resume: () => task.resume(),
+    abort: () => task.abort(),
+  }, status);
+  const h = handle;
+  queueMicrotask(() => { for (const e of backlog.splice(0)) h.dispatchEvent(new CustomEvent(e.type, { detail: e })); });
+  return handle as UploadHandle;
+}

@@ -7,7 +7,7 @@
  * `internal/` and `workers/` are not part of it. The wire types (`CreatedUpload`, the events,
  * the error codes, ...) are generated from the Rust contract.
  */
-export { load } from "./internal/wasm.js";
+export { load } from "./public/load.js";
 export { DEFAULT_CHUNK_SIZE } from "./generated/contract.js";
 export { isCinelockError, type CinelockError, type ErrorCode } from "./public/errors.js";
 export {

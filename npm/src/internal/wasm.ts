@@ -9,11 +9,7 @@ export { wasm };
 
 let loading: Promise<void> | undefined;
 
-/**
- * Loads the WebAssembly module once. Every other function calls it; call it early to overlap
- * the download with other work. `wasmUrl` overrides where the `.wasm` file is fetched from
- * (`import wasmUrl from "cinelock/wasm?url"` in Vite, say).
- */
+/** Loads the WebAssembly module once (the public `load` documents it). */
 export function load(wasmUrl?: string | URL): Promise<void> {
   loading ??= init(wasmUrl ? { module_or_path: wasmUrl } : undefined).then(() => undefined);
   return loading;

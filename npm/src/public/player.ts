@@ -46,7 +46,7 @@ export interface PlayOptions {
   worker?: boolean;
 }
 
-/** The `detail` of each event a {@link Player} dispatches (the types come from the Rust contract). */
+/** The `detail` of each event a `Player` dispatches (the types come from the Rust contract). */
 export interface PlayerEventMap {
   /** Media under the playhead is buffered in every track: playback can begin (once). */
   ready: Record<string, never>;
@@ -94,7 +94,7 @@ export interface Player {
 
 /**
  * One playback session on a `<video>` element. Events are `CustomEvent`s whose `detail` is
- * typed by {@link PlayerEventMap}. Call {@link Player.destroy} when done: it aborts fetches,
+ * typed by {@link PlayerEventMap}. Call `destroy()` when done: it aborts fetches,
  * lets go of the element and forgets the key.
  */
 export class Player extends EventTarget {

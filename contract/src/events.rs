@@ -164,6 +164,8 @@ pub enum PlayerRetryReason {
     Network,
     Timeout,
     Corrupt,
+    /// The store refused the presigned URL (expired): fetched again at once with a new one.
+    Expired,
 }
 
 /// The player's `retrying` event.

@@ -22,11 +22,8 @@ pub mod uploads;
 
 pub use errors::{ApiErrorCode, ErrorBody, ErrorCode, ErrorDetail};
 
-/// Whether an HTTP status is worth retrying: the server or store is overloaded or failed (5xx),
-/// throttles (429) or timed out (408). Every other status is an answer.
-pub fn retryable_status(status: u16) -> bool {
-    status >= 500 || status == 429 || status == 408
-}
+/// Whether an HTTP status is worth retrying (the core's one rule, for the SDK's API calls).
+pub use cinelock_core::store::retryable_status;
 
 /// `GET /healthz`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]

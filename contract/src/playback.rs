@@ -48,9 +48,13 @@ pub struct PlayAnswer {
     pub urls: BTreeMap<String, String>,
     /// Asks for more URLs.
     pub session: String,
-    /// Unix ms when these URLs expire.
+    /// Unix ms when these URLs expire, on the server's clock.
     #[ts(type = "number")]
     pub expires_at: i64,
+    /// How long these URLs live from when they were signed: clients time URLs with this, so
+    /// their own clock's error does not matter.
+    #[ts(type = "number")]
+    pub expires_in_ms: u64,
     /// The token's `viewer` claim, if a token was shown.
     pub viewer: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -82,9 +86,12 @@ pub struct UrlsRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct UrlsAnswer {
     pub urls: BTreeMap<String, String>,
-    /// Unix ms.
+    /// Unix ms, on the server's clock.
     #[ts(type = "number")]
     pub expires_at: i64,
+    /// How long these URLs live from when they were signed.
+    #[ts(type = "number")]
+    pub expires_in_ms: u64,
 }
 
 /// `POST /v1/assets/{id}/viewer-tokens`: a token minted by the server.

@@ -122,9 +122,13 @@ pub struct SignedPartUrl {
     pub number: u32,
     pub url: String,
     pub headers: BTreeMap<String, String>,
-    /// Unix ms.
+    /// Unix ms, on the server's clock.
     #[ts(type = "number")]
     pub expires_at: i64,
+    /// How long the URL lives from when it was signed: clients time URLs with this, so their
+    /// own clock's error does not matter.
+    #[ts(type = "number")]
+    pub expires_in_ms: u64,
 }
 
 /// An upload's state.

@@ -18,7 +18,9 @@ mod keys;
 pub mod media;
 pub mod playback;
 pub mod policy;
+pub mod presigned;
 mod rng;
+pub mod store;
 mod stream;
 pub mod upload;
 

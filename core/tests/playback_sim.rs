@@ -15,7 +15,13 @@
 //! - once its queue is idle, each SourceBuffer holds nothing older than the back buffer (plus
 //!   a segment) and nothing further ahead than the forward bound (plus a segment);
 //! - `EndOfStream` finds every buffer holding its track to the end;
-//! - `poll_timeout` never names a time already past.
+//! - `poll_timeout` never names a time already past;
+//! - a fetch uses a URL the simulated server signed for its path, never one the store refused,
+//!   and (when the signer's clock is the store's) never one past its expiry; at most one
+//!   request for URLs is out, asking for 1 to `MAX_URL_BATCH` paths.
+//!
+//! The simulated server signs URLs for what it is asked (after a latency), for a lifetime the
+//! test sets; its session can end, and its clock can run behind the store's.
 
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -29,9 +35,11 @@ use cinelock_core::media::{
     MANIFEST_VERSION, Manifest, MediaFile, ObjectNonce, PackageKind, Segment, Track, TrackKind,
 };
 use cinelock_core::playback::{
-    AbrConfig, Action, AppendError, ErrorCode, Event, FetchId, FetchKind, PlaybackConfig,
-    PlaybackError, Player, PlayerState, RetryReason, Slot, SwitchReason,
+    AbrConfig, Action, AppendError, ErrorCode, Event, FetchFailure, FetchId, FetchKind,
+    MAX_URL_BATCH, PlaybackConfig, PlaybackError, Player, PlayerState, RetryReason, SignedUrls,
+    Slot, SwitchReason, UrlRequestId, UrlsFailure,
 };
+use cinelock_core::presigned::PresignedUrl;
 use proptest::prelude::*;
 
 const STEP_MS: u64 = 20;
@@ -164,7 +172,8 @@ impl Fetched {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Outcome {
     Ok,
-    Fail { retryable: bool },
+    /// The store answers with this status.
+    Fail(u16),
     Corrupt,
     Hang,
 }
@@ -198,6 +207,70 @@ struct Faults {
     hang: HashMap<Key, u32>,
     fail_p: f64,
     corrupt_p: f64,
+}
+
+/// The signing server: what it signed, and how it behaves.
+struct Signer {
+    /// URL → (path, expiry on the store's clock).
+    signed: HashMap<String, (String, u64)>,
+    /// URLs the store refused: never to be used again.
+    refused: HashSet<String>,
+    seq: u64,
+    /// How long it says its URLs live.
+    lifetime_ms: u64,
+    /// Its clock runs this far behind the store's: its URLs die this much sooner.
+    lag_ms: u64,
+    latency_ms: u64,
+    /// Sessions last this long from their opening; `/urls` then answers "session expired".
+    session_ttl_ms: Option<u64>,
+    session_opened: u64,
+    /// Fraction of requests for URLs that fail (503).
+    fail_p: f64,
+    /// Paths it will not sign.
+    unsignable: HashSet<String>,
+    /// Answers to come: (when, to which request, what).
+    answers: Vec<(u64, UrlRequestId, Result<SignedUrls, UrlsFailure>)>,
+    requests: usize,
+    renewals: usize,
+}
+
+impl Signer {
+    fn new() -> Self {
+        Self {
+            signed: HashMap::new(),
+            refused: HashSet::new(),
+            seq: 0,
+            lifetime_ms: 600_000,
+            lag_ms: 0,
+            latency_ms: 30,
+            session_ttl_ms: None,
+            session_opened: 0,
+            fail_p: 0.0,
+            unsignable: HashSet::new(),
+            answers: Vec::new(),
+            requests: 0,
+            renewals: 0,
+        }
+    }
+
+    /// URLs for `paths`, signed at `now`.
+    fn sign<'a>(&mut self, now: u64, paths: impl IntoIterator<Item = &'a String>) -> SignedUrls {
+        let expires = (now + self.lifetime_ms).saturating_sub(self.lag_ms);
+        let urls = paths
+            .into_iter()
+            .filter(|path| !self.unsignable.contains(*path))
+            .map(|path| {
+                self.seq += 1;
+                let url = format!("https://store.sim/{path}?X-Sig={}", self.seq);
+                self.signed.insert(url.clone(), (path.clone(), expires));
+                (path.clone(), PresignedUrl(url))
+            })
+            .collect();
+        SignedUrls {
+            urls,
+            lifetime_ms: self.lifetime_ms,
+        }
+    }
 }
 
 fn take(map: &mut HashMap<Key, u32>, key: &Key) -> bool {
@@ -236,6 +309,7 @@ struct Sim {
     eos_pending: bool,
     eos: bool,
     faults: Faults,
+    signer: Signer,
     actions: Vec<(u64, Action)>,
     events: Vec<(u64, Event)>,
     /// Pending bytes the player may exceed `max_pending_bytes` by.
@@ -296,12 +370,27 @@ impl Sim {
             eos_pending: false,
             eos: false,
             faults: Faults::default(),
+            signer: Signer::new(),
             actions: Vec::new(),
             events: Vec::new(),
         }
     }
 
+    /// The session's answer carries URLs of every init segment and the first segments of
+    /// every track, as the server's does.
     fn start(&mut self) {
+        self.signer.session_opened = self.now;
+        let paths: Vec<String> = self
+            .manifest
+            .tracks
+            .iter()
+            .flat_map(|t| {
+                std::iter::once(t.init.path.clone())
+                    .chain(t.segments.iter().take(3).map(|s| s.path.clone()))
+            })
+            .collect();
+        let signed = self.signer.sign(self.now, &paths);
+        self.player.handle_urls(self.now, None, signed);
         self.player.handle_start(self.now);
         self.drain();
     }
@@ -363,8 +452,18 @@ impl Sim {
                 size,
                 nonce,
                 attempt,
+                url,
             } => {
                 assert!(!self.fetches.contains_key(&id), "fetch id {id} reused");
+                let (signed_path, expires) = self.signer.signed[&url.0].clone();
+                assert_eq!(signed_path, path, "URL signed for another path");
+                assert!(
+                    !self.signer.refused.contains(&url.0),
+                    "URL used after the store refused it"
+                );
+                if self.signer.lag_ms == 0 {
+                    assert!(expires > self.now, "fetch with an expired URL");
+                }
                 let track = self.manifest.track(&track_id).expect("a manifest track");
                 let expected_slot = match track.kind {
                     TrackKind::Video => Slot::Video,
@@ -409,23 +508,27 @@ impl Sim {
                     self.pending_bytes()
                 );
                 let f = &mut self.faults;
-                let outcome = if f.fatal.contains(&key) {
-                    Outcome::Fail { retryable: false }
+                let outcome = if expires <= self.now {
+                    // AWS: 403 "Request has expired".
+                    self.signer.refused.insert(url.0);
+                    Outcome::Fail(403)
+                } else if f.fatal.contains(&key) {
+                    Outcome::Fail(404)
                 } else if take(&mut f.fail, &key) {
-                    Outcome::Fail { retryable: true }
+                    Outcome::Fail(503)
                 } else if take(&mut f.hang, &key) {
                     Outcome::Hang
                 } else if take(&mut f.corrupt, &key) {
                     Outcome::Corrupt
                 } else if self.rng.chance(self.faults.fail_p) {
-                    Outcome::Fail { retryable: true }
+                    Outcome::Fail(503)
                 } else if self.rng.chance(self.faults.corrupt_p) {
                     Outcome::Corrupt
                 } else {
                     Outcome::Ok
                 };
                 let remaining = match outcome {
-                    Outcome::Fail { .. } => 0.0,
+                    Outcome::Fail(_) => 0.0,
                     _ => size as f64,
                 };
                 self.transfers.push(Transfer {
@@ -463,6 +566,47 @@ impl Sim {
                 b.queue.push_back(Op::Remove(start, end));
             }
             Action::EndOfStream => self.eos_pending = true,
+            Action::RequestUrls { id, paths } => {
+                // Answers still to come are to requests that timed out.
+                assert!(
+                    self.signer.answers.iter().all(|a| a.1 < id),
+                    "two requests for URLs out"
+                );
+                assert!(!paths.is_empty() && paths.len() <= MAX_URL_BATCH);
+                let unique: HashSet<&String> = paths.iter().collect();
+                assert_eq!(unique.len(), paths.len(), "a path asked for twice");
+                self.signer.requests += 1;
+                let at = self.now + self.signer.latency_ms;
+                let ended = self
+                    .signer
+                    .session_ttl_ms
+                    .is_some_and(|ttl| at >= self.signer.session_opened + ttl);
+                let answer = if ended {
+                    Err(UrlsFailure::SessionEnded)
+                } else if self.rng.chance(self.signer.fail_p) {
+                    Err(UrlsFailure::Status(503))
+                } else {
+                    Ok(self.signer.sign(at, &paths))
+                };
+                self.signer.answers.push((at, id, answer));
+            }
+            Action::RenewSession { id } => {
+                assert!(
+                    self.signer.answers.iter().all(|a| a.1 < id),
+                    "two requests for URLs out"
+                );
+                self.signer.renewals += 1;
+                let at = self.now + self.signer.latency_ms;
+                self.signer.session_opened = at;
+                let first: Vec<String> = self
+                    .manifest
+                    .tracks
+                    .iter()
+                    .map(|t| t.init.path.clone())
+                    .collect();
+                let answer = Ok(self.signer.sign(at, &first));
+                self.signer.answers.push((at, id, answer));
+            }
         }
     }
 
@@ -470,6 +614,7 @@ impl Sim {
 
     fn step(&mut self) {
         self.now += STEP_MS;
+        self.signing_server();
         self.network();
         self.source_buffers();
         if self.eos_pending && self.buffers.iter().all(|b| b.queue.is_empty()) {
@@ -503,6 +648,21 @@ impl Sim {
         self.check_buffers();
     }
 
+    fn signing_server(&mut self) {
+        let now = self.now;
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.signer.answers)
+            .into_iter()
+            .partition(|a| a.0 <= now);
+        self.signer.answers = later;
+        for (_, id, answer) in due {
+            match answer {
+                Ok(signed) => self.player.handle_urls(now, Some(id), signed),
+                Err(failure) => self.player.handle_urls_failed(now, id, failure),
+            }
+            self.drain();
+        }
+    }
+
     fn network(&mut self) {
         for t in &mut self.transfers {
             t.latency_left = t.latency_left.saturating_sub(STEP_MS);
@@ -534,8 +694,9 @@ impl Sim {
                     self.held.insert(id);
                     self.player.handle_fetched(id, self.now, f.size, elapsed);
                 }
-                Outcome::Fail { retryable } => {
-                    self.player.handle_fetch_failed(id, self.now, retryable)
+                Outcome::Fail(status) => {
+                    self.player
+                        .handle_fetch_failed(id, self.now, FetchFailure::Status(status))
                 }
                 Outcome::Corrupt => self.player.handle_decrypt_failed(id),
                 Outcome::Hang => unreachable!(),
@@ -761,6 +922,10 @@ impl Sim {
                 _ => None,
             })
             .collect()
+    }
+
+    fn count_actions(&self, f: impl Fn(&Action) -> bool) -> usize {
+        self.actions.iter().filter(|(_, a)| f(a)).count()
     }
 
     fn fetches_of(&self, key: Key) -> usize {
@@ -1443,6 +1608,100 @@ fn a_seek_back_while_short_of_room_still_plays() {
 }
 
 #[test]
+fn urls_come_in_batches_ahead_of_the_fetches() {
+    let mut sim = Sim::new(package(300.0, 4.0, Some(4.0)), config(), 10.0 * MBPS);
+    sim.start();
+    sim.play_to_end(1_000_000);
+    let fetches = sim.count_actions(|a| matches!(a, Action::Fetch { .. }));
+    // Each request carries the segments after the one waiting: few round trips in all.
+    assert!(
+        sim.signer.requests * 10 < fetches,
+        "{} requests for {fetches} fetches",
+        sim.signer.requests
+    );
+}
+
+#[test]
+fn short_lived_urls_are_renewed_and_never_used_stale() {
+    let mut sim = Sim::new(standard(), config(), 10.0 * MBPS);
+    sim.signer.lifetime_ms = 20_000;
+    sim.start();
+    // The driver asserts that no fetch uses an expired URL.
+    sim.play_to_end(400_000);
+    assert!(sim.signer.requests > 5);
+    assert!(sim.signer.refused.is_empty());
+}
+
+#[test]
+fn an_ended_session_is_renewed_and_playback_goes_on() {
+    let mut sim = Sim::new(package(300.0, 4.0, Some(4.0)), config(), 10.0 * MBPS);
+    sim.signer.session_ttl_ms = Some(25_000);
+    sim.signer.lifetime_ms = 30_000;
+    sim.start();
+    sim.play_to_end(1_000_000);
+    assert!(sim.signer.renewals >= 2, "{} renewals", sim.signer.renewals);
+}
+
+#[test]
+fn a_signer_clock_behind_the_store_is_learned_from_refusals() {
+    // The server says two minutes, but its clock runs 80 s behind the store's: URLs die
+    // after 40 s. Refused ones are renewed at once, and later URLs are trusted for less.
+    let mut sim = Sim::new(package(300.0, 4.0, Some(4.0)), config(), 10.0 * MBPS);
+    sim.signer.lifetime_ms = 120_000;
+    sim.signer.lag_ms = 80_000;
+    sim.start();
+    sim.play_to_end(1_000_000);
+    let refused = sim.signer.refused.len();
+    assert!((1..=6).contains(&refused), "{refused} URLs refused");
+    assert!(
+        sim.count_events(|e| matches!(
+            e,
+            Event::Retrying {
+                reason: RetryReason::Expired,
+                delay_ms: 0,
+                ..
+            }
+        )) > 0
+    );
+}
+
+#[test]
+fn a_path_the_server_will_not_sign_fails_its_fetch() {
+    let mut sim = Sim::new(standard(), config(), 10.0 * MBPS);
+    for t in &sim.manifest.tracks {
+        sim.signer.unsignable.insert(t.segments[6].path.clone());
+    }
+    sim.start();
+    assert!(sim.run_until(400_000, |s| s.failed()));
+    let errors = sim.errors();
+    assert_eq!(errors[0].code, ErrorCode::FetchFailed);
+    assert_eq!(errors[0].object.as_ref().unwrap().index, 6);
+}
+
+#[test]
+fn failed_and_hung_url_requests_are_retried() {
+    let mut sim = Sim::new(standard(), config(), 10.0 * MBPS);
+    sim.signer.fail_p = 0.3;
+    sim.start();
+    sim.play_to_end(600_000);
+    // Answers slower than the timeout: the waiting fetches time out and are retried, and the
+    // late answers' URLs are still used.
+    let mut sim = Sim::new(standard(), config(), 10.0 * MBPS);
+    sim.signer.latency_ms = 12_000;
+    sim.start();
+    sim.play_to_end(600_000);
+    assert!(
+        sim.count_events(|e| matches!(
+            e,
+            Event::Retrying {
+                reason: RetryReason::Timeout,
+                ..
+            }
+        )) > 0
+    );
+}
+
+#[test]
 fn runs_are_reproducible() {
     let run = || {
         let mut sim = Sim::new(standard(), config(), 3.0 * MBPS);
@@ -1480,6 +1739,9 @@ proptest! {
         initial in 0.2f64..20.0,
         max_pending in prop_oneof![Just(32u64 << 20), 50_000u64..3_000_000],
         capacity in proptest::option::of(6.0f64..60.0),
+        url_life in prop_oneof![Just(600_000u64), 20_000u64..120_000],
+        session_ttl in proptest::option::of(10_000u64..120_000),
+        urls_fail_p in prop_oneof![Just(0.0), 0.0f64..0.2],
     ) {
         let config = PlaybackConfig {
             forward_goal_s: goal,
@@ -1498,6 +1760,9 @@ proptest! {
         let manifest = package(45.0, video_seg, audio.then_some(5.0));
         let mut sim = Sim::new(manifest, config, 0.0);
         sim.rng = Rng(seed);
+        sim.signer.lifetime_ms = url_life;
+        sim.signer.session_ttl_ms = session_ttl;
+        sim.signer.fail_p = urls_fail_p;
         // One rate per time (the last given wins), the first from 0.
         let mut schedule = std::collections::BTreeMap::new();
         for (i, &(s, mbps)) in link.iter().enumerate() {
@@ -1543,7 +1808,8 @@ proptest! {
         if sim.failed() {
             let err = &sim.errors()[0];
             let tampered = err.code == ErrorCode::Tampered && corrupt_p > 0.0;
-            let unreachable = err.code == ErrorCode::FetchFailed && (fail_p > 0.0 || starved);
+            let unreachable =
+                err.code == ErrorCode::FetchFailed && (fail_p > 0.0 || urls_fail_p > 0.0 || starved);
             // A SourceBuffer must hold the segment under the playhead and the next.
             let longest = if audio { video_seg.max(5.0) } else { video_seg };
             let full = err.code == ErrorCode::QuotaExceeded
@@ -1575,6 +1841,10 @@ enum Input {
     Advance(u64),
     /// The page pins a rung (past the top too) or unpins.
     Pin(Option<usize>),
+    /// The request for URLs out (or a made-up one) is answered: signed for this long, or
+    /// failed (the session ended, or a status).
+    UrlsAnswered(bool, u64),
+    UrlsFailed(bool, Option<u16>),
 }
 
 fn input() -> impl Strategy<Value = Input> {
@@ -1593,6 +1863,9 @@ fn input() -> impl Strategy<Value = Input> {
             .prop_map(|(v, r)| Input::Buffered(v, r.into_iter().map(|(s, l)| (s, s + l)).collect())),
         2 => (0u64..5_000).prop_map(Input::Advance),
         1 => proptest::option::of(0usize..6).prop_map(Input::Pin),
+        2 => (any::<bool>(), 0u64..100_000).prop_map(|(r, l)| Input::UrlsAnswered(r, l)),
+        1 => (any::<bool>(), proptest::option::of(prop_oneof![Just(403u16), Just(503)]))
+            .prop_map(|(r, s)| Input::UrlsFailed(r, s)),
     ]
 }
 
@@ -1620,6 +1893,27 @@ proptest! {
         let info = |issued: &[(FetchId, Slot, String, FetchKind)], id: FetchId| {
             issued.iter().find(|f| f.0 == id).cloned()
         };
+        // URLs for some objects up front (as a session's answer has); the rest are asked for.
+        let mut seq = 0u64;
+        let mut sign = |paths: &[String], lifetime_ms: u64| SignedUrls {
+            urls: paths
+                .iter()
+                .map(|path| {
+                    seq += 1;
+                    (path.clone(), PresignedUrl(format!("{path}?{seq}")))
+                })
+                .collect(),
+            lifetime_ms,
+        };
+        let first: Vec<String> = manifest
+            .tracks
+            .iter()
+            .flat_map(|t| std::iter::once(&t.init.path).chain(t.segments.iter().take(4).map(|s| &s.path)))
+            .cloned()
+            .collect();
+        p.handle_urls(now, None, sign(&first, 60_000));
+        // The request for URLs out: its id and paths (a renewal asks for none).
+        let mut asked: Option<(UrlRequestId, Vec<String>)> = None;
         p.handle_start(now);
         for step in inputs {
             let pick = |i: usize| issued.get(i).map_or(FetchId(10_000 + i as u64), |f| f.0);
@@ -1656,7 +1950,30 @@ proptest! {
                 Input::Failed(i, retryable) => {
                     let id = pick(i);
                     live.remove(&id);
-                    p.handle_fetch_failed(id, now, retryable);
+                    let status = if retryable { 503 } else { 404 };
+                    p.handle_fetch_failed(id, now, FetchFailure::Status(status));
+                }
+                Input::UrlsAnswered(real, lifetime_ms) => {
+                    let (id, paths) = match asked.take() {
+                        Some(a) if real => a,
+                        other => {
+                            asked = other;
+                            (UrlRequestId(9_999), first.clone())
+                        }
+                    };
+                    let paths = if paths.is_empty() { first.clone() } else { paths };
+                    p.handle_urls(now, Some(id), sign(&paths, lifetime_ms));
+                }
+                Input::UrlsFailed(real, status) => {
+                    let id = match asked.take() {
+                        Some(a) if real => a.0,
+                        other => {
+                            asked = other;
+                            UrlRequestId(9_999)
+                        }
+                    };
+                    let failure = status.map_or(UrlsFailure::SessionEnded, UrlsFailure::Status);
+                    p.handle_urls_failed(now, id, failure);
                 }
                 Input::Corrupt(i) => {
                     let id = pick(i);
@@ -1724,6 +2041,16 @@ proptest! {
                     }
                     Action::Remove { start, end, .. } => prop_assert!(start >= 0.0 && end > start),
                     Action::SetDuration(_) | Action::EndOfStream => {}
+                    Action::RequestUrls { id, paths } => {
+                        // One out at a time (an unanswered one may have timed out).
+                        prop_assert!(asked.as_ref().is_none_or(|a| a.0 < id));
+                        prop_assert!(!paths.is_empty() && paths.len() <= MAX_URL_BATCH);
+                        asked = Some((id, paths));
+                    }
+                    Action::RenewSession { id } => {
+                        prop_assert!(asked.as_ref().is_none_or(|a| a.0 < id));
+                        asked = Some((id, Vec::new()));
+                    }
                 }
             }
             while p.poll_event().is_some() {}

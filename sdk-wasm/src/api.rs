@@ -248,34 +248,8 @@ pub async fn open_to(
     Ok(())
 }
 
-/// Opens a sealed stream whose data key a server released to this browser (a download the
-/// asset's policy allows): `released` is the source key of `asset_id` released to
-/// `player_secret_key`'s public key. Each authenticated chunk's plaintext goes to `on_chunk`
-/// (a returned promise is awaited), so a file of any size streams to disk in constant memory.
-#[wasm_bindgen(js_name = openReleased)]
-pub async fn open_released(
-    player_secret_key: Vec<u8>,
-    asset_id: String,
-    released: Vec<u8>,
-    sealed: JsValue,
-    engine: Option<String>,
-    on_chunk: js_sys::Function,
-) -> Result<(), SdkError> {
-    let player = RecipientSecretKey::from_bytes(&player_secret_key)?;
-    let key = cinelock_core::media::open_key(
-        cinelock_core::media::Released::SourceKey,
-        &player,
-        &asset_id,
-        &released,
-    )?;
-    let key = DataKey::from_bytes(*key.as_bytes());
-    let src = Source::from_js(sealed)?;
-    open_with(|_| Ok(key), src, engine, Output::Callback(on_chunk)).await?;
-    Ok(())
-}
-
 /// What a seal or open produces.
-enum Output {
+pub(crate) enum Output {
     Bytes,
     Blob,
     Callback(js_sys::Function),
@@ -347,7 +321,7 @@ async fn open(
 }
 
 /// Opens `src` with the data key `key_for` finds for its header.
-async fn open_with(
+pub(crate) async fn open_with(
     key_for: impl FnOnce(&Header) -> Result<DataKey, SdkError>,
     src: Source,
     engine: Option<String>,

@@ -19,13 +19,14 @@
 //! it: `{t: "ready"}` once it listens, `{t: "keyfailed"}`, `{t: "failed"}` (it broke and
 //! closed), and `{t: "done", id, r, …}` with
 //! `r` one of `opened` (with `plain`, `bytes`, `elapsedMs`, `decryptMs`), `corrupt`, `failed`
-//! (with `retryable`, `staleUrl`).
+//! (with `status`: the HTTP status, `null` for a network failure).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use cinelock_core::media::{ContentKey, ObjectKind, ObjectNonce};
+use cinelock_core::playback::FetchFailure;
 use futures_channel::mpsc::unbounded;
 use futures_util::StreamExt;
 use js_sys::{Array, Object, Reflect, Uint8Array};
@@ -54,14 +55,12 @@ pub(crate) enum FetchResult {
     },
     /// Arrived, but failed authentication (or had another size than listed).
     Corrupt,
-    /// Transport failure; `stale_url`: the store refused the URL (expired, say).
-    Failed { retryable: bool, stale_url: bool },
+    /// No object: the transport failed or the store answered another status (the engine
+    /// decides what that means).
+    Failed(FetchFailure),
 }
 
-const NETWORK: FetchResult = FetchResult::Failed {
-    retryable: true,
-    stale_url: false,
-};
+const NETWORK: FetchResult = FetchResult::Failed(FetchFailure::Network);
 
 /// One object to fetch and open.
 pub(crate) struct FetchJob {
@@ -385,11 +384,8 @@ pub async fn serve_opener() -> Result<(), SdkError> {
                 let kind = parse_kind(&get_str(&data, "kind").unwrap_or_default()).ok();
                 let nonce = ObjectNonce::parse(&get_str(&data, "nonce").unwrap_or_default());
                 let (Some(kind), Some(nonce)) = (kind, nonce) else {
-                    let failed = FetchResult::Failed {
-                        retryable: false,
-                        stale_url: false,
-                    };
-                    post_result(&scope, id, failed);
+                    // No request could be made of it: status 0, which nothing retries.
+                    post_result(&scope, id, FetchResult::Failed(FetchFailure::Status(0)));
                     continue;
                 };
                 let job = FetchJob {
@@ -475,16 +471,18 @@ fn post_result(scope: &DedicatedWorkerGlobalScope, id: u32, result: FetchResult)
             scope.post_message_with_transfer(&msg, &Array::of1(&buffer))
         }
         FetchResult::Corrupt => scope.post_message(&message(&[t, id, ("r", "corrupt".into())])),
-        FetchResult::Failed {
-            retryable,
-            stale_url,
-        } => scope.post_message(&message(&[
-            t,
-            id,
-            ("r", "failed".into()),
-            ("retryable", retryable.into()),
-            ("staleUrl", stale_url.into()),
-        ])),
+        FetchResult::Failed(failure) => {
+            let status = match failure {
+                FetchFailure::Network => JsValue::NULL,
+                FetchFailure::Status(s) => s.into(),
+            };
+            scope.post_message(&message(&[
+                t,
+                id,
+                ("r", "failed".into()),
+                ("status", status),
+            ]))
+        }
     };
 }
 
@@ -502,9 +500,12 @@ fn decode_result(data: &JsValue) -> FetchResult {
             }
         }
         Some("corrupt") => FetchResult::Corrupt,
-        Some("failed") => FetchResult::Failed {
-            retryable: get_bool(data, "retryable"),
-            stale_url: get_bool(data, "staleUrl"),
+        Some("failed") => match Reflect::get(data, &"status".into())
+            .ok()
+            .and_then(|v| v.as_f64())
+        {
+            Some(status) => FetchResult::Failed(FetchFailure::Status(status as u16)),
+            None => NETWORK,
         },
         _ => NETWORK,
     }
@@ -552,11 +553,7 @@ pub(crate) async fn fetch_and_open(
     };
     let status = response.status();
     if status != 200 {
-        return FetchResult::Failed {
-            retryable: cinelock_contract::retryable_status(status),
-            // An expired presigned URL: AWS answers 403, Garage 400 or 403.
-            stale_url: status == 400 || status == 401 || status == 403,
-        };
+        return FetchResult::Failed(FetchFailure::Status(status));
     }
     let Ok(promise) = response.array_buffer() else {
         return NETWORK;

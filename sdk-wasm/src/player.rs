@@ -11,7 +11,7 @@
 //! the page calls `destroy()`, the loop ends and everything goes with it.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use cinelock_contract::ErrorCode;
@@ -22,7 +22,7 @@ use cinelock_contract::events::{
 use cinelock_core::media::{Manifest, ObjectNonce, TrackKind};
 use cinelock_core::playback::{
     Action, AppendError, Event, FetchId, FetchKind, PlaybackConfig, Player, RetryReason,
-    SwitchReason,
+    SignedUrls, SwitchReason, UrlRequestId, UrlsFailure,
 };
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use futures_util::StreamExt;
@@ -38,7 +38,7 @@ use crate::mse::{self, Done, MediaSink, Op, Signal, Tag};
 use crate::objects::ObjectCipher;
 use crate::opener::{Aborter, FetchJob, FetchResult, Opener, Remote};
 use crate::platform::{self, Listener};
-use crate::session::{self, Grant, MAX_URL_BATCH, PlayTarget, UrlBook};
+use crate::session::{self, Grant, PlayTarget};
 
 /// How often the playhead is reported besides the element's own events (ms).
 const TICK_MS: f64 = 250.0;
@@ -96,8 +96,8 @@ enum Msg {
         /// Opened in the worker.
         in_worker: bool,
     },
-    Urls(Result<(HashMap<String, String>, f64), SdkError>),
-    Renewed(Result<Box<Grant>, SdkError>),
+    Urls(UrlRequestId, Result<SignedUrls, SdkError>),
+    Renewed(UrlRequestId, Result<Box<Grant>, SdkError>),
     SetRendition(Option<RenditionRef>),
     Destroy,
 }
@@ -357,19 +357,9 @@ struct Job {
 }
 
 enum FetchState {
-    /// Waiting for its presigned URL.
-    NeedsUrl(Job),
     InFlight(Job, Aborter),
     /// Opened; the plaintext waits for its append.
     Held(Job, Uint8Array),
-}
-
-impl FetchState {
-    fn job(&self) -> &Job {
-        match self {
-            FetchState::NeedsUrl(j) | FetchState::InFlight(j, _) | FetchState::Held(j, _) => j,
-        }
-    }
 }
 
 /// Playback under way: the engine and what the driver keeps for it.
@@ -379,29 +369,13 @@ struct Playing {
     opener: Opener,
     package_kind: String,
     package_id: String,
+    /// Asks for more URLs; a renewal replaces it.
     session: String,
-    /// Presigned URLs by path.
-    urls: UrlBook,
-    /// A `/urls` request (or a session renewal) is out.
-    asking: bool,
-    /// The paths the request out asked for.
-    asked: HashSet<String>,
     fetches: HashMap<FetchId, FetchState>,
     /// Opened init segments by path: the engine asks for one again after every switch.
     inits: HashMap<String, Uint8Array>,
     eos_pending: bool,
     timer_at: Option<u64>,
-}
-
-impl Playing {
-    /// The fetches waiting for a presigned URL.
-    fn waiting_for_urls(&self) -> Vec<FetchId> {
-        self.fetches
-            .iter()
-            .filter(|(_, f)| matches!(f, FetchState::NeedsUrl(_)))
-            .map(|(id, _)| *id)
-            .collect()
-    }
 }
 
 struct Driver {
@@ -492,8 +466,8 @@ impl Driver {
                 result,
                 in_worker,
             } => self.on_fetch(id, result, in_worker),
-            Msg::Urls(result) => self.on_urls(result),
-            Msg::Renewed(result) => self.on_renewed(result)?,
+            Msg::Urls(id, result) => self.on_urls(id, result),
+            Msg::Renewed(id, result) => self.on_renewed(id, result)?,
             Msg::SetRendition(index) => self.set_rendition(index),
         }
         Ok(())
@@ -556,8 +530,7 @@ impl Driver {
             s.package_id = grant.package_id.clone();
             s.duration = manifest.duration;
         }
-        let mut urls = UrlBook::default();
-        urls.add(grant.urls, grant.expires_at);
+        player.handle_urls(now(), None, grant.urls);
         let mut play = Playing {
             player,
             manifest,
@@ -565,9 +538,6 @@ impl Driver {
             package_kind: grant.kind,
             package_id: grant.package_id,
             session: grant.session,
-            urls,
-            asking: false,
-            asked: HashSet::new(),
             fetches: HashMap::new(),
             inits: HashMap::new(),
             eos_pending: false,
@@ -657,7 +627,6 @@ impl Driver {
             };
             self.run_action(action);
         }
-        self.request_urls();
         self.try_end_of_stream();
         let mut fatal = None;
         while let Some(event) = self.play.as_mut().and_then(|p| p.player.poll_event()) {
@@ -702,6 +671,7 @@ impl Driver {
                 size,
                 nonce,
                 attempt,
+                url,
                 ..
             } => {
                 let job = Job {
@@ -722,15 +692,27 @@ impl Driver {
                     p.player.handle_fetched(id, now(), 0, 0);
                     return;
                 }
-                match p.urls.fresh(&job.path) {
-                    Some(url) => {
-                        let state = spawn_fetch(&self.tx, p, id, &job, url);
-                        p.fetches.insert(id, FetchState::InFlight(job, state));
-                    }
-                    None => {
-                        p.fetches.insert(id, FetchState::NeedsUrl(job));
-                    }
-                }
+                let state = spawn_fetch(&self.tx, p, id, &job, url.0);
+                p.fetches.insert(id, FetchState::InFlight(job, state));
+            }
+            Action::RequestUrls { id, paths } => {
+                self.shared.borrow_mut().stats.url_requests += 1;
+                let (tx, target, session) =
+                    (self.tx.clone(), self.target.clone(), p.session.clone());
+                spawn_local(async move {
+                    let r = session::more_urls(&target, &session, &paths).await;
+                    let _ = tx.unbounded_send(Msg::Urls(id, r));
+                });
+            }
+            Action::RenewSession { id } => {
+                // A new session (with a new player key) for the same package.
+                let mut target = self.target.clone();
+                target.package = Some(p.package_kind.clone());
+                let tx = self.tx.clone();
+                spawn_local(async move {
+                    let r = session::open(&target).await.map(Box::new);
+                    let _ = tx.unbounded_send(Msg::Renewed(id, r));
+                });
             }
             Action::Abort { id } => {
                 // Dropping the state aborts the request or frees the plaintext.
@@ -845,114 +827,33 @@ impl Driver {
                 self.shared.borrow_mut().stats.decrypt_failures += 1;
                 p.player.handle_decrypt_failed(id);
             }
-            FetchResult::Failed {
-                retryable,
-                stale_url,
-            } => {
-                if stale_url {
-                    p.urls.refused(&job.path);
-                }
-                p.player.handle_fetch_failed(id, t, retryable || stale_url);
-            }
+            FetchResult::Failed(failure) => p.player.handle_fetch_failed(id, t, failure),
         }
     }
 
-    /// Asks the server for URLs the waiting fetches need, with the next segments of their
-    /// tracks in the same batch.
-    fn request_urls(&mut self) {
+    fn on_urls(&mut self, id: UrlRequestId, result: Result<SignedUrls, SdkError>) {
         let Some(p) = &mut self.play else { return };
-        if p.asking {
-            return;
-        }
-        let mut wanted: Vec<String> = Vec::new();
-        let mut seen = HashSet::new();
-        let waiting: Vec<(String, FetchKind, u32, String)> = p
-            .fetches
-            .values()
-            .filter(|f| matches!(f, FetchState::NeedsUrl(_)))
-            .map(|f| {
-                let j = f.job();
-                (j.track_id.clone(), j.kind, j.index, j.path.clone())
-            })
-            .collect();
-        if waiting.is_empty() {
-            return;
-        }
-        for (_, _, _, path) in &waiting {
-            if seen.insert(path.clone()) {
-                wanted.push(path.clone());
-            }
-        }
-        // Read-ahead: the segments after each waiting one, in its track.
-        'outer: for (track_id, kind, index, _) in &waiting {
-            let Some(track) = p.manifest.track(track_id) else {
-                continue;
-            };
-            let from = if *kind == FetchKind::Init {
-                0
-            } else {
-                *index as usize + 1
-            };
-            for s in track.segments.iter().skip(from) {
-                if wanted.len() >= MAX_URL_BATCH {
-                    break 'outer;
-                }
-                if p.urls.fresh(&s.path).is_none() && seen.insert(s.path.clone()) {
-                    wanted.push(s.path.clone());
-                }
-            }
-        }
-        p.asking = true;
-        p.asked = wanted.iter().cloned().collect();
-        self.shared.borrow_mut().stats.url_requests += 1;
-        let (tx, target, session) = (self.tx.clone(), self.target.clone(), p.session.clone());
-        spawn_local(async move {
-            let r = session::more_urls(&target, &session, &wanted).await;
-            let _ = tx.unbounded_send(Msg::Urls(r));
-        });
-    }
-
-    fn on_urls(&mut self, result: Result<(HashMap<String, String>, f64), SdkError>) {
-        let Some(p) = &mut self.play else { return };
-        p.asking = false;
+        let t = now();
         match result {
-            Ok((urls, expires)) => {
-                p.urls.add(urls, expires);
-                self.dispatch_waiting();
-            }
-            Err(SdkError::Server { code, .. })
-                if code == ErrorCode::SessionExpired || code == ErrorCode::SessionInvalid =>
-            {
-                // A new session (with a new player key) for the same package.
-                p.asking = true;
-                let mut target = self.target.clone();
-                target.package = Some(p.package_kind.clone());
-                let tx = self.tx.clone();
-                spawn_local(async move {
-                    let r = session::open(&target).await.map(Box::new);
-                    let _ = tx.unbounded_send(Msg::Renewed(r));
-                });
-            }
-            Err(e) => {
-                let retryable = !matches!(e, SdkError::Server { status, .. } if status < 500);
-                self.fail_waiting(retryable);
-            }
+            Ok(signed) => p.player.handle_urls(t, Some(id), signed),
+            Err(e) => p.player.handle_urls_failed(t, id, urls_failure(&e)),
         }
     }
 
-    fn on_renewed(&mut self, result: Result<Box<Grant>, SdkError>) -> Result<(), SdkError> {
+    fn on_renewed(
+        &mut self,
+        id: UrlRequestId,
+        result: Result<Box<Grant>, SdkError>,
+    ) -> Result<(), SdkError> {
         let Some(p) = &mut self.play else {
             return Ok(());
         };
-        p.asking = false;
+        let t = now();
         match result {
             Ok(grant) if grant.package_id == p.package_id => {
                 self.shared.borrow_mut().stats.sessions += 1;
                 p.session = grant.session;
-                p.urls.add(grant.urls, grant.expires_at);
-                // The waiting paths may not be among the first ones: asked again.
-                p.asked.clear();
-                self.dispatch_waiting();
+                p.player.handle_urls(t, Some(id), grant.urls);
                 Ok(())
             }
             Ok(_) => Err(SdkError::server(
@@ -960,45 +861,12 @@ impl Driver {
                 None,
                 "the package changed while playing it".into(),
             )),
-            // Denied now (a token expired, say): the player stops.
+            // Refused now (a token expired, say): the player stops with the server's reason.
             Err(e @ SdkError::Denied { .. }) => Err(e),
-            Err(_) => {
-                self.fail_waiting(true);
+            Err(e) => {
+                p.player.handle_urls_failed(t, id, urls_failure(&e));
                 Ok(())
             }
-        }
-    }
-
-    /// Starts the fetches that waited for URLs. One the server was asked for and did not
-    /// sign fails; the others wait for the next request.
-    fn dispatch_waiting(&mut self) {
-        let Some(p) = &mut self.play else { return };
-        let ids = p.waiting_for_urls();
-        let t = now();
-        for id in ids {
-            let Some(FetchState::NeedsUrl(job)) = p.fetches.remove(&id) else {
-                continue;
-            };
-            match p.urls.fresh(&job.path) {
-                Some(url) => {
-                    let state = spawn_fetch(&self.tx, p, id, &job, url);
-                    p.fetches.insert(id, FetchState::InFlight(job, state));
-                }
-                None if p.asked.contains(&job.path) => p.player.handle_fetch_failed(id, t, false),
-                None => {
-                    p.fetches.insert(id, FetchState::NeedsUrl(job));
-                }
-            }
-        }
-    }
-
-    fn fail_waiting(&mut self, retryable: bool) {
-        let Some(p) = &mut self.play else { return };
-        let ids = p.waiting_for_urls();
-        let t = now();
-        for id in ids {
-            p.fetches.remove(&id);
-            p.player.handle_fetch_failed(id, t, retryable);
         }
     }
 
@@ -1057,6 +925,7 @@ impl Driver {
                         RetryReason::Network => PlayerRetryReason::Network,
                         RetryReason::Timeout => PlayerRetryReason::Timeout,
                         RetryReason::Corrupt => PlayerRetryReason::Corrupt,
+                        RetryReason::Expired => PlayerRetryReason::Expired,
                     },
                 };
                 self.emit("retrying", platform::to_js(&retrying));
@@ -1081,6 +950,22 @@ impl Driver {
         let _ = Reflect::set(&o, &"type".into(), &kind.into());
         // A throwing listener must not stop playback.
         let _ = self.on_event.call1(&JsValue::NULL, &o);
+    }
+}
+
+/// How a failed request for URLs reads to the engine.
+fn urls_failure(e: &SdkError) -> UrlsFailure {
+    match e {
+        SdkError::Server { code, .. }
+            if *code == ErrorCode::SessionExpired || *code == ErrorCode::SessionInvalid =>
+        {
+            UrlsFailure::SessionEnded
+        }
+        SdkError::Server { status, .. } => UrlsFailure::Status(*status),
+        SdkError::Network(_) => UrlsFailure::Network,
+        // Anything else (an answer that does not parse, a key that does not open) is no
+        // status worth retrying.
+        _ => UrlsFailure::Status(0),
     }
 }
 

@@ -1,13 +1,15 @@
 //! The playback session API (`docs/playback.md`): ask the server for a session with a fresh
 //! ephemeral X25519 key, open the content key it releases to that key, fetch and open the
-//! manifest, and ask for more presigned URLs in batches.
-
-use std::collections::HashMap;
+//! manifest, and ask for more presigned URLs (which, and when, the engine decides).
 
 use cinelock_contract::playback::{PlayAnswer, PlayRequest, UrlsAnswer, UrlsRequest};
 use cinelock_contract::{ApiErrorCode, ErrorBody};
-use cinelock_core::RecipientSecretKey;
-use cinelock_core::media::{ContentKey, Manifest, ObjectNonce, open_content_key};
+use cinelock_core::media::{
+    ContentKey, Manifest, ObjectNonce, Released, open_content_key, open_key,
+};
+use cinelock_core::playback::SignedUrls;
+use cinelock_core::presigned::PresignedUrl;
+use cinelock_core::{DataKey, RecipientSecretKey};
 use js_sys::{Object, Reflect, Uint8Array};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
@@ -16,9 +18,6 @@ use web_sys::Response;
 use zeroize::Zeroizing;
 
 use crate::{SdkError, platform};
-
-/// Most paths one `POST /v1/play/{id}/urls` may ask for.
-pub(crate) const MAX_URL_BATCH: usize = 100;
 
 /// What the page asked to play.
 #[derive(Debug, Clone)]
@@ -39,15 +38,26 @@ pub(crate) struct Grant {
     pub kind: String,
     pub key: ContentKey,
     pub manifest: Manifest,
-    pub urls: HashMap<String, String>,
+    pub urls: SignedUrls,
     pub session: String,
-    /// Unix ms when the URLs and the session expire.
-    pub expires_at: f64,
 }
 
-/// Asks for a session and opens what it grants.
-pub(crate) async fn open(target: &PlayTarget) -> Result<Grant, SdkError> {
-    // The player key lives for this request only: the released key is opened right away.
+/// The original file a session grants for download: where the sealed upload is, and its data
+/// key (opened; zeroed on drop).
+pub(crate) struct Download {
+    pub url: String,
+    pub key: DataKey,
+    pub filename: Option<String>,
+    /// Plaintext bytes, as the server recorded them.
+    pub size: u64,
+}
+
+/// Asks for a session (with the download, if `download`) with a one-time player key: the key
+/// and the answer. The key lives for this request only: what it releases is opened at once.
+async fn request(
+    target: &PlayTarget,
+    download: bool,
+) -> Result<(RecipientSecretKey, PlayAnswer), SdkError> {
     let mut ikm = Zeroizing::new([0u8; 32]);
     platform::random(&mut ikm[..])?;
     let secret = RecipientSecretKey::from_seed(&ikm);
@@ -55,7 +65,7 @@ pub(crate) async fn open(target: &PlayTarget) -> Result<Grant, SdkError> {
         public_key: hex::encode(secret.public_key().to_bytes()),
         token: target.token.clone(),
         password: target.password.clone(),
-        download: false,
+        download,
         package: target.package.clone(),
     };
     let url = format!(
@@ -71,8 +81,35 @@ pub(crate) async fn open(target: &PlayTarget) -> Result<Grant, SdkError> {
             "the session names another asset".into(),
         ));
     }
-    let released =
-        Zeroizing::new(hex::decode(&answer.key).map_err(|_| cinelock_core::Error::Decrypt)?);
+    Ok((secret, answer))
+}
+
+fn unhex(s: &str) -> Result<Zeroizing<Vec<u8>>, SdkError> {
+    Ok(Zeroizing::new(
+        hex::decode(s).map_err(|_| cinelock_core::Error::Decrypt)?,
+    ))
+}
+
+/// Asks for the asset's original file, and opens the data key released for it.
+pub(crate) async fn open_download(target: &PlayTarget) -> Result<Download, SdkError> {
+    let (secret, answer) = request(target, true).await?;
+    let grant = answer
+        .download
+        .ok_or_else(|| SdkError::server(200, None, "the server granted no download".into()))?;
+    let released = unhex(&grant.key)?;
+    let key = open_key(Released::SourceKey, &secret, &target.asset_id, &released)?;
+    Ok(Download {
+        url: grant.url,
+        key: DataKey::from_bytes(*key.as_bytes()),
+        filename: grant.filename,
+        size: grant.size.max(0) as u64,
+    })
+}
+
+/// Asks for a session and opens what it grants.
+pub(crate) async fn open(target: &PlayTarget) -> Result<Grant, SdkError> {
+    let (secret, answer) = request(target, false).await?;
+    let released = unhex(&answer.key)?;
     let key = open_content_key(&secret, &target.asset_id, &released)?;
     let nonce = ObjectNonce::parse(&answer.manifest_nonce).ok_or_else(|| {
         SdkError::server(
@@ -94,18 +131,17 @@ pub(crate) async fn open(target: &PlayTarget) -> Result<Grant, SdkError> {
         kind: answer.kind,
         key,
         manifest,
-        urls: answer.urls.into_iter().collect(),
+        urls: signed(answer.urls, answer.expires_in_ms),
         session: answer.session,
-        expires_at: answer.expires_at as f64,
     })
 }
 
-/// Asks for presigned URLs of `paths` (at most [`MAX_URL_BATCH`]) in `session`.
+/// Asks for presigned URLs of `paths` in `session`.
 pub(crate) async fn more_urls(
     target: &PlayTarget,
     session: &str,
     paths: &[String],
-) -> Result<(HashMap<String, String>, f64), SdkError> {
+) -> Result<SignedUrls, SdkError> {
     let url = format!(
         "{}/v1/play/{}/urls",
         target.endpoint,
@@ -116,7 +152,17 @@ pub(crate) async fn more_urls(
         paths: paths.to_vec(),
     };
     let answer: UrlsAnswer = post_json(&url, &body).await?;
-    Ok((answer.urls.into_iter().collect(), answer.expires_at as f64))
+    Ok(signed(answer.urls, answer.expires_in_ms))
+}
+
+fn signed(urls: impl IntoIterator<Item = (String, String)>, lifetime_ms: u64) -> SignedUrls {
+    SignedUrls {
+        urls: urls
+            .into_iter()
+            .map(|(path, url)| (path, PresignedUrl(url)))
+            .collect(),
+        lifetime_ms,
+    }
 }
 
 /// An asset id as one URL path segment.
@@ -198,68 +244,4 @@ async fn get_bytes(url: &str) -> Result<Uint8Array, SdkError> {
         .map_err(|e| SdkError::Platform(SdkError::describe(&e)))?;
     let buf = JsFuture::from(promise).await.map_err(|e| network(&e))?;
     Ok(Uint8Array::new(&buf))
-}
-
-/// A URL this close to its expiry (ms) is renewed before use.
-const URL_MARGIN_MS: f64 = 15_000.0;
-/// Every URL is assumed to live at least this long (ms) after it arrived.
-const MIN_URL_LIFE_MS: f64 = 30_000.0;
-
-struct Signed {
-    url: String,
-    received: f64,
-    /// On this browser's clock.
-    expires: f64,
-}
-
-/// The session's presigned URLs by path. Expiry is kept on this browser's clock: the server's
-/// `expires_at` is on its own, so a skewed clock could make every URL look expired (or none).
-/// A URL lives what the server says, at least [`MIN_URL_LIFE_MS`], and at most what URLs were
-/// seen to last before the store refused one.
-#[derive(Default)]
-pub(crate) struct UrlBook {
-    urls: HashMap<String, Signed>,
-    life_cap_ms: Option<f64>,
-}
-
-fn wall() -> f64 {
-    js_sys::Date::now()
-}
-
-impl UrlBook {
-    /// Adds URLs the server signed, valid until its `expires_at` (unix ms, its clock).
-    pub(crate) fn add(&mut self, urls: HashMap<String, String>, expires_at: f64) {
-        let now = wall();
-        let mut life = (expires_at - now).max(MIN_URL_LIFE_MS);
-        if let Some(cap) = self.life_cap_ms {
-            life = life.min(cap);
-        }
-        for (path, url) in urls {
-            self.urls.insert(
-                path,
-                Signed {
-                    url,
-                    received: now,
-                    expires: now + life,
-                },
-            );
-        }
-    }
-
-    /// The URL of `path`, unless it is missing or about to expire.
-    pub(crate) fn fresh(&self, path: &str) -> Option<String> {
-        let now = wall();
-        self.urls
-            .get(path)
-            .filter(|s| s.expires - now > URL_MARGIN_MS)
-            .map(|s| s.url.clone())
-    }
-
-    /// The store refused `path`'s URL: drop it, and expect URLs to last less than it did.
-    pub(crate) fn refused(&mut self, path: &str) {
-        if let Some(s) = self.urls.remove(path) {
-            let lasted = ((wall() - s.received) * 0.8).max(MIN_URL_LIFE_MS);
-            self.life_cap_ms = Some(self.life_cap_ms.map_or(lasted, |c| c.min(lasted)));
-        }
-    }
 }

@@ -531,27 +531,7 @@ async fn put_part(
             .unwrap_or_default(),
         Err(_) => String::new(),
     };
-    Err(classify_put_error(status, &text))
-}
-
-/// AWS answers an expired URL with 403 "Request has expired", Garage with 400 "Date is too
-/// old"; a checksum mismatch is BadDigest (AWS) or InvalidDigest (Garage).
-fn classify_put_error(status: u16, body: &str) -> PutFailure {
-    if body.contains("Request has expired")
-        || body.contains("too old")
-        || body.contains("<Code>ExpiredToken")
-    {
-        PutFailure::Expired
-    } else if body.contains("BadDigest")
-        || body.contains("InvalidDigest")
-        || body.contains("XAmzContentChecksumMismatch")
-    {
-        PutFailure::BadDigest
-    } else if status == 400 && body.contains("RequestTimeout") {
-        PutFailure::Network
-    } else {
-        PutFailure::Status(status)
-    }
+    Err(PutFailure::from_response(status, &text))
 }
 
 impl Api {
@@ -606,7 +586,7 @@ impl Api {
                     SignedPart {
                         number: p.number,
                         url: p.url,
-                        expires_at_ms: p.expires_at.max(0) as u64,
+                        lifetime_ms: p.expires_in_ms,
                     },
                     p.headers.into_iter().collect(),
                 )

@@ -24,7 +24,10 @@ use crate::config::StorageSettings;
 pub struct SignedPart {
     pub url: String,
     pub headers: Vec<(String, String)>,
+    /// Unix ms, on this server's clock.
     pub expires_at_ms: i64,
+    /// How long the signature lives from now.
+    pub lifetime_ms: u64,
 }
 
 impl std::fmt::Debug for SignedPart {
@@ -152,6 +155,7 @@ impl Storage {
             url: presigned.uri().to_owned(),
             headers,
             expires_at_ms,
+            lifetime_ms: ttl.as_millis() as u64,
         })
     }
 

@@ -280,6 +280,7 @@ pub async fn sign(
             url: signed.url,
             headers: signed.headers.into_iter().collect(),
             expires_at: signed.expires_at_ms,
+            expires_in_ms: signed.lifetime_ms,
         });
     }
     sqlx::query("UPDATE uploads SET updated_at = $1 WHERE id = $2")

@@ -245,6 +245,14 @@ async fn sessions_tokens_and_urls() {
         get(more["urls"][&last].as_str().unwrap()).await.status(),
         200
     );
+    // Lifetimes are stated relative to signing too (clients time URLs with them), and agree
+    // with the absolute expiry.
+    let ttl_ms = env.state.settings().play_url_ttl.as_millis() as i64;
+    for answer in [s, &more] {
+        assert_eq!(answer["expires_in_ms"].as_i64(), Some(ttl_ms), "{answer}");
+        let left = answer["expires_at"].as_i64().unwrap() - cinelock_server::now_ms();
+        assert!((ttl_ms - 60_000..=ttl_ms).contains(&left), "{left}");
+    }
     let (st, bad, _) = send(
         &env,
         &format!("/v1/play/{id}/urls"),

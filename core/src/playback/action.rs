@@ -4,6 +4,7 @@
 use core::fmt;
 
 use crate::media::{ObjectKind, ObjectNonce};
+use crate::presigned::PresignedUrl;
 
 /// A SourceBuffer. Every video rendition goes through the one video buffer (a switch appends
 /// the new rendition's init segment first); the audio track, if any, has its own.
@@ -24,6 +25,46 @@ impl fmt::Display for FetchId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
     }
+}
+
+/// Names one request for presigned URLs ([`Action::RequestUrls`] or
+/// [`Action::RenewSession`]): an answer to an earlier one (timed out, say) is not taken for the
+/// current one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UrlRequestId(pub u64);
+
+/// Presigned URLs the server signed, by object path: from the session's opening answer, a
+/// `/urls` answer, or a renewed session's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedUrls {
+    /// (object path in the package, its URL).
+    pub urls: Vec<(String, PresignedUrl)>,
+    /// How long the URLs are accepted from when the server signed them (its
+    /// `expires_in_ms`): relative, so no clock but the driver's own matters
+    /// ([`crate::presigned`]).
+    pub lifetime_ms: u64,
+}
+
+/// Why a request for URLs failed, as the driver reads the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlsFailure {
+    /// The server says the session expired or is not valid (`session_expired`,
+    /// `session_invalid`): the player renews it.
+    SessionEnded,
+    /// No usable answer: the connection failed.
+    Network,
+    /// Any other HTTP status.
+    Status(u16),
+}
+
+/// Why a fetch failed, as the driver saw it (the player decides what it means:
+/// [`crate::store`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FetchFailure {
+    /// No usable response: the connection failed or was cut.
+    Network,
+    /// An HTTP status other than 200.
+    Status(u16),
 }
 
 /// Which object of a track a fetch is for.
@@ -52,8 +93,8 @@ pub enum Action {
     /// Set `MediaSource.duration` (seconds). The first action after
     /// [`Player::handle_start`](super::Player::handle_start).
     SetDuration(f64),
-    /// Fetch the object at `path` (relative to the package: the driver maps it to its
-    /// presigned URL), open it with the content key as `(track_id, kind, index)`, then report
+    /// Fetch the object at `path` (relative to the package) from `url`, open it with the
+    /// content key as `(track_id, kind, index)`, then report
     /// [`Player::handle_fetched`](super::Player::handle_fetched) (opened: keep the plaintext
     /// until an `Append` or `Abort` names `id`),
     /// [`Player::handle_decrypt_failed`](super::Player::handle_decrypt_failed) (drop the bytes)
@@ -80,6 +121,30 @@ pub enum Action {
         /// 1 for the first fetch of this object, more for a retry. Past the first, bypass the
         /// HTTP cache (`cache: "reload"`): it may hold the damaged copy.
         attempt: u32,
+        /// The presigned URL to GET.
+        url: PresignedUrl,
+    },
+    /// Ask the server for presigned URLs of `paths` (at most [`MAX_URL_BATCH`]) in the
+    /// session (`POST /v1/play/{asset}/urls`), then report
+    /// [`Player::handle_urls`](super::Player::handle_urls) with `Some(id)` or
+    /// [`Player::handle_urls_failed`](super::Player::handle_urls_failed). One request for URLs
+    /// is out at a time.
+    ///
+    /// [`MAX_URL_BATCH`]: super::MAX_URL_BATCH
+    RequestUrls {
+        /// This request.
+        id: UrlRequestId,
+        /// Object paths in the package, the ones fetches wait for first.
+        paths: Vec<String>,
+    },
+    /// The session ended: open a new one for the same package (with a new player key), keep
+    /// its session token for later [`Action::RequestUrls`], and report its URLs through
+    /// [`Player::handle_urls`](super::Player::handle_urls) with `Some(id)`, or
+    /// [`Player::handle_urls_failed`](super::Player::handle_urls_failed). A refusal (the
+    /// viewer's token expired, say) ends playback: that is the driver's error to show.
+    RenewSession {
+        /// This request.
+        id: UrlRequestId,
     },
     /// Forget fetch `id`: cancel it if still in flight (`AbortController`), drop its bytes if
     /// held. Later reports about `id` are ignored. Never names a fetch whose `Append` was given.

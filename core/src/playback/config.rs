@@ -37,8 +37,12 @@ pub struct PlaybackConfig {
     /// A fetch still out after this long, and after four times as long as the bandwidth
     /// estimate says it should take (sharing the link with the fetches already out), is
     /// aborted and retried like a network error; a timeout also halves the fetches allowed at
-    /// once per slot until four fetches in a row succeed. `None`: never.
+    /// once per slot until four fetches in a row succeed. A request for URLs out this long
+    /// fails the fetches waiting for it the same way. `None`: never.
     pub fetch_timeout_ms: Option<u64>,
+    /// A presigned URL this close to its end is renewed rather than used (capped at half its
+    /// lifetime: [`crate::presigned`]).
+    pub url_refresh_margin_ms: u64,
     /// Refetches of an object that failed authentication before that is fatal
     /// ([`ErrorCode::Tampered`](super::ErrorCode::Tampered)). One by default: a transfer
     /// damaged on the way gets a second chance, a tampered object fails twice.
@@ -63,6 +67,7 @@ impl Default for PlaybackConfig {
             max_backoff_ms: 8_000,
             retry_seed: 0,
             fetch_timeout_ms: Some(30_000),
+            url_refresh_margin_ms: 15_000,
             tamper_refetches: 1,
             stall_threshold_ms: 1_000,
             abr: AbrConfig::default(),

@@ -20,16 +20,22 @@
 //! flight or held, `appended` holds at most the kept window, and window lookups are binary
 //! searches over the segment list.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use super::abr::Abr;
-use super::action::{Action, AppendError, FetchId, FetchKind, Slot};
+use super::action::{
+    Action, AppendError, FetchFailure, FetchId, FetchKind, SignedUrls, Slot, UrlRequestId,
+    UrlsFailure,
+};
 use super::config::PlaybackConfig;
 use super::event::{
     ErrorCode, Event, ObjectId, PlaybackError, PlayerState, RetryReason, SwitchReason,
 };
+use super::urls::{MAX_URL_BATCH, UrlBook};
 use crate::backoff::Backoff;
 use crate::media::{Manifest, Segment, Track, TrackKind};
+use crate::presigned::Lease;
+use crate::store::{Refusal, classify_get, retryable_status};
 
 /// Slack when comparing times computed from the manifest's sums.
 const TIME_EPS: f64 = 1e-6;
@@ -59,15 +65,24 @@ enum Obj {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ReqState {
-    /// The fetch is out since then.
-    InFlight { since: u64 },
+    /// Chosen, waiting for a presigned URL (the driver does not know of it yet).
+    AwaitingUrl,
+    /// The fetch is out since then, with the URL of `lease`.
+    InFlight { since: u64, lease: Lease },
     /// Fetched and opened; the driver holds the plaintext.
     Held,
     /// The append is out.
     Appending,
 }
 
-/// A fetch the driver knows of (in flight, held, or appending).
+impl ReqState {
+    /// Chosen and not fetched yet: out, or waiting for its URL.
+    fn out(self) -> bool {
+        matches!(self, ReqState::AwaitingUrl | ReqState::InFlight { .. })
+    }
+}
+
+/// A fetch: waiting for its URL, in flight, held, or appending.
 #[derive(Debug, Clone)]
 struct Request {
     /// Index into `Player::slots`.
@@ -182,6 +197,7 @@ pub struct Player {
     streak: u32,
     abr: Abr,
     backoff: Backoff,
+    urls: UrlBook,
     out: VecDeque<Action>,
     events: VecDeque<Event>,
 }
@@ -242,6 +258,7 @@ impl Player {
                 config.max_backoff_ms,
                 config.retry_seed,
             ),
+            urls: UrlBook::new(config.url_refresh_margin_ms),
             state: PlayerState::Idle,
             slots,
             video,
@@ -310,12 +327,9 @@ impl Player {
         self.stall.is_some()
     }
 
-    /// Fetches out now.
+    /// Fetches out now, or chosen and waiting for a URL.
     pub fn in_flight(&self) -> usize {
-        self.requests
-            .values()
-            .filter(|r| matches!(r.state, ReqState::InFlight { .. }))
-            .count()
+        self.requests.values().filter(|r| r.state.out()).count()
     }
 
     /// Sealed bytes in flight, held, or being appended.
@@ -357,7 +371,9 @@ impl Player {
             .or_else(|| self.next_remove())
             .or_else(|| self.next_append())
             .or_else(|| self.next_end_of_stream())
+            .or_else(|| self.next_dispatch(now))
             .or_else(|| self.next_fetch(now))
+            .or_else(|| self.next_url_request(now))
     }
 
     /// The earliest time at which [`Player::handle_timeout`] has something to do: a backoff
@@ -372,6 +388,7 @@ impl Player {
             .filter_map(|r| r.at)
             .chain(deadlines)
             .chain(self.abr.next_decision_at())
+            .chain(self.urls.deadline())
             .min()
     }
 
@@ -548,21 +565,87 @@ impl Player {
         self.tick(now);
     }
 
-    /// Fetch `id` failed: `retryable` for network errors, timeouts, 5xx, 429 and 408 (and an
-    /// expired presigned URL the driver renews). It is retried after a backoff until
-    /// [`PlaybackConfig::max_attempts`]; a failure that is not retryable is fatal.
-    pub fn handle_fetch_failed(&mut self, id: FetchId, now: u64, retryable: bool) {
+    /// Fetch `id` failed. Network errors and retryable statuses (5xx, 429, 408:
+    /// [`crate::store`]) are retried after a backoff until [`PlaybackConfig::max_attempts`];
+    /// a refused URL (400, 401, 403: expired, as stores say it) is renewed and tried again at
+    /// once, and teaches how long URLs really last ([`crate::presigned`]); any other status
+    /// is fatal.
+    pub fn handle_fetch_failed(&mut self, id: FetchId, now: u64, failure: FetchFailure) {
         if self.state != PlayerState::Running {
             return;
         }
         // The report first: a timeout due now must not take this fetch for a hung one.
-        if self
-            .requests
-            .get(&id.0)
-            .is_some_and(|r| matches!(r.state, ReqState::InFlight { .. }))
-        {
-            self.fetch_failed(now, id.0, retryable, RetryReason::Network);
+        let Some(req) = self.requests.get(&id.0) else {
+            return self.tick(now);
+        };
+        let ReqState::InFlight { lease, .. } = req.state else {
+            return self.tick(now);
+        };
+        match failure {
+            FetchFailure::Network => self.fetch_failed(now, id.0, true, RetryReason::Network),
+            FetchFailure::Status(status) => match classify_get(status) {
+                Refusal::Expired => {
+                    let path = self.object_path(req).to_owned();
+                    self.urls.refused(&path, &lease, now);
+                    self.fetch_failed(now, id.0, true, RetryReason::Expired);
+                }
+                _ => self.fetch_failed(now, id.0, retryable_status(status), RetryReason::Network),
+            },
         }
+        self.tick(now);
+    }
+
+    /// Presigned URLs arrived at `now`: the session's own (`answer_to` `None`, before or after
+    /// [`Player::handle_start`]), or the answer to [`Action::RequestUrls`] or
+    /// [`Action::RenewSession`]. The fetches waiting for them start; one whose URL was asked
+    /// for and is not among them fails. A late answer's URLs are kept all the same.
+    pub fn handle_urls(&mut self, now: u64, answer_to: Option<UrlRequestId>, signed: SignedUrls) {
+        if self.state == PlayerState::Failed {
+            return;
+        }
+        self.urls.add(now, signed);
+        if let Some(asked) = answer_to.and_then(|id| self.urls.answered(id)) {
+            let unsigned: Vec<u64> = self
+                .requests
+                .iter()
+                .filter(|(_, r)| r.state == ReqState::AwaitingUrl)
+                .filter(|(_, r)| {
+                    let path = self.object_path(r);
+                    asked.paths.contains(path) && self.urls.fresh(path, now).is_none()
+                })
+                .map(|(&id, _)| id)
+                .collect();
+            for id in unsigned {
+                // The server would not sign it (or signs dead URLs): asking again would not help.
+                self.fetch_failed(now, id, false, RetryReason::Network);
+            }
+        }
+        self.tick(now);
+    }
+
+    /// The request for URLs `id` failed. A session that ended is renewed; otherwise the
+    /// fetches waiting for URLs fail like fetches (retried after a backoff if the failure is
+    /// retryable).
+    pub fn handle_urls_failed(&mut self, now: u64, id: UrlRequestId, failure: UrlsFailure) {
+        if self.state != PlayerState::Running {
+            return;
+        }
+        let Some(asked) = self.urls.answered(id) else {
+            return;
+        };
+        let retryable = match failure {
+            UrlsFailure::SessionEnded if !asked.renewal => {
+                self.urls.session_ended();
+                return self.tick(now);
+            }
+            // A renewal's own session ended: odd, but worth another try.
+            UrlsFailure::SessionEnded | UrlsFailure::Network => true,
+            UrlsFailure::Status(status) => retryable_status(status),
+        };
+        if asked.renewal {
+            self.urls.session_ended();
+        }
+        self.fail_awaiting(now, retryable, RetryReason::Network);
         self.tick(now);
     }
 
@@ -577,7 +660,7 @@ impl Player {
         let Some(req) = self.requests.get(&id.0) else {
             return;
         };
-        if req.state == ReqState::Appending {
+        if matches!(req.state, ReqState::Appending | ReqState::AwaitingUrl) {
             return;
         }
         let req = self.requests.remove(&id.0).expect("just looked up");
@@ -890,8 +973,14 @@ impl Player {
                 .then(shed)
                 .flatten()
         })?;
-        self.requests.remove(&id);
-        Some(Action::Abort { id: FetchId(id) })
+        // A fetch still waiting for its URL goes without a word: look for the next.
+        self.forget(id).or_else(|| self.next_abort())
+    }
+
+    /// Drops request `id`: the `Abort` to give if the driver knows of it.
+    fn forget(&mut self, id: u64) -> Option<Action> {
+        let req = self.requests.remove(&id)?;
+        (req.state != ReqState::AwaitingUrl).then_some(Action::Abort { id: FetchId(id) })
     }
 
     /// Removes appended segments behind the back buffer, then those past the forward bound.
@@ -1008,16 +1097,97 @@ impl Player {
         Some(Action::EndOfStream)
     }
 
-    /// The most urgent fetch of any slot: one the next append waits for, else the one for the
-    /// earliest time.
+    /// Chooses fetches, the most urgent of any slot first (one the next append waits for,
+    /// else the one for the earliest time), and starts the first whose URL is fresh; the
+    /// others wait for URLs.
     fn next_fetch(&mut self, now: u64) -> Option<Action> {
-        let best = (0..self.slots.len())
+        while let Some(best) = (0..self.slots.len())
             .filter_map(|si| self.fetch_candidate(si))
-            .min_by(|a, b| (!a.urgent).cmp(&!b.urgent).then(a.time.total_cmp(&b.time)))?;
-        let id = self.next_id;
-        self.next_id += 1;
-        let track = &self.manifest.tracks[best.track];
-        let (kind, index, path, size, nonce) = match best.obj {
+            .min_by(|a, b| (!a.urgent).cmp(&!b.urgent).then(a.time.total_cmp(&b.time)))
+        {
+            let id = self.next_id;
+            self.next_id += 1;
+            let track = &self.manifest.tracks[best.track];
+            let size = match best.obj {
+                Obj::Init(_) => track.init.size,
+                Obj::Media(i) => track.segments[i].size,
+            };
+            self.requests.insert(
+                id,
+                Request {
+                    slot: best.slot,
+                    track: best.track,
+                    obj: best.obj,
+                    size,
+                    state: ReqState::AwaitingUrl,
+                    deadline: None,
+                },
+            );
+            if let Some(action) = self.start_fetch(now, id) {
+                return Some(action);
+            }
+        }
+        None
+    }
+
+    /// Starts the fetches that waited for URLs, in the order they were chosen.
+    fn next_dispatch(&mut self, now: u64) -> Option<Action> {
+        let waiting: Vec<u64> = self
+            .requests
+            .iter()
+            .filter(|(_, r)| r.state == ReqState::AwaitingUrl)
+            .map(|(&id, _)| id)
+            .collect();
+        waiting.into_iter().find_map(|id| self.start_fetch(now, id))
+    }
+
+    /// Asks for the URLs waiting fetches need, with the later segments of their tracks in the
+    /// same batch so that most segments cost no round trip of their own.
+    fn next_url_request(&mut self, now: u64) -> Option<Action> {
+        if self.urls.busy() {
+            return None;
+        }
+        let waiting: Vec<&Request> = self
+            .requests
+            .values()
+            .filter(|r| r.state == ReqState::AwaitingUrl)
+            .collect();
+        if waiting.is_empty() {
+            return None;
+        }
+        let mut seen = HashSet::new();
+        let mut paths: Vec<String> = Vec::new();
+        for r in &waiting {
+            let path = self.object_path(r);
+            if seen.insert(path) {
+                paths.push(path.to_owned());
+            }
+        }
+        'tracks: for r in &waiting {
+            let from = match r.obj {
+                Obj::Init(_) => 0,
+                Obj::Media(i) => i + 1,
+            };
+            for seg in self.manifest.tracks[r.track].segments.iter().skip(from) {
+                if paths.len() >= MAX_URL_BATCH {
+                    break 'tracks;
+                }
+                if self.urls.fresh(&seg.path, now).is_none() && seen.insert(&seg.path) {
+                    paths.push(seg.path.clone());
+                }
+            }
+        }
+        paths.truncate(MAX_URL_BATCH);
+        let deadline = self.config.fetch_timeout_ms.map(|t| now.saturating_add(t));
+        Some(self.urls.ask(paths, deadline))
+    }
+
+    /// Starts waiting fetch `id` if its URL is fresh at `now`.
+    fn start_fetch(&mut self, now: u64, id: u64) -> Option<Action> {
+        let req = self.requests.get(&id)?;
+        let (url, lease) = self.urls.fresh(self.object_path(req), now)?;
+        let track = &self.manifest.tracks[req.track];
+        let (kind, index, path, size, nonce) = match req.obj {
             Obj::Init(_) => (
                 FetchKind::Init,
                 0,
@@ -1025,22 +1195,19 @@ impl Player {
                 track.init.size,
                 track.init.nonce,
             ),
-            Obj::Media(i) => (
-                FetchKind::Media,
-                index_u32(i),
-                &track.segments[i].path,
-                track.segments[i].size,
-                track.segments[i].nonce,
-            ),
+            Obj::Media(i) => {
+                let s = &track.segments[i];
+                (FetchKind::Media, index_u32(i), &s.path, s.size, s.nonce)
+            }
         };
         let attempt = self
             .retries
-            .get(&(best.slot, best.obj))
+            .get(&(req.slot, req.obj))
             .map_or(0, |r| r.failures + r.corrupt)
             + 1;
         let action = Action::Fetch {
             id: FetchId(id),
-            slot: self.slots[best.slot].slot,
+            slot: self.slots[req.slot].slot,
             track_id: track.id.clone(),
             kind,
             index,
@@ -1048,26 +1215,33 @@ impl Player {
             size,
             nonce,
             attempt,
+            url,
         };
         // A slow link is no hung fetch: allow a margin over the time the estimate gives
         // this fetch, sharing the link with those already out.
-        let sharing = (self.in_flight() + 1) as f64;
-        let expected_ms = size as f64 * 8000.0 / self.abr.estimate().max(1_000.0) * sharing;
+        let sharing = (self
+            .requests
+            .values()
+            .filter(|r| matches!(r.state, ReqState::InFlight { .. }))
+            .count()
+            + 1) as f64;
+        let expected_ms = req.size as f64 * 8000.0 / self.abr.estimate().max(1_000.0) * sharing;
         let deadline = self.config.fetch_timeout_ms.map(|t| {
             now.saturating_add(t.max((expected_ms * TIMEOUT_MARGIN).min(u64::MAX as f64) as u64))
         });
-        self.requests.insert(
-            id,
-            Request {
-                slot: best.slot,
-                track: best.track,
-                obj: best.obj,
-                size,
-                state: ReqState::InFlight { since: now },
-                deadline,
-            },
-        );
+        let req = self.requests.get_mut(&id).expect("looked up");
+        req.state = ReqState::InFlight { since: now, lease };
+        req.deadline = deadline;
         Some(action)
+    }
+
+    /// The package path of `req`'s object.
+    fn object_path(&self, req: &Request) -> &str {
+        let track = &self.manifest.tracks[req.track];
+        match req.obj {
+            Obj::Init(_) => &track.init.path,
+            Obj::Media(i) => &track.segments[i].path,
+        }
     }
 
     fn fetch_candidate(&self, si: usize) -> Option<Candidate> {
@@ -1075,7 +1249,7 @@ impl Player {
         let in_flight = self
             .requests
             .values()
-            .filter(|r| r.slot == si && matches!(r.state, ReqState::InFlight { .. }))
+            .filter(|r| r.slot == si && r.state.out())
             .count();
         if in_flight >= self.fetch_limit {
             return None;
@@ -1152,6 +1326,15 @@ impl Player {
                 return;
             }
         }
+        if let Some(asked) = self.urls.timed_out(now) {
+            if asked.renewal {
+                self.urls.session_ended();
+            }
+            self.fail_awaiting(now, true, RetryReason::Timeout);
+            if self.state != PlayerState::Running {
+                return;
+            }
+        }
         self.adapt(now);
     }
 
@@ -1177,7 +1360,12 @@ impl Player {
                 format!("{object} could not be fetched in {failures} attempts"),
             );
         }
-        let delay_ms = self.backoff.delay(failures);
+        // A refused URL is renewed at once: waiting would not help, and asking takes a round
+        // trip anyway.
+        let delay_ms = match reason {
+            RetryReason::Expired => 0,
+            _ => self.backoff.delay(failures),
+        };
         self.retries
             .get_mut(&(req.slot, req.obj))
             .expect("inserted")
@@ -1190,10 +1378,26 @@ impl Player {
         });
     }
 
+    /// The fetches waiting for URLs fail like fetches.
+    fn fail_awaiting(&mut self, now: u64, retryable: bool, reason: RetryReason) {
+        let waiting: Vec<u64> = self
+            .requests
+            .iter()
+            .filter(|(_, r)| r.state == ReqState::AwaitingUrl)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in waiting {
+            if self.state != PlayerState::Running {
+                return;
+            }
+            self.fetch_failed(now, id, retryable, reason);
+        }
+    }
+
     fn fail(&mut self, code: ErrorCode, object: Option<ObjectId>, message: String) {
         self.state = PlayerState::Failed;
         for (&id, r) in &self.requests {
-            if r.state != ReqState::Appending {
+            if matches!(r.state, ReqState::InFlight { .. } | ReqState::Held) {
                 self.out.push_back(Action::Abort { id: FetchId(id) });
             }
         }
@@ -1224,8 +1428,8 @@ impl Player {
             .map(|(&id, _)| id)
             .collect();
         for id in abort {
-            self.requests.remove(&id);
-            self.out.push_back(Action::Abort { id: FetchId(id) });
+            let abort = self.forget(id);
+            self.out.extend(abort);
         }
         let slot = &self.slots[si];
         let appending = slot.appending.as_ref().and_then(|a| match a.obj {
@@ -1287,7 +1491,7 @@ impl Player {
             .values()
             .filter(|r| r.slot == 0 && matches!(r.obj, Obj::Media(_)))
             .filter_map(|r| match r.state {
-                ReqState::InFlight { since } => {
+                ReqState::InFlight { since, .. } => {
                     let elapsed = now.saturating_sub(since);
                     (elapsed >= self.config.abr.slow_fetch_ms.max(1))
                         .then(|| r.size as f64 * 8000.0 / elapsed as f64 * sharing)
@@ -1374,23 +1578,22 @@ impl Player {
             };
             let chosen = self.chosen(si);
             let bandwidth = |t: usize| self.manifest.tracks[t].bandwidth;
-            let cursor_ok = self.pending_media(si, c).is_some_and(|r| match r.state {
-                ReqState::InFlight { .. } => bandwidth(r.track) <= bandwidth(chosen),
-                _ => true,
-            });
+            let cursor_ok = self
+                .pending_media(si, c)
+                .is_some_and(|r| !r.state.out() || bandwidth(r.track) <= bandwidth(chosen));
             if cursor_ok {
                 continue;
             }
             let drop: Vec<u64> = self
                 .requests
                 .iter()
-                .filter(|(_, r)| r.slot == si && matches!(r.state, ReqState::InFlight { .. }))
+                .filter(|(_, r)| r.slot == si && r.state.out())
                 .filter(|(_, r)| matches!(r.obj, Obj::Media(i) if i >= c))
                 .map(|(&id, _)| id)
                 .collect();
             for id in drop {
-                self.requests.remove(&id);
-                self.out.push_back(Action::Abort { id: FetchId(id) });
+                let abort = self.forget(id);
+                self.out.extend(abort);
             }
         }
     }

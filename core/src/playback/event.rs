@@ -76,6 +76,8 @@ pub enum RetryReason {
     Timeout,
     /// The object failed authentication: fetched once more, bypassing the cache.
     Corrupt,
+    /// The store refused the presigned URL (expired): fetched again at once with a new one.
+    Expired,
 }
 
 /// One object of the package.

@@ -14,17 +14,23 @@
 //!   track's `mime; codecs="…"`. Renditions whose `codecs` differ from the first need
 //!   `SourceBuffer.changeType` before their init segment is appended (the [`Action::Fetch`]
 //!   of every init names its track).
+//! - Hand over the URLs the session's answer carried with [`Player::handle_urls`] (`None`: no
+//!   request of the player's).
 //! - Once the MediaSource is open, call [`Player::handle_start`]. After every input, call
 //!   `poll_action` until it returns `None`, then drain `poll_event`, then wait for an I/O
 //!   result or the time `poll_timeout` names (and call [`Player::handle_timeout`]).
-//! - [`Action::Fetch`]: fetch and **open** the object before reporting:
+//! - [`Action::Fetch`]: fetch its URL and **open** the object before reporting:
 //!   [`Player::handle_fetched`] means the bytes authenticated and the plaintext is held;
 //!   [`Player::handle_decrypt_failed`] means they did not (drop them);
-//!   [`Player::handle_fetch_failed`] covers transport failures (renew an expired presigned URL
-//!   yourself and report that as retryable). The player times fetches out itself
+//!   [`Player::handle_fetch_failed`] reports the transport failure or the status as it was
+//!   (the player decides what it means). The player times fetches out itself
 //!   ([`PlaybackConfig::fetch_timeout_ms`]): the driver needs no timeout of its own. Hold each
 //!   fetch's plaintext until an [`Action::Append`] has run or an [`Action::Abort`] names it.
 //!   The player bounds what is held (see [`PlaybackConfig::max_pending_bytes`]).
+//! - [`Action::RequestUrls`]: ask the server for those paths' URLs in the session;
+//!   [`Action::RenewSession`]: open a new session for the same package. Report the URLs with
+//!   [`Player::handle_urls`], a failure with [`Player::handle_urls_failed`]
+//!   ([`UrlsFailure::SessionEnded`] when the server says the session is over).
 //! - Run `Append` and `Remove` through a per-`SourceBuffer` FIFO queue, in the order given.
 //!   When one completes (`updateend`), report [`Player::handle_buffered`] with the buffer's
 //!   ranges, then (for an append) [`Player::handle_appended`] or
@@ -38,6 +44,12 @@
 //!
 //! What the player decides:
 //!
+//! - **URLs**: a fetch starts only with a URL fresh by [`crate::presigned`] (lifetimes are
+//!   relative, so the browser's clock does not matter; the store's refusals shorten them).
+//!   Fetches without one wait while one request asks for their paths and the later segments
+//!   of their tracks (up to [`MAX_URL_BATCH`]). A path asked for and not signed fails its
+//!   fetch; a session the server calls over is renewed; a refused URL is renewed and the
+//!   object fetched again at once.
 //! - **Fetching**: per slot, in presentation order from the segment under the playhead, while
 //!   the next segment starts within [`PlaybackConfig::forward_goal_s`] and ends within
 //!   [`PlaybackConfig::max_forward_s`]; at most [`PlaybackConfig::max_fetches_per_slot`] at
@@ -70,10 +82,15 @@ mod action;
 mod config;
 mod engine;
 mod event;
+mod urls;
 
-pub use action::{Action, AppendError, FetchId, FetchKind, Slot};
+pub use action::{
+    Action, AppendError, FetchFailure, FetchId, FetchKind, SignedUrls, Slot, UrlRequestId,
+    UrlsFailure,
+};
 pub use config::{AbrConfig, PlaybackConfig};
 pub use engine::Player;
 pub use event::{
     ErrorCode, Event, ObjectId, PlaybackError, PlayerState, RetryReason, SwitchReason,
 };
+pub use urls::MAX_URL_BATCH;

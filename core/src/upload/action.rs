@@ -6,6 +6,8 @@
 
 use core::fmt;
 
+use crate::store::Refusal;
+
 use super::plan::PartSpec;
 
 /// Work the driver must do.
@@ -88,8 +90,10 @@ pub struct SignedPart {
     pub number: u32,
     /// Presigned PUT URL (a secret).
     pub url: String,
-    /// When the signature stops being accepted, on the driver's clock.
-    pub expires_at_ms: u64,
+    /// How long the signature is accepted from when the server signed it (its
+    /// `expires_in_ms`): relative, so no clock but the driver's own matters
+    /// ([`crate::presigned`]).
+    pub lifetime_ms: u64,
 }
 
 impl fmt::Debug for SignedPart {
@@ -97,7 +101,7 @@ impl fmt::Debug for SignedPart {
         f.debug_struct("SignedPart")
             .field("number", &self.number)
             .field("url", &Redacted)
-            .field("expires_at_ms", &self.expires_at_ms)
+            .field("lifetime_ms", &self.lifetime_ms)
             .finish()
     }
 }
@@ -118,6 +122,18 @@ pub enum PutFailure {
     BadDigest,
 }
 
+impl PutFailure {
+    /// Reads the store's refusal of a PUT: its status and (S3 XML) body.
+    pub fn from_response(status: u16, body: &str) -> Self {
+        match crate::store::classify_put(status, body) {
+            Refusal::Expired => Self::Expired,
+            Refusal::BadDigest => Self::BadDigest,
+            Refusal::Timeout => Self::Network,
+            Refusal::Status(s) => Self::Status(s),
+        }
+    }
+}
+
 /// Why completing the multipart upload failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CompleteFailure {
@@ -125,17 +141,6 @@ pub enum CompleteFailure {
     Network,
     /// An HTTP status from the server.
     Status(u16),
-}
-
-/// Whether an HTTP status is worth retrying: throttling, request timeout and server errors.
-pub(crate) fn retryable_status(status: u16) -> bool {
-    matches!(status, 408 | 429 | 500..=599)
-}
-
-/// A status that says "too many requests": fewer PUTs at once. S3 throttles with
-/// `503 SlowDown`, most other stores with 429.
-pub(crate) fn throttle_status(status: u16) -> bool {
-    matches!(status, 429 | 503)
 }
 
 /// Placeholder printed where a URL would be.

@@ -8,13 +8,14 @@
 use std::collections::VecDeque;
 
 use super::action::{Action, CompleteFailure, PutFailure, SignedPart};
-use super::action::{retryable_status, throttle_status};
 use super::config::UploadConfig;
 use super::event::{Event, Progress, RetryReason, UploadState};
 use super::part::{Data, Part, Put, Url};
 use super::plan::PartPlan;
 use crate::Error;
 use crate::backoff::Backoff;
+use crate::presigned::UrlLife;
+use crate::store::{retryable_status, throttle_status};
 
 /// Successes in a row after which one more PUT may run at once (additive increase).
 const GROWTH_STREAK: u32 = 4;
@@ -42,6 +43,7 @@ pub struct Upload {
     acked_bytes: u64,
     backoff: Backoff,
     rate: super::rate::Rate,
+    url_life: UrlLife,
     /// Parts in the signing request that is out.
     signing: Option<Vec<u32>>,
     sign_failures: u32,
@@ -99,6 +101,7 @@ impl Upload {
             acked_bytes,
             backoff: Backoff::new(config.base_backoff_ms, config.max_backoff_ms, seed),
             rate: super::rate::Rate::new(config.rate_window_ms),
+            url_life: UrlLife::new(config.url_refresh_margin_ms),
             signing: None,
             sign_failures: 0,
             sign_retry_at: None,
@@ -208,7 +211,7 @@ impl Upload {
                 let url_due = parts
                     .clone()
                     .filter(|p| p.put == Put::Idle)
-                    .filter_map(|p| p.url.as_ref().map(|u| u.usable_until));
+                    .filter_map(|p| p.url.as_ref().map(|u| self.url_life.usable_until(&u.lease)));
                 parts
                     .filter_map(|p| p.retry_at)
                     .chain(url_due)
@@ -240,10 +243,14 @@ impl Upload {
         }
         let requested = self.signing.take();
         let mut any_usable = false;
-        let margin = self.config.url_refresh_margin_ms;
         let checksum_in_signature = self.config.checksum_in_signature;
         for s in signed {
-            let Some(part) = self.part_mut(s.number) else {
+            let lease = self.url_life.lease(now, s.lifetime_ms);
+            // Borrows `parts` alone: the lease is checked against `url_life` below.
+            let index = usize::try_from(s.number)
+                .ok()
+                .and_then(|n| n.checked_sub(1));
+            let Some(part) = index.and_then(|i| self.parts.get_mut(i)) else {
                 continue;
             };
             // Under checksum signing, a URL not asked for covers no known checksum.
@@ -251,8 +258,12 @@ impl Upload {
                 continue;
             }
             let signed_for = part.requested_for.filter(|_| checksum_in_signature);
-            part.url = Some(Url::new(s.url, signed_for, s.expires_at_ms, now, margin));
-            any_usable |= part.url_usable(now);
+            part.url = Some(Url {
+                url: s.url,
+                signed_for,
+                lease,
+            });
+            any_usable |= part.url_usable(&self.url_life, now);
         }
         for &n in requested.iter().flatten() {
             let part = &mut self.parts[n as usize - 1];
@@ -333,14 +344,20 @@ impl Upload {
         let Some(part) = self.part_mut(number) else {
             return;
         };
-        if part.put != (Put::InFlight { attempt }) {
-            return;
-        }
+        let lease = match part.put {
+            Put::InFlight { attempt: a, lease } if a == attempt => lease,
+            _ => return,
+        };
         part.put = Put::Idle;
         self.in_flight -= 1;
         match result {
             Ok(etag) => self.part_done(now, number, etag),
-            Err(failure) => self.put_failed(now, number, failure),
+            Err(failure) => {
+                if failure == PutFailure::Expired {
+                    self.url_life.handle_refused(&lease, now);
+                }
+                self.put_failed(now, number, failure)
+            }
         }
     }
 
@@ -431,7 +448,11 @@ impl Upload {
             if part.retry_at.is_some_and(|t| t <= now) {
                 part.retry_at = None;
             }
-            if part.url.as_ref().is_some_and(|u| u.usable_until <= now) {
+            if part
+                .url
+                .as_ref()
+                .is_some_and(|u| !self.url_life.usable(&u.lease, now))
+            {
                 part.url = None;
             }
         }
@@ -458,7 +479,7 @@ impl Upload {
         for ready in [true, false] {
             for &n in &self.active {
                 let part = &self.parts[n as usize - 1];
-                if part.ready_to_put() == ready && part.wants_url(now, checksums) {
+                if part.ready_to_put() == ready && part.wants_url(&self.url_life, now, checksums) {
                     want.push(n);
                     urgent = true;
                 }
@@ -474,7 +495,7 @@ impl Upload {
             if want.len() >= batch {
                 break;
             }
-            if self.parts[n as usize - 1].wants_url(now, false) {
+            if self.parts[n as usize - 1].wants_url(&self.url_life, now, false) {
                 want.push(n);
                 urgent |= i < soon;
             }
@@ -498,16 +519,17 @@ impl Upload {
         }
         let number = *self.active.iter().find(|&&n| {
             let part = &self.parts[n as usize - 1];
-            part.ready_to_put() && part.url_usable(now)
+            part.ready_to_put() && part.url_usable(&self.url_life, now)
         })?;
         let part = &mut self.parts[number as usize - 1];
         let Data::Sealed { sha256, len } = part.data else {
             unreachable!("ready_to_put checks the part is sealed");
         };
-        let url = part.url.as_ref().expect("url_usable checked").url.clone();
+        let Url { url, lease, .. } = part.url.clone().expect("url_usable checked");
         part.attempts += 1;
         part.put = Put::InFlight {
             attempt: part.attempts,
+            lease,
         };
         self.in_flight += 1;
         Some(Action::Put {

@@ -6,6 +6,7 @@
 use core::fmt;
 
 use super::action::Redacted;
+use crate::presigned::{Lease, UrlLife};
 
 /// What the driver holds in memory for a part.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,8 +27,9 @@ pub(crate) enum Data {
 pub(crate) enum Put {
     /// No PUT out (never sent, or waiting to retry).
     Idle,
-    /// A PUT is out; only its result counts.
-    InFlight { attempt: u32 },
+    /// A PUT is out; only its result counts. The lease of its URL tells, if the store calls
+    /// the URL expired, how long it lasted.
+    InFlight { attempt: u32, lease: Lease },
     /// The store acknowledged the part.
     Done { etag: String },
 }
@@ -39,27 +41,8 @@ pub(crate) struct Url {
     /// The checksum the signature covers, when it covers one: the URL then fits only bytes
     /// with that checksum.
     pub(crate) signed_for: Option<[u8; 32]>,
-    /// Last moment (exclusive) a new PUT may start with it: the expiry less the refresh
-    /// margin, the margin capped at half the lifetime so a short-lived URL is still used
-    /// rather than re-signed forever.
-    pub(crate) usable_until: u64,
-}
-
-impl Url {
-    pub(crate) fn new(
-        url: String,
-        signed_for: Option<[u8; 32]>,
-        expires_at: u64,
-        now: u64,
-        margin: u64,
-    ) -> Self {
-        let lifetime = expires_at.saturating_sub(now);
-        Self {
-            url,
-            signed_for,
-            usable_until: expires_at.saturating_sub(margin.min(lifetime / 2)),
-        }
-    }
+    /// When it arrived and until when a new PUT may start with it ([`crate::presigned`]).
+    pub(crate) lease: Lease,
 }
 
 impl fmt::Debug for Url {
@@ -67,7 +50,7 @@ impl fmt::Debug for Url {
         f.debug_struct("Url")
             .field("url", &Redacted)
             .field("signed_for", &self.signed_for.is_some())
-            .field("usable_until", &self.usable_until)
+            .field("lease", &self.lease)
             .finish()
     }
 }
@@ -116,9 +99,9 @@ impl Part {
     }
 
     /// Has a URL a new PUT of the bytes held may start with at `now`.
-    pub(crate) fn url_usable(&self, now: u64) -> bool {
+    pub(crate) fn url_usable(&self, life: &UrlLife, now: u64) -> bool {
         self.url.as_ref().is_some_and(|u| {
-            now < u.usable_until && u.signed_for.is_none_or(|s| Some(s) == self.sealed_sha())
+            life.usable(&u.lease, now) && u.signed_for.is_none_or(|s| Some(s) == self.sealed_sha())
         })
     }
 
@@ -129,9 +112,9 @@ impl Part {
 
     /// Needs a URL the signing request that is out does not already cover. When signatures
     /// cover checksums, only sealed bytes can be signed for.
-    pub(crate) fn wants_url(&self, now: u64, checksum_in_signature: bool) -> bool {
+    pub(crate) fn wants_url(&self, life: &UrlLife, now: u64, checksum_in_signature: bool) -> bool {
         !self.requested
-            && !self.url_usable(now)
+            && !self.url_usable(life, now)
             && matches!(self.put, Put::Idle)
             && (!checksum_in_signature || self.sealed_sha().is_some())
     }

@@ -124,9 +124,14 @@ export type SignedParts = { parts: Array<SignedPartUrl>, };
  */
 export type SignedPartUrl = { number: number, url: string, headers: { [key in string]: string }, 
 /**
- * Unix ms.
+ * Unix ms, on the server's clock.
  */
-expires_at: number, };
+expires_at: number, 
+/**
+ * How long the URL lives from when it was signed: clients time URLs with this, so their
+ * own clock's error does not matter.
+ */
+expires_in_ms: number, };
 
 /**
  * An upload's state.
@@ -274,9 +279,14 @@ urls: { [key in string]: string },
  */
 session: string, 
 /**
- * Unix ms when these URLs expire.
+ * Unix ms when these URLs expire, on the server's clock.
  */
 expires_at: number, 
+/**
+ * How long these URLs live from when they were signed: clients time URLs with this, so
+ * their own clock's error does not matter.
+ */
+expires_in_ms: number, 
 /**
  * The token's `viewer` claim, if a token was shown.
  */
@@ -305,9 +315,13 @@ export type UrlsRequest = { session: string, paths: Array<string>, };
  */
 export type UrlsAnswer = { urls: { [key in string]: string }, 
 /**
- * Unix ms.
+ * Unix ms, on the server's clock.
  */
-expires_at: number, };
+expires_at: number, 
+/**
+ * How long these URLs live from when they were signed.
+ */
+expires_in_ms: number, };
 
 /**
  * `POST /v1/assets/{id}/viewer-tokens`: a token minted by the server.
@@ -452,7 +466,7 @@ export type ObjectKindName = "init" | "media";
 /**
  * Why an object is fetched again (`corrupt`: it failed authentication).
  */
-export type PlayerRetryReason = "network" | "timeout" | "corrupt";
+export type PlayerRetryReason = "network" | "timeout" | "corrupt" | "expired";
 
 /**
  * The player's `retrying` event.

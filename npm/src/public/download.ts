@@ -5,10 +5,8 @@
  * chunk by chunk in the browser and written to a `WritableStream` (a file from
  * `showSaveFilePicker`, an OPFS file, or any sink), so memory stays flat for any size.
  */
-import type { ErrorBody, PlayAnswer, PlayRequest } from "../generated/contract.js";
-import { cinelockError } from "../internal/errors.js";
 import { load, wasm } from "../internal/wasm.js";
-import { generateRecipientKey, type Engine } from "./seal.js";
+import type { Engine } from "./seal.js";
 
 export interface DownloadOptions {
   /** The Cinelock server, e.g. `https://video.example.com`. */
@@ -36,46 +34,31 @@ export interface DownloadResult {
  */
 export async function download(options: DownloadOptions, destination: WritableStream<Uint8Array>): Promise<DownloadResult> {
   await load();
-  const player = await generateRecipientKey();
   const writer = destination.getWriter();
+  let grant: wasm.DownloadGrant | undefined;
   try {
-    const url = new URL(`/v1/play/${encodeURIComponent(options.assetId)}`, options.endpoint);
-    const request: PlayRequest = {
-      public_key: [...player.publicKey].map((b) => b.toString(16).padStart(2, "0")).join(""),
+    // The session is asked for, and the released key opened, in the SDK's core.
+    grant = await wasm.openDownload({
+      endpoint: options.endpoint,
+      assetId: options.assetId,
       token: options.token,
       password: options.password,
-      download: true,
-    };
-    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(request) });
-    const body = await res.json().catch(() => ({}));
-    if (!res.ok) {
-      const err = (body as Partial<ErrorBody>).error;
-      // The server's codes the SDK passes on are its own; the rest are `server_error`.
-      const code = err?.code === "denied" || err?.code === "unknown_asset" || err?.code === "not_ready" ? err.code : "server_error";
-      throw cinelockError(code, err?.message ?? `HTTP ${res.status}`, { reason: err?.reason, status: res.status });
-    }
-    const d = (body as PlayAnswer).download;
-    if (!d) throw cinelockError("server_error", "the server granted no download");
-    // Not from or into the HTTP cache: the file may be large, and what is opened must be what
-    // the bucket holds now.
-    const sealed = await fetch(d.url, { cache: "no-store" });
-    if (!sealed.ok) throw cinelockError("network", `fetching the file: HTTP ${sealed.status}`);
-    // A Blob: the browser keeps large ones on disk, and the opener reads it window by window.
-    const blob = await sealed.blob();
-    const key = Uint8Array.from(d.key.match(/../g)!.map((h) => parseInt(h, 16)));
+    });
+    const total = grant.size;
     let written = 0;
-    await wasm.openReleased(player.secretKey, options.assetId, key, blob, options.engine, async (chunk: Uint8Array) => {
+    await grant.write(options.engine, async (chunk: Uint8Array) => {
       await writer.write(chunk);
       written += chunk.length;
-      options.onProgress?.(written, d.size);
+      options.onProgress?.(written, total);
     });
     await writer.close();
-    return { filename: d.filename ?? null, size: written };
+    return { filename: grant.filename ?? null, size: written };
   } catch (e) {
     await writer.abort(e).catch(() => {});
     throw e;
   } finally {
-    player.secretKey.fill(0);
+    // Zeroes the data key.
+    grant?.free();
     writer.releaseLock();
   }
 }

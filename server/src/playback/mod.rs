@@ -26,6 +26,8 @@ use cinelock_contract::playback::{
 };
 use cinelock_core::RecipientPublicKey;
 use cinelock_core::media::{Manifest, Released, seal_content_key, seal_key};
+// Most paths one URL request may ask for: the player batches up to it.
+use cinelock_core::playback::MAX_URL_BATCH;
 use cinelock_core::policy::{self, AssetPolicy, Claims, Deny, TokenKeys};
 use rand::RngCore;
 use serde_json::{Map, Value, json};
@@ -39,8 +41,6 @@ use crate::{AppError, keys, now_ms};
 
 /// Media segments per track signed up front (the rest on demand, in batches).
 const FIRST_SEGMENTS: usize = 3;
-/// Most paths one URL request may ask for.
-const MAX_URL_BATCH: usize = 100;
 
 pub(crate) fn denied(d: Deny) -> AppError {
     let retry_after_ms = match d {
@@ -408,6 +408,7 @@ pub async fn play(
         urls,
         session,
         expires_at: expires_ms,
+        expires_in_ms: ttl.as_millis() as u64,
         viewer: grant.viewer,
         download: None,
     };
@@ -516,5 +517,6 @@ pub async fn urls(
     Ok(Json(UrlsAnswer {
         urls,
         expires_at: now_ms() + ttl.as_millis() as i64,
+        expires_in_ms: ttl.as_millis() as u64,
     }))
 }

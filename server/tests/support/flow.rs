@@ -237,7 +237,7 @@ pub fn b64sha(data: &[u8]) -> String {
     STANDARD.encode(Sha256::digest(data))
 }
 
-/// Signs part `n` with the upload's token: `{number, url, headers, expires_at}`.
+/// Signs part `n` with the upload's token: `{number, url, headers, expires_at, expires_in_ms}`.
 pub async fn sign(env: &Env, c: &Created, n: u32) -> Value {
     let body = part_bytes(c, n);
     let (status, v) = call(
@@ -249,7 +249,14 @@ pub async fn sign(env: &Env, c: &Created, n: u32) -> Value {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{v}");
-    v["parts"][0].clone()
+    let part = v["parts"][0].clone();
+    // The lifetime comes both ways: absolute on the server's clock, and from signing (what
+    // clients time URLs with).
+    let ttl_ms = env.state.settings().part_url_ttl.as_millis() as i64;
+    assert_eq!(part["expires_in_ms"].as_i64(), Some(ttl_ms), "{part}");
+    let left = part["expires_at"].as_i64().unwrap() - cinelock_server::now_ms();
+    assert!((ttl_ms - 60_000..=ttl_ms).contains(&left), "{left}");
+    part
 }
 
 /// PUTs to a presigned URL. Errors drop the URL: a presigned query string is never printed.

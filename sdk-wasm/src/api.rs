@@ -53,6 +53,13 @@ pub fn generate_recipient_key() -> Result<RecipientKeyPair, SdkError> {
     })
 }
 
+/// A fresh seal seed (the randomness one sealed stream consumes, [`SEED_LEN`] bytes) from the
+/// browser's CSPRNG: an upload keeps it to reseal byte-identical parts after a reload.
+#[wasm_bindgen(js_name = newSealSeed)]
+pub fn new_seal_seed() -> Result<Vec<u8>, SdkError> {
+    Ok(fresh_seed()?.to_vec())
+}
+
 /// The key id of a 32-byte recipient public key.
 #[wasm_bindgen(js_name = recipientKeyId)]
 pub fn recipient_key_id(public_key: &[u8]) -> Result<String, SdkError> {

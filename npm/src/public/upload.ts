@@ -206,7 +206,7 @@ async function uploadHere(file: Blob, options: UploadOptions, status: UploadStat
       uploadId: created.upload_id,
       endpoint,
       created,
-      seed: Array.from(crypto.getRandomValues(new Uint8Array(71))),
+      seed: Array.from(wasm.newSealSeed()),
       etags: {},
       fileName: name,
       fileSize: file.size,

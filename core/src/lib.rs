@@ -10,6 +10,7 @@
 //! and the state machine that seals, signs, sends, retries and completes them. [`media`] holds
 //! encrypted media packages (sealed segments and their manifest) and content key release.
 
+pub mod analytics;
 mod backoff;
 mod chunk;
 mod error;

@@ -95,6 +95,19 @@ codes! {
         InvalidClaims = "invalid_claims",
         /// Too much of a bounded kind of work at once (password hashes); try again shortly.
         Busy = "busy",
+        // Analytics.
+        /// A beacon without a valid (or with an expired) beacon credential.
+        BeaconCredential = "beacon_credential",
+        /// A beacon whose credential was granted for another asset.
+        BeaconAsset = "beacon_asset",
+        /// A beacon with an impossible value (the message names the field).
+        InvalidBeacon = "invalid_beacon",
+        /// More beacons from one session than the server takes; send later.
+        TooManyBeacons = "too_many_beacons",
+        /// The server's analytics queue is full; send later (nothing accepted is lost).
+        IngestFull = "ingest_full",
+        /// Analytics query parameters the server cannot use.
+        InvalidQuery = "invalid_query",
         // The service.
         /// The server is misconfigured.
         Config = "config",
@@ -291,7 +304,13 @@ impl ErrorCode {
             | A::SourceNotVideo
             | A::SourceTooLarge
             | A::JobTimeout
-            | A::AttemptsExhausted => ErrorCode::ServerError,
+            | A::AttemptsExhausted
+            | A::BeaconCredential
+            | A::BeaconAsset
+            | A::InvalidBeacon
+            | A::TooManyBeacons
+            | A::IngestFull
+            | A::InvalidQuery => ErrorCode::ServerError,
         }
     }
 

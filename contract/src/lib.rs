@@ -12,6 +12,7 @@
 //! to JavaScript (events, statistics). Numbers that are sizes or times fit a JavaScript number
 //! (below 2^53) and are declared as `number`.
 
+pub mod analytics;
 pub mod assets;
 mod codes;
 pub mod errors;

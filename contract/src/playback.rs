@@ -60,6 +60,10 @@ pub struct PlayAnswer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub download: Option<DownloadGrant>,
+    /// Where the session's views report (absent when the server's analytics are off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub beacon: Option<crate::analytics::BeaconGrant>,
 }
 
 /// A download the policy allows: the sealed original and its data key.

@@ -7,6 +7,10 @@
 use ts_rs::{Config, TS};
 
 use crate::Health;
+use crate::analytics::{
+    AnalyticsQuery, AnalyticsReport, BeaconAccepted, BeaconGrant, BreakdownRow, Dimension,
+    IngestStats, Interval, Metrics, RenditionTime, SeriesPoint,
+};
 use crate::assets::{AssetView, JobError, JobView, PackageView};
 use crate::errors::{ApiErrorCode, ErrorBody, ErrorCode, ErrorDetail};
 use crate::events::{
@@ -72,6 +76,17 @@ pub fn declarations() -> String {
         JobView,
         JobError,
         PackageView,
+        BeaconGrant,
+        BeaconAccepted,
+        Interval,
+        Dimension,
+        AnalyticsQuery,
+        Metrics,
+        SeriesPoint,
+        BreakdownRow,
+        RenditionTime,
+        AnalyticsReport,
+        IngestStats,
         PlayRequest,
         PlayAnswer,
         DownloadGrant,

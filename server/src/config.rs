@@ -223,6 +223,29 @@ pub struct Config {
     /// time are answered 429 at once. Default: the number of CPUs.
     #[arg(long, env = "CINELOCK_PASSWORD_HASHES")]
     pub password_hashes: Option<usize>,
+    /// Playback analytics (beacons from players, `GET /v1/analytics`): on unless `false`.
+    #[arg(long, env = "CINELOCK_ANALYTICS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub analytics: bool,
+    /// Days raw analytics events are kept (1 to 760); per-view rollups are kept 760 days (25
+    /// months).
+    #[arg(long, env = "CINELOCK_ANALYTICS_RETENTION_DAYS", default_value_t = 90)]
+    pub analytics_retention_days: u64,
+    /// Analytics events accepted but not yet written that the server holds at most; past it
+    /// beacons are answered 503 and the player sends them again later.
+    #[arg(long, env = "CINELOCK_ANALYTICS_QUEUE", default_value_t = 100_000)]
+    pub analytics_queue: usize,
+    /// Also store each view's truncated network (IPv4 /24, IPv6 /48). Off: no address at all.
+    #[arg(long, env = "CINELOCK_ANALYTICS_STORE_NETWORK", default_value_t = false, action = clap::ArgAction::Set)]
+    pub analytics_store_network: bool,
+}
+
+/// Analytics settings.
+#[derive(Debug, Clone)]
+pub struct AnalyticsSettings {
+    pub enabled: bool,
+    pub retention: Duration,
+    pub queue_events: usize,
+    pub store_network: bool,
 }
 
 /// Where sealed uploads go.
@@ -303,6 +326,7 @@ pub struct Settings {
     pub play_url_ttl: Duration,
     pub play_session_ttl: Duration,
     pub password_hashes: usize,
+    pub analytics: AnalyticsSettings,
 }
 
 impl std::fmt::Debug for Settings {
@@ -342,6 +366,7 @@ impl std::fmt::Debug for Settings {
             .field("play_url_ttl", &self.play_url_ttl)
             .field("play_session_ttl", &self.play_session_ttl)
             .field("password_hashes", &self.password_hashes)
+            .field("analytics", &self.analytics)
             .finish()
     }
 }
@@ -548,6 +573,15 @@ impl Config {
         {
             return bad(format!("CINELOCK_GEOIP_DB {} does not exist", db.display()));
         }
+        if !(1..=760).contains(&self.analytics_retention_days) {
+            return bad("CINELOCK_ANALYTICS_RETENTION_DAYS must be between 1 and 760".into());
+        }
+        if self.analytics_queue < crate::analytics::MAX_BATCH_EVENTS {
+            return bad(format!(
+                "CINELOCK_ANALYTICS_QUEUE must hold at least one beacon ({} events)",
+                crate::analytics::MAX_BATCH_EVENTS
+            ));
+        }
         let password_hashes = match self.password_hashes {
             Some(0) => return bad("CINELOCK_PASSWORD_HASHES must be at least 1".into()),
             Some(n) => n,
@@ -652,6 +686,12 @@ impl Config {
             play_url_ttl: Duration::from_secs(self.play_url_ttl),
             play_session_ttl: Duration::from_secs(self.play_session_ttl),
             password_hashes,
+            analytics: AnalyticsSettings {
+                enabled: self.analytics,
+                retention: Duration::from_secs(self.analytics_retention_days * 86_400),
+                queue_events: self.analytics_queue,
+                store_network: self.analytics_store_network,
+            },
         })
     }
 }

@@ -74,6 +74,10 @@ pub enum AppError {
     /// Too much of a bounded kind of work at once (password hashes); try again in a second.
     #[error("busy: try again in a moment")]
     Busy,
+    /// A beacon refused before its content is looked at (the code says why: credential,
+    /// asset, rate, a full queue).
+    #[error("beacon refused: {}", .0.as_str())]
+    Beacon(ApiErrorCode),
 }
 
 impl AppError {
@@ -129,6 +133,16 @@ impl AppError {
             AppError::Session(code) => (StatusCode::FORBIDDEN, *code),
             AppError::LeaseLost => (StatusCode::CONFLICT, C::LeaseLost),
             AppError::Busy => (StatusCode::TOO_MANY_REQUESTS, C::Busy),
+            AppError::Beacon(code) => (
+                match code {
+                    C::BeaconCredential => StatusCode::UNAUTHORIZED,
+                    C::BeaconAsset => StatusCode::FORBIDDEN,
+                    C::TooManyBeacons => StatusCode::TOO_MANY_REQUESTS,
+                    C::IngestFull => StatusCode::SERVICE_UNAVAILABLE,
+                    _ => StatusCode::BAD_REQUEST,
+                },
+                *code,
+            ),
         }
     }
 }
@@ -162,8 +176,13 @@ impl IntoResponse for AppError {
                 reason: None,
             },
         };
-        if let AppError::Busy = self {
-            return (status, [(axum::http::header::RETRY_AFTER, "1")], Json(body)).into_response();
+        let retry_after = match self {
+            AppError::Busy => Some("1"),
+            AppError::Beacon(ApiErrorCode::TooManyBeacons | ApiErrorCode::IngestFull) => Some("5"),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            return (status, [(axum::http::header::RETRY_AFTER, secs)], Json(body)).into_response();
         }
         if let AppError::Denied {
             reason,

@@ -3,6 +3,7 @@
 //! pages, and never handles media bytes. Its transcode workers ([`transcode`], the `worker`
 //! subcommand) turn sealed uploads into sealed, adaptive packages.
 
+pub mod analytics;
 pub mod assets;
 pub mod auth;
 mod config;
@@ -16,6 +17,7 @@ mod keys;
 mod pages;
 pub mod playback;
 mod routes;
+mod signed;
 mod storage;
 pub mod transcode;
 pub mod uploads;

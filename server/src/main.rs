@@ -188,6 +188,28 @@ async fn serve(state: AppState) -> Result<(), AppError> {
             "no storage configured (CINELOCK_S3_ENDPOINT or CINELOCK_EMBEDDED_S3_DIR): the upload API answers 503"
         );
     }
+    // Old analytics go whether or not storage is configured.
+    if state.analytics().is_some() {
+        let reaper = state.clone();
+        let retention = settings.analytics.retention.as_millis() as i64;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(reaper.settings().reaper_interval);
+            loop {
+                tick.tick().await;
+                let Some(a) = reaper.analytics() else { break };
+                let purged = cinelock_server::analytics::retention::purge(
+                    reaper.db(),
+                    a.salts(),
+                    retention,
+                    now_ms(),
+                )
+                .await;
+                if let Err(e) = purged {
+                    tracing::warn!(error = %e, "purging old analytics failed");
+                }
+            }
+        });
+    }
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| AppError::Config(format!("cannot listen on {}: {e}", settings.listen)))?;

@@ -20,6 +20,7 @@ use crate::config::Settings;
 use crate::playback::Geo;
 use crate::playback::guesses::Hashers;
 use crate::storage::Storage;
+use crate::analytics::{self, Analytics};
 use crate::{AppError, assets, pages, playback, uploads};
 
 /// JSON bodies of the API are small; anything bigger is refused before parsing.
@@ -41,6 +42,8 @@ struct Inner {
     geo: Option<Geo>,
     /// Argon2 hashes allowed at once.
     password_hashers: Hashers,
+    /// Beacon intake and its writer (`None` when analytics are off).
+    analytics: Option<Analytics>,
 }
 
 impl AppState {
@@ -54,6 +57,10 @@ impl AppState {
             .map_err(|e| AppError::Config(format!("CINELOCK_VIEWER_TOKEN_SECRETS: {e}")))?;
         let geo = settings.geoip_db.as_deref().map(Geo::open).transpose()?;
         let settings_hashes = settings.password_hashes;
+        let analytics = settings
+            .analytics
+            .enabled
+            .then(|| Analytics::start(db.clone(), settings.analytics.queue_events));
         Ok(Self {
             inner: Arc::new(Inner {
                 settings,
@@ -63,6 +70,7 @@ impl AppState {
                 viewer_keys,
                 geo,
                 password_hashers: Hashers::new(settings_hashes),
+                analytics,
             }),
         })
     }
@@ -94,6 +102,11 @@ impl AppState {
 
     pub(crate) fn geo(&self) -> Option<&Geo> {
         self.inner.geo.as_ref()
+    }
+
+    /// Analytics, when on.
+    pub fn analytics(&self) -> Option<&Analytics> {
+        self.inner.analytics.as_ref()
     }
 
     /// The bound on Argon2 hashes running at once.
@@ -146,6 +159,7 @@ pub fn app(state: AppState) -> Router {
             "/viewer-token-keys/{id}",
             axum::routing::delete(playback::viewer_keys::revoke_handler),
         )
+        .nest("/analytics", analytics::api_routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
         .layer(
@@ -166,8 +180,17 @@ pub fn app(state: AppState) -> Router {
                 .allow_methods([Method::POST])
                 .allow_headers([header::CONTENT_TYPE]),
         );
+    // Players on any site report their views; the credential decides, not CORS. Beacons are
+    // `text/plain`, so browsers send them without a preflight.
+    let beacons = analytics::beacon_routes().layer(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::any())
+            .allow_methods([Method::POST])
+            .allow_headers([header::CONTENT_TYPE]),
+    );
     Router::new()
         .route("/healthz", get(healthz))
+        .nest("/v1/beacons", beacons)
         .route("/embed.html", get(pages::embed))
         .nest("/v1/play", play)
         .nest("/v1", api)

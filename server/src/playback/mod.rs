@@ -7,7 +7,7 @@
 
 mod client;
 pub mod guesses;
-mod session;
+pub(crate) mod session;
 pub mod viewer_keys;
 
 use std::collections::BTreeMap;
@@ -20,6 +20,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Extensions, HeaderMap, header};
 use cinelock_contract::ApiErrorCode;
+use cinelock_contract::analytics::BeaconGrant;
 use cinelock_contract::playback::{
     DownloadGrant, MintRequest, MintedToken, PlayAnswer, PlayRequest, PolicyView, UrlsAnswer,
     UrlsRequest,
@@ -67,6 +68,16 @@ async fn owned_asset(
         Some(o) if o == key.id => Ok(key),
         _ => Err(AppError::UnknownAsset),
     }
+}
+
+/// The client's address, by the server's proxy settings.
+pub(crate) fn client_address(state: &AppState, extensions: &Extensions, headers: &HeaderMap) -> IpAddr {
+    client::client_ip(
+        extensions,
+        headers,
+        &state.settings().client_ip_header,
+        &state.settings().trusted_proxies,
+    )
 }
 
 /// The API key that owns the asset, if it exists.
@@ -304,12 +315,7 @@ pub async fn play(
         epoch,
     } = load_policy(&state, &id).await?;
     let keys = viewer_keys::for_owner(&state, &owner, req.token.as_deref()).await?;
-    let ip: IpAddr = client::client_ip(
-        &extensions,
-        &headers,
-        &state.settings().client_ip_header,
-        &state.settings().trusted_proxies,
-    );
+    let ip = client_address(&state, &extensions, &headers);
     let country = state.geo().and_then(|g| g.country(ip));
     let text = |name| {
         headers
@@ -411,6 +417,14 @@ pub async fn play(
         expires_in_ms: ttl.as_millis() as u64,
         viewer: grant.viewer,
         download: None,
+        beacon: state.analytics().map(|_| BeaconGrant {
+            credential: crate::analytics::credential::issue(
+                state.token_secret(),
+                &id,
+                &owner,
+                now_ms(),
+            ),
+        }),
     };
     if req.download {
         // decide() refused the request unless the policy and the token allow downloads.

@@ -5,8 +5,8 @@
 //! player then asks for a new one, which the new policy decides).
 
 use cinelock_contract::ApiErrorCode;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+
+use crate::signed;
 
 const PREFIX: &str = "cls2";
 const DOMAIN: &[u8] = b"cinelock playback session v2\0";
@@ -21,41 +21,26 @@ pub struct Session {
     pub expires_ms: i64,
 }
 
-fn mac(secret: &[u8], body: &str) -> Vec<u8> {
-    let mut m = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
-    m.update(DOMAIN);
-    m.update(body.as_bytes());
-    m.finalize().into_bytes().to_vec()
-}
-
 /// Issues a session token.
 pub fn issue(secret: &[u8], s: &Session) -> String {
-    let body = format!(
-        "{PREFIX}.{}.{}.{}.{}",
-        s.asset_id, s.package_id, s.policy_epoch, s.expires_ms
-    );
-    let tag = hex::encode(mac(secret, &body));
-    format!("{body}.{tag}")
+    signed::sign(
+        secret,
+        DOMAIN,
+        PREFIX,
+        &[
+            &s.asset_id,
+            &s.package_id,
+            &s.policy_epoch.to_string(),
+            &s.expires_ms.to_string(),
+        ],
+    )
 }
 
 /// Checks a session token: `Err(ApiErrorCode::SessionInvalid | ApiErrorCode::SessionExpired)`.
 pub fn verify(secret: &[u8], token: &str, now_ms: i64) -> Result<Session, ApiErrorCode> {
-    let (body, tag) = token.rsplit_once('.').ok_or(ApiErrorCode::SessionInvalid)?;
-    let tag = hex::decode(tag).map_err(|_| ApiErrorCode::SessionInvalid)?;
-    let mut m = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
-    m.update(DOMAIN);
-    m.update(body.as_bytes());
-    m.verify_slice(&tag)
-        .map_err(|_| ApiErrorCode::SessionInvalid)?;
-    let mut parts = body.split('.');
-    let (Some(PREFIX), Some(asset_id), Some(package_id), Some(epoch), Some(exp), None) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
+    let Some([asset_id, package_id, epoch, exp]) = signed::open(secret, DOMAIN, PREFIX, token, 4)
+        .and_then(|f| <[&str; 4]>::try_from(f).ok())
+    else {
         return Err(ApiErrorCode::SessionInvalid);
     };
     let policy_epoch: i64 = epoch.parse().map_err(|_| ApiErrorCode::SessionInvalid)?;

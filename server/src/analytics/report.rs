@@ -1,0 +1,281 @@
+//! `GET /v1/analytics`: the metrics of an API key's views (one asset's, or all its assets'),
+//! over a time range, as totals, a series by hour or day, playing time by rendition, and a
+//! breakdown by one dimension. Everything is read from the per-view rows the writer keeps up
+//! to date ([`super::writer`]), never from raw events, so the cost follows the number of views.
+//! Views count in the bucket of their start (Mux's engagement rule). Definitions:
+//! `docs/analytics.md`.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use cinelock_contract::ApiErrorCode;
+use cinelock_contract::analytics::{
+    AnalyticsQuery, AnalyticsReport, BreakdownRow, Dimension, IngestStats, Interval, Metrics,
+    RenditionTime, SeriesPoint,
+};
+use sqlx::{Any, FromRow, QueryBuilder};
+
+use crate::auth::{self, SCOPE_READ};
+use crate::routes::AppState;
+use crate::{AppError, now_ms};
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+/// The longest range one report covers.
+const MAX_RANGE_MS: i64 = 800 * DAY_MS;
+/// The most buckets one series has.
+const MAX_BUCKETS: i64 = 2_000;
+/// The most values a breakdown lists (by views).
+const MAX_BREAKDOWN: usize = 50;
+
+/// Which views a report covers.
+struct Filter {
+    tenant: String,
+    asset: Option<String>,
+    from: i64,
+    to: i64,
+}
+
+impl Filter {
+    fn push(&self, q: &mut QueryBuilder<Any>) {
+        q.push(" WHERE v.tenant = ")
+            .push_bind(self.tenant.clone())
+            .push(" AND v.started_at >= ")
+            .push_bind(self.from)
+            .push(" AND v.started_at < ")
+            .push_bind(self.to);
+        if let Some(a) = &self.asset {
+            q.push(" AND v.asset_id = ").push_bind(a.clone());
+        }
+    }
+}
+
+/// Sums of one group of views.
+#[derive(Debug, FromRow)]
+struct Sums {
+    g: String,
+    views: i64,
+    uniques: i64,
+    watch_ms: i64,
+    playing_ms: i64,
+    failed: i64,
+    ebvs: i64,
+    rebuffer_ms: i64,
+    rebuffer_count: i64,
+    played_bits: i64,
+    upscale_ms: i64,
+    started: i64,
+    completed: i64,
+}
+
+const SUMS: &str = "COUNT(*) AS views, \
+    COUNT(DISTINCT CASE WHEN v.pseudonym IS NOT NULL THEN v.day || ':' || v.pseudonym END) AS uniques, \
+    CAST(COALESCE(SUM(v.watch_ms), 0) AS BIGINT) AS watch_ms, \
+    CAST(COALESCE(SUM(v.playing_ms), 0) AS BIGINT) AS playing_ms, \
+    CAST(COALESCE(SUM(v.failed), 0) AS BIGINT) AS failed, \
+    CAST(COALESCE(SUM(CASE WHEN v.intent = 1 AND v.startup_ms IS NULL AND v.failed = 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS ebvs, \
+    CAST(COALESCE(SUM(v.rebuffer_ms), 0) AS BIGINT) AS rebuffer_ms, \
+    CAST(COALESCE(SUM(v.rebuffer_count), 0) AS BIGINT) AS rebuffer_count, \
+    CAST(COALESCE(SUM(v.played_bits), 0) AS BIGINT) AS played_bits, \
+    CAST(COALESCE(SUM(v.upscale_ms), 0) AS BIGINT) AS upscale_ms, \
+    CAST(COALESCE(SUM(CASE WHEN v.startup_ms IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS started, \
+    CAST(COALESCE(SUM(CASE WHEN v.startup_ms IS NOT NULL AND (v.ended = 1 OR (v.duration_ms > 0 AND v.max_playhead_ms * 10 >= v.duration_ms * 9)) THEN 1 ELSE 0 END), 0) AS BIGINT) AS completed";
+
+fn pct(n: i64, d: i64) -> Option<f64> {
+    (d > 0).then(|| n as f64 * 100.0 / d as f64)
+}
+
+/// The nearest-rank percentile `p` (0 to 1) of ascending `sorted`.
+fn percentile(sorted: &[i64], p: f64) -> Option<u64> {
+    let rank = ((p * sorted.len() as f64).ceil() as usize).max(1);
+    sorted.get(rank - 1).map(|&v| v.max(0) as u64)
+}
+
+fn metrics(s: &Sums, startups: &[i64]) -> Metrics {
+    Metrics {
+        views: s.views as u64,
+        unique_viewers: s.uniques as u64,
+        watch_time_ms: s.watch_ms as u64,
+        playing_time_ms: s.playing_ms as u64,
+        startup_time_median_ms: percentile(startups, 0.5),
+        startup_time_p95_ms: percentile(startups, 0.95),
+        playback_failure_pct: pct(s.failed, s.views),
+        exits_before_start_pct: pct(s.ebvs, s.views),
+        rebuffer_pct: pct(s.rebuffer_ms, s.watch_ms),
+        rebuffers_per_minute: (s.watch_ms > 0)
+            .then(|| s.rebuffer_count as f64 * 60_000.0 / s.watch_ms as f64),
+        weighted_bitrate_bps: (s.playing_ms > 0)
+            .then(|| s.played_bits as f64 * 1000.0 / s.playing_ms as f64),
+        upscale_pct: (s.playing_ms > 0).then(|| s.upscale_ms as f64 * 100.0 / s.playing_ms as f64),
+        completion_pct: pct(s.completed, s.started),
+    }
+}
+
+/// Sums and sorted startup times per group (`group`: an SQL expression over `v`).
+async fn grouped(
+    state: &AppState,
+    f: &Filter,
+    group: &str,
+) -> Result<BTreeMap<String, (Sums, Vec<i64>)>, AppError> {
+    let mut q = QueryBuilder::<Any>::new(format!(
+        "SELECT CAST({group} AS TEXT) AS g, {SUMS} FROM analytics_views v"
+    ));
+    f.push(&mut q);
+    q.push(" GROUP BY 1");
+    let sums: Vec<Sums> = q.build_query_as().fetch_all(state.db()).await?;
+    let mut out: BTreeMap<String, (Sums, Vec<i64>)> = sums
+        .into_iter()
+        .map(|s| (s.g.clone(), (s, Vec::new())))
+        .collect();
+    let mut q = QueryBuilder::<Any>::new(format!(
+        "SELECT CAST({group} AS TEXT) AS g, v.startup_ms FROM analytics_views v"
+    ));
+    f.push(&mut q);
+    q.push(" AND v.startup_ms IS NOT NULL ORDER BY v.startup_ms");
+    let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(state.db()).await?;
+    for (g, ms) in rows {
+        if let Some(e) = out.get_mut(&g) {
+            e.1.push(ms);
+        }
+    }
+    Ok(out)
+}
+
+fn dimension_column(d: Dimension) -> &'static str {
+    match d {
+        Dimension::Country => "COALESCE(v.country, 'unknown')",
+        Dimension::Browser => "v.browser",
+        Dimension::Os => "v.os",
+        Dimension::Device => "v.device",
+        Dimension::Asset => "v.asset_id",
+    }
+}
+
+pub async fn report(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<AnalyticsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<AnalyticsReport>, AppError> {
+    let key = auth::api_key(state.db(), &headers).await?;
+    key.require(SCOPE_READ)?;
+    let Query(q) = query.map_err(|e| AppError::bad(ApiErrorCode::InvalidQuery, e.body_text()))?;
+    let invalid = |m: &str| AppError::bad(ApiErrorCode::InvalidQuery, m.to_owned());
+    if let Some(asset) = &q.asset {
+        let owner: Option<(String,)> =
+            sqlx::query_as("SELECT api_key_id FROM assets WHERE id = $1")
+                .bind(asset)
+                .fetch_optional(state.db())
+                .await?;
+        if owner.is_none_or(|(o,)| o != key.id) {
+            return Err(AppError::UnknownAsset);
+        }
+    }
+    let to = q.to.unwrap_or_else(now_ms);
+    let from = q.from.unwrap_or(to - 7 * DAY_MS);
+    if from >= to || to - from > MAX_RANGE_MS {
+        return Err(invalid("from must be before to, at most 800 days apart"));
+    }
+    let interval = q.interval.unwrap_or(if to - from <= 2 * DAY_MS {
+        Interval::Hour
+    } else {
+        Interval::Day
+    });
+    let width = match interval {
+        Interval::Hour => HOUR_MS,
+        Interval::Day => DAY_MS,
+    };
+    // Both positive: from < to.
+    let buckets = ((to - from) as u64).div_ceil(width as u64) as i64;
+    if buckets > MAX_BUCKETS {
+        return Err(invalid("too many buckets: use a shorter range or a longer interval"));
+    }
+    let f = Filter {
+        tenant: key.id.clone(),
+        asset: q.asset.clone(),
+        from,
+        to,
+    };
+    let totals = grouped(&state, &f, "'all'")
+        .await?
+        .remove("all")
+        .map(|(s, st)| metrics(&s, &st))
+        .unwrap_or_default();
+    let by_bucket = grouped(&state, &f, &format!("(v.started_at - {from}) / {width}")).await?;
+    let series = (0..buckets)
+        .map(|i| SeriesPoint {
+            start: from + i * width,
+            metrics: by_bucket
+                .get(&i.to_string())
+                .map(|(s, st)| metrics(s, st))
+                .unwrap_or_default(),
+        })
+        .collect();
+    let mut breakdown: Vec<BreakdownRow> = match q.breakdown {
+        Some(d) => grouped(&state, &f, dimension_column(d))
+            .await?
+            .into_iter()
+            .map(|(value, (s, st))| BreakdownRow {
+                value,
+                metrics: metrics(&s, &st),
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    breakdown.sort_by(|a, b| b.metrics.views.cmp(&a.metrics.views).then(a.value.cmp(&b.value)));
+    breakdown.truncate(MAX_BREAKDOWN);
+    let mut rq = QueryBuilder::<Any>::new(
+        "SELECT r.rendition, CAST(SUM(r.playing_ms) AS BIGINT) FROM analytics_view_renditions r \
+         JOIN analytics_views v ON v.view_id = r.view_id",
+    );
+    f.push(&mut rq);
+    rq.push(" GROUP BY r.rendition ORDER BY 2 DESC");
+    let renditions = rq
+        .build_query_as::<(String, i64)>()
+        .fetch_all(state.db())
+        .await?
+        .into_iter()
+        .map(|(rendition, ms)| RenditionTime {
+            rendition,
+            playing_time_ms: ms.max(0) as u64,
+        })
+        .collect();
+    Ok(Json(AnalyticsReport {
+        from,
+        to,
+        interval,
+        asset: q.asset,
+        totals,
+        series,
+        renditions,
+        breakdown_by: q.breakdown,
+        breakdown,
+    }))
+}
+
+/// `GET /v1/analytics/ingest`: the intake's counters since the server started.
+pub async fn ingest_stats(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<IngestStats>, AppError> {
+    let key = auth::api_key(state.db(), &headers).await?;
+    key.require(SCOPE_READ)?;
+    let a = state.analytics().ok_or(AppError::NotFound)?;
+    Ok(Json(a.intake().stats()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        assert_eq!(percentile(&[], 0.5), None);
+        assert_eq!(percentile(&[7], 0.95), Some(7));
+        let v: Vec<i64> = (1..=100).collect();
+        assert_eq!(percentile(&v, 0.5), Some(50));
+        assert_eq!(percentile(&v, 0.95), Some(95));
+        assert_eq!(percentile(&[1, 2, 3, 4], 0.5), Some(2));
+    }
+}

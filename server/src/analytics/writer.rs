@@ -1,0 +1,280 @@
+//! The analytics intake: a bounded queue of masked beacons and the one task that writes them,
+//! many at a time, in one transaction per flush (SQLite and PostgreSQL alike). Beacons are
+//! answered as soon as they are queued; when the queue is full they are refused (503) and the
+//! player sends them again later, so nothing accepted is lost. Dropping the last handle of the
+//! queue lets the writer drain it and stop.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use cinelock_contract::analytics::IngestStats;
+use cinelock_core::analytics::{BeaconEvent, ViewFacts};
+use sqlx::{Any, AnyPool, QueryBuilder};
+use tokio::sync::mpsc;
+
+use crate::AppError;
+
+/// Beacons the writer takes per flush at most (each of up to 100 events).
+const FLUSH_ITEMS: usize = 512;
+/// Rows per INSERT statement: under SQLite's 32 766 bound parameters for the widest table.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// What the request side knows of a view, masked ([`super::ingest`]).
+#[derive(Debug, Clone)]
+pub struct ViewDims {
+    pub view_id: String,
+    pub asset_id: String,
+    pub tenant: String,
+    pub received_at: i64,
+    pub country: Option<String>,
+    pub browser: String,
+    pub os: String,
+    pub device: String,
+    pub referrer: Option<String>,
+    pub network: Option<String>,
+    pub pseudonym: Option<String>,
+    pub viewer_hash: Option<String>,
+}
+
+/// One accepted beacon.
+#[derive(Debug)]
+pub struct Item {
+    pub view: ViewDims,
+    pub events: Vec<BeaconEvent>,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    accepted: AtomicU64,
+    stored: AtomicU64,
+    shed: AtomicU64,
+    queued: AtomicU64,
+}
+
+/// The queue's sending side, shared by the request handlers.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    tx: mpsc::UnboundedSender<Item>,
+    counters: Arc<Counters>,
+    capacity: u64,
+}
+
+impl Intake {
+    /// Starts the writer on `db`; at most `capacity` events wait.
+    pub fn start(db: AnyPool, capacity: usize) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let counters = Arc::new(Counters::default());
+        tokio::spawn(run(db, rx, counters.clone()));
+        Self {
+            tx,
+            counters,
+            capacity: capacity as u64,
+        }
+    }
+
+    /// Queues `item`, unless that would pass the bound: `Err` (counted as shed).
+    pub fn offer(&self, item: Item) -> Result<(), AppError> {
+        let n = item.events.len() as u64;
+        let before = self.counters.queued.fetch_add(n, Ordering::AcqRel);
+        let refuse = || {
+            self.counters.queued.fetch_sub(n, Ordering::AcqRel);
+            self.counters.shed.fetch_add(n, Ordering::Relaxed);
+            AppError::Beacon(cinelock_contract::ApiErrorCode::IngestFull)
+        };
+        if before + n > self.capacity {
+            return Err(refuse());
+        }
+        if self.tx.send(item).is_err() {
+            return Err(refuse());
+        }
+        self.counters.accepted.fetch_add(n, Ordering::Relaxed);
+        Ok(())
+    }
+
+    pub fn stats(&self) -> IngestStats {
+        let c = &self.counters;
+        IngestStats {
+            accepted_events: c.accepted.load(Ordering::Relaxed),
+            stored_events: c.stored.load(Ordering::Relaxed),
+            shed_events: c.shed.load(Ordering::Relaxed),
+            queued_events: c.queued.load(Ordering::Relaxed),
+        }
+    }
+}
+
+async fn run(db: AnyPool, mut rx: mpsc::UnboundedReceiver<Item>, counters: Arc<Counters>) {
+    let mut items = Vec::with_capacity(FLUSH_ITEMS);
+    while rx.recv_many(&mut items, FLUSH_ITEMS).await > 0 {
+        let events: u64 = items.iter().map(|i| i.events.len() as u64).sum();
+        // A failed flush is retried (the database may be restarting); the items stay queued.
+        let mut delay = std::time::Duration::from_millis(100);
+        loop {
+            match write(&db, &items).await {
+                Ok(stored) => {
+                    counters.stored.fetch_add(stored, Ordering::Relaxed);
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "writing analytics failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(std::time::Duration::from_secs(10));
+                }
+            }
+        }
+        counters.queued.fetch_sub(events, Ordering::AcqRel);
+        items.clear();
+    }
+}
+
+/// Writes a flush in one transaction: the events (each `(view, seq)` once), then each view's
+/// row and rendition times, merged with what is stored (totals only grow). Returns the events
+/// written.
+pub async fn write(db: &AnyPool, items: &[Item]) -> Result<u64, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let rows: Vec<(&ViewDims, &BeaconEvent)> = items
+        .iter()
+        .flat_map(|i| i.events.iter().map(move |e| (&i.view, e)))
+        .collect();
+    let mut stored = 0;
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut q: QueryBuilder<Any> = QueryBuilder::new(
+            "INSERT INTO analytics_events (view_id, seq, asset_id, tenant, received_at, at_ms, playhead_ms, kind, data) ",
+        );
+        q.push_values(chunk, |mut b, (v, e)| {
+            b.push_bind(v.view_id.as_str())
+                .push_bind(i64::from(e.seq))
+                .push_bind(v.asset_id.as_str())
+                .push_bind(v.tenant.as_str())
+                .push_bind(v.received_at)
+                .push_bind(e.at_ms as i64)
+                .push_bind(e.playhead_ms as i64)
+                .push_bind(e.event.name())
+                .push_bind(serde_json::to_string(e).unwrap_or_default());
+        });
+        q.push(" ON CONFLICT (view_id, seq) DO NOTHING");
+        stored += q.build().execute(&mut *tx).await?.rows_affected();
+    }
+    // One row per view of the flush, its facts folded over all its events here.
+    let mut views: BTreeMap<&str, (&ViewDims, Vec<BeaconEvent>)> = BTreeMap::new();
+    for i in items {
+        views
+            .entry(i.view.view_id.as_str())
+            .or_insert_with(|| (&i.view, Vec::new()))
+            .1
+            .extend(i.events.iter().cloned());
+    }
+    let views: Vec<(&ViewDims, ViewFacts)> = views
+        .into_values()
+        .map(|(dims, events)| (dims, ViewFacts::of(&events)))
+        .collect();
+    for chunk in views.chunks(ROWS_PER_STATEMENT / 5) {
+        upsert_views(&mut tx, chunk).await?;
+    }
+    let renditions: Vec<(&str, &str, i64)> = views
+        .iter()
+        .flat_map(|(d, f)| {
+            f.totals.iter().flat_map(move |t| {
+                t.renditions
+                    .iter()
+                    .map(move |(r, ms)| (d.view_id.as_str(), r.as_str(), *ms as i64))
+            })
+        })
+        .collect();
+    for chunk in renditions.chunks(ROWS_PER_STATEMENT) {
+        let mut q: QueryBuilder<Any> = QueryBuilder::new(
+            "INSERT INTO analytics_view_renditions (view_id, rendition, playing_ms) ",
+        );
+        q.push_values(chunk, |mut b, (v, r, ms)| {
+            b.push_bind(*v).push_bind(*r).push_bind(*ms);
+        });
+        q.push(
+            " ON CONFLICT (view_id, rendition) DO UPDATE SET playing_ms = \
+             CASE WHEN excluded.playing_ms > analytics_view_renditions.playing_ms \
+             THEN excluded.playing_ms ELSE analytics_view_renditions.playing_ms END",
+        );
+        q.build().execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(stored)
+}
+
+/// The larger of the stored and the new value of a column.
+fn greater(col: &str) -> String {
+    format!(
+        "{col} = CASE WHEN excluded.{col} > analytics_views.{col} THEN excluded.{col} ELSE analytics_views.{col} END"
+    )
+}
+
+async fn upsert_views(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    views: &[(&ViewDims, ViewFacts)],
+) -> Result<(), sqlx::Error> {
+    let mut q: QueryBuilder<Any> = QueryBuilder::new(
+        "INSERT INTO analytics_views (view_id, asset_id, tenant, started_at, day, last_seen, country, browser, os, device, \
+         referrer, network, pseudonym, viewer_hash, duration_ms, intent, startup_ms, failed, error_code, ended, \
+         watch_ms, playing_ms, rebuffer_count, rebuffer_ms, played_bits, upscale_ms, max_playhead_ms, player_width, player_height) ",
+    );
+    q.push_values(views, |mut b, (d, f)| {
+        let t = f.totals.clone().unwrap_or_default();
+        b.push_bind(d.view_id.as_str())
+            .push_bind(d.asset_id.as_str())
+            .push_bind(d.tenant.as_str())
+            .push_bind(d.received_at)
+            .push_bind(cinelock_core::analytics::salt::day_of(d.received_at))
+            .push_bind(d.received_at)
+            .push_bind(d.country.clone())
+            .push_bind(d.browser.as_str())
+            .push_bind(d.os.as_str())
+            .push_bind(d.device.as_str())
+            .push_bind(d.referrer.clone())
+            .push_bind(d.network.clone())
+            .push_bind(d.pseudonym.clone())
+            .push_bind(d.viewer_hash.clone())
+            .push_bind(f.duration_ms.map(|v| v as i64))
+            .push_bind(i64::from(f.intent))
+            .push_bind(f.startup_ms.map(|v| v as i64))
+            .push_bind(i64::from(f.failed))
+            .push_bind(f.error_code.clone())
+            .push_bind(i64::from(f.ended))
+            .push_bind(t.watch_ms as i64)
+            .push_bind(t.playing_ms as i64)
+            .push_bind(i64::from(t.rebuffer_count))
+            .push_bind(t.rebuffer_ms as i64)
+            .push_bind(t.played_bits as i64)
+            .push_bind(t.upscale_ms as i64)
+            .push_bind(t.max_playhead_ms as i64)
+            .push_bind(i64::from(t.player_width))
+            .push_bind(i64::from(t.player_height));
+    });
+    let mut set = vec![
+        "last_seen = excluded.last_seen".to_string(),
+        "duration_ms = COALESCE(analytics_views.duration_ms, excluded.duration_ms)".into(),
+        "startup_ms = COALESCE(analytics_views.startup_ms, excluded.startup_ms)".into(),
+        "error_code = COALESCE(analytics_views.error_code, excluded.error_code)".into(),
+        "pseudonym = COALESCE(analytics_views.pseudonym, excluded.pseudonym)".into(),
+        "viewer_hash = COALESCE(analytics_views.viewer_hash, excluded.viewer_hash)".into(),
+    ];
+    for col in [
+        "intent",
+        "failed",
+        "ended",
+        "watch_ms",
+        "playing_ms",
+        "rebuffer_count",
+        "rebuffer_ms",
+        "played_bits",
+        "upscale_ms",
+        "max_playhead_ms",
+        "player_width",
+        "player_height",
+    ] {
+        set.push(greater(col));
+    }
+    q.push(" ON CONFLICT (view_id) DO UPDATE SET ");
+    q.push(set.join(", "));
+    // A view id is the player's random draw: another asset's beacons never touch the row.
+    q.push(" WHERE analytics_views.asset_id = excluded.asset_id");
+    q.build().execute(&mut **tx).await?;
+    Ok(())
+}

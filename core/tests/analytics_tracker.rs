@@ -119,10 +119,18 @@ fn a_view_yields_the_expected_events_and_totals() {
     assert_eq!(totals.renditions["v360"], totals.playing_ms - 4_000);
     // Bits: 1 Mbit/s and 0.4 Mbit/s for their times.
     let bits = totals.renditions["v360"] * 1_000 + totals.renditions["v240"] * 400;
-    assert!(totals.played_bits.abs_diff(bits) <= 1, "{} vs {bits}", totals.played_bits);
+    assert!(
+        totals.played_bits.abs_diff(bits) <= 1,
+        "{} vs {bits}",
+        totals.played_bits
+    );
     // 640×360 in 1280×720 is 100 % upscale; 426×240 is 200 % (the height fills first).
     let upscale = totals.renditions["v360"] + 2 * totals.renditions["v240"];
-    assert!(totals.upscale_ms.abs_diff(upscale) <= 1, "{} vs {upscale}", totals.upscale_ms);
+    assert!(
+        totals.upscale_ms.abs_diff(upscale) <= 1,
+        "{} vs {upscale}",
+        totals.upscale_ms
+    );
     assert_eq!(totals.max_playhead_ms, 60_000);
     // The leaving batch goes with keepalive.
     assert!(sent.last().unwrap().keepalive);
@@ -141,7 +149,11 @@ fn batches_go_every_five_seconds_and_heartbeats_every_ten_while_not_paused() {
         .map(|e| e.at_ms)
         .collect();
     assert_eq!(hbs, [10_100, 20_100, 30_100, 40_100, 50_100]);
-    assert!(events(&sent).filter(|e| e.event == EventKind::Heartbeat {}).all(|e| e.totals.is_some()));
+    assert!(
+        events(&sent)
+            .filter(|e| e.event == EventKind::Heartbeat {})
+            .all(|e| e.totals.is_some())
+    );
     // Each batch went about five seconds after its first event.
     assert!(sent.len() >= 5);
     // Paused: no heartbeats, and nothing to send.
@@ -172,7 +184,10 @@ fn a_failing_endpoint_loses_nothing_until_it_returns_and_the_queue_stays_bounded
     t.handle_pause(now);
     run(&mut t, &mut now, 1_200_000, true, &mut sent);
     let got = names(&sent);
-    assert_eq!(&got[..4], ["viewstart", "play", "playing", "renditionchange"]);
+    assert_eq!(
+        &got[..4],
+        ["viewstart", "play", "playing", "renditionchange"]
+    );
     assert!(got.len() <= 20);
     let last = events(&sent).last().unwrap();
     assert_eq!(last.event, EventKind::Pause {});

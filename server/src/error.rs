@@ -182,7 +182,12 @@ impl IntoResponse for AppError {
             _ => None,
         };
         if let Some(secs) = retry_after {
-            return (status, [(axum::http::header::RETRY_AFTER, secs)], Json(body)).into_response();
+            return (
+                status,
+                [(axum::http::header::RETRY_AFTER, secs)],
+                Json(body),
+            )
+                .into_response();
         }
         if let AppError::Denied {
             reason,

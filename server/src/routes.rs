@@ -15,12 +15,12 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::analytics::{self, Analytics};
 use crate::auth::TokenSigner;
 use crate::config::Settings;
 use crate::playback::Geo;
 use crate::playback::guesses::Hashers;
 use crate::storage::Storage;
-use crate::analytics::{self, Analytics};
 use crate::{AppError, assets, pages, playback, uploads};
 
 /// JSON bodies of the API are small; anything bigger is refused before parsing.

@@ -56,7 +56,10 @@ mod tests {
         assert_eq!(open(b"k", b"kind b\0", "ta1", &t, 2), None);
         assert_eq!(open(b"other", b"kind a\0", "ta1", &t, 2), None);
         assert_eq!(open(b"k", b"kind a\0", "ta1", &t, 3), None);
-        assert_eq!(open(b"k", b"kind a\0", "ta1", &t.replace('x', "y"), 2), None);
+        assert_eq!(
+            open(b"k", b"kind a\0", "ta1", &t.replace('x', "y"), 2),
+            None
+        );
         assert_eq!(open(b"k", b"kind a\0", "ta1", "garbage", 2), None);
     }
 }

@@ -43,15 +43,21 @@ pub enum EventKind {
     Play {},
     /// The first frame showed and the playhead moved (once per view); `startup_ms` since the
     /// first `play`.
-    Playing { startup_ms: u64 },
+    Playing {
+        startup_ms: u64,
+    },
     Pause {},
     Seeking {},
     /// The seek landed `seek_ms` after it began.
-    Seeked { seek_ms: u64 },
+    Seeked {
+        seek_ms: u64,
+    },
     /// Playback stalled for lack of data (not for a seek).
     Rebufferstart {},
     /// The stall ended after `rebuffer_ms`.
-    Rebufferend { rebuffer_ms: u64 },
+    Rebufferend {
+        rebuffer_ms: u64,
+    },
     /// The video rendition changed.
     Renditionchange {
         rendition: String,
@@ -61,7 +67,10 @@ pub enum EventKind {
         height: u32,
     },
     /// An error, by code (never a message: messages can hold URLs).
-    Error { code: String, fatal: bool },
+    Error {
+        code: String,
+        fatal: bool,
+    },
     /// Playback reached the end.
     Ended {},
     /// Ten seconds without another event while not paused.
@@ -137,8 +146,7 @@ impl Totals {
 fn id_like(s: &str, max: usize, extra: &[char]) -> bool {
     !s.is_empty()
         && s.len() <= max
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || extra.contains(&c))
 }
 
@@ -196,8 +204,7 @@ pub fn validate(e: &BeaconEvent) -> Result<(), String> {
         if t.upscale_ms > t.playing_ms.saturating_mul(32) {
             return bad("upscale_ms");
         }
-        if t.max_playhead_ms > MAX_VIEW_MS || t.player_width > 16_384 || t.player_height > 16_384
-        {
+        if t.max_playhead_ms > MAX_VIEW_MS || t.player_width > 16_384 || t.player_height > 16_384 {
             return bad("max_playhead_ms or player size");
         }
         if t.renditions.len() > MAX_RENDITIONS
@@ -271,7 +278,8 @@ mod tests {
 
     #[test]
     fn the_wire_form_is_strict() {
-        let json = r#"{"seq":3,"at_ms":1200,"playhead_ms":0,"event":{"type":"playing","startup_ms":800}}"#;
+        let json =
+            r#"{"seq":3,"at_ms":1200,"playhead_ms":0,"event":{"type":"playing","startup_ms":800}}"#;
         let e: BeaconEvent = serde_json::from_str(json).unwrap();
         assert_eq!(e.event, EventKind::Playing { startup_ms: 800 });
         assert_eq!(serde_json::to_string(&e).unwrap(), json);
@@ -314,7 +322,10 @@ mod tests {
         });
         assert!(validate(&e).is_ok());
         e.totals.as_mut().unwrap().watch_ms = 60_000;
-        assert!(validate(&e).is_err(), "more watch time than the view lasted");
+        assert!(
+            validate(&e).is_err(),
+            "more watch time than the view lasted"
+        );
         e.totals.as_mut().unwrap().watch_ms = 9_000;
         e.totals.as_mut().unwrap().playing_ms = 9_500;
         assert!(validate(&e).is_err(), "more playing than watching");
@@ -336,11 +347,24 @@ mod tests {
         });
         let events = vec![
             hb,
-            ev(0, 0, EventKind::Viewstart { duration_ms: 60_000 }),
+            ev(
+                0,
+                0,
+                EventKind::Viewstart {
+                    duration_ms: 60_000,
+                },
+            ),
             ev(1, 100, EventKind::Play {}),
             early,
             ev(3, 900, EventKind::Playing { startup_ms: 800 }),
-            ev(6, 21_000, EventKind::Error { code: "fetch_failed".into(), fatal: true }),
+            ev(
+                6,
+                21_000,
+                EventKind::Error {
+                    code: "fetch_failed".into(),
+                    fatal: true,
+                },
+            ),
         ];
         let f = ViewFacts::of(&events);
         assert_eq!(f.duration_ms, Some(60_000));

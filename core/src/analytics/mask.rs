@@ -54,7 +54,9 @@ impl CoarseAgent {
 /// The major version after `token` (`Chrome/131.0.1` → 131).
 fn major_after(ua: &str, token: &str) -> Option<u32> {
     let rest = &ua[ua.find(token)? + token.len()..];
-    let digits: &str = &rest[..rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len())];
+    let digits: &str = &rest[..rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len())];
     digits.parse().ok()
 }
 
@@ -175,7 +177,12 @@ pub fn day_pseudonym(salt: &[u8; 32], tenant: &str, ip: IpAddr, agent: &CoarseAg
     let ua = format!("{}|{}|{}", agent.browser_label(), agent.os, agent.device);
     let h = mac(
         salt,
-        &[b"cinelock viewer day", tenant.as_bytes(), ip.as_bytes(), ua.as_bytes()],
+        &[
+            b"cinelock viewer day",
+            tenant.as_bytes(),
+            ip.as_bytes(),
+            ua.as_bytes(),
+        ],
     );
     hex::encode(&h[..8])
 }
@@ -189,7 +196,10 @@ pub fn viewer_hash(tenant_key: &[u8; 32], viewer_id: &str) -> String {
 
 /// A tenant's key for [`viewer_hash`], derived from the server's secret.
 pub fn tenant_key(server_secret: &[u8], tenant: &str) -> [u8; 32] {
-    mac(server_secret, &[b"cinelock analytics tenant key", tenant.as_bytes()])
+    mac(
+        server_secret,
+        &[b"cinelock analytics tenant key", tenant.as_bytes()],
+    )
 }
 
 #[cfg(test)]
@@ -250,7 +260,11 @@ mod tests {
         ];
         for (ua, (browser, major, os, device)) in cases {
             let a = coarsen_agent(ua);
-            assert_eq!((a.browser, a.major, a.os, a.device), (browser, major, os, device), "{ua}");
+            assert_eq!(
+                (a.browser, a.major, a.os, a.device),
+                (browser, major, os, device),
+                "{ua}"
+            );
         }
     }
 
@@ -276,7 +290,10 @@ mod tests {
             "GET https://bucket.s3.example/v1/00003.cnls?X-Amz-Signature=abc failed: HTTP 403",
         );
         assert_eq!(m, "GET <url> failed: HTTP 403");
-        assert_eq!(strip_urls("see www.example.com or /v1/play?x"), "see <url> or <url>");
+        assert_eq!(
+            strip_urls("see www.example.com or /v1/play?x"),
+            "see <url> or <url>"
+        );
         assert_eq!(strip_urls(&"x".repeat(500)).len(), MAX_MESSAGE_LEN);
     }
 

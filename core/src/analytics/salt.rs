@@ -85,21 +85,45 @@ mod tests {
     fn the_book_holds_today_and_yesterday_only() {
         let mut book = SaltBook::default();
         let t = 20_000 * DAY_MS + 5;
-        book.insert(DailySalt { day: 20_000, bytes: [1; 32] }, t);
+        book.insert(
+            DailySalt {
+                day: 20_000,
+                bytes: [1; 32],
+            },
+            t,
+        );
         assert_eq!(book.current(t).map(|s| s.bytes), Some([1; 32]));
         // The next day: yesterday's is kept (not current), today's is missing until made.
         let t2 = t + DAY_MS;
         assert!(book.current(t2).is_none());
         assert_eq!(book.days(), [20_000]);
-        book.insert(DailySalt { day: 20_001, bytes: [2; 32] }, t2);
+        book.insert(
+            DailySalt {
+                day: 20_001,
+                bytes: [2; 32],
+            },
+            t2,
+        );
         // A second salt for a day is refused: pseudonyms of a day stay comparable.
-        book.insert(DailySalt { day: 20_001, bytes: [3; 32] }, t2);
+        book.insert(
+            DailySalt {
+                day: 20_001,
+                bytes: [3; 32],
+            },
+            t2,
+        );
         assert_eq!(book.current(t2).map(|s| s.bytes), Some([2; 32]));
         // Two days on, the first is gone.
         book.purge(t + 2 * DAY_MS);
         assert_eq!(book.days(), [20_001]);
         // An old salt is never taken.
-        book.insert(DailySalt { day: 19_000, bytes: [4; 32] }, t2);
+        book.insert(
+            DailySalt {
+                day: 19_000,
+                bytes: [4; 32],
+            },
+            t2,
+        );
         assert_eq!(book.days(), [20_001]);
     }
 }

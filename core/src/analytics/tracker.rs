@@ -480,8 +480,8 @@ impl ViewTracker {
             let (pw, ph) = self.player;
             if r.width > 0 && r.height > 0 && pw > 0 && ph > 0 {
                 // Mux's upscale: the stretch in the dimension that fills the player first.
-                let scale = (f64::from(pw) / f64::from(r.width))
-                    .min(f64::from(ph) / f64::from(r.height));
+                let scale =
+                    (f64::from(pw) / f64::from(r.width)).min(f64::from(ph) / f64::from(r.height));
                 self.upscale += (scale - 1.0).max(0.0) * dt as f64;
             }
             self.totals.played_bits = self.bits as u64;

@@ -66,8 +66,7 @@ pub async fn beacon(
     }
     let invalid = |m: String| AppError::bad(ApiErrorCode::InvalidBeacon, m);
     let view_ok = b.view_id.len() == 32
-        && b
-            .view_id
+        && b.view_id
             .bytes()
             .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c));
     if !view_ok {
@@ -81,7 +80,10 @@ pub async fn beacon(
     for e in &b.events {
         validate(e).map_err(invalid)?;
     }
-    if b.viewer_id.as_ref().is_some_and(|v| v.len() > MAX_VIEWER_ID) {
+    if b.viewer_id
+        .as_ref()
+        .is_some_and(|v| v.len() > MAX_VIEWER_ID)
+    {
         return Err(invalid(format!(
             "viewer_id is longer than {MAX_VIEWER_ID} bytes"
         )));

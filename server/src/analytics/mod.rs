@@ -8,6 +8,7 @@ mod ingest;
 mod report;
 pub mod retention;
 pub mod salts;
+mod sql;
 pub mod writer;
 
 use std::sync::Mutex;

@@ -15,7 +15,9 @@ use cinelock_contract::analytics::{
     AnalyticsQuery, AnalyticsReport, BreakdownRow, Dimension, IngestStats, Interval, Metrics,
     RenditionTime, SeriesPoint,
 };
-use sqlx::{Any, FromRow, QueryBuilder};
+use sqlx::FromRow;
+
+use super::sql::{Val, fetch_all};
 
 use crate::auth::{self, SCOPE_READ};
 use crate::routes::AppState;
@@ -39,16 +41,20 @@ struct Filter {
 }
 
 impl Filter {
-    fn push(&self, q: &mut QueryBuilder<Any>) {
-        q.push(" WHERE v.tenant = ")
-            .push_bind(self.tenant.clone())
-            .push(" AND v.started_at >= ")
-            .push_bind(self.from)
-            .push(" AND v.started_at < ")
-            .push_bind(self.to);
+    /// The `WHERE` clause over views `v`, and its values.
+    fn clause(&self) -> (String, Vec<Val>) {
+        let mut sql =
+            "WHERE v.tenant = $1 AND v.started_at >= $2 AND v.started_at < $3".to_string();
+        let mut vals = vec![
+            Val::from(self.tenant.as_str()),
+            self.from.into(),
+            self.to.into(),
+        ];
         if let Some(a) = &self.asset {
-            q.push(" AND v.asset_id = ").push_bind(a.clone());
+            sql.push_str(" AND v.asset_id = $4");
+            vals.push(a.as_str().into());
         }
+        (sql, vals)
     }
 }
 
@@ -119,22 +125,28 @@ async fn grouped(
     f: &Filter,
     group: &str,
 ) -> Result<BTreeMap<String, (Sums, Vec<i64>)>, AppError> {
-    let mut q = QueryBuilder::<Any>::new(format!(
-        "SELECT CAST({group} AS TEXT) AS g, {SUMS} FROM analytics_views v"
-    ));
-    f.push(&mut q);
-    q.push(" GROUP BY 1");
-    let sums: Vec<Sums> = q.build_query_as().fetch_all(state.db()).await?;
+    let (filter, vals) = f.clause();
+    let sums: Vec<Sums> = fetch_all(
+        state.db(),
+        &format!(
+            "SELECT CAST({group} AS TEXT) AS g, {SUMS} FROM analytics_views v {filter} GROUP BY 1"
+        ),
+        vals.clone(),
+    )
+    .await?;
     let mut out: BTreeMap<String, (Sums, Vec<i64>)> = sums
         .into_iter()
         .map(|s| (s.g.clone(), (s, Vec::new())))
         .collect();
-    let mut q = QueryBuilder::<Any>::new(format!(
-        "SELECT CAST({group} AS TEXT) AS g, v.startup_ms FROM analytics_views v"
-    ));
-    f.push(&mut q);
-    q.push(" AND v.startup_ms IS NOT NULL ORDER BY v.startup_ms");
-    let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(state.db()).await?;
+    let rows: Vec<(String, i64)> = fetch_all(
+        state.db(),
+        &format!(
+            "SELECT CAST({group} AS TEXT) AS g, v.startup_ms FROM analytics_views v {filter} \
+             AND v.startup_ms IS NOT NULL ORDER BY v.startup_ms"
+        ),
+        vals,
+    )
+    .await?;
     for (g, ms) in rows {
         if let Some(e) = out.get_mut(&g) {
             e.1.push(ms);
@@ -189,7 +201,9 @@ pub async fn report(
     // Both positive: from < to.
     let buckets = ((to - from) as u64).div_ceil(width as u64) as i64;
     if buckets > MAX_BUCKETS {
-        return Err(invalid("too many buckets: use a shorter range or a longer interval"));
+        return Err(invalid(
+            "too many buckets: use a shorter range or a longer interval",
+        ));
     }
     let f = Filter {
         tenant: key.id.clone(),
@@ -223,19 +237,24 @@ pub async fn report(
             .collect(),
         None => Vec::new(),
     };
-    breakdown.sort_by(|a, b| b.metrics.views.cmp(&a.metrics.views).then(a.value.cmp(&b.value)));
+    breakdown.sort_by(|a, b| {
+        b.metrics
+            .views
+            .cmp(&a.metrics.views)
+            .then(a.value.cmp(&b.value))
+    });
     breakdown.truncate(MAX_BREAKDOWN);
-    let mut rq = QueryBuilder::<Any>::new(
-        "SELECT r.rendition, CAST(SUM(r.playing_ms) AS BIGINT) FROM analytics_view_renditions r \
-         JOIN analytics_views v ON v.view_id = r.view_id",
-    );
-    f.push(&mut rq);
-    rq.push(" GROUP BY r.rendition ORDER BY 2 DESC");
-    let renditions = rq
-        .build_query_as::<(String, i64)>()
-        .fetch_all(state.db())
-        .await?
-        .into_iter()
+    let (filter, vals) = f.clause();
+    let renditions = fetch_all::<(String, i64)>(
+        state.db(),
+        &format!(
+            "SELECT r.rendition, CAST(SUM(r.playing_ms) AS BIGINT) FROM analytics_view_renditions r \
+             JOIN analytics_views v ON v.view_id = r.view_id {filter} GROUP BY r.rendition ORDER BY 2 DESC"
+        ),
+        vals,
+    )
+    .await?
+    .into_iter()
         .map(|(rendition, ms)| RenditionTime {
             rendition,
             playing_time_ms: ms.max(0) as u64,

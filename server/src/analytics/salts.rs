@@ -27,15 +27,18 @@ impl Salts {
         let day = day_of(now_ms);
         let mut fresh = [0u8; 32];
         rand::rng().fill_bytes(&mut fresh);
-        sqlx::query("INSERT INTO analytics_salts (day, salt) VALUES ($1, $2) ON CONFLICT (day) DO NOTHING")
-            .bind(day)
-            .bind(hex::encode(fresh))
-            .execute(db)
-            .await?;
-        let (stored,): (String,) = sqlx::query_as("SELECT salt FROM analytics_salts WHERE day = $1")
-            .bind(day)
-            .fetch_one(db)
-            .await?;
+        sqlx::query(
+            "INSERT INTO analytics_salts (day, salt) VALUES ($1, $2) ON CONFLICT (day) DO NOTHING",
+        )
+        .bind(day)
+        .bind(hex::encode(fresh))
+        .execute(db)
+        .await?;
+        let (stored,): (String,) =
+            sqlx::query_as("SELECT salt FROM analytics_salts WHERE day = $1")
+                .bind(day)
+                .fetch_one(db)
+                .await?;
         let bytes: [u8; 32] = hex::decode(&stored)
             .ok()
             .and_then(|b| b.try_into().ok())

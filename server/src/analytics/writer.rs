@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use cinelock_contract::analytics::IngestStats;
 use cinelock_core::analytics::{BeaconEvent, ViewFacts};
-use sqlx::{Any, AnyPool, QueryBuilder};
+use sqlx::{Any, AnyPool};
+
+use super::sql::{Val, insert_rows};
 use tokio::sync::mpsc;
 
 use crate::AppError;
@@ -138,22 +140,29 @@ pub async fn write(db: &AnyPool, items: &[Item]) -> Result<u64, sqlx::Error> {
         .collect();
     let mut stored = 0;
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut q: QueryBuilder<Any> = QueryBuilder::new(
-            "INSERT INTO analytics_events (view_id, seq, asset_id, tenant, received_at, at_ms, playhead_ms, kind, data) ",
-        );
-        q.push_values(chunk, |mut b, (v, e)| {
-            b.push_bind(v.view_id.as_str())
-                .push_bind(i64::from(e.seq))
-                .push_bind(v.asset_id.as_str())
-                .push_bind(v.tenant.as_str())
-                .push_bind(v.received_at)
-                .push_bind(e.at_ms as i64)
-                .push_bind(e.playhead_ms as i64)
-                .push_bind(e.event.name())
-                .push_bind(serde_json::to_string(e).unwrap_or_default());
-        });
-        q.push(" ON CONFLICT (view_id, seq) DO NOTHING");
-        stored += q.build().execute(&mut *tx).await?.rows_affected();
+        let rows = chunk
+            .iter()
+            .map(|(v, e)| {
+                vec![
+                    Val::from(v.view_id.as_str()),
+                    i64::from(e.seq).into(),
+                    v.asset_id.as_str().into(),
+                    v.tenant.as_str().into(),
+                    v.received_at.into(),
+                    (e.at_ms as i64).into(),
+                    (e.playhead_ms as i64).into(),
+                    e.event.name().into(),
+                    serde_json::to_string(e).unwrap_or_default().into(),
+                ]
+            })
+            .collect();
+        stored += insert_rows(
+            &mut tx,
+            "analytics_events (view_id, seq, asset_id, tenant, received_at, at_ms, playhead_ms, kind, data)",
+            rows,
+            "ON CONFLICT (view_id, seq) DO NOTHING",
+        )
+        .await?;
     }
     // One row per view of the flush, its facts folded over all its events here.
     let mut views: BTreeMap<&str, (&ViewDims, Vec<BeaconEvent>)> = BTreeMap::new();
@@ -182,18 +191,19 @@ pub async fn write(db: &AnyPool, items: &[Item]) -> Result<u64, sqlx::Error> {
         })
         .collect();
     for chunk in renditions.chunks(ROWS_PER_STATEMENT) {
-        let mut q: QueryBuilder<Any> = QueryBuilder::new(
-            "INSERT INTO analytics_view_renditions (view_id, rendition, playing_ms) ",
-        );
-        q.push_values(chunk, |mut b, (v, r, ms)| {
-            b.push_bind(*v).push_bind(*r).push_bind(*ms);
-        });
-        q.push(
-            " ON CONFLICT (view_id, rendition) DO UPDATE SET playing_ms = \
+        let rows = chunk
+            .iter()
+            .map(|(v, r, ms)| vec![Val::from(*v), (*r).into(), (*ms).into()])
+            .collect();
+        insert_rows(
+            &mut tx,
+            "analytics_view_renditions (view_id, rendition, playing_ms)",
+            rows,
+            "ON CONFLICT (view_id, rendition) DO UPDATE SET playing_ms = \
              CASE WHEN excluded.playing_ms > analytics_view_renditions.playing_ms \
              THEN excluded.playing_ms ELSE analytics_view_renditions.playing_ms END",
-        );
-        q.build().execute(&mut *tx).await?;
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(stored)
@@ -210,43 +220,44 @@ async fn upsert_views(
     tx: &mut sqlx::Transaction<'_, Any>,
     views: &[(&ViewDims, ViewFacts)],
 ) -> Result<(), sqlx::Error> {
-    let mut q: QueryBuilder<Any> = QueryBuilder::new(
-        "INSERT INTO analytics_views (view_id, asset_id, tenant, started_at, day, last_seen, country, browser, os, device, \
-         referrer, network, pseudonym, viewer_hash, duration_ms, intent, startup_ms, failed, error_code, ended, \
-         watch_ms, playing_ms, rebuffer_count, rebuffer_ms, played_bits, upscale_ms, max_playhead_ms, player_width, player_height) ",
-    );
-    q.push_values(views, |mut b, (d, f)| {
-        let t = f.totals.clone().unwrap_or_default();
-        b.push_bind(d.view_id.as_str())
-            .push_bind(d.asset_id.as_str())
-            .push_bind(d.tenant.as_str())
-            .push_bind(d.received_at)
-            .push_bind(cinelock_core::analytics::salt::day_of(d.received_at))
-            .push_bind(d.received_at)
-            .push_bind(d.country.clone())
-            .push_bind(d.browser.as_str())
-            .push_bind(d.os.as_str())
-            .push_bind(d.device.as_str())
-            .push_bind(d.referrer.clone())
-            .push_bind(d.network.clone())
-            .push_bind(d.pseudonym.clone())
-            .push_bind(d.viewer_hash.clone())
-            .push_bind(f.duration_ms.map(|v| v as i64))
-            .push_bind(i64::from(f.intent))
-            .push_bind(f.startup_ms.map(|v| v as i64))
-            .push_bind(i64::from(f.failed))
-            .push_bind(f.error_code.clone())
-            .push_bind(i64::from(f.ended))
-            .push_bind(t.watch_ms as i64)
-            .push_bind(t.playing_ms as i64)
-            .push_bind(i64::from(t.rebuffer_count))
-            .push_bind(t.rebuffer_ms as i64)
-            .push_bind(t.played_bits as i64)
-            .push_bind(t.upscale_ms as i64)
-            .push_bind(t.max_playhead_ms as i64)
-            .push_bind(i64::from(t.player_width))
-            .push_bind(i64::from(t.player_height));
-    });
+    let rows = views
+        .iter()
+        .map(|(d, f)| {
+            let t = f.totals.clone().unwrap_or_default();
+            let n = |v: u64| Val::Int(v as i64);
+            vec![
+                Val::from(d.view_id.as_str()),
+                d.asset_id.as_str().into(),
+                d.tenant.as_str().into(),
+                d.received_at.into(),
+                cinelock_core::analytics::salt::day_of(d.received_at).into(),
+                d.received_at.into(),
+                d.country.clone().into(),
+                d.browser.as_str().into(),
+                d.os.as_str().into(),
+                d.device.as_str().into(),
+                d.referrer.clone().into(),
+                d.network.clone().into(),
+                d.pseudonym.clone().into(),
+                d.viewer_hash.clone().into(),
+                f.duration_ms.map(|v| v as i64).into(),
+                i64::from(f.intent).into(),
+                f.startup_ms.map(|v| v as i64).into(),
+                i64::from(f.failed).into(),
+                f.error_code.clone().into(),
+                i64::from(f.ended).into(),
+                n(t.watch_ms),
+                n(t.playing_ms),
+                i64::from(t.rebuffer_count).into(),
+                n(t.rebuffer_ms),
+                n(t.played_bits),
+                n(t.upscale_ms),
+                n(t.max_playhead_ms),
+                i64::from(t.player_width).into(),
+                i64::from(t.player_height).into(),
+            ]
+        })
+        .collect();
     let mut set = vec![
         "last_seen = excluded.last_seen".to_string(),
         "duration_ms = COALESCE(analytics_views.duration_ms, excluded.duration_ms)".into(),
@@ -271,10 +282,19 @@ async fn upsert_views(
     ] {
         set.push(greater(col));
     }
-    q.push(" ON CONFLICT (view_id) DO UPDATE SET ");
-    q.push(set.join(", "));
     // A view id is the player's random draw: another asset's beacons never touch the row.
-    q.push(" WHERE analytics_views.asset_id = excluded.asset_id");
-    q.build().execute(&mut **tx).await?;
+    let tail = format!(
+        "ON CONFLICT (view_id) DO UPDATE SET {} WHERE analytics_views.asset_id = excluded.asset_id",
+        set.join(", ")
+    );
+    insert_rows(
+        tx,
+        "analytics_views (view_id, asset_id, tenant, started_at, day, last_seen, country, browser, os, device, \
+         referrer, network, pseudonym, viewer_hash, duration_ms, intent, startup_ms, failed, error_code, ended, \
+         watch_ms, playing_ms, rebuffer_count, rebuffer_ms, played_bits, upscale_ms, max_playhead_ms, player_width, player_height)",
+        rows,
+        &tail,
+    )
+    .await?;
     Ok(())
 }

@@ -71,7 +71,11 @@ async fn owned_asset(
 }
 
 /// The client's address, by the server's proxy settings.
-pub(crate) fn client_address(state: &AppState, extensions: &Extensions, headers: &HeaderMap) -> IpAddr {
+pub(crate) fn client_address(
+    state: &AppState,
+    extensions: &Extensions,
+    headers: &HeaderMap,
+) -> IpAddr {
     client::client_ip(
         extensions,
         headers,

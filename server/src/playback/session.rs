@@ -38,8 +38,8 @@ pub fn issue(secret: &[u8], s: &Session) -> String {
 
 /// Checks a session token: `Err(ApiErrorCode::SessionInvalid | ApiErrorCode::SessionExpired)`.
 pub fn verify(secret: &[u8], token: &str, now_ms: i64) -> Result<Session, ApiErrorCode> {
-    let Some([asset_id, package_id, epoch, exp]) = signed::open(secret, DOMAIN, PREFIX, token, 4)
-        .and_then(|f| <[&str; 4]>::try_from(f).ok())
+    let Some([asset_id, package_id, epoch, exp]) =
+        signed::open(secret, DOMAIN, PREFIX, token, 4).and_then(|f| <[&str; 4]>::try_from(f).ok())
     else {
         return Err(ApiErrorCode::SessionInvalid);
     };

@@ -117,6 +117,15 @@ pub async fn env_with(store: Store, db: Db, extra: &[&str]) -> Env {
 }
 
 impl Env {
+    /// The SQLite database files (the database, its WAL and shared memory), when on SQLite.
+    pub fn sqlite_files(&self) -> Vec<std::path::PathBuf> {
+        ["db.sqlite", "db.sqlite-wal", "db.sqlite-shm"]
+            .iter()
+            .map(|f| self._dir.path().join(f))
+            .filter(|p| p.exists())
+            .collect()
+    }
+
     /// How to reach the store (endpoint, region, credentials).
     pub fn storage_settings(&self) -> StorageSettings {
         self.state.settings().storage.clone().unwrap()

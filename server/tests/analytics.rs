@@ -337,6 +337,18 @@ async fn bad_beacons_are_refused_and_a_flood_leaves_the_server_serving() {
     assert_eq!(stats["stored_events"], 21);
 }
 
+/// What a view row keeps of the request.
+#[derive(sqlx::FromRow)]
+struct StoredView {
+    country: Option<String>,
+    browser: String,
+    os: String,
+    device: String,
+    referrer: Option<String>,
+    network: Option<String>,
+    pseudonym: Option<String>,
+}
+
 async fn masked_view_flow(db: Db) {
     let env = env_for(db).await;
     let a = create(&env, 100).await.asset_id;
@@ -419,27 +431,19 @@ async fn masked_view_flow(db: Db) {
     let (s, _) = call(&env.state, "GET", "/v1/analytics", None, None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     // What the view row holds of the request: coarse and masked.
-    let (country, browser, os, device, referrer, network, pseudonym): (
-        Option<String>,
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    ) = sqlx::query_as(
+    let row: StoredView = sqlx::query_as(
         "SELECT country, browser, os, device, referrer, network, pseudonym FROM analytics_views",
     )
     .fetch_one(env.state.db())
     .await
     .unwrap();
     assert_eq!(
-        (browser.as_str(), os.as_str(), device.as_str()),
+        (row.browser.as_str(), row.os.as_str(), row.device.as_str()),
         ("Chrome 131", "Linux", "desktop")
     );
-    assert_eq!(referrer.as_deref(), Some("shop.example"));
-    assert_eq!((country, network), (None, None));
-    assert_eq!(pseudonym.unwrap().len(), 16);
+    assert_eq!(row.referrer.as_deref(), Some("shop.example"));
+    assert_eq!((row.country, row.network), (None, None));
+    assert_eq!(row.pseudonym.unwrap().len(), 16);
     // The database files hold no address, no user agent, no URL of the page.
     env.state.db().close().await;
     for f in env.sqlite_files() {

@@ -191,3 +191,28 @@ pub struct IngestStats {
     #[ts(type = "number")]
     pub queued_events: u64,
 }
+
+/// One stored event of a view (`GET /v1/analytics/views/{view_id}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ViewEvent {
+    pub seq: u32,
+    /// The event's name (`viewstart`, `play`, `playing`, ...).
+    pub kind: String,
+    /// Milliseconds since the view started, on the player's clock.
+    #[ts(type = "number")]
+    pub at_ms: u64,
+    #[ts(type = "number")]
+    pub playhead_ms: u64,
+}
+
+/// `GET /v1/analytics/views/{view_id}`: one view's timeline, for the asset's owner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ViewTimeline {
+    pub view_id: String,
+    pub asset_id: String,
+    /// Unix ms when its first beacon arrived.
+    #[ts(type = "number")]
+    pub started_at: i64,
+    /// Events still held (raw events are kept for the server's retention period).
+    pub events: Vec<ViewEvent>,
+}

@@ -221,4 +221,11 @@ pub struct PlayerStats {
     pub worker_objects: u32,
     /// Sessions opened: the first, and one per renewal.
     pub sessions: u32,
+    /// The analytics view (32 hex digits, drawn per view, never stored by the browser);
+    /// `null` when analytics are off.
+    pub view_id: Option<String>,
+    /// Analytics beacons taken by the server, the events in them, and beacons that failed.
+    pub beacons_sent: u32,
+    pub beacon_events: u32,
+    pub beacons_failed: u32,
 }

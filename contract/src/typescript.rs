@@ -9,7 +9,7 @@ use ts_rs::{Config, TS};
 use crate::Health;
 use crate::analytics::{
     AnalyticsQuery, AnalyticsReport, BeaconAccepted, BeaconGrant, BreakdownRow, Dimension,
-    IngestStats, Interval, Metrics, RenditionTime, SeriesPoint,
+    IngestStats, Interval, Metrics, RenditionTime, SeriesPoint, ViewEvent, ViewTimeline,
 };
 use crate::assets::{AssetView, JobError, JobView, PackageView};
 use crate::errors::{ApiErrorCode, ErrorBody, ErrorCode, ErrorDetail};
@@ -87,6 +87,8 @@ pub fn declarations() -> String {
         RenditionTime,
         AnalyticsReport,
         IngestStats,
+        ViewEvent,
+        ViewTimeline,
         PlayRequest,
         PlayAnswer,
         DownloadGrant,

@@ -14,9 +14,9 @@
  * `retrying`, `error`) on itself, and exposes `player` and `video`.
  */
 import { cinelockError } from "./internal/errors.js";
-import { play, type Player, type PlayerEventMap, type PlayerEventType } from "./public/player.js";
+import { play, type PlayOptions, type Player, type PlayerEventMap, type PlayerEventType } from "./public/player.js";
 
-const SESSION_ATTRS = ["asset", "src-asset", "endpoint", "token", "password", "package", "start-rendition"];
+const SESSION_ATTRS = ["asset", "src-asset", "endpoint", "token", "password", "package", "start-rendition", "analytics", "consent", "viewer-id"];
 const VIDEO_ATTRS = ["controls", "autoplay", "muted", "loop", "playsinline"];
 const EVENTS: PlayerEventType[] = ["ready", "playing", "renditionchange", "stall", "stallend", "retrying", "error"];
 
@@ -69,6 +69,10 @@ export interface CinelockPlayerElement {
   removeEventListener<K extends PlayerEventType>(type: K, listener: ElementListener<K>, options?: boolean | EventListenerOptions): void;
   removeEventListener<K extends keyof HTMLElementEventMap>(type: K, listener: (this: CinelockPlayerElement, ev: HTMLElementEventMap[K]) => unknown, options?: boolean | EventListenerOptions): void;
   removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}
+
+function consentAttr(v: string | null): PlayOptions["consent"] {
+  return v === "off" || v === "full" || v === "anonymous" ? v : undefined;
 }
 
 export class CinelockPlayerElement extends HTMLElement {
@@ -144,6 +148,10 @@ export class CinelockPlayerElement extends HTMLElement {
       password: this.getAttribute("password") ?? undefined,
       package: pkg === "full" || pkg === "preview" ? pkg : undefined,
       startRendition: start === null ? undefined : /^\d+$/.test(start) ? Number(start) : start,
+      // analytics="off" turns beacons off; consent="off" | "anonymous" | "full".
+      analytics: this.getAttribute("analytics") !== "off",
+      consent: consentAttr(this.getAttribute("consent")),
+      viewerId: this.getAttribute("viewer-id") ?? undefined,
     });
     this.#player = player;
     for (const type of EVENTS) {

@@ -8,6 +8,7 @@
 //! playback of encrypted packages); the npm package wraps them with TypeScript types.
 
 pub mod api;
+mod beacons;
 mod download;
 mod engine;
 mod error;

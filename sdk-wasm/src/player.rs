@@ -33,6 +33,7 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::HtmlVideoElement;
 
 use crate::SdkError;
+use crate::beacons::{AnalyticsOptions, Beacons, Sent};
 use crate::engine::EngineChoice;
 use crate::mse::{self, Done, MediaSink, Op, Signal, Tag};
 use crate::objects::ObjectCipher;
@@ -63,6 +64,12 @@ struct Options {
     back_buffer: Option<f64>,
     /// Bits per second assumed before anything was measured.
     initial_bandwidth: Option<f64>,
+    /// `false`: no analytics beacons.
+    analytics: Option<bool>,
+    /// What the page's consent allows (`anonymous` by default).
+    consent: Option<cinelock_core::analytics::Consent>,
+    /// The customer's viewer id, sent under `full` consent only.
+    viewer_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -76,7 +83,10 @@ enum RenditionRef {
 #[derive(Debug, Clone, Copy)]
 enum VideoEvent {
     TimeUpdate,
+    Play,
     Seeking,
+    Seeked,
+    Ended,
     Waiting,
     Playing,
     Pause,
@@ -99,6 +109,8 @@ enum Msg {
     Urls(UrlRequestId, Result<SignedUrls, SdkError>),
     Renewed(UrlRequestId, Result<Box<Grant>, SdkError>),
     SetRendition(Option<RenditionRef>),
+    /// A beacon's outcome.
+    Beacon(Sent),
     Destroy,
 }
 
@@ -124,6 +136,10 @@ struct Stats {
     sessions: u32,
 }
 
+/// The view's analytics, shared with the page-lifecycle listeners, which must send the last
+/// beacon while the page is still there.
+type SharedBeacons = Rc<RefCell<Option<Beacons>>>;
+
 /// What the handle reads synchronously.
 #[derive(Debug, Default)]
 struct Shared {
@@ -137,6 +153,11 @@ struct Shared {
     bandwidth_estimate: f64,
     stats: Stats,
     finished: bool,
+    /// The analytics view, once it began.
+    view_id: Option<String>,
+    beacons_sent: u32,
+    beacon_events: u32,
+    beacons_failed: u32,
 }
 
 /// A playing (or starting) player, as the page sees it. `destroy()` (or freeing it) stops
@@ -217,6 +238,10 @@ impl PlayerHandle {
             url_requests: s.stats.url_requests,
             worker_objects: s.stats.worker_objects,
             sessions: s.stats.sessions,
+            view_id: s.view_id.clone(),
+            beacons_sent: s.beacons_sent,
+            beacon_events: s.beacon_events,
+            beacons_failed: s.beacons_failed,
         })
     }
 }
@@ -277,7 +302,10 @@ pub fn start_player(
     let mut listeners = Vec::new();
     for (kind, event) in [
         ("timeupdate", VideoEvent::TimeUpdate),
+        ("play", VideoEvent::Play),
         ("seeking", VideoEvent::Seeking),
+        ("seeked", VideoEvent::Seeked),
+        ("ended", VideoEvent::Ended),
         ("waiting", VideoEvent::Waiting),
         ("playing", VideoEvent::Playing),
         ("pause", VideoEvent::Pause),
@@ -287,6 +315,38 @@ pub fn start_player(
         listeners.push(Listener::new(video.unchecked_ref(), kind, move |_| {
             let _ = t.unbounded_send(Msg::Video(event));
         })?);
+    }
+    let beacons: SharedBeacons = Rc::default();
+    // Hidden: what is queued goes now. Left: the view ends, and its last beacon goes with
+    // `keepalive` from inside the handler, while the page is still there.
+    if let Some(window) = web_sys::window() {
+        let b = beacons.clone();
+        listeners.push(Listener::new(
+            window.unchecked_ref(),
+            "pagehide",
+            move |_| {
+                if let Some(b) = b.borrow_mut().as_mut() {
+                    b.tracker().handle_end(now());
+                    b.pump(now(), |_| {});
+                }
+            },
+        )?);
+        if let Some(document) = window.document() {
+            let b = beacons.clone();
+            let doc = document.clone();
+            listeners.push(Listener::new(
+                document.unchecked_ref(),
+                "visibilitychange",
+                move |_| {
+                    if doc.visibility_state() == web_sys::VisibilityState::Hidden
+                        && let Some(b) = b.borrow_mut().as_mut()
+                    {
+                        b.tracker().handle_hidden(now());
+                        b.pump(now(), |_| {});
+                    }
+                },
+            )?);
+        }
     }
     let shared = Rc::new(RefCell::new(Shared {
         auto: true,
@@ -334,6 +394,14 @@ pub fn start_player(
         config,
         start_rendition: o.start_rendition,
         pin_start: false,
+        analytics: AnalyticsOptions {
+            analytics: o.analytics,
+            consent: o.consent,
+            viewer_id: o.viewer_id,
+        },
+        beacons,
+        created_at: now(),
+        early_play: None,
         sink,
         _listeners: listeners,
         source_open: false,
@@ -391,6 +459,12 @@ struct Driver {
     start_rendition: Option<RenditionRef>,
     /// The start rendition is pinned (`setRendition` before the start).
     pin_start: bool,
+    analytics: AnalyticsOptions,
+    beacons: SharedBeacons,
+    /// When the player was made: the view begins then.
+    created_at: u64,
+    /// A `play` before the session was open (autoplay), for the view to start with.
+    early_play: Option<u64>,
     // Dropped before the listeners; the events detaching the video causes are queued tasks,
     // which run after the listeners are gone.
     sink: MediaSink,
@@ -413,6 +487,10 @@ impl Driver {
                 break;
             }
             if failed {
+                // Only the view's last beacons are still worth hearing about.
+                if let Msg::Beacon(sent) = msg {
+                    self.on_beacon(sent);
+                }
                 continue;
             }
             if let Err(e) = self.handle(msg) {
@@ -429,7 +507,46 @@ impl Driver {
                 self.shared.borrow_mut().finished = true;
             }
         }
+        // The view ends with the player.
+        if let Some(b) = self.beacons.borrow_mut().as_mut() {
+            b.tracker().handle_end(now());
+        }
+        self.pump_beacons();
         self.shared.borrow_mut().finished = true;
+    }
+
+    /// Sends the beacons that are due; their outcomes come back as [`Msg::Beacon`].
+    fn pump_beacons(&self) {
+        let tx = self.tx.clone();
+        if let Some(b) = self.beacons.borrow_mut().as_mut() {
+            b.pump(now(), move |sent| {
+                let _ = tx.unbounded_send(Msg::Beacon(sent));
+            });
+        }
+    }
+
+    fn on_beacon(&mut self, sent: Sent) {
+        if let Some(b) = self.beacons.borrow_mut().as_mut() {
+            b.handle_sent(now(), sent);
+            let mut s = self.shared.borrow_mut();
+            s.beacons_sent = b.sent;
+            s.beacon_events = b.events;
+            s.beacons_failed = b.failed;
+        }
+        self.pump_beacons();
+    }
+
+    /// Reports the playhead and the player's size to the view.
+    fn track_playhead(&self, t: u64) {
+        if let Some(b) = self.beacons.borrow_mut().as_mut() {
+            let tracker = b.tracker();
+            tracker.handle_playhead(t, (self.video.current_time().max(0.0) * 1000.0) as u64);
+            tracker.handle_player_size(
+                t,
+                self.video.client_width().max(0) as u32,
+                self.video.client_height().max(0) as u32,
+            );
+        }
     }
 
     fn handle(&mut self, msg: Msg) -> Result<(), SdkError> {
@@ -454,6 +571,7 @@ impl Driver {
                     p.player
                         .handle_playhead(t, self.video.current_time(), self.video.paused());
                 }
+                self.track_playhead(t);
             }
             Msg::Timer => {
                 if let Some(p) = &mut self.play {
@@ -469,6 +587,7 @@ impl Driver {
             Msg::Urls(id, result) => self.on_urls(id, result),
             Msg::Renewed(id, result) => self.on_renewed(id, result)?,
             Msg::SetRendition(index) => self.set_rendition(index),
+            Msg::Beacon(sent) => self.on_beacon(sent),
         }
         Ok(())
     }
@@ -482,6 +601,22 @@ impl Driver {
             return Ok(());
         };
         let Started { grant, cipher } = *started;
+        // The view began when the player was made (a play before the session counts).
+        let view = Beacons::new(
+            &self.analytics,
+            &self.target.endpoint,
+            &self.target.asset_id,
+            grant.beacon.clone(),
+            self.created_at,
+            (grant.manifest.duration * 1000.0) as u64,
+        );
+        if let Some(mut b) = view {
+            if let Some(t) = self.early_play {
+                b.tracker().handle_play(t);
+            }
+            self.shared.borrow_mut().view_id = Some(b.view_id().to_owned());
+            *self.beacons.borrow_mut() = Some(b);
+        }
         let opener = Opener::new(
             cipher,
             self.remote.take(),
@@ -581,6 +716,23 @@ impl Driver {
     fn on_video(&mut self, event: VideoEvent) -> Result<(), SdkError> {
         let t = now();
         let (time, paused) = (self.video.current_time(), self.video.paused());
+        match self.beacons.borrow_mut().as_mut().map(Beacons::tracker) {
+            None if matches!(event, VideoEvent::Play) => {
+                self.early_play.get_or_insert(t);
+            }
+            None => {}
+            Some(tracker) => match event {
+                VideoEvent::Play => tracker.handle_play(t),
+                VideoEvent::Pause => tracker.handle_pause(t),
+                VideoEvent::Seeking => tracker.handle_seeking(t),
+                VideoEvent::Seeked => tracker.handle_seeked(t),
+                VideoEvent::Ended => tracker.handle_ended(t),
+                _ => {}
+            },
+        }
+        if matches!(event, VideoEvent::TimeUpdate | VideoEvent::Playing) {
+            self.track_playhead(t);
+        }
         if let VideoEvent::Error = event {
             let detail = self
                 .video
@@ -607,9 +759,12 @@ impl Driver {
             // (right after `play()`, say): only a playhead without data ahead is a stall.
             VideoEvent::Waiting if !starved(&self.video) => {}
             VideoEvent::Waiting => p.player.handle_waiting(t),
-            VideoEvent::TimeUpdate | VideoEvent::Playing | VideoEvent::Pause => {
-                p.player.handle_playhead(t, time, paused)
-            }
+            VideoEvent::TimeUpdate
+            | VideoEvent::Playing
+            | VideoEvent::Pause
+            | VideoEvent::Play
+            | VideoEvent::Seeked
+            | VideoEvent::Ended => p.player.handle_playhead(t, time, paused),
             VideoEvent::Error => {}
         }
         Ok(())
@@ -639,12 +794,22 @@ impl Driver {
         if let Some(e) = fatal {
             return Err(e.into());
         }
+        self.pump_beacons();
+        let beacons_at = self
+            .beacons
+            .borrow()
+            .as_ref()
+            .and_then(Beacons::poll_timeout);
         if let Some(p) = &mut self.play {
             let mut s = self.shared.borrow_mut();
             s.current = Some(p.player.rendition().id.clone());
             s.bandwidth_estimate = p.player.bandwidth_estimate();
             drop(s);
-            if let Some(at) = p.player.poll_timeout()
+            let due = [p.player.poll_timeout(), beacons_at]
+                .into_iter()
+                .flatten()
+                .min();
+            if let Some(at) = due
                 && p.timer_at.is_none_or(|t| at < t)
             {
                 p.timer_at = Some(at);
@@ -892,6 +1057,10 @@ impl Driver {
                     .and_then(|p| p.manifest.track(&to).cloned())
                     .filter(|t| t.kind == TrackKind::Video);
                 self.shared.borrow_mut().current = Some(to.clone());
+                if let (Some(t), Some(b)) = (&track, self.beacons.borrow_mut().as_mut()) {
+                    let (w, h) = (t.width.unwrap_or(0), t.height.unwrap_or(0));
+                    b.tracker().handle_rendition(now(), &to, t.bandwidth, w, h);
+                }
                 let change = RenditionChange {
                     from,
                     to,
@@ -902,8 +1071,16 @@ impl Driver {
                 };
                 self.emit("renditionchange", platform::to_js(&change));
             }
-            Event::Stall { at } => self.emit("stall", platform::to_js(&Stall { at })),
+            Event::Stall { at } => {
+                if let Some(b) = self.beacons.borrow_mut().as_mut() {
+                    b.tracker().handle_stall(now());
+                }
+                self.emit("stall", platform::to_js(&Stall { at }))
+            }
             Event::StallRecovered { at, stalled_ms } => {
+                if let Some(b) = self.beacons.borrow_mut().as_mut() {
+                    b.tracker().handle_stall_end(now());
+                }
                 self.emit("stallend", platform::to_js(&StallEnd { at, stalled_ms }))
             }
             Event::Retrying {
@@ -935,6 +1112,10 @@ impl Driver {
     }
 
     fn emit_error(&self, e: SdkError) {
+        if let Some(b) = self.beacons.borrow_mut().as_mut() {
+            b.tracker().handle_error(now(), e.code().as_str(), true);
+        }
+        self.pump_beacons();
         let detail = Object::new();
         let _ = Reflect::set(&detail, &"error".into(), &JsValue::from(e));
         self.emit("error", detail.into());

@@ -40,6 +40,8 @@ pub(crate) struct Grant {
     pub manifest: Manifest,
     pub urls: SignedUrls,
     pub session: String,
+    /// The credential the view's analytics beacons show, if the server takes them.
+    pub beacon: Option<String>,
 }
 
 /// The original file a session grants for download: where the sealed upload is, and its data
@@ -133,6 +135,7 @@ pub(crate) async fn open(target: &PlayTarget) -> Result<Grant, SdkError> {
         manifest,
         urls: signed(answer.urls, answer.expires_in_ms),
         session: answer.session,
+        beacon: answer.beacon.map(|b| b.credential),
     })
 }
 

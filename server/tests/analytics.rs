@@ -416,6 +416,24 @@ async fn masked_view_flow(db: Db) {
     )
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    // The view's timeline, for its owner only.
+    let path = format!("/v1/analytics/views/{}", view_id(7));
+    let (s, v) = call(&env.state, "GET", &path, Some(&env.key), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let kinds: Vec<&str> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"viewstart"));
+    assert_eq!(kinds.last(), Some(&"viewend"));
+    assert!(
+        kinds.contains(&"rebufferstart") && kinds.contains(&"ended"),
+        "{kinds:?}"
+    );
+    let (s, _) = call(&env.state, "GET", &path, Some(&other), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, v) = call(
         &env.state,
         "GET",

@@ -5,7 +5,7 @@
  * The `code` of a JSON error the server answers (`{"error": {"code": …}}`), and of a
  * failed transcode job.
  */
-export type ApiErrorCode = "not_found" | "unauthorized" | "forbidden" | "body_too_large" | "invalid_json" | "invalid_body" | "content_type" | "bad_request" | "method_not_allowed" | "unknown_upload" | "upload_state" | "invalid_field" | "invalid_plan" | "chunk_size" | "too_long" | "batch_size" | "part_out_of_range" | "part_size" | "invalid_checksum" | "parts_mismatch" | "etag_mismatch" | "missing_part" | "unexpected_part" | "duplicate_part" | "invalid_scope" | "unknown_asset" | "not_ready" | "denied" | "session_invalid" | "session_expired" | "invalid_public_key" | "invalid_package" | "unknown_path" | "invalid_policy" | "invalid_ttl" | "invalid_cidr" | "invalid_origin" | "invalid_country" | "secret_too_short" | "invalid_claims" | "busy" | "config" | "storage_not_configured" | "storage" | "database" | "key_unavailable" | "lease_lost" | "worker" | "source_tampered" | "source_replayed" | "source_unreadable" | "source_not_video" | "source_too_large" | "job_timeout" | "attempts_exhausted";
+export type ApiErrorCode = "not_found" | "unauthorized" | "forbidden" | "body_too_large" | "invalid_json" | "invalid_body" | "content_type" | "bad_request" | "method_not_allowed" | "unknown_upload" | "upload_state" | "invalid_field" | "invalid_plan" | "chunk_size" | "too_long" | "batch_size" | "part_out_of_range" | "part_size" | "invalid_checksum" | "parts_mismatch" | "etag_mismatch" | "missing_part" | "unexpected_part" | "duplicate_part" | "invalid_scope" | "unknown_asset" | "not_ready" | "denied" | "session_invalid" | "session_expired" | "invalid_public_key" | "invalid_package" | "unknown_path" | "invalid_policy" | "invalid_ttl" | "invalid_cidr" | "invalid_origin" | "invalid_country" | "secret_too_short" | "invalid_claims" | "busy" | "beacon_credential" | "beacon_asset" | "invalid_beacon" | "too_many_beacons" | "ingest_full" | "invalid_query" | "config" | "storage_not_configured" | "storage" | "database" | "key_unavailable" | "lease_lost" | "worker" | "source_tampered" | "source_replayed" | "source_unreadable" | "source_not_video" | "source_too_large" | "job_timeout" | "attempts_exhausted";
 
 /**
  * The `code` of every `CinelockError` the SDK throws or reports.
@@ -238,6 +238,176 @@ kind: string, duration_ms: number,
 created_at: number, };
 
 /**
+ * What a playback session grants for analytics (absent when analytics are off).
+ */
+export type BeaconGrant = { 
+/**
+ * Shown with every beacon of the session's views: bound to the asset, valid for hours.
+ */
+credential: string, };
+
+/**
+ * The answer to a beacon: how many of its events were taken (all, or an error).
+ */
+export type BeaconAccepted = { accepted: number, };
+
+/**
+ * How `GET /v1/analytics` buckets its series.
+ */
+export type Interval = "hour" | "day";
+
+/**
+ * What `GET /v1/analytics` can break views down by.
+ */
+export type Dimension = "country" | "browser" | "os" | "device" | "asset";
+
+/**
+ * `GET /v1/analytics` query parameters.
+ */
+export type AnalyticsQuery = { 
+/**
+ * One asset; absent: every asset of the API key's owner.
+ */
+asset?: string, 
+/**
+ * Unix ms, inclusive; default 7 days before `to`.
+ */
+from?: number, 
+/**
+ * Unix ms, exclusive; default now.
+ */
+to?: number, 
+/**
+ * Default `hour` for up to two days, `day` beyond.
+ */
+interval?: Interval, 
+/**
+ * Adds a breakdown of the range by this dimension.
+ */
+breakdown?: Dimension, };
+
+/**
+ * The metrics of a set of views (definitions in `docs/analytics.md`). Ratios are `null` when
+ * nothing was there to divide by.
+ */
+export type Metrics = { 
+/**
+ * Views started.
+ */
+views: number, 
+/**
+ * Distinct viewers per UTC day, summed over the days (a viewer's pseudonym lives one day).
+ */
+unique_viewers: number, watch_time_ms: number, playing_time_ms: number, 
+/**
+ * Over views that reached their first frame.
+ */
+startup_time_median_ms: number | null, startup_time_p95_ms: number | null, 
+/**
+ * Views that failed with a fatal error, % of views.
+ */
+playback_failure_pct: number | null, 
+/**
+ * Views where play was asked for and no frame ever showed (failures aside), % of views.
+ */
+exits_before_start_pct: number | null, 
+/**
+ * Rebuffering time, % of watch time.
+ */
+rebuffer_pct: number | null, 
+/**
+ * Rebuffers per minute of watch time.
+ */
+rebuffers_per_minute: number | null, 
+/**
+ * Bitrate weighted by playing time, bits per second.
+ */
+weighted_bitrate_bps: number | null, 
+/**
+ * Upscaling weighted by playing time, %.
+ */
+upscale_pct: number | null, 
+/**
+ * Views that reached the end (or 90 % of the duration), % of views that started playing.
+ */
+completion_pct: number | null, };
+
+/**
+ * One bucket of the series.
+ */
+export type SeriesPoint = { 
+/**
+ * Unix ms of the bucket's start.
+ */
+start: number, metrics: Metrics, };
+
+/**
+ * One value of a breakdown.
+ */
+export type BreakdownRow = { 
+/**
+ * A country code, `Chrome 131`, `Windows`, `mobile`, an asset id, or `unknown`.
+ */
+value: string, metrics: Metrics, };
+
+/**
+ * Playing time by video rendition over the range.
+ */
+export type RenditionTime = { rendition: string, playing_time_ms: number, };
+
+/**
+ * `GET /v1/analytics`.
+ */
+export type AnalyticsReport = { from: number, to: number, interval: Interval, asset: string | null, totals: Metrics, series: Array<SeriesPoint>, renditions: Array<RenditionTime>, breakdown_by: Dimension | null, breakdown: Array<BreakdownRow>, };
+
+/**
+ * `GET /v1/analytics/ingest`: the server's analytics intake since it started.
+ */
+export type IngestStats = { 
+/**
+ * Events taken (answered 202).
+ */
+accepted_events: number, 
+/**
+ * Events written (a resent event is written once).
+ */
+stored_events: number, 
+/**
+ * Events refused because the queue was full (the player sends them again later).
+ */
+shed_events: number, 
+/**
+ * Events waiting to be written.
+ */
+queued_events: number, };
+
+/**
+ * One stored event of a view (`GET /v1/analytics/views/{view_id}`).
+ */
+export type ViewEvent = { seq: number, 
+/**
+ * The event's name (`viewstart`, `play`, `playing`, ...).
+ */
+kind: string, 
+/**
+ * Milliseconds since the view started, on the player's clock.
+ */
+at_ms: number, playhead_ms: number, };
+
+/**
+ * `GET /v1/analytics/views/{view_id}`: one view's timeline, for the asset's owner.
+ */
+export type ViewTimeline = { view_id: string, asset_id: string, 
+/**
+ * Unix ms when its first beacon arrived.
+ */
+started_at: number, 
+/**
+ * Events still held (raw events are kept for the server's retention period).
+ */
+events: Array<ViewEvent>, };
+
+/**
  * `POST /v1/play/{id}`: a session for the player's one-time key.
  */
 export type PlayRequest = { 
@@ -290,7 +460,11 @@ expires_in_ms: number,
 /**
  * The token's `viewer` claim, if a token was shown.
  */
-viewer: string | null, download?: DownloadGrant, };
+viewer: string | null, download?: DownloadGrant, 
+/**
+ * Where the session's views report (absent when the server's analytics are off).
+ */
+beacon?: BeaconGrant, };
 
 /**
  * A download the policy allows: the sealed original and its data key.
@@ -498,7 +672,16 @@ workerObjects: number,
 /**
  * Sessions opened: the first, and one per renewal.
  */
-sessions: number, };
+sessions: number, 
+/**
+ * The analytics view (32 hex digits, drawn per view, never stored by the browser);
+ * `null` when analytics are off.
+ */
+viewId: string | null, 
+/**
+ * Analytics beacons taken by the server, the events in them, and beacons that failed.
+ */
+beaconsSent: number, beaconEvents: number, beaconsFailed: number, };
 
 /** Default plaintext chunk size, in bytes. */
 export const DEFAULT_CHUNK_SIZE = 262144;

@@ -44,6 +44,20 @@ export interface PlayOptions {
    * player opens segments on the page's thread; `stats().workerObjects` tells which.
    */
   worker?: boolean;
+  /**
+   * Quality-of-experience analytics for the asset's owner (on by default; `false` sends
+   * nothing). Nothing is stored in the browser, and Do Not Track or Global Privacy Control make
+   * any consent `"anonymous"`. See the package README and `docs/privacy.md`.
+   */
+  analytics?: boolean;
+  /**
+   * What the page's consent allows: `"anonymous"` (default: audience measurement without an
+   * identifier), `"off"` (no beacons), or `"full"` when the viewer consented, which lets
+   * `viewerId` through (the server keeps only a keyed hash of it).
+   */
+  consent?: "anonymous" | "off" | "full";
+  /** Your own id for the viewer, sent under `consent: "full"` only. */
+  viewerId?: string;
 }
 
 /** The `detail` of each event a `Player` dispatches (the types come from the Rust contract). */
@@ -80,6 +94,7 @@ export interface PlayerStats extends WasmPlayerStats {
 const EMPTY_STATS: WasmPlayerStats = {
   engine: "", packageKind: "", packageId: "", duration: 0, bandwidthEstimate: 0, objects: 0, sealedBytes: 0,
   plainBytes: 0, fetchMs: 0, decryptMs: 0, decryptFailures: 0, appends: 0, urlRequests: 0, workerObjects: 0, sessions: 0,
+  viewId: null, beaconsSent: 0, beaconEvents: 0, beaconsFailed: 0,
 };
 
 type PlayerListener<K extends PlayerEventType> = (this: Player, ev: CustomEvent<PlayerEventMap[K]>) => unknown;

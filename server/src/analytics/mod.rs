@@ -76,9 +76,11 @@ pub fn beacon_routes() -> Router<AppState> {
     Router::new().route("/", post(ingest::beacon))
 }
 
-/// `GET /v1/analytics` and `GET /v1/analytics/ingest`, with an API key.
+/// `GET /v1/analytics`, `/v1/analytics/views/{view_id}` and `/v1/analytics/ingest`, with an
+/// API key.
 pub fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/", get(report::report))
         .route("/ingest", get(report::ingest_stats))
+        .route("/views/{view_id}", get(report::view))
 }

@@ -13,7 +13,7 @@ use axum::http::HeaderMap;
 use cinelock_contract::ApiErrorCode;
 use cinelock_contract::analytics::{
     AnalyticsQuery, AnalyticsReport, BreakdownRow, Dimension, IngestStats, Interval, Metrics,
-    RenditionTime, SeriesPoint,
+    RenditionTime, SeriesPoint, ViewEvent, ViewTimeline,
 };
 use sqlx::FromRow;
 
@@ -270,6 +270,53 @@ pub async fn report(
         renditions,
         breakdown_by: q.breakdown,
         breakdown,
+    }))
+}
+
+/// A stored event, as `GET /v1/analytics/views/{view_id}` lists it.
+#[derive(Debug, FromRow)]
+struct EventRow {
+    seq: i64,
+    kind: String,
+    at_ms: i64,
+    playhead_ms: i64,
+}
+
+/// `GET /v1/analytics/views/{view_id}`: one of the key's views and its events, in order.
+pub async fn view(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path(view_id): axum::extract::Path<String>,
+) -> Result<Json<ViewTimeline>, AppError> {
+    let key = auth::api_key(state.db(), &headers).await?;
+    key.require(SCOPE_READ)?;
+    let row: Option<(String, i64)> = sqlx::query_as(
+        "SELECT asset_id, started_at FROM analytics_views WHERE view_id = $1 AND tenant = $2",
+    )
+    .bind(&view_id)
+    .bind(&key.id)
+    .fetch_optional(state.db())
+    .await?;
+    let (asset_id, started_at) = row.ok_or(AppError::NotFound)?;
+    let events: Vec<EventRow> = sqlx::query_as(
+        "SELECT seq, kind, at_ms, playhead_ms FROM analytics_events WHERE view_id = $1 ORDER BY seq",
+    )
+    .bind(&view_id)
+    .fetch_all(state.db())
+    .await?;
+    Ok(Json(ViewTimeline {
+        view_id,
+        asset_id,
+        started_at,
+        events: events
+            .into_iter()
+            .map(|e| ViewEvent {
+                seq: e.seq as u32,
+                kind: e.kind,
+                at_ms: e.at_ms.max(0) as u64,
+                playhead_ms: e.playhead_ms.max(0) as u64,
+            })
+            .collect(),
     }))
 }
 

@@ -139,11 +139,15 @@ function drawLineChart(svg, { label, points, formatX, formatY, describe }) {
   const sy = (y) => PAD.top + plotH - (y / top) * plotH;
   const baseY = sy(0);
 
+  if (maxY > 0) {
+    svg.append(
+      svgEl("line", { x1: PAD.left, x2: W - PAD.right, y1: sy(maxY), y2: sy(maxY), class: "grid" }),
+      svgEl("text", { x: PAD.left - 8, y: sy(maxY), "text-anchor": "end", "dominant-baseline": "middle" }, formatY(maxY)),
+    );
+  }
   svg.append(
-    svgEl("line", { x1: PAD.left, x2: W - PAD.right, y1: sy(maxY), y2: sy(maxY), class: "grid" }),
     svgEl("line", { x1: PAD.left, x2: W - PAD.right, y1: baseY, y2: baseY, class: "axis" }),
     svgEl("line", { x1: PAD.left, x2: PAD.left, y1: PAD.top, y2: baseY, class: "axis" }),
-    svgEl("text", { x: PAD.left - 8, y: sy(maxY), "text-anchor": "end", "dominant-baseline": "middle" }, formatY(maxY)),
     svgEl("text", { x: PAD.left - 8, y: baseY, "text-anchor": "end", "dominant-baseline": "middle" }, formatY(0)),
     svgEl("text", { x: sx(x0), y: LINE_H - 8, "text-anchor": span > 0 ? "start" : "middle" }, formatX(x0)),
   );

@@ -15,8 +15,9 @@ CREATE TABLE analytics_events (
     data         TEXT NOT NULL,
     PRIMARY KEY (view_id, seq)
 );
+-- The one index besides the key: retention deletes by age. (Deleting an asset's events scans,
+-- which is rare; every index costs each of the many inserts.)
 CREATE INDEX analytics_events_by_age ON analytics_events (received_at);
-CREATE INDEX analytics_events_by_asset ON analytics_events (asset_id);
 
 -- One row per view, kept up to date as its beacons arrive: what every report reads.
 CREATE TABLE analytics_views (

@@ -45,6 +45,14 @@ pub async fn connect(url: &str) -> Result<AnyPool, AppError> {
     Ok(pool)
 }
 
+/// Whether the pool is on PostgreSQL (else SQLite), for the few statements written per dialect.
+pub fn is_postgres(db: &AnyPool) -> bool {
+    db.connect_options()
+        .database_url
+        .scheme()
+        .starts_with("postgres")
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()

@@ -95,18 +95,11 @@ pub async fn enqueue(
     Ok(())
 }
 
-fn is_postgres(db: &AnyPool) -> bool {
-    db.connect_options()
-        .database_url
-        .scheme()
-        .starts_with("postgres")
-}
-
 /// Claims the most urgent claimable job for `owner`, leasing it until `now + lease_ms`.
 pub async fn claim(db: &AnyPool, owner: &str, lease_ms: i64) -> Result<Option<Claimed>, AppError> {
     loop {
         let now = now_ms();
-        let lock = if is_postgres(db) {
+        let lock = if crate::db::is_postgres(db) {
             "FOR UPDATE SKIP LOCKED"
         } else {
             ""

@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use cinelock_server::analytics::{self, salts::Salts};
 use cinelock_server::{
     AppError, AppState, Cli, Command, Role, app, auth, embedded_s3, kek, now_ms, playback,
     transcode, uploads, worker_key,
@@ -188,28 +189,22 @@ async fn serve(state: AppState) -> Result<(), AppError> {
             "no storage configured (CINELOCK_S3_ENDPOINT or CINELOCK_EMBEDDED_S3_DIR): the upload API answers 503"
         );
     }
-    // Old analytics go whether or not storage is configured.
-    if state.analytics().is_some() {
-        let reaper = state.clone();
-        let retention = settings.analytics.retention.as_millis() as i64;
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(reaper.settings().reaper_interval);
-            loop {
-                tick.tick().await;
-                let Some(a) = reaper.analytics() else { break };
-                let purged = cinelock_server::analytics::retention::purge(
-                    reaper.db(),
-                    a.salts(),
-                    retention,
-                    now_ms(),
-                )
-                .await;
-                if let Err(e) = purged {
-                    tracing::warn!(error = %e, "purging old analytics failed");
-                }
+    // Old analytics go whether or not storage is configured, and also when analytics are off
+    // now but were on before (their rows and salts still age out).
+    let reaper = state.clone();
+    let retention = settings.analytics.retention.as_millis() as i64;
+    tokio::spawn(async move {
+        let idle = Salts::default();
+        let mut tick = tokio::time::interval(reaper.settings().reaper_interval);
+        loop {
+            tick.tick().await;
+            let salts = reaper.analytics().map_or(&idle, |a| a.salts());
+            let purged = analytics::retention::purge(reaper.db(), salts, retention, now_ms()).await;
+            if let Err(e) = purged {
+                tracing::warn!(error = %e, "purging old analytics failed");
             }
-        });
-    }
+        }
+    });
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| AppError::Config(format!("cannot listen on {}: {e}", settings.listen)))?;
@@ -219,6 +214,7 @@ async fn serve(state: AppState) -> Result<(), AppError> {
     // Tests and scripts read this line to find the port when listening on port 0.
     println!("cinelock-server listening on http://{addr}");
     // The peer address feeds IP allow-lists (unless a trusted proxy header is configured).
+    let drain = state.clone();
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -227,5 +223,12 @@ async fn serve(state: AppState) -> Result<(), AppError> {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await
-    .map_err(|e| AppError::Config(format!("server failed: {e}")))
+    .map_err(|e| AppError::Config(format!("server failed: {e}")))?;
+    // Beacons already answered 202 are written before the process ends.
+    if let Some(a) = drain.analytics()
+        && !a.intake().drained(std::time::Duration::from_secs(10)).await
+    {
+        tracing::warn!("stopped with analytics events still unwritten");
+    }
+    Ok(())
 }

@@ -537,14 +537,14 @@ async fn a_salt_is_destroyed_after_48_hours_and_its_pseudonyms_with_it() {
     let ip: IpAddr = "203.0.113.5".parse().unwrap();
     let agent = coarsen_agent(CHROME);
     let s0 = salts.today(db, day0).await.unwrap();
-    let p0 = day_pseudonym(&s0, "t", ip, &agent);
+    let p0 = day_pseudonym(&s0, "t", "", ip, &agent);
     // The same all day, in this process and in another (a restart).
     assert_eq!(salts.today(db, day0 + 20 * 3_600_000).await.unwrap(), s0);
     assert_eq!(Salts::default().today(db, day0).await.unwrap(), s0);
     // The next day: a new salt, and the same viewer is another pseudonym.
     let s1 = salts.today(db, day0 + DAY_MS).await.unwrap();
     assert_ne!(s1, s0);
-    assert_ne!(day_pseudonym(&s1, "t", ip, &agent), p0);
+    assert_ne!(day_pseudonym(&s1, "t", "", ip, &agent), p0);
     // Yesterday's salt lives through today...
     retention::purge(db, &salts, 90 * DAY_MS, day0 + DAY_MS)
         .await
@@ -567,7 +567,7 @@ async fn a_salt_is_destroyed_after_48_hours_and_its_pseudonyms_with_it() {
     assert_eq!(left[0].0, 20_001);
     for (_, salt) in &left {
         let bytes: [u8; 32] = hex::decode(salt).unwrap().try_into().unwrap();
-        assert_ne!(day_pseudonym(&bytes, "t", ip, &agent), p0);
+        assert_ne!(day_pseudonym(&bytes, "t", "", ip, &agent), p0);
     }
     let s2 = salts.today(db, day0 + 2 * DAY_MS).await.unwrap();
     assert!(s2 != s0 && s2 != s1);
@@ -623,4 +623,51 @@ async fn retention_deletes_old_events_and_an_assets_analytics_go_with_it() {
         .await
         .unwrap();
     assert_eq!(left, [(b,)]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn startup_percentiles_are_nearest_rank_and_views_need_a_play() {
+    let env = env_for(Db::Sqlite).await;
+    let a = create(&env, 100).await.asset_id;
+    let c = cred(&env, &a).await;
+    // Twenty views starting in 100, 200, ... 2000 ms.
+    for i in 1..=20u64 {
+        let events = json!([
+            {"seq": 0, "at_ms": 0, "playhead_ms": 0, "event": {"type": "viewstart", "duration_ms": 60000}},
+            {"seq": 1, "at_ms": 10, "playhead_ms": 0, "event": {"type": "play"}},
+            {"seq": 2, "at_ms": 10 + i * 100, "playhead_ms": 40, "event": {"type": "playing", "startup_ms": i * 100}},
+        ]);
+        let (s, v, _) = post(
+            &env,
+            body(&c, &a, &view_id(i as u8), events),
+            CHROME,
+            "203.0.113.5",
+            &[],
+        )
+        .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    }
+    // A player that loaded and was never played makes no view.
+    let idle = json!([{"seq": 0, "at_ms": 0, "playhead_ms": 0, "event": {"type": "viewstart", "duration_ms": 60000}}]);
+    let (s, _, _) = post(
+        &env,
+        body(&cred(&env, &a).await, &a, &view_id(99), idle),
+        CHROME,
+        "203.0.113.5",
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    settled(&env).await;
+    let r = report(&env, &format!("asset={a}&breakdown=device")).await;
+    let t = &r["totals"];
+    assert_eq!(t["views"], 20, "{r}");
+    // ceil(0.5 × 20) = 10th, ceil(0.95 × 20) = 19th.
+    assert_eq!(t["startup_time_median_ms"], 1000);
+    assert_eq!(t["startup_time_p95_ms"], 1900);
+    assert_eq!(r["breakdown"][0]["value"], "desktop");
+    assert_eq!(r["breakdown"][0]["metrics"]["startup_time_median_ms"], 1000);
+    // None reached the end: no completion, and none exited before starting.
+    assert_eq!(t["completion_pct"], 0.0);
+    assert_eq!(t["exits_before_start_pct"], 0.0);
 }

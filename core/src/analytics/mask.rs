@@ -1,8 +1,8 @@
 //! What a beacon request may leave behind, computed before anything is stored: the client's
 //! address truncated (and only ever used for the country lookup and the day's pseudonym), the
 //! user agent coarsened to browser family and major version, OS family and device class, the
-//! referrer cut to its host, error messages stripped of URLs, and keyed hashes in place of any
-//! identifier.
+//! referrer cut to its host, and keyed hashes in place of any identifier. (Errors cross the wire
+//! as codes only, so no message, which could quote a URL, ever reaches the server.)
 
 use core::net::IpAddr;
 
@@ -138,27 +138,6 @@ pub fn referrer_host(value: &str) -> Option<String> {
     ok.then(|| host.to_ascii_lowercase())
 }
 
-/// Longest error message kept.
-pub const MAX_MESSAGE_LEN: usize = 200;
-
-/// An error message with every URL (and anything that looks like a query string) replaced by
-/// `<url>`, cut to [`MAX_MESSAGE_LEN`] characters: messages can quote presigned URLs.
-pub fn strip_urls(message: &str) -> String {
-    let mut out = String::new();
-    for word in message.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        let looks_like_url = word.contains("://")
-            || word.contains('?')
-            || word.contains('=')
-            || word.starts_with("www.")
-            || word.starts_with('/');
-        out.push_str(if looks_like_url { "<url>" } else { word });
-    }
-    out.chars().take(MAX_MESSAGE_LEN).collect()
-}
-
 fn mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     let mut m = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key");
     for p in parts {
@@ -169,10 +148,18 @@ fn mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     m.finalize().into_bytes().into()
 }
 
-/// The day's pseudonym of a viewer: a keyed hash of the day's salt, the tenant, the truncated
-/// address and the coarse agent (16 hex digits). With the salt destroyed, nobody can tell which
-/// address and browser it was, nor link it to another day's.
-pub fn day_pseudonym(salt: &[u8; 32], tenant: &str, ip: IpAddr, agent: &CoarseAgent) -> String {
+/// The day's pseudonym of a viewer: a keyed hash of the day's salt, the tenant, the site the
+/// player ran on (the referrer's host, or empty), the truncated address and the coarse agent
+/// (16 hex digits). The same person is another pseudonym on another site, for another tenant
+/// and on another day; with the salt destroyed, nobody can tell which address and browser it
+/// was.
+pub fn day_pseudonym(
+    salt: &[u8; 32],
+    tenant: &str,
+    site: &str,
+    ip: IpAddr,
+    agent: &CoarseAgent,
+) -> String {
     let ip = truncate_ip(ip).to_string();
     let ua = format!("{}|{}|{}", agent.browser_label(), agent.os, agent.device);
     let h = mac(
@@ -180,6 +167,7 @@ pub fn day_pseudonym(salt: &[u8; 32], tenant: &str, ip: IpAddr, agent: &CoarseAg
         &[
             b"cinelock viewer day",
             tenant.as_bytes(),
+            site.as_bytes(),
             ip.as_bytes(),
             ua.as_bytes(),
         ],
@@ -285,32 +273,24 @@ mod tests {
     }
 
     #[test]
-    fn messages_lose_urls() {
-        let m = strip_urls(
-            "GET https://bucket.s3.example/v1/00003.cnls?X-Amz-Signature=abc failed: HTTP 403",
-        );
-        assert_eq!(m, "GET <url> failed: HTTP 403");
-        assert_eq!(
-            strip_urls("see www.example.com or /v1/play?x"),
-            "see <url> or <url>"
-        );
-        assert_eq!(strip_urls(&"x".repeat(500)).len(), MAX_MESSAGE_LEN);
-    }
-
-    #[test]
     fn pseudonyms_depend_on_everything_they_cover_and_nothing_else() {
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         let chrome = coarsen_agent("Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0.1 Safari/537.36");
         let firefox = coarsen_agent("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Firefox/133.0");
         let salt = [7u8; 32];
-        let p = day_pseudonym(&salt, "t1", ip("203.0.113.5"), &chrome);
+        let p = day_pseudonym(&salt, "t1", "a.example", ip("203.0.113.5"), &chrome);
         assert_eq!(p.len(), 16);
         // The host part of the address is not covered: it is truncated away first.
-        assert_eq!(p, day_pseudonym(&salt, "t1", ip("203.0.113.200"), &chrome));
-        assert_ne!(p, day_pseudonym(&salt, "t1", ip("203.0.114.5"), &chrome));
-        assert_ne!(p, day_pseudonym(&salt, "t1", ip("203.0.113.5"), &firefox));
-        assert_ne!(p, day_pseudonym(&salt, "t2", ip("203.0.113.5"), &chrome));
-        assert_ne!(p, day_pseudonym(&[8; 32], "t1", ip("203.0.113.5"), &chrome));
+        let same = |t, site, addr, agent| day_pseudonym(&salt, t, site, ip(addr), agent) == p;
+        assert!(same("t1", "a.example", "203.0.113.200", &chrome));
+        assert!(!same("t1", "a.example", "203.0.114.5", &chrome));
+        assert!(!same("t1", "a.example", "203.0.113.5", &firefox));
+        assert!(!same("t2", "a.example", "203.0.113.5", &chrome));
+        assert!(!same("t1", "b.example", "203.0.113.5", &chrome));
+        assert_ne!(
+            p,
+            day_pseudonym(&[8; 32], "t1", "a.example", ip("203.0.113.5"), &chrome)
+        );
         let k1 = tenant_key(b"secret", "t1");
         let k2 = tenant_key(b"secret", "t2");
         assert_eq!(viewer_hash(&k1, "alice").len(), 32);

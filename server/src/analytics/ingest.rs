@@ -104,11 +104,16 @@ pub async fn beacon(
             .and_then(|v| v.to_str().ok())
             .unwrap_or(""),
     );
+    let referrer = [header::ORIGIN, header::REFERER]
+        .iter()
+        .filter_map(|h| headers.get(h).and_then(|v| v.to_str().ok()))
+        .find_map(referrer_host);
     let pseudonym = if dnt {
         None
     } else {
         let salt = analytics.salts().today(state.db(), now).await?;
-        Some(day_pseudonym(&salt, &cred.tenant, ip, &agent))
+        let site = referrer.as_deref().unwrap_or("");
+        Some(day_pseudonym(&salt, &cred.tenant, site, ip, &agent))
     };
     let viewer = match (&b.viewer_id, consent) {
         (Some(id), Consent::Full) => Some(viewer_hash(
@@ -117,10 +122,6 @@ pub async fn beacon(
         )),
         _ => None,
     };
-    let referrer = [header::ORIGIN, header::REFERER]
-        .iter()
-        .filter_map(|h| headers.get(h).and_then(|v| v.to_str().ok()))
-        .find_map(referrer_host);
     let view = ViewDims {
         view_id: b.view_id,
         asset_id: cred.asset_id,

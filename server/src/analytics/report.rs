@@ -43,8 +43,11 @@ struct Filter {
 impl Filter {
     /// The `WHERE` clause over views `v`, and its values.
     fn clause(&self) -> (String, Vec<Val>) {
+        // A view is an attempt to play (Mux's definition): a player never asked to play made
+        // none.
         let mut sql =
-            "WHERE v.tenant = $1 AND v.started_at >= $2 AND v.started_at < $3".to_string();
+            "WHERE v.tenant = $1 AND v.started_at >= $2 AND v.started_at < $3 AND v.intent = 1"
+                .to_string();
         let mut vals = vec![
             Val::from(self.tenant.as_str()),
             self.from.into(),
@@ -59,7 +62,7 @@ impl Filter {
 }
 
 /// Sums of one group of views.
-#[derive(Debug, FromRow)]
+#[derive(Debug, Default, FromRow)]
 struct Sums {
     g: String,
     views: i64,
@@ -76,8 +79,10 @@ struct Sums {
     completed: i64,
 }
 
+/// Unique viewers: each pseudonym is made under its own day's salt, so a viewer seen on two
+/// days has two, and counting distinct pseudonyms counts viewers per day, summed over days.
 const SUMS: &str = "COUNT(*) AS views, \
-    COUNT(DISTINCT CASE WHEN v.pseudonym IS NOT NULL THEN v.day || ':' || v.pseudonym END) AS uniques, \
+    COUNT(DISTINCT v.pseudonym) AS uniques, \
     CAST(COALESCE(SUM(v.watch_ms), 0) AS BIGINT) AS watch_ms, \
     CAST(COALESCE(SUM(v.playing_ms), 0) AS BIGINT) AS playing_ms, \
     CAST(COALESCE(SUM(v.failed), 0) AS BIGINT) AS failed, \
@@ -93,20 +98,14 @@ fn pct(n: i64, d: i64) -> Option<f64> {
     (d > 0).then(|| n as f64 * 100.0 / d as f64)
 }
 
-/// The nearest-rank percentile `p` (0 to 1) of ascending `sorted`.
-fn percentile(sorted: &[i64], p: f64) -> Option<u64> {
-    let rank = ((p * sorted.len() as f64).ceil() as usize).max(1);
-    sorted.get(rank - 1).map(|&v| v.max(0) as u64)
-}
-
-fn metrics(s: &Sums, startups: &[i64]) -> Metrics {
+fn metrics(s: &Sums, startup: Startup) -> Metrics {
     Metrics {
         views: s.views as u64,
         unique_viewers: s.uniques as u64,
         watch_time_ms: s.watch_ms as u64,
         playing_time_ms: s.playing_ms as u64,
-        startup_time_median_ms: percentile(startups, 0.5),
-        startup_time_p95_ms: percentile(startups, 0.95),
+        startup_time_median_ms: startup.median,
+        startup_time_p95_ms: startup.p95,
         playback_failure_pct: pct(s.failed, s.views),
         exits_before_start_pct: pct(s.ebvs, s.views),
         rebuffer_pct: pct(s.rebuffer_ms, s.watch_ms),
@@ -119,40 +118,82 @@ fn metrics(s: &Sums, startups: &[i64]) -> Metrics {
     }
 }
 
-/// Sums and sorted startup times per group (`group`: an SQL expression over `v`).
-async fn grouped(
+impl Sums {
+    /// Adds another group's sums (not its unique viewers: a viewer may be in both).
+    fn add(&mut self, o: &Sums) {
+        self.views += o.views;
+        self.watch_ms += o.watch_ms;
+        self.playing_ms += o.playing_ms;
+        self.failed += o.failed;
+        self.ebvs += o.ebvs;
+        self.rebuffer_ms += o.rebuffer_ms;
+        self.rebuffer_count += o.rebuffer_count;
+        self.played_bits += o.played_bits;
+        self.upscale_ms += o.upscale_ms;
+        self.started += o.started;
+        self.completed += o.completed;
+    }
+}
+
+/// Sums per group (`group`: an SQL expression over `v`), in one pass over the views.
+async fn sums(
     state: &AppState,
     f: &Filter,
     group: &str,
-) -> Result<BTreeMap<String, (Sums, Vec<i64>)>, AppError> {
+) -> Result<BTreeMap<String, Sums>, AppError> {
     let (filter, vals) = f.clause();
-    let sums: Vec<Sums> = fetch_all(
+    let rows: Vec<Sums> = fetch_all(
         state.db(),
         &format!(
             "SELECT CAST({group} AS TEXT) AS g, {SUMS} FROM analytics_views v {filter} GROUP BY 1"
         ),
-        vals.clone(),
+        vals,
     )
     .await?;
-    let mut out: BTreeMap<String, (Sums, Vec<i64>)> = sums
-        .into_iter()
-        .map(|s| (s.g.clone(), (s, Vec::new())))
-        .collect();
-    let rows: Vec<(String, i64)> = fetch_all(
+    Ok(rows.into_iter().map(|s| (s.g.clone(), s)).collect())
+}
+
+/// The nearest-rank median and 95th percentile of startup times per group, computed by the
+/// database (window functions, in SQLite and PostgreSQL alike): two rows per group come back,
+/// not every view's time.
+async fn startups(
+    state: &AppState,
+    f: &Filter,
+    group: &str,
+) -> Result<BTreeMap<String, Startup>, AppError> {
+    let (filter, vals) = f.clause();
+    let rows: Vec<(String, i64, i64, i64)> = fetch_all(
         state.db(),
         &format!(
-            "SELECT CAST({group} AS TEXT) AS g, v.startup_ms FROM analytics_views v {filter} \
-             AND v.startup_ms IS NOT NULL ORDER BY v.startup_ms"
+            "SELECT g, startup_ms, rn, n FROM (SELECT CAST({group} AS TEXT) AS g, v.startup_ms, \
+             ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY v.startup_ms) AS rn, \
+             COUNT(*) OVER (PARTITION BY {group}) AS n \
+             FROM analytics_views v {filter} AND v.startup_ms IS NOT NULL) t \
+             WHERE rn = (n + 1) / 2 OR rn = (95 * n + 99) / 100"
         ),
         vals,
     )
     .await?;
-    for (g, ms) in rows {
-        if let Some(e) = out.get_mut(&g) {
-            e.1.push(ms);
+    let mut out: BTreeMap<String, Startup> = BTreeMap::new();
+    for (g, ms, rn, n) in rows {
+        let e = out.entry(g).or_default();
+        let ms = Some(ms.max(0) as u64);
+        // ceil(n / 2) and ceil(0.95 n): the ranks of the nearest-rank percentiles.
+        if rn == (n + 1) / 2 {
+            e.median = ms;
+        }
+        if rn == (95 * n + 99) / 100 {
+            e.p95 = ms;
         }
     }
     Ok(out)
+}
+
+/// A group's startup percentiles.
+#[derive(Debug, Default, Clone, Copy)]
+struct Startup {
+    median: Option<u64>,
+    p95: Option<u64>,
 }
 
 fn dimension_column(d: Dimension) -> &'static str {
@@ -211,30 +252,46 @@ pub async fn report(
         from,
         to,
     };
-    let totals = grouped(&state, &f, "'all'")
-        .await?
-        .remove("all")
-        .map(|(s, st)| metrics(&s, &st))
-        .unwrap_or_default();
-    let by_bucket = grouped(&state, &f, &format!("(v.started_at - {from}) / {width}")).await?;
+    let bucket = format!("(v.started_at - {from}) / {width}");
+    let by_bucket = sums(&state, &f, &bucket).await?;
+    let bucket_startups = startups(&state, &f, &bucket).await?;
+    // Totals are the buckets' sums; unique viewers are counted once over the whole range.
+    let mut total = Sums::default();
+    for s in by_bucket.values() {
+        total.add(s);
+    }
+    let all = sums(&state, &f, "''").await?;
+    total.uniques = all.into_values().map(|s| s.uniques).sum();
+    let all_startups = startups(&state, &f, "''").await?;
+    let totals = metrics(
+        &total,
+        all_startups.into_values().next().unwrap_or_default(),
+    );
     let series = (0..buckets)
-        .map(|i| SeriesPoint {
-            start: from + i * width,
-            metrics: by_bucket
-                .get(&i.to_string())
-                .map(|(s, st)| metrics(s, st))
-                .unwrap_or_default(),
+        .map(|i| {
+            let key = i.to_string();
+            SeriesPoint {
+                start: from + i * width,
+                metrics: by_bucket
+                    .get(&key)
+                    .map(|s| metrics(s, bucket_startups.get(&key).copied().unwrap_or_default()))
+                    .unwrap_or_default(),
+            }
         })
         .collect();
     let mut breakdown: Vec<BreakdownRow> = match q.breakdown {
-        Some(d) => grouped(&state, &f, dimension_column(d))
-            .await?
-            .into_iter()
-            .map(|(value, (s, st))| BreakdownRow {
-                value,
-                metrics: metrics(&s, &st),
-            })
-            .collect(),
+        Some(d) => {
+            let column = dimension_column(d);
+            let starts = startups(&state, &f, column).await?;
+            sums(&state, &f, column)
+                .await?
+                .into_iter()
+                .map(|(value, s)| BreakdownRow {
+                    metrics: metrics(&s, starts.get(&value).copied().unwrap_or_default()),
+                    value,
+                })
+                .collect()
+        }
         None => Vec::new(),
     };
     breakdown.sort_by(|a, b| {
@@ -329,19 +386,4 @@ pub async fn ingest_stats(
     key.require(SCOPE_READ)?;
     let a = state.analytics().ok_or(AppError::NotFound)?;
     Ok(Json(a.intake().stats()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        assert_eq!(percentile(&[], 0.5), None);
-        assert_eq!(percentile(&[7], 0.95), Some(7));
-        let v: Vec<i64> = (1..=100).collect();
-        assert_eq!(percentile(&v, 0.5), Some(50));
-        assert_eq!(percentile(&v, 0.95), Some(95));
-        assert_eq!(percentile(&[1, 2, 3, 4], 0.5), Some(2));
-    }
 }

@@ -67,3 +67,70 @@ CREATE TABLE analytics_salts (
     day   BIGINT PRIMARY KEY,
     salt  TEXT NOT NULL
 );
+
+-- Hourly rollups, kept exact as views arrive (each flush adds the difference a view's new
+-- totals make): what reports read. Keyed by the hour the view started and its coarse dimensions;
+-- country '' when unknown.
+CREATE TABLE analytics_rollup (
+    tenant          TEXT NOT NULL,
+    asset_id        TEXT NOT NULL,
+    hour            BIGINT NOT NULL,
+    country         TEXT NOT NULL,
+    browser         TEXT NOT NULL,
+    os              TEXT NOT NULL,
+    device          TEXT NOT NULL,
+    views           BIGINT NOT NULL,
+    watch_ms        BIGINT NOT NULL,
+    playing_ms      BIGINT NOT NULL,
+    failed          BIGINT NOT NULL,
+    ebvs            BIGINT NOT NULL,
+    rebuffer_ms     BIGINT NOT NULL,
+    rebuffer_count  BIGINT NOT NULL,
+    played_bits     BIGINT NOT NULL,
+    upscale_ms      BIGINT NOT NULL,
+    started         BIGINT NOT NULL,
+    completed       BIGINT NOT NULL,
+    PRIMARY KEY (tenant, asset_id, hour, country, browser, os, device)
+);
+CREATE INDEX analytics_rollup_by_tenant ON analytics_rollup (tenant, hour);
+
+-- Startup times of those views, as a histogram (core::analytics::rollup).
+CREATE TABLE analytics_rollup_startup (
+    tenant    TEXT NOT NULL,
+    asset_id  TEXT NOT NULL,
+    hour      BIGINT NOT NULL,
+    country   TEXT NOT NULL,
+    browser   TEXT NOT NULL,
+    os        TEXT NOT NULL,
+    device    TEXT NOT NULL,
+    bucket    BIGINT NOT NULL,
+    views     BIGINT NOT NULL,
+    PRIMARY KEY (tenant, asset_id, hour, country, browser, os, device, bucket)
+);
+CREATE INDEX analytics_rollup_startup_by_tenant ON analytics_rollup_startup (tenant, hour);
+
+-- Their playing time per rendition.
+CREATE TABLE analytics_rollup_renditions (
+    tenant      TEXT NOT NULL,
+    asset_id    TEXT NOT NULL,
+    hour        BIGINT NOT NULL,
+    rendition   TEXT NOT NULL,
+    playing_ms  BIGINT NOT NULL,
+    PRIMARY KEY (tenant, asset_id, hour, rendition)
+);
+CREATE INDEX analytics_rollup_renditions_by_tenant ON analytics_rollup_renditions (tenant, hour);
+
+-- Each day's viewers (pseudonyms live one day), with the hour they were first seen that day.
+CREATE TABLE analytics_daily_viewers (
+    tenant     TEXT NOT NULL,
+    asset_id   TEXT NOT NULL,
+    day        BIGINT NOT NULL,
+    pseudonym  TEXT NOT NULL,
+    hour       BIGINT NOT NULL,
+    country    TEXT NOT NULL,
+    browser    TEXT NOT NULL,
+    os         TEXT NOT NULL,
+    device     TEXT NOT NULL,
+    PRIMARY KEY (tenant, asset_id, day, pseudonym)
+);
+CREATE INDEX analytics_daily_viewers_by_tenant ON analytics_daily_viewers (tenant, hour);

@@ -5,12 +5,15 @@
 //! - [`beacon`]: what crosses the wire, its validation, and what a batch says about its view.
 //! - [`mask`]: what the server may keep of a request, computed before anything is stored:
 //!   truncated addresses, coarse user agents, referrer hosts, keyed-hash pseudonyms.
+//! - [`rollup`]: what the server keeps per view and what each view adds to the hourly rollups
+//!   the reports read.
 //! - [`salt`]: the daily salts of pseudonyms, destroyed after 48 hours.
 //!
 //! No clock and no randomness here: times and salts come from the caller.
 
 pub mod beacon;
 pub mod mask;
+pub mod rollup;
 pub mod salt;
 pub mod tracker;
 

@@ -7,6 +7,7 @@ pub mod credential;
 mod ingest;
 mod report;
 pub mod retention;
+mod rollups;
 pub mod salts;
 mod sql;
 pub mod writer;

@@ -1,9 +1,10 @@
 //! `GET /v1/analytics`: the metrics of an API key's views (one asset's, or all its assets'),
 //! over a time range, as totals, a series by hour or day, playing time by rendition, and a
-//! breakdown by one dimension. Everything is read from the per-view rows the writer keeps up
-//! to date ([`super::writer`]), never from raw events, so the cost follows the number of views.
-//! Views count in the bucket of their start (Mux's engagement rule). Definitions:
-//! `docs/analytics.md`.
+//! breakdown by one dimension. Everything is read from the hourly rollups the writer keeps
+//! exact ([`super::rollups`]), never from raw events or views, so the cost follows the hours and
+//! dimensions covered, not the traffic. Views count in the hour of their start (Mux's
+//! engagement rule), so ranges are whole hours. Startup percentiles come from a histogram, to
+//! within 10 %. Definitions: `docs/analytics.md`.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +17,8 @@ use cinelock_contract::analytics::{
     RenditionTime, SeriesPoint, ViewEvent, ViewTimeline,
 };
 use sqlx::FromRow;
+
+use cinelock_core::analytics::rollup::histogram_percentile;
 
 use super::sql::{Val, fetch_all};
 
@@ -32,29 +35,27 @@ const MAX_BUCKETS: i64 = 2_000;
 /// The most values a breakdown lists (by views).
 const MAX_BREAKDOWN: usize = 50;
 
-/// Which views a report covers.
+/// Which hours a report covers, for whom. Rollups are by the hour a view started, so a range
+/// is whole hours: `from` rounds down, `to` up.
 struct Filter {
     tenant: String,
     asset: Option<String>,
-    from: i64,
-    to: i64,
+    /// Hours since the epoch, `from` inclusive, `to` exclusive.
+    from_h: i64,
+    to_h: i64,
 }
 
 impl Filter {
-    /// The `WHERE` clause over views `v`, and its values.
+    /// The `WHERE` clause over a rollup table `r`, and its values.
     fn clause(&self) -> (String, Vec<Val>) {
-        // A view is an attempt to play (Mux's definition): a player never asked to play made
-        // none.
-        let mut sql =
-            "WHERE v.tenant = $1 AND v.started_at >= $2 AND v.started_at < $3 AND v.intent = 1"
-                .to_string();
+        let mut sql = "WHERE r.tenant = $1 AND r.hour >= $2 AND r.hour < $3".to_string();
         let mut vals = vec![
             Val::from(self.tenant.as_str()),
-            self.from.into(),
-            self.to.into(),
+            self.from_h.into(),
+            self.to_h.into(),
         ];
         if let Some(a) = &self.asset {
-            sql.push_str(" AND v.asset_id = $4");
+            sql.push_str(" AND r.asset_id = $4");
             vals.push(a.as_str().into());
         }
         (sql, vals)
@@ -66,7 +67,6 @@ impl Filter {
 struct Sums {
     g: String,
     views: i64,
-    uniques: i64,
     watch_ms: i64,
     playing_ms: i64,
     failed: i64,
@@ -79,33 +79,31 @@ struct Sums {
     completed: i64,
 }
 
-/// Unique viewers: each pseudonym is made under its own day's salt, so a viewer seen on two
-/// days has two, and counting distinct pseudonyms counts viewers per day, summed over days.
-const SUMS: &str = "COUNT(*) AS views, \
-    COUNT(DISTINCT v.pseudonym) AS uniques, \
-    CAST(COALESCE(SUM(v.watch_ms), 0) AS BIGINT) AS watch_ms, \
-    CAST(COALESCE(SUM(v.playing_ms), 0) AS BIGINT) AS playing_ms, \
-    CAST(COALESCE(SUM(v.failed), 0) AS BIGINT) AS failed, \
-    CAST(COALESCE(SUM(CASE WHEN v.intent = 1 AND v.startup_ms IS NULL AND v.failed = 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS ebvs, \
-    CAST(COALESCE(SUM(v.rebuffer_ms), 0) AS BIGINT) AS rebuffer_ms, \
-    CAST(COALESCE(SUM(v.rebuffer_count), 0) AS BIGINT) AS rebuffer_count, \
-    CAST(COALESCE(SUM(v.played_bits), 0) AS BIGINT) AS played_bits, \
-    CAST(COALESCE(SUM(v.upscale_ms), 0) AS BIGINT) AS upscale_ms, \
-    CAST(COALESCE(SUM(CASE WHEN v.startup_ms IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS started, \
-    CAST(COALESCE(SUM(CASE WHEN v.startup_ms IS NOT NULL AND (v.ended = 1 OR (v.duration_ms > 0 AND v.max_playhead_ms * 10 >= v.duration_ms * 9)) THEN 1 ELSE 0 END), 0) AS BIGINT) AS completed";
+const SUMS: &str = "CAST(SUM(r.views) AS BIGINT) AS views, \
+    CAST(SUM(r.watch_ms) AS BIGINT) AS watch_ms, \
+    CAST(SUM(r.playing_ms) AS BIGINT) AS playing_ms, \
+    CAST(SUM(r.failed) AS BIGINT) AS failed, \
+    CAST(SUM(r.ebvs) AS BIGINT) AS ebvs, \
+    CAST(SUM(r.rebuffer_ms) AS BIGINT) AS rebuffer_ms, \
+    CAST(SUM(r.rebuffer_count) AS BIGINT) AS rebuffer_count, \
+    CAST(SUM(r.played_bits) AS BIGINT) AS played_bits, \
+    CAST(SUM(r.upscale_ms) AS BIGINT) AS upscale_ms, \
+    CAST(SUM(r.started) AS BIGINT) AS started, \
+    CAST(SUM(r.completed) AS BIGINT) AS completed";
 
 fn pct(n: i64, d: i64) -> Option<f64> {
     (d > 0).then(|| n as f64 * 100.0 / d as f64)
 }
 
-fn metrics(s: &Sums, startup: Startup) -> Metrics {
+/// A group's metrics from its sums, unique viewers and startup-time histogram.
+fn metrics(s: &Sums, uniques: i64, startups: &BTreeMap<u32, i64>) -> Metrics {
     Metrics {
-        views: s.views as u64,
-        unique_viewers: s.uniques as u64,
-        watch_time_ms: s.watch_ms as u64,
-        playing_time_ms: s.playing_ms as u64,
-        startup_time_median_ms: startup.median,
-        startup_time_p95_ms: startup.p95,
+        views: s.views.max(0) as u64,
+        unique_viewers: uniques.max(0) as u64,
+        watch_time_ms: s.watch_ms.max(0) as u64,
+        playing_time_ms: s.playing_ms.max(0) as u64,
+        startup_time_median_ms: histogram_percentile(startups, 0.5),
+        startup_time_p95_ms: histogram_percentile(startups, 0.95),
         playback_failure_pct: pct(s.failed, s.views),
         exits_before_start_pct: pct(s.ebvs, s.views),
         rebuffer_pct: pct(s.rebuffer_ms, s.watch_ms),
@@ -118,91 +116,62 @@ fn metrics(s: &Sums, startup: Startup) -> Metrics {
     }
 }
 
-impl Sums {
-    /// Adds another group's sums (not its unique viewers: a viewer may be in both).
-    fn add(&mut self, o: &Sums) {
-        self.views += o.views;
-        self.watch_ms += o.watch_ms;
-        self.playing_ms += o.playing_ms;
-        self.failed += o.failed;
-        self.ebvs += o.ebvs;
-        self.rebuffer_ms += o.rebuffer_ms;
-        self.rebuffer_count += o.rebuffer_count;
-        self.played_bits += o.played_bits;
-        self.upscale_ms += o.upscale_ms;
-        self.started += o.started;
-        self.completed += o.completed;
+/// A group's figures, as read from the three rollups.
+#[derive(Default)]
+struct Group {
+    sums: Sums,
+    uniques: i64,
+    startups: BTreeMap<u32, i64>,
+}
+
+/// Every group's figures (`group`: an SQL expression over the rollups' shared columns `r`).
+async fn groups(state: &AppState, f: &Filter, group: &str) -> Result<BTreeMap<String, Group>, AppError> {
+    let (filter, vals) = f.clause();
+    let mut out: BTreeMap<String, Group> = BTreeMap::new();
+    let sums: Vec<Sums> = fetch_all(
+        state.db(),
+        &format!("SELECT CAST({group} AS TEXT) AS g, {SUMS} FROM analytics_rollup r {filter} GROUP BY 1"),
+        vals.clone(),
+    )
+    .await?;
+    for s in sums {
+        let g = s.g.clone();
+        out.entry(g).or_default().sums = s;
     }
-}
-
-/// Sums per group (`group`: an SQL expression over `v`), in one pass over the views.
-async fn sums(
-    state: &AppState,
-    f: &Filter,
-    group: &str,
-) -> Result<BTreeMap<String, Sums>, AppError> {
-    let (filter, vals) = f.clause();
-    let rows: Vec<Sums> = fetch_all(
+    // Pseudonyms are per day: distinct ones count viewers per day, summed over the days.
+    let uniques: Vec<(String, i64)> = fetch_all(
         state.db(),
         &format!(
-            "SELECT CAST({group} AS TEXT) AS g, {SUMS} FROM analytics_views v {filter} GROUP BY 1"
+            "SELECT CAST({group} AS TEXT), COUNT(DISTINCT r.pseudonym) FROM analytics_daily_viewers r {filter} GROUP BY 1"
+        ),
+        vals.clone(),
+    )
+    .await?;
+    for (g, n) in uniques {
+        out.entry(g).or_default().uniques = n;
+    }
+    let startups: Vec<(String, i64, i64)> = fetch_all(
+        state.db(),
+        &format!(
+            "SELECT CAST({group} AS TEXT), r.bucket, CAST(SUM(r.views) AS BIGINT) FROM analytics_rollup_startup r \
+             {filter} GROUP BY 1, 2"
         ),
         vals,
     )
     .await?;
-    Ok(rows.into_iter().map(|s| (s.g.clone(), s)).collect())
-}
-
-/// The nearest-rank median and 95th percentile of startup times per group, computed by the
-/// database (window functions, in SQLite and PostgreSQL alike): two rows per group come back,
-/// not every view's time.
-async fn startups(
-    state: &AppState,
-    f: &Filter,
-    group: &str,
-) -> Result<BTreeMap<String, Startup>, AppError> {
-    let (filter, vals) = f.clause();
-    let rows: Vec<(String, i64, i64, i64)> = fetch_all(
-        state.db(),
-        &format!(
-            "SELECT g, startup_ms, rn, n FROM (SELECT CAST({group} AS TEXT) AS g, v.startup_ms, \
-             ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY v.startup_ms) AS rn, \
-             COUNT(*) OVER (PARTITION BY {group}) AS n \
-             FROM analytics_views v {filter} AND v.startup_ms IS NOT NULL) t \
-             WHERE rn = (n + 1) / 2 OR rn = (95 * n + 99) / 100"
-        ),
-        vals,
-    )
-    .await?;
-    let mut out: BTreeMap<String, Startup> = BTreeMap::new();
-    for (g, ms, rn, n) in rows {
-        let e = out.entry(g).or_default();
-        let ms = Some(ms.max(0) as u64);
-        // ceil(n / 2) and ceil(0.95 n): the ranks of the nearest-rank percentiles.
-        if rn == (n + 1) / 2 {
-            e.median = ms;
-        }
-        if rn == (95 * n + 99) / 100 {
-            e.p95 = ms;
-        }
+    for (g, b, n) in startups {
+        *out.entry(g).or_default().startups.entry(b.max(0) as u32).or_default() += n;
     }
     Ok(out)
 }
 
-/// A group's startup percentiles.
-#[derive(Debug, Default, Clone, Copy)]
-struct Startup {
-    median: Option<u64>,
-    p95: Option<u64>,
-}
-
 fn dimension_column(d: Dimension) -> &'static str {
     match d {
-        Dimension::Country => "COALESCE(v.country, 'unknown')",
-        Dimension::Browser => "v.browser",
-        Dimension::Os => "v.os",
-        Dimension::Device => "v.device",
-        Dimension::Asset => "v.asset_id",
+        Dimension::Country => "CASE WHEN r.country = '' THEN 'unknown' ELSE r.country END",
+        Dimension::Browser => "r.browser",
+        Dimension::Os => "r.os",
+        Dimension::Device => "r.device",
+        Dimension::Asset => "r.asset_id",
     }
 }
 
@@ -249,49 +218,34 @@ pub async fn report(
     let f = Filter {
         tenant: key.id.clone(),
         asset: q.asset.clone(),
-        from,
-        to,
+        from_h: from.div_euclid(HOUR_MS),
+        to_h: (to + HOUR_MS - 1).div_euclid(HOUR_MS),
     };
-    let bucket = format!("(v.started_at - {from}) / {width}");
-    let by_bucket = sums(&state, &f, &bucket).await?;
-    let bucket_startups = startups(&state, &f, &bucket).await?;
-    // Totals are the buckets' sums; unique viewers are counted once over the whole range.
-    let mut total = Sums::default();
-    for s in by_bucket.values() {
-        total.add(s);
-    }
-    let all = sums(&state, &f, "''").await?;
-    total.uniques = all.into_values().map(|s| s.uniques).sum();
-    let all_startups = startups(&state, &f, "''").await?;
-    let totals = metrics(
-        &total,
-        all_startups.into_values().next().unwrap_or_default(),
-    );
+    let (from, to) = (f.from_h * HOUR_MS, f.to_h * HOUR_MS);
+    let width_h = width / HOUR_MS;
+    let buckets = (f.to_h - f.from_h + width_h - 1) / width_h;
+    let whole = groups(&state, &f, "''").await?.remove("").unwrap_or_default();
+    let totals = metrics(&whole.sums, whole.uniques, &whole.startups);
+    let by_bucket = groups(&state, &f, &format!("(r.hour - {}) / {width_h}", f.from_h)).await?;
     let series = (0..buckets)
-        .map(|i| {
-            let key = i.to_string();
-            SeriesPoint {
-                start: from + i * width,
-                metrics: by_bucket
-                    .get(&key)
-                    .map(|s| metrics(s, bucket_startups.get(&key).copied().unwrap_or_default()))
-                    .unwrap_or_default(),
-            }
+        .map(|i| SeriesPoint {
+            start: from + i * width,
+            metrics: by_bucket
+                .get(&i.to_string())
+                .map(|g| metrics(&g.sums, g.uniques, &g.startups))
+                .unwrap_or_default(),
         })
         .collect();
     let mut breakdown: Vec<BreakdownRow> = match q.breakdown {
-        Some(d) => {
-            let column = dimension_column(d);
-            let starts = startups(&state, &f, column).await?;
-            sums(&state, &f, column)
-                .await?
-                .into_iter()
-                .map(|(value, s)| BreakdownRow {
-                    metrics: metrics(&s, starts.get(&value).copied().unwrap_or_default()),
-                    value,
-                })
-                .collect()
-        }
+        Some(d) => groups(&state, &f, dimension_column(d))
+            .await?
+            .into_iter()
+            .filter(|(_, g)| g.sums.views > 0)
+            .map(|(value, g)| BreakdownRow {
+                metrics: metrics(&g.sums, g.uniques, &g.startups),
+                value,
+            })
+            .collect(),
         None => Vec::new(),
     };
     breakdown.sort_by(|a, b| {
@@ -305,18 +259,19 @@ pub async fn report(
     let renditions = fetch_all::<(String, i64)>(
         state.db(),
         &format!(
-            "SELECT r.rendition, CAST(SUM(r.playing_ms) AS BIGINT) FROM analytics_view_renditions r \
-             JOIN analytics_views v ON v.view_id = r.view_id {filter} GROUP BY r.rendition ORDER BY 2 DESC"
+            "SELECT r.rendition, CAST(SUM(r.playing_ms) AS BIGINT) FROM analytics_rollup_renditions r \
+             {filter} GROUP BY r.rendition ORDER BY 2 DESC"
         ),
         vals,
     )
     .await?
     .into_iter()
-        .map(|(rendition, ms)| RenditionTime {
-            rendition,
-            playing_time_ms: ms.max(0) as u64,
-        })
-        .collect();
+    .filter(|(_, ms)| *ms > 0)
+    .map(|(rendition, ms)| RenditionTime {
+        rendition,
+        playing_time_ms: ms.max(0) as u64,
+    })
+    .collect();
     Ok(Json(AnalyticsReport {
         from,
         to,

@@ -1,11 +1,19 @@
 //! How long analytics live: raw events for the configured retention (90 days by default),
-//! per-view rows and rendition times at most 25 months ([`ROLLUP_RETENTION_MS`], the CNIL's
+//! per-view rows, rendition times and the hourly rollups at most 25 months ([`ROLLUP_RETENTION_MS`], the CNIL's
 //! bound), salts 48 hours ([`super::salts`]). An asset's analytics go with the asset.
 
 use sqlx::AnyPool;
 
 use super::salts::Salts;
 use crate::AppError;
+
+/// The hourly rollups (and the day's viewers), kept as long as the views.
+const ROLLUPS: [&str; 4] = [
+    "analytics_rollup",
+    "analytics_rollup_startup",
+    "analytics_rollup_renditions",
+    "analytics_daily_viewers",
+];
 
 /// Per-view rows are kept at most 760 days (25 months).
 pub const ROLLUP_RETENTION_MS: i64 = 760 * 86_400_000;
@@ -43,6 +51,13 @@ pub async fn purge(
         .execute(db)
         .await?
         .rows_affected();
+    let hour = cutoff.div_euclid(3_600_000);
+    for table in ROLLUPS {
+        sqlx::query(&format!("DELETE FROM {table} WHERE hour < $1"))
+            .bind(hour)
+            .execute(db)
+            .await?;
+    }
     let salts = salts.purge(db, now_ms).await?;
     Ok(Purged {
         events,
@@ -69,6 +84,12 @@ pub async fn forget_asset(db: &AnyPool, asset_id: &str) -> Result<(), AppError> 
         .bind(asset_id)
         .execute(&mut *tx)
         .await?;
+    for table in ROLLUPS {
+        sqlx::query(&format!("DELETE FROM {table} WHERE asset_id = $1"))
+            .bind(asset_id)
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
     Ok(())
 }

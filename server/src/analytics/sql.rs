@@ -110,3 +110,23 @@ mod tests {
         assert_eq!(super::values(2, 3), "($1, $2, $3), ($4, $5, $6)");
     }
 }
+
+/// Runs `sql` with `vals` in `tx` and reads rows as `T`.
+pub async fn fetch_tx<T>(
+    tx: &mut Transaction<'_, Any>,
+    sql: &str,
+    vals: Vec<Val>,
+) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    let q = vals
+        .into_iter()
+        .fold(sqlx::query_as::<_, T>(sql), |q, v| match v {
+            Val::Text(s) => q.bind(s),
+            Val::Int(i) => q.bind(i),
+            Val::MaybeText(s) => q.bind(s),
+            Val::MaybeInt(i) => q.bind(i),
+        });
+    q.fetch_all(&mut **tx).await
+}

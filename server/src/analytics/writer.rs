@@ -11,8 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use cinelock_contract::analytics::IngestStats;
 use cinelock_core::analytics::{BeaconEvent, ViewFacts};
-use sqlx::{Any, AnyPool};
+use sqlx::AnyPool;
 
+use super::rollups;
 use super::sql::{Val, insert_rows};
 use tokio::sync::mpsc;
 
@@ -195,125 +196,7 @@ pub async fn write(db: &AnyPool, items: &[Item]) -> Result<u64, sqlx::Error> {
         .into_values()
         .map(|(dims, events)| (dims, ViewFacts::of(&events)))
         .collect();
-    // A view row has 29 values: a third as many per statement.
-    for chunk in views.chunks((per / 3).max(1)) {
-        upsert_views(&mut tx, chunk).await?;
-    }
-    let renditions: Vec<(&str, &str, i64)> = views
-        .iter()
-        .flat_map(|(d, f)| {
-            f.totals.iter().flat_map(move |t| {
-                t.renditions
-                    .iter()
-                    .map(move |(r, ms)| (d.view_id.as_str(), r.as_str(), *ms as i64))
-            })
-        })
-        .collect();
-    for chunk in renditions.chunks(per) {
-        let rows = chunk
-            .iter()
-            .map(|(v, r, ms)| vec![Val::from(*v), (*r).into(), (*ms).into()])
-            .collect();
-        insert_rows(
-            &mut tx,
-            "analytics_view_renditions (view_id, rendition, playing_ms)",
-            rows,
-            "ON CONFLICT (view_id, rendition) DO UPDATE SET playing_ms = \
-             CASE WHEN excluded.playing_ms > analytics_view_renditions.playing_ms \
-             THEN excluded.playing_ms ELSE analytics_view_renditions.playing_ms END",
-        )
-        .await?;
-    }
+    rollups::apply(&mut tx, crate::db::is_postgres(db), &views, per).await?;
     tx.commit().await?;
     Ok(stored)
-}
-
-/// The larger of the stored and the new value of a column.
-fn greater(col: &str) -> String {
-    format!(
-        "{col} = CASE WHEN excluded.{col} > analytics_views.{col} THEN excluded.{col} ELSE analytics_views.{col} END"
-    )
-}
-
-async fn upsert_views(
-    tx: &mut sqlx::Transaction<'_, Any>,
-    views: &[(&ViewDims, ViewFacts)],
-) -> Result<(), sqlx::Error> {
-    let rows = views
-        .iter()
-        .map(|(d, f)| {
-            let t = f.totals.clone().unwrap_or_default();
-            let n = |v: u64| Val::Int(v as i64);
-            vec![
-                Val::from(d.view_id.as_str()),
-                d.asset_id.as_str().into(),
-                d.tenant.as_str().into(),
-                d.received_at.into(),
-                cinelock_core::analytics::salt::day_of(d.received_at).into(),
-                d.received_at.into(),
-                d.country.clone().into(),
-                d.browser.as_str().into(),
-                d.os.as_str().into(),
-                d.device.as_str().into(),
-                d.referrer.clone().into(),
-                d.network.clone().into(),
-                d.pseudonym.clone().into(),
-                d.viewer_hash.clone().into(),
-                f.duration_ms.map(|v| v as i64).into(),
-                i64::from(f.intent).into(),
-                f.startup_ms.map(|v| v as i64).into(),
-                i64::from(f.failed).into(),
-                f.error_code.clone().into(),
-                i64::from(f.ended).into(),
-                n(t.watch_ms),
-                n(t.playing_ms),
-                i64::from(t.rebuffer_count).into(),
-                n(t.rebuffer_ms),
-                n(t.played_bits),
-                n(t.upscale_ms),
-                n(t.max_playhead_ms),
-                i64::from(t.player_width).into(),
-                i64::from(t.player_height).into(),
-            ]
-        })
-        .collect();
-    let mut set = vec![
-        "last_seen = excluded.last_seen".to_string(),
-        "duration_ms = COALESCE(analytics_views.duration_ms, excluded.duration_ms)".into(),
-        "startup_ms = COALESCE(analytics_views.startup_ms, excluded.startup_ms)".into(),
-        "error_code = COALESCE(analytics_views.error_code, excluded.error_code)".into(),
-        "pseudonym = COALESCE(analytics_views.pseudonym, excluded.pseudonym)".into(),
-        "viewer_hash = COALESCE(analytics_views.viewer_hash, excluded.viewer_hash)".into(),
-    ];
-    for col in [
-        "intent",
-        "failed",
-        "ended",
-        "watch_ms",
-        "playing_ms",
-        "rebuffer_count",
-        "rebuffer_ms",
-        "played_bits",
-        "upscale_ms",
-        "max_playhead_ms",
-        "player_width",
-        "player_height",
-    ] {
-        set.push(greater(col));
-    }
-    // A view id is the player's random draw: another asset's beacons never touch the row.
-    let tail = format!(
-        "ON CONFLICT (view_id) DO UPDATE SET {} WHERE analytics_views.asset_id = excluded.asset_id",
-        set.join(", ")
-    );
-    insert_rows(
-        tx,
-        "analytics_views (view_id, asset_id, tenant, started_at, day, last_seen, country, browser, os, device, \
-         referrer, network, pseudonym, viewer_hash, duration_ms, intent, startup_ms, failed, error_code, ended, \
-         watch_ms, playing_ms, rebuffer_count, rebuffer_ms, played_bits, upscale_ms, max_playhead_ms, player_width, player_height)",
-        rows,
-        &tail,
-    )
-    .await?;
-    Ok(())
 }

@@ -670,7 +670,10 @@ async fn startup_percentiles_come_within_ten_percent_and_views_need_a_play() {
     assert!((1_000..=1_100).contains(&median), "{median}");
     assert!((1_900..=2_090).contains(&p95), "{p95}");
     assert_eq!(r["breakdown"][0]["value"], "desktop");
-    assert_eq!(r["breakdown"][0]["metrics"]["startup_time_median_ms"], median);
+    assert_eq!(
+        r["breakdown"][0]["metrics"]["startup_time_median_ms"],
+        median
+    );
     // None reached the end: no completion, and none exited before starting.
     assert_eq!(t["completion_pct"], 0.0);
     assert_eq!(t["exits_before_start_pct"], 0.0);

@@ -77,7 +77,11 @@ impl ViewRecord {
             started: i64::from(self.startup_ms.is_some()),
             completed: i64::from(self.completed()),
             startup_bucket: self.startup_ms.map(startup_bucket),
-            renditions: t.renditions.iter().map(|(r, ms)| (r.clone(), n(*ms))).collect(),
+            renditions: t
+                .renditions
+                .iter()
+                .map(|(r, ms)| (r.clone(), n(*ms)))
+                .collect(),
         }
     }
 }
@@ -262,12 +266,26 @@ mod tests {
         };
         // Three flushes: the start, a heartbeat, the end.
         let parts = [
-            facts(vec![EventKind::Viewstart { duration_ms: 10_000 }, EventKind::Play {}], None),
             facts(
-                vec![EventKind::Playing { startup_ms: 700 }, EventKind::Heartbeat {}],
+                vec![
+                    EventKind::Viewstart {
+                        duration_ms: 10_000,
+                    },
+                    EventKind::Play {},
+                ],
+                None,
+            ),
+            facts(
+                vec![
+                    EventKind::Playing { startup_ms: 700 },
+                    EventKind::Heartbeat {},
+                ],
                 Some(t(5_000, 4_000, 4_000)),
             ),
-            facts(vec![EventKind::Ended {}, EventKind::Viewend {}], Some(t(11_000, 10_000, 10_000))),
+            facts(
+                vec![EventKind::Ended {}, EventKind::Viewend {}],
+                Some(t(11_000, 10_000, 10_000)),
+            ),
         ];
         let mut record = ViewRecord::default();
         let mut rollup = [0i64; 11];
@@ -301,7 +319,11 @@ mod tests {
         assert!(record.contribution().delta(&before).is_empty());
         // A view never asked to play adds nothing.
         let mut idle = ViewRecord::default();
-        idle.merge(&facts(vec![EventKind::Viewstart { duration_ms: 1 }], None), None, None);
+        idle.merge(
+            &facts(vec![EventKind::Viewstart { duration_ms: 1 }], None),
+            None,
+            None,
+        );
         assert_eq!(idle.contribution(), Contribution::default());
     }
 }

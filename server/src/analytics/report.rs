@@ -125,12 +125,18 @@ struct Group {
 }
 
 /// Every group's figures (`group`: an SQL expression over the rollups' shared columns `r`).
-async fn groups(state: &AppState, f: &Filter, group: &str) -> Result<BTreeMap<String, Group>, AppError> {
+async fn groups(
+    state: &AppState,
+    f: &Filter,
+    group: &str,
+) -> Result<BTreeMap<String, Group>, AppError> {
     let (filter, vals) = f.clause();
     let mut out: BTreeMap<String, Group> = BTreeMap::new();
     let sums: Vec<Sums> = fetch_all(
         state.db(),
-        &format!("SELECT CAST({group} AS TEXT) AS g, {SUMS} FROM analytics_rollup r {filter} GROUP BY 1"),
+        &format!(
+            "SELECT CAST({group} AS TEXT) AS g, {SUMS} FROM analytics_rollup r {filter} GROUP BY 1"
+        ),
         vals.clone(),
     )
     .await?;
@@ -160,7 +166,11 @@ async fn groups(state: &AppState, f: &Filter, group: &str) -> Result<BTreeMap<St
     )
     .await?;
     for (g, b, n) in startups {
-        *out.entry(g).or_default().startups.entry(b.max(0) as u32).or_default() += n;
+        *out.entry(g)
+            .or_default()
+            .startups
+            .entry(b.max(0) as u32)
+            .or_default() += n;
     }
     Ok(out)
 }
@@ -224,7 +234,10 @@ pub async fn report(
     let (from, to) = (f.from_h * HOUR_MS, f.to_h * HOUR_MS);
     let width_h = width / HOUR_MS;
     let buckets = (f.to_h - f.from_h + width_h - 1) / width_h;
-    let whole = groups(&state, &f, "''").await?.remove("").unwrap_or_default();
+    let whole = groups(&state, &f, "''")
+        .await?
+        .remove("")
+        .unwrap_or_default();
     let totals = metrics(&whole.sums, whole.uniques, &whole.startups);
     let by_bucket = groups(&state, &f, &format!("(r.hour - {}) / {width_h}", f.from_h)).await?;
     let series = (0..buckets)

@@ -7,10 +7,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use cinelock_core::analytics::Totals;
 use cinelock_core::analytics::ViewFacts;
 use cinelock_core::analytics::rollup::ViewRecord;
 use cinelock_core::analytics::salt::day_of;
-use cinelock_core::analytics::Totals;
 use sqlx::{Any, FromRow, Transaction};
 
 use super::sql::{Val, fetch_tx, insert_rows};
@@ -156,7 +156,12 @@ pub(super) async fn apply(
             continue;
         }
         let mut record = old.map_or_else(ViewRecord::default, |s| {
-            s.record(stored_renditions.get(d.view_id.as_str()).cloned().unwrap_or_default())
+            s.record(
+                stored_renditions
+                    .get(d.view_id.as_str())
+                    .cloned()
+                    .unwrap_or_default(),
+            )
         });
         let before = record.contribution();
         let had_pseudonym = record.pseudonym.is_some();
@@ -180,7 +185,11 @@ pub(super) async fn apply(
             viewers.push((key.clone(), day_of(started_at), p.clone()));
         }
         for (r, ms) in &record.totals.renditions {
-            rendition_rows.push(vec![Val::from(d.view_id.as_str()), r.as_str().into(), (*ms as i64).into()]);
+            rendition_rows.push(vec![
+                Val::from(d.view_id.as_str()),
+                r.as_str().into(),
+                (*ms as i64).into(),
+            ]);
         }
         view_rows.push(view_row(d, old, started_at, &record));
     }
@@ -211,8 +220,17 @@ pub(super) async fn apply(
             .join(", ")
     };
     const SUMS: [&str; 11] = [
-        "views", "watch_ms", "playing_ms", "failed", "ebvs", "rebuffer_ms", "rebuffer_count",
-        "played_bits", "upscale_ms", "started", "completed",
+        "views",
+        "watch_ms",
+        "playing_ms",
+        "failed",
+        "ebvs",
+        "rebuffer_ms",
+        "rebuffer_count",
+        "played_bits",
+        "upscale_ms",
+        "started",
+        "completed",
     ];
     for chunk in chunked(rollup_rows, (per / 3).max(1)) {
         insert_rows(
@@ -316,13 +334,22 @@ async fn read(
     postgres: bool,
     views: &[(&ViewDims, ViewFacts)],
     per: usize,
-) -> Result<(HashMap<String, Stored>, HashMap<String, BTreeMap<String, u64>>), sqlx::Error> {
+) -> Result<
+    (
+        HashMap<String, Stored>,
+        HashMap<String, BTreeMap<String, u64>>,
+    ),
+    sqlx::Error,
+> {
     let mut stored = HashMap::new();
     let mut renditions: HashMap<String, BTreeMap<String, u64>> = HashMap::new();
     let ids: Vec<&str> = views.iter().map(|(d, _)| d.view_id.as_str()).collect();
     let lock = if postgres { " FOR UPDATE" } else { "" };
     for chunk in ids.chunks(per.max(1)) {
-        let list = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let list = (1..=chunk.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let vals: Vec<Val> = chunk.iter().map(|v| Val::from(*v)).collect();
         let rows: Vec<Stored> = fetch_tx(
             tx,
@@ -392,7 +419,8 @@ fn view_row(d: &ViewDims, old: Option<&Stored>, started_at: i64, r: &ViewRecord)
         day_of(started_at).into(),
         d.received_at.into(),
         old.map_or(d.country.clone(), |s| s.country.clone()).into(),
-        old.map_or(d.browser.as_str(), |s| s.browser.as_str()).into(),
+        old.map_or(d.browser.as_str(), |s| s.browser.as_str())
+            .into(),
         old.map_or(d.os.as_str(), |s| s.os.as_str()).into(),
         old.map_or(d.device.as_str(), |s| s.device.as_str()).into(),
         d.referrer.clone().into(),

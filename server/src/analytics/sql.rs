@@ -2,7 +2,7 @@
 //! driver: numbered `$N` placeholders (its query builder writes `?`, which PostgreSQL refuses).
 
 use sqlx::any::AnyArguments;
-use sqlx::query::Query;
+use sqlx::query::{Query, QueryAs};
 use sqlx::{Any, AnyPool, Transaction};
 
 /// A bound value.
@@ -87,28 +87,26 @@ pub async fn insert_rows(
         .rows_affected())
 }
 
-/// Runs `sql` with `vals` on the pool and reads rows as `T`.
-pub async fn fetch_all<T>(db: &AnyPool, sql: &str, vals: Vec<Val>) -> Result<Vec<T>, sqlx::Error>
+/// A query reading rows as `T`, with `vals` bound in order.
+fn query_as<T>(sql: &str, vals: Vec<Val>) -> QueryAs<'_, Any, T, AnyArguments<'_>>
 where
-    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
 {
-    let q = vals
-        .into_iter()
+    vals.into_iter()
         .fold(sqlx::query_as::<_, T>(sql), |q, v| match v {
             Val::Text(s) => q.bind(s),
             Val::Int(i) => q.bind(i),
             Val::MaybeText(s) => q.bind(s),
             Val::MaybeInt(i) => q.bind(i),
-        });
-    q.fetch_all(db).await
+        })
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn numbered_placeholders() {
-        assert_eq!(super::values(2, 3), "($1, $2, $3), ($4, $5, $6)");
-    }
+/// Runs `sql` with `vals` on the pool and reads rows as `T`.
+pub async fn fetch_all<T>(db: &AnyPool, sql: &str, vals: Vec<Val>) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    query_as(sql, vals).fetch_all(db).await
 }
 
 /// Runs `sql` with `vals` in `tx` and reads rows as `T`.
@@ -120,13 +118,13 @@ pub async fn fetch_tx<T>(
 where
     T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
 {
-    let q = vals
-        .into_iter()
-        .fold(sqlx::query_as::<_, T>(sql), |q, v| match v {
-            Val::Text(s) => q.bind(s),
-            Val::Int(i) => q.bind(i),
-            Val::MaybeText(s) => q.bind(s),
-            Val::MaybeInt(i) => q.bind(i),
-        });
-    q.fetch_all(&mut **tx).await
+    query_as(sql, vals).fetch_all(&mut **tx).await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn numbered_placeholders() {
+        assert_eq!(super::values(2, 3), "($1, $2, $3), ($4, $5, $6)");
+    }
 }

@@ -5,23 +5,13 @@
 //! chunks where they go.
 
 use js_sys::{Function, Object, Reflect};
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::api::{Output, open_with};
 use crate::io::Source;
-use crate::session::{self, Download, PlayTarget};
+use crate::session::{self, Download, TargetOptions};
 use crate::{SdkError, platform};
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Options {
-    endpoint: String,
-    asset_id: String,
-    token: Option<String>,
-    password: Option<String>,
-}
 
 /// A download the server granted: the file's name and size, and (inside) its URL and opened
 /// data key, zeroed when the handle is freed.
@@ -34,18 +24,9 @@ pub struct DownloadHandle {
 /// password?}`); rejects with `denied` (and a `reason`) when the policy does not allow it.
 #[wasm_bindgen(js_name = openDownload)]
 pub async fn open_download(options: JsValue) -> Result<DownloadHandle, SdkError> {
-    let o: Options = serde_wasm_bindgen::from_value(options)
+    let o: TargetOptions = serde_wasm_bindgen::from_value(options)
         .map_err(|e| SdkError::InvalidArgument(format!("download options: {e}")))?;
-    if o.asset_id.is_empty() {
-        return Err(SdkError::InvalidArgument("assetId is required".into()));
-    }
-    let target = PlayTarget {
-        endpoint: o.endpoint.trim_end_matches('/').to_owned(),
-        asset_id: o.asset_id,
-        token: o.token.filter(|t| !t.is_empty()),
-        password: o.password.filter(|p| !p.is_empty()),
-        package: None,
-    };
+    let target = o.into_target(None)?;
     let download = session::open_download(&target).await?;
     Ok(DownloadHandle { download })
 }

@@ -39,7 +39,7 @@ use crate::mse::{self, Done, MediaSink, Op, Signal, Tag};
 use crate::objects::ObjectCipher;
 use crate::opener::{Aborter, FetchJob, FetchResult, Opener, Remote};
 use crate::platform::{self, Listener};
-use crate::session::{self, Grant, PlayTarget};
+use crate::session::{self, Grant, PlayTarget, TargetOptions};
 
 /// How often the playhead is reported besides the element's own events (ms).
 const TICK_MS: f64 = 250.0;
@@ -50,10 +50,8 @@ const STARVED_S: f64 = 0.5;
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Options {
-    endpoint: String,
-    asset_id: String,
-    token: Option<String>,
-    password: Option<String>,
+    #[serde(flatten)]
+    target: TargetOptions,
     package: Option<String>,
     /// A video track id, or its position in the ladder (0 = lowest).
     start_rendition: Option<RenditionRef>,
@@ -266,9 +264,6 @@ pub fn start_player(
 ) -> Result<PlayerHandle, SdkError> {
     let o: Options = serde_wasm_bindgen::from_value(options)
         .map_err(|e| SdkError::InvalidArgument(format!("player options: {e}")))?;
-    if o.asset_id.is_empty() {
-        return Err(SdkError::InvalidArgument("assetId is required".into()));
-    }
     let choice = EngineChoice::parse(o.engine.clone())?;
     let mut seed = [0u8; 8];
     platform::random(&mut seed)?;
@@ -286,13 +281,7 @@ pub fn start_player(
     if let Some(bps) = o.initial_bandwidth {
         config.abr.initial_bandwidth_bps = bps;
     }
-    let target = PlayTarget {
-        endpoint: o.endpoint.trim_end_matches('/').to_owned(),
-        asset_id: o.asset_id,
-        token: o.token.filter(|t| !t.is_empty()),
-        password: o.password.filter(|p| !p.is_empty()),
-        package: o.package,
-    };
+    let target = o.target.into_target(o.package)?;
     let (tx, rx) = unbounded();
     let notify_tx = tx.clone();
     let notify: Rc<dyn Fn(Signal)> = Rc::new(move |s| {

@@ -19,6 +19,32 @@ use zeroize::Zeroizing;
 
 use crate::{SdkError, platform};
 
+/// The session options a page passes (to `startPlayer` and `openDownload`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TargetOptions {
+    pub endpoint: String,
+    pub asset_id: String,
+    pub token: Option<String>,
+    pub password: Option<String>,
+}
+
+impl TargetOptions {
+    /// The target, `package` as asked for; empty token and password count as none.
+    pub(crate) fn into_target(self, package: Option<String>) -> Result<PlayTarget, SdkError> {
+        if self.asset_id.is_empty() {
+            return Err(SdkError::InvalidArgument("assetId is required".into()));
+        }
+        Ok(PlayTarget {
+            endpoint: self.endpoint.trim_end_matches('/').to_owned(),
+            asset_id: self.asset_id,
+            token: self.token.filter(|t| !t.is_empty()),
+            password: self.password.filter(|p| !p.is_empty()),
+            package,
+        })
+    }
+}
+
 /// What the page asked to play.
 #[derive(Debug, Clone)]
 pub(crate) struct PlayTarget {

@@ -5,23 +5,19 @@
 
 mod support;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, Request, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use cinelock_core::analytics::mask::{coarsen_agent, day_pseudonym};
 use cinelock_core::analytics::salt::DAY_MS;
 use cinelock_core::analytics::{Batch, TrackerConfig, ViewTracker};
 use cinelock_server::analytics::credential;
 use cinelock_server::analytics::retention;
 use cinelock_server::analytics::salts::Salts;
-use cinelock_server::app;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use support::*;
-use tower::ServiceExt;
 
 const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.6778.86 Safari/537.36";
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
@@ -40,29 +36,16 @@ async fn post(
     ip: &str,
     extra: &[(&str, &str)],
 ) -> (StatusCode, Value, HeaderMap) {
-    let mut req = Request::builder()
-        .method("POST")
-        .uri("/v1/beacons")
-        .header("content-type", "text/plain;charset=UTF-8")
-        .header("user-agent", ua)
-        .header("x-forwarded-for", ip)
-        .header("origin", "https://shop.example")
-        .header("referer", PAGE);
-    for (k, v) in extra {
-        req = req.header(*k, *v);
-    }
-    let mut req = req.body(body.into()).unwrap();
-    let peer = SocketAddr::new("127.0.0.1".parse::<IpAddr>().unwrap(), 40000);
-    req.extensions_mut().insert(ConnectInfo(peer));
-    let res = app(env.state.clone()).oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        headers,
-    )
+    // The loopback peer is the trusted proxy; the client is what it forwards.
+    let mut all = vec![
+        ("content-type", "text/plain;charset=UTF-8"),
+        ("user-agent", ua),
+        ("x-forwarded-for", ip),
+        ("origin", "https://shop.example"),
+        ("referer", PAGE),
+    ];
+    all.extend_from_slice(extra);
+    request_from(&env.state, "POST", "/v1/beacons", body, &all, "127.0.0.1").await
 }
 
 fn body(cred: &str, asset: &str, view: &str, events: Value) -> String {

@@ -4,20 +4,13 @@
 
 mod support;
 
-use std::net::{IpAddr, SocketAddr};
-
-use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use cinelock_core::media::{Manifest, ObjectNonce, Released, open_content_key, open_key};
 use cinelock_core::policy::{Claims, token};
 use cinelock_core::{HEADER_LEN, Header, RecipientSecretKey, StreamOpener};
-use cinelock_server::app;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use support::VIEWER_SECRET;
 use support::*;
-use tower::ServiceExt;
 
 /// A request to `/v1/play/...` from `ip` with extra headers; status, JSON and headers.
 async fn send(
@@ -27,25 +20,9 @@ async fn send(
     headers: &[(&str, &str)],
     ip: &str,
 ) -> (StatusCode, Value, axum::http::HeaderMap) {
-    let mut req = Request::builder()
-        .method("POST")
-        .uri(uri)
-        .header("content-type", "application/json");
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let mut req = req.body(Body::from(body.to_string())).unwrap();
-    let addr = SocketAddr::new(ip.parse::<IpAddr>().unwrap(), 40000);
-    req.extensions_mut().insert(ConnectInfo(addr));
-    let res = app(env.state.clone()).oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        headers,
-    )
+    let mut all = vec![("content-type", "application/json")];
+    all.extend_from_slice(headers);
+    request_from(&env.state, "POST", uri, body.to_string(), &all, ip).await
 }
 
 struct Viewer {

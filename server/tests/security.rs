@@ -6,12 +6,10 @@
 
 mod support;
 
-use std::net::{IpAddr, SocketAddr};
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
 use cinelock_core::policy::{Claims, token};
 use cinelock_core::{RecipientSecretKey, SEED_LEN, SealSeed, seal};
@@ -30,25 +28,17 @@ async fn play_from(
     headers: &[(&str, &str)],
     peer: &str,
 ) -> (StatusCode, Value, axum::http::HeaderMap) {
-    let mut req = Request::builder()
-        .method("POST")
-        .uri(format!("/v1/play/{id}"))
-        .header("content-type", "application/json");
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let mut req = req.body(Body::from(body.to_string())).unwrap();
-    let addr = SocketAddr::new(peer.parse::<IpAddr>().unwrap(), 40000);
-    req.extensions_mut().insert(ConnectInfo(addr));
-    let res = app(state.clone()).oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        headers,
+    let mut all = vec![("content-type", "application/json")];
+    all.extend_from_slice(headers);
+    request_from(
+        state,
+        "POST",
+        &format!("/v1/play/{id}"),
+        body.to_string(),
+        &all,
+        peer,
     )
+    .await
 }
 
 /// A player's request body with `extra` fields.

@@ -1130,14 +1130,18 @@ impl Player {
         None
     }
 
-    /// Starts the fetches that waited for URLs, in the order they were chosen.
-    fn next_dispatch(&mut self, now: u64) -> Option<Action> {
-        let waiting: Vec<u64> = self
-            .requests
+    /// The fetches waiting for a URL, in the order they were chosen.
+    fn awaiting_url(&self) -> Vec<u64> {
+        self.requests
             .iter()
             .filter(|(_, r)| r.state == ReqState::AwaitingUrl)
             .map(|(&id, _)| id)
-            .collect();
+            .collect()
+    }
+
+    /// Starts the fetches that waited for URLs, in the order they were chosen.
+    fn next_dispatch(&mut self, now: u64) -> Option<Action> {
+        let waiting = self.awaiting_url();
         waiting.into_iter().find_map(|id| self.start_fetch(now, id))
     }
 
@@ -1380,12 +1384,7 @@ impl Player {
 
     /// The fetches waiting for URLs fail like fetches.
     fn fail_awaiting(&mut self, now: u64, retryable: bool, reason: RetryReason) {
-        let waiting: Vec<u64> = self
-            .requests
-            .iter()
-            .filter(|(_, r)| r.state == ReqState::AwaitingUrl)
-            .map(|(&id, _)| id)
-            .collect();
+        let waiting = self.awaiting_url();
         for id in waiting {
             if self.state != PlayerState::Running {
                 return;

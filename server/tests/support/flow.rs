@@ -132,6 +132,36 @@ impl Env {
     }
 }
 
+/// A request through the router from client address `peer` (the socket peer the server sees),
+/// with `headers` (repeated names are separate lines): status, JSON answer (`Null` if none),
+/// and the answer's headers.
+pub async fn request_from(
+    state: &AppState,
+    method: &str,
+    uri: &str,
+    body: impl Into<Body>,
+    headers: &[(&str, &str)],
+    peer: &str,
+) -> (StatusCode, Value, axum::http::HeaderMap) {
+    let mut req = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let mut req = req.body(body.into()).unwrap();
+    let addr = std::net::SocketAddr::new(peer.parse().unwrap(), 40000);
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    let res = app(state.clone()).oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        headers,
+    )
+}
+
 /// One API request through the router; the JSON answer (`Null` if none).
 pub async fn call(
     state: &AppState,

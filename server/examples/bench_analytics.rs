@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 
 use cinelock_core::analytics::{BeaconEvent, EventKind, Totals};
 use cinelock_server::analytics::credential;
-use cinelock_server::analytics::writer::{self, Item, ViewDims};
+use cinelock_server::analytics::masked::{Item, ViewDims};
+use cinelock_server::analytics::writer;
 use cinelock_server::{AppState, Cli, app, auth, now_ms};
 use clap::Parser;
 use serde_json::json;

@@ -8,24 +8,8 @@ use axum::http::HeaderMap;
 use cinelock_contract::assets::{AssetView, PackageView};
 
 use crate::auth::{self, SCOPE_READ, SCOPE_WRITE};
-use crate::routes::AppState;
+use crate::state::AppState;
 use crate::{AppError, jobs};
-
-/// Sets an asset's status (in the caller's transaction, with what else changed).
-pub(crate) async fn set_status(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    id: &str,
-    status: &str,
-    now: i64,
-) -> Result<(), AppError> {
-    sqlx::query("UPDATE assets SET status = $1, updated_at = $2 WHERE id = $3")
-        .bind(status)
-        .bind(now)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
 
 /// The asset's status, jobs and packages; `owner` restricts to one API key's assets.
 pub async fn describe(

@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::AppError;
 use crate::kek::Kek;
-use crate::transcode::WorkerSettings;
+use crate::transcode::settings::WorkerSettings;
 
 /// `cinelock-server [COMMAND] [FLAGS]`: serves by default.
 #[derive(Debug, Clone, Parser)]
@@ -576,10 +576,10 @@ impl Config {
         if !(1..=760).contains(&self.analytics_retention_days) {
             return bad("CINELOCK_ANALYTICS_RETENTION_DAYS must be between 1 and 760".into());
         }
-        if self.analytics_queue < crate::analytics::MAX_BATCH_EVENTS {
+        if self.analytics_queue < cinelock_core::analytics::beacon::MAX_BATCH_EVENTS {
             return bad(format!(
                 "CINELOCK_ANALYTICS_QUEUE must hold at least one beacon ({} events)",
-                crate::analytics::MAX_BATCH_EVENTS
+                cinelock_core::analytics::beacon::MAX_BATCH_EVENTS
             ));
         }
         let password_hashes = match self.password_hashes {
@@ -649,7 +649,7 @@ impl Config {
                 ffmpeg: self.ffmpeg,
                 ffprobe: self.ffprobe,
                 preset: self.x264_preset,
-                limits: crate::transcode::Limits {
+                limits: crate::transcode::ladder::Limits {
                     max_seconds: self.max_source_seconds as f64,
                     max_pixels: self.max_source_pixels,
                     max_fps: self.max_source_fps as f64,

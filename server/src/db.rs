@@ -45,6 +45,23 @@ pub async fn connect(url: &str) -> Result<AnyPool, AppError> {
     Ok(pool)
 }
 
+/// Sets an asset's status (in the caller's transaction, with what else changed): uploads
+/// complete an asset, jobs publish or fail it.
+pub(crate) async fn set_asset_status(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: &str,
+    status: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    sqlx::query("UPDATE assets SET status = $1, updated_at = $2 WHERE id = $3")
+        .bind(status)
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Whether the pool is on PostgreSQL (else SQLite), for the few statements written per dialect.
 pub fn is_postgres(db: &AnyPool) -> bool {
     db.connect_options()

@@ -221,7 +221,7 @@ pub async fn succeed(db: &AnyPool, job: &Claimed, package: &Publish) -> Result<(
     .execute(&mut *tx)
     .await?;
     if job.kind == JobKind::Full {
-        crate::assets::set_status(&mut tx, &job.asset_id, "ready", now).await?;
+        crate::db::set_asset_status(&mut tx, &job.asset_id, "ready", now).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -265,7 +265,7 @@ pub async fn fail(
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() == 1 && !again && job.kind == JobKind::Full {
-        crate::assets::set_status(&mut tx, &job.asset_id, "failed", now).await?;
+        crate::db::set_asset_status(&mut tx, &job.asset_id, "failed", now).await?;
     }
     tx.commit().await?;
     Ok(())

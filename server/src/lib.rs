@@ -18,6 +18,7 @@ mod pages;
 pub mod playback;
 mod routes;
 mod signed;
+mod state;
 mod storage;
 pub mod transcode;
 pub mod uploads;
@@ -27,5 +28,6 @@ pub use config::{Cli, Command, Config, EmbeddedS3Settings, Role, Settings, Stora
 pub use db::now_ms;
 pub use embedded_s3::EmbeddedS3;
 pub use error::AppError;
-pub use routes::{AppState, app};
+pub use routes::app;
+pub use state::AppState;
 pub use storage::Storage;

@@ -18,7 +18,7 @@ use cinelock_core::policy::frame_ancestors;
 use serde::Deserialize;
 
 use crate::AppError;
-use crate::routes::AppState;
+use crate::state::AppState;
 
 /// The CSP of every page, up to its `frame-ancestors`.
 pub fn content_security_policy(state: &AppState, ancestors: &str) -> String {

@@ -21,7 +21,7 @@ use crate::AppError;
 use crate::auth::{self, SCOPE_READ, SCOPE_WRITE};
 use crate::db::now_ms;
 use crate::json::ApiJson;
-use crate::routes::AppState;
+use crate::state::AppState;
 use crate::storage::FinishedPart;
 
 /// Most part URLs one sign request may ask for.
@@ -466,7 +466,7 @@ async fn mark(
         .bind(&upload.id)
         .execute(&mut *tx)
         .await?;
-    crate::assets::set_status(&mut tx, &upload.asset_id, asset_status, now).await?;
+    crate::db::set_asset_status(&mut tx, &upload.asset_id, asset_status, now).await?;
     if status == UploadStatus::Completed {
         crate::jobs::enqueue(&mut tx, &upload.asset_id, now).await?;
     }

@@ -21,8 +21,8 @@ use cinelock_core::analytics::mask::{
 use cinelock_core::analytics::{Consent, validate};
 
 use super::credential;
-use super::writer::{Item, ViewDims};
-use crate::routes::AppState;
+use super::masked::{Item, ViewDims};
+use crate::state::AppState;
 use crate::{AppError, now_ms, playback};
 
 /// The largest beacon taken: what `fetch(…, {keepalive: true})` may carry.

@@ -5,72 +5,23 @@
 
 pub mod credential;
 mod ingest;
+pub mod masked;
 mod report;
 pub mod retention;
 mod rollups;
 pub mod salts;
+pub mod service;
 mod sql;
 pub mod writer;
 
-use std::sync::Mutex;
-
 use axum::Router;
 use axum::routing::{get, post};
-use cinelock_contract::ApiErrorCode;
-use cinelock_core::policy::{AttemptLimiter, RateConfig};
-use sqlx::AnyPool;
 
 pub use cinelock_core::analytics::beacon::MAX_BATCH_EVENTS;
 pub use ingest::MAX_BODY;
+pub use service::Analytics;
 
-use crate::AppError;
-use crate::routes::AppState;
-use salts::Salts;
-use writer::Intake;
-
-/// Beacons one session may send: 20 at once, then one every two seconds (a player sends one
-/// about every five).
-const BEACON_RATE: RateConfig = RateConfig {
-    burst: 20,
-    interval_ms: 2_000,
-    max_keys: 100_000,
-};
-
-/// The analytics part of the server's state.
-#[derive(Debug)]
-pub struct Analytics {
-    intake: Intake,
-    salts: Salts,
-    limiter: Mutex<AttemptLimiter<String>>,
-}
-
-impl Analytics {
-    /// Starts the writer on `db`.
-    pub fn start(db: AnyPool, queue_events: usize) -> Self {
-        Self {
-            intake: Intake::start(db, queue_events),
-            salts: Salts::default(),
-            limiter: Mutex::new(AttemptLimiter::new(BEACON_RATE)),
-        }
-    }
-
-    pub fn intake(&self) -> &Intake {
-        &self.intake
-    }
-
-    pub fn salts(&self) -> &Salts {
-        &self.salts
-    }
-
-    /// One beacon of session `nonce` at `now_ms`, or 429.
-    fn admit(&self, nonce: &str, now_ms: i64) -> Result<(), AppError> {
-        self.limiter
-            .lock()
-            .expect("limiter lock")
-            .attempt(&nonce.to_owned(), now_ms.max(0) as u64)
-            .map_err(|_| AppError::Beacon(ApiErrorCode::TooManyBeacons))
-    }
-}
+use crate::state::AppState;
 
 /// `POST /v1/beacons`, for any origin.
 pub fn beacon_routes() -> Router<AppState> {

@@ -23,7 +23,7 @@ use cinelock_core::analytics::rollup::histogram_percentile;
 use super::sql::{Val, fetch_all};
 
 use crate::auth::{self, SCOPE_READ};
-use crate::routes::AppState;
+use crate::state::AppState;
 use crate::{AppError, now_ms};
 
 const HOUR_MS: i64 = 3_600_000;

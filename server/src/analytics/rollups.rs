@@ -13,8 +13,8 @@ use cinelock_core::analytics::rollup::ViewRecord;
 use cinelock_core::analytics::salt::day_of;
 use sqlx::{Any, FromRow, Transaction};
 
+use super::masked::ViewDims;
 use super::sql::{Val, fetch_tx, insert_rows};
-use super::writer::ViewDims;
 
 const HOUR_MS: i64 = 3_600_000;
 

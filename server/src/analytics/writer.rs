@@ -13,6 +13,7 @@ use cinelock_contract::analytics::IngestStats;
 use cinelock_core::analytics::{BeaconEvent, ViewFacts};
 use sqlx::AnyPool;
 
+use super::masked::{Item, ViewDims};
 use super::rollups;
 use super::sql::{Val, insert_rows};
 use tokio::sync::mpsc;
@@ -26,30 +27,6 @@ const FLUSH_ITEMS: usize = 512;
 /// (500 rows went 5× slower than 32); PostgreSQL wants few round trips (`bench_analytics`).
 fn rows_per_statement(db: &AnyPool) -> usize {
     if crate::db::is_postgres(db) { 500 } else { 32 }
-}
-
-/// What the request side knows of a view, masked ([`super::ingest`]).
-#[derive(Debug, Clone)]
-pub struct ViewDims {
-    pub view_id: String,
-    pub asset_id: String,
-    pub tenant: String,
-    pub received_at: i64,
-    pub country: Option<String>,
-    pub browser: String,
-    pub os: String,
-    pub device: String,
-    pub referrer: Option<String>,
-    pub network: Option<String>,
-    pub pseudonym: Option<String>,
-    pub viewer_hash: Option<String>,
-}
-
-/// One accepted beacon.
-#[derive(Debug)]
-pub struct Item {
-    pub view: ViewDims,
-    pub events: Vec<BeaconEvent>,
 }
 
 #[derive(Debug, Default)]

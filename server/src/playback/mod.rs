@@ -5,7 +5,7 @@
 //! released to the player's ephemeral key, and presigned GET URLs for the package's sealed
 //! objects; a denial is a 403 with a reason and no key material. The server never proxies media.
 
-mod client;
+pub(crate) mod client;
 pub mod guesses;
 pub(crate) mod session;
 pub mod viewer_keys;
@@ -37,7 +37,7 @@ pub use client::Geo;
 
 use crate::auth::{self, SCOPE_READ, SCOPE_WRITE};
 use crate::json::ApiJson;
-use crate::routes::AppState;
+use crate::state::AppState;
 use crate::{AppError, keys, now_ms};
 
 /// Media segments per track signed up front (the rest on demand, in batches).

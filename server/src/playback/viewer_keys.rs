@@ -20,7 +20,7 @@ use sqlx::AnyPool;
 
 use crate::auth::{self, SCOPE_READ, SCOPE_WRITE};
 use crate::kek::Kek;
-use crate::routes::AppState;
+use crate::state::AppState;
 use crate::{AppError, now_ms};
 
 #[derive(sqlx::FromRow)]

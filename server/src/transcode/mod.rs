@@ -7,18 +7,17 @@
 //! was killed are removed when a worker next starts on that machine.
 
 mod ffmpeg;
-mod ladder;
+pub(crate) mod ladder;
 mod package;
 mod replay;
+pub(crate) mod settings;
 mod source;
 
 use cinelock_contract::ApiErrorCode;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::Duration;
 
-use cinelock_core::RecipientSecretKey;
 use cinelock_core::media::{ContentKey, PackageKind};
 use rand::RngCore;
 
@@ -26,45 +25,17 @@ pub use ffmpeg::ChildLimits;
 pub use ffmpeg::{Plan, args as ffmpeg_args, poster_args};
 pub use ladder::{Limits, Probe, Rung, ladder, probe};
 pub use package::prefix as package_prefix;
+pub use settings::WorkerSettings;
 
+use crate::AppError;
 use crate::jobs::{self, Claimed, JobKind, Publish};
 use crate::kek::Kek;
-use crate::{AppError, AppState};
+use crate::state::AppState;
 
 /// Seconds of source a preview covers.
 pub const PREVIEW_SECONDS: f64 = 6.0;
 /// Prefix of per-job work directories.
 const WORK_PREFIX: &str = "cinelock-job-";
-
-/// A worker's settings, validated at start-up.
-#[derive(Clone)]
-pub struct WorkerSettings {
-    pub secret_key: RecipientSecretKey,
-    pub kek: Kek,
-    pub work_dir: PathBuf,
-    pub lease: Duration,
-    pub poll: Duration,
-    pub ffmpeg: String,
-    pub ffprobe: String,
-    pub preset: String,
-    /// What a source may be (duration, frame size, frame rate).
-    pub limits: Limits,
-    /// Wall-clock time one attempt may take before it fails for good.
-    pub job_timeout: Duration,
-}
-
-impl WorkerSettings {
-    /// What the kernel allows each ffmpeg process: the job's time on every core, and files of
-    /// at most 16 GiB (segments are megabytes; a runaway output fails instead of filling the
-    /// disk).
-    fn child_limits(&self) -> ChildLimits {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
-        ChildLimits {
-            cpu_seconds: self.job_timeout.as_secs().max(1).saturating_mul(cores),
-            file_bytes: 16 << 30,
-        }
-    }
-}
 
 impl std::fmt::Debug for WorkerSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -166,6 +166,46 @@ pub struct RevokedViewerKey {
     pub revoked: bool,
 }
 
+/// The body of `PUT /v1/assets/{id}/policy`: the policy's fields
+/// (`cinelock_core::policy::AssetPolicy`, all optional) plus an optional `password`, which
+/// sets `password_required` (a body may not set that flag itself: a password-protected asset
+/// without a password could never be played). An empty password clears it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyUpdate {
+    pub policy: cinelock_core::policy::AssetPolicy,
+    pub password: Option<String>,
+}
+
+/// The longest password a policy may carry, in bytes.
+pub const MAX_POLICY_PASSWORD: usize = 1024;
+
+impl<'de> Deserialize<'de> for PolicyUpdate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        use serde_json::Value;
+        let mut body = serde_json::Map::<String, Value>::deserialize(d)?;
+        let password = match body.remove("password") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(p)) if p.is_empty() => None,
+            Some(Value::String(p)) if p.len() <= MAX_POLICY_PASSWORD => Some(p),
+            Some(_) => {
+                return Err(D::Error::custom(format!(
+                    "password must be a string of at most {MAX_POLICY_PASSWORD} bytes"
+                )));
+            }
+        };
+        if body.contains_key("password_required") {
+            return Err(D::Error::custom(
+                "set a password instead of password_required",
+            ));
+        }
+        let mut policy: cinelock_core::policy::AssetPolicy =
+            serde_json::from_value(Value::Object(body)).map_err(D::Error::custom)?;
+        policy.password_required = password.is_some();
+        Ok(PolicyUpdate { policy, password })
+    }
+}
+
 /// An asset's policy as the API shows it: the policy (`cinelock_core::policy::AssetPolicy`,
 /// whose serde form is the wire form) and whether a password is set, never the password. The
 /// SDK never reads it, so it has no TypeScript declaration.
@@ -174,4 +214,37 @@ pub struct PolicyView {
     #[serde(flatten)]
     pub policy: cinelock_core::policy::AssetPolicy,
     pub password_set: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(json: &str) -> Result<PolicyUpdate, String> {
+        serde_json::from_str(json).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_password_sets_the_flag_and_an_empty_one_clears_it() {
+        let u = update(r#"{"visibility":"public","password":"hunter2"}"#).unwrap();
+        assert!(u.policy.password_required);
+        assert_eq!(u.password.as_deref(), Some("hunter2"));
+        let u = update(r#"{"visibility":"public","password":""}"#).unwrap();
+        assert!(!u.policy.password_required && u.password.is_none());
+        assert_eq!(update("{}").unwrap().policy, Default::default());
+    }
+
+    #[test]
+    fn the_flag_alone_bad_passwords_and_unknown_fields_are_refused() {
+        let e = update(r#"{"password_required":true}"#).unwrap_err();
+        assert!(e.contains("set a password"), "{e}");
+        assert!(update(r#"{"password":7}"#).is_err());
+        let long = format!(
+            r#"{{"password":"{}"}}"#,
+            "x".repeat(MAX_POLICY_PASSWORD + 1)
+        );
+        assert!(update(&long).is_err());
+        let e = update(r#"{"geo_block":["de"]}"#).unwrap_err();
+        assert!(e.contains("unknown field"), "{e}");
+    }
 }

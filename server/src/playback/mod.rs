@@ -22,8 +22,8 @@ use axum::http::{Extensions, HeaderMap, header};
 use cinelock_contract::ApiErrorCode;
 use cinelock_contract::analytics::BeaconGrant;
 use cinelock_contract::playback::{
-    DownloadGrant, MintRequest, MintedToken, PlayAnswer, PlayRequest, PolicyView, UrlsAnswer,
-    UrlsRequest,
+    DownloadGrant, MintRequest, MintedToken, PlayAnswer, PlayRequest, PolicyUpdate, PolicyView,
+    UrlsAnswer, UrlsRequest,
 };
 use cinelock_core::RecipientPublicKey;
 use cinelock_core::media::{Manifest, Released, seal_content_key, seal_key};
@@ -31,7 +31,7 @@ use cinelock_core::media::{Manifest, Released, seal_content_key, seal_key};
 use cinelock_core::playback::MAX_URL_BATCH;
 use cinelock_core::policy::{self, AssetPolicy, Claims, Deny, TokenKeys};
 use rand::RngCore;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 pub use client::Geo;
 
@@ -157,28 +157,10 @@ pub async fn put_policy(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    ApiJson(mut body): ApiJson<Map<String, Value>>,
+    ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<PolicyView>, AppError> {
     owned_asset(&state, &headers, SCOPE_WRITE, &id).await?;
-    let password = match body.remove("password") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(p)) if p.is_empty() => None,
-        Some(Value::String(p)) if p.len() <= 1024 => Some(p),
-        Some(_) => {
-            return Err(AppError::bad(
-                ApiErrorCode::InvalidPolicy,
-                "password must be a string of at most 1024 bytes",
-            ));
-        }
-    };
-    if body.contains_key("password_required") {
-        return Err(AppError::bad(
-            ApiErrorCode::InvalidPolicy,
-            "set a password instead of password_required",
-        ));
-    }
-    body.insert("password_required".into(), json!(password.is_some()));
-    let policy: AssetPolicy = serde_json::from_value(Value::Object(body))
+    let PolicyUpdate { policy, password } = serde_json::from_value(body)
         .map_err(|e| AppError::bad(ApiErrorCode::InvalidPolicy, e.to_string()))?;
     let hash = match password {
         Some(p) => Some(

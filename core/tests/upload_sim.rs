@@ -16,8 +16,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 
 use cinelock_core::upload::{
-    Action, CompleteFailure, Event, PartLimits, PartPlan, PartSpec, PutFailure, RetryReason,
-    SignedPart, Upload, UploadConfig, UploadState,
+    Action, CompleteFailure, Event, GrowingPlan, PartLimits, PartPlan, PartSpec, PutFailure,
+    RetryReason, SignedPart, Upload, UploadConfig, UploadState,
 };
 use cinelock_core::{
     ChunkCipher, DataKey, Error, Header, RecipientSecretKey, SEED_LEN, SealSeed, open, seal,
@@ -71,6 +71,25 @@ impl Source {
             .flat_map(|_| rng.next().to_le_bytes())
             .collect();
         plaintext.truncate(len);
+        Self::from_plaintext(plaintext, plan)
+    }
+
+    /// A recording: `len` bytes cut by a growing plan of at least `part` sealed bytes per
+    /// part. The source knows the whole stream; the engine learns it as it grows.
+    fn growing(len: usize, chunk: u32, part: u64) -> (Self, GrowingPlan) {
+        let limits = PartLimits {
+            min_part_size: part,
+            ..PartLimits::S3
+        };
+        let sealed_chunk = u64::from(chunk) + 16;
+        let growing = GrowingPlan::with_limits(chunk, part.div_ceil(sealed_chunk), limits).unwrap();
+        (
+            Self::with_plan(len, growing.finish(len as u64).unwrap()),
+            growing,
+        )
+    }
+
+    fn from_plaintext(plaintext: Vec<u8>, plan: PartPlan) -> Self {
         let secret = RecipientSecretKey::from_seed(&[9; 32]);
         let seed = SealSeed::from_bytes(&[3; SEED_LEN]);
         let (header, key): (Header, DataKey) = secret
@@ -221,6 +240,11 @@ enum Delivery {
     Signed(Vec<SignedPart>),
     SignFailed(bool),
     Complete(Result<(), CompleteFailure>),
+    /// The recording grew to `len` plaintext bytes.
+    Grow {
+        len: u64,
+        ended: bool,
+    },
 }
 
 #[derive(Default)]
@@ -266,6 +290,8 @@ struct Sim {
     last_acked: u64,
     concurrency: Vec<(u64, usize, usize)>,
     done: BTreeMap<u32, String>,
+    /// For a growing upload: plaintext bytes reported so far, and whether the end was.
+    grown: Option<(u64, bool)>,
 }
 
 impl Sim {
@@ -303,7 +329,40 @@ impl Sim {
             last_acked: 0,
             concurrency: Vec::new(),
             done: BTreeMap::new(),
+            grown: None,
         }
+    }
+
+    /// A growing upload of `src` whose stream gains `step` bytes every `every_ms`, ending
+    /// with the last step.
+    fn growing(
+        src: Source,
+        plan: GrowingPlan,
+        config: UploadConfig,
+        faults: Faults,
+        seed: u64,
+        step: u64,
+        every_ms: u64,
+    ) -> Self {
+        let up = Upload::growing(plan, config.clone(), seed, []).unwrap();
+        let len = src.plaintext.len() as u64;
+        let mut sim = Self::new(src, config, faults, seed);
+        sim.up = up;
+        sim.grown = Some((0, false));
+        let mut at = sim.now;
+        let mut available = 0;
+        while available < len {
+            at += every_ms;
+            available = (available + step).min(len);
+            sim.schedule(
+                at,
+                Delivery::Grow {
+                    len: available,
+                    ended: available == len,
+                },
+            );
+        }
+        sim
     }
 
     fn schedule(&mut self, at: u64, d: Delivery) {
@@ -385,6 +444,15 @@ impl Sim {
             Action::RequestSignatures { parts } => self.sign(parts),
             Action::Seal { number, spec } => {
                 assert_eq!(Some(&spec), self.src.plan.part(number).as_ref());
+                if let Some((available, ended)) = self.grown {
+                    // Only bytes that exist are sealed, and a part only once it is known
+                    // whether it is the last.
+                    assert!(spec.plaintext.end <= available);
+                    assert!(
+                        ended || spec.plaintext.end < available,
+                        "part {number} sealed early"
+                    );
+                }
                 self.max_sealed = self.max_sealed.max(number);
                 let bytes = self.src.seal_part(&spec);
                 let sha256: [u8; 32] = Sha256::digest(&bytes).into();
@@ -629,6 +697,10 @@ impl Sim {
             Delivery::Signed(s) => self.up.handle_signed(now, s),
             Delivery::SignFailed(retryable) => self.up.handle_sign_failed(now, retryable),
             Delivery::Complete(r) => self.up.handle_complete_result(now, r),
+            Delivery::Grow { len, ended } => {
+                self.grown = Some((len, ended));
+                self.up.handle_available(now, len, ended);
+            }
         }
     }
 
@@ -638,7 +710,12 @@ impl Sim {
                 assert!(p.acked_bytes >= self.last_acked, "acked bytes went back");
                 assert!(p.sealed_bytes >= p.acked_bytes);
                 assert!(p.acked_bytes <= p.total_bytes);
-                assert_eq!(p.total_bytes, self.src.plan.sealed_len());
+                if matches!(self.grown, Some((_, false))) {
+                    assert!(p.total_bytes <= self.src.plan.sealed_len());
+                    assert_eq!(p.eta_ms, None);
+                } else {
+                    assert_eq!(p.total_bytes, self.src.plan.sealed_len());
+                }
                 self.last_acked = p.acked_bytes;
             }
             Event::PartDone { number, etag } => {
@@ -1445,4 +1522,142 @@ fn unsolicited_urls_are_not_trusted_under_checksum_signing() {
         up.poll_action(3),
         Some(Action::RequestSignatures { parts: vec![1] })
     );
+}
+
+// ---- growing uploads (recordings) ----
+
+/// When the stream ended, from the deliveries still queued.
+fn end_time(sim: &Sim) -> u64 {
+    sim.queue
+        .iter()
+        .find_map(|(&(at, _), d)| matches!(d, Delivery::Grow { ended: true, .. }).then_some(at))
+        .unwrap()
+}
+
+#[test]
+fn a_growing_upload_sends_parts_while_the_stream_grows() {
+    let (src, plan) = Source::growing(40_000, 256, 2_000);
+    let parts = src.plan.part_count();
+    assert!(parts >= 15);
+    // 1,000 bytes every 100 ms: 4 s of recording.
+    let mut sim = Sim::growing(src, plan, config(), Faults::default(), 1, 1_000, 100);
+    let ended_at = end_time(&sim);
+    sim.run();
+    sim.assert_completed();
+    assert!(sim.puts.values().all(|&c| c == 1));
+    // Every part but the last went out while recording; after the end only the tail is left.
+    let put_times: Vec<(u64, u32)> = sim
+        .actions
+        .iter()
+        .filter_map(|(t, a)| match a {
+            Action::Put { number, .. } => Some((*t, *number)),
+            _ => None,
+        })
+        .collect();
+    let after_end: Vec<u32> = put_times
+        .iter()
+        .filter(|(t, _)| *t >= ended_at)
+        .map(|&(_, n)| n)
+        .collect();
+    assert!(after_end.len() <= 2, "sent after the end: {after_end:?}");
+    assert!(after_end.contains(&parts));
+    let completed_at = sim
+        .events
+        .iter()
+        .find(|(_, e)| *e == Event::Completed)
+        .unwrap()
+        .0;
+    assert!(
+        completed_at - ended_at < 1_000,
+        "end to completed: {}",
+        completed_at - ended_at
+    );
+}
+
+#[test]
+fn a_growing_upload_survives_faults_and_a_slow_network() {
+    for seed in 0..6 {
+        let (src, plan) = Source::growing(30_000, 128, 1_500);
+        let faults = Faults {
+            put_latency: 200..2_000,
+            ..Faults::rough()
+        };
+        let mut sim = Sim::growing(src, plan, config(), faults, seed, 3_000, 50);
+        sim.run();
+        sim.assert_completed();
+        assert!(sim.max_memory <= 4);
+    }
+}
+
+#[test]
+fn pause_holds_a_growing_upload_and_resume_catches_up() {
+    let (src, plan) = Source::growing(20_000, 128, 1_000);
+    let mut sim = Sim::growing(src, plan, config(), Faults::default(), 3, 500, 100);
+    assert!(sim.run_until(|s| s.done.len() >= 2));
+    sim.up.pause();
+    let puts = sim.puts.len();
+    // The recording goes on and ends while paused; nothing new is sent.
+    assert!(!sim.run_until(|_| false));
+    assert_eq!(sim.up.state(), UploadState::Paused);
+    assert!(sim.puts.len() <= puts + 4);
+    sim.up.resume(sim.now);
+    sim.run();
+    sim.assert_completed();
+}
+
+#[test]
+fn a_recording_cut_short_is_finished_from_what_was_sent() {
+    // A recording sent its first parts, then the tab closed with part 4 sent (not as the
+    // last part: more was coming) and nothing after it sealed.
+    let (src, plan) = Source::growing(20_000, 128, 1_000);
+    let part_len = plan.part_plaintext() as usize;
+    let mut sim = Sim::growing(src, plan, config(), Faults::default(), 4, 200, 100);
+    assert!(sim.run_until(|s| s.done.len() >= 4));
+    let done: BTreeMap<u32, String> = sim
+        .done
+        .range(1..=4)
+        .map(|(n, e)| (*n, e.clone()))
+        .collect();
+    assert_eq!(done.len(), 4);
+    // At the next visit: the stream ends after part 4, whose spooled bytes end in the tail
+    // (the same plaintext sealed as the last chunk).
+    let cut = 4 * part_len;
+    let finished = plan.finish(cut as u64).unwrap();
+    assert_eq!(finished.part_count(), 4);
+    let short = Source::from_plaintext(sim.src.plaintext[..cut].to_vec(), finished);
+    let mut resumed = Sim::new(short, config(), Faults::default(), 5);
+    resumed.store.parts = sim.store.parts.clone();
+    resumed.up = Upload::growing(plan, config(), 5, done.clone()).unwrap();
+    resumed.grown = Some((cut as u64, true));
+    resumed.up.handle_available(resumed.now, cut as u64, true);
+    resumed.run();
+    resumed.assert_completed();
+    // Parts 1–3 were kept; part 4 went again, now ending the stream.
+    assert_eq!(resumed.puts.keys().copied().collect::<Vec<_>>(), vec![4]);
+}
+
+#[test]
+fn a_growing_stream_that_shrinks_or_outgrows_its_parts_fails() {
+    let (_, plan) = Source::growing(5_000, 128, 800);
+    let mut up = Upload::growing(plan, config(), 1, []).unwrap();
+    up.handle_available(1, 3_000, false);
+    up.handle_available(2, 2_000, false);
+    assert_eq!(up.state(), UploadState::Failed);
+
+    let mut up = Upload::growing(plan, config(), 1, [(9, "e".to_string())]).unwrap();
+    up.handle_available(1, 1_000, true);
+    assert!(
+        std::iter::from_fn(|| up.poll_event())
+            .any(|e| e == Event::Failed(Error::UnexpectedPart(9)))
+    );
+
+    let mut up = Upload::growing(plan, config(), 1, []).unwrap();
+    up.handle_available(1, plan.max_plaintext() + 1, false);
+    assert_eq!(up.state(), UploadState::Failed);
+
+    let fixed = PartPlan::new(100, 64, 0).unwrap();
+    let mut up = Upload::new(fixed, config(), 1, []).unwrap();
+    up.handle_available(1, 100, true);
+    assert_eq!(up.state(), UploadState::Failed);
+    assert!(Upload::growing(plan, config(), 1, [(0, "e".to_string())]).is_err());
 }

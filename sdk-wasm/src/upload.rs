@@ -232,7 +232,7 @@ impl Driver {
         mut rx: futures_channel::mpsc::UnboundedReceiver<Msg>,
     ) -> Result<(), SdkError> {
         let (header, key) = self.recipient.seal_header(
-            upload.plan().chunk_size(),
+            upload.chunk_size(),
             &SealSeed::from_bytes(&self.seed),
             self.context.as_bytes(),
         )?;

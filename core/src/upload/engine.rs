@@ -10,8 +10,9 @@ use std::collections::VecDeque;
 use super::action::{Action, CompleteFailure, PutFailure, SignedPart};
 use super::config::UploadConfig;
 use super::event::{Event, Progress, RetryReason, UploadState};
+use super::growing::GrowingPlan;
 use super::part::{Data, Part, Put, Url};
-use super::plan::PartPlan;
+use super::plan::{PartPlan, PartSpec};
 use crate::Error;
 use crate::backoff::Backoff;
 use crate::presigned::UrlLife;
@@ -20,10 +21,51 @@ use crate::store::{retryable_status, throttle_status};
 /// Successes in a row after which one more PUT may run at once (additive increase).
 const GROWTH_STREAK: u32 = 4;
 
+/// The parts an upload is cut into: known from the start, or growing until the stream ends.
+#[derive(Debug)]
+enum Plan {
+    Fixed(PartPlan),
+    Growing {
+        plan: GrowingPlan,
+        /// Parts known to be complete and not the last.
+        ready: u32,
+        /// Plaintext bytes reported so far.
+        available: u64,
+    },
+}
+
+impl Plan {
+    fn part(&self, number: u32) -> Option<PartSpec> {
+        match self {
+            Plan::Fixed(p) => p.part(number),
+            Plan::Growing { plan, ready, .. } if number <= *ready => plan.part(number),
+            Plan::Growing { .. } => None,
+        }
+    }
+
+    /// Parts known so far.
+    fn known_parts(&self) -> u32 {
+        match self {
+            Plan::Fixed(p) => p.part_count(),
+            Plan::Growing { ready, .. } => *ready,
+        }
+    }
+
+    /// Sealed bytes known so far.
+    fn known_sealed_len(&self) -> u64 {
+        match self {
+            Plan::Fixed(p) => p.sealed_len(),
+            Plan::Growing { plan, ready, .. } => plan
+                .part(*ready)
+                .map_or(0, |last_ready| last_ready.sealed.end),
+        }
+    }
+}
+
 /// One multipart upload of a sealed object, driven by a caller that does the I/O.
 #[derive(Debug)]
 pub struct Upload {
-    plan: PartPlan,
+    plan: Plan,
     config: UploadConfig,
     state: UploadState,
     /// Indexed by part number − 1.
@@ -66,13 +108,54 @@ impl Upload {
         seed: u64,
         done: impl IntoIterator<Item = (u32, String)>,
     ) -> Result<Self, Error> {
+        let count = plan.part_count();
+        Self::build(Plan::Fixed(plan), count, config, seed, done)
+    }
+
+    /// Starts (or resumes) uploading a stream whose length is not known yet (a recording).
+    /// Parts become sendable as [`Upload::handle_available`] reports the stream growing; the
+    /// upload completes only after it reports the end. `done` lists parts finished in an
+    /// earlier session, as for [`Upload::new`]; the last part is always sent once the end is
+    /// known, even if a part of that number was sent before (a stream cut short ends in a part
+    /// sent earlier without its last flag).
+    pub fn growing(
+        plan: GrowingPlan,
+        config: UploadConfig,
+        seed: u64,
+        done: impl IntoIterator<Item = (u32, String)>,
+    ) -> Result<Self, Error> {
+        let max = plan.max_parts();
+        let plan = Plan::Growing {
+            plan,
+            ready: 0,
+            available: 0,
+        };
+        let mut upload = Self::build(plan, 0, config, seed, [])?;
+        for (number, etag) in done {
+            if number == 0 || number > max {
+                return Err(Error::UnexpectedPart(number));
+            }
+            upload.ensure_parts(number);
+            let part = &mut upload.parts[number as usize - 1];
+            part.put = Put::Done { etag };
+        }
+        Ok(upload)
+    }
+
+    fn build(
+        plan: Plan,
+        part_count: u32,
+        config: UploadConfig,
+        seed: u64,
+        done: impl IntoIterator<Item = (u32, String)>,
+    ) -> Result<Self, Error> {
         let config = UploadConfig {
             max_parallel: config.max_parallel.max(1),
             max_attempts: config.max_attempts.max(1),
             sign_batch: config.sign_batch.max(1),
             ..config
         };
-        let mut parts = vec![Part::new(); plan.part_count() as usize];
+        let mut parts = vec![Part::new(); part_count as usize];
         let (mut done_count, mut acked_bytes) = (0, 0);
         for (number, etag) in done {
             let spec = plan.part(number).ok_or(Error::UnexpectedPart(number))?;
@@ -84,7 +167,7 @@ impl Upload {
             part.put = Put::Done { etag };
             part.counted = true;
         }
-        let todo = (1..=plan.part_count())
+        let todo = (1..=part_count)
             .filter(|&n| !parts[n as usize - 1].is_done())
             .collect();
         Ok(Self {
@@ -115,9 +198,20 @@ impl Upload {
         })
     }
 
-    /// The plan being uploaded.
-    pub fn plan(&self) -> &PartPlan {
-        &self.plan
+    /// The plan being uploaded, once the stream's length is known.
+    pub fn plan(&self) -> Option<&PartPlan> {
+        match &self.plan {
+            Plan::Fixed(p) => Some(p),
+            Plan::Growing { .. } => None,
+        }
+    }
+
+    /// Plaintext bytes per chunk.
+    pub fn chunk_size(&self) -> u32 {
+        match &self.plan {
+            Plan::Fixed(p) => p.chunk_size(),
+            Plan::Growing { plan, .. } => plan.chunk_size(),
+        }
     }
 
     /// Where the upload is in its life.
@@ -160,9 +254,14 @@ impl Upload {
     /// A progress snapshot at `now`.
     pub fn progress(&self, now: u64) -> Progress {
         let rate = self.rate.bytes_per_s(now);
-        let remaining = self.plan.sealed_len() - self.acked_bytes;
+        let total_bytes = self.plan.known_sealed_len();
+        let remaining = total_bytes.saturating_sub(self.acked_bytes);
         let running = matches!(self.state, UploadState::Running | UploadState::Completing);
-        let eta_ms = if remaining == 0 {
+        let growing = matches!(self.plan, Plan::Growing { .. });
+        let eta_ms = if growing {
+            // The total is not known: no estimate.
+            None
+        } else if remaining == 0 {
             Some(0)
         } else if running && rate > 0.0 {
             Some((remaining as f64 * 1000.0 / rate).ceil() as u64)
@@ -172,7 +271,7 @@ impl Upload {
         Progress {
             sealed_bytes: self.sealed_bytes,
             acked_bytes: self.acked_bytes,
-            total_bytes: self.plan.sealed_len(),
+            total_bytes,
             rate_bytes_per_s: rate,
             eta_ms,
         }
@@ -189,7 +288,10 @@ impl Upload {
                 self.abort_pending = false;
                 Some(Action::Abort)
             }
-            UploadState::Running if self.done_count == self.plan.part_count() => {
+            UploadState::Running
+                if matches!(self.plan, Plan::Fixed(_))
+                    && self.done_count == self.plan.known_parts() =>
+            {
                 self.state = UploadState::Completing;
                 self.next_complete()
             }
@@ -397,6 +499,64 @@ impl Upload {
         });
     }
 
+    /// The stream of a [`growing`](Upload::growing) upload now holds `plaintext_len` bytes;
+    /// `ended` when it will not grow again. Parts that became complete join the queue; at the
+    /// end the last part does too and the upload completes once every part is sent. A length
+    /// shorter than one reported before, past the plan's limit, or reported for a fixed plan
+    /// fails the upload ([`Error::InvalidPlan`]).
+    pub fn handle_available(&mut self, now: u64, plaintext_len: u64, ended: bool) {
+        self.tick(now);
+        if self.is_over() {
+            return;
+        }
+        let (plan, ready, available) = match &mut self.plan {
+            Plan::Growing {
+                plan,
+                ready,
+                available,
+            } => (*plan, ready, available),
+            Plan::Fixed(_) => {
+                return self.fail(Error::InvalidPlan("the upload's length is fixed"));
+            }
+        };
+        if plaintext_len < *available {
+            return self.fail(Error::InvalidPlan("a growing stream cannot shrink"));
+        }
+        if plaintext_len > plan.max_plaintext() {
+            return self.fail(Error::TooLong);
+        }
+        *available = plaintext_len;
+        let before = *ready;
+        let now_ready = plan.parts_ready(plaintext_len);
+        *ready = now_ready;
+        for n in before + 1..=now_ready {
+            self.enqueue(n);
+        }
+        if ended {
+            let finished = match plan.finish(plaintext_len) {
+                Ok(p) => p,
+                Err(e) => return self.fail(e),
+            };
+            let count = finished.part_count();
+            // Parts recorded as done past the end belong to no stream.
+            if let Some(extra) = (count + 1..=self.parts.len() as u32)
+                .find(|&n| self.parts[n as usize - 1].is_done())
+            {
+                return self.fail(Error::UnexpectedPart(extra));
+            }
+            self.parts.truncate(count as usize);
+            self.ensure_parts(count);
+            // The last part only now carries the last flag: whatever was sent under its
+            // number before is replaced.
+            self.parts[count as usize - 1] = Part::new();
+            self.plan = Plan::Fixed(finished);
+            for n in now_ready + 1..=count {
+                self.enqueue(n);
+            }
+        }
+        self.push_progress(now);
+    }
+
     /// Stops starting new seals, PUTs and signing requests. Work already out may finish and
     /// its results are taken. Only a running upload pauses.
     pub fn pause(&mut self) {
@@ -432,6 +592,30 @@ impl Upload {
             self.state,
             UploadState::Completed | UploadState::Failed | UploadState::Aborted
         )
+    }
+
+    fn ensure_parts(&mut self, count: u32) {
+        if self.parts.len() < count as usize {
+            self.parts.resize(count as usize, Part::new());
+        }
+    }
+
+    /// Part `number` became known: counted if an earlier session sent it, queued otherwise.
+    fn enqueue(&mut self, number: u32) {
+        self.ensure_parts(number);
+        let len = self.plan.part(number).map_or(0, |spec| spec.sealed_len());
+        let part = &mut self.parts[number as usize - 1];
+        if part.is_done() {
+            if !part.counted {
+                part.counted = true;
+                self.done_count += 1;
+                self.acked_bytes += len;
+                self.sealed_bytes += len;
+            }
+        } else {
+            // `todo` stays ascending: parts become known in order.
+            self.todo.push(number);
+        }
     }
 
     fn part_mut(&mut self, number: u32) -> Option<&mut Part> {

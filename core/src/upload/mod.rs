@@ -30,6 +30,8 @@ mod action;
 mod config;
 mod engine;
 mod event;
+mod growing;
+mod growing_sealer;
 mod part;
 mod plan;
 mod rate;
@@ -39,6 +41,8 @@ pub use action::{Action, CompleteFailure, PutFailure, SignedPart};
 pub use config::UploadConfig;
 pub use engine::Upload;
 pub use event::{Event, Progress, RetryReason, UploadState};
+pub use growing::GrowingPlan;
+pub use growing_sealer::{Append, GrowingSealer, cut_short_plan, end_cut_short};
 pub use plan::{
     DEFAULT_PART_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, PartLimits, PartPlan, PartSpec,
 };

@@ -22,6 +22,14 @@ pub struct AssetView {
     pub created_at: i64,
     /// Whether the preview package is published.
     pub preview_ready: bool,
+    /// A recording that ended before its source did (its tab closed mid-recording): it holds
+    /// what was sealed until then.
+    #[serde(default)]
+    pub cut_short: bool,
+    /// Assets created to go with this one (`linked_to`), in both directions: a screen
+    /// recording and its camera.
+    #[serde(default)]
+    pub linked: Vec<String>,
     pub jobs: Vec<JobView>,
     pub packages: Vec<PackageView>,
 }

@@ -54,6 +54,10 @@ codes! {
         PartsMismatch = "parts_mismatch",
         /// An ETag differs from the store's.
         EtagMismatch = "etag_mismatch",
+        /// A completion's `size` is missing (a growing upload) or is not the upload's.
+        SizeMismatch = "size_mismatch",
+        /// `linked_to` names no asset of this API key.
+        InvalidLink = "invalid_link",
         /// A part is missing (never signed, or not in the store).
         MissingPart = "missing_part",
         /// A part the plan does not have.
@@ -285,6 +289,8 @@ impl ErrorCode {
             | A::InvalidChecksum
             | A::PartsMismatch
             | A::EtagMismatch
+            | A::SizeMismatch
+            | A::InvalidLink
             | A::InvalidScope
             | A::InvalidPolicy
             | A::InvalidTtl

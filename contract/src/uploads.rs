@@ -12,9 +12,22 @@ use crate::assets::AssetView;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUpload {
-    /// The file's size in bytes.
-    #[ts(type = "number")]
-    pub size: u64,
+    /// The file's size in bytes. Leave it out for a *growing* upload (a recording, whose
+    /// length is known only at the end): every part but the last then has one fixed size, and
+    /// the size comes with `complete`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "number")]
+    pub size: Option<u64>,
+    /// A growing upload's largest plaintext size in bytes (default and ceiling: the server's
+    /// `CINELOCK_MAX_GROWING_BYTES`); part URLs past it are refused. Only without `size`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "number")]
+    pub max_size: Option<u64>,
+    /// Another asset of the same API key this one belongs with (a screen recording's camera
+    /// track, say): each lists the other in `linked`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub linked_to: Option<String>,
     /// Plaintext bytes per sealed chunk (default 256 KiB).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
@@ -31,9 +44,15 @@ pub struct CreateUpload {
     pub content_type: Option<String>,
 }
 
-/// Where the sealed object is cut into parts (`cinelock_core::upload::PartPlan`).
+/// Where the sealed object is cut into parts (`cinelock_core::upload::PartPlan`, or
+/// `GrowingPlan` for a growing upload).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct PlanView {
+    /// A growing upload (created without a size): until it completes, `plaintext_len`,
+    /// `part_count` and `sealed_len` are 0 and every part but the last has
+    /// `chunks_per_part` chunks.
+    #[serde(default)]
+    pub growing: bool,
     #[ts(type = "number")]
     pub plaintext_len: u64,
     pub chunk_size: u32,
@@ -47,6 +66,7 @@ pub struct PlanView {
 impl From<&cinelock_core::upload::PartPlan> for PlanView {
     fn from(p: &cinelock_core::upload::PartPlan) -> Self {
         Self {
+            growing: false,
             plaintext_len: p.plaintext_len(),
             chunk_size: p.chunk_size(),
             chunks_per_part: p.chunks_per_part(),
@@ -56,7 +76,29 @@ impl From<&cinelock_core::upload::PartPlan> for PlanView {
     }
 }
 
+impl From<&cinelock_core::upload::GrowingPlan> for PlanView {
+    fn from(p: &cinelock_core::upload::GrowingPlan) -> Self {
+        Self {
+            growing: true,
+            plaintext_len: 0,
+            chunk_size: p.chunk_size(),
+            chunks_per_part: p.chunks_per_part(),
+            part_count: 0,
+            sealed_len: 0,
+        }
+    }
+}
+
 impl PlanView {
+    /// A growing upload's plan, re-derived and checked by the core; `None` for a fixed plan.
+    pub fn to_growing(
+        &self,
+    ) -> Option<Result<cinelock_core::upload::GrowingPlan, cinelock_core::Error>> {
+        self.growing.then(|| {
+            cinelock_core::upload::GrowingPlan::from_parts(self.chunk_size, self.chunks_per_part)
+        })
+    }
+
     /// The plan, re-derived and checked by the core.
     pub fn to_plan(&self) -> Result<cinelock_core::upload::PartPlan, cinelock_core::Error> {
         cinelock_core::upload::PartPlan::from_parts(
@@ -191,6 +233,15 @@ pub struct UploadView {
 #[serde(deny_unknown_fields)]
 pub struct CompleteRequest {
     pub parts: Vec<CompletePart>,
+    /// The plaintext size: required for a growing upload (checked against the parts the store
+    /// holds), and if given for another, it must be the size it was created with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "number")]
+    pub size: Option<u64>,
+    /// A growing upload that ended before its source did (a recording whose tab closed):
+    /// the asset is marked `cut_short`, never passed off as complete.
+    #[serde(default)]
+    pub cut_short: bool,
 }
 
 /// A part and the ETag the store answered its PUT with.

@@ -603,6 +603,8 @@ impl Api {
                     etag: etag.clone(),
                 })
                 .collect(),
+            size: None,
+            cut_short: false,
         };
         let body = serde_json::to_string(&request).map_err(|_| CompleteFailure::Network)?;
         match self.request("POST", "/complete", Some(body)).await {

@@ -11,22 +11,42 @@ use crate::auth::{self, SCOPE_READ, SCOPE_WRITE};
 use crate::state::AppState;
 use crate::{AppError, jobs};
 
+/// An asset as stored (what the view needs of it).
+#[derive(Debug, sqlx::FromRow)]
+struct AssetRecord {
+    status: String,
+    api_key_id: String,
+    filename: Option<String>,
+    plaintext_len: i64,
+    created_at: i64,
+    cut_short: i64,
+    linked_to: Option<String>,
+}
+
 /// The asset's status, jobs and packages; `owner` restricts to one API key's assets.
 pub async fn describe(
     state: &AppState,
     id: &str,
     owner: Option<&str>,
 ) -> Result<AssetView, AppError> {
-    let row: Option<(String, String, Option<String>, i64, i64)> = sqlx::query_as(
-        "SELECT status, api_key_id, filename, plaintext_len, created_at FROM assets WHERE id = $1",
+    let row: Option<AssetRecord> = sqlx::query_as(
+        "SELECT status, api_key_id, filename, plaintext_len, created_at, cut_short, linked_to \
+         FROM assets WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(state.db())
     .await?;
-    let (status, key_id, filename, size, created_at) = row.ok_or(AppError::UnknownAsset)?;
-    if owner.is_some_and(|o| o != key_id) {
+    let row = row.ok_or(AppError::UnknownAsset)?;
+    if owner.is_some_and(|o| o != row.api_key_id) {
         return Err(AppError::UnknownAsset);
     }
+    // Links go both ways: the asset this one was made to go with, and those made for it.
+    let mut linked: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM assets WHERE linked_to = $1 ORDER BY created_at")
+            .bind(id)
+            .fetch_all(state.db())
+            .await?;
+    linked.splice(0..0, row.linked_to);
     let jobs = jobs::for_asset(state.db(), id).await?;
     let packages: Vec<(String, String, i64, i64)> = sqlx::query_as(
         "SELECT id, kind, duration_ms, created_at FROM packages WHERE asset_id = $1 ORDER BY created_at",
@@ -45,10 +65,12 @@ pub async fn describe(
         .collect();
     Ok(AssetView {
         asset_id: id.to_owned(),
-        status,
-        filename,
-        size,
-        created_at,
+        status: row.status,
+        filename: row.filename,
+        size: row.plaintext_len,
+        created_at: row.created_at,
+        cut_short: row.cut_short != 0,
+        linked,
         preview_ready: packages.iter().any(|p| p.kind == "preview"),
         jobs,
         packages,

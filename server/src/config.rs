@@ -223,6 +223,10 @@ pub struct Config {
     /// time are answered 429 at once. Default: the number of CPUs.
     #[arg(long, env = "CINELOCK_PASSWORD_HASHES")]
     pub password_hashes: Option<usize>,
+    /// Largest plaintext of a growing upload (a recording, created without a size), in bytes:
+    /// part URLs past it are refused. Default 20 GiB (about 9 hours at 5 Mbit/s).
+    #[arg(long, env = "CINELOCK_MAX_GROWING_BYTES", default_value_t = 20 << 30)]
+    pub max_growing_bytes: u64,
     /// Playback analytics (beacons from players, `GET /v1/analytics`): on unless `false`.
     #[arg(long, env = "CINELOCK_ANALYTICS", default_value_t = true, action = clap::ArgAction::Set)]
     pub analytics: bool,
@@ -326,6 +330,7 @@ pub struct Settings {
     pub play_url_ttl: Duration,
     pub play_session_ttl: Duration,
     pub password_hashes: usize,
+    pub max_growing_bytes: u64,
     pub analytics: AnalyticsSettings,
 }
 
@@ -366,6 +371,7 @@ impl std::fmt::Debug for Settings {
             .field("play_url_ttl", &self.play_url_ttl)
             .field("play_session_ttl", &self.play_session_ttl)
             .field("password_hashes", &self.password_hashes)
+            .field("max_growing_bytes", &self.max_growing_bytes)
             .field("analytics", &self.analytics)
             .finish()
     }
@@ -587,6 +593,9 @@ impl Config {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(2, |n| n.get()),
         };
+        if self.max_growing_bytes == 0 {
+            return bad("CINELOCK_MAX_GROWING_BYTES must be at least 1".into());
+        }
         let transcodes = role == Role::Worker || self.workers > 0;
         let worker = if transcodes {
             let (Some(sk_file), Some(kek)) = (&self.worker_secret_key_file, &kek) else {
@@ -686,6 +695,7 @@ impl Config {
             play_url_ttl: Duration::from_secs(self.play_url_ttl),
             play_session_ttl: Duration::from_secs(self.play_session_ttl),
             password_hashes,
+            max_growing_bytes: self.max_growing_bytes,
             analytics: AnalyticsSettings {
                 enabled: self.analytics,
                 retention: Duration::from_secs(self.analytics_retention_days * 86_400),

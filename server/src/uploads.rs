@@ -15,7 +15,7 @@ use cinelock_contract::uploads::{
     PlanView, RecipientView, SignRequest, SignedPartUrl, SignedParts, UploadStatus, UploadView,
 };
 use cinelock_core::DEFAULT_CHUNK_SIZE;
-use cinelock_core::upload::{DEFAULT_PART_SIZE, PartPlan};
+use cinelock_core::upload::{DEFAULT_PART_SIZE, GrowingPlan, PartPlan, PartSpec};
 
 use crate::AppError;
 use crate::auth::{self, SCOPE_READ, SCOPE_WRITE};
@@ -27,7 +27,71 @@ use crate::storage::FinishedPart;
 /// Most part URLs one sign request may ask for.
 pub const MAX_SIGN_BATCH: usize = 100;
 
-/// An upload row.
+/// How an upload is cut into parts.
+#[derive(Debug, Clone)]
+enum StoredPlan {
+    /// Created with a size.
+    Fixed(PartPlan),
+    /// Created without one (a recording): the size comes with `complete`.
+    Growing {
+        plan: GrowingPlan,
+        /// The largest plaintext it may reach.
+        max_len: u64,
+    },
+}
+
+impl StoredPlan {
+    fn view(&self) -> PlanView {
+        match self {
+            StoredPlan::Fixed(p) => PlanView::from(p),
+            StoredPlan::Growing { plan, .. } => PlanView::from(plan),
+        }
+    }
+
+    /// The plan a completion is checked against: a growing upload's, cut at `size`.
+    fn for_completion(&self, size: Option<u64>) -> Result<PartPlan, AppError> {
+        match (self, size) {
+            (StoredPlan::Fixed(p), None) => Ok(p.clone()),
+            (StoredPlan::Fixed(p), Some(s)) if s == p.plaintext_len() => Ok(p.clone()),
+            (StoredPlan::Fixed(p), Some(s)) => Err(AppError::bad(
+                ApiErrorCode::SizeMismatch,
+                format!(
+                    "the upload was created for {} bytes, not {s}",
+                    p.plaintext_len()
+                ),
+            )),
+            (StoredPlan::Growing { .. }, None) => Err(AppError::bad(
+                ApiErrorCode::SizeMismatch,
+                "a growing upload completes with its size",
+            )),
+            (StoredPlan::Growing { max_len, .. }, Some(s)) if s > *max_len => Err(AppError::bad(
+                ApiErrorCode::TooLong,
+                format!("{s} bytes is past the upload's max_size of {max_len}"),
+            )),
+            (StoredPlan::Growing { plan, .. }, Some(s)) => {
+                plan.finish(s).map_err(|e| AppError::bad_core(&e))
+            }
+        }
+    }
+}
+
+/// An upload and its asset's owner, as stored.
+#[derive(Debug, sqlx::FromRow)]
+struct UploadRecord {
+    id: String,
+    asset_id: String,
+    s3_upload_id: String,
+    object_key: String,
+    status: String,
+    owner: String,
+    plaintext_len: i64,
+    chunk_size: i64,
+    chunks_per_part: i64,
+    growing: i64,
+    max_len: i64,
+}
+
+/// An upload, checked.
 #[derive(Debug, Clone)]
 struct UploadRow {
     id: String,
@@ -36,43 +100,45 @@ struct UploadRow {
     object_key: String,
     status: UploadStatus,
     owner: String,
-    plan: PartPlan,
+    plan: StoredPlan,
 }
 
-type UploadTuple = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    i64,
-);
-
 async fn load(state: &AppState, id: &str) -> Result<UploadRow, AppError> {
-    let row: Option<UploadTuple> = sqlx::query_as(
-        "SELECT u.id, u.asset_id, u.s3_upload_id, u.object_key, u.status, a.api_key_id, \
-                u.plaintext_len, u.chunk_size, u.chunks_per_part \
+    let row: Option<UploadRecord> = sqlx::query_as(
+        "SELECT u.id, u.asset_id, u.s3_upload_id, u.object_key, u.status, a.api_key_id AS owner, \
+                u.plaintext_len, u.chunk_size, u.chunks_per_part, u.growing, u.max_len \
          FROM uploads u JOIN assets a ON a.id = u.asset_id WHERE u.id = $1",
     )
     .bind(id)
     .fetch_optional(state.db())
     .await?;
-    let (id, asset_id, s3_upload_id, object_key, status, owner, len, cs, cpp) =
-        row.ok_or(AppError::UnknownUpload)?;
-    let status = UploadStatus::parse(&status)
-        .ok_or_else(|| AppError::Database(format!("unknown upload status {status:?}")))?;
-    let plan = PartPlan::from_parts(len as u64, cs as u32, cpp as u64)
-        .map_err(|e| AppError::Database(format!("stored plan invalid: {e}")))?;
+    let r = row.ok_or(AppError::UnknownUpload)?;
+    let status = UploadStatus::parse(&r.status)
+        .ok_or_else(|| AppError::Database(format!("unknown upload status {:?}", r.status)))?;
+    let stored = |e: cinelock_core::Error| AppError::Database(format!("stored plan invalid: {e}"));
+    let plan = if r.growing != 0 {
+        StoredPlan::Growing {
+            plan: GrowingPlan::from_parts(r.chunk_size as u32, r.chunks_per_part as u64)
+                .map_err(stored)?,
+            max_len: r.max_len as u64,
+        }
+    } else {
+        StoredPlan::Fixed(
+            PartPlan::from_parts(
+                r.plaintext_len as u64,
+                r.chunk_size as u32,
+                r.chunks_per_part as u64,
+            )
+            .map_err(stored)?,
+        )
+    };
     Ok(UploadRow {
-        id,
-        asset_id,
-        s3_upload_id,
-        object_key,
+        id: r.id,
+        asset_id: r.asset_id,
+        s3_upload_id: r.s3_upload_id,
+        object_key: r.object_key,
         status,
-        owner,
+        owner: r.owner,
         plan,
     })
 }
@@ -111,6 +177,45 @@ fn require_open(upload: &UploadRow) -> Result<(), AppError> {
     }
 }
 
+/// A part a sign request names must fit the plan: its number within it and its size the
+/// plan's. A growing upload's last part is known only at the end, so any part may also be
+/// shorter than a full one; the completion checks every size against the final plan.
+fn check_part_size(plan: &StoredPlan, number: u32, size: u64) -> Result<(), AppError> {
+    let (spec, may_be_last): (Option<PartSpec>, bool) = match plan {
+        StoredPlan::Fixed(p) => (p.part(number), false),
+        StoredPlan::Growing { plan, max_len } => {
+            let max_parts = max_len.div_ceil(plan.part_plaintext());
+            let within = u64::from(number) <= max_parts;
+            (plan.part(number).filter(|_| within), true)
+        }
+    };
+    let spec = spec.ok_or_else(|| {
+        let range = match plan {
+            StoredPlan::Fixed(p) => format!("1..={}", p.part_count()),
+            StoredPlan::Growing { plan, max_len } => {
+                format!("1..={}", max_len.div_ceil(plan.part_plaintext()))
+            }
+        };
+        AppError::bad(
+            ApiErrorCode::PartOutOfRange,
+            format!("part {number} is not in {range}"),
+        )
+    })?;
+    let full = spec.sealed_len();
+    let smallest = if spec.includes_header {
+        cinelock_core::HEADER_LEN as u64 + cinelock_core::TAG_LEN as u64
+    } else {
+        cinelock_core::TAG_LEN as u64 + 1
+    };
+    if size == full || (may_be_last && (smallest..full).contains(&size)) {
+        return Ok(());
+    }
+    Err(AppError::bad(
+        ApiErrorCode::PartSize,
+        format!("part {number} must be {full} sealed bytes, not {size}"),
+    ))
+}
+
 fn plan_error(e: cinelock_core::Error) -> AppError {
     AppError::bad(ApiErrorCode::InvalidPlan, e.to_string())
 }
@@ -138,12 +243,54 @@ pub async fn create(
             ));
         }
     }
-    let plan = PartPlan::new(
-        req.size,
-        req.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE),
-        req.part_size.unwrap_or(DEFAULT_PART_SIZE),
-    )
-    .map_err(plan_error)?;
+    let chunk_size = req.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE);
+    let part_size = req.part_size.unwrap_or(DEFAULT_PART_SIZE);
+    let plan = match req.size {
+        Some(size) if req.max_size.is_none() => {
+            StoredPlan::Fixed(PartPlan::new(size, chunk_size, part_size).map_err(plan_error)?)
+        }
+        Some(_) => {
+            return Err(AppError::bad(
+                ApiErrorCode::InvalidPlan,
+                "max_size is for growing uploads (created without a size)",
+            ));
+        }
+        None => {
+            let plan = GrowingPlan::new(chunk_size, part_size).map_err(plan_error)?;
+            let ceiling = state.settings().max_growing_bytes.min(plan.max_plaintext());
+            let max_len = req.max_size.unwrap_or(ceiling);
+            if max_len == 0 || max_len > ceiling {
+                return Err(AppError::bad(
+                    ApiErrorCode::InvalidPlan,
+                    format!("max_size must be 1 to {ceiling} bytes"),
+                ));
+            }
+            StoredPlan::Growing { plan, max_len }
+        }
+    };
+    if let Some(linked) = &req.linked_to {
+        let owner: Option<String> =
+            sqlx::query_scalar("SELECT api_key_id FROM assets WHERE id = $1")
+                .bind(linked)
+                .fetch_optional(state.db())
+                .await?;
+        if owner.as_deref() != Some(key.id.as_str()) {
+            return Err(AppError::bad(
+                ApiErrorCode::InvalidLink,
+                "linked_to must be an asset of this API key",
+            ));
+        }
+    }
+    let (plaintext_len, sealed_len, chunks_per_part, growing, max_len) = match &plan {
+        StoredPlan::Fixed(p) => (
+            p.plaintext_len(),
+            p.sealed_len(),
+            p.chunks_per_part(),
+            false,
+            p.plaintext_len(),
+        ),
+        StoredPlan::Growing { plan, max_len } => (0, 0, plan.chunks_per_part(), true, *max_len),
+    };
     let asset_id = uuid::Uuid::new_v4().to_string();
     let upload_id = uuid::Uuid::new_v4().to_string();
     let object_key = format!("assets/{asset_id}/source.cnlk");
@@ -151,32 +298,35 @@ pub async fn create(
     let now = now_ms();
     let mut tx = state.db().begin().await?;
     sqlx::query(
-        "INSERT INTO assets (id, api_key_id, status, filename, content_type, object_key, plaintext_len, sealed_len, key_id, created_at, updated_at) \
-         VALUES ($1, $2, 'uploading', $3, $4, $5, $6, $7, $8, $9, $9)",
+        "INSERT INTO assets (id, api_key_id, status, filename, content_type, object_key, plaintext_len, sealed_len, key_id, created_at, updated_at, linked_to) \
+         VALUES ($1, $2, 'uploading', $3, $4, $5, $6, $7, $8, $9, $9, $10)",
     )
     .bind(&asset_id)
     .bind(&key.id)
     .bind(&req.filename)
     .bind(&req.content_type)
     .bind(&object_key)
-    .bind(plan.plaintext_len() as i64)
-    .bind(plan.sealed_len() as i64)
+    .bind(plaintext_len as i64)
+    .bind(sealed_len as i64)
     .bind(worker.key_id().to_string())
     .bind(now)
+    .bind(&req.linked_to)
     .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "INSERT INTO uploads (id, asset_id, s3_upload_id, object_key, plaintext_len, chunk_size, chunks_per_part, status, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $8)",
+        "INSERT INTO uploads (id, asset_id, s3_upload_id, object_key, plaintext_len, chunk_size, chunks_per_part, status, created_at, updated_at, growing, max_len) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $8, $9, $10)",
     )
     .bind(&upload_id)
     .bind(&asset_id)
     .bind(&s3_upload_id)
     .bind(&object_key)
-    .bind(plan.plaintext_len() as i64)
-    .bind(i64::from(plan.chunk_size()))
-    .bind(plan.chunks_per_part() as i64)
+    .bind(plaintext_len as i64)
+    .bind(i64::from(chunk_size))
+    .bind(chunks_per_part as i64)
     .bind(now)
+    .bind(i64::from(growing))
+    .bind(max_len as i64)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -186,7 +336,7 @@ pub async fn create(
         upload_id,
         asset_id,
         size = req.size,
-        parts = plan.part_count(),
+        growing,
         "upload created"
     );
     Ok((
@@ -196,7 +346,7 @@ pub async fn create(
             asset_id,
             token,
             token_expires_at: expires,
-            plan: PlanView::from(&plan),
+            plan: plan.view(),
             recipient: RecipientView {
                 public_key: hex::encode(worker.to_bytes()),
                 key_id: worker.key_id().to_string(),
@@ -225,27 +375,7 @@ pub async fn sign(
     let now = now_ms();
     let mut out = Vec::with_capacity(req.parts.len());
     for p in &req.parts {
-        let spec = upload.plan.part(p.number).ok_or_else(|| {
-            AppError::bad(
-                ApiErrorCode::PartOutOfRange,
-                format!(
-                    "part {} is not in 1..={}",
-                    p.number,
-                    upload.plan.part_count()
-                ),
-            )
-        })?;
-        if p.size != spec.sealed_len() {
-            return Err(AppError::bad(
-                ApiErrorCode::PartSize,
-                format!(
-                    "part {} must be {} sealed bytes, not {}",
-                    p.number,
-                    spec.sealed_len(),
-                    p.size
-                ),
-            ));
-        }
+        check_part_size(&upload.plan, p.number, p.size)?;
         if STANDARD.decode(&p.sha256).map(|d| d.len()) != Ok(32) {
             return Err(AppError::bad(
                 ApiErrorCode::InvalidChecksum,
@@ -314,7 +444,7 @@ pub async fn show(
         upload_id: upload.id,
         asset_id: upload.asset_id,
         status: upload.status,
-        plan: PlanView::from(&upload.plan),
+        plan: upload.plan.view(),
         parts,
         asset,
     }))
@@ -329,12 +459,19 @@ pub async fn complete(
     ApiJson(req): ApiJson<CompleteRequest>,
 ) -> Result<Json<CompletedUpload>, AppError> {
     let upload = authorize(&state, &headers, &id, SCOPE_WRITE).await?;
+    let plan = upload.plan.for_completion(req.size)?;
+    if req.cut_short && !matches!(upload.plan, StoredPlan::Growing { .. }) {
+        return Err(AppError::bad(
+            ApiErrorCode::SizeMismatch,
+            "only a growing upload can be cut short",
+        ));
+    }
     let done = || {
         Json(CompletedUpload {
             upload_id: upload.id.clone(),
             asset_id: upload.asset_id.clone(),
             status: UploadStatus::Completed,
-            sealed_len: upload.plan.sealed_len(),
+            sealed_len: plan.sealed_len(),
         })
     };
     if upload.status == UploadStatus::Completed {
@@ -348,21 +485,19 @@ pub async fn complete(
     // The store no longer knows the upload, or (s3s-fs never says NoSuchUpload) lists no
     // parts: an earlier attempt may have completed it and lost its answer. The object tells.
     if listed.as_ref().is_none_or(Vec::is_empty)
-        && storage.object_size(&upload.object_key).await? == Some(upload.plan.sealed_len())
+        && storage.object_size(&upload.object_key).await? == Some(plan.sealed_len())
     {
-        completed(&state, &upload).await?;
+        completed(&state, &upload, &plan, req.cut_short).await?;
         return Ok(done());
     }
     let listed = listed.ok_or_else(gone_from_store)?;
     let sizes: Vec<(u32, u64)> = listed.iter().map(|p| (p.number, p.size)).collect();
-    upload
-        .plan
-        .verify_completion(&sizes)
+    plan.verify_completion(&sizes)
         .map_err(|e| AppError::bad_core(&e))?;
     let mut claimed: Vec<&CompletePart> = req.parts.iter().collect();
     claimed.sort_by_key(|p| p.number);
     let numbers: Vec<u32> = claimed.iter().map(|p| p.number).collect();
-    if numbers != (1..=upload.plan.part_count()).collect::<Vec<_>>() {
+    if numbers != (1..=plan.part_count()).collect::<Vec<_>>() {
         return Err(AppError::bad(
             ApiErrorCode::PartsMismatch,
             "complete must list every part 1..=n exactly once",
@@ -406,11 +541,11 @@ pub async fn complete(
     if !done_now {
         // The store forgot the upload since the listing: fine only if it was completed.
         let size = storage.object_size(&upload.object_key).await?;
-        if size != Some(upload.plan.sealed_len()) {
+        if size != Some(plan.sealed_len()) {
             return Err(gone_from_store());
         }
     }
-    completed(&state, &upload).await?;
+    completed(&state, &upload, &plan, req.cut_short).await?;
     Ok(done())
 }
 
@@ -418,8 +553,31 @@ fn gone_from_store() -> AppError {
     AppError::Conflict("gone from the store (aborted or expired)".into())
 }
 
-/// Records a completion the store has made.
-async fn completed(state: &AppState, upload: &UploadRow) -> Result<(), AppError> {
+/// Records a completion the store has made; a growing upload's size becomes its plan's.
+async fn completed(
+    state: &AppState,
+    upload: &UploadRow,
+    plan: &PartPlan,
+    cut_short: bool,
+) -> Result<(), AppError> {
+    if matches!(upload.plan, StoredPlan::Growing { .. }) {
+        let mut tx = state.db().begin().await?;
+        sqlx::query("UPDATE uploads SET plaintext_len = $1, growing = 0 WHERE id = $2")
+            .bind(plan.plaintext_len() as i64)
+            .bind(&upload.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE assets SET plaintext_len = $1, sealed_len = $2, cut_short = $3 WHERE id = $4",
+        )
+        .bind(plan.plaintext_len() as i64)
+        .bind(plan.sealed_len() as i64)
+        .bind(i64::from(cut_short))
+        .bind(&upload.asset_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+    }
     mark(state, upload, UploadStatus::Completed, "uploaded").await?;
     tracing::info!(
         upload_id = upload.id,

@@ -22,6 +22,7 @@ on_each_database!(
     sealed_upload_round_trips_through_garage,
     every_endpoint_denies_bad_credentials_and_bad_input,
     the_reaper_aborts_abandoned_uploads_only,
+    a_growing_upload_completes_with_its_size,
 );
 
 async fn sealed_upload_round_trips_through_garage(db: Db) {
@@ -399,4 +400,307 @@ async fn start_up_cors_check_names_the_missing_rule() {
         err.contains("http://other.example") && err.contains("ETag"),
         "{err}"
     );
+}
+
+// ---- growing uploads (recordings: created without a size) ----
+
+/// A growing upload of `source` as the recorder makes it: created without a size, sealed by
+/// the core's growing sealer. Its `plan` is the final one (what `complete` is checked against).
+async fn create_growing(
+    env: &support::Env,
+    source: Vec<u8>,
+    extra: serde_json::Value,
+) -> support::Created {
+    use cinelock_core::upload::{GrowingPlan, GrowingSealer};
+    let mut body = json!({"filename": "recording.webm"});
+    body.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    let (st, v) = call(
+        &env.state,
+        "POST",
+        "/v1/uploads",
+        Some(&env.key),
+        Some(body),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let p = &v["plan"];
+    assert_eq!(
+        (p["growing"].as_bool(), p["part_count"].as_u64()),
+        (Some(true), Some(0))
+    );
+    let growing = GrowingPlan::from_parts(
+        p["chunk_size"].as_u64().unwrap() as u32,
+        p["chunks_per_part"].as_u64().unwrap(),
+    )
+    .unwrap();
+    let asset_id = v["asset_id"].as_str().unwrap().to_owned();
+    let pk = cinelock_core::RecipientPublicKey::from_bytes(
+        &hex::decode(v["recipient"]["public_key"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    let seed = cinelock_core::SealSeed::from_bytes(&[4; cinelock_core::SEED_LEN]);
+    let (header, key) = pk
+        .seal_header(growing.chunk_size(), &seed, asset_id.as_bytes())
+        .unwrap();
+    let mut sealer = GrowingSealer::new(&header, &key, growing).unwrap();
+    let mut sealed = Vec::new();
+    // Pushed in recorder-sized slices.
+    for piece in source.chunks(100_000) {
+        for a in sealer.push(piece).unwrap() {
+            sealed.extend_from_slice(&a.bytes);
+        }
+    }
+    let (last, plan) = sealer.finish().unwrap();
+    for a in last {
+        sealed.extend_from_slice(&a.bytes);
+    }
+    assert_eq!(sealed.len() as u64, plan.sealed_len());
+    support::Created {
+        id: v["upload_id"].as_str().unwrap().into(),
+        asset_id,
+        token: v["token"].as_str().unwrap().into(),
+        plan,
+        sealed,
+        source,
+    }
+}
+
+fn source(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(2246822519) as u8)
+        .collect()
+}
+
+async fn complete_with(
+    env: &support::Env,
+    c: &support::Created,
+    body: serde_json::Value,
+) -> (StatusCode, serde_json::Value) {
+    call(
+        &env.state,
+        "POST",
+        &format!("/v1/uploads/{}/complete", c.id),
+        Some(&c.token),
+        Some(body),
+    )
+    .await
+}
+
+async fn a_growing_upload_completes_with_its_size(db: Db) {
+    let env = env(Store::Garage, db).await;
+    let c = create_growing(&env, source(12 * 1024 * 1024 + 77), json!({})).await;
+    assert_eq!(c.plan.part_count(), 2);
+    let etags = support::upload_all(&env, &c).await;
+    // Without its size, or with another, it does not complete; nothing is lost by trying.
+    let (st, v) = complete_with(&env, &c, json!({"parts": etags})).await;
+    assert_eq!((st, code(&v)), (StatusCode::BAD_REQUEST, "size_mismatch"));
+    let (st, v) = complete_with(
+        &env,
+        &c,
+        json!({"parts": etags, "size": c.source.len() + 1}),
+    )
+    .await;
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::BAD_REQUEST, "part_size"),
+        "{v}"
+    );
+    let (st, v) = complete_with(&env, &c, json!({"parts": etags, "size": c.source.len()})).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["sealed_len"].as_u64(), Some(c.plan.sealed_len()));
+    // Completing again answers the same; the upload is now an ordinary one of that size.
+    let (st, _) = complete_with(&env, &c, json!({"parts": etags, "size": c.source.len()})).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, v) = upload_call(&env, &c, "GET").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["plan"]["growing"], false);
+    assert_eq!(
+        v["plan"]["plaintext_len"].as_u64(),
+        Some(c.source.len() as u64)
+    );
+    assert_eq!(v["asset"]["size"].as_u64(), Some(c.source.len() as u64));
+    assert_eq!(v["asset"]["cut_short"], false);
+    let stored = support::get_object(&env, &c.id).await;
+    assert_eq!(stored, c.sealed);
+    assert_eq!(
+        cinelock_core::open(&env.worker, c.asset_id.as_bytes(), &stored).unwrap(),
+        c.source
+    );
+}
+
+#[tokio::test]
+async fn growing_uploads_deny_bad_parts_sizes_and_links() {
+    let env = env(Store::Garage, Db::Sqlite).await;
+    let s = &env.state;
+    // A size and a max_size, or a max_size past the server's ceiling: refused.
+    let (st, v) = call(
+        s,
+        "POST",
+        "/v1/uploads",
+        Some(&env.key),
+        Some(json!({"size": 10, "max_size": 10})),
+    )
+    .await;
+    assert_eq!((st, code(&v)), (StatusCode::BAD_REQUEST, "invalid_plan"));
+    let (st, v) = call(
+        s,
+        "POST",
+        "/v1/uploads",
+        Some(&env.key),
+        Some(json!({"max_size": 1u64 << 50})),
+    )
+    .await;
+    assert_eq!((st, code(&v)), (StatusCode::BAD_REQUEST, "invalid_plan"));
+    let (st, v) = call(
+        s,
+        "POST",
+        "/v1/uploads",
+        Some(&env.key),
+        Some(json!({"max_size": 0})),
+    )
+    .await;
+    assert_eq!((st, code(&v)), (StatusCode::BAD_REQUEST, "invalid_plan"));
+
+    // At most 10 MiB: two 8 MiB parts.
+    let c = create_growing(
+        &env,
+        source(9 * 1024 * 1024),
+        json!({"max_size": 10 * 1024 * 1024}),
+    )
+    .await;
+    let full = c.plan.part(1).unwrap().sealed_len() as usize;
+    // Signing past the limit, or a part larger than the fixed size, is refused.
+    let (st, v) = sign_as(s, &c, 3, 100).await;
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::BAD_REQUEST, "part_out_of_range"),
+        "{v}"
+    );
+    let (st, v) = sign_as(s, &c, 0, 100).await;
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::BAD_REQUEST, "part_out_of_range")
+    );
+    let (st, v) = sign_as(s, &c, 1, full + 1).await;
+    assert_eq!((st, code(&v)), (StatusCode::BAD_REQUEST, "part_size"));
+    let (st, v) = sign_as(s, &c, 1, 10).await;
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::BAD_REQUEST, "part_size"),
+        "shorter than a header"
+    );
+    // A short part might be the last one, so it is signed; a short part *before* the last
+    // fails the completion instead.
+    let (st, _) = sign_as(s, &c, 1, full - 1000).await;
+    assert_eq!(st, StatusCode::OK);
+    let short_first = &c.sealed[..full - 1000];
+    let signed = support::sign_body(&env, &c, 1, short_first).await;
+    let e1 = support::put(&signed, short_first.to_vec()).await.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let e2 = support::signed_put(&env, &c, 2).await;
+    let parts = json!([{"number": 1, "etag": e1}, {"number": 2, "etag": e2}]);
+    let (st, v) = complete_with(&env, &c, json!({"parts": parts, "size": c.source.len()})).await;
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::BAD_REQUEST, "part_size"),
+        "{v}"
+    );
+    // Past max_size: refused.
+    let (st, v) = complete_with(
+        &env,
+        &c,
+        json!({"parts": parts, "size": 10 * 1024 * 1024 + 1}),
+    )
+    .await;
+    assert_eq!((st, code(&v)), (StatusCode::BAD_REQUEST, "too_long"), "{v}");
+    // The right part 1 replaces the short one and the upload completes, cut short.
+    let e1 = support::signed_put(&env, &c, 1).await;
+    let parts = json!([{"number": 1, "etag": e1}, {"number": 2, "etag": e2}]);
+    let (st, v) = complete_with(
+        &env,
+        &c,
+        json!({"parts": parts, "size": c.source.len(), "cut_short": true}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (_, v) = upload_call(&env, &c, "GET").await;
+    assert_eq!(v["asset"]["cut_short"], true);
+
+    // An upload of known size is never cut short, and its size cannot change at completion.
+    let fixed = create(&env, 1000).await;
+    let etag = signed_put(&env, &fixed, 1).await;
+    let one = json!([{"number": 1, "etag": etag}]);
+    let (st, v) = complete_with(&env, &fixed, json!({"parts": one, "cut_short": true})).await;
+    assert_eq!((st, code(&v)), (StatusCode::BAD_REQUEST, "size_mismatch"));
+    let (st, v) = complete_with(&env, &fixed, json!({"parts": one, "size": 999})).await;
+    assert_eq!((st, code(&v)), (StatusCode::BAD_REQUEST, "size_mismatch"));
+    let (st, _) = complete_with(&env, &fixed, json!({"parts": one, "size": 1000})).await;
+    assert_eq!(st, StatusCode::OK);
+
+    // Links: only to this key's own assets; both sides list them.
+    let (st, v) = call(
+        s,
+        "POST",
+        "/v1/uploads",
+        Some(&env.key),
+        Some(json!({"linked_to": "no-such-asset"})),
+    )
+    .await;
+    assert_eq!((st, code(&v)), (StatusCode::BAD_REQUEST, "invalid_link"));
+    let other = auth::create_api_key(s.db(), "other", "uploads:write,uploads:read")
+        .await
+        .unwrap();
+    let (st, v) = call(
+        s,
+        "POST",
+        "/v1/uploads",
+        Some(&other),
+        Some(json!({"linked_to": c.asset_id})),
+    )
+    .await;
+    assert_eq!((st, code(&v)), (StatusCode::BAD_REQUEST, "invalid_link"));
+    let (st, v) = call(
+        s,
+        "POST",
+        "/v1/uploads",
+        Some(&env.key),
+        Some(json!({"linked_to": c.asset_id})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let camera = v["asset_id"].as_str().unwrap().to_owned();
+    let (_, a) = call(
+        s,
+        "GET",
+        &format!("/v1/assets/{camera}"),
+        Some(&env.key),
+        None,
+    )
+    .await;
+    assert_eq!(a["linked"], json!([c.asset_id]));
+    let (_, a) = call(
+        s,
+        "GET",
+        &format!("/v1/assets/{}", c.asset_id),
+        Some(&env.key),
+        None,
+    )
+    .await;
+    assert_eq!(a["linked"], json!([camera]));
+}
+
+/// Asks to sign part `number` as `size` sealed bytes.
+async fn sign_as(
+    s: &cinelock_server::AppState,
+    c: &support::Created,
+    number: u32,
+    size: usize,
+) -> (StatusCode, serde_json::Value) {
+    let body = json!({"parts": [{"number": number, "sha256": b64sha(b"x"), "size": size}]});
+    let uri = format!("/v1/uploads/{}/sign", c.id);
+    call(s, "POST", &uri, Some(&c.token), Some(body)).await
 }

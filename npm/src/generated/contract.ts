@@ -5,7 +5,7 @@
  * The `code` of a JSON error the server answers (`{"error": {"code": …}}`), and of a
  * failed transcode job.
  */
-export type ApiErrorCode = "not_found" | "unauthorized" | "forbidden" | "body_too_large" | "invalid_json" | "invalid_body" | "content_type" | "bad_request" | "method_not_allowed" | "unknown_upload" | "upload_state" | "invalid_field" | "invalid_plan" | "chunk_size" | "too_long" | "batch_size" | "part_out_of_range" | "part_size" | "invalid_checksum" | "parts_mismatch" | "etag_mismatch" | "missing_part" | "unexpected_part" | "duplicate_part" | "invalid_scope" | "unknown_asset" | "not_ready" | "denied" | "session_invalid" | "session_expired" | "invalid_public_key" | "invalid_package" | "unknown_path" | "invalid_policy" | "invalid_ttl" | "invalid_cidr" | "invalid_origin" | "invalid_country" | "secret_too_short" | "invalid_claims" | "busy" | "beacon_credential" | "beacon_asset" | "invalid_beacon" | "too_many_beacons" | "ingest_full" | "invalid_query" | "config" | "storage_not_configured" | "storage" | "database" | "key_unavailable" | "lease_lost" | "worker" | "source_tampered" | "source_replayed" | "source_unreadable" | "source_not_video" | "source_too_large" | "job_timeout" | "attempts_exhausted";
+export type ApiErrorCode = "not_found" | "unauthorized" | "forbidden" | "body_too_large" | "invalid_json" | "invalid_body" | "content_type" | "bad_request" | "method_not_allowed" | "unknown_upload" | "upload_state" | "invalid_field" | "invalid_plan" | "chunk_size" | "too_long" | "batch_size" | "part_out_of_range" | "part_size" | "invalid_checksum" | "parts_mismatch" | "etag_mismatch" | "size_mismatch" | "invalid_link" | "missing_part" | "unexpected_part" | "duplicate_part" | "invalid_scope" | "unknown_asset" | "not_ready" | "denied" | "session_invalid" | "session_expired" | "invalid_public_key" | "invalid_package" | "unknown_path" | "invalid_policy" | "invalid_ttl" | "invalid_cidr" | "invalid_origin" | "invalid_country" | "secret_too_short" | "invalid_claims" | "busy" | "beacon_credential" | "beacon_asset" | "invalid_beacon" | "too_many_beacons" | "ingest_full" | "invalid_query" | "config" | "storage_not_configured" | "storage" | "database" | "key_unavailable" | "lease_lost" | "worker" | "source_tampered" | "source_replayed" | "source_unreadable" | "source_not_video" | "source_too_large" | "job_timeout" | "attempts_exhausted";
 
 /**
  * The `code` of every `CinelockError` the SDK throws or reports.
@@ -52,9 +52,21 @@ storage: boolean, };
  */
 export type CreateUpload = { 
 /**
- * The file's size in bytes.
+ * The file's size in bytes. Leave it out for a *growing* upload (a recording, whose
+ * length is known only at the end): every part but the last then has one fixed size, and
+ * the size comes with `complete`.
  */
-size: number, 
+size?: number, 
+/**
+ * A growing upload's largest plaintext size in bytes (default and ceiling: the server's
+ * `CINELOCK_MAX_GROWING_BYTES`); part URLs past it are refused. Only without `size`.
+ */
+max_size?: number, 
+/**
+ * Another asset of the same API key this one belongs with (a screen recording's camera
+ * track, say): each lists the other in `linked`.
+ */
+linked_to?: string, 
 /**
  * Plaintext bytes per sealed chunk (default 256 KiB).
  */
@@ -65,9 +77,16 @@ chunk_size?: number,
 part_size?: number, filename?: string, content_type?: string, };
 
 /**
- * Where the sealed object is cut into parts (`cinelock_core::upload::PartPlan`).
+ * Where the sealed object is cut into parts (`cinelock_core::upload::PartPlan`, or
+ * `GrowingPlan` for a growing upload).
  */
-export type PlanView = { plaintext_len: number, chunk_size: number, chunks_per_part: number, part_count: number, sealed_len: number, };
+export type PlanView = { 
+/**
+ * A growing upload (created without a size): until it completes, `plaintext_len`,
+ * `part_count` and `sealed_len` are 0 and every part but the last has
+ * `chunks_per_part` chunks.
+ */
+growing: boolean, plaintext_len: number, chunk_size: number, chunks_per_part: number, part_count: number, sealed_len: number, };
 
 /**
  * The transcode workers' public key, which the browser seals to.
@@ -155,7 +174,17 @@ export type UploadView = { upload_id: string, asset_id: string, status: UploadSt
 /**
  * `POST /v1/uploads/{id}/complete`.
  */
-export type CompleteRequest = { parts: Array<CompletePart>, };
+export type CompleteRequest = { parts: Array<CompletePart>, 
+/**
+ * The plaintext size: required for a growing upload (checked against the parts the store
+ * holds), and if given for another, it must be the size it was created with.
+ */
+size?: number, 
+/**
+ * A growing upload that ended before its source did (a recording whose tab closed):
+ * the asset is marked `cut_short`, never passed off as complete.
+ */
+cut_short: boolean, };
 
 /**
  * A part and the ETag the store answered its PUT with.
@@ -192,7 +221,17 @@ created_at: number,
 /**
  * Whether the preview package is published.
  */
-preview_ready: boolean, jobs: Array<JobView>, packages: Array<PackageView>, };
+preview_ready: boolean, 
+/**
+ * A recording that ended before its source did (its tab closed mid-recording): it holds
+ * what was sealed until then.
+ */
+cut_short: boolean, 
+/**
+ * Assets created to go with this one (`linked_to`), in both directions: a screen
+ * recording and its camera.
+ */
+linked: Array<string>, jobs: Array<JobView>, packages: Array<PackageView>, };
 
 /**
  * A transcode job as the API shows it.

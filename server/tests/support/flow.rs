@@ -278,7 +278,11 @@ pub fn b64sha(data: &[u8]) -> String {
 
 /// Signs part `n` with the upload's token: `{number, url, headers, expires_at, expires_in_ms}`.
 pub async fn sign(env: &Env, c: &Created, n: u32) -> Value {
-    let body = part_bytes(c, n);
+    sign_body(env, c, n, part_bytes(c, n)).await
+}
+
+/// Signs part `n` for `body` (which need not be the plan's part).
+pub async fn sign_body(env: &Env, c: &Created, n: u32, body: &[u8]) -> Value {
     let (status, v) = call(
         &env.state,
         "POST",

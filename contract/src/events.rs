@@ -229,3 +229,98 @@ pub struct PlayerStats {
     pub beacon_events: u32,
     pub beacons_failed: u32,
 }
+
+/// A recording's progress (the recorder's `progress` event). Sizes are bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RecorderProgress {
+    /// Recorded time, pauses excluded.
+    #[ts(type = "number")]
+    pub elapsed_ms: u64,
+    /// What the browser's recorder produced.
+    #[ts(type = "number")]
+    pub recorded_bytes: u64,
+    /// Sealed and kept (in the browser's storage until sent).
+    #[ts(type = "number")]
+    pub sealed_bytes: u64,
+    /// Stored in the bucket.
+    #[ts(type = "number")]
+    pub uploaded_bytes: u64,
+    /// Sealed but not yet stored: what a slow network leaves waiting.
+    #[ts(type = "number")]
+    pub backlog_bytes: u64,
+}
+
+/// Why a recording stopped (`cinelock_core::recording::StopReason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum RecorderStopReason {
+    Requested,
+    MaxDuration,
+    MaxBytes,
+    SourceEnded,
+}
+
+impl From<cinelock_core::recording::StopReason> for RecorderStopReason {
+    fn from(r: cinelock_core::recording::StopReason) -> Self {
+        use cinelock_core::recording::StopReason as S;
+        match r {
+            S::Requested => Self::Requested,
+            S::MaxDuration => Self::MaxDuration,
+            S::MaxBytes => Self::MaxBytes,
+            S::SourceEnded => Self::SourceEnded,
+        }
+    }
+}
+
+/// Every event of a recording, by `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum RecorderEvent {
+    /// The browser's recorder runs, in this format.
+    Started {
+        mime_type: String,
+    },
+    Paused,
+    Resumed,
+    Progress(RecorderProgress),
+    /// The store acknowledged a part (kept to finish the recording after a reload).
+    PartDone {
+        number: u32,
+        etag: String,
+    },
+    /// The recorder stopped; what is left goes up now.
+    Stopped {
+        reason: RecorderStopReason,
+        #[ts(type = "number")]
+        elapsed_ms: u64,
+        #[ts(type = "number")]
+        recorded_bytes: u64,
+    },
+    /// The whole recording is stored and its upload completed.
+    Uploaded {
+        asset_id: String,
+        upload_id: String,
+        /// Finished from what was sealed before its page went away.
+        cut_short: bool,
+        #[ts(type = "number")]
+        plaintext_bytes: u64,
+    },
+    /// An upload step is tried again after `delayMs` (as for uploads).
+    Retrying {
+        #[ts(type = "number")]
+        delay_ms: u64,
+        reason: UploadRetryReason,
+    },
+    /// The recording failed for good.
+    Failed {
+        code: ErrorCode,
+        message: String,
+    },
+    /// `cancel()`: nothing is kept.
+    Cancelled,
+}

@@ -14,9 +14,9 @@ use crate::analytics::{
 use crate::assets::{AssetView, JobError, JobView, PackageView};
 use crate::errors::{ApiErrorCode, ErrorBody, ErrorCode, ErrorDetail};
 use crate::events::{
-    ObjectKindName, PlayerRetryReason, PlayerRetrying, PlayerStats, Playing, Rendition,
-    RenditionChange, RenditionChangeReason, Stall, StallEnd, UploadEvent, UploadProgress,
-    UploadRetryReason, WorkerState,
+    ObjectKindName, PlayerRetryReason, PlayerRetrying, PlayerStats, Playing, RecorderEvent,
+    RecorderProgress, RecorderStopReason, Rendition, RenditionChange, RenditionChangeReason, Stall,
+    StallEnd, UploadEvent, UploadProgress, UploadRetryReason, WorkerState,
 };
 use crate::playback::{
     CreatedViewerKey, DownloadGrant, MintRequest, MintedToken, PlayAnswer, PlayRequest,
@@ -103,6 +103,9 @@ pub fn declarations() -> String {
         UploadProgress,
         UploadRetryReason,
         UploadEvent,
+        RecorderProgress,
+        RecorderStopReason,
+        RecorderEvent,
         Rendition,
         RenditionChangeReason,
         RenditionChange,

@@ -20,6 +20,7 @@ pub mod media;
 pub mod playback;
 pub mod policy;
 pub mod presigned;
+pub mod recording;
 mod rng;
 pub mod store;
 mod stream;

@@ -638,6 +638,45 @@ export type UploadEvent = { "type": "progress" } & UploadProgress | { "type": "p
 status?: number, } | { "type": "paused" } | { "type": "resumed" } | { "type": "completed" } | { "type": "failed", code: ErrorCode, message: string, } | { "type": "aborted" };
 
 /**
+ * A recording's progress (the recorder's `progress` event). Sizes are bytes.
+ */
+export type RecorderProgress = { 
+/**
+ * Recorded time, pauses excluded.
+ */
+elapsedMs: number, 
+/**
+ * What the browser's recorder produced.
+ */
+recordedBytes: number, 
+/**
+ * Sealed and kept (in the browser's storage until sent).
+ */
+sealedBytes: number, 
+/**
+ * Stored in the bucket.
+ */
+uploadedBytes: number, 
+/**
+ * Sealed but not yet stored: what a slow network leaves waiting.
+ */
+backlogBytes: number, };
+
+/**
+ * Why a recording stopped (`cinelock_core::recording::StopReason`).
+ */
+export type RecorderStopReason = "requested" | "max_duration" | "max_bytes" | "source_ended";
+
+/**
+ * Every event of a recording, by `type`.
+ */
+export type RecorderEvent = { "type": "started", mimeType: string, } | { "type": "paused" } | { "type": "resumed" } | { "type": "progress" } & RecorderProgress | { "type": "partDone", number: number, etag: string, } | { "type": "stopped", reason: RecorderStopReason, elapsedMs: number, recordedBytes: number, } | { "type": "uploaded", assetId: string, uploadId: string, 
+/**
+ * Finished from what was sealed before its page went away.
+ */
+cutShort: boolean, plaintextBytes: number, } | { "type": "retrying", delayMs: number, reason: UploadRetryReason, } | { "type": "failed", code: ErrorCode, message: string, } | { "type": "cancelled" };
+
+/**
  * A video rendition of the package, lowest bandwidth first.
  */
 export type Rendition = { id: string, width: number, height: number, 

@@ -189,12 +189,19 @@ pub async fn probe(ffprobe: &str, input: &Path) -> Result<Probe, AppError> {
     let (width, height) = dim("width")
         .zip(dim("height"))
         .ok_or_else(|| not_media("no frame size"))?;
-    let duration = json["format"]["duration"]
+    let stated = json["format"]["duration"]
         .as_str()
         .and_then(|d| d.parse::<f64>().ok())
         .or_else(|| video["duration"].as_str().and_then(|d| d.parse().ok()))
-        .filter(|d| d.is_finite() && *d > 0.0)
-        .ok_or_else(|| not_media("no duration"))?;
+        .filter(|d| d.is_finite() && *d > 0.0);
+    // A browser recording (MediaRecorder's WebM) states no duration and has no cues: its
+    // packets say how long it is.
+    let duration = match stated {
+        Some(d) => d,
+        None => packet_duration(ffprobe, input)
+            .await?
+            .ok_or_else(|| not_media("no duration"))?,
+    };
     let fps = ["r_frame_rate", "avg_frame_rate"]
         .iter()
         .filter_map(|k| video[*k].as_str().and_then(rate))
@@ -207,6 +214,46 @@ pub async fn probe(ffprobe: &str, input: &Path) -> Result<Probe, AppError> {
         fps,
         has_audio: streams.iter().any(|s| s["codec_type"] == "audio"),
     })
+}
+
+/// The end of the source's last packet, in seconds: the duration of a file whose container
+/// does not state one. Reads every packet header (no decoding).
+async fn packet_duration(ffprobe: &str, input: &Path) -> Result<Option<f64>, AppError> {
+    let out = Command::new(ffprobe)
+        .args([
+            "-v",
+            "error",
+            "-print_format",
+            "csv=p=0",
+            "-show_entries",
+            "packet=pts_time,duration_time",
+        ])
+        .args(input_args(input))
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| AppError::Config(format!("cannot run {ffprobe}: {e}")))?;
+    if !out.status.success() {
+        return Ok(None);
+    }
+    Ok(packets_end(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// The largest `pts + duration` of ffprobe's `pts_time,duration_time` lines.
+fn packets_end(csv: &str) -> Option<f64> {
+    csv.lines()
+        .filter_map(|line| {
+            let mut fields = line.split(',');
+            let pts: f64 = fields.next()?.trim().parse().ok()?;
+            let duration: f64 = fields
+                .next()
+                .and_then(|d| d.trim().parse().ok())
+                .unwrap_or(0.0);
+            Some(pts + duration)
+        })
+        .filter(|end| end.is_finite())
+        .reduce(f64::max)
+        .filter(|end| *end > 0.0)
 }
 
 /// `"30000/1001"` → 29.97; `None` for `0/0` and nonsense.
@@ -222,6 +269,15 @@ mod tests {
 
     fn sizes(l: &[Rung]) -> Vec<(u32, u32)> {
         l.iter().map(|r| (r.width, r.height)).collect()
+    }
+
+    #[test]
+    fn packets_end_is_the_last_packets_end() {
+        let csv =
+            "0.000000,0.033000\n0.033000,0.033000\n19.967000,N/A\n19.934000,0.033000\nN/A,N/A\n";
+        assert!((packets_end(csv).unwrap() - 19.967).abs() < 1e-9);
+        assert_eq!(packets_end(""), None);
+        assert_eq!(packets_end("N/A,N/A\n"), None);
     }
 
     #[test]

@@ -199,6 +199,14 @@ codes! {
         Platform = "platform",
         /// The server or the store could not be reached.
         Network = "network",
+        // Recording.
+        /// Recording needs a deliberate act: `start()` outside a user gesture, or the user
+        /// (or the browser) refused the camera, microphone or screen.
+        NotAllowed = "not_allowed",
+        /// The browser's recorder failed, or cannot record this source.
+        Recorder = "recorder",
+        /// The browser's storage refused the recording's sealed parts (quota, private mode).
+        Storage = "storage",
         // Playback.
         /// The manifest could not be used.
         BadManifest = "bad_manifest",

@@ -282,8 +282,11 @@ impl From<cinelock_core::recording::StopReason> for RecorderStopReason {
 )]
 pub enum RecorderEvent {
     /// The browser's recorder runs, in this format.
+    /// `persistent`: sealed parts wait in the browser's storage (OPFS), so a closed tab can be
+    /// finished later; otherwise in memory.
     Started {
         mime_type: String,
+        persistent: bool,
     },
     Paused,
     Resumed,

@@ -58,6 +58,12 @@ pub enum SdkError {
     /// The player was destroyed before it could finish.
     #[error("the player was destroyed")]
     Destroyed,
+    /// The browser's recorder failed or cannot record the source.
+    #[error("the recorder failed: {0}")]
+    Recorder(String),
+    /// The browser's storage refused a recording's sealed parts.
+    #[error("the browser's storage failed: {0}")]
+    Storage(String),
 }
 
 impl SdkError {
@@ -78,6 +84,8 @@ impl SdkError {
             SdkError::UnsupportedMedia(_) => ErrorCode::UnsupportedMedia,
             SdkError::Media(_) => ErrorCode::MediaError,
             SdkError::Destroyed => ErrorCode::Destroyed,
+            SdkError::Recorder(_) => ErrorCode::Recorder,
+            SdkError::Storage(_) => ErrorCode::Storage,
         }
     }
 

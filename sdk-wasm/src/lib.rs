@@ -18,7 +18,9 @@ mod objects;
 mod opener;
 mod platform;
 pub mod player;
+pub mod recorder;
 mod session;
+mod spool;
 pub mod upload;
 
 pub use engine::EngineChoice;

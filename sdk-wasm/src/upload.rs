@@ -33,6 +33,7 @@ use web_sys::{Blob, Response};
 
 use crate::engine::{Direction, Engine, EngineChoice};
 use crate::io::{Grid, Sink, Source, transform};
+use crate::recorder::SpoolBook;
 use crate::{SdkError, platform};
 
 /// What the page passes to [`start_upload`] (the server's create response, plus resume state).
@@ -61,10 +62,12 @@ struct Options {
 }
 
 /// Messages into the loop that owns the engine.
-enum Msg {
+pub(crate) enum Msg {
     Sealed {
         number: u32,
-        bytes: Uint8Array,
+        /// What the PUT sends: bytes sealed into memory, or a spooled (disk-backed) Blob.
+        body: JsValue,
+        len: u64,
         sha256: [u8; 32],
     },
     SealFailed(SdkError),
@@ -82,7 +85,28 @@ enum Msg {
     Pause,
     Resume,
     Abort,
+    /// A growing stream now holds this many plaintext bytes (`ended`: and no more).
+    Available {
+        len: u64,
+        ended: bool,
+    },
 }
+
+/// Where parts' sealed bytes come from.
+pub(crate) enum PartSource {
+    /// A file, sealed part by part on demand.
+    File {
+        file: Blob,
+        recipient: RecipientPublicKey,
+        seed: [u8; SEED_LEN],
+        choice: EngineChoice,
+    },
+    /// A recording's spool, which its sealer filled already.
+    Spool(Rc<SpoolBook>),
+}
+
+/// What the driver tells its owner: the engine's events, as they come.
+pub(crate) type EventSink = Box<dyn Fn(&Event)>;
 
 /// A running upload, as the page sees it.
 #[wasm_bindgen]
@@ -160,23 +184,22 @@ pub fn start_upload(
         .collect();
     let choice = EngineChoice::parse(o.engine)?;
     let (tx, rx) = unbounded();
-    let driver = Driver {
-        tx: tx.clone(),
-        api: Rc::new(Api {
-            endpoint: o.endpoint.trim_end_matches('/').to_owned(),
-            upload_id: o.upload_id,
-            token: o.token,
-        }),
-        file,
-        recipient,
-        seed,
-        context: o.asset_id,
-        choice,
-        on_event,
-        parts: HashMap::new(),
-        headers: HashMap::new(),
-        timer_at: None,
-    };
+    let sink: EventSink = Box::new(move |event: &Event| {
+        // A throwing listener must not stop the upload.
+        let _ = on_event.call1(&JsValue::NULL, &platform::to_js(&upload_event(event)));
+    });
+    let driver = Driver::new(
+        tx.clone(),
+        Api::new(&o.endpoint, o.upload_id, o.token),
+        PartSource::File {
+            file,
+            recipient,
+            seed,
+            choice,
+        },
+        o.asset_id,
+        sink,
+    );
     let reconcile = o.reconcile || !recorded.is_empty();
     let done = wasm_bindgen_futures::future_to_promise(async move {
         // Which parts need no PUT: the core reconciles what the page recorded with what the
@@ -203,41 +226,85 @@ fn now() -> u64 {
 }
 
 /// The Cinelock server's upload endpoints, for one upload.
-struct Api {
+pub(crate) struct Api {
     endpoint: String,
     upload_id: String,
     token: String,
 }
 
-struct Driver {
+/// How a file's parts are sealed: the engine and the header that leads part 1.
+struct Sealing {
+    engine: Rc<Engine>,
+    header: Rc<[u8; HEADER_LEN]>,
+}
+
+pub(crate) struct Driver {
     tx: UnboundedSender<Msg>,
     api: Rc<Api>,
-    file: Blob,
-    recipient: RecipientPublicKey,
-    seed: [u8; SEED_LEN],
+    source: PartSource,
     context: String,
-    choice: EngineChoice,
-    on_event: Function,
+    sink: EventSink,
     /// Sealed parts kept until their PUT succeeds (at most `max_parallel`, the engine's limit).
-    parts: HashMap<u32, Uint8Array>,
+    parts: HashMap<u32, JsValue>,
     /// Headers each part's URL was signed with (the checksum).
     headers: HashMap<u32, Vec<(String, String)>>,
     timer_at: Option<u64>,
+    /// The completion says the stream was cut short (a recording finished after a reload).
+    cut_short: bool,
 }
 
 impl Driver {
-    async fn run(
+    pub(crate) fn new(
+        tx: UnboundedSender<Msg>,
+        api: Api,
+        source: PartSource,
+        context: String,
+        sink: EventSink,
+    ) -> Self {
+        Driver {
+            tx,
+            api: Rc::new(api),
+            source,
+            context,
+            sink,
+            parts: HashMap::new(),
+            headers: HashMap::new(),
+            timer_at: None,
+            cut_short: false,
+        }
+    }
+
+    /// The completion will mark the asset as cut short.
+    pub(crate) fn cut_short(mut self) -> Self {
+        self.cut_short = true;
+        self
+    }
+
+    /// Runs `upload` to its end, taking inputs from `rx`.
+    pub(crate) async fn run(
         mut self,
         mut upload: Upload,
         mut rx: futures_channel::mpsc::UnboundedReceiver<Msg>,
     ) -> Result<(), SdkError> {
-        let (header, key) = self.recipient.seal_header(
-            upload.chunk_size(),
-            &SealSeed::from_bytes(&self.seed),
-            self.context.as_bytes(),
-        )?;
-        let engine = Rc::new(Engine::new(self.choice, &header, &key).await?);
-        let header = Rc::new(header.to_bytes());
+        let sealing = match &self.source {
+            PartSource::File {
+                recipient,
+                seed,
+                choice,
+                ..
+            } => {
+                let (header, key) = recipient.seal_header(
+                    upload.chunk_size(),
+                    &SealSeed::from_bytes(seed),
+                    self.context.as_bytes(),
+                )?;
+                Some(Sealing {
+                    engine: Rc::new(Engine::new(*choice, &header, &key).await?),
+                    header: Rc::new(header.to_bytes()),
+                })
+            }
+            PartSource::Spool(_) => None,
+        };
         loop {
             let t = now();
             while let Some(action) = upload.poll_action(t) {
@@ -247,10 +314,12 @@ impl Driver {
                     let _ = self.api.request("DELETE", "", None).await;
                     continue;
                 }
-                self.dispatch(action, &upload, &engine, &header);
+                self.dispatch(action, &upload, sealing.as_ref());
             }
             while let Some(event) = upload.poll_event() {
-                let finished = self.emit(&event);
+                (self.sink)(&event);
+                let finished =
+                    matches!(event, Event::Completed | Event::Failed(_) | Event::Aborted);
                 match event {
                     Event::Completed => return Ok(()),
                     Event::Failed(e) => return Err(e.into()),
@@ -266,11 +335,11 @@ impl Driver {
             match msg {
                 Msg::Sealed {
                     number,
-                    bytes,
+                    body,
+                    len,
                     sha256,
                 } => {
-                    let len = u64::from(bytes.length());
-                    self.parts.insert(number, bytes);
+                    self.parts.insert(number, body);
                     upload.handle_sealed(t, number, sha256, len);
                 }
                 Msg::SealFailed(e) => {
@@ -299,6 +368,10 @@ impl Driver {
                 } => {
                     if result.is_ok() {
                         self.parts.remove(&number);
+                        if let PartSource::Spool(book) = &self.source {
+                            let book = book.clone();
+                            spawn_local(async move { book.part_sent(number).await });
+                        }
                     }
                     upload.handle_put_result(t, number, attempt, result);
                 }
@@ -310,6 +383,7 @@ impl Driver {
                 Msg::Pause => upload.pause(),
                 Msg::Resume => upload.resume(t),
                 Msg::Abort => upload.abort(),
+                Msg::Available { len, ended } => upload.handle_available(t, len, ended),
             }
         }
     }
@@ -328,23 +402,37 @@ impl Driver {
         });
     }
 
-    fn dispatch(
-        &mut self,
-        action: Action,
-        upload: &Upload,
-        engine: &Rc<Engine>,
-        header: &Rc<[u8; HEADER_LEN]>,
-    ) {
+    fn dispatch(&mut self, action: Action, upload: &Upload, sealing: Option<&Sealing>) {
         let tx = self.tx.clone();
         let api = self.api.clone();
         match action {
             Action::Seal { number, spec } => {
-                let (engine, header, file) = (engine.clone(), header.clone(), self.file.clone());
+                let job = match (&self.source, sealing) {
+                    (PartSource::File { file, .. }, Some(s)) => {
+                        let (engine, header, file) =
+                            (s.engine.clone(), s.header.clone(), file.clone());
+                        futures_util::future::Either::Left(async move {
+                            let (bytes, sha256) = seal_part(&engine, &header, &file, &spec).await?;
+                            let len = u64::from(bytes.length());
+                            Ok::<_, SdkError>((JsValue::from(bytes), len, sha256))
+                        })
+                    }
+                    (PartSource::Spool(book), _) => {
+                        let book = book.clone();
+                        futures_util::future::Either::Right(async move {
+                            let (blob, sha256) = book.part_body(&spec).await?;
+                            let len = blob.size() as u64;
+                            Ok((JsValue::from(blob), len, sha256))
+                        })
+                    }
+                    (PartSource::File { .. }, None) => unreachable!("files are sealed"),
+                };
                 spawn_local(async move {
-                    let msg = match seal_part(&engine, &header, &file, &spec).await {
-                        Ok((bytes, sha256)) => Msg::Sealed {
+                    let msg = match job.await {
+                        Ok((body, len, sha256)) => Msg::Sealed {
                             number,
-                            bytes,
+                            body,
+                            len,
                             sha256,
                         },
                         Err(e) => Msg::SealFailed(e),
@@ -399,8 +487,14 @@ impl Driver {
                 });
             }
             Action::Complete { parts } => {
+                // A growing upload says its size (the engine's plan has it by now).
+                let size = match &self.source {
+                    PartSource::Spool(_) => upload.plan().map(|p| p.plaintext_len()),
+                    PartSource::File { .. } => None,
+                };
+                let cut_short = self.cut_short;
                 spawn_local(async move {
-                    let result = api.complete(&parts).await;
+                    let result = api.complete(&parts, size, cut_short).await;
                     let _ = tx.unbounded_send(Msg::Completed(result));
                 });
             }
@@ -408,57 +502,54 @@ impl Driver {
             Action::Abort => {}
         }
     }
+}
 
-    /// Reports an event to the page (the contract's [`UploadEvent`]); true for the final ones.
-    fn emit(&self, event: &Event) -> bool {
-        let e = match event {
-            Event::Progress(p) => UploadEvent::Progress(UploadProgress {
-                sealed_bytes: p.sealed_bytes,
-                acked_bytes: p.acked_bytes,
-                total_bytes: p.total_bytes,
-                rate: p.rate_bytes_per_s,
-                eta_ms: p.eta_ms,
-            }),
-            Event::PartDone { number, etag } => UploadEvent::PartDone {
+/// The contract's [`UploadEvent`] for an engine event.
+pub(crate) fn upload_event(event: &Event) -> UploadEvent {
+    match event {
+        Event::Progress(p) => UploadEvent::Progress(UploadProgress {
+            sealed_bytes: p.sealed_bytes,
+            acked_bytes: p.acked_bytes,
+            total_bytes: p.total_bytes,
+            rate: p.rate_bytes_per_s,
+            eta_ms: p.eta_ms,
+        }),
+        Event::PartDone { number, etag } => UploadEvent::PartDone {
+            number: *number,
+            etag: etag.clone(),
+        },
+        Event::Retrying {
+            number,
+            attempt,
+            delay_ms,
+            reason,
+        } => {
+            let (reason, status) = match reason {
+                RetryReason::Network => (UploadRetryReason::Network, None),
+                RetryReason::Status(s) => (UploadRetryReason::Status, Some(*s)),
+                RetryReason::Expired => (UploadRetryReason::Expired, None),
+                RetryReason::BadDigest => (UploadRetryReason::BadDigest, None),
+                RetryReason::SigningFailed => (UploadRetryReason::SigningFailed, None),
+            };
+            UploadEvent::Retrying {
                 number: *number,
-                etag: etag.clone(),
-            },
-            Event::Retrying {
-                number,
-                attempt,
-                delay_ms,
+                attempt: *attempt,
+                delay_ms: *delay_ms,
                 reason,
-            } => {
-                let (reason, status) = match reason {
-                    RetryReason::Network => (UploadRetryReason::Network, None),
-                    RetryReason::Status(s) => (UploadRetryReason::Status, Some(*s)),
-                    RetryReason::Expired => (UploadRetryReason::Expired, None),
-                    RetryReason::BadDigest => (UploadRetryReason::BadDigest, None),
-                    RetryReason::SigningFailed => (UploadRetryReason::SigningFailed, None),
-                };
-                UploadEvent::Retrying {
-                    number: *number,
-                    attempt: *attempt,
-                    delay_ms: *delay_ms,
-                    reason,
-                    status,
-                }
+                status,
             }
-            Event::Paused => UploadEvent::Paused,
-            Event::Resumed => UploadEvent::Resumed,
-            Event::Completed => UploadEvent::Completed,
-            Event::Failed(e) => {
-                let e = SdkError::from(e.clone());
-                UploadEvent::Failed {
-                    code: e.code(),
-                    message: e.to_string(),
-                }
+        }
+        Event::Paused => UploadEvent::Paused,
+        Event::Resumed => UploadEvent::Resumed,
+        Event::Completed => UploadEvent::Completed,
+        Event::Failed(e) => {
+            let e = SdkError::from(e.clone());
+            UploadEvent::Failed {
+                code: e.code(),
+                message: e.to_string(),
             }
-            Event::Aborted => UploadEvent::Aborted,
-        };
-        // A throwing listener must not stop the upload.
-        let _ = self.on_event.call1(&JsValue::NULL, &platform::to_js(&e));
-        matches!(event, Event::Completed | Event::Failed(_) | Event::Aborted)
+        }
+        Event::Aborted => UploadEvent::Aborted,
     }
 }
 
@@ -498,7 +589,7 @@ async fn seal_part(
 async fn put_part(
     url: &str,
     headers: &[(String, String)],
-    body: &Uint8Array,
+    body: &JsValue,
 ) -> Result<String, PutFailure> {
     let init = Object::new();
     let h = Object::new();
@@ -535,6 +626,14 @@ async fn put_part(
 }
 
 impl Api {
+    pub(crate) fn new(endpoint: &str, upload_id: String, token: String) -> Self {
+        Api {
+            endpoint: endpoint.trim_end_matches('/').to_owned(),
+            upload_id,
+            token,
+        }
+    }
+
     async fn request(
         &self,
         method: &str,
@@ -594,7 +693,12 @@ impl Api {
             .collect())
     }
 
-    async fn complete(&self, parts: &[(u32, String)]) -> Result<(), CompleteFailure> {
+    async fn complete(
+        &self,
+        parts: &[(u32, String)],
+        size: Option<u64>,
+        cut_short: bool,
+    ) -> Result<(), CompleteFailure> {
         let request = CompleteRequest {
             parts: parts
                 .iter()
@@ -603,8 +707,8 @@ impl Api {
                     etag: etag.clone(),
                 })
                 .collect(),
-            size: None,
-            cut_short: false,
+            size,
+            cut_short,
         };
         let body = serde_json::to_string(&request).map_err(|_| CompleteFailure::Network)?;
         match self.request("POST", "/complete", Some(body)).await {
@@ -615,7 +719,7 @@ impl Api {
     }
 
     /// The parts the store holds for this upload (what a resumed upload may skip).
-    async fn listed_parts(&self) -> Result<Vec<ListedPart>, SdkError> {
+    pub(crate) async fn listed_parts(&self) -> Result<Vec<ListedPart>, SdkError> {
         let response = self
             .request("GET", "", None)
             .await

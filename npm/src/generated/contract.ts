@@ -10,7 +10,7 @@ export type ApiErrorCode = "not_found" | "unauthorized" | "forbidden" | "body_to
 /**
  * The `code` of every `CinelockError` the SDK throws or reports.
  */
-export type ErrorCode = "decrypt" | "malformed" | "unsupported" | "chunk_size" | "wrong_recipient" | "invalid_key" | "too_long" | "invalid_manifest" | "invalid_plan" | "missing_part" | "unexpected_part" | "duplicate_part" | "part_size" | "upload_rejected" | "no_such_upload" | "retries_exhausted" | "signing_failed" | "complete_failed" | "aborted" | "invalid_argument" | "no_webcrypto" | "read" | "platform" | "network" | "bad_manifest" | "fetch_failed" | "tampered" | "append_failed" | "quota_exceeded" | "unsupported_media" | "media_error" | "destroyed" | "denied" | "unknown_asset" | "not_ready" | "session_invalid" | "session_expired" | "invalid_public_key" | "invalid_package" | "unknown_path" | "batch_size" | "bad_request" | "storage_not_configured" | "key_unavailable" | "busy" | "server_error";
+export type ErrorCode = "decrypt" | "malformed" | "unsupported" | "chunk_size" | "wrong_recipient" | "invalid_key" | "too_long" | "invalid_manifest" | "invalid_plan" | "missing_part" | "unexpected_part" | "duplicate_part" | "part_size" | "upload_rejected" | "no_such_upload" | "retries_exhausted" | "signing_failed" | "complete_failed" | "aborted" | "invalid_argument" | "no_webcrypto" | "read" | "platform" | "network" | "not_allowed" | "recorder" | "storage" | "bad_manifest" | "fetch_failed" | "tampered" | "append_failed" | "quota_exceeded" | "unsupported_media" | "media_error" | "destroyed" | "denied" | "unknown_asset" | "not_ready" | "session_invalid" | "session_expired" | "invalid_public_key" | "invalid_package" | "unknown_path" | "batch_size" | "bad_request" | "storage_not_configured" | "key_unavailable" | "busy" | "server_error";
 
 /**
  * Every JSON error the server answers: `{"error": {...}}`.
@@ -670,7 +670,7 @@ export type RecorderStopReason = "requested" | "max_duration" | "max_bytes" | "s
 /**
  * Every event of a recording, by `type`.
  */
-export type RecorderEvent = { "type": "started", mimeType: string, } | { "type": "paused" } | { "type": "resumed" } | { "type": "progress" } & RecorderProgress | { "type": "partDone", number: number, etag: string, } | { "type": "stopped", reason: RecorderStopReason, elapsedMs: number, recordedBytes: number, } | { "type": "uploaded", assetId: string, uploadId: string, 
+export type RecorderEvent = { "type": "started", mimeType: string, persistent: boolean, } | { "type": "paused" } | { "type": "resumed" } | { "type": "progress" } & RecorderProgress | { "type": "partDone", number: number, etag: string, } | { "type": "stopped", reason: RecorderStopReason, elapsedMs: number, recordedBytes: number, } | { "type": "uploaded", assetId: string, uploadId: string, 
 /**
  * Finished from what was sealed before its page went away.
  */

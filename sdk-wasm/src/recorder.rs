@@ -1,0 +1,903 @@
+//! The browser driver of a recording: `MediaRecorder`'s output, sealed as it comes
+//! (`cinelock_core::upload::GrowingSealer`), spooled in the browser's storage ([`Spool`]) and
+//! sent by the upload driver as a growing upload while the recording goes on.
+//!
+//! One loop owns the recording: the recorder's slices, the page's pause/resume/stop/cancel,
+//! the duration timer and the upload's events all arrive through one channel. The decisions
+//! are the core's: when to stop ([`Recording`]), where parts end and when one is ready
+//! ([`GrowingSealer`], [`Upload::growing`]). What this module does is I/O: read slices, write
+//! sealed pieces and the tail, and tell the upload how far the stream has grown.
+//!
+//! Memory stays flat: a slice is sealed and written to the spool, then dropped; a part's PUT
+//! body is a Blob of spooled files, read from disk by the browser.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
+
+use cinelock_contract::events::{RecorderEvent, RecorderProgress, UploadRetryReason};
+use cinelock_contract::uploads::PlanView;
+use cinelock_core::recording::{Recording, RecordingLimits};
+use cinelock_core::upload::{
+    Event, GrowingPlan, GrowingSealer, PartSpec, RetryReason, Upload, UploadConfig, cut_short_plan,
+    done_parts,
+};
+use cinelock_core::{RecipientPublicKey, SEED_LEN, SealSeed};
+use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
+use futures_util::StreamExt;
+use js_sys::{Array, Function, Promise, Uint8Array};
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{JsFuture, spawn_local};
+use web_sys::{Blob, MediaRecorder, MediaRecorderOptions, MediaStream, MediaStreamTrack};
+
+use crate::platform::{self, Listener};
+use crate::spool::{Spool, piece_name};
+use crate::upload::{Api, Driver, Msg, PartSource};
+use crate::{SdkError, upload};
+
+/// Formats asked of `MediaRecorder`, best first: WebM (VP9, then VP8, with Opus) is what
+/// Chromium and Firefox record well; MP4 is Safari's.
+const MIME_TYPES: &[&str] = &[
+    "video/webm;codecs=vp9,opus",
+    "video/webm;codecs=vp8,opus",
+    "video/webm",
+    "video/mp4;codecs=avc1,mp4a",
+    "video/mp4",
+];
+
+/// A recording's sealed pieces in its spool, and which may go: a part's pieces are deleted
+/// once the store has the part, unless the part could still end the stream (it holds the tail,
+/// or it is the last part), since finishing after a reload needs its bytes again.
+pub(crate) struct SpoolBook {
+    spool: Spool,
+    state: RefCell<BookState>,
+}
+
+#[derive(Default)]
+struct BookState {
+    /// Per part: (offset within the part, file name, size).
+    pieces: BTreeMap<u32, Vec<(u64, String, u64)>>,
+    sent: BTreeSet<u32>,
+    /// Parts from this one on are kept even when sent.
+    keep_from: u32,
+    /// Finishing a stream cut short: this part's final chunk is replaced by the tail file.
+    tail: Option<(u32, String)>,
+}
+
+impl SpoolBook {
+    fn new(spool: Spool) -> Self {
+        SpoolBook {
+            spool,
+            state: RefCell::new(BookState {
+                keep_from: 1,
+                ..BookState::default()
+            }),
+        }
+    }
+
+    /// Writes sealed bytes of `part` at `offset` within it.
+    async fn add(&self, part: u32, offset: u64, bytes: &[u8]) -> Result<(), SdkError> {
+        let name = piece_name(part, offset);
+        self.spool.write(&name, bytes).await?;
+        self.state
+            .borrow_mut()
+            .pieces
+            .entry(part)
+            .or_default()
+            .push((offset, name, bytes.len() as u64));
+        Ok(())
+    }
+
+    /// Sealed bytes of `part` in the spool so far.
+    fn part_len(&self, part: u32) -> u64 {
+        self.state
+            .borrow()
+            .pieces
+            .get(&part)
+            .map_or(0, |p| p.iter().map(|(_, _, len)| len).sum())
+    }
+
+    /// Part `spec` as one Blob of its spooled pieces, with its SHA-256.
+    pub(crate) async fn part_body(&self, spec: &PartSpec) -> Result<(Blob, [u8; 32]), SdkError> {
+        let (names, tail) = {
+            let state = self.state.borrow();
+            let names: Vec<String> = state
+                .pieces
+                .get(&spec.number)
+                .map(|p| p.iter().map(|(_, n, _)| n.clone()).collect())
+                .unwrap_or_default();
+            let tail = state
+                .tail
+                .as_ref()
+                .filter(|(part, _)| *part == spec.number)
+                .map(|(_, name)| name.clone());
+            (names, tail)
+        };
+        let pieces = Array::new();
+        for name in &names {
+            pieces.push(&self.spool.read(name).await?.into());
+        }
+        let mut blob = Blob::new_with_blob_sequence(&pieces).map_err(platform_error)?;
+        if let Some(tail) = tail {
+            // The stream ends here: its final sealed chunk becomes the last-flagged tail.
+            // Pieces sealed after the tail was written (a crash between the two writes) are
+            // past the stream's end: the part is cut at its planned size.
+            let tail = self.spool.read(&tail).await?;
+            let keep = spec.sealed_len() as f64 - tail.size();
+            if keep < 0.0 || blob.size() < keep {
+                return Err(SdkError::Storage(
+                    "the spooled tail is larger than its part".into(),
+                ));
+            }
+            let head = blob
+                .slice_with_f64_and_f64(0.0, keep)
+                .map_err(platform_error)?;
+            blob =
+                Blob::new_with_blob_sequence(&Array::of2(&head, &tail)).map_err(platform_error)?;
+        }
+        if blob.size() as u64 != spec.sealed_len() {
+            return Err(SdkError::Storage(format!(
+                "part {} is not whole in the browser's storage ({} of {} bytes)",
+                spec.number,
+                blob.size(),
+                spec.sealed_len()
+            )));
+        }
+        let bytes = read_blob(&blob).await?;
+        let sha256 = platform::sha256(&bytes).await?;
+        Ok((blob, sha256))
+    }
+
+    /// The store has `part`: its pieces go unless it may still end the stream.
+    pub(crate) async fn part_sent(&self, part: u32) {
+        let names = {
+            let mut state = self.state.borrow_mut();
+            state.sent.insert(part);
+            if part >= state.keep_from {
+                return;
+            }
+            state.pieces.remove(&part).unwrap_or_default()
+        };
+        for (_, name, _) in names {
+            self.spool.remove(&name).await;
+        }
+    }
+
+    /// Parts before `part` can no longer end the stream: the sent ones go.
+    async fn keep_from(&self, part: u32) {
+        let names: Vec<String> = {
+            let mut state = self.state.borrow_mut();
+            if part <= state.keep_from {
+                return;
+            }
+            state.keep_from = part;
+            let gone: Vec<u32> = state.sent.iter().copied().filter(|&p| p < part).collect();
+            gone.iter()
+                .flat_map(|p| state.pieces.remove(p).unwrap_or_default())
+                .map(|(_, n, _)| n)
+                .collect()
+        };
+        for name in names {
+            self.spool.remove(&name).await;
+        }
+    }
+}
+
+fn platform_error(e: JsValue) -> SdkError {
+    SdkError::Platform(SdkError::describe(&e))
+}
+
+async fn read_blob(blob: &Blob) -> Result<Uint8Array, SdkError> {
+    let buffer = JsFuture::from(blob.array_buffer())
+        .await
+        .map_err(|e| SdkError::Read(SdkError::describe(&e)))?;
+    Ok(Uint8Array::new(&buffer))
+}
+
+/// What the page passes to [`start_recording`]: the growing upload its backend created, and
+/// the recorder's settings.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Options {
+    endpoint: String,
+    upload_id: String,
+    asset_id: String,
+    token: String,
+    plan: PlanView,
+    recipient_public_key: String,
+    /// 71 random bytes, kept by the page with the upload (see `upload`).
+    seed: Vec<u8>,
+    mime_type: Option<String>,
+    timeslice_ms: Option<u32>,
+    video_bits_per_second: Option<u32>,
+    audio_bits_per_second: Option<u32>,
+    max_duration_ms: Option<u64>,
+    max_bytes: Option<u64>,
+    max_parallel: Option<usize>,
+}
+
+/// What the page passes to [`finish_recording`].
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FinishOptions {
+    endpoint: String,
+    upload_id: String,
+    asset_id: String,
+    token: String,
+    plan: PlanView,
+    /// ETags the page recorded, by part number.
+    #[serde(default)]
+    recorded: HashMap<String, String>,
+}
+
+/// Messages into a recording's loop.
+enum RecMsg {
+    Data(Blob),
+    RecorderStopped,
+    RecorderFailed(String),
+    SourceEnded,
+    Pause,
+    Resume,
+    Stop,
+    Cancel,
+    Timer,
+    Upload(Event),
+    UploadDone(Result<(), SdkError>),
+}
+
+/// A recording, as the page holds it.
+#[wasm_bindgen]
+pub struct RecordingTask {
+    tx: UnboundedSender<RecMsg>,
+    done: Promise,
+    mime_type: String,
+}
+
+#[wasm_bindgen]
+impl RecordingTask {
+    /// Pauses the recorder (what is sealed keeps uploading).
+    pub fn pause(&self) {
+        let _ = self.tx.unbounded_send(RecMsg::Pause);
+    }
+
+    /// Continues after [`RecordingTask::pause`].
+    pub fn resume(&self) {
+        let _ = self.tx.unbounded_send(RecMsg::Resume);
+    }
+
+    /// Stops recording; the rest is sealed, sent, and the upload completed.
+    pub fn stop(&self) {
+        let _ = self.tx.unbounded_send(RecMsg::Stop);
+    }
+
+    /// Stops and throws everything away: the upload is aborted, the spool deleted.
+    pub fn cancel(&self) {
+        let _ = self.tx.unbounded_send(RecMsg::Cancel);
+    }
+
+    /// The format the browser records in.
+    #[wasm_bindgen(getter, js_name = mimeType)]
+    pub fn mime_type(&self) -> String {
+        self.mime_type.clone()
+    }
+
+    /// Resolves with the `uploaded` event's details once the recording is stored; rejects with
+    /// a CinelockError if it fails or is cancelled.
+    #[wasm_bindgen(getter)]
+    pub fn done(&self) -> Promise {
+        self.done.clone()
+    }
+}
+
+fn recipient_of(hex_key: &str) -> Result<RecipientPublicKey, SdkError> {
+    hex::decode(hex_key)
+        .ok()
+        .and_then(|b| RecipientPublicKey::from_bytes(&b).ok())
+        .ok_or_else(|| {
+            SdkError::InvalidArgument(
+                "recipientPublicKey must be a 32-byte X25519 key in hex".into(),
+            )
+        })
+}
+
+fn growing_plan(plan: &PlanView) -> Result<GrowingPlan, SdkError> {
+    plan.to_growing()
+        .ok_or_else(|| {
+            SdkError::InvalidArgument(
+                "a recording needs a growing upload (created without a size)".into(),
+            )
+        })?
+        .map_err(SdkError::from)
+}
+
+fn upload_config(max_parallel: Option<usize>) -> UploadConfig {
+    UploadConfig {
+        max_parallel: max_parallel.unwrap_or(4).clamp(1, 16),
+        ..UploadConfig::default()
+    }
+}
+
+fn jitter_seed() -> Result<u64, SdkError> {
+    let mut seed = [0u8; 8];
+    platform::random(&mut seed)?;
+    Ok(u64::from_le_bytes(seed))
+}
+
+/// Starts recording `stream` into the growing upload in `options`; `on_event` receives the
+/// contract's `RecorderEvent`s as plain objects.
+#[wasm_bindgen(js_name = startRecording)]
+pub fn start_recording(
+    stream: MediaStream,
+    options: JsValue,
+    on_event: Function,
+) -> Result<RecordingTask, SdkError> {
+    let o: Options = serde_wasm_bindgen::from_value(options)
+        .map_err(|e| SdkError::InvalidArgument(format!("recording options: {e}")))?;
+    let seed: [u8; SEED_LEN] = o
+        .seed
+        .as_slice()
+        .try_into()
+        .map_err(|_| SdkError::InvalidArgument(format!("seed must be {SEED_LEN} bytes")))?;
+    let recipient = recipient_of(&o.recipient_public_key)?;
+    let plan = growing_plan(&o.plan)?;
+    let (header, key) = recipient.seal_header(
+        plan.chunk_size(),
+        &SealSeed::from_bytes(&seed),
+        o.asset_id.as_bytes(),
+    )?;
+    let sealer = GrowingSealer::new(&header, &key, plan)?;
+    let mime_type = match &o.mime_type {
+        Some(m) if MediaRecorder::is_type_supported(m) => m.clone(),
+        Some(m) => {
+            return Err(SdkError::Recorder(format!(
+                "this browser cannot record {m}"
+            )));
+        }
+        None => MIME_TYPES
+            .iter()
+            .find(|m| MediaRecorder::is_type_supported(m))
+            .map(|m| (*m).to_owned())
+            .ok_or_else(|| SdkError::Recorder("this browser records no known format".into()))?,
+    };
+    let opts = MediaRecorderOptions::new();
+    opts.set_mime_type(&mime_type);
+    if let Some(v) = o.video_bits_per_second {
+        opts.set_video_bits_per_second(v);
+    }
+    if let Some(a) = o.audio_bits_per_second {
+        opts.set_audio_bits_per_second(a);
+    }
+    let recorder = MediaRecorder::new_with_media_stream_and_media_recorder_options(&stream, &opts)
+        .map_err(|e| SdkError::Recorder(SdkError::describe(&e)))?;
+    let (tx, rx) = unbounded();
+    let listeners = listen(&recorder, &stream, &tx)?;
+    let timeslice = o.timeslice_ms.unwrap_or(1000).clamp(100, 10_000);
+    recorder
+        .start_with_time_slice(timeslice as i32)
+        .map_err(|e| SdkError::Recorder(SdkError::describe(&e)))?;
+    let limits = RecordingLimits {
+        max_duration_ms: o.max_duration_ms,
+        max_bytes: o.max_bytes,
+    };
+    let ids = (o.upload_id.clone(), o.asset_id.clone());
+    let config = upload_config(o.max_parallel);
+    let api = Api::new(&o.endpoint, o.upload_id.clone(), o.token.clone());
+    let tx2 = tx.clone();
+    let actual_mime = recorder.mime_type();
+    let mime_type = if actual_mime.is_empty() {
+        mime_type
+    } else {
+        actual_mime
+    };
+    let session = Session {
+        tx: tx.clone(),
+        on_event,
+        clock: Recording::new(limits),
+        acked_bytes: 0,
+        sealed_bytes: 0,
+        timer_at: None,
+    };
+    let done = wasm_bindgen_futures::future_to_promise(async move {
+        let result = session
+            .record(
+                recorder, stream, listeners, sealer, plan, config, api, ids, rx, tx2,
+            )
+            .await;
+        result.map_err(JsValue::from)
+    });
+    Ok(RecordingTask {
+        tx,
+        done,
+        mime_type,
+    })
+}
+
+/// Listens to the recorder and the stream's tracks; the listeners go when dropped.
+fn listen(
+    recorder: &MediaRecorder,
+    stream: &MediaStream,
+    tx: &UnboundedSender<RecMsg>,
+) -> Result<Vec<Listener>, SdkError> {
+    let mut listeners = Vec::new();
+    let t = tx.clone();
+    listeners.push(Listener::new(recorder, "dataavailable", move |e| {
+        if let Some(blob) = e
+            .dyn_ref::<web_sys::BlobEvent>()
+            .and_then(web_sys::BlobEvent::data)
+        {
+            let _ = t.unbounded_send(RecMsg::Data(blob));
+        }
+    })?);
+    let t = tx.clone();
+    listeners.push(Listener::new(recorder, "stop", move |_| {
+        let _ = t.unbounded_send(RecMsg::RecorderStopped);
+    })?);
+    let t = tx.clone();
+    listeners.push(Listener::new(recorder, "error", move |e| {
+        let _ = t.unbounded_send(RecMsg::RecorderFailed(SdkError::describe(&e)));
+    })?);
+    // "Stop sharing" in the browser's bar, or a camera unplugged, ends a track.
+    for track in stream.get_tracks().iter() {
+        let track: MediaStreamTrack = track.unchecked_into();
+        let t = tx.clone();
+        listeners.push(Listener::new(&track, "ended", move |_| {
+            let _ = t.unbounded_send(RecMsg::SourceEnded);
+        })?);
+    }
+    Ok(listeners)
+}
+
+struct Session {
+    tx: UnboundedSender<RecMsg>,
+    on_event: Function,
+    clock: Recording,
+    acked_bytes: u64,
+    sealed_bytes: u64,
+    timer_at: Option<u64>,
+}
+
+fn now() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// The upload's events as the recording's; `None` for those it reports itself.
+fn recorder_event(event: &Event) -> Option<RecorderEvent> {
+    match event {
+        Event::PartDone { number, etag } => Some(RecorderEvent::PartDone {
+            number: *number,
+            etag: etag.clone(),
+        }),
+        Event::Retrying {
+            delay_ms, reason, ..
+        } => Some(RecorderEvent::Retrying {
+            delay_ms: *delay_ms,
+            reason: match reason {
+                RetryReason::Network => UploadRetryReason::Network,
+                RetryReason::Status(_) => UploadRetryReason::Status,
+                RetryReason::Expired => UploadRetryReason::Expired,
+                RetryReason::BadDigest => UploadRetryReason::BadDigest,
+                RetryReason::SigningFailed => UploadRetryReason::SigningFailed,
+            },
+        }),
+        _ => None,
+    }
+}
+
+/// Starts the upload driver on the spool; its events and its end come back through `tx`.
+fn spawn_upload(
+    api: Api,
+    book: Rc<SpoolBook>,
+    context: String,
+    upload: Upload,
+    cut_short: bool,
+    tx: UnboundedSender<RecMsg>,
+) -> UnboundedSender<Msg> {
+    let (up_tx, up_rx) = unbounded();
+    let events = tx.clone();
+    let sink: upload::EventSink = Box::new(move |e: &Event| {
+        let _ = events.unbounded_send(RecMsg::Upload(e.clone()));
+    });
+    let mut driver = Driver::new(up_tx.clone(), api, PartSource::Spool(book), context, sink);
+    if cut_short {
+        driver = driver.cut_short();
+    }
+    spawn_local(async move {
+        let result = driver.run(upload, up_rx).await;
+        let _ = tx.unbounded_send(RecMsg::UploadDone(result));
+    });
+    up_tx
+}
+
+impl Session {
+    fn emit(&self, event: &RecorderEvent) {
+        // A throwing listener must not stop the recording.
+        let _ = self.on_event.call1(&JsValue::NULL, &platform::to_js(event));
+    }
+
+    fn progress(&self) {
+        let t = now();
+        self.emit(&RecorderEvent::Progress(RecorderProgress {
+            elapsed_ms: self.clock.elapsed_ms(t),
+            recorded_bytes: self.clock.bytes(),
+            sealed_bytes: self.sealed_bytes,
+            uploaded_bytes: self.acked_bytes,
+            backlog_bytes: self.sealed_bytes.saturating_sub(self.acked_bytes),
+        }));
+    }
+
+    fn schedule_timer(&mut self) {
+        let Some(at) = self.clock.poll_timeout() else {
+            return;
+        };
+        if self.timer_at == Some(at) {
+            return;
+        }
+        self.timer_at = Some(at);
+        let tx = self.tx.clone();
+        spawn_local(async move {
+            platform::sleep(at.saturating_sub(now()) as f64).await;
+            let _ = tx.unbounded_send(RecMsg::Timer);
+        });
+    }
+
+    /// Writes what the sealer produced to the spool, with the tail, then tells the upload.
+    async fn spool(
+        &mut self,
+        book: &SpoolBook,
+        sealer: &GrowingSealer,
+        appends: Vec<cinelock_core::upload::Append>,
+        tail_before: u64,
+    ) -> Result<(), SdkError> {
+        for a in appends {
+            let offset = book.part_len(a.part);
+            book.add(a.part, offset, &a.bytes).await?;
+            self.sealed_bytes += a.bytes.len() as u64;
+        }
+        let sealed = sealer.sealed_chunks();
+        if sealed > tail_before {
+            // The newest chunk's last-flagged twin, for a recording cut short; the older one goes.
+            book.spool
+                .write(&format!("tail-{:010}", sealed - 1), sealer.tail())
+                .await?;
+            if tail_before > 0 {
+                book.spool
+                    .remove(&format!("tail-{:010}", tail_before - 1))
+                    .await;
+            }
+            if let Some(part) = sealer.tail_part() {
+                book.keep_from(part).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Seals the rest as the stream's end, spools it, and tells the upload the stream ended.
+    async fn end_stream(
+        &mut self,
+        book: &SpoolBook,
+        sealer: GrowingSealer,
+    ) -> Result<u64, SdkError> {
+        let (appends, plan) = sealer.finish()?;
+        for a in appends {
+            let offset = book.part_len(a.part);
+            book.add(a.part, offset, &a.bytes).await?;
+            self.sealed_bytes += a.bytes.len() as u64;
+        }
+        // After a reload this says the recording ended normally, not cut short.
+        book.spool
+            .write(&format!("end-{}", plan.plaintext_len()), &[])
+            .await?;
+        book.keep_from(plan.part_count()).await;
+        Ok(plan.plaintext_len())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn record(
+        mut self,
+        recorder: MediaRecorder,
+        stream: MediaStream,
+        listeners: Vec<Listener>,
+        sealer: GrowingSealer,
+        plan: GrowingPlan,
+        config: UploadConfig,
+        api: Api,
+        (upload_id, asset_id): (String, String),
+        mut rx: UnboundedReceiver<RecMsg>,
+        tx: UnboundedSender<RecMsg>,
+    ) -> Result<JsValue, SdkError> {
+        let spool = Spool::open(&upload_id).await;
+        let book = Rc::new(SpoolBook::new(spool.clone()));
+        let upload = Upload::growing(plan, config, jitter_seed()?, [])?;
+        let up_tx = spawn_upload(api, book.clone(), asset_id.clone(), upload, false, tx);
+        let stop_tracks = || {
+            for track in stream.get_tracks().iter() {
+                track.unchecked_into::<MediaStreamTrack>().stop();
+            }
+        };
+        self.clock.handle_started(now());
+        self.emit(&RecorderEvent::Started {
+            mime_type: recorder.mime_type(),
+            persistent: spool.persistent(),
+        });
+        let mut sealer = Some(sealer);
+        let mut cancelled = false;
+        let mut failure: Option<SdkError> = None;
+        let mut plaintext_len = 0u64;
+        let mut listeners = Some(listeners);
+        loop {
+            if self.clock.poll_stop(now()).is_some()
+                && recorder.state() != web_sys::RecordingState::Inactive
+            {
+                // The recorder hands over its last slice, then says it stopped.
+                let _ = recorder.stop();
+            }
+            self.schedule_timer();
+            let Some(msg) = rx.next().await else {
+                return Err(SdkError::Aborted);
+            };
+            match msg {
+                RecMsg::Data(blob) => {
+                    let Some(s) = sealer.as_mut().filter(|_| !cancelled && failure.is_none())
+                    else {
+                        continue;
+                    };
+                    let bytes = read_blob(&blob).await?.to_vec();
+                    self.clock.handle_data(bytes.len() as u64);
+                    let tail_before = s.sealed_chunks();
+                    let step = match s.push(&bytes) {
+                        Ok(appends) => self.spool(&book, s, appends, tail_before).await,
+                        Err(e) => Err(e.into()),
+                    };
+                    match step {
+                        Ok(()) => {
+                            let _ = up_tx.unbounded_send(Msg::Available {
+                                len: s.plaintext_len(),
+                                ended: false,
+                            });
+                            self.progress();
+                        }
+                        Err(e) => {
+                            failure = Some(e);
+                            self.clock.handle_stop();
+                            let _ = up_tx.unbounded_send(Msg::Abort);
+                        }
+                    }
+                }
+                RecMsg::RecorderStopped => {
+                    let t = now();
+                    self.clock.handle_stopped(t);
+                    stop_tracks();
+                    let Some(s) = sealer.take().filter(|_| !cancelled && failure.is_none()) else {
+                        continue;
+                    };
+                    self.emit(&RecorderEvent::Stopped {
+                        reason: self
+                            .clock
+                            .stop_reason()
+                            .unwrap_or(cinelock_core::recording::StopReason::Requested)
+                            .into(),
+                        elapsed_ms: self.clock.elapsed_ms(t),
+                        recorded_bytes: self.clock.bytes(),
+                    });
+                    match self.end_stream(&book, s).await {
+                        Ok(len) => {
+                            plaintext_len = len;
+                            let _ = up_tx.unbounded_send(Msg::Available { len, ended: true });
+                            self.progress();
+                        }
+                        Err(e) => {
+                            failure = Some(e);
+                            let _ = up_tx.unbounded_send(Msg::Abort);
+                        }
+                    }
+                }
+                RecMsg::RecorderFailed(message) => {
+                    if failure.is_none() {
+                        failure = Some(SdkError::Recorder(message));
+                    }
+                    stop_tracks();
+                    let _ = up_tx.unbounded_send(Msg::Abort);
+                }
+                RecMsg::SourceEnded => self.clock.handle_source_ended(),
+                RecMsg::Pause => {
+                    if recorder.state() == web_sys::RecordingState::Recording
+                        && recorder.pause().is_ok()
+                    {
+                        self.clock.handle_paused(now());
+                        self.emit(&RecorderEvent::Paused);
+                    }
+                }
+                RecMsg::Resume => {
+                    if recorder.state() == web_sys::RecordingState::Paused
+                        && recorder.resume().is_ok()
+                    {
+                        self.clock.handle_resumed(now());
+                        self.emit(&RecorderEvent::Resumed);
+                    }
+                }
+                RecMsg::Stop => self.clock.handle_stop(),
+                RecMsg::Cancel => {
+                    cancelled = true;
+                    self.clock.handle_stop();
+                    let _ = up_tx.unbounded_send(Msg::Abort);
+                }
+                RecMsg::Timer => self.timer_at = None,
+                RecMsg::Upload(event) => {
+                    if let Event::Progress(p) = &event {
+                        self.acked_bytes = p.acked_bytes;
+                        self.progress();
+                    }
+                    if let Some(e) = recorder_event(&event) {
+                        self.emit(&e);
+                    }
+                }
+                RecMsg::UploadDone(result) => {
+                    listeners.take();
+                    stop_tracks();
+                    if recorder.state() != web_sys::RecordingState::Inactive {
+                        let _ = recorder.stop();
+                    }
+                    // A failure of the recording itself aborted the upload: nothing to keep.
+                    if failure.is_some() {
+                        spool.destroy(&upload_id).await;
+                    }
+                    let outcome = match (result, failure) {
+                        (_, Some(e)) => Err(e),
+                        (Err(_), None) if cancelled => Err(SdkError::Aborted),
+                        (Err(e), None) => Err(e),
+                        (Ok(()), None) => Ok(()),
+                    };
+                    return finish(
+                        &self.on_event,
+                        outcome,
+                        &spool,
+                        &upload_id,
+                        &asset_id,
+                        plaintext_len,
+                        false,
+                    )
+                    .await;
+                }
+            }
+        }
+    }
+}
+
+/// The end of a recording's upload: the spool goes (unless a failure leaves something to
+/// finish later), and the page hears `uploaded`, `cancelled` or `failed`.
+async fn finish(
+    on_event: &Function,
+    outcome: Result<(), SdkError>,
+    spool: &Spool,
+    upload_id: &str,
+    asset_id: &str,
+    plaintext_bytes: u64,
+    cut_short: bool,
+) -> Result<JsValue, SdkError> {
+    let emit = |e: &RecorderEvent| {
+        let _ = on_event.call1(&JsValue::NULL, &platform::to_js(e));
+    };
+    match outcome {
+        Ok(()) => {
+            spool.destroy(upload_id).await;
+            let uploaded = RecorderEvent::Uploaded {
+                asset_id: asset_id.to_owned(),
+                upload_id: upload_id.to_owned(),
+                cut_short,
+                plaintext_bytes,
+            };
+            emit(&uploaded);
+            Ok(platform::to_js(&uploaded))
+        }
+        Err(SdkError::Aborted) => {
+            spool.destroy(upload_id).await;
+            emit(&RecorderEvent::Cancelled);
+            Err(SdkError::Aborted)
+        }
+        Err(e) => {
+            emit(&RecorderEvent::Failed {
+                code: e.code(),
+                message: e.to_string(),
+            });
+            Err(e)
+        }
+    }
+}
+
+/// Finishes a recording its page left unfinished (closed, reloaded, crashed): from what its
+/// spool holds, it sends what the store lacks and completes the upload, marked cut short
+/// unless the recording had stopped normally. Needs no key: the spool holds only ciphertext,
+/// and the tail that ends a cut-short stream was sealed while recording.
+#[wasm_bindgen(js_name = finishRecording)]
+pub fn finish_recording(options: JsValue, on_event: Function) -> Result<Promise, SdkError> {
+    let mut o: FinishOptions = serde_wasm_bindgen::from_value(options)
+        .map_err(|e| SdkError::InvalidArgument(format!("finish options: {e}")))?;
+    let growing = growing_plan(&o.plan)?;
+    let recorded: BTreeMap<u32, String> = std::mem::take(&mut o.recorded)
+        .into_iter()
+        .filter_map(|(n, etag)| n.parse().ok().map(|n| (n, etag)))
+        .collect();
+    Ok(wasm_bindgen_futures::future_to_promise(async move {
+        finish_spooled(o, growing, recorded, on_event)
+            .await
+            .map_err(JsValue::from)
+    }))
+}
+
+async fn finish_spooled(
+    o: FinishOptions,
+    growing: GrowingPlan,
+    recorded: BTreeMap<u32, String>,
+    on_event: Function,
+) -> Result<JsValue, SdkError> {
+    {
+        let spool = Spool::open(&o.upload_id).await;
+        let listing = spool.list().await?;
+        let book = Rc::new(SpoolBook::new(spool.clone()));
+        let (plan, cut_short) = match (listing.end, &listing.tail) {
+            (Some(len), _) => (growing.finish(len)?, false),
+            (None, Some((index, name))) => {
+                let plan = cut_short_plan(&growing, index + 1)?
+                    .ok_or_else(|| SdkError::InvalidArgument("nothing was recorded".into()))?;
+                let part = u32::try_from(index / growing.chunks_per_part() + 1)
+                    .map_err(|_| SdkError::Storage("tail past the plan".into()))?;
+                book.state.borrow_mut().tail = Some((part, name.clone()));
+                (plan, true)
+            }
+            (None, None) => {
+                return Err(SdkError::InvalidArgument(
+                    "this browser holds nothing of that recording".into(),
+                ));
+            }
+        };
+        {
+            let mut state = book.state.borrow_mut();
+            state.pieces = listing.parts.clone();
+            // Every part may be needed again: nothing is deleted until the upload completes.
+            state.keep_from = u32::MAX;
+        }
+        let (tx, mut rx) = unbounded();
+        let api = Api::new(&o.endpoint, o.upload_id.clone(), o.token.clone());
+        let listed = api.listed_parts().await?;
+        let done = done_parts(&plan, &listed, &recorded);
+        let mut upload = Upload::growing(growing, upload_config(None), jitter_seed()?, done)?;
+        upload.handle_available(now(), plan.plaintext_len(), true);
+        let _up_tx = spawn_upload(api, book, o.asset_id.clone(), upload, cut_short, tx);
+        let mut result = Err(SdkError::Aborted);
+        while let Some(msg) = rx.next().await {
+            match msg {
+                RecMsg::Upload(event) => {
+                    if let Some(e) = recorder_event(&event) {
+                        let _ = on_event.call1(&JsValue::NULL, &platform::to_js(&e));
+                    }
+                }
+                RecMsg::UploadDone(r) => {
+                    result = r;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        finish(
+            &on_event,
+            result,
+            &spool,
+            &o.upload_id,
+            &o.asset_id,
+            plan.plaintext_len(),
+            cut_short,
+        )
+        .await
+    }
+}
+
+/// The recordings this origin's storage holds (their upload ids): left by a closed tab.
+#[wasm_bindgen(js_name = spooledRecordings)]
+pub async fn spooled_recordings() -> Array {
+    crate::spool::spools()
+        .await
+        .into_iter()
+        .map(JsValue::from)
+        .collect()
+}

@@ -12,8 +12,12 @@
  * `token`, `password`, `package` or `endpoint` starts a new session. The element re-dispatches
  * the player's events (`ready`, `playing`, `renditionchange`, `stall`, `stallend`,
  * `retrying`, `error`) on itself, and exposes `player` and `video`.
+ *
+ * Importing this module also defines `<cinelock-recorder>` (see `recorder-element.ts`).
  */
 import { cinelockError } from "./internal/errors.js";
+import { adoptStyle } from "./internal/style.js";
+export { CinelockRecorderElement } from "./recorder-element.js";
 import { play, type PlayOptions, type Player, type PlayerEventMap, type PlayerEventType } from "./public/player.js";
 
 const SESSION_ATTRS = ["asset", "src-asset", "endpoint", "token", "password", "package", "start-rendition", "analytics", "consent", "viewer-id"];
@@ -37,27 +41,6 @@ video { display: block; width: 100%; height: 100%; object-fit: contain; backgrou
   color: #fff; background: #000b; }
 .message[hidden] { display: none; }
 `;
-
-let sheet: CSSStyleSheet | undefined;
-
-/**
- * Styles the shadow root with a constructed stylesheet, which a page's Content-Security-Policy
- * without `style-src 'unsafe-inline'` still allows (a `<style>` element would be blocked); a
- * `<style>` element only where constructed sheets do not exist.
- */
-function adoptStyle(root: ShadowRoot): void {
-  if ("adoptedStyleSheets" in root && typeof CSSStyleSheet !== "undefined" && "replaceSync" in CSSStyleSheet.prototype) {
-    if (!sheet) {
-      sheet = new CSSStyleSheet();
-      sheet.replaceSync(STYLE);
-    }
-    root.adoptedStyleSheets = [sheet];
-    return;
-  }
-  const style = document.createElement("style");
-  style.textContent = STYLE;
-  root.prepend(style);
-}
 
 type ElementListener<K extends PlayerEventType> = (this: CinelockPlayerElement, ev: CustomEvent<PlayerEventMap[K]>) => unknown;
 
@@ -93,7 +76,7 @@ export class CinelockPlayerElement extends HTMLElement {
     this.#message.setAttribute("role", "status");
     this.#message.hidden = true;
     root.append(this.video, this.#message);
-    adoptStyle(root);
+    adoptStyle(root, STYLE);
   }
 
   /** The current session's player (undefined while none). */

@@ -47,4 +47,23 @@ export {
   type RenditionChangeReason,
 } from "./public/player.js";
 export { download, type DownloadOptions, type DownloadResult } from "./public/download.js";
+export {
+  discardRecording,
+  finishRecording,
+  pendingRecordings,
+  record,
+  Recorder,
+  type CreateRecordingRequest,
+  type PendingRecording,
+  type RecorderEvent,
+  type RecorderEventDetail,
+  type RecorderEventMap,
+  type RecorderProgress,
+  type RecorderState,
+  type RecorderStopReason,
+  type RecordingResult,
+  type RecordKind,
+  type RecordOptions,
+  type RecordSource,
+} from "./public/record.js";
 export type { WorkerState } from "./generated/contract.js";

@@ -901,3 +901,9 @@ pub async fn spooled_recordings() -> Array {
         .map(JsValue::from)
         .collect()
 }
+
+/// Deletes a recording's spool (after its upload was aborted).
+#[wasm_bindgen(js_name = discardSpool)]
+pub async fn discard_spool(upload_id: String) {
+    Spool::open(&upload_id).await.destroy(&upload_id).await;
+}

@@ -50,11 +50,18 @@ export async function startFaultProxy(target, { failRate = 0, seed = 1 } = {}) {
   const t = new URL(target);
   let state = seed >>> 0 || 1;
   const rand = () => { state ^= state << 13; state >>>= 0; state ^= state >>> 17; state ^= state << 5; state >>>= 0; return state / 2 ** 32; };
-  const stats = { puts: new Map(), ok: new Map(), injected: 0, failRate };
+  // `log`: every part PUT with its time (ms since the epoch); `down`: every request is cut.
+  const stats = { puts: new Map(), ok: new Map(), injected: 0, failRate, log: [], down: false };
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, "http://x");
     const part = req.method === "PUT" ? url.searchParams.get("partNumber") : null;
+    if (stats.down) {
+      stats.injected++;
+      req.socket.destroy();
+      return;
+    }
     if (part) stats.puts.set(part, (stats.puts.get(part) ?? 0) + 1);
+    if (part) stats.log.push({ part: Number(part), at: Date.now() });
     if (part && rand() < stats.failRate) {
       stats.injected++;
       if (rand() < 0.5) {

@@ -19,6 +19,23 @@ export interface ResumeRecord {
 
 const DB = "cinelock";
 const STORE = "uploads";
+const RECORDINGS = "recordings";
+
+/**
+ * A recording in progress, kept so a closed tab's recording can be finished at the next visit
+ * (see `finishRecording`). No seal seed: what finishing needs was sealed while recording and
+ * waits in the browser's storage (OPFS).
+ */
+export interface RecordingRecord {
+  uploadId: string;
+  endpoint: string;
+  created: unknown;
+  etags: Record<string, string>;
+  /** `camera` or `screen`. */
+  kind: string;
+  /** Unix ms. */
+  startedAt: number;
+}
 
 function request<T>(r: IDBRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -30,16 +47,20 @@ function request<T>(r: IDBRequest<T>): Promise<T> {
 let opening: Promise<IDBDatabase> | undefined;
 function db(): Promise<IDBDatabase> {
   opening ??= new Promise((resolve, reject) => {
-    const r = indexedDB.open(DB, 1);
-    r.onupgradeneeded = () => r.result.createObjectStore(STORE, { keyPath: "uploadId" });
+    const r = indexedDB.open(DB, 2);
+    r.onupgradeneeded = () => {
+      for (const name of [STORE, RECORDINGS]) {
+        if (!r.result.objectStoreNames.contains(name)) r.result.createObjectStore(name, { keyPath: "uploadId" });
+      }
+    };
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(r.error);
   });
   return opening;
 }
 
-async function store(mode: IDBTransactionMode): Promise<IDBObjectStore> {
-  return (await db()).transaction(STORE, mode).objectStore(STORE);
+async function store(mode: IDBTransactionMode, name = STORE): Promise<IDBObjectStore> {
+  return (await db()).transaction(name, mode).objectStore(name);
 }
 
 export async function loadRecord(uploadId: string): Promise<ResumeRecord | undefined> {
@@ -56,4 +77,20 @@ export async function deleteRecord(uploadId: string): Promise<void> {
 
 export async function allRecords(): Promise<ResumeRecord[]> {
   return request((await store("readonly")).getAll());
+}
+
+export async function saveRecording(record: RecordingRecord): Promise<void> {
+  await request((await store("readwrite", RECORDINGS)).put(record));
+}
+
+export async function loadRecording(uploadId: string): Promise<RecordingRecord | undefined> {
+  return request((await store("readonly", RECORDINGS)).get(uploadId));
+}
+
+export async function deleteRecording(uploadId: string): Promise<void> {
+  await request((await store("readwrite", RECORDINGS)).delete(uploadId));
+}
+
+export async function allRecordings(): Promise<RecordingRecord[]> {
+  return request((await store("readonly", RECORDINGS)).getAll());
 }

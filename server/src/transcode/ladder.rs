@@ -194,18 +194,23 @@ pub async fn probe(ffprobe: &str, input: &Path) -> Result<Probe, AppError> {
         .and_then(|d| d.parse::<f64>().ok())
         .or_else(|| video["duration"].as_str().and_then(|d| d.parse().ok()))
         .filter(|d| d.is_finite() && *d > 0.0);
-    // A browser recording (MediaRecorder's WebM) states no duration and has no cues: its
-    // packets say how long it is.
-    let duration = match stated {
-        Some(d) => d,
-        None => packet_duration(ffprobe, input)
-            .await?
-            .ok_or_else(|| not_media("no duration"))?,
+    let stated_fps = frame_rate(
+        video["avg_frame_rate"].as_str(),
+        video["r_frame_rate"].as_str(),
+    );
+    // A browser recording (MediaRecorder's WebM) states no duration and has no cues, and its
+    // frame rate is a guess from the first timestamps: its packets say how long it is and how
+    // many frames it has.
+    let (duration, fps) = match stated {
+        Some(d) => (d, stated_fps),
+        None => {
+            let video_index = video["index"].as_u64().unwrap_or(0);
+            let stats = packet_stats(ffprobe, input, video_index)
+                .await?
+                .ok_or_else(|| not_media("no duration"))?;
+            (stats.end, stats.video_frames as f64 / stats.end)
+        }
     };
-    let fps = ["r_frame_rate", "avg_frame_rate"]
-        .iter()
-        .filter_map(|k| video[*k].as_str().and_then(rate))
-        .fold(0.0, f64::max);
     Ok(Probe {
         format,
         width,
@@ -216,9 +221,21 @@ pub async fn probe(ffprobe: &str, input: &Path) -> Result<Probe, AppError> {
     })
 }
 
-/// The end of the source's last packet, in seconds: the duration of a file whose container
-/// does not state one. Reads every packet header (no decoding).
-async fn packet_duration(ffprobe: &str, input: &Path) -> Result<Option<f64>, AppError> {
+/// What a source's packets say: where the last one ends (seconds) and how many frames the
+/// video stream has.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct PacketStats {
+    end: f64,
+    video_frames: u64,
+}
+
+/// Reads every packet header (no decoding): the duration and frame count of a file whose
+/// container does not state them.
+async fn packet_stats(
+    ffprobe: &str,
+    input: &Path,
+    video_index: u64,
+) -> Result<Option<PacketStats>, AppError> {
     let out = Command::new(ffprobe)
         .args([
             "-v",
@@ -226,7 +243,7 @@ async fn packet_duration(ffprobe: &str, input: &Path) -> Result<Option<f64>, App
             "-print_format",
             "csv=p=0",
             "-show_entries",
-            "packet=pts_time,duration_time",
+            "packet=stream_index,pts_time,duration_time",
         ])
         .args(input_args(input))
         .kill_on_drop(true)
@@ -236,24 +253,48 @@ async fn packet_duration(ffprobe: &str, input: &Path) -> Result<Option<f64>, App
     if !out.status.success() {
         return Ok(None);
     }
-    Ok(packets_end(&String::from_utf8_lossy(&out.stdout)))
+    Ok(read_packets(
+        &String::from_utf8_lossy(&out.stdout),
+        video_index,
+    ))
 }
 
-/// The largest `pts + duration` of ffprobe's `pts_time,duration_time` lines.
-fn packets_end(csv: &str) -> Option<f64> {
-    csv.lines()
-        .filter_map(|line| {
-            let mut fields = line.split(',');
-            let pts: f64 = fields.next()?.trim().parse().ok()?;
-            let duration: f64 = fields
-                .next()
-                .and_then(|d| d.trim().parse().ok())
-                .unwrap_or(0.0);
-            Some(pts + duration)
-        })
-        .filter(|end| end.is_finite())
-        .reduce(f64::max)
-        .filter(|end| *end > 0.0)
+/// ffprobe's `stream_index,pts_time,duration_time` lines: the largest `pts + duration`, and the
+/// packets of `video_index`.
+fn read_packets(csv: &str, video_index: u64) -> Option<PacketStats> {
+    let mut end: Option<f64> = None;
+    let mut video_frames = 0;
+    for line in csv.lines() {
+        let mut fields = line.split(',');
+        let Some(index) = fields.next().and_then(|i| i.trim().parse::<u64>().ok()) else {
+            continue;
+        };
+        if index == video_index {
+            video_frames += 1;
+        }
+        let Some(pts) = fields.next().and_then(|p| p.trim().parse::<f64>().ok()) else {
+            continue;
+        };
+        let duration: f64 = fields
+            .next()
+            .and_then(|d| d.trim().parse().ok())
+            .unwrap_or(0.0);
+        let packet_end = pts + duration;
+        if packet_end.is_finite() {
+            end = Some(end.map_or(packet_end, |e| e.max(packet_end)));
+        }
+    }
+    let end = end.filter(|e| *e > 0.0)?;
+    Some(PacketStats { end, video_frames })
+}
+
+/// Frames per second: the average where ffprobe knows it. A variable-rate recording (a
+/// browser's screen capture in WebM) has an `r_frame_rate` of its time base, 1000/1, which says
+/// nothing of how many frames there are; the average does.
+fn frame_rate(avg: Option<&str>, r: Option<&str>) -> f64 {
+    avg.and_then(rate)
+        .or_else(|| r.and_then(rate))
+        .unwrap_or(0.0)
 }
 
 /// `"30000/1001"` → 29.97; `None` for `0/0` and nonsense.
@@ -272,12 +313,20 @@ mod tests {
     }
 
     #[test]
-    fn packets_end_is_the_last_packets_end() {
-        let csv =
-            "0.000000,0.033000\n0.033000,0.033000\n19.967000,N/A\n19.934000,0.033000\nN/A,N/A\n";
-        assert!((packets_end(csv).unwrap() - 19.967).abs() < 1e-9);
-        assert_eq!(packets_end(""), None);
-        assert_eq!(packets_end("N/A,N/A\n"), None);
+    fn the_average_frame_rate_wins_over_a_time_base() {
+        assert_eq!(frame_rate(Some("30/1"), Some("1000/1")), 30.0);
+        assert_eq!(frame_rate(Some("0/0"), Some("25/1")), 25.0);
+        assert_eq!(frame_rate(None, None), 0.0);
+    }
+
+    #[test]
+    fn packets_give_the_end_and_the_video_frames() {
+        let csv = "0,0.000000,0.033000\n1,0.000000,0.020000\n0,0.033000,0.033000\n1,19.967000,N/A\n0,19.934000,0.033000\n0,N/A,N/A\n";
+        let stats = read_packets(csv, 0).unwrap();
+        assert!((stats.end - 19.967).abs() < 1e-9);
+        assert_eq!(stats.video_frames, 4);
+        assert_eq!(read_packets("", 0), None);
+        assert_eq!(read_packets("0,N/A,N/A\n", 0), None);
     }
 
     #[test]

@@ -288,3 +288,24 @@ test("a 10 s network cut mid-recording: the backlog grows, drains, and the recor
   assert.ok(Math.abs(seconds - 25) <= 1.5, `duration ${seconds} s`);
   await close();
 });
+
+test("the demo's record page: Record, the countdown and the badge, Stop, transcode, play", async () => {
+  const context = await browser.newContext({ permissions: ["camera", "microphone"] });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${server.url}/record.html`);
+  await page.fill("#countdown", "2");
+  await page.dispatchEvent("#countdown", "input");
+  await page.click("cinelock-recorder >> button.record");
+  await page.waitForFunction(() => document.getElementById("recorder").recorder?.state === "countdown");
+  await page.waitForFunction(() => document.getElementById("recorder").recorder?.state === "recording", null, { timeout: 10_000 });
+  assert.match(await page.textContent("cinelock-recorder >> .rec"), /● REC/);
+  assert.ok(await page.isVisible("cinelock-recorder >> .rec"));
+  await page.waitForTimeout(5000);
+  await page.click("cinelock-recorder >> button.stop");
+  await page.waitForFunction(() => /Stored camera/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  await page.waitForFunction(() => /Playing/.test(document.getElementById("p-status").textContent), null, { timeout: 300_000 });
+  assert.deepEqual(errors, []);
+  await context.close();
+});

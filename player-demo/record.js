@@ -34,7 +34,7 @@ recorder.addEventListener("statechange", (e) => {
   const busy = !["idle", "uploaded", "failed", "cancelled"].includes(e.detail.state);
   for (const id of ["source", "countdown", "apikey"]) $(id).disabled = busy;
 });
-recorder.addEventListener("failed", (e) => {
+recorder.addEventListener("error", (e) => {
   $("status").textContent = `Stopped: ${e.detail.code}: ${e.detail.message}`;
   $("status").className = "bad";
 });

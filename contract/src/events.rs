@@ -320,7 +320,7 @@ pub enum RecorderEvent {
         reason: UploadRetryReason,
     },
     /// The recording failed for good.
-    Failed {
+    Error {
         code: ErrorCode,
         message: String,
     },

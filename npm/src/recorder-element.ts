@@ -1,6 +1,6 @@
 /**
  * `<cinelock-recorder>`: a recorder with its controls. Nothing is opened until the user
- * presses its Record button (the user gesture the browser and {@link Recorder.start} ask for);
+ * presses its Record button (the user gesture the browser and {@link (Recorder:class).start} ask for);
  * while it records it shows a "● REC" badge with the elapsed time (and the page-wide indicator
  * of {@link record} shows too), a muted preview, and what has been uploaded.
  *
@@ -14,7 +14,7 @@
  * Attributes: `endpoint`, `source` (`camera` | `screen` | `screen+camera`), `countdown`
  * (seconds), `max-duration` (seconds), `audio="off"`. Property `createUpload` (required): your
  * backend's `POST /v1/uploads` without a size. The recorder's events are re-dispatched on the
- * element; `recorder` is the current {@link Recorder}.
+ * element; `recorder` is the current {@link (Recorder:class)}.
  */
 import { cinelockError } from "./internal/errors.js";
 import { elapsed } from "./internal/rec-indicator.js";
@@ -44,7 +44,7 @@ button[hidden] { display: none; }
 `;
 
 const EVENTS: (keyof RecorderEventMap)[] = [
-  "statechange", "countdown", "started", "paused", "resumed", "progress", "stopped", "uploaded", "failed", "cancelled", "retrying",
+  "statechange", "countdown", "started", "paused", "resumed", "progress", "stopped", "uploaded", "error", "cancelled", "retrying",
 ];
 
 const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
@@ -116,7 +116,7 @@ export class CinelockRecorderElement extends HTMLElement {
     if (!endpoint || !createUpload) {
       const error = cinelockError("invalid_argument", "<cinelock-recorder> needs an endpoint attribute and a createUpload property");
       this.#status.textContent = "This recorder is not configured.";
-      this.dispatchEvent(new CustomEvent("failed", { detail: { type: "failed", code: error.code, message: error.message }, bubbles: true, composed: true }));
+      this.dispatchEvent(new CustomEvent("error", { detail: { type: "error", code: error.code, message: error.message }, bubbles: true, composed: true }));
       throw error;
     }
     const source = (this.getAttribute("source") ?? "camera") as RecordSource;
@@ -134,7 +134,7 @@ export class CinelockRecorderElement extends HTMLElement {
       recorder.addEventListener(type, (e) => {
         const detail = (e as CustomEvent).detail;
         this.#onEvent(recorder, detail);
-        this.dispatchEvent(new CustomEvent(type, { detail, bubbles: type === "failed", composed: true }));
+        this.dispatchEvent(new CustomEvent(type, { detail, bubbles: type === "error", composed: true }));
       });
     }
     try {
@@ -169,7 +169,7 @@ export class CinelockRecorderElement extends HTMLElement {
       case "uploaded":
         this.#status.textContent = detail.cutShort ? "Stored (cut short)." : "Stored.";
         break;
-      case "failed":
+      case "error":
         this.#status.textContent = `Failed: ${detail.code}: ${detail.message}`;
         break;
       case "cancelled":

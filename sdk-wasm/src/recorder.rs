@@ -796,7 +796,7 @@ async fn finish(
             Err(SdkError::Aborted)
         }
         Err(e) => {
-            emit(&RecorderEvent::Failed {
+            emit(&RecorderEvent::Error {
                 code: e.code(),
                 message: e.to_string(),
             });

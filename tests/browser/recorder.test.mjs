@@ -148,6 +148,18 @@ test("nothing is opened before start(); start() outside a gesture is refused", a
   await close();
 });
 
+test("a duration limit stops the recording by itself, and it is stored", async () => {
+  const { page, close } = await recorderPage({ maxDurationMs: 3000 });
+  await start(page);
+  const results = await page.evaluate(() => window.t.rec.done);
+  const [stopped] = await events(page, "stopped");
+  assert.equal(stopped.reason, "max_duration");
+  assert.ok(stopped.elapsedMs >= 3000 && stopped.elapsedMs < 4500, `${stopped.elapsedMs} ms`);
+  assert.equal(results.length, 1);
+  assert.equal(await page.evaluate(() => window.t.rec.state), "uploaded");
+  await close();
+});
+
 test("a 20 s camera recording: parts go up while recording, stop-to-uploaded is short, the asset lasts 20 s", async () => {
   // A bitrate that fills a few 5 MiB parts in 20 s.
   const { page, close } = await recorderPage({ videoBitsPerSecond: 8_000_000 });

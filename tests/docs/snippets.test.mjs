@@ -1,5 +1,5 @@
 // The documentation's code is real code: every ```js and ```ts block of the README, the
-// player's docs and the npm package's README is type-checked by tsc against the package's
+// player's and the recorder's docs and the npm package's README is type-checked by tsc against the package's
 // published declarations (npm/dist, built from the contract-generated types), strictly.
 //
 // A document's blocks build on each other (one imports `cinelock`, the next uses it): they are
@@ -14,11 +14,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
-const DOCS = ["README.md", "docs/player.md", "npm/README.md"];
+const DOCS = ["README.md", "docs/player.md", "docs/recorder.md", "npm/README.md"];
 const TSC = join(ROOT, "npm/node_modules/.bin/tsc");
 
 /** The names the prose assumes. */
-const PREAMBLE = `import type { CreatedUpload } from "cinelock";
+const PREAMBLE = `import type { CreatedUpload, CreateRecordingRequest } from "cinelock";
 declare const workerPublicKey: Uint8Array;
 declare const workerSecretKey: Uint8Array;
 declare const file: File;
@@ -30,6 +30,8 @@ declare const videoElement: HTMLVideoElement;
 declare const assetId: string;
 declare const token: string;
 declare const writable: WritableStream<Uint8Array>;
+declare const recordButton: HTMLButtonElement;
+declare function createUpload(request: CreateRecordingRequest): Promise<CreatedUpload>;
 `;
 
 function blocks(markdown) {

@@ -674,7 +674,7 @@ export type RecorderEvent = { "type": "started", mimeType: string, persistent: b
 /**
  * Finished from what was sealed before its page went away.
  */
-cutShort: boolean, plaintextBytes: number, } | { "type": "retrying", delayMs: number, reason: UploadRetryReason, } | { "type": "failed", code: ErrorCode, message: string, } | { "type": "cancelled" };
+cutShort: boolean, plaintextBytes: number, } | { "type": "retrying", delayMs: number, reason: UploadRetryReason, } | { "type": "error", code: ErrorCode, message: string, } | { "type": "cancelled" };
 
 /**
  * A video rendition of the package, lowest bandwidth first.

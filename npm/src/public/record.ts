@@ -6,7 +6,7 @@
  * hour-long recording, and a closed tab loses almost nothing: {@link pendingRecordings} and
  * {@link finishRecording} finish it at the next visit, marked as cut short.
  *
- * Consent: nothing is opened before {@link Recorder.start}, which works only from a user
+ * Consent: nothing is opened before {@link (Recorder:class).start}, which works only from a user
  * gesture (a click); while recording, a "● REC" badge with the elapsed time sits in the
  * browser's top layer, the document title carries the mark, and leaving the page asks first.
  * Recordings are private assets like any other upload.
@@ -81,7 +81,7 @@ export interface RecordingResult {
   plaintextBytes: number;
 }
 
-/** The `detail` of each event a {@link Recorder} dispatches, by type. */
+/** The `detail` of each event a {@link (Recorder:class)} dispatches, by type. */
 export type RecorderEventMap = { [K in RecorderEventDetail["type"]]: Extract<RecorderEventDetail, { type: K }> } & {
   countdown: { type: "countdown"; secondsLeft: number };
   statechange: { type: "statechange"; state: RecorderState };
@@ -105,9 +105,9 @@ export interface Recorder {
 }
 
 /**
- * A recorder: nothing is opened until {@link Recorder.start}. Events are `CustomEvent`s whose
+ * A recorder: nothing is opened until {@link (Recorder:class).start}. Events are `CustomEvent`s whose
  * `detail` is the {@link RecorderEventDetail}: `started`, `paused`, `resumed`, `progress`
- * (bytes recorded, sealed, uploaded and the backlog), `stopped`, `uploaded`, `failed`,
+ * (bytes recorded, sealed, uploaded and the backlog), `stopped`, `uploaded`, `error`,
  * `cancelled`, plus `countdown` and `statechange`.
  */
 export class Recorder extends EventTarget {
@@ -217,13 +217,13 @@ export class Recorder extends EventTarget {
     for (const t of this.#tracks) t.task?.pause();
   }
 
-  /** Continues after {@link Recorder.pause}. */
+  /** Continues after {@link (Recorder:class).pause}. */
   resume(): void {
     if (this.#state !== "paused") return;
     for (const t of this.#tracks) t.task?.resume();
   }
 
-  /** Stops; resolves once every track is stored (the same as {@link Recorder.done}). */
+  /** Stops; resolves once every track is stored (the same as {@link (Recorder:class).done}). */
   stop(): Promise<RecordingResult[]> {
     if (this.#state === "recording" || this.#state === "paused") {
       this.#set("stopping");

@@ -228,6 +228,17 @@ async function plays(page, assetId) {
   }, { assetId, token });
 }
 
+test("an MP4 recording (where the browser records MP4) transcodes to its duration", async () => {
+  const { page, close } = await recorderPage({ mimeType: "video/mp4" });
+  await start(page);
+  assert.match((await events(page, "started"))[0].mimeType, /^video\/mp4/);
+  await page.waitForTimeout(6000);
+  const { results } = await stop(page);
+  const seconds = await duration(results[0].assetId);
+  assert.ok(Math.abs(seconds - 6) <= 1, `duration ${seconds} s`);
+  await close();
+});
+
 test("screen with camera: two linked assets, both transcoded and playable", async () => {
   const { page, close } = await recorderPage({ source: "screen+camera" });
   await start(page);

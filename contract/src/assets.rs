@@ -81,3 +81,21 @@ pub struct PackageView {
     #[ts(type = "number")]
     pub created_at: i64,
 }
+
+/// Where an asset's deletion is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum DeletionStatus {
+    /// Everything is gone.
+    Deleted,
+    /// Its keys are gone (nothing left is readable); the rest is being removed and the
+    /// background sweep finishes it.
+    Deleting,
+}
+
+/// The answer to `DELETE /v1/assets/{id}` (the same for a repeated one).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct DeletedAsset {
+    pub asset_id: String,
+    pub status: DeletionStatus,
+}

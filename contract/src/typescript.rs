@@ -11,7 +11,7 @@ use crate::analytics::{
     AnalyticsQuery, AnalyticsReport, BeaconAccepted, BeaconGrant, BreakdownRow, Dimension,
     IngestStats, Interval, Metrics, RenditionTime, SeriesPoint, ViewEvent, ViewTimeline,
 };
-use crate::assets::{AssetView, JobError, JobView, PackageView};
+use crate::assets::{AssetView, DeletedAsset, DeletionStatus, JobError, JobView, PackageView};
 use crate::errors::{ApiErrorCode, ErrorBody, ErrorCode, ErrorDetail};
 use crate::events::{
     ObjectKindName, PlayerRetryReason, PlayerRetrying, PlayerStats, Playing, RecorderEvent,
@@ -73,6 +73,8 @@ pub fn declarations() -> String {
         CompletedUpload,
         AbortedUpload,
         AssetView,
+        DeletionStatus,
+        DeletedAsset,
         JobView,
         JobError,
         PackageView,

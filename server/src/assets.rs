@@ -31,7 +31,7 @@ pub async fn describe(
 ) -> Result<AssetView, AppError> {
     let row: Option<AssetRecord> = sqlx::query_as(
         "SELECT status, api_key_id, filename, plaintext_len, created_at, cut_short, linked_to \
-         FROM assets WHERE id = $1",
+         FROM assets WHERE id = $1 AND status <> 'deleting'",
     )
     .bind(id)
     .fetch_optional(state.db())

@@ -8,6 +8,7 @@ pub mod assets;
 pub mod auth;
 mod config;
 mod db;
+pub mod deletion;
 pub mod embedded_s3;
 mod error;
 pub mod jobs;

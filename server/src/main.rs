@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use cinelock_server::analytics::{self, salts::Salts};
 use cinelock_server::{
-    AppError, AppState, Cli, Command, Role, app, auth, embedded_s3, kek, now_ms, playback,
-    transcode, uploads, worker_key,
+    AppError, AppState, Cli, Command, Role, app, auth, deletion, embedded_s3, kek, now_ms,
+    playback, transcode, uploads, worker_key,
 };
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
@@ -181,6 +181,9 @@ async fn serve(state: AppState) -> Result<(), AppError> {
                 }
                 if let Err(e) = playback::guesses::purge(reaper.db(), now_ms()).await {
                     tracing::warn!(error = %e, "purging password-guess limits failed");
+                }
+                if let Err(e) = deletion::sweep(&reaper).await {
+                    tracing::warn!(error = %e, "deletion sweep failed");
                 }
             }
         });

@@ -11,7 +11,7 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::state::AppState;
-use crate::{AppError, analytics, assets, pages, playback, uploads};
+use crate::{AppError, analytics, assets, deletion, pages, playback, uploads};
 
 /// JSON bodies of the API are small; anything bigger is refused before parsing.
 const API_BODY_LIMIT: usize = 64 * 1024;
@@ -32,7 +32,7 @@ pub fn app(state: AppState) -> Router {
         .route("/uploads/{id}", get(uploads::show).delete(uploads::abort))
         .route("/uploads/{id}/sign", post(uploads::sign))
         .route("/uploads/{id}/complete", post(uploads::complete))
-        .route("/assets/{id}", get(assets::show))
+        .route("/assets/{id}", get(assets::show).delete(deletion::delete))
         .route("/assets/{id}/cancel", post(assets::cancel))
         .route(
             "/assets/{id}/policy",

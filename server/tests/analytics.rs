@@ -559,7 +559,7 @@ async fn a_salt_is_destroyed_after_48_hours_and_its_pseudonyms_with_it() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn retention_deletes_old_events_and_an_assets_analytics_go_with_it() {
+async fn retention_deletes_old_events_and_a_deleted_assets_analytics_go_with_it() {
     let env = env_for(Db::Sqlite).await;
     let a = create(&env, 100).await.asset_id;
     let b = create(&env, 100).await.asset_id;
@@ -597,7 +597,20 @@ async fn retention_deletes_old_events_and_an_assets_analytics_go_with_it() {
     send_view(&env, &a, &view_id(3), CHROME, "203.0.113.5", &[]).await;
     send_view(&env, &b, &view_id(4), CHROME, "203.0.113.5", &[]).await;
     settled(&env).await;
-    retention::forget_asset(db, &a).await.unwrap();
+    // Deleting the asset (the owner's DELETE) deletes them.
+    let (st, v) = call(
+        &env.state,
+        "DELETE",
+        &format!("/v1/assets/{a}"),
+        Some(&env.key),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (st, &v["status"]),
+        (StatusCode::OK, &json!("deleted")),
+        "{v}"
+    );
     let left: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT asset_id FROM analytics_events")
         .fetch_all(db)
         .await

@@ -629,3 +629,207 @@ async fn not_ready_until_a_package_is_published() {
     .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 }
+
+/// Every row about `id` in the tables that hold asset data.
+async fn rows_about(env: &Env, id: &str) -> Vec<(&'static str, i64)> {
+    let mut out = Vec::new();
+    for (table, column) in [
+        ("assets", "id"),
+        ("uploads", "asset_id"),
+        ("jobs", "asset_id"),
+        ("packages", "asset_id"),
+        ("asset_keys", "asset_id"),
+        ("asset_policies", "asset_id"),
+        ("source_headers", "asset_id"),
+        ("analytics_views", "asset_id"),
+    ] {
+        let (n,): (i64,) =
+            sqlx::query_as(&format!("SELECT COUNT(*) FROM {table} WHERE {column} = $1"))
+                .bind(id)
+                .fetch_one(env.state.db())
+                .await
+                .unwrap();
+        out.push((table, n));
+    }
+    out.retain(|(_, n)| *n > 0);
+    out
+}
+
+#[tokio::test]
+async fn deleting_an_asset_deletes_everything_and_every_call_about_it_is_404() {
+    let (env, _keys, id, _) = ready_asset().await;
+    let v = Viewer::new(9);
+    let ip = "198.51.100.7";
+    set_policy(&env, &id, json!({"visibility": "public"})).await;
+    let (st, s) = play(&env, &id, &v, json!({}), &[], ip).await;
+    assert_eq!(st, StatusCode::OK, "{s}");
+    let session = s["session"].as_str().unwrap().to_owned();
+    let storage = env.state.storage().unwrap();
+    let prefix = format!("assets/{id}/");
+    assert!(storage.list_keys(&prefix).await.unwrap().len() > 5);
+    assert!(!rows_about(&env, &id).await.is_empty());
+    let (upload_id,): (String,) = sqlx::query_as("SELECT id FROM uploads WHERE asset_id = $1")
+        .bind(&id)
+        .fetch_one(env.state.db())
+        .await
+        .unwrap();
+
+    // Another customer cannot delete it, nor learn that it exists.
+    let other = cinelock_server::auth::create_api_key(
+        env.state.db(),
+        "other",
+        "uploads:write,uploads:read",
+    )
+    .await
+    .unwrap();
+    let (st, _) = call(
+        &env.state,
+        "DELETE",
+        &format!("/v1/assets/{id}"),
+        Some(&other),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    let (st, d) = call(
+        &env.state,
+        "DELETE",
+        &format!("/v1/assets/{id}"),
+        Some(&env.key),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{d}");
+    assert_eq!(d, json!({"asset_id": id, "status": "deleted"}));
+    // Nothing left in the bucket under the asset, nor in the database.
+    assert_eq!(
+        storage.list_keys(&prefix).await.unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(rows_about(&env, &id).await, vec![]);
+    // Every call about it: 404.
+    for (method, path, body) in [
+        ("GET", format!("/v1/assets/{id}"), None),
+        ("GET", format!("/v1/assets/{id}/policy"), None),
+        ("PUT", format!("/v1/assets/{id}/policy"), Some(json!({}))),
+        (
+            "POST",
+            format!("/v1/assets/{id}/viewer-tokens"),
+            Some(json!({"ttl": 60})),
+        ),
+        ("POST", format!("/v1/assets/{id}/cancel"), None),
+        ("GET", format!("/v1/uploads/{upload_id}"), None),
+    ] {
+        let (st, b) = call(&env.state, method, &path, Some(&env.key), body).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{method} {path}: {b}");
+    }
+    let (st, b) = play(&env, &id, &v, json!({}), &[], ip).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{b}");
+    let (st, b, _) = send(
+        &env,
+        &format!("/v1/play/{id}/urls"),
+        json!({"session": session, "paths": ["x"]}),
+        &[],
+        ip,
+    )
+    .await;
+    assert_eq!(
+        st,
+        StatusCode::NOT_FOUND,
+        "an open session ends with the asset: {b}"
+    );
+    // Deleting again answers the same; another key still learns nothing.
+    let (st, again) = call(
+        &env.state,
+        "DELETE",
+        &format!("/v1/assets/{id}"),
+        Some(&env.key),
+        None,
+    )
+    .await;
+    assert_eq!((st, again), (StatusCode::OK, d));
+    let (st, _) = call(
+        &env.state,
+        "DELETE",
+        &format!("/v1/assets/{id}"),
+        Some(&other),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = call(
+        &env.state,
+        "DELETE",
+        "/v1/assets/no-such-asset",
+        Some(&env.key),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_sweep_finishes_a_deletion_stopped_half_way_and_removes_late_objects() {
+    let env = env(Store::Garage, Db::Sqlite).await;
+    let c = create(&env, 1000).await;
+    let etag = signed_put(&env, &c, 1).await;
+    let (st, _) = complete_one(&env, &c, &etag).await;
+    assert_eq!(st, StatusCode::OK);
+    let storage = env.state.storage().unwrap();
+    // A deletion that got as far as its keys, as if the server stopped there.
+    let now = cinelock_server::now_ms();
+    sqlx::query("INSERT INTO asset_deletions (asset_id, api_key_id, requested_at) SELECT id, api_key_id, $2 FROM assets WHERE id = $1")
+        .bind(&c.asset_id)
+        .bind(now)
+        .execute(env.state.db())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE assets SET status = 'deleting' WHERE id = $1")
+        .bind(&c.asset_id)
+        .execute(env.state.db())
+        .await
+        .unwrap();
+    let (st, _) = call(
+        &env.state,
+        "GET",
+        &format!("/v1/assets/{}", c.asset_id),
+        Some(&env.key),
+        None,
+    )
+    .await;
+    assert_eq!(
+        st,
+        StatusCode::NOT_FOUND,
+        "an asset being deleted is gone already"
+    );
+    assert_eq!(
+        cinelock_server::deletion::sweep(&env.state).await.unwrap(),
+        1
+    );
+    assert_eq!(rows_about(&env, &c.asset_id).await, vec![]);
+    let prefix = format!("assets/{}/", c.asset_id);
+    assert!(storage.list_keys(&prefix).await.unwrap().is_empty());
+    // A worker that was still running writes an object afterwards: the next sweep removes it.
+    storage
+        .put_object(&format!("{prefix}packages/late/init.cnlk"), vec![1, 2, 3])
+        .await
+        .unwrap();
+    assert_eq!(
+        cinelock_server::deletion::sweep(&env.state).await.unwrap(),
+        0
+    );
+    assert!(storage.list_keys(&prefix).await.unwrap().is_empty());
+    let (st, d) = call(
+        &env.state,
+        "DELETE",
+        &format!("/v1/assets/{}", c.asset_id),
+        Some(&env.key),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (st, d["status"].as_str()),
+        (StatusCode::OK, Some("deleted"))
+    );
+}

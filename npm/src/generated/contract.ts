@@ -234,6 +234,16 @@ cut_short: boolean,
 linked: Array<string>, jobs: Array<JobView>, packages: Array<PackageView>, };
 
 /**
+ * Where an asset's deletion is.
+ */
+export type DeletionStatus = "deleted" | "deleting";
+
+/**
+ * The answer to `DELETE /v1/assets/{id}` (the same for a repeated one).
+ */
+export type DeletedAsset = { asset_id: string, status: DeletionStatus, };
+
+/**
  * A transcode job as the API shows it.
  */
 export type JobView = { id: string, 

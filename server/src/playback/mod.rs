@@ -86,10 +86,12 @@ pub(crate) fn client_address(
 
 /// The API key that owns the asset, if it exists.
 async fn asset_owner(state: &AppState, id: &str) -> Result<Option<String>, AppError> {
-    let owner: Option<(String,)> = sqlx::query_as("SELECT api_key_id FROM assets WHERE id = $1")
-        .bind(id)
-        .fetch_optional(state.db())
-        .await?;
+    // An asset being deleted is gone already.
+    let owner: Option<(String,)> =
+        sqlx::query_as("SELECT api_key_id FROM assets WHERE id = $1 AND status <> 'deleting'")
+            .bind(id)
+            .fetch_optional(state.db())
+            .await?;
     Ok(owner.map(|(o,)| o))
 }
 
@@ -476,6 +478,10 @@ pub async fn urls(
         session::verify(state.token_secret(), &req.session, now_ms()).map_err(AppError::Session)?;
     if s.asset_id != id {
         return Err(AppError::Session(ApiErrorCode::SessionInvalid));
+    }
+    // A deleted asset's sessions end with it.
+    if asset_owner(&state, &id).await?.is_none() {
+        return Err(AppError::UnknownAsset);
     }
     // The policy changed since the grant: the session is over (the player asks for a new one,
     // which the new policy decides).

@@ -66,4 +66,4 @@ export {
   type RecordOptions,
   type RecordSource,
 } from "./public/record.js";
-export type { WorkerState } from "./generated/contract.js";
+export type { UploadRetryReason, WorkerState } from "./generated/contract.js";

@@ -138,23 +138,31 @@ pub fn ladder(width: u32, height: u32) -> Vec<Rung> {
     }
 }
 
-/// Runs ffprobe on the source; a file it cannot read, or one without video, is a permanent
-/// failure (retrying will not help).
-pub async fn probe(ffprobe: &str, input: &Path) -> Result<Probe, AppError> {
-    let out = Command::new(ffprobe)
-        .args([
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_streams",
-            "-show_format",
-        ])
+/// ffprobe with `args` on the (whitelisted) input, quiet but for errors.
+async fn ffprobe_output(
+    ffprobe: &str,
+    input: &Path,
+    args: &[&str],
+) -> Result<std::process::Output, AppError> {
+    Command::new(ffprobe)
+        .args(["-v", "error"])
+        .args(args)
         .args(input_args(input))
         .kill_on_drop(true)
         .output()
         .await
-        .map_err(|e| AppError::Config(format!("cannot run {ffprobe}: {e}")))?;
+        .map_err(|e| AppError::Config(format!("cannot run {ffprobe}: {e}")))
+}
+
+/// Runs ffprobe on the source; a file it cannot read, or one without video, is a permanent
+/// failure (retrying will not help).
+pub async fn probe(ffprobe: &str, input: &Path) -> Result<Probe, AppError> {
+    let out = ffprobe_output(
+        ffprobe,
+        input,
+        &["-print_format", "json", "-show_streams", "-show_format"],
+    )
+    .await?;
     let not_media = |why: &str| AppError::Transcode {
         code: ApiErrorCode::SourceNotVideo,
         message: format!("the uploaded file is not a video ffmpeg can read ({why})"),
@@ -236,20 +244,17 @@ async fn packet_stats(
     input: &Path,
     video_index: u64,
 ) -> Result<Option<PacketStats>, AppError> {
-    let out = Command::new(ffprobe)
-        .args([
-            "-v",
-            "error",
+    let out = ffprobe_output(
+        ffprobe,
+        input,
+        &[
             "-print_format",
             "csv=p=0",
             "-show_entries",
             "packet=stream_index,pts_time,duration_time",
-        ])
-        .args(input_args(input))
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|e| AppError::Config(format!("cannot run {ffprobe}: {e}")))?;
+        ],
+    )
+    .await?;
     if !out.status.success() {
         return Ok(None);
     }

@@ -115,3 +115,23 @@ pub(crate) fn to_js<T: serde::Serialize>(value: &T) -> JsValue {
     let serializer = serde_wasm_bindgen::Serializer::json_compatible();
     value.serialize(&serializer).unwrap_or(JsValue::NULL)
 }
+
+/// A seed for an engine's retry jitter.
+pub(crate) fn jitter_seed() -> Result<u64, SdkError> {
+    let mut seed = [0u8; 8];
+    random(&mut seed)?;
+    Ok(u64::from_le_bytes(seed))
+}
+
+/// A browser API's failure.
+pub(crate) fn platform_error(e: JsValue) -> SdkError {
+    SdkError::Platform(SdkError::describe(&e))
+}
+
+/// A Blob's bytes.
+pub(crate) async fn read_blob(blob: &web_sys::Blob) -> Result<Uint8Array, SdkError> {
+    let buffer = JsFuture::from(blob.array_buffer())
+        .await
+        .map_err(|e| SdkError::Read(SdkError::describe(&e)))?;
+    Ok(Uint8Array::new(&buffer))
+}

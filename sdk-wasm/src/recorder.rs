@@ -11,28 +11,27 @@
 //! Memory stays flat: a slice is sealed and written to the spool, then dropped; a part's PUT
 //! body is a Blob of spooled files, read from disk by the browser.
 
-use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use cinelock_contract::events::{RecorderEvent, RecorderProgress, UploadRetryReason};
 use cinelock_contract::uploads::PlanView;
 use cinelock_core::recording::{Recording, RecordingLimits};
 use cinelock_core::upload::{
-    Event, GrowingPlan, GrowingSealer, PartSpec, RetryReason, Upload, UploadConfig, cut_short_plan,
+    Event, GrowingPlan, GrowingSealer, RetryReason, Upload, UploadConfig, cut_short_plan,
     done_parts,
 };
 use cinelock_core::{RecipientPublicKey, SEED_LEN, SealSeed};
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use futures_util::StreamExt;
-use js_sys::{Array, Function, Promise, Uint8Array};
+use js_sys::{Array, Function, Promise};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{JsFuture, spawn_local};
+use wasm_bindgen_futures::spawn_local;
 use web_sys::{Blob, MediaRecorder, MediaRecorderOptions, MediaStream, MediaStreamTrack};
 
 use crate::platform::{self, Listener};
-use crate::spool::{Spool, piece_name};
+use crate::spool::{Spool, SpoolBook};
 use crate::upload::{Api, Driver, Msg, PartSource};
 use crate::{SdkError, upload};
 
@@ -45,155 +44,6 @@ const MIME_TYPES: &[&str] = &[
     "video/mp4;codecs=avc1,mp4a",
     "video/mp4",
 ];
-
-/// A recording's sealed pieces in its spool, and which may go: a part's pieces are deleted
-/// once the store has the part, unless the part could still end the stream (it holds the tail,
-/// or it is the last part), since finishing after a reload needs its bytes again.
-pub(crate) struct SpoolBook {
-    spool: Spool,
-    state: RefCell<BookState>,
-}
-
-#[derive(Default)]
-struct BookState {
-    /// Per part: (offset within the part, file name, size).
-    pieces: BTreeMap<u32, Vec<(u64, String, u64)>>,
-    sent: BTreeSet<u32>,
-    /// Parts from this one on are kept even when sent.
-    keep_from: u32,
-    /// Finishing a stream cut short: this part's final chunk is replaced by the tail file.
-    tail: Option<(u32, String)>,
-}
-
-impl SpoolBook {
-    fn new(spool: Spool) -> Self {
-        SpoolBook {
-            spool,
-            state: RefCell::new(BookState {
-                keep_from: 1,
-                ..BookState::default()
-            }),
-        }
-    }
-
-    /// Writes sealed bytes of `part` at `offset` within it.
-    async fn add(&self, part: u32, offset: u64, bytes: &[u8]) -> Result<(), SdkError> {
-        let name = piece_name(part, offset);
-        self.spool.write(&name, bytes).await?;
-        self.state
-            .borrow_mut()
-            .pieces
-            .entry(part)
-            .or_default()
-            .push((offset, name, bytes.len() as u64));
-        Ok(())
-    }
-
-    /// Sealed bytes of `part` in the spool so far.
-    fn part_len(&self, part: u32) -> u64 {
-        self.state
-            .borrow()
-            .pieces
-            .get(&part)
-            .map_or(0, |p| p.iter().map(|(_, _, len)| len).sum())
-    }
-
-    /// Part `spec` as one Blob of its spooled pieces, with its SHA-256.
-    pub(crate) async fn part_body(&self, spec: &PartSpec) -> Result<(Blob, [u8; 32]), SdkError> {
-        let (names, tail) = {
-            let state = self.state.borrow();
-            let names: Vec<String> = state
-                .pieces
-                .get(&spec.number)
-                .map(|p| p.iter().map(|(_, n, _)| n.clone()).collect())
-                .unwrap_or_default();
-            let tail = state
-                .tail
-                .as_ref()
-                .filter(|(part, _)| *part == spec.number)
-                .map(|(_, name)| name.clone());
-            (names, tail)
-        };
-        let pieces = Array::new();
-        for name in &names {
-            pieces.push(&self.spool.read(name).await?.into());
-        }
-        let mut blob = Blob::new_with_blob_sequence(&pieces).map_err(platform_error)?;
-        if let Some(tail) = tail {
-            // The stream ends here: its final sealed chunk becomes the last-flagged tail.
-            // Pieces sealed after the tail was written (a crash between the two writes) are
-            // past the stream's end: the part is cut at its planned size.
-            let tail = self.spool.read(&tail).await?;
-            let keep = spec.sealed_len() as f64 - tail.size();
-            if keep < 0.0 || blob.size() < keep {
-                return Err(SdkError::Storage(
-                    "the spooled tail is larger than its part".into(),
-                ));
-            }
-            let head = blob
-                .slice_with_f64_and_f64(0.0, keep)
-                .map_err(platform_error)?;
-            blob =
-                Blob::new_with_blob_sequence(&Array::of2(&head, &tail)).map_err(platform_error)?;
-        }
-        if blob.size() as u64 != spec.sealed_len() {
-            return Err(SdkError::Storage(format!(
-                "part {} is not whole in the browser's storage ({} of {} bytes)",
-                spec.number,
-                blob.size(),
-                spec.sealed_len()
-            )));
-        }
-        let bytes = read_blob(&blob).await?;
-        let sha256 = platform::sha256(&bytes).await?;
-        Ok((blob, sha256))
-    }
-
-    /// The store has `part`: its pieces go unless it may still end the stream.
-    pub(crate) async fn part_sent(&self, part: u32) {
-        let names = {
-            let mut state = self.state.borrow_mut();
-            state.sent.insert(part);
-            if part >= state.keep_from {
-                return;
-            }
-            state.pieces.remove(&part).unwrap_or_default()
-        };
-        for (_, name, _) in names {
-            self.spool.remove(&name).await;
-        }
-    }
-
-    /// Parts before `part` can no longer end the stream: the sent ones go.
-    async fn keep_from(&self, part: u32) {
-        let names: Vec<String> = {
-            let mut state = self.state.borrow_mut();
-            if part <= state.keep_from {
-                return;
-            }
-            state.keep_from = part;
-            let gone: Vec<u32> = state.sent.iter().copied().filter(|&p| p < part).collect();
-            gone.iter()
-                .flat_map(|p| state.pieces.remove(p).unwrap_or_default())
-                .map(|(_, n, _)| n)
-                .collect()
-        };
-        for name in names {
-            self.spool.remove(&name).await;
-        }
-    }
-}
-
-fn platform_error(e: JsValue) -> SdkError {
-    SdkError::Platform(SdkError::describe(&e))
-}
-
-async fn read_blob(blob: &Blob) -> Result<Uint8Array, SdkError> {
-    let buffer = JsFuture::from(blob.array_buffer())
-        .await
-        .map_err(|e| SdkError::Read(SdkError::describe(&e)))?;
-    Ok(Uint8Array::new(&buffer))
-}
 
 /// What the page passes to [`start_recording`]: the growing upload its backend created, and
 /// the recorder's settings.
@@ -316,12 +166,6 @@ fn upload_config(max_parallel: Option<usize>) -> UploadConfig {
         max_parallel: max_parallel.unwrap_or(4).clamp(1, 16),
         ..UploadConfig::default()
     }
-}
-
-fn jitter_seed() -> Result<u64, SdkError> {
-    let mut seed = [0u8; 8];
-    platform::random(&mut seed)?;
-    Ok(u64::from_le_bytes(seed))
 }
 
 /// Starts recording `stream` into the growing upload in `options`; `on_event` receives the
@@ -557,11 +401,11 @@ impl Session {
         let sealed = sealer.sealed_chunks();
         if sealed > tail_before {
             // The newest chunk's last-flagged twin, for a recording cut short; the older one goes.
-            book.spool
+            book.spool()
                 .write(&format!("tail-{:010}", sealed - 1), sealer.tail())
                 .await?;
             if tail_before > 0 {
-                book.spool
+                book.spool()
                     .remove(&format!("tail-{:010}", tail_before - 1))
                     .await;
             }
@@ -585,7 +429,7 @@ impl Session {
             self.sealed_bytes += a.bytes.len() as u64;
         }
         // After a reload this says the recording ended normally, not cut short.
-        book.spool
+        book.spool()
             .write(&format!("end-{}", plan.plaintext_len()), &[])
             .await?;
         book.keep_from(plan.part_count()).await;
@@ -608,7 +452,7 @@ impl Session {
     ) -> Result<JsValue, SdkError> {
         let spool = Spool::open(&upload_id).await;
         let book = Rc::new(SpoolBook::new(spool.clone()));
-        let upload = Upload::growing(plan, config, jitter_seed()?, [])?;
+        let upload = Upload::growing(plan, config, platform::jitter_seed()?, [])?;
         let up_tx = spawn_upload(api, book.clone(), asset_id.clone(), upload, false, tx);
         let stop_tracks = || {
             for track in stream.get_tracks().iter() {
@@ -642,7 +486,7 @@ impl Session {
                     else {
                         continue;
                     };
-                    let bytes = read_blob(&blob).await?.to_vec();
+                    let bytes = platform::read_blob(&blob).await?.to_vec();
                     self.clock.handle_data(bytes.len() as u64);
                     let tail_before = s.sealed_chunks();
                     let step = match s.push(&bytes) {
@@ -842,7 +686,7 @@ async fn finish_spooled(
                     .ok_or_else(|| SdkError::InvalidArgument("nothing was recorded".into()))?;
                 let part = u32::try_from(index / growing.chunks_per_part() + 1)
                     .map_err(|_| SdkError::Storage("tail past the plan".into()))?;
-                book.state.borrow_mut().tail = Some((part, name.clone()));
+                book.end_with_tail(part, name.clone());
                 (plan, true)
             }
             (None, None) => {
@@ -851,17 +695,14 @@ async fn finish_spooled(
                 ));
             }
         };
-        {
-            let mut state = book.state.borrow_mut();
-            state.pieces = listing.parts.clone();
-            // Every part may be needed again: nothing is deleted until the upload completes.
-            state.keep_from = u32::MAX;
-        }
+        // Every part may be needed again: nothing is deleted until the upload completes.
+        book.adopt(listing.parts.clone());
         let (tx, mut rx) = unbounded();
         let api = Api::new(&o.endpoint, o.upload_id.clone(), o.token.clone());
         let listed = api.listed_parts().await?;
         let done = done_parts(&plan, &listed, &recorded);
-        let mut upload = Upload::growing(growing, upload_config(None), jitter_seed()?, done)?;
+        let mut upload =
+            Upload::growing(growing, upload_config(None), platform::jitter_seed()?, done)?;
         upload.handle_available(now(), plan.plaintext_len(), true);
         let _up_tx = spawn_upload(api, book, o.asset_id.clone(), upload, cut_short, tx);
         let mut result = Err(SdkError::Aborted);

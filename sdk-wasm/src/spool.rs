@@ -10,10 +10,11 @@
 //!   if the recording is cut short);
 //! - `end-{plaintext_len}`: the recording stopped normally with this many plaintext bytes.
 //!
-//! Only ciphertext is written: the same bytes the bucket gets.
+//! Only ciphertext is written: the same bytes the bucket gets. [`SpoolBook`] keeps the index of
+//! a recording's pieces and decides which may go.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
@@ -21,7 +22,9 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
-use crate::SdkError;
+use cinelock_core::upload::PartSpec;
+
+use crate::{SdkError, platform};
 
 /// The OPFS directory all recordings' spools live in.
 const ROOT: &str = "cinelock-recordings";
@@ -224,6 +227,162 @@ impl Spool {
             let opts = Object::new();
             let _ = Reflect::set(&opts, &"recursive".into(), &true.into());
             let _ = call(&root, "removeEntry", &[name.into(), opts.into()]).await;
+        }
+    }
+}
+
+/// A recording's sealed pieces in its spool, and which may go: a part's pieces are deleted
+/// once the store has the part, unless the part could still end the stream (it holds the tail,
+/// or it is the last part), since finishing after a reload needs its bytes again.
+pub(crate) struct SpoolBook {
+    spool: Spool,
+    state: RefCell<BookState>,
+}
+
+#[derive(Default)]
+struct BookState {
+    /// Per part: (offset within the part, file name, size).
+    pieces: BTreeMap<u32, Vec<(u64, String, u64)>>,
+    sent: BTreeSet<u32>,
+    /// Parts from this one on are kept even when sent.
+    keep_from: u32,
+    /// Finishing a stream cut short: this part's final chunk is replaced by the tail file.
+    tail: Option<(u32, String)>,
+}
+
+impl SpoolBook {
+    pub(crate) fn new(spool: Spool) -> Self {
+        SpoolBook {
+            spool,
+            state: RefCell::new(BookState {
+                keep_from: 1,
+                ..BookState::default()
+            }),
+        }
+    }
+
+    /// Writes sealed bytes of `part` at `offset` within it.
+    pub(crate) async fn add(&self, part: u32, offset: u64, bytes: &[u8]) -> Result<(), SdkError> {
+        let name = piece_name(part, offset);
+        self.spool.write(&name, bytes).await?;
+        self.state
+            .borrow_mut()
+            .pieces
+            .entry(part)
+            .or_default()
+            .push((offset, name, bytes.len() as u64));
+        Ok(())
+    }
+
+    /// Sealed bytes of `part` in the spool so far.
+    pub(crate) fn part_len(&self, part: u32) -> u64 {
+        self.state
+            .borrow()
+            .pieces
+            .get(&part)
+            .map_or(0, |p| p.iter().map(|(_, _, len)| len).sum())
+    }
+
+    /// Part `spec` as one Blob of its spooled pieces, with its SHA-256.
+    pub(crate) async fn part_body(&self, spec: &PartSpec) -> Result<(Blob, [u8; 32]), SdkError> {
+        let (names, tail) = {
+            let state = self.state.borrow();
+            let names: Vec<String> = state
+                .pieces
+                .get(&spec.number)
+                .map(|p| p.iter().map(|(_, n, _)| n.clone()).collect())
+                .unwrap_or_default();
+            let tail = state
+                .tail
+                .as_ref()
+                .filter(|(part, _)| *part == spec.number)
+                .map(|(_, name)| name.clone());
+            (names, tail)
+        };
+        let pieces = Array::new();
+        for name in &names {
+            pieces.push(&self.spool.read(name).await?.into());
+        }
+        let mut blob = Blob::new_with_blob_sequence(&pieces).map_err(platform::platform_error)?;
+        if let Some(tail) = tail {
+            // The stream ends here: its final sealed chunk becomes the last-flagged tail.
+            // Pieces sealed after the tail was written (a crash between the two writes) are
+            // past the stream's end: the part is cut at its planned size.
+            let tail = self.spool.read(&tail).await?;
+            let keep = spec.sealed_len() as f64 - tail.size();
+            if keep < 0.0 || blob.size() < keep {
+                return Err(SdkError::Storage(
+                    "the spooled tail is larger than its part".into(),
+                ));
+            }
+            let head = blob
+                .slice_with_f64_and_f64(0.0, keep)
+                .map_err(platform::platform_error)?;
+            blob = Blob::new_with_blob_sequence(&Array::of2(&head, &tail))
+                .map_err(platform::platform_error)?;
+        }
+        if blob.size() as u64 != spec.sealed_len() {
+            return Err(SdkError::Storage(format!(
+                "part {} is not whole in the browser's storage ({} of {} bytes)",
+                spec.number,
+                blob.size(),
+                spec.sealed_len()
+            )));
+        }
+        let bytes = platform::read_blob(&blob).await?;
+        let sha256 = platform::sha256(&bytes).await?;
+        Ok((blob, sha256))
+    }
+
+    /// The store has `part`: its pieces go unless it may still end the stream.
+    pub(crate) async fn part_sent(&self, part: u32) {
+        let names = {
+            let mut state = self.state.borrow_mut();
+            state.sent.insert(part);
+            if part >= state.keep_from {
+                return;
+            }
+            state.pieces.remove(&part).unwrap_or_default()
+        };
+        for (_, name, _) in names {
+            self.spool.remove(&name).await;
+        }
+    }
+
+    /// The spool itself.
+    pub(crate) fn spool(&self) -> &Spool {
+        &self.spool
+    }
+
+    /// Takes over what a listing found (finishing after a reload); nothing is deleted until the
+    /// upload completes, since every part may be needed again.
+    pub(crate) fn adopt(&self, pieces: BTreeMap<u32, Vec<(u64, String, u64)>>) {
+        let mut state = self.state.borrow_mut();
+        state.pieces = pieces;
+        state.keep_from = u32::MAX;
+    }
+
+    /// Finishing a stream cut short: `part`'s final chunk is replaced by the tail file `name`.
+    pub(crate) fn end_with_tail(&self, part: u32, name: String) {
+        self.state.borrow_mut().tail = Some((part, name));
+    }
+
+    /// Parts before `part` can no longer end the stream: the sent ones go.
+    pub(crate) async fn keep_from(&self, part: u32) {
+        let names: Vec<String> = {
+            let mut state = self.state.borrow_mut();
+            if part <= state.keep_from {
+                return;
+            }
+            state.keep_from = part;
+            let gone: Vec<u32> = state.sent.iter().copied().filter(|&p| p < part).collect();
+            gone.iter()
+                .flat_map(|p| state.pieces.remove(p).unwrap_or_default())
+                .map(|(_, n, _)| n)
+                .collect()
+        };
+        for name in names {
+            self.spool.remove(&name).await;
         }
     }
 }

@@ -33,7 +33,7 @@ use web_sys::{Blob, Response};
 
 use crate::engine::{Direction, Engine, EngineChoice};
 use crate::io::{Grid, Sink, Source, transform};
-use crate::recorder::SpoolBook;
+use crate::spool::SpoolBook;
 use crate::{SdkError, platform};
 
 /// What the page passes to [`start_upload`] (the server's create response, plus resume state).
@@ -175,8 +175,7 @@ pub fn start_upload(
         max_parallel: o.max_parallel.unwrap_or(4).clamp(1, 16),
         ..UploadConfig::default()
     };
-    let mut jitter_seed = [0u8; 8];
-    platform::random(&mut jitter_seed)?;
+    let jitter_seed = platform::jitter_seed()?;
     let recorded: BTreeMap<u32, String> = o
         .recorded
         .into_iter()
@@ -210,7 +209,7 @@ pub fn start_upload(
             Vec::new()
         };
         let done = done_parts(&plan, &listed, &recorded);
-        let upload = Upload::new(plan, config, u64::from_le_bytes(jitter_seed), done)
+        let upload = Upload::new(plan, config, jitter_seed, done)
             .map_err(|e| JsValue::from(SdkError::from(e)))?;
         driver
             .run(upload, rx)

@@ -58,6 +58,8 @@ codes! {
         SizeMismatch = "size_mismatch",
         /// `linked_to` names no asset of this API key.
         InvalidLink = "invalid_link",
+        /// Another of the API key's assets has this `external_id`.
+        ExternalIdTaken = "external_id_taken",
         /// A part is missing (never signed, or not in the store).
         MissingPart = "missing_part",
         /// A part the plan does not have.
@@ -299,6 +301,7 @@ impl ErrorCode {
             | A::EtagMismatch
             | A::SizeMismatch
             | A::InvalidLink
+            | A::ExternalIdTaken
             | A::InvalidScope
             | A::InvalidPolicy
             | A::InvalidTtl

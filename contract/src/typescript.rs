@@ -11,7 +11,10 @@ use crate::analytics::{
     AnalyticsQuery, AnalyticsReport, BeaconAccepted, BeaconGrant, BreakdownRow, Dimension,
     IngestStats, Interval, Metrics, RenditionTime, SeriesPoint, ViewEvent, ViewTimeline,
 };
-use crate::assets::{AssetView, DeletedAsset, DeletionStatus, JobError, JobView, PackageView};
+use crate::assets::{
+    AssetList, AssetPatch, AssetQuery, AssetSummary, AssetView, DeletedAsset, DeletionStatus,
+    JobError, JobView, PackageView,
+};
 use crate::errors::{ApiErrorCode, ErrorBody, ErrorCode, ErrorDetail};
 use crate::events::{
     ObjectKindName, PlayerRetryReason, PlayerRetrying, PlayerStats, Playing, RecorderEvent,
@@ -73,6 +76,10 @@ pub fn declarations() -> String {
         CompletedUpload,
         AbortedUpload,
         AssetView,
+        AssetPatch,
+        AssetSummary,
+        AssetList,
+        AssetQuery,
         DeletionStatus,
         DeletedAsset,
         JobView,

@@ -31,6 +31,9 @@ pub enum AppError {
     /// The upload is not in a state that allows this.
     #[error("upload is {0}")]
     Conflict(String),
+    /// Another of the key's assets has this external id.
+    #[error("another asset has this external_id")]
+    ExternalIdTaken,
     /// The request body is over the limit.
     #[error("request body too large")]
     PayloadTooLarge,
@@ -114,6 +117,7 @@ impl AppError {
             AppError::MissingScope(_) => (StatusCode::FORBIDDEN, C::Forbidden),
             AppError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, *code),
             AppError::Conflict(_) => (StatusCode::CONFLICT, C::UploadState),
+            AppError::ExternalIdTaken => (StatusCode::CONFLICT, C::ExternalIdTaken),
             AppError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, C::BodyTooLarge),
             AppError::StorageNotConfigured => {
                 (StatusCode::SERVICE_UNAVAILABLE, C::StorageNotConfigured)

@@ -19,6 +19,7 @@ mod pages;
 pub mod playback;
 mod routes;
 mod signed;
+mod sql;
 mod state;
 mod storage;
 pub mod transcode;

@@ -32,7 +32,13 @@ pub fn app(state: AppState) -> Router {
         .route("/uploads/{id}", get(uploads::show).delete(uploads::abort))
         .route("/uploads/{id}/sign", post(uploads::sign))
         .route("/uploads/{id}/complete", post(uploads::complete))
-        .route("/assets/{id}", get(assets::show).delete(deletion::delete))
+        .route("/assets", get(assets::list))
+        .route(
+            "/assets/{id}",
+            get(assets::show)
+                .patch(assets::patch)
+                .delete(deletion::delete),
+        )
         .route("/assets/{id}/cancel", post(assets::cancel))
         .route(
             "/assets/{id}/policy",
@@ -53,7 +59,7 @@ pub fn app(state: AppState) -> Router {
         .layer(
             CorsLayer::new()
                 .allow_origin(allow_origin(&cfg.allowed_origins))
-                .allow_methods([Method::GET, Method::POST, Method::DELETE])
+                .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
                 .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
         );
     // Players embedded on any site ask for sessions: the asset's policy (origin allow-list

@@ -5,7 +5,7 @@
  * The `code` of a JSON error the server answers (`{"error": {"code": …}}`), and of a
  * failed transcode job.
  */
-export type ApiErrorCode = "not_found" | "unauthorized" | "forbidden" | "body_too_large" | "invalid_json" | "invalid_body" | "content_type" | "bad_request" | "method_not_allowed" | "unknown_upload" | "upload_state" | "invalid_field" | "invalid_plan" | "chunk_size" | "too_long" | "batch_size" | "part_out_of_range" | "part_size" | "invalid_checksum" | "parts_mismatch" | "etag_mismatch" | "size_mismatch" | "invalid_link" | "missing_part" | "unexpected_part" | "duplicate_part" | "invalid_scope" | "unknown_asset" | "not_ready" | "denied" | "session_invalid" | "session_expired" | "invalid_public_key" | "invalid_package" | "unknown_path" | "invalid_policy" | "invalid_ttl" | "invalid_cidr" | "invalid_origin" | "invalid_country" | "secret_too_short" | "invalid_claims" | "busy" | "beacon_credential" | "beacon_asset" | "invalid_beacon" | "too_many_beacons" | "ingest_full" | "invalid_query" | "config" | "storage_not_configured" | "storage" | "database" | "key_unavailable" | "lease_lost" | "worker" | "source_tampered" | "source_replayed" | "source_unreadable" | "source_not_video" | "source_too_large" | "job_timeout" | "attempts_exhausted";
+export type ApiErrorCode = "not_found" | "unauthorized" | "forbidden" | "body_too_large" | "invalid_json" | "invalid_body" | "content_type" | "bad_request" | "method_not_allowed" | "unknown_upload" | "upload_state" | "invalid_field" | "invalid_plan" | "chunk_size" | "too_long" | "batch_size" | "part_out_of_range" | "part_size" | "invalid_checksum" | "parts_mismatch" | "etag_mismatch" | "size_mismatch" | "invalid_link" | "external_id_taken" | "missing_part" | "unexpected_part" | "duplicate_part" | "invalid_scope" | "unknown_asset" | "not_ready" | "denied" | "session_invalid" | "session_expired" | "invalid_public_key" | "invalid_package" | "unknown_path" | "invalid_policy" | "invalid_ttl" | "invalid_cidr" | "invalid_origin" | "invalid_country" | "secret_too_short" | "invalid_claims" | "busy" | "beacon_credential" | "beacon_asset" | "invalid_beacon" | "too_many_beacons" | "ingest_full" | "invalid_query" | "config" | "storage_not_configured" | "storage" | "database" | "key_unavailable" | "lease_lost" | "worker" | "source_tampered" | "source_replayed" | "source_unreadable" | "source_not_video" | "source_too_large" | "job_timeout" | "attempts_exhausted";
 
 /**
  * The `code` of every `CinelockError` the SDK throws or reports.
@@ -219,6 +219,18 @@ size: number,
  */
 created_at: number, 
 /**
+ * The owner's name for it (`PATCH /v1/assets/{id}`).
+ */
+title: string | null, 
+/**
+ * The owner's identifier for it (unique per API key).
+ */
+external_id: string | null, 
+/**
+ * The owner's string pairs.
+ */
+metadata: { [key in string]: string }, 
+/**
  * Whether the preview package is published.
  */
 preview_ready: boolean, 
@@ -232,6 +244,55 @@ cut_short: boolean,
  * recording and its camera.
  */
 linked: Array<string>, jobs: Array<JobView>, packages: Array<PackageView>, };
+
+/**
+ * `PATCH /v1/assets/{id}`: the fields given change, the others stay. `null` clears a title or
+ * an external id; `metadata` replaces the pairs (an empty object clears them).
+ */
+export type AssetPatch = { title?: string | null, external_id?: string | null, metadata?: { [key in string]: string }, };
+
+/**
+ * One asset of `GET /v1/assets`.
+ */
+export type AssetSummary = { asset_id: string, status: string, title: string | null, external_id: string | null, filename: string | null, size: number, 
+/**
+ * Unix ms.
+ */
+created_at: number, cut_short: boolean, };
+
+/**
+ * `GET /v1/assets`: a page of the API key's assets, newest first.
+ */
+export type AssetList = { assets: Array<AssetSummary>, 
+/**
+ * Pass as `cursor` for the next page; null on the last.
+ */
+next_cursor: string | null, };
+
+/**
+ * The query of `GET /v1/assets`.
+ */
+export type AssetQuery = { 
+/**
+ * Only assets in this status.
+ */
+status?: string, 
+/**
+ * Only assets created at or after (Unix ms).
+ */
+created_after?: number, 
+/**
+ * Only assets created before (Unix ms).
+ */
+created_before?: number, 
+/**
+ * Only the asset with this external id.
+ */
+external_id?: string, 
+/**
+ * 1 to 100 (default 50).
+ */
+limit?: number, cursor?: string, };
 
 /**
  * Where an asset's deletion is.

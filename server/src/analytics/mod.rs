@@ -11,7 +11,6 @@ pub mod retention;
 mod rollups;
 pub mod salts;
 pub mod service;
-mod sql;
 pub mod writer;
 
 use axum::Router;

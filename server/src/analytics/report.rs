@@ -20,7 +20,7 @@ use sqlx::FromRow;
 
 use cinelock_core::analytics::rollup::histogram_percentile;
 
-use super::sql::{Val, fetch_all};
+use crate::sql::{Val, fetch_all};
 
 use crate::auth::{self, SCOPE_READ};
 use crate::state::AppState;

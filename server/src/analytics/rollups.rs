@@ -14,7 +14,7 @@ use cinelock_core::analytics::salt::day_of;
 use sqlx::{Any, FromRow, Transaction};
 
 use super::masked::ViewDims;
-use super::sql::{Val, fetch_tx, insert_rows};
+use crate::sql::{Val, fetch_tx, insert_rows};
 
 const HOUR_MS: i64 = 3_600_000;
 

@@ -15,7 +15,7 @@ use sqlx::AnyPool;
 
 use super::masked::{Item, ViewDims};
 use super::rollups;
-use super::sql::{Val, insert_rows};
+use crate::sql::{Val, insert_rows};
 use tokio::sync::mpsc;
 
 use crate::AppError;

@@ -1,0 +1,196 @@
+//! The asset library on SQLite and PostgreSQL (Garage): the API key's assets listed newest
+//! first a page at a time and filtered; titles, external ids and metadata set and cleared;
+//! every deny and bad-input case.
+
+mod support;
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use support::{Db, Store, call, code, create, env, on_each_database};
+
+on_each_database!(the_library_lists_pages_filters_and_patches);
+
+async fn get(env: &support::Env, key: &str, path: &str) -> (StatusCode, Value) {
+    call(&env.state, "GET", path, Some(key), None).await
+}
+
+fn ids(v: &Value) -> Vec<String> {
+    v["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["asset_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn the_library_lists_pages_filters_and_patches(db: Db) {
+    let env = env(Store::Garage, db).await;
+    let s = &env.state;
+    let mut made = Vec::new();
+    for _ in 0..3 {
+        made.push(create(&env, 100).await.asset_id);
+        // Distinct creation times, so "newest first" is one order.
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    }
+    let newest_first: Vec<String> = made.iter().rev().cloned().collect();
+    let (st, all) = get(&env, &env.key, "/v1/assets").await;
+    assert_eq!(st, StatusCode::OK, "{all}");
+    assert_eq!(ids(&all), newest_first);
+    assert_eq!(all["next_cursor"], Value::Null);
+    assert_eq!(all["assets"][0]["status"], "uploading");
+
+    // Pages of two: the cursor carries on where the page ended.
+    let (_, p1) = get(&env, &env.key, "/v1/assets?limit=2").await;
+    assert_eq!(ids(&p1), newest_first[..2]);
+    let cursor = p1["next_cursor"].as_str().unwrap();
+    let (_, p2) = get(
+        &env,
+        &env.key,
+        &format!("/v1/assets?limit=2&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(ids(&p2), newest_first[2..]);
+    assert_eq!(p2["next_cursor"], Value::Null);
+
+    // Filters.
+    let (_, none) = get(&env, &env.key, "/v1/assets?status=ready").await;
+    assert!(ids(&none).is_empty());
+    let first_at = all["assets"][2]["created_at"].as_i64().unwrap();
+    let (_, later) = get(
+        &env,
+        &env.key,
+        &format!("/v1/assets?created_after={}", first_at + 1),
+    )
+    .await;
+    assert_eq!(ids(&later), newest_first[..2]);
+    let (_, earlier) = get(
+        &env,
+        &env.key,
+        &format!("/v1/assets?created_before={}", first_at + 1),
+    )
+    .await;
+    assert_eq!(ids(&earlier), newest_first[2..]);
+
+    // Patch: title, external id, metadata; then clear.
+    let id = &made[0];
+    let path = format!("/v1/assets/{id}");
+    let (st, a) = call(
+        s,
+        "PATCH",
+        &path,
+        Some(&env.key),
+        Some(json!({"title": "Launch video", "external_id": "cms-42", "metadata": {"team": "web", "lang": "de"}})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{a}");
+    assert_eq!(
+        (a["title"].as_str(), a["external_id"].as_str()),
+        (Some("Launch video"), Some("cms-42"))
+    );
+    assert_eq!(a["metadata"], json!({"lang": "de", "team": "web"}));
+    let (_, by_external) = get(&env, &env.key, "/v1/assets?external_id=cms-42").await;
+    assert_eq!(ids(&by_external), [id.clone()]);
+    assert_eq!(by_external["assets"][0]["title"], "Launch video");
+    // Only what is given changes.
+    let (_, a) = call(
+        s,
+        "PATCH",
+        &path,
+        Some(&env.key),
+        Some(json!({"title": "Launch"})),
+    )
+    .await;
+    assert_eq!(
+        (a["title"].as_str(), a["external_id"].as_str()),
+        (Some("Launch"), Some("cms-42"))
+    );
+    assert_eq!(a["metadata"]["team"], "web");
+    let (_, a) = call(
+        s,
+        "PATCH",
+        &path,
+        Some(&env.key),
+        Some(json!({"title": null, "metadata": {}})),
+    )
+    .await;
+    assert_eq!((&a["title"], &a["metadata"]), (&Value::Null, &json!({})));
+    assert_eq!(a["external_id"], "cms-42");
+
+    // Deny and bad input.
+    let (st, v) = call(s, "GET", "/v1/assets", None, None).await;
+    assert_eq!((st, code(&v)), (StatusCode::UNAUTHORIZED, "unauthorized"));
+    let reader = cinelock_server::auth::create_api_key(s.db(), "reader", "uploads:read")
+        .await
+        .unwrap();
+    let (st, v) = call(
+        s,
+        "PATCH",
+        &path,
+        Some(&reader),
+        Some(json!({"title": "x"})),
+    )
+    .await;
+    assert_eq!((st, code(&v)), (StatusCode::FORBIDDEN, "forbidden"));
+    let other =
+        cinelock_server::auth::create_api_key(s.db(), "other", "uploads:write,uploads:read")
+            .await
+            .unwrap();
+    let (st, v) = get(&env, &other, "/v1/assets").await;
+    assert_eq!(
+        (st, ids(&v)),
+        (StatusCode::OK, vec![]),
+        "another customer's library is empty"
+    );
+    let (st, v) = call(s, "PATCH", &path, Some(&other), Some(json!({"title": "x"}))).await;
+    assert_eq!((st, code(&v)), (StatusCode::NOT_FOUND, "unknown_asset"));
+    for query in [
+        "limit=0",
+        "limit=101",
+        "limit=x",
+        "cursor=%%%",
+        "cursor=bm9wZQ",
+        "colour=red",
+    ] {
+        let (st, v) = get(&env, &env.key, &format!("/v1/assets?{query}")).await;
+        assert_eq!(
+            (st, code(&v)),
+            (StatusCode::BAD_REQUEST, "invalid_query"),
+            "{query}: {v}"
+        );
+    }
+    let too_many: serde_json::Map<String, Value> =
+        (0..33).map(|i| (format!("k{i}"), json!("v"))).collect();
+    for (body, expected) in [
+        (json!({"colour": "red"}), "invalid_body"),
+        (json!({"title": "x".repeat(513)}), "invalid_field"),
+        (json!({"title": ""}), "invalid_field"),
+        (json!({"title": "a\u{7}b"}), "invalid_field"),
+        (json!({"metadata": too_many}), "invalid_field"),
+        (json!({"metadata": {"k": 5}}), "invalid_body"),
+    ] {
+        let (st, v) = call(s, "PATCH", &path, Some(&env.key), Some(body.clone())).await;
+        assert_eq!(
+            (st, code(&v)),
+            (StatusCode::BAD_REQUEST, expected),
+            "{body}: {v}"
+        );
+    }
+    // An external id is one asset's.
+    let (st, v) = call(
+        s,
+        "PATCH",
+        &format!("/v1/assets/{}", made[1]),
+        Some(&env.key),
+        Some(json!({"external_id": "cms-42"})),
+    )
+    .await;
+    assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "external_id_taken"));
+    // Nothing was lost by the refusals.
+    let (_, a) = get(&env, &env.key, &path).await;
+    assert_eq!(a["external_id"], "cms-42");
+    // A deleted asset leaves the library.
+    let (st, _) = call(s, "DELETE", &path, Some(&env.key), None).await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, all) = get(&env, &env.key, "/v1/assets").await;
+    assert_eq!(ids(&all), newest_first[..2]);
+}

@@ -89,7 +89,7 @@ async fn the_library_lists_pages_filters_and_patches(db: Db) {
     );
     assert_eq!(a["metadata"], json!({"lang": "de", "team": "web"}));
     let (_, by_external) = get(&env, &env.key, "/v1/assets?external_id=cms-42").await;
-    assert_eq!(ids(&by_external), [id.clone()]);
+    assert_eq!(ids(&by_external), std::slice::from_ref(id));
     assert_eq!(by_external["assets"][0]["title"], "Launch video");
     // Only what is given changes.
     let (_, a) = call(

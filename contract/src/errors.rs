@@ -73,6 +73,9 @@ codes! {
         UnknownAsset = "unknown_asset",
         /// No package of the asset is published yet.
         NotReady = "not_ready",
+        /// The asset's transcode failed for good (or was cancelled): it will never play. The
+        /// message says why.
+        AssetFailed = "asset_failed",
         /// The asset's policy refused the session; `error.reason` says why.
         Denied = "denied",
         /// A playback session token that is not one.
@@ -233,6 +236,8 @@ codes! {
         UnknownAsset = "unknown_asset",
         /// No package is published yet.
         NotReady = "not_ready",
+        /// The asset's transcode failed: it will never play.
+        AssetFailed = "asset_failed",
         /// The session token is not one.
         SessionInvalid = "session_invalid",
         /// The session is over.
@@ -267,6 +272,7 @@ impl ErrorCode {
             A::Denied => ErrorCode::Denied,
             A::UnknownAsset => ErrorCode::UnknownAsset,
             A::NotReady => ErrorCode::NotReady,
+            A::AssetFailed => ErrorCode::AssetFailed,
             A::SessionInvalid => ErrorCode::SessionInvalid,
             A::SessionExpired => ErrorCode::SessionExpired,
             A::InvalidPublicKey => ErrorCode::InvalidPublicKey,

@@ -199,8 +199,12 @@ impl<'de> Deserialize<'de> for PolicyUpdate {
                 "set a password instead of password_required",
             ));
         }
+        // The flag is the server's to set: an unknown field's message lists `password` in its
+        // place.
         let mut policy: cinelock_core::policy::AssetPolicy =
-            serde_json::from_value(Value::Object(body)).map_err(D::Error::custom)?;
+            serde_json::from_value(Value::Object(body)).map_err(|e| {
+                D::Error::custom(e.to_string().replace("password_required", "password"))
+            })?;
         policy.password_required = password.is_some();
         Ok(PolicyUpdate { policy, password })
     }

@@ -186,6 +186,7 @@ function describe(error: { code?: string; reason?: string; message?: string } | 
     return why[error.reason ?? ""] ?? `Playback is not allowed (${error.reason}).`;
   }
   if (error.code === "not_ready") return "This video is still processing.";
+  if (error.code === "asset_failed") return "This video could not be processed.";
   if (error.code === "tampered") return "This video failed its integrity check and was stopped.";
   return `Playback failed (${error.code ?? "error"}).`;
 }

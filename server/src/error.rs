@@ -31,6 +31,12 @@ pub enum AppError {
     /// The upload is not in a state that allows this.
     #[error("upload is {0}")]
     Conflict(String),
+    /// The asset's transcode failed or was cancelled: it will never play.
+    #[error("{0}")]
+    AssetFailed(String),
+    /// The route exists, not for this method.
+    #[error("this route does not take this method")]
+    MethodNotAllowed,
     /// Another of the key's assets has this external id.
     #[error("another asset has this external_id")]
     ExternalIdTaken,
@@ -118,6 +124,8 @@ impl AppError {
             AppError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, *code),
             AppError::Conflict(_) => (StatusCode::CONFLICT, C::UploadState),
             AppError::ExternalIdTaken => (StatusCode::CONFLICT, C::ExternalIdTaken),
+            AppError::AssetFailed(_) => (StatusCode::CONFLICT, C::AssetFailed),
+            AppError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, C::MethodNotAllowed),
             AppError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, C::BodyTooLarge),
             AppError::StorageNotConfigured => {
                 (StatusCode::SERVICE_UNAVAILABLE, C::StorageNotConfigured)

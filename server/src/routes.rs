@@ -3,7 +3,7 @@
 use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{HeaderValue, Method, header};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use cinelock_contract::Health;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -19,9 +19,15 @@ const API_BODY_LIMIT: usize = 64 * 1024;
 /// Every route of the service.
 pub fn app(state: AppState) -> Router {
     let cfg = state.settings();
+    // Missing files and wrong methods answer JSON errors like the API.
+    let files = |dir: std::path::PathBuf| {
+        ServeDir::new(dir)
+            .call_fallback_on_method_not_allowed(true)
+            .fallback(any(static_miss))
+    };
     let sdk = Router::new()
-        .nest_service("/dist", ServeDir::new(cfg.sdk_dir.join("dist")))
-        .nest_service("/pkg", ServeDir::new(cfg.sdk_dir.join("pkg")))
+        .nest_service("/dist", files(cfg.sdk_dir.join("dist")))
+        .nest_service("/pkg", files(cfg.sdk_dir.join("pkg")))
         // The SDK is fetched by pages on other origins (the embed snippet).
         .layer(SetResponseHeaderLayer::overriding(
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -42,7 +48,9 @@ pub fn app(state: AppState) -> Router {
         .route("/assets/{id}/cancel", post(assets::cancel))
         .route(
             "/assets/{id}/policy",
-            get(playback::get_policy).put(playback::put_policy),
+            get(playback::get_policy)
+                .put(playback::put_policy)
+                .patch(playback::patch_policy),
         )
         .route("/assets/{id}/viewer-tokens", post(playback::mint_token))
         .route(
@@ -55,6 +63,7 @@ pub fn app(state: AppState) -> Router {
         )
         .nest("/analytics", analytics::api_routes())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
         .layer(
             CorsLayer::new()
@@ -67,6 +76,7 @@ pub fn app(state: AppState) -> Router {
     let play = Router::new()
         .route("/{id}", post(playback::play))
         .route("/{id}/urls", post(playback::urls))
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
         .layer(
             CorsLayer::new()
@@ -76,12 +86,14 @@ pub fn app(state: AppState) -> Router {
         );
     // Players on any site report their views; the credential decides, not CORS. Beacons are
     // `text/plain`, so browsers send them without a preflight.
-    let beacons = analytics::beacon_routes().layer(
-        CorsLayer::new()
-            .allow_origin(AllowOrigin::any())
-            .allow_methods([Method::POST])
-            .allow_headers([header::CONTENT_TYPE]),
-    );
+    let beacons = analytics::beacon_routes()
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::any())
+                .allow_methods([Method::POST])
+                .allow_headers([header::CONTENT_TYPE]),
+        );
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/v1/beacons", beacons)
@@ -89,7 +101,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/v1/play", play)
         .nest("/v1", api)
         .nest("/sdk", sdk)
-        .fallback_service(ServeDir::new(&cfg.demo_dir).fallback(get(not_found)))
+        .fallback_service(files(cfg.demo_dir.clone()))
         .layer(axum::middleware::map_response_with_state(
             state.clone(),
             pages::with_page_headers,
@@ -118,4 +130,18 @@ async fn healthz(State(state): State<AppState>) -> Json<Health> {
 
 async fn not_found() -> AppError {
     AppError::NotFound
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed
+}
+
+/// What a static directory answers for a file it does not have, or a method other than
+/// GET and HEAD.
+async fn static_miss(method: Method) -> AppError {
+    if method == Method::GET || method == Method::HEAD {
+        AppError::NotFound
+    } else {
+        AppError::MethodNotAllowed
+    }
 }

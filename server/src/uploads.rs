@@ -15,7 +15,9 @@ use cinelock_contract::uploads::{
     PlanView, RecipientView, SignRequest, SignedPartUrl, SignedParts, UploadStatus, UploadView,
 };
 use cinelock_core::DEFAULT_CHUNK_SIZE;
-use cinelock_core::upload::{DEFAULT_PART_SIZE, GrowingPlan, PartPlan, PartSpec};
+use cinelock_core::upload::{
+    DEFAULT_PART_SIZE, GrowingPlan, MAX_PART_SIZE, MIN_PART_SIZE, PartPlan, PartSpec,
+};
 
 use crate::AppError;
 use crate::auth::{self, SCOPE_READ, SCOPE_WRITE};
@@ -245,6 +247,13 @@ pub async fn create(
     }
     let chunk_size = req.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE);
     let part_size = req.part_size.unwrap_or(DEFAULT_PART_SIZE);
+    // A part size the store cannot take is refused, not quietly replaced by another.
+    if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&part_size) {
+        return Err(AppError::bad(
+            ApiErrorCode::InvalidPlan,
+            format!("part_size must be {MIN_PART_SIZE} to {MAX_PART_SIZE} bytes"),
+        ));
+    }
     let plan = match req.size {
         Some(size) if req.max_size.is_none() => {
             StoredPlan::Fixed(PartPlan::new(size, chunk_size, part_size).map_err(plan_error)?)

@@ -194,3 +194,78 @@ async fn the_library_lists_pages_filters_and_patches(db: Db) {
     let (_, all) = get(&env, &env.key, "/v1/assets").await;
     assert_eq!(ids(&all), newest_first[..2]);
 }
+
+#[tokio::test]
+async fn put_replaces_a_policy_and_patch_merges_into_it() {
+    let env = env(Store::Garage, Db::Sqlite).await;
+    let s = &env.state;
+    let id = create(&env, 100).await.asset_id;
+    let path = format!("/v1/assets/{id}/policy");
+    let send = |method: &'static str, body: Value| {
+        let path = path.clone();
+        let key = env.key.clone();
+        async move { call(s, method, &path, Some(&key), Some(body)).await }
+    };
+    let (st, p) = send(
+        "PUT",
+        json!({"visibility": "public", "allowed_countries": ["DE"]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    // PATCH keeps what it does not name, the password included.
+    let (st, p) = send("PATCH", json!({"password": "hunter2"})).await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    assert_eq!(
+        (
+            &p["visibility"],
+            &p["allowed_countries"],
+            &p["password_set"]
+        ),
+        (&json!("public"), &json!(["DE"]), &json!(true))
+    );
+    let (_, p) = send("PATCH", json!({"download_allowed": true})).await;
+    assert_eq!(
+        (
+            &p["password_set"],
+            &p["password_required"],
+            &p["download_allowed"]
+        ),
+        (&json!(true), &json!(true), &json!(true))
+    );
+    let (_, p) = send("PATCH", json!({"password": null})).await;
+    assert_eq!(
+        (&p["password_set"], &p["visibility"], &p["download_allowed"]),
+        (&json!(false), &json!("public"), &json!(true))
+    );
+    // PUT replaces: what it leaves out is back to the default.
+    let (_, p) = send("PUT", json!({"visibility": "unlisted"})).await;
+    assert_eq!(
+        (&p["allowed_countries"], &p["download_allowed"]),
+        (&json!([]), &json!(false))
+    );
+    // Bad input: clear errors that name only fields a client may send.
+    let (st, v) = send("PATCH", json!({"colour": "red"})).await;
+    assert_eq!((st, code(&v)), (StatusCode::BAD_REQUEST, "invalid_policy"));
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("`password`") && !message.contains("password_required"),
+        "{message}"
+    );
+    let (st, v) = send("PATCH", json!(["public"])).await;
+    assert_eq!((st, code(&v)), (StatusCode::BAD_REQUEST, "invalid_policy"));
+    let (st, v) = send("PATCH", json!({"password_required": true})).await;
+    assert_eq!((st, code(&v)), (StatusCode::BAD_REQUEST, "invalid_policy"));
+    let (_, p) = call(s, "GET", &path, Some(&env.key), None).await;
+    assert_eq!(p["visibility"], "unlisted", "refusals change nothing");
+    let reader = cinelock_server::auth::create_api_key(s.db(), "reader", "uploads:read")
+        .await
+        .unwrap();
+    let (st, _) = call(s, "PATCH", &path, Some(&reader), Some(json!({}))).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let other =
+        cinelock_server::auth::create_api_key(s.db(), "other", "uploads:write,uploads:read")
+            .await
+            .unwrap();
+    let (st, _) = call(s, "PATCH", &path, Some(&other), Some(json!({}))).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}

@@ -76,6 +76,72 @@ async fn unknown_paths_get_a_json_404_and_no_traversal() {
 }
 
 #[tokio::test]
+async fn wrong_methods_and_missing_sdk_files_get_json_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = support::state(dir.path(), None, &worker_pk()).await;
+    for (method, uri, status, code) in [
+        (
+            "GET",
+            "/v1/uploads",
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            "PUT",
+            "/v1/assets/x",
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            "GET",
+            "/v1/play/x",
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            "GET",
+            "/v1/beacons",
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            "GET",
+            "/sdk/dist/no-such-file.js",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            "GET",
+            "/sdk/pkg/no-such-file.wasm",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            "POST",
+            "/sdk/pkg/cinelock_sdk_wasm_bg.wasm",
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+    ] {
+        let res = app(state.clone())
+            .oneshot(
+                Request::builder()
+                    .method(method)
+                    .uri(uri)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(res.status(), status, "{method} {uri}");
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        let v: serde_json::Value = serde_json::from_slice(&body)
+            .unwrap_or_else(|_| panic!("{method} {uri}: not JSON: {body:?}"));
+        assert_eq!(v["error"]["code"], code, "{method} {uri}");
+    }
+}
+
+#[tokio::test]
 async fn upload_api_without_storage_is_a_clear_503() {
     let dir = tempfile::tempdir().unwrap();
     let state = support::state(dir.path(), None, &worker_pk()).await;

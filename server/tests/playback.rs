@@ -833,3 +833,25 @@ async fn the_sweep_finishes_a_deletion_stopped_half_way_and_removes_late_objects
         (StatusCode::OK, Some("deleted"))
     );
 }
+
+#[tokio::test]
+async fn a_failed_asset_says_it_will_never_play_and_why() {
+    let (env, _keys, _, _) = transcode_env_with(Db::Sqlite, 30, &[]).await;
+    let junk: Vec<u8> = (0..50_000u32).map(|i| (i * 7919 % 251) as u8).collect();
+    let c = upload_clip(&env, junk).await;
+    let id = asset_id(&env, &c).await;
+    drain(&env).await;
+    assert_eq!(asset(&env, &id).await["status"], "failed");
+    set_policy(&env, &id, json!({"visibility": "public"})).await;
+    let (st, b) = play(&env, &id, &Viewer::new(2), json!({}), &[], "127.0.0.1").await;
+    assert_eq!(
+        (st, b["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("asset_failed")),
+        "{b}"
+    );
+    let message = b["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("never play") && message.contains("source_not_video"),
+        "{message}"
+    );
+}

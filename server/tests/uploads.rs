@@ -562,6 +562,19 @@ async fn growing_uploads_deny_bad_parts_sizes_and_links() {
     )
     .await;
     assert_eq!((st, code(&v)), (StatusCode::BAD_REQUEST, "invalid_plan"));
+    // Part sizes the store cannot take are refused, not replaced by another.
+    for body in [
+        json!({"size": 100, "part_size": 1}),
+        json!({"size": 100, "part_size": u64::MAX}),
+        json!({"part_size": 1}),
+    ] {
+        let (st, v) = call(s, "POST", "/v1/uploads", Some(&env.key), Some(body.clone())).await;
+        assert_eq!(
+            (st, code(&v)),
+            (StatusCode::BAD_REQUEST, "invalid_plan"),
+            "{body}"
+        );
+    }
 
     // At most 10 MiB: two 8 MiB parts.
     let c = create_growing(

@@ -95,6 +95,33 @@ async fn asset_owner(state: &AppState, id: &str) -> Result<Option<String>, AppEr
     Ok(owner.map(|(o,)| o))
 }
 
+/// Why an asset without a package never will have one (its transcode failed or was
+/// cancelled), as the error to answer; `None` while it may still come.
+async fn never_ready(state: &AppState, id: &str) -> Result<Option<AppError>, AppError> {
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM assets WHERE id = $1")
+        .bind(id)
+        .fetch_optional(state.db())
+        .await?;
+    if !matches!(status.as_deref(), Some("failed" | "cancelled")) {
+        return Ok(None);
+    }
+    let why: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT error_code, error_message FROM jobs WHERE asset_id = $1 AND error_code IS NOT NULL \
+         ORDER BY updated_at DESC LIMIT 1",
+    )
+    .bind(id)
+    .fetch_optional(state.db())
+    .await?;
+    let message = match why {
+        Some((Some(code), message)) => format!(
+            "this asset will never play: its transcode failed ({code}: {})",
+            message.unwrap_or_default()
+        ),
+        _ => "this asset will never play: its transcode was cancelled".to_owned(),
+    };
+    Ok(Some(AppError::AssetFailed(message)))
+}
+
 /// The policy of asset `id`, or `None` if there is no such asset.
 pub(crate) async fn stored_policy(
     state: &AppState,
@@ -154,7 +181,8 @@ fn policy_view(policy: AssetPolicy, password_set: bool) -> PolicyView {
     }
 }
 
-/// `PUT /v1/assets/{id}/policy` (API key, uploads:write): replaces the asset's policy.
+/// `PUT /v1/assets/{id}/policy` (API key, uploads:write): replaces the asset's policy
+/// whole: a field left out takes its default (the most closed), and no password clears it.
 pub async fn put_policy(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -162,31 +190,82 @@ pub async fn put_policy(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<PolicyView>, AppError> {
     owned_asset(&state, &headers, SCOPE_WRITE, &id).await?;
-    let PolicyUpdate { policy, password } = serde_json::from_value(body)
-        .map_err(|e| AppError::bad(ApiErrorCode::InvalidPolicy, e.to_string()))?;
+    let PolicyUpdate { policy, password } = serde_json::from_value(body).map_err(policy_error)?;
     let hash = match password {
-        Some(p) => Some(
-            tokio::task::spawn_blocking(move || {
-                let mut salt = [0u8; 16];
-                rand::rng().fill_bytes(&mut salt);
-                let salt = SaltString::encode_b64(&salt).expect("16-byte salt");
-                Argon2::default()
-                    .hash_password(p.as_bytes(), &salt)
-                    .map(|h| h.to_string())
-            })
-            .await
-            .map_err(|e| AppError::Worker(e.to_string()))?
-            .map_err(|e| AppError::Worker(format!("argon2: {e}")))?,
-        ),
+        Some(p) => Some(hash_password(p).await?),
         None => None,
     };
-    // A new epoch ends every session granted under the old policy.
+    store_policy(&state, &id, policy, hash).await
+}
+
+/// `PATCH /v1/assets/{id}/policy` (API key, uploads:write): changes the fields given and keeps
+/// the others, the password included unless `password` is given (`""` or `null` clears it).
+pub async fn patch_policy(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<PolicyView>, AppError> {
+    owned_asset(&state, &headers, SCOPE_WRITE, &id).await?;
+    let Value::Object(changes) = body else {
+        return Err(AppError::bad(
+            ApiErrorCode::InvalidPolicy,
+            "a policy change is a JSON object",
+        ));
+    };
+    let stored = load_policy(&state, &id).await?;
+    let Ok(Value::Object(mut merged)) = serde_json::to_value(&stored.policy) else {
+        return Err(AppError::Database("stored policy unreadable".into()));
+    };
+    // The flag follows the password, which the update says or the stored hash keeps.
+    merged.remove("password_required");
+    let keeps_password = !changes.contains_key("password");
+    merged.extend(changes);
+    let PolicyUpdate {
+        mut policy,
+        password,
+    } = serde_json::from_value(Value::Object(merged)).map_err(policy_error)?;
+    let hash = match password {
+        Some(p) => Some(hash_password(p).await?),
+        None if keeps_password => stored.password_hash,
+        None => None,
+    };
+    policy.password_required = hash.is_some();
+    store_policy(&state, &id, policy, hash).await
+}
+
+fn policy_error(e: serde_json::Error) -> AppError {
+    AppError::bad(ApiErrorCode::InvalidPolicy, e.to_string())
+}
+
+/// An Argon2 hash of a policy's password, off the async threads.
+async fn hash_password(password: String) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let mut salt = [0u8; 16];
+        rand::rng().fill_bytes(&mut salt);
+        let salt = SaltString::encode_b64(&salt).expect("16-byte salt");
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+    })
+    .await
+    .map_err(|e| AppError::Worker(e.to_string()))?
+    .map_err(|e| AppError::Worker(format!("argon2: {e}")))
+}
+
+/// Stores a policy; a new epoch ends every session granted under the old one.
+async fn store_policy(
+    state: &AppState,
+    id: &str,
+    policy: AssetPolicy,
+    hash: Option<String>,
+) -> Result<Json<PolicyView>, AppError> {
     sqlx::query(
         "INSERT INTO asset_policies (asset_id, policy, password_hash, updated_at, epoch) VALUES ($1, $2, $3, $4, 1) \
          ON CONFLICT (asset_id) DO UPDATE SET policy = excluded.policy, password_hash = excluded.password_hash, \
              updated_at = excluded.updated_at, epoch = asset_policies.epoch + 1",
     )
-    .bind(&id)
+    .bind(id)
     .bind(serde_json::to_string(&policy).expect("policy serialises"))
     .bind(&hash)
     .bind(now_ms())
@@ -332,17 +411,22 @@ pub async fn play(
         ));
     }
     let pick = |kind: &str| packages.iter().find(|p| p.kind == kind);
+    let picked = match wanted {
+        Some(kind) => pick(kind),
+        None => pick("full").or_else(|| pick("preview")),
+    }
+    .cloned()
+    .ok_or(AppError::NotReady);
     let PackageRow {
         id: package_id,
         kind,
         prefix,
         manifest,
         manifest_nonce,
-    } = match wanted {
-        Some(kind) => pick(kind),
-        None => pick("full").or_else(|| pick("preview")),
-    }
-    .ok_or(AppError::NotReady)?;
+    } = match picked {
+        Ok(p) => p,
+        Err(e) => return Err(never_ready(&state, &id).await?.unwrap_or(e)),
+    };
     let manifest_nonce = manifest_nonce
         .as_deref()
         .ok_or_else(|| AppError::Database("package without its manifest nonce".into()))?;
@@ -374,7 +458,7 @@ pub async fn play(
     if let Some(p) = &manifest.poster {
         first.push(&p.path);
     }
-    let urls = sign_paths(&state, prefix, &first, ttl).await?;
+    let urls = sign_paths(&state, &prefix, &first, ttl).await?;
     let session_ttl = state.settings().play_session_ttl;
     // A session ends no later than the token it was granted on.
     let mut session_end = now_ms() + session_ttl.as_millis() as i64;
@@ -442,7 +526,7 @@ pub async fn play(
 }
 
 /// A published package, as a session needs it.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 struct PackageRow {
     id: String,
     kind: String,

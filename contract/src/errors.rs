@@ -60,6 +60,11 @@ codes! {
         InvalidLink = "invalid_link",
         /// Another of the API key's assets has this `external_id`.
         ExternalIdTaken = "external_id_taken",
+        /// A webhook URL that is not http(s), or (unless the server allows it) points at a
+        /// private or loopback address.
+        InvalidWebhookUrl = "invalid_webhook_url",
+        /// No such webhook endpoint (or not this API key's).
+        UnknownWebhook = "unknown_webhook",
         /// A part is missing (never signed, or not in the store).
         MissingPart = "missing_part",
         /// A part the plan does not have.
@@ -308,6 +313,8 @@ impl ErrorCode {
             | A::SizeMismatch
             | A::InvalidLink
             | A::ExternalIdTaken
+            | A::InvalidWebhookUrl
+            | A::UnknownWebhook
             | A::InvalidScope
             | A::InvalidPolicy
             | A::InvalidTtl

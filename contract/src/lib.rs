@@ -20,6 +20,7 @@ pub mod events;
 pub mod playback;
 pub mod typescript;
 pub mod uploads;
+pub mod webhooks;
 
 pub use errors::{ApiErrorCode, ErrorBody, ErrorCode, ErrorDetail};
 

@@ -25,6 +25,7 @@ mod rng;
 pub mod store;
 mod stream;
 pub mod upload;
+pub mod webhook;
 
 pub use chunk::{ChunkCipher, TAG_LEN};
 pub use error::Error;

@@ -227,6 +227,14 @@ pub struct Config {
     /// part URLs past it are refused. Default 20 GiB (about 9 hours at 5 Mbit/s).
     #[arg(long, env = "CINELOCK_MAX_GROWING_BYTES", default_value_t = 20 << 30)]
     pub max_growing_bytes: u64,
+    /// Let webhook endpoints be on loopback or private addresses (default: refused, so a webhook
+    /// cannot reach the server's own network). For development and tests.
+    #[arg(long, env = "CINELOCK_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
+    /// Milliseconds before a failed webhook delivery's first retry (then 4× longer each time, at
+    /// most an hour; 8 attempts).
+    #[arg(long, env = "CINELOCK_WEBHOOK_RETRY_BASE_MS", default_value_t = 5_000)]
+    pub webhook_retry_base_ms: u64,
     /// Playback analytics (beacons from players, `GET /v1/analytics`): on unless `false`.
     #[arg(long, env = "CINELOCK_ANALYTICS", default_value_t = true, action = clap::ArgAction::Set)]
     pub analytics: bool,
@@ -331,7 +339,15 @@ pub struct Settings {
     pub play_session_ttl: Duration,
     pub password_hashes: usize,
     pub max_growing_bytes: u64,
+    pub webhooks: WebhookSettings,
     pub analytics: AnalyticsSettings,
+}
+
+/// Webhook delivery settings.
+#[derive(Debug, Clone, Copy)]
+pub struct WebhookSettings {
+    pub allow_private: bool,
+    pub retry_base_ms: u64,
 }
 
 impl std::fmt::Debug for Settings {
@@ -372,6 +388,7 @@ impl std::fmt::Debug for Settings {
             .field("play_session_ttl", &self.play_session_ttl)
             .field("password_hashes", &self.password_hashes)
             .field("max_growing_bytes", &self.max_growing_bytes)
+            .field("webhooks", &self.webhooks)
             .field("analytics", &self.analytics)
             .finish()
     }
@@ -696,6 +713,10 @@ impl Config {
             play_session_ttl: Duration::from_secs(self.play_session_ttl),
             password_hashes,
             max_growing_bytes: self.max_growing_bytes,
+            webhooks: WebhookSettings {
+                allow_private: self.webhook_allow_private,
+                retry_base_ms: self.webhook_retry_base_ms.max(1),
+            },
             analytics: AnalyticsSettings {
                 enabled: self.analytics,
                 retention: Duration::from_secs(self.analytics_retention_days * 86_400),

@@ -19,6 +19,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use cinelock_contract::assets::{DeletedAsset, DeletionStatus};
+use cinelock_contract::webhooks::WebhookEventType;
 
 use crate::AppError;
 use crate::auth::{self, SCOPE_WRITE};
@@ -102,6 +103,13 @@ async fn begin(state: &AppState, id: &str, owner: &str) -> Result<(), AppError> 
     .execute(&mut *tx)
     .await?;
     crate::db::set_asset_status(&mut tx, id, "deleting", now).await?;
+    crate::webhooks::outbox::emit(
+        &mut tx,
+        WebhookEventType::AssetDeleted,
+        crate::webhooks::outbox::about(id),
+        now,
+    )
+    .await?;
     sqlx::query(
         "UPDATE jobs SET status = 'cancelled', finished_at = $1, updated_at = $1, lease_token = NULL, \
          lease_expires_at = NULL WHERE asset_id = $2 AND status IN ('queued', 'running')",

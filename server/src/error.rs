@@ -34,6 +34,9 @@ pub enum AppError {
     /// The asset's transcode failed or was cancelled: it will never play.
     #[error("{0}")]
     AssetFailed(String),
+    /// No such webhook endpoint, or not this key's.
+    #[error("no such webhook endpoint")]
+    UnknownWebhook,
     /// The route exists, not for this method.
     #[error("this route does not take this method")]
     MethodNotAllowed,
@@ -125,6 +128,7 @@ impl AppError {
             AppError::Conflict(_) => (StatusCode::CONFLICT, C::UploadState),
             AppError::ExternalIdTaken => (StatusCode::CONFLICT, C::ExternalIdTaken),
             AppError::AssetFailed(_) => (StatusCode::CONFLICT, C::AssetFailed),
+            AppError::UnknownWebhook => (StatusCode::NOT_FOUND, C::UnknownWebhook),
             AppError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, C::MethodNotAllowed),
             AppError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, C::BodyTooLarge),
             AppError::StorageNotConfigured => {

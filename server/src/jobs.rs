@@ -11,11 +11,13 @@
 //! never listed with a package that is not complete in the bucket.
 
 use cinelock_contract::ApiErrorCode;
+use cinelock_contract::webhooks::{WebhookData, WebhookEventType};
 use serde::Serialize;
 use sqlx::AnyPool;
 
 use crate::AppError;
 use crate::db::now_ms;
+use crate::webhooks::outbox;
 
 /// What a job produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -223,6 +225,11 @@ pub async fn succeed(db: &AnyPool, job: &Claimed, package: &Publish) -> Result<(
     if job.kind == JobKind::Full {
         crate::db::set_asset_status(&mut tx, &job.asset_id, "ready", now).await?;
     }
+    let event = match job.kind {
+        JobKind::Preview => WebhookEventType::AssetPreviewReady,
+        JobKind::Full => WebhookEventType::AssetReady,
+    };
+    outbox::emit(&mut tx, event, outbox::about(&job.asset_id), now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -266,6 +273,14 @@ pub async fn fail(
     .await?;
     if done.rows_affected() == 1 && !again && job.kind == JobKind::Full {
         crate::db::set_asset_status(&mut tx, &job.asset_id, "failed", now).await?;
+        let data = WebhookData {
+            error: Some(JobError {
+                code: error.code(),
+                message: public_message(error),
+            }),
+            ..outbox::about(&job.asset_id)
+        };
+        outbox::emit(&mut tx, WebhookEventType::AssetErrored, data, now).await?;
     }
     tx.commit().await?;
     Ok(())

@@ -24,6 +24,7 @@ mod state;
 mod storage;
 pub mod transcode;
 pub mod uploads;
+pub mod webhooks;
 pub mod worker_key;
 
 pub use config::{Cli, Command, Config, EmbeddedS3Settings, Role, Settings, StorageSettings};

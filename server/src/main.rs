@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use cinelock_server::analytics::{self, salts::Salts};
 use cinelock_server::{
     AppError, AppState, Cli, Command, Role, app, auth, deletion, embedded_s3, kek, now_ms,
-    playback, transcode, uploads, worker_key,
+    playback, transcode, uploads, webhooks, worker_key,
 };
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
@@ -170,6 +170,9 @@ async fn serve(state: AppState) -> Result<(), AppError> {
                 .await
                 .map_err(AppError::Config)?;
         }
+        // Webhooks are delivered from the outbox by every serving process (leases keep two
+        // from sending the same delivery).
+        tokio::spawn(webhooks::delivery::run(state.clone()));
         let reaper = state.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(reaper.settings().reaper_interval);

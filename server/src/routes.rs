@@ -11,7 +11,7 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::state::AppState;
-use crate::{AppError, analytics, assets, deletion, pages, playback, uploads};
+use crate::{AppError, analytics, assets, deletion, pages, playback, uploads, webhooks};
 
 /// JSON bodies of the API are small; anything bigger is refused before parsing.
 const API_BODY_LIMIT: usize = 64 * 1024;
@@ -62,6 +62,7 @@ pub fn app(state: AppState) -> Router {
             axum::routing::delete(playback::viewer_keys::revoke_handler),
         )
         .nest("/analytics", analytics::api_routes())
+        .nest("/webhooks", webhooks::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))

@@ -14,6 +14,7 @@ use cinelock_contract::uploads::{
     AbortedUpload, CompletePart, CompleteRequest, CompletedUpload, CreateUpload, CreatedUpload,
     PlanView, RecipientView, SignRequest, SignedPartUrl, SignedParts, UploadStatus, UploadView,
 };
+use cinelock_contract::webhooks::{WebhookData, WebhookEventType};
 use cinelock_core::DEFAULT_CHUNK_SIZE;
 use cinelock_core::upload::{
     DEFAULT_PART_SIZE, GrowingPlan, MAX_PART_SIZE, MIN_PART_SIZE, PartPlan, PartSpec,
@@ -636,6 +637,12 @@ async fn mark(
     crate::db::set_asset_status(&mut tx, &upload.asset_id, asset_status, now).await?;
     if status == UploadStatus::Completed {
         crate::jobs::enqueue(&mut tx, &upload.asset_id, now).await?;
+        let data = WebhookData {
+            upload_id: Some(upload.id.clone()),
+            ..crate::webhooks::outbox::about(&upload.asset_id)
+        };
+        crate::webhooks::outbox::emit(&mut tx, WebhookEventType::UploadCompleted, data, now)
+            .await?;
     }
     tx.commit().await?;
     Ok(())

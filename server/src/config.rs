@@ -87,6 +87,10 @@ pub struct Config {
     /// Address to listen on (port 0 picks a free port and prints it).
     #[arg(long, env = "CINELOCK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Admin address: `/metrics` (Prometheus) is served there only, never on `CINELOCK_LISTEN`.
+    /// The default is a free loopback port, printed at start; set a fixed one in production.
+    #[arg(long, env = "CINELOCK_ADMIN_LISTEN", default_value = "127.0.0.1:0")]
+    pub admin_listen: SocketAddr,
     /// Directory of the demo pages (served at `/`).
     #[arg(long, env = "CINELOCK_DEMO_DIR", default_value = "player-demo")]
     pub demo_dir: PathBuf,
@@ -307,6 +311,7 @@ impl std::fmt::Debug for EmbeddedS3Settings {
 #[derive(Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
+    pub admin_listen: SocketAddr,
     pub demo_dir: PathBuf,
     pub sdk_dir: PathBuf,
     pub database_url: String,
@@ -360,6 +365,7 @@ impl std::fmt::Debug for Settings {
         };
         f.debug_struct("Settings")
             .field("listen", &self.listen)
+            .field("admin_listen", &self.admin_listen)
             .field("demo_dir", &self.demo_dir)
             .field("sdk_dir", &self.sdk_dir)
             .field("database_url", &db)
@@ -687,6 +693,7 @@ impl Config {
         };
         Ok(Settings {
             listen: self.listen,
+            admin_listen: self.admin_listen,
             demo_dir: self.demo_dir,
             sdk_dir: self.sdk_dir,
             database_url: self.database_url,

@@ -15,6 +15,7 @@ pub mod jobs;
 mod json;
 pub mod kek;
 mod keys;
+pub mod metrics;
 mod pages;
 pub mod playback;
 mod routes;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use cinelock_server::analytics::{self, salts::Salts};
 use cinelock_server::{
-    AppError, AppState, Cli, Command, Role, app, auth, deletion, embedded_s3, kek, now_ms,
+    AppError, AppState, Cli, Command, Role, app, auth, deletion, embedded_s3, kek, metrics, now_ms,
     playback, transcode, uploads, webhooks, worker_key,
 };
 use clap::Parser;
@@ -219,6 +219,25 @@ async fn serve(state: AppState) -> Result<(), AppError> {
         .map_err(|e| AppError::Config(e.to_string()))?;
     // Tests and scripts read this line to find the port when listening on port 0.
     println!("cinelock-server listening on http://{addr}");
+    // Metrics on the admin address only.
+    let admin = tokio::net::TcpListener::bind(settings.admin_listen)
+        .await
+        .map_err(|e| {
+            AppError::Config(format!(
+                "cannot listen on {} (CINELOCK_ADMIN_LISTEN): {e}",
+                settings.admin_listen
+            ))
+        })?;
+    let admin_addr = admin
+        .local_addr()
+        .map_err(|e| AppError::Config(e.to_string()))?;
+    println!("cinelock-server admin (metrics) on http://{admin_addr}/metrics");
+    let admin_app = metrics::admin_app(state.clone());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(admin, admin_app).await {
+            tracing::warn!(error = %e, "the admin server stopped");
+        }
+    });
     // The peer address feeds IP allow-lists (unless a trusted proxy header is configured).
     let drain = state.clone();
     axum::serve(

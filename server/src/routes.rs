@@ -7,8 +7,10 @@ use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use cinelock_contract::Health;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
 use crate::{AppError, analytics, assets, deletion, pages, playback, uploads, webhooks};
@@ -19,6 +21,8 @@ const API_BODY_LIMIT: usize = 64 * 1024;
 /// Every route of the service.
 pub fn app(state: AppState) -> Router {
     let cfg = state.settings();
+    // Requests are counted by route pattern (metrics.rs).
+    let track = axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track);
     // Missing files and wrong methods answer JSON errors like the API.
     let files = |dir: std::path::PathBuf| {
         ServeDir::new(dir)
@@ -63,6 +67,7 @@ pub fn app(state: AppState) -> Router {
         )
         .nest("/analytics", analytics::api_routes())
         .nest("/webhooks", webhooks::routes())
+        .route_layer(track.clone())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
@@ -77,6 +82,7 @@ pub fn app(state: AppState) -> Router {
     let play = Router::new()
         .route("/{id}", post(playback::play))
         .route("/{id}/urls", post(playback::urls))
+        .route_layer(track.clone())
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
         .layer(
@@ -88,6 +94,7 @@ pub fn app(state: AppState) -> Router {
     // Players on any site report their views; the credential decides, not CORS. Beacons are
     // `text/plain`, so browsers send them without a preflight.
     let beacons = analytics::beacon_routes()
+        .route_layer(track.clone())
         .method_not_allowed_fallback(method_not_allowed)
         .layer(
             CorsLayer::new()
@@ -107,6 +114,21 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             pages::with_page_headers,
         ))
+        // Every request gets an id (or keeps the one a proxy gave it), answered in
+        // `x-request-id` and carried by the log lines of its span. The span names the method
+        // and the path without its query (which may hold a token), nothing else.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
 

@@ -12,6 +12,7 @@ use crate::AppError;
 use crate::analytics::service::Analytics;
 use crate::auth::TokenSigner;
 use crate::config::Settings;
+use crate::metrics::Metrics;
 use crate::playback::client::Geo;
 use crate::playback::guesses::Hashers;
 use crate::storage::Storage;
@@ -34,6 +35,7 @@ struct Inner {
     password_hashers: Hashers,
     /// Beacon intake and its writer (`None` when analytics are off).
     analytics: Option<Analytics>,
+    metrics: Metrics,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
                 geo,
                 password_hashers: Hashers::new(settings_hashes),
                 analytics,
+                metrics: Metrics::default(),
             }),
         })
     }
@@ -71,6 +74,11 @@ impl AppState {
 
     pub fn db(&self) -> &AnyPool {
         &self.inner.db
+    }
+
+    /// This process's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
     }
 
     /// The object store, or a 503 when none is configured.

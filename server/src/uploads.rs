@@ -24,6 +24,7 @@ use crate::AppError;
 use crate::auth::{self, SCOPE_READ, SCOPE_WRITE};
 use crate::db::now_ms;
 use crate::json::ApiJson;
+use crate::metrics::UploadEvent;
 use crate::state::AppState;
 use crate::storage::FinishedPart;
 
@@ -342,6 +343,7 @@ pub async fn create(
     tx.commit().await?;
     let expires = now + state.settings().upload_token_ttl.as_millis() as i64;
     let token = state.tokens()?.issue(&upload_id, expires);
+    state.metrics().upload(UploadEvent::Created);
     tracing::info!(
         upload_id,
         asset_id,
@@ -589,6 +591,9 @@ async fn completed(
         tx.commit().await?;
     }
     mark(state, upload, UploadStatus::Completed, "uploaded").await?;
+    state.metrics().upload(UploadEvent::Completed {
+        sealed_bytes: plan.sealed_len(),
+    });
     tracing::info!(
         upload_id = upload.id,
         asset_id = upload.asset_id,
@@ -613,6 +618,7 @@ pub async fn abort(
             .abort(&upload.object_key, &upload.s3_upload_id)
             .await?;
         mark(&state, &upload, UploadStatus::Aborted, "aborted").await?;
+        state.metrics().upload(UploadEvent::Aborted);
     }
     Ok(Json(AbortedUpload {
         upload_id: upload.id,
@@ -663,6 +669,7 @@ pub async fn reap_abandoned(state: &AppState, older_than_ms: i64) -> Result<usiz
             .abort(&upload.object_key, &upload.s3_upload_id)
             .await?;
         mark(state, &upload, UploadStatus::Abandoned, "abandoned").await?;
+        state.metrics().upload(UploadEvent::Abandoned);
         tracing::info!(upload_id = id, "abandoned upload aborted");
         reaped += 1;
     }

@@ -269,3 +269,68 @@ async fn put_replaces_a_policy_and_patch_merges_into_it() {
     let (st, _) = call(s, "PATCH", &path, Some(&other), Some(json!({}))).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 }
+
+/// The admin address's `/metrics`.
+async fn scrape(state: &cinelock_server::AppState) -> String {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let res = cinelock_server::metrics::admin_app(state.clone())
+        .oneshot(
+            axum::http::Request::get("/metrics")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn metrics_count_requests_uploads_and_key_releases_by_pattern_only() {
+    let env = env(Store::Garage, Db::Sqlite).await;
+    let s = &env.state;
+    let c = create(&env, 100).await;
+    let (st, _) = call(s, "GET", &format!("/v1/assets/{}", c.asset_id), None, None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, _) = call(
+        s,
+        "DELETE",
+        &format!("/v1/uploads/{}", c.id),
+        Some(&c.token),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    // A private asset without a token: a key release denied.
+    let (st, _, _) = support::request_from(
+        s,
+        "POST",
+        &format!("/v1/play/{}", c.asset_id),
+        json!({"public_key": "11".repeat(32)}).to_string(),
+        &[("content-type", "application/json")],
+        "203.0.113.9",
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let text = scrape(s).await;
+    for line in [
+        r#"cinelock_http_requests_total{route="/v1/assets/{id}",method="GET",status="401"} 1"#,
+        r#"cinelock_http_requests_total{route="/v1/uploads",method="POST",status="201"} 1"#,
+        r#"cinelock_uploads_total{event="created"} 1"#,
+        r#"cinelock_uploads_total{event="aborted"} 1"#,
+        r#"cinelock_key_releases_total{outcome="denied",reason="token_required"} 1"#,
+        r#"cinelock_transcode_jobs{state="queued"} 0"#,
+        "cinelock_transcode_queue_depth 0",
+    ] {
+        assert!(text.contains(line), "missing {line} in\n{text}");
+    }
+    assert!(text.contains(r#"cinelock_http_request_duration_seconds_bucket{le="#));
+    // Patterns only: no id, address or token in any label.
+    for secret in [c.asset_id.as_str(), c.id.as_str(), "203.0.113.9", c.token.as_str()] {
+        assert!(!text.contains(secret), "{secret} in the metrics");
+    }
+    // Every answer names its request id.
+    let res = support::request_from(s, "GET", "/healthz", "", &[], "127.0.0.1").await;
+    assert!(res.2.get("x-request-id").is_some_and(|v| v.len() >= 32));
+}

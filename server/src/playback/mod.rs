@@ -363,6 +363,23 @@ pub async fn play(
     headers: HeaderMap,
     ApiJson(req): ApiJson<PlayRequest>,
 ) -> Result<Json<PlayAnswer>, AppError> {
+    let answer = grant(&state, id, extensions, headers, req).await;
+    // Key releases granted and denied by reason, for the operator's metrics.
+    match &answer {
+        Ok(_) => state.metrics().release(None),
+        Err(AppError::Denied { reason, .. }) => state.metrics().release(Some(reason)),
+        Err(_) => {}
+    }
+    answer
+}
+
+async fn grant(
+    state: &AppState,
+    id: String,
+    extensions: Extensions,
+    headers: HeaderMap,
+    req: PlayRequest,
+) -> Result<Json<PlayAnswer>, AppError> {
     let player = hex::decode(req.public_key.trim())
         .ok()
         .and_then(|b| RecipientPublicKey::from_bytes(&b).ok())

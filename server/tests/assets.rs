@@ -327,7 +327,12 @@ async fn metrics_count_requests_uploads_and_key_releases_by_pattern_only() {
     }
     assert!(text.contains(r#"cinelock_http_request_duration_seconds_bucket{le="#));
     // Patterns only: no id, address or token in any label.
-    for secret in [c.asset_id.as_str(), c.id.as_str(), "203.0.113.9", c.token.as_str()] {
+    for secret in [
+        c.asset_id.as_str(),
+        c.id.as_str(),
+        "203.0.113.9",
+        c.token.as_str(),
+    ] {
         assert!(!text.contains(secret), "{secret} in the metrics");
     }
     // Every answer names its request id.

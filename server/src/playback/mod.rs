@@ -390,16 +390,16 @@ async fn grant(
             )
         })?;
     let storage = state.storage()?;
-    let owner = asset_owner(&state, &id)
+    let owner = asset_owner(state, &id)
         .await?
         .ok_or(AppError::UnknownAsset)?;
     let Stored {
         policy,
         password_hash: hash,
         epoch,
-    } = load_policy(&state, &id).await?;
-    let keys = viewer_keys::for_owner(&state, &owner, req.token.as_deref()).await?;
-    let ip = client_address(&state, &extensions, &headers);
+    } = load_policy(state, &id).await?;
+    let keys = viewer_keys::for_owner(state, &owner, req.token.as_deref()).await?;
+    let ip = client_address(state, &extensions, &headers);
     let country = state.geo().and_then(|g| g.country(ip));
     let text = |name| {
         headers
@@ -412,7 +412,7 @@ async fn grant(
     facts.country = country.as_deref();
     facts.token = req.token.as_deref();
     facts.wants_download = req.download;
-    let grant = decide(&state, &keys, &policy, hash, facts, req.password).await?;
+    let grant = decide(state, &keys, &policy, hash, facts, req.password).await?;
 
     let packages: Vec<PackageRow> = sqlx::query_as(
         "SELECT id, kind, prefix, manifest, manifest_nonce FROM packages WHERE asset_id = $1",
@@ -442,7 +442,7 @@ async fn grant(
         manifest_nonce,
     } = match picked {
         Ok(p) => p,
-        Err(e) => return Err(never_ready(&state, &id).await?.unwrap_or(e)),
+        Err(e) => return Err(never_ready(state, &id).await?.unwrap_or(e)),
     };
     let manifest_nonce = manifest_nonce
         .as_deref()
@@ -475,7 +475,7 @@ async fn grant(
     if let Some(p) = &manifest.poster {
         first.push(&p.path);
     }
-    let urls = sign_paths(&state, &prefix, &first, ttl).await?;
+    let urls = sign_paths(state, &prefix, &first, ttl).await?;
     let session_ttl = state.settings().play_session_ttl;
     // A session ends no later than the token it was granted on.
     let mut session_end = now_ms() + session_ttl.as_millis() as i64;

@@ -211,15 +211,8 @@ async fn serve(state: AppState) -> Result<(), AppError> {
             }
         }
     });
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .map_err(|e| AppError::Config(format!("cannot listen on {}: {e}", settings.listen)))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| AppError::Config(e.to_string()))?;
-    // Tests and scripts read this line to find the port when listening on port 0.
-    println!("cinelock-server listening on http://{addr}");
-    // Metrics on the admin address only.
+    // Metrics on the admin address only. Printed before the API's line, which tests and
+    // scripts read up to (they may stop reading there).
     let admin = tokio::net::TcpListener::bind(settings.admin_listen)
         .await
         .map_err(|e| {
@@ -238,6 +231,14 @@ async fn serve(state: AppState) -> Result<(), AppError> {
             tracing::warn!(error = %e, "the admin server stopped");
         }
     });
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| AppError::Config(format!("cannot listen on {}: {e}", settings.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| AppError::Config(e.to_string()))?;
+    // Tests and scripts read this line to find the port when listening on port 0.
+    println!("cinelock-server listening on http://{addr}");
     // The peer address feeds IP allow-lists (unless a trusted proxy header is configured).
     let drain = state.clone();
     axum::serve(

@@ -557,6 +557,24 @@ async fn the_server_binary_serves_uploads_from_the_embedded_store() {
         .await
         .unwrap();
     assert_eq!(health["storage"], true);
+    // Metrics are on the admin address, not on the API's.
+    let admin = lines
+        .iter()
+        .find_map(|l| l.split("admin (metrics) on ").nth(1))
+        .unwrap_or_else(|| panic!("no admin line in {lines:?}"))
+        .trim()
+        .to_owned();
+    let metrics = http.get(&admin).send().await.unwrap();
+    assert_eq!(metrics.status(), 200);
+    assert!(
+        metrics
+            .text()
+            .await
+            .unwrap()
+            .contains("cinelock_transcode_queue_depth")
+    );
+    let public = http.get(format!("{api}/metrics")).send().await.unwrap();
+    assert_eq!(public.status(), 404);
     // One whole upload through the process: create, sign, PUT to the store, complete.
     let source = b"a short clip".repeat(100);
     let created: Value = http

@@ -174,9 +174,13 @@ async fn ladder_with_audio(db: Db) {
         (p["progress"].as_i64(), f["progress"].as_i64()),
         (Some(100), Some(100))
     );
+    // The queue hands out the preview first. Which of two jobs running at once on two cores
+    // finishes first depends on the machine's load for a clip this short (measured: the
+    // preview took 1.47 s and the full ladder 1.40 s in one run), so finishing order is not
+    // asserted here; the preview's lead on real clips is in docs/benchmarks.md.
     assert!(
-        p["finished_at"].as_i64() < f["finished_at"].as_i64(),
-        "preview first: {a}"
+        p["started_at"].as_i64() <= f["started_at"].as_i64(),
+        "preview claimed first: {a}"
     );
     assert_eq!(a["preview_ready"], true);
     // The uploading browser sees the same through its upload token.
@@ -541,4 +545,36 @@ async fn bench_sealed_vs_plain_transcode() {
         settings.preset,
         sealed_sum / plain_sum
     );
+}
+
+/// One worker: its first job is the preview, published (the asset can play) while the full
+/// ladder still waits in the queue.
+#[tokio::test]
+async fn a_single_worker_publishes_the_preview_before_it_starts_the_ladder() {
+    let (env, keys, _, _) = transcode_env(Db::Sqlite, 30).await;
+    let c = upload_clip(&env, clip(keys.path(), "s.mp4", 320, 240, 3.0, true)).await;
+    let id = asset_id(&env, &c).await;
+    let settings = worker_settings(&env.state);
+    transcode::prepare(&settings).await.unwrap();
+    assert!(
+        transcode::run_once(&env.state, &settings, "only")
+            .await
+            .unwrap()
+    );
+    let a = asset(&env, &id).await;
+    assert_eq!(
+        (
+            a["preview_ready"].as_bool(),
+            job(&a, "full")["status"].as_str()
+        ),
+        (Some(true), Some("queued")),
+        "{a}"
+    );
+    assert_ne!(a["status"], "ready");
+    assert!(
+        transcode::run_once(&env.state, &settings, "only")
+            .await
+            .unwrap()
+    );
+    assert_eq!(asset(&env, &id).await["status"], "ready");
 }

@@ -1007,6 +1007,23 @@ fn pause_stops_new_work_and_resume_finishes() {
 }
 
 #[test]
+fn an_upload_paused_while_its_last_parts_finish_completes() {
+    // Three parts: all of them go out at once.
+    let src = Source::new(2_500, 128, 1_000);
+    let parts = src.plan.part_count() as usize;
+    assert!((2..=4).contains(&parts), "{parts} parts");
+    let mut sim = Sim::new(src, config(), Faults::default(), 4);
+    // Pause once every remaining part is out.
+    // Pause once every part has been sent and some PUT is still out.
+    assert!(sim.run_until(|s| s.puts.len() == parts && s.in_flight > 0));
+    sim.up.pause();
+    sim.run();
+    sim.assert_completed();
+    assert!(sim.events.iter().any(|(_, e)| *e == Event::Paused));
+    assert!(!sim.events.iter().any(|(_, e)| *e == Event::Resumed));
+}
+
+#[test]
 fn a_signer_clock_behind_the_store_is_learned_from_refusals() {
     // The server says its URLs live ten minutes, but its clock runs eight behind the
     // store's: they die after two. Parts hold URLs across pauses of 130 s; the store's

@@ -173,7 +173,7 @@ function describe(error: { code?: string; reason?: string; message?: string } | 
   if (!error) return "Playback failed.";
   if (error.code === "denied") {
     const why: Record<string, string> = {
-      token_required: "This video is private.",
+      token_required: "This video is private: it plays with a viewer token.",
       token_expired: "The link to this video has expired.",
       password_required: "This video needs a password.",
       password_wrong: "Wrong password.",

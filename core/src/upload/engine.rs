@@ -288,7 +288,9 @@ impl Upload {
                 self.abort_pending = false;
                 Some(Action::Abort)
             }
-            UploadState::Running
+            // Every part is stored: complete, even if the user paused while the last PUTs
+            // were finishing (a paused upload with nothing left to send would wait forever).
+            UploadState::Running | UploadState::Paused
                 if matches!(self.plan, Plan::Fixed(_))
                     && self.done_count == self.plan.known_parts() =>
             {

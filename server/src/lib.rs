@@ -3,6 +3,7 @@
 //! pages, and never handles media bytes. Its transcode workers ([`transcode`], the `worker`
 //! subcommand) turn sealed uploads into sealed, adaptive packages.
 
+pub mod admin;
 pub mod analytics;
 pub mod assets;
 pub mod auth;

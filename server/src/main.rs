@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use cinelock_server::analytics::{self, salts::Salts};
 use cinelock_server::{
-    AppError, AppState, Cli, Command, Role, app, auth, deletion, embedded_s3, kek, metrics, now_ms,
+    AppError, AppState, Cli, Command, Role, admin, app, auth, deletion, embedded_s3, kek, now_ms,
     playback, transcode, uploads, webhooks, worker_key,
 };
 use clap::Parser;
@@ -225,7 +225,7 @@ async fn serve(state: AppState) -> Result<(), AppError> {
         .local_addr()
         .map_err(|e| AppError::Config(e.to_string()))?;
     println!("cinelock-server admin (metrics) on http://{admin_addr}/metrics");
-    let admin_app = metrics::admin_app(state.clone());
+    let admin_app = admin::admin_app(state.clone());
     tokio::spawn(async move {
         if let Err(e) = axum::serve(admin, admin_app).await {
             tracing::warn!(error = %e, "the admin server stopped");

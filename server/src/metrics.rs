@@ -1,5 +1,5 @@
-//! Prometheus metrics, served at `/metrics` on the admin address (`CINELOCK_ADMIN_LISTEN`,
-//! loopback by default), never on the public one.
+//! Prometheus metrics: the registry and what is counted (served by [`crate::admin`] on the
+//! admin address, never on the public one).
 //!
 //! Counted as they happen: HTTP requests by route pattern, method and status, with latency
 //! histograms; uploads created, completed, aborted and abandoned, and sealed bytes completed;
@@ -8,14 +8,6 @@
 //! seconds of finished jobs. Labels hold route patterns (`/v1/assets/{id}`), never paths,
 //! ids, addresses or query strings.
 
-use std::time::Instant;
-
-use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::header;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -23,9 +15,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-
-use crate::AppError;
-use crate::state::AppState;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -148,6 +137,27 @@ pub enum UploadEvent {
 }
 
 impl Metrics {
+    /// Sets the figures read from the database: jobs by state, the queue depth, and the
+    /// seconds finished jobs took.
+    pub fn set_jobs(&self, by_state: &[(&str, i64)], queue_depth: i64, job_seconds: f64) {
+        for (state, n) in by_state {
+            self.jobs
+                .get_or_create(&StateLabels {
+                    state: (*state).to_owned(),
+                })
+                .set(*n);
+        }
+        self.queue_depth.set(queue_depth);
+        self.transcode_seconds.set(job_seconds);
+    }
+
+    /// The metrics in Prometheus' text format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        encode(&mut out, &self.registry).expect("writing to a String does not fail");
+        out
+    }
+
     /// Counts an upload event.
     pub fn upload(&self, event: UploadEvent) {
         let name = match event {
@@ -179,7 +189,8 @@ impl Metrics {
         self.releases.get_or_create(&labels).inc();
     }
 
-    fn request(&self, route: &str, method: &str, status: u16, seconds: f64) {
+    /// Counts a request answered with `status` after `seconds`, by its route pattern.
+    pub fn request(&self, route: &str, method: &str, status: u16, seconds: f64) {
         self.requests
             .get_or_create(&RequestLabels {
                 route: route.to_owned(),
@@ -194,85 +205,4 @@ impl Metrics {
             })
             .observe(seconds);
     }
-}
-
-/// Counts every request of the router it wraps, by its route pattern.
-pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str)
-        .to_owned();
-    let method = req.method().as_str().to_owned();
-    let start = Instant::now();
-    let response = next.run(req).await;
-    state.metrics().request(
-        &route,
-        &method,
-        response.status().as_u16(),
-        start.elapsed().as_secs_f64(),
-    );
-    response
-}
-
-#[derive(Debug, sqlx::FromRow)]
-struct JobCount {
-    status: String,
-    n: i64,
-}
-
-/// The metrics in Prometheus' text format, with the database's figures read now.
-pub async fn render(state: &AppState) -> Result<String, AppError> {
-    let m = state.metrics();
-    let counts: Vec<JobCount> =
-        sqlx::query_as("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")
-            .fetch_all(state.db())
-            .await?;
-    for state_name in ["queued", "running", "succeeded", "failed", "cancelled"] {
-        let n = counts
-            .iter()
-            .find(|c| c.status == state_name)
-            .map_or(0, |c| c.n);
-        m.jobs
-            .get_or_create(&StateLabels {
-                state: state_name.to_owned(),
-            })
-            .set(n);
-    }
-    let now = crate::db::now_ms();
-    let depth: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND run_after <= $1")
-            .bind(now)
-            .fetch_one(state.db())
-            .await?;
-    m.queue_depth.set(depth);
-    let ms: Option<i64> = sqlx::query_scalar(
-        "SELECT CAST(SUM(finished_at - started_at) AS BIGINT) FROM jobs \
-         WHERE status = 'succeeded' AND started_at IS NOT NULL AND finished_at IS NOT NULL",
-    )
-    .fetch_one(state.db())
-    .await?;
-    m.transcode_seconds.set(ms.unwrap_or(0) as f64 / 1000.0);
-    let mut out = String::new();
-    encode(&mut out, &m.registry).map_err(|e| AppError::Config(format!("metrics: {e}")))?;
-    Ok(out)
-}
-
-/// The admin router: `/metrics`.
-pub fn admin_app(state: AppState) -> Router {
-    Router::new()
-        .route("/metrics", get(serve))
-        .with_state(state)
-}
-
-async fn serve(State(state): State<AppState>) -> Result<Response, AppError> {
-    let body = render(&state).await?;
-    Ok((
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        body,
-    )
-        .into_response())
 }

@@ -22,7 +22,7 @@ const API_BODY_LIMIT: usize = 64 * 1024;
 pub fn app(state: AppState) -> Router {
     let cfg = state.settings();
     // Requests are counted by route pattern (metrics.rs).
-    let track = axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track);
+    let track = axum::middleware::from_fn_with_state(state.clone(), crate::admin::track);
     // Missing files and wrong methods answer JSON errors like the API.
     let files = |dir: std::path::PathBuf| {
         ServeDir::new(dir)

@@ -274,7 +274,7 @@ async fn put_replaces_a_policy_and_patch_merges_into_it() {
 async fn scrape(state: &cinelock_server::AppState) -> String {
     use http_body_util::BodyExt;
     use tower::ServiceExt;
-    let res = cinelock_server::metrics::admin_app(state.clone())
+    let res = cinelock_server::admin::admin_app(state.clone())
         .oneshot(
             axum::http::Request::get("/metrics")
                 .body(axum::body::Body::empty())

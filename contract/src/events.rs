@@ -42,6 +42,20 @@ pub enum UploadRetryReason {
     SigningFailed,
 }
 
+impl UploadRetryReason {
+    /// The reason of the core's upload engine, and the HTTP status for `Status`.
+    pub fn of(reason: &cinelock_core::upload::RetryReason) -> (Self, Option<u16>) {
+        use cinelock_core::upload::RetryReason as R;
+        match reason {
+            R::Network => (Self::Network, None),
+            R::Status(s) => (Self::Status, Some(*s)),
+            R::Expired => (Self::Expired, None),
+            R::BadDigest => (Self::BadDigest, None),
+            R::SigningFailed => (Self::SigningFailed, None),
+        }
+    }
+}
+
 /// Every event of an upload, by `type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(

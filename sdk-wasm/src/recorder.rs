@@ -18,8 +18,7 @@ use cinelock_contract::events::{RecorderEvent, RecorderProgress, UploadRetryReas
 use cinelock_contract::uploads::PlanView;
 use cinelock_core::recording::{Recording, RecordingLimits};
 use cinelock_core::upload::{
-    Event, GrowingPlan, GrowingSealer, RetryReason, Upload, UploadConfig, cut_short_plan,
-    done_parts,
+    Event, GrowingPlan, GrowingSealer, Upload, UploadConfig, cut_short_plan, done_parts,
 };
 use cinelock_core::{RecipientPublicKey, SEED_LEN, SealSeed};
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
@@ -316,13 +315,7 @@ fn recorder_event(event: &Event) -> Option<RecorderEvent> {
             delay_ms, reason, ..
         } => Some(RecorderEvent::Retrying {
             delay_ms: *delay_ms,
-            reason: match reason {
-                RetryReason::Network => UploadRetryReason::Network,
-                RetryReason::Status(_) => UploadRetryReason::Status,
-                RetryReason::Expired => UploadRetryReason::Expired,
-                RetryReason::BadDigest => UploadRetryReason::BadDigest,
-                RetryReason::SigningFailed => UploadRetryReason::SigningFailed,
-            },
+            reason: UploadRetryReason::of(reason).0,
         }),
         _ => None,
     }
@@ -393,11 +386,7 @@ impl Session {
         appends: Vec<cinelock_core::upload::Append>,
         tail_before: u64,
     ) -> Result<(), SdkError> {
-        for a in appends {
-            let offset = book.part_len(a.part);
-            book.add(a.part, offset, &a.bytes).await?;
-            self.sealed_bytes += a.bytes.len() as u64;
-        }
+        self.sealed_bytes += book.append(appends).await?;
         let sealed = sealer.sealed_chunks();
         if sealed > tail_before {
             // The newest chunk's last-flagged twin, for a recording cut short; the older one goes.
@@ -423,11 +412,7 @@ impl Session {
         sealer: GrowingSealer,
     ) -> Result<u64, SdkError> {
         let (appends, plan) = sealer.finish()?;
-        for a in appends {
-            let offset = book.part_len(a.part);
-            book.add(a.part, offset, &a.bytes).await?;
-            self.sealed_bytes += a.bytes.len() as u64;
-        }
+        self.sealed_bytes += book.append(appends).await?;
         // After a reload this says the recording ended normally, not cut short.
         book.spool()
             .write(&format!("end-{}", plan.plaintext_len()), &[])

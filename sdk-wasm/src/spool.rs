@@ -22,7 +22,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
-use cinelock_core::upload::PartSpec;
+use cinelock_core::upload::{Append, PartSpec};
 
 use crate::{SdkError, platform};
 
@@ -261,26 +261,29 @@ impl SpoolBook {
         }
     }
 
-    /// Writes sealed bytes of `part` at `offset` within it.
-    pub(crate) async fn add(&self, part: u32, offset: u64, bytes: &[u8]) -> Result<(), SdkError> {
-        let name = piece_name(part, offset);
-        self.spool.write(&name, bytes).await?;
-        self.state
-            .borrow_mut()
-            .pieces
-            .entry(part)
-            .or_default()
-            .push((offset, name, bytes.len() as u64));
-        Ok(())
-    }
-
-    /// Sealed bytes of `part` in the spool so far.
-    pub(crate) fn part_len(&self, part: u32) -> u64 {
-        self.state
-            .borrow()
-            .pieces
-            .get(&part)
-            .map_or(0, |p| p.iter().map(|(_, _, len)| len).sum())
+    /// Writes what the sealer produced, each piece after its part's earlier ones; returns the
+    /// bytes written.
+    pub(crate) async fn append(&self, appends: Vec<Append>) -> Result<u64, SdkError> {
+        let mut written = 0;
+        for a in appends {
+            let offset = self
+                .state
+                .borrow()
+                .pieces
+                .get(&a.part)
+                .map_or(0, |p| p.iter().map(|(_, _, len)| len).sum());
+            let name = piece_name(a.part, offset);
+            self.spool.write(&name, &a.bytes).await?;
+            let len = a.bytes.len() as u64;
+            self.state
+                .borrow_mut()
+                .pieces
+                .entry(a.part)
+                .or_default()
+                .push((offset, name, len));
+            written += len;
+        }
+        Ok(written)
     }
 
     /// Part `spec` as one Blob of its spooled pieces, with its SHA-256.

@@ -19,8 +19,8 @@ use cinelock_contract::uploads::{
     CompletePart, CompleteRequest, PlanView, SignPart, SignRequest, SignedParts, UploadView,
 };
 use cinelock_core::upload::{
-    Action, CompleteFailure, Event, ListedPart, PartSpec, PutFailure, RetryReason, SignedPart,
-    Upload, UploadConfig, done_parts,
+    Action, CompleteFailure, Event, ListedPart, PartSpec, PutFailure, SignedPart, Upload,
+    UploadConfig, done_parts,
 };
 use cinelock_core::{HEADER_LEN, RecipientPublicKey, SEED_LEN, SealSeed};
 use futures_channel::mpsc::{UnboundedSender, unbounded};
@@ -523,13 +523,7 @@ pub(crate) fn upload_event(event: &Event) -> UploadEvent {
             delay_ms,
             reason,
         } => {
-            let (reason, status) = match reason {
-                RetryReason::Network => (UploadRetryReason::Network, None),
-                RetryReason::Status(s) => (UploadRetryReason::Status, Some(*s)),
-                RetryReason::Expired => (UploadRetryReason::Expired, None),
-                RetryReason::BadDigest => (UploadRetryReason::BadDigest, None),
-                RetryReason::SigningFailed => (UploadRetryReason::SigningFailed, None),
-            };
+            let (reason, status) = UploadRetryReason::of(reason);
             UploadEvent::Retrying {
                 number: *number,
                 attempt: *attempt,

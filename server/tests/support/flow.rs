@@ -117,12 +117,15 @@ pub async fn env_with(store: Store, db: Db, extra: &[&str]) -> Env {
 }
 
 impl Env {
-    /// The SQLite database files (the database, its WAL and shared memory), when on SQLite.
-    pub fn sqlite_files(&self) -> Vec<std::path::PathBuf> {
+    /// The SQLite database files (the database, its WAL and shared memory) with their bytes,
+    /// when on SQLite.
+    pub fn sqlite_files(&self) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+        // SQLite removes `-wal` and `-shm` when its last connection closes, which may happen
+        // between listing and reading: a file gone by then holds nothing.
         ["db.sqlite", "db.sqlite-wal", "db.sqlite-shm"]
             .iter()
             .map(|f| self._dir.path().join(f))
-            .filter(|p| p.exists())
+            .filter_map(|p| std::fs::read(&p).ok().map(|bytes| (p, bytes)))
             .collect()
     }
 

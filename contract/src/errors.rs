@@ -63,6 +63,11 @@ codes! {
         /// A webhook URL that is not http(s), or (unless the server allows it) points at a
         /// private or loopback address.
         InvalidWebhookUrl = "invalid_webhook_url",
+        /// A caption track the server does not accept (its WebVTT, language or label), or
+        /// one too many for the asset.
+        InvalidCaptions = "invalid_captions",
+        /// No such caption track of the asset.
+        UnknownCaption = "unknown_caption",
         /// No such webhook endpoint (or not this API key's).
         UnknownWebhook = "unknown_webhook",
         /// A part is missing (never signed, or not in the store).
@@ -175,6 +180,8 @@ codes! {
         TooLong = "too_long",
         /// A package manifest that breaks the format's rules.
         InvalidManifest = "invalid_manifest",
+        /// A caption track that breaks the rules (WebVTT, language, label).
+        InvalidCaptions = "invalid_captions",
         // Uploads.
         /// No part plan fits.
         InvalidPlan = "invalid_plan",
@@ -315,6 +322,8 @@ impl ErrorCode {
             | A::ExternalIdTaken
             | A::InvalidWebhookUrl
             | A::UnknownWebhook
+            | A::InvalidCaptions
+            | A::UnknownCaption
             | A::InvalidScope
             | A::InvalidPolicy
             | A::InvalidTtl

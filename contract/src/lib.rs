@@ -14,6 +14,7 @@
 
 pub mod analytics;
 pub mod assets;
+pub mod captions;
 mod codes;
 pub mod errors;
 pub mod events;

@@ -60,6 +60,9 @@ pub struct PlayAnswer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub download: Option<DownloadGrant>,
+    /// The asset's caption and subtitle tracks, oldest first.
+    #[serde(default)]
+    pub text_tracks: Vec<crate::captions::TextTrackGrant>,
     /// Where the session's views report (absent when the server's analytics are off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]

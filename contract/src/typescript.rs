@@ -15,6 +15,7 @@ use crate::assets::{
     AssetList, AssetPatch, AssetQuery, AssetSummary, AssetView, DeletedAsset, DeletionStatus,
     JobError, JobView, PackageView,
 };
+use crate::captions::{AddCaption, CaptionKind, CaptionList, CaptionView, TextTrackGrant};
 use crate::errors::{ApiErrorCode, ErrorBody, ErrorCode, ErrorDetail};
 use crate::events::{
     ObjectKindName, PlayerRetryReason, PlayerRetrying, PlayerStats, Playing, RecorderEvent,
@@ -78,6 +79,11 @@ pub fn declarations() -> String {
         AssetView,
         AssetPatch,
         AssetSummary,
+        CaptionKind,
+        AddCaption,
+        CaptionView,
+        CaptionList,
+        TextTrackGrant,
         AssetList,
         AssetQuery,
         DeletionStatus,

@@ -93,6 +93,9 @@ pub enum Error {
     /// A package manifest breaks the format's rules.
     #[error("invalid manifest: {0}")]
     Manifest(String),
+    /// A caption track (WebVTT file, language or label) the server does not accept.
+    #[error("invalid captions: {0}")]
+    Captions(String),
 }
 
 impl Error {
@@ -116,6 +119,7 @@ impl Error {
         "signing_failed",
         "complete_failed",
         "invalid_manifest",
+        "invalid_captions",
     ];
 
     /// A stable, machine-readable name for the error's kind (for JSON and JS error codes).
@@ -139,6 +143,7 @@ impl Error {
             Error::SigningFailed => "signing_failed",
             Error::CompleteFailed { .. } => "complete_failed",
             Error::Manifest(_) => "invalid_manifest",
+            Error::Captions(_) => "invalid_captions",
         }
     }
 }
@@ -185,6 +190,7 @@ mod tests {
             Error::SigningFailed,
             Error::CompleteFailed { status: None },
             Error::Manifest("x".into()),
+            Error::Captions("x".into()),
         ]
     }
 
@@ -210,7 +216,8 @@ mod tests {
                 | Error::RetriesExhausted { .. }
                 | Error::SigningFailed
                 | Error::CompleteFailed { .. }
-                | Error::Manifest(_) => assert!(Error::CODES.contains(&e.code()), "{e:?}"),
+                | Error::Manifest(_)
+                | Error::Captions(_) => assert!(Error::CODES.contains(&e.code()), "{e:?}"),
             }
         }
         assert_eq!(all.len(), Error::CODES.len());

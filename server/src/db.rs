@@ -62,6 +62,16 @@ pub(crate) async fn set_asset_status(
     Ok(())
 }
 
+/// The API key that owns the asset, if it exists (an asset being deleted is gone already).
+pub async fn asset_owner(db: &AnyPool, id: &str) -> Result<Option<String>, AppError> {
+    Ok(
+        sqlx::query_scalar("SELECT api_key_id FROM assets WHERE id = $1 AND status <> 'deleting'")
+            .bind(id)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
 /// Whether the pool is on PostgreSQL (else SQLite), for the few statements written per dialect.
 pub fn is_postgres(db: &AnyPool) -> bool {
     db.connect_options()

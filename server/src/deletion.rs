@@ -84,12 +84,7 @@ pub async fn delete(
 /// Records the deletion, hides the asset, cancels its jobs and destroys its content key, in
 /// one transaction.
 async fn begin(state: &AppState, id: &str, owner: &str) -> Result<(), AppError> {
-    let asset_owner: Option<String> =
-        sqlx::query_scalar("SELECT api_key_id FROM assets WHERE id = $1 AND status <> 'deleting'")
-            .bind(id)
-            .fetch_optional(state.db())
-            .await?;
-    if asset_owner.as_deref() != Some(owner) {
+    if crate::db::asset_owner(state.db(), id).await?.as_deref() != Some(owner) {
         return Err(AppError::UnknownAsset);
     }
     let now = now_ms();
@@ -155,6 +150,7 @@ async fn destroy(state: &AppState, id: &str) -> Result<(), AppError> {
         "DELETE FROM uploads WHERE asset_id = $1",
         "DELETE FROM jobs WHERE asset_id = $1",
         "DELETE FROM packages WHERE asset_id = $1",
+        "DELETE FROM captions WHERE asset_id = $1",
         "DELETE FROM asset_keys WHERE asset_id = $1",
         "DELETE FROM asset_policies WHERE asset_id = $1",
         "DELETE FROM source_headers WHERE asset_id = $1",

@@ -37,6 +37,9 @@ pub enum AppError {
     /// No such webhook endpoint, or not this key's.
     #[error("no such webhook endpoint")]
     UnknownWebhook,
+    /// No such caption track of the asset.
+    #[error("no such caption track")]
+    UnknownCaption,
     /// The route exists, not for this method.
     #[error("this route does not take this method")]
     MethodNotAllowed,
@@ -129,6 +132,7 @@ impl AppError {
             AppError::ExternalIdTaken => (StatusCode::CONFLICT, C::ExternalIdTaken),
             AppError::AssetFailed(_) => (StatusCode::CONFLICT, C::AssetFailed),
             AppError::UnknownWebhook => (StatusCode::NOT_FOUND, C::UnknownWebhook),
+            AppError::UnknownCaption => (StatusCode::NOT_FOUND, C::UnknownCaption),
             AppError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, C::MethodNotAllowed),
             AppError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, C::BodyTooLarge),
             AppError::StorageNotConfigured => {

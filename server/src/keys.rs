@@ -1,5 +1,5 @@
-//! Content keys at rest: read an asset's wrapped key and unwrap it with the KEK. Workers use
-//! it to seal packages; the playback endpoint to release the key to a player.
+//! Content keys at rest: made once per asset, stored wrapped by the KEK, unwrapped on use.
+//! Workers and caption uploads seal with them; the playback endpoint releases them to players.
 
 use cinelock_core::media::ContentKey;
 use sqlx::AnyPool;
@@ -25,6 +25,30 @@ pub async fn content_key(db: &AnyPool, kek: &Kek, asset_id: &str) -> Result<Cont
         return Err(AppError::KeyUnavailable);
     }
     kek.unwrap(asset_id, &wrapped).await
+}
+
+/// The asset's content key, made (and stored wrapped) by the first caller that needs it: a
+/// transcode job, or the first caption track. Every later caller unwraps the same one.
+pub async fn ensure_content_key(
+    db: &AnyPool,
+    kek: &Kek,
+    asset_id: &str,
+) -> Result<ContentKey, AppError> {
+    let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut *bytes);
+    let fresh = ContentKey::from_bytes(*bytes);
+    let wrapped = kek.wrap(asset_id, &fresh).await?;
+    sqlx::query(
+        "INSERT INTO asset_keys (asset_id, kek_id, wrapped_key, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (asset_id) DO NOTHING",
+    )
+    .bind(asset_id)
+    .bind(kek.id())
+    .bind(&wrapped)
+    .bind(crate::now_ms())
+    .execute(db)
+    .await?;
+    content_key(db, kek, asset_id).await
 }
 
 /// The label the source's data key is wrapped and released under (`{asset}/source`), so it can

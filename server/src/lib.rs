@@ -7,6 +7,7 @@ pub mod admin;
 pub mod analytics;
 pub mod assets;
 pub mod auth;
+pub mod captions;
 mod config;
 mod db;
 pub mod deletion;

@@ -13,7 +13,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
-use crate::{AppError, analytics, assets, deletion, pages, playback, uploads, webhooks};
+use crate::{AppError, analytics, assets, captions, deletion, pages, playback, uploads, webhooks};
 
 /// JSON bodies of the API are small; anything bigger is refused before parsing.
 const API_BODY_LIMIT: usize = 64 * 1024;
@@ -50,6 +50,7 @@ pub fn app(state: AppState) -> Router {
                 .delete(deletion::delete),
         )
         .route("/assets/{id}/cancel", post(assets::cancel))
+        .nest("/assets/{id}/captions", captions::routes())
         .route(
             "/assets/{id}/policy",
             get(playback::get_policy)

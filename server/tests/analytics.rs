@@ -451,7 +451,10 @@ async fn masked_view_flow(db: Db) {
     env.state.db().close().await;
     let files = env.sqlite_files();
     let on_sqlite = matches!(db, Db::Sqlite);
-    assert_eq!(files.iter().any(|(f, _)| f.ends_with("db.sqlite")), on_sqlite);
+    assert_eq!(
+        files.iter().any(|(f, _)| f.ends_with("db.sqlite")),
+        on_sqlite
+    );
     for (f, bytes) in files {
         let text = String::from_utf8_lossy(&bytes);
         for needle in [

@@ -5,13 +5,19 @@
 //! sealed object under the asset's content key. Every object's associated data names the asset,
 //! the package, the track, the object kind and its index, so no object can be moved to another
 //! place, package or asset without failing authentication. The manifest is sealed the same way,
-//! so a player that holds the content key also authenticates the manifest. `docs/format.md`
+//! so a player that holds the content key also authenticates the manifest. Captions (WebVTT)
+//! belong to the asset rather than to one package, and are sealed at their own place. `docs/format.md`
 //! specifies the bytes.
 
+mod captions;
 mod key_release;
 mod manifest;
 mod segment;
 
+pub use captions::{
+    CaptionSummary, MAX_CAPTION_BYTES, MAX_CAPTIONS_PER_ASSET, MAX_LABEL_CHARS, check_label,
+    check_language, check_webvtt,
+};
 pub use key_release::{
     KEY_RELEASE_INFO, KEY_RELEASE_LEN, Released, SOURCE_RELEASE_INFO, open_content_key, open_key,
     seal_content_key, seal_key,

@@ -59,6 +59,9 @@ pub enum ObjectKind {
     Media,
     /// The poster image (track id empty, index 0).
     Poster,
+    /// A caption or subtitle track (WebVTT) of the asset, not of one package: package id
+    /// empty, the caption's id as track id, index 0 (see [`ObjectRef::caption`]).
+    Caption,
 }
 
 impl ObjectKind {
@@ -68,6 +71,7 @@ impl ObjectKind {
             ObjectKind::Init => 2,
             ObjectKind::Media => 3,
             ObjectKind::Poster => 4,
+            ObjectKind::Caption => 5,
         }
     }
 }
@@ -82,7 +86,19 @@ pub struct ObjectRef<'a> {
     pub index: u32,
 }
 
-impl ObjectRef<'_> {
+impl<'a> ObjectRef<'a> {
+    /// The place of caption `caption_id` of `asset_id`: captions belong to the asset, so every
+    /// package (preview or full) plays with them.
+    pub fn caption(asset_id: &'a str, caption_id: &'a str) -> Self {
+        Self {
+            asset_id,
+            package_id: "",
+            track_id: caption_id,
+            kind: ObjectKind::Caption,
+            index: 0,
+        }
+    }
+
     /// The associated data for an object with this `header`. Ids longer than 255 bytes are
     /// refused (they could not be length-prefixed unambiguously).
     pub fn associated_data(&self, header: &[u8; SEGMENT_HEADER_LEN]) -> Result<Vec<u8>, Error> {

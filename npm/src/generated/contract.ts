@@ -5,12 +5,12 @@
  * The `code` of a JSON error the server answers (`{"error": {"code": …}}`), and of a
  * failed transcode job.
  */
-export type ApiErrorCode = "not_found" | "unauthorized" | "forbidden" | "body_too_large" | "invalid_json" | "invalid_body" | "content_type" | "bad_request" | "method_not_allowed" | "unknown_upload" | "upload_state" | "invalid_field" | "invalid_plan" | "chunk_size" | "too_long" | "batch_size" | "part_out_of_range" | "part_size" | "invalid_checksum" | "parts_mismatch" | "etag_mismatch" | "size_mismatch" | "invalid_link" | "external_id_taken" | "invalid_webhook_url" | "unknown_webhook" | "missing_part" | "unexpected_part" | "duplicate_part" | "invalid_scope" | "unknown_asset" | "not_ready" | "asset_failed" | "denied" | "session_invalid" | "session_expired" | "invalid_public_key" | "invalid_package" | "unknown_path" | "invalid_policy" | "invalid_ttl" | "invalid_cidr" | "invalid_origin" | "invalid_country" | "secret_too_short" | "invalid_claims" | "busy" | "beacon_credential" | "beacon_asset" | "invalid_beacon" | "too_many_beacons" | "ingest_full" | "invalid_query" | "config" | "storage_not_configured" | "storage" | "database" | "key_unavailable" | "lease_lost" | "worker" | "source_tampered" | "source_replayed" | "source_unreadable" | "source_not_video" | "source_too_large" | "job_timeout" | "attempts_exhausted";
+export type ApiErrorCode = "not_found" | "unauthorized" | "forbidden" | "body_too_large" | "invalid_json" | "invalid_body" | "content_type" | "bad_request" | "method_not_allowed" | "unknown_upload" | "upload_state" | "invalid_field" | "invalid_plan" | "chunk_size" | "too_long" | "batch_size" | "part_out_of_range" | "part_size" | "invalid_checksum" | "parts_mismatch" | "etag_mismatch" | "size_mismatch" | "invalid_link" | "external_id_taken" | "invalid_webhook_url" | "invalid_captions" | "unknown_caption" | "unknown_webhook" | "missing_part" | "unexpected_part" | "duplicate_part" | "invalid_scope" | "unknown_asset" | "not_ready" | "asset_failed" | "denied" | "session_invalid" | "session_expired" | "invalid_public_key" | "invalid_package" | "unknown_path" | "invalid_policy" | "invalid_ttl" | "invalid_cidr" | "invalid_origin" | "invalid_country" | "secret_too_short" | "invalid_claims" | "busy" | "beacon_credential" | "beacon_asset" | "invalid_beacon" | "too_many_beacons" | "ingest_full" | "invalid_query" | "config" | "storage_not_configured" | "storage" | "database" | "key_unavailable" | "lease_lost" | "worker" | "source_tampered" | "source_replayed" | "source_unreadable" | "source_not_video" | "source_too_large" | "job_timeout" | "attempts_exhausted";
 
 /**
  * The `code` of every `CinelockError` the SDK throws or reports.
  */
-export type ErrorCode = "decrypt" | "malformed" | "unsupported" | "chunk_size" | "wrong_recipient" | "invalid_key" | "too_long" | "invalid_manifest" | "invalid_plan" | "missing_part" | "unexpected_part" | "duplicate_part" | "part_size" | "upload_rejected" | "no_such_upload" | "retries_exhausted" | "signing_failed" | "complete_failed" | "aborted" | "invalid_argument" | "no_webcrypto" | "read" | "platform" | "network" | "not_allowed" | "recorder" | "storage" | "bad_manifest" | "fetch_failed" | "tampered" | "append_failed" | "quota_exceeded" | "unsupported_media" | "media_error" | "destroyed" | "denied" | "unknown_asset" | "not_ready" | "asset_failed" | "session_invalid" | "session_expired" | "invalid_public_key" | "invalid_package" | "unknown_path" | "batch_size" | "bad_request" | "storage_not_configured" | "key_unavailable" | "busy" | "server_error";
+export type ErrorCode = "decrypt" | "malformed" | "unsupported" | "chunk_size" | "wrong_recipient" | "invalid_key" | "too_long" | "invalid_manifest" | "invalid_captions" | "invalid_plan" | "missing_part" | "unexpected_part" | "duplicate_part" | "part_size" | "upload_rejected" | "no_such_upload" | "retries_exhausted" | "signing_failed" | "complete_failed" | "aborted" | "invalid_argument" | "no_webcrypto" | "read" | "platform" | "network" | "not_allowed" | "recorder" | "storage" | "bad_manifest" | "fetch_failed" | "tampered" | "append_failed" | "quota_exceeded" | "unsupported_media" | "media_error" | "destroyed" | "denied" | "unknown_asset" | "not_ready" | "asset_failed" | "session_invalid" | "session_expired" | "invalid_public_key" | "invalid_package" | "unknown_path" | "batch_size" | "bad_request" | "storage_not_configured" | "key_unavailable" | "busy" | "server_error";
 
 /**
  * Every JSON error the server answers: `{"error": {...}}`.
@@ -259,6 +259,68 @@ export type AssetSummary = { asset_id: string, status: string, title: string | n
  * Unix ms.
  */
 created_at: number, cut_short: boolean, };
+
+/**
+ * What a track is for: the `kind` of the browser's `<track>`.
+ */
+export type CaptionKind = "subtitles" | "captions";
+
+/**
+ * `POST /v1/assets/{id}/captions` (API key, `uploads:write`): one WebVTT file.
+ */
+export type AddCaption = { 
+/**
+ * BCP 47 language tag (`en`, `pt-BR`).
+ */
+language: string, 
+/**
+ * What the player's menu shows (1 to 64 characters).
+ */
+label: string, 
+/**
+ * `subtitles` (default) or `captions`.
+ */
+kind?: CaptionKind, 
+/**
+ * The WebVTT file's text (at most 1 MiB).
+ */
+vtt: string, };
+
+/**
+ * A caption track as the API lists it.
+ */
+export type CaptionView = { id: string, language: string, label: string, kind: CaptionKind, 
+/**
+ * How many cues the file holds.
+ */
+cues: number, 
+/**
+ * Unix ms.
+ */
+created_at: number, };
+
+/**
+ * `GET /v1/assets/{id}/captions`: oldest first.
+ */
+export type CaptionList = { captions: Array<CaptionView>, };
+
+/**
+ * A caption track of a playback session: where its sealed WebVTT is, and the nonce the
+ * player must find in it (an older object at the same place is refused).
+ */
+export type TextTrackGrant = { id: string, language: string, label: string, kind: CaptionKind, 
+/**
+ * Presigned GET URL of the sealed file; lives as long as the session's other URLs.
+ */
+url: string, 
+/**
+ * Sealed bytes.
+ */
+size: number, 
+/**
+ * 24 hex digits.
+ */
+nonce: string, };
 
 /**
  * `GET /v1/assets`: a page of the API key's assets, newest first.
@@ -571,6 +633,10 @@ expires_in_ms: number,
  * The token's `viewer` claim, if a token was shown.
  */
 viewer: string | null, download?: DownloadGrant, 
+/**
+ * The asset's caption and subtitle tracks, oldest first.
+ */
+text_tracks: Array<TextTrackGrant>, 
 /**
  * Where the session's views report (absent when the server's analytics are off).
  */

@@ -21,6 +21,7 @@ use axum::extract::{Path, State};
 use axum::http::{Extensions, HeaderMap, header};
 use cinelock_contract::ApiErrorCode;
 use cinelock_contract::analytics::BeaconGrant;
+use cinelock_contract::captions::TextTrackGrant;
 use cinelock_contract::playback::{
     DownloadGrant, MintRequest, MintedToken, PlayAnswer, PlayRequest, PolicyUpdate, PolicyView,
     UrlsAnswer, UrlsRequest,
@@ -64,7 +65,7 @@ async fn owned_asset(
 ) -> Result<auth::ApiKey, AppError> {
     let key = auth::api_key(state.db(), headers).await?;
     key.require(scope)?;
-    match asset_owner(state, id).await? {
+    match crate::db::asset_owner(state.db(), id).await? {
         Some(o) if o == key.id => Ok(key),
         _ => Err(AppError::UnknownAsset),
     }
@@ -84,15 +85,29 @@ pub(crate) fn client_address(
     )
 }
 
-/// The API key that owns the asset, if it exists.
-async fn asset_owner(state: &AppState, id: &str) -> Result<Option<String>, AppError> {
-    // An asset being deleted is gone already.
-    let owner: Option<(String,)> =
-        sqlx::query_as("SELECT api_key_id FROM assets WHERE id = $1 AND status <> 'deleting'")
-            .bind(id)
-            .fetch_optional(state.db())
-            .await?;
-    Ok(owner.map(|(o,)| o))
+/// The asset's caption tracks for a session: each with a URL that lives as long as the
+/// session's others, and the nonce the player checks.
+async fn text_tracks(
+    state: &AppState,
+    id: &str,
+    ttl: std::time::Duration,
+) -> Result<Vec<TextTrackGrant>, AppError> {
+    let storage = state.storage()?;
+    let mut out = Vec::new();
+    for row in crate::captions::of_asset(state.db(), id).await? {
+        out.push(TextTrackGrant {
+            url: storage
+                .presign_get(&crate::captions::object_key(id, &row.id), ttl)
+                .await?,
+            kind: row.kind(),
+            size: row.size as u64,
+            id: row.id,
+            language: row.language,
+            label: row.label,
+            nonce: row.nonce,
+        });
+    }
+    Ok(out)
 }
 
 /// Why an asset without a package never will have one (its transcode failed or was
@@ -127,7 +142,7 @@ pub(crate) async fn stored_policy(
     state: &AppState,
     id: &str,
 ) -> Result<Option<AssetPolicy>, AppError> {
-    if asset_owner(state, id).await?.is_none() {
+    if crate::db::asset_owner(state.db(), id).await?.is_none() {
         return Ok(None);
     }
     Ok(Some(load_policy(state, id).await?.policy))
@@ -390,7 +405,7 @@ async fn grant(
             )
         })?;
     let storage = state.storage()?;
-    let owner = asset_owner(state, &id)
+    let owner = crate::db::asset_owner(state.db(), &id)
         .await?
         .ok_or(AppError::UnknownAsset)?;
     let Stored {
@@ -505,6 +520,7 @@ async fn grant(
         expires_at: expires_ms,
         expires_in_ms: ttl.as_millis() as u64,
         viewer: grant.viewer,
+        text_tracks: text_tracks(state, &id, ttl).await?,
         download: None,
         beacon: state.analytics().map(|_| BeaconGrant {
             credential: crate::analytics::credential::issue(
@@ -581,7 +597,7 @@ pub async fn urls(
         return Err(AppError::Session(ApiErrorCode::SessionInvalid));
     }
     // A deleted asset's sessions end with it.
-    if asset_owner(&state, &id).await?.is_none() {
+    if crate::db::asset_owner(state.db(), &id).await?.is_none() {
         return Err(AppError::UnknownAsset);
     }
     // The policy changed since the grant: the session is over (the player asks for a new one,

@@ -19,7 +19,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use cinelock_core::media::{ContentKey, PackageKind};
-use rand::RngCore;
 
 pub use ffmpeg::ChildLimits;
 pub use ffmpeg::{Plan, args as ffmpeg_args, poster_args};
@@ -29,7 +28,6 @@ pub use settings::WorkerSettings;
 
 use crate::AppError;
 use crate::jobs::{self, Claimed, JobKind, Publish};
-use crate::kek::Kek;
 use crate::state::AppState;
 
 /// Seconds of source a preview covers.
@@ -246,26 +244,6 @@ async fn remove_debris(state: &AppState, asset_id: &str) {
     }
 }
 
-/// The asset's content key: made (and stored wrapped) by the first job that needs it; every
-/// later job and attempt unwraps the same one.
-async fn content_key(state: &AppState, kek: &Kek, asset_id: &str) -> Result<ContentKey, AppError> {
-    let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
-    rand::rng().fill_bytes(&mut *bytes);
-    let fresh = ContentKey::from_bytes(*bytes);
-    let wrapped = kek.wrap(asset_id, &fresh).await?;
-    sqlx::query(
-        "INSERT INTO asset_keys (asset_id, kek_id, wrapped_key, created_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (asset_id) DO NOTHING",
-    )
-    .bind(asset_id)
-    .bind(kek.id())
-    .bind(&wrapped)
-    .bind(crate::now_ms())
-    .execute(state.db())
-    .await?;
-    crate::keys::content_key(state.db(), kek, asset_id).await
-}
-
 /// One attempt at a job; returns the package to publish.
 async fn process(
     state: &AppState,
@@ -372,7 +350,7 @@ async fn process(
     };
     // The source is no longer needed: remove plaintext as early as possible.
     let _ = tokio::fs::remove_file(&source).await;
-    let key = content_key(state, &settings.kek, &job.asset_id).await?;
+    let key = crate::keys::ensure_content_key(state.db(), &settings.kek, &job.asset_id).await?;
     let source_key = ContentKey::from_bytes(*source_key.as_bytes());
     let wrapped = settings
         .kek

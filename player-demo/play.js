@@ -32,7 +32,7 @@ player.addEventListener("retrying", (e) => log("retrying", `${e.detail.track} ${
 player.addEventListener("error", (e) => {
   const err = e.detail.error;
   log("error", `${err.code}${err.reason ? ` (${err.reason})` : ""}: ${err.message}`, "bad");
-  $("status").textContent = `Stopped: ${err.code}${err.reason ? ` (${err.reason})` : ""}`;
+  $("status").textContent = `Stopped: ${err.code}${err.reason ? ` (${err.reason})` : ""}: ${err.message}`;
   $("status").className = "bad";
 });
 $("rendition").addEventListener("change", (e) => player.player?.setRendition(e.target.value));

@@ -1,5 +1,5 @@
-// The demo upload page: drives the npm package's upload API as an app would, then follows the
-// transcode and plays the result with <cinelock-player>.
+// The landing page (/): drives the npm package's upload API as an app would, then follows the
+// transcode (follow.js), playing the preview as soon as it exists and then the full video.
 import * as cinelock from "/sdk/dist/index.js";
 import "/sdk/dist/embed.js";
 import { followTranscode } from "/follow.js";

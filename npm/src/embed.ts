@@ -7,11 +7,14 @@
  *
  * Attributes: `asset` (or `src-asset`), `endpoint` (the Cinelock server; it may be left out
  * only when this script was loaded from that server's `/sdk/dist/embed.js`: in an app that
- * bundles the package, set it), `token`, `password`, `package` (`full` | `preview`), `start-rendition`, and the
+ * bundles the package, set it), `token`, `password`, `package` (`full` | `preview`), `start-rendition`,
+ * `captions` (a caption track to show from the start: its id or a language such as `en`), and the
  * video's own `controls`, `autoplay`, `muted`, `loop`, `playsinline`. Changing `asset`,
  * `token`, `password`, `package` or `endpoint` starts a new session. The element re-dispatches
  * the player's events (`ready`, `playing`, `renditionchange`, `stall`, `stallend`,
- * `retrying`, `error`) on itself, and exposes `player` and `video`.
+ * `retrying`, `texttracks`, `error`) on itself, and exposes `player` and `video`. The asset's
+ * caption tracks are `<track>`s of the video: its controls' captions menu lists them. The
+ * poster shows until playback starts.
  *
  * Importing this module also defines `<cinelock-recorder>` (see `recorder-element.ts`).
  */
@@ -20,9 +23,9 @@ import { adoptStyle } from "./internal/style.js";
 export { CinelockRecorderElement } from "./recorder-element.js";
 import { play, type PlayOptions, type Player, type PlayerEventMap, type PlayerEventType } from "./public/player.js";
 
-const SESSION_ATTRS = ["asset", "src-asset", "endpoint", "token", "password", "package", "start-rendition", "analytics", "consent", "viewer-id"];
+const SESSION_ATTRS = ["asset", "src-asset", "endpoint", "token", "password", "package", "start-rendition", "analytics", "consent", "viewer-id", "captions"];
 const VIDEO_ATTRS = ["controls", "autoplay", "muted", "loop", "playsinline"];
-const EVENTS: PlayerEventType[] = ["ready", "playing", "renditionchange", "stall", "stallend", "retrying", "error"];
+const EVENTS: PlayerEventType[] = ["ready", "playing", "renditionchange", "stall", "stallend", "retrying", "texttracks", "error"];
 
 /**
  * The server this script was loaded from, when it was (`…/sdk/dist/embed.js` → `…`). A bundled
@@ -37,7 +40,7 @@ const STYLE = `
 :host { display: block; position: relative; background: #000; aspect-ratio: 16 / 9; overflow: hidden; }
 :host([hidden]) { display: none; }
 video { display: block; width: 100%; height: 100%; object-fit: contain; background: #000; }
-.message { position: absolute; inset: auto 0 0 0; padding: 0.6em 0.9em; font: 14px/1.4 system-ui, sans-serif;
+.message { position: absolute; inset: 0 0 auto 0; padding: 0.6em 0.9em; font: 14px/1.4 system-ui, sans-serif;
   color: #fff; background: #000b; }
 .message[hidden] { display: none; }
 `;
@@ -135,6 +138,7 @@ export class CinelockPlayerElement extends HTMLElement {
       analytics: this.getAttribute("analytics") !== "off",
       consent: consentAttr(this.getAttribute("consent")),
       viewerId: this.getAttribute("viewer-id") ?? undefined,
+      textTrack: this.getAttribute("captions") ?? undefined,
     });
     this.#player = player;
     for (const type of EVENTS) {
@@ -188,7 +192,7 @@ function describe(error: { code?: string; reason?: string; message?: string } | 
   if (error.code === "not_ready") return "This video is still processing.";
   if (error.code === "asset_failed") return "This video could not be processed.";
   if (error.code === "tampered") return "This video failed its integrity check and was stopped.";
-  return `Playback failed (${error.code ?? "error"}).`;
+  return error.message ? `Playback failed: ${error.message}` : `Playback failed (${error.code ?? "error"}).`;
 }
 
 if (!customElements.get("cinelock-player")) customElements.define("cinelock-player", CinelockPlayerElement);

@@ -1,6 +1,6 @@
 /**
  * Cinelock: sealed (AES-256-GCM, HPKE-wrapped key) streams in the browser: sealing, resumable
- * uploads, downloads and playback of encrypted packages ({@link play}, and `<cinelock-player>`
+ * uploads, downloads, posters and playback of encrypted packages ({@link play}, and `<cinelock-player>`
  * in `cinelock/embed`).
  *
  * This file is the package's public surface: everything here is re-exported from `public/`;
@@ -45,7 +45,11 @@ export {
   type Rendition,
   type RenditionChange,
   type RenditionChangeReason,
+  type CaptionKind,
+  type TextTrackInfo,
+  type TextTracks,
 } from "./public/player.js";
+export { poster, type PosterOptions } from "./public/poster.js";
 export { download, type DownloadOptions, type DownloadResult } from "./public/download.js";
 export {
   discardRecording,

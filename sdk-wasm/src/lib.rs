@@ -12,6 +12,7 @@ mod beacons;
 mod download;
 mod engine;
 mod error;
+mod extras;
 mod io;
 mod mse;
 mod objects;

@@ -316,7 +316,16 @@ impl Buffer {
 
 impl Drop for MediaSink {
     fn drop(&mut self) {
-        // Listeners go with the fields; the element lets go of the MediaSource here.
+        // Listeners go with the fields.
+        self.detach();
+        let _ = Url::revoke_object_url(&self.url);
+    }
+}
+
+impl MediaSink {
+    /// Lets the element go of the MediaSource (it shows no spinner and holds no `blob:`
+    /// source after playback failed); safe to call again.
+    pub(crate) fn detach(&self) {
         for b in &self.buffers {
             if b.sb.updating() {
                 let _ = b.sb.abort();
@@ -326,6 +335,5 @@ impl Drop for MediaSink {
             let _ = self.video.remove_attribute("src");
             self.video.load();
         }
-        let _ = Url::revoke_object_url(&self.url);
     }
 }

@@ -80,9 +80,29 @@ impl ObjectCipher {
             kind,
             index,
         };
+        self.open_at(&at, nonce, sealed).await
+    }
+
+    /// Caption `caption_id` of this cipher's asset (captions belong to no package).
+    pub(crate) async fn open_caption(
+        &self,
+        caption_id: &str,
+        nonce: &ObjectNonce,
+        sealed: &Uint8Array,
+    ) -> Result<Uint8Array, SdkError> {
+        let at = ObjectRef::caption(&self.asset_id, caption_id);
+        self.open_at(&at, nonce, sealed).await
+    }
+
+    async fn open_at(
+        &self,
+        at: &ObjectRef<'_>,
+        nonce: &ObjectNonce,
+        sealed: &Uint8Array,
+    ) -> Result<Uint8Array, SdkError> {
         match &self.kind {
             Kind::Wasm { key } => Ok(Uint8Array::from(
-                &open_pinned_object(key, &at, &nonce.0, &sealed.to_vec())?[..],
+                &open_pinned_object(key, at, &nonce.0, &sealed.to_vec())?[..],
             )),
             Kind::WebCrypto { subtle, key } => {
                 // The core's checks before the tag (length, magic, version and suite, the

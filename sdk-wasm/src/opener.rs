@@ -106,6 +106,11 @@ impl Opener {
         self.local.engine()
     }
 
+    /// The page thread's cipher, for the session's small side objects (poster, captions).
+    pub(crate) fn local(&self) -> Rc<ObjectCipher> {
+        self.local.clone()
+    }
+
     /// Fetches and opens `job`; `done` gets the outcome and whether the worker did the work.
     /// Dropping the returned [`Aborter`] cancels the fetch (a no-op once it is over).
     pub(crate) fn start(

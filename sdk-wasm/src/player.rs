@@ -15,11 +15,12 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use cinelock_contract::ErrorCode;
+use cinelock_contract::captions::TextTrackGrant;
 use cinelock_contract::events::{
     ObjectKindName, PlayerRetryReason, PlayerRetrying, PlayerStats, Playing as PlayingDetail,
-    Rendition, RenditionChange, RenditionChangeReason, Stall, StallEnd,
+    Rendition, RenditionChange, RenditionChangeReason, Stall, StallEnd, TextTracks,
 };
-use cinelock_core::media::{Manifest, ObjectNonce, TrackKind};
+use cinelock_core::media::{Manifest, ObjectNonce, TrackKind, choose_caption};
 use cinelock_core::playback::{
     Action, AppendError, Event, FetchId, FetchKind, PlaybackConfig, Player, RetryReason,
     SignedUrls, SwitchReason, UrlRequestId, UrlsFailure,
@@ -30,11 +31,12 @@ use js_sys::{Function, Object, Reflect, Uint8Array};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
-use web_sys::HtmlVideoElement;
+use web_sys::{HtmlTrackElement, HtmlVideoElement};
 
 use crate::SdkError;
 use crate::beacons::{AnalyticsOptions, Beacons, Sent};
 use crate::engine::EngineChoice;
+use crate::extras::{self, CaptionTrack, ObjectUrl};
 use crate::mse::{self, Done, MediaSink, Op, Signal, Tag};
 use crate::objects::ObjectCipher;
 use crate::opener::{Aborter, FetchJob, FetchResult, Opener, Remote};
@@ -43,6 +45,10 @@ use crate::session::{self, Grant, PlayTarget, TargetOptions};
 
 /// How often the playhead is reported besides the element's own events (ms).
 const TICK_MS: f64 = 250.0;
+/// How long the page's caption choice is held against the browser's automatic one (ms).
+const CAPTION_HOLD_MS: u64 = 2_000;
+/// `HTMLMediaElement.HAVE_METADATA`.
+const HAVE_METADATA: u16 = 1;
 /// Less media than this (seconds) ahead of the playhead is starvation.
 const STARVED_S: f64 = 0.5;
 
@@ -68,6 +74,8 @@ struct Options {
     consent: Option<cinelock_core::analytics::Consent>,
     /// The customer's viewer id, sent under `full` consent only.
     viewer_id: Option<String>,
+    /// A caption track to show from the start: its id or a language tag.
+    text_track: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,6 +115,14 @@ enum Msg {
     Urls(UrlRequestId, Result<SignedUrls, SdkError>),
     Renewed(UrlRequestId, Result<Box<Grant>, SdkError>),
     SetRendition(Option<RenditionRef>),
+    /// The poster, opened.
+    Poster(Result<Uint8Array, SdkError>),
+    /// A caption track (its position in the session's list), opened.
+    Caption(usize, TextTrackGrant, Result<Uint8Array, SdkError>),
+    /// The page chose another caption track (or none): it is held, and the page hears of it.
+    TextTrackSelected(Option<String>),
+    /// The video's text tracks changed mode (the browser's own choice, or its captions menu).
+    TextTrackModes,
     /// A beacon's outcome.
     Beacon(Sent),
     Destroy,
@@ -156,6 +172,8 @@ struct Shared {
     beacons_sent: u32,
     beacon_events: u32,
     beacons_failed: u32,
+    /// The caption tracks loaded, in the session's order, for the handle to list and select.
+    text_tracks: Vec<(TextTrackGrant, HtmlTrackElement)>,
 }
 
 /// A playing (or starting) player, as the page sees it. `destroy()` (or freeing it) stops
@@ -212,6 +230,32 @@ impl PlayerHandle {
         }
         let r = (id != "auto").then(|| RenditionRef::Id(id.to_owned()));
         let _ = self.tx.unbounded_send(Msg::SetRendition(r));
+        Ok(())
+    }
+
+    /// The caption tracks (the contract's `TextTrackInfo`s), in the asset's order; empty until
+    /// they are loaded (the `texttracks` event).
+    #[wasm_bindgen(js_name = textTracks)]
+    pub fn text_tracks(&self) -> JsValue {
+        let shared = self.shared.borrow();
+        let infos: Vec<_> = shared
+            .text_tracks
+            .iter()
+            .map(|(g, e)| extras::info(g, e))
+            .collect();
+        platform::to_js(&infos)
+    }
+
+    /// Shows caption track `id`, or none with `null`.
+    #[wasm_bindgen(js_name = selectTextTrack)]
+    pub fn select_text_track(&self, id: Option<String>) -> Result<(), SdkError> {
+        if !extras::select(&self.shared.borrow().text_tracks, id.as_deref()) {
+            return Err(SdkError::InvalidArgument(format!(
+                "no caption track {:?}",
+                id.unwrap_or_default()
+            )));
+        }
+        let _ = self.tx.unbounded_send(Msg::TextTrackSelected(id));
         Ok(())
     }
 
@@ -397,6 +441,12 @@ pub fn start_player(
         started: None,
         play: None,
         ready_sent: false,
+        poster: None,
+        captions: Vec::new(),
+        captions_opened: Vec::new(),
+        captions_pending: 0,
+        text_track: o.text_track,
+        caption_hold: None,
     };
     spawn_local(driver.run(rx));
     Ok(PlayerHandle { tx, shared })
@@ -462,6 +512,18 @@ struct Driver {
     started: Option<Box<Started>>,
     play: Option<Playing>,
     ready_sent: bool,
+    /// The poster's URL, while it is the video's poster.
+    poster: Option<ObjectUrl>,
+    /// Caption tracks attached to the video, in the session's order.
+    captions: Vec<CaptionTrack>,
+    /// Caption tracks opened, by their position in the session's list, until all are.
+    captions_opened: Vec<(usize, TextTrackGrant, Uint8Array)>,
+    /// Caption tracks still being fetched.
+    captions_pending: usize,
+    text_track: Option<String>,
+    /// The caption track the page chose to start with (none: `None`), held against the
+    /// browser's automatic choice until this time (ms), and the listener that does it.
+    caption_hold: Option<(Option<String>, u64, Listener)>,
 }
 
 fn now() -> u64 {
@@ -490,9 +552,11 @@ impl Driver {
                 failed = true;
             }
             if failed {
-                // The engine stopped (or never started): drop every fetch and held segment.
+                // The engine stopped (or never started): drop every fetch and held segment,
+                // and the element lets go of the MediaSource (no endless spinner).
                 self.play = None;
                 self.started = None;
+                self.sink.detach();
                 self.shared.borrow_mut().finished = true;
             }
         }
@@ -576,6 +640,15 @@ impl Driver {
             Msg::Urls(id, result) => self.on_urls(id, result),
             Msg::Renewed(id, result) => self.on_renewed(id, result)?,
             Msg::SetRendition(index) => self.set_rendition(index),
+            Msg::Poster(opened) => self.on_poster(opened),
+            Msg::Caption(at, grant, opened) => self.on_caption(at, grant, opened),
+            Msg::TextTrackSelected(id) => {
+                if let Some((chosen, _, _)) = &mut self.caption_hold {
+                    *chosen = id;
+                }
+                self.emit_text_tracks();
+            }
+            Msg::TextTrackModes => self.on_text_track_modes(),
             Msg::Beacon(sent) => self.on_beacon(sent),
         }
         Ok(())
@@ -615,6 +688,7 @@ impl Driver {
             &grant.package_id,
         );
         let manifest = Rc::new(grant.manifest);
+        self.load_extras(&opener, &manifest, &grant.urls, grant.text_tracks);
         let renditions: Vec<Rendition> = manifest
             .video()
             .map(|t| Rendition {
@@ -675,6 +749,127 @@ impl Driver {
         play.player.handle_start(t);
         self.play = Some(play);
         Ok(())
+    }
+
+    /// Fetches and opens the poster and the caption tracks beside the media; each comes back
+    /// as a message. None of them can stop playback.
+    fn load_extras(
+        &mut self,
+        opener: &Opener,
+        manifest: &Manifest,
+        urls: &SignedUrls,
+        tracks: Vec<TextTrackGrant>,
+    ) {
+        let poster = manifest
+            .poster
+            .as_ref()
+            .and_then(|p| {
+                let (_, url) = urls.urls.iter().find(|(path, _)| *path == p.path)?;
+                Some((p.clone(), url.0.clone()))
+            });
+        // A poster the page set stays.
+        if let Some((poster, url)) = poster.filter(|_| self.video.poster().is_empty()) {
+            let (cipher, tx) = (opener.local(), self.tx.clone());
+            spawn_local(async move {
+                let opened = extras::open_poster(&cipher, &poster, &url).await;
+                let _ = tx.unbounded_send(Msg::Poster(opened));
+            });
+        }
+        self.captions_pending = tracks.len();
+        for (at, grant) in tracks.into_iter().enumerate() {
+            let (cipher, tx) = (opener.local(), self.tx.clone());
+            spawn_local(async move {
+                let opened = extras::open_caption(&cipher, &grant).await;
+                let _ = tx.unbounded_send(Msg::Caption(at, grant, opened));
+            });
+        }
+    }
+
+    fn on_poster(&mut self, opened: Result<Uint8Array, SdkError>) {
+        // Not having a poster is no reason to stop: the first frame shows instead.
+        let Ok(url) = opened.and_then(|jpeg| ObjectUrl::new(&jpeg, "image/jpeg")) else {
+            return;
+        };
+        if self.video.poster().is_empty() {
+            self.video.set_poster(url.as_str());
+            self.poster = Some(url);
+        }
+    }
+
+    /// Keeps an opened caption track; once all are in, attaches them to the video together, in
+    /// the session's order, and the page hears of them. One that failed (fetch,
+    /// authentication) is left out rather than shown from unchecked bytes. The track the page
+    /// asked for is the `default` one, so the browser's own automatic choice (made when tracks
+    /// are added) agrees with it.
+    fn on_caption(&mut self, at: usize, grant: TextTrackGrant, opened: Result<Uint8Array, SdkError>) {
+        self.captions_pending = self.captions_pending.saturating_sub(1);
+        if let Ok(vtt) = opened {
+            self.captions_opened.push((at, grant, vtt));
+        }
+        if self.captions_pending > 0 {
+            return;
+        }
+        let mut opened = std::mem::take(&mut self.captions_opened);
+        opened.sort_by_key(|(at, _, _)| *at);
+        let chosen = self.text_track.as_deref().and_then(|wanted| {
+            let pairs: Vec<(&str, &str)> = opened
+                .iter()
+                .map(|(_, g, _)| (g.id.as_str(), g.language.as_str()))
+                .collect();
+            choose_caption(&pairs, wanted).map(str::to_owned)
+        });
+        for (_, grant, vtt) in opened {
+            let default = chosen.as_deref() == Some(grant.id.as_str());
+            if let Ok(track) = CaptionTrack::attach(&self.video, grant, &vtt, default) {
+                self.captions.push(track);
+            }
+        }
+        let loaded: Vec<(TextTrackGrant, HtmlTrackElement)> = self
+            .captions
+            .iter()
+            .map(|t| (t.grant.clone(), t.element.clone()))
+            .collect();
+        extras::select(&loaded, chosen.as_deref());
+        self.shared.borrow_mut().text_tracks = loaded;
+        // Browsers pick a track by the viewer's languages as tracks are added, after this
+        // and whatever `default` says: the page's choice is held for a moment, then the
+        // viewer's own choices (the controls' captions menu) are only reported.
+        let tx = self.tx.clone();
+        let listener = self.video.text_tracks().and_then(|list| {
+            Listener::new(list.unchecked_ref(), "change", move |_| {
+                let _ = tx.unbounded_send(Msg::TextTrackModes);
+            })
+            .ok()
+        });
+        if let Some(listener) = listener {
+            self.caption_hold = Some((chosen, now() + CAPTION_HOLD_MS, listener));
+        }
+        self.emit_text_tracks();
+    }
+
+    fn on_text_track_modes(&mut self) {
+        let Some((chosen, until, _)) = &self.caption_hold else {
+            return;
+        };
+        let shared = self.shared.borrow();
+        let held = now() < *until || self.video.ready_state() < HAVE_METADATA;
+        let showing: Vec<&str> = shared
+            .text_tracks
+            .iter()
+            .filter(|(g, e)| extras::info(g, e).showing)
+            .map(|(g, _)| g.id.as_str())
+            .collect();
+        if held && showing != chosen.iter().map(String::as_str).collect::<Vec<_>>() {
+            extras::select(&shared.text_tracks, chosen.as_deref());
+            return;
+        }
+        drop(shared);
+        self.emit_text_tracks();
+    }
+
+    fn emit_text_tracks(&self) {
+        let tracks = self.captions.iter().map(CaptionTrack::info).collect();
+        self.emit("texttracks", platform::to_js(&TextTracks { tracks }));
     }
 
     /// Pins the video rendition (or with `None` lets the bandwidth choose again). The

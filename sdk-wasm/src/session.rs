@@ -2,6 +2,7 @@
 //! ephemeral X25519 key, open the content key it releases to that key, fetch and open the
 //! manifest, and ask for more presigned URLs (which, and when, the engine decides).
 
+use cinelock_contract::captions::TextTrackGrant;
 use cinelock_contract::playback::{PlayAnswer, PlayRequest, UrlsAnswer, UrlsRequest};
 use cinelock_contract::{ApiErrorCode, ErrorBody};
 use cinelock_core::media::{
@@ -68,6 +69,8 @@ pub(crate) struct Grant {
     pub session: String,
     /// The credential the view's analytics beacons show, if the server takes them.
     pub beacon: Option<String>,
+    /// The asset's caption tracks.
+    pub text_tracks: Vec<TextTrackGrant>,
 }
 
 /// The original file a session grants for download: where the sealed upload is, and its data
@@ -146,7 +149,7 @@ pub(crate) async fn open(target: &PlayTarget) -> Result<Grant, SdkError> {
             "the session's manifest nonce is not 24 hex digits".into(),
         )
     })?;
-    let sealed = get_bytes(&answer.manifest_url).await?;
+    let sealed = get_bytes(&answer.manifest_url, "manifest").await?;
     let manifest = Manifest::open(
         &key,
         &target.asset_id,
@@ -162,6 +165,7 @@ pub(crate) async fn open(target: &PlayTarget) -> Result<Grant, SdkError> {
         urls: signed(answer.urls, answer.expires_in_ms),
         session: answer.session,
         beacon: answer.beacon.map(|b| b.credential),
+        text_tracks: answer.text_tracks,
     })
 }
 
@@ -256,7 +260,8 @@ async fn text(response: &Response) -> Result<String, SdkError> {
 }
 
 /// GETs a (presigned) URL whole.
-async fn get_bytes(url: &str) -> Result<Uint8Array, SdkError> {
+/// GETs a sealed object of the session (`what` names it in an error).
+pub(crate) async fn get_bytes(url: &str, what: &str) -> Result<Uint8Array, SdkError> {
     let response = platform::fetch(url, &Object::new())
         .await
         .map_err(|e| network(&e))?;
@@ -265,7 +270,7 @@ async fn get_bytes(url: &str) -> Result<Uint8Array, SdkError> {
         return Err(SdkError::server(
             status,
             None,
-            format!("the store answered HTTP {status} for the manifest"),
+            format!("the store answered HTTP {status} for the {what}"),
         ));
     }
     let promise = response

@@ -1,8 +1,8 @@
 // Playback end to end in headless Chromium: a clip made by ffmpeg is uploaded sealed by the SDK,
 // transcoded by the server's own worker into an encrypted package on a real Garage, and played
 // through the npm API and <cinelock-player>: it plays, seeks, adapts to a throttled link,
-// refuses a tampered segment, follows the asset's policy, and the demo page goes from upload to
-// playback.
+// refuses a tampered segment, follows the asset's policy, and the demo's landing page goes from
+// upload to the preview, then to the full video at the same position.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
@@ -62,7 +62,9 @@ async function startPlaying(page, options, { pin } = {}) {
     for (const type of ["ready", "playing", "renditionchange", "stall", "stallend", "retrying", "error"]) {
       player.addEventListener(type, (e) => {
         const d = e.detail;
-        events.push({ type, at: video.currentTime, ...(d.error ? { code: d.error.code, reason: d.error.reason, track: d.error.track, index: d.error.index, message: d.error.message } : d) });
+        // What was buffered when playback stopped (the player lets go of its media source next).
+        const bufferedEnd = () => (video.buffered.length ? video.buffered.end(video.buffered.length - 1) : 0);
+        events.push({ type, at: video.currentTime, ...(d.error ? { code: d.error.code, reason: d.error.reason, track: d.error.track, index: d.error.index, message: d.error.message, bufferedEnd: bufferedEnd() } : d) });
       });
     }
     window.t = { player, video, events };
@@ -119,6 +121,82 @@ test("an asset transcoded by the real pipeline plays: time advances and frames a
     assert.equal(page.workers().length, 0);
   } finally {
     await close();
+  }
+});
+
+test("captions added through the API are the player's text tracks: listed, selected, and their cues read; the poster shows before playback", async () => {
+  const en = await env.api(server, "POST", `/v1/assets/${asset.id}/captions`, {
+    language: "en", label: "English", kind: "captions",
+    vtt: "WEBVTT\n\n00:00.500 --> 00:03.000\nThe first line, in English\n\n00:03.000 --> 00:05.000\n<i>Music</i>\n",
+  });
+  const de = await env.api(server, "POST", `/v1/assets/${asset.id}/captions`, {
+    language: "de-DE", label: "Deutsch", vtt: "WEBVTT\n\n00:00.500 --> 00:03.000\nDie erste Zeile\n",
+  });
+  const { page, close } = await freshPage();
+  try {
+    await startPlaying(page, { assetId: asset.id, token: asset.token });
+    await page.evaluate(() => window.t.player.addEventListener("texttracks", (e) => window.t.events.push({ type: "texttracks", ...e.detail })));
+    await waitFor(page, () => window.t.player.textTracks().length === 2 || window.t.events.some((e) => e.type === "error"));
+    assert.deepEqual(await page.evaluate(() => window.t.player.textTracks()), [
+      { id: en.id, language: "en", label: "English", kind: "captions", showing: false },
+      { id: de.id, language: "de-DE", label: "Deutsch", kind: "subtitles", showing: false },
+    ]);
+    // The poster: opened in the page, set as the video's poster, a JPEG.
+    await waitFor(page, () => window.t.video.poster.startsWith("blob:"));
+    const poster = await page.evaluate(async () => {
+      const b = await (await fetch(window.t.video.poster)).blob();
+      const head = new Uint8Array(await b.slice(0, 2).arrayBuffer());
+      return { type: b.type, size: b.size, soi: [...head] };
+    });
+    assert.equal(poster.type, "image/jpeg");
+    assert.deepEqual(poster.soi, [0xff, 0xd8]);
+    // Selecting a track shows it in the browser's own text track, cues and all.
+    await page.evaluate((id) => window.t.player.selectTextTrack(id), en.id);
+    await waitFor(page, () => [...window.t.video.textTracks].some((t) => t.mode === "showing" && t.cues?.length === 2));
+    const shown = await page.evaluate(() => {
+      const t = [...window.t.video.textTracks].find((t) => t.mode === "showing");
+      return { label: t.label, language: t.language, kind: t.kind, first: t.cues[0].text, start: t.cues[0].startTime, others: [...window.t.video.textTracks].filter((x) => x !== t).map((x) => x.mode) };
+    });
+    assert.deepEqual(shown, { label: "English", language: "en", kind: "captions", first: "The first line, in English", start: 0.5, others: ["disabled"] });
+    const changed = await events(page, "texttracks");
+    assert.equal(changed.at(-1).tracks.find((t) => t.id === en.id).showing, true);
+    // Playing through the cue's time makes it the active cue.
+    await readyAndPlay(page);
+    await waitFor(page, () => [...window.t.video.textTracks].find((t) => t.mode === "showing")?.activeCues?.[0]?.text === "The first line, in English", undefined, 30_000);
+    await page.evaluate(() => window.t.player.selectTextTrack(null));
+    assert.ok(await page.evaluate(() => [...window.t.video.textTracks].every((t) => t.mode === "disabled")));
+    await assert.rejects(page.evaluate(() => window.t.player.selectTextTrack("no-such-track")), /no caption track/);
+    // destroy() takes the <track>s away with the player.
+    await page.evaluate(() => window.t.player.destroy());
+    await waitFor(page, () => window.t.video.querySelectorAll("track").length === 0);
+
+    // <cinelock-player captions="de"> shows the German track from the start, in its controls.
+    await page.evaluate(async ({ id, token }) => {
+      await import("/sdk/dist/embed.js");
+      const el = document.createElement("cinelock-player");
+      el.setAttribute("controls", "");
+      el.setAttribute("captions", "de");
+      el.setAttribute("token", token);
+      el.setAttribute("asset", id);
+      document.body.append(el);
+      window.el = el;
+    }, { id: asset.id, token: asset.token });
+    await waitFor(page, () => [...window.el.video.textTracks].some((t) => t.mode === "showing" && t.cues?.length === 1));
+    // Held against the browser's own choice by language (which would add English).
+    await new Promise((ok) => setTimeout(ok, 2500));
+    assert.deepEqual(await page.evaluate(() => [...window.el.video.textTracks].map((t) => [t.label, t.mode])), [["English", "disabled"], ["Deutsch", "showing"]]);
+    assert.equal(await page.evaluate(() => [...window.el.video.textTracks].find((t) => t.mode === "showing").cues[0].text), "Die erste Zeile");
+
+    // poster() without a player: the same JPEG, for lists and thumbnails.
+    const alone = await page.evaluate(async ({ id, token }) => {
+      const c = await import("/sdk/dist/index.js");
+      const b = await c.poster({ assetId: id, token });
+      return { type: b.type, size: b.size };
+    }, { id: asset.id, token: asset.token });
+    assert.deepEqual(alone, { type: "image/jpeg", size: poster.size });
+  } finally {
+    await close();
+    for (const c of [en, de]) await env.api(server, "DELETE", `/v1/assets/${asset.id}/captions/${c.id}`);
   }
 });
 
@@ -229,7 +307,8 @@ test("a tampered segment in the bucket is detected: an error event, and it is ne
     // Pinned to v240, so segment 1 is fetched from that track.
     await startPlaying(page, { assetId: asset.id, token: asset.token }, { pin: "v240" });
     await waitFor(page, () => window.t.events.some((e) => e.type === "error"));
-    await page.evaluate(() => window.t.video.play().catch(() => undefined));
+    // Pressing play after the failure does nothing: the element has no source left.
+    await page.evaluate(() => { window.t.video.play().catch(() => undefined); });
     await new Promise((ok) => setTimeout(ok, 2000));
     const [error] = await events(page, "error");
     assert.equal(error.code, "tampered", JSON.stringify(error));
@@ -237,12 +316,11 @@ test("a tampered segment in the bucket is detected: an error event, and it is ne
     assert.equal(error.index, 1);
     const retried = await events(page, "retrying");
     assert.ok(retried.some((r) => r.reason === "corrupt" && r.index === 1 && r.track === "v240"), JSON.stringify(retried));
-    const r = await page.evaluate(() => {
-      const b = window.t.video.buffered;
-      return { end: b.length ? b.end(b.length - 1) : 0, stats: window.t.player.stats() };
-    });
+    const r = await page.evaluate(() => ({ src: window.t.video.getAttribute("src"), time: window.t.video.currentTime, stats: window.t.player.stats() }));
     // Segment 1 starts at 4 s: nothing from it (or after it) reached the buffer.
-    assert.ok(r.end <= 4.1, `buffered to ${r.end}`);
+    assert.ok(error.bufferedEnd <= 4.1, `buffered to ${error.bufferedEnd}`);
+    assert.equal(r.src, null);
+    assert.ok(r.time <= 4.1, `played to ${r.time}`);
     assert.equal(r.stats.decryptFailures, 2, "fetched once more, then fatal");
   } finally {
     await close();
@@ -258,6 +336,15 @@ test("policy in the browser: a private asset is denied without a token and plays
       assert.match(await page.textContent('#log li[data-event="error"]'), /denied \(token_required\)/);
       assert.match(await page.textContent("#status"), /token_required/);
       assert.equal(await page.evaluate(() => document.getElementById("player").video.currentTime), 0);
+      // The refused player lets go of its MediaSource (no blob: source, no endless spinner),
+      // hints at the viewer token, and its message leaves the controls' timeline free.
+      const refused = await page.evaluate(() => {
+        const el = document.getElementById("player");
+        const message = el.shadowRoot.querySelector(".message");
+        const box = message.getBoundingClientRect(), frame = el.getBoundingClientRect();
+        return { src: el.video.getAttribute("src"), text: message.textContent, atTop: box.top - frame.top < 2 && box.bottom < frame.bottom - 40 };
+      });
+      assert.deepEqual(refused, { src: null, text: "This video is private: it plays with a viewer token.", atTop: true });
     } finally {
       await close();
     }
@@ -456,23 +543,39 @@ test("upload() from a page on another origin than the SDK runs in its worker (th
   }
 });
 
-test("the demo page uploads a clip, shows the transcode's progress, and plays the asset", async () => {
-  const clip = env.makeClip(join(tmp, "demo.mp4"), { width: 640, height: 360, seconds: 12 });
-  const { page, close } = await freshPage(`${server.url}/upload.html`);
+test("the landing page uploads a clip, shows the transcode's progress, plays the preview at once, then the full video from the same position", async () => {
+  // Long enough that the full ladder is still encoding for seconds after the preview is out.
+  const clip = env.makeClip(join(tmp, "demo.mp4"), { width: 854, height: 480, seconds: 20 });
+  const { page, close } = await freshPage(`${server.url}/`);
   try {
-    // Record every progress value the page shows.
+    // Record every progress value the page shows, and where the video is whenever the page
+    // says what it plays.
     await page.evaluate(() => {
       window.seen = new Set();
+      window.packages = [];
       new MutationObserver(() => {
         for (const bar of document.querySelectorAll("#jobs progress")) window.seen.add(`${bar.dataset.kind}:${bar.value}`);
         window.seen.add(`status:${document.getElementById("t-status").textContent}`);
+        const shown = document.getElementById("p-package").textContent;
+        if (shown !== window.packages.at(-1)?.shown) window.packages.push({ shown, at: document.getElementById("player")?.video.currentTime });
       }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
     });
     await page.setInputFiles("#file", { name: "holiday.mp4", mimeType: "video/mp4", buffer: clip });
     await page.click("#go");
     await page.waitForSelector("#transcode:not([hidden])", { timeout: 60_000 });
+    // The preview plays while the full ladder is still being made; then the full package, from
+    // where the preview was.
     await page.waitForSelector("#playback:not([hidden])", { timeout: 300_000 });
-    await page.waitForFunction(() => document.getElementById("player")?.video.currentTime > 2, null, { timeout: 60_000 });
+    await page.waitForFunction(() => document.getElementById("p-package").textContent === "the full video", null, { timeout: 300_000, polling: 50 });
+    const at = await page.evaluate(() => document.getElementById("player").video.currentTime);
+    const packages = await page.evaluate(() => window.packages);
+    const shown = packages.map((p) => p.shown).filter((p) => p !== "—");
+    assert.deepEqual(shown, ["the preview (its first seconds, lowest rendition)", "moving to the full video…", "the full video"]);
+    const moving = packages.find((p) => p.shown.startsWith("moving"));
+    assert.ok(moving.at > 0.5, `the preview had played when the full video was ready: ${JSON.stringify(packages)}`);
+    assert.ok(at >= moving.at - 0.25, `the full video starts where the preview was (${at} s, preview at ${moving.at} s)`);
+    assert.equal(await page.evaluate(() => document.getElementById("player").player.stats().packageKind), "full");
+    await page.waitForFunction((at) => document.getElementById("player").video.currentTime > at + 1, at, { timeout: 60_000 });
     const seen = await page.evaluate(() => [...window.seen]);
     assert.ok(seen.includes("status:ready"), seen.join(" "));
     assert.ok(seen.some((s) => /^full:\d+$/.test(s) && s !== "full:100") || seen.includes("status:processing"), `no progress shown: ${seen.join(" ")}`);

@@ -1,5 +1,5 @@
-// End to end in headless Chromium: the demo page and the npm package's public API, served by
-// the real server binary.
+// End to end in headless Chromium: the demo's seal round trip page (/seal.html) and the npm
+// package's public API, served by the real server binary.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { launchBrowser, startServer } from "./harness.mjs";
@@ -40,9 +40,9 @@ test("the wasm is served as application/wasm and the SDK is loadable cross-origi
 });
 
 for (const engine of ["auto", "wasm"]) {
-  test(`demo page: a chosen file round-trips (${engine})`, async () => {
+  test(`seal round trip page: a chosen file round-trips (${engine})`, async () => {
     const p = await page();
-    await p.goto(server.url);
+    await p.goto(`${server.url}/seal.html`);
     await p.waitForFunction(() => document.getElementById("status").textContent.startsWith("Ready"));
     // 3 MiB + 77 bytes of pseudo-random data: many chunks and a short last one.
     const data = Buffer.alloc(3 * 1048576 + 77);

@@ -168,10 +168,13 @@ for (const store of ["Garage", "the embedded store"]) {
   });
 }
 
-test("the demo upload page uploads a chosen file and shows progress and the asset id", async () => {
+test("the landing page uploads a chosen file and shows progress and the asset id; /upload.html leads there", async () => {
   const server = await embeddedServer();
   const page = await newPage();
+  // Old links to the upload page land on the home page, which is the upload page now.
   await page.goto(`${server.url}/upload.html`);
+  await page.waitForURL(`${server.url}/`);
+  await page.waitForSelector("#file");
   const size = 11 * MiB + 5;
   await page.setInputFiles("#file", { name: "holiday.mp4", mimeType: "video/mp4", buffer: fill(Buffer.alloc(size), 3) });
   await page.click("#go");

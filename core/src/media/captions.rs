@@ -60,6 +60,23 @@ pub fn check_label(label: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Which of `tracks` (id, language) a viewer's `wanted` names: the track with that id, else
+/// the first whose language is that tag or a more specific one (`"pt"` finds `pt-BR`), case
+/// aside.
+pub fn choose_caption<'a>(tracks: &[(&'a str, &'a str)], wanted: &str) -> Option<&'a str> {
+    let by_language = |&&(_, lang): &&(&str, &str)| {
+        lang.eq_ignore_ascii_case(wanted)
+            || (lang.len() > wanted.len()
+                && lang.as_bytes()[wanted.len()] == b'-'
+                && lang[..wanted.len()].eq_ignore_ascii_case(wanted))
+    };
+    tracks
+        .iter()
+        .find(|(id, _)| *id == wanted)
+        .or_else(|| tracks.iter().find(by_language))
+        .map(|(id, _)| *id)
+}
+
 /// A WebVTT timestamp (`mm:ss.ttt` or `hh:mm:ss.ttt`, hours of any length) in ms.
 fn timestamp(s: &str) -> Option<u64> {
     let (clock, ms) = s.split_once('.')?;
@@ -184,6 +201,18 @@ mod tests {
         }
         let big = format!("WEBVTT\n\n{}", "x".repeat(MAX_CAPTION_BYTES));
         assert!(check_webvtt(big.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn a_caption_is_chosen_by_id_or_language() {
+        let tracks = [("a", "en"), ("b", "pt-BR"), ("c", "PT"), ("d", "de")];
+        assert_eq!(choose_caption(&tracks, "d"), Some("d"));
+        assert_eq!(choose_caption(&tracks, "EN"), Some("a"));
+        assert_eq!(choose_caption(&tracks, "pt"), Some("b"));
+        assert_eq!(choose_caption(&tracks, "pt-br"), Some("b"));
+        assert_eq!(choose_caption(&tracks, "p"), None);
+        assert_eq!(choose_caption(&tracks, "fr"), None);
+        assert_eq!(choose_caption(&[], "en"), None);
     }
 
     #[test]

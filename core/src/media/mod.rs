@@ -16,7 +16,7 @@ mod segment;
 
 pub use captions::{
     CaptionSummary, MAX_CAPTION_BYTES, MAX_CAPTIONS_PER_ASSET, MAX_LABEL_CHARS, check_label,
-    check_language, check_webvtt,
+    check_language, check_webvtt, choose_caption,
 };
 pub use key_release::{
     KEY_RELEASE_INFO, KEY_RELEASE_LEN, Released, SOURCE_RELEASE_INFO, open_content_key, open_key,

@@ -323,6 +323,24 @@ size: number,
 nonce: string, };
 
 /**
+ * A caption or subtitle track the player holds (`player.textTracks()`).
+ */
+export type TextTrackInfo = { id: string, 
+/**
+ * BCP 47 language tag.
+ */
+language: string, label: string, kind: CaptionKind, 
+/**
+ * Whether its cues are on screen now.
+ */
+showing: boolean, };
+
+/**
+ * The `texttracks` event: the asset's caption tracks are loaded, or which one shows changed.
+ */
+export type TextTracks = { tracks: Array<TextTrackInfo>, };
+
+/**
  * `GET /v1/assets`: a page of the API key's assets, newest first.
  */
 export type AssetList = { assets: Array<AssetSummary>, 

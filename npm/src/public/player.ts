@@ -8,13 +8,14 @@
  * Which segments to fetch and at which rendition (adaptive bitrate) is decided by the core's
  * playback engine; this file only types and relays.
  */
-import type { PlayerRetrying, PlayerStats as WasmPlayerStats, Playing, Rendition, RenditionChange, RenditionChangeReason, Stall, StallEnd, WorkerState } from "../generated/contract.js";
+import type { CaptionKind, PlayerRetrying, PlayerStats as WasmPlayerStats, Playing, Rendition, RenditionChange, RenditionChangeReason, Stall, StallEnd, TextTrackInfo, TextTracks, WorkerState } from "../generated/contract.js";
 import { load, wasm } from "../internal/wasm.js";
 import { describeWorkerError, reportWorkerFailure, startWorker, workersAvailable, type WorkerStatus } from "../internal/workers.js";
+import { cinelockError } from "../internal/errors.js";
 import type { CinelockError } from "./errors.js";
 import type { Engine } from "./seal.js";
 
-export type { Rendition, RenditionChange, RenditionChangeReason };
+export type { CaptionKind, Rendition, RenditionChange, RenditionChangeReason, TextTrackInfo, TextTracks };
 
 export interface PlayOptions {
   /** Base URL of the Cinelock server, e.g. `https://video.example.com` (default: this page's origin). */
@@ -58,6 +59,11 @@ export interface PlayOptions {
   consent?: "anonymous" | "off" | "full";
   /** Your own id for the viewer, sent under `consent: "full"` only. */
   viewerId?: string;
+  /**
+   * A caption track to show from the start: its id, or a language tag (`"en"` finds `en-US`).
+   * Default: none shows until the viewer (or `player.selectTextTrack()`) picks one.
+   */
+  textTrack?: string;
 }
 
 /** The `detail` of each event a `Player` dispatches (the types come from the Rust contract). */
@@ -72,6 +78,8 @@ export interface PlayerEventMap {
   stall: Stall;
   /** Playback moves again after a stall. */
   stallend: StallEnd;
+  /** The asset's caption tracks are loaded (once, even when it has none), or another one shows. */
+  texttracks: TextTracks;
   /** A fetch failed and is tried again (`corrupt`: the object failed authentication). */
   retrying: PlayerRetrying;
   /**
@@ -212,6 +220,21 @@ export class Player extends EventTarget {
       return;
     }
     this.#handle.setRendition(id);
+  }
+
+  /**
+   * The asset's caption and subtitle tracks, in the order they were added (empty until the
+   * `texttracks` event). Each is a `<track>` of the video too, so the browser's own controls
+   * list them.
+   */
+  textTracks(): TextTrackInfo[] {
+    return (this.#handle?.textTracks() ?? []) as TextTrackInfo[];
+  }
+
+  /** Shows the caption track `id` (hiding any other), or none with `null`. */
+  selectTextTrack(id: string | null): void {
+    if (!this.#handle) throw cinelockError("invalid_argument", "no caption tracks yet: wait for the texttracks event");
+    this.#handle.selectTextTrack(id ?? undefined);
   }
 
   stats(): PlayerStats {

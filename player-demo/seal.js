@@ -1,4 +1,5 @@
-// The demo page's script: drives the published SDK API exactly as an app would.
+// The seal round trip page (/seal.html): seals a chosen file with a fresh recipient key and
+// opens it again, through the published SDK API exactly as an app would.
 import * as cinelock from "/sdk/dist/index.js";
 
 const $ = (id) => document.getElementById(id);

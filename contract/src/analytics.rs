@@ -9,6 +9,7 @@ use ts_rs::TS;
 /// `POST /v1/beacons` (sent as `text/plain`, so that no CORS preflight is needed): events of
 /// one view.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BeaconBody {
     /// The session's [`BeaconGrant::credential`].
@@ -20,6 +21,7 @@ pub struct BeaconBody {
     /// What the page allows (`docs/privacy.md`); Do Not Track and Global Privacy Control make
     /// it `anonymous` whatever the page says.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "anonymous"))]
     pub consent: Consent,
     /// The browser sends Do Not Track or Global Privacy Control: no pseudonym is kept.
     #[serde(default)]
@@ -27,17 +29,21 @@ pub struct BeaconBody {
     /// The customer's viewer id, under `full` consent only; stored as a keyed hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub viewer_id: Option<String>,
+    /// The view's events (docs/analytics.md lists them and their fields).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub events: Vec<BeaconEvent>,
 }
 
 /// The answer to a beacon: how many of its events were taken (all, or an error).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BeaconAccepted {
     pub accepted: u32,
 }
 
 /// What a playback session grants for analytics (absent when analytics are off).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BeaconGrant {
     /// Shown with every beacon of the session's views: bound to the asset, valid for hours.
     pub credential: String,
@@ -45,6 +51,7 @@ pub struct BeaconGrant {
 
 /// How `GET /v1/analytics` buckets its series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Interval {
     Hour,
@@ -53,6 +60,7 @@ pub enum Interval {
 
 /// What `GET /v1/analytics` can break views down by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Dimension {
     Country,
@@ -75,6 +83,8 @@ impl Dimension {
 
 /// `GET /v1/analytics` query parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct AnalyticsQuery {
     /// One asset; absent: every asset of the API key's owner.
@@ -102,6 +112,7 @@ pub struct AnalyticsQuery {
 /// The metrics of a set of views (definitions in `docs/analytics.md`). Ratios are `null` when
 /// nothing was there to divide by.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Metrics {
     /// Views started.
     #[ts(type = "number")]
@@ -136,6 +147,7 @@ pub struct Metrics {
 
 /// One bucket of the series.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SeriesPoint {
     /// Unix ms of the bucket's start.
     #[ts(type = "number")]
@@ -145,6 +157,7 @@ pub struct SeriesPoint {
 
 /// One value of a breakdown.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BreakdownRow {
     /// A country code, `Chrome 131`, `Windows`, `mobile`, an asset id, or `unknown`.
     pub value: String,
@@ -153,6 +166,7 @@ pub struct BreakdownRow {
 
 /// Playing time by video rendition over the range.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RenditionTime {
     pub rendition: String,
     #[ts(type = "number")]
@@ -161,6 +175,7 @@ pub struct RenditionTime {
 
 /// `GET /v1/analytics`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AnalyticsReport {
     #[ts(type = "number")]
     pub from: i64,
@@ -177,6 +192,7 @@ pub struct AnalyticsReport {
 
 /// `GET /v1/analytics/ingest`: the server's analytics intake since it started.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IngestStats {
     /// Events taken (answered 202).
     #[ts(type = "number")]
@@ -194,6 +210,7 @@ pub struct IngestStats {
 
 /// One stored event of a view (`GET /v1/analytics/views/{view_id}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ViewEvent {
     pub seq: u32,
     /// The event's name (`viewstart`, `play`, `playing`, ...).
@@ -207,6 +224,7 @@ pub struct ViewEvent {
 
 /// `GET /v1/analytics/views/{view_id}`: one view's timeline, for the asset's owner.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ViewTimeline {
     pub view_id: String,
     pub asset_id: String,

@@ -10,6 +10,7 @@ use crate::ApiErrorCode;
 
 /// `GET /v1/assets/{id}` (and the `asset` of `GET /v1/uploads/{id}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssetView {
     pub asset_id: String,
     /// `uploading`, `uploaded`, `processing`, `ready`, `failed`, `cancelled`, `aborted` or
@@ -47,6 +48,7 @@ pub struct AssetView {
 
 /// A transcode job as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobView {
     pub id: String,
     /// `preview` or `full`.
@@ -75,6 +77,7 @@ pub struct JobView {
 
 /// Why a job's last attempt failed: a code, and a short message without paths.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobError {
     pub code: ApiErrorCode,
     pub message: String,
@@ -82,6 +85,7 @@ pub struct JobError {
 
 /// A published package.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PackageView {
     pub package_id: String,
     /// `full` or `preview`.
@@ -95,6 +99,7 @@ pub struct PackageView {
 
 /// Where an asset's deletion is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeletionStatus {
     /// Everything is gone.
@@ -106,6 +111,7 @@ pub enum DeletionStatus {
 
 /// The answer to `DELETE /v1/assets/{id}` (the same for a repeated one).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeletedAsset {
     pub asset_id: String,
     pub status: DeletionStatus,
@@ -121,6 +127,7 @@ pub const MAX_METADATA_VALUE: usize = 512;
 /// `PATCH /v1/assets/{id}`: the fields given change, the others stay. `null` clears a title or
 /// an external id; `metadata` replaces the pairs (an empty object clears them).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AssetPatch {
     #[serde(
@@ -188,6 +195,7 @@ impl AssetPatch {
 
 /// One asset of `GET /v1/assets`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssetSummary {
     pub asset_id: String,
     pub status: String,
@@ -204,6 +212,7 @@ pub struct AssetSummary {
 
 /// `GET /v1/assets`: a page of the API key's assets, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssetList {
     pub assets: Vec<AssetSummary>,
     /// Pass as `cursor` for the next page; null on the last.
@@ -212,6 +221,8 @@ pub struct AssetList {
 
 /// The query of `GET /v1/assets`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct AssetQuery {
     /// Only assets in this status.

@@ -6,6 +6,7 @@ use ts_rs::TS;
 
 /// What a track is for: the `kind` of the browser's `<track>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CaptionKind {
     /// A translation of the dialogue.
@@ -17,6 +18,7 @@ pub enum CaptionKind {
 
 /// `POST /v1/assets/{id}/captions` (API key, `uploads:write`): one WebVTT file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AddCaption {
     /// BCP 47 language tag (`en`, `pt-BR`).
@@ -33,6 +35,7 @@ pub struct AddCaption {
 
 /// A caption track as the API lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaptionView {
     pub id: String,
     pub language: String,
@@ -47,6 +50,7 @@ pub struct CaptionView {
 
 /// `GET /v1/assets/{id}/captions`: oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaptionList {
     pub captions: Vec<CaptionView>,
 }
@@ -54,6 +58,7 @@ pub struct CaptionList {
 /// A caption track of a playback session: where its sealed WebVTT is, and the nonce the
 /// player must find in it (an older object at the same place is refused).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TextTrackGrant {
     pub id: String,
     pub language: String,

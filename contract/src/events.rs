@@ -8,6 +8,7 @@ use crate::ErrorCode;
 
 /// An upload's progress (the `progress` event).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UploadProgress {
     /// Sealed bytes of the parts sealed so far.
@@ -28,6 +29,7 @@ pub struct UploadProgress {
 
 /// Why a part (or the signing) is tried again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum UploadRetryReason {
     /// No usable response.
@@ -58,6 +60,7 @@ impl UploadRetryReason {
 
 /// Every event of an upload, by `type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(
     tag = "type",
     rename_all = "camelCase",
@@ -95,6 +98,7 @@ pub enum UploadEvent {
 
 /// A video rendition of the package, lowest bandwidth first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Rendition {
     pub id: String,
@@ -108,6 +112,7 @@ pub struct Rendition {
 
 /// Why the rendition changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum RenditionChangeReason {
     /// The first rendition.
@@ -124,6 +129,7 @@ pub enum RenditionChangeReason {
 
 /// The `renditionchange` event: the rendition of the next segments changed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RenditionChange {
     pub from: Option<String>,
@@ -142,6 +148,7 @@ pub struct RenditionChange {
 
 /// The `playing` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Playing {
     pub current_time: f64,
@@ -149,13 +156,37 @@ pub struct Playing {
 
 /// The `stall` event: playback stopped for want of data at `at` seconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Stall {
     pub at: f64,
 }
 
+/// A caption or subtitle track the player holds (`player.textTracks()`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TextTrackInfo {
+    pub id: String,
+    /// BCP 47 language tag.
+    pub language: String,
+    pub label: String,
+    pub kind: crate::captions::CaptionKind,
+    /// Whether its cues are on screen now.
+    pub showing: bool,
+}
+
+/// The `texttracks` event: the asset's caption tracks are loaded, or which one shows changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TextTracks {
+    pub tracks: Vec<TextTrackInfo>,
+}
+
 /// The `stallend` event: playback moves again.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct StallEnd {
     pub at: f64,
@@ -165,6 +196,7 @@ pub struct StallEnd {
 
 /// Which object of a track.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum ObjectKindName {
     Init,
@@ -173,6 +205,7 @@ pub enum ObjectKindName {
 
 /// Why an object is fetched again (`corrupt`: it failed authentication).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum PlayerRetryReason {
     Network,
@@ -184,6 +217,7 @@ pub enum PlayerRetryReason {
 
 /// The player's `retrying` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PlayerRetrying {
     pub track: String,
@@ -198,6 +232,7 @@ pub struct PlayerRetrying {
 /// Where the SDK's work runs: its worker, or (when the worker could not start, or was not
 /// asked for) the page's thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum WorkerState {
     /// No worker was asked for (or none exists here).
@@ -212,6 +247,7 @@ pub enum WorkerState {
 
 /// A player's counters since its start.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PlayerStats {
     /// `webcrypto` or `wasm` (empty before the session).
@@ -246,6 +282,7 @@ pub struct PlayerStats {
 
 /// A recording's progress (the recorder's `progress` event). Sizes are bytes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RecorderProgress {
     /// Recorded time, pauses excluded.
@@ -267,6 +304,7 @@ pub struct RecorderProgress {
 
 /// Why a recording stopped (`cinelock_core::recording::StopReason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RecorderStopReason {
     Requested,
@@ -289,6 +327,7 @@ impl From<cinelock_core::recording::StopReason> for RecorderStopReason {
 
 /// Every event of a recording, by `type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(
     tag = "type",
     rename_all = "camelCase",

@@ -18,6 +18,8 @@ pub mod captions;
 mod codes;
 pub mod errors;
 pub mod events;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod playback;
 pub mod typescript;
 pub mod uploads;
@@ -30,6 +32,7 @@ pub use cinelock_core::store::retryable_status;
 
 /// `GET /healthz`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// `ok`.
     pub status: String,

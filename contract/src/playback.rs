@@ -8,6 +8,7 @@ use ts_rs::TS;
 
 /// `POST /v1/play/{id}`: a session for the player's one-time key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PlayRequest {
     /// The player's ephemeral X25519 public key, 32 bytes in hex.
@@ -34,6 +35,7 @@ fn is_false(b: &bool) -> bool {
 
 /// A granted session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlayAnswer {
     pub asset_id: String,
     pub package_id: String,
@@ -71,6 +73,7 @@ pub struct PlayAnswer {
 
 /// A download the policy allows: the sealed original and its data key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DownloadGrant {
     pub url: String,
     /// The source's data key released to the request's public key (80 bytes in hex).
@@ -83,6 +86,7 @@ pub struct DownloadGrant {
 
 /// `POST /v1/play/{id}/urls`: more presigned URLs for a session's package.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UrlsRequest {
     pub session: String,
@@ -91,6 +95,7 @@ pub struct UrlsRequest {
 
 /// The answer to a URL request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UrlsAnswer {
     pub urls: BTreeMap<String, String>,
     /// Unix ms, on the server's clock.
@@ -103,6 +108,7 @@ pub struct UrlsAnswer {
 
 /// `POST /v1/assets/{id}/viewer-tokens`: a token minted by the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MintRequest {
     /// Seconds (1 s to 30 days; default 3600).
@@ -128,6 +134,7 @@ fn default_ttl() -> u64 {
 
 /// A minted token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MintedToken {
     pub token: String,
     /// Unix seconds.
@@ -137,6 +144,7 @@ pub struct MintedToken {
 
 /// A customer's new viewer-token secret: shown only in this answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedViewerKey {
     /// The key id `clv2` tokens name.
     pub id: String,
@@ -146,6 +154,7 @@ pub struct CreatedViewerKey {
 
 /// A viewer-token key as listed: never its secret.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ViewerKeyView {
     pub id: String,
     /// Unix ms.
@@ -158,12 +167,14 @@ pub struct ViewerKeyView {
 
 /// `GET /v1/viewer-token-keys`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ViewerKeyList {
     pub keys: Vec<ViewerKeyView>,
 }
 
 /// The answer to `DELETE /v1/viewer-token-keys/{id}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevokedViewerKey {
     pub id: String,
     pub revoked: bool,

@@ -20,7 +20,7 @@ use crate::errors::{ApiErrorCode, ErrorBody, ErrorCode, ErrorDetail};
 use crate::events::{
     ObjectKindName, PlayerRetryReason, PlayerRetrying, PlayerStats, Playing, RecorderEvent,
     RecorderProgress, RecorderStopReason, Rendition, RenditionChange, RenditionChangeReason, Stall,
-    StallEnd, UploadEvent, UploadProgress, UploadRetryReason, WorkerState,
+    StallEnd, TextTrackInfo, TextTracks, UploadEvent, UploadProgress, UploadRetryReason, WorkerState,
 };
 use crate::playback::{
     CreatedViewerKey, DownloadGrant, MintRequest, MintedToken, PlayAnswer, PlayRequest,
@@ -84,6 +84,8 @@ pub fn declarations() -> String {
         CaptionView,
         CaptionList,
         TextTrackGrant,
+        TextTrackInfo,
+        TextTracks,
         AssetList,
         AssetQuery,
         DeletionStatus,

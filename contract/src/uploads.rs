@@ -10,6 +10,7 @@ use crate::assets::AssetView;
 
 /// `POST /v1/uploads` (a customer's backend, with its API key).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateUpload {
     /// The file's size in bytes. Leave it out for a *growing* upload (a recording, whose
@@ -47,6 +48,7 @@ pub struct CreateUpload {
 /// Where the sealed object is cut into parts (`cinelock_core::upload::PartPlan`, or
 /// `GrowingPlan` for a growing upload).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanView {
     /// A growing upload (created without a size): until it completes, `plaintext_len`,
     /// `part_count` and `sealed_len` are 0 and every part but the last has
@@ -111,6 +113,7 @@ impl PlanView {
 
 /// The transcode workers' public key, which the browser seals to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecipientView {
     /// 32 bytes in hex.
     pub public_key: String,
@@ -121,6 +124,7 @@ pub struct RecipientView {
 /// The answer to `POST /v1/uploads`: what the customer's backend hands the page for
 /// `upload(file, { endpoint, upload })`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedUpload {
     pub upload_id: String,
     /// The asset the upload makes: also the context the file is sealed for.
@@ -136,6 +140,7 @@ pub struct CreatedUpload {
 
 /// `POST /v1/uploads/{id}/sign`: URLs for these sealed parts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignRequest {
     pub parts: Vec<SignPart>,
@@ -143,6 +148,7 @@ pub struct SignRequest {
 
 /// One sealed part to sign a URL for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignPart {
     pub number: u32,
@@ -154,12 +160,14 @@ pub struct SignPart {
 
 /// The answer to a sign request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedParts {
     pub parts: Vec<SignedPartUrl>,
 }
 
 /// A presigned part URL and the headers the PUT must carry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedPartUrl {
     pub number: u32,
     pub url: String,
@@ -175,6 +183,7 @@ pub struct SignedPartUrl {
 
 /// An upload's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UploadStatus {
     Open,
@@ -209,6 +218,7 @@ impl UploadStatus {
 
 /// A part the store holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListedPartView {
     pub number: u32,
     #[ts(type = "number")]
@@ -219,6 +229,7 @@ pub struct ListedPartView {
 
 /// `GET /v1/uploads/{id}`: the upload, the parts the store holds, and its asset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadView {
     pub upload_id: String,
     pub asset_id: String,
@@ -230,6 +241,7 @@ pub struct UploadView {
 
 /// `POST /v1/uploads/{id}/complete`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CompleteRequest {
     pub parts: Vec<CompletePart>,
@@ -246,6 +258,7 @@ pub struct CompleteRequest {
 
 /// A part and the ETag the store answered its PUT with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CompletePart {
     pub number: u32,
@@ -254,6 +267,7 @@ pub struct CompletePart {
 
 /// The answer to a completion (the same for a repeated one).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CompletedUpload {
     pub upload_id: String,
     pub asset_id: String,
@@ -264,6 +278,7 @@ pub struct CompletedUpload {
 
 /// The answer to `DELETE /v1/uploads/{id}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AbortedUpload {
     pub upload_id: String,
     pub status: UploadStatus,

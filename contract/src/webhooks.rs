@@ -6,6 +6,7 @@ use ts_rs::TS;
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum WebhookEventType {
     /// An upload completed: its asset's source is stored (transcoding starts).
     #[serde(rename = "upload.completed")]
@@ -53,6 +54,7 @@ impl WebhookEventType {
 
 /// `POST /v1/webhooks`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
     /// `https://` (or `http://`) URL that receives the events.
@@ -65,6 +67,7 @@ pub struct CreateWebhook {
 
 /// A registered endpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookView {
     pub id: String,
     pub url: String,
@@ -76,6 +79,7 @@ pub struct WebhookView {
 
 /// The answer to `POST /v1/webhooks`: the endpoint and its signing secret, shown this once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedWebhook {
     #[serde(flatten)]
     #[ts(flatten)]
@@ -86,12 +90,14 @@ pub struct CreatedWebhook {
 
 /// `GET /v1/webhooks`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookList {
     pub webhooks: Vec<WebhookView>,
 }
 
 /// Where a delivery is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Waiting for its first attempt or its next one.
@@ -104,6 +110,7 @@ pub enum DeliveryStatus {
 
 /// One delivery of one event to one endpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryView {
     /// The message id (`webhook-id`), the same on every attempt.
     pub message_id: String,
@@ -125,12 +132,14 @@ pub struct DeliveryView {
 
 /// `GET /v1/webhooks/{id}/deliveries`: the newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryList {
     pub deliveries: Vec<DeliveryView>,
 }
 
 /// The body of a delivery.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookPayload {
     #[serde(rename = "type")]
     pub event_type: WebhookEventType,
@@ -142,6 +151,7 @@ pub struct WebhookPayload {
 
 /// What an event is about.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookData {
     pub asset_id: String,
     /// For `upload.completed`.

@@ -100,6 +100,14 @@ pub async fn describe(
 }
 
 /// `GET /v1/assets/{id}` (API key, uploads:read).
+#[utoipa::path(
+    get,
+    path = "/assets/{id}",
+    tag = "assets",
+    params(("id" = String, Path, description = "The asset id")),
+    responses((status = 200, body = AssetView), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("api_key" = []))
+)]
 pub async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -111,6 +119,14 @@ pub async fn show(
 }
 
 /// `POST /v1/assets/{id}/cancel` (API key, uploads:write): cancels the asset's unfinished jobs.
+#[utoipa::path(
+    post,
+    path = "/assets/{id}/cancel",
+    tag = "assets",
+    params(("id" = String, Path, description = "The asset id")),
+    responses((status = 200, body = AssetView), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("api_key" = []))
+)]
 pub async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -164,6 +180,14 @@ fn parse_cursor(c: &str) -> Option<(i64, String)> {
 
 /// `GET /v1/assets` (API key, uploads:read): the key's assets, newest first, a page at a time
 /// (`cursor` from `next_cursor`), filtered by status, creation time and external id.
+#[utoipa::path(
+    get,
+    path = "/assets",
+    tag = "assets",
+    params(AssetQuery),
+    responses((status = 200, body = AssetList), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("api_key" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -241,6 +265,15 @@ pub async fn list(
 
 /// `PATCH /v1/assets/{id}` (API key, uploads:write): the owner's title, external id and
 /// metadata. An external id another of the key's assets has is refused (`external_id_taken`).
+#[utoipa::path(
+    patch,
+    path = "/assets/{id}",
+    tag = "assets",
+    request_body = AssetPatch,
+    params(("id" = String, Path, description = "The asset id")),
+    responses((status = 200, body = AssetView), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("api_key" = []))
+)]
 pub async fn patch(
     State(state): State<AppState>,
     Path(id): Path<String>,

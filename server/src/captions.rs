@@ -5,10 +5,8 @@
 //! with its nonce. Deleting the asset deletes them with everything else under its prefix.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{delete, get};
 use cinelock_contract::ApiErrorCode;
 use cinelock_contract::captions::{AddCaption, CaptionKind, CaptionList, CaptionView};
 use cinelock_core::media::{
@@ -23,15 +21,17 @@ use crate::auth::{self, SCOPE_READ, SCOPE_WRITE};
 use crate::db::now_ms;
 use crate::json::ApiJson;
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// A request carries one WebVTT file as a JSON string: room for the largest file, escaped.
 const BODY_LIMIT: usize = 2 * MAX_CAPTION_BYTES + 4096;
 
 /// The caption routes, under `/v1/assets/{id}/captions`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(list).post(add))
-        .route("/{caption_id}", delete(remove))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, add))
+        .routes(routes!(remove))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }
 
@@ -108,7 +108,15 @@ async fn owned(
 }
 
 /// `GET /v1/assets/{id}/captions` (API key, uploads:read).
-async fn list(
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "captions",
+    params(("id" = String, Path, description = "The asset id")),
+    responses((status = 200, body = CaptionList), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("api_key" = []))
+)]
+pub async fn list(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -122,7 +130,16 @@ async fn list(
 
 /// `POST /v1/assets/{id}/captions` (API key, uploads:write): checks, seals and stores one
 /// WebVTT file. Any time after the asset is created; players see it from their next session.
-async fn add(
+#[utoipa::path(
+    post,
+    path = "/",
+    tag = "captions",
+    request_body = AddCaption,
+    params(("id" = String, Path, description = "The asset id")),
+    responses((status = 201, body = CaptionView), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("api_key" = []))
+)]
+pub async fn add(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -194,7 +211,15 @@ async fn add(
 
 /// `DELETE /v1/assets/{id}/captions/{caption_id}` (API key, uploads:write): the row, then its
 /// object. Players stop listing it from their next session.
-async fn remove(
+#[utoipa::path(
+    delete,
+    path = "/{caption_id}",
+    tag = "captions",
+    params(("id" = String, Path, description = "The asset id"), ("caption_id" = String, Path)),
+    responses((status = 204, description = "Deleted"), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("api_key" = []))
+)]
+pub async fn remove(
     State(state): State<AppState>,
     Path((id, caption_id)): Path<(String, String)>,
     headers: HeaderMap,

@@ -52,6 +52,14 @@ fn answer(asset_id: String, status: DeletionStatus) -> (StatusCode, Json<Deleted
 }
 
 /// `DELETE /v1/assets/{id}` (API key, uploads:write).
+#[utoipa::path(
+    delete,
+    path = "/assets/{id}",
+    tag = "assets",
+    params(("id" = String, Path, description = "The asset id")),
+    responses((status = 200, description = "Deleted", body = DeletedAsset), (status = 202, description = "Deletion under way", body = DeletedAsset), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("api_key" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -18,6 +18,7 @@ mod json;
 pub mod kek;
 mod keys;
 pub mod metrics;
+pub mod openapi;
 mod pages;
 pub mod playback;
 mod routes;

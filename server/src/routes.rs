@@ -3,7 +3,7 @@
 use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{HeaderValue, Method, header};
-use axum::routing::{any, get, post};
+use axum::routing::{any, get};
 use axum::{Json, Router};
 use cinelock_contract::Health;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -11,6 +11,8 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 use crate::{AppError, analytics, assets, captions, deletion, pages, playback, uploads, webhooks};
@@ -37,40 +39,31 @@ pub fn app(state: AppState) -> Router {
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
             HeaderValue::from_static("*"),
         ));
-    let api = Router::new()
-        .route("/uploads", post(uploads::create))
-        .route("/uploads/{id}", get(uploads::show).delete(uploads::abort))
-        .route("/uploads/{id}/sign", post(uploads::sign))
-        .route("/uploads/{id}/complete", post(uploads::complete))
-        .route("/assets", get(assets::list))
-        .route(
-            "/assets/{id}",
-            get(assets::show)
-                .patch(assets::patch)
-                .delete(deletion::delete),
-        )
-        .route("/assets/{id}/cancel", post(assets::cancel))
+    // Every API route is registered with its OpenAPI operation (`routes!`), so the document
+    // served at /v1/openapi.json cannot leave one out (openapi.rs).
+    let api = OpenApiRouter::new()
+        .routes(routes!(uploads::create))
+        .routes(routes!(uploads::show, uploads::abort))
+        .routes(routes!(uploads::sign))
+        .routes(routes!(uploads::complete))
+        .routes(routes!(assets::list))
+        .routes(routes!(assets::show, assets::patch, deletion::delete))
+        .routes(routes!(assets::cancel))
         .nest("/assets/{id}/captions", captions::routes())
-        .route(
-            "/assets/{id}/policy",
-            get(playback::get_policy)
-                .put(playback::put_policy)
-                .patch(playback::patch_policy),
-        )
-        .route("/assets/{id}/viewer-tokens", post(playback::mint_token))
-        .route(
-            "/viewer-token-keys",
-            post(playback::viewer_keys::create_handler).get(playback::viewer_keys::list_handler),
-        )
-        .route(
-            "/viewer-token-keys/{id}",
-            axum::routing::delete(playback::viewer_keys::revoke_handler),
-        )
+        .routes(routes!(
+            playback::get_policy,
+            playback::put_policy,
+            playback::patch_policy
+        ))
+        .routes(routes!(playback::mint_token))
+        .routes(routes!(
+            playback::viewer_keys::create_handler,
+            playback::viewer_keys::list_handler
+        ))
+        .routes(routes!(playback::viewer_keys::revoke_handler))
         .nest("/analytics", analytics::api_routes())
         .nest("/webhooks", webhooks::routes())
         .route_layer(track.clone())
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
         .layer(
             CorsLayer::new()
@@ -80,11 +73,10 @@ pub fn app(state: AppState) -> Router {
         );
     // Players embedded on any site ask for sessions: the asset's policy (origin allow-list
     // included) decides, not CORS.
-    let play = Router::new()
-        .route("/{id}", post(playback::play))
-        .route("/{id}/urls", post(playback::urls))
+    let play = OpenApiRouter::new()
+        .routes(routes!(playback::play))
+        .routes(routes!(playback::urls))
         .route_layer(track.clone())
-        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
         .layer(
             CorsLayer::new()
@@ -96,20 +88,29 @@ pub fn app(state: AppState) -> Router {
     // `text/plain`, so browsers send them without a preflight.
     let beacons = analytics::beacon_routes()
         .route_layer(track.clone())
-        .method_not_allowed_fallback(method_not_allowed)
         .layer(
             CorsLayer::new()
                 .allow_origin(AllowOrigin::any())
                 .allow_methods([Method::POST])
                 .allow_headers([header::CONTENT_TYPE]),
         );
-    Router::new()
-        .route("/healthz", get(healthz))
+    let (documented, doc) = OpenApiRouter::new()
+        .routes(routes!(healthz))
         .nest("/v1/beacons", beacons)
-        .route("/embed.html", get(pages::embed))
         .nest("/v1/play", play)
         .nest("/v1", api)
-        .nest("/sdk", sdk)
+        .split_for_parts();
+    let doc = crate::openapi::served(doc);
+    // Pages and files, not API operations: the document itself, the embed page, the SDK, the
+    // demo; and no other path under /v1.
+    let pages = Router::new()
+        .route(crate::openapi::PATH, get(move || std::future::ready(doc.clone())))
+        .route("/v1/{*rest}", any(not_found))
+        .route("/embed.html", get(pages::embed))
+        .nest("/sdk", sdk);
+    documented
+        .method_not_allowed_fallback(method_not_allowed)
+        .merge(pages)
         .fallback_service(files(cfg.demo_dir.clone()))
         .layer(axum::middleware::map_response_with_state(
             state.clone(),
@@ -144,7 +145,9 @@ pub(crate) fn allow_origin(allowed: &[String]) -> AllowOrigin {
     }
 }
 
-async fn healthz(State(state): State<AppState>) -> Json<Health> {
+/// Whether the service is up, and whether it has an object store.
+#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, body = Health)))]
+pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok".into(),
         version: env!("CARGO_PKG_VERSION").into(),

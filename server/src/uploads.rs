@@ -225,6 +225,14 @@ fn plan_error(e: cinelock_core::Error) -> AppError {
 }
 
 /// `POST /v1/uploads` (API key, uploads:write).
+#[utoipa::path(
+    post,
+    path = "/uploads",
+    tag = "uploads",
+    request_body = CreateUpload,
+    responses((status = 201, body = CreatedUpload), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("api_key" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -368,6 +376,15 @@ pub async fn create(
 }
 
 /// `POST /v1/uploads/{id}/sign` (upload token): presigned URLs for sealed parts.
+#[utoipa::path(
+    post,
+    path = "/uploads/{id}/sign",
+    tag = "uploads",
+    request_body = SignRequest,
+    params(("id" = String, Path, description = "The upload id")),
+    responses((status = 200, body = SignedParts), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("upload_token" = []))
+)]
 pub async fn sign(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -434,6 +451,14 @@ pub async fn sign(
 }
 
 /// `GET /v1/uploads/{id}` (upload token, or API key with uploads:read): state and stored parts.
+#[utoipa::path(
+    get,
+    path = "/uploads/{id}",
+    tag = "uploads",
+    params(("id" = String, Path, description = "The upload id")),
+    responses((status = 200, body = UploadView), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("upload_token" = []))
+)]
 pub async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -464,6 +489,15 @@ pub async fn show(
 
 /// `POST /v1/uploads/{id}/complete` (upload token): verifies every part against the plan,
 /// then completes. Idempotent: completing a completed upload answers the same.
+#[utoipa::path(
+    post,
+    path = "/uploads/{id}/complete",
+    tag = "uploads",
+    request_body = CompleteRequest,
+    params(("id" = String, Path, description = "The upload id")),
+    responses((status = 200, body = CompletedUpload), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("upload_token" = []))
+)]
 pub async fn complete(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -603,6 +637,14 @@ async fn completed(
 }
 
 /// `DELETE /v1/uploads/{id}` (upload token, or API key with uploads:write).
+#[utoipa::path(
+    delete,
+    path = "/uploads/{id}",
+    tag = "uploads",
+    params(("id" = String, Path, description = "The upload id")),
+    responses((status = 200, body = AbortedUpload), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("upload_token" = []))
+)]
 pub async fn abort(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -41,6 +41,15 @@ fn do_not_track(headers: &HeaderMap) -> bool {
     on("dnt") || on("sec-gpc")
 }
 
+/// A player's beacon: events of one view, under the credential its session granted. Masked
+/// before anything is stored (docs/privacy.md).
+#[utoipa::path(
+    post,
+    path = "/",
+    tag = "analytics",
+    request_body(content = BeaconBody, content_type = "text/plain", description = "JSON sent as text/plain (no CORS preflight)"),
+    responses((status = 202, body = BeaconAccepted), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody))
+)]
 pub async fn beacon(
     State(state): State<AppState>,
     extensions: Extensions,

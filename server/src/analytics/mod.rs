@@ -13,8 +13,8 @@ pub mod salts;
 pub mod service;
 pub mod writer;
 
-use axum::Router;
-use axum::routing::{get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use cinelock_core::analytics::beacon::MAX_BATCH_EVENTS;
 pub use ingest::MAX_BODY;
@@ -23,15 +23,15 @@ pub use service::Analytics;
 use crate::state::AppState;
 
 /// `POST /v1/beacons`, for any origin.
-pub fn beacon_routes() -> Router<AppState> {
-    Router::new().route("/", post(ingest::beacon))
+pub fn beacon_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(ingest::beacon))
 }
 
 /// `GET /v1/analytics`, `/v1/analytics/views/{view_id}` and `/v1/analytics/ingest`, with an
 /// API key.
-pub fn api_routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(report::report))
-        .route("/ingest", get(report::ingest_stats))
-        .route("/views/{view_id}", get(report::view))
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(report::report))
+        .routes(routes!(report::ingest_stats))
+        .routes(routes!(report::view))
 }

@@ -185,6 +185,16 @@ fn dimension_column(d: Dimension) -> &'static str {
     }
 }
 
+/// The API key's playback metrics over a time range: totals, a series by interval, and a
+/// breakdown by one dimension (docs/analytics.md).
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "analytics",
+    params(AnalyticsQuery),
+    responses((status = 200, body = AnalyticsReport), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("api_key" = []))
+)]
 pub async fn report(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -308,6 +318,14 @@ struct EventRow {
 }
 
 /// `GET /v1/analytics/views/{view_id}`: one of the key's views and its events, in order.
+#[utoipa::path(
+    get,
+    path = "/views/{view_id}",
+    tag = "analytics",
+    params(("view_id" = String, Path)),
+    responses((status = 200, body = ViewTimeline), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("api_key" = []))
+)]
 pub async fn view(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -346,6 +364,13 @@ pub async fn view(
 }
 
 /// `GET /v1/analytics/ingest`: the intake's counters since the server started.
+#[utoipa::path(
+    get,
+    path = "/ingest",
+    tag = "analytics",
+    responses((status = 200, body = IngestStats), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("api_key" = []))
+)]
 pub async fn ingest_stats(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -198,6 +198,15 @@ fn policy_view(policy: AssetPolicy, password_set: bool) -> PolicyView {
 
 /// `PUT /v1/assets/{id}/policy` (API key, uploads:write): replaces the asset's policy
 /// whole: a field left out takes its default (the most closed), and no password clears it.
+#[utoipa::path(
+    put,
+    path = "/assets/{id}/policy",
+    tag = "policy",
+    request_body = cinelock_contract::playback::PolicyUpdate,
+    params(("id" = String, Path, description = "The asset id")),
+    responses((status = 200, body = PolicyView), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("api_key" = []))
+)]
 pub async fn put_policy(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -215,6 +224,15 @@ pub async fn put_policy(
 
 /// `PATCH /v1/assets/{id}/policy` (API key, uploads:write): changes the fields given and keeps
 /// the others, the password included unless `password` is given (`""` or `null` clears it).
+#[utoipa::path(
+    patch,
+    path = "/assets/{id}/policy",
+    tag = "policy",
+    request_body = cinelock_contract::playback::PolicyUpdate,
+    params(("id" = String, Path, description = "The asset id")),
+    responses((status = 200, body = PolicyView), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("api_key" = []))
+)]
 pub async fn patch_policy(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -290,6 +308,14 @@ async fn store_policy(
 }
 
 /// `GET /v1/assets/{id}/policy` (API key, uploads:read).
+#[utoipa::path(
+    get,
+    path = "/assets/{id}/policy",
+    tag = "policy",
+    params(("id" = String, Path, description = "The asset id")),
+    responses((status = 200, body = PolicyView), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("api_key" = []))
+)]
 pub async fn get_policy(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -306,6 +332,15 @@ pub async fn get_policy(
 /// `POST /v1/assets/{id}/viewer-tokens` (API key, uploads:read; uploads:write for a token that
 /// may download or skip the password): mints a `clv2` viewer token with the owner's newest
 /// secret (made on first use).
+#[utoipa::path(
+    post,
+    path = "/assets/{id}/viewer-tokens",
+    tag = "viewer-tokens",
+    request_body = MintRequest,
+    params(("id" = String, Path, description = "The asset id")),
+    responses((status = 200, body = MintedToken), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("api_key" = []))
+)]
 pub async fn mint_token(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -371,6 +406,14 @@ async fn decide(
 }
 
 /// `POST /v1/play/{id}`: a playback session, if the asset's policy admits this request.
+#[utoipa::path(
+    post,
+    path = "/{id}",
+    tag = "playback",
+    request_body = PlayRequest,
+    params(("id" = String, Path, description = "The asset id")),
+    responses((status = 200, body = PlayAnswer), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody))
+)]
 pub async fn play(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -586,6 +629,14 @@ async fn sign_paths(
 }
 
 /// `POST /v1/play/{id}/urls`: more presigned URLs for a session's package.
+#[utoipa::path(
+    post,
+    path = "/{id}/urls",
+    tag = "playback",
+    request_body = UrlsRequest,
+    params(("id" = String, Path, description = "The asset id")),
+    responses((status = 200, body = UrlsAnswer), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody))
+)]
 pub async fn urls(
     State(state): State<AppState>,
     Path(id): Path<String>,

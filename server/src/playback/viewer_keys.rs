@@ -141,6 +141,13 @@ async fn list(db: &AnyPool, owner: &str) -> Result<Vec<ViewerKeyView>, AppError>
 }
 
 /// `POST /v1/viewer-token-keys` (API key, uploads:write): a new secret for this key's owner.
+#[utoipa::path(
+    post,
+    path = "/viewer-token-keys",
+    tag = "viewer-tokens",
+    responses((status = 201, body = CreatedViewerKey), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("api_key" = []))
+)]
 pub async fn create_handler(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -158,6 +165,13 @@ pub async fn create_handler(
 }
 
 /// `GET /v1/viewer-token-keys` (API key, uploads:read): this owner's key ids.
+#[utoipa::path(
+    get,
+    path = "/viewer-token-keys",
+    tag = "viewer-tokens",
+    responses((status = 200, body = ViewerKeyList), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("api_key" = []))
+)]
 pub async fn list_handler(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -170,6 +184,14 @@ pub async fn list_handler(
 
 /// `DELETE /v1/viewer-token-keys/{id}` (API key, uploads:write): tokens of this key id stop
 /// opening anything.
+#[utoipa::path(
+    delete,
+    path = "/viewer-token-keys/{id}",
+    tag = "viewer-tokens",
+    params(("id" = String, Path, description = "The key id")),
+    responses((status = 200, body = RevokedViewerKey), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("api_key" = []))
+)]
 pub async fn revoke_handler(
     State(state): State<AppState>,
     Path(id): Path<String>,

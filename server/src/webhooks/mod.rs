@@ -9,11 +9,11 @@ pub mod outbox;
 use outbox::parse_events;
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::get;
 use cinelock_contract::ApiErrorCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use cinelock_contract::webhooks::{
     CreateWebhook, CreatedWebhook, DeliveryList, DeliveryStatus, DeliveryView, WebhookEventType,
     WebhookList, WebhookView,
@@ -35,11 +35,11 @@ const MAX_ENDPOINTS: i64 = 16;
 const LOG_LEN: i64 = 100;
 
 /// The webhook routes, under `/v1/webhooks`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(list).post(create))
-        .route("/{id}", axum::routing::delete(remove))
-        .route("/{id}/deliveries", get(deliveries))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(remove))
+        .routes(routes!(deliveries))
 }
 
 /// An endpoint as stored.
@@ -93,6 +93,14 @@ fn check_url(url: &str, allow_private: bool) -> Result<(), AppError> {
 
 /// `POST /v1/webhooks` (API key, uploads:write): registers an endpoint; its secret is in this
 /// answer only.
+#[utoipa::path(
+    post,
+    path = "/",
+    tag = "webhooks",
+    request_body = CreateWebhook,
+    responses((status = 201, body = CreatedWebhook), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("api_key" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -157,6 +165,13 @@ pub async fn create(
 }
 
 /// `GET /v1/webhooks` (API key, uploads:read).
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "webhooks",
+    responses((status = 200, body = WebhookList), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("api_key" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -188,6 +203,14 @@ async fn owned(state: &AppState, key_id: &str, id: &str) -> Result<(), AppError>
 }
 
 /// `DELETE /v1/webhooks/{id}` (API key, uploads:write): no more deliveries; those pending fail.
+#[utoipa::path(
+    delete,
+    path = "/{id}",
+    tag = "webhooks",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, body = WebhookView), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("api_key" = []))
+)]
 pub async fn remove(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -235,6 +258,14 @@ struct DeliveryRow {
 }
 
 /// `GET /v1/webhooks/{id}/deliveries` (API key, uploads:read): the newest deliveries.
+#[utoipa::path(
+    get,
+    path = "/{id}/deliveries",
+    tag = "webhooks",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, body = DeliveryList), (status = "4XX", description = "A JSON error: `{\"error\": {\"code\", \"message\"}}`", body = cinelock_contract::ErrorBody)),
+    security(("api_key" = []))
+)]
 pub async fn deliveries(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -10,9 +10,10 @@ const endpoint = location.origin;
 let handle;
 
 function show(progress) {
-  $("bar").value = progress.totalBytes ? progress.ackedBytes / progress.totalBytes : 0;
+  // Bytes sent, not only parts stored: the bar moves while a part goes.
+  $("bar").value = progress.totalBytes ? progress.sentBytes / progress.totalBytes : 0;
   const eta = progress.etaMs == null ? "…" : `${Math.ceil(progress.etaMs / 1000)} s`;
-  $("numbers").textContent = `${mib(progress.ackedBytes)} of ${mib(progress.totalBytes)} stored · sealed ${mib(progress.sealedBytes)} · ${(progress.rate / 1e6).toFixed(1)} MB/s · ETA ${eta}`;
+  $("numbers").textContent = `${mib(progress.sentBytes)} of ${mib(progress.totalBytes)} sent · ${mib(progress.ackedBytes)} stored · sealed ${mib(progress.sealedBytes)} · ${(progress.rate / 1e6).toFixed(1)} MB/s · ETA ${eta}`;
 }
 
 async function createUpload(file, apiKey) {

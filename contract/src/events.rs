@@ -17,6 +17,10 @@ pub struct UploadProgress {
     /// Sealed bytes the store has acknowledged.
     #[ts(type = "number")]
     pub acked_bytes: u64,
+    /// Acknowledged bytes plus what the requests that are out have sent: what a progress bar
+    /// shows (it steps back when a request fails or a pause cancels it).
+    #[ts(type = "number")]
+    pub sent_bytes: u64,
     /// Sealed size of the whole object.
     #[ts(type = "number")]
     pub total_bytes: u64,

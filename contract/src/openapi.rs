@@ -26,7 +26,9 @@ fn policy_fields() -> ObjectBuilder {
         )
         .property(
             "allowed_origins",
-            strings("Pages that may embed the asset (host, *.host, or scheme://host:port); empty: any"),
+            strings(
+                "Pages that may embed the asset (host, *.host, or scheme://host:port); empty: any",
+            ),
         )
         .property(
             "allowed_ips",

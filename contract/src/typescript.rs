@@ -20,7 +20,8 @@ use crate::errors::{ApiErrorCode, ErrorBody, ErrorCode, ErrorDetail};
 use crate::events::{
     ObjectKindName, PlayerRetryReason, PlayerRetrying, PlayerStats, Playing, RecorderEvent,
     RecorderProgress, RecorderStopReason, Rendition, RenditionChange, RenditionChangeReason, Stall,
-    StallEnd, TextTrackInfo, TextTracks, UploadEvent, UploadProgress, UploadRetryReason, WorkerState,
+    StallEnd, TextTrackInfo, TextTracks, UploadEvent, UploadProgress, UploadRetryReason,
+    WorkerState,
 };
 use crate::playback::{
     CreatedViewerKey, DownloadGrant, MintRequest, MintedToken, PlayAnswer, PlayRequest,

@@ -96,13 +96,14 @@ fn upload_events_have_their_documented_shape() {
     let progress = UploadEvent::Progress(UploadProgress {
         sealed_bytes: 1,
         acked_bytes: 2,
+        sent_bytes: 2,
         total_bytes: 3,
         rate: 4.5,
         eta_ms: None,
     });
     assert_eq!(
         serde_json::to_value(&progress).unwrap(),
-        serde_json::json!({"type": "progress", "sealedBytes": 1, "ackedBytes": 2, "totalBytes": 3, "rate": 4.5, "etaMs": null})
+        serde_json::json!({"type": "progress", "sealedBytes": 1, "ackedBytes": 2, "sentBytes": 2, "totalBytes": 3, "rate": 4.5, "etaMs": null})
     );
     let retry = UploadEvent::Retrying {
         number: Some(3),

@@ -236,6 +236,9 @@ enum Delivery {
         number: u32,
         attempt: u32,
         result: Result<String, PutFailure>,
+        /// Cancelled by a pause: the driver already let go of it.
+        cancelled: bool,
+        url: String,
     },
     Signed(Vec<SignedPart>),
     SignFailed(bool),
@@ -271,6 +274,8 @@ struct Sim {
     /// The driver's sealed bytes per part.
     memory: HashMap<u32, Vec<u8>>,
     in_flight: usize,
+    /// PUTs a pause cancelled.
+    cancelled_puts: usize,
     // What was observed.
     actions: Vec<(u64, Action)>,
     events: Vec<(u64, Event)>,
@@ -313,6 +318,7 @@ impl Sim {
             sign_checksums,
             memory: HashMap::new(),
             in_flight: 0,
+            cancelled_puts: 0,
             actions: Vec::new(),
             events: Vec::new(),
             puts: BTreeMap::new(),
@@ -513,7 +519,7 @@ impl Sim {
                     self.store_put(number, expires, body, sha256)
                 };
                 if result == Err(PutFailure::Expired) {
-                    self.expired_urls.insert(url);
+                    self.expired_urls.insert(url.clone());
                 }
                 let at = self.now + self.rng.range(self.faults.put_latency.clone());
                 self.schedule(
@@ -522,6 +528,45 @@ impl Sim {
                         number,
                         attempt,
                         result,
+                        cancelled: false,
+                        url,
+                    },
+                );
+            }
+            Action::CancelPut { number, attempt } => {
+                // The request is aborted: it is no longer out, and its outcome, which comes
+                // at once, is a network failure (the store may have the part all the same).
+                let key = self
+                    .queue
+                    .iter()
+                    .find(|(_, d)| {
+                        matches!(d, Delivery::Put { number: n, attempt: a, .. }
+                            if *n == number && *a == attempt)
+                    })
+                    .map(|(k, _)| *k)
+                    .expect("CancelPut of a PUT that is not out");
+                let Some(Delivery::Put { result, url, .. }) = self.queue.remove(&key) else {
+                    unreachable!("found as a PUT")
+                };
+                self.in_flight -= 1;
+                self.cancelled_puts += 1;
+                // Usually the abort is the outcome (and the engine never hears of a refusal);
+                // sometimes the store's answer was already on its way and comes all the same.
+                let result = if self.rng.chance(0.5) {
+                    self.expired_urls.remove(&url);
+                    Err(PutFailure::Network)
+                } else {
+                    result
+                };
+                let at = self.now + 1;
+                self.schedule(
+                    at,
+                    Delivery::Put {
+                        number,
+                        attempt,
+                        result,
+                        cancelled: true,
+                        url,
                     },
                 );
             }
@@ -686,9 +731,14 @@ impl Sim {
                 number,
                 attempt,
                 result,
+                cancelled,
+                ..
             } => {
-                self.in_flight -= 1;
-                if result.is_ok() {
+                if !cancelled {
+                    self.in_flight -= 1;
+                }
+                // The driver keeps a cancelled PUT's bytes: the part goes again.
+                if result.is_ok() && !cancelled {
                     // The driver's rule: a part's bytes go once its PUT succeeds.
                     self.memory.remove(&number);
                 }
@@ -979,48 +1029,130 @@ fn short_lived_urls_are_still_used() {
 }
 
 #[test]
-fn pause_stops_new_work_and_resume_finishes() {
-    let src = Source::new(30_000, 128, 1_000);
-    let mut sim = Sim::new(src, config(), Faults::default(), 3);
-    assert!(sim.run_until(|s| s.done.len() >= 3 && s.in_flight > 0));
-    let out = sim.in_flight;
-    let done_before = sim.done.len();
-    sim.up.pause();
-    assert_eq!(sim.up.state(), UploadState::Paused);
-    let mark = sim.actions.len();
-    // Nothing new starts, what was out finishes, and then nothing happens at all.
-    assert!(!sim.run_until(|_| false));
-    assert!(sim.actions[mark..].is_empty(), "work started while paused");
-    assert_eq!(sim.in_flight, 0);
-    assert_eq!(sim.done.len(), done_before + out);
-    assert_eq!(sim.up.poll_timeout(), None);
-    assert!(sim.events.iter().any(|(_, e)| *e == Event::Paused));
-    // A long pause: every URL has expired by now.
-    sim.now += 120_000;
-    sim.up.resume(sim.now);
-    let resigned_before = sim.resigned;
-    sim.run();
-    sim.assert_completed();
-    assert!(sim.events.iter().any(|(_, e)| *e == Event::Resumed));
-    assert!(sim.resigned > resigned_before);
-    assert!(sim.puts.values().all(|&c| c == 1));
+fn pause_cancels_the_puts_out_and_resume_sends_them_again() {
+    for seed in 0..8 {
+        let src = Source::new(30_000, 128, 1_000);
+        let mut sim = Sim::new(src, config(), Faults::default(), 3 + seed);
+        assert!(sim.run_until(|s| s.done.len() >= 3 && s.in_flight > 0));
+        let out = sim.in_flight;
+        let acked_before = sim.up.progress(sim.now).acked_bytes;
+        sim.up.pause(sim.now);
+        assert_eq!(sim.up.state(), UploadState::Paused);
+        assert_eq!(sim.up.in_flight(), 0, "the engine counts none out");
+        let mark = sim.actions.len();
+        // The PUTs that were out are cancelled at once, nothing new starts, and then nothing
+        // happens at all.
+        assert!(!sim.run_until(|_| false));
+        let after: Vec<&Action> = sim.actions[mark..].iter().map(|(_, a)| a).collect();
+        assert_eq!(after.len(), out, "{after:?}");
+        assert!(
+            after.iter().all(|a| matches!(a, Action::CancelPut { .. })),
+            "{after:?}"
+        );
+        assert_eq!((sim.in_flight, sim.cancelled_puts), (0, out));
+        assert_eq!(
+            sim.up.progress(sim.now).acked_bytes,
+            acked_before,
+            "a cancelled PUT's answer was taken"
+        );
+        assert_eq!(sim.up.poll_timeout(), None);
+        assert!(sim.events.iter().any(|(_, e)| *e == Event::Paused));
+        // A long pause: every URL has expired by now.
+        sim.now += 120_000;
+        sim.up.resume(sim.now);
+        let resigned_before = sim.resigned;
+        sim.run();
+        sim.assert_completed();
+        assert!(sim.events.iter().any(|(_, e)| *e == Event::Resumed));
+        assert!(sim.resigned > resigned_before);
+        // The cancelled parts went twice, every other once; no retry was spent on them.
+        assert_eq!(sim.puts.values().filter(|&&c| c == 2).count(), out);
+        assert!(sim.puts.values().all(|&c| c <= 2));
+        assert!(
+            !sim.events
+                .iter()
+                .any(|(_, e)| matches!(e, Event::Retrying { .. }))
+        );
+    }
 }
 
 #[test]
-fn an_upload_paused_while_its_last_parts_finish_completes() {
+fn cancelled_puts_are_not_failures() {
+    // Paused and resumed more often than a part may fail: no part runs out of attempts.
+    let src = Source::new(30_000, 128, 1_000);
+    let mut sim = Sim::new(src, config(), Faults::default(), 11);
+    for _ in 0..(config().max_attempts + 2) {
+        assert!(sim.run_until(|s| s.in_flight > 0));
+        sim.up.pause(sim.now);
+        assert!(!sim.run_until(|_| false));
+        sim.up.resume(sim.now);
+    }
+    sim.run();
+    sim.assert_completed();
+    assert!(sim.cancelled_puts as u32 > config().max_attempts);
+}
+
+#[test]
+fn progress_counts_the_bytes_of_puts_under_way() {
+    let src = Source::new(30_000, 128, 1_000);
+    let mut sim = Sim::new(src, config(), Faults::default(), 5);
+    assert!(sim.run_until(|s| s.in_flight >= 2));
+    let out: Vec<(u32, u32, u64)> = sim
+        .queue
+        .values()
+        .filter_map(|d| match d {
+            Delivery::Put {
+                number,
+                attempt,
+                cancelled: false,
+                ..
+            } => Some((*number, *attempt)),
+            _ => None,
+        })
+        .map(|(n, a)| (n, a, sim.memory[&n].len() as u64))
+        .collect();
+    let (n, a, len) = out[0];
+    while sim.up.poll_event().is_some() {}
+    let acked = sim.up.progress(sim.now).acked_bytes;
+    assert_eq!(sim.up.progress(sim.now).sent_bytes, acked);
+    sim.up.handle_put_progress(sim.now, n, a, len / 2);
+    assert_eq!(sim.up.progress(sim.now).sent_bytes, acked + len / 2);
+    // Reported as an event (at most every 100 ms), never more than the part, never back for
+    // an older report, and not for another attempt.
+    let mut progressed = Vec::new();
+    while let Some(e) = sim.up.poll_event() {
+        if let Event::Progress(p) = e {
+            progressed.push(p.sent_bytes);
+        }
+    }
+    assert_eq!(progressed, vec![acked + len / 2]);
+    sim.up.handle_put_progress(sim.now + 10, n, a, len / 4);
+    sim.up.handle_put_progress(sim.now + 20, n, a + 1, len);
+    assert_eq!(sim.up.progress(sim.now).sent_bytes, acked + len / 2);
+    sim.up.handle_put_progress(sim.now + 200, n, a, len * 2);
+    assert_eq!(sim.up.progress(sim.now).sent_bytes, acked + len);
+    // A pause cancels the PUT: its bytes will go again, so they no longer count as sent.
+    sim.up.pause(sim.now);
+    assert_eq!(sim.up.progress(sim.now).sent_bytes, acked);
+}
+
+#[test]
+fn an_upload_paused_while_its_last_parts_are_out_completes_on_resume() {
     // Three parts: all of them go out at once.
     let src = Source::new(2_500, 128, 1_000);
     let parts = src.plan.part_count() as usize;
     assert!((2..=4).contains(&parts), "{parts} parts");
     let mut sim = Sim::new(src, config(), Faults::default(), 4);
-    // Pause once every remaining part is out.
-    // Pause once every part has been sent and some PUT is still out.
+    // Pause once every part has been sent and some PUT is still out: those are cancelled,
+    // and the upload waits, paused, with nothing out.
     assert!(sim.run_until(|s| s.puts.len() == parts && s.in_flight > 0));
-    sim.up.pause();
+    sim.up.pause(sim.now);
+    assert!(!sim.run_until(|_| false));
+    assert_eq!(sim.up.state(), UploadState::Paused);
+    sim.up.resume(sim.now);
     sim.run();
     sim.assert_completed();
-    assert!(sim.events.iter().any(|(_, e)| *e == Event::Paused));
-    assert!(!sim.events.iter().any(|(_, e)| *e == Event::Resumed));
+    assert!(sim.events.iter().any(|(_, e)| *e == Event::Resumed));
 }
 
 #[test]
@@ -1038,7 +1170,7 @@ fn a_signer_clock_behind_the_store_is_learned_from_refusals() {
     let mut refused_by_round = Vec::new();
     for _ in 0..6 {
         assert!(sim.run_until(|s| s.in_flight > 0));
-        sim.up.pause();
+        sim.up.pause(sim.now);
         assert!(!sim.run_until(|_| false));
         sim.now += 130_000;
         sim.up.resume(sim.now);
@@ -1457,7 +1589,7 @@ fn rate_counts_this_sessions_acks_over_the_window() {
         Some((left as f64 * 1000.0 / p.rate_bytes_per_s).ceil() as u64)
     );
     // Paused: no ETA.
-    up.pause();
+    up.pause(2_600);
     assert_eq!(up.progress(2_600).eta_ms, None);
 }
 
@@ -1611,7 +1743,7 @@ fn pause_holds_a_growing_upload_and_resume_catches_up() {
     let (src, plan) = Source::growing(20_000, 128, 1_000);
     let mut sim = Sim::growing(src, plan, config(), Faults::default(), 3, 500, 100);
     assert!(sim.run_until(|s| s.done.len() >= 2));
-    sim.up.pause();
+    sim.up.pause(sim.now);
     let puts = sim.puts.len();
     // The recording goes on and ends while paused; nothing new is sent.
     assert!(!sim.run_until(|_| false));

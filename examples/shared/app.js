@@ -14,7 +14,7 @@ const api = {
     const progress = document.getElementById("progress");
     handle.addEventListener("progress", (e) => {
       progress.max = e.detail.totalBytes;
-      progress.value = e.detail.ackedBytes;
+      progress.value = e.detail.sentBytes;
     });
     const { assetId } = await handle.done;
     return { assetId, stats: handle.stats() };

@@ -19,6 +19,7 @@ mod objects;
 mod opener;
 mod platform;
 pub mod player;
+mod put;
 pub mod recorder;
 mod session;
 mod spool;

@@ -760,13 +760,10 @@ impl Driver {
         urls: &SignedUrls,
         tracks: Vec<TextTrackGrant>,
     ) {
-        let poster = manifest
-            .poster
-            .as_ref()
-            .and_then(|p| {
-                let (_, url) = urls.urls.iter().find(|(path, _)| *path == p.path)?;
-                Some((p.clone(), url.0.clone()))
-            });
+        let poster = manifest.poster.as_ref().and_then(|p| {
+            let (_, url) = urls.urls.iter().find(|(path, _)| *path == p.path)?;
+            Some((p.clone(), url.0.clone()))
+        });
         // A poster the page set stays.
         if let Some((poster, url)) = poster.filter(|_| self.video.poster().is_empty()) {
             let (cipher, tx) = (opener.local(), self.tx.clone());
@@ -801,7 +798,12 @@ impl Driver {
     /// authentication) is left out rather than shown from unchecked bytes. The track the page
     /// asked for is the `default` one, so the browser's own automatic choice (made when tracks
     /// are added) agrees with it.
-    fn on_caption(&mut self, at: usize, grant: TextTrackGrant, opened: Result<Uint8Array, SdkError>) {
+    fn on_caption(
+        &mut self,
+        at: usize,
+        grant: TextTrackGrant,
+        opened: Result<Uint8Array, SdkError>,
+    ) {
         self.captions_pending = self.captions_pending.saturating_sub(1);
         if let Ok(vtt) = opened {
             self.captions_opened.push((at, grant, vtt));

@@ -33,6 +33,7 @@ use web_sys::{Blob, Response};
 
 use crate::engine::{Direction, Engine, EngineChoice};
 use crate::io::{Grid, Sink, Source, transform};
+use crate::put::PutRequest;
 use crate::spool::SpoolBook;
 use crate::{SdkError, platform};
 
@@ -79,6 +80,12 @@ pub(crate) enum Msg {
         number: u32,
         attempt: u32,
         result: Result<String, PutFailure>,
+    },
+    /// Bytes of a PUT sent so far.
+    PutProgress {
+        number: u32,
+        attempt: u32,
+        sent: u64,
     },
     Completed(Result<(), CompleteFailure>),
     Timer,
@@ -247,6 +254,8 @@ pub(crate) struct Driver {
     parts: HashMap<u32, JsValue>,
     /// Headers each part's URL was signed with (the checksum).
     headers: HashMap<u32, Vec<(String, String)>>,
+    /// The PUTs that are out, by part: their attempt, and the request (aborted on drop).
+    puts: HashMap<u32, (u32, PutRequest)>,
     timer_at: Option<u64>,
     /// The completion says the stream was cut short (a recording finished after a reload).
     cut_short: bool,
@@ -268,6 +277,7 @@ impl Driver {
             sink,
             parts: HashMap::new(),
             headers: HashMap::new(),
+            puts: HashMap::new(),
             timer_at: None,
             cut_short: false,
         }
@@ -360,12 +370,23 @@ impl Driver {
                     upload.handle_signed(t, signed);
                 }
                 Msg::SignFailed { retryable } => upload.handle_sign_failed(t, retryable),
+                Msg::PutProgress {
+                    number,
+                    attempt,
+                    sent,
+                } => upload.handle_put_progress(t, number, attempt, sent),
                 Msg::Put {
                     number,
                     attempt,
                     result,
                 } => {
-                    if result.is_ok() {
+                    // A cancelled attempt's late answer changes nothing (the engine ignores
+                    // it too): the part's bytes stay for the PUT after the resume.
+                    let current = self.puts.get(&number).is_some_and(|(a, _)| *a == attempt);
+                    if current {
+                        self.puts.remove(&number);
+                    }
+                    if current && result.is_ok() {
                         self.parts.remove(&number);
                         if let PartSource::Spool(book) = &self.source {
                             let book = book.clone();
@@ -379,7 +400,7 @@ impl Driver {
                     self.timer_at = None;
                     upload.handle_timeout(t);
                 }
-                Msg::Pause => upload.pause(),
+                Msg::Pause => upload.pause(t),
                 Msg::Resume => upload.resume(t),
                 Msg::Abort => upload.abort(),
                 Msg::Available { len, ended } => upload.handle_available(t, len, ended),
@@ -476,14 +497,41 @@ impl Driver {
                     return;
                 };
                 let headers = self.headers.get(&number).cloned().unwrap_or_default();
-                spawn_local(async move {
-                    let result = put_part(&url, &headers, &body).await;
-                    let _ = tx.unbounded_send(Msg::Put {
+                let progress_tx = tx.clone();
+                let progress = move |sent| {
+                    let _ = progress_tx.unbounded_send(Msg::PutProgress {
+                        number,
+                        attempt,
+                        sent,
+                    });
+                };
+                let done_tx = tx.clone();
+                let done = move |result| {
+                    let _ = done_tx.unbounded_send(Msg::Put {
                         number,
                         attempt,
                         result,
                     });
-                });
+                };
+                match PutRequest::start(&url, &headers, &body, progress, done) {
+                    Ok(request) => {
+                        self.puts.insert(number, (attempt, request));
+                    }
+                    // The request could not even be made: a network failure to the engine.
+                    Err(_) => {
+                        let _ = tx.unbounded_send(Msg::Put {
+                            number,
+                            attempt,
+                            result: Err(PutFailure::Network),
+                        });
+                    }
+                }
+            }
+            Action::CancelPut { number, attempt } => {
+                // Dropped: aborted.
+                if self.puts.get(&number).is_some_and(|(a, _)| *a == attempt) {
+                    self.puts.remove(&number);
+                }
             }
             Action::Complete { parts } => {
                 // A growing upload says its size (the engine's plan has it by now).
@@ -509,6 +557,7 @@ pub(crate) fn upload_event(event: &Event) -> UploadEvent {
         Event::Progress(p) => UploadEvent::Progress(UploadProgress {
             sealed_bytes: p.sealed_bytes,
             acked_bytes: p.acked_bytes,
+            sent_bytes: p.sent_bytes,
             total_bytes: p.total_bytes,
             rate: p.rate_bytes_per_s,
             eta_ms: p.eta_ms,
@@ -576,46 +625,6 @@ async fn seal_part(
     let bytes: Uint8Array = sink.finish()?.unchecked_into();
     let sha256 = platform::sha256(&bytes).await?;
     Ok((bytes, sha256))
-}
-
-/// PUTs a part to its presigned URL and classifies the outcome for the engine.
-async fn put_part(
-    url: &str,
-    headers: &[(String, String)],
-    body: &JsValue,
-) -> Result<String, PutFailure> {
-    let init = Object::new();
-    let h = Object::new();
-    for (k, v) in headers {
-        let _ = Reflect::set(&h, &k.into(), &v.into());
-    }
-    let _ = Reflect::set(&init, &"method".into(), &"PUT".into());
-    let _ = Reflect::set(&init, &"headers".into(), &h);
-    let _ = Reflect::set(&init, &"body".into(), body);
-    let response = match platform::fetch(url, &init).await {
-        Ok(r) => r,
-        // A TypeError: connection refused, reset or cut, or a CORS failure.
-        Err(_) => return Err(PutFailure::Network),
-    };
-    let status = response.status();
-    if (200..300).contains(&status) {
-        let etag = response.headers().get("etag").ok().flatten();
-        // The (empty) body is read to its end: a response left unread shows in DevTools as
-        // cancelled, though the part was stored, and holds its connection until collected.
-        if let Ok(p) = response.array_buffer() {
-            let _ = JsFuture::from(p).await;
-        }
-        return etag.ok_or(PutFailure::Status(status));
-    }
-    let text = match response.text() {
-        Ok(p) => JsFuture::from(p)
-            .await
-            .ok()
-            .and_then(|t| t.as_string())
-            .unwrap_or_default(),
-        Err(_) => String::new(),
-    };
-    Err(PutFailure::from_response(status, &text))
 }
 
 impl Api {

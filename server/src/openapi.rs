@@ -14,14 +14,32 @@ use utoipa::openapi::{InfoBuilder, OpenApi};
 pub const PATH: &str = "/v1/openapi.json";
 
 const TAGS: [(&str, &str); 9] = [
-    ("uploads", "Sealed uploads: create, sign parts, complete (docs/uploads.md)"),
-    ("assets", "The asset library: list, show, rename, cancel, delete (docs/uploads.md)"),
+    (
+        "uploads",
+        "Sealed uploads: create, sign parts, complete (docs/uploads.md)",
+    ),
+    (
+        "assets",
+        "The asset library: list, show, rename, cancel, delete (docs/uploads.md)",
+    ),
     ("captions", "Caption and subtitle tracks (docs/playback.md)"),
     ("policy", "Who may play an asset (docs/playback.md)"),
-    ("viewer-tokens", "Viewer tokens and their signing keys (docs/playback.md)"),
-    ("playback", "Playback sessions, for players on any site (docs/playback.md)"),
-    ("analytics", "Playback beacons and reports (docs/analytics.md)"),
-    ("webhooks", "Webhook endpoints and their deliveries (docs/webhooks.md)"),
+    (
+        "viewer-tokens",
+        "Viewer tokens and their signing keys (docs/playback.md)",
+    ),
+    (
+        "playback",
+        "Playback sessions, for players on any site (docs/playback.md)",
+    ),
+    (
+        "analytics",
+        "Playback beacons and reports (docs/analytics.md)",
+    ),
+    (
+        "webhooks",
+        "Webhook endpoints and their deliveries (docs/webhooks.md)",
+    ),
     ("service", "The service itself"),
 ];
 
@@ -42,7 +60,9 @@ pub fn document(mut doc: OpenApi) -> OpenApi {
         SecurityScheme::Http(
             HttpBuilder::new()
                 .scheme(HttpAuthScheme::Bearer)
-                .description(Some("An API key (`clk_…`) with the scope the operation needs"))
+                .description(Some(
+                    "An API key (`clk_…`) with the scope the operation needs",
+                ))
                 .build(),
         ),
     );
@@ -59,10 +79,26 @@ pub fn document(mut doc: OpenApi) -> OpenApi {
     );
     doc.tags = Some(
         TAGS.iter()
-            .map(|(name, about)| TagBuilder::new().name(*name).description(Some(*about)).build())
+            .map(|(name, about)| {
+                TagBuilder::new()
+                    .name(*name)
+                    .description(Some(*about))
+                    .build()
+            })
             .collect(),
     );
     doc
+}
+
+/// `doc` with each router's operations under the prefix it is nested at (as axum nests it: a
+/// nested `/` is the prefix itself).
+pub fn nest<const N: usize>(doc: OpenApi, nested: [(&str, OpenApi); N]) -> OpenApi {
+    nested.into_iter().fold(doc, |doc, (prefix, other)| {
+        doc.nest_with_path_composer(prefix, other, |prefix, path| match path {
+            "/" | "" => prefix.to_owned(),
+            _ => format!("{prefix}{path}"),
+        })
+    })
 }
 
 /// The document as served: built once, written once.

@@ -41,7 +41,7 @@ pub fn app(state: AppState) -> Router {
         ));
     // Every API route is registered with its OpenAPI operation (`routes!`), so the document
     // served at /v1/openapi.json cannot leave one out (openapi.rs).
-    let api = OpenApiRouter::new()
+    let (api, api_doc) = OpenApiRouter::new()
         .routes(routes!(uploads::create))
         .routes(routes!(uploads::show, uploads::abort))
         .routes(routes!(uploads::sign))
@@ -63,7 +63,12 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(playback::viewer_keys::revoke_handler))
         .nest("/analytics", analytics::api_routes())
         .nest("/webhooks", webhooks::routes())
+        .split_for_parts();
+    // The fallbacks before the layers: CORS answers a preflight before any method check.
+    let api = api
         .route_layer(track.clone())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
         .layer(
             CorsLayer::new()
@@ -73,10 +78,13 @@ pub fn app(state: AppState) -> Router {
         );
     // Players embedded on any site ask for sessions: the asset's policy (origin allow-list
     // included) decides, not CORS.
-    let play = OpenApiRouter::new()
+    let (play, play_doc) = OpenApiRouter::new()
         .routes(routes!(playback::play))
         .routes(routes!(playback::urls))
+        .split_for_parts();
+    let play = play
         .route_layer(track.clone())
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
         .layer(
             CorsLayer::new()
@@ -86,31 +94,34 @@ pub fn app(state: AppState) -> Router {
         );
     // Players on any site report their views; the credential decides, not CORS. Beacons are
     // `text/plain`, so browsers send them without a preflight.
-    let beacons = analytics::beacon_routes()
+    let (beacons, beacons_doc) = analytics::beacon_routes().split_for_parts();
+    let beacons = beacons
         .route_layer(track.clone())
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(
             CorsLayer::new()
                 .allow_origin(AllowOrigin::any())
                 .allow_methods([Method::POST])
                 .allow_headers([header::CONTENT_TYPE]),
         );
-    let (documented, doc) = OpenApiRouter::new()
+    let (health, doc) = OpenApiRouter::new()
         .routes(routes!(healthz))
+        .split_for_parts();
+    let doc = crate::openapi::served(crate::openapi::nest(
+        doc,
+        [
+            ("/v1/beacons", beacons_doc),
+            ("/v1/play", play_doc),
+            ("/v1", api_doc),
+        ],
+    ));
+    health
+        .route(crate::openapi::PATH, get(move || std::future::ready(doc.clone())))
         .nest("/v1/beacons", beacons)
+        .route("/embed.html", get(pages::embed))
         .nest("/v1/play", play)
         .nest("/v1", api)
-        .split_for_parts();
-    let doc = crate::openapi::served(doc);
-    // Pages and files, not API operations: the document itself, the embed page, the SDK, the
-    // demo; and no other path under /v1.
-    let pages = Router::new()
-        .route(crate::openapi::PATH, get(move || std::future::ready(doc.clone())))
-        .route("/v1/{*rest}", any(not_found))
-        .route("/embed.html", get(pages::embed))
-        .nest("/sdk", sdk);
-    documented
-        .method_not_allowed_fallback(method_not_allowed)
-        .merge(pages)
+        .nest("/sdk", sdk)
         .fallback_service(files(cfg.demo_dir.clone()))
         .layer(axum::middleware::map_response_with_state(
             state.clone(),

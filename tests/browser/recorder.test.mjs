@@ -65,7 +65,7 @@ async function recorderPage(options = {}) {
     };
     const rec = c.record({ endpoint: location.origin, createUpload, onEvent: (e) => events.push({ ...e, at: Date.now() }), ...options });
     const button = document.createElement("button");
-    button.id = "start";
+    button.id = "test-record";
     button.textContent = "record";
     button.onclick = () => { window.t.started = rec.start().then(() => "ok", (e) => e.code); };
     document.body.append(button);
@@ -79,7 +79,7 @@ const events = (page, type) => page.evaluate((type) => window.t.events.filter((e
 
 /** Clicks start and waits until recording. */
 async function start(page) {
-  await page.click("#start");
+  await page.click("#test-record");
   assert.equal(await page.evaluate(() => window.t.started), "ok");
   await waitFor(page, () => window.t.rec.state === "recording");
 }

@@ -182,7 +182,7 @@ test("the landing page uploads a chosen file and shows progress and the asset id
   const asset = (await page.textContent("#r-asset")).trim();
   assert.match(asset, /^[0-9a-f-]{36}$/);
   assert.equal(await page.evaluate(() => document.getElementById("bar").value), 1);
-  assert.match(await page.textContent("#numbers"), /11\.0 MiB of 11\.0 MiB stored/);
+  assert.match(await page.textContent("#numbers"), /11\.0 MiB of 11\.0 MiB sent · 11\.0 MiB stored/);
   assert.match(await page.textContent("#status"), /only ciphertext/);
   const { plain } = fetchAndOpen(asset, server.store);
   assert.ok(plain.equals(fill(Buffer.alloc(size), 3)));
@@ -210,7 +210,7 @@ test("with 20% of part PUTs failing or cut, the upload still completes with exac
   }
 });
 
-test("pause stops new parts until resume; abort ends the upload and the server aborts it", async () => {
+test("progress counts bytes as they go; pause aborts the PUTs out (sent again on resume); abort ends the upload and the server aborts it", async () => {
   const proxy = await startFaultProxy(garage.endpoint);
   try {
     const server = await serverFor(proxy.endpoint);
@@ -218,31 +218,53 @@ test("pause stops new parts until resume; abort ends the upload and the server a
     const created = await createUpload(server, size, { part_size: 5 * MiB });
     const page = await newPage();
     await page.goto(server.url);
-    const r = await page.evaluate(async ({ endpoint, created, size, FILL }) => {
+    // A 4 MB/s uplink (on the page's thread, where the page's network conditions apply): a
+    // part takes more than a second, so its bytes show while they go.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Network.enable");
+    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 4e6 });
+    const r = await page.evaluate(async ({ endpoint, created, size }) => {
       const c = await import("/sdk/dist/index.js");
       const file = new File([window.fill(new Uint8Array(size), 9)], "clip.bin", { lastModified: 1 });
       const done = [];
-      let paused;
-      const pausedSeen = new Promise((ok) => (paused = ok));
-      const handle = await c.upload(file, { endpoint, upload: created, maxParallel: 1, onEvent: (e) => {
+      const progress = [];
+      const handle = await c.upload(file, { endpoint, upload: created, maxParallel: 1, worker: false, onEvent: (e) => {
         if (e.type === "partDone") done.push(e.number);
-        if (e.type === "paused") paused();
+        if (e.type === "progress") progress.push({ sent: e.sentBytes, acked: e.ackedBytes, at: performance.now() });
       } });
-      await new Promise((ok) => { const t = setInterval(() => { if (done.length >= 1) { clearInterval(t); ok(); } }, 5); });
+      // Pause half-way through the second part (or fail, never hang).
+      const part = 5 * 1048576;
+      await new Promise((ok, fail) => {
+        const deadline = performance.now() + 60_000;
+        const t = setInterval(() => {
+          const p = progress.at(-1);
+          if (done.length >= 1 && p && p.sent - p.acked > part / 2) { clearInterval(t); ok(); }
+          if (performance.now() > deadline) { clearInterval(t); fail(new Error(`no part half sent: ${JSON.stringify(progress.slice(-5))}`)); }
+        }, 5);
+      });
+      const before = { done: done.length, progress: progress.length };
       handle.pause();
-      await pausedSeen;
-      // One part may have been in flight when paused; after it, nothing new may start.
-      await new Promise((ok) => setTimeout(ok, 1500));
-      const whilePaused = done.length;
-      await new Promise((ok) => setTimeout(ok, 1500));
-      const later = done.length;
+      // Had the PUT gone on, it would have finished well within this time at 4 MB/s.
+      await new Promise((ok) => setTimeout(ok, 3000));
+      const whilePaused = { done: done.length, last: progress.at(-1), later: progress.slice(before.progress + 1) };
       handle.resume();
       await handle.done;
-      return { whilePaused, later, total: done.length };
-    }, { endpoint: server.url, created, size, FILL });
-    assert.equal(r.later, r.whilePaused, "no part finished while paused");
-    assert.ok(r.whilePaused <= 2, `at most the in-flight part finished after pause (${r.whilePaused})`);
+      return { before, whilePaused, progress, total: done.length, part };
+    }, { endpoint: server.url, created, size });
+    const { before, whilePaused, progress, part } = r;
+    // Bytes showed while a part went: progress between two acknowledgements.
+    const midway = progress.filter((p) => p.sent > p.acked && p.sent < p.acked + part);
+    assert.ok(midway.length >= 3, `progress inside parts: ${JSON.stringify(progress.slice(0, 12))}`);
+    for (const p of progress) assert.ok(p.acked <= p.sent && p.sent <= size + 64 * 1024, JSON.stringify(p));
+    // Pause: the part that was going did not finish, and the bytes it had sent no longer count.
+    assert.equal(whilePaused.done, before.done, "a part finished after the pause: its PUT was not aborted");
+    assert.equal(whilePaused.last.sent, whilePaused.last.acked, JSON.stringify(whilePaused.last));
+    assert.deepEqual(whilePaused.later, [], "progress while paused");
+    // Resumed: every part, and the stored object opens to the file.
     assert.equal(r.total, created.plan.part_count);
+    const { plain } = fetchAndOpen(created.asset_id);
+    assert.ok(plain.equals(fill(Buffer.alloc(size), 9)));
+    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
 
     // Abort: the handle rejects with code "aborted", and the server knows the upload is aborted.
     const second = await createUpload(server, size, { part_size: 5 * MiB });

@@ -43,6 +43,14 @@ pub enum Action {
         /// Sealed bytes in the part.
         len: u64,
     },
+    /// Abort the PUT of part `number` made as `attempt` (the upload was paused). Its result,
+    /// if one still comes, is ignored; the part is sent again after a resume.
+    CancelPut {
+        /// Part number.
+        number: u32,
+        /// The attempt to abort.
+        attempt: u32,
+    },
     /// Ask the server to complete the multipart upload with these parts (ascending), then
     /// report [`Upload::handle_complete_result`](super::Upload::handle_complete_result).
     Complete {
@@ -77,6 +85,11 @@ impl fmt::Debug for Action {
                 .field("url", &Redacted)
                 .field("len", len)
                 .finish_non_exhaustive(),
+            Action::CancelPut { number, attempt } => f
+                .debug_struct("CancelPut")
+                .field("number", number)
+                .field("attempt", attempt)
+                .finish(),
             Action::Complete { parts } => f.debug_struct("Complete").field("parts", parts).finish(),
             Action::Abort => f.write_str("Abort"),
         }

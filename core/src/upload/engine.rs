@@ -16,6 +16,9 @@ use super::plan::{PartPlan, PartSpec};
 use crate::Error;
 use crate::backoff::Backoff;
 use crate::presigned::UrlLife;
+
+/// Least time between two progress reports caused by bytes sent (ms).
+const SENT_REPORT_MS: u64 = 100;
 use crate::store::{retryable_status, throttle_status};
 
 /// Successes in a row after which one more PUT may run at once (additive increase).
@@ -77,6 +80,13 @@ pub struct Upload {
     /// Parts whose bytes the driver holds (stale, sealing or sealed), ascending.
     active: Vec<u32>,
     in_flight: usize,
+    /// PUTs a pause cancelled, for [`Action::CancelPut`].
+    cancels: VecDeque<(u32, u32)>,
+    /// The last cancelled PUTs and their URLs' leases: a store's refusal that still comes for
+    /// one teaches as much about URL lifetimes as any other.
+    cancelled: VecDeque<(u32, u32, crate::presigned::Lease)>,
+    /// When progress was last reported for bytes sent (those reports are spaced out).
+    sent_reported_at: Option<u64>,
     /// PUTs allowed at once: halved on throttling, grown back on success.
     limit: usize,
     streak: u32,
@@ -177,6 +187,9 @@ impl Upload {
             cursor: 0,
             active: Vec::with_capacity(config.max_parallel),
             in_flight: 0,
+            cancels: VecDeque::new(),
+            cancelled: VecDeque::new(),
+            sent_reported_at: None,
             limit: config.max_parallel,
             streak: 0,
             done_count,
@@ -268,9 +281,17 @@ impl Upload {
         } else {
             None
         };
+        let sending: u64 = self
+            .active
+            .iter()
+            .map(|&n| &self.parts[n as usize - 1])
+            .filter(|p| matches!(p.put, Put::InFlight { .. }))
+            .map(|p| p.sent)
+            .sum();
         Progress {
             sealed_bytes: self.sealed_bytes,
             acked_bytes: self.acked_bytes,
+            sent_bytes: self.acked_bytes + sending,
             total_bytes,
             rate_bytes_per_s: rate,
             eta_ms,
@@ -283,6 +304,9 @@ impl Upload {
     /// something. Call it until it returns `None` after every input.
     pub fn poll_action(&mut self, now: u64) -> Option<Action> {
         self.tick(now);
+        if let Some((number, attempt)) = self.cancels.pop_front() {
+            return Some(Action::CancelPut { number, attempt });
+        }
         match self.state {
             UploadState::Aborted if self.abort_pending => {
                 self.abort_pending = false;
@@ -450,9 +474,10 @@ impl Upload {
         };
         let lease = match part.put {
             Put::InFlight { attempt: a, lease } if a == attempt => lease,
-            _ => return,
+            _ => return self.handle_cancelled_result(now, number, attempt, &result),
         };
         part.put = Put::Idle;
+        part.sent = 0;
         self.in_flight -= 1;
         match result {
             Ok(etag) => self.part_done(now, number, etag),
@@ -462,6 +487,60 @@ impl Upload {
                 }
                 self.put_failed(now, number, failure)
             }
+        }
+    }
+
+    /// The answer to a PUT a pause cancelled (the abort came too late) counts for nothing,
+    /// except a refused URL: its lifetime is learnt, and the part asks for another.
+    fn handle_cancelled_result(
+        &mut self,
+        now: u64,
+        number: u32,
+        attempt: u32,
+        result: &Result<String, PutFailure>,
+    ) {
+        let Some(i) = self
+            .cancelled
+            .iter()
+            .position(|&(n, a, _)| (n, a) == (number, attempt))
+        else {
+            return;
+        };
+        let (_, _, lease) = self.cancelled.remove(i).expect("found");
+        if *result == Err(PutFailure::Expired) {
+            self.url_life.handle_refused(&lease, now);
+            if let Some(part) = self.part_mut(number)
+                && part.url.as_ref().is_some_and(|u| u.lease == lease)
+            {
+                part.url = None;
+            }
+        }
+    }
+
+    /// The driver has sent `sent` bytes of part `number`'s PUT made as `attempt` (upload
+    /// progress, so a part's bytes show while they go rather than when the store answers).
+    pub fn handle_put_progress(&mut self, now: u64, number: u32, attempt: u32, sent: u64) {
+        let Some(part) = self.part_mut(number) else {
+            return;
+        };
+        let Put::InFlight { attempt: a, .. } = part.put else {
+            return;
+        };
+        let len = match part.data {
+            Data::Sealed { len, .. } => len,
+            _ => 0,
+        };
+        if a != attempt || sent <= part.sent {
+            return;
+        }
+        part.sent = sent.min(len);
+        // A report at most every 100 ms: a browser tells of every few kilobytes.
+        if self
+            .sent_reported_at
+            .is_none_or(|t| now.saturating_sub(t) >= SENT_REPORT_MS)
+        {
+            self.sent_reported_at = Some(now);
+            self.push_progress(now);
         }
     }
 
@@ -559,13 +638,34 @@ impl Upload {
         self.push_progress(now);
     }
 
-    /// Stops starting new seals, PUTs and signing requests. Work already out may finish and
-    /// its results are taken. Only a running upload pauses.
-    pub fn pause(&mut self) {
-        if self.state == UploadState::Running {
-            self.state = UploadState::Paused;
-            self.events.push_back(Event::Paused);
+    /// Stops starting new seals, PUTs and signing requests, and cancels the PUTs that are out
+    /// ([`Action::CancelPut`]): a pause stops the network at once. Their parts stay sealed and
+    /// are sent again after [`Upload::resume`]; a cancelled PUT is not a failed attempt. Seals
+    /// and signing requests already out finish, and their results are taken. Only a running
+    /// upload pauses.
+    pub fn pause(&mut self, now: u64) {
+        if self.state != UploadState::Running {
+            return;
         }
+        self.state = UploadState::Paused;
+        for &n in &self.active {
+            let part = &mut self.parts[n as usize - 1];
+            if let Put::InFlight { attempt, lease } = part.put {
+                part.put = Put::Idle;
+                part.cancelled += 1;
+                part.sent = 0;
+                self.in_flight -= 1;
+                self.cancels.push_back((n, attempt));
+                self.cancelled.push_back((n, attempt, lease));
+            }
+        }
+        let keep = 2 * self.config.max_parallel;
+        while self.cancelled.len() > keep {
+            self.cancelled.pop_front();
+        }
+        self.events.push_back(Event::Paused);
+        // The cancelled PUTs' bytes no longer count as sent.
+        self.push_progress(now);
     }
 
     /// Picks up where [`Upload::pause`] stopped.
@@ -810,7 +910,7 @@ impl Upload {
             // Multiplicative decrease: the store asked for fewer requests.
             self.limit = (self.limit / 2).max(1);
         }
-        let attempts = self.parts[number as usize - 1].attempts;
+        let attempts = self.parts[number as usize - 1].failures();
         if attempts >= self.config.max_attempts {
             return self.fail(Error::RetriesExhausted {
                 part: number,

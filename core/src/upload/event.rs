@@ -62,6 +62,10 @@ pub struct Progress {
     pub sealed_bytes: u64,
     /// Sealed bytes the store has acknowledged, parts done before a resume included.
     pub acked_bytes: u64,
+    /// Acknowledged bytes plus what the PUTs that are out have sent so far (as the driver
+    /// reports it): what a progress bar shows. It goes back when a PUT fails or a pause
+    /// cancels it, since those bytes are sent again.
+    pub sent_bytes: u64,
     /// Sealed size of the whole object.
     pub total_bytes: u64,
     /// Acknowledged bytes per second over the recent window (this session's parts only).

@@ -59,8 +59,12 @@ impl fmt::Debug for Url {
 pub(crate) struct Part {
     pub(crate) data: Data,
     pub(crate) put: Put,
-    /// PUTs made this session.
+    /// PUTs made this session (each one's number tells its result from a later one's).
     pub(crate) attempts: u32,
+    /// Of those, PUTs a pause cancelled: not failures, so not counted against the limit.
+    pub(crate) cancelled: u32,
+    /// Bytes of the PUT that is out the driver has sent so far.
+    pub(crate) sent: u64,
     /// Backoff: no PUT before this time.
     pub(crate) retry_at: Option<u64>,
     pub(crate) url: Option<Url>,
@@ -78,12 +82,19 @@ impl Part {
             data: Data::Absent,
             put: Put::Idle,
             attempts: 0,
+            cancelled: 0,
+            sent: 0,
             retry_at: None,
             url: None,
             requested: false,
             requested_for: None,
             counted: false,
         }
+    }
+
+    /// PUTs that failed (cancelled ones are not failures).
+    pub(crate) fn failures(&self) -> u32 {
+        self.attempts - self.cancelled
     }
 
     pub(crate) fn is_done(&self) -> bool {

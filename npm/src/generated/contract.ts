@@ -766,6 +766,11 @@ sealedBytes: number,
  */
 ackedBytes: number, 
 /**
+ * Acknowledged bytes plus what the requests that are out have sent: what a progress bar
+ * shows (it steps back when a request fails or a pause cancels it).
+ */
+sentBytes: number, 
+/**
  * Sealed size of the whole object.
  */
 totalBytes: number, 

@@ -53,6 +53,7 @@ export interface UploadHandle extends EventTarget {
   readonly assetId: string;
   /** Resolves when the upload is complete; rejects with a CinelockError otherwise. */
   readonly done: Promise<{ uploadId: string; assetId: string }>;
+  /** Stops sending at once: requests that are out are aborted, and their parts sent again on `resume()`. */
   pause(): void;
   resume(): void;
   abort(): void;

@@ -12,14 +12,14 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use cinelock_contract::ApiErrorCode;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use cinelock_contract::webhooks::{
     CreateWebhook, CreatedWebhook, DeliveryList, DeliveryStatus, DeliveryView, WebhookEventType,
     WebhookList, WebhookView,
 };
 use cinelock_core::webhook::{SECRET_LEN, public_address, secret_from};
 use rand::RngCore;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppError;
 use crate::auth::{self, SCOPE_READ, SCOPE_WRITE};

@@ -1,0 +1,87 @@
+//! One part's PUT to its presigned URL, over `XMLHttpRequest`: unlike `fetch`, which streams a
+//! request body only over HTTP/2, it reports upload progress on every connection, so progress
+//! shows bytes as they go rather than parts as the store acknowledges them. Dropping the
+//! [`PutRequest`] aborts it (a pause); its outcome then reads as a network failure, which the
+//! engine ignores for a cancelled attempt.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use cinelock_core::upload::PutFailure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Blob, ProgressEvent, XmlHttpRequest};
+
+use crate::SdkError;
+use crate::platform::{Listener, platform_error};
+
+/// A PUT that is out; aborted on drop.
+pub(crate) struct PutRequest {
+    xhr: XmlHttpRequest,
+    _listeners: [Listener; 2],
+}
+
+impl PutRequest {
+    /// Sends `body` (a `Uint8Array` or a `Blob`) to `url` with `headers`. `progress` hears the
+    /// bytes sent so far; `done` the outcome, once.
+    pub(crate) fn start(
+        url: &str,
+        headers: &[(String, String)],
+        body: &JsValue,
+        progress: impl Fn(u64) + 'static,
+        done: impl FnOnce(Result<String, PutFailure>) + 'static,
+    ) -> Result<Self, SdkError> {
+        let xhr = XmlHttpRequest::new().map_err(platform_error)?;
+        xhr.open("PUT", url).map_err(platform_error)?;
+        for (k, v) in headers {
+            xhr.set_request_header(k, v).map_err(platform_error)?;
+        }
+        let upload = xhr.upload().map_err(platform_error)?;
+        let on_progress = Listener::new(upload.unchecked_ref(), "progress", move |e| {
+            if let Some(e) = e.dyn_ref::<ProgressEvent>() {
+                progress(e.loaded() as u64);
+            }
+        })?;
+        let done = Rc::new(RefCell::new(Some(done)));
+        let finished = xhr.clone();
+        let on_end = Listener::new(xhr.unchecked_ref(), "loadend", move |_| {
+            if let Some(done) = done.borrow_mut().take() {
+                done(outcome(&finished));
+            }
+        })?;
+        let sent = match body.dyn_ref::<Blob>() {
+            Some(blob) => xhr.send_with_opt_blob(Some(blob)),
+            None => xhr.send_with_opt_buffer_source(Some(body.unchecked_ref())),
+        };
+        sent.map_err(platform_error)?;
+        Ok(Self {
+            xhr,
+            _listeners: [on_progress, on_end],
+        })
+    }
+}
+
+impl Drop for PutRequest {
+    fn drop(&mut self) {
+        if self.xhr.ready_state() != XmlHttpRequest::DONE {
+            let _ = self.xhr.abort();
+        }
+    }
+}
+
+/// What a finished request means to the engine.
+fn outcome(xhr: &XmlHttpRequest) -> Result<String, PutFailure> {
+    // 0: no response (connection refused, reset or cut, a CORS failure, an abort).
+    let status = xhr.status().unwrap_or(0);
+    if status == 0 {
+        return Err(PutFailure::Network);
+    }
+    if (200..300).contains(&status) {
+        return xhr
+            .get_response_header("etag")
+            .ok()
+            .flatten()
+            .ok_or(PutFailure::Status(status));
+    }
+    let text = xhr.response_text().ok().flatten().unwrap_or_default();
+    Err(PutFailure::from_response(status, &text))
+}

@@ -29,7 +29,7 @@ mod support;
 
 use support::Rng;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use cinelock_core::media::{
     MANIFEST_VERSION, Manifest, MediaFile, ObjectNonce, PackageKind, Segment, Track, TrackKind,
@@ -905,6 +905,17 @@ impl Sim {
             .collect()
     }
 
+    /// The video rendition each segment was last appended at (what plays there).
+    fn shown_video(&self) -> BTreeMap<u32, String> {
+        let mut shown = BTreeMap::new();
+        for f in self.appended.iter().map(|id| &self.fetches[id]) {
+            if f.slot == Slot::Video && f.kind == FetchKind::Media {
+                shown.insert(f.index, f.track_id.clone());
+            }
+        }
+        shown
+    }
+
     /// Media fetches of `slot`: (time, id, track, index, attempt).
     fn media_fetches(&self, slot: Slot) -> Vec<(u64, FetchId, String, u32, u32)> {
         self.actions
@@ -1013,6 +1024,26 @@ fn starts_low_on_a_low_estimate_and_upswitches_on_a_fast_link() {
     let video = sim.media_fetches(Slot::Video);
     assert_eq!(video[0].2, "v240");
     assert_eq!(video.last().unwrap().2, "v1080");
+}
+
+#[test]
+fn on_a_fast_link_the_start_guess_is_corrected_at_the_first_measurement() {
+    // Started on a guess of 200 kbit/s over a 30 Mbit/s link: the first measured segment
+    // corrects it at once (no hold for the first switch), so the forward buffer is not filled
+    // at v240 first, and from the third segment (8 s) on the top rendition plays.
+    let mut sim = Sim::new(standard(), estimating(200_000.0), 30.0 * MBPS);
+    sim.start();
+    sim.play_to_end(120_000);
+    let switches = sim.switches();
+    let (at, from, to, reason) = switches[1].clone();
+    assert_eq!(
+        (from.as_deref(), to.as_str(), reason),
+        (Some("v240"), "v1080", SwitchReason::Bandwidth)
+    );
+    assert!(at < 1_500, "corrected at {at}");
+    let shown = sim.shown_video();
+    assert!(shown.range(2..).all(|(_, t)| t == "v1080"), "{shown:?}");
+    assert_eq!(sim.count_events(|e| matches!(e, Event::Stall { .. })), 0);
 }
 
 #[test]
@@ -1426,9 +1457,14 @@ fn a_damaged_transfer_is_fetched_once_more_and_plays() {
 
 #[test]
 fn a_hung_fetch_times_out_and_is_retried() {
-    // Shorter than the buffer ahead, so the timeout acts before a stall would.
+    // Shorter than the buffer ahead, so the timeout acts before a stall would; and the slow
+    // fetch does not cap the estimate, so no downswitch abandons it first.
     let config = PlaybackConfig {
         fetch_timeout_ms: Some(3_000),
+        abr: AbrConfig {
+            slow_fetch_ms: 600_000,
+            ..AbrConfig::default()
+        },
         ..config()
     };
     let mut sim = Sim::new(standard(), config, 10.0 * MBPS);

@@ -11,7 +11,8 @@
 //!
 //! **Choosing.** Downswitch at once when the current rendition needs more than
 //! `estimate × safety_factor`; upswitch only to a rendition within `estimate × upswitch_factor`
-//! once that headroom has held for `upswitch_hold_ms`. No bandwidth switch is made on the
+//! once that headroom has held for `upswitch_hold_ms` (the first bandwidth switch of a
+//! session needs no hold: it corrects a start chosen on a guess). No bandwidth switch is made on the
 //! initial estimate alone, except a downswitch forced by a slow fetch in flight (a cap the
 //! engine passes in: a real measurement).
 
@@ -71,6 +72,8 @@ pub(crate) struct Abr {
     headroom_since: Option<u64>,
     /// The page chose `current`: neither the estimate nor a stall moves it.
     pinned: bool,
+    /// A bandwidth switch was made: later upswitches wait for the hold.
+    adapted: bool,
 }
 
 impl Abr {
@@ -84,6 +87,7 @@ impl Abr {
             measured_until: None,
             headroom_since: None,
             pinned: false,
+            adapted: false,
             ladder,
         };
         abr.current = match config.start_rendition {
@@ -153,9 +157,18 @@ impl Abr {
     }
 
     /// When a pending upswitch comes due, for the driver's timer.
+    /// How long headroom must hold before an upswitch.
+    fn hold_ms(&self) -> u64 {
+        if self.adapted {
+            self.config.upswitch_hold_ms
+        } else {
+            0
+        }
+    }
+
     pub(crate) fn next_decision_at(&self) -> Option<u64> {
         self.headroom_since
-            .map(|t| t.saturating_add(self.config.upswitch_hold_ms))
+            .map(|t| t.saturating_add(self.hold_ms()))
     }
 
     /// Re-evaluates the rendition at `now`; `cap` bounds the estimate from fetches still out.
@@ -180,6 +193,7 @@ impl Abr {
             let to = self.fit(est * self.config.safety_factor);
             return (to < cur).then(|| {
                 self.current = to;
+                self.adapted = true;
                 to
             });
         }
@@ -189,11 +203,12 @@ impl Abr {
             return None;
         }
         let since = *self.headroom_since.get_or_insert(now);
-        if now.saturating_sub(since) < self.config.upswitch_hold_ms {
+        if now.saturating_sub(since) < self.hold_ms() {
             return None;
         }
         self.headroom_since = None;
         self.current = up;
+        self.adapted = true;
         Some(up)
     }
 
@@ -256,11 +271,11 @@ mod tests {
     }
 
     #[test]
-    fn drops_fast_and_upswitches_only_after_the_hold() {
+    fn corrects_the_start_at_once_drops_fast_and_then_upswitches_only_after_the_hold() {
         let mut a = abr(100_000.0);
         assert_eq!(a.current(), 0);
         let mut t = 0u64;
-        // 20 Mbit/s: 250 kB in 100 ms.
+        // 20 Mbit/s: 250 kB in 100 ms. The first switch corrects a guess: no hold.
         let mut switched_at = None;
         for _ in 0..60 {
             t += 100;
@@ -271,7 +286,7 @@ mod tests {
         }
         let (at, to) = switched_at.expect("upswitch");
         assert_eq!(to, 3);
-        assert!(at >= 3_000, "waited for the hold: {at}");
+        assert!(at <= 200, "as soon as the estimate is trusted: {at}");
         // The link collapses to 1 Mbit/s: 125 kB per second.
         let dropped_at = t;
         let mut down = None;
@@ -288,6 +303,18 @@ mod tests {
             to < 3 && at <= dropped_at + 5_000,
             "quick downswitch: {at} {to}"
         );
+        // Back to 20 Mbit/s: now the upswitch waits for the hold.
+        let recovered_at = t;
+        let mut up = None;
+        for _ in 0..200 {
+            t += 100;
+            a.sample(t, 250_000, 100);
+            if let Some(to) = a.decide(t, None, true) {
+                up.get_or_insert((t, to));
+            }
+        }
+        let (at, _) = up.expect("upswitch again");
+        assert!(at >= recovered_at + 3_000, "waited for the hold: {at}");
     }
 
     #[test]

@@ -97,7 +97,9 @@ pub struct AbrConfig {
     /// Upswitch only to renditions within `estimate × upswitch_factor` (below
     /// `safety_factor`, so a fresh upswitch is not undone by the next sample).
     pub upswitch_factor: f64,
-    /// ... and only once that headroom has held this long.
+    /// ... and only once that headroom has held this long. The first bandwidth switch of a
+    /// session needs no hold: the start rendition came from a guess, the estimate is a
+    /// measurement.
     pub upswitch_hold_ms: u64,
     /// Transfers smaller than this are not measured (latency dominates them).
     pub min_sample_bytes: u64,

@@ -82,6 +82,8 @@ async function start(page) {
   await page.click("#test-record");
   assert.equal(await page.evaluate(() => window.t.started), "ok");
   await waitFor(page, () => window.t.rec.state === "recording");
+  // The state turns before the `started` event reaches the page's listener.
+  await waitFor(page, () => window.t.events.some((e) => e.type === "started"));
 }
 
 /** Stops; the stop time and the results. */

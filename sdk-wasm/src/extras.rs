@@ -7,7 +7,8 @@
 
 use cinelock_contract::captions::{CaptionKind, TextTrackGrant};
 use cinelock_contract::events::TextTrackInfo;
-use cinelock_core::media::{ObjectKind, ObjectNonce, Poster};
+use cinelock_core::media::{Manifest, ObjectKind, ObjectNonce, Poster};
+use cinelock_core::playback::SignedUrls;
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::JsCast;
 use web_sys::{Blob, BlobPropertyBag, HtmlTrackElement, HtmlVideoElement, TextTrackMode, Url};
@@ -46,6 +47,16 @@ pub(crate) fn blob(plain: &Uint8Array, mime: &str) -> Result<Blob, SdkError> {
     options.set_type(mime);
     Blob::new_with_u8_array_sequence_and_options(&Array::of1(plain), &options)
         .map_err(platform_error)
+}
+
+/// The package's poster and the session's URL for it, if it has one.
+pub(crate) fn poster_url<'a>(
+    manifest: &'a Manifest,
+    urls: &'a SignedUrls,
+) -> Option<(&'a Poster, &'a str)> {
+    let poster = manifest.poster.as_ref()?;
+    let (_, url) = urls.urls.iter().find(|(path, _)| *path == poster.path)?;
+    Some((poster, url.0.as_str()))
 }
 
 /// Fetches and opens the poster (a JPEG).
@@ -173,13 +184,10 @@ pub async fn fetch_poster(options: wasm_bindgen::JsValue) -> Result<Option<Blob>
     let choice = crate::engine::EngineChoice::parse(o.engine)?;
     let target = o.target.into_target(None)?;
     let grant = crate::session::open(&target).await?;
-    let Some(poster) = &grant.manifest.poster else {
-        return Ok(None);
-    };
-    let Some((_, url)) = grant.urls.urls.iter().find(|(p, _)| *p == poster.path) else {
+    let Some((poster, url)) = poster_url(&grant.manifest, &grant.urls) else {
         return Ok(None);
     };
     let cipher = ObjectCipher::new(choice, &grant.key, &target.asset_id, &grant.package_id).await?;
-    let jpeg = open_poster(&cipher, poster, &url.0).await?;
+    let jpeg = open_poster(&cipher, poster, url).await?;
     blob(&jpeg, &poster.mime).map(Some)
 }

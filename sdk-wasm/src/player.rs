@@ -760,10 +760,7 @@ impl Driver {
         urls: &SignedUrls,
         tracks: Vec<TextTrackGrant>,
     ) {
-        let poster = manifest.poster.as_ref().and_then(|p| {
-            let (_, url) = urls.urls.iter().find(|(path, _)| *path == p.path)?;
-            Some((p.clone(), url.0.clone()))
-        });
+        let poster = extras::poster_url(manifest, urls).map(|(p, u)| (p.clone(), u.to_owned()));
         // A poster the page set stays.
         if let Some((poster, url)) = poster.filter(|_| self.video.poster().is_empty()) {
             let (cipher, tx) = (opener.local(), self.tx.clone());

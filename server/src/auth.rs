@@ -188,6 +188,23 @@ pub async fn api_key(db: &AnyPool, headers: &HeaderMap) -> Result<ApiKey, AppErr
     }
 }
 
+/// The owner check of the API-key endpoints about one asset: the key must have `scope`, and
+/// the asset must be the key's (any other asset, or one being deleted, is unknown to it).
+/// Returns the key, whose other scopes some endpoints look at.
+pub async fn owned_asset(
+    db: &AnyPool,
+    headers: &HeaderMap,
+    scope: &'static str,
+    id: &str,
+) -> Result<ApiKey, AppError> {
+    let key = api_key(db, headers).await?;
+    key.require(scope)?;
+    match crate::db::asset_owner(db, id).await? {
+        Some(owner) if owner == key.id => Ok(key),
+        _ => Err(AppError::UnknownAsset),
+    }
+}
+
 /// Signs and checks upload tokens.
 #[derive(Clone)]
 pub struct TokenSigner {

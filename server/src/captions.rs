@@ -92,21 +92,6 @@ pub async fn of_asset(db: &AnyPool, asset_id: &str) -> Result<Vec<CaptionRow>, A
     .await?)
 }
 
-/// The asset, if the key's owner owns it (any other asset is unknown to it).
-async fn owned(
-    state: &AppState,
-    id: &str,
-    headers: &HeaderMap,
-    scope: &'static str,
-) -> Result<(), AppError> {
-    let key = auth::api_key(state.db(), headers).await?;
-    key.require(scope)?;
-    match crate::db::asset_owner(state.db(), id).await? {
-        Some(owner) if owner == key.id => Ok(()),
-        _ => Err(AppError::UnknownAsset),
-    }
-}
-
 /// `GET /v1/assets/{id}/captions` (API key, uploads:read).
 #[utoipa::path(
     get,
@@ -121,7 +106,7 @@ pub async fn list(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<CaptionList>, AppError> {
-    owned(&state, &id, &headers, SCOPE_READ).await?;
+    auth::owned_asset(state.db(), &headers, SCOPE_READ, &id).await?;
     let rows = of_asset(state.db(), &id).await?;
     Ok(Json(CaptionList {
         captions: rows.iter().map(CaptionRow::view).collect(),
@@ -145,7 +130,7 @@ pub async fn add(
     headers: HeaderMap,
     ApiJson(req): ApiJson<AddCaption>,
 ) -> Result<(StatusCode, Json<CaptionView>), AppError> {
-    owned(&state, &id, &headers, SCOPE_WRITE).await?;
+    auth::owned_asset(state.db(), &headers, SCOPE_WRITE, &id).await?;
     check_language(&req.language).map_err(|e| AppError::bad_core(&e))?;
     check_label(&req.label).map_err(|e| AppError::bad_core(&e))?;
     let summary = check_webvtt(req.vtt.as_bytes()).map_err(|e| AppError::bad_core(&e))?;
@@ -224,7 +209,7 @@ pub async fn remove(
     Path((id, caption_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<StatusCode, AppError> {
-    owned(&state, &id, &headers, SCOPE_WRITE).await?;
+    auth::owned_asset(state.db(), &headers, SCOPE_WRITE, &id).await?;
     let gone = sqlx::query("DELETE FROM captions WHERE id = $1 AND asset_id = $2")
         .bind(&caption_id)
         .bind(&id)

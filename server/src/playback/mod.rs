@@ -55,22 +55,6 @@ pub(crate) fn denied(d: Deny) -> AppError {
     }
 }
 
-/// The owner check shared by the API-key endpoints: the asset must be this key's. Returns
-/// the key, whose other scopes some endpoints look at.
-async fn owned_asset(
-    state: &AppState,
-    headers: &HeaderMap,
-    scope: &'static str,
-    id: &str,
-) -> Result<auth::ApiKey, AppError> {
-    let key = auth::api_key(state.db(), headers).await?;
-    key.require(scope)?;
-    match crate::db::asset_owner(state.db(), id).await? {
-        Some(o) if o == key.id => Ok(key),
-        _ => Err(AppError::UnknownAsset),
-    }
-}
-
 /// The client's address, by the server's proxy settings.
 pub(crate) fn client_address(
     state: &AppState,
@@ -213,7 +197,7 @@ pub async fn put_policy(
     headers: HeaderMap,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<PolicyView>, AppError> {
-    owned_asset(&state, &headers, SCOPE_WRITE, &id).await?;
+    auth::owned_asset(state.db(), &headers, SCOPE_WRITE, &id).await?;
     let PolicyUpdate { policy, password } = serde_json::from_value(body).map_err(policy_error)?;
     let hash = match password {
         Some(p) => Some(hash_password(p).await?),
@@ -239,7 +223,7 @@ pub async fn patch_policy(
     headers: HeaderMap,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<PolicyView>, AppError> {
-    owned_asset(&state, &headers, SCOPE_WRITE, &id).await?;
+    auth::owned_asset(state.db(), &headers, SCOPE_WRITE, &id).await?;
     let Value::Object(changes) = body else {
         return Err(AppError::bad(
             ApiErrorCode::InvalidPolicy,
@@ -321,7 +305,7 @@ pub async fn get_policy(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<PolicyView>, AppError> {
-    owned_asset(&state, &headers, SCOPE_READ, &id).await?;
+    auth::owned_asset(state.db(), &headers, SCOPE_READ, &id).await?;
     let stored = load_policy(&state, &id).await?;
     Ok(Json(policy_view(
         stored.policy,
@@ -347,7 +331,7 @@ pub async fn mint_token(
     headers: HeaderMap,
     ApiJson(req): ApiJson<MintRequest>,
 ) -> Result<Json<MintedToken>, AppError> {
-    let key = owned_asset(&state, &headers, SCOPE_READ, &id).await?;
+    let key = auth::owned_asset(state.db(), &headers, SCOPE_READ, &id).await?;
     // Playing is a read; handing out rights beyond the policy's defaults is a write.
     if req.download || req.skip_password {
         key.require(SCOPE_WRITE)?;

@@ -100,6 +100,50 @@ pub enum UploadEvent {
     Aborted,
 }
 
+impl From<&cinelock_core::upload::Event> for UploadEvent {
+    /// The event the SDK reports (and the CLI prints) for an engine event.
+    fn from(event: &cinelock_core::upload::Event) -> Self {
+        use cinelock_core::upload::Event;
+        match event {
+            Event::Progress(p) => UploadEvent::Progress(UploadProgress {
+                sealed_bytes: p.sealed_bytes,
+                acked_bytes: p.acked_bytes,
+                sent_bytes: p.sent_bytes,
+                total_bytes: p.total_bytes,
+                rate: p.rate_bytes_per_s,
+                eta_ms: p.eta_ms,
+            }),
+            Event::PartDone { number, etag } => UploadEvent::PartDone {
+                number: *number,
+                etag: etag.clone(),
+            },
+            Event::Retrying {
+                number,
+                attempt,
+                delay_ms,
+                reason,
+            } => {
+                let (reason, status) = UploadRetryReason::of(reason);
+                UploadEvent::Retrying {
+                    number: *number,
+                    attempt: *attempt,
+                    delay_ms: *delay_ms,
+                    reason,
+                    status,
+                }
+            }
+            Event::Paused => UploadEvent::Paused,
+            Event::Resumed => UploadEvent::Resumed,
+            Event::Completed => UploadEvent::Completed,
+            Event::Failed(e) => UploadEvent::Failed {
+                code: ErrorCode::from_core(e),
+                message: e.to_string(),
+            },
+            Event::Aborted => UploadEvent::Aborted,
+        }
+    }
+}
+
 /// A video rendition of the package, lowest bandwidth first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

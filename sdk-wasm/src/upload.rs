@@ -13,7 +13,7 @@ use std::rc::Rc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use cinelock_contract::events::{UploadEvent, UploadProgress, UploadRetryReason};
+use cinelock_contract::events::UploadEvent;
 use cinelock_contract::retryable_status;
 use cinelock_contract::uploads::{
     CompletePart, CompleteRequest, PlanView, SignPart, SignRequest, SignedParts, UploadView,
@@ -192,7 +192,7 @@ pub fn start_upload(
     let (tx, rx) = unbounded();
     let sink: EventSink = Box::new(move |event: &Event| {
         // A throwing listener must not stop the upload.
-        let _ = on_event.call1(&JsValue::NULL, &platform::to_js(&upload_event(event)));
+        let _ = on_event.call1(&JsValue::NULL, &platform::to_js(&UploadEvent::from(event)));
     });
     let driver = Driver::new(
         tx.clone(),
@@ -548,50 +548,6 @@ impl Driver {
             // Handled in `run`, which awaits it.
             Action::Abort => {}
         }
-    }
-}
-
-/// The contract's [`UploadEvent`] for an engine event.
-pub(crate) fn upload_event(event: &Event) -> UploadEvent {
-    match event {
-        Event::Progress(p) => UploadEvent::Progress(UploadProgress {
-            sealed_bytes: p.sealed_bytes,
-            acked_bytes: p.acked_bytes,
-            sent_bytes: p.sent_bytes,
-            total_bytes: p.total_bytes,
-            rate: p.rate_bytes_per_s,
-            eta_ms: p.eta_ms,
-        }),
-        Event::PartDone { number, etag } => UploadEvent::PartDone {
-            number: *number,
-            etag: etag.clone(),
-        },
-        Event::Retrying {
-            number,
-            attempt,
-            delay_ms,
-            reason,
-        } => {
-            let (reason, status) = UploadRetryReason::of(reason);
-            UploadEvent::Retrying {
-                number: *number,
-                attempt: *attempt,
-                delay_ms: *delay_ms,
-                reason,
-                status,
-            }
-        }
-        Event::Paused => UploadEvent::Paused,
-        Event::Resumed => UploadEvent::Resumed,
-        Event::Completed => UploadEvent::Completed,
-        Event::Failed(e) => {
-            let e = SdkError::from(e.clone());
-            UploadEvent::Failed {
-                code: e.code(),
-                message: e.to_string(),
-            }
-        }
-        Event::Aborted => UploadEvent::Aborted,
     }
 }
 

@@ -36,6 +36,7 @@ mod part;
 mod plan;
 mod rate;
 mod resume;
+mod seal;
 
 pub use action::{Action, CompleteFailure, PutFailure, SignedPart};
 pub use config::UploadConfig;
@@ -47,3 +48,4 @@ pub use plan::{
     DEFAULT_PART_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, PartLimits, PartPlan, PartSpec,
 };
 pub use resume::{ListedPart, done_parts};
+pub use seal::{SealedPart, seal_part};

@@ -96,7 +96,9 @@ impl Api {
             return Err(refusal(status, &text));
         }
         serde_json::from_str(&text).map_err(|e| {
-            CliError::Server(format!("the answer to {path} is not what the API returns: {e}"))
+            CliError::Server(format!(
+                "the answer to {path} is not what the API returns: {e}"
+            ))
         })
     }
 

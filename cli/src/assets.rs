@@ -135,7 +135,11 @@ pub async fn wait(
     let mut last = None;
     loop {
         let asset: AssetView = api.get(&format!("/v1/assets/{}", segment(id))).await?;
-        let job = asset.jobs.iter().find(|j| j.kind == "full").or(asset.jobs.first());
+        let job = asset
+            .jobs
+            .iter()
+            .find(|j| j.kind == "full")
+            .or(asset.jobs.first());
         let progress = job.map_or(0, |j| j.progress.clamp(0, 100) as u64);
         bar.set_position(progress);
         let now = (asset.status.clone(), progress);

@@ -171,9 +171,15 @@ mod tests {
         )
         .unwrap();
         let s = resolve(&given(&file, None)).unwrap();
-        assert_eq!((s.endpoint.as_str(), s.api_key.as_str()), ("http://a", "clk_a"));
+        assert_eq!(
+            (s.endpoint.as_str(), s.api_key.as_str()),
+            ("http://a", "clk_a")
+        );
         let s = resolve(&given(&file, Some("b"))).unwrap();
-        assert_eq!((s.endpoint.as_str(), s.profile.parallel), ("http://b", Some(3)));
+        assert_eq!(
+            (s.endpoint.as_str(), s.profile.parallel),
+            ("http://b", Some(3))
+        );
         let mut g = given(&file, Some("b"));
         g.endpoint = Some("https://flag".into());
         assert_eq!(resolve(&g).unwrap().endpoint, "https://flag");
@@ -189,12 +195,35 @@ mod tests {
         std::fs::write(&file, "[default]\nendpont = \"typo\"\n").unwrap();
         let e = resolve(&given(&file, None)).unwrap_err();
         assert!(e.to_string().contains("unknown field"), "{e}");
-        std::fs::write(&file, "[default]\nendpoint = \"ftp://x\"\napi_key = \"clk_x\"\n").unwrap();
-        assert!(resolve(&given(&file, None)).unwrap_err().to_string().contains("http(s)"));
-        std::fs::write(&file, "[default]\nendpoint = \"http://x\"\napi_key = \"secret\"\n").unwrap();
-        assert!(resolve(&given(&file, None)).unwrap_err().to_string().contains("clk_"));
+        std::fs::write(
+            &file,
+            "[default]\nendpoint = \"ftp://x\"\napi_key = \"clk_x\"\n",
+        )
+        .unwrap();
+        assert!(
+            resolve(&given(&file, None))
+                .unwrap_err()
+                .to_string()
+                .contains("http(s)")
+        );
+        std::fs::write(
+            &file,
+            "[default]\nendpoint = \"http://x\"\napi_key = \"secret\"\n",
+        )
+        .unwrap();
+        assert!(
+            resolve(&given(&file, None))
+                .unwrap_err()
+                .to_string()
+                .contains("clk_")
+        );
         std::fs::write(&file, "[default]\nendpoint = \"http://x\"\n").unwrap();
-        assert!(resolve(&given(&file, None)).unwrap_err().to_string().contains("no API key"));
+        assert!(
+            resolve(&given(&file, None))
+                .unwrap_err()
+                .to_string()
+                .contains("no API key")
+        );
         let e = resolve(&given(&dir.path().join("missing.toml"), None)).unwrap_err();
         assert_eq!(e.exit_code(), 3);
     }

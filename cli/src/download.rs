@@ -79,10 +79,11 @@ pub async fn download(
     };
     // The policy decides. Without a token, the session is asked for as it is; only if the
     // policy wants a token is one minted with the API key (short-lived, allowed to download).
-    let (secret, answer) = match session(api, id, creds.token.clone(), creds.password.clone()).await {
-        Err(CliError::Refused { reason: Some(r), .. })
-            if creds.token.is_none() && r == Deny::TokenRequired.reason() =>
-        {
+    let (secret, answer) = match session(api, id, creds.token.clone(), creds.password.clone()).await
+    {
+        Err(CliError::Refused {
+            reason: Some(r), ..
+        }) if creds.token.is_none() && r == Deny::TokenRequired.reason() => {
             let minted: MintedToken = api
                 .post(
                     &format!("/v1/assets/{}/viewer-tokens", segment(id)),
@@ -115,8 +116,13 @@ pub async fn download(
                 .prefix(".cinelock-download-")
                 .tempfile_in(dir)
                 .map_err(|e| CliError::io("writing in", dir, e))?;
-            let file = tmp.reopen().map_err(|e| CliError::io("writing", tmp.path(), e))?;
-            (Box::new(std::io::BufWriter::with_capacity(1 << 20, file)), Some(tmp))
+            let file = tmp
+                .reopen()
+                .map_err(|e| CliError::io("writing", tmp.path(), e))?;
+            (
+                Box::new(std::io::BufWriter::with_capacity(1 << 20, file)),
+                Some(tmp),
+            )
         }
     };
     let response = api
@@ -159,7 +165,8 @@ pub async fn download(
     let opener = opener.ok_or(CliError::Integrity)?;
     opener.finish(&mut plain)?;
     written += write_out(&mut sink, &mut plain)?;
-    sink.flush().map_err(|e| CliError::Io(format!("writing: {e}")))?;
+    sink.flush()
+        .map_err(|e| CliError::Io(format!("writing: {e}")))?;
     drop(sink);
     bar.finish_and_clear();
     if written != size {

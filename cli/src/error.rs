@@ -89,7 +89,10 @@ impl CliError {
     /// A local file operation on `path` failed.
     pub fn io(what: &str, path: &std::path::Path, e: std::io::Error) -> Self {
         if e.kind() == std::io::ErrorKind::NotFound {
-            CliError::Usage(format!("{what} {}: no such file or directory", path.display()))
+            CliError::Usage(format!(
+                "{what} {}: no such file or directory",
+                path.display()
+            ))
         } else {
             CliError::Io(format!("{what} {}: {e}", path.display()))
         }

@@ -58,7 +58,8 @@ pub async fn run(
     if from.starts_with("s3://") {
         if opts.watch {
             return Err(CliError::Usage(
-                "--watch follows a folder; run the import of a bucket again to pick up new objects".into(),
+                "--watch follows a folder; run the import of a bucket again to pick up new objects"
+                    .into(),
             ));
         }
         let (bucket, prefix) = parse_s3_url(from)?;
@@ -78,8 +79,8 @@ pub async fn run(
     }
     if !opts.watch {
         let sources = scan(dir, opts)?
-            .into_iter()
-            .map(|(p, _)| Source::file(&p))
+            .into_keys()
+            .map(|p| Source::file(&p))
             .collect::<Result<Vec<_>, _>>()?;
         let tally = ctx.import_all(sources).await?;
         return ctx.finish(tally);
@@ -96,7 +97,7 @@ impl ImportOptions {
             .rsplit_once('.')
             .map(|(_, e)| e.to_ascii_lowercase())
             .unwrap_or_default();
-        self.extensions.iter().any(|e| *e == ext)
+        self.extensions.contains(&ext)
     }
 }
 
@@ -150,12 +151,15 @@ impl Ctx<'_> {
             let what = source.describe();
             if let Some(entry) = ledger.get(&fingerprint).filter(|_| !self.opts.force) {
                 tally.skipped += 1;
-                self.out.event(json!({"type": "skipped", "source": what, "assetId": entry.asset_id}));
-                self.out.note(&format!("{what}: imported before as {}", entry.asset_id));
+                self.out
+                    .event(json!({"type": "skipped", "source": what, "assetId": entry.asset_id}));
+                self.out
+                    .note(&format!("{what}: imported before as {}", entry.asset_id));
                 continue;
             }
             if source.is_empty() {
-                self.out.event(json!({"type": "skipped", "source": what, "reason": "empty"}));
+                self.out
+                    .event(json!({"type": "skipped", "source": what, "reason": "empty"}));
                 self.out.note(&format!("{what}: empty, skipped"));
                 tally.skipped += 1;
                 continue;

@@ -3,9 +3,9 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use cinelock_cli::output::{Mode, Output};
 use cinelock_cli::{CliError, cli::Cli, report, run};
+use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -16,7 +16,10 @@ fn main() -> ExitCode {
     } else {
         Mode::Human
     });
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cinelock: cannot start: {e}");

@@ -37,10 +37,7 @@ impl Source {
             .metadata()
             .map_err(|e| CliError::io("reading", path, e))?;
         if !meta.is_file() {
-            return Err(CliError::Usage(format!(
-                "{} is not a file",
-                path.display()
-            )));
+            return Err(CliError::Usage(format!("{} is not a file", path.display())));
         }
         let modified_ns = meta
             .modified()
@@ -81,10 +78,7 @@ impl Source {
                 key,
                 len,
                 etag,
-            } => format!(
-                "s3:{}/{}/{key}:{len}:{etag}",
-                bucket.endpoint, bucket.name
-            ),
+            } => format!("s3:{}/{}/{key}:{len}:{etag}", bucket.endpoint, bucket.name),
         }
     }
 
@@ -137,7 +131,9 @@ impl Source {
                     .body
                     .collect()
                     .await
-                    .map_err(|e| CliError::Network(format!("reading s3://{}/{key}: {e}", bucket.name)))?
+                    .map_err(|e| {
+                        CliError::Network(format!("reading s3://{}/{key}: {e}", bucket.name))
+                    })?
                     .into_bytes();
                 if bytes.len() != want {
                     return Err(CliError::Io(format!(
@@ -231,7 +227,8 @@ impl Bucket {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.error(&format!("listing s3://{}/{prefix}", self.name), e))?;
+            let page =
+                page.map_err(|e| self.error(&format!("listing s3://{}/{prefix}", self.name), e))?;
             for o in page.contents() {
                 let (Some(key), Some(len)) = (o.key(), o.size()) else {
                     continue;
@@ -255,15 +252,19 @@ impl Bucket {
         E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
     {
         use aws_sdk_s3::error::ProvideErrorMetadata;
-        match e.code() {
-            Some(code @ ("NoSuchBucket" | "NoSuchKey" | "AccessDenied" | "InvalidAccessKeyId" | "SignatureDoesNotMatch")) => {
-                CliError::Refused {
-                    status: e.raw_response().map_or(0, |r| r.status().as_u16()),
-                    code: code.to_owned(),
-                    message: format!("{what}: {}", e.message().unwrap_or(code)),
-                    reason: None,
-                }
-            }
+        let status = e.raw_response().map(|r| r.status().as_u16());
+        match (e.code(), status) {
+            // The store answered: say what it said, not the SDK's whole error chain.
+            (Some(code), Some(status @ 400..=499)) => CliError::Refused {
+                status,
+                code: code.to_owned(),
+                message: format!("{what}: {}", e.message().unwrap_or(code)),
+                reason: None,
+            },
+            (Some(code), _) => CliError::Server(format!(
+                "{what}: {code}: {}",
+                e.message().unwrap_or("the store failed")
+            )),
             _ => CliError::Network(format!(
                 "{what}: {}",
                 aws_sdk_s3::error::DisplayErrorContext(&e)
@@ -301,7 +302,10 @@ mod tests {
             parse_s3_url("s3://media-in/2026/").unwrap(),
             ("media-in".into(), "2026/".into())
         );
-        assert_eq!(parse_s3_url("s3://media-in").unwrap(), ("media-in".into(), "".into()));
+        assert_eq!(
+            parse_s3_url("s3://media-in").unwrap(),
+            ("media-in".into(), "".into())
+        );
         for bad in ["media-in/x", "s3://", "s3://A_B/x", "s3://ab"] {
             let e = parse_s3_url(bad).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{bad}");

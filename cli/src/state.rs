@@ -62,9 +62,10 @@ impl State {
     }
 
     fn upload_path(&self, fingerprint: &str) -> PathBuf {
-        self.dir
-            .join("uploads")
-            .join(format!("{}.json", name(&format!("{}\n{fingerprint}", self.endpoint))))
+        self.dir.join("uploads").join(format!(
+            "{}.json",
+            name(&format!("{}\n{fingerprint}", self.endpoint))
+        ))
     }
 
     fn ledger_path(&self) -> PathBuf {
@@ -80,7 +81,10 @@ impl State {
             return Ok(None);
         };
         // A record of another source that hashed to the same name is not this one's.
-        Ok((record.fingerprint == fingerprint && record.endpoint == self.endpoint).then_some(record))
+        Ok(
+            (record.fingerprint == fingerprint && record.endpoint == self.endpoint)
+                .then_some(record),
+        )
     }
 
     pub fn save_upload(&self, record: &UploadRecord) -> Result<(), CliError> {
@@ -131,7 +135,9 @@ fn write<T: Serialize>(path: &Path, value: &T) -> Result<(), CliError> {
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&tmp).map_err(|e| CliError::io("writing", &tmp, e))?;
+    let mut file = options
+        .open(&tmp)
+        .map_err(|e| CliError::io("writing", &tmp, e))?;
     file.write_all(&bytes)
         .and_then(|()| file.sync_data())
         .map_err(|e| CliError::io("writing", &tmp, e))?;
@@ -165,7 +171,10 @@ mod tests {
             etags: BTreeMap::from([(1, "\"e\"".into())]),
         };
         a.save_upload(&record).unwrap();
-        assert_eq!(a.upload("file:/x:1:2").unwrap().unwrap().etags, record.etags);
+        assert_eq!(
+            a.upload("file:/x:1:2").unwrap().unwrap().etags,
+            record.etags
+        );
         assert!(b.upload("file:/x:1:2").unwrap().is_none());
         #[cfg(unix)]
         {

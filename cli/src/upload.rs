@@ -21,8 +21,8 @@ use bytes::Bytes;
 use cinelock_contract::events::UploadEvent;
 use cinelock_contract::retryable_status;
 use cinelock_contract::uploads::{
-    CompletePart, CompleteRequest, CreateUpload, CreatedUpload, SignPart, SignRequest,
-    SignedParts, UploadStatus, UploadView,
+    CompletePart, CompleteRequest, CreateUpload, CreatedUpload, SignPart, SignRequest, SignedParts,
+    UploadStatus, UploadView,
 };
 use cinelock_core::upload::{
     Action, CompleteFailure, Event, ListedPart, PutFailure, SignedPart, Upload, UploadConfig,
@@ -35,11 +35,11 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 use zeroize::Zeroizing;
 
+use crate::CliError;
 use crate::api::{Api, refusal, segment};
 use crate::output::Output;
 use crate::source::Source;
 use crate::state::{State, UploadRecord};
-use crate::CliError;
 
 /// How uploads are made.
 #[derive(Debug, Clone)]
@@ -194,9 +194,7 @@ pub async fn upload(
         last_refusal: None,
         started: Instant::now(),
     };
-    let result = driver
-        .run(upload, &mut record, state, out, &bar)
-        .await;
+    let result = driver.run(upload, &mut record, state, out, &bar).await;
     bar.finish_and_clear();
     result?;
     state.forget_upload(&fingerprint)?;
@@ -371,17 +369,22 @@ impl Driver {
                         number.map_or("the signing request".into(), |n| format!("part {n}"))
                     ));
                 }
-                let mut line = serde_json::to_value(UploadEvent::from(&event))
-                    .expect("events serialize");
+                let mut line =
+                    serde_json::to_value(UploadEvent::from(&event)).expect("events serialize");
                 line["file"] = self.file.clone().into();
                 out.event(line);
                 match event {
                     Event::Completed => return Ok(()),
                     Event::Failed(e) => {
-                        let why = self.last_refusal.take().map_or(String::new(), |r| format!(" ({r})"));
+                        let why = self
+                            .last_refusal
+                            .take()
+                            .map_or(String::new(), |r| format!(" ({r})"));
                         return Err(CliError::Upload(format!("{}: {e}{why}", self.file)));
                     }
-                    Event::Aborted => return Err(CliError::Upload(format!("{}: aborted", self.file))),
+                    Event::Aborted => {
+                        return Err(CliError::Upload(format!("{}: aborted", self.file)));
+                    }
                     _ => {}
                 }
             }
@@ -552,7 +555,9 @@ impl Driver {
                             Err(CompleteFailure::Status(s.as_u16())),
                             Some(refusal(s, &text).to_string()),
                         ),
-                        Err(e) => Msg::Completed(Err(CompleteFailure::Network), Some(e.to_string())),
+                        Err(e) => {
+                            Msg::Completed(Err(CompleteFailure::Network), Some(e.to_string()))
+                        }
                     });
                 });
             }

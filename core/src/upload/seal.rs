@@ -64,10 +64,10 @@ mod tests {
     use crate::{RecipientSecretKey, SEED_LEN, SealSeed, seal};
 
     const LIMITS: PartLimits = PartLimits {
-    min_part_size: 8192,
-    max_part_size: 1 << 30,
-    max_parts: 10_000,
-};
+        min_part_size: 8192,
+        max_part_size: 1 << 30,
+        max_parts: 10_000,
+    };
 
     #[test]
     fn parts_concatenate_to_the_one_shot_seal() {
@@ -86,8 +86,7 @@ mod tests {
             for n in 1..=plan.part_count() {
                 let spec = plan.part(n).unwrap();
                 let range = spec.plaintext.start as usize..spec.plaintext.end as usize;
-                let part =
-                    seal_part(&cipher, &header.to_bytes(), 4096, &spec, &pt[range]).unwrap();
+                let part = seal_part(&cipher, &header.to_bytes(), 4096, &spec, &pt[range]).unwrap();
                 assert_eq!(part.sha256, crate::sha256(&part.bytes));
                 joined.extend_from_slice(&part.bytes);
             }

@@ -16,7 +16,14 @@ pub struct Garage {
 }
 
 impl Garage {
+    /// A Garage with the tests' keys and bucket.
     pub fn start() -> Self {
+        Self::start_with(ACCESS_KEY, SECRET_KEY, super::BUCKET)
+    }
+
+    /// A Garage whose one bucket and key are these (`GK` + 24 hex digits, 64 hex digits): another
+    /// customer's store, say.
+    pub fn start_with(access_key: &str, secret_key: &str, bucket: &str) -> Self {
         let bin = std::env::var("CINELOCK_GARAGE").unwrap_or_else(|_| "garage".into());
         let dir = tempfile::tempdir().unwrap();
         let (s3, rpc) = (free_port(), free_port());
@@ -36,9 +43,9 @@ impl Garage {
                 "GARAGE_RPC_SECRET",
                 "5f1c7b8e2a9d4c3b6e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d",
             )
-            .env("GARAGE_DEFAULT_ACCESS_KEY", ACCESS_KEY)
-            .env("GARAGE_DEFAULT_SECRET_KEY", SECRET_KEY)
-            .env("GARAGE_DEFAULT_BUCKET", super::BUCKET)
+            .env("GARAGE_DEFAULT_ACCESS_KEY", access_key)
+            .env("GARAGE_DEFAULT_SECRET_KEY", secret_key)
+            .env("GARAGE_DEFAULT_BUCKET", bucket)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(log)

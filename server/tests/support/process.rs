@@ -2,14 +2,37 @@
 //! it, read until it prints its address, killed when dropped.
 
 use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_cinelock-server");
+/// The server binary: cargo names it to the server's own tests; other packages' tests (the
+/// CLI's) find it beside their own executable's build directory, where a workspace build puts it.
+pub fn bin() -> PathBuf {
+    match option_env!("CARGO_BIN_EXE_cinelock-server") {
+        Some(b) => b.into(),
+        None => {
+            let exe = std::env::current_exe().unwrap();
+            // target/<profile>/deps/<test> → target/<profile>/cinelock-server
+            let bin = exe
+                .parent()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .join("cinelock-server");
+            assert!(
+                bin.exists(),
+                "{} is missing: build it first (cargo build -p cinelock-server, or test the workspace)",
+                bin.display()
+            );
+            bin
+        }
+    }
+}
 
 /// The binary with an empty environment: no CINELOCK_* from whatever runs the tests.
 pub fn server() -> Command {
-    let mut c = Command::new(BIN);
+    let mut c = Command::new(bin());
     c.env_clear();
     c
 }

@@ -1,8 +1,10 @@
 //! `cinelock upload` against a plain presigned multipart upload of the same file to the same
 //! Garage, through the same release server: same part size (8 MiB), same parts in flight, the
 //! same HTTP stack (reqwest, file ranges read with pread). Also the sealer's MB/s on 1 and 2
-//! threads. Run by `scripts/bench-cli` (release build); `CINELOCK_BENCH_MIB` (default 1024) and
-//! `CINELOCK_BENCH_PARALLEL` (default 6) set the size and parts in flight.
+//! threads. Run by `scripts/bench-cli` (release build); `CINELOCK_BENCH_MIB` (default 1024),
+//! `CINELOCK_BENCH_PARALLEL` (default 6) and `CINELOCK_BENCH_ROUNDS` (default 3) set the size,
+//! the parts in flight and the rounds. `CINELOCK_BENCH_CHECKSUMS=1` also times the plain
+//! upload with each part checksum the store verifies (none, SHA-256, CRC32C).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -28,48 +30,88 @@ fn env(name: &str, default: u64) -> u64 {
 
 /// A plain (unencrypted) presigned multipart upload: URLs presigned for every part, PUT
 /// `parallel` at a time, completed. Seconds.
+#[derive(Clone, Copy, Debug)]
+enum Check {
+    None,
+    Sha256,
+    Crc32c,
+}
+
 async fn plain(stack: &support::Stack, file: &std::path::Path, parallel: usize, key: &str) -> f64 {
+    plain_with(stack, file, parallel, key, Check::None).await
+}
+
+async fn plain_with(
+    stack: &support::Stack,
+    file: &std::path::Path,
+    parallel: usize,
+    key: &str,
+    check: Check,
+) -> f64 {
     let s3 = stack.s3();
     let len = std::fs::metadata(file).unwrap().len();
     let parts = len.div_ceil(PART) as i32;
     let started = Instant::now();
+    let algo = match check {
+        Check::None => None,
+        Check::Sha256 => Some(aws_sdk_s3::types::ChecksumAlgorithm::Sha256),
+        Check::Crc32c => Some(aws_sdk_s3::types::ChecksumAlgorithm::Crc32C),
+    };
     let created = s3
         .create_multipart_upload()
         .bucket(support::BUCKET)
         .key(key)
+        .set_checksum_algorithm(algo)
         .send()
         .await
         .unwrap();
     let upload_id = created.upload_id().unwrap().to_owned();
-    let mut urls = Vec::new();
-    for n in 1..=parts {
-        let p = s3
-            .upload_part()
-            .bucket(support::BUCKET)
-            .key(key)
-            .upload_id(&upload_id)
-            .part_number(n)
-            .presigned(PresigningConfig::expires_in(Duration::from_secs(3600)).unwrap())
-            .await
-            .unwrap();
-        urls.push(p.uri().to_owned());
-    }
     let http = cinelock_cli::api::http_client();
     let file = Arc::new(std::fs::File::open(file).unwrap());
-    let etags: Vec<(i32, String)> = futures::stream::iter(urls.into_iter().enumerate())
-        .map(|(i, url)| {
-            let (http, file) = (http.clone(), file.clone());
+    let checks = std::sync::Mutex::new(Vec::new());
+    let etags: Vec<(i32, String)> = futures::stream::iter(0..parts as usize)
+        .map(|i| {
+            let (http, file, s3, upload_id) =
+                (http.clone(), file.clone(), s3.clone(), upload_id.clone());
+            let checks = &checks;
             async move {
                 let start = i as u64 * PART;
                 let end = (start + PART).min(len);
-                let body = tokio::task::spawn_blocking(move || {
+                let (body, sum) = tokio::task::spawn_blocking(move || {
                     let mut buf = vec![0u8; (end - start) as usize];
                     std::os::unix::fs::FileExt::read_exact_at(&*file, &mut buf, start).unwrap();
-                    buf
+                    use base64::Engine;
+                    let b64 = base64::engine::general_purpose::STANDARD;
+                    let sum = match check {
+                        Check::None => None,
+                        Check::Sha256 => Some(b64.encode(cinelock_core::sha256(&buf))),
+                        Check::Crc32c => Some(b64.encode(crc32c::crc32c(&buf).to_be_bytes())),
+                    };
+                    (buf, sum)
                 })
                 .await
                 .unwrap();
-                let res = http.put(url).body(body).send().await.unwrap();
+                let mut req = s3
+                    .upload_part()
+                    .bucket(support::BUCKET)
+                    .key(key)
+                    .upload_id(&upload_id)
+                    .part_number(i as i32 + 1);
+                req = match (check, &sum) {
+                    (Check::Sha256, Some(s)) => req.checksum_sha256(s),
+                    (Check::Crc32c, Some(s)) => req.checksum_crc32_c(s),
+                    _ => req,
+                };
+                let p = req
+                    .presigned(PresigningConfig::expires_in(Duration::from_secs(3600)).unwrap())
+                    .await
+                    .unwrap();
+                let mut put = http.put(p.uri()).body(body);
+                for (k, v) in p.headers() {
+                    put = put.header(k, v);
+                }
+                checks.lock().unwrap().push((i as i32 + 1, sum));
+                let res = put.send().await.unwrap();
                 assert!(res.status().is_success(), "{}", res.status());
                 let etag = res.headers()["etag"].to_str().unwrap().to_owned();
                 (i as i32 + 1, etag)
@@ -80,7 +122,21 @@ async fn plain(stack: &support::Stack, file: &std::path::Path, parallel: usize, 
         .await;
     let mut done: Vec<CompletedPart> = etags
         .into_iter()
-        .map(|(n, e)| CompletedPart::builder().part_number(n).e_tag(e).build())
+        .map(|(n, e)| {
+            let sum = checks
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|c| c.0 == n)
+                .and_then(|c| c.1.clone());
+            let b = CompletedPart::builder().part_number(n).e_tag(e);
+            match check {
+                Check::Sha256 => b.set_checksum_sha256(sum),
+                Check::Crc32c => b.set_checksum_crc32_c(sum),
+                Check::None => b,
+            }
+            .build()
+        })
         .collect();
     done.sort_by_key(|p| p.part_number());
     s3.complete_multipart_upload()
@@ -98,20 +154,48 @@ async fn plain(stack: &support::Stack, file: &std::path::Path, parallel: usize, 
     started.elapsed().as_secs_f64()
 }
 
-/// `cinelock upload FILE` as a user runs it. Seconds, and the process's CPU seconds.
-fn cinelock(stack: &support::Stack, file: &std::path::Path, parallel: usize) -> (f64, f64) {
+/// `cinelock upload FILE` as a user runs it. Seconds, the process's CPU seconds, and when (s
+/// after the start) its JSON lines said it started, finished its last part and completed.
+fn cinelock(
+    stack: &support::Stack,
+    file: &std::path::Path,
+    parallel: usize,
+) -> (f64, f64, [f64; 3], String) {
+    use std::io::BufRead;
     let before = children_cpu();
     let started = Instant::now();
-    stack
+    let mut child = stack
         .cinelock()
-        .args(["upload", "-q", "--part-size", "8", "--parallel"])
+        .args(["upload", "--json", "--part-size", "8", "--parallel"])
         .arg(parallel.to_string())
         .arg(file)
-        .output()
-        .map(support::Run::of)
-        .unwrap()
-        .ok();
-    (started.elapsed().as_secs_f64(), children_cpu() - before)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut marks = [0.0; 3];
+    let mut asset = String::new();
+    for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let at = started.elapsed().as_secs_f64();
+        if line.contains(r#""type":"started""#) {
+            marks[0] = at;
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            asset = v["assetId"].as_str().unwrap().to_owned();
+        } else if line.contains(r#""type":"partDone""#) {
+            marks[1] = at;
+        } else if line.contains(r#""type":"retrying""#) {
+            eprintln!("{line}");
+        } else if line.contains(r#""type":"completed""#) {
+            marks[2] = at;
+        }
+    }
+    assert!(child.wait().unwrap().success());
+    (
+        started.elapsed().as_secs_f64(),
+        children_cpu() - before,
+        marks,
+        format!("assets/{asset}/source.cnlk"),
+    )
 }
 
 /// CPU seconds (user + system) of the finished child processes.
@@ -200,20 +284,30 @@ fn seal_rate(mib: u64, threads: usize) -> f64 {
     (mib * MIB) as f64 / started.elapsed().as_secs_f64() / 1e6
 }
 
+/// Writes `mib` MiB of random bytes to `path`.
+fn fresh_file(path: &std::path::Path, mib: u64) {
+    use std::io::Write;
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut block = vec![0u8; 16 * MIB as usize];
+    for _ in 0..mib.div_ceil(16) {
+        rand::fill(&mut block[..]);
+        f.write_all(&block).unwrap();
+    }
+}
+
+/// Flushes dirty pages, so each upload starts from the same state of the disk cache (the store
+/// writes every block it is sent).
+fn settle() {
+    std::process::Command::new("sync").status().unwrap();
+}
+
 #[tokio::main]
 async fn main() {
     let mib = env("CINELOCK_BENCH_MIB", 1024);
     let parallel = env("CINELOCK_BENCH_PARALLEL", 6) as usize;
     let stack = support::Stack::start(0).await;
     let file = stack.dir.path().join("source.bin");
-    {
-        use std::io::Write;
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
-        let block = support::pattern(16 * MIB as usize, 1);
-        for _ in 0..mib.div_ceil(16) {
-            f.write_all(&block).unwrap();
-        }
-    }
+    fresh_file(&file, mib);
     let size = std::fs::metadata(&file).unwrap().len() as f64 / 1e6;
     println!(
         "{} MiB, 8 MiB parts, {parallel} in flight, Garage and the release server on loopback",
@@ -226,11 +320,29 @@ async fn main() {
     let garage = stack.garage.dir.path().display().to_string();
     let server = stack.server.0.id().to_string();
     let mut ratios = Vec::new();
-    for round in 1..=2 {
+    for round in 1..=env("CINELOCK_BENCH_ROUNDS", 3) {
+        // New bytes every round: Garage deduplicates blocks by hash, so a file it stored before
+        // would cost it no writes.
+        if round > 1 {
+            fresh_file(&file, mib);
+        }
+        settle();
         let (g0, s0) = (cpu_of(&garage), cpu_of(&server));
         let p = plain(&stack, &file, parallel, &format!("bench/plain-{round}")).await;
+        settle();
         let (g1, s1) = (cpu_of(&garage), cpu_of(&server));
-        let (c, cpu) = cinelock(&stack, &file, parallel);
+        let (c, cpu, marks, sealed) = cinelock(&stack, &file, parallel);
+        // The store keeps only what one upload needs (it may be on tmpfs).
+        for key in [format!("bench/plain-{round}"), sealed] {
+            stack
+                .s3()
+                .delete_object()
+                .bucket(support::BUCKET)
+                .key(key)
+                .send()
+                .await
+                .unwrap();
+        }
         let (g2, s2) = (cpu_of(&garage), cpu_of(&server));
         let (pr, cr) = (size / p, size / c);
         ratios.push(cr / pr);
@@ -242,12 +354,54 @@ async fn main() {
             g2 - g1,
             s2 - s1
         );
+        println!(
+            "  (cinelock: started at {:.2} s, last part acknowledged at {:.2} s, completed at {:.2} s)",
+            marks[0], marks[1], marks[2]
+        );
     }
+    let mut sorted = ratios.clone();
+    sorted.sort_by(f64::total_cmp);
     println!(
-        "ratio (cinelock ÷ plain), best of {}: {:.2}",
-        ratios.len(),
-        ratios.iter().cloned().fold(0.0, f64::max)
+        "ratio (cinelock ÷ plain), median of {} rounds: {:.2}",
+        sorted.len(),
+        sorted[sorted.len() / 2]
     );
+    if std::env::var_os("CINELOCK_BENCH_CHECKSUMS").is_some() {
+        for check in [
+            Check::None,
+            Check::Sha256,
+            Check::Crc32c,
+            Check::None,
+            Check::Sha256,
+            Check::Crc32c,
+        ] {
+            fresh_file(&file, mib);
+            settle();
+            let g0 = cpu_of(&garage);
+            let t = plain_with(
+                &stack,
+                &file,
+                parallel,
+                &format!("bench/plain-{check:?}"),
+                check,
+            )
+            .await;
+            println!(
+                "plain with {check:?}: {:.0} MB/s, Garage {:.1} CPU s",
+                size / t,
+                cpu_of(&garage) - g0
+            );
+            let key = format!("bench/plain-{check:?}");
+            stack
+                .s3()
+                .delete_object()
+                .bucket(support::BUCKET)
+                .key(key)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
     let seal_mib = mib.min(512);
     for threads in [1, 2] {
         println!(

@@ -46,6 +46,11 @@ pub struct PlayAnswer {
     pub manifest_url: String,
     /// The sealed manifest's nonce (24 hex): the player opens only this manifest.
     pub manifest_nonce: String,
+    /// The sealed manifest object itself (standard base64), so the player can start without
+    /// fetching `manifest_url` first. Absent for packages published before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub manifest: Option<String>,
     /// Presigned GET URLs of the first objects, by path in the manifest.
     pub urls: BTreeMap<String, String>,
     /// Asks for more URLs.

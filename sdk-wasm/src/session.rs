@@ -1,7 +1,9 @@
 //! The playback session API (`docs/playback.md`): ask the server for a session with a fresh
-//! ephemeral X25519 key, open the content key it releases to that key, fetch and open the
-//! manifest, and ask for more presigned URLs (which, and when, the engine decides).
+//! ephemeral X25519 key, open the content key it releases to that key, open the manifest (sent
+//! inline, or fetched for packages that predate that), and ask for more presigned URLs (which, and when, the engine decides).
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use cinelock_contract::captions::TextTrackGrant;
 use cinelock_contract::playback::{PlayAnswer, PlayRequest, UrlsAnswer, UrlsRequest};
 use cinelock_contract::{ApiErrorCode, ErrorBody};
@@ -149,14 +151,14 @@ pub(crate) async fn open(target: &PlayTarget) -> Result<Grant, SdkError> {
             "the session's manifest nonce is not 24 hex digits".into(),
         )
     })?;
-    let sealed = get_bytes(&answer.manifest_url, "manifest").await?;
-    let manifest = Manifest::open(
-        &key,
-        &target.asset_id,
-        &answer.package_id,
-        &nonce,
-        &sealed.to_vec(),
-    )?;
+    // The answer carries the sealed manifest; older packages only have it in the bucket.
+    let sealed = match answer.manifest.as_deref() {
+        Some(inline) => BASE64.decode(inline).map_err(|_| {
+            SdkError::server(200, None, "the session's manifest is not base64".into())
+        })?,
+        None => get_bytes(&answer.manifest_url, "manifest").await?.to_vec(),
+    };
+    let manifest = Manifest::open(&key, &target.asset_id, &answer.package_id, &nonce, &sealed)?;
     Ok(Grant {
         package_id: answer.package_id,
         kind: answer.kind,

@@ -188,6 +188,8 @@ pub struct Publish {
     pub manifest_json: String,
     /// The sealed manifest object's nonce, in hex: sessions pin it.
     pub manifest_nonce: String,
+    /// The sealed manifest object, in base64.
+    pub manifest_sealed: String,
     pub duration_ms: i64,
 }
 
@@ -209,8 +211,9 @@ pub async fn succeed(db: &AnyPool, job: &Claimed, package: &Publish) -> Result<(
         return Err(AppError::LeaseLost);
     }
     sqlx::query(
-        "INSERT INTO packages (id, asset_id, kind, prefix, manifest, manifest_nonce, duration_ms, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO packages (id, asset_id, kind, prefix, manifest, manifest_nonce, manifest_sealed, duration_ms, \
+             created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&job.package_id)
     .bind(&job.asset_id)
@@ -218,6 +221,7 @@ pub async fn succeed(db: &AnyPool, job: &Claimed, package: &Publish) -> Result<(
     .bind(&package.prefix)
     .bind(&package.manifest_json)
     .bind(&package.manifest_nonce)
+    .bind(&package.manifest_sealed)
     .bind(package.duration_ms)
     .bind(now)
     .execute(&mut *tx)

@@ -5,6 +5,7 @@
 mod support;
 
 use axum::http::StatusCode;
+use base64::Engine as _;
 use cinelock_core::media::{Manifest, ObjectNonce, Released, open_content_key, open_key};
 use cinelock_core::policy::{Claims, token};
 use cinelock_core::{HEADER_LEN, Header, RecipientSecretKey, StreamOpener};
@@ -183,6 +184,13 @@ async fn sessions_tokens_and_urls() {
         .bytes()
         .await
         .unwrap();
+    // The answer carries the same sealed manifest inline, so the player skips that request.
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(s["manifest"].as_str().expect("an inline manifest"))
+            .unwrap(),
+        sealed_manifest
+    );
     let package_id = s["package_id"].as_str().unwrap();
     let nonce = ObjectNonce::parse(s["manifest_nonce"].as_str().unwrap()).unwrap();
     let manifest = Manifest::open(&key, &id, package_id, &nonce, &sealed_manifest).unwrap();

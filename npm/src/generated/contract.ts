@@ -631,6 +631,11 @@ key: string, manifest_url: string,
  */
 manifest_nonce: string, 
 /**
+ * The sealed manifest object itself (standard base64), so the player can start without
+ * fetching `manifest_url` first. Absent for packages published before it was kept.
+ */
+manifest?: string, 
+/**
  * Presigned GET URLs of the first objects, by path in the manifest.
  */
 urls: { [key in string]: string }, 

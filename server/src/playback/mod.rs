@@ -457,7 +457,8 @@ async fn grant(
     let grant = decide(state, &keys, &policy, hash, facts, req.password).await?;
 
     let packages: Vec<PackageRow> = sqlx::query_as(
-        "SELECT id, kind, prefix, manifest, manifest_nonce FROM packages WHERE asset_id = $1",
+        "SELECT id, kind, prefix, manifest, manifest_nonce, manifest_sealed FROM packages \
+         WHERE asset_id = $1",
     )
     .bind(&id)
     .fetch_all(state.db())
@@ -482,6 +483,7 @@ async fn grant(
         prefix,
         manifest,
         manifest_nonce,
+        manifest_sealed,
     } = match picked {
         Ok(p) => p,
         Err(e) => return Err(never_ready(state, &id).await?.unwrap_or(e)),
@@ -542,6 +544,7 @@ async fn grant(
             .presign_get(&format!("{prefix}manifest.cnls"), ttl)
             .await?,
         manifest_nonce: manifest_nonce.to_owned(),
+        manifest: manifest_sealed,
         urls,
         session,
         expires_at: expires_ms,
@@ -593,6 +596,7 @@ struct PackageRow {
     prefix: String,
     manifest: String,
     manifest_nonce: Option<String>,
+    manifest_sealed: Option<String>,
 }
 
 async fn sign_paths(

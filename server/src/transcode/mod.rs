@@ -13,6 +13,8 @@ mod replay;
 pub(crate) mod settings;
 mod source;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use cinelock_contract::ApiErrorCode;
 use std::path::Path;
 use std::sync::Arc;
@@ -370,7 +372,11 @@ async fn process(
         out: &out,
         poster: poster.as_ref().map(|(p, w, h)| (p.as_path(), *w, *h)),
     };
-    let (manifest, manifest_nonce) = package::seal_and_upload(storage, &key, &input, |f| {
+    let package::Published {
+        manifest,
+        nonce: manifest_nonce,
+        sealed: manifest_sealed,
+    } = package::seal_and_upload(storage, &key, &input, |f| {
         set(fetch_w + encode_w + (1.0 - fetch_w - encode_w) * f);
     })
     .await?;
@@ -385,6 +391,7 @@ async fn process(
         prefix: package::prefix(&job.asset_id, &job.package_id),
         manifest_json,
         manifest_nonce: hex::encode(manifest_nonce.0),
+        manifest_sealed: BASE64.encode(manifest_sealed),
         duration_ms: (manifest.duration * 1000.0).round() as i64,
     })
 }

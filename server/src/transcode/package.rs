@@ -86,6 +86,23 @@ impl Sealer<'_> {
         path: String,
         plain: Vec<u8>,
     ) -> Result<(u64, ObjectNonce), AppError> {
+        let (sealed, nonce) = self.seal(track, kind, index, &path, plain)?;
+        let size = sealed.len() as u64;
+        self.storage
+            .put_object(&format!("{}{path}", self.prefix), sealed)
+            .await?;
+        Ok((size, nonce))
+    }
+
+    /// Seals one object under a fresh nonce.
+    fn seal(
+        &self,
+        track: &str,
+        kind: ObjectKind,
+        index: u32,
+        path: &str,
+        plain: Vec<u8>,
+    ) -> Result<(Vec<u8>, ObjectNonce), AppError> {
         let mut nonce = [0u8; 12];
         rand::rng().fill_bytes(&mut nonce);
         let at = ObjectRef {
@@ -97,12 +114,7 @@ impl Sealer<'_> {
         };
         let sealed = seal_object(self.key, &at, &nonce, &plain)
             .map_err(|e| AppError::Worker(format!("sealing {path}: {e}")))?;
-        drop(plain);
-        let size = sealed.len() as u64;
-        self.storage
-            .put_object(&format!("{}{path}", self.prefix), sealed)
-            .await?;
-        Ok((size, ObjectNonce(nonce)))
+        Ok((sealed, ObjectNonce(nonce)))
     }
 }
 
@@ -125,14 +137,23 @@ pub struct Input<'a> {
     pub poster: Option<(&'a Path, u32, u32)>,
 }
 
-/// Seals and uploads every object of the package, then the manifest; returns the manifest and
-/// the sealed manifest's nonce.
+/// A package in the bucket: its manifest, and the manifest as sealed there.
+pub struct Published {
+    pub manifest: Manifest,
+    /// The sealed manifest's nonce.
+    pub nonce: ObjectNonce,
+    /// The sealed manifest object's bytes (sessions hand them out inline, saving the player a
+    /// request before its first segment).
+    pub sealed: Vec<u8>,
+}
+
+/// Seals and uploads every object of the package, then the manifest.
 pub async fn seal_and_upload(
     storage: &Storage,
     key: &ContentKey,
     input: &Input<'_>,
     mut on_progress: impl FnMut(f64),
-) -> Result<(Manifest, ObjectNonce), AppError> {
+) -> Result<Published, AppError> {
     let sealer = Sealer {
         storage,
         key,
@@ -259,10 +280,15 @@ pub async fn seal_and_upload(
     let json = manifest
         .to_json()
         .map_err(|e| AppError::Worker(format!("manifest: {e}")))?;
-    let (_, manifest_nonce) = sealer
-        .put("", ObjectKind::Manifest, 0, "manifest.cnls".into(), json)
+    let (sealed, nonce) = sealer.seal("", ObjectKind::Manifest, 0, "manifest.cnls", json)?;
+    storage
+        .put_object(&format!("{}manifest.cnls", sealer.prefix), sealed.clone())
         .await?;
-    Ok((manifest, manifest_nonce))
+    Ok(Published {
+        manifest,
+        nonce,
+        sealed,
+    })
 }
 
 #[cfg(test)]

@@ -65,7 +65,13 @@ function startPlayer(assetId, token, pkg) {
     $("p-status").textContent = "Playing: segments are opened in this browser.";
     $("p-status").className = "";
   });
-  player.addEventListener("renditionchange", (e) => { $("p-rendition").textContent = `${e.detail.to} (${e.detail.width}×${e.detail.height})`; });
+  // What is on screen, not what is being fetched: the two differ while a switch's segments
+  // wait behind the ones already buffered.
+  player.video.addEventListener("resize", () => {
+    const { videoWidth: w, videoHeight: h } = player.video;
+    const shown = player.player?.renditions().find((r) => r.height === h);
+    $("p-rendition").textContent = `${shown?.id ?? "—"} (${w}×${h})`;
+  });
   player.addEventListener("error", (e) => {
     const err = e.detail.error;
     $("p-status").textContent = `Playback stopped: ${err.code}${err.reason ? ` (${err.reason})` : ""}: ${err.message}`;

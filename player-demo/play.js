@@ -41,7 +41,9 @@ setInterval(() => {
   const p = player.player;
   const q = player.video.getVideoPlaybackQuality?.();
   if (!p) return;
-  $("now").textContent = `${player.video.currentTime.toFixed(1)} s · fetching ${p.currentRendition ?? "—"}${p.auto ? " (auto)" : ""} · showing ${player.video.videoWidth}×${player.video.videoHeight} · ${q?.totalVideoFrames ?? 0} frames · ${stalls} stalls · estimate ${(p.stats().bandwidthEstimate / 1e6).toFixed(1)} Mbit/s`;
+  const h = player.video.videoHeight;
+  const shown = p.renditions().find((r) => r.height === h)?.id ?? "—";
+  $("now").textContent = `${player.video.currentTime.toFixed(1)} s · showing ${shown} (${player.video.videoWidth}×${h}) · fetching ${p.currentRendition ?? "—"}${p.auto ? " (auto)" : ""} · ${q?.totalVideoFrames ?? 0} frames · ${stalls} stalls · estimate ${(p.stats().bandwidthEstimate / 1e6).toFixed(1)} Mbit/s`;
 }, 500);
 
 /** `value` if it names this page's own origin (the only server this page talks to), else null. */

@@ -315,6 +315,9 @@ struct Sim {
     /// Pending bytes the player may exceed `max_pending_bytes` by.
     pending_slack: u64,
     longest_segment: f64,
+    /// What the screen showed: (time, video segment, rendition), as the playhead entered each
+    /// video segment.
+    screen: Vec<(u64, u32, String)>,
 }
 
 impl Sim {
@@ -373,6 +376,7 @@ impl Sim {
             signer: Signer::new(),
             actions: Vec::new(),
             events: Vec::new(),
+            screen: Vec::new(),
         }
     }
 
@@ -792,6 +796,17 @@ impl Sim {
         if self.eos && self.playhead >= self.manifest.duration - 1e-6 {
             self.ended = true;
         }
+        let video = self
+            .manifest
+            .tracks
+            .iter()
+            .find(|t| t.kind == TrackKind::Video);
+        if let Some(index) = video.map(|v| v.segment_at(self.playhead))
+            && self.screen.last().is_none_or(|s| s.1 != index as u32)
+            && let Some(track) = self.shown_video().remove(&(index as u32))
+        {
+            self.screen.push((self.now, index as u32, track));
+        }
     }
 
     fn check_buffers(&self) {
@@ -1071,6 +1086,81 @@ fn downswitches_quickly_when_the_link_slows() {
 }
 
 #[test]
+fn an_upswitch_replaces_the_lower_buffer_ahead_and_never_stalls() {
+    // 30 s at 1.2 Mbit/s fill the 20 s forward buffer (five 4 s segments) at v240; then the
+    // link opens to 30 Mbit/s. After each upswitch, what is buffered at lower renditions beyond
+    // the first refetches' time and the margin is fetched again, so every new rendition is on
+    // screen within three segments of its switch, never stalling, instead of after the forward
+    // buffer has played out (the next test).
+    let mut sim = Sim::new(package(90.0, 4.0, Some(4.0)), config(), 1.2 * MBPS);
+    sim.link.push((30_000, 30.0 * MBPS));
+    sim.start();
+    sim.play_to_end(240_000);
+    assert_eq!(sim.count_events(|e| matches!(e, Event::Stall { .. })), 0);
+    let ups = upswitches_after(&sim, 30_000);
+    assert_eq!(ups.last().unwrap().2, "v1080", "{ups:?}");
+    for (switched_in, shown_from, to) in &ups {
+        assert!(
+            shown_from <= &(switched_in + 3),
+            "{to}: switched in segment {switched_in}, on screen from {shown_from}: {:?}",
+            sim.screen
+        );
+    }
+    // Nothing lower shows after the top rendition did.
+    let top_from = ups.last().unwrap().1;
+    assert!(
+        sim.screen
+            .iter()
+            .filter(|s| s.1 >= top_from)
+            .all(|s| s.2 == "v1080"),
+        "{:?}",
+        sim.screen
+    );
+}
+
+/// Every bandwidth upswitch made after `since` ms: the video segment under the playhead when it
+/// was made, the first segment shown at that rendition or higher after it, and the rendition.
+fn upswitches_after(sim: &Sim, since: u64) -> Vec<(u32, u32, String)> {
+    let rung = |id: &str| LADDER.iter().position(|l| l.0 == id).unwrap();
+    let mut out = Vec::new();
+    for (at, from, to, _) in sim.switches() {
+        let Some(from) = from else { continue };
+        if at < since || rung(&to) <= rung(&from) {
+            continue;
+        }
+        let switched_in = sim.screen.iter().rev().find(|s| s.0 <= at).unwrap().1;
+        let shown_from = sim
+            .screen
+            .iter()
+            .find(|s| s.0 > at && rung(&s.2) >= rung(&to))
+            .expect("the new rendition on screen")
+            .1;
+        out.push((switched_in, shown_from, to));
+    }
+    out
+}
+
+#[test]
+fn without_a_replace_margin_the_lower_buffer_plays_out() {
+    // The same link with replacing turned off: the top rendition shows only once the forward
+    // buffer fetched before its switch (five segments) has played out.
+    let config = PlaybackConfig {
+        abr: AbrConfig {
+            replace_margin_s: None,
+            ..AbrConfig::default()
+        },
+        ..config()
+    };
+    let mut sim = Sim::new(package(90.0, 4.0, Some(4.0)), config, 1.2 * MBPS);
+    sim.link.push((30_000, 30.0 * MBPS));
+    sim.start();
+    sim.play_to_end(240_000);
+    let (switched_in, shown_from, to) = upswitches_after(&sim, 30_000).pop().unwrap();
+    assert_eq!(to, "v1080");
+    assert!(shown_from >= switched_in + 5, "{:?}", sim.screen);
+}
+
+#[test]
 fn a_pinned_rendition_shows_within_a_segment_without_a_rebuffer_and_holds() {
     let config = starting_at(3);
     let mut sim = Sim::new(standard(), config, 30.0 * MBPS);
@@ -1312,14 +1402,22 @@ fn transient_fetch_failures_are_retried() {
     };
     assert_eq!(retries(FetchKind::Media, 3), 3);
     assert_eq!(retries(FetchKind::Init, 0), 2);
-    assert_eq!(sim.fetches_of((Slot::Video, FetchKind::Media, 3)), 4);
-    let attempts: Vec<u32> = sim
+    let fetches: Vec<(String, u32)> = sim
         .media_fetches(Slot::Video)
-        .iter()
+        .into_iter()
         .filter(|f| f.3 == 3)
-        .map(|f| f.4)
+        .map(|f| (f.2, f.4))
         .collect();
-    assert_eq!(attempts, vec![1, 2, 3, 4]);
+    let attempts: Vec<u32> = fetches.iter().map(|f| f.1).collect();
+    assert_eq!(attempts[..4], [1, 2, 3, 4], "{fetches:?}");
+    // Beyond those, only a replacement at a higher rendition after an upswitch, afresh.
+    assert!(
+        fetches[4..]
+            .iter()
+            .all(|(track, attempt)| *attempt == 1 && *track != fetches[3].0),
+        "{fetches:?}"
+    );
+    assert!(sim.fetches_of((Slot::Video, FetchKind::Media, 3)) <= 5);
 }
 
 #[test]

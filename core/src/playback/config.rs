@@ -109,6 +109,12 @@ pub struct AbrConfig {
     /// have had if it finished now (times the fetches sharing the link), so a collapsing link
     /// is seen before the slow fetch completes.
     pub slow_fetch_ms: u64,
+    /// On a bandwidth upswitch, video buffered at a lower rendition is replaced from the first
+    /// segment that starts later than the time to fetch one segment at the new rendition plus
+    /// this margin (as hls.js does): what plays until then stays, so the switch never stalls,
+    /// and the better picture shows within a segment or two instead of after the forward
+    /// buffer has played out. `None`: buffered video is never replaced on an upswitch.
+    pub replace_margin_s: Option<f64>,
 }
 
 impl Default for AbrConfig {
@@ -124,6 +130,7 @@ impl Default for AbrConfig {
             min_sample_bytes: 16_000,
             min_total_bytes: 128_000,
             slow_fetch_ms: 1_000,
+            replace_margin_s: Some(1.0),
         }
     }
 }

@@ -444,7 +444,8 @@ impl Player {
             },
         });
         if pin.is_some() {
-            self.drop_later_video_of_other_renditions();
+            let chosen = self.video[self.abr.current()];
+            self.drop_later_video(|_, track| track != chosen, |_, first| first);
         }
         self.tick(now);
     }
@@ -1413,13 +1414,22 @@ impl Player {
     /// After a pin: aborts video fetches of later segments at another rendition, and drops
     /// appended video from the first later segment `k` at another rendition on (the segment
     /// under the playhead stays). The window refetches them at the chosen rendition.
-    fn drop_later_video_of_other_renditions(&mut self) {
+    /// Video segments after the one `keep` names (given the player and the segment under the
+    /// playhead) whose track `replace` picks go: fetches are aborted, appended ones removed, so
+    /// the window fetches them again at the chosen rendition.
+    fn drop_later_video(
+        &mut self,
+        replace: impl Fn(&Self, usize) -> bool,
+        keep: impl Fn(&Self, usize) -> usize,
+    ) {
         let Some(si) = self.slot_index(Slot::Video) else {
             return;
         };
-        let chosen = self.chosen(si);
-        let first = self.window(si).first;
-        let other = |r: &Request| r.track != chosen && matches!(r.obj, Obj::Media(i) if i > first);
+        let first = keep(self, self.window(si).first);
+        let replaced: Vec<bool> = (0..self.manifest.tracks.len())
+            .map(|t| replace(self, t))
+            .collect();
+        let other = |r: &Request| replaced[r.track] && matches!(r.obj, Obj::Media(i) if i > first);
         let abort: Vec<u64> = self
             .requests
             .iter()
@@ -1438,7 +1448,7 @@ impl Player {
         let Some(k) = slot
             .appended
             .range(first + 1..)
-            .filter(|&(_, &track)| track != chosen)
+            .filter(|&(_, &track)| replaced[track])
             .map(|(&i, _)| i)
             .chain(appending)
             .min()
@@ -1478,7 +1488,37 @@ impl Player {
         let cap = self.inflight_cap(now);
         if let Some(to) = self.abr.decide(now, cap, self.stall.is_none()) {
             self.switched(from, to, SwitchReason::Bandwidth);
+            if to > from
+                && let Some(margin) = self.config.abr.replace_margin_s
+            {
+                self.replace_lower_video(to, margin);
+            }
         }
+    }
+
+    /// After an upswitch to rung `to`: video buffered ahead at lower rungs is fetched again at
+    /// `to`, except what plays while the first refetches come in, plus `margin` seconds.
+    fn replace_lower_video(&mut self, to: usize, margin: f64) {
+        let lower = |p: &Self, track: usize| p.video[..to].contains(&track);
+        let keep = |p: &Self, first: usize| {
+            let Some(si) = p.slot_index(Slot::Video) else {
+                return first;
+            };
+            let segs = p.segments(si);
+            let track = &p.manifest.tracks[p.video[to]];
+            // The refetches go out as many at once as a slot allows and share the link: the
+            // first lands about when they all do, at the rate the switch itself trusted.
+            let at_once = p.fetch_limit.max(1);
+            let bytes: u64 = (first + 1..)
+                .take(at_once)
+                .filter_map(|i| track.segments.get(i))
+                .map(|s| s.size)
+                .sum();
+            let rate = p.abr.estimate() * p.config.abr.safety_factor;
+            let fetch_s = bytes as f64 * 8.0 / rate.max(1.0);
+            segment_index(segs, p.playhead + fetch_s + margin.max(0.0)).max(first)
+        };
+        self.drop_later_video(lower, keep);
     }
 
     /// An upper bound on the link's rate from video fetches out longer than

@@ -2,7 +2,8 @@
 //! clock: faults come from a seeded PRNG, results arrive out of order at simulated times, and
 //! the driver really seals each part (so the object the store assembles must open to the exact
 //! source bytes). The driver asserts the engine's promises as it goes: never more than
-//! `max_parallel` parts in memory or in flight, never more PUTs than the current concurrency,
+//! `max_parallel + seal_ahead` parts in memory nor `max_parallel` in flight, never more PUTs
+//! than the current concurrency,
 //! never a PUT with a URL inside the refresh margin, never a PUT of bytes it does not hold,
 //! never a timeout in the past.
 
@@ -31,6 +32,7 @@ const MARGIN: u64 = 1_000;
 fn config() -> UploadConfig {
     UploadConfig {
         max_parallel: 4,
+        seal_ahead: 1,
         max_attempts: 8,
         base_backoff_ms: 100,
         max_backoff_ms: 5_000,
@@ -264,6 +266,8 @@ struct Sim {
     faults: Faults,
     src: Source,
     max_parallel: usize,
+    /// Parts the driver may hold: `max_parallel + seal_ahead`.
+    max_memory_parts: usize,
     up: Upload,
     store: Store,
     queue: BTreeMap<(u64, u64), Delivery>,
@@ -301,6 +305,7 @@ struct Sim {
 
 impl Sim {
     fn new(src: Source, config: UploadConfig, faults: Faults, seed: u64) -> Self {
+        let max_memory = config.max_parallel + config.seal_ahead;
         let max_parallel = config.max_parallel;
         let sign_checksums = config.checksum_in_signature;
         let up = Upload::new(src.plan.clone(), config, seed, []).unwrap();
@@ -310,6 +315,7 @@ impl Sim {
             faults,
             src,
             max_parallel,
+            max_memory_parts: max_memory,
             up,
             store: Store::default(),
             queue: BTreeMap::new(),
@@ -466,7 +472,7 @@ impl Sim {
                 // Sealing again replaces the part's bytes.
                 self.memory.insert(number, bytes);
                 assert!(
-                    self.memory.len() <= self.max_parallel,
+                    self.memory.len() <= self.max_memory_parts,
                     "{} parts in memory",
                     self.memory.len()
                 );
@@ -826,7 +832,8 @@ fn happy_path_reassembles_byte_for_byte() {
     assert_eq!(sim.puts.len() as u32, parts);
     assert!(sim.puts.values().all(|&c| c == 1));
     assert_eq!(sim.max_in_flight, 4);
-    assert_eq!(sim.max_memory, 4);
+    // Four PUTs out and one part sealed ahead.
+    assert_eq!(sim.max_memory, 5);
     assert_eq!(sim.store.complete_calls, 1);
     assert_eq!(sim.count(|a| matches!(a, Action::Abort)), 0);
     let sizes: Vec<(u32, u64)> = sim
@@ -862,7 +869,7 @@ fn faults_still_give_exact_bytes_in_bounded_memory() {
         sim.run();
         sim.assert_completed();
         // The bounds were asserted at every action; they were also reached, so they bind.
-        assert_eq!(sim.max_memory, 4, "seed {seed}");
+        assert_eq!(sim.max_memory, 5, "seed {seed}");
         assert!(sim.max_in_flight <= 4);
         let retries = |r: fn(&RetryReason) -> bool| {
             sim.events
@@ -1623,7 +1630,7 @@ fn checksum_signed_urls_satisfy_a_strict_store() {
         let mut sim = Sim::new(src, config.clone(), faults, seed);
         sim.run();
         sim.assert_completed();
-        assert_eq!(sim.max_memory, 4);
+        assert_eq!(sim.max_memory, 5);
         // Signing waits for sealing, so every URL was signed for bytes already held.
         assert!(sim.max_sign_lead <= 0);
     }
@@ -1641,6 +1648,67 @@ fn a_strict_store_refuses_unsigned_checksums() {
         sim.failure(),
         Some(Error::UploadRejected { status: 403, .. })
     ));
+}
+
+#[test]
+fn the_next_part_is_sealed_and_signed_while_every_put_slot_is_busy() {
+    // Two PUT slots and one part ahead: once both PUTs are out, part 3 is sealed and signed,
+    // so the slot the first PUT frees is refilled at once rather than after a seal and a
+    // signing round trip.
+    let src = Source::new(5 * 128, 128, 128);
+    let config = UploadConfig {
+        max_parallel: 2,
+        seal_ahead: 1,
+        checksum_in_signature: true,
+        ..config()
+    };
+    let mut up = Upload::new(src.plan.clone(), config, 1, []).unwrap();
+    let mut t = 0;
+    let mut put = Vec::new();
+    let mut sealed = Vec::new();
+    let drain = |up: &mut Upload, t: u64, put: &mut Vec<u32>, sealed: &mut Vec<u32>| {
+        let mut sign = Vec::new();
+        while let Some(a) = up.poll_action(t) {
+            match a {
+                Action::Seal { number, spec } => {
+                    sealed.push(number);
+                    up.handle_sealed(t, number, [number as u8; 32], spec.sealed_len());
+                }
+                Action::RequestSignatures { parts } => sign.extend(parts),
+                Action::Put { number, .. } => put.push(number),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        sign
+    };
+    // Seal, sign, PUT: answer every signing request at once until nothing changes.
+    loop {
+        t += 1;
+        let sign = drain(&mut up, t, &mut put, &mut sealed);
+        if sign.is_empty() {
+            break;
+        }
+        let urls = sign
+            .into_iter()
+            .map(|number| SignedPart {
+                number,
+                url: format!("u{number}"),
+                lifetime_ms: 1_000_000,
+            })
+            .collect();
+        up.handle_signed(t, urls);
+    }
+    assert_eq!(put, vec![1, 2], "both slots busy");
+    assert_eq!(sealed, vec![1, 2, 3], "one part sealed ahead, no more");
+    assert_eq!(up.in_memory(), 3);
+    assert!(up.part_checksum(3).is_some());
+    // Part 1's PUT succeeds: part 3 goes out in the same turn (its URL is already there), and
+    // part 4 is sealed ahead in its place.
+    up.handle_put_result(t, 1, 1, Ok("e1".into()));
+    let sign = drain(&mut up, t, &mut put, &mut sealed);
+    assert_eq!(put, vec![1, 2, 3]);
+    assert_eq!(sealed, vec![1, 2, 3, 4]);
+    assert_eq!(sign, vec![4]);
 }
 
 #[test]
@@ -1734,7 +1802,7 @@ fn a_growing_upload_survives_faults_and_a_slow_network() {
         let mut sim = Sim::growing(src, plan, config(), faults, seed, 3_000, 50);
         sim.run();
         sim.assert_completed();
-        assert!(sim.max_memory <= 4);
+        assert!(sim.max_memory <= 5);
     }
 }
 

@@ -202,6 +202,18 @@ impl Sink {
         })
     }
 
+    /// Writes into the first `len` bytes of `buf` (a buffer reused from an earlier part), or a
+    /// fresh array if `buf` is missing or too short.
+    pub(crate) fn reusing(buf: Option<Uint8Array>, len: u64) -> Result<Self, SdkError> {
+        match buf {
+            Some(buf) if u64::from(buf.length()) >= len => Ok(Sink::Bytes {
+                out: buf.subarray(0, len as u32),
+                pos: 0,
+            }),
+            _ => Self::bytes(len),
+        }
+    }
+
     pub(crate) fn blob(mime: &str) -> Self {
         Sink::Blob {
             parts: Array::new(),

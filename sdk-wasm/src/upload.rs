@@ -6,7 +6,8 @@
 //! One loop owns the engine. I/O runs in spawned futures that report through one channel, and
 //! so do the page's pause/resume/abort calls and the backoff timers, so the engine is never
 //! touched from two places. A sealed part stays in memory only until its PUT succeeds, and the
-//! engine allows at most `max_parallel` such parts: memory is flat whatever the file size.
+//! engine allows at most `max_parallel + seal_ahead` such parts: memory is flat whatever the
+//! file size.
 
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
@@ -250,8 +251,13 @@ pub(crate) struct Driver {
     source: PartSource,
     context: String,
     sink: EventSink,
-    /// Sealed parts kept until their PUT succeeds (at most `max_parallel`, the engine's limit).
+    /// Sealed parts kept until their PUT succeeds (at most `max_parallel + seal_ahead`, the
+    /// engine's limit).
     parts: HashMap<u32, JsValue>,
+    /// Buffers of parts already stored, for the next parts to be sealed into: a part's bytes
+    /// are copied when its PUT is sent (and when hashed), so once it is stored its buffer is
+    /// free, and an upload allocates its part buffers once rather than per part.
+    spare: Vec<Uint8Array>,
     /// Headers each part's URL was signed with (the checksum).
     headers: HashMap<u32, Vec<(String, String)>>,
     /// The PUTs that are out, by part: their attempt, and the request (aborted on drop).
@@ -276,6 +282,7 @@ impl Driver {
             context,
             sink,
             parts: HashMap::new(),
+            spare: Vec::new(),
             headers: HashMap::new(),
             puts: HashMap::new(),
             timer_at: None,
@@ -348,7 +355,10 @@ impl Driver {
                     len,
                     sha256,
                 } => {
-                    self.parts.insert(number, body);
+                    // Sealed again: the bytes the part had are free.
+                    if let Some(old) = self.parts.insert(number, body) {
+                        self.recycle(old);
+                    }
                     upload.handle_sealed(t, number, sha256, len);
                 }
                 Msg::SealFailed(e) => {
@@ -387,7 +397,9 @@ impl Driver {
                         self.puts.remove(&number);
                     }
                     if current && result.is_ok() {
-                        self.parts.remove(&number);
+                        if let Some(body) = self.parts.remove(&number) {
+                            self.recycle(body);
+                        }
                         if let PartSource::Spool(book) = &self.source {
                             let book = book.clone();
                             spawn_local(async move { book.part_sent(number).await });
@@ -405,6 +417,14 @@ impl Driver {
                 Msg::Abort => upload.abort(),
                 Msg::Available { len, ended } => upload.handle_available(t, len, ended),
             }
+        }
+    }
+
+    /// Keeps a sealed part's buffer for the next part to be sealed into.
+    fn recycle(&mut self, body: JsValue) {
+        // Spooled parts are Blobs: nothing to reuse.
+        if let Ok(view) = body.dyn_into::<Uint8Array>() {
+            self.spare.push(Uint8Array::new(&view.buffer()));
         }
     }
 
@@ -431,8 +451,10 @@ impl Driver {
                     (PartSource::File { file, .. }, Some(s)) => {
                         let (engine, header, file) =
                             (s.engine.clone(), s.header.clone(), file.clone());
+                        let reuse = self.spare.pop();
                         futures_util::future::Either::Left(async move {
-                            let (bytes, sha256) = seal_part(&engine, &header, &file, &spec).await?;
+                            let (bytes, sha256) =
+                                seal_part(&engine, &header, &file, &spec, reuse).await?;
                             let len = u64::from(bytes.length());
                             Ok::<_, SdkError>((JsValue::from(bytes), len, sha256))
                         })
@@ -551,14 +573,16 @@ impl Driver {
     }
 }
 
-/// Reads and seals one part into a fresh buffer; returns it with the SHA-256 of its bytes.
+/// Reads and seals one part into `reuse` (the buffer of a part already sent) or a fresh buffer;
+/// returns the part's bytes with their SHA-256.
 async fn seal_part(
     engine: &Engine,
     header: &[u8; HEADER_LEN],
     file: &Blob,
     spec: &PartSpec,
+    reuse: Option<Uint8Array>,
 ) -> Result<(Uint8Array, [u8; 32]), SdkError> {
-    let mut sink = Sink::bytes(spec.sealed_len())?;
+    let mut sink = Sink::reusing(reuse, spec.sealed_len())?;
     if spec.includes_header {
         sink.write(&Uint8Array::from(&header[..])).await?;
     }

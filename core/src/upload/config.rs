@@ -3,9 +3,12 @@
 /// How an [`Upload`](super::Upload) paces and retries itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadConfig {
-    /// Most parts in memory (being sealed, sealed, or being sent) and so most PUTs at once.
-    /// Memory use is bounded by this times the part size.
+    /// Most PUTs at once.
     pub max_parallel: usize,
+    /// Parts sealed ahead beyond the PUTs out: when a PUT finishes, its slot finds the next
+    /// part sealed (and signed) rather than leaving the link idle while that part is read,
+    /// sealed, hashed and signed. Memory use is bounded by `max_parallel + seal_ahead` parts.
+    pub seal_ahead: usize,
     /// Most PUTs per part (and most tries of the signing and completion requests) before the
     /// upload fails.
     pub max_attempts: u32,
@@ -33,6 +36,7 @@ impl Default for UploadConfig {
     fn default() -> Self {
         Self {
             max_parallel: 4,
+            seal_ahead: 1,
             max_attempts: 8,
             base_backoff_ms: 500,
             max_backoff_ms: 30_000,

@@ -185,7 +185,7 @@ impl Upload {
             parts,
             todo,
             cursor: 0,
-            active: Vec::with_capacity(config.max_parallel),
+            active: Vec::with_capacity(config.max_parallel + config.seal_ahead),
             in_flight: 0,
             cancels: VecDeque::new(),
             cancelled: VecDeque::new(),
@@ -242,7 +242,8 @@ impl Upload {
         self.in_flight
     }
 
-    /// Parts whose bytes the driver is holding now (never more than `max_parallel`).
+    /// Parts whose bytes the driver is holding now (never more than `max_parallel +
+    /// seal_ahead`).
     pub fn in_memory(&self) -> usize {
         self.active.len()
     }
@@ -837,7 +838,7 @@ impl Upload {
             .find(|&n| self.parts[n as usize - 1].data == Data::Stale);
         let number = match stale {
             Some(n) => n,
-            None if self.active.len() < self.config.max_parallel => {
+            None if self.active.len() < self.config.max_parallel + self.config.seal_ahead => {
                 let n = *self.todo.get(self.cursor)?;
                 self.cursor += 1;
                 // `todo` is ascending and feeds `active` in order, so pushing keeps it sorted.

@@ -13,8 +13,8 @@
 //!   then wait for an I/O result or the time `poll_timeout` names (and call `handle_timeout`).
 //! - Hold a part's sealed bytes from its [`Action::Seal`] until its PUT succeeds, it is sealed
 //!   again (the new bytes replace the old), or the upload ends. The engine never has more than
-//!   `max_parallel` parts sealing or sealed, so this keeps memory within `max_parallel` parts
-//!   whatever the object's size.
+//!   `max_parallel + seal_ahead` parts sealing or sealed, so this keeps memory within that many
+//!   parts whatever the object's size.
 //! - Persist every [`Event::PartDone`] ETag: after a reload, [`done_parts`] reconciles them with
 //!   the store's listing, and the result goes to [`Upload::new`] so those parts are skipped (a
 //!   store's ListParts may not return ETags).

@@ -21,7 +21,10 @@ export interface UploadOptions {
   upload?: CreatedUpload;
   /** Resume a stored upload by id (see {@link pendingUploads}) after a page reload. */
   resume?: string;
-  /** Parts sealed and sent at once (default 4; memory is about this many parts, 8 MiB each). */
+  /**
+   * PUTs at once (default 4). One more part is sealed ahead of them, so memory is about
+   * `maxParallel + 1` parts of 8 MiB.
+   */
   maxParallel?: number;
   engine?: Engine;
   /**

@@ -178,6 +178,8 @@ pub async fn upload(
     }
     let config = UploadConfig {
         max_parallel: opts.parallel.clamp(1, 32),
+        // Parts seal on the blocking pool, one per core at once.
+        max_sealing: std::thread::available_parallelism().map_or(2, |n| n.get()),
         ..UploadConfig::default()
     };
     let total_parts = plan.part_count();

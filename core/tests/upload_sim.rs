@@ -33,6 +33,7 @@ fn config() -> UploadConfig {
     UploadConfig {
         max_parallel: 4,
         seal_ahead: 1,
+        max_sealing: 2,
         max_attempts: 8,
         base_backoff_ms: 100,
         max_backoff_ms: 5_000,
@@ -1709,6 +1710,35 @@ fn the_next_part_is_sealed_and_signed_while_every_put_slot_is_busy() {
     assert_eq!(put, vec![1, 2, 3]);
     assert_eq!(sealed, vec![1, 2, 3, 4]);
     assert_eq!(sign, vec![4]);
+}
+
+#[test]
+fn no_more_parts_are_sealed_at_once_than_max_sealing() {
+    let src = Source::new(8 * 128, 128, 128);
+    let config = UploadConfig {
+        max_parallel: 4,
+        seal_ahead: 1,
+        max_sealing: 2,
+        ..config()
+    };
+    let mut up = Upload::new(src.plan.clone(), config, 1, []).unwrap();
+    let seals = |up: &mut Upload, t: u64| {
+        std::iter::from_fn(|| up.poll_action(t))
+            .filter_map(|a| match a {
+                Action::Seal { number, spec } => Some((number, spec)),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    // Memory would allow five parts; two are sealed at once.
+    let first = seals(&mut up, 1);
+    assert_eq!(first.iter().map(|s| s.0).collect::<Vec<_>>(), vec![1, 2]);
+    // One done: the next starts.
+    up.handle_sealed(2, 1, [1; 32], first[0].1.sealed_len());
+    assert_eq!(
+        seals(&mut up, 2).iter().map(|s| s.0).collect::<Vec<_>>(),
+        vec![3]
+    );
 }
 
 #[test]

@@ -6,6 +6,11 @@
 //! a chunk is a zero-copy view when it lies inside one piece, and is otherwise gathered into one
 //! reused staging buffer. Reuse is safe: WebCrypto copies its input when `encrypt` is called, and
 //! the wasm engine copies it into wasm memory before returning.
+//!
+//! Buffers this module is done with (stream pieces once read, engine results once copied into
+//! a byte sink) are released at once ([`release`]) rather than left to the collector, which
+//! lets them pile up: sealing at hundreds of MB/s made over a hundred MiB of dead buffers wait
+//! for each collection (docs/benchmarks.md).
 
 use std::collections::VecDeque;
 
@@ -171,7 +176,10 @@ impl ChunkReader {
                 ));
             }
             let value = Reflect::get(&result, &"value".into()).map_err(read_error)?;
-            self.piece = Some(value.dyn_into::<Uint8Array>().map_err(read_error)?);
+            // Every view of the old piece was handed to the engine, which copied it.
+            if let Some(old) = self.piece.replace(value.dyn_into().map_err(read_error)?) {
+                release(&old);
+            }
             self.offset = 0;
         }
     }
@@ -220,6 +228,15 @@ impl Sink {
             loose: 0,
             mime: mime.to_owned(),
         }
+    }
+
+    /// Writes `data`, which nothing else reads: a sink that copies it releases it.
+    async fn write_owned(&mut self, data: Uint8Array) -> Result<(), SdkError> {
+        self.write(&data).await?;
+        if matches!(self, Sink::Bytes { .. }) {
+            release(&data);
+        }
+        Ok(())
     }
 
     pub(crate) async fn write(&mut self, data: &Uint8Array) -> Result<(), SdkError> {
@@ -316,11 +333,18 @@ pub(crate) async fn transform(
                 .expect("non-empty")
                 .wait(on_reject)
                 .await?;
-            sink.write(&done).await?;
+            sink.write_owned(done).await?;
         }
     }
     while let Some(p) = inflight.pop_front() {
-        sink.write(&p.wait(on_reject).await?).await?;
+        sink.write_owned(p.wait(on_reject).await?).await?;
     }
     Ok(())
+}
+
+/// Frees the memory behind `bytes` now, not at the collector's next run, by detaching its buffer
+/// (`ArrayBuffer.prototype.transfer(0)`). Only for arrays that nothing else reads and that span
+/// their whole buffer. Where `transfer` is missing, the collector frees the buffer as before.
+fn release(bytes: &Uint8Array) {
+    let _ = bytes.buffer().transfer_with_length(0);
 }

@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use cinelock_core::upload::PutFailure;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsCast;
 use web_sys::{Blob, ProgressEvent, XmlHttpRequest};
 
 use crate::SdkError;
@@ -21,12 +21,12 @@ pub(crate) struct PutRequest {
 }
 
 impl PutRequest {
-    /// Sends `body` (a `Uint8Array` or a `Blob`) to `url` with `headers`. `progress` hears the
-    /// bytes sent so far; `done` the outcome, once.
+    /// Sends `body` to `url` with `headers`. `progress` hears the bytes sent so far; `done` the
+    /// outcome, once.
     pub(crate) fn start(
         url: &str,
         headers: &[(String, String)],
-        body: &JsValue,
+        body: &Blob,
         progress: impl Fn(u64) + 'static,
         done: impl FnOnce(Result<String, PutFailure>) + 'static,
     ) -> Result<Self, SdkError> {
@@ -48,11 +48,8 @@ impl PutRequest {
                 done(outcome(&finished));
             }
         })?;
-        let sent = match body.dyn_ref::<Blob>() {
-            Some(blob) => xhr.send_with_opt_blob(Some(blob)),
-            None => xhr.send_with_opt_buffer_source(Some(body.unchecked_ref())),
-        };
-        sent.map_err(platform_error)?;
+        // A Blob, not an array: sending an array copies it on this thread first.
+        xhr.send_with_opt_blob(Some(body)).map_err(platform_error)?;
         Ok(Self {
             xhr,
             _listeners: [on_progress, on_end],

@@ -26,7 +26,7 @@ use cinelock_core::upload::{
 use cinelock_core::{HEADER_LEN, RecipientPublicKey, SEED_LEN, SealSeed};
 use futures_channel::mpsc::{UnboundedSender, unbounded};
 use futures_util::StreamExt;
-use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
@@ -34,6 +34,7 @@ use web_sys::{Blob, Response};
 
 use crate::engine::{Direction, Engine, EngineChoice};
 use crate::io::{Grid, Sink, Source, transform};
+use crate::platform::platform_error;
 use crate::put::PutRequest;
 use crate::spool::SpoolBook;
 use crate::{SdkError, platform};
@@ -67,8 +68,10 @@ struct Options {
 pub(crate) enum Msg {
     Sealed {
         number: u32,
-        /// What the PUT sends: bytes sealed into memory, or a spooled (disk-backed) Blob.
-        body: JsValue,
+        /// What the PUT sends: a Blob of the sealed bytes, or a spooled (disk-backed) Blob.
+        body: Blob,
+        /// The buffer the part was sealed in, free again: the Blob holds a copy.
+        spent: Option<Uint8Array>,
         len: u64,
         sha256: [u8; 32],
     },
@@ -252,11 +255,11 @@ pub(crate) struct Driver {
     context: String,
     sink: EventSink,
     /// Sealed parts kept until their PUT succeeds (at most `max_parallel + seal_ahead`, the
-    /// engine's limit).
-    parts: HashMap<u32, JsValue>,
-    /// Buffers of parts already stored, for the next parts to be sealed into: a part's bytes
-    /// are copied when its PUT is sent (and when hashed), so once it is stored its buffer is
-    /// free, and an upload allocates its part buffers once rather than per part.
+    /// engine's limit), as Blobs.
+    parts: HashMap<u32, Blob>,
+    /// Buffers parts were sealed in, for the next parts: each part is copied into its Blob once
+    /// sealed, so an upload allocates as many buffers as parts are sealed at once
+    /// (`max_sealing`), once.
     spare: Vec<Uint8Array>,
     /// Headers each part's URL was signed with (the checksum).
     headers: HashMap<u32, Vec<(String, String)>>,
@@ -352,13 +355,12 @@ impl Driver {
                 Msg::Sealed {
                     number,
                     body,
+                    spent,
                     len,
                     sha256,
                 } => {
-                    // Sealed again: the bytes the part had are free.
-                    if let Some(old) = self.parts.insert(number, body) {
-                        self.recycle(old);
-                    }
+                    self.spare.extend(spent);
+                    self.parts.insert(number, body);
                     upload.handle_sealed(t, number, sha256, len);
                 }
                 Msg::SealFailed(e) => {
@@ -397,9 +399,7 @@ impl Driver {
                         self.puts.remove(&number);
                     }
                     if current && result.is_ok() {
-                        if let Some(body) = self.parts.remove(&number) {
-                            self.recycle(body);
-                        }
+                        self.parts.remove(&number);
                         if let PartSource::Spool(book) = &self.source {
                             let book = book.clone();
                             spawn_local(async move { book.part_sent(number).await });
@@ -417,14 +417,6 @@ impl Driver {
                 Msg::Abort => upload.abort(),
                 Msg::Available { len, ended } => upload.handle_available(t, len, ended),
             }
-        }
-    }
-
-    /// Keeps a sealed part's buffer for the next part to be sealed into.
-    fn recycle(&mut self, body: JsValue) {
-        // Spooled parts are Blobs: nothing to reuse.
-        if let Ok(view) = body.dyn_into::<Uint8Array>() {
-            self.spare.push(Uint8Array::new(&view.buffer()));
         }
     }
 
@@ -456,7 +448,14 @@ impl Driver {
                             let (bytes, sha256) =
                                 seal_part(&engine, &header, &file, &spec, reuse).await?;
                             let len = u64::from(bytes.length());
-                            Ok::<_, SdkError>((JsValue::from(bytes), len, sha256))
+                            // Sent as a Blob: the browser streams it to the network instead of
+                            // copying an array on this thread at send() (about 30 ms per 8 MiB
+                            // here, docs/benchmarks.md), it lives in the browser's blob store
+                            // rather than this heap, and the buffer is free for the next part.
+                            let body = Blob::new_with_u8_array_sequence(&Array::of1(&bytes))
+                                .map_err(platform_error)?;
+                            let spent = Uint8Array::new(&bytes.buffer());
+                            Ok::<_, SdkError>((body, Some(spent), len, sha256))
                         })
                     }
                     (PartSource::Spool(book), _) => {
@@ -464,16 +463,17 @@ impl Driver {
                         futures_util::future::Either::Right(async move {
                             let (blob, sha256) = book.part_body(&spec).await?;
                             let len = blob.size() as u64;
-                            Ok((JsValue::from(blob), len, sha256))
+                            Ok((blob, None, len, sha256))
                         })
                     }
                     (PartSource::File { .. }, None) => unreachable!("files are sealed"),
                 };
                 spawn_local(async move {
                     let msg = match job.await {
-                        Ok((body, len, sha256)) => Msg::Sealed {
+                        Ok((body, spent, len, sha256)) => Msg::Sealed {
                             number,
                             body,
+                            spent,
                             len,
                             sha256,
                         },

@@ -9,6 +9,9 @@ pub struct UploadConfig {
     /// part sealed (and signed) rather than leaving the link idle while that part is read,
     /// sealed, hashed and signed. Memory use is bounded by `max_parallel + seal_ahead` parts.
     pub seal_ahead: usize,
+    /// Most parts being read and sealed at once. A browser seals on one thread, where more at
+    /// once only holds more buffers; a native client sets its core count.
+    pub max_sealing: usize,
     /// Most PUTs per part (and most tries of the signing and completion requests) before the
     /// upload fails.
     pub max_attempts: u32,
@@ -37,6 +40,7 @@ impl Default for UploadConfig {
         Self {
             max_parallel: 4,
             seal_ahead: 1,
+            max_sealing: 2,
             max_attempts: 8,
             base_backoff_ms: 500,
             max_backoff_ms: 30_000,

@@ -161,6 +161,7 @@ impl Upload {
     ) -> Result<Self, Error> {
         let config = UploadConfig {
             max_parallel: config.max_parallel.max(1),
+            max_sealing: config.max_sealing.max(1),
             max_attempts: config.max_attempts.max(1),
             sign_batch: config.sign_batch.max(1),
             ..config
@@ -831,6 +832,14 @@ impl Upload {
     /// Reseals rejected bytes first (their slot is already counted), then the next part if a
     /// memory slot is free: the only place memory use grows, hence the constant-memory bound.
     fn next_seal(&mut self) -> Option<Action> {
+        let sealing = self
+            .active
+            .iter()
+            .filter(|&&n| self.parts[n as usize - 1].data == Data::Sealing)
+            .count();
+        if sealing >= self.config.max_sealing {
+            return None;
+        }
         let stale = self
             .active
             .iter()

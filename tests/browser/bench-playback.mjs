@@ -97,7 +97,7 @@ try {
     plainTracks.push({ type: `${t.mime}; codecs="${t.codecs}"`, keys: urls });
   }
 
-  const PLAIN = (tracksWithUrls) => `(async () => {
+  const PLAIN = (tracksWithUrls, firstOnly = false) => `(async () => {
     const tracks = ${JSON.stringify(tracksWithUrls)};
     const video = document.createElement("video");
     video.muted = true;
@@ -110,12 +110,13 @@ try {
     ms.duration = ${manifest.duration};
     const buffers = tracks.map((t) => ms.addSourceBuffer(t.type));
     video.play().catch(() => undefined);
+    if (${firstOnly}) first.then(() => { window.__stop = true; });
     const append = (sb, data) => new Promise((ok, fail) => { sb.addEventListener("updateend", ok, { once: true }); sb.addEventListener("error", fail, { once: true }); sb.appendBuffer(data); });
     await Promise.all(tracks.map(async (t, i) => {
       // Two fetches in flight per track (as the engine's default), appended in order.
       const get = (u) => fetch(u, { cache: "no-store" }).then((r) => { if (!r.ok) throw new Error("GET " + r.status); return r.arrayBuffer(); });
       const pending = t.urls.slice(0, 2).map(get);
-      for (let n = 0; n < t.urls.length; n++) {
+      for (let n = 0; n < t.urls.length && !window.__stop; n++) {
         const data = await pending[n];
         if (n + 2 < t.urls.length) pending.push(get(t.urls[n + 2]));
         await append(buffers[i], data);
@@ -126,7 +127,7 @@ try {
     return { ttff: await first, full, breakdown: { firstSegment: seg ? seg.responseEnd - t0 : NaN } };
   })()`;
 
-  const CINELOCK = (engine, worker) => `(async () => {
+  const CINELOCK = (engine, worker, firstOnly = false) => `(async () => {
     const c = await import("/sdk/dist/index.js");
     await c.load();
     const video = document.createElement("video");
@@ -141,7 +142,7 @@ try {
     const failed = new Promise((_, fail) => p.addEventListener("error", (e) => fail(new Error(e.detail.error.message))));
     const end = ${manifest.duration} - 0.25;
     const whole = () => { const b = video.buffered; return b.length === 1 && b.end(0) >= end; };
-    await Promise.race([failed, new Promise((ok) => { const t = setInterval(() => { if (whole()) { clearInterval(t); ok(); } }, 5); })]);
+    await Promise.race([failed, ${firstOnly} ? first : new Promise((ok) => { const t = setInterval(() => { if (whole()) { clearInterval(t); ok(); } }, 5); })]);
     const full = performance.now() - t0;
     const ttff = await first;
     const s = p.stats();
@@ -196,6 +197,73 @@ try {
   }
   const b = (name, k) => median(results[name].map((r) => r.breakdown[k])).toFixed(0);
   console.log(`to the first frame: plain has its first media segment at ${b("plain", "firstSegment")} ms; cinelock (webcrypto, page thread, whose fetches the page's resource timing sees) has the session answer at ${b("webcrypto-page", "session")} ms, the manifest at ${b("webcrypto-page", "manifest")} ms, its first media segment requested at ${b("webcrypto-page", "firstRequest")} ms and fetched at ${b("webcrypto-page", "firstSegment")} ms`);
+
+  // The first frame on a throttled link: 5 Mbit/s down, 40 ms latency (DevTools network
+  // conditions on the page and on the player's worker), plain against the default player.
+  const SLOW = { latency: 40, downloadThroughput: 5e6 / 8, uploadThroughput: 5e6 / 8 };
+  const slow = { plain: [], webcrypto: [] };
+  for (let run = 0; run < RUNS; run++) {
+    for (const name of Object.keys(slow)) {
+      chrome = await launchRaw(["--autoplay-policy=no-user-gesture-required"]);
+      try {
+        await chrome.page.goto(`${server.url}/`);
+        // Loaded unthrottled, as a page whose SDK is cached: the call is what is timed.
+        if (name !== "plain") await chrome.page.evaluate(`import("/sdk/dist/index.js").then((c) => c.load())`);
+        await chrome.page.attach(SLOW);
+        slow[name].push(name === "plain"
+          ? await chrome.page.evaluate(PLAIN(plainTracks.map((t) => ({ type: t.type, urls: t.keys.map((k) => store.presign(k)) })), true))
+          : await chrome.page.evaluate(CINELOCK("webcrypto", true, true)));
+      } finally {
+        await chrome.close();
+      }
+    }
+  }
+  const slowBase = median(slow.plain.map((r) => r.ttff));
+  const slowOurs = median(slow.webcrypto.map((r) => r.ttff));
+  console.log(`first frame at 5 Mbit/s, 40 ms (median of ${RUNS}): plain MSE ${slowBase.toFixed(0)} ms, cinelock (webcrypto, worker) ${slowOurs.toFixed(0)} ms (${(slowOurs / slowBase).toFixed(2)}x)`);
+
+  // Picture quality over the first 30 s, the player choosing (auto): the picture's height every
+  // 250 ms from the first frame, unthrottled and at 5 Mbit/s / 40 ms.
+  const QOE_S = Math.min(30, SECONDS - 2);
+  const ladder = manifest.tracks.filter((t) => t.kind === "video").sort((a, b) => a.bandwidth - b.bandwidth);
+  const TIMELINE = `(async () => {
+    const c = await import("/sdk/dist/index.js");
+    const video = document.createElement("video");
+    video.muted = true;
+    document.body.append(video);
+    const p = c.play(video, { endpoint: location.origin, assetId: ${JSON.stringify(assetId)}, token: ${JSON.stringify(token)} });
+    video.play().catch(() => undefined);
+    const failed = new Promise((_, fail) => p.addEventListener("error", (e) => fail(new Error(e.detail.error.message))));
+    await Promise.race([failed, new Promise((ok) => video.requestVideoFrameCallback(ok))]);
+    const t0 = performance.now(), out = [];
+    while (performance.now() - t0 < ${QOE_S * 1000}) {
+      out.push([performance.now() - t0, video.videoHeight, video.currentTime]);
+      await new Promise((ok) => setTimeout(ok, 250));
+    }
+    const s = p.stats();
+    p.destroy();
+    return { samples: out, stalls: s.stalls ?? null };
+  })()`;
+  for (const [label, conditions] of [["loopback", null], ["5 Mbit/s, 40 ms", SLOW]]) {
+    chrome = await launchRaw(["--autoplay-policy=no-user-gesture-required"]);
+    try {
+      await chrome.page.goto(`${server.url}/`);
+      await chrome.page.evaluate(`import("/sdk/dist/index.js").then((c) => c.load())`);
+      if (conditions) await chrome.page.attach(conditions);
+      const { samples } = await chrome.page.evaluate(TIMELINE);
+      // The highest rendition the link sustains: the top one on loopback; within 80 % of the
+      // link (the player's own safety factor) when throttled.
+      const sustained = conditions ? ladder.filter((t) => t.bandwidth <= 0.8 * 5e6).at(-1) ?? ladder[0] : ladder.at(-1);
+      const seconds = new Map();
+      for (const [, h] of samples) seconds.set(h, (seconds.get(h) ?? 0) + 0.25);
+      const reached = samples.find(([, h]) => h >= sustained.height);
+      const segment = sustained.segments[0].duration;
+      const line = [...seconds].sort((a, b) => a[0] - b[0]).map(([h, s]) => `${h}p ${s.toFixed(1)} s`).join(", ");
+      console.log(`rendition time-line, first ${QOE_S} s, ${label}: ${line}; ${sustained.height}p (the highest the link sustains) from ${reached ? `${(reached[0] / 1000).toFixed(2)} s after the first frame (${(reached[0] / 1000 / segment).toFixed(1)} segment durations)` : "never"}`);
+    } finally {
+      await chrome.close();
+    }
+  }
 } finally {
   await server.stop();
   await garage.stop();

@@ -1,11 +1,15 @@
-// Upload benchmark, one run in headless Chromium driven over a raw DevTools pipe (no Network
-// domain): a disk-backed file of CINELOCK_BENCH_UPLOAD_MIB (default 1024) MiB goes to a local
-// Garage (1) as a plain presigned multipart upload, 8 MiB parts, 4 in flight (the baseline),
-// and (2) through cinelock.upload(), sealed, in the upload worker and on the page's thread.
-// Prints MB/s, the ratio, and the page's peak JS heap during each.
+// Upload benchmark in headless Chromium driven over a raw DevTools pipe (the Network domain only
+// for throttling, without buffers): a disk-backed file of CINELOCK_BENCH_UPLOAD_MIB (default
+// 1024) MiB goes to a local Garage (1) as a plain presigned multipart upload (the baseline) and
+// (2) through cinelock.upload(), sealed, in the upload worker and on the page's thread; 8 MiB
+// parts and CINELOCK_BENCH_PARALLEL (default 4, the SDK's default) in flight for all three. It
+// runs unthrottled and with the link throttled to 100 Mbit/s (DevTools network conditions on the
+// page and on every worker). Prints MB/s, the ratio to plain, and the peak of JS heap plus
+// ArrayBuffer backing stores of the page and its workers together (DevTools
+// Runtime.getHeapUsage on every target, sampled every 50 ms) above the level before the upload.
 import { execFileSync } from "node:child_process";
 import { generateKeyPairSync, randomFillSync } from "node:crypto";
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, startServer } from "./harness.mjs";
@@ -13,12 +17,96 @@ import { launchRaw } from "./cdp.mjs";
 import { ACCESS_KEY, BUCKET, SECRET_KEY, startGarage } from "./garage.mjs";
 
 const MIB = Number(process.env.CINELOCK_BENCH_UPLOAD_MIB ?? 1024);
+const PARALLEL = Number(process.env.CINELOCK_BENCH_PARALLEL ?? 4);
+const CONDITIONS = [
+  ["unthrottled", null],
+  ["100 Mbit/s", { latency: 0, uploadThroughput: 100e6 / 8, downloadThroughput: 100e6 / 8 }],
+].filter(([name]) => (process.env.CINELOCK_BENCH_UPLOAD_LINKS ?? "unthrottled,100 Mbit/s").split(",").includes(name));
 const tmp = mkdtempSync(join(tmpdir(), "cinelock-bench-"));
 const file = join(tmp, "source.bin");
-const fd = openSync(file, "w");
-const block = Buffer.alloc(16 << 20);
-for (let left = MIB << 20; left > 0; left -= block.length) writeSync(fd, randomFillSync(block), 0, Math.min(left, block.length));
-closeSync(fd);
+function writeSource() {
+  const fd = openSync(file, "w");
+  const block = Buffer.alloc(16 << 20);
+  for (let left = MIB << 20; left > 0; left -= block.length) writeSync(fd, randomFillSync(block), 0, Math.min(left, block.length));
+  closeSync(fd);
+}
+
+/** Prints the functions with the most self time in a DevTools CPU profile. */
+function printProfile(label, profile) {
+  const dt = new Map();
+  profile.samples.forEach((id, i) => dt.set(id, (dt.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const self = new Map();
+  let total = 0;
+  for (const n of profile.nodes) {
+    const us = dt.get(n.id) ?? 0;
+    total += us;
+    const f = n.callFrame;
+    const key = `${f.functionName || "(anonymous)"} ${f.url.split("/").pop()}:${f.lineNumber}`;
+    self.set(key, (self.get(key) ?? 0) + us);
+  }
+  const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 25);
+  console.log(`  ${label}: ${(total / 1000).toFixed(0)} ms sampled`);
+  for (const [k, us] of top) console.log(`    ${(us / 1000).toFixed(1).padStart(8)} ms  ${(100 * us / total).toFixed(1).padStart(5)} %  ${k}`);
+}
+
+/** CPU seconds: the machine's busy time (all cores), and Garage's and the server's own. */
+function cpu() {
+  const [, ...f] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).map(Number);
+  const ticks = (pid) => { const s = readFileSync(`/proc/${pid}/stat`, "utf8"); const x = s.slice(s.lastIndexOf(")") + 2).split(" "); return Number(x[11]) + Number(x[12]); };
+  return { busy: (f[0] + f[1] + f[2] + f[5] + f[6]) / 100, idle: (f[3] + f[4]) / 100, store: ticks(garage.pid) / 100, server: ticks(server.pid) / 100 };
+}
+
+/** JS heap plus ArrayBuffer backing stores of a target (DevTools Runtime.getHeapUsage). */
+async function heap(send) {
+  const u = await send("Runtime.getHeapUsage", {});
+  return u.usedSize + (u.backingStorageSize ?? 0);
+}
+
+/**
+ * Runs `expression` in the page while sampling the memory of the page and of every worker
+ * target every 50 ms; returns its value with `peak` (page and workers together, above the level
+ * before) and `workerPeak` (the workers' share at their own peak).
+ */
+async function measured(page, workers, expression) {
+  const targets = () => [page.send, ...workers.filter((w) => w.type === "worker").map((w) => w.send)];
+  const sample = async () => {
+    const [p, ...ws] = await Promise.all(targets().map((s) => heap(s).catch(() => 0)));
+    return { total: p + ws.reduce((a, b) => a + b, 0), workers: ws.reduce((a, b) => a + b, 0) };
+  };
+  const before = await sample();
+  const cpu0 = cpu();
+  // CINELOCK_BENCH_PROFILE=1: a sampling CPU profile of the page and every worker over the run.
+  const profiled = process.env.CINELOCK_BENCH_PROFILE ? targets() : [];
+  for (const send of profiled) {
+    await send("Profiler.enable", {});
+    await send("Profiler.setSamplingInterval", { interval: 200 });
+    await send("Profiler.start", {});
+  }
+  let peak = 0, workerPeak = 0, done = false;
+  const sampler = (async () => {
+    while (!done) {
+      const s = await sample();
+      peak = Math.max(peak, s.total - before.total);
+      workerPeak = Math.max(workerPeak, s.workers);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  let value;
+  try {
+    value = await page.evaluate(expression);
+  } finally {
+    done = true;
+    await sampler;
+  }
+  const cpu1 = cpu();
+  // (A worker that ended with the upload took its profile with it: profile worker: false.)
+  for (const [i, send] of profiled.entries()) {
+    const r = await send("Profiler.stop", {}).catch(() => null);
+    if (r) printProfile(i === 0 ? "page" : `worker ${i}`, r.profile);
+  }
+  const used = Object.fromEntries(Object.keys(cpu0).map((k) => [k, cpu1[k] - cpu0[k]]));
+  return { ...value, peak, workerPeak, cpu: { ...used, share: used.busy / (used.busy + used.idle) } };
+}
 
 const { publicKey } = generateKeyPairSync("x25519");
 const pk = Buffer.from(publicKey.export({ format: "jwk" }).x, "base64url").toString("hex");
@@ -29,63 +117,74 @@ const env = {
   CINELOCK_TOKEN_SECRET: "ef".repeat(32), CINELOCK_WORKER_PUBLIC_KEY: pk, CINELOCK_DEV_API_KEY: "clk_dev_insecure_demo_key",
   CINELOCK_DATABASE_URL: `sqlite://${tmp}/db.sqlite?mode=rwc`, CINELOCK_ALLOWED_ORIGINS: "*",
 };
-const bin = join(ROOT, "target/debug/cinelock-server");
+const bin = process.env.CINELOCK_SERVER_BIN ?? join(ROOT, "target/debug/cinelock-server");
 for (let i = 0; ; i++) {
   try { execFileSync(bin, ["configure-bucket-cors"], { cwd: ROOT, env: { ...process.env, ...env }, stdio: "ignore", timeout: 20000 }); break; } catch (e) { if (i > 50) throw e; await new Promise((r) => setTimeout(r, 200)); }
 }
 const server = await startServer(env);
-const chrome = await launchRaw(["--enable-precise-memory-info"]);
-const plainTool = join(ROOT, "target/debug/examples/plain_multipart");
+const plainTool = join(bin, "../examples/plain_multipart");
+const bytes = MIB << 20;
+const part = 8 << 20, parts = Math.ceil(bytes / part);
+const table = [];
+let chrome = null;
 try {
-  const { page } = chrome;
-  await page.goto(`${server.url}/`);
-  await page.evaluate(`(() => { const i = document.createElement("input"); i.type = "file"; i.id = "bench"; document.body.append(i); })()`);
-  await page.setFile("#bench", file);
-  const HEAP = `(() => { window.__peak = 0; window.__base = performance.memory.usedJSHeapSize; clearInterval(window.__t); window.__t = setInterval(() => { window.__peak = Math.max(window.__peak, performance.memory.usedJSHeapSize); }, 20); })()`;
-  const results = [];
+  for (const [condition, throttle] of CONDITIONS) {
+    // New bytes for every condition: the store deduplicates blocks it has seen.
+    writeSource();
+    chrome = await launchRaw();
+    const { page } = chrome;
+    await page.goto(`${server.url}/`);
+    await page.evaluate(`(() => { const i = document.createElement("input"); i.type = "file"; i.id = "bench"; document.body.append(i); })()`);
+    await page.setFile("#bench", file);
+    // Workers attach as their own DevTools targets: memory is read from each, and a throttle
+    // applies to each (DevTools conditions are per target).
+    const workers = await page.attach(throttle);
+    await page.evaluate(`import("/sdk/dist/index.js").then((c) => c.load())`);
+    const results = [];
 
-  // (1) Plain presigned multipart: slice, PUT, 4 in flight.
-  const part = 8 << 20, parts = Math.ceil((MIB << 20) / part);
-  const plan = JSON.parse(execFileSync(plainTool, ["create", garage.endpoint, "garage", BUCKET, "bench/plain", String(parts)], { env: { ...process.env, ...s3env } }).toString());
-  await page.evaluate(HEAP);
-  const plain = await page.evaluate(`(async () => {
-    const f = document.getElementById("bench").files[0];
-    const urls = ${JSON.stringify(plan.urls)};
-    const etags = new Array(urls.length);
-    const t = performance.now();
-    let next = 0;
-    async function lane() { while (next < urls.length) { const n = next++; const r = await fetch(urls[n], { method: "PUT", body: f.slice(n * ${part}, (n + 1) * ${part}) }); if (!r.ok) throw new Error("PUT " + r.status); etags[n] = r.headers.get("etag"); } }
-    await Promise.all([lane(), lane(), lane(), lane()]);
-    return { ms: performance.now() - t, etags, peak: window.__peak - window.__base };
-  })()`);
-  execFileSync(plainTool, ["complete", garage.endpoint, "garage", BUCKET, "bench/plain", plan.upload_id, JSON.stringify(plain.etags)], { env: { ...process.env, ...s3env } });
-  results.push({ name: "plain presigned multipart (baseline)", ms: plain.ms, peak: plain.peak });
-
-  // (2) Cinelock, in the upload worker and on the page's own thread.
-  for (const worker of [true, false]) {
-    const res = await fetch(`${server.url}/v1/uploads`, { method: "POST", headers: { authorization: "Bearer clk_dev_insecure_demo_key", "content-type": "application/json" }, body: JSON.stringify({ size: MIB << 20 }) });
-    const created = await res.json();
-    await page.evaluate(HEAP);
-    const r = await page.evaluate(`(async () => {
-      const c = await import("/sdk/dist/index.js");
-      await c.load();
+    // (1) Plain presigned multipart: file.slice() bodies, PARALLEL in flight.
+    const plan = JSON.parse(execFileSync(plainTool, ["create", garage.endpoint, "garage", BUCKET, `bench/plain-${results.length}`, String(parts)], { env: { ...process.env, ...s3env } }).toString());
+    const plain = await measured(page, workers, `(async () => {
       const f = document.getElementById("bench").files[0];
+      const urls = ${JSON.stringify(plan.urls)};
+      const etags = new Array(urls.length);
       const t = performance.now();
-      const h = await c.upload(f, { endpoint: location.origin, upload: ${JSON.stringify(created)}, worker: ${worker} });
-      await h.done;
-      return { ms: performance.now() - t, peak: window.__peak - window.__base };
+      let next = 0;
+      async function lane() { while (next < urls.length) { const n = next++; const r = await fetch(urls[n], { method: "PUT", body: f.slice(n * ${part}, (n + 1) * ${part}) }); if (!r.ok) throw new Error("PUT " + r.status); etags[n] = r.headers.get("etag"); } }
+      await Promise.all(Array.from({ length: ${PARALLEL} }, lane));
+      return { ms: performance.now() - t, etags };
     })()`);
-    results.push({ name: `cinelock.upload, sealed (${worker ? "upload worker" : "page thread"})`, ms: r.ms, peak: r.peak });
+    execFileSync(plainTool, ["complete", garage.endpoint, "garage", BUCKET, `bench/plain-${results.length}`, plan.upload_id, JSON.stringify(plain.etags)], { env: { ...process.env, ...s3env } });
+    results.push({ name: "plain presigned multipart (baseline)", ...plain });
+
+    // (2) Cinelock, in the upload worker and on the page's own thread.
+    for (const worker of [true, false]) {
+      const res = await fetch(`${server.url}/v1/uploads`, { method: "POST", headers: { authorization: "Bearer clk_dev_insecure_demo_key", "content-type": "application/json" }, body: JSON.stringify({ size: bytes }) });
+      const created = await res.json();
+      const r = await measured(page, workers, `(async () => {
+        const c = await import("/sdk/dist/index.js");
+        const f = document.getElementById("bench").files[0];
+        const t = performance.now();
+        const h = await c.upload(f, { endpoint: location.origin, upload: ${JSON.stringify(created)}, worker: ${worker}, maxParallel: ${PARALLEL} });
+        await h.done;
+        return { ms: performance.now() - t };
+      })()`);
+      results.push({ name: `cinelock.upload, sealed (${worker ? "upload worker" : "page thread"})`, ...r });
+    }
+    await chrome.close();
+    chrome = null;
+    const base = bytes / 1e6 / (results[0].ms / 1000);
+    for (const r of results) table.push({ condition, ...r, mbs: bytes / 1e6 / (r.ms / 1000), ratio: bytes / 1e6 / (r.ms / 1000) / base });
   }
-  const bytes = MIB << 20;
-  const base = bytes / 1e6 / (results[0].ms / 1000);
-  console.log(`upload of a ${MIB} MiB disk-backed file to local Garage, headless Chromium over a raw DevTools pipe`);
-  for (const r of results) {
-    const mbs = bytes / 1e6 / (r.ms / 1000);
-    console.log(`${r.name.padEnd(48)} ${mbs.toFixed(1).padStart(7)} MB/s   ratio ${(mbs / base).toFixed(2)}   page JS heap peak +${(r.peak / 1048576).toFixed(1)} MiB`);
+  console.log(`upload of a ${MIB} MiB disk-backed file to local Garage (release server), 8 MiB parts, ${PARALLEL} in flight for every uploader, headless Chromium over a raw DevTools pipe`);
+  console.log(`${"link".padEnd(14)}${"uploader".padEnd(48)}${"MB/s".padStart(8)}${"ratio".padStart(8)}${"page+workers heap+ArrayBuffers peak".padStart(38)}${"of it in workers".padStart(18)}${"CPU busy".padStart(10)}${"store CPU".padStart(11)}${"server CPU".padStart(12)}${"browser CPU".padStart(13)}`);
+  for (const r of table) {
+    const c = r.cpu;
+    console.log(`${r.condition.padEnd(14)}${r.name.padEnd(48)}${r.mbs.toFixed(1).padStart(8)}${r.ratio.toFixed(2).padStart(8)}${`+${(r.peak / 1048576).toFixed(1)} MiB`.padStart(38)}${`${(r.workerPeak / 1048576).toFixed(1)} MiB`.padStart(18)}${`${(100 * c.share).toFixed(0)} %`.padStart(10)}${`${c.store.toFixed(2)} s`.padStart(11)}${`${c.server.toFixed(2)} s`.padStart(12)}${`${(c.busy - c.store - c.server).toFixed(2)} s`.padStart(13)}`);
   }
+  console.log("CPU: seconds over both cores during each upload; browser = the rest of the machine (Chromium's processes, and this script)");
 } finally {
-  await chrome.close();
+  await chrome?.close();
   await server.stop();
   await garage.stop();
   rmSync(tmp, { recursive: true, force: true });

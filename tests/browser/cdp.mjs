@@ -1,6 +1,7 @@
 // A minimal Chrome DevTools Protocol client over --remote-debugging-pipe, for benchmarks.
-// Unlike Playwright it never enables the Network domain, which copies every request body into
-// debugger events and slows uploads about tenfold (../shared/toolchain.md).
+// Unlike Playwright it enables the Network domain only to throttle (page.throttle), with no
+// buffers: Playwright's network monitoring copies every request body into debugger events and
+// slows uploads about tenfold (../shared/toolchain.md).
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,6 +20,7 @@ export async function launchRaw(extraArgs = []) {
   const [toChrome, fromChrome] = [child.stdio[3], child.stdio[4]];
   let nextId = 0, buffer = "";
   const pending = new Map();
+  const listeners = new Set();
   fromChrome.on("data", (data) => {
     buffer += data.toString("utf8");
     let at;
@@ -26,6 +28,7 @@ export async function launchRaw(extraArgs = []) {
       const msg = JSON.parse(buffer.slice(0, at));
       buffer = buffer.slice(at + 1);
       const waiter = msg.id !== undefined && pending.get(msg.id);
+      if (msg.method) for (const l of listeners) l(msg);
       if (waiter) {
         pending.delete(msg.id);
         if (msg.error) waiter.fail(new Error(`${msg.error.message} (${msg.error.code})`));
@@ -56,6 +59,43 @@ export async function launchRaw(extraArgs = []) {
         await new Promise((r) => setTimeout(r, 50));
       }
       throw new Error(`page ${url} did not load`);
+    },
+    /**
+     * Attaches to every worker the page starts from now on (each is its own target), and
+     * applies DevTools network conditions (`Network.emulateNetworkConditions` parameters), if
+     * given, to the page and to each worker: a worker's requests are throttled only through its
+     * own session. Returns the attached targets, as { url, type, send }, kept as they come and go.
+     */
+    async attach(conditions) {
+      const workers = [];
+      // Both commands go out at once, in order, ahead of anything sent after.
+      const apply = async (sid) => {
+        if (!conditions) return;
+        await Promise.all([
+          send("Network.enable", { maxTotalBufferSize: 0, maxResourceBufferSize: 0, maxPostDataSize: 0 }, sid),
+          send("Network.emulateNetworkConditions", { offline: false, ...conditions }, sid),
+        ]);
+      };
+      listeners.add((msg) => {
+        if (msg.method === "Target.detachedFromTarget" && msg.sessionId === sessionId) {
+          const at = workers.findIndex((w) => w.sessionId === msg.params.sessionId);
+          if (at >= 0) workers.splice(at, 1);
+          return;
+        }
+        if (msg.method !== "Target.attachedToTarget" || msg.sessionId !== sessionId) return;
+        const { sessionId: sid, targetInfo } = msg.params;
+        const worker = { url: targetInfo.url, type: targetInfo.type, sessionId: sid, send: (m, p) => send(m, p, sid) };
+        workers.push(worker);
+        // Queued in order on the worker's session, not awaited: its Network domain answers only
+        // once the worker runs.
+        worker.ready = Promise.all([
+          targetInfo.type === "worker" ? apply(sid) : undefined,
+          send("Runtime.runIfWaitingForDebugger", {}, sid),
+        ]).catch(() => undefined);
+      });
+      await apply(sessionId);
+      await send("Target.setAutoAttach", { autoAttach: true, waitForDebuggerOnStart: true, flatten: true }, sessionId);
+      return workers;
     },
     /** Puts a file from disk into an <input type=file> (a disk-backed File, as a user would). */
     async setFile(selector, path) {

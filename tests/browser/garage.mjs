@@ -37,6 +37,7 @@ export async function startGarage() {
   }
   return {
     endpoint,
+    pid: child.pid,
     stop: () => new Promise((ok) => { child.once("exit", () => { rmSync(dir, { recursive: true, force: true }); ok(); }); child.kill("SIGKILL"); }),
   };
 }

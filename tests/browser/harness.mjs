@@ -35,6 +35,7 @@ export async function startServer(env = {}) {
   });
   return {
     url,
+    pid: child.pid,
     stop: () => new Promise((ok) => { child.once("exit", ok); child.kill("SIGINT"); }),
   };
 }

@@ -22,8 +22,8 @@ export interface UploadOptions {
   /** Resume a stored upload by id (see {@link pendingUploads}) after a page reload. */
   resume?: string;
   /**
-   * PUTs at once (default 4). One more part is sealed ahead of them, so memory is about
-   * `maxParallel + 1` parts of 8 MiB.
+   * PUTs at once (default 4). One more part is sealed ahead of them; sealed parts wait as Blobs,
+   * so the page's memory holds only the two 8 MiB buffers parts are sealed in.
    */
   maxParallel?: number;
   engine?: Engine;

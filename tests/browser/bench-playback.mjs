@@ -195,8 +195,8 @@ try {
     const rate = name === "plain" ? "—" : `${median(rs.map((r) => r.plainBytes / 1e6 / (r.decryptMs / 1000))).toFixed(0)} MB/s`;
     console.log(`${label.padEnd(30)}${`${ttff.toFixed(0)} ms (${(ttff / base.ttff).toFixed(2)}x)`.padStart(22)}${`${full.toFixed(0)} ms (${(full / base.full).toFixed(2)}x)`.padStart(26)}${perSeg.padStart(24)}${rate.padStart(16)}${`${task.toFixed(0)} ms (${(task / base.task).toFixed(2)}x)`.padStart(26)}`);
   }
-  const b = (name, k) => median(results[name].map((r) => r.breakdown[k])).toFixed(0);
-  console.log(`to the first frame: plain has its first media segment at ${b("plain", "firstSegment")} ms; cinelock (webcrypto, page thread, whose fetches the page's resource timing sees) has the session answer at ${b("webcrypto-page", "session")} ms, the manifest at ${b("webcrypto-page", "manifest")} ms, its first media segment requested at ${b("webcrypto-page", "firstRequest")} ms and fetched at ${b("webcrypto-page", "firstSegment")} ms`);
+  const b = (name, k) => { const xs = results[name].map((r) => r.breakdown[k]).filter(Number.isFinite); return xs.length ? `${median(xs).toFixed(0)} ms` : "none"; };
+  console.log(`to the first frame: plain has its first media segment at ${b("plain", "firstSegment")}; cinelock (webcrypto, page thread, whose fetches the page's resource timing sees) has the session answer at ${b("webcrypto-page", "session")}, a manifest fetched at ${b("webcrypto-page", "manifest")} (none: it came inline), its first media segment requested at ${b("webcrypto-page", "firstRequest")} and fetched at ${b("webcrypto-page", "firstSegment")}`);
 
   // The first frame on a throttled link: 5 Mbit/s down, 40 ms latency (DevTools network
   // conditions on the page and on the player's worker), plain against the default player.
@@ -232,8 +232,12 @@ try {
     video.muted = true;
     document.body.append(video);
     const p = c.play(video, { endpoint: location.origin, assetId: ${JSON.stringify(assetId)}, token: ${JSON.stringify(token)} });
-    video.play().catch(() => undefined);
+    const switches = [];
+    p.addEventListener("renditionchange", (e) => switches.push([Math.round(performance.now()), e.detail.to, e.detail.reason]));
     const failed = new Promise((_, fail) => p.addEventListener("error", (e) => fail(new Error(e.detail.error.message))));
+    // Played once ready, as a page does (a play() before the media source opens is lost).
+    await Promise.race([failed, new Promise((ok) => p.addEventListener("ready", ok, { once: true }))]);
+    video.play().catch(() => undefined);
     await Promise.race([failed, new Promise((ok) => video.requestVideoFrameCallback(ok))]);
     const t0 = performance.now(), out = [];
     while (performance.now() - t0 < ${QOE_S * 1000}) {
@@ -242,7 +246,7 @@ try {
     }
     const s = p.stats();
     p.destroy();
-    return { samples: out, stalls: s.stalls ?? null };
+    return { samples: out, stats: s, switches };
   })()`;
   for (const [label, conditions] of [["loopback", null], ["5 Mbit/s, 40 ms", SLOW]]) {
     chrome = await launchRaw(["--autoplay-policy=no-user-gesture-required"]);
@@ -250,7 +254,8 @@ try {
       await chrome.page.goto(`${server.url}/`);
       await chrome.page.evaluate(`import("/sdk/dist/index.js").then((c) => c.load())`);
       if (conditions) await chrome.page.attach(conditions);
-      const { samples } = await chrome.page.evaluate(TIMELINE);
+      const { samples, stats, switches } = await chrome.page.evaluate(TIMELINE);
+      if (process.env.CINELOCK_BENCH_DEBUG) console.log(JSON.stringify({ stats, switches, samples: samples.filter((_, i) => i % 8 === 0) }));
       // The highest rendition the link sustains: the top one on loopback; within 80 % of the
       // link (the player's own safety factor) when throttled.
       const sustained = conditions ? ladder.filter((t) => t.bandwidth <= 0.8 * 5e6).at(-1) ?? ladder[0] : ladder.at(-1);

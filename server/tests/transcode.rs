@@ -178,10 +178,14 @@ async fn ladder_with_audio(db: Db) {
     // finishes first depends on the machine's load for a clip this short (measured: the
     // preview took 1.47 s and the full ladder 1.40 s in one run), so finishing order is not
     // asserted here; the preview's lead on real clips is in docs/benchmarks.md.
-    assert!(
-        p["started_at"].as_i64() <= f["started_at"].as_i64(),
-        "preview claimed first: {a}"
+    // Each worker stamps `started_at` from its own clock reading, taken before its claim
+    // commits: two workers claiming at the same moment can carry stamps a few ms out of the
+    // order the queue handed the jobs out in (seen: the full ladder 1 ms "before" the preview).
+    let (ps, fs) = (
+        p["started_at"].as_i64().unwrap(),
+        f["started_at"].as_i64().unwrap(),
     );
+    assert!(ps <= fs + 50, "preview claimed first: {a}");
     assert_eq!(a["preview_ready"], true);
     // The uploading browser sees the same through its upload token.
     let (_, u) = upload_call(&env, &c, "GET").await;

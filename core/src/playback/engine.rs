@@ -134,6 +134,9 @@ struct SlotState {
     /// After a quota error: the segment under the playhead then. Appends wait until a remove
     /// or the playhead entering another segment makes room.
     quota_wait: Option<usize>,
+    /// A media segment whose first half may still hold a rendition that was dropped (video
+    /// removed from its middle on a switch): not in `appended`, yet to be evicted like it.
+    leftover: Option<usize>,
 }
 
 /// Segment indices around the playhead for one slot (see the module docs).
@@ -1003,8 +1006,11 @@ impl Player {
                     end,
                 })
             };
-            if slot.appended.range(..w.keep_start).next().is_some() {
+            if slot.appended.range(..w.keep_start).next().is_some()
+                || slot.leftover.is_some_and(|k| k < w.keep_start)
+            {
                 slot.appended = slot.appended.split_off(&w.keep_start);
+                slot.leftover = slot.leftover.filter(|&k| k >= w.keep_start);
                 if let Some(a) = &mut slot.appending
                     && matches!(a.obj, Obj::Media(i) if i < w.keep_start)
                 {
@@ -1014,9 +1020,11 @@ impl Player {
                 return remove(slot, 0.0, behind_end);
             }
             if let Some(start) = ahead_start
-                && slot.appended.range(w.keep_end + 1..).next().is_some()
+                && (slot.appended.range(w.keep_end + 1..).next().is_some()
+                    || slot.leftover.is_some_and(|k| k > w.keep_end))
             {
                 slot.appended.split_off(&(w.keep_end + 1));
+                slot.leftover = slot.leftover.filter(|&k| k <= w.keep_end);
                 if let Some(a) = &mut slot.appending
                     && matches!(a.obj, Obj::Media(i) if i > w.keep_end)
                 {
@@ -1464,6 +1472,7 @@ impl Player {
         let start = seg.start + seg.duration / 2.0;
         let slot = &mut self.slots[si];
         slot.appended.split_off(&k);
+        slot.leftover = Some(k);
         if let Some(a) = &mut slot.appending {
             a.removes_after = true;
             if matches!(a.obj, Obj::Media(i) if i >= k) {
@@ -1666,6 +1675,7 @@ impl SlotState {
             appending: None,
             buffered: None,
             quota_wait: None,
+            leftover: None,
         }
     }
 }

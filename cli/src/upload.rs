@@ -21,8 +21,8 @@ use bytes::Bytes;
 use cinelock_contract::events::UploadEvent;
 use cinelock_contract::retryable_status;
 use cinelock_contract::uploads::{
-    CompletePart, CompleteRequest, CreateUpload, CreatedUpload, SignPart, SignRequest, SignedParts,
-    UploadStatus, UploadView,
+    CompleteRequest, CreateUpload, CreatedUpload, SignPart, SignRequest, SignedParts, UploadStatus,
+    UploadView,
 };
 use cinelock_core::upload::{
     Action, CompleteFailure, Event, ListedPart, PutFailure, SignedPart, Upload, UploadConfig,
@@ -539,14 +539,7 @@ impl Driver {
                 }
             }
             Action::Complete { parts } => {
-                let body = CompleteRequest {
-                    parts: parts
-                        .into_iter()
-                        .map(|(number, etag)| CompletePart { number, etag })
-                        .collect(),
-                    size: None,
-                    cut_short: false,
-                };
+                let body = CompleteRequest::of(&parts, None, false);
                 tokio::spawn(async move {
                     let answer = api
                         .send(Method::POST, &format!("{path}/complete"), Some(&body), true)
@@ -597,20 +590,7 @@ async fn sign(
     }
     let answer: SignedParts =
         serde_json::from_str(&text).map_err(|e| (true, format!("a sign answer: {e}")))?;
-    Ok(answer
-        .parts
-        .into_iter()
-        .map(|p| {
-            (
-                SignedPart {
-                    number: p.number,
-                    url: p.url,
-                    lifetime_ms: p.expires_in_ms,
-                },
-                p.headers.into_iter().collect(),
-            )
-        })
-        .collect())
+    Ok(answer.into_engine())
 }
 
 /// PUTs one sealed part to its presigned URL; the store's ETag, or how it failed.

@@ -165,6 +165,24 @@ pub struct SignedParts {
     pub parts: Vec<SignedPartUrl>,
 }
 
+impl SignedParts {
+    /// What the upload engine takes, each part with the headers its URL was signed with (the
+    /// PUT must carry them).
+    pub fn into_engine(self) -> Vec<(cinelock_core::upload::SignedPart, Vec<(String, String)>)> {
+        self.parts
+            .into_iter()
+            .map(|p| {
+                let part = cinelock_core::upload::SignedPart {
+                    number: p.number,
+                    url: p.url,
+                    lifetime_ms: p.expires_in_ms,
+                };
+                (part, p.headers.into_iter().collect())
+            })
+            .collect()
+    }
+}
+
 /// A presigned part URL and the headers the PUT must carry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -254,6 +272,23 @@ pub struct CompleteRequest {
     /// the asset is marked `cut_short`, never passed off as complete.
     #[serde(default)]
     pub cut_short: bool,
+}
+
+impl CompleteRequest {
+    /// The request for the engine's `Complete { parts }`.
+    pub fn of(parts: &[(u32, String)], size: Option<u64>, cut_short: bool) -> Self {
+        CompleteRequest {
+            parts: parts
+                .iter()
+                .map(|(number, etag)| CompletePart {
+                    number: *number,
+                    etag: etag.clone(),
+                })
+                .collect(),
+            size,
+            cut_short,
+        }
+    }
 }
 
 /// A part and the ETag the store answered its PUT with.

@@ -17,7 +17,7 @@ use base64::engine::general_purpose::STANDARD;
 use cinelock_contract::events::UploadEvent;
 use cinelock_contract::retryable_status;
 use cinelock_contract::uploads::{
-    CompletePart, CompleteRequest, PlanView, SignPart, SignRequest, SignedParts, UploadView,
+    CompleteRequest, PlanView, SignPart, SignRequest, SignedParts, UploadView,
 };
 use cinelock_core::upload::{
     Action, CompleteFailure, Event, ListedPart, PartSpec, PutFailure, SignedPart, Upload,
@@ -659,20 +659,7 @@ impl Api {
             return Err(retryable_status(status));
         }
         let answer: SignedParts = read_json(&response).await.map_err(|_| true)?;
-        Ok(answer
-            .parts
-            .into_iter()
-            .map(|p| {
-                (
-                    SignedPart {
-                        number: p.number,
-                        url: p.url,
-                        lifetime_ms: p.expires_in_ms,
-                    },
-                    p.headers.into_iter().collect(),
-                )
-            })
-            .collect())
+        Ok(answer.into_engine())
     }
 
     async fn complete(
@@ -681,17 +668,7 @@ impl Api {
         size: Option<u64>,
         cut_short: bool,
     ) -> Result<(), CompleteFailure> {
-        let request = CompleteRequest {
-            parts: parts
-                .iter()
-                .map(|(number, etag)| CompletePart {
-                    number: *number,
-                    etag: etag.clone(),
-                })
-                .collect(),
-            size,
-            cut_short,
-        };
+        let request = CompleteRequest::of(parts, size, cut_short);
         let body = serde_json::to_string(&request).map_err(|_| CompleteFailure::Network)?;
         match self.request("POST", "/complete", Some(body)).await {
             Ok(r) if r.status() == 200 => Ok(()),

@@ -317,6 +317,9 @@ pub struct PlayerStats {
     pub url_requests: u32,
     /// Objects fetched and opened in the player's worker.
     pub worker_objects: u32,
+    /// Objects fetched and opened on the page's thread while the worker was still loading
+    /// (the first ones: playback does not wait for the worker to start).
+    pub objects_before_worker: u32,
     /// Sessions opened: the first, and one per renewal.
     pub sessions: u32,
     /// The analytics view (32 hex digits, drawn per view, never stored by the browser);

@@ -24,6 +24,7 @@ pub mod recorder;
 mod session;
 mod spool;
 pub mod upload;
+mod warm;
 
 pub use engine::EngineChoice;
 pub use error::SdkError;

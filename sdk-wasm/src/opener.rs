@@ -11,7 +11,10 @@
 //! handed over. A worker that cannot start (no module workers, a Content-Security-Policy whose
 //! `worker-src` admits neither the SDK's origin nor `blob:`, the wasm failing to load in it) or
 //! that dies is given up: what it had in flight is reported as a retryable network failure, and from then on
-//! objects are opened on the page's thread. Playback never depends on the worker.
+//! objects are opened on the page's thread. Playback never depends on the worker, nor waits
+//! for it: while it still loads, the page opens what the first frame needs (an init and a media
+//! object for video and for audio: [`OBJECTS_BEFORE_WORKER`]); what comes after waits for the
+//! worker.
 //!
 //! Messages are plain objects. To the worker: `{t: "module", module}` (the page's compiled
 //! `WebAssembly.Module`) at once, `{t: "key", engine, key, asset, package}` once it is ready,
@@ -44,6 +47,10 @@ use crate::platform::{self, Listener};
 /// (the wasm is usually in the HTTP cache already: the page loaded it).
 const START_TIMEOUT_MS: f64 = 5_000.0;
 
+/// How many objects the page opens itself while the worker loads: what the first frame needs,
+/// an init and a media object for video and for audio.
+const OBJECTS_BEFORE_WORKER: usize = 4;
+
 /// What fetching and opening one object came to.
 pub(crate) enum FetchResult {
     /// Fetched and opened.
@@ -61,6 +68,17 @@ pub(crate) enum FetchResult {
 }
 
 const NETWORK: FetchResult = FetchResult::Failed(FetchFailure::Network);
+
+/// Where an object was fetched and opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OpenedBy {
+    /// In the player's worker.
+    Worker,
+    /// On the page's thread, the worker still loading.
+    PageWhileWorkerLoads,
+    /// On the page's thread: there is no worker (any more).
+    Page,
+}
 
 /// One object to fetch and open.
 pub(crate) struct FetchJob {
@@ -116,20 +134,21 @@ impl Opener {
     pub(crate) fn start(
         &self,
         job: FetchJob,
-        done: impl FnOnce(FetchResult, bool) + 'static,
+        done: impl FnOnce(FetchResult, OpenedBy) + 'static,
     ) -> Aborter {
-        let done = match &self.remote {
+        let (done, by) = match &self.remote {
             Some(remote) => match remote.start(&job, done) {
                 Ok(aborter) => return aborter,
-                Err(done) => done,
+                Err((done, Phase::Starting)) => (done, OpenedBy::PageWhileWorkerLoads),
+                Err((done, _)) => (done, OpenedBy::Page),
             },
-            None => Box::new(done) as Box<dyn FnOnce(FetchResult, bool)>,
+            None => (Box::new(done) as Done, OpenedBy::Page),
         };
         let controller = AbortController::new().ok();
         let signal = controller.as_ref().map(AbortController::signal);
         let cipher = self.local.clone();
         spawn_local(async move {
-            done(fetch_and_open(&job, signal, &cipher).await, false);
+            done(fetch_and_open(&job, signal, &cipher).await, by);
         });
         Aborter::Local(controller)
     }
@@ -165,7 +184,7 @@ impl Drop for Aborter {
     }
 }
 
-type Done = Box<dyn FnOnce(FetchResult, bool)>;
+type Done = Box<dyn FnOnce(FetchResult, OpenedBy)>;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -184,6 +203,8 @@ pub(crate) struct State {
     backlog: Vec<JsValue>,
     pending: HashMap<u32, Done>,
     next_id: u32,
+    /// Objects the page opened while the worker loaded.
+    early: usize,
 }
 
 impl State {
@@ -232,6 +253,7 @@ impl Remote {
             backlog: Vec::new(),
             pending: HashMap::new(),
             next_id: 0,
+            early: 0,
         }));
         let weak = Rc::downgrade(&state);
         let on_message = Listener::new(worker.unchecked_ref(), "message", move |e| {
@@ -275,15 +297,22 @@ impl Remote {
         self.state.borrow_mut().post(msg);
     }
 
-    /// Hands `job` to the worker; gives `done` back when the worker has been given up.
+    /// Hands `job` to the worker; gives `done` back, with the phase, when the worker has been
+    /// given up, or is still loading and `job` is among the first [`OBJECTS_BEFORE_WORKER`]
+    /// (what the first frame waits for is not held back behind the worker's start).
     fn start(
         &self,
         job: &FetchJob,
-        done: impl FnOnce(FetchResult, bool) + 'static,
-    ) -> Result<Aborter, Done> {
+        done: impl FnOnce(FetchResult, OpenedBy) + 'static,
+    ) -> Result<Aborter, (Done, Phase)> {
         let mut s = self.state.borrow_mut();
-        if s.phase == Phase::Dead {
-            return Err(Box::new(done));
+        match s.phase {
+            Phase::Dead => return Err((Box::new(done), Phase::Dead)),
+            Phase::Starting if s.early < OBJECTS_BEFORE_WORKER => {
+                s.early += 1;
+                return Err((Box::new(done), Phase::Starting));
+            }
+            Phase::Starting | Phase::Ready => {}
         }
         let id = s.next_id;
         s.next_id = s.next_id.wrapping_add(1);
@@ -331,7 +360,7 @@ fn on_message(state: &Rc<RefCell<State>>, data: &JsValue) {
             let id = get_f64(data, "id") as u32;
             let done = state.borrow_mut().pending.remove(&id);
             if let Some(done) = done {
-                done(decode_result(data), true);
+                done(decode_result(data), OpenedBy::Worker);
             }
         }
         // `keyfailed` (it could not use the key) or `failed` (it broke): it is of no use.
@@ -353,7 +382,7 @@ fn give_up(state: &Rc<RefCell<State>>) {
         std::mem::take(&mut s.pending)
     };
     for (_, done) in pending {
-        done(NETWORK, false);
+        done(NETWORK, OpenedBy::Page);
     }
 }
 

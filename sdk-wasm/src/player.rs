@@ -30,7 +30,7 @@ use futures_util::StreamExt;
 use js_sys::{Function, Object, Reflect, Uint8Array};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::spawn_local;
+use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{HtmlTrackElement, HtmlVideoElement};
 
 use crate::SdkError;
@@ -39,7 +39,7 @@ use crate::engine::EngineChoice;
 use crate::extras::{self, CaptionTrack, ObjectUrl};
 use crate::mse::{self, Done, MediaSink, Op, Signal, Tag};
 use crate::objects::ObjectCipher;
-use crate::opener::{Aborter, FetchJob, FetchResult, Opener, Remote};
+use crate::opener::{Aborter, FetchJob, FetchResult, OpenedBy, Opener, Remote};
 use crate::platform::{self, Listener};
 use crate::session::{self, Grant, PlayTarget, TargetOptions};
 
@@ -109,8 +109,7 @@ enum Msg {
     Fetch {
         id: FetchId,
         result: FetchResult,
-        /// Opened in the worker.
-        in_worker: bool,
+        by: OpenedBy,
     },
     Urls(UrlRequestId, Result<SignedUrls, SdkError>),
     Renewed(UrlRequestId, Result<Box<Grant>, SdkError>),
@@ -146,6 +145,8 @@ struct Stats {
     url_requests: u32,
     /// Objects fetched and opened in the worker rather than on the page's thread.
     worker_objects: u32,
+    /// Objects opened on the page's thread while the worker was still loading.
+    objects_before_worker: u32,
     /// Sessions opened: the first, and renewals after one expired.
     sessions: u32,
 }
@@ -279,6 +280,7 @@ impl PlayerHandle {
             appends: s.stats.appends,
             url_requests: s.stats.url_requests,
             worker_objects: s.stats.worker_objects,
+            objects_before_worker: s.stats.objects_before_worker,
             sessions: s.stats.sessions,
             view_id: s.view_id.clone(),
             beacons_sent: s.beacons_sent,
@@ -305,6 +307,7 @@ pub fn start_player(
     options: JsValue,
     on_event: Function,
     worker: Option<web_sys::Worker>,
+    early_session: Option<js_sys::Promise>,
 ) -> Result<PlayerHandle, SdkError> {
     let o: Options = serde_wasm_bindgen::from_value(options)
         .map_err(|e| SdkError::InvalidArgument(format!("player options: {e}")))?;
@@ -331,6 +334,7 @@ pub fn start_player(
     let notify: Rc<dyn Fn(Signal)> = Rc::new(move |s| {
         let _ = notify_tx.unbounded_send(Msg::Mse(s));
     });
+    // It opens while the session is asked for (the engine does not wait for it).
     let sink = MediaSink::attach(&video, notify)?;
     let mut listeners = Vec::new();
     for (kind, event) in [
@@ -390,7 +394,16 @@ pub fn start_player(
     let start_target = target.clone();
     spawn_local(async move {
         let started = async {
-            let grant = session::open(&start_target).await?;
+            // The session the page's JavaScript asked for while the wasm loaded, if it could
+            // (it resolves to nothing where it could not); else it is asked for now.
+            let early = match early_session {
+                Some(p) => JsFuture::from(p).await.ok().filter(JsValue::is_object),
+                None => None,
+            };
+            let grant = match early {
+                Some(answer) => session::open_early(&start_target, &answer).await?,
+                None => session::open(&start_target).await?,
+            };
             let cipher = ObjectCipher::new(
                 choice,
                 &grant.key,
@@ -437,7 +450,6 @@ pub fn start_player(
         early_play: None,
         sink,
         _listeners: listeners,
-        source_open: false,
         started: None,
         play: None,
         ready_sent: false,
@@ -508,7 +520,6 @@ struct Driver {
     // which run after the listeners are gone.
     sink: MediaSink,
     _listeners: Vec<Listener>,
-    source_open: bool,
     started: Option<Box<Started>>,
     play: Option<Playing>,
     ready_sent: bool,
@@ -611,8 +622,8 @@ impl Driver {
                 self.begin()?;
             }
             Msg::Mse(Signal::SourceOpen) => {
-                self.source_open = true;
-                self.begin()?;
+                let done = self.sink.on_open()?;
+                self.finish_ops(done);
             }
             Msg::Mse(signal) => {
                 let done = self.sink.on_signal(signal);
@@ -632,11 +643,7 @@ impl Driver {
                     p.player.handle_timeout(t);
                 }
             }
-            Msg::Fetch {
-                id,
-                result,
-                in_worker,
-            } => self.on_fetch(id, result, in_worker),
+            Msg::Fetch { id, result, by } => self.on_fetch(id, result, by),
             Msg::Urls(id, result) => self.on_urls(id, result),
             Msg::Renewed(id, result) => self.on_renewed(id, result)?,
             Msg::SetRendition(index) => self.set_rendition(index),
@@ -654,9 +661,10 @@ impl Driver {
         Ok(())
     }
 
-    /// Starts the engine once both the session and the MediaSource are there.
+    /// Starts the engine once the session is there, open MediaSource or not: the first fetches
+    /// go out at once, and what they bring is appended when it opens.
     fn begin(&mut self) -> Result<(), SdkError> {
-        if !self.source_open || self.play.is_some() {
+        if self.play.is_some() {
             return Ok(());
         }
         let Some(started) = self.started.take() else {
@@ -1137,7 +1145,7 @@ impl Driver {
         }
     }
 
-    fn on_fetch(&mut self, id: FetchId, result: FetchResult, in_worker: bool) {
+    fn on_fetch(&mut self, id: FetchId, result: FetchResult, by: OpenedBy) {
         let Some(p) = &mut self.play else { return };
         // An aborted fetch is no longer listed.
         if !matches!(p.fetches.get(&id), Some(FetchState::InFlight(..))) {
@@ -1159,7 +1167,9 @@ impl Driver {
                 {
                     let mut s = self.shared.borrow_mut();
                     s.stats.objects += 1;
-                    s.stats.worker_objects += u32::from(in_worker);
+                    s.stats.worker_objects += u32::from(by == OpenedBy::Worker);
+                    s.stats.objects_before_worker +=
+                        u32::from(by == OpenedBy::PageWhileWorkerLoads);
                     s.stats.sealed_bytes += bytes as f64;
                     s.stats.plain_bytes += f64::from(plain.length());
                     s.stats.fetch_ms += elapsed_ms as f64;
@@ -1364,11 +1374,7 @@ fn spawn_fetch(
         size: job.size,
         nonce: job.nonce,
     };
-    p.opener.start(fetch, move |result, in_worker| {
-        let _ = tx.unbounded_send(Msg::Fetch {
-            id,
-            result,
-            in_worker,
-        });
+    p.opener.start(fetch, move |result, by| {
+        let _ = tx.unbounded_send(Msg::Fetch { id, result, by });
     })
 }

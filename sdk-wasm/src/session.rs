@@ -1,6 +1,11 @@
 //! The playback session API (`docs/playback.md`): ask the server for a session with a fresh
 //! ephemeral X25519 key, open the content key it releases to that key, open the manifest (sent
 //! inline, or fetched for packages that predate that), and ask for more presigned URLs (which, and when, the engine decides).
+//!
+//! A player started before the wasm has loaded finds its session already asked for by the
+//! package's JavaScript (`npm/src/internal/early-session.ts`: a WebCrypto X25519 key, the same
+//! request), so the round trip overlaps the wasm's download and compilation; [`open_early`]
+//! takes that answer from there, with the same checks.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -15,7 +20,7 @@ use cinelock_core::presigned::PresignedUrl;
 use cinelock_core::{DataKey, RecipientSecretKey};
 use js_sys::{Object, Reflect, Uint8Array};
 use serde::{Deserialize, Serialize};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Response;
 use zeroize::Zeroizing;
@@ -107,6 +112,11 @@ async fn request(
         encode_segment(&target.asset_id)
     );
     let answer: PlayAnswer = post_json(&url, &body).await?;
+    check_asset(target, answer).map(|answer| (secret, answer))
+}
+
+/// The answer is for the asset asked for.
+fn check_asset(target: &PlayTarget, answer: PlayAnswer) -> Result<PlayAnswer, SdkError> {
     if answer.asset_id != target.asset_id {
         return Err(SdkError::server(
             200,
@@ -114,7 +124,7 @@ async fn request(
             "the session names another asset".into(),
         ));
     }
-    Ok((secret, answer))
+    Ok(answer)
 }
 
 fn unhex(s: &str) -> Result<Zeroizing<Vec<u8>>, SdkError> {
@@ -142,8 +152,37 @@ pub(crate) async fn open_download(target: &PlayTarget) -> Result<Download, SdkEr
 /// Asks for a session and opens what it grants.
 pub(crate) async fn open(target: &PlayTarget) -> Result<Grant, SdkError> {
     let (secret, answer) = request(target, false).await?;
+    open_answer(target, &secret, answer).await
+}
+
+/// Opens a session the package's JavaScript asked for while the wasm loaded: `early` is
+/// `{secret, status, text, retryAfter}` (the one-time X25519 secret key, 32 bytes, and the
+/// answer as it came). Refused, or unreadable, it is the same error as from [`open`].
+pub(crate) async fn open_early(target: &PlayTarget, early: &JsValue) -> Result<Grant, SdkError> {
+    let get = |k: &str| Reflect::get(early, &k.into()).unwrap_or(JsValue::UNDEFINED);
+    let js_secret = get("secret")
+        .dyn_into::<Uint8Array>()
+        .map_err(|_| SdkError::Platform("early session: no key".into()))?;
+    let secret_bytes = Zeroizing::new(js_secret.to_vec());
+    js_secret.fill(0, 0, js_secret.length());
+    let secret = RecipientSecretKey::from_bytes(&secret_bytes)?;
+    let status = get("status").as_f64().unwrap_or(0.0) as u16;
+    let text = get("text").as_string().unwrap_or_default();
+    let retry_after_ms = get("retryAfter")
+        .as_string()
+        .and_then(|v| parse_retry_after(&v));
+    let answer: PlayAnswer = read_answer(status, &text, retry_after_ms)?;
+    open_answer(target, &secret, check_asset(target, answer)?).await
+}
+
+/// Opens what a session's answer grants with the key it was asked for with.
+async fn open_answer(
+    target: &PlayTarget,
+    secret: &RecipientSecretKey,
+    answer: PlayAnswer,
+) -> Result<Grant, SdkError> {
     let released = unhex(&answer.key)?;
-    let key = open_content_key(&secret, &target.asset_id, &released)?;
+    let key = open_content_key(secret, &target.asset_id, &released)?;
     let nonce = ObjectNonce::parse(&answer.manifest_nonce).ok_or_else(|| {
         SdkError::server(
             200,
@@ -226,11 +265,26 @@ async fn post_json<T: for<'de> Deserialize<'de>>(
     let response = platform::fetch(url, &init).await.map_err(|e| network(&e))?;
     let status = response.status();
     let text = text(&response).await?;
+    let retry_after_ms = response
+        .headers()
+        .get("retry-after")
+        .ok()
+        .flatten()
+        .and_then(|v| parse_retry_after(&v));
+    read_answer(status, &text, retry_after_ms)
+}
+
+/// A JSON answer of the API: the value on 200, else the error it describes.
+fn read_answer<T: for<'de> Deserialize<'de>>(
+    status: u16,
+    text: &str,
+    retry_after_ms: Option<u64>,
+) -> Result<T, SdkError> {
     if status == 200 {
-        return serde_json::from_str(&text)
+        return serde_json::from_str(text)
             .map_err(|e| SdkError::server(status, None, format!("unreadable answer: {e}")));
     }
-    let err = serde_json::from_str::<ErrorBody>(&text)
+    let err = serde_json::from_str::<ErrorBody>(text)
         .ok()
         .map(|a| a.error);
     Err(match err {
@@ -238,15 +292,15 @@ async fn post_json<T: for<'de> Deserialize<'de>>(
         Some(e) if e.code == ApiErrorCode::Denied => SdkError::Denied {
             reason: e.reason.unwrap_or_else(|| "denied".into()),
             message: e.message,
-            retry_after_ms: retry_after(&response),
+            retry_after_ms,
         },
         Some(e) => SdkError::server(status, Some(e.code), e.message),
         None => SdkError::server(status, None, format!("HTTP {status}")),
     })
 }
 
-fn retry_after(response: &Response) -> Option<u64> {
-    let v = response.headers().get("retry-after").ok().flatten()?;
+/// `Retry-After` in seconds, as milliseconds.
+fn parse_retry_after(v: &str) -> Option<u64> {
     v.trim().parse::<u64>().ok().map(|s| s * 1000)
 }
 

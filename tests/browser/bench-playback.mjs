@@ -15,6 +15,10 @@
 // decrypt cost per segment (time inside AES-GCM, per object and per MB), and the page's main
 // thread task time over the run (DevTools' Performance.getMetrics TaskDuration: what the
 // player costs the page's own work), with ratios to plain.
+//
+// CINELOCK_BENCH_TRACE=1 also takes a Chromium trace (the Tracing domain over the pipe) of the
+// first round of the default player, and prints the page thread's tasks from the call to the
+// first frame: when each ran, for how long, and what took most of it.
 import { createDecipheriv, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,6 +30,25 @@ import { decap, deriveKeyPair, keySchedule } from "../spec/hpke.mjs";
 
 const SECONDS = Number(process.env.CINELOCK_BENCH_PLAY_SECONDS ?? 60);
 const RUNS = Number(process.env.CINELOCK_BENCH_PLAY_RUNS ?? 5);
+const TRACE = Boolean(process.env.CINELOCK_BENCH_TRACE);
+
+/** The page thread's tasks between the `T0` time stamp and `untilMs` after it, from a trace. */
+function pageTasks(events, untilMs) {
+  const t0 = events.find((e) => e.name === "TimeStamp" && e.args?.data?.message === "T0");
+  if (!t0) return "no T0 in the trace";
+  const end = t0.ts + untilMs * 1000;
+  const mine = events.filter((e) => e.pid === t0.pid && e.tid === t0.tid && e.ph === "X" && e.ts >= t0.ts && e.ts <= end);
+  const wrappers = new Set(["RunTask", "ThreadControllerImpl::RunTask", "BlinkScheduler_PerformMicrotaskCheckpoint", "v8.callFunction", "AsyncTask Run", "TimerBase::run", "SimpleWatcher::OnHandleReady"]);
+  const tasks = mine.filter((e) => e.name === "RunTask" && e.dur >= 1000);
+  let busy = 0;
+  const lines = tasks.map((task) => {
+    busy += task.dur;
+    const inner = mine.filter((e) => !wrappers.has(e.name) && e.ts >= task.ts && e.ts + e.dur <= task.ts + task.dur).sort((a, b) => b.dur - a.dur)[0];
+    const what = inner ? `${inner.name}${inner.args?.data?.url ? " " + inner.args.data.url.split("?")[0].split("/").pop() : ""} ${(inner.dur / 1000).toFixed(1)} ms` : "";
+    return `  ${((task.ts - t0.ts) / 1000).toFixed(1).padStart(6)} ms  ${(task.dur / 1000).toFixed(1).padStart(5)} ms  ${what}`;
+  });
+  return `page thread busy ${(busy / 1000).toFixed(0)} ms of the ${untilMs.toFixed(0)} ms to the first frame, in tasks of 1 ms or more:\n${lines.join("\n")}`;
+}
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 
 /** Opens a sealed media object natively (docs/format.md §14.3). */
@@ -133,6 +156,7 @@ try {
     const video = document.createElement("video");
     video.muted = true;
     document.body.append(video);
+    console.timeStamp("T0");
     const t0 = performance.now();
     const first = new Promise((ok) => video.requestVideoFrameCallback(() => ok(performance.now() - t0)));
     const p = c.play(video, { endpoint: location.origin, assetId: ${JSON.stringify(assetId)}, token: ${JSON.stringify(token)},
@@ -173,10 +197,12 @@ try {
         await chrome.page.send("Performance.enable", {});
         const before = await taskMs(chrome.page);
         const [engine, where] = name.split("-");
+        const stopTrace = TRACE && run === 0 && name === "webcrypto" ? await chrome.trace() : null;
         const r = name === "plain"
           ? await chrome.page.evaluate(PLAIN(plainTracks.map((t) => ({ type: t.type, urls: t.keys.map((k) => store.presign(k)) }))))
           : await chrome.page.evaluate(CINELOCK(engine, where !== "page"));
         r.pageTaskMs = (await taskMs(chrome.page)) - before;
+        if (stopTrace) console.log(`trace of cinelock (webcrypto, worker), round 1: ${pageTasks(await stopTrace(), r.ttff)}`);
         results[name].push(r);
       } finally {
         await chrome.close();

@@ -13,11 +13,17 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, startServer } from "./harness.mjs";
-import { launchRaw } from "./cdp.mjs";
+import { launchRaw, threadTimes } from "./cdp.mjs";
 import { ACCESS_KEY, BUCKET, SECRET_KEY, startGarage } from "./garage.mjs";
 
 const MIB = Number(process.env.CINELOCK_BENCH_UPLOAD_MIB ?? 1024);
 const PARALLEL = Number(process.env.CINELOCK_BENCH_PARALLEL ?? 4);
+// CINELOCK_BENCH_TRACE=1: a Chromium trace of each upload of the first link, summarised as the
+// busy time of every browser thread (which process and thread the browser's CPU goes to).
+const TRACE = Boolean(process.env.CINELOCK_BENCH_TRACE);
+let tracer = null;
+// CINELOCK_BENCH_CHUNK_KIB: the sealed stream's chunk size asked for at creation (default: the server's, 256 KiB).
+const CHUNK_KIB = Number(process.env.CINELOCK_BENCH_CHUNK_KIB ?? 0);
 const CONDITIONS = [
   ["unthrottled", null],
   ["100 Mbit/s", { latency: 0, uploadThroughput: 100e6 / 8, downloadThroughput: 100e6 / 8 }],
@@ -92,11 +98,17 @@ async function measured(page, workers, expression) {
     }
   })();
   let value;
+  const stopTrace = tracer ? await tracer(["toplevel"]) : null;
   try {
     value = await page.evaluate(expression);
   } finally {
     done = true;
     await sampler;
+  }
+  if (stopTrace) {
+    const rows = threadTimes(await stopTrace()).filter((r) => r.ms >= 20).slice(0, 14);
+    console.log(`  busy threads (Chromium trace, top-level tasks, thread CPU time), ${(value.ms / 1000).toFixed(1)} s upload:`);
+    for (const r of rows) console.log(`    ${r.ms.toFixed(0).padStart(7)} ms  ${String(r.tasks).padStart(7)} tasks  ${r.process} / ${r.thread}`);
   }
   const cpu1 = cpu();
   // (A worker that ended with the upload took its profile with it: profile worker: false.)
@@ -133,6 +145,7 @@ try {
     writeSource();
     chrome = await launchRaw();
     const { page } = chrome;
+    tracer = TRACE && condition === CONDITIONS[0][0] ? chrome.trace : null;
     await page.goto(`${server.url}/`);
     await page.evaluate(`(() => { const i = document.createElement("input"); i.type = "file"; i.id = "bench"; document.body.append(i); })()`);
     await page.setFile("#bench", file);
@@ -159,7 +172,7 @@ try {
 
     // (2) Cinelock, in the upload worker and on the page's own thread.
     for (const worker of [true, false]) {
-      const res = await fetch(`${server.url}/v1/uploads`, { method: "POST", headers: { authorization: "Bearer clk_dev_insecure_demo_key", "content-type": "application/json" }, body: JSON.stringify({ size: bytes }) });
+      const res = await fetch(`${server.url}/v1/uploads`, { method: "POST", headers: { authorization: "Bearer clk_dev_insecure_demo_key", "content-type": "application/json" }, body: JSON.stringify({ size: bytes, ...(CHUNK_KIB ? { chunk_size: CHUNK_KIB * 1024 } : {}) }) });
       const created = await res.json();
       const r = await measured(page, workers, `(async () => {
         const c = await import("/sdk/dist/index.js");

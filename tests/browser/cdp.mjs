@@ -12,6 +12,42 @@ const FLAGS = [
   "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ];
 
+/**
+ * Per-thread busy time in a trace from `trace()`: the top-level tasks (category `toplevel`) of
+ * each thread, summed without counting nested ones twice, as thread CPU time where the trace
+ * has it (`tdur`) and wall time otherwise. Returns rows { process, thread, ms, tasks }, busiest
+ * first.
+ */
+export function threadTimes(events) {
+  const names = new Map(), procs = new Map();
+  for (const e of events) {
+    if (e.ph !== "M") continue;
+    if (e.name === "thread_name") names.set(`${e.pid}:${e.tid}`, e.args.name);
+    if (e.name === "process_name") procs.set(e.pid, e.args.name);
+  }
+  const byThread = new Map();
+  for (const e of events) {
+    if (e.ph !== "X" || !String(e.cat).split(",").includes("toplevel")) continue;
+    const k = `${e.pid}:${e.tid}`;
+    if (!byThread.has(k)) byThread.set(k, []);
+    byThread.get(k).push(e);
+  }
+  const rows = [];
+  for (const [k, es] of byThread) {
+    es.sort((a, b) => a.ts - b.ts);
+    let end = -Infinity, us = 0, tasks = 0;
+    for (const e of es) {
+      if (e.ts < end) continue; // nested in the task counted before
+      end = e.ts + (e.dur ?? 0);
+      us += e.tdur ?? e.dur ?? 0;
+      tasks++;
+    }
+    const pid = Number(k.split(":")[0]);
+    rows.push({ process: procs.get(pid) ?? String(pid), thread: names.get(k) ?? k, ms: us / 1000, tasks });
+  }
+  return rows.sort((a, b) => b.ms - a.ms);
+}
+
 export async function launchRaw(extraArgs = []) {
   const profile = mkdtempSync(join(tmpdir(), "cinelock-cdp-"));
   const child = spawn(process.env.CINELOCK_CHROMIUM ?? "/usr/bin/chromium",
@@ -106,6 +142,29 @@ export async function launchRaw(extraArgs = []) {
   };
   return {
     page,
+    /**
+     * Starts a Chromium trace (the browser's `Tracing` domain, every process and thread) with
+     * `categories`; the returned function stops it and resolves to the trace events
+     * (`{ name, cat, ph, ts, dur, pid, tid, args }`, `ts` in µs). For benchmarks: where a
+     * thread's time goes, natively as well as in script.
+     */
+    async trace(categories = ["devtools.timeline", "toplevel", "v8.execute", "blink", "netlog"]) {
+      const events = [];
+      let complete;
+      const done = new Promise((r) => { complete = r; });
+      const listener = (msg) => {
+        if (msg.method === "Tracing.dataCollected") events.push(...msg.params.value);
+        if (msg.method === "Tracing.tracingComplete") complete();
+      };
+      listeners.add(listener);
+      await send("Tracing.start", { traceConfig: { includedCategories: categories, recordMode: "recordAsMuchAsPossible" }, transferMode: "ReportEvents" });
+      return async () => {
+        await send("Tracing.end");
+        await done;
+        listeners.delete(listener);
+        return events;
+      };
+    },
     close: async () => {
       // A graceful close waits for Chromium's helper processes, which would otherwise still be
       // writing the profile while it is removed; SIGKILL if that hangs.

@@ -99,8 +99,11 @@ test("an asset transcoded by the real pipeline plays: time advances and frames a
     const s = await page.evaluate(() => ({ stats: window.t.player.stats(), renditions: window.t.player.renditions() }));
     assert.deepEqual(s.renditions.map((r) => r.id), ["v240", "v360", "v480"]);
     assert.equal(s.stats.engine, "webcrypto");
-    // Every object was fetched and opened in the player's worker, none on the page's thread.
-    assert.equal(s.stats.workerObjects, s.stats.objects);
+    // Every object was fetched and opened in the player's worker, but for the first four if
+    // they were asked for while it still loaded (an init and a media object for video and for
+    // audio: the first frame does not wait for the worker's start).
+    assert.ok(s.stats.workerObjects > 0 && s.stats.objectsBeforeWorker <= 4, JSON.stringify(s.stats));
+    assert.equal(s.stats.workerObjects + s.stats.objectsBeforeWorker, s.stats.objects);
     assert.equal(page.workers().length, 1);
     assert.equal(s.stats.packageKind, "full");
     assert.equal(s.stats.decryptFailures, 0);
@@ -119,6 +122,47 @@ test("an asset transcoded by the real pipeline plays: time advances and frames a
     assert.deepEqual(gone, { src: null, more: 0, renditions: 0 });
     // ...and ends its worker (whose fetches the page's resource timing does not see).
     assert.equal(page.workers().length, 0);
+  } finally {
+    await close();
+  }
+});
+
+test("play() before the wasm has loaded asks for the session while it loads, once; a refusal is the same error", async () => {
+  /** A fresh page whose wasm arrives 800 ms late, and when the session and the wasm went. */
+  const slowWasmPage = async () => {
+    const fresh = await freshPage();
+    const seen = [];
+    await fresh.page.route("**/*.wasm", async (route) => {
+      await new Promise((ok) => setTimeout(ok, 800));
+      await route.continue();
+    });
+    fresh.page.on("request", (r) => { if (r.method() === "POST" && /\/v1\/play\/[^/]+$/.test(r.url())) seen.push(["session", Date.now()]); });
+    fresh.page.on("requestfinished", (r) => { if (r.url().endsWith(".wasm")) seen.push(["wasm loaded", Date.now()]); });
+    const at = (what) => seen.find(([w]) => w === what)?.[1];
+    const sessions = () => seen.filter(([w]) => w === "session").length;
+    return { ...fresh, seen, at, sessions };
+  };
+  {
+    const { page, close, seen, at, sessions } = await slowWasmPage();
+    try {
+      await startPlaying(page, { assetId: asset.id, token: asset.token });
+      await readyAndPlay(page);
+      assert.ok(at("session") < at("wasm loaded"), JSON.stringify(seen));
+      assert.equal(sessions(), 1, JSON.stringify(seen));
+      assert.equal((await page.evaluate(() => window.t.player.stats())).sessions, 1);
+      await waitFor(page, () => window.t.video.currentTime > 1);
+    } finally {
+      await close();
+    }
+  }
+  // Refused while the wasm loads: the error the wasm's own request would have given.
+  const { page, close, seen, at, sessions } = await slowWasmPage();
+  try {
+    await startPlaying(page, { assetId: asset.id });
+    await waitFor(page, () => window.t.events.some((e) => e.type === "error"));
+    const [refused] = await events(page, "error");
+    assert.deepEqual({ code: refused.code, reason: refused.reason }, { code: "denied", reason: "token_required" });
+    assert.ok(at("session") < at("wasm loaded") && sessions() === 1, JSON.stringify(seen));
   } finally {
     await close();
   }
@@ -234,7 +278,7 @@ test("the WebAssembly engine plays the same package", async () => {
     const s = await page.evaluate(() => window.t.player.stats());
     assert.equal(s.engine, "wasm");
     // The wasm engine, the costly one, runs in the worker too.
-    assert.ok(s.objects >= 4 && s.workerObjects === s.objects, JSON.stringify(s));
+    assert.ok(s.objects >= 4 && s.workerObjects > 0 && s.workerObjects + s.objectsBeforeWorker === s.objects, JSON.stringify(s));
     assert.ok((await frames(page)) > 60);
   } finally {
     await close();
@@ -481,7 +525,7 @@ test("a worker that breaks while playing is given up: the segments it had are fe
     await readyAndPlay(page);
     await waitFor(page, () => window.t.video.currentTime > 1);
     const before = await page.evaluate(() => window.t.player.stats());
-    assert.ok(before.workerObjects > 0 && before.workerObjects === before.objects, JSON.stringify(before));
+    assert.ok(before.workerObjects > 0 && before.workerObjects + before.objectsBeforeWorker === before.objects, JSON.stringify(before));
     // What a panic in the worker's wasm comes to: a rejection nothing handles.
     await page.workers()[0].evaluate(() => { setTimeout(() => Promise.reject(new Error("simulated failure"))); });
     await waitFor(page, (n) => window.t.player.stats().objects >= n + 3 && window.t.video.currentTime > 8, before.objects, 60_000);
@@ -494,7 +538,11 @@ test("a worker that breaks while playing is given up: the segments it had are fe
   }
 });
 
-/** Loads `url` and returns the <cinelock-player>'s stats once it is ready (or its error). */
+/**
+ * Loads `url` and returns the <cinelock-player>'s stats once it is ready and has opened 8
+ * objects (past the first ones, which the page opens itself while the worker loads), or its
+ * error.
+ */
 async function embedStats(url) {
   const context = await browser.newContext();
   try {
@@ -503,7 +551,10 @@ async function embedStats(url) {
     const handle = await page.locator("cinelock-player").elementHandle({ timeout: 20_000 });
     return await handle.evaluate(async (el) => {
       while (!el.player) await new Promise((ok) => setTimeout(ok, 50));
-      return el.player.ready.then(() => ({ ready: true, ...el.player.stats() }), (e) => ({ code: e.code, message: e.message }));
+      return el.player.ready.then(async () => {
+        for (let i = 0; i < 400 && el.player.stats().objects < 8; i++) await new Promise((ok) => setTimeout(ok, 50));
+        return { ready: true, ...el.player.stats() };
+      }, (e) => ({ code: e.code, message: e.message }));
     });
   } finally {
     await context.close();
@@ -528,10 +579,10 @@ test("segments are opened in a worker, for a cross-origin embed too; without one
   try {
     // The SDK is on the server's origin, the page on another: the worker starts through a blob: module.
     const embedded = await embedStats(`http://localhost:${open.port}/`);
-    assert.ok(embedded.ready && embedded.objects >= 2 && embedded.workerObjects === embedded.objects, JSON.stringify(embedded));
+    assert.ok(embedded.ready && embedded.objects >= 8 && embedded.workerObjects > 0 && embedded.workerObjects + embedded.objectsBeforeWorker === embedded.objects, JSON.stringify(embedded));
     // A page that forbids workers still plays, on its own thread.
     const forbidden = await embedStats(`http://localhost:${strict.port}/`);
-    assert.ok(forbidden.ready && forbidden.objects >= 2 && forbidden.workerObjects === 0, JSON.stringify(forbidden));
+    assert.ok(forbidden.ready && forbidden.objects >= 8 && forbidden.workerObjects === 0 && forbidden.objectsBeforeWorker === 0, JSON.stringify(forbidden));
   } finally {
     await open.stop();
     await strict.stop();

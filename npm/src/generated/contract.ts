@@ -913,6 +913,11 @@ bandwidthEstimate: number, objects: number, sealedBytes: number, plainBytes: num
  */
 workerObjects: number, 
 /**
+ * Objects fetched and opened on the page's thread while the worker was still loading
+ * (the first ones: playback does not wait for the worker to start).
+ */
+objectsBeforeWorker: number, 
+/**
  * Sessions opened: the first, and one per renewal.
  */
 sessions: number, 

@@ -9,7 +9,8 @@
  * playback engine; this file only types and relays.
  */
 import type { CaptionKind, PlayerRetrying, PlayerStats as WasmPlayerStats, Playing, Rendition, RenditionChange, RenditionChangeReason, Stall, StallEnd, TextTrackInfo, TextTracks, WorkerState } from "../generated/contract.js";
-import { load, wasm } from "../internal/wasm.js";
+import { isLoaded, load, wasm } from "../internal/wasm.js";
+import { requestEarlySession, type EarlySession } from "../internal/early-session.js";
 import { describeWorkerError, reportWorkerFailure, startWorker, workersAvailable, type WorkerStatus } from "../internal/workers.js";
 import { cinelockError } from "../internal/errors.js";
 import type { CinelockError } from "./errors.js";
@@ -101,7 +102,7 @@ export interface PlayerStats extends WasmPlayerStats {
 
 const EMPTY_STATS: WasmPlayerStats = {
   engine: "", packageKind: "", packageId: "", duration: 0, bandwidthEstimate: 0, objects: 0, sealedBytes: 0,
-  plainBytes: 0, fetchMs: 0, decryptMs: 0, decryptFailures: 0, appends: 0, urlRequests: 0, workerObjects: 0, sessions: 0,
+  plainBytes: 0, fetchMs: 0, decryptMs: 0, decryptFailures: 0, appends: 0, urlRequests: 0, workerObjects: 0, objectsBeforeWorker: 0, sessions: 0,
   viewId: null, beaconsSent: 0, beaconEvents: 0, beaconsFailed: 0,
 };
 
@@ -140,13 +141,25 @@ export class Player extends EventTarget {
     this.addEventListener("ready", () => resolveReady());
     this.addEventListener("error", (e) => rejectReady(e.detail.error));
     const { endpoint = globalThis.location?.origin ?? "", worker = true, ...rest } = options;
-    load().then(
-      () => {
-        if (this.#destroyed) return;
-        this.#handle = wasm.startPlayer(video, { endpoint, ...rest }, (e: { type: PlayerEventType } & Record<string, unknown>) => this.#relay(e), worker ? this.#startWorker() : undefined);
-        if (this.#pendingRendition !== undefined) this.setRendition(this.#pendingRendition);
-      },
-    ).catch((error: unknown) => this.#relay({ type: "error", error }));
+    const start = (early?: Promise<EarlySession | undefined>) => {
+      if (this.#destroyed) return;
+      this.#handle = wasm.startPlayer(video, { endpoint, ...rest }, (e: { type: PlayerEventType } & Record<string, unknown>) => this.#relay(e), worker ? this.#startWorker() : undefined, early);
+      if (this.#pendingRendition !== undefined) this.setRendition(this.#pendingRendition);
+    };
+    // Loaded already: the session request goes out now, not after the caller's task (whose
+    // `video.play()` alone can hold the thread for milliseconds).
+    if (isLoaded()) {
+      try {
+        start();
+      } catch (error) {
+        // Reported as an event, as when loading first: listeners are not attached yet.
+        queueMicrotask(() => this.#relay({ type: "error", error }));
+      }
+      return;
+    }
+    // Not loaded yet: the session is asked for while the wasm loads.
+    const early = requestEarlySession({ endpoint, assetId: rest.assetId, token: rest.token, password: rest.password, package: rest.package });
+    load().then(() => start(early)).catch((error: unknown) => this.#relay({ type: "error", error }));
   }
 
   /** The player's worker, started here (where bundlers see it) and handed to the wasm. */

@@ -580,9 +580,10 @@ test("segments are opened in a worker, for a cross-origin embed too; without one
     // The SDK is on the server's origin, the page on another: the worker starts through a blob: module.
     const embedded = await embedStats(`http://localhost:${open.port}/`);
     assert.ok(embedded.ready && embedded.objects >= 8 && embedded.workerObjects > 0 && embedded.workerObjects + embedded.objectsBeforeWorker === embedded.objects, JSON.stringify(embedded));
-    // A page that forbids workers still plays, on its own thread.
+    // A page that forbids workers still plays, on its own thread (the first objects may have
+    // been asked for before the worker's failure was known).
     const forbidden = await embedStats(`http://localhost:${strict.port}/`);
-    assert.ok(forbidden.ready && forbidden.objects >= 8 && forbidden.workerObjects === 0 && forbidden.objectsBeforeWorker === 0, JSON.stringify(forbidden));
+    assert.ok(forbidden.ready && forbidden.objects >= 8 && forbidden.worker === "failed" && forbidden.workerObjects === 0 && forbidden.objectsBeforeWorker <= 4, JSON.stringify(forbidden));
   } finally {
     await open.stop();
     await strict.stop();

@@ -769,8 +769,11 @@ impl Driver {
         tracks: Vec<TextTrackGrant>,
     ) {
         let poster = extras::poster_url(manifest, urls).map(|(p, u)| (p.clone(), u.to_owned()));
-        // A poster the page set stays.
-        if let Some((poster, url)) = poster.filter(|_| self.video.poster().is_empty()) {
+        // A poster the page set stays. None is fetched for an element already asked to play:
+        // the first frame comes first, and the poster's fetch, opening and decoding would only
+        // compete with the first segments for the link and the CPU.
+        let wanted = self.video.poster().is_empty() && self.video.paused();
+        if let Some((poster, url)) = poster.filter(|_| wanted) {
             let (cipher, tx) = (opener.local(), self.tx.clone());
             spawn_local(async move {
                 let opened = extras::open_poster(&cipher, &poster, &url).await;

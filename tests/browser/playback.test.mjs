@@ -168,6 +168,36 @@ test("play() before the wasm has loaded asks for the session while it loads, onc
   }
 });
 
+test("an element already asked to play fetches no poster: the first frame comes first", async () => {
+  const { page, close } = await freshPage();
+  try {
+    await page.evaluate(async ({ assetId, token }) => {
+      const c = await import("/sdk/dist/index.js");
+      const video = document.createElement("video");
+      video.muted = true;
+      document.body.append(video);
+      const player = c.play(video, { endpoint: location.origin, assetId, token, worker: false });
+      const events = [];
+      player.addEventListener("error", (e) => events.push({ type: "error", code: e.detail.error.code }));
+      player.addEventListener("ready", () => events.push({ type: "ready" }));
+      video.play().catch(() => undefined);
+      window.t = { player, video, events };
+    }, { assetId: asset.id, token: asset.token });
+    await waitFor(page, () => window.t.video.currentTime > 1);
+    const seen = await page.evaluate(() => ({
+      poster: window.t.video.poster,
+      fetched: performance.getEntriesByType("resource").filter((e) => e.name.includes("poster.cnls")).length,
+      segments: performance.getEntriesByType("resource").filter((e) => /\/[0-9]{5}[.]cnls/.test(e.name)).length,
+    }));
+    // The page's own fetches (worker: false) are all in its resource timing.
+    assert.ok(seen.segments > 0, JSON.stringify(seen));
+    assert.deepEqual({ poster: seen.poster, fetched: seen.fetched }, { poster: "", fetched: 0 });
+    assert.deepEqual(await events(page, "error"), []);
+  } finally {
+    await close();
+  }
+});
+
 test("captions added through the API are the player's text tracks: listed, selected, and their cues read; the poster shows before playback", async () => {
   const en = await env.api(server, "POST", `/v1/assets/${asset.id}/captions`, {
     language: "en", label: "English", kind: "captions",

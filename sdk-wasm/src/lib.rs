@@ -30,3 +30,4 @@ pub use engine::EngineChoice;
 pub use error::SdkError;
 pub use objects::open_media_object;
 pub use opener::serve_opener;
+pub use warm::warm_up;

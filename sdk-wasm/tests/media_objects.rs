@@ -1,10 +1,12 @@
 //! In headless Chromium: the player's object opener, on the WebCrypto fast path and on the wasm
 //! fallback, opens every positive media vector (`tests/vectors/media-v2.json`) to its plaintext
-//! and refuses every negative one with the vector's error, exactly as the core does.
+//! and refuses every negative one with the vector's error, exactly as the core does. And the
+//! warm-up `load()` runs over the player's start path succeeds: the SDK ignores its failure, so
+//! only this would show one.
 
 #![cfg(target_arch = "wasm32")]
 
-use cinelock_sdk_wasm::open_media_object;
+use cinelock_sdk_wasm::{open_media_object, warm_up};
 use js_sys::Uint8Array;
 use serde_json::Value;
 use wasm_bindgen_test::*;
@@ -65,5 +67,13 @@ async fn both_engines_refuse_every_negative_object_with_its_error() {
         for engine in ENGINES {
             assert_eq!(open(engine, v).await, Err(want), "{engine}: {}", v["name"]);
         }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_start_path_warm_up_runs_to_its_end() {
+    // Twice: the second run is the warm one, and must succeed as well.
+    for _ in 0..2 {
+        warm_up().await.expect("the warm-up fails");
     }
 }

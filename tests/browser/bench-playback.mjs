@@ -25,7 +25,7 @@ import { createDecipheriv, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { launchRaw } from "./cdp.mjs";
+import { launchRaw, topLevelTasks } from "./cdp.mjs";
 import { startGarage } from "./garage.mjs";
 import * as env from "./playback-env.mjs";
 import { decap, deriveKeyPair, keySchedule } from "../spec/hpke.mjs";
@@ -41,14 +41,7 @@ function pageTasks(events, untilMs) {
   const end = t0.ts + untilMs * 1000;
   const mine = events.filter((e) => e.pid === t0.pid && e.tid === t0.tid && e.ph === "X" && e.ts >= t0.ts && e.ts <= end);
   const wrappers = new Set(["RunTask", "ThreadControllerImpl::RunTask", "BlinkScheduler_PerformMicrotaskCheckpoint", "v8.callFunction", "AsyncTask Run", "TimerBase::run", "SimpleWatcher::OnHandleReady"]);
-  // Top-level tasks (either name, by category), each counted once.
-  const tasks = [];
-  let last = -Infinity;
-  for (const e of [...mine].sort((a, b) => a.ts - b.ts)) {
-    if ((e.name !== "RunTask" && e.name !== "ThreadControllerImpl::RunTask") || e.ts < last) continue;
-    last = e.ts + e.dur;
-    if (e.dur >= 1000) tasks.push(e);
-  }
+  const tasks = (topLevelTasks(mine).get(`${t0.pid}:${t0.tid}`) ?? []).filter((e) => e.dur >= 1000);
   let busy = 0;
   const lines = tasks.map((task) => {
     busy += task.dur;

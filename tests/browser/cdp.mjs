@@ -13,10 +13,27 @@ const FLAGS = [
 ];
 
 /**
- * Per-thread busy time in a trace from `trace()`: the top-level tasks (category `toplevel`) of
- * each thread, summed without counting nested ones twice, as thread CPU time where the trace
- * has it (`tdur`) and wall time otherwise. Returns rows { process, thread, ms, tasks }, busiest
- * first.
+ * The top-level tasks (category `toplevel`) of each thread in a trace from `trace()`, in time
+ * order, a task nested in the one before left out: a Map from "pid:tid" to its tasks.
+ */
+export function topLevelTasks(events) {
+  const byThread = new Map();
+  for (const e of [...events].sort((a, b) => a.ts - b.ts)) {
+    if (e.ph !== "X" || !String(e.cat).split(",").includes("toplevel")) continue;
+    const k = `${e.pid}:${e.tid}`;
+    if (!byThread.has(k)) byThread.set(k, { end: -Infinity, tasks: [] });
+    const t = byThread.get(k);
+    if (e.ts < t.end) continue; // nested in the task before
+    t.end = e.ts + (e.dur ?? 0);
+    t.tasks.push(e);
+  }
+  return new Map([...byThread].map(([k, t]) => [k, t.tasks]));
+}
+
+/**
+ * Per-thread busy time in a trace from `trace()`: each thread's top-level tasks summed as
+ * thread CPU time where the trace has it (`tdur`) and wall time otherwise. Returns rows
+ * { process, thread, ms, tasks }, busiest first.
  */
 export function threadTimes(events) {
   const names = new Map(), procs = new Map();
@@ -25,25 +42,11 @@ export function threadTimes(events) {
     if (e.name === "thread_name") names.set(`${e.pid}:${e.tid}`, e.args.name);
     if (e.name === "process_name") procs.set(e.pid, e.args.name);
   }
-  const byThread = new Map();
-  for (const e of events) {
-    if (e.ph !== "X" || !String(e.cat).split(",").includes("toplevel")) continue;
-    const k = `${e.pid}:${e.tid}`;
-    if (!byThread.has(k)) byThread.set(k, []);
-    byThread.get(k).push(e);
-  }
   const rows = [];
-  for (const [k, es] of byThread) {
-    es.sort((a, b) => a.ts - b.ts);
-    let end = -Infinity, us = 0, tasks = 0;
-    for (const e of es) {
-      if (e.ts < end) continue; // nested in the task counted before
-      end = e.ts + (e.dur ?? 0);
-      us += e.tdur ?? e.dur ?? 0;
-      tasks++;
-    }
+  for (const [k, tasks] of topLevelTasks(events)) {
+    const us = tasks.reduce((sum, e) => sum + (e.tdur ?? e.dur ?? 0), 0);
     const pid = Number(k.split(":")[0]);
-    rows.push({ process: procs.get(pid) ?? String(pid), thread: names.get(k) ?? k, ms: us / 1000, tasks });
+    rows.push({ process: procs.get(pid) ?? String(pid), thread: names.get(k) ?? k, ms: us / 1000, tasks: tasks.length });
   }
   return rows.sort((a, b) => b.ms - a.ms);
 }

@@ -20,7 +20,7 @@
 //! flight or held, `appended` holds at most the kept window, and window lookups are binary
 //! searches over the segment list.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use super::abr::Abr;
 use super::action::{
@@ -134,9 +134,10 @@ struct SlotState {
     /// After a quota error: the segment under the playhead then. Appends wait until a remove
     /// or the playhead entering another segment makes room.
     quota_wait: Option<usize>,
-    /// A media segment whose first half may still hold a rendition that was dropped (video
+    /// Media segments whose first half may still hold a rendition that was dropped (video
     /// removed from its middle on a switch): not in `appended`, yet to be evicted like it.
-    leftover: Option<usize>,
+    /// A set: a second switch before the first one's leftover is evicted must not forget it.
+    leftover: BTreeSet<usize>,
 }
 
 /// Segment indices around the playhead for one slot (see the module docs).
@@ -1007,10 +1008,10 @@ impl Player {
                 })
             };
             if slot.appended.range(..w.keep_start).next().is_some()
-                || slot.leftover.is_some_and(|k| k < w.keep_start)
+                || slot.leftover.range(..w.keep_start).next().is_some()
             {
                 slot.appended = slot.appended.split_off(&w.keep_start);
-                slot.leftover = slot.leftover.filter(|&k| k >= w.keep_start);
+                slot.leftover = slot.leftover.split_off(&w.keep_start);
                 if let Some(a) = &mut slot.appending
                     && matches!(a.obj, Obj::Media(i) if i < w.keep_start)
                 {
@@ -1021,10 +1022,10 @@ impl Player {
             }
             if let Some(start) = ahead_start
                 && (slot.appended.range(w.keep_end + 1..).next().is_some()
-                    || slot.leftover.is_some_and(|k| k > w.keep_end))
+                    || slot.leftover.range(w.keep_end + 1..).next().is_some())
             {
                 slot.appended.split_off(&(w.keep_end + 1));
-                slot.leftover = slot.leftover.filter(|&k| k <= w.keep_end);
+                slot.leftover.split_off(&(w.keep_end + 1));
                 if let Some(a) = &mut slot.appending
                     && matches!(a.obj, Obj::Media(i) if i > w.keep_end)
                 {
@@ -1472,7 +1473,7 @@ impl Player {
         let start = seg.start + seg.duration / 2.0;
         let slot = &mut self.slots[si];
         slot.appended.split_off(&k);
-        slot.leftover = Some(k);
+        slot.leftover.insert(k);
         if let Some(a) = &mut slot.appending {
             a.removes_after = true;
             if matches!(a.obj, Obj::Media(i) if i >= k) {
@@ -1675,7 +1676,7 @@ impl SlotState {
             appending: None,
             buffered: None,
             quota_wait: None,
-            leftover: None,
+            leftover: BTreeSet::new(),
         }
     }
 }

@@ -1585,6 +1585,32 @@ fn a_hung_fetch_times_out_and_is_retried() {
 }
 
 #[test]
+fn each_buffer_takes_its_first_init_before_its_first_segment_is_here() {
+    // The element sets up its decoders once every buffer has an init: an init held back until
+    // the segment after it arrives would delay the first frame by the rest of that transfer.
+    let mut sim = Sim::new(standard(), config(), 2.0 * MBPS);
+    sim.start();
+    for slot in [Slot::Video, Slot::Audio] {
+        let first_append = |s: &Sim| {
+            s.actions.iter().find_map(|(_, a)| match a {
+                Action::Append { slot: x, id } if *x == slot => Some(*id),
+                _ => None,
+            })
+        };
+        assert!(sim.run_until(30_000, |s| first_append(s).is_some()));
+        let id = first_append(&sim).unwrap();
+        assert_eq!(sim.fetches[&id].kind, FetchKind::Init, "{slot:?}");
+        let (_, media, _, index, _) = sim.media_fetches(slot)[0].clone();
+        assert_eq!(index, 0);
+        assert!(
+            !sim.held.contains(&media) && !sim.appended.contains(&media),
+            "{slot:?}: the init went in only once its first segment was here"
+        );
+    }
+    sim.play_to_end(120_000);
+}
+
+#[test]
 fn a_package_without_audio_plays() {
     let mut sim = Sim::new(package(33.0, 4.0, None), config(), 6.0 * MBPS);
     assert_eq!(sim.player.slots().count(), 1);

@@ -876,6 +876,14 @@ impl Player {
             .find(|r| r.slot == si && r.obj == Obj::Media(i))
     }
 
+    /// The id of `track`'s init segment in slot `si`, if it is fetched and opened.
+    fn held_init(&self, si: usize, track: usize) -> Option<u64> {
+        self.requests
+            .iter()
+            .find(|(_, r)| r.slot == si && r.obj == Obj::Init(track) && r.state == ReqState::Held)
+            .map(|(&id, _)| id)
+    }
+
     fn init_pending(&self, si: usize, track: usize) -> bool {
         self.requests
             .values()
@@ -1049,25 +1057,37 @@ impl Player {
             let Some(c) = self.cursor(si, &w) else {
                 continue;
             };
-            let Some((&id, req)) = self
+            let prev_init = self.slots[si].current_init;
+            let held = self
                 .requests
                 .iter()
                 .find(|(_, r)| r.slot == si && r.obj == Obj::Media(c) && r.state == ReqState::Held)
-            else {
-                continue;
-            };
-            let track = req.track;
-            let slot = &self.slots[si];
-            let prev_init = slot.current_init;
-            let (id, obj) = if prev_init == Some(track) {
-                (id, Obj::Media(c))
-            } else {
-                let Some((&init_id, _)) = self.requests.iter().find(|(_, r)| {
-                    r.slot == si && r.obj == Obj::Init(track) && r.state == ReqState::Held
-                }) else {
-                    continue;
-                };
-                (init_id, Obj::Init(track))
+                .map(|(&id, r)| (id, r.track));
+            let (id, obj) = match held {
+                Some((id, track)) if prev_init == Some(track) => (id, Obj::Media(c)),
+                Some((_, track)) => match self.held_init(si, track) {
+                    Some(init_id) => (init_id, Obj::Init(track)),
+                    None => continue,
+                },
+                // A buffer's first init goes in as soon as it is here, not with the segment
+                // after it: the element sets up its decoders and audio output (about 70 ms
+                // in Chromium) once every buffer has its first init, so the first frame
+                // waits for the last of them.
+                None if prev_init.is_none() => {
+                    let Some(track) = self
+                        .requests
+                        .values()
+                        .find(|r| r.slot == si && r.obj == Obj::Media(c) && r.state.out())
+                        .map(|r| r.track)
+                    else {
+                        continue;
+                    };
+                    match self.held_init(si, track) {
+                        Some(init_id) => (init_id, Obj::Init(track)),
+                        None => continue,
+                    }
+                }
+                None => continue,
             };
             self.requests.get_mut(&id).expect("found").state = ReqState::Appending;
             let slot = &mut self.slots[si];

@@ -106,8 +106,11 @@ build_sdk() {
   log "building the SDK ($profile wasm + TypeScript)"
   cargo build -q --profile "$profile" --target wasm32-unknown-unknown -p cinelock-sdk-wasm
   dir=$profile; [ "$profile" = dev ] && dir=debug
-  # The name section only names functions for debuggers: 131 KB of the module, for nobody.
-  wasm-bindgen --target web --remove-name-section --out-dir npm/pkg \
+  # The name section only names functions for debuggers and profiles: 131 KB of the module,
+  # kept only when asked for (CINELOCK_WASM_NAMES=1, to read a CPU profile).
+  local names=--remove-name-section
+  [ -n "${CINELOCK_WASM_NAMES:-}" ] && names=
+  wasm-bindgen --target web $names --out-dir npm/pkg \
     "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/$dir/cinelock_sdk_wasm.wasm"
   rm -rf npm/dist
   (cd npm && ./node_modules/.bin/tsc -p tsconfig.json)

@@ -18,14 +18,22 @@
 // thread task time over the run (DevTools' Performance.getMetrics TaskDuration: what the
 // player costs the page's own work), with ratios to plain.
 //
-// CINELOCK_BENCH_TRACE=1 also takes a Chromium trace (the Tracing domain over the pipe) of the
-// first round of the default player, and prints the page thread's tasks from the call to the
-// first frame: when each ran, for how long, and what took most of it.
+// CINELOCK_BENCH_TRACE=1 also takes a Chromium trace (the Tracing domain over the pipe) and a
+// CPU profile of the page of the first round of plain MSE and of the default player, and
+// prints, from the call to the first frame: the page thread's tasks (when each ran, for how
+// long, what took most of it), every request of the page and its worker, the element's
+// milestones (appends, its pipeline's set-up, the first frame), each thread's busy time, and
+// the page's CPU profile in 10 ms windows; it also times the session request from Node (the
+// server's own share). The trace and profile are written to the temporary directory (they
+// open in DevTools or Perfetto); build the SDK with CINELOCK_WASM_NAMES=1 scripts/build-sdk
+// for the profile to name the wasm's functions.
+// CINELOCK_BENCH_PLAY_START_ONLY=1 stops after the first-frame rounds (no throttled link, no
+// rendition time-line).
 import { createDecipheriv, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { launchRaw, topLevelTasks } from "./cdp.mjs";
+import { launchRaw, threadTimes, topLevelTasks } from "./cdp.mjs";
 import { startGarage } from "./garage.mjs";
 import * as env from "./playback-env.mjs";
 import { decap, deriveKeyPair, keySchedule } from "../spec/hpke.mjs";
@@ -33,6 +41,7 @@ import { decap, deriveKeyPair, keySchedule } from "../spec/hpke.mjs";
 const SECONDS = Number(process.env.CINELOCK_BENCH_PLAY_SECONDS ?? 60);
 const RUNS = Number(process.env.CINELOCK_BENCH_PLAY_RUNS ?? 5);
 const TRACE = Boolean(process.env.CINELOCK_BENCH_TRACE);
+const START_ONLY = Boolean(process.env.CINELOCK_BENCH_PLAY_START_ONLY);
 
 /** The page thread's tasks between the `T0` time stamp and `untilMs` after it, from a trace. */
 function pageTasks(events, untilMs) {
@@ -49,7 +58,52 @@ function pageTasks(events, untilMs) {
     const what = inner ? `${inner.name}${inner.args?.data?.url ? " " + inner.args.data.url.split("?")[0].split("/").pop() : ""} ${(inner.dur / 1000).toFixed(1)} ms` : "";
     return `  ${((task.ts - t0.ts) / 1000).toFixed(1).padStart(6)} ms  ${(task.dur / 1000).toFixed(1).padStart(5)} ms  ${what}`;
   });
-  return `page thread busy ${(busy / 1000).toFixed(0)} ms of the ${untilMs.toFixed(0)} ms to the first frame, in tasks of 1 ms or more:\n${lines.join("\n")}`;
+  // The requests of every thread (the page's and the worker's), as the renderer saw them.
+  const net = events.filter((e) => /^Resource(SendRequest|ReceiveResponse|Finish)$/.test(e.name) && e.ts >= t0.ts && e.ts <= end)
+    .sort((a, b) => a.ts - b.ts)
+    .map((e) => {
+      const url = e.args?.data?.url ?? (events.find((s) => s.name === "ResourceSendRequest" && s.args?.data?.requestId === e.args?.data?.requestId)?.args.data.url ?? "");
+      const place = e.tid === t0.tid ? "page" : "worker";
+      return `  ${((e.ts - t0.ts) / 1000).toFixed(1).padStart(6)} ms  ${place.padEnd(6)} ${e.name.replace("Resource", "").padEnd(15)} ${url.split("?")[0].split("/").slice(-2).join("/")}`;
+    });
+  // The element's own milestones: appends, its pipeline's set-up (which waits for the audio
+  // service, started on demand), the first frame.
+  const milestones = /^(SourceBuffer::appendBuffer|RendererImpl::Initialize|audio::Service::OnStart|DecoderSelector::SelectDecoder|VideoFrameCompositor::SetCurrentFrame)$/;
+  const media = events.filter((e) => milestones.test(e.name) && e.ph !== "e" && e.ts >= t0.ts && e.ts <= end + 20_000)
+    .sort((a, b) => a.ts - b.ts)
+    .map((e) => `  ${((e.ts - t0.ts) / 1000).toFixed(1).padStart(6)} ms  ${e.name}${e.args?.size ? ` (${e.args.size} bytes)` : ""}${e.args?.config ? ` (${e.args.config.split(",")[0]})` : ""}`);
+  // Every thread's busy time up to the first frame: what the page's work competes with.
+  const inWindow = events.filter((e) => e.ph === "M" || (e.ts >= t0.ts && e.ts <= end));
+  const threads = threadTimes(inWindow).filter((r) => r.ms >= 2).map((r) => `  ${r.ms.toFixed(1).padStart(6)} ms  ${r.process} / ${r.thread}`);
+  return `page thread busy ${(busy / 1000).toFixed(0)} ms of the ${untilMs.toFixed(0)} ms to the first frame, in tasks of 1 ms or more:\n${lines.join("\n")}\nrequests:\n${net.join("\n")}\nmedia:\n${media.join("\n")}\nthreads busy 2 ms or more to the first frame:\n${threads.join("\n")}`;
+}
+/**
+ * The page thread's CPU profile from the `T0` time stamp to `untilMs` after it, in 10 ms
+ * windows: each window's three functions with the most samples of their own.
+ */
+function profileWindows(profile, events, untilMs) {
+  const t0 = events.find((e) => e.name === "TimeStamp" && e.args?.data?.message === "T0");
+  if (!t0) return "no T0 in the trace";
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const windows = new Map();
+  let t = profile.startTime;
+  profile.samples.forEach((id, i) => {
+    t += profile.timeDeltas[i];
+    const ms = (t - t0.ts) / 1000;
+    if (ms < 0 || ms > untilMs) return;
+    const f = nodes.get(id).callFrame;
+    if (f.functionName === "(idle)" || f.functionName === "(program)") return;
+    const w = Math.floor(ms / 10) * 10;
+    if (!windows.has(w)) windows.set(w, new Map());
+    const name = `${f.functionName || "(anonymous)"} ${f.url.split("/").pop()}:${f.lineNumber}`;
+    windows.get(w).set(name, (windows.get(w).get(name) ?? 0) + 1);
+  });
+  const lines = [...windows].sort((a, b) => a[0] - b[0]).map(([w, m]) => {
+    const total = [...m.values()].reduce((a, b) => a + b, 0);
+    const top = [...m].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([n, c]) => `${n} ${c}`).join(", ");
+    return `  ${String(w).padStart(4)} ms: ${total} samples: ${top}`;
+  });
+  return `page thread CPU profile (100 µs samples, idle left out), 10 ms windows:\n${lines.join("\n")}`;
 }
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 
@@ -94,6 +148,19 @@ try {
   const session = await (await fetch(`${server.url}/v1/play/${assetId}`, {
     method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ public_key: pk.toString("hex"), token }),
   })).json();
+  if (TRACE) {
+    // The server's own share of the session: the same request from here, timed.
+    const times = [];
+    for (let i = 0; i < 20; i++) {
+      const t = performance.now();
+      const r = await fetch(`${server.url}/v1/play/${assetId}`, {
+        method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ public_key: pk.toString("hex"), token }),
+      });
+      await r.arrayBuffer();
+      times.push(performance.now() - t);
+    }
+    console.log(`session request from Node, 20 in a row: median ${median(times).toFixed(1)} ms, fastest ${Math.min(...times).toFixed(1)} ms`);
+  }
   const released = Buffer.from(session.key, "hex");
   const hk = keySchedule(decap(released.subarray(0, 32), sk), Buffer.from("cinelock content key release v1"));
   const d = createDecipheriv("aes-256-gcm", hk.key, hk.baseNonce);
@@ -127,6 +194,7 @@ try {
     const video = document.createElement("video");
     video.muted = true;
     document.body.append(video);
+    console.timeStamp("T0");
     const t0 = performance.now();
     const first = new Promise((ok) => video.requestVideoFrameCallback(() => ok(performance.now() - t0)));
     const ms = new MediaSource();
@@ -199,14 +267,30 @@ try {
         await chrome.page.send("Performance.enable", {});
         const before = await taskMs(chrome.page);
         const [engine, where] = name.split("-");
-        const stopTrace = TRACE && run === 0 && name === "webcrypto" ? await chrome.trace() : null;
+        const traced = TRACE && run === 0 && (name === "webcrypto" || name === "plain");
+        const stopTrace = traced ? await chrome.trace(["devtools.timeline", "toplevel", "v8.execute", "blink", "netlog", "media", "audio"]) : null;
+        if (traced) {
+          await chrome.page.send("Profiler.enable", {});
+          await chrome.page.send("Profiler.setSamplingInterval", { interval: 100 });
+          await chrome.page.send("Profiler.start", {});
+        }
         const r = name === "plain"
           ? await chrome.page.evaluate(PLAIN(plainTracks.map((t) => ({ type: t.type, urls: t.keys.map((k) => store.presign(k)) }))))
           : name === "cold"
             ? await chrome.page.evaluate(CINELOCK("webcrypto", true, false, true))
             : await chrome.page.evaluate(CINELOCK(engine, where !== "page"));
         r.pageTaskMs = (await taskMs(chrome.page)) - before;
-        if (stopTrace) console.log(`trace of cinelock (webcrypto, worker), round 1: ${pageTasks(await stopTrace(), r.ttff)}`);
+        if (stopTrace) {
+          const { profile } = await chrome.page.send("Profiler.stop", {});
+          const events = await stopTrace();
+          // Kept whole for a closer look (it opens in Perfetto or DevTools' Performance panel).
+          const file = join(tmpdir(), `cinelock-trace-${name}.json`);
+          writeFileSync(file, JSON.stringify({ traceEvents: events }));
+          writeFileSync(join(tmpdir(), `cinelock-profile-${name}.cpuprofile`), JSON.stringify(profile));
+          console.log(`trace written to ${file}`);
+          console.log(`trace of ${name === "plain" ? "plain MSE" : "cinelock (webcrypto, worker)"}, round 1: ${pageTasks(events, r.ttff)}`);
+          console.log(profileWindows(profile, events, r.ttff));
+        }
         results[name].push(r);
       } finally {
         await chrome.close();
@@ -228,75 +312,78 @@ try {
   const b = (name, k) => { const xs = results[name].map((r) => r.breakdown[k]).filter(Number.isFinite); return xs.length ? `${median(xs).toFixed(0)} ms` : "none"; };
   console.log(`to the first frame: plain has its first media segment at ${b("plain", "firstSegment")}; cinelock (webcrypto, page thread, whose fetches the page's resource timing sees) has the session answer at ${b("webcrypto-page", "session")}, a manifest fetched at ${b("webcrypto-page", "manifest")} (none: it came inline), its first media segment requested at ${b("webcrypto-page", "firstRequest")} and fetched at ${b("webcrypto-page", "firstSegment")}`);
 
-  // The first frame on a throttled link: 5 Mbit/s down, 40 ms latency (DevTools network
-  // conditions on the page and on the player's worker), plain against the default player.
-  const SLOW = { latency: 40, downloadThroughput: 5e6 / 8, uploadThroughput: 5e6 / 8 };
-  const slow = { plain: [], webcrypto: [] };
-  for (let run = 0; run < RUNS; run++) {
-    for (const name of Object.keys(slow)) {
+  // CINELOCK_BENCH_PLAY_START_ONLY=1 stops here (the start alone, while working on it).
+  if (!START_ONLY) {
+    // The first frame on a throttled link: 5 Mbit/s down, 40 ms latency (DevTools network
+    // conditions on the page and on the player's worker), plain against the default player.
+    const SLOW = { latency: 40, downloadThroughput: 5e6 / 8, uploadThroughput: 5e6 / 8 };
+    const slow = { plain: [], webcrypto: [] };
+    for (let run = 0; run < RUNS; run++) {
+      for (const name of Object.keys(slow)) {
+        chrome = await launchRaw(["--autoplay-policy=no-user-gesture-required"]);
+        try {
+          await chrome.page.goto(`${server.url}/`);
+          // Loaded unthrottled, as a page whose SDK is cached: the call is what is timed.
+          if (name !== "plain") await chrome.page.evaluate(`import("/sdk/dist/index.js").then((c) => c.load())`);
+          await chrome.page.attach(SLOW);
+          slow[name].push(name === "plain"
+            ? await chrome.page.evaluate(PLAIN(plainTracks.map((t) => ({ type: t.type, urls: t.keys.map((k) => store.presign(k)) })), true))
+            : await chrome.page.evaluate(CINELOCK("webcrypto", true, true)));
+        } finally {
+          await chrome.close();
+        }
+      }
+    }
+    const slowBase = median(slow.plain.map((r) => r.ttff));
+    const slowOurs = median(slow.webcrypto.map((r) => r.ttff));
+    console.log(`first frame at 5 Mbit/s, 40 ms (median of ${RUNS}): plain MSE ${slowBase.toFixed(0)} ms, cinelock (webcrypto, worker) ${slowOurs.toFixed(0)} ms (${(slowOurs / slowBase).toFixed(2)}x)`);
+
+    // Picture quality over the first 30 s, the player choosing (auto): the picture's height every
+    // 250 ms from the first frame, unthrottled and at 5 Mbit/s / 40 ms.
+    const QOE_S = Math.min(30, SECONDS - 2);
+    const ladder = manifest.tracks.filter((t) => t.kind === "video").sort((a, b) => a.bandwidth - b.bandwidth);
+    const TIMELINE = `(async () => {
+      const c = await import("/sdk/dist/index.js");
+      const video = document.createElement("video");
+      video.muted = true;
+      document.body.append(video);
+      const p = c.play(video, { endpoint: location.origin, assetId: ${JSON.stringify(assetId)}, token: ${JSON.stringify(token)} });
+      const switches = [];
+      p.addEventListener("renditionchange", (e) => switches.push([Math.round(performance.now()), e.detail.to, e.detail.reason]));
+      const failed = new Promise((_, fail) => p.addEventListener("error", (e) => fail(new Error(e.detail.error.message))));
+      // Played once ready, as a page does (a play() before the media source opens is lost).
+      await Promise.race([failed, new Promise((ok) => p.addEventListener("ready", ok, { once: true }))]);
+      video.play().catch(() => undefined);
+      await Promise.race([failed, new Promise((ok) => video.requestVideoFrameCallback(ok))]);
+      const t0 = performance.now(), out = [];
+      while (performance.now() - t0 < ${QOE_S * 1000}) {
+        out.push([performance.now() - t0, video.videoHeight, video.currentTime]);
+        await new Promise((ok) => setTimeout(ok, 250));
+      }
+      const s = p.stats();
+      p.destroy();
+      return { samples: out, stats: s, switches };
+    })()`;
+    for (const [label, conditions] of [["loopback", null], ["5 Mbit/s, 40 ms", SLOW]]) {
       chrome = await launchRaw(["--autoplay-policy=no-user-gesture-required"]);
       try {
         await chrome.page.goto(`${server.url}/`);
-        // Loaded unthrottled, as a page whose SDK is cached: the call is what is timed.
-        if (name !== "plain") await chrome.page.evaluate(`import("/sdk/dist/index.js").then((c) => c.load())`);
-        await chrome.page.attach(SLOW);
-        slow[name].push(name === "plain"
-          ? await chrome.page.evaluate(PLAIN(plainTracks.map((t) => ({ type: t.type, urls: t.keys.map((k) => store.presign(k)) })), true))
-          : await chrome.page.evaluate(CINELOCK("webcrypto", true, true)));
+        await chrome.page.evaluate(`import("/sdk/dist/index.js").then((c) => c.load())`);
+        if (conditions) await chrome.page.attach(conditions);
+        const { samples, stats, switches } = await chrome.page.evaluate(TIMELINE);
+        if (process.env.CINELOCK_BENCH_DEBUG) console.log(JSON.stringify({ stats, switches, samples: samples.filter((_, i) => i % 8 === 0) }));
+        // The highest rendition the link sustains: the top one on loopback; within 80 % of the
+        // link (the player's own safety factor) when throttled.
+        const sustained = conditions ? ladder.filter((t) => t.bandwidth <= 0.8 * 5e6).at(-1) ?? ladder[0] : ladder.at(-1);
+        const seconds = new Map();
+        for (const [, h] of samples) seconds.set(h, (seconds.get(h) ?? 0) + 0.25);
+        const reached = samples.find(([, h]) => h >= sustained.height);
+        const segment = sustained.segments[0].duration;
+        const line = [...seconds].sort((a, b) => a[0] - b[0]).map(([h, s]) => `${h}p ${s.toFixed(1)} s`).join(", ");
+        console.log(`rendition time-line, first ${QOE_S} s, ${label}: ${line}; ${sustained.height}p (the highest the link sustains) from ${reached ? `${(reached[0] / 1000).toFixed(2)} s after the first frame (${(reached[0] / 1000 / segment).toFixed(1)} segment durations)` : "never"}`);
       } finally {
         await chrome.close();
       }
-    }
-  }
-  const slowBase = median(slow.plain.map((r) => r.ttff));
-  const slowOurs = median(slow.webcrypto.map((r) => r.ttff));
-  console.log(`first frame at 5 Mbit/s, 40 ms (median of ${RUNS}): plain MSE ${slowBase.toFixed(0)} ms, cinelock (webcrypto, worker) ${slowOurs.toFixed(0)} ms (${(slowOurs / slowBase).toFixed(2)}x)`);
-
-  // Picture quality over the first 30 s, the player choosing (auto): the picture's height every
-  // 250 ms from the first frame, unthrottled and at 5 Mbit/s / 40 ms.
-  const QOE_S = Math.min(30, SECONDS - 2);
-  const ladder = manifest.tracks.filter((t) => t.kind === "video").sort((a, b) => a.bandwidth - b.bandwidth);
-  const TIMELINE = `(async () => {
-    const c = await import("/sdk/dist/index.js");
-    const video = document.createElement("video");
-    video.muted = true;
-    document.body.append(video);
-    const p = c.play(video, { endpoint: location.origin, assetId: ${JSON.stringify(assetId)}, token: ${JSON.stringify(token)} });
-    const switches = [];
-    p.addEventListener("renditionchange", (e) => switches.push([Math.round(performance.now()), e.detail.to, e.detail.reason]));
-    const failed = new Promise((_, fail) => p.addEventListener("error", (e) => fail(new Error(e.detail.error.message))));
-    // Played once ready, as a page does (a play() before the media source opens is lost).
-    await Promise.race([failed, new Promise((ok) => p.addEventListener("ready", ok, { once: true }))]);
-    video.play().catch(() => undefined);
-    await Promise.race([failed, new Promise((ok) => video.requestVideoFrameCallback(ok))]);
-    const t0 = performance.now(), out = [];
-    while (performance.now() - t0 < ${QOE_S * 1000}) {
-      out.push([performance.now() - t0, video.videoHeight, video.currentTime]);
-      await new Promise((ok) => setTimeout(ok, 250));
-    }
-    const s = p.stats();
-    p.destroy();
-    return { samples: out, stats: s, switches };
-  })()`;
-  for (const [label, conditions] of [["loopback", null], ["5 Mbit/s, 40 ms", SLOW]]) {
-    chrome = await launchRaw(["--autoplay-policy=no-user-gesture-required"]);
-    try {
-      await chrome.page.goto(`${server.url}/`);
-      await chrome.page.evaluate(`import("/sdk/dist/index.js").then((c) => c.load())`);
-      if (conditions) await chrome.page.attach(conditions);
-      const { samples, stats, switches } = await chrome.page.evaluate(TIMELINE);
-      if (process.env.CINELOCK_BENCH_DEBUG) console.log(JSON.stringify({ stats, switches, samples: samples.filter((_, i) => i % 8 === 0) }));
-      // The highest rendition the link sustains: the top one on loopback; within 80 % of the
-      // link (the player's own safety factor) when throttled.
-      const sustained = conditions ? ladder.filter((t) => t.bandwidth <= 0.8 * 5e6).at(-1) ?? ladder[0] : ladder.at(-1);
-      const seconds = new Map();
-      for (const [, h] of samples) seconds.set(h, (seconds.get(h) ?? 0) + 0.25);
-      const reached = samples.find(([, h]) => h >= sustained.height);
-      const segment = sustained.segments[0].duration;
-      const line = [...seconds].sort((a, b) => a[0] - b[0]).map(([h, s]) => `${h}p ${s.toFixed(1)} s`).join(", ");
-      console.log(`rendition time-line, first ${QOE_S} s, ${label}: ${line}; ${sustained.height}p (the highest the link sustains) from ${reached ? `${(reached[0] / 1000).toFixed(2)} s after the first frame (${(reached[0] / 1000 / segment).toFixed(1)} segment durations)` : "never"}`);
-    } finally {
-      await chrome.close();
     }
   }
 } finally {

@@ -1782,6 +1782,38 @@ fn urls_come_in_batches_ahead_of_the_fetches() {
 }
 
 #[test]
+fn more_urls_are_asked_for_while_the_first_segments_are_fetched() {
+    // The session signs each track's first segments. The request for the rest goes out while
+    // those are still on their way, not once a fetch needs a URL and waits a round trip.
+    let mut sim = Sim::new(standard(), config(), 4.0 * MBPS);
+    sim.signer.latency_ms = 300;
+    sim.start();
+    sim.play_to_end(200_000);
+    let first = |what: &dyn Fn(&Action) -> bool| {
+        sim.actions
+            .iter()
+            .find(|(_, a)| what(a))
+            .map(|(at, _)| *at)
+            .unwrap()
+    };
+    let asked = first(&|a| matches!(a, Action::RequestUrls { .. }));
+    let first_media_in = first(
+        &|a| matches!(a, Action::Append { id, .. } if sim.fetches[id].kind == FetchKind::Media),
+    );
+    assert!(
+        asked < first_media_in,
+        "URLs asked for at {asked} ms, the first segment appended at {first_media_in} ms"
+    );
+    // Still in batches: few requests in all.
+    let fetches = sim.count_actions(|a| matches!(a, Action::Fetch { .. }));
+    assert!(
+        sim.signer.requests * 5 < fetches,
+        "{} requests",
+        sim.signer.requests
+    );
+}
+
+#[test]
 fn short_lived_urls_are_renewed_and_never_used_stale() {
     let mut sim = Sim::new(standard(), config(), 10.0 * MBPS);
     sim.signer.lifetime_ms = 20_000;

@@ -610,6 +610,7 @@ impl Player {
         }
         self.urls.add(now, signed);
         if let Some(asked) = answer_to.and_then(|id| self.urls.answered(id)) {
+            self.urls.note_declined(&asked, now);
             let unsigned: Vec<u64> = self
                 .requests
                 .iter()
@@ -1187,7 +1188,7 @@ impl Player {
             .filter(|r| r.state == ReqState::AwaitingUrl)
             .collect();
         if waiting.is_empty() {
-            return None;
+            return self.url_request_ahead(now);
         }
         let mut seen = HashSet::new();
         let mut paths: Vec<String> = Vec::new();
@@ -1212,6 +1213,51 @@ impl Player {
             }
         }
         paths.truncate(MAX_URL_BATCH);
+        let deadline = self.config.fetch_timeout_ms.map(|t| now.saturating_add(t));
+        Some(self.urls.ask(paths, deadline))
+    }
+
+    /// Asks, before any fetch waits, for the URLs of the segments after the last one fetched
+    /// on a slot once one of the next [`PlaybackConfig::max_fetches_per_slot`] has none: the
+    /// request's round trip then overlaps the fetches out instead of stalling the next ones
+    /// (with the session's first URLs, the fourth segment of every start waited for it).
+    fn url_request_ahead(&mut self, now: u64) -> Option<Action> {
+        let mut paths: Vec<String> = Vec::new();
+        for si in 0..self.slots.len() {
+            let Some((last, track)) = self
+                .requests
+                .values()
+                .filter(|r| r.slot == si)
+                .filter_map(|r| match r.obj {
+                    Obj::Media(i) => Some((i, r.track)),
+                    Obj::Init(_) => None,
+                })
+                .max_by_key(|&(i, _)| i)
+            else {
+                continue;
+            };
+            let segments = &self.manifest.tracks[track].segments;
+            let runway = self.config.max_fetches_per_slot.max(1);
+            if !segments
+                .iter()
+                .skip(last + 1)
+                .take(runway)
+                .any(|s| self.urls.worth_asking(&s.path, now))
+            {
+                continue;
+            }
+            paths.extend(
+                segments
+                    .iter()
+                    .skip(last + 1)
+                    .filter(|s| self.urls.worth_asking(&s.path, now))
+                    .map(|s| s.path.clone())
+                    .take(MAX_URL_BATCH.saturating_sub(paths.len())),
+            );
+        }
+        if paths.is_empty() {
+            return None;
+        }
         let deadline = self.config.fetch_timeout_ms.map(|t| now.saturating_add(t));
         Some(self.urls.ask(paths, deadline))
     }

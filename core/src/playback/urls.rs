@@ -30,6 +30,9 @@ pub(crate) struct UrlBook {
     /// The server said the session ended: the next request renews it.
     renew: bool,
     next_id: u64,
+    /// Paths asked for that an answer did not sign: never asked for again ahead of need (a
+    /// fetch that needs one still asks, and fails if it is refused again).
+    declined: HashSet<String>,
 }
 
 impl UrlBook {
@@ -40,7 +43,23 @@ impl UrlBook {
             out: None,
             renew: false,
             next_id: 1,
+            declined: HashSet::new(),
         }
+    }
+
+    /// The answer to `asked` came at `now`: what it did not sign is declined.
+    pub(crate) fn note_declined(&mut self, asked: &Asked, now: u64) {
+        for path in &asked.paths {
+            if self.fresh(path, now).is_none() {
+                self.declined.insert(path.clone());
+            }
+        }
+    }
+
+    /// Whether `path` may be asked for ahead of need at `now`: it has no fresh URL, and no
+    /// answer declined it.
+    pub(crate) fn worth_asking(&self, path: &str, now: u64) -> bool {
+        self.fresh(path, now).is_none() && !self.declined.contains(path)
     }
 
     /// `path`'s URL and its lease, if a fetch may start with it at `now`.

@@ -160,6 +160,19 @@ try {
       times.push(performance.now() - t);
     }
     console.log(`session request from Node, 20 in a row: median ${median(times).toFixed(1)} ms, fastest ${Math.min(...times).toFixed(1)} ms`);
+    // What a presigned URL costs the server: URL requests for 1 and for 60 paths.
+    const all = Object.keys(session.urls).concat([...Array(60).keys()].map((i) => `v240/${String(i % 5).padStart(5, "0")}.cnls`)).slice(0, 60);
+    for (const paths of [all.slice(0, 1), all]) {
+      const ts = [];
+      for (let i = 0; i < 10; i++) {
+        const t = performance.now();
+        const r = await fetch(`${server.url}/v1/play/${assetId}/urls`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ session: session.session, paths }) });
+        if (!r.ok) throw new Error(`urls: ${r.status} ${await r.text()}`);
+        await r.arrayBuffer();
+        ts.push(performance.now() - t);
+      }
+      console.log(`URL request for ${paths.length} paths from Node: median ${median(ts).toFixed(1)} ms`);
+    }
   }
   const released = Buffer.from(session.key, "hex");
   const hk = keySchedule(decap(released.subarray(0, 32), sk), Buffer.from("cinelock content key release v1"));

@@ -2,10 +2,13 @@
 //! number of chunks in flight, so memory stays flat for any input size.
 //!
 //! Blobs are read through `blob.stream()`: in Chromium that is 2–4× faster than
-//! `slice().arrayBuffer()` windows (docs/benchmarks.md). Stream pieces come in arbitrary sizes, so
-//! a chunk is a zero-copy view when it lies inside one piece, and is otherwise gathered into one
-//! reused staging buffer. Reuse is safe: WebCrypto copies its input when `encrypt` is called, and
-//! the wasm engine copies it into wasm memory before returning.
+//! `slice().arrayBuffer()` windows (docs/benchmarks.md). Where the stream is a byte stream (it is
+//! in Chromium), a "bring your own buffer" reader reads each chunk straight into one reused
+//! staging buffer: no stream piece is allocated at all (each was a fresh buffer, whose pages the
+//! kernel had to fault in and zero: a pass over the file's size in kernel time). Elsewhere
+//! pieces come in arbitrary sizes, so a chunk is a zero-copy view when it lies inside one piece,
+//! and is otherwise gathered into the staging buffer. Reuse is safe: WebCrypto copies its input
+//! when `encrypt` is called, and the wasm engine copies it into wasm memory before returning.
 //!
 //! Buffers this module is done with (stream pieces once read, engine results once copied into
 //! a byte sink) are released at once ([`release`]) rather than left to the collector, which
@@ -17,7 +20,7 @@ use std::collections::VecDeque;
 use js_sys::{Array, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, BlobPropertyBag, ReadableStreamDefaultReader};
+use web_sys::{Blob, BlobPropertyBag, ReadableStreamByobReader, ReadableStreamDefaultReader};
 
 use crate::SdkError;
 use crate::engine::{Direction, Engine, Pending};
@@ -78,10 +81,12 @@ impl Source {
                 let slice = b
                     .slice_with_f64_and_f64(start as f64, end as f64)
                     .map_err(read_error)?;
-                let reader = slice
-                    .stream()
-                    .get_reader()
-                    .unchecked_into::<ReadableStreamDefaultReader>();
+                let stream = slice.stream();
+                // A byte stream takes a BYOB reader; any other stream refuses one.
+                let reader = match ReadableStreamByobReader::new(&stream) {
+                    Ok(r) => StreamKind::Byob(r),
+                    Err(_) => StreamKind::Pieces(stream.get_reader().unchecked_into()),
+                };
                 ReaderKind::Stream(StreamReader {
                     reader: Some(reader),
                     staging: Uint8Array::new_with_length(max_chunk as u32),
@@ -100,19 +105,47 @@ fn read_error(e: JsValue) -> SdkError {
     SdkError::Read(SdkError::describe(&e))
 }
 
+/// How a stream is read: into the staging buffer (a byte stream), or piece by piece.
+enum StreamKind {
+    Byob(ReadableStreamByobReader),
+    Pieces(ReadableStreamDefaultReader),
+}
+
 /// Releases the stream's lock when a transform ends early (an error), like gloo's owned handles.
 struct StreamReader {
-    reader: Option<ReadableStreamDefaultReader>,
+    reader: Option<StreamKind>,
     staging: Uint8Array,
 }
 
 impl Drop for StreamReader {
     fn drop(&mut self) {
-        if let Some(r) = self.reader.take() {
-            // Cancelling tells the browser to stop reading; the promise needs no handling.
-            let _ = r.cancel();
+        // Cancelling tells the browser to stop reading; the promise needs no handling.
+        match self.reader.take() {
+            Some(StreamKind::Byob(r)) => {
+                let _ = r.cancel();
+            }
+            Some(StreamKind::Pieces(r)) => {
+                let _ = r.cancel();
+            }
+            None => {}
         }
     }
+}
+
+/// A read's `{done, value}`: the value, or an error if the stream ended.
+fn read_value(result: &JsValue) -> Result<Uint8Array, SdkError> {
+    let done = Reflect::get(result, &"done".into())
+        .map_err(read_error)?
+        .is_truthy();
+    if done {
+        return Err(SdkError::Read(
+            "input ended early (did the file change?)".into(),
+        ));
+    }
+    Reflect::get(result, &"value".into())
+        .map_err(read_error)?
+        .dyn_into()
+        .map_err(read_error)
 }
 
 enum ReaderKind {
@@ -139,6 +172,24 @@ impl ChunkReader {
             }
             ReaderKind::Stream(s) => s,
         };
+        if let Some(StreamKind::Byob(reader)) = &stream.reader {
+            // Each read moves the buffer into the stream and back as a new ArrayBuffer over
+            // the same memory; the chunk handed out before is detached, as the contract allows.
+            let mut buffer = stream.staging.buffer();
+            let mut filled = 0u32;
+            while filled < len {
+                let view =
+                    Uint8Array::new_with_byte_offset_and_length(&buffer, filled, len - filled);
+                let result = JsFuture::from(reader.read_with_array_buffer_view(&view))
+                    .await
+                    .map_err(read_error)?;
+                let value = read_value(&result)?;
+                buffer = value.buffer();
+                filled += value.length();
+            }
+            stream.staging = Uint8Array::new(&buffer);
+            return Ok(stream.staging.subarray(0, len));
+        }
         let mut filled = 0u32;
         loop {
             if let Some(piece) = &self.piece {
@@ -162,22 +213,13 @@ impl ChunkReader {
             if len == 0 {
                 return Ok(stream.staging.subarray(0, 0));
             }
-            let reader = stream
-                .reader
-                .as_ref()
-                .ok_or_else(|| SdkError::Read("stream closed".into()))?;
+            let Some(StreamKind::Pieces(reader)) = &stream.reader else {
+                return Err(SdkError::Read("stream closed".into()));
+            };
             let result = JsFuture::from(reader.read()).await.map_err(read_error)?;
-            let done = Reflect::get(&result, &"done".into())
-                .map_err(read_error)?
-                .is_truthy();
-            if done {
-                return Err(SdkError::Read(
-                    "input ended early (did the file change?)".into(),
-                ));
-            }
-            let value = Reflect::get(&result, &"value".into()).map_err(read_error)?;
+            let value = read_value(&result)?;
             // Every view of the old piece was handed to the engine, which copied it.
-            if let Some(old) = self.piece.replace(value.dyn_into().map_err(read_error)?) {
+            if let Some(old) = self.piece.replace(value) {
                 release(&old);
             }
             self.offset = 0;

@@ -47,7 +47,9 @@
 //! - **URLs**: a fetch starts only with a URL fresh by [`crate::presigned`] (lifetimes are
 //!   relative, so the browser's clock does not matter; the store's refusals shorten them).
 //!   Fetches without one wait while one request asks for their paths and the later segments
-//!   of their tracks (up to [`MAX_URL_BATCH`]). A path asked for and not signed fails its
+//!   of their tracks (up to [`MAX_URL_BATCH`]); so that they rarely have to, the same request
+//!   goes out ahead, while fetches are out, once one of a slot's next
+//!   [`PlaybackConfig::max_fetches_per_slot`] segments after its last fetch has no URL. A path asked for and not signed fails its
 //!   fetch; a session the server calls over is renewed; a refused URL is renewed and the
 //!   object fetched again at once.
 //! - **Fetching**: per slot, in presentation order from the segment under the playhead, while
@@ -56,7 +58,9 @@
 //!   once. The most urgent fetch of any slot goes first.
 //! - **Appending**: in presentation order, one at a time per slot; a rendition's init segment
 //!   goes in before its first media segment and again after every switch (init segments are
-//!   fetched again each time: the driver may cache them by path).
+//!   fetched again each time: the driver may cache them by path). A buffer's first init goes
+//!   in as soon as it is held, not with the segment after it: the element sets itself up once
+//!   every buffer has one.
 //! - **Evicting**: whole segments older than [`PlaybackConfig::back_buffer_s`], and anything
 //!   past the forward bound (after a backward seek), with [`Action::Remove`].
 //! - **Seeking**: the window moves; fetches and held segments outside it are aborted, data

@@ -11,38 +11,15 @@
 //   PUT, Blob body / array body     8 MiB parts sent to a local sink, as a Blob or a Uint8Array
 //
 // Run: node tests/browser/bench-faults.mjs (a few seconds per step; nothing else needed).
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { randomFillSync } from "node:crypto";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { launchRaw } from "./cdp.mjs";
+import { chromiumProcesses, launchRaw, processesSince } from "./cdp.mjs";
 
 const MIB = Number(process.env.CINELOCK_BENCH_FAULTS_MIB ?? 512);
 const PARTS = MIB / 8;
-
-/** Minor faults and CPU seconds of Chromium's processes, by kind. */
-function chromium() {
-  const out = {};
-  for (const pid of readdirSync("/proc").filter((d) => /^[0-9]+$/.test(d))) {
-    let cmd, stat;
-    try {
-      // Chromium rewrites its child processes' command lines as one string.
-      cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split(/[\0 ]/);
-      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    } catch { continue; }
-    if (!/chromium|chrome/.test(cmd[0] ?? "")) continue;
-    const type = cmd.find((a) => a.startsWith("--type="))?.slice(7);
-    const sub = cmd.find((a) => a.startsWith("--utility-sub-type="))?.slice(19);
-    const kind = !type ? "browser" : type === "utility" ? (sub ?? "utility").replace(".mojom.", " ").split(" ")[0] : type;
-    const x = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    out[kind] ??= { faults: 0, user: 0, sys: 0 };
-    out[kind].faults += Number(x[7]);
-    out[kind].user += Number(x[11]) / 100;
-    out[kind].sys += Number(x[12]) / 100;
-  }
-  return out;
-}
 
 const dir = mkdtempSync(join(process.env.TMPDIR ?? tmpdir(), "cinelock-faults-"));
 const file = join(dir, "source.bin");
@@ -81,18 +58,15 @@ try {
   };
   console.log(`each step over ${MIB} MiB (one pass = ${(MIB * 256 / 1000).toFixed(0)}k faults): minor page faults, user + system CPU s, by Chromium process`);
   for (const [name, expression] of Object.entries(steps)) {
-    const before = chromium();
+    const before = chromiumProcesses();
     const t = performance.now();
     await chrome.page.evaluate(expression);
     // Let freed memory go back and late work finish before reading the counters.
     await new Promise((r) => setTimeout(r, 300));
     const ms = performance.now() - t;
-    const after = chromium();
-    const cols = Object.keys(after).map((k) => {
-      const [a, b] = [before[k] ?? { faults: 0, user: 0, sys: 0 }, after[k]];
-      return { k, faults: b.faults - a.faults, user: b.user - a.user, sys: b.sys - a.sys };
-    }).filter((c) => c.faults > 2000 || c.user + c.sys >= 0.05);
-    console.log(`${name.padEnd(56)}${`${ms.toFixed(0)} ms`.padStart(9)}  ${cols.map((c) => `${c.k}: ${(c.faults / 1000).toFixed(0)}k faults, ${c.user.toFixed(2)} + ${c.sys.toFixed(2)} s`).join("; ")}`);
+    const cols = processesSince(before, chromiumProcesses())
+      .filter((c) => c.kind !== "this script" && (c.faults > 2000 || c.user + c.sys >= 0.05));
+    console.log(`${name.padEnd(56)}${`${ms.toFixed(0)} ms`.padStart(9)}  ${cols.map((c) => `${c.kind}: ${(c.faults / 1000).toFixed(0)}k faults, ${c.user.toFixed(2)} + ${c.sys.toFixed(2)} s`).join("; ")}`);
   }
 } finally {
   await chrome.close();

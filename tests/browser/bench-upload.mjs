@@ -9,11 +9,11 @@
 // Runtime.getHeapUsage on every target, sampled every 50 ms) above the level before the upload.
 import { execFileSync } from "node:child_process";
 import { generateKeyPairSync, randomFillSync } from "node:crypto";
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, startServer } from "./harness.mjs";
-import { launchRaw, threadTimes } from "./cdp.mjs";
+import { chromiumProcesses, launchRaw, processesSince, threadTimes } from "./cdp.mjs";
 import { ACCESS_KEY, BUCKET, SECRET_KEY, startGarage } from "./garage.mjs";
 
 const MIB = Number(process.env.CINELOCK_BENCH_UPLOAD_MIB ?? 1024);
@@ -57,37 +57,11 @@ function printProfile(label, profile) {
   for (const [k, us] of top) console.log(`    ${(us / 1000).toFixed(1).padStart(8)} ms  ${(100 * us / total).toFixed(1).padStart(5)} %  ${k}`);
 }
 
-/**
- * User and system CPU seconds of Chromium's processes by kind (browser, renderer, network,
- * gpu, other utilities), and of this script: where the browser's share of the machine goes,
- * and how much of it is the kernel's (page faults, copies through shared memory).
- */
-function chromiumCpu() {
-  const out = {};
-  const add = (kind, user, sys, faults) => { out[kind] ??= { user: 0, sys: 0, faults: 0 }; out[kind].user += user; out[kind].sys += sys; out[kind].faults += faults; };
-  for (const pid of readdirSync("/proc").filter((d) => /^[0-9]+$/.test(d))) {
-    let cmd, stat;
-    try {
-      // Chromium rewrites its child processes' command lines as one string.
-      cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split(/[\0 ]/);
-      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    } catch { continue; }
-    const x = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const [user, sys, faults] = [Number(x[11]) / 100, Number(x[12]) / 100, Number(x[7])];
-    if (Number(pid) === process.pid) { add("this script", user, sys, faults); continue; }
-    if (!/chromium|chrome/.test(cmd[0] ?? "")) continue;
-    const type = cmd.find((a) => a.startsWith("--type="))?.slice(7);
-    const sub = cmd.find((a) => a.startsWith("--utility-sub-type="))?.slice(19);
-    add(!type ? "browser" : type === "utility" ? `utility ${sub ?? ""}`.trim() : type, user, sys, faults);
-  }
-  return out;
-}
-
 /** CPU seconds: the machine's busy time (all cores), and Garage's and the server's own. */
 function cpu() {
   const [, ...f] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).map(Number);
   const ticks = (pid) => { const s = readFileSync(`/proc/${pid}/stat`, "utf8"); const x = s.slice(s.lastIndexOf(")") + 2).split(" "); return Number(x[11]) + Number(x[12]); };
-  return { busy: (f[0] + f[1] + f[2] + f[5] + f[6]) / 100, idle: (f[3] + f[4]) / 100, store: ticks(garage.pid) / 100, server: ticks(server.pid) / 100, ...(PROCS ? { chromium: chromiumCpu() } : {}) };
+  return { busy: (f[0] + f[1] + f[2] + f[5] + f[6]) / 100, idle: (f[3] + f[4]) / 100, store: ticks(garage.pid) / 100, server: ticks(server.pid) / 100, ...(PROCS ? { chromium: chromiumProcesses() } : {}) };
 }
 
 /** JS heap plus ArrayBuffer backing stores of a target (DevTools Runtime.getHeapUsage). */
@@ -146,10 +120,10 @@ async function measured(page, workers, expression) {
   }
   const used = Object.fromEntries(Object.keys(cpu0).filter((k) => k !== "chromium").map((k) => [k, cpu1[k] - cpu0[k]]));
   if (PROCS) {
-    const rows = Object.entries(cpu1.chromium).map(([k, v]) => ({ k, user: v.user - (cpu0.chromium[k]?.user ?? 0), sys: v.sys - (cpu0.chromium[k]?.sys ?? 0), faults: v.faults - (cpu0.chromium[k]?.faults ?? 0) }))
+    const rows = processesSince(cpu0.chromium, cpu1.chromium)
       .filter((r) => r.user + r.sys >= 0.05).sort((a, b) => b.user + b.sys - a.user - a.sys);
     console.log(`  CPU by process (user + system s, minor page faults), ${(value.ms / 1000).toFixed(1)} s upload:`);
-    for (const r of rows) console.log(`    ${r.user.toFixed(2).padStart(6)} + ${r.sys.toFixed(2).padStart(5)} s  ${String(r.faults).padStart(9)} faults  ${r.k}`);
+    for (const r of rows) console.log(`    ${r.user.toFixed(2).padStart(6)} + ${r.sys.toFixed(2).padStart(5)} s  ${String(r.faults).padStart(9)} faults  ${r.kind}`);
   }
   return { ...value, peak, workerPeak, cpu: { ...used, share: used.busy / (used.busy + used.idle) } };
 }

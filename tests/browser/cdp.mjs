@@ -3,7 +3,7 @@
 // buffers: Playwright's network monitoring copies every request body into debugger events and
 // slows uploads about tenfold (../shared/toolchain.md).
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -53,6 +53,47 @@ export function threadTimes(events) {
     rows.push({ process: procs.get(pid) ?? String(pid), thread: names.get(k) ?? k, ms: us / 1000, tasks: tasks.length });
   }
   return rows.sort((a, b) => b.ms - a.ms);
+}
+
+/**
+ * User and system CPU seconds and minor page faults of Chromium's processes by kind (`browser`,
+ * `renderer`, `gpu-process`, `utility <sub-type>`), and of this script, from /proc: where the
+ * browser's share of the machine goes, and how much of it is the kernel's (a fault is a fresh
+ * 4 KiB page the kernel maps and zeroes). Counters since each process started: subtract two
+ * readings.
+ */
+export function chromiumProcesses() {
+  const out = {};
+  const add = (kind, user, sys, faults) => {
+    out[kind] ??= { user: 0, sys: 0, faults: 0 };
+    out[kind].user += user;
+    out[kind].sys += sys;
+    out[kind].faults += faults;
+  };
+  for (const pid of readdirSync("/proc").filter((d) => /^[0-9]+$/.test(d))) {
+    let cmd, stat;
+    try {
+      // Chromium rewrites its child processes' command lines as one string.
+      cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split(/[\0 ]/);
+      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    } catch { continue; }
+    const x = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const [user, sys, faults] = [Number(x[11]) / 100, Number(x[12]) / 100, Number(x[7])];
+    if (Number(pid) === process.pid) { add("this script", user, sys, faults); continue; }
+    if (!/chromium|chrome/.test(cmd[0] ?? "")) continue;
+    const type = cmd.find((a) => a.startsWith("--type="))?.slice(7);
+    const sub = cmd.find((a) => a.startsWith("--utility-sub-type="))?.slice(19);
+    add(!type ? "browser" : type === "utility" ? `utility ${sub ?? ""}`.trim() : type, user, sys, faults);
+  }
+  return out;
+}
+
+/** What each process kind spent between two `chromiumProcesses()` readings. */
+export function processesSince(before, after) {
+  return Object.entries(after).map(([kind, b]) => {
+    const a = before[kind] ?? { user: 0, sys: 0, faults: 0 };
+    return { kind, user: b.user - a.user, sys: b.sys - a.sys, faults: b.faults - a.faults };
+  });
 }
 
 export async function launchRaw(extraArgs = []) {

@@ -64,10 +64,20 @@ function cpu() {
   return { busy: (f[0] + f[1] + f[2] + f[5] + f[6]) / 100, idle: (f[3] + f[4]) / 100, store: ticks(garage.pid) / 100, server: ticks(server.pid) / 100, ...(PROCS ? { chromium: chromiumProcesses() } : {}) };
 }
 
-/** JS heap plus ArrayBuffer backing stores of a target (DevTools Runtime.getHeapUsage). */
+/**
+ * JS heap plus ArrayBuffer backing stores of a target (DevTools Runtime.getHeapUsage). A worker
+ * that ends while asked never answers: after a second it counts as nothing (waiting for it had
+ * hung a whole run).
+ */
 async function heap(send) {
-  const u = await send("Runtime.getHeapUsage", {});
-  return u.usedSize + (u.backingStorageSize ?? 0);
+  let timer;
+  const gone = new Promise((_, fail) => { timer = setTimeout(() => fail(new Error("no answer")), 1000); });
+  try {
+    const u = await Promise.race([send("Runtime.getHeapUsage", {}), gone]);
+    return u.usedSize + (u.backingStorageSize ?? 0);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

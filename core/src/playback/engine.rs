@@ -1064,31 +1064,25 @@ impl Player {
                 .iter()
                 .find(|(_, r)| r.slot == si && r.obj == Obj::Media(c) && r.state == ReqState::Held)
                 .map(|(&id, r)| (id, r.track));
+            // The rendition the cursor's segment is of: the held one's, or, while the buffer
+            // has no init yet, the one on its way. A buffer's first init goes in as soon as it
+            // is here, not with the segment after it: the element sets up its decoders and
+            // audio output (about 70 ms in Chromium) once every buffer has its first init, so
+            // the first frame waits for the last of them.
+            let track = match held {
+                Some((_, track)) => track,
+                None if prev_init.is_none() => match self.pending_media(si, c) {
+                    Some(r) if r.state.out() => r.track,
+                    _ => continue,
+                },
+                None => continue,
+            };
             let (id, obj) = match held {
-                Some((id, track)) if prev_init == Some(track) => (id, Obj::Media(c)),
-                Some((_, track)) => match self.held_init(si, track) {
+                Some((id, _)) if prev_init == Some(track) => (id, Obj::Media(c)),
+                _ => match self.held_init(si, track) {
                     Some(init_id) => (init_id, Obj::Init(track)),
                     None => continue,
                 },
-                // A buffer's first init goes in as soon as it is here, not with the segment
-                // after it: the element sets up its decoders and audio output (about 70 ms
-                // in Chromium) once every buffer has its first init, so the first frame
-                // waits for the last of them.
-                None if prev_init.is_none() => {
-                    let Some(track) = self
-                        .requests
-                        .values()
-                        .find(|r| r.slot == si && r.obj == Obj::Media(c) && r.state.out())
-                        .map(|r| r.track)
-                    else {
-                        continue;
-                    };
-                    match self.held_init(si, track) {
-                        Some(init_id) => (init_id, Obj::Init(track)),
-                        None => continue,
-                    }
-                }
-                None => continue,
             };
             self.requests.get_mut(&id).expect("found").state = ReqState::Appending;
             let slot = &mut self.slots[si];

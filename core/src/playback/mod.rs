@@ -49,9 +49,9 @@
 //!   Fetches without one wait while one request asks for their paths and the later segments
 //!   of their tracks (up to [`MAX_URL_BATCH`]); so that they rarely have to, the same request
 //!   goes out ahead, while fetches are out, once one of a slot's next
-//!   [`PlaybackConfig::max_fetches_per_slot`] segments after its last fetch has no URL. A path asked for and not signed fails its
-//!   fetch; a session the server calls over is renewed; a refused URL is renewed and the
-//!   object fetched again at once.
+//!   [`PlaybackConfig::max_fetches_per_slot`] segments after its last fetch has no URL. A
+//!   path asked for and not signed fails its fetch; a session the server calls over is
+//!   renewed; a refused URL is renewed and the object fetched again at once.
 //! - **Fetching**: per slot, in presentation order from the segment under the playhead, while
 //!   the next segment starts within [`PlaybackConfig::forward_goal_s`] and ends within
 //!   [`PlaybackConfig::max_forward_s`]; at most [`PlaybackConfig::max_fetches_per_slot`] at

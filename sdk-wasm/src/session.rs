@@ -265,10 +265,9 @@ async fn post_json<T: for<'de> Deserialize<'de>>(
     let response = platform::fetch(url, &init).await.map_err(|e| network(&e))?;
     let status = response.status();
     let text = text(&response).await?;
-    let retry_after_ms = response
-        .headers()
-        .get("retry-after")
-        .ok()
+    // Only a refusal has one; reading headers costs the start path a call into the browser.
+    let retry_after_ms = (status != 200)
+        .then(|| response.headers().get("retry-after").ok().flatten())
         .flatten()
         .and_then(|v| parse_retry_after(&v));
     read_answer(status, &text, retry_after_ms)

@@ -49,9 +49,12 @@ const WARM_AUDIO = process.env.CINELOCK_BENCH_WARM_AUDIO
   ? `window.__audio = new AudioContext(); await window.__audio.resume(); await new Promise((r) => setTimeout(r, 500));`
   : "";
 
+/** The `T0` time stamp the measured call made (`console.timeStamp`), where a trace has it. */
+const traceT0 = (events) => events.find((e) => e.name === "TimeStamp" && e.args?.data?.message === "T0");
+
 /** The page thread's tasks between the `T0` time stamp and `untilMs` after it, from a trace. */
 function pageTasks(events, untilMs) {
-  const t0 = events.find((e) => e.name === "TimeStamp" && e.args?.data?.message === "T0");
+  const t0 = traceT0(events);
   if (!t0) return "no T0 in the trace";
   const end = t0.ts + untilMs * 1000;
   const mine = events.filter((e) => e.pid === t0.pid && e.tid === t0.tid && e.ph === "X" && e.ts >= t0.ts && e.ts <= end);
@@ -64,11 +67,13 @@ function pageTasks(events, untilMs) {
     const what = inner ? `${inner.name}${inner.args?.data?.url ? " " + inner.args.data.url.split("?")[0].split("/").pop() : ""} ${(inner.dur / 1000).toFixed(1)} ms` : "";
     return `  ${((task.ts - t0.ts) / 1000).toFixed(1).padStart(6)} ms  ${(task.dur / 1000).toFixed(1).padStart(5)} ms  ${what}`;
   });
-  // The requests of every thread (the page's and the worker's), as the renderer saw them.
+  // The requests of every thread (the page's and the worker's), as the renderer saw them; only
+  // a request's start names its URL.
+  const urls = new Map(events.filter((e) => e.name === "ResourceSendRequest").map((e) => [e.args?.data?.requestId, e.args?.data?.url]));
   const net = events.filter((e) => /^Resource(SendRequest|ReceiveResponse|Finish)$/.test(e.name) && e.ts >= t0.ts && e.ts <= end)
     .sort((a, b) => a.ts - b.ts)
     .map((e) => {
-      const url = e.args?.data?.url ?? (events.find((s) => s.name === "ResourceSendRequest" && s.args?.data?.requestId === e.args?.data?.requestId)?.args.data.url ?? "");
+      const url = e.args?.data?.url ?? urls.get(e.args?.data?.requestId) ?? "";
       const place = e.tid === t0.tid ? "page" : "worker";
       return `  ${((e.ts - t0.ts) / 1000).toFixed(1).padStart(6)} ms  ${place.padEnd(6)} ${e.name.replace("Resource", "").padEnd(15)} ${url.split("?")[0].split("/").slice(-2).join("/")}`;
     });
@@ -88,7 +93,7 @@ function pageTasks(events, untilMs) {
  * windows: each window's three functions with the most samples of their own.
  */
 function profileWindows(profile, events, untilMs) {
-  const t0 = events.find((e) => e.name === "TimeStamp" && e.args?.data?.message === "T0");
+  const t0 = traceT0(events);
   if (!t0) return "no T0 in the trace";
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
   const windows = new Map();
@@ -154,6 +159,16 @@ try {
   const session = await (await fetch(`${server.url}/v1/play/${assetId}`, {
     method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ public_key: pk.toString("hex"), token }),
   })).json();
+  const released = Buffer.from(session.key, "hex");
+  const hk = keySchedule(decap(released.subarray(0, 32), sk), Buffer.from("cinelock content key release v1"));
+  const d = createDecipheriv("aes-256-gcm", hk.key, hk.baseNonce);
+  d.setAAD(Buffer.from(assetId));
+  d.setAuthTag(released.subarray(64));
+  const contentKey = Buffer.concat([d.update(released.subarray(32, 64)), d.final()]);
+  const packageId = session.package_id;
+  const prefix = `assets/${assetId}/packages/${packageId}/`;
+  const place = (trackId, kind, index) => ({ assetId, packageId, trackId, kind, index });
+  const manifest = JSON.parse(openObject(contentKey, place("", "manifest", 0), await store.get(`${prefix}manifest.cnls`)));
   if (TRACE) {
     // The server's own share of the session: the same request from here, timed.
     const times = [];
@@ -166,8 +181,8 @@ try {
       times.push(performance.now() - t);
     }
     console.log(`session request from Node, 20 in a row: median ${median(times).toFixed(1)} ms, fastest ${Math.min(...times).toFixed(1)} ms`);
-    // What a presigned URL costs the server: URL requests for 1 and for 60 paths.
-    const all = Object.keys(session.urls).concat([...Array(60).keys()].map((i) => `v240/${String(i % 5).padStart(5, "0")}.cnls`)).slice(0, 60);
+    // What a presigned URL costs the server: URL requests for 1 and for 60 of the package's paths.
+    const all = manifest.tracks.flatMap((t) => t.segments.map((g) => g.path)).slice(0, 60);
     for (const paths of [all.slice(0, 1), all]) {
       const ts = [];
       for (let i = 0; i < 10; i++) {
@@ -180,16 +195,6 @@ try {
       console.log(`URL request for ${paths.length} paths from Node: median ${median(ts).toFixed(1)} ms`);
     }
   }
-  const released = Buffer.from(session.key, "hex");
-  const hk = keySchedule(decap(released.subarray(0, 32), sk), Buffer.from("cinelock content key release v1"));
-  const d = createDecipheriv("aes-256-gcm", hk.key, hk.baseNonce);
-  d.setAAD(Buffer.from(assetId));
-  d.setAuthTag(released.subarray(64));
-  const contentKey = Buffer.concat([d.update(released.subarray(32, 64)), d.final()]);
-  const packageId = session.package_id;
-  const prefix = `assets/${assetId}/packages/${packageId}/`;
-  const place = (trackId, kind, index) => ({ assetId, packageId, trackId, kind, index });
-  const manifest = JSON.parse(openObject(contentKey, place("", "manifest", 0), await store.get(`${prefix}manifest.cnls`)));
   const top = manifest.tracks.filter((t) => t.kind === "video").at(-1);
   const tracks = [top, ...manifest.tracks.filter((t) => t.kind === "audio")];
 

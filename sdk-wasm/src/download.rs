@@ -4,7 +4,7 @@
 //! presigned URL and opened chunk by chunk into the page's callback. The page only writes the
 //! chunks where they go.
 
-use js_sys::{Function, Object, Reflect};
+use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -49,11 +49,9 @@ impl DownloadHandle {
     /// `on_chunk` (a returned promise is awaited), so a file of any size streams to its
     /// destination in constant memory. Rejects with `decrypt` if the stored file was altered.
     pub async fn write(&self, engine: Option<String>, on_chunk: Function) -> Result<(), SdkError> {
-        let init = Object::new();
         // Not from or into the HTTP cache: the file may be large, and what is opened must be
         // what the bucket holds now.
-        let _ = Reflect::set(&init, &"cache".into(), &"no-store".into());
-        let response = platform::fetch(&self.download.url, &init)
+        let response = platform::fetch(&self.download.url, &platform::no_store())
             .await
             .map_err(|e| SdkError::Network(SdkError::describe(&e)))?;
         let status = response.status();

@@ -18,7 +18,7 @@
 //!
 //! Messages are plain objects. To the worker: `{t: "module", module}` (the page's compiled
 //! `WebAssembly.Module`) at once, `{t: "key", engine, key, asset, package}` once it is ready,
-//! then `{t: "fetch", id, url, reload, track, kind, index, size}` and `{t: "abort", id}`. From
+//! then `{t: "fetch", id, url, track, kind, index, size}` and `{t: "abort", id}`. From
 //! it: `{t: "ready"}` once it listens, `{t: "keyfailed"}`, `{t: "failed"}` (it broke and
 //! closed), and `{t: "done", id, r, …}` with
 //! `r` one of `opened` (with `plain`, `bytes`, `elapsedMs`, `decryptMs`), `corrupt`, `failed`
@@ -83,8 +83,6 @@ pub(crate) enum OpenedBy {
 /// One object to fetch and open.
 pub(crate) struct FetchJob {
     pub url: String,
-    /// Bypass the HTTP cache (a retry: the cache may hold a damaged copy).
-    pub reload: bool,
     pub track_id: String,
     pub kind: ObjectKind,
     pub index: u32,
@@ -321,7 +319,6 @@ impl Remote {
             ("t", "fetch".into()),
             ("id", id.into()),
             ("url", job.url.as_str().into()),
-            ("reload", job.reload.into()),
             ("track", job.track_id.as_str().into()),
             ("kind", kind_name(job.kind).into()),
             ("index", job.index.into()),
@@ -424,7 +421,6 @@ pub async fn serve_opener() -> Result<(), SdkError> {
                 };
                 let job = FetchJob {
                     url: get_str(&data, "url").unwrap_or_default(),
-                    reload: get_bool(&data, "reload"),
                     track_id: get_str(&data, "track").unwrap_or_default(),
                     kind,
                     index: get_f64(&data, "index") as u32,
@@ -564,22 +560,15 @@ fn get_f64(data: &JsValue, field: &str) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-fn get_bool(data: &JsValue, field: &str) -> bool {
-    Reflect::get(data, &field.into()).is_ok_and(|v| v.is_truthy())
-}
-
 /// Fetches `job.url` and opens it as `job`'s object. `signal` aborts the fetch.
 pub(crate) async fn fetch_and_open(
     job: &FetchJob,
     signal: Option<AbortSignal>,
     cipher: &ObjectCipher,
 ) -> FetchResult {
-    let init = Object::new();
+    let init = platform::no_store();
     if let Some(s) = &signal {
         let _ = Reflect::set(&init, &"signal".into(), s);
-    }
-    if job.reload {
-        let _ = Reflect::set(&init, &"cache".into(), &"reload".into());
     }
     let started = platform::now_ms();
     let Ok(response) = platform::fetch(&job.url, &init).await else {

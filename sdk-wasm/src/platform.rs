@@ -39,6 +39,17 @@ pub(crate) async fn fetch(url: &str, init: &Object) -> Result<Response, JsValue>
     JsFuture::from(promise).await?.dyn_into()
 }
 
+/// A `fetch` init that goes past the browser's HTTP cache, both ways (`cache: "no-store"`).
+/// For a session's sealed objects: a presigned URL is that session's alone, so a stored copy
+/// could serve no other session, and writing every segment to the disk cache competed with the
+/// first segments' fetches (first frame 110 -> 94 ms, docs/benchmarks.md). A retry thus never
+/// gets a damaged copy back from the cache either.
+pub(crate) fn no_store() -> Object {
+    let init = Object::new();
+    let _ = Reflect::set(&init, &"cache".into(), &"no-store".into());
+    init
+}
+
 /// SHA-256 of `data`: WebCrypto where available, else the core's software hash.
 pub(crate) async fn sha256(data: &Uint8Array) -> Result<[u8; 32], SdkError> {
     if let Some(subtle) = subtle() {

@@ -472,7 +472,6 @@ struct Job {
     path: String,
     size: u64,
     nonce: ObjectNonce,
-    attempt: u32,
 }
 
 enum FetchState {
@@ -1040,7 +1039,6 @@ impl Driver {
                     path,
                     size,
                     nonce,
-                    attempt,
                 };
                 // An init segment opened before is not fetched again (nor measured).
                 if kind == FetchKind::Init
@@ -1369,8 +1367,6 @@ fn spawn_fetch(
     let tx = tx.clone();
     let fetch = FetchJob {
         url,
-        // A retry bypasses the HTTP cache: it may hold a damaged copy.
-        reload: job.attempt > 1,
         track_id: job.track_id.clone(),
         kind: job.kind.object_kind(),
         index: job.index,

@@ -314,10 +314,10 @@ async fn text(response: &Response) -> Result<String, SdkError> {
         .unwrap_or_default())
 }
 
-/// GETs a (presigned) URL whole.
-/// GETs a sealed object of the session (`what` names it in an error).
+/// GETs a sealed object of the session whole (`what` names it in an error), past the HTTP
+/// cache as the media objects are ([`crate::opener::fetch_and_open`]).
 pub(crate) async fn get_bytes(url: &str, what: &str) -> Result<Uint8Array, SdkError> {
-    let response = platform::fetch(url, &Object::new())
+    let response = platform::fetch(url, &platform::no_store())
         .await
         .map_err(|e| network(&e))?;
     let status = response.status();

@@ -46,7 +46,7 @@ async function freshPage(url = `${server.url}/`) {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(url);
-  return { page, close: () => context.close() };
+  return { page, context, close: () => context.close() };
 }
 
 /** In the page: plays with the npm API; `window.t` holds the player, video and events seen. */
@@ -87,7 +87,10 @@ async function readyAndPlay(page) {
 }
 
 test("an asset transcoded by the real pipeline plays: time advances and frames are decoded", async () => {
-  const { page, close } = await freshPage();
+  const { page, context, close } = await freshPage();
+  // The request headers of every sealed object fetched (not aborted), by the page or the worker.
+  const objectHeaders = [];
+  context.on("requestfinished", (r) => { if (r.url().includes(".cnls")) objectHeaders.push(r.allHeaders().then((h) => ({ ...h, url: r.url().split("?")[0] }))); });
   try {
     await startPlaying(page, { assetId: asset.id, token: asset.token });
     await readyAndPlay(page);
@@ -108,6 +111,12 @@ test("an asset transcoded by the real pipeline plays: time advances and frames a
     assert.equal(s.stats.packageKind, "full");
     assert.equal(s.stats.decryptFailures, 0);
     assert.ok(s.stats.objects >= 4 && s.stats.appends >= 4, JSON.stringify(s.stats));
+    // Objects go past the browser's HTTP cache (fetch's "no-store", which says so in the
+    // request's headers): a presigned URL is never asked for by another session, and writing
+    // each segment to the disk cache slowed the first ones.
+    const headers = await Promise.all(objectHeaders);
+    assert.ok(headers.length >= s.stats.objects, `${headers.length} object requests seen, ${s.stats.objects} opened`);
+    assert.deepEqual(headers.filter((h) => h.pragma !== "no-cache"), []);
     const types = (await events(page)).map((e) => e.type);
     assert.ok(types.includes("renditionchange") && types.includes("playing"), types.join(","));
     assert.deepEqual(await events(page, "error"), []);

@@ -118,8 +118,8 @@ pub enum Action {
         /// ([`open_pinned_object`](crate::media::open_pinned_object)), so an older object
         /// sealed at the same place is refused.
         nonce: ObjectNonce,
-        /// 1 for the first fetch of this object, more for a retry. Past the first, bypass the
-        /// HTTP cache (`cache: "reload"`): it may hold the damaged copy.
+        /// 1 for the first fetch of this object, more for a retry. Drivers fetch every object
+        /// past the HTTP cache, so a retry cannot get a damaged copy back from it.
         attempt: u32,
         /// The presigned URL to GET.
         url: PresignedUrl,

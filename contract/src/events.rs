@@ -285,7 +285,7 @@ pub struct PlayerRetrying {
 pub enum WorkerState {
     /// No worker was asked for (or none exists here).
     Off,
-    /// The worker is loading.
+    /// Asked for, not running yet: it is started once playback can begin, then loads.
     Starting,
     /// The worker runs.
     Running,
@@ -317,8 +317,9 @@ pub struct PlayerStats {
     pub url_requests: u32,
     /// Objects fetched and opened in the player's worker.
     pub worker_objects: u32,
-    /// Objects fetched and opened on the page's thread while the worker was still loading
-    /// (the first ones: playback does not wait for the worker to start).
+    /// Objects fetched and opened on the page's thread before the worker was started: what
+    /// was asked for before playback could begin (the worker starts then, so that its loading
+    /// does not compete with the first frame's fetches).
     pub objects_before_worker: u32,
     /// Sessions opened: the first, and one per renewal.
     pub sessions: u32,

@@ -7,14 +7,15 @@
 //! engine's decisions and the `SourceBuffer` calls, which are cheap. Both places run the same
 //! [`fetch_and_open`], so they accept and refuse exactly the same bytes.
 //!
-//! The worker is started by the npm package's JavaScript (where bundlers see and bundle it) and
-//! handed over. A worker that cannot start (no module workers, a Content-Security-Policy whose
-//! `worker-src` admits neither the SDK's origin nor `blob:`, the wasm failing to load in it) or
-//! that dies is given up: what it had in flight is reported as a retryable network failure, and from then on
-//! objects are opened on the page's thread. Playback never depends on the worker, nor waits
-//! for it: while it still loads, the page opens what the first frame needs (an init and a media
-//! object for video and for audio: [`OBJECTS_BEFORE_WORKER`]); what comes after waits for the
-//! worker.
+//! The worker is started by the npm package's JavaScript (where bundlers see and bundle it),
+//! when the driver asks for it: once playback can begin ([`Opener::start_worker`]). Until then
+//! the page opens every object itself, so the worker's loading (its script, the wasm's
+//! instantiation, on a machine with few cores) does not compete with the session and the first
+//! segments; what is asked for after that waits for the worker. A worker that cannot start (no
+//! module workers, a Content-Security-Policy whose `worker-src` admits neither the SDK's origin
+//! nor `blob:`, the wasm failing to load in it) or that dies is given up: what it had in flight
+//! is reported as a retryable network failure, and from then on objects are opened on the
+//! page's thread. Playback never depends on the worker.
 //!
 //! Messages are plain objects. To the worker: `{t: "module", module}` (the page's compiled
 //! `WebAssembly.Module`) at once, `{t: "key", engine, key, asset, package}` once it is ready,
@@ -47,10 +48,6 @@ use crate::platform::{self, Listener};
 /// (the wasm is usually in the HTTP cache already: the page loaded it).
 const START_TIMEOUT_MS: f64 = 5_000.0;
 
-/// How many objects the page opens itself while the worker loads: what the first frame needs,
-/// an init and a media object for video and for audio.
-const OBJECTS_BEFORE_WORKER: usize = 4;
-
 /// What fetching and opening one object came to.
 pub(crate) enum FetchResult {
     /// Fetched and opened.
@@ -74,8 +71,8 @@ const NETWORK: FetchResult = FetchResult::Failed(FetchFailure::Network);
 pub(crate) enum OpenedBy {
     /// In the player's worker.
     Worker,
-    /// On the page's thread, the worker still loading.
-    PageWhileWorkerLoads,
+    /// On the page's thread, before the worker was started.
+    PageBeforeWorker,
     /// On the page's thread: there is no worker (any more).
     Page,
 }
@@ -99,7 +96,8 @@ pub(crate) struct Opener {
 }
 
 impl Opener {
-    /// Opens on the page's thread with `local`, or in `remote`, which is handed the key now.
+    /// Opens on the page's thread with `local`, or in `remote` once its worker has started
+    /// ([`Opener::start_worker`]); `remote` is handed the key now and keeps it for the worker.
     pub(crate) fn new(
         local: ObjectCipher,
         remote: Option<Remote>,
@@ -114,6 +112,14 @@ impl Opener {
         Self {
             local: Rc::new(local),
             remote,
+        }
+    }
+
+    /// Starts the worker, if there is one to start: objects asked for from now on are opened
+    /// there once it has loaded.
+    pub(crate) fn start_worker(&self) {
+        if let Some(r) = &self.remote {
+            r.start_worker();
         }
     }
 
@@ -137,7 +143,7 @@ impl Opener {
         let (done, by) = match &self.remote {
             Some(remote) => match remote.start(&job, done) {
                 Ok(aborter) => return aborter,
-                Err((done, Phase::Starting)) => (done, OpenedBy::PageWhileWorkerLoads),
+                Err((done, Phase::Waiting)) => (done, OpenedBy::PageBeforeWorker),
                 Err((done, _)) => (done, OpenedBy::Page),
             },
             None => (Box::new(done) as Done, OpenedBy::Page),
@@ -186,6 +192,9 @@ type Done = Box<dyn FnOnce(FetchResult, OpenedBy)>;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Phase {
+    /// Not started yet (see [`Remote::start_worker`]): objects are opened on the page's thread,
+    /// and messages wait in the backlog.
+    Waiting,
     /// Loading; messages wait in the backlog (a module worker can miss messages that arrive
     /// before its listener exists).
     Starting,
@@ -196,21 +205,20 @@ enum Phase {
 
 /// What the worker's event listeners share with the player's side.
 pub(crate) struct State {
-    worker: Worker,
+    /// Once started.
+    worker: Option<Worker>,
     phase: Phase,
     backlog: Vec<JsValue>,
     pending: HashMap<u32, Done>,
     next_id: u32,
-    /// Objects the page opened while the worker loaded.
-    early: usize,
 }
 
 impl State {
     fn post(&mut self, msg: JsValue) {
-        match self.phase {
-            Phase::Starting => self.backlog.push(msg),
-            Phase::Ready => post_and_wipe(&self.worker, &msg),
-            Phase::Dead => {}
+        match (self.phase, &self.worker) {
+            (Phase::Waiting | Phase::Starting, _) => self.backlog.push(msg),
+            (Phase::Ready, Some(worker)) => post_and_wipe(worker, &msg),
+            (Phase::Ready | Phase::Dead, _) => {}
         }
     }
 }
@@ -225,17 +233,51 @@ fn post_and_wipe(worker: &Worker, msg: &JsValue) {
     }
 }
 
-/// The player's worker. Dropping it terminates the worker.
+/// The player's worker, started on demand. Dropping it terminates the worker.
 pub(crate) struct Remote {
     state: Rc<RefCell<State>>,
-    _listeners: Vec<Listener>,
+    /// Starts the worker (the npm package's `player-worker.js`, started by the page's
+    /// JavaScript: with the literal `new Worker(new URL(...))` bundlers rewrite, or through a
+    /// `blob:` module for a page on another origin than the SDK) and returns it; taken when
+    /// called.
+    start: RefCell<Option<js_sys::Function>>,
+    listeners: RefCell<Vec<Listener>>,
 }
 
 impl Remote {
-    /// Takes over `worker` (the npm package's `player-worker.js`, started by the page's
-    /// JavaScript: with the literal `new Worker(new URL(...))` bundlers rewrite, or through a
-    /// `blob:` module for a page on another origin than the SDK).
-    pub(crate) fn attach(worker: Worker) -> Result<Self, SdkError> {
+    /// A worker that `start` will start when [`Remote::start_worker`] is called; until then
+    /// the page opens every object.
+    pub(crate) fn new(start: js_sys::Function) -> Self {
+        Self {
+            state: Rc::new(RefCell::new(State {
+                worker: None,
+                phase: Phase::Waiting,
+                backlog: Vec::new(),
+                pending: HashMap::new(),
+                next_id: 0,
+            })),
+            start: RefCell::new(Some(start)),
+            listeners: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Starts the worker (once; later calls do nothing). What is asked for from now on waits
+    /// for it; one that cannot start is given up, and the page goes on opening objects.
+    pub(crate) fn start_worker(&self) {
+        let Some(start) = self.start.borrow_mut().take() else {
+            return;
+        };
+        let started = start
+            .call0(&JsValue::NULL)
+            .ok()
+            .and_then(|w| w.dyn_into::<Worker>().ok());
+        match started.map(|worker| self.attach(worker)) {
+            Some(Ok(())) => {}
+            Some(Err(_)) | None => give_up(&self.state),
+        }
+    }
+
+    fn attach(&self, worker: Worker) -> Result<(), SdkError> {
         let platform_error = |e: JsValue| SdkError::Platform(SdkError::describe(&e));
         // The page's compiled module goes first, outside the backlog (the worker's script waits
         // for it): the worker neither fetches nor compiles the wasm again, and finds it even
@@ -245,31 +287,29 @@ impl Remote {
             worker.terminate();
             return Err(platform_error(e));
         }
-        let state = Rc::new(RefCell::new(State {
-            worker: worker.clone(),
-            phase: Phase::Starting,
-            backlog: Vec::new(),
-            pending: HashMap::new(),
-            next_id: 0,
-            early: 0,
-        }));
-        let weak = Rc::downgrade(&state);
+        {
+            let mut s = self.state.borrow_mut();
+            s.worker = Some(worker.clone());
+            s.phase = Phase::Starting;
+        }
+        let weak = Rc::downgrade(&self.state);
         let on_message = Listener::new(worker.unchecked_ref(), "message", move |e| {
             if let (Some(state), Ok(e)) = (weak.upgrade(), e.dyn_into::<MessageEvent>()) {
                 on_message(&state, &e.data());
             }
         });
-        let mut listeners = vec![on_message.inspect_err(|_| worker.terminate())?];
+        let mut listeners = self.listeners.borrow_mut();
+        listeners.push(on_message?);
         for kind in ["error", "messageerror"] {
-            let weak = Rc::downgrade(&state);
+            let weak = Rc::downgrade(&self.state);
             let listener = Listener::new(worker.unchecked_ref(), kind, move |_| {
                 if let Some(state) = weak.upgrade() {
                     give_up(&state);
                 }
             });
-            listeners.push(listener.inspect_err(|_| worker.terminate())?);
+            listeners.push(listener?);
         }
-        let weak = Rc::downgrade(&state);
+        let weak = Rc::downgrade(&self.state);
         spawn_local(async move {
             platform::sleep(START_TIMEOUT_MS).await;
             if let Some(state) = weak.upgrade()
@@ -278,10 +318,7 @@ impl Remote {
                 give_up(&state);
             }
         });
-        Ok(Self {
-            state,
-            _listeners: listeners,
-        })
+        Ok(())
     }
 
     fn send_key(&self, choice: EngineChoice, key: &ContentKey, asset_id: &str, package_id: &str) {
@@ -296,8 +333,8 @@ impl Remote {
     }
 
     /// Hands `job` to the worker; gives `done` back, with the phase, when the worker has been
-    /// given up, or is still loading and `job` is among the first [`OBJECTS_BEFORE_WORKER`]
-    /// (what the first frame waits for is not held back behind the worker's start).
+    /// given up or is not started yet (what the first frame waits for is not held back behind
+    /// the worker's start).
     fn start(
         &self,
         job: &FetchJob,
@@ -305,11 +342,7 @@ impl Remote {
     ) -> Result<Aborter, (Done, Phase)> {
         let mut s = self.state.borrow_mut();
         match s.phase {
-            Phase::Dead => return Err((Box::new(done), Phase::Dead)),
-            Phase::Starting if s.early < OBJECTS_BEFORE_WORKER => {
-                s.early += 1;
-                return Err((Box::new(done), Phase::Starting));
-            }
+            phase @ (Phase::Dead | Phase::Waiting) => return Err((Box::new(done), phase)),
             Phase::Starting | Phase::Ready => {}
         }
         let id = s.next_id;
@@ -337,7 +370,9 @@ impl Drop for Remote {
     fn drop(&mut self) {
         let mut s = self.state.borrow_mut();
         s.phase = Phase::Dead;
-        s.worker.terminate();
+        if let Some(w) = &s.worker {
+            w.terminate();
+        }
     }
 }
 
@@ -349,8 +384,10 @@ fn on_message(state: &Rc<RefCell<State>>, data: &JsValue) {
                 return;
             }
             s.phase = Phase::Ready;
-            for msg in std::mem::take(&mut s.backlog) {
-                post_and_wipe(&s.worker, &msg);
+            if let Some(worker) = s.worker.clone() {
+                for msg in std::mem::take(&mut s.backlog) {
+                    post_and_wipe(&worker, &msg);
+                }
             }
         }
         Some("done") => {
@@ -375,7 +412,9 @@ fn give_up(state: &Rc<RefCell<State>>) {
         }
         s.phase = Phase::Dead;
         s.backlog.clear();
-        s.worker.terminate();
+        if let Some(w) = &s.worker {
+            w.terminate();
+        }
         std::mem::take(&mut s.pending)
     };
     for (_, done) in pending {

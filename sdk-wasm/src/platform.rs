@@ -34,9 +34,19 @@ pub(crate) fn random(buf: &mut [u8]) -> Result<(), SdkError> {
 
 /// `fetch(url, init)` from whatever global scope this is; rejects on network errors.
 pub(crate) async fn fetch(url: &str, init: &Object) -> Result<Response, JsValue> {
+    response(send(url, init)?).await
+}
+
+/// `fetch(url, init)` called now: the request is on its way when this returns, and
+/// [`response`] awaits what it brings.
+pub(crate) fn send(url: &str, init: &Object) -> Result<Promise, JsValue> {
     let fetch: Function = Reflect::get(&js_sys::global(), &"fetch".into())?.dyn_into()?;
-    let promise: js_sys::Promise = fetch.call2(&JsValue::NULL, &url.into(), init)?.dyn_into()?;
-    JsFuture::from(promise).await?.dyn_into()
+    fetch.call2(&JsValue::NULL, &url.into(), init)?.dyn_into()
+}
+
+/// The response a [`send`] brings; rejects on network errors.
+pub(crate) async fn response(sent: Promise) -> Result<Response, JsValue> {
+    JsFuture::from(sent).await?.dyn_into()
 }
 
 /// A `fetch` init that goes past the browser's HTTP cache, both ways (`cache: "no-store"`).

@@ -298,20 +298,29 @@ impl Drop for PlayerHandle {
 
 /// Starts playing `options.assetId` in `video`. `on_event` receives plain objects:
 /// `{type: "ready" | "playing" | "renditionchange" | "stall" | "stallend" | "retrying" |
-/// "error", ...}`; after `error` the player does nothing more. `worker`, when given, is the npm
-/// package's player worker (started by the page's JavaScript, where bundlers can see it):
-/// objects are fetched and opened there; without it, on this thread.
+/// "error", ...}`; after `error` the player does nothing more. `start_worker`, when given,
+/// starts the npm package's player worker (in the page's JavaScript, where bundlers can see it)
+/// and returns it, or nothing: it is called once playback can begin, and objects are fetched
+/// and opened there from then on; before, and without it, on this thread.
 #[wasm_bindgen(js_name = startPlayer)]
 pub fn start_player(
     video: HtmlVideoElement,
     options: JsValue,
     on_event: Function,
-    worker: Option<web_sys::Worker>,
+    start_worker: Option<Function>,
     early_session: Option<js_sys::Promise>,
 ) -> Result<PlayerHandle, SdkError> {
     let o: Options = serde_wasm_bindgen::from_value(options)
         .map_err(|e| SdkError::InvalidArgument(format!("player options: {e}")))?;
     let choice = EngineChoice::parse(o.engine.clone())?;
+    let target = o.target.into_target(o.package)?;
+    // The session request leaves first, before the element, the worker and the caller's own
+    // work (its `video.play()`) take the thread: its round trip is on the first frame's path.
+    // One the page's JavaScript asked for while the wasm loaded comes from there instead.
+    let asked = match early_session {
+        Some(_) => None,
+        None => Some(session::ask(&target, false)?),
+    };
     let mut seed = [0u8; 8];
     platform::random(&mut seed)?;
     let mut config = PlaybackConfig {
@@ -328,7 +337,6 @@ pub fn start_player(
     if let Some(bps) = o.initial_bandwidth {
         config.abr.initial_bandwidth_bps = bps;
     }
-    let target = o.target.into_target(o.package)?;
     let (tx, rx) = unbounded();
     let notify_tx = tx.clone();
     let notify: Rc<dyn Fn(Signal)> = Rc::new(move |s| {
@@ -400,9 +408,10 @@ pub fn start_player(
                 Some(p) => JsFuture::from(p).await.ok().filter(JsValue::is_object),
                 None => None,
             };
-            let grant = match early {
-                Some(answer) => session::open_early(&start_target, &answer).await?,
-                None => session::open(&start_target).await?,
+            let grant = match (asked, early) {
+                (Some(asked), _) => asked.open(&start_target).await?,
+                (None, Some(answer)) => session::open_early(&start_target, &answer).await?,
+                (None, None) => session::open(&start_target).await?,
             };
             let cipher = ObjectCipher::new(
                 choice,
@@ -426,9 +435,8 @@ pub fn start_player(
             }
         }
     });
-    // Handed the worker now, so it loads the SDK while the session is asked for. One that
-    // cannot take messages leaves the objects to this thread.
-    let remote = worker.and_then(|w| Remote::attach(w).ok());
+    // The worker starts once playback can begin (see `crate::opener`).
+    let remote = start_worker.map(Remote::new);
     let driver = Driver {
         tx: tx.clone(),
         choice,
@@ -1169,8 +1177,7 @@ impl Driver {
                     let mut s = self.shared.borrow_mut();
                     s.stats.objects += 1;
                     s.stats.worker_objects += u32::from(by == OpenedBy::Worker);
-                    s.stats.objects_before_worker +=
-                        u32::from(by == OpenedBy::PageWhileWorkerLoads);
+                    s.stats.objects_before_worker += u32::from(by == OpenedBy::PageBeforeWorker);
                     s.stats.sealed_bytes += bytes as f64;
                     s.stats.plain_bytes += f64::from(plain.length());
                     s.stats.fetch_ms += elapsed_ms as f64;
@@ -1235,6 +1242,10 @@ impl Driver {
             Event::Ready if self.ready_sent => {}
             Event::Ready => {
                 self.ready_sent = true;
+                // What the first frame needed was opened here; the rest goes to the worker.
+                if let Some(p) = &self.play {
+                    p.opener.start_worker();
+                }
                 self.emit("ready", Object::new().into());
             }
             Event::RenditionChanged { from, to, reason } => {

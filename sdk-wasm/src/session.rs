@@ -1,6 +1,8 @@
 //! The playback session API (`docs/playback.md`): ask the server for a session with a fresh
-//! ephemeral X25519 key, open the content key it releases to that key, open the manifest (sent
-//! inline, or fetched for packages that predate that), and ask for more presigned URLs (which, and when, the engine decides).
+//! ephemeral X25519 key (the request leaves at once, [`ask`], before the player's other
+//! set-up), open the content key it releases to that key, open the manifest (sent inline, or
+//! fetched for packages that predate that), and ask for more presigned URLs (which, and when,
+//! the engine decides).
 //!
 //! A player started before the wasm has loaded finds its session already asked for by the
 //! package's JavaScript (`npm/src/internal/early-session.ts`: a WebCrypto X25519 key, the same
@@ -18,7 +20,7 @@ use cinelock_core::media::{
 use cinelock_core::playback::SignedUrls;
 use cinelock_core::presigned::PresignedUrl;
 use cinelock_core::{DataKey, RecipientSecretKey};
-use js_sys::{Object, Reflect, Uint8Array};
+use js_sys::{Object, Promise, Reflect, Uint8Array};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -90,12 +92,16 @@ pub(crate) struct Download {
     pub size: u64,
 }
 
-/// Asks for a session (with the download, if `download`) with a one-time player key: the key
-/// and the answer. The key lives for this request only: what it releases is opened at once.
-async fn request(
-    target: &PlayTarget,
-    download: bool,
-) -> Result<(RecipientSecretKey, PlayAnswer), SdkError> {
+/// A session asked for: the request is on its way, with the one-time player key it was asked
+/// with. The key lives for this request only: what it releases is opened at once.
+pub(crate) struct Asked {
+    secret: RecipientSecretKey,
+    sent: Promise,
+}
+
+/// Sends a session request (with the download, if `download`) now, with a fresh one-time
+/// player key: the request leaves before the caller does anything else.
+pub(crate) fn ask(target: &PlayTarget, download: bool) -> Result<Asked, SdkError> {
     let mut ikm = Zeroizing::new([0u8; 32]);
     platform::random(&mut ikm[..])?;
     let secret = RecipientSecretKey::from_seed(&ikm);
@@ -111,8 +117,25 @@ async fn request(
         target.endpoint,
         encode_segment(&target.asset_id)
     );
-    let answer: PlayAnswer = post_json(&url, &body).await?;
-    check_asset(target, answer).map(|answer| (secret, answer))
+    let sent = send_json(&url, &body)?;
+    Ok(Asked { secret, sent })
+}
+
+impl Asked {
+    /// The answer, checked to be for `target`'s asset.
+    async fn answer(
+        self,
+        target: &PlayTarget,
+    ) -> Result<(RecipientSecretKey, PlayAnswer), SdkError> {
+        let answer: PlayAnswer = read_json(self.sent).await?;
+        check_asset(target, answer).map(|answer| (self.secret, answer))
+    }
+
+    /// Opens what the session grants.
+    pub(crate) async fn open(self, target: &PlayTarget) -> Result<Grant, SdkError> {
+        let (secret, answer) = self.answer(target).await?;
+        open_answer(target, &secret, answer).await
+    }
 }
 
 /// The answer is for the asset asked for.
@@ -135,7 +158,7 @@ fn unhex(s: &str) -> Result<Zeroizing<Vec<u8>>, SdkError> {
 
 /// Asks for the asset's original file, and opens the data key released for it.
 pub(crate) async fn open_download(target: &PlayTarget) -> Result<Download, SdkError> {
-    let (secret, answer) = request(target, true).await?;
+    let (secret, answer) = ask(target, true)?.answer(target).await?;
     let grant = answer
         .download
         .ok_or_else(|| SdkError::server(200, None, "the server granted no download".into()))?;
@@ -151,8 +174,7 @@ pub(crate) async fn open_download(target: &PlayTarget) -> Result<Download, SdkEr
 
 /// Asks for a session and opens what it grants.
 pub(crate) async fn open(target: &PlayTarget) -> Result<Grant, SdkError> {
-    let (secret, answer) = request(target, false).await?;
-    open_answer(target, &secret, answer).await
+    ask(target, false)?.open(target).await
 }
 
 /// Opens a session the package's JavaScript asked for while the wasm loaded: `early` is
@@ -225,7 +247,7 @@ pub(crate) async fn more_urls(
         session: session.to_owned(),
         paths: paths.to_vec(),
     };
-    let answer: UrlsAnswer = post_json(&url, &body).await?;
+    let answer: UrlsAnswer = read_json(send_json(&url, &body)?).await?;
     Ok(signed(answer.urls, answer.expires_in_ms))
 }
 
@@ -248,10 +270,8 @@ fn network(e: &JsValue) -> SdkError {
     SdkError::Network(SdkError::describe(e))
 }
 
-async fn post_json<T: for<'de> Deserialize<'de>>(
-    url: &str,
-    body: &impl Serialize,
-) -> Result<T, SdkError> {
+/// POSTs `body` as JSON now (see [`platform::send`]); [`read_json`] reads the answer.
+fn send_json(url: &str, body: &impl Serialize) -> Result<Promise, SdkError> {
     let init = Object::new();
     let headers = Object::new();
     let set = |o: &Object, k: &str, v: JsValue| {
@@ -262,7 +282,12 @@ async fn post_json<T: for<'de> Deserialize<'de>>(
     set(&init, "headers", headers.into())?;
     let body = serde_json::to_string(body).map_err(|e| SdkError::Platform(e.to_string()))?;
     set(&init, "body", body.into())?;
-    let response = platform::fetch(url, &init).await.map_err(|e| network(&e))?;
+    platform::send(url, &init).map_err(|e| network(&e))
+}
+
+/// The JSON answer to a [`send_json`].
+async fn read_json<T: for<'de> Deserialize<'de>>(sent: Promise) -> Result<T, SdkError> {
+    let response = platform::response(sent).await.map_err(|e| network(&e))?;
     let status = response.status();
     let text = text(&response).await?;
     // Only a refusal has one; reading headers costs the start path a call into the browser.
@@ -296,6 +321,55 @@ fn read_answer<T: for<'de> Deserialize<'de>>(
         Some(e) => SdkError::server(status, Some(e.code), e.message),
         None => SdkError::server(status, None, format!("HTTP {status}")),
     })
+}
+
+/// Reads a made-up session answer and URL answer of the usual shape (see `crate::warm`): the
+/// first real answer's parsing then runs compiled code.
+pub(crate) fn warm_up_answers() -> Result<(), SdkError> {
+    let urls: std::collections::BTreeMap<String, String> = (0..4)
+        .map(|i| {
+            (
+                format!("v1/{i:05}.cnls"),
+                format!("https://store.invalid/b/v1/{i:05}.cnls?X-Amz-Signature={i:064}"),
+            )
+        })
+        .collect();
+    let answer = PlayAnswer {
+        asset_id: "warm".into(),
+        package_id: "warm".into(),
+        kind: "full".into(),
+        key: "00".repeat(80),
+        manifest_url: "https://store.invalid/b/manifest.cnls".into(),
+        manifest_nonce: "00".repeat(12),
+        manifest: Some(BASE64.encode([0u8; 48])),
+        urls: urls.clone(),
+        session: "warm".into(),
+        expires_at: 1,
+        expires_in_ms: 1,
+        viewer: None,
+        download: None,
+        text_tracks: Vec::new(),
+        beacon: Some(cinelock_contract::analytics::BeaconGrant {
+            credential: "warm".into(),
+        }),
+    };
+    let text = serde_json::to_string(&answer).map_err(|e| SdkError::Platform(e.to_string()))?;
+    let answer: PlayAnswer = read_answer(200, &text, None)?;
+    unhex(&answer.key)?;
+    if let Some(m) = &answer.manifest {
+        BASE64
+            .decode(m)
+            .map_err(|e| SdkError::Platform(e.to_string()))?;
+    }
+    let more = UrlsAnswer {
+        urls,
+        expires_at: 1,
+        expires_in_ms: 1,
+    };
+    let text = serde_json::to_string(&more).map_err(|e| SdkError::Platform(e.to_string()))?;
+    let more: UrlsAnswer = read_answer(200, &text, None)?;
+    drop(signed(more.urls, more.expires_in_ms));
+    Ok(())
 }
 
 /// `Retry-After` in seconds, as milliseconds.

@@ -1,6 +1,7 @@
 //! Warming the player's start path at load: the code a session runs before its first fetch
-//! (the one-time key pair, opening a released key and a sealed manifest, the playback engine's
-//! first actions, a WebCrypto AES-GCM key and an opened object) is run once on throwaway values.
+//! (reading the session's answer, the one-time key pair, opening a released key and a sealed
+//! manifest, the playback engine's first actions, a WebCrypto AES-GCM key and an opened
+//! object) is run once on throwaway values.
 //!
 //! Why: the browser compiles WebAssembly functions lazily, on their first call, and a page's
 //! first WebCrypto call starts its crypto thread. Without this, a cold page paid both between
@@ -62,6 +63,7 @@ fn track(id: &str, kind: TrackKind, nonce: ObjectNonce) -> Track {
 /// Runs the start path once (see the module docs). The SDK's `load()` calls it.
 #[wasm_bindgen(js_name = warmUp)]
 pub async fn warm_up() -> Result<(), SdkError> {
+    crate::session::warm_up_answers()?;
     let mut seed = [0u8; 64];
     platform::random(&mut seed)?;
     let secret = RecipientSecretKey::from_seed(seed[..32].try_into().expect("32"));

@@ -913,8 +913,9 @@ bandwidthEstimate: number, objects: number, sealedBytes: number, plainBytes: num
  */
 workerObjects: number, 
 /**
- * Objects fetched and opened on the page's thread while the worker was still loading
- * (the first ones: playback does not wait for the worker to start).
+ * Objects fetched and opened on the page's thread before the worker was started: what
+ * was asked for before playback could begin (the worker starts then, so that its loading
+ * does not compete with the first frame's fetches).
  */
 objectsBeforeWorker: number, 
 /**

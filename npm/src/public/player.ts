@@ -141,9 +141,11 @@ export class Player extends EventTarget {
     this.addEventListener("ready", () => resolveReady());
     this.addEventListener("error", (e) => rejectReady(e.detail.error));
     const { endpoint = globalThis.location?.origin ?? "", worker = true, ...rest } = options;
+    // Asked for now; the wasm starts it once playback can begin (`#startWorker`).
+    if (worker && workersAvailable()) this.#worker = { state: "starting" };
     const start = (early?: Promise<EarlySession | undefined>) => {
       if (this.#destroyed) return;
-      this.#handle = wasm.startPlayer(video, { endpoint, ...rest }, (e: { type: PlayerEventType } & Record<string, unknown>) => this.#relay(e), worker ? this.#startWorker() : undefined, early);
+      this.#handle = wasm.startPlayer(video, { endpoint, ...rest }, (e: { type: PlayerEventType } & Record<string, unknown>) => this.#relay(e), worker ? () => this.#startWorker() : undefined, early);
       if (this.#pendingRendition !== undefined) this.setRendition(this.#pendingRendition);
     };
     // Loaded already: the session request goes out now, not after the caller's task (whose
@@ -162,7 +164,7 @@ export class Player extends EventTarget {
     load().then(() => start(early)).catch((error: unknown) => this.#relay({ type: "error", error }));
   }
 
-  /** The player's worker, started here (where bundlers see it) and handed to the wasm. */
+  /** The player's worker, started here (where bundlers see it) when the wasm asks, and handed to it. */
   #startWorker(): Worker | undefined {
     if (!workersAvailable()) return undefined;
     try {

@@ -28,7 +28,8 @@
 // open in DevTools or Perfetto); build the SDK with CINELOCK_WASM_NAMES=1 scripts/build-sdk
 // for the profile to name the wasm's functions.
 // CINELOCK_BENCH_PLAY_START_ONLY=1 stops after the first-frame rounds (no throttled link, no
-// rendition time-line).
+// rendition time-line); CINELOCK_BENCH_PLAY_ONLY=webcrypto,cold (say) times only those players
+// beside plain MSE.
 import { createDecipheriv, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -136,8 +137,14 @@ const garage = await startGarage();
 const keys = env.makeKeys(tmp);
 await env.configureCors(tmp, garage.endpoint, keys.workerPublicKey);
 const server = await env.startPlaybackServer(tmp, garage.endpoint, keys);
+// CINELOCK_BENCH_SDK_B=<dir with dist/ and pkg/> (a copy of npm/ after another build) serves a
+// second SDK build from a second server on the same database: its players run as "-B" rounds
+// between the others, for an A/B comparison in one sitting.
+const SDK_B = process.env.CINELOCK_BENCH_SDK_B;
+let serverB;
 const store = env.bucket(garage.endpoint);
 try {
+  if (SDK_B) serverB = await env.startPlaybackServer(tmp, garage.endpoint, keys, { CINELOCK_DATABASE_URL: server.databaseUrl, CINELOCK_SDK_DIR: SDK_B, CINELOCK_WORKERS: "0" });
   // The asset, through the real pipeline.
   const clip = env.makeClip(join(tmp, "clip.mp4"), { width: 1280, height: 720, seconds: SECONDS });
   let chrome = await launchRaw();
@@ -276,11 +283,17 @@ try {
       firstSegment: at((n) => new RegExp("/[0-9]{5}[.]cnls").test(n), "responseEnd"),
       firstRequest: at((n) => new RegExp("/[0-9]{5}[.]cnls").test(n), "startTime"),
     };
-    if ((s.workerObjects > 0) !== ${worker}) throw new Error("objects opened in the wrong place: " + JSON.stringify(s));
+    // With a worker, it was started (once playback could begin: on loopback the whole clip may
+    // have been asked for by then, and opened on the page); without, nothing went to one.
+    if (${worker} ? !["starting", "running"].includes(s.worker) : s.workerObjects > 0) throw new Error("objects opened in the wrong place: " + JSON.stringify(s));
     return { ttff, full, decryptMs: s.decryptMs, objects: s.objects, plainBytes: s.plainBytes, engine: s.engine, breakdown };
   })()`;
 
-  const results = { plain: [], webcrypto: [], wasm: [], "webcrypto-page": [], "wasm-page": [], cold: [] };
+  // CINELOCK_BENCH_PLAY_ONLY=webcrypto,cold (say) times only those beside plain MSE.
+  const only = process.env.CINELOCK_BENCH_PLAY_ONLY?.split(",");
+  const results = Object.fromEntries(["plain", "webcrypto", "wasm", "webcrypto-page", "wasm-page", "cold"]
+    .filter((name) => !only || name === "plain" || only.includes(name))
+    .flatMap((name) => (SDK_B && name !== "plain" ? [name, `${name}-B`] : [name])).map((name) => [name, []]));
   const taskMs = async (page) => {
     const { metrics } = await page.send("Performance.getMetrics");
     return 1000 * metrics.find((m) => m.name === "TaskDuration").value;
@@ -289,10 +302,11 @@ try {
     for (const name of Object.keys(results)) {
       chrome = await launchRaw(["--autoplay-policy=no-user-gesture-required"]);
       try {
-        await chrome.page.goto(`${server.url}/`);
+        await chrome.page.goto(`${(name.endsWith("-B") ? serverB : server).url}/`);
         await chrome.page.send("Performance.enable", {});
         const before = await taskMs(chrome.page);
-        const [engine, where] = name.split("-");
+        const base = name.replace(/-B$/, "");
+        const [engine, where] = base.split("-");
         const traced = TRACE && run === 0 && (name === "webcrypto" || name === "plain");
         const stopTrace = traced ? await chrome.trace(["devtools.timeline", "toplevel", "v8.execute", "blink", "netlog", "media", "audio"]) : null;
         if (traced) {
@@ -302,7 +316,7 @@ try {
         }
         const r = name === "plain"
           ? await chrome.page.evaluate(PLAIN(plainTracks.map((t) => ({ type: t.type, urls: t.keys.map((k) => store.presign(k)) }))))
-          : name === "cold"
+          : base === "cold"
             ? await chrome.page.evaluate(CINELOCK("webcrypto", true, false, true))
             : await chrome.page.evaluate(CINELOCK(engine, where !== "page"));
         r.pageTaskMs = (await taskMs(chrome.page)) - before;
@@ -329,13 +343,18 @@ try {
   console.log(`${"".padEnd(30)}${"first frame".padStart(22)}${"whole clip buffered".padStart(26)}${"decrypt per segment".padStart(24)}${"decrypt rate".padStart(16)}${"page thread busy".padStart(26)}`);
   for (const [name, rs] of Object.entries(results)) {
     const ttff = median(rs.map((r) => r.ttff)), full = median(rs.map((r) => r.full));
-    const label = name === "plain" ? "plain MSE (baseline)" : name === "cold" ? "cinelock, play() before load()" : `cinelock (${name.replace("-page", ", page thread")}${name.endsWith("-page") ? "" : ", worker"})`;
+    const variant = name.replace(/-B$/, ""), b = name === variant ? "" : " [B]";
+    const label = (variant === "plain" ? "plain MSE (baseline)" : variant === "cold" ? "cinelock, play() before load()" : `cinelock (${variant.replace("-page", ", page thread")}${variant.endsWith("-page") ? "" : ", worker"})`) + b;
     const task = median(rs.map((r) => r.pageTaskMs));
     const perSeg = name === "plain" ? "—" : `${median(rs.map((r) => r.decryptMs / r.objects)).toFixed(2)} ms`;
     const rate = name === "plain" ? "—" : `${median(rs.map((r) => r.plainBytes / 1e6 / (r.decryptMs / 1000))).toFixed(0)} MB/s`;
     console.log(`${label.padEnd(30)}${`${ttff.toFixed(0)} ms (${(ttff / base.ttff).toFixed(2)}x)`.padStart(22)}${`${full.toFixed(0)} ms (${(full / base.full).toFixed(2)}x)`.padStart(26)}${perSeg.padStart(24)}${rate.padStart(16)}${`${task.toFixed(0)} ms (${(task / base.task).toFixed(2)}x)`.padStart(26)}`);
   }
-  const b = (name, k) => { const xs = results[name].map((r) => r.breakdown[k]).filter(Number.isFinite); return xs.length ? `${median(xs).toFixed(0)} ms` : "none"; };
+  // The medians hide how much one sitting moves: every round's first frame, sorted.
+  for (const [name, rs] of Object.entries(results)) {
+    console.log(`first frames, ${name}: ${rs.map((r) => r.ttff).sort((x, y) => x - y).map((x) => x.toFixed(0)).join(" ")} ms`);
+  }
+  const b = (name, k) => { const xs = (results[name] ?? []).map((r) => r.breakdown[k]).filter(Number.isFinite); return xs.length ? `${median(xs).toFixed(0)} ms` : "none"; };
   console.log(`to the first frame: plain has its first media segment at ${b("plain", "firstSegment")}; cinelock (webcrypto, page thread, whose fetches the page's resource timing sees) has the session answer at ${b("webcrypto-page", "session")}, a manifest fetched at ${b("webcrypto-page", "manifest")} (none: it came inline), its first media segment requested at ${b("webcrypto-page", "firstRequest")} and fetched at ${b("webcrypto-page", "firstSegment")}`);
 
   // CINELOCK_BENCH_PLAY_START_ONLY=1 stops here (the start alone, while working on it).
@@ -413,6 +432,7 @@ try {
     }
   }
 } finally {
+  await serverB?.stop();
   await server.stop();
   await garage.stop();
   rmSync(tmp, { recursive: true, force: true });

@@ -1558,17 +1558,21 @@ fn a_damaged_transfer_is_fetched_once_more_and_plays() {
         .filter(|f| f.3 == 4)
         .map(|f| f.4)
         .collect();
-    assert_eq!(attempts, vec![1, 2]);
+    // Once more, and played; a later fetch of the same place is a climb's replacement.
+    assert_eq!(attempts[..2], [1, 2], "{attempts:?}");
+    assert!(attempts[2..].iter().all(|&a| a == 1), "{attempts:?}");
 }
 
 #[test]
 fn a_hung_fetch_times_out_and_is_retried() {
     // Shorter than the buffer ahead, so the timeout acts before a stall would; and the slow
-    // fetch does not cap the estimate, so no downswitch abandons it first.
+    // fetch does not cap the estimate, so no downswitch abandons it first, nor does a climb
+    // replace it.
     let config = PlaybackConfig {
         fetch_timeout_ms: Some(3_000),
         abr: AbrConfig {
             slow_fetch_ms: 600_000,
+            replace_margin_s: None,
             ..AbrConfig::default()
         },
         ..config()
@@ -1807,6 +1811,39 @@ fn more_urls_are_asked_for_while_the_first_segments_are_fetched() {
         asked < first_media_in,
         "URLs asked for at {asked} ms, the first segment appended at {first_media_in} ms"
     );
+}
+
+#[test]
+fn the_next_segment_goes_alone_while_the_buffer_is_short() {
+    // The first frame waits for each track's first segment, and playback for the next: a
+    // second fetch beside one would share the link with it. Once two segments are buffered,
+    // fetches go out two at a time again.
+    let mut sim = Sim::new(standard(), config(), 4.0 * MBPS);
+    sim.start();
+    sim.play_to_end(200_000);
+    for slot in [Slot::Video, Slot::Audio] {
+        let fetches = sim.media_fetches(slot);
+        let appended = |id: FetchId| {
+            sim.first_action(|a| matches!(a, Action::Append { id: i, .. } if *i == id))
+                .map(|(at, _)| at)
+        };
+        for k in 0..2 {
+            let in_at = appended(fetches[k].1).unwrap();
+            assert!(
+                fetches[k + 1].0 >= in_at,
+                "{slot:?}: segment {} asked for at {} ms, segment {} appended at {in_at} ms",
+                fetches[k + 1].3,
+                fetches[k + 1].0,
+                fetches[k].3
+            );
+        }
+        assert!(
+            fetches
+                .windows(2)
+                .any(|w| appended(w[0].1).is_none_or(|at| w[1].0 < at)),
+            "{slot:?}: never two at a time: {fetches:?}"
+        );
+    }
 }
 
 #[test]

@@ -55,6 +55,9 @@ const TIMEOUT_MARGIN: f64 = 4.0;
 /// Successful fetches in a row after which one more may run at once per slot, after a
 /// timeout halved the limit.
 const GROWTH_STREAK: u32 = 4;
+/// While less than this many of its durations are buffered before it, the segment the
+/// playhead needs next is fetched alone (see `fetch_candidate`).
+const ALONE_BELOW_SEGMENTS: f64 = 2.0;
 
 /// An object of a slot: a track's init segment, or the media segment at an index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -871,6 +874,15 @@ impl Player {
         (w.first..=w.keep_end).find(|i| !appended.contains_key(i))
     }
 
+    /// The first segment from the playhead's on that slot `si` has neither appended nor
+    /// fetched.
+    fn next_needed(&self, si: usize, w: &Window) -> Option<usize> {
+        (w.first..self.segments(si).len()).find(|&i| {
+            !self.slots[si].appended.contains_key(&i)
+                && self.pending_media(si, i).is_none_or(|r| r.state.out())
+        })
+    }
+
     fn pending_media(&self, si: usize, i: usize) -> Option<&Request> {
         self.requests
             .values()
@@ -1212,9 +1224,11 @@ impl Player {
     }
 
     /// Asks, before any fetch waits, for the URLs of the segments after the last one fetched
-    /// on a slot once one of the next [`PlaybackConfig::max_fetches_per_slot`] has none: the
-    /// request's round trip then overlaps the fetches out instead of stalling the next ones
-    /// (with the session's first URLs, the fourth segment of every start waited for it).
+    /// on a slot once one of the next [`PlaybackConfig::max_fetches_per_slot`] + 1 has none:
+    /// the request's round trip then overlaps the fetches out instead of stalling the next ones
+    /// (with the session's first URLs, the fourth segment of every start waited for it). One
+    /// more than may be out at once, since the segment under the playhead goes alone and the
+    /// next ones follow it together.
     fn url_request_ahead(&mut self, now: u64) -> Option<Action> {
         let mut paths: Vec<String> = Vec::new();
         for si in 0..self.slots.len() {
@@ -1231,7 +1245,7 @@ impl Player {
                 continue;
             };
             let segments = &self.manifest.tracks[track].segments;
-            let runway = self.config.max_fetches_per_slot.max(1);
+            let runway = self.config.max_fetches_per_slot.max(1) + 1;
             if !segments
                 .iter()
                 .skip(last + 1)
@@ -1344,6 +1358,16 @@ impl Player {
                 urgent: true,
                 time: cursor.map_or(0.0, |c| segs[c].start),
             });
+        }
+        // The segment the playhead needs next goes alone while less than two of its durations
+        // are buffered before it (at the start, after a seek, when the buffer runs low): the
+        // picture waits for it, and a fetch beside it would share the link (on loopback, the
+        // machine) with it. With more buffered, more at once fill a link with latency better.
+        if let Some(m) = self.next_needed(si, &w)
+            && self.pending_media(si, m).is_some_and(|r| r.state.out())
+            && segs[m].start - self.playhead < ALONE_BELOW_SEGMENTS * segs[m].duration
+        {
+            return None;
         }
         let track = self.chosen(si);
         for (i, seg) in segs.iter().enumerate().take(w.fetch_end).skip(w.first) {
@@ -1556,7 +1580,12 @@ impl Player {
         }
         let from = self.abr.current();
         let cap = self.inflight_cap(now);
-        if let Some(to) = self.abr.decide(now, cap, self.stall.is_none()) {
+        // No climb on less than a segment's worth of buffer (before the first is in, after a
+        // seek): the next segment, fetched alone at a higher rendition, would take longer than
+        // what is left to play.
+        let allow_up =
+            self.stall.is_none() && self.buffered_ahead() + TIME_EPS >= self.longest_segment;
+        if let Some(to) = self.abr.decide(now, cap, allow_up) {
             self.switched(from, to, SwitchReason::Bandwidth);
             if to > from
                 && let Some(margin) = self.config.abr.replace_margin_s

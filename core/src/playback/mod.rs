@@ -55,7 +55,9 @@
 //! - **Fetching**: per slot, in presentation order from the segment under the playhead, while
 //!   the next segment starts within [`PlaybackConfig::forward_goal_s`] and ends within
 //!   [`PlaybackConfig::max_forward_s`]; at most [`PlaybackConfig::max_fetches_per_slot`] at
-//!   once. The most urgent fetch of any slot goes first.
+//!   once, and one alone while less than two segment durations are buffered before it (at
+//!   the start, after a seek, when the buffer runs low: what plays next should not share the
+//!   link). The most urgent fetch of any slot goes first.
 //! - **Appending**: in presentation order, one at a time per slot; a rendition's init segment
 //!   goes in before its first media segment and again after every switch (init segments are
 //!   fetched again each time: the driver may cache them by path). A buffer's first init goes
@@ -66,7 +68,8 @@
 //! - **Seeking**: the window moves; fetches and held segments outside it are aborted, data
 //!   inside it is kept, fetching resumes from the segment under the new playhead.
 //! - **Adapting** (video only; renditions share segment boundaries, so a switch takes effect at
-//!   the next segment): see [`AbrConfig`].
+//!   the next segment): see [`AbrConfig`]. No climb with less than a segment's duration
+//!   buffered.
 //! - **Stalls**: on `waiting` (or a playhead frozen over unbuffered time), the model is checked
 //!   against the reported buffer, the segment under the playhead is put first (later fetches
 //!   of that slot, and a fetch of it at a higher rendition, are aborted) and the rendition

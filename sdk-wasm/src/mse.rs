@@ -121,6 +121,17 @@ pub(crate) fn supported(mime_type: &str) -> bool {
         && MediaSource::is_type_supported(mime_type)
 }
 
+/// An error unless this browser can play `mime_type` through Media Source Extensions.
+fn check_supported(mime_type: &str) -> Result<(), SdkError> {
+    if supported(mime_type) {
+        Ok(())
+    } else {
+        Err(SdkError::UnsupportedMedia(format!(
+            "this browser cannot play {mime_type}"
+        )))
+    }
+}
+
 impl MediaSink {
     /// Makes a MediaSource and attaches it to `video`; [`Signal::SourceOpen`] follows.
     pub(crate) fn attach(
@@ -152,8 +163,9 @@ impl MediaSink {
         })
     }
 
-    /// The MediaSource opened: adds the buffers asked for, sets the duration, and starts the
-    /// operations pushed meanwhile; those refused synchronously are returned.
+    /// The MediaSource opened (or is open, and buffers were asked for since): adds the buffers
+    /// asked for, sets the duration, and starts the operations pushed meanwhile; those refused
+    /// synchronously are returned.
     pub(crate) fn on_open(&mut self) -> Result<Vec<Done>, SdkError> {
         for (slot, mime_type) in std::mem::take(&mut self.wanted) {
             self.add_buffer(slot, &mime_type)?;
@@ -173,18 +185,24 @@ impl MediaSink {
         self.source.ready_state() == MediaSourceReadyState::Open
     }
 
-    /// Adds a SourceBuffer for `slot` with `mime_type` (`mime; codecs="…"`), now or, before
-    /// the MediaSource opens, when it does.
-    pub(crate) fn add_buffer(&mut self, slot: Slot, mime_type: &str) -> Result<(), SdkError> {
-        if !supported(mime_type) {
-            return Err(SdkError::UnsupportedMedia(format!(
-                "this browser cannot play {mime_type}"
-            )));
-        }
-        if !self.is_open() {
-            self.wanted.push((slot, mime_type.to_owned()));
-            return Ok(());
-        }
+    /// Asks for a SourceBuffer for `slot` with `mime_type` (`mime; codecs="…"`), made by the
+    /// next [`MediaSink::on_open`] (called by the driver at once where the MediaSource is open
+    /// already, after it has sent what it fetches first); fails now if the browser cannot play
+    /// it.
+    pub(crate) fn want_buffer(&mut self, slot: Slot, mime_type: &str) -> Result<(), SdkError> {
+        check_supported(mime_type)?;
+        self.wanted.push((slot, mime_type.to_owned()));
+        Ok(())
+    }
+
+    /// Whether a buffer asked for waits for [`MediaSink::on_open`] while the MediaSource is
+    /// open.
+    pub(crate) fn wants_buffers(&self) -> bool {
+        !self.wanted.is_empty() && self.is_open()
+    }
+
+    /// Makes the SourceBuffer for `slot` with `mime_type` (the MediaSource is open).
+    fn add_buffer(&mut self, slot: Slot, mime_type: &str) -> Result<(), SdkError> {
         let sb = self
             .source
             .add_source_buffer(mime_type)

@@ -151,8 +151,10 @@ impl Opener {
         let controller = AbortController::new().ok();
         let signal = controller.as_ref().map(AbortController::signal);
         let cipher = self.local.clone();
+        // The request leaves now, not in a later microtask behind the caller's other work.
+        let fetch = Fetch::send(&job, signal);
         spawn_local(async move {
-            done(fetch_and_open(&job, signal, &cipher).await, by);
+            done(fetch.open(&job, &cipher).await, by);
         });
         Aborter::Local(controller)
     }
@@ -605,42 +607,65 @@ pub(crate) async fn fetch_and_open(
     signal: Option<AbortSignal>,
     cipher: &ObjectCipher,
 ) -> FetchResult {
-    let init = platform::no_store();
-    if let Some(s) = &signal {
-        let _ = Reflect::set(&init, &"signal".into(), s);
+    Fetch::send(job, signal).open(job, cipher).await
+}
+
+/// A GET of an object, on its way.
+struct Fetch {
+    sent: Option<js_sys::Promise>,
+    started: f64,
+}
+
+impl Fetch {
+    /// Sends the GET of `job.url` now; `signal` aborts it.
+    fn send(job: &FetchJob, signal: Option<AbortSignal>) -> Self {
+        let init = platform::no_store();
+        if let Some(s) = &signal {
+            let _ = Reflect::set(&init, &"signal".into(), s);
+        }
+        Self {
+            started: platform::now_ms(),
+            sent: platform::send(&job.url, &init).ok(),
+        }
     }
-    let started = platform::now_ms();
-    let Ok(response) = platform::fetch(&job.url, &init).await else {
-        return NETWORK;
-    };
-    let status = response.status();
-    if status != 200 {
-        return FetchResult::Failed(FetchFailure::Status(status));
-    }
-    let Ok(promise) = response.array_buffer() else {
-        return NETWORK;
-    };
-    let Ok(buf) = JsFuture::from(promise).await else {
-        return NETWORK;
-    };
-    let elapsed_ms = (platform::now_ms() - started).max(0.0) as u64;
-    let sealed = Uint8Array::new(&buf);
-    let bytes = u64::from(sealed.length());
-    // A length other than the manifest's is treated like a failed open (format.md §14.5.4).
-    if bytes != job.size {
-        return FetchResult::Corrupt;
-    }
-    let t = platform::now_ms();
-    match cipher
-        .open(&job.track_id, job.kind, job.index, &job.nonce, &sealed)
-        .await
-    {
-        Ok(plain) => FetchResult::Opened {
-            plain,
-            bytes,
-            elapsed_ms,
-            decrypt_ms: platform::now_ms() - t,
-        },
-        Err(_) => FetchResult::Corrupt,
+
+    /// What the GET brought, opened as `job`'s object.
+    async fn open(self, job: &FetchJob, cipher: &ObjectCipher) -> FetchResult {
+        let Some(sent) = self.sent else {
+            return NETWORK;
+        };
+        let Ok(response) = platform::response(sent).await else {
+            return NETWORK;
+        };
+        let status = response.status();
+        if status != 200 {
+            return FetchResult::Failed(FetchFailure::Status(status));
+        }
+        let Ok(promise) = response.array_buffer() else {
+            return NETWORK;
+        };
+        let Ok(buf) = JsFuture::from(promise).await else {
+            return NETWORK;
+        };
+        let elapsed_ms = (platform::now_ms() - self.started).max(0.0) as u64;
+        let sealed = Uint8Array::new(&buf);
+        let bytes = u64::from(sealed.length());
+        // A length other than the manifest's is treated like a failed open (format.md §14.5.4).
+        if bytes != job.size {
+            return FetchResult::Corrupt;
+        }
+        let t = platform::now_ms();
+        match cipher
+            .open(&job.track_id, job.kind, job.index, &job.nonce, &sealed)
+            .await
+        {
+            Ok(plain) => FetchResult::Opened {
+                plain,
+                bytes,
+                elapsed_ms,
+                decrypt_ms: platform::now_ms() - t,
+            },
+            Err(_) => FetchResult::Corrupt,
+        }
     }
 }

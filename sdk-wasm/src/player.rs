@@ -730,9 +730,10 @@ impl Driver {
         if self.pin_start {
             player.set_rendition(now(), start);
         }
+        // Made after the first fetches are out (`drive`): they wait for nothing here.
         for (slot, track) in player.slots() {
             self.sink
-                .add_buffer(slot, &mse::mime_type(&track.mime, &track.codecs))?;
+                .want_buffer(slot, &mse::mime_type(&track.mime, &track.codecs))?;
         }
         {
             let mut s = self.shared.borrow_mut();
@@ -975,13 +976,21 @@ impl Driver {
     /// timer it wants.
     fn drive(&mut self) -> Result<(), SdkError> {
         loop {
-            let Some(p) = &mut self.play else {
-                return Ok(());
-            };
-            let Some(action) = p.player.poll_action(now()) else {
+            loop {
+                let Some(p) = &mut self.play else {
+                    return Ok(());
+                };
+                let Some(action) = p.player.poll_action(now()) else {
+                    break;
+                };
+                self.run_action(action);
+            }
+            // The SourceBuffers asked for at the start are made once the first fetches are out.
+            if !self.sink.wants_buffers() {
                 break;
-            };
-            self.run_action(action);
+            }
+            let done = self.sink.on_open()?;
+            self.finish_ops(done);
         }
         self.try_end_of_stream();
         let mut fatal = None;

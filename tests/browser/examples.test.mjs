@@ -29,7 +29,9 @@ before(async () => {
   await env.configureCors(tmp, garage.endpoint, keys.workerPublicKey);
   server = await env.startPlaybackServer(tmp, garage.endpoint, keys);
   browser = await launchBrowser(["--autoplay-policy=no-user-gesture-required"]);
-  clip = env.makeClip(join(tmp, "clip.mp4"), { width: 426, height: 240, seconds: 6 });
+  // Long enough that segments are still asked for once playback can begin: the player's worker
+  // starts then, and the test holds that it opened some.
+  clip = env.makeClip(join(tmp, "clip.mp4"), { width: 426, height: 240, seconds: 24 });
   // The package as published, and the examples as a user checks them out (no build output).
   const packed = execFileSync("npm", ["pack", "--pack-destination", tmp, "--silent"], { cwd: join(ROOT, "npm"), encoding: "utf8" }).trim().split("\n").pop();
   apps = join(tmp, "examples");

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod openapi;
 mod pages;
 pub mod playback;
+mod presign;
 mod routes;
 mod signed;
 mod sql;

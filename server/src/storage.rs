@@ -4,8 +4,11 @@
 //! through it. Transcode workers also read sealed sources and write sealed packages here.
 //!
 //! Presigned part URLs are secrets until they expire: they are returned to the browser that
-//! asked, never logged, and errors from this module never include them.
+//! asked, never logged, and errors from this module never include them. Presigned GETs, which a
+//! playback session asks for by the dozen, are signed by [`crate::presign`] once it has
+//! reproduced the SDK's own URL exactly.
 
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_s3::Client;
@@ -18,6 +21,7 @@ use aws_sdk_s3::types::{
 
 use crate::AppError;
 use crate::config::StorageSettings;
+use crate::presign::GetSigner;
 
 /// A presigned UploadPart request: the URL plus the headers the browser must send with it.
 #[derive(Clone)]
@@ -55,6 +59,11 @@ pub struct FinishedPart {
 pub struct Storage {
     client: Client,
     bucket: String,
+    region: String,
+    credentials: Credentials,
+    /// Presigned GETs without the SDK's pipeline, once one URL showed they come out the same
+    /// (`None` inside: they did not, and the SDK signs every one).
+    get_signer: Arc<OnceLock<Option<GetSigner>>>,
 }
 
 fn storage_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
@@ -71,17 +80,13 @@ fn is_no_such_upload<E: ProvideErrorMetadata>(e: &aws_sdk_s3::error::SdkError<E>
 
 impl Storage {
     pub fn new(s: &StorageSettings) -> Self {
+        let credentials =
+            Credentials::new(&s.access_key, &s.secret_key, None, None, "cinelock-config");
         let conf = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .endpoint_url(&s.endpoint)
             .region(Region::new(s.region.clone()))
-            .credentials_provider(Credentials::new(
-                &s.access_key,
-                &s.secret_key,
-                None,
-                None,
-                "cinelock-config",
-            ))
+            .credentials_provider(credentials.clone())
             .force_path_style(s.path_style)
             // A store that accepts the connection and never answers must not hang a request
             // (or the start-up check) forever.
@@ -96,6 +101,9 @@ impl Storage {
         Self {
             client: Client::from_conf(conf),
             bucket: s.bucket.clone(),
+            region: s.region.clone(),
+            credentials,
+            get_signer: Arc::default(),
         }
     }
 
@@ -344,7 +352,30 @@ impl Storage {
     /// A presigned GET for one object (a player fetching a sealed segment). A secret until it
     /// expires: never logged.
     pub async fn presign_get(&self, key: &str, ttl: Duration) -> Result<String, AppError> {
-        let config = PresigningConfig::expires_in(ttl)
+        let now = SystemTime::now();
+        if let Some(Some(signer)) = self.get_signer.get()
+            && let Some(url) = signer.presign(key, now, ttl)
+        {
+            return Ok(url);
+        }
+        let url = self.sdk_presign_get(key, now, ttl).await?;
+        self.get_signer.get_or_init(|| {
+            GetSigner::learn(&url, key, now, ttl, &self.region, self.credentials.clone())
+        });
+        Ok(url)
+    }
+
+    /// The presigned GET of `key` as the SDK signs it, at `at`.
+    async fn sdk_presign_get(
+        &self,
+        key: &str,
+        at: SystemTime,
+        ttl: Duration,
+    ) -> Result<String, AppError> {
+        let config = PresigningConfig::builder()
+            .start_time(at)
+            .expires_in(ttl)
+            .build()
             .map_err(|e| AppError::Storage(format!("presigning config: {e}")))?;
         let req = self
             .client
@@ -446,5 +477,60 @@ impl Storage {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn storage(endpoint: &str, path_style: bool) -> Storage {
+        Storage::new(&StorageSettings {
+            endpoint: endpoint.into(),
+            region: "eu-west-1".into(),
+            bucket: "media".into(),
+            access_key: "GKexample".into(),
+            secret_key: "c2VjcmV0/c2VjcmV0+c2VjcmV0".into(),
+            path_style,
+        })
+    }
+
+    #[tokio::test]
+    async fn presigned_gets_are_signed_here_exactly_as_the_sdk_signs_them() {
+        let ttl = Duration::from_secs(900);
+        for (endpoint, path_style) in [
+            ("http://127.0.0.1:3900", true),
+            ("https://s3.eu-west-1.amazonaws.com", false),
+            ("https://store.example:8443", true),
+        ] {
+            let s = storage(endpoint, path_style);
+            let first = s
+                .presign_get("assets/a/packages/p/manifest.cnls", ttl)
+                .await
+                .unwrap();
+            assert!(first.contains("X-Amz-Signature="), "{first}");
+            let signer =
+                s.get_signer.get().unwrap().as_ref().unwrap_or_else(|| {
+                    panic!("{endpoint}: the SDK's URL was not reproduced: {first}")
+                });
+            let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_000_000);
+            for key in [
+                "assets/a/packages/p/v720/00001.cnls",
+                "assets/with space/é+%/~x_y-z.cnls",
+                "k",
+            ] {
+                let sdk = s.sdk_presign_get(key, at, ttl).await.unwrap();
+                assert_eq!(
+                    signer.presign(key, at, ttl).unwrap(),
+                    sdk,
+                    "{endpoint} {key}"
+                );
+            }
+            // Another key, another time: another signature.
+            assert_ne!(
+                signer.presign("k", at, ttl),
+                signer.presign("k", at + Duration::from_secs(1), ttl)
+            );
+        }
     }
 }

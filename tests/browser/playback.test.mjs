@@ -580,8 +580,8 @@ test("a worker that breaks while playing is given up: the segments it had are fe
 
 /**
  * Loads `url` and returns the <cinelock-player>'s stats once it is ready, has opened 8 objects,
- * and its worker has opened one (those before playback could begin are opened by the page
- * before the worker starts) or failed; or its error.
+ * and one since playback could begin: by its worker, which starts then, or by the page if the
+ * worker failed (those before are opened by the page in any case); or its error.
  */
 async function embedStats(url) {
   const context = await browser.newContext();
@@ -592,7 +592,7 @@ async function embedStats(url) {
     return await handle.evaluate(async (el) => {
       while (!el.player) await new Promise((ok) => setTimeout(ok, 50));
       return el.player.ready.then(async () => {
-        const due = (s) => s.objects >= 8 && (s.workerObjects > 0 || s.worker === "failed" || s.worker === "off");
+        const due = (s) => s.objects >= 8 && (s.workerObjects > 0 || (["failed", "off"].includes(s.worker) && s.objects > s.objectsBeforeWorker));
         for (let i = 0; i < 400 && !due(el.player.stats()); i++) await new Promise((ok) => setTimeout(ok, 50));
         return { ready: true, ...el.player.stats() };
       }, (e) => ({ code: e.code, message: e.message }));

@@ -7,22 +7,32 @@ import init, * as wasm from "../../pkg/cinelock_sdk_wasm.js";
 
 export { wasm };
 
+let instantiating: Promise<void> | undefined;
 let loading: Promise<void> | undefined;
 let loaded = false;
 
+/**
+ * Instantiates the WebAssembly module once, without `load`'s warm-up. A player started before
+ * the module was there waits for this alone: its session's answer is usually in by then, and
+ * opening it is the start path's first run anyway (warming it up first only added a run).
+ */
+export function instantiate(wasmUrl?: string | URL): Promise<void> {
+  instantiating ??= init(wasmUrl ? { module_or_path: wasmUrl } : undefined).then(() => {
+    loaded = true;
+  });
+  return instantiating;
+}
+
 /** Loads the WebAssembly module once (the public `load` documents it). */
 export function load(wasmUrl?: string | URL): Promise<void> {
-  loading ??= init(wasmUrl ? { module_or_path: wasmUrl } : undefined)
+  loading ??= instantiate(wasmUrl)
     // The player's start path, run once now rather than on the first session (the browser
     // compiles wasm functions on first call); a failure here changes nothing later.
-    .then(() => wasm.warmUp().catch(() => undefined))
-    .then(() => {
-      loaded = true;
-    });
+    .then(() => wasm.warmUp().catch(() => undefined));
   return loading;
 }
 
-/** Whether the module is loaded, so a caller can start at once rather than a task later. */
+/** Whether the module is instantiated, so a caller can start at once rather than a task later. */
 export function isLoaded(): boolean {
   return loaded;
 }

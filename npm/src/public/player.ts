@@ -9,7 +9,7 @@
  * playback engine; this file only types and relays.
  */
 import type { CaptionKind, PlayerRetrying, PlayerStats as WasmPlayerStats, Playing, Rendition, RenditionChange, RenditionChangeReason, Stall, StallEnd, TextTrackInfo, TextTracks, WorkerState } from "../generated/contract.js";
-import { isLoaded, load, wasm } from "../internal/wasm.js";
+import { instantiate, isLoaded, wasm } from "../internal/wasm.js";
 import { requestEarlySession, type EarlySession } from "../internal/early-session.js";
 import { describeWorkerError, reportWorkerFailure, startWorker, workersAvailable, type WorkerStatus } from "../internal/workers.js";
 import { cinelockError } from "../internal/errors.js";
@@ -159,9 +159,10 @@ export class Player extends EventTarget {
       }
       return;
     }
-    // Not loaded yet: the session is asked for while the wasm loads.
+    // Not loaded yet: the session is asked for while the wasm loads (without `load()`'s
+    // warm-up, which would run the start path once more before the real one).
     const early = requestEarlySession({ endpoint, assetId: rest.assetId, token: rest.token, password: rest.password, package: rest.package });
-    load().then(() => start(early)).catch((error: unknown) => this.#relay({ type: "error", error }));
+    instantiate().then(() => start(early)).catch((error: unknown) => this.#relay({ type: "error", error }));
   }
 
   /** The player's worker, started here (where bundlers see it) when the wasm asks, and handed to it. */

@@ -1,5 +1,9 @@
 //! Finds `crypto` in whatever global scope the SDK runs in (window or worker) and draws
-//! randomness from it; clocks, timers, and event listeners that Rust owns.
+//! randomness from it; clocks, timers, and event listeners that Rust owns; every request the
+//! SDK sends, and the local origin `load()`'s rehearsal answers from memory.
+
+use std::cell::RefCell;
+use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::Closure;
@@ -37,9 +41,48 @@ pub(crate) async fn fetch(url: &str, init: &Object) -> Result<Response, JsValue>
     response(send(url, init)?).await
 }
 
+/// The scheme of requests answered in this thread's memory, never by the network (see
+/// [`answer_locally`]). Not HTTP: no server's URL can start with it.
+pub(crate) const LOCAL_ORIGIN: &str = "cinelock-local://";
+
+/// What answers a request to [`LOCAL_ORIGIN`]: its URL and `fetch` init in, a `Response` out.
+pub(crate) type LocalAnswers = Rc<dyn Fn(&str, &Object) -> Result<Response, JsValue>>;
+
+thread_local! {
+    static LOCAL: RefCell<Option<LocalAnswers>> = const { RefCell::new(None) };
+}
+
+/// Answers requests to [`LOCAL_ORIGIN`] with `answers` until the guard is dropped (the start
+/// rehearsal of `crate::warm`); without one, such a request fails like an unreachable host.
+pub(crate) fn answer_locally(answers: LocalAnswers) -> LocalGuard {
+    LOCAL.with(|l| *l.borrow_mut() = Some(answers));
+    LocalGuard
+}
+
+/// Keeps [`answer_locally`]'s answers installed; dropping it removes them.
+pub(crate) struct LocalGuard;
+
+impl Drop for LocalGuard {
+    fn drop(&mut self) {
+        LOCAL.with(|l| l.borrow_mut().take());
+    }
+}
+
 /// `fetch(url, init)` called now: the request is on its way when this returns, and
 /// [`response`] awaits what it brings.
 pub(crate) fn send(url: &str, init: &Object) -> Result<Promise, JsValue> {
+    if url.starts_with(LOCAL_ORIGIN) {
+        let answers = LOCAL.with(|l| l.borrow().clone());
+        let answer = match answers {
+            Some(answer) => answer(url, init)?,
+            None => {
+                return Ok(Promise::reject(
+                    &js_sys::TypeError::new("no local answers").into(),
+                ));
+            }
+        };
+        return Ok(Promise::resolve(&JsValue::from(answer)));
+    }
     let fetch: Function = Reflect::get(&js_sys::global(), &"fetch".into())?.dyn_into()?;
     fetch.call2(&JsValue::NULL, &url.into(), init)?.dyn_into()
 }

@@ -78,11 +78,47 @@ struct Options {
     text_track: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 enum RenditionRef {
     Index(usize),
     Id(String),
+}
+
+/// A number is a position, a string an id. Written out rather than `#[serde(untagged)]`, which
+/// tries `Index` first and so builds (in the browser: a JavaScript `Error` with its stack) and
+/// drops an error for every id, on the first frame's path.
+impl<'de> Deserialize<'de> for RenditionRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, Unexpected, Visitor};
+        struct Ref;
+        impl Visitor<'_> for Ref {
+            type Value = RenditionRef;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a rendition id or its position in the ladder")
+            }
+            fn visit_u64<E: Error>(self, v: u64) -> Result<RenditionRef, E> {
+                usize::try_from(v)
+                    .map(RenditionRef::Index)
+                    .map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
+            }
+            fn visit_i64<E: Error>(self, v: i64) -> Result<RenditionRef, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
+                    .and_then(|v| self.visit_u64(v))
+            }
+            fn visit_f64<E: Error>(self, v: f64) -> Result<RenditionRef, E> {
+                if v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64 {
+                    Ok(RenditionRef::Index(v as usize))
+                } else {
+                    Err(E::invalid_value(Unexpected::Float(v), &self))
+                }
+            }
+            fn visit_str<E: Error>(self, v: &str) -> Result<RenditionRef, E> {
+                Ok(RenditionRef::Id(v.to_owned()))
+            }
+        }
+        d.deserialize_any(Ref)
+    }
 }
 
 /// Events of the video element the driver follows.

@@ -323,55 +323,6 @@ fn read_answer<T: for<'de> Deserialize<'de>>(
     })
 }
 
-/// Reads a made-up session answer and URL answer of the usual shape (see `crate::warm`): the
-/// first real answer's parsing then runs compiled code.
-pub(crate) fn warm_up_answers() -> Result<(), SdkError> {
-    let urls: std::collections::BTreeMap<String, String> = (0..4)
-        .map(|i| {
-            (
-                format!("v1/{i:05}.cnls"),
-                format!("https://store.invalid/b/v1/{i:05}.cnls?X-Amz-Signature={i:064}"),
-            )
-        })
-        .collect();
-    let answer = PlayAnswer {
-        asset_id: "warm".into(),
-        package_id: "warm".into(),
-        kind: "full".into(),
-        key: "00".repeat(80),
-        manifest_url: "https://store.invalid/b/manifest.cnls".into(),
-        manifest_nonce: "00".repeat(12),
-        manifest: Some(BASE64.encode([0u8; 48])),
-        urls: urls.clone(),
-        session: "warm".into(),
-        expires_at: 1,
-        expires_in_ms: 1,
-        viewer: None,
-        download: None,
-        text_tracks: Vec::new(),
-        beacon: Some(cinelock_contract::analytics::BeaconGrant {
-            credential: "warm".into(),
-        }),
-    };
-    let text = serde_json::to_string(&answer).map_err(|e| SdkError::Platform(e.to_string()))?;
-    let answer: PlayAnswer = read_answer(200, &text, None)?;
-    unhex(&answer.key)?;
-    if let Some(m) = &answer.manifest {
-        BASE64
-            .decode(m)
-            .map_err(|e| SdkError::Platform(e.to_string()))?;
-    }
-    let more = UrlsAnswer {
-        urls,
-        expires_at: 1,
-        expires_in_ms: 1,
-    };
-    let text = serde_json::to_string(&more).map_err(|e| SdkError::Platform(e.to_string()))?;
-    let more: UrlsAnswer = read_answer(200, &text, None)?;
-    drop(signed(more.urls, more.expires_in_ms));
-    Ok(())
-}
-
 /// `Retry-After` in seconds, as milliseconds.
 fn parse_retry_after(v: &str) -> Option<u64> {
     v.trim().parse::<u64>().ok().map(|s| s * 1000)

@@ -29,7 +29,7 @@
 // for the profile to name the wasm's functions.
 // CINELOCK_BENCH_PLAY_START_ONLY=1 stops after the first-frame rounds (no throttled link, no
 // rendition time-line); CINELOCK_BENCH_PLAY_ONLY=webcrypto,cold (say) times only those players
-// beside plain MSE.
+// beside plain MSE; CINELOCK_BENCH_SECOND_PLAYER=1 measures each page's second player.
 import { createDecipheriv, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -43,6 +43,7 @@ const SECONDS = Number(process.env.CINELOCK_BENCH_PLAY_SECONDS ?? 60);
 const RUNS = Number(process.env.CINELOCK_BENCH_PLAY_RUNS ?? 5);
 const TRACE = Boolean(process.env.CINELOCK_BENCH_TRACE);
 const START_ONLY = Boolean(process.env.CINELOCK_BENCH_PLAY_START_ONLY);
+const SECOND_PLAYER = Boolean(process.env.CINELOCK_BENCH_SECOND_PLAYER);
 // CINELOCK_BENCH_WARM_AUDIO=1 starts the browser's audio service (an AudioContext) before each
 // first-frame round, as in a browser that has played sound: the element's set-up then does not
 // wait for that process to launch (70-95 ms on this machine), for plain MSE and player alike.
@@ -256,6 +257,22 @@ try {
     const c = await import("/sdk/dist/index.js");
     if (!${cold}) await c.load();
     ${WARM_AUDIO}
+    // CINELOCK_BENCH_SECOND_PLAYER=1: the measured player is the page's second (the first played
+    // to its first frame and was let go): what a start costs with everything already compiled,
+    // connected and set up, the bound for load()'s rehearsal.
+    if (${SECOND_PLAYER}) {
+      const v0 = document.createElement("video");
+      v0.muted = true;
+      document.body.append(v0);
+      const f0 = new Promise((ok) => v0.requestVideoFrameCallback(() => ok()));
+      const p0 = c.play(v0, { endpoint: location.origin, assetId: ${JSON.stringify(assetId)}, token: ${JSON.stringify(token)},
+        engine: ${JSON.stringify(engine)}, worker: ${worker}, startRendition: ${JSON.stringify(top.id)} });
+      v0.play().catch(() => undefined);
+      await f0;
+      p0.destroy();
+      v0.remove();
+      await new Promise((ok) => setTimeout(ok, 300));
+    }
     const video = document.createElement("video");
     video.muted = true;
     document.body.append(video);

@@ -177,6 +177,75 @@ test("play() before the wasm has loaded asks for the session while it loads, onc
   }
 });
 
+test("load() rehearses a player's start in memory: through the first append, with no request leaving the page and nothing left behind", async (t) => {
+  const { page, close } = await freshPage();
+  const requests = [];
+  const problems = [];
+  page.on("request", (r) => requests.push(r.url()));
+  page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") problems.push(m.text()); });
+  page.on("pageerror", (e) => problems.push(String(e)));
+  try {
+    const seen = await page.evaluate(async () => {
+      // What the rehearsal did, seen from the page's own APIs.
+      const seen = { fetches: [], sources: [], appends: 0 };
+      const fetch = window.fetch;
+      window.fetch = (...args) => { seen.fetches.push(String(args[0]).split("?")[0]); return fetch(...args); };
+      const MS = window.MediaSource;
+      window.MediaSource = class extends MS { constructor() { super(); seen.sources.push(this); } };
+      const append = SourceBuffer.prototype.appendBuffer;
+      SourceBuffer.prototype.appendBuffer = function (data) { seen.appends++; return append.call(this, data); };
+      const c = await import("/sdk/dist/index.js");
+      const t0 = performance.now();
+      await c.load();
+      const ms = performance.now() - t0;
+      window.fetch = fetch;
+      window.MediaSource = MS;
+      SourceBuffer.prototype.appendBuffer = append;
+      return {
+        ms,
+        fetches: seen.fetches,
+        sources: seen.sources.map((s) => s.readyState),
+        appends: seen.appends,
+        videos: document.querySelectorAll("video").length,
+      };
+    });
+    // A player ran (one MediaSource, an object opened and appended), and was let go.
+    assert.deepEqual(seen.sources, ["closed"], JSON.stringify(seen));
+    assert.ok(seen.appends >= 1, JSON.stringify(seen));
+    assert.equal(seen.videos, 0);
+    // Nothing went to the network: not the session, not an object, not a beacon.
+    assert.deepEqual(seen.fetches.filter((u) => !/\/sdk\//.test(u)), [], JSON.stringify(seen.fetches));
+    // The browser saw only the page's own files (the SDK's, the icon): nothing for the API, the
+    // store or another origin.
+    assert.deepEqual(requests.filter((u) => u.includes("/v1/") || !u.startsWith(server.url)), [], JSON.stringify(requests));
+    assert.deepEqual(problems, []);
+    t.diagnostic(`load() with its rehearsal: ${seen.ms.toFixed(0)} ms`);
+    assert.ok(seen.ms < 2_000, `load() took ${seen.ms} ms`);
+
+    // A player after it plays, from the start rendition asked for by id or by position.
+    for (const [start, want] of [["v360", "v360"], [0, "v240"]]) {
+      await startPlaying(page, { assetId: asset.id, token: asset.token, startRendition: start, worker: false });
+      await readyAndPlay(page);
+      await waitFor(page, () => window.t.video.currentTime > 0.5);
+      const first = await page.evaluate(() => performance.getEntriesByType("resource")
+        .filter((e) => /\/v[0-9]+\/[0-9]{5}[.]cnls/.test(e.name)).sort((a, b) => a.startTime - b.startTime)[0]?.name.split("?")[0]);
+      assert.match(first, new RegExp(`/${want}/00000[.]cnls$`), `startRendition ${start}`);
+      await page.evaluate(() => { window.t.player.destroy(); window.t.video.remove(); performance.clearResourceTimings(); });
+    }
+    // Neither a fraction nor a negative number is a position.
+    for (const bad of [1.5, -1]) {
+      await startPlaying(page, { assetId: asset.id, token: asset.token, startRendition: bad });
+      await waitFor(page, () => window.t.events.some((e) => e.type === "error"));
+      const [refused] = await events(page, "error");
+      assert.equal(refused.code, "invalid_argument", JSON.stringify(refused));
+      assert.match(refused.message, /rendition id or its position/);
+      await page.evaluate(() => { window.t.player.destroy(); window.t.video.remove(); });
+    }
+  } finally {
+    await close();
+  }
+});
+
 test("an element already asked to play fetches no poster: the first frame comes first", async () => {
   const { page, close } = await freshPage();
   try {

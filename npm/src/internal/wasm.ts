@@ -26,8 +26,9 @@ export function instantiate(wasmUrl?: string | URL): Promise<void> {
 /** Loads the WebAssembly module once (the public `load` documents it). */
 export function load(wasmUrl?: string | URL): Promise<void> {
   loading ??= instantiate(wasmUrl)
-    // The player's start path, run once now rather than on the first session (the browser
-    // compiles wasm functions on first call); a failure here changes nothing later.
+    // A rehearsal of a player's start (sdk-wasm/src/warm.rs), run now rather than compiled
+    // on the first session's path (the browser compiles wasm functions on first call); a
+    // failure here changes nothing later.
     .then(() => wasm.warmUp().catch(() => undefined));
   return loading;
 }

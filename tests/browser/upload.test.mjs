@@ -26,7 +26,9 @@ const fill = eval(FILL);
  */
 async function newPage() {
   const page = await browser.newPage();
-  await page.addInitScript({ content: `window.fill = ${FILL};` });
+  // MediaSources made in the page: an upload makes none (only `load()` rehearses a player).
+  const counted = "window.mediaSources = 0; window.MediaSource = class extends MediaSource { constructor() { super(); window.mediaSources++; } };";
+  await page.addInitScript({ content: `window.fill = ${FILL}; ${counted}` });
   return page;
 }
 
@@ -106,7 +108,7 @@ async function uploadInPage(page, server, created, { size, seed, maxParallel = 4
     let heapPeak = 0;
     const timer = setInterval(() => { heapPeak = Math.max(heapPeak, performance.memory?.usedJSHeapSize ?? 0); }, 50);
     try { await handle.done; } finally { clearInterval(timer); }
-    return { events, heapPeak };
+    return { events, heapPeak, mediaSources: window.mediaSources };
   }, { endpoint: server.url, created, size, seed, maxParallel, worker, FILL });
 }
 
@@ -154,6 +156,7 @@ for (const store of ["Garage", "the embedded store"]) {
     const r = await uploadInPage(page, server, created, { size, seed: 7 });
     assert.ok(r.events.includes("completed"), r.events.join(","));
     assert.equal(r.events.filter((e) => e === "partDone").length, 9);
+    assert.equal(r.mediaSources, 0, "an upload rehearses no player");
     const source = fill(Buffer.alloc(size), 7);
     const { sealed, plain } = fetchAndOpen(created.asset_id, server.store);
     assert.equal(sealed.length, created.plan.sealed_len);
@@ -202,6 +205,7 @@ test("with 20% of part PUTs failing or cut, the upload still completes with exac
     const r = await uploadInPage(page, server, created, { size, seed: 11, worker: false });
     assert.ok(r.events.includes("retrying"), "faults were retried");
     assert.ok(proxy.stats.injected >= 1, "the proxy injected faults");
+    assert.equal(r.mediaSources, 0, "an upload on the page's thread rehearses no player");
     const { plain } = fetchAndOpen(created.asset_id);
     assert.ok(plain.equals(fill(Buffer.alloc(size), 11)));
     await page.close();

@@ -12,9 +12,10 @@ let loading: Promise<void> | undefined;
 let loaded = false;
 
 /**
- * Instantiates the WebAssembly module once, without `load`'s warm-up. A player started before
- * the module was there waits for this alone: its session's answer is usually in by then, and
- * opening it is the start path's first run anyway (warming it up first only added a run).
+ * Instantiates the WebAssembly module once, without `load`'s rehearsal of a player's start.
+ * Uploads, sealing, recording and downloads need only this. A player started before the module
+ * was there waits for this alone too: its session's answer is usually in by then, and the start
+ * is then the start path's first run anyway (a rehearsal first would only add a run).
  */
 export function instantiate(wasmUrl?: string | URL): Promise<void> {
   instantiating ??= init(wasmUrl ? { module_or_path: wasmUrl } : undefined).then(() => {

@@ -5,7 +5,7 @@
  * chunk by chunk in the browser and written to a `WritableStream` (a file from
  * `showSaveFilePicker`, an OPFS file, or any sink), so memory stays flat for any size.
  */
-import { load, wasm } from "../internal/wasm.js";
+import { instantiate, wasm } from "../internal/wasm.js";
 import type { Engine } from "./seal.js";
 
 export interface DownloadOptions {
@@ -33,7 +33,7 @@ export interface DownloadResult {
  * (`denied` with a `reason`, `decrypt` if the stored file was tampered with, ...).
  */
 export async function download(options: DownloadOptions, destination: WritableStream<Uint8Array>): Promise<DownloadResult> {
-  await load();
+  await instantiate();
   const writer = destination.getWriter();
   let grant: wasm.DownloadGrant | undefined;
   try {

@@ -3,7 +3,7 @@
  * like the rest of the package, so this asks for a playback session under the asset's policy
  * (a viewer token for a private asset) and opens the poster in the browser.
  */
-import { load, wasm } from "../internal/wasm.js";
+import { instantiate, wasm } from "../internal/wasm.js";
 import type { Engine } from "./seal.js";
 
 export interface PosterOptions {
@@ -23,7 +23,7 @@ export interface PosterOptions {
  * `CinelockError` as playback would (`denied` with a `reason`, `unknown_asset`, ...).
  */
 export async function poster(options: PosterOptions): Promise<Blob | null> {
-  await load();
+  await instantiate();
   const { endpoint = globalThis.location?.origin ?? "", ...rest } = options;
   return (await wasm.fetchPoster({ endpoint, ...rest })) ?? null;
 }

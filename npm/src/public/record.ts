@@ -15,7 +15,7 @@ import type { CreatedUpload, RecorderEvent, RecorderProgress, RecorderStopReason
 import { cinelockError } from "../internal/errors.js";
 import { elapsed, showIndicator, type Indicator } from "../internal/rec-indicator.js";
 import { allRecordings, deleteRecording, loadRecording, saveRecording, type RecordingRecord } from "../internal/resume-store.js";
-import { load, wasm } from "../internal/wasm.js";
+import { instantiate, wasm } from "../internal/wasm.js";
 import { isCinelockError } from "./errors.js";
 
 export type { RecorderEvent, RecorderProgress, RecorderStopReason };
@@ -163,7 +163,7 @@ export class Recorder extends EventTarget {
           throw e;
         }
       }
-      await load();
+      await instantiate();
       for (const s of streams) {
         const linkedTo = this.#tracks[0]?.created.asset_id;
         const created = await this.options.createUpload({ kind: s.kind, ...(linkedTo ? { linkedTo } : {}) });
@@ -358,7 +358,7 @@ export async function pendingRecordings(): Promise<PendingRecording[]> {
  * stopped normally. Needs no user gesture and records nothing.
  */
 export async function finishRecording(uploadId: string, options: { onEvent?: (e: RecorderEvent) => void } = {}): Promise<RecordingResult> {
-  await load();
+  await instantiate();
   const record = await loadRecording(uploadId);
   if (!record) throw cinelockError("invalid_argument", `no recording ${uploadId} in this browser`);
   const created = record.created as CreatedUpload;
@@ -383,7 +383,7 @@ export async function discardRecording(uploadId: string): Promise<void> {
     method: "DELETE",
     headers: { authorization: `Bearer ${created.token}` },
   }).catch(() => undefined);
-  await load();
+  await instantiate();
   await wasm.discardSpool(uploadId);
   await deleteRecording(uploadId);
 }

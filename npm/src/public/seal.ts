@@ -4,7 +4,7 @@
  * `crypto.subtle` exists, the WebAssembly build of the same core elsewhere; both produce
  * identical bytes. Blobs are read and written window by window, so memory stays flat.
  */
-import { load, wasm } from "../internal/wasm.js";
+import { instantiate, wasm } from "../internal/wasm.js";
 import { streamFrom } from "../internal/stream.js";
 
 /** Which AES-GCM implementation to use. `auto` picks WebCrypto when available. */
@@ -41,7 +41,7 @@ function contextBytes(context: string | Uint8Array | undefined): Uint8Array | un
 
 /** Generates a recipient key pair from the browser's CSPRNG (for tests and demos). */
 export async function generateRecipientKey(): Promise<RecipientKeyPair> {
-  await load();
+  await instantiate();
   const pair = wasm.generateRecipientKey();
   try {
     return { secretKey: pair.secretKey, publicKey: pair.publicKey, keyId: pair.keyId };
@@ -52,13 +52,13 @@ export async function generateRecipientKey(): Promise<RecipientKeyPair> {
 
 /** The key id (16 hex digits) that headers sealed to `publicKey` carry. */
 export async function keyId(publicKey: Uint8Array): Promise<string> {
-  await load();
+  await instantiate();
   return wasm.recipientKeyId(publicKey);
 }
 
 /** The engine `engine` resolves to in this context. */
 export async function resolveEngine(engine: Engine = "auto"): Promise<"webcrypto" | "wasm"> {
-  await load();
+  await instantiate();
   return wasm.resolveEngine(engine) as "webcrypto" | "wasm";
 }
 
@@ -66,7 +66,7 @@ export async function resolveEngine(engine: Engine = "auto"): Promise<"webcrypto
 export async function seal(recipientPublicKey: Uint8Array, data: Uint8Array, options?: SealOptions): Promise<Uint8Array>;
 export async function seal(recipientPublicKey: Uint8Array, data: Blob, options?: SealOptions): Promise<Blob>;
 export async function seal(recipientPublicKey: Uint8Array, data: Uint8Array | Blob, options: SealOptions = {}): Promise<Uint8Array | Blob> {
-  await load();
+  await instantiate();
   const { chunkSize, engine } = options;
   const context = contextBytes(options.context);
   return data instanceof Blob
@@ -82,7 +82,7 @@ export async function seal(recipientPublicKey: Uint8Array, data: Uint8Array | Bl
 export async function open(recipientSecretKey: Uint8Array, sealed: Uint8Array, options?: OpenOptions): Promise<Uint8Array>;
 export async function open(recipientSecretKey: Uint8Array, sealed: Blob, options?: OpenOptions): Promise<Blob>;
 export async function open(recipientSecretKey: Uint8Array, sealed: Uint8Array | Blob, options: OpenOptions = {}): Promise<Uint8Array | Blob> {
-  await load();
+  await instantiate();
   const context = contextBytes(options.context);
   return sealed instanceof Blob
     ? wasm.openBlob(recipientSecretKey, sealed, options.engine, context)
@@ -95,7 +95,7 @@ export async function open(recipientSecretKey: Uint8Array, sealed: Uint8Array | 
  */
 export function sealStream(recipientPublicKey: Uint8Array, data: Uint8Array | Blob, options: SealOptions = {}): ReadableStream<Uint8Array> {
   return streamFrom(async (emit) => {
-    await load();
+    await instantiate();
     await wasm.sealTo(recipientPublicKey, data, options.chunkSize, options.engine, contextBytes(options.context), emit);
   });
 }
@@ -107,13 +107,13 @@ export function sealStream(recipientPublicKey: Uint8Array, data: Uint8Array | Bl
  */
 export function openStream(recipientSecretKey: Uint8Array, sealed: Uint8Array | Blob, options: OpenOptions = {}): ReadableStream<Uint8Array> {
   return streamFrom(async (emit) => {
-    await load();
+    await instantiate();
     await wasm.openTo(recipientSecretKey, sealed, options.engine, contextBytes(options.context), emit);
   });
 }
 
 /** Plaintext length of a sealed stream, from its header and total length. */
 export async function plaintextLength(header: Uint8Array, sealedLength: number): Promise<number> {
-  await load();
+  await instantiate();
   return wasm.plaintextLength(header, sealedLength);
 }

@@ -7,7 +7,7 @@
 import type { CreatedUpload, UploadEvent, UploadProgress, WorkerState } from "../generated/contract.js";
 import { cinelockError } from "../internal/errors.js";
 import { allRecords, deleteRecord, loadRecord, saveRecord, type ResumeRecord } from "../internal/resume-store.js";
-import { load, wasm } from "../internal/wasm.js";
+import { instantiate, wasm } from "../internal/wasm.js";
 import { describeWorkerError, reportWorkerFailure, startWorker, workersAvailable } from "../internal/workers.js";
 import { isCinelockError } from "./errors.js";
 import type { Engine } from "./seal.js";
@@ -186,7 +186,7 @@ async function uploadInWorker(file: Blob, options: UploadOptions): Promise<Uploa
 }
 
 async function uploadHere(file: Blob, options: UploadOptions, status: UploadStats): Promise<UploadHandle> {
-  await load();
+  await instantiate();
   const endpoint = options.endpoint.replace(/\/+$/, "");
   const name = file instanceof File ? file.name : "";
   const modified = file instanceof File ? file.lastModified : 0;

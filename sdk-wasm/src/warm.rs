@@ -38,11 +38,12 @@ use crate::{SdkError, platform};
 /// The rehearsal's server, at the local origin.
 const ENDPOINT: &str = "cinelock-local://rehearsal";
 const ASSET: &str = "rehearsal";
-/// Where the player asks for the session and for more URLs (the API's routes, for [`ASSET`]).
+const PACKAGE: &str = "rehearsal";
+/// Where the player asks for the session and for more URLs (the API's routes, for [`ASSET`]),
+/// and sends its beacons.
 const SESSION_ROUTE: &str = "/v1/play/rehearsal";
 const URLS_ROUTE: &str = "/v1/play/rehearsal/urls";
 const BEACONS_ROUTE: &str = "/v1/beacons";
-const PACKAGE: &str = "rehearsal";
 /// Media segments per track: the engine's start asks for the first one or two.
 const SEGMENTS: u32 = 2;
 /// What every object holds: no media, so the element refuses the first append.

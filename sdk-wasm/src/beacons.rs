@@ -161,7 +161,11 @@ async fn post(url: &str, body: String, keepalive: bool) -> Result<(), SendFailur
         let _ = Reflect::set(&init, &k.into(), &v);
     };
     let headers = Object::new();
-    let _ = Reflect::set(&headers, &"content-type".into(), &"text/plain".into());
+    let _ = Reflect::set(
+        &headers,
+        &"content-type".into(),
+        &platform::NO_PREFLIGHT.into(),
+    );
     set("method", "POST".into());
     set("headers", headers.into());
     set("body", body.into());

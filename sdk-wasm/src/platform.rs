@@ -41,6 +41,11 @@ pub(crate) async fn fetch(url: &str, init: &Object) -> Result<Response, JsValue>
     response(send(url, init)?).await
 }
 
+/// The `Content-Type` of the JSON the player POSTs to the server (sessions, URLs, beacons): a
+/// cross-origin `POST` of `text/plain` is a simple request, sent without a CORS preflight. The
+/// server reads those bodies as JSON whatever their type (`PlainJson` in the server).
+pub(crate) const NO_PREFLIGHT: &str = "text/plain";
+
 /// The scheme of requests answered in this thread's memory, never by the network (see
 /// [`answer_locally`]). Not HTTP: no server's URL can start with it.
 pub(crate) const LOCAL_ORIGIN: &str = "cinelock-local://";

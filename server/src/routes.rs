@@ -77,7 +77,8 @@ pub fn app(state: AppState) -> Router {
                 .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
         );
     // Players embedded on any site ask for sessions: the asset's policy (origin allow-list
-    // included) decides, not CORS.
+    // included) decides, not CORS. Their bodies are read as JSON whatever the Content-Type
+    // (`PlainJson`): the SDK sends `text/plain`, with no preflight before it.
     let (play, play_doc) = OpenApiRouter::new()
         .routes(routes!(playback::play))
         .routes(routes!(playback::urls))
@@ -98,6 +99,7 @@ pub fn app(state: AppState) -> Router {
     let beacons = beacons
         .route_layer(track.clone())
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(analytics::MAX_BODY))
         .layer(
             CorsLayer::new()
                 .allow_origin(AllowOrigin::any())

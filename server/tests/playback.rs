@@ -341,6 +341,51 @@ async fn sessions_tokens_and_urls() {
         (st, b["error"]["code"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_public_key"))
     );
+    // The SDK labels its JSON text/plain (a simple request: no CORS preflight from another
+    // site). A session and its URLs are granted so; a body that is not JSON, or not the
+    // request's shape, is a JSON error either way.
+    let plain = [("content-type", "text/plain;charset=UTF-8")];
+    let token = mint(&env, &id, json!({"ttl": 600})).await;
+    let (st, granted, _) = request_from(
+        &env.state,
+        "POST",
+        &format!("/v1/play/{id}"),
+        v.body(json!({"token": token})).to_string(),
+        &plain,
+        ip,
+    )
+    .await;
+    assert_granted(&(st, granted.clone()));
+    let (st, more, _) = request_from(
+        &env.state,
+        "POST",
+        &format!("/v1/play/{id}/urls"),
+        json!({"session": granted["session"], "paths": ["manifest.cnls"]}).to_string(),
+        &plain,
+        ip,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{more}");
+    assert!(more["urls"]["manifest.cnls"].is_string(), "{more}");
+    for (body, code) in [
+        ("{not json", "invalid_json"),
+        (r#"{"key": 1}"#, "invalid_body"),
+    ] {
+        let (st, b, _) = request_from(
+            &env.state,
+            "POST",
+            &format!("/v1/play/{id}"),
+            body,
+            &plain,
+            ip,
+        )
+        .await;
+        assert_eq!(
+            (st, b["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(code)),
+            "{body}"
+        );
+    }
     let (st, b) = call(
         &env.state,
         "PUT",

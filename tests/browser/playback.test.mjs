@@ -662,6 +662,12 @@ async function embedStats(url) {
   const context = await browser.newContext();
   try {
     const page = await context.newPage();
+    // CORS preflights the page sends (to the server, on another origin): DevTools shows each
+    // as an OPTIONS request of its own.
+    const cdp = await context.newCDPSession(page);
+    const preflights = [];
+    cdp.on("Network.requestWillBeSent", (e) => { if (e.request.method === "OPTIONS") preflights.push(e.request.url.split("?")[0]); });
+    await cdp.send("Network.enable");
     await page.goto(url);
     const handle = await page.locator("cinelock-player").elementHandle({ timeout: 20_000 });
     return await handle.evaluate(async (el) => {
@@ -671,7 +677,7 @@ async function embedStats(url) {
         for (let i = 0; i < 400 && !due(el.player.stats()); i++) await new Promise((ok) => setTimeout(ok, 50));
         return { ready: true, ...el.player.stats() };
       }, (e) => ({ code: e.code, message: e.message }));
-    });
+    }).then((stats) => ({ ...stats, preflights }));
   } finally {
     await context.close();
   }
@@ -696,6 +702,10 @@ test("segments are opened in a worker, for a cross-origin embed too; without one
     // The SDK is on the server's origin, the page on another: the worker starts through a blob: module.
     const embedded = await embedStats(`http://localhost:${open.port}/`);
     assert.ok(embedded.ready && embedded.objects >= 8 && embedded.workerObjects > 0 && embedded.workerObjects + embedded.objectsBeforeWorker === embedded.objects, JSON.stringify(embedded));
+    // Its session and URL requests, on another origin than the page, went without a CORS
+    // preflight (JSON labelled text/plain): one round trip each, not two.
+    assert.ok(embedded.sessions >= 1);
+    assert.deepEqual(embedded.preflights, []);
     // A page that forbids workers still plays, on its own thread: before playback could begin
     // because no worker was started yet, after because it could not start.
     const forbidden = await embedStats(`http://localhost:${strict.port}/`);

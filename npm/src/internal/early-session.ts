@@ -54,7 +54,9 @@ export async function requestEarlySession(target: EarlyTarget): Promise<EarlySes
   try {
     const response = await fetch(`${endpoint}/v1/play/${encodeURIComponent(target.assetId)}`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      // JSON labelled text/plain, as the wasm sends it (platform::NO_PREFLIGHT): no CORS
+      // preflight from a page on another site than the server.
+      headers: { "content-type": "text/plain" },
       body: JSON.stringify(body),
     });
     return { secret, status: response.status, text: await response.text(), retryAfter: response.headers.get("retry-after") };

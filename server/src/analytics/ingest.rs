@@ -9,7 +9,6 @@
 use std::net::IpAddr;
 
 use axum::Json;
-use axum::body::Body;
 use axum::extract::State;
 use axum::http::{Extensions, HeaderMap, StatusCode, header};
 use cinelock_contract::ApiErrorCode;
@@ -22,6 +21,7 @@ use cinelock_core::analytics::{Consent, validate};
 
 use super::credential;
 use super::masked::{Item, ViewDims};
+use crate::json::PlainJson;
 use crate::state::AppState;
 use crate::{AppError, now_ms, playback};
 
@@ -54,19 +54,9 @@ pub async fn beacon(
     State(state): State<AppState>,
     extensions: Extensions,
     headers: HeaderMap,
-    body: Body,
+    PlainJson(b): PlainJson<BeaconBody>,
 ) -> Result<(StatusCode, Json<BeaconAccepted>), AppError> {
     let analytics = state.analytics().ok_or(AppError::NotFound)?;
-    let bytes = axum::body::to_bytes(body, MAX_BODY)
-        .await
-        .map_err(|_| AppError::PayloadTooLarge)?;
-    let b: BeaconBody = serde_json::from_slice(&bytes).map_err(|e| {
-        if e.is_syntax() || e.is_eof() {
-            AppError::bad(ApiErrorCode::InvalidJson, "the body is not valid JSON")
-        } else {
-            AppError::bad(ApiErrorCode::InvalidBody, e.to_string())
-        }
-    })?;
     let now = now_ms();
     let cred = credential::verify(state.token_secret(), &b.credential, now)
         .ok_or(AppError::Beacon(ApiErrorCode::BeaconCredential))?;

@@ -37,7 +37,7 @@ use serde_json::Value;
 pub use client::Geo;
 
 use crate::auth::{self, SCOPE_READ, SCOPE_WRITE};
-use crate::json::ApiJson;
+use crate::json::{ApiJson, PlainJson};
 use crate::state::AppState;
 use crate::{AppError, keys, now_ms};
 
@@ -403,7 +403,7 @@ pub async fn play(
     Path(id): Path<String>,
     extensions: Extensions,
     headers: HeaderMap,
-    ApiJson(req): ApiJson<PlayRequest>,
+    PlainJson(req): PlainJson<PlayRequest>,
 ) -> Result<Json<PlayAnswer>, AppError> {
     let answer = grant(&state, id, extensions, headers, req).await;
     // Key releases granted and denied by reason, for the operator's metrics.
@@ -628,7 +628,7 @@ async fn sign_paths(
 pub async fn urls(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ApiJson(req): ApiJson<UrlsRequest>,
+    PlainJson(req): PlainJson<UrlsRequest>,
 ) -> Result<Json<UrlsAnswer>, AppError> {
     let s =
         session::verify(state.token_secret(), &req.session, now_ms()).map_err(AppError::Session)?;

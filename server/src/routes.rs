@@ -20,6 +20,11 @@ use crate::{AppError, analytics, assets, captions, deletion, pages, playback, up
 /// JSON bodies of the API are small; anything bigger is refused before parsing.
 const API_BODY_LIMIT: usize = 64 * 1024;
 
+/// How long a browser may keep a preflight's answer. Without it Chromium keeps one for 5 s, so
+/// an upload from another origin whose part signings are further apart paid a preflight round
+/// trip before each. An hour, as the bucket's own CORS rules (`Storage::configure_cors`).
+const PREFLIGHT_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Every route of the service.
 pub fn app(state: AppState) -> Router {
     let cfg = state.settings();
@@ -74,7 +79,8 @@ pub fn app(state: AppState) -> Router {
             CorsLayer::new()
                 .allow_origin(allow_origin(&cfg.allowed_origins))
                 .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
-                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+                .max_age(PREFLIGHT_MAX_AGE),
         );
     // Players embedded on any site ask for sessions: the asset's policy (origin allow-list
     // included) decides, not CORS. Their bodies are read as JSON whatever the Content-Type
@@ -91,7 +97,8 @@ pub fn app(state: AppState) -> Router {
             CorsLayer::new()
                 .allow_origin(AllowOrigin::any())
                 .allow_methods([Method::POST])
-                .allow_headers([header::CONTENT_TYPE]),
+                .allow_headers([header::CONTENT_TYPE])
+                .max_age(PREFLIGHT_MAX_AGE),
         );
     // Players on any site report their views; the credential decides, not CORS. Beacons are
     // `text/plain`, so browsers send them without a preflight.
@@ -104,7 +111,8 @@ pub fn app(state: AppState) -> Router {
             CorsLayer::new()
                 .allow_origin(AllowOrigin::any())
                 .allow_methods([Method::POST])
-                .allow_headers([header::CONTENT_TYPE]),
+                .allow_headers([header::CONTENT_TYPE])
+                .max_age(PREFLIGHT_MAX_AGE),
         );
     let (health, doc) = OpenApiRouter::new()
         .routes(routes!(healthz))

@@ -386,6 +386,25 @@ async fn sessions_tokens_and_urls() {
             "{body}"
         );
     }
+    // The API proper (an API key's routes) still wants its JSON labelled JSON.
+    let bearer = format!("Bearer {}", env.key);
+    let (st, b, _) = request_from(
+        &env.state,
+        "PUT",
+        &format!("/v1/assets/{id}/policy"),
+        json!({"visibility": "public"}).to_string(),
+        &[
+            ("authorization", bearer.as_str()),
+            ("content-type", "text/plain"),
+        ],
+        ip,
+    )
+    .await;
+    assert_eq!(
+        (st, b["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("content_type")),
+        "{b}"
+    );
     let (st, b) = call(
         &env.state,
         "PUT",

@@ -85,7 +85,7 @@ impl Beacons {
         };
         Some(Self {
             tracker: ViewTracker::new(config, started_at, duration_ms),
-            url: format!("{endpoint}/v1/beacons"),
+            url: url(endpoint),
             asset_id: asset_id.to_owned(),
             credential,
             view_id: hex::encode(id),
@@ -153,6 +153,11 @@ impl Beacons {
             }
         }
     }
+}
+
+/// `POST /v1/beacons` of the server at `endpoint`.
+pub(crate) fn url(endpoint: &str) -> String {
+    format!("{endpoint}/v1/beacons")
 }
 
 async fn post(url: &str, body: String, keepalive: bool) -> Result<(), SendFailure> {

@@ -112,12 +112,7 @@ pub(crate) fn ask(target: &PlayTarget, download: bool) -> Result<Asked, SdkError
         download,
         package: target.package.clone(),
     };
-    let url = format!(
-        "{}/v1/play/{}",
-        target.endpoint,
-        encode_segment(&target.asset_id)
-    );
-    let sent = send_json(&url, &body)?;
+    let sent = send_json(&session_url(target), &body)?;
     Ok(Asked { secret, sent })
 }
 
@@ -238,16 +233,11 @@ pub(crate) async fn more_urls(
     session: &str,
     paths: &[String],
 ) -> Result<SignedUrls, SdkError> {
-    let url = format!(
-        "{}/v1/play/{}/urls",
-        target.endpoint,
-        encode_segment(&target.asset_id)
-    );
     let body = UrlsRequest {
         session: session.to_owned(),
         paths: paths.to_vec(),
     };
-    let answer: UrlsAnswer = read_json(send_json(&url, &body)?).await?;
+    let answer: UrlsAnswer = read_json(send_json(&urls_url(target), &body)?).await?;
     Ok(signed(answer.urls, answer.expires_in_ms))
 }
 
@@ -259,6 +249,20 @@ fn signed(urls: impl IntoIterator<Item = (String, String)>, lifetime_ms: u64) ->
             .collect(),
         lifetime_ms,
     }
+}
+
+/// `POST /v1/play/{id}` of `target`: where a session is asked for.
+pub(crate) fn session_url(target: &PlayTarget) -> String {
+    format!(
+        "{}/v1/play/{}",
+        target.endpoint,
+        encode_segment(&target.asset_id)
+    )
+}
+
+/// `POST /v1/play/{id}/urls` of `target`: where more URLs are asked for.
+pub(crate) fn urls_url(target: &PlayTarget) -> String {
+    format!("{}/urls", session_url(target))
 }
 
 /// An asset id as one URL path segment.

@@ -33,17 +33,13 @@ use wasm_bindgen::prelude::{Closure, wasm_bindgen};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{HtmlVideoElement, Response, ResponseInit};
 
-use crate::{SdkError, platform};
+use crate::session::{self, PlayTarget};
+use crate::{SdkError, beacons, platform};
 
 /// The rehearsal's server, at the local origin.
 const ENDPOINT: &str = "cinelock-local://rehearsal";
 const ASSET: &str = "rehearsal";
 const PACKAGE: &str = "rehearsal";
-/// Where the player asks for the session and for more URLs (the API's routes, for [`ASSET`]),
-/// and sends its beacons.
-const SESSION_ROUTE: &str = "/v1/play/rehearsal";
-const URLS_ROUTE: &str = "/v1/play/rehearsal/urls";
-const BEACONS_ROUTE: &str = "/v1/beacons";
 /// Media segments per track: the engine's start asks for the first one or two.
 const SEGMENTS: u32 = 2;
 /// What every object holds: no media, so the element refuses the first append.
@@ -215,12 +211,19 @@ impl Stage {
                 None => not_found(),
             };
         }
-        let json = match route {
-            SESSION_ROUTE => {
+        let target = PlayTarget {
+            endpoint: ENDPOINT.into(),
+            asset_id: ASSET.into(),
+            token: None,
+            password: None,
+            package: None,
+        };
+        let json = match url {
+            u if u == session::session_url(&target) => {
                 let asked: PlayRequest = serde_json::from_str(&body()).map_err(|e| bad(&e))?;
                 serde_json::to_string(&self.session(&asked).map_err(|e| bad(&e))?)
             }
-            URLS_ROUTE => {
+            u if u == session::urls_url(&target) => {
                 let asked: UrlsRequest = serde_json::from_str(&body()).map_err(|e| bad(&e))?;
                 serde_json::to_string(&UrlsAnswer {
                     urls: urls(asked.paths),
@@ -229,7 +232,7 @@ impl Stage {
                 })
             }
             // Taken, and forgotten: no view of the rehearsal is recorded anywhere.
-            BEACONS_ROUTE => Ok("{}".to_owned()),
+            u if u == beacons::url(ENDPOINT) => Ok("{}".to_owned()),
             _ => return not_found(),
         }
         .map_err(|e| bad(&e))?;

@@ -29,7 +29,7 @@ mod support;
 
 use support::Rng;
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use cinelock_core::media::{
     MANIFEST_VERSION, Manifest, MediaFile, ObjectNonce, PackageKind, Segment, Track, TrackKind,
@@ -37,7 +37,7 @@ use cinelock_core::media::{
 use cinelock_core::playback::{
     AbrConfig, Action, AppendError, ErrorCode, Event, FetchFailure, FetchId, FetchKind,
     MAX_URL_BATCH, PlaybackConfig, PlaybackError, Player, PlayerState, RetryReason, SignedUrls,
-    Slot, SwitchReason, UrlRequestId, UrlsFailure,
+    Slot, SwitchReason, UrlRequestId, UrlsFailure, start_tracks,
 };
 use cinelock_core::presigned::PresignedUrl;
 use proptest::prelude::*;
@@ -1021,6 +1021,45 @@ fn plays_a_rendition_ladder_with_audio_to_the_end() {
     for slot in [Slot::Video, Slot::Audio] {
         let end = sim.buffer(slot).ranges.last().unwrap().1;
         assert!((end - 60.0).abs() < 1e-6, "{slot:?} ends at {end}");
+    }
+}
+
+#[test]
+fn the_first_fetches_are_the_start_tracks_init_and_first_segments() {
+    let configs = [
+        config(),
+        estimating(200_000.0),
+        estimating(3.3 * MBPS),
+        estimating(50.0 * MBPS),
+        starting_at(2),
+        starting_at(9),
+    ];
+    for audio in [Some(5.0), None] {
+        let manifest = package(60.0, 4.0, audio);
+        let tracks: Vec<(TrackKind, u64)> = manifest
+            .tracks
+            .iter()
+            .map(|t| (t.kind, t.bandwidth))
+            .collect();
+        for config in &configs {
+            let mut sim = Sim::new(manifest.clone(), config.clone(), 10.0 * MBPS);
+            sim.start();
+            // What the player asked for at once, before anything came back.
+            let first: BTreeSet<String> = sim
+                .actions
+                .iter()
+                .filter_map(|(_, a)| match a {
+                    Action::Fetch { path, .. } => Some(path.clone()),
+                    _ => None,
+                })
+                .collect();
+            let predicted: BTreeSet<String> = start_tracks(config, &tracks)
+                .into_iter()
+                .map(|i| &manifest.tracks[i])
+                .flat_map(|t| [t.init.path.clone(), t.segments[0].path.clone()])
+                .collect();
+            assert_eq!(first, predicted, "audio {audio:?}, {:?}", config.abr);
+        }
     }
 }
 

@@ -17,6 +17,7 @@
 //! engine passes in: a real measurement).
 
 use super::config::AbrConfig;
+use super::start::{fit, start_rung};
 
 /// Samples shorter than this are stretched to it (two fetches finishing together would
 /// otherwise make a near-infinite rate).
@@ -90,10 +91,7 @@ impl Abr {
             adapted: false,
             ladder,
         };
-        abr.current = match config.start_rendition {
-            Some(i) => i.min(abr.ladder.len() - 1),
-            None => abr.fit(config.initial_bandwidth_bps * config.safety_factor),
-        };
+        abr.current = start_rung(config, &abr.ladder);
         abr
     }
 
@@ -150,10 +148,7 @@ impl Abr {
 
     /// The highest rendition within `bps`, or the lowest.
     fn fit(&self, bps: f64) -> usize {
-        self.ladder
-            .iter()
-            .rposition(|&b| b as f64 <= bps)
-            .unwrap_or(0)
+        fit(&self.ladder, bps)
     }
 
     /// When a pending upswitch comes due, for the driver's timer.

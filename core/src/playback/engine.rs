@@ -31,9 +31,10 @@ use super::config::PlaybackConfig;
 use super::event::{
     ErrorCode, Event, ObjectId, PlaybackError, PlayerState, RetryReason, SwitchReason,
 };
+use super::start::Lineup;
 use super::urls::{MAX_URL_BATCH, UrlBook};
 use crate::backoff::Backoff;
-use crate::media::{Manifest, Segment, Track, TrackKind};
+use crate::media::{Manifest, Segment, Track};
 use crate::presigned::Lease;
 use crate::store::{Refusal, classify_get, retryable_status};
 
@@ -223,9 +224,7 @@ impl Player {
         };
         manifest.validate().map_err(|e| bad(e.to_string()))?;
         let config = config.sanitized();
-        let video: Vec<usize> = (0..manifest.tracks.len())
-            .filter(|&i| manifest.tracks[i].kind == TrackKind::Video)
-            .collect();
+        let Lineup { video, audio } = Lineup::new(manifest.tracks.iter().map(|t| t.kind));
         let reference = &manifest.tracks[video[0]];
         for &v in &video[1..] {
             let t = &manifest.tracks[v];
@@ -242,13 +241,7 @@ impl Player {
             }
         }
         let mut slots = vec![SlotState::new(Slot::Video, video[0])];
-        if let Some(a) = manifest
-            .tracks
-            .iter()
-            .position(|t| t.kind == TrackKind::Audio)
-        {
-            slots.push(SlotState::new(Slot::Audio, a));
-        }
+        slots.extend(audio.map(|a| SlotState::new(Slot::Audio, a)));
         let longest_segment = slots
             .iter()
             .flat_map(|s| &manifest.tracks[s.reference].segments)
@@ -1796,7 +1789,7 @@ fn index_u32(i: usize) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::{MediaFile, ObjectNonce, PackageKind};
+    use crate::media::{MediaFile, ObjectNonce, PackageKind, TrackKind};
 
     fn manifest(durations: &[f64]) -> Manifest {
         let track = |id: &str, kind, bw| {

@@ -89,6 +89,7 @@ mod action;
 mod config;
 mod engine;
 mod event;
+mod start;
 mod urls;
 
 pub use action::{
@@ -100,4 +101,5 @@ pub use engine::Player;
 pub use event::{
     ErrorCode, Event, ObjectId, PlaybackError, PlayerState, RetryReason, SwitchReason,
 };
+pub use start::start_tracks;
 pub use urls::MAX_URL_BATCH;

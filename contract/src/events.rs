@@ -323,6 +323,12 @@ pub struct PlayerStats {
     pub objects_before_worker: u32,
     /// Sessions opened: the first, and one per renewal.
     pub sessions: u32,
+    /// The start's first objects (its tracks' init segments and first segments), asked for
+    /// straight from the session's answer while the key and the manifest were opened, that the
+    /// engine's first fetches took over.
+    pub early_objects: u32,
+    /// ... and those aborted unused (a page that moved the start after asking).
+    pub early_objects_unused: u32,
     /// The analytics view (32 hex digits, drawn per view, never stored by the browser);
     /// `null` when analytics are off.
     pub view_id: Option<String>,

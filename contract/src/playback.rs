@@ -53,6 +53,11 @@ pub struct PlayAnswer {
     pub manifest: Option<String>,
     /// Presigned GET URLs of the first objects, by path in the manifest.
     pub urls: BTreeMap<String, String>,
+    /// Every track of the package with its first objects, in the manifest's order, so that a
+    /// player can ask for those it starts with while it opens the key and the manifest
+    /// (`cinelock_core::playback::start_tracks` picks them). Absent from older servers.
+    #[serde(default)]
+    pub start: Vec<StartTrack>,
     /// Asks for more URLs.
     pub session: String,
     /// Unix ms when these URLs expire, on the server's clock.
@@ -74,6 +79,40 @@ pub struct PlayAnswer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub beacon: Option<crate::analytics::BeaconGrant>,
+}
+
+/// A track as a player needs it to start before its manifest is opened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StartTrack {
+    pub id: String,
+    #[ts(type = "\"video\" | \"audio\"")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "video"))]
+    pub kind: cinelock_core::media::TrackKind,
+    /// Bits per second, as the manifest lists.
+    #[ts(type = "number")]
+    pub bandwidth: u64,
+    /// Its init segment's path, then its first segment's: keys of the answer's `urls`.
+    pub paths: Vec<String>,
+}
+
+impl StartTrack {
+    /// Every track of `manifest`, in its order.
+    pub fn list(manifest: &cinelock_core::media::Manifest) -> Vec<StartTrack> {
+        manifest
+            .tracks
+            .iter()
+            .map(|t| StartTrack {
+                id: t.id.clone(),
+                kind: t.kind,
+                bandwidth: t.bandwidth,
+                paths: std::iter::once(&t.init.path)
+                    .chain(t.segments.first().map(|s| &s.path))
+                    .cloned()
+                    .collect(),
+            })
+            .collect()
+    }
 }
 
 /// A download the policy allows: the sealed original and its data key.

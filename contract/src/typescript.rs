@@ -25,7 +25,7 @@ use crate::events::{
 };
 use crate::playback::{
     CreatedViewerKey, DownloadGrant, MintRequest, MintedToken, PlayAnswer, PlayRequest,
-    RevokedViewerKey, UrlsAnswer, UrlsRequest, ViewerKeyList, ViewerKeyView,
+    RevokedViewerKey, StartTrack, UrlsAnswer, UrlsRequest, ViewerKeyList, ViewerKeyView,
 };
 use crate::uploads::{
     AbortedUpload, CompletePart, CompleteRequest, CompletedUpload, CreateUpload, CreatedUpload,
@@ -109,6 +109,7 @@ pub fn declarations() -> String {
         ViewTimeline,
         PlayRequest,
         PlayAnswer,
+        StartTrack,
         DownloadGrant,
         UrlsRequest,
         UrlsAnswer,

@@ -6,6 +6,7 @@ mod support;
 
 use axum::http::StatusCode;
 use base64::Engine as _;
+use cinelock_contract::playback::StartTrack;
 use cinelock_core::media::{Manifest, ObjectNonce, Released, open_content_key, open_key};
 use cinelock_core::policy::{Claims, token};
 use cinelock_core::{HEADER_LEN, Header, RecipientSecretKey, StreamOpener};
@@ -213,6 +214,24 @@ async fn sessions_tokens_and_urls() {
         let res = get(urls[&t.init.path].as_str().unwrap()).await;
         assert_eq!(res.status(), 200);
         assert_eq!(res.bytes().await.unwrap().len() as u64, t.init.size);
+    }
+    // Every track is listed with its first objects, as the sealed manifest has them, so the
+    // player can ask for those it starts with before it has opened the manifest.
+    let start: Vec<StartTrack> = serde_json::from_value(s["start"].clone()).unwrap();
+    assert_eq!(start.len(), manifest.tracks.len());
+    for (listed, t) in start.iter().zip(&manifest.tracks) {
+        assert_eq!(
+            (&listed.id, listed.kind, listed.bandwidth),
+            (&t.id, t.kind, t.bandwidth)
+        );
+        assert_eq!(
+            listed.paths,
+            [t.init.path.clone(), t.segments[0].path.clone()]
+        );
+        assert!(
+            listed.paths.iter().all(|p| urls.contains_key(p)),
+            "{listed:?}"
+        );
     }
     // More URLs through the session, only for objects of the package.
     let session = s["session"].as_str().unwrap();

@@ -640,6 +640,12 @@ manifest?: string,
  */
 urls: { [key in string]: string }, 
 /**
+ * Every track of the package with its first objects, in the manifest's order, so that a
+ * player can ask for those it starts with while it opens the key and the manifest
+ * (`cinelock_core::playback::start_tracks` picks them). Absent from older servers.
+ */
+start: Array<StartTrack>, 
+/**
  * Asks for more URLs.
  */
 session: string, 
@@ -664,6 +670,19 @@ text_tracks: Array<TextTrackGrant>,
  * Where the session's views report (absent when the server's analytics are off).
  */
 beacon?: BeaconGrant, };
+
+/**
+ * A track as a player needs it to start before its manifest is opened.
+ */
+export type StartTrack = { id: string, kind: "video" | "audio", 
+/**
+ * Bits per second, as the manifest lists.
+ */
+bandwidth: number, 
+/**
+ * Its init segment's path, then its first segment's: keys of the answer's `urls`.
+ */
+paths: Array<string>, };
 
 /**
  * A download the policy allows: the sealed original and its data key.
@@ -922,6 +941,16 @@ objectsBeforeWorker: number,
  * Sessions opened: the first, and one per renewal.
  */
 sessions: number, 
+/**
+ * The start's first objects (its tracks' init segments and first segments), asked for
+ * straight from the session's answer while the key and the manifest were opened, that the
+ * engine's first fetches took over.
+ */
+earlyObjects: number, 
+/**
+ * ... and those aborted unused (a page that moved the start after asking).
+ */
+earlyObjectsUnused: number, 
 /**
  * The analytics view (32 hex digits, drawn per view, never stored by the browser);
  * `null` when analytics are off.

@@ -24,7 +24,7 @@ use cinelock_contract::analytics::BeaconGrant;
 use cinelock_contract::captions::TextTrackGrant;
 use cinelock_contract::playback::{
     DownloadGrant, MintRequest, MintedToken, PlayAnswer, PlayRequest, PolicyUpdate, PolicyView,
-    UrlsAnswer, UrlsRequest,
+    StartTrack, UrlsAnswer, UrlsRequest,
 };
 use cinelock_core::RecipientPublicKey;
 use cinelock_core::media::{Manifest, Released, seal_content_key, seal_key};
@@ -546,6 +546,7 @@ async fn grant(
         manifest_nonce: manifest_nonce.to_owned(),
         manifest: manifest_sealed,
         urls,
+        start: StartTrack::list(&manifest),
         session,
         expires_at: expires_ms,
         expires_in_ms: ttl.as_millis() as u64,

@@ -13,6 +13,7 @@ mod download;
 mod engine;
 mod error;
 mod extras;
+mod first_objects;
 mod io;
 mod mse;
 mod objects;

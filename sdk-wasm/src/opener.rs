@@ -152,11 +152,64 @@ impl Opener {
         let signal = controller.as_ref().map(AbortController::signal);
         let cipher = self.local.clone();
         // The request leaves now, not in a later microtask behind the caller's other work.
-        let fetch = Fetch::send(&job, signal);
+        let fetch = Fetch::send(&job.url, signal);
         spawn_local(async move {
             done(fetch.open(&job, &cipher).await, by);
         });
         Aborter::Local(controller)
+    }
+
+    /// Opens `job` from `early`, a GET of its object already under way, on the page's thread
+    /// (it was sent there); otherwise as [`Opener::start`].
+    pub(crate) fn adopt(
+        &self,
+        job: FetchJob,
+        mut early: Early,
+        done: impl FnOnce(FetchResult, OpenedBy) + 'static,
+    ) -> Aborter {
+        let by = match &self.remote {
+            Some(r) if r.state.borrow().phase != Phase::Dead => OpenedBy::PageBeforeWorker,
+            _ => OpenedBy::Page,
+        };
+        let controller = early.controller.take();
+        let fetch = early.fetch.take();
+        let cipher = self.local.clone();
+        spawn_local(async move {
+            let result = match fetch {
+                Some(fetch) => fetch.open(&job, &cipher).await,
+                None => NETWORK,
+            };
+            done(result, by);
+        });
+        Aborter::Local(controller)
+    }
+}
+
+/// A GET of an object sent before the engine asked for it: one of the start's first objects,
+/// asked for from the session's answer while the key and the manifest are opened. The engine's
+/// fetch of the same object takes it over ([`Opener::adopt`]); dropped unadopted, it is aborted.
+pub(crate) struct Early {
+    fetch: Option<Fetch>,
+    controller: Option<AbortController>,
+}
+
+impl Early {
+    /// Sends the GET of `url` now.
+    pub(crate) fn send(url: &str) -> Self {
+        let controller = AbortController::new().ok();
+        let signal = controller.as_ref().map(AbortController::signal);
+        Self {
+            fetch: Some(Fetch::send(url, signal)),
+            controller,
+        }
+    }
+}
+
+impl Drop for Early {
+    fn drop(&mut self) {
+        if let Some(c) = self.controller.take() {
+            c.abort();
+        }
     }
 }
 
@@ -607,7 +660,7 @@ pub(crate) async fn fetch_and_open(
     signal: Option<AbortSignal>,
     cipher: &ObjectCipher,
 ) -> FetchResult {
-    Fetch::send(job, signal).open(job, cipher).await
+    Fetch::send(&job.url, signal).open(job, cipher).await
 }
 
 /// A GET of an object, on its way.
@@ -617,15 +670,15 @@ struct Fetch {
 }
 
 impl Fetch {
-    /// Sends the GET of `job.url` now; `signal` aborts it.
-    fn send(job: &FetchJob, signal: Option<AbortSignal>) -> Self {
+    /// Sends the GET of `url` now; `signal` aborts it.
+    fn send(url: &str, signal: Option<AbortSignal>) -> Self {
         let init = platform::no_store();
         if let Some(s) = &signal {
             let _ = Reflect::set(&init, &"signal".into(), s);
         }
         Self {
             started: platform::now_ms(),
-            sent: platform::send(&job.url, &init).ok(),
+            sent: platform::send(url, &init).ok(),
         }
     }
 

@@ -20,6 +20,7 @@ use cinelock_contract::events::{
     ObjectKindName, PlayerRetryReason, PlayerRetrying, PlayerStats, Playing as PlayingDetail,
     Rendition, RenditionChange, RenditionChangeReason, Stall, StallEnd, TextTracks,
 };
+use cinelock_contract::playback::PlayAnswer;
 use cinelock_core::media::{Manifest, ObjectNonce, TrackKind, choose_caption};
 use cinelock_core::playback::{
     Action, AppendError, Event, FetchId, FetchKind, PlaybackConfig, Player, RetryReason,
@@ -37,9 +38,10 @@ use crate::SdkError;
 use crate::beacons::{AnalyticsOptions, Beacons, Sent};
 use crate::engine::EngineChoice;
 use crate::extras::{self, CaptionTrack, ObjectUrl};
+use crate::first_objects::FirstObjects;
 use crate::mse::{self, Done, MediaSink, Op, Signal, Tag};
 use crate::objects::ObjectCipher;
-use crate::opener::{Aborter, FetchJob, FetchResult, OpenedBy, Opener, Remote};
+use crate::opener::{Aborter, Early, FetchJob, FetchResult, OpenedBy, Opener, Remote};
 use crate::platform::{self, Listener};
 use crate::session::{self, Grant, PlayTarget, TargetOptions};
 
@@ -82,6 +84,26 @@ struct Options {
 enum RenditionRef {
     Index(usize),
     Id(String),
+}
+
+impl std::fmt::Display for RenditionRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            RenditionRef::Index(i) => write!(f, "{i}"),
+            RenditionRef::Id(id) => write!(f, "{id:?}"),
+        }
+    }
+}
+
+impl RenditionRef {
+    /// The ladder rung it names among the video renditions `ids` (lowest first): a position as
+    /// it is (the engine clamps it), an id where it is; `None` for an id not there.
+    fn rung<'a>(&self, mut ids: impl Iterator<Item = &'a str>) -> Option<usize> {
+        match self {
+            RenditionRef::Index(i) => Some(*i),
+            RenditionRef::Id(id) => ids.position(|t| t == id),
+        }
+    }
 }
 
 /// A number is a position, a string an id. Written out rather than `#[serde(untagged)]`, which
@@ -166,6 +188,8 @@ enum Msg {
 struct Started {
     grant: Grant,
     cipher: ObjectCipher,
+    /// The GETs of the start's first objects, sent before the grant was opened.
+    first: FirstObjects,
 }
 
 /// Counters for the page (and the benchmark).
@@ -185,6 +209,10 @@ struct Stats {
     objects_before_worker: u32,
     /// Sessions opened: the first, and renewals after one expired.
     sessions: u32,
+    /// The start's first objects asked for from the session's answer, and taken by the engine.
+    early_objects: u32,
+    /// ... and aborted unused.
+    early_objects_unused: u32,
 }
 
 /// The view's analytics, shared with the page-lifecycle listeners, which must send the last
@@ -298,7 +326,7 @@ impl PlayerHandle {
 
     /// Counters: `{engine, packageKind, packageId, duration, bandwidthEstimate, objects,
     /// sealedBytes, plainBytes, fetchMs, decryptMs, decryptFailures, appends, urlRequests,
-    /// sessions}`.
+    /// sessions, earlyObjects, earlyObjectsUnused, …}`.
     pub fn stats(&self) -> JsValue {
         let s = self.shared.borrow();
         platform::to_js(&PlayerStats {
@@ -318,6 +346,8 @@ impl PlayerHandle {
             worker_objects: s.stats.worker_objects,
             objects_before_worker: s.stats.objects_before_worker,
             sessions: s.stats.sessions,
+            early_objects: s.stats.early_objects,
+            early_objects_unused: s.stats.early_objects_unused,
             view_id: s.view_id.clone(),
             beacons_sent: s.beacons_sent,
             beacon_events: s.beacon_events,
@@ -433,9 +463,14 @@ pub fn start_player(
         auto: true,
         ..Shared::default()
     }));
+    // The start rendition, shared with the session's task: a `setRendition` before the start
+    // changes it, and the start's first objects are asked for at it.
+    let start_rendition = Rc::new(RefCell::new(o.start_rendition));
     // The session is asked for while the MediaSource opens.
     let t = tx.clone();
     let start_target = target.clone();
+    let (start_config, start_at, start_video) =
+        (config.clone(), start_rendition.clone(), video.clone());
     spawn_local(async move {
         let started = async {
             // The session the page's JavaScript asked for while the wasm loaded, if it could
@@ -444,11 +479,21 @@ pub fn start_player(
                 Some(p) => JsFuture::from(p).await.ok().filter(JsValue::is_object),
                 None => None,
             };
-            let grant = match (asked, early) {
-                (Some(asked), _) => asked.open(&start_target).await?,
-                (None, Some(answer)) => session::open_early(&start_target, &answer).await?,
-                (None, None) => session::open(&start_target).await?,
+            let answered = match (asked, early) {
+                (Some(asked), _) => asked.answer(&start_target).await?,
+                (None, Some(answer)) => session::early_answer(&start_target, &answer)?,
+                (None, None) => {
+                    let asked = session::ask(&start_target, false)?;
+                    asked.answer(&start_target).await?
+                }
             };
+            let first = ask_first_objects(
+                &answered.answer,
+                start_config,
+                start_at.borrow().as_ref(),
+                &start_video,
+            );
+            let grant = answered.open(&start_target).await?;
             let cipher = ObjectCipher::new(
                 choice,
                 &grant.key,
@@ -456,7 +501,11 @@ pub fn start_player(
                 &grant.package_id,
             )
             .await?;
-            Ok(Box::new(Started { grant, cipher }))
+            Ok(Box::new(Started {
+                grant,
+                cipher,
+                first,
+            }))
         }
         .await;
         let _ = t.unbounded_send(Msg::Started(started));
@@ -482,7 +531,7 @@ pub fn start_player(
         on_event,
         shared: shared.clone(),
         config,
-        start_rendition: o.start_rendition,
+        start_rendition,
         pin_start: false,
         analytics: AnalyticsOptions {
             analytics: o.analytics,
@@ -536,6 +585,9 @@ struct Playing {
     fetches: HashMap<FetchId, FetchState>,
     /// Opened init segments by path: the engine asks for one again after every switch.
     inits: HashMap<String, Uint8Array>,
+    /// The start's first objects, asked for before the engine was made; its first fetches
+    /// take them over, and the rest are aborted after them.
+    first: FirstObjects,
     eos_pending: bool,
     timer_at: Option<u64>,
 }
@@ -550,7 +602,7 @@ struct Driver {
     on_event: Function,
     shared: Rc<RefCell<Shared>>,
     config: PlaybackConfig,
-    start_rendition: Option<RenditionRef>,
+    start_rendition: Rc<RefCell<Option<RenditionRef>>>,
     /// The start rendition is pinned (`setRendition` before the start).
     pin_start: bool,
     analytics: AnalyticsOptions,
@@ -713,7 +765,11 @@ impl Driver {
         let Some(started) = self.started.take() else {
             return Ok(());
         };
-        let Started { grant, cipher } = *started;
+        let Started {
+            grant,
+            cipher,
+            first,
+        } = *started;
         // The view began when the player was made (a play before the session counts).
         let view = Beacons::new(
             &self.analytics,
@@ -750,14 +806,11 @@ impl Driver {
                 codecs: t.codecs.clone(),
             })
             .collect();
-        let start = match &self.start_rendition {
+        let start = match &*self.start_rendition.borrow() {
             None => None,
-            Some(RenditionRef::Index(i)) => Some(*i),
-            Some(RenditionRef::Id(id)) => Some(
-                renditions
-                    .iter()
-                    .position(|r| &r.id == id)
-                    .ok_or_else(|| SdkError::InvalidArgument(format!("no rendition {id:?}")))?,
+            Some(r) => Some(
+                r.rung(renditions.iter().map(|r| r.id.as_str()))
+                    .ok_or_else(|| SdkError::InvalidArgument(format!("no rendition {r}")))?,
             ),
         };
         let mut config = self.config.clone();
@@ -790,6 +843,7 @@ impl Driver {
             session: grant.session,
             fetches: HashMap::new(),
             inits: HashMap::new(),
+            first,
             eos_pending: false,
             timer_at: None,
         };
@@ -934,7 +988,7 @@ impl Driver {
         let Some(p) = &mut self.play else {
             // Before the start: it becomes the (pinned) start rendition.
             self.pin_start = rendition.is_some();
-            self.start_rendition = rendition;
+            *self.start_rendition.borrow_mut() = rendition;
             return;
         };
         let ladder: Vec<&str> = p.manifest.video().map(|t| t.id.as_str()).collect();
@@ -1028,6 +1082,11 @@ impl Driver {
             let done = self.sink.on_open()?;
             self.finish_ops(done);
         }
+        // The engine's first fetches are out: what it did not take of the start's is not needed.
+        if let Some(p) = &mut self.play {
+            let unused = p.first.abort_rest() as u32;
+            self.shared.borrow_mut().stats.early_objects_unused += unused;
+        }
         self.try_end_of_stream();
         let mut fatal = None;
         while let Some(event) = self.play.as_mut().and_then(|p| p.player.poll_event()) {
@@ -1102,7 +1161,13 @@ impl Driver {
                     p.player.handle_fetched(id, now(), 0, 0);
                     return;
                 }
-                let state = spawn_fetch(&self.tx, p, id, &job, url.0);
+                let state = match p.first.take(&job.path) {
+                    Some(early) => {
+                        self.shared.borrow_mut().stats.early_objects += 1;
+                        adopt_fetch(&self.tx, p, id, &job, url.0, early)
+                    }
+                    None => spawn_fetch(&self.tx, p, id, &job, url.0),
+                };
                 p.fetches.insert(id, FetchState::InFlight(job, state));
             }
             Action::RequestUrls { id, paths } => {
@@ -1421,15 +1486,56 @@ fn spawn_fetch(
     url: String,
 ) -> Aborter {
     let tx = tx.clone();
-    let fetch = FetchJob {
+    p.opener.start(fetch_job(job, url), move |result, by| {
+        let _ = tx.unbounded_send(Msg::Fetch { id, result, by });
+    })
+}
+
+/// Opens `job` from `early`, its GET sent from the session's answer; as [`spawn_fetch`].
+fn adopt_fetch(
+    tx: &UnboundedSender<Msg>,
+    p: &Playing,
+    id: FetchId,
+    job: &Job,
+    url: String,
+    early: Early,
+) -> Aborter {
+    let tx = tx.clone();
+    p.opener
+        .adopt(fetch_job(job, url), early, move |result, by| {
+            let _ = tx.unbounded_send(Msg::Fetch { id, result, by });
+        })
+}
+
+fn fetch_job(job: &Job, url: String) -> FetchJob {
+    FetchJob {
         url,
         track_id: job.track_id.clone(),
         kind: job.kind.object_kind(),
         index: job.index,
         size: job.size,
         nonce: job.nonce,
-    };
-    p.opener.start(fetch, move |result, by| {
-        let _ = tx.unbounded_send(Msg::Fetch { id, result, by });
-    })
+    }
+}
+
+/// Asks for the start's first objects ([`FirstObjects`]) at the start rendition the page chose,
+/// if any. None when the playhead is not at 0 (playback starts elsewhere) or the page named a
+/// rendition the package does not have (the start fails on it).
+fn ask_first_objects(
+    answer: &PlayAnswer,
+    mut config: PlaybackConfig,
+    start: Option<&RenditionRef>,
+    video: &HtmlVideoElement,
+) -> FirstObjects {
+    if video.current_time() > 0.0 {
+        return FirstObjects::default();
+    }
+    if let Some(r) = start {
+        let ladder = answer.start.iter().filter(|t| t.kind == TrackKind::Video);
+        match r.rung(ladder.map(|t| t.id.as_str())) {
+            Some(rung) => config.abr.start_rendition = Some(rung),
+            None => return FirstObjects::default(),
+        }
+    }
+    FirstObjects::ask(answer, &config)
 }

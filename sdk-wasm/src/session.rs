@@ -6,7 +6,7 @@
 //!
 //! A player started before the wasm has loaded finds its session already asked for by the
 //! package's JavaScript (`npm/src/internal/early-session.ts`: a WebCrypto X25519 key, the same
-//! request), so the round trip overlaps the wasm's download and compilation; [`open_early`]
+//! request), so the round trip overlaps the wasm's download and compilation; [`early_answer`]
 //! takes that answer from there, with the same checks.
 
 use base64::Engine as _;
@@ -118,18 +118,25 @@ pub(crate) fn ask(target: &PlayTarget, download: bool) -> Result<Asked, SdkError
 
 impl Asked {
     /// The answer, checked to be for `target`'s asset.
-    async fn answer(
-        self,
-        target: &PlayTarget,
-    ) -> Result<(RecipientSecretKey, PlayAnswer), SdkError> {
+    pub(crate) async fn answer(self, target: &PlayTarget) -> Result<Answered, SdkError> {
         let answer: PlayAnswer = read_json(self.sent).await?;
-        check_asset(target, answer).map(|answer| (self.secret, answer))
+        Ok(Answered {
+            secret: self.secret,
+            answer: check_asset(target, answer)?,
+        })
     }
+}
 
+/// A session granted, not yet opened: the answer, and the one-time key it is opened with.
+pub(crate) struct Answered {
+    secret: RecipientSecretKey,
+    pub answer: PlayAnswer,
+}
+
+impl Answered {
     /// Opens what the session grants.
     pub(crate) async fn open(self, target: &PlayTarget) -> Result<Grant, SdkError> {
-        let (secret, answer) = self.answer(target).await?;
-        open_answer(target, &secret, answer).await
+        open_answer(target, &self.secret, self.answer).await
     }
 }
 
@@ -153,7 +160,7 @@ fn unhex(s: &str) -> Result<Zeroizing<Vec<u8>>, SdkError> {
 
 /// Asks for the asset's original file, and opens the data key released for it.
 pub(crate) async fn open_download(target: &PlayTarget) -> Result<Download, SdkError> {
-    let (secret, answer) = ask(target, true)?.answer(target).await?;
+    let Answered { secret, answer } = ask(target, true)?.answer(target).await?;
     let grant = answer
         .download
         .ok_or_else(|| SdkError::server(200, None, "the server granted no download".into()))?;
@@ -169,13 +176,13 @@ pub(crate) async fn open_download(target: &PlayTarget) -> Result<Download, SdkEr
 
 /// Asks for a session and opens what it grants.
 pub(crate) async fn open(target: &PlayTarget) -> Result<Grant, SdkError> {
-    ask(target, false)?.open(target).await
+    ask(target, false)?.answer(target).await?.open(target).await
 }
 
-/// Opens a session the package's JavaScript asked for while the wasm loaded: `early` is
+/// A session the package's JavaScript asked for while the wasm loaded: `early` is
 /// `{secret, status, text, retryAfter}` (the one-time X25519 secret key, 32 bytes, and the
-/// answer as it came). Refused, or unreadable, it is the same error as from [`open`].
-pub(crate) async fn open_early(target: &PlayTarget, early: &JsValue) -> Result<Grant, SdkError> {
+/// answer as it came). Refused, or unreadable, it is the same error as from [`Asked::answer`].
+pub(crate) fn early_answer(target: &PlayTarget, early: &JsValue) -> Result<Answered, SdkError> {
     let get = |k: &str| Reflect::get(early, &k.into()).unwrap_or(JsValue::UNDEFINED);
     let js_secret = get("secret")
         .dyn_into::<Uint8Array>()
@@ -189,7 +196,10 @@ pub(crate) async fn open_early(target: &PlayTarget, early: &JsValue) -> Result<G
         .as_string()
         .and_then(|v| parse_retry_after(&v));
     let answer: PlayAnswer = read_answer(status, &text, retry_after_ms)?;
-    open_answer(target, &secret, check_asset(target, answer)?).await
+    Ok(Answered {
+        secret,
+        answer: check_asset(target, answer)?,
+    })
 }
 
 /// Opens what a session's answer grants with the key it was asked for with.

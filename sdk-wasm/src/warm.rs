@@ -19,7 +19,7 @@ use std::rc::Rc;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use cinelock_contract::analytics::BeaconGrant;
-use cinelock_contract::playback::{PlayAnswer, PlayRequest, UrlsAnswer, UrlsRequest};
+use cinelock_contract::playback::{PlayAnswer, PlayRequest, StartTrack, UrlsAnswer, UrlsRequest};
 use cinelock_core::RecipientPublicKey;
 use cinelock_core::media::{
     ContentKey, MANIFEST_VERSION, Manifest, MediaFile, ObjectKind, ObjectNonce, ObjectRef,
@@ -101,11 +101,13 @@ pub async fn warm_up() -> Result<(), SdkError> {
     Ok(())
 }
 
-/// The made-up package: its key, sealed manifest and sealed objects by path.
+/// The made-up package: its key, sealed manifest, tracks (as a session lists them) and sealed
+/// objects by path.
 struct Stage {
     key: ContentKey,
     manifest_nonce: ObjectNonce,
     manifest: Vec<u8>,
+    start: Vec<StartTrack>,
     objects: HashMap<String, Vec<u8>>,
 }
 
@@ -175,6 +177,7 @@ impl Stage {
             tracks,
         };
         let json = serde_json::to_vec(&manifest).map_err(|e| SdkError::Platform(e.to_string()))?;
+        let start = StartTrack::list(&manifest);
         let manifest_nonce = ObjectNonce([0; 12]);
         let at = ObjectRef {
             asset_id: ASSET,
@@ -188,6 +191,7 @@ impl Stage {
             key,
             manifest_nonce,
             manifest,
+            start,
             objects,
         })
     }
@@ -256,6 +260,7 @@ impl Stage {
             manifest_nonce: hex::encode(self.manifest_nonce.0),
             manifest: Some(BASE64.encode(&self.manifest)),
             urls: urls(self.objects.keys().cloned()),
+            start: self.start.clone(),
             session: "rehearsal".into(),
             expires_at: 0,
             expires_in_ms: 3_600_000,

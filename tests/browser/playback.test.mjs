@@ -136,6 +136,48 @@ test("an asset transcoded by the real pipeline plays: time advances and frames a
   }
 });
 
+test("the start's first objects are asked for from the session's answer, at the rendition the page starts at, and taken over by the engine", async () => {
+  // [player options, a rendition pinned right after play() (before the session is answered), the video track expected first]
+  const cases = [
+    [{}, undefined, undefined],
+    [{ startRendition: "v480" }, undefined, "v480"],
+    [{ startRendition: 1 }, undefined, "v360"],
+    [{ startRendition: "v480" }, "v240", "v240"],
+  ];
+  for (const [options, pin, expected] of cases) {
+    const { page, close } = await freshPage();
+    // The sealed objects the page's thread asks for, in order (the start's are fetched there).
+    const objects = [];
+    page.on("request", (r) => {
+      const m = /\/([^/]+)\/(init|[0-9]{5})[.]cnls\?/.exec(r.url());
+      if (m) objects.push(`${m[1]}/${m[2]}`);
+    });
+    try {
+      await startPlaying(page, { assetId: asset.id, token: asset.token, ...options }, { pin });
+      await readyAndPlay(page);
+      await waitFor(page, () => window.t.video.currentTime > 1);
+      const s = await page.evaluate(() => window.t.player.stats());
+      const [start] = await events(page, "renditionchange");
+      const label = JSON.stringify({ options, pin, start, objects: objects.slice(0, 6), s });
+      assert.equal(start.reason, "start", label);
+      if (expected) assert.equal(start.to, expected, label);
+      // The four first requests are the start rendition's and the audio's init and first
+      // segments, all taken over by the engine: none aborted unused, none asked for twice.
+      // (The clip has sound: the transcoder's audio track is a128.)
+      const first = new Set(objects.slice(0, 4));
+      const want = new Set([`${start.to}/init`, `${start.to}/00000`, "a128/init", "a128/00000"]);
+      assert.deepEqual([...first].sort(), [...want].sort(), label);
+      assert.equal(s.earlyObjects, want.size, label);
+      assert.equal(s.earlyObjectsUnused, 0, label);
+      assert.equal(objects.filter((o) => want.has(o)).length, want.size, label);
+      assert.equal(s.decryptFailures, 0, label);
+      assert.deepEqual(await events(page, "error"), []);
+    } finally {
+      await close();
+    }
+  }
+});
+
 test("play() before the wasm has loaded asks for the session while it loads, once; a refusal is the same error", async () => {
   /** A fresh page whose wasm arrives 800 ms late, and when the session and the wasm went. */
   const slowWasmPage = async () => {

@@ -372,7 +372,9 @@ try {
     console.log(`first frames, ${name}: ${rs.map((r) => r.ttff).sort((x, y) => x - y).map((x) => x.toFixed(0)).join(" ")} ms`);
   }
   const b = (name, k) => { const xs = (results[name] ?? []).map((r) => r.breakdown[k]).filter(Number.isFinite); return xs.length ? `${median(xs).toFixed(0)} ms` : "none"; };
-  console.log(`to the first frame: plain has its first media segment at ${b("plain", "firstSegment")}; cinelock (webcrypto, page thread, whose fetches the page's resource timing sees) has the session answer at ${b("webcrypto-page", "session")}, a manifest fetched at ${b("webcrypto-page", "manifest")} (none: it came inline), its first media segment requested at ${b("webcrypto-page", "firstRequest")} and fetched at ${b("webcrypto-page", "firstSegment")}`);
+  for (const page of ["webcrypto-page", "webcrypto-page-B"].filter((n) => results[n])) {
+    console.log(`to the first frame: plain has its first media segment at ${b("plain", "firstSegment")}; cinelock (webcrypto, page thread${page.endsWith("-B") ? " [B]" : ""}, whose fetches the page's resource timing sees) has the session answer at ${b(page, "session")}, a manifest fetched at ${b(page, "manifest")} (none: it came inline), its first media segment requested at ${b(page, "firstRequest")} and fetched at ${b(page, "firstSegment")}`);
+  }
 
   // CINELOCK_BENCH_PLAY_START_ONLY=1 stops here (the start alone, while working on it).
   if (!START_ONLY) {

@@ -46,6 +46,8 @@ async fn session(
                 password,
                 download: true,
                 package: None,
+                start_rendition: None,
+                initial_bandwidth: None,
             },
         )
         .await?;

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use cinelock_core::media::TrackKind;
+use cinelock_core::playback::{PlaybackConfig, start_tracks};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -27,6 +29,16 @@ pub struct PlayRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub package: Option<String>,
+    /// The rendition the player starts at, as the page asked (`startRendition`); with
+    /// `initial_bandwidth`, what the answer's `first` is chosen by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "v720"))]
+    pub start_rendition: Option<RenditionPick>,
+    /// Bits per second the player assumes before it has measured anything (`initialBandwidth`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub initial_bandwidth: Option<f64>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -58,6 +70,12 @@ pub struct PlayAnswer {
     /// (`cinelock_core::playback::start_tracks` picks them). Absent from older servers.
     #[serde(default)]
     pub start: Vec<StartTrack>,
+    /// The paths a player started as the request says (`start_rendition`,
+    /// `initial_bandwidth`) fetches first, by the same rule: for a client that asks before it
+    /// can run the rule itself (the npm package's JavaScript, while the wasm loads). Absent from
+    /// older servers.
+    #[serde(default)]
+    pub first: Vec<String>,
     /// Asks for more URLs.
     pub session: String,
     /// Unix ms when these URLs expire, on the server's clock.
@@ -88,7 +106,7 @@ pub struct StartTrack {
     pub id: String,
     #[ts(type = "\"video\" | \"audio\"")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "video"))]
-    pub kind: cinelock_core::media::TrackKind,
+    pub kind: TrackKind,
     /// Bits per second, as the manifest lists.
     #[ts(type = "number")]
     pub bandwidth: u64,
@@ -97,6 +115,29 @@ pub struct StartTrack {
 }
 
 impl StartTrack {
+    /// The paths a player with `config` fetches first, started at `pick` (`None`: as `config`
+    /// says): the init and first segments of the tracks
+    /// [`start_tracks`](cinelock_core::playback::start_tracks) picks. `None` for a pick the
+    /// package does not have (such a start fails).
+    pub fn first_paths<'a>(
+        tracks: &'a [StartTrack],
+        config: &PlaybackConfig,
+        pick: Option<&RenditionPick>,
+    ) -> Option<Vec<&'a str>> {
+        let mut config = config.clone();
+        if let Some(pick) = pick {
+            let ladder = tracks.iter().filter(|t| t.kind == TrackKind::Video);
+            config.abr.start_rendition = Some(pick.rung(ladder.map(|t| t.id.as_str()))?);
+        }
+        let kinds: Vec<_> = tracks.iter().map(|t| (t.kind, t.bandwidth)).collect();
+        Some(
+            start_tracks(&config, &kinds)
+                .into_iter()
+                .flat_map(|i| tracks[i].paths.iter().map(String::as_str))
+                .collect(),
+        )
+    }
+
     /// Every track of `manifest`, in its order.
     pub fn list(manifest: &cinelock_core::media::Manifest) -> Vec<StartTrack> {
         manifest
@@ -112,6 +153,81 @@ impl StartTrack {
                     .collect(),
             })
             .collect()
+    }
+}
+
+/// A video rendition a player starts at (`startRendition`): its id, or its position in the
+/// ladder (0 = lowest bandwidth). A number is a position, a string an id.
+#[derive(Debug, Clone, PartialEq, Eq, TS)]
+#[ts(type = "string | number")]
+pub enum RenditionPick {
+    Index(usize),
+    Id(String),
+}
+
+impl std::fmt::Display for RenditionPick {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            RenditionPick::Index(i) => write!(f, "{i}"),
+            RenditionPick::Id(id) => write!(f, "{id:?}"),
+        }
+    }
+}
+
+impl RenditionPick {
+    /// The ladder rung it names among the video renditions `ids` (lowest first): a position as
+    /// it is (the engine clamps it), an id where it is; `None` for an id not there.
+    pub fn rung<'a>(&self, mut ids: impl Iterator<Item = &'a str>) -> Option<usize> {
+        match self {
+            RenditionPick::Index(i) => Some(*i),
+            RenditionPick::Id(id) => ids.position(|t| t == id),
+        }
+    }
+}
+
+/// A number is a position, a string an id. Written out rather than `#[serde(untagged)]`, which
+/// tries `Index` first and so builds (in the browser: a JavaScript `Error` with its stack) and
+/// drops an error for every id, on the first frame's path.
+impl Serialize for RenditionPick {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RenditionPick::Index(i) => s.serialize_u64(*i as u64),
+            RenditionPick::Id(id) => s.serialize_str(id),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RenditionPick {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, Unexpected, Visitor};
+        struct Ref;
+        impl Visitor<'_> for Ref {
+            type Value = RenditionPick;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a rendition id or its position in the ladder")
+            }
+            fn visit_u64<E: Error>(self, v: u64) -> Result<RenditionPick, E> {
+                usize::try_from(v)
+                    .map(RenditionPick::Index)
+                    .map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
+            }
+            fn visit_i64<E: Error>(self, v: i64) -> Result<RenditionPick, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
+                    .and_then(|v| self.visit_u64(v))
+            }
+            fn visit_f64<E: Error>(self, v: f64) -> Result<RenditionPick, E> {
+                if v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64 {
+                    Ok(RenditionPick::Index(v as usize))
+                } else {
+                    Err(E::invalid_value(Unexpected::Float(v), &self))
+                }
+            }
+            fn visit_str<E: Error>(self, v: &str) -> Result<RenditionPick, E> {
+                Ok(RenditionPick::Id(v.to_owned()))
+            }
+        }
+        d.deserialize_any(Ref)
     }
 }
 
@@ -308,5 +424,65 @@ mod tests {
         assert!(update(&long).is_err());
         let e = update(r#"{"geo_block":["de"]}"#).unwrap_err();
         assert!(e.contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn a_rendition_pick_is_a_position_or_an_id() {
+        let pick =
+            |json: &str| serde_json::from_str::<RenditionPick>(json).map_err(|e| e.to_string());
+        assert_eq!(pick("2"), Ok(RenditionPick::Index(2)));
+        assert_eq!(pick("2.0"), Ok(RenditionPick::Index(2)));
+        assert_eq!(pick(r#""v720""#), Ok(RenditionPick::Id("v720".into())));
+        for bad in ["1.5", "-1", "true", "null"] {
+            let e = pick(bad).unwrap_err();
+            assert!(e.contains("rendition id or its position"), "{bad}: {e}");
+        }
+        for p in [RenditionPick::Index(3), RenditionPick::Id("v1".into())] {
+            assert_eq!(pick(&serde_json::to_string(&p).unwrap()), Ok(p));
+        }
+    }
+
+    #[test]
+    fn the_first_paths_follow_the_pick_and_the_estimate() {
+        let track = |id: &str, kind, bandwidth| StartTrack {
+            id: id.into(),
+            kind,
+            bandwidth,
+            paths: vec![format!("{id}/init.cnls"), format!("{id}/00000.cnls")],
+        };
+        let tracks = [
+            track("v240", TrackKind::Video, 400_000),
+            track("v720", TrackKind::Video, 2_500_000),
+            track("a128", TrackKind::Audio, 128_000),
+        ];
+        let config = PlaybackConfig::default();
+        let first = |pick: Option<RenditionPick>, config: &PlaybackConfig| {
+            StartTrack::first_paths(&tracks, config, pick.as_ref())
+        };
+        let v240 = [
+            "v240/init.cnls",
+            "v240/00000.cnls",
+            "a128/init.cnls",
+            "a128/00000.cnls",
+        ];
+        let v720 = [
+            "v720/init.cnls",
+            "v720/00000.cnls",
+            "a128/init.cnls",
+            "a128/00000.cnls",
+        ];
+        assert_eq!(first(None, &config), Some(v240.to_vec()));
+        assert_eq!(
+            first(Some(RenditionPick::Id("v720".into())), &config),
+            Some(v720.to_vec())
+        );
+        assert_eq!(
+            first(Some(RenditionPick::Index(7)), &config),
+            Some(v720.to_vec())
+        );
+        assert_eq!(first(Some(RenditionPick::Id("v9".into())), &config), None);
+        let mut fast = config.clone();
+        fast.abr.initial_bandwidth_bps = 10e6;
+        assert_eq!(first(None, &fast), Some(v720.to_vec()));
     }
 }

@@ -25,7 +25,8 @@ use crate::events::{
 };
 use crate::playback::{
     CreatedViewerKey, DownloadGrant, MintRequest, MintedToken, PlayAnswer, PlayRequest,
-    RevokedViewerKey, StartTrack, UrlsAnswer, UrlsRequest, ViewerKeyList, ViewerKeyView,
+    RenditionPick, RevokedViewerKey, StartTrack, UrlsAnswer, UrlsRequest, ViewerKeyList,
+    ViewerKeyView,
 };
 use crate::uploads::{
     AbortedUpload, CompletePart, CompleteRequest, CompletedUpload, CreateUpload, CreatedUpload,
@@ -109,6 +110,7 @@ pub fn declarations() -> String {
         ViewTimeline,
         PlayRequest,
         PlayAnswer,
+        RenditionPick,
         StartTrack,
         DownloadGrant,
         UrlsRequest,

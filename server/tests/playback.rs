@@ -7,7 +7,9 @@ mod support;
 use axum::http::StatusCode;
 use base64::Engine as _;
 use cinelock_contract::playback::StartTrack;
-use cinelock_core::media::{Manifest, ObjectNonce, Released, open_content_key, open_key};
+use cinelock_core::media::{
+    Manifest, ObjectNonce, Released, Track, TrackKind, open_content_key, open_key,
+};
 use cinelock_core::policy::{Claims, token};
 use cinelock_core::{HEADER_LEN, Header, RecipientSecretKey, StreamOpener};
 use serde_json::{Value, json};
@@ -233,6 +235,61 @@ async fn sessions_tokens_and_urls() {
             "{listed:?}"
         );
     }
+    // `first`: what a player started as the request says fetches first (for a client that
+    // asks before it can run the rule): the start rendition's and the audio's init and first
+    // segments, at the rendition asked for, or where the assumed bandwidth allows.
+    let video: Vec<&Track> = manifest.video().collect();
+    let audio = manifest.tracks.iter().find(|t| t.kind == TrackKind::Audio);
+    let firsts = |t: &Track| [t.init.path.clone(), t.segments[0].path.clone()];
+    let expect = |v: &Track| -> Vec<String> {
+        firsts(v)
+            .into_iter()
+            .chain(audio.into_iter().flat_map(firsts))
+            .collect()
+    };
+    let (top, lowest) = (video[video.len() - 1], video[0]);
+    for (hint, want) in [
+        (json!({}), expect(lowest)),
+        (json!({"start_rendition": top.id}), expect(top)),
+        (json!({"start_rendition": video.len() + 5}), expect(top)),
+        (
+            json!({"start_rendition": 0, "initial_bandwidth": 1e9}),
+            expect(lowest),
+        ),
+        (json!({"initial_bandwidth": 1e9}), expect(top)),
+        (json!({"start_rendition": "v9999"}), Vec::new()),
+    ] {
+        let mut body = json!({"token": token});
+        body.as_object_mut()
+            .unwrap()
+            .extend(hint.as_object().unwrap().clone());
+        let got = play(&env, &id, &v, body, &[], ip).await;
+        assert_granted(&got);
+        let first: Vec<String> = serde_json::from_value(got.1["first"].clone()).unwrap();
+        assert_eq!(first, want, "{hint}");
+        assert!(
+            first.iter().all(|p| got.1["urls"].get(p).is_some()),
+            "{hint}"
+        );
+    }
+    // A hint of the wrong type is a clear JSON error.
+    let (st, bad) = play(
+        &env,
+        &id,
+        &v,
+        json!({"token": token, "start_rendition": 1.5}),
+        &[],
+        ip,
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{bad}");
+    assert!(
+        bad["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("rendition id or its position"),
+        "{bad}"
+    );
     // More URLs through the session, only for objects of the package.
     let session = s["session"].as_str().unwrap();
     let last = manifest.tracks[0].segments.last().unwrap().path.clone();

@@ -612,7 +612,16 @@ download?: boolean,
 /**
  * `full` or `preview` (default: full when ready, else the preview).
  */
-package?: string, };
+package?: string, 
+/**
+ * The rendition the player starts at, as the page asked (`startRendition`); with
+ * `initial_bandwidth`, what the answer's `first` is chosen by.
+ */
+start_rendition?: RenditionPick, 
+/**
+ * Bits per second the player assumes before it has measured anything (`initialBandwidth`).
+ */
+initial_bandwidth?: number, };
 
 /**
  * A granted session.
@@ -646,6 +655,13 @@ urls: { [key in string]: string },
  */
 start: Array<StartTrack>, 
 /**
+ * The paths a player started as the request says (`start_rendition`,
+ * `initial_bandwidth`) fetches first, by the same rule: for a client that asks before it
+ * can run the rule itself (the npm package's JavaScript, while the wasm loads). Absent from
+ * older servers.
+ */
+first: Array<string>, 
+/**
  * Asks for more URLs.
  */
 session: string, 
@@ -670,6 +686,12 @@ text_tracks: Array<TextTrackGrant>,
  * Where the session's views report (absent when the server's analytics are off).
  */
 beacon?: BeaconGrant, };
+
+/**
+ * A video rendition a player starts at (`startRendition`): its id, or its position in the
+ * ladder (0 = lowest bandwidth). A number is a position, a string an id.
+ */
+export type RenditionPick = string | number;
 
 /**
  * A track as a player needs it to start before its manifest is opened.

@@ -29,7 +29,7 @@ use cinelock_contract::playback::{
 use cinelock_core::RecipientPublicKey;
 use cinelock_core::media::{Manifest, Released, seal_content_key, seal_key};
 // Most paths one URL request may ask for: the player batches up to it.
-use cinelock_core::playback::MAX_URL_BATCH;
+use cinelock_core::playback::{MAX_URL_BATCH, PlaybackConfig};
 use cinelock_core::policy::{self, AssetPolicy, Claims, Deny, TokenKeys};
 use rand::RngCore;
 use serde_json::Value;
@@ -520,6 +520,18 @@ async fn grant(
         first.push(&p.path);
     }
     let urls = sign_paths(state, &prefix, &first, ttl).await?;
+    // What a player started as the request says fetches first (for the npm package's
+    // JavaScript, which asks before the wasm that knows the rule has loaded).
+    let start = StartTrack::list(&manifest);
+    let mut config = PlaybackConfig::default();
+    if let Some(bps) = req.initial_bandwidth {
+        config.abr.initial_bandwidth_bps = bps;
+    }
+    let first = StartTrack::first_paths(&start, &config, req.start_rendition.as_ref())
+        .unwrap_or_default()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
     let session_ttl = state.settings().play_session_ttl;
     // A session ends no later than the token it was granted on.
     let mut session_end = now_ms() + session_ttl.as_millis() as i64;
@@ -546,7 +558,8 @@ async fn grant(
         manifest_nonce: manifest_nonce.to_owned(),
         manifest: manifest_sealed,
         urls,
-        start: StartTrack::list(&manifest),
+        first,
+        start,
         session,
         expires_at: expires_ms,
         expires_in_ms: ttl.as_millis() as u64,

@@ -203,6 +203,18 @@ impl Early {
             controller,
         }
     }
+
+    /// A GET the page's JavaScript sent at `started` (`performance.now()`), as [`platform::send`]
+    /// would have (`no-store`, aborted by `controller`).
+    pub(crate) fn sent(sent: js_sys::Promise, controller: AbortController, started: f64) -> Self {
+        Self {
+            fetch: Some(Fetch {
+                sent: Some(sent),
+                started,
+            }),
+            controller: Some(controller),
+        }
+    }
 }
 
 impl Drop for Early {

@@ -20,7 +20,7 @@ use cinelock_contract::events::{
     ObjectKindName, PlayerRetryReason, PlayerRetrying, PlayerStats, Playing as PlayingDetail,
     Rendition, RenditionChange, RenditionChangeReason, Stall, StallEnd, TextTracks,
 };
-use cinelock_contract::playback::PlayAnswer;
+use cinelock_contract::playback::{PlayAnswer, RenditionPick};
 use cinelock_core::media::{Manifest, ObjectNonce, TrackKind, choose_caption};
 use cinelock_core::playback::{
     Action, AppendError, Event, FetchId, FetchKind, PlaybackConfig, Player, RetryReason,
@@ -62,7 +62,7 @@ struct Options {
     target: TargetOptions,
     package: Option<String>,
     /// A video track id, or its position in the ladder (0 = lowest).
-    start_rendition: Option<RenditionRef>,
+    start_rendition: Option<RenditionPick>,
     engine: Option<String>,
     /// Seconds of media to fetch ahead.
     buffer_goal: Option<f64>,
@@ -78,69 +78,6 @@ struct Options {
     viewer_id: Option<String>,
     /// A caption track to show from the start: its id or a language tag.
     text_track: Option<String>,
-}
-
-#[derive(Debug)]
-enum RenditionRef {
-    Index(usize),
-    Id(String),
-}
-
-impl std::fmt::Display for RenditionRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        match self {
-            RenditionRef::Index(i) => write!(f, "{i}"),
-            RenditionRef::Id(id) => write!(f, "{id:?}"),
-        }
-    }
-}
-
-impl RenditionRef {
-    /// The ladder rung it names among the video renditions `ids` (lowest first): a position as
-    /// it is (the engine clamps it), an id where it is; `None` for an id not there.
-    fn rung<'a>(&self, mut ids: impl Iterator<Item = &'a str>) -> Option<usize> {
-        match self {
-            RenditionRef::Index(i) => Some(*i),
-            RenditionRef::Id(id) => ids.position(|t| t == id),
-        }
-    }
-}
-
-/// A number is a position, a string an id. Written out rather than `#[serde(untagged)]`, which
-/// tries `Index` first and so builds (in the browser: a JavaScript `Error` with its stack) and
-/// drops an error for every id, on the first frame's path.
-impl<'de> Deserialize<'de> for RenditionRef {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::{Error, Unexpected, Visitor};
-        struct Ref;
-        impl Visitor<'_> for Ref {
-            type Value = RenditionRef;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a rendition id or its position in the ladder")
-            }
-            fn visit_u64<E: Error>(self, v: u64) -> Result<RenditionRef, E> {
-                usize::try_from(v)
-                    .map(RenditionRef::Index)
-                    .map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
-            }
-            fn visit_i64<E: Error>(self, v: i64) -> Result<RenditionRef, E> {
-                u64::try_from(v)
-                    .map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
-                    .and_then(|v| self.visit_u64(v))
-            }
-            fn visit_f64<E: Error>(self, v: f64) -> Result<RenditionRef, E> {
-                if v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64 {
-                    Ok(RenditionRef::Index(v as usize))
-                } else {
-                    Err(E::invalid_value(Unexpected::Float(v), &self))
-                }
-            }
-            fn visit_str<E: Error>(self, v: &str) -> Result<RenditionRef, E> {
-                Ok(RenditionRef::Id(v.to_owned()))
-            }
-        }
-        d.deserialize_any(Ref)
-    }
 }
 
 /// Events of the video element the driver follows.
@@ -171,7 +108,7 @@ enum Msg {
     },
     Urls(UrlRequestId, Result<SignedUrls, SdkError>),
     Renewed(UrlRequestId, Result<Box<Grant>, SdkError>),
-    SetRendition(Option<RenditionRef>),
+    SetRendition(Option<RenditionPick>),
     /// The poster, opened.
     Poster(Result<Uint8Array, SdkError>),
     /// A caption track (its position in the session's list), opened.
@@ -293,7 +230,7 @@ impl PlayerHandle {
                     .join(", ")
             )));
         }
-        let r = (id != "auto").then(|| RenditionRef::Id(id.to_owned()));
+        let r = (id != "auto").then(|| RenditionPick::Id(id.to_owned()));
         let _ = self.tx.unbounded_send(Msg::SetRendition(r));
         Ok(())
     }
@@ -479,19 +416,24 @@ pub fn start_player(
                 Some(p) => JsFuture::from(p).await.ok().filter(JsValue::is_object),
                 None => None,
             };
-            let answered = match (asked, early) {
-                (Some(asked), _) => asked.answer(&start_target).await?,
-                (None, Some(answer)) => session::early_answer(&start_target, &answer)?,
+            let (answered, sent) = match (asked, early) {
+                (Some(asked), _) => (asked.answer(&start_target).await?, HashMap::new()),
+                (None, Some(early)) => {
+                    // Its GETs first: dropped with an error below, they are aborted.
+                    let sent = FirstObjects::sent_by_page(&early);
+                    (session::early_answer(&start_target, &early)?, sent)
+                }
                 (None, None) => {
                     let asked = session::ask(&start_target, false)?;
-                    asked.answer(&start_target).await?
+                    (asked.answer(&start_target).await?, HashMap::new())
                 }
             };
             let first = ask_first_objects(
                 &answered.answer,
-                start_config,
+                &start_config,
                 start_at.borrow().as_ref(),
                 &start_video,
+                sent,
             );
             let grant = answered.open(&start_target).await?;
             let cipher = ObjectCipher::new(
@@ -602,7 +544,7 @@ struct Driver {
     on_event: Function,
     shared: Rc<RefCell<Shared>>,
     config: PlaybackConfig,
-    start_rendition: Rc<RefCell<Option<RenditionRef>>>,
+    start_rendition: Rc<RefCell<Option<RenditionPick>>>,
     /// The start rendition is pinned (`setRendition` before the start).
     pin_start: bool,
     analytics: AnalyticsOptions,
@@ -983,7 +925,7 @@ impl Driver {
     /// Pins the video rendition (or with `None` lets the bandwidth choose again). The
     /// engine keeps what is under the playhead and refetches later video at the pinned
     /// rendition, so the switch shows within a segment and without a rebuffer.
-    fn set_rendition(&mut self, rendition: Option<RenditionRef>) {
+    fn set_rendition(&mut self, rendition: Option<RenditionPick>) {
         self.shared.borrow_mut().auto = rendition.is_none();
         let Some(p) = &mut self.play else {
             // Before the start: it becomes the (pinned) start rendition.
@@ -994,8 +936,8 @@ impl Driver {
         let ladder: Vec<&str> = p.manifest.video().map(|t| t.id.as_str()).collect();
         let index = match rendition {
             None => None,
-            Some(RenditionRef::Index(i)) => Some(i.min(ladder.len().saturating_sub(1))),
-            Some(RenditionRef::Id(id)) => match ladder.iter().position(|t| *t == id) {
+            Some(RenditionPick::Index(i)) => Some(i.min(ladder.len().saturating_sub(1))),
+            Some(RenditionPick::Id(id)) => match ladder.iter().position(|t| *t == id) {
                 Some(i) => Some(i),
                 None => return,
             },
@@ -1519,23 +1461,16 @@ fn fetch_job(job: &Job, url: String) -> FetchJob {
 }
 
 /// Asks for the start's first objects ([`FirstObjects`]) at the start rendition the page chose,
-/// if any. None when the playhead is not at 0 (playback starts elsewhere) or the page named a
-/// rendition the package does not have (the start fails on it).
+/// taking over those in `sent`. None when the playhead is not at 0 (playback starts elsewhere).
 fn ask_first_objects(
     answer: &PlayAnswer,
-    mut config: PlaybackConfig,
-    start: Option<&RenditionRef>,
+    config: &PlaybackConfig,
+    start: Option<&RenditionPick>,
     video: &HtmlVideoElement,
+    sent: HashMap<String, Early>,
 ) -> FirstObjects {
     if video.current_time() > 0.0 {
-        return FirstObjects::default();
+        return FirstObjects::none(sent);
     }
-    if let Some(r) = start {
-        let ladder = answer.start.iter().filter(|t| t.kind == TrackKind::Video);
-        match r.rung(ladder.map(|t| t.id.as_str())) {
-            Some(rung) => config.abr.start_rendition = Some(rung),
-            None => return FirstObjects::default(),
-        }
-    }
-    FirstObjects::ask(answer, &config)
+    FirstObjects::ask(answer, config, start, sent)
 }

@@ -111,6 +111,9 @@ pub(crate) fn ask(target: &PlayTarget, download: bool) -> Result<Asked, SdkError
         password: target.password.clone(),
         download,
         package: target.package.clone(),
+        // The answer's `first` is for a client that cannot choose them itself; this one can.
+        start_rendition: None,
+        initial_bandwidth: None,
     };
     let sent = send_json(&session_url(target), &body)?;
     Ok(Asked { secret, sent })

@@ -261,6 +261,7 @@ impl Stage {
             manifest: Some(BASE64.encode(&self.manifest)),
             urls: urls(self.objects.keys().cloned()),
             start: self.start.clone(),
+            first: Vec::new(),
             session: "rehearsal".into(),
             expires_at: 0,
             expires_in_ms: 3_600_000,

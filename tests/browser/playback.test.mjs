@@ -50,9 +50,10 @@ async function freshPage(url = `${server.url}/`) {
 }
 
 /** In the page: plays with the npm API; `window.t` holds the player, video and events seen. */
-async function startPlaying(page, options, { pin } = {}) {
-  await page.evaluate(async ({ options, pin }) => {
+async function startPlaying(page, options, { pin, load = false } = {}) {
+  await page.evaluate(async ({ options, pin, load }) => {
     const c = await import("/sdk/dist/index.js");
+    if (load) await c.load();
     const video = document.createElement("video");
     video.muted = true;
     document.body.append(video);
@@ -68,7 +69,7 @@ async function startPlaying(page, options, { pin } = {}) {
       });
     }
     window.t = { player, video, events };
-  }, { options, pin });
+  }, { options, pin, load });
 }
 
 const events = (page, type) => page.evaluate((type) => window.t.events.filter((e) => !type || e.type === type), type);
@@ -136,7 +137,7 @@ test("an asset transcoded by the real pipeline plays: time advances and frames a
   }
 });
 
-test("the start's first objects are asked for from the session's answer, at the rendition the page starts at, and taken over by the engine", async () => {
+test("after load(), the start's first objects are asked for from the session's answer, at the rendition the page starts at, and taken over by the engine", async () => {
   // [player options, a rendition pinned right after play() (before the session is answered), the video track expected first]
   const cases = [
     [{}, undefined, undefined],
@@ -153,7 +154,7 @@ test("the start's first objects are asked for from the session's answer, at the 
       if (m) objects.push(`${m[1]}/${m[2]}`);
     });
     try {
-      await startPlaying(page, { assetId: asset.id, token: asset.token, ...options }, { pin });
+      await startPlaying(page, { assetId: asset.id, token: asset.token, ...options }, { pin, load: true });
       await readyAndPlay(page);
       await waitFor(page, () => window.t.video.currentTime > 1);
       const s = await page.evaluate(() => window.t.player.stats());
@@ -187,21 +188,43 @@ test("play() before the wasm has loaded asks for the session while it loads, onc
       await new Promise((ok) => setTimeout(ok, 800));
       await route.continue();
     });
-    fresh.page.on("request", (r) => { if (r.method() === "POST" && /\/v1\/play\/[^/]+$/.test(r.url())) seen.push(["session", Date.now()]); });
+    fresh.page.on("request", (r) => {
+      if (r.method() === "POST" && /\/v1\/play\/[^/]+$/.test(r.url())) seen.push(["session", Date.now()]);
+      const object = /\/([^/]+)\/(init|[0-9]{5})[.]cnls\?/.exec(r.url());
+      if (object) seen.push([`${object[1]}/${object[2]}`, Date.now()]);
+    });
     fresh.page.on("requestfinished", (r) => { if (r.url().endsWith(".wasm")) seen.push(["wasm loaded", Date.now()]); });
     const at = (what) => seen.find(([w]) => w === what)?.[1];
     const sessions = () => seen.filter(([w]) => w === "session").length;
     return { ...fresh, seen, at, sessions };
   };
-  {
+  // The start's first objects are asked for while the wasm loads too, at the rendition the page
+  // starts at (the answer's `first`); the wasm takes them over (each is asked for once).
+  for (const [options, pin, video] of [[{}, undefined, "v240"], [{ startRendition: "v480" }, undefined, "v480"], [{ startRendition: "v480" }, "v360", "v360"]]) {
     const { page, close, seen, at, sessions } = await slowWasmPage();
     try {
-      await startPlaying(page, { assetId: asset.id, token: asset.token });
+      await startPlaying(page, { assetId: asset.id, token: asset.token, ...options }, { pin });
       await readyAndPlay(page);
-      assert.ok(at("session") < at("wasm loaded"), JSON.stringify(seen));
-      assert.equal(sessions(), 1, JSON.stringify(seen));
-      assert.equal((await page.evaluate(() => window.t.player.stats())).sessions, 1);
+      const label = JSON.stringify({ options, pin, seen });
+      assert.ok(at("session") < at("wasm loaded"), label);
+      assert.equal(sessions(), 1, label);
+      const s = await page.evaluate(() => window.t.player.stats());
+      assert.equal(s.sessions, 1);
+      const want = [`${video}/init`, `${video}/00000`, "a128/init", "a128/00000"];
+      const [start] = await events(page, "renditionchange");
+      assert.equal(start.to, video, label);
+      if (!pin) {
+        // Asked for before the wasm was there, and taken over.
+        for (const o of want) assert.ok(at(o) < at("wasm loaded"), `${o}: ${label}`);
+        assert.deepEqual({ early: s.earlyObjects, unused: s.earlyObjectsUnused }, { early: 4, unused: 0 }, label);
+      } else {
+        // A pin after play() is not in the request: the page's v480 are aborted and the
+        // player asks for its own start.
+        assert.deepEqual({ early: s.earlyObjects, unused: s.earlyObjectsUnused }, { early: 4, unused: 2 }, label);
+      }
+      for (const o of want) assert.equal(seen.filter(([w]) => w === o).length, 1, `${o} once: ${label}`);
       await waitFor(page, () => window.t.video.currentTime > 1);
+      assert.equal((await page.evaluate(() => window.t.player.stats())).decryptFailures, 0);
     } finally {
       await close();
     }

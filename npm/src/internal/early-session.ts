@@ -4,19 +4,35 @@
  * `play()` called on a page that has not loaded the wasm yet would otherwise wait for its
  * download and compilation before the session request even goes out. Here the one-time X25519
  * key is made with WebCrypto and the same request (the contract's `PlayRequest`) is sent at once;
- * the wasm takes the answer and the secret key over (`open_early` in sdk-wasm/src/session.rs)
+ * the wasm takes the answer and the secret key over (`early_answer` in sdk-wasm/src/session.rs)
  * and checks and opens it exactly as it would its own. Where WebCrypto has no X25519, this
  * resolves to nothing and the wasm asks itself.
+ *
+ * The request says where the player will start (`startRendition`, `initialBandwidth`), and the
+ * answer's `first` names the objects a player started there fetches first, chosen on the server
+ * by the engine's own rule: they are asked for at once too, so they arrive while the wasm is
+ * still loading. The wasm takes over those it would ask for itself and aborts the others
+ * (sdk-wasm/src/first_objects.rs). Nothing here decides which.
  */
-import type { PlayRequest } from "../generated/contract.js";
+import type { PlayAnswer, PlayRequest, RenditionPick } from "../generated/contract.js";
 
-/** What the wasm's `open_early` reads. */
+/** What the wasm's `early_answer` and `FirstObjects::sent_by_page` read. */
 export interface EarlySession {
   /** The one-time X25519 secret key (32 bytes). */
   secret: Uint8Array;
   status: number;
   text: string;
   retryAfter: string | null;
+  /** The GETs of the answer's `first`, sent as the wasm sends its own. */
+  first: EarlyObject[];
+}
+
+export interface EarlyObject {
+  path: string;
+  sent: Promise<Response>;
+  controller: AbortController;
+  /** `performance.now()` when it was sent (the engine measures the link by it). */
+  started: number;
 }
 
 export interface EarlyTarget {
@@ -25,6 +41,8 @@ export interface EarlyTarget {
   token?: string;
   password?: string;
   package?: string;
+  startRendition?: RenditionPick;
+  initialBandwidth?: number;
 }
 
 const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -49,6 +67,8 @@ export async function requestEarlySession(target: EarlyTarget): Promise<EarlySes
     ...(target.token ? { token: target.token } : {}),
     ...(target.password ? { password: target.password } : {}),
     ...(target.package ? { package: target.package } : {}),
+    ...(target.startRendition !== undefined ? { start_rendition: target.startRendition } : {}),
+    ...(target.initialBandwidth !== undefined ? { initial_bandwidth: target.initialBandwidth } : {}),
   };
   const endpoint = target.endpoint.replace(/\/+$/, "");
   try {
@@ -59,10 +79,33 @@ export async function requestEarlySession(target: EarlyTarget): Promise<EarlySes
       headers: { "content-type": "text/plain" },
       body: JSON.stringify(body),
     });
-    return { secret, status: response.status, text: await response.text(), retryAfter: response.headers.get("retry-after") };
+    const text = await response.text();
+    return { secret, status: response.status, text, retryAfter: response.headers.get("retry-after"), first: response.status === 200 ? askFirst(text) : [] };
   } catch {
     // The wasm asks again, and says what failed.
     secret.fill(0);
     return undefined;
   }
+}
+
+/** Sends the GETs of the answer's `first` (as the wasm's own: past the HTTP cache). */
+function askFirst(text: string): EarlyObject[] {
+  let answer: Partial<PlayAnswer>;
+  try {
+    answer = JSON.parse(text) as Partial<PlayAnswer>;
+  } catch {
+    return []; // the wasm says what is wrong with it
+  }
+  const out: EarlyObject[] = [];
+  for (const path of Array.isArray(answer.first) ? answer.first : []) {
+    const url = answer.urls?.[path];
+    if (typeof path !== "string" || typeof url !== "string") continue;
+    const controller = new AbortController();
+    const started = performance.now();
+    const sent = fetch(url, { cache: "no-store", signal: controller.signal });
+    // Taken over by the wasm, which reads its outcome; aborted unused, nobody does.
+    sent.catch(() => undefined);
+    out.push({ path, sent, controller, started });
+  }
+  return out;
 }

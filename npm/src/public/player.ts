@@ -145,7 +145,11 @@ export class Player extends EventTarget {
     // Asked for now; the wasm starts it once playback can begin (`#startWorker`).
     if (worker && workersAvailable()) this.#worker = { state: "starting" };
     const start = (early?: Promise<EarlySession | undefined>) => {
-      if (this.#destroyed) return;
+      if (this.#destroyed) {
+        // Destroyed while the wasm loaded: what was asked for early is not wanted.
+        early?.then((e) => e?.first.forEach((o) => o.controller.abort())).catch(() => undefined);
+        return;
+      }
       this.#handle = wasm.startPlayer(video, { endpoint, ...rest }, (e: { type: PlayerEventType } & Record<string, unknown>) => this.#relay(e), worker ? () => this.#startWorker() : undefined, early);
       if (this.#pendingRendition !== undefined) this.setRendition(this.#pendingRendition);
     };
@@ -162,7 +166,10 @@ export class Player extends EventTarget {
     }
     // Not loaded yet: the session is asked for while the wasm loads (without `load()`'s
     // warm-up, which would run the start path once more before the real one).
-    const early = requestEarlySession({ endpoint, assetId: rest.assetId, token: rest.token, password: rest.password, package: rest.package });
+    const early = requestEarlySession({
+      endpoint, assetId: rest.assetId, token: rest.token, password: rest.password, package: rest.package,
+      startRendition: rest.startRendition, initialBandwidth: rest.initialBandwidth,
+    });
     instantiate().then(() => start(early)).catch((error: unknown) => this.#relay({ type: "error", error }));
   }
 

@@ -29,7 +29,10 @@
 // for the profile to name the wasm's functions.
 // CINELOCK_BENCH_PLAY_START_ONLY=1 stops after the first-frame rounds (no throttled link, no
 // rendition time-line); CINELOCK_BENCH_PLAY_ONLY=webcrypto,cold (say) times only those players
-// beside plain MSE; CINELOCK_BENCH_SECOND_PLAYER=1 measures each page's second player.
+// beside plain MSE; CINELOCK_BENCH_SECOND_PLAYER=1 measures each page's second player;
+// CINELOCK_BENCH_PLAY_LATENCY_MS=40 (say) adds that latency to every request of the first-frame
+// rounds, bandwidth unlimited (DevTools network conditions, page and workers), once the page and
+// the SDK's script have loaded: the wasm of a player started before load() comes through it.
 import { createDecipheriv, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -44,6 +47,7 @@ const RUNS = Number(process.env.CINELOCK_BENCH_PLAY_RUNS ?? 5);
 const TRACE = Boolean(process.env.CINELOCK_BENCH_TRACE);
 const START_ONLY = Boolean(process.env.CINELOCK_BENCH_PLAY_START_ONLY);
 const SECOND_PLAYER = Boolean(process.env.CINELOCK_BENCH_SECOND_PLAYER);
+const LATENCY_MS = Number(process.env.CINELOCK_BENCH_PLAY_LATENCY_MS ?? 0);
 // CINELOCK_BENCH_WARM_AUDIO=1 starts the browser's audio service (an AudioContext) before each
 // first-frame round, as in a browser that has played sound: the element's set-up then does not
 // wait for that process to launch (70-95 ms on this machine), for plain MSE and player alike.
@@ -321,6 +325,10 @@ try {
       try {
         await chrome.page.goto(`${(name.endsWith("-B") ? serverB : server).url}/`);
         await chrome.page.send("Performance.enable", {});
+        if (LATENCY_MS) {
+          await chrome.page.evaluate(`import("/sdk/dist/index.js")`);
+          await chrome.page.attach({ latency: LATENCY_MS, downloadThroughput: -1, uploadThroughput: -1 });
+        }
         const before = await taskMs(chrome.page);
         const base = name.replace(/-B$/, "");
         const [engine, where] = base.split("-");
@@ -372,8 +380,10 @@ try {
     console.log(`first frames, ${name}: ${rs.map((r) => r.ttff).sort((x, y) => x - y).map((x) => x.toFixed(0)).join(" ")} ms`);
   }
   const b = (name, k) => { const xs = (results[name] ?? []).map((r) => r.breakdown[k]).filter(Number.isFinite); return xs.length ? `${median(xs).toFixed(0)} ms` : "none"; };
-  for (const page of ["webcrypto-page", "webcrypto-page-B"].filter((n) => results[n])) {
-    console.log(`to the first frame: plain has its first media segment at ${b("plain", "firstSegment")}; cinelock (webcrypto, page thread${page.endsWith("-B") ? " [B]" : ""}, whose fetches the page's resource timing sees) has the session answer at ${b(page, "session")}, a manifest fetched at ${b(page, "manifest")} (none: it came inline), its first media segment requested at ${b(page, "firstRequest")} and fetched at ${b(page, "firstSegment")}`);
+  // The players whose first fetches the page's resource timing sees: on the page's thread, and
+  // (the start's, before its worker is started) the cold one.
+  for (const page of ["webcrypto-page", "webcrypto-page-B", "cold", "cold-B"].filter((n) => results[n])) {
+    console.log(`to the first frame: plain has its first media segment at ${b("plain", "firstSegment")}; cinelock (${page.startsWith("cold") ? "play() before load()" : "webcrypto, page thread"}${page.endsWith("-B") ? " [B]" : ""}) has the session answer at ${b(page, "session")}, a manifest fetched at ${b(page, "manifest")} (none: it came inline), its first media segment requested at ${b(page, "firstRequest")} and fetched at ${b(page, "firstSegment")}`);
   }
 
   // CINELOCK_BENCH_PLAY_START_ONLY=1 stops here (the start alone, while working on it).

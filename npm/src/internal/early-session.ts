@@ -45,6 +45,9 @@ export interface EarlyTarget {
   initialBandwidth?: number;
 }
 
+/** A rendition id, or a position in the ladder (a whole number from 0). */
+const isPick = (v: unknown): v is RenditionPick => typeof v === "string" || (Number.isSafeInteger(v) && (v as number) >= 0);
+
 const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
 /** Sends the session request now; resolves to its answer, or to nothing where it cannot. */
@@ -67,7 +70,8 @@ export async function requestEarlySession(target: EarlyTarget): Promise<EarlySes
     ...(target.token ? { token: target.token } : {}),
     ...(target.password ? { password: target.password } : {}),
     ...(target.package ? { package: target.package } : {}),
-    ...(target.startRendition !== undefined ? { start_rendition: target.startRendition } : {}),
+    // One the server would refuse is left out: the wasm refuses it as the option it is.
+    ...(isPick(target.startRendition) ? { start_rendition: target.startRendition } : {}),
     ...(target.initialBandwidth !== undefined ? { initial_bandwidth: target.initialBandwidth } : {}),
   };
   const endpoint = target.endpoint.replace(/\/+$/, "");

@@ -185,9 +185,6 @@ impl RenditionPick {
     }
 }
 
-/// A number is a position, a string an id. Written out rather than `#[serde(untagged)]`, which
-/// tries `Index` first and so builds (in the browser: a JavaScript `Error` with its stack) and
-/// drops an error for every id, on the first frame's path.
 impl Serialize for RenditionPick {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -197,6 +194,9 @@ impl Serialize for RenditionPick {
     }
 }
 
+/// A number is a position, a string an id. Written out rather than `#[serde(untagged)]`, which
+/// tries `Index` first and so builds (in the browser: a JavaScript `Error` with its stack) and
+/// drops an error for every id, on the first frame's path.
 impl<'de> Deserialize<'de> for RenditionPick {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::{Error, Unexpected, Visitor};

@@ -576,6 +576,36 @@ test("a tampered segment in the bucket is detected: an error event, and it is ne
   }
 });
 
+test("a tampered first segment, asked for early from the session's answer, is refused the same way: fetched once more, then fatal, never appended", async () => {
+  const key = `assets/${asset.id}/packages/${asset.package}/v240/00000.cnls`;
+  const original = await store.get(key);
+  const bad = Buffer.from(original);
+  bad[Math.floor(bad.length / 2)] ^= 0x01;
+  await store.put(key, bad);
+  try {
+    // Both ways the start's objects are asked for early: by the wasm after load(), and by the
+    // package's JavaScript while the wasm loads. v240 is where both start (1 Mbit/s assumed).
+    for (const load of [true, false]) {
+      const { page, close } = await freshPage();
+      try {
+        await startPlaying(page, { assetId: asset.id, token: asset.token }, { load });
+        await waitFor(page, () => window.t.events.some((e) => e.type === "error"));
+        const [error] = await events(page, "error");
+        const r = await page.evaluate(() => ({ stats: window.t.player.stats(), buffered: window.t.video.buffered.length }));
+        const label = JSON.stringify({ load, error, r });
+        assert.deepEqual([error.code, error.track, error.index], ["tampered", "v240", 0], label);
+        assert.ok(r.stats.earlyObjects >= 2, label);
+        assert.equal(r.stats.decryptFailures, 2, `fetched once more, then fatal: ${label}`);
+        assert.equal(error.bufferedEnd, 0, label);
+      } finally {
+        await close();
+      }
+    }
+  } finally {
+    await store.put(key, original);
+  }
+});
+
 test("policy in the browser: a private asset is denied without a token and plays with one (play.html)", async () => {
   {
     const { page, close } = await freshPage(`${server.url}/play.html?asset=${asset.id}`);

@@ -544,12 +544,18 @@ test("expired segment URLs and an expired session are renewed while playing", as
   }
 });
 
-test("a tampered segment in the bucket is detected: an error event, and it is never appended", async () => {
-  const key = `assets/${asset.id}/packages/${asset.package}/v240/00001.cnls`;
+/** Flips one bit in the middle of the shared asset's `path` in the bucket; returns the undo. */
+async function tamper(path) {
+  const key = `assets/${asset.id}/packages/${asset.package}/${path}`;
   const original = await store.get(key);
   const bad = Buffer.from(original);
   bad[Math.floor(bad.length / 2)] ^= 0x01;
   await store.put(key, bad);
+  return () => store.put(key, original);
+}
+
+test("a tampered segment in the bucket is detected: an error event, and it is never appended", async () => {
+  const restore = await tamper("v240/00001.cnls");
   const { page, close } = await freshPage();
   try {
     // Pinned to v240, so segment 1 is fetched from that track.
@@ -572,16 +578,12 @@ test("a tampered segment in the bucket is detected: an error event, and it is ne
     assert.equal(r.stats.decryptFailures, 2, "fetched once more, then fatal");
   } finally {
     await close();
-    await store.put(key, original);
+    await restore();
   }
 });
 
 test("a tampered first segment, asked for early from the session's answer, is refused the same way: fetched once more, then fatal, never appended", async () => {
-  const key = `assets/${asset.id}/packages/${asset.package}/v240/00000.cnls`;
-  const original = await store.get(key);
-  const bad = Buffer.from(original);
-  bad[Math.floor(bad.length / 2)] ^= 0x01;
-  await store.put(key, bad);
+  const restore = await tamper("v240/00000.cnls");
   try {
     // Both ways the start's objects are asked for early: by the wasm after load(), and by the
     // package's JavaScript while the wasm loads. v240 is where both start (1 Mbit/s assumed).
@@ -602,7 +604,7 @@ test("a tampered first segment, asked for early from the session's answer, is re
       }
     }
   } finally {
-    await store.put(key, original);
+    await restore();
   }
 });
 

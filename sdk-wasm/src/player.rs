@@ -528,8 +528,8 @@ struct Playing {
     /// Opened init segments by path: the engine asks for one again after every switch.
     inits: HashMap<String, Uint8Array>,
     /// The start's first objects, asked for before the engine was made; its first fetches
-    /// take them over, and the rest are aborted after them.
-    first: FirstObjects,
+    /// take them over, and the rest are aborted after them (and this is `None`).
+    first: Option<FirstObjects>,
     eos_pending: bool,
     timer_at: Option<u64>,
 }
@@ -785,7 +785,7 @@ impl Driver {
             session: grant.session,
             fetches: HashMap::new(),
             inits: HashMap::new(),
-            first,
+            first: Some(first),
             eos_pending: false,
             timer_at: None,
         };
@@ -933,12 +933,11 @@ impl Driver {
             *self.start_rendition.borrow_mut() = rendition;
             return;
         };
-        let ladder: Vec<&str> = p.manifest.video().map(|t| t.id.as_str()).collect();
+        let top = p.manifest.video().count().saturating_sub(1);
         let index = match rendition {
             None => None,
-            Some(RenditionPick::Index(i)) => Some(i.min(ladder.len().saturating_sub(1))),
-            Some(RenditionPick::Id(id)) => match ladder.iter().position(|t| *t == id) {
-                Some(i) => Some(i),
+            Some(r) => match r.rung(p.manifest.video().map(|t| t.id.as_str())) {
+                Some(i) => Some(i.min(top)),
                 None => return,
             },
         };
@@ -1025,9 +1024,8 @@ impl Driver {
             self.finish_ops(done);
         }
         // The engine's first fetches are out: what it did not take of the start's is not needed.
-        if let Some(p) = &mut self.play {
-            let unused = p.first.abort_rest() as u32;
-            self.shared.borrow_mut().stats.early_objects_unused += unused;
+        if let Some(mut first) = self.play.as_mut().and_then(|p| p.first.take()) {
+            self.shared.borrow_mut().stats.early_objects_unused += first.abort_rest() as u32;
         }
         self.try_end_of_stream();
         let mut fatal = None;
@@ -1103,13 +1101,11 @@ impl Driver {
                     p.player.handle_fetched(id, now(), 0, 0);
                     return;
                 }
-                let state = match p.first.take(&job.path) {
-                    Some(early) => {
-                        self.shared.borrow_mut().stats.early_objects += 1;
-                        adopt_fetch(&self.tx, p, id, &job, url.0, early)
-                    }
-                    None => spawn_fetch(&self.tx, p, id, &job, url.0),
-                };
+                let early = p.first.as_mut().and_then(|f| f.take(&job.path));
+                if early.is_some() {
+                    self.shared.borrow_mut().stats.early_objects += 1;
+                }
+                let state = spawn_fetch(&self.tx, p, id, &job, url.0, early);
                 p.fetches.insert(id, FetchState::InFlight(job, state));
             }
             Action::RequestUrls { id, paths } => {
@@ -1419,44 +1415,31 @@ fn starved(video: &HtmlVideoElement) -> bool {
     })
 }
 
-/// Starts fetching and opening `job` from `url`; the outcome comes back as [`Msg::Fetch`].
+/// Starts fetching and opening `job` from `url`, or from `early` (its GET, sent from the
+/// session's answer); the outcome comes back as [`Msg::Fetch`].
 fn spawn_fetch(
     tx: &UnboundedSender<Msg>,
     p: &Playing,
     id: FetchId,
     job: &Job,
     url: String,
+    early: Option<Early>,
 ) -> Aborter {
     let tx = tx.clone();
-    p.opener.start(fetch_job(job, url), move |result, by| {
-        let _ = tx.unbounded_send(Msg::Fetch { id, result, by });
-    })
-}
-
-/// Opens `job` from `early`, its GET sent from the session's answer; as [`spawn_fetch`].
-fn adopt_fetch(
-    tx: &UnboundedSender<Msg>,
-    p: &Playing,
-    id: FetchId,
-    job: &Job,
-    url: String,
-    early: Early,
-) -> Aborter {
-    let tx = tx.clone();
-    p.opener
-        .adopt(fetch_job(job, url), early, move |result, by| {
-            let _ = tx.unbounded_send(Msg::Fetch { id, result, by });
-        })
-}
-
-fn fetch_job(job: &Job, url: String) -> FetchJob {
-    FetchJob {
+    let fetch = FetchJob {
         url,
         track_id: job.track_id.clone(),
         kind: job.kind.object_kind(),
         index: job.index,
         size: job.size,
         nonce: job.nonce,
+    };
+    let done = move |result, by| {
+        let _ = tx.unbounded_send(Msg::Fetch { id, result, by });
+    };
+    match early {
+        Some(early) => p.opener.adopt(fetch, early, done),
+        None => p.opener.start(fetch, done),
     }
 }
 

@@ -19,7 +19,8 @@
 // player costs the page's own work), with ratios to plain.
 //
 // CINELOCK_BENCH_TRACE=1 also takes a Chromium trace (the Tracing domain over the pipe) and a
-// CPU profile of the page of the first round of plain MSE and of the default player, and
+// CPU profile of the page of the first round of plain MSE, of the default player and of a
+// play() before load() (cold), and
 // prints, from the call to the first frame: the page thread's tasks (when each ran, for how
 // long, what took most of it), every request of the page and its worker, the element's
 // milestones (appends, its pipeline's set-up, the first frame), each thread's busy time, and
@@ -332,7 +333,7 @@ try {
         const before = await taskMs(chrome.page);
         const base = name.replace(/-B$/, "");
         const [engine, where] = base.split("-");
-        const traced = TRACE && run === 0 && (name === "webcrypto" || name === "plain");
+        const traced = TRACE && run === 0 && ["webcrypto", "plain", "cold"].includes(name);
         const stopTrace = traced ? await chrome.trace(["devtools.timeline", "toplevel", "v8.execute", "blink", "netlog", "media", "audio"]) : null;
         if (traced) {
           await chrome.page.send("Profiler.enable", {});

@@ -15,13 +15,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use cinelock_contract::events::UploadEvent;
 use cinelock_contract::retryable_status;
 use cinelock_contract::uploads::{
-    CompleteRequest, CreateUpload, CreatedUpload, SignPart, SignRequest, SignedParts, UploadStatus,
+    CompleteRequest, CreateUpload, CreatedUpload, SignRequest, SignedParts, UploadStatus,
     UploadView,
 };
 use cinelock_core::upload::{
@@ -489,18 +487,7 @@ impl Driver {
                 });
             }
             Action::RequestSignatures { parts } => {
-                let body = SignRequest {
-                    parts: parts
-                        .iter()
-                        .filter_map(|&n| {
-                            upload.part_checksum(n).map(|(sha, size)| SignPart {
-                                number: n,
-                                sha256: STANDARD.encode(sha),
-                                size,
-                            })
-                        })
-                        .collect(),
-                };
+                let body = SignRequest::for_parts(upload, &parts);
                 tokio::spawn(async move {
                     let _ = tx.send(match sign(&api, &path, &body).await {
                         Ok(signed) => Msg::Signed(signed),

@@ -3,6 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use cinelock_core::upload::Upload;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -156,6 +159,26 @@ pub struct SignPart {
     pub sha256: String,
     #[ts(type = "number")]
     pub size: u64,
+}
+
+impl SignRequest {
+    /// The request for the URLs of `parts`, each with the SHA-256 and length `upload` holds for
+    /// it sealed ([`Upload::part_checksum`]); a part it no longer holds sealed is left out.
+    pub fn for_parts(upload: &Upload, parts: &[u32]) -> Self {
+        Self {
+            parts: parts
+                .iter()
+                .filter_map(|&number| {
+                    let (sha256, size) = upload.part_checksum(number)?;
+                    Some(SignPart {
+                        number,
+                        sha256: STANDARD.encode(sha256),
+                        size,
+                    })
+                })
+                .collect(),
+        }
+    }
 }
 
 /// The answer to a sign request.

@@ -12,13 +12,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use cinelock_contract::events::UploadEvent;
 use cinelock_contract::retryable_status;
-use cinelock_contract::uploads::{
-    CompleteRequest, PlanView, SignPart, SignRequest, SignedParts, UploadView,
-};
+use cinelock_contract::uploads::{CompleteRequest, PlanView, SignRequest, SignedParts, UploadView};
 use cinelock_core::upload::{
     Action, CompleteFailure, Event, ListedPart, PartSpec, PutFailure, SignedPart, Upload,
     UploadConfig, done_parts,
@@ -483,18 +479,7 @@ impl Driver {
                 });
             }
             Action::RequestSignatures { parts } => {
-                let body = SignRequest {
-                    parts: parts
-                        .iter()
-                        .filter_map(|&n| {
-                            upload.part_checksum(n).map(|(sha, size)| SignPart {
-                                number: n,
-                                sha256: STANDARD.encode(sha),
-                                size,
-                            })
-                        })
-                        .collect(),
-                };
+                let body = SignRequest::for_parts(upload, &parts);
                 spawn_local(async move {
                     let msg = match api.sign(&body).await {
                         Ok(signed) => Msg::Signed(signed),

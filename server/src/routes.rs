@@ -78,7 +78,13 @@ pub fn app(state: AppState) -> Router {
         .layer(
             CorsLayer::new()
                 .allow_origin(allow_origin(&cfg.allowed_origins))
-                .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+                .allow_methods([
+                    Method::GET,
+                    Method::POST,
+                    Method::PUT,
+                    Method::PATCH,
+                    Method::DELETE,
+                ])
                 .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
                 .max_age(PREFLIGHT_MAX_AGE),
         );

@@ -182,8 +182,8 @@ async fn the_document_describes_every_route_and_each_is_served() {
 }
 
 /// Browsers on other origins reach the API (preflight and request) as before the routes
-/// carried their descriptions: the CORS layers still wrap every route, and say how long a
-/// preflight's answer holds.
+/// carried their descriptions: the CORS layers still wrap every route, allow every method the
+/// routes take, and say how long a preflight's answer holds.
 #[tokio::test]
 async fn the_api_answers_preflights_from_other_origins() {
     let env = env(Store::Embedded, Db::Sqlite).await;
@@ -192,6 +192,10 @@ async fn the_api_answers_preflights_from_other_origins() {
         ("/v1/assets", "GET"),
         ("/v1/play/x", "POST"),
         ("/v1/beacons", "POST"),
+        // Every method the API's routes take, PUT included (a policy's replacement).
+        ("/v1/assets/x/policy", "PUT"),
+        ("/v1/assets/x/policy", "PATCH"),
+        ("/v1/assets/x", "DELETE"),
     ] {
         let req = Request::builder()
             .method("OPTIONS")
@@ -210,6 +214,13 @@ async fn the_api_answers_preflights_from_other_origins() {
             res.headers().contains_key("access-control-allow-origin"),
             "{path}: {:?}",
             res.headers()
+        );
+        let allowed = res.headers()["access-control-allow-methods"]
+            .to_str()
+            .unwrap();
+        assert!(
+            allowed.split(',').any(|m| m.trim() == method),
+            "{method} {path}: allowed {allowed}"
         );
         // Remembered for an hour, not Chromium's default 5 s: an upload's signings from another
         // origin do not each pay a preflight.

@@ -1,6 +1,7 @@
 // The documentation's code is real code: every ```js and ```ts block of the README, the
-// player's and the recorder's docs and the npm package's README is type-checked by tsc against the package's
-// published declarations (npm/dist, built from the contract-generated types), strictly.
+// player's, the recorder's and the analytics docs and the npm package's README is type-checked
+// by tsc against the package's published declarations (npm/dist, built from the
+// contract-generated types), strictly.
 //
 // A document's blocks build on each other (one imports `cinelock`, the next uses it): they are
 // checked as one module, each block in its own scope, after declarations of the names the
@@ -14,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
-const DOCS = ["README.md", "docs/player.md", "docs/recorder.md", "npm/README.md"];
+const DOCS = ["README.md", "docs/player.md", "docs/recorder.md", "docs/analytics.md", "npm/README.md"];
 const TSC = join(ROOT, "npm/node_modules/.bin/tsc");
 
 /** The names the prose assumes. */

@@ -1,8 +1,10 @@
 // Upload benchmark in headless Chromium driven over a raw DevTools pipe (the Network domain only
 // for throttling, without buffers): a disk-backed file of CINELOCK_BENCH_UPLOAD_MIB (default
-// 1024) MiB goes to a local Garage (1) as a plain presigned multipart upload (the baseline) and
-// (2) through cinelock.upload(), sealed, in the upload worker and on the page's thread; 8 MiB
-// parts and CINELOCK_BENCH_PARALLEL (default 4, the SDK's default) in flight for all three. It
+// 1024) MiB goes to a local Garage (1) as a plain presigned multipart upload (the baseline),
+// (2) unthrottled, as the floor of a sealed upload through the browser's APIs (WebCrypto
+// AES-GCM and a Blob body per part, with and without the part's SHA-256, and nothing else) and
+// (3) through cinelock.upload(), sealed, in the upload worker and on the page's thread; 8 MiB
+// parts and CINELOCK_BENCH_PARALLEL (default 4, the SDK's default) in flight for all. It
 // runs unthrottled and with the link throttled to 100 Mbit/s (DevTools network conditions on the
 // page and on every worker). Prints MB/s, the ratio to plain, and the peak of JS heap plus
 // ArrayBuffer backing stores of the page and its workers together (DevTools
@@ -188,7 +190,57 @@ try {
     execFileSync(plainTool, ["complete", garage.endpoint, "garage", BUCKET, `bench/plain-${results.length}`, plan.upload_id, JSON.stringify(plain.etags)], { env: { ...process.env, ...s3env } });
     results.push({ name: "plain presigned multipart (baseline)", ...plain });
 
-    // (2) Cinelock, in the upload worker and on the page's own thread.
+    // (2) The floor of any sealed upload through the browser's APIs (unthrottled only): the
+    // plain upload's lanes and URLs, but each part read by a BYOB reader into a reused buffer,
+    // sealed by WebCrypto AES-GCM in 256 KiB chunks into a reused part buffer, hashed (SHA-256)
+    // or not, and sent as a Blob, as the SDK does; nothing else (no wasm, no engine, no
+    // signing round trip, no checksum for the store to verify). Not a valid sealed stream.
+    for (const digest of throttle ? [] : [true, false]) {
+      const floorPlan = JSON.parse(execFileSync(plainTool, ["create", garage.endpoint, "garage", BUCKET, `bench/floor-${results.length}`, String(parts)], { env: { ...process.env, ...s3env } }).toString());
+      const floor = await measured(page, workers, `(async () => {
+        const f = document.getElementById("bench").files[0];
+        const urls = ${JSON.stringify(floorPlan.urls)};
+        const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt"]);
+        const etags = new Array(urls.length);
+        const PART = ${part}, CHUNK = 262144, TAG = 16;
+        const t = performance.now();
+        let next = 0;
+        async function lane() {
+          let buf = new ArrayBuffer(PART);
+          const sealed = new Uint8Array(PART / CHUNK * (CHUNK + TAG));
+          while (next < urls.length) {
+            const n = next++;
+            const slice = f.slice(n * PART, (n + 1) * PART);
+            const reader = slice.stream().getReader({ mode: "byob" });
+            for (let got = 0; got < slice.size;) {
+              const { done, value } = await reader.read(new Uint8Array(buf, got, slice.size - got));
+              if (done) break;
+              buf = value.buffer;
+              got += value.byteLength;
+            }
+            const chunks = Math.ceil(slice.size / CHUNK);
+            const cts = await Promise.all(Array.from({ length: chunks }, (_, c) => {
+              const iv = new Uint8Array(12);
+              new DataView(iv.buffer).setUint32(8, n * chunks + c);
+              return crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, new Uint8Array(buf, c * CHUNK, Math.min(CHUNK, slice.size - c * CHUNK)));
+            }));
+            let len = 0;
+            for (const ct of cts) { sealed.set(new Uint8Array(ct), len); len += ct.byteLength; ct.transfer?.(0); }
+            const body = sealed.subarray(0, len);
+            ${digest ? `await crypto.subtle.digest("SHA-256", body);` : ""}
+            const r = await fetch(urls[n], { method: "PUT", body: new Blob([body]) });
+            if (!r.ok) throw new Error("PUT " + r.status);
+            etags[n] = r.headers.get("etag");
+          }
+        }
+        await Promise.all(Array.from({ length: ${PARALLEL} }, lane));
+        return { ms: performance.now() - t, etags };
+      })()`);
+      execFileSync(plainTool, ["complete", garage.endpoint, "garage", BUCKET, `bench/floor-${results.length}`, floorPlan.upload_id, JSON.stringify(floor.etags)], { env: { ...process.env, ...s3env } });
+      results.push({ name: `floor: WebCrypto seal${digest ? " + SHA-256" : ""} + Blob (page)`, ...floor });
+    }
+
+    // (3) Cinelock, in the upload worker and on the page's own thread.
     for (const worker of [true, false]) {
       const res = await fetch(`${server.url}/v1/uploads`, { method: "POST", headers: { authorization: "Bearer clk_dev_insecure_demo_key", "content-type": "application/json" }, body: JSON.stringify({ size: bytes, ...(CHUNK_KIB ? { chunk_size: CHUNK_KIB * 1024 } : {}) }) });
       const created = await res.json();

@@ -1263,6 +1263,44 @@ fn a_pinned_rendition_shows_within_a_segment_without_a_rebuffer_and_holds() {
 }
 
 #[test]
+fn asking_again_for_the_pin_in_force_changes_nothing() {
+    let mut sim = Sim::new(standard(), config(), 30.0 * MBPS);
+    sim.start();
+    assert!(sim.run_until(30_000, |s| s.playhead > 4.0));
+    let top = sim.manifest.video().count() - 1;
+    let manual = |sim: &Sim| {
+        sim.switches()
+            .iter()
+            .filter(|s| s.3 == SwitchReason::Manual)
+            .count()
+    };
+    let fetches = sim.actions.len();
+    // The top, by its position and past it: one switch, then nothing.
+    sim.player.set_rendition(sim.now, Some(top));
+    sim.drain();
+    assert_eq!(manual(&sim), 1);
+    let after_first = sim.actions.len();
+    sim.player.set_rendition(sim.now, Some(top + 5));
+    sim.player.set_rendition(sim.now, Some(top));
+    sim.drain();
+    assert_eq!(manual(&sim), 1, "{:?}", sim.switches());
+    assert_eq!(
+        sim.actions.len(),
+        after_first,
+        "a repeated pin dropped or fetched something"
+    );
+    assert_eq!(sim.player.pinned(), Some(top));
+    assert!(after_first >= fetches);
+    // Unpinned while unpinned: nothing either.
+    sim.player.set_rendition(sim.now, None);
+    sim.drain();
+    let auto = sim.switches().len();
+    sim.player.set_rendition(sim.now, None);
+    sim.drain();
+    assert_eq!(sim.switches().len(), auto);
+}
+
+#[test]
 fn unpinning_hands_the_choice_back_to_the_bandwidth() {
     let config = estimating(200_000.0);
     let mut sim = Sim::new(standard(), config, 30.0 * MBPS);

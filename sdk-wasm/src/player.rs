@@ -933,17 +933,15 @@ impl Driver {
             *self.start_rendition.borrow_mut() = rendition;
             return;
         };
-        let top = p.manifest.video().count().saturating_sub(1);
         let index = match rendition {
             None => None,
+            // An id the manifest does not have pins nothing.
             Some(r) => match r.rung(p.manifest.video().map(|t| t.id.as_str())) {
-                Some(i) => Some(i.min(top)),
+                Some(i) => Some(i),
                 None => return,
             },
         };
-        if index != p.player.pinned() {
-            p.player.set_rendition(now(), index);
-        }
+        p.player.set_rendition(now(), index);
     }
 
     fn on_video(&mut self, event: VideoEvent) -> Result<(), SdkError> {

@@ -424,9 +424,14 @@ impl Player {
     /// The switch shows within a segment and without a rebuffer: the segment under the
     /// playhead stays, and later video at another rendition (appended, held or in flight) is
     /// dropped and fetched again at the pinned one. Audio is untouched. Before
-    /// [`Player::handle_start`] it only sets where playback starts.
+    /// [`Player::handle_start`] it only sets where playback starts. Asking for what is already
+    /// so (the same pin, or none while none) does nothing.
     pub fn set_rendition(&mut self, now: u64, pin: Option<usize>) {
         if self.video.is_empty() || self.state == PlayerState::Failed {
+            return;
+        }
+        let pin = pin.map(|i| i.min(self.video.len() - 1));
+        if pin == self.abr.pinned() {
             return;
         }
         let from = self.abr.current();

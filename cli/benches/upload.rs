@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use cinelock_core::upload::{PartPlan, seal_part};
+use cinelock_core::upload::{ChecksumAlgorithm, PartPlan, seal_part};
 use cinelock_core::{ChunkCipher, RecipientSecretKey, SEED_LEN, SealSeed};
 use futures::StreamExt;
 
@@ -273,6 +273,7 @@ fn seal_rate(mib: u64, threads: usize) -> f64 {
                         &header,
                         plan.chunk_size(),
                         &spec,
+                        ChecksumAlgorithm::default(),
                         &part_plain[..len],
                     )
                     .unwrap();

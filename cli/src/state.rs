@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use cinelock_contract::uploads::PlanView;
+use cinelock_contract::uploads::{PartChecksumView, PlanView};
 use serde::{Deserialize, Serialize};
 
 use crate::CliError;
@@ -22,6 +22,9 @@ pub struct UploadRecord {
     pub upload_id: String,
     pub asset_id: String,
     pub plan: PlanView,
+    /// The checksum the upload's parts carry (records from before it was named: SHA-256).
+    #[serde(default = "PartChecksumView::unnamed")]
+    pub part_checksum: PartChecksumView,
     /// The workers' public key the stream is sealed to (hex).
     pub recipient: String,
     /// The seal seed (hex): the same seed seals the same bytes, so a part sent again after a
@@ -166,6 +169,7 @@ mod tests {
                 part_count: 1,
                 sealed_len: 1,
             },
+            part_checksum: PartChecksumView::Crc32c,
             recipient: "00".into(),
             seed: "00".into(),
             etags: BTreeMap::from([(1, "\"e\"".into())]),

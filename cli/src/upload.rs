@@ -23,8 +23,8 @@ use cinelock_contract::uploads::{
     UploadView,
 };
 use cinelock_core::upload::{
-    Action, CompleteFailure, Event, ListedPart, PutFailure, SignedPart, Upload, UploadConfig,
-    done_parts, seal_part,
+    Action, CompleteFailure, Event, ListedPart, PartChecksum, PutFailure, SignedPart, Upload,
+    UploadConfig, done_parts, seal_part,
 };
 use cinelock_core::{ChunkCipher, HEADER_LEN, RecipientPublicKey, SEED_LEN, SealSeed};
 use reqwest::Method;
@@ -71,7 +71,7 @@ enum Msg {
     Sealed {
         number: u32,
         bytes: Bytes,
-        sha256: [u8; 32],
+        checksum: PartChecksum,
     },
     SealFailed(CliError),
     Signed(Vec<(SignedPart, Vec<(String, String)>)>),
@@ -178,6 +178,7 @@ pub async fn upload(
         max_parallel: opts.parallel.clamp(1, 32),
         // Parts seal on the blocking pool, one per core at once.
         max_sealing: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        part_checksum: record.part_checksum.into(),
         ..UploadConfig::default()
     };
     let total_parts = plan.part_count();
@@ -233,6 +234,11 @@ async fn resumable(api: &Api, state: &State, fingerprint: &str) -> Result<Resuma
     };
     Ok(match view.status {
         UploadStatus::Open => {
+            // The server's word on the upload's algorithm (records before it named none).
+            let record = UploadRecord {
+                part_checksum: view.part_checksum,
+                ..record
+            };
             let listed = view
                 .parts
                 .into_iter()
@@ -284,6 +290,7 @@ async fn create(
         upload_id: created.upload_id,
         asset_id: created.asset_id,
         plan: created.plan,
+        part_checksum: created.part_checksum,
         recipient: created.recipient.public_key,
         seed: hex::encode(seed),
         etags: Default::default(),
@@ -404,11 +411,11 @@ impl Driver {
                 Msg::Sealed {
                     number,
                     bytes,
-                    sha256,
+                    checksum,
                 } => {
                     let len = bytes.len() as u64;
                     self.parts.insert(number, bytes);
-                    upload.handle_sealed(t, number, sha256, len);
+                    upload.handle_sealed(t, number, checksum, len);
                 }
                 Msg::SealFailed(e) => return Err(e),
                 Msg::Signed(parts) => {
@@ -458,7 +465,11 @@ impl Driver {
         let api = self.api.clone();
         let path = format!("/v1/uploads/{}", segment(upload_id));
         match action {
-            Action::Seal { number, spec } => {
+            Action::Seal {
+                number,
+                spec,
+                checksum,
+            } => {
                 let (source, sealing) = (self.source.clone(), self.sealing.clone());
                 tokio::spawn(async move {
                     let sealed = async {
@@ -469,6 +480,7 @@ impl Driver {
                                 &sealing.header,
                                 sealing.chunk_size,
                                 &spec,
+                                checksum,
                                 &plaintext,
                             )
                         })
@@ -480,7 +492,7 @@ impl Driver {
                         Ok(p) => Msg::Sealed {
                             number,
                             bytes: Bytes::from(p.bytes),
-                            sha256: p.sha256,
+                            checksum: p.checksum,
                         },
                         Err(e) => Msg::SealFailed(e),
                     });

@@ -3,7 +3,7 @@
 //! browser's two engines are held to the same vectors (sdk-wasm/tests/engines.rs), so a file
 //! sealed by the CLI and by the browser with the same seed is the same file.
 
-use cinelock_core::upload::{PartLimits, PartPlan, seal_part};
+use cinelock_core::upload::{ChecksumAlgorithm, PartLimits, PartPlan, seal_part};
 use cinelock_core::{ChunkCipher, RecipientPublicKey, SEED_LEN, SealSeed};
 use serde_json::Value;
 
@@ -42,9 +42,16 @@ fn parts_sealed_apart_and_in_parallel_are_the_vectors_bytes() {
                     let (cipher, header, pt) = (&cipher, &header, &pt);
                     s.spawn(move || {
                         let range = spec.plaintext.start as usize..spec.plaintext.end as usize;
-                        seal_part(cipher, header, cs, &spec, &pt[range])
-                            .unwrap()
-                            .bytes
+                        seal_part(
+                            cipher,
+                            header,
+                            cs,
+                            &spec,
+                            ChecksumAlgorithm::Crc32c,
+                            &pt[range],
+                        )
+                        .unwrap()
+                        .bytes
                     })
                 })
                 .collect();

@@ -30,8 +30,8 @@ use crate::playback::{
 };
 use crate::uploads::{
     AbortedUpload, CompletePart, CompleteRequest, CompletedUpload, CreateUpload, CreatedUpload,
-    ListedPartView, PlanView, RecipientView, SignPart, SignRequest, SignedPartUrl, SignedParts,
-    UploadStatus, UploadView,
+    ListedPartView, PartChecksumView, PlanView, RecipientView, SignPart, SignRequest,
+    SignedPartUrl, SignedParts, UploadStatus, UploadView,
 };
 
 /// Where the file goes, relative to the workspace root.
@@ -65,6 +65,7 @@ pub fn declarations() -> String {
         Health,
         CreateUpload,
         PlanView,
+        PartChecksumView,
         RecipientView,
         CreatedUpload,
         SignRequest,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use cinelock_core::upload::Upload;
+use cinelock_core::upload::{ChecksumAlgorithm, PartChecksum, Upload};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -114,6 +114,43 @@ impl PlanView {
     }
 }
 
+/// The checksum an upload's parts carry, chosen when it is created
+/// (`cinelock_core::upload::ChecksumAlgorithm`): each part's URL is signed for it and the store
+/// verifies it. Uploads are created with `crc32c`; answers from servers before it name none,
+/// and mean `sha256`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum PartChecksumView {
+    Crc32c,
+    Sha256,
+}
+
+impl PartChecksumView {
+    /// What an answer that names no algorithm means: servers before CRC32C signed SHA-256.
+    pub fn unnamed() -> Self {
+        PartChecksumView::Sha256
+    }
+}
+
+impl From<ChecksumAlgorithm> for PartChecksumView {
+    fn from(a: ChecksumAlgorithm) -> Self {
+        match a {
+            ChecksumAlgorithm::Crc32c => PartChecksumView::Crc32c,
+            ChecksumAlgorithm::Sha256 => PartChecksumView::Sha256,
+        }
+    }
+}
+
+impl From<PartChecksumView> for ChecksumAlgorithm {
+    fn from(v: PartChecksumView) -> Self {
+        match v {
+            PartChecksumView::Crc32c => ChecksumAlgorithm::Crc32c,
+            PartChecksumView::Sha256 => ChecksumAlgorithm::Sha256,
+        }
+    }
+}
+
 /// The transcode workers' public key, which the browser seals to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -138,6 +175,9 @@ pub struct CreatedUpload {
     #[ts(type = "number")]
     pub token_expires_at: i64,
     pub plan: PlanView,
+    /// The checksum every part is sealed with and signed for.
+    #[serde(default = "PartChecksumView::unnamed")]
+    pub part_checksum: PartChecksumView,
     pub recipient: RecipientView,
 }
 
@@ -149,32 +189,82 @@ pub struct SignRequest {
     pub parts: Vec<SignPart>,
 }
 
-/// One sealed part to sign a URL for.
+/// One sealed part to sign a URL for, with its checksum in the upload's algorithm
+/// (`part_checksum`): exactly one of `crc32c` and `sha256`. The URL's signature covers it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignPart {
     pub number: u32,
-    /// Base64 SHA-256 of the sealed part: the URL's signature covers it.
-    pub sha256: String,
+    /// Base64 of the sealed part's CRC-32C, big-endian (4 bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub crc32c: Option<String>,
+    /// Base64 SHA-256 of the sealed part (32 bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub sha256: Option<String>,
     #[ts(type = "number")]
     pub size: u64,
 }
 
+impl SignPart {
+    /// The request for part `number` of `size` sealed bytes with `checksum`.
+    pub fn new(number: u32, checksum: PartChecksum, size: u64) -> Self {
+        let b64 = Some(STANDARD.encode(checksum.as_bytes()));
+        let (crc32c, sha256) = match checksum.algorithm() {
+            ChecksumAlgorithm::Crc32c => (b64, None),
+            ChecksumAlgorithm::Sha256 => (None, b64),
+        };
+        SignPart {
+            number,
+            crc32c,
+            sha256,
+            size,
+        }
+    }
+
+    /// The part's checksum, which must be of `algorithm` (the upload's); the error says why
+    /// not.
+    pub fn checksum(&self, algorithm: ChecksumAlgorithm) -> Result<PartChecksum, String> {
+        let (given, other) = match algorithm {
+            ChecksumAlgorithm::Crc32c => (&self.crc32c, &self.sha256),
+            ChecksumAlgorithm::Sha256 => (&self.sha256, &self.crc32c),
+        };
+        let name = algorithm.name();
+        if other.is_some() {
+            return Err(format!(
+                "part {}: the upload's parts carry {name}, and only {name}",
+                self.number
+            ));
+        }
+        let given = given
+            .as_ref()
+            .ok_or_else(|| format!("part {}: {name} is missing", self.number))?;
+        STANDARD
+            .decode(given)
+            .ok()
+            .and_then(|b| PartChecksum::from_bytes(algorithm, &b))
+            .ok_or_else(|| {
+                format!(
+                    "part {}: {name} must be {} bytes in base64",
+                    self.number,
+                    algorithm.digest_len()
+                )
+            })
+    }
+}
+
 impl SignRequest {
-    /// The request for the URLs of `parts`, each with the SHA-256 and length `upload` holds for
-    /// it sealed ([`Upload::part_checksum`]); a part it no longer holds sealed is left out.
+    /// The request for the URLs of `parts`, each with the checksum and length `upload` holds
+    /// for it sealed ([`Upload::part_checksum`]); a part it no longer holds sealed is left out.
     pub fn for_parts(upload: &Upload, parts: &[u32]) -> Self {
         Self {
             parts: parts
                 .iter()
                 .filter_map(|&number| {
-                    let (sha256, size) = upload.part_checksum(number)?;
-                    Some(SignPart {
-                        number,
-                        sha256: STANDARD.encode(sha256),
-                        size,
-                    })
+                    let (checksum, size) = upload.part_checksum(number)?;
+                    Some(SignPart::new(number, checksum, size))
                 })
                 .collect(),
         }
@@ -276,6 +366,9 @@ pub struct UploadView {
     pub asset_id: String,
     pub status: UploadStatus,
     pub plan: PlanView,
+    /// The checksum every part is sealed with and signed for.
+    #[serde(default = "PartChecksumView::unnamed")]
+    pub part_checksum: PartChecksumView,
     pub parts: Vec<ListedPartView>,
     pub asset: AssetView,
 }

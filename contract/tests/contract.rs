@@ -125,3 +125,60 @@ fn upload_events_have_their_documented_shape() {
         serde_json::json!({"type": "partDone", "number": 1, "etag": "\"e\""})
     );
 }
+
+#[test]
+fn a_sign_part_carries_one_checksum_of_the_uploads_algorithm() {
+    use cinelock_contract::uploads::{CreatedUpload, SignPart};
+    use cinelock_core::upload::{ChecksumAlgorithm, PartChecksum};
+    let crc = ChecksumAlgorithm::Crc32c.checksum(b"123456789");
+    let part = SignPart::new(3, crc, 9);
+    assert_eq!(
+        serde_json::to_value(&part).unwrap(),
+        serde_json::json!({"number": 3, "crc32c": "4waSgw==", "size": 9})
+    );
+    assert_eq!(part.checksum(ChecksumAlgorithm::Crc32c), Ok(crc));
+    // The upload's algorithm, and only it.
+    let err = part.checksum(ChecksumAlgorithm::Sha256).unwrap_err();
+    assert!(err.contains("carry sha256, and only sha256"), "{err}");
+    let neither = SignPart {
+        crc32c: None,
+        ..part.clone()
+    };
+    let err = neither.checksum(ChecksumAlgorithm::Crc32c).unwrap_err();
+    assert!(err.contains("crc32c is missing"), "{err}");
+    let both = SignPart {
+        sha256: Some("x".into()),
+        ..part.clone()
+    };
+    assert!(
+        both.checksum(ChecksumAlgorithm::Crc32c)
+            .unwrap_err()
+            .contains("only crc32c")
+    );
+    let short = SignPart {
+        crc32c: Some("AAA=".into()),
+        ..part.clone()
+    };
+    assert!(
+        short
+            .checksum(ChecksumAlgorithm::Crc32c)
+            .unwrap_err()
+            .contains("4 bytes")
+    );
+    let sha = PartChecksum::Sha256([5; 32]);
+    assert_eq!(
+        SignPart::new(1, sha, 9).checksum(ChecksumAlgorithm::Sha256),
+        Ok(sha)
+    );
+    // An answer from a server before CRC32C names no algorithm, and meant SHA-256.
+    let old = serde_json::json!({
+        "upload_id": "u", "asset_id": "a", "token": "t", "token_expires_at": 0,
+        "plan": {"plaintext_len": 1, "chunk_size": 1, "chunks_per_part": 1, "part_count": 1, "sealed_len": 1},
+        "recipient": {"public_key": "", "key_id": ""}
+    });
+    let old: CreatedUpload = serde_json::from_value(old).unwrap();
+    assert_eq!(
+        ChecksumAlgorithm::from(old.part_checksum),
+        ChecksumAlgorithm::Sha256
+    );
+}

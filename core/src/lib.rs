@@ -38,7 +38,7 @@ pub use keys::{
 };
 pub use stream::{StreamOpener, StreamSealer, open, seal};
 
-/// SHA-256 of `data` (upload part checksums, where the platform has no faster hash).
+/// SHA-256 of `data` (key ids, file names, and the part checksums of uploads created with SHA-256).
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     use sha2::Digest;
     sha2::Sha256::digest(data).into()

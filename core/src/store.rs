@@ -20,7 +20,7 @@ pub enum Refusal {
     /// The signature expired (AWS: 403 "Request has expired"; Garage: 400 "Date is too old").
     /// A new URL helps.
     Expired,
-    /// The store's SHA-256 of the body differs from the checksum header (AWS `BadDigest`,
+    /// The store's checksum of the body differs from the checksum header (AWS `BadDigest`,
     /// Garage `InvalidDigest`): the bytes were damaged on the way.
     BadDigest,
     /// S3's `400 RequestTimeout`: the connection idled; a network failure in all but name.

@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 
 use cinelock_core::upload::{
-    Action, CompleteFailure, Event, GrowingPlan, PartLimits, PartPlan, PartSpec, PutFailure,
-    RetryReason, SignedPart, Upload, UploadConfig, UploadState,
+    Action, ChecksumAlgorithm, CompleteFailure, Event, GrowingPlan, PartChecksum, PartLimits,
+    PartPlan, PartSpec, PutFailure, RetryReason, SignedPart, Upload, UploadConfig, UploadState,
 };
 use cinelock_core::{
     ChunkCipher, DataKey, Error, Header, RecipientSecretKey, SEED_LEN, SealSeed, open, seal,
@@ -41,6 +41,7 @@ fn config() -> UploadConfig {
         url_refresh_margin_ms: MARGIN,
         rate_window_ms: 2_000,
         checksum_in_signature: false,
+        part_checksum: ChecksumAlgorithm::Crc32c,
     }
 }
 
@@ -232,7 +233,7 @@ impl Faults {
 enum Delivery {
     Sealed {
         number: u32,
-        sha256: [u8; 32],
+        checksum: PartChecksum,
         len: u64,
     },
     Put {
@@ -274,7 +275,7 @@ struct Sim {
     queue: BTreeMap<(u64, u64), Delivery>,
     seq: u64,
     /// url → (part, expires at, checksum signed in).
-    urls: HashMap<String, (u32, u64, Option<[u8; 32]>)>,
+    urls: HashMap<String, (u32, u64, Option<PartChecksum>)>,
     sign_checksums: bool,
     /// The driver's sealed bytes per part.
     memory: HashMap<u32, Vec<u8>>,
@@ -455,7 +456,11 @@ impl Sim {
         self.actions.push((self.now, action.clone()));
         match action {
             Action::RequestSignatures { parts } => self.sign(parts),
-            Action::Seal { number, spec } => {
+            Action::Seal {
+                number,
+                spec,
+                checksum,
+            } => {
                 assert_eq!(Some(&spec), self.src.plan.part(number).as_ref());
                 if let Some((available, ended)) = self.grown {
                     // Only bytes that exist are sealed, and a part only once it is known
@@ -468,7 +473,7 @@ impl Sim {
                 }
                 self.max_sealed = self.max_sealed.max(number);
                 let bytes = self.src.seal_part(&spec);
-                let sha256: [u8; 32] = Sha256::digest(&bytes).into();
+                let checksum = checksum.checksum(&bytes);
                 let len = bytes.len() as u64;
                 // Sealing again replaces the part's bytes.
                 self.memory.insert(number, bytes);
@@ -483,7 +488,7 @@ impl Sim {
                     at,
                     Delivery::Sealed {
                         number,
-                        sha256,
+                        checksum,
                         len,
                     },
                 );
@@ -492,7 +497,7 @@ impl Sim {
                 number,
                 attempt,
                 url,
-                sha256,
+                checksum,
                 len,
             } => {
                 let body = self
@@ -501,7 +506,7 @@ impl Sim {
                     .expect("PUT of a part the driver does not hold")
                     .clone();
                 assert_eq!(body.len() as u64, len);
-                assert_eq!(<[u8; 32]>::from(Sha256::digest(&body)), sha256);
+                assert_eq!(checksum.algorithm().checksum(&body), checksum);
                 let (for_part, expires, signed) = self.urls[&url];
                 assert_eq!(for_part, number, "URL signed for another part");
                 assert!(
@@ -519,11 +524,11 @@ impl Sim {
                 assert!(self.in_flight <= self.up.concurrency());
                 self.max_in_flight = self.max_in_flight.max(self.in_flight);
                 *self.puts.entry(number).or_default() += 1;
-                let result = if self.faults.checksum_must_be_signed && signed != Some(sha256) {
+                let result = if self.faults.checksum_must_be_signed && signed != Some(checksum) {
                     // HeadersNotSigned / SignatureDoesNotMatch.
                     Err(PutFailure::Status(403))
                 } else {
-                    self.store_put(number, expires, body, sha256)
+                    self.store_put(number, expires, body, checksum)
                 };
                 if result == Err(PutFailure::Expired) {
                     self.expired_urls.insert(url.clone());
@@ -605,7 +610,7 @@ impl Sim {
         }
         // Under checksum signing the driver hands the server each part's checksum; the
         // engine only asks for parts it holds sealed.
-        let checksums: Vec<Option<[u8; 32]>> = parts
+        let checksums: Vec<Option<PartChecksum>> = parts
             .iter()
             .map(|&n| {
                 let c = self.up.part_checksum(n);
@@ -645,7 +650,7 @@ impl Sim {
         number: u32,
         expires: u64,
         mut body: Vec<u8>,
-        checksum: [u8; 32],
+        checksum: PartChecksum,
     ) -> Result<String, PutFailure> {
         let f = &self.faults;
         if let Some(&failure) = f.fixed.get(&number) {
@@ -673,8 +678,7 @@ impl Sim {
             let i = self.rng.range(0..body.len() as u64) as usize;
             body[i] ^= 0x20;
         }
-        let digest: [u8; 32] = Sha256::digest(&body).into();
-        if digest != checksum {
+        if checksum.algorithm().checksum(&body) != checksum {
             self.bad_digests += 1;
             return Err(PutFailure::BadDigest);
         }
@@ -683,6 +687,7 @@ impl Sim {
             return Err(PutFailure::Network);
         }
         // Like S3's MD5 ETag: a function of the content, so a resent part gets the same one.
+        let digest: [u8; 32] = Sha256::digest(&body).into();
         let etag: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
         self.store.parts.insert(number, (body, etag.clone()));
         if cut {
@@ -731,9 +736,9 @@ impl Sim {
         match d {
             Delivery::Sealed {
                 number,
-                sha256,
+                checksum,
                 len,
-            } => self.up.handle_sealed(now, number, sha256, len),
+            } => self.up.handle_sealed(now, number, checksum, len),
             Delivery::Put {
                 number,
                 attempt,
@@ -1453,8 +1458,8 @@ fn urls_never_show_in_debug_output() {
                     assert!(!format!("{signed:?}").contains("TOPSECRET"));
                     up.handle_signed(now, signed);
                 }
-                Action::Seal { number, spec } => {
-                    up.handle_sealed(now, number, [0; 32], spec.sealed_len())
+                Action::Seal { number, spec, .. } => {
+                    up.handle_sealed(now, number, PartChecksum::Crc32c([0; 4]), spec.sealed_len())
                 }
                 a @ Action::Put { .. } => put = Some(a),
                 _ => {}
@@ -1488,8 +1493,8 @@ fn results_of_stale_attempts_are_ignored() {
                         })
                         .collect(),
                 ),
-                Action::Seal { number, spec } => {
-                    up.handle_sealed(now, number, [1; 32], spec.sealed_len())
+                Action::Seal { number, spec, .. } => {
+                    up.handle_sealed(now, number, PartChecksum::Crc32c([1; 4]), spec.sealed_len())
                 }
                 Action::Put {
                     number, attempt, ..
@@ -1549,8 +1554,8 @@ fn next_put(up: &mut Upload, now: u64) -> Option<(u32, u32, u64)> {
                     })
                     .collect(),
             ),
-            Action::Seal { number, spec } => {
-                up.handle_sealed(now, number, [1; 32], spec.sealed_len())
+            Action::Seal { number, spec, .. } => {
+                up.handle_sealed(now, number, PartChecksum::Crc32c([1; 4]), spec.sealed_len())
             }
             Action::Put {
                 number,
@@ -1618,11 +1623,13 @@ fn a_refused_completion_fails_the_upload() {
 
 #[test]
 fn checksum_signed_urls_satisfy_a_strict_store() {
-    let config = UploadConfig {
-        checksum_in_signature: true,
-        ..config()
-    };
+    // CRC32C, the default, and SHA-256, which uploads created before it still carry.
     for seed in 0..4 {
+        let config = UploadConfig {
+            checksum_in_signature: true,
+            part_checksum: ChecksumAlgorithm::ALL[seed as usize % 2],
+            ..config()
+        };
         let src = Source::new(30_000, 128, 1_500);
         let faults = Faults {
             checksum_must_be_signed: true,
@@ -1634,6 +1641,36 @@ fn checksum_signed_urls_satisfy_a_strict_store() {
         assert_eq!(sim.max_memory, 5);
         // Signing waits for sealing, so every URL was signed for bytes already held.
         assert!(sim.max_sign_lead <= 0);
+    }
+}
+
+#[test]
+fn seals_are_asked_with_the_uploads_algorithm_and_a_part_of_another_fails_it() {
+    for algorithm in ChecksumAlgorithm::ALL {
+        let src = Source::new(500, 128, 800);
+        let config = UploadConfig {
+            checksum_in_signature: true,
+            part_checksum: algorithm,
+            ..config()
+        };
+        let mut up = Upload::new(src.plan.clone(), config, 1, []).unwrap();
+        let Some(Action::Seal {
+            number: 1,
+            spec,
+            checksum,
+        }) = up.poll_action(0)
+        else {
+            panic!("expected the seal of part 1");
+        };
+        assert_eq!(checksum, algorithm);
+        // A driver that hashed with another algorithm would have every URL refused.
+        let other = ChecksumAlgorithm::ALL
+            .into_iter()
+            .find(|&a| a != algorithm)
+            .unwrap();
+        up.handle_sealed(1, 1, other.checksum(b"x"), spec.sealed_len());
+        assert_eq!(up.state(), UploadState::Failed);
+        assert_eq!(up.part_checksum(1), None);
     }
 }
 
@@ -1671,9 +1708,14 @@ fn the_next_part_is_sealed_and_signed_while_every_put_slot_is_busy() {
         let mut sign = Vec::new();
         while let Some(a) = up.poll_action(t) {
             match a {
-                Action::Seal { number, spec } => {
+                Action::Seal { number, spec, .. } => {
                     sealed.push(number);
-                    up.handle_sealed(t, number, [number as u8; 32], spec.sealed_len());
+                    up.handle_sealed(
+                        t,
+                        number,
+                        PartChecksum::Crc32c([number as u8; 4]),
+                        spec.sealed_len(),
+                    );
                 }
                 Action::RequestSignatures { parts } => sign.extend(parts),
                 Action::Put { number, .. } => put.push(number),
@@ -1725,7 +1767,7 @@ fn no_more_parts_are_sealed_at_once_than_max_sealing() {
     let seals = |up: &mut Upload, t: u64| {
         std::iter::from_fn(|| up.poll_action(t))
             .filter_map(|a| match a {
-                Action::Seal { number, spec } => Some((number, spec)),
+                Action::Seal { number, spec, .. } => Some((number, spec)),
                 _ => None,
             })
             .collect::<Vec<_>>()
@@ -1734,7 +1776,7 @@ fn no_more_parts_are_sealed_at_once_than_max_sealing() {
     let first = seals(&mut up, 1);
     assert_eq!(first.iter().map(|s| s.0).collect::<Vec<_>>(), vec![1, 2]);
     // One done: the next starts.
-    up.handle_sealed(2, 1, [1; 32], first[0].1.sealed_len());
+    up.handle_sealed(2, 1, PartChecksum::Crc32c([1; 4]), first[0].1.sealed_len());
     assert_eq!(
         seals(&mut up, 2).iter().map(|s| s.0).collect::<Vec<_>>(),
         vec![3]
@@ -1750,7 +1792,10 @@ fn unsolicited_urls_are_not_trusted_under_checksum_signing() {
     };
     let mut up = Upload::new(src.plan.clone(), config, 1, []).unwrap();
     // Nothing is sealed, so nothing can be signed yet: the first action is the seal.
-    let Some(Action::Seal { number: 1, spec }) = up.poll_action(0) else {
+    let Some(Action::Seal {
+        number: 1, spec, ..
+    }) = up.poll_action(0)
+    else {
         panic!("expected the seal of part 1");
     };
     assert_eq!(up.part_checksum(1), None);
@@ -1763,8 +1808,11 @@ fn unsolicited_urls_are_not_trusted_under_checksum_signing() {
             lifetime_ms: 1_000_000,
         }],
     );
-    up.handle_sealed(2, 1, [7; 32], spec.sealed_len());
-    assert_eq!(up.part_checksum(1), Some(([7; 32], spec.sealed_len())));
+    up.handle_sealed(2, 1, PartChecksum::Crc32c([7; 4]), spec.sealed_len());
+    assert_eq!(
+        up.part_checksum(1),
+        Some((PartChecksum::Crc32c([7; 4]), spec.sealed_len()))
+    );
     assert_eq!(
         up.poll_action(3),
         Some(Action::RequestSignatures { parts: vec![1] })

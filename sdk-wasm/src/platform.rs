@@ -5,6 +5,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use cinelock_core::upload::{ChecksumAlgorithm, PartChecksum};
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -108,8 +109,35 @@ pub(crate) fn no_store() -> Object {
     init
 }
 
+/// The checksum of a sealed part, in the upload's algorithm. CRC32C runs in the core (no
+/// WebCrypto for it), fed in pieces through one small buffer so the module's memory does not
+/// grow by a part; SHA-256 through WebCrypto where available.
+pub(crate) async fn part_checksum(
+    algorithm: ChecksumAlgorithm,
+    data: &Uint8Array,
+) -> Result<PartChecksum, SdkError> {
+    match algorithm {
+        ChecksumAlgorithm::Sha256 => Ok(PartChecksum::Sha256(sha256(data).await?)),
+        ChecksumAlgorithm::Crc32c => {
+            const PIECE: u32 = 256 * 1024;
+            let len = data.length();
+            let mut hasher = algorithm.hasher();
+            let mut buf = vec![0u8; PIECE.min(len) as usize];
+            let mut at = 0;
+            while at < len {
+                let end = len.min(at + PIECE);
+                let piece = &mut buf[..(end - at) as usize];
+                data.subarray(at, end).copy_to(piece);
+                hasher.update(piece);
+                at = end;
+            }
+            Ok(hasher.finish())
+        }
+    }
+}
+
 /// SHA-256 of `data`: WebCrypto where available, else the core's software hash.
-pub(crate) async fn sha256(data: &Uint8Array) -> Result<[u8; 32], SdkError> {
+async fn sha256(data: &Uint8Array) -> Result<[u8; 32], SdkError> {
     if let Some(subtle) = subtle() {
         let promise = subtle
             .digest_with_str_and_buffer_source("SHA-256", data)

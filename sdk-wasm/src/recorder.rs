@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use cinelock_contract::events::{RecorderEvent, RecorderProgress, UploadRetryReason};
-use cinelock_contract::uploads::PlanView;
+use cinelock_contract::uploads::{PartChecksumView, PlanView};
 use cinelock_core::recording::{Recording, RecordingLimits};
 use cinelock_core::upload::{
     Event, GrowingPlan, GrowingSealer, Upload, UploadConfig, cut_short_plan, done_parts,
@@ -54,6 +54,9 @@ struct Options {
     asset_id: String,
     token: String,
     plan: PlanView,
+    /// The checksum the upload's parts carry (an answer from a server before it names none).
+    #[serde(default = "PartChecksumView::unnamed")]
+    part_checksum: PartChecksumView,
     recipient_public_key: String,
     /// 71 random bytes, kept by the page with the upload (see `upload`).
     seed: Vec<u8>,
@@ -75,6 +78,9 @@ struct FinishOptions {
     asset_id: String,
     token: String,
     plan: PlanView,
+    /// The checksum the upload's parts carry (see [`Options`]).
+    #[serde(default = "PartChecksumView::unnamed")]
+    part_checksum: PartChecksumView,
     /// ETags the page recorded, by part number.
     #[serde(default)]
     recorded: HashMap<String, String>,
@@ -160,9 +166,10 @@ fn growing_plan(plan: &PlanView) -> Result<GrowingPlan, SdkError> {
         .map_err(SdkError::from)
 }
 
-fn upload_config(max_parallel: Option<usize>) -> UploadConfig {
+fn upload_config(max_parallel: Option<usize>, part_checksum: PartChecksumView) -> UploadConfig {
     UploadConfig {
         max_parallel: max_parallel.unwrap_or(4).clamp(1, 16),
+        part_checksum: part_checksum.into(),
         ..UploadConfig::default()
     }
 }
@@ -224,7 +231,7 @@ pub fn start_recording(
         max_bytes: o.max_bytes,
     };
     let ids = (o.upload_id.clone(), o.asset_id.clone());
-    let config = upload_config(o.max_parallel);
+    let config = upload_config(o.max_parallel, o.part_checksum);
     let api = Api::new(&o.endpoint, o.upload_id.clone(), o.token.clone());
     let tx2 = tx.clone();
     let actual_mime = recorder.mime_type();
@@ -686,8 +693,12 @@ async fn finish_spooled(
         let api = Api::new(&o.endpoint, o.upload_id.clone(), o.token.clone());
         let listed = api.listed_parts().await?;
         let done = done_parts(&plan, &listed, &recorded);
-        let mut upload =
-            Upload::growing(growing, upload_config(None), platform::jitter_seed()?, done)?;
+        let mut upload = Upload::growing(
+            growing,
+            upload_config(None, o.part_checksum),
+            platform::jitter_seed()?,
+            done,
+        )?;
         upload.handle_available(now(), plan.plaintext_len(), true);
         let _up_tx = spawn_upload(api, book, o.asset_id.clone(), upload, cut_short, tx);
         let mut result = Err(SdkError::Aborted);

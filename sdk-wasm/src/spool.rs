@@ -22,7 +22,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
-use cinelock_core::upload::{Append, PartSpec};
+use cinelock_core::upload::{Append, ChecksumAlgorithm, PartChecksum, PartSpec};
 
 use crate::{SdkError, platform};
 
@@ -286,8 +286,12 @@ impl SpoolBook {
         Ok(written)
     }
 
-    /// Part `spec` as one Blob of its spooled pieces, with its SHA-256.
-    pub(crate) async fn part_body(&self, spec: &PartSpec) -> Result<(Blob, [u8; 32]), SdkError> {
+    /// Part `spec` as one Blob of its spooled pieces, with its `checksum`.
+    pub(crate) async fn part_body(
+        &self,
+        spec: &PartSpec,
+        checksum: ChecksumAlgorithm,
+    ) -> Result<(Blob, PartChecksum), SdkError> {
         let (names, tail) = {
             let state = self.state.borrow();
             let names: Vec<String> = state
@@ -333,8 +337,8 @@ impl SpoolBook {
             )));
         }
         let bytes = platform::read_blob(&blob).await?;
-        let sha256 = platform::sha256(&bytes).await?;
-        Ok((blob, sha256))
+        let checksum = platform::part_checksum(checksum, &bytes).await?;
+        Ok((blob, checksum))
     }
 
     /// The store has `part`: its pieces go unless it may still end the stream.

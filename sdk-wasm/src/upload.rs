@@ -14,10 +14,12 @@ use std::rc::Rc;
 
 use cinelock_contract::events::UploadEvent;
 use cinelock_contract::retryable_status;
-use cinelock_contract::uploads::{CompleteRequest, PlanView, SignRequest, SignedParts, UploadView};
+use cinelock_contract::uploads::{
+    CompleteRequest, PartChecksumView, PlanView, SignRequest, SignedParts, UploadView,
+};
 use cinelock_core::upload::{
-    Action, CompleteFailure, Event, ListedPart, PartSpec, PutFailure, SignedPart, Upload,
-    UploadConfig, done_parts,
+    Action, ChecksumAlgorithm, CompleteFailure, Event, ListedPart, PartChecksum, PartSpec,
+    PutFailure, SignedPart, Upload, UploadConfig, done_parts,
 };
 use cinelock_core::{HEADER_LEN, RecipientPublicKey, SEED_LEN, SealSeed};
 use futures_channel::mpsc::{UnboundedSender, unbounded};
@@ -46,6 +48,9 @@ struct Options {
     asset_id: String,
     token: String,
     plan: PlanView,
+    /// The checksum the upload's parts carry (an answer from a server before it names none).
+    #[serde(default = "PartChecksumView::unnamed")]
+    part_checksum: PartChecksumView,
     recipient_public_key: String,
     /// 71 random bytes (a plain array), kept by the page for resuming: the same seed reseals
     /// identical bytes, so a part sent again is the same part.
@@ -69,7 +74,7 @@ pub(crate) enum Msg {
         /// The buffer the part was sealed in, free again: the Blob holds a copy.
         spent: Option<Uint8Array>,
         len: u64,
-        sha256: [u8; 32],
+        checksum: PartChecksum,
     },
     SealFailed(SdkError),
     Signed(Vec<(SignedPart, Vec<(String, String)>)>),
@@ -180,6 +185,7 @@ pub fn start_upload(
     }
     let config = UploadConfig {
         max_parallel: o.max_parallel.unwrap_or(4).clamp(1, 16),
+        part_checksum: o.part_checksum.into(),
         ..UploadConfig::default()
     };
     let jitter_seed = platform::jitter_seed()?;
@@ -353,11 +359,11 @@ impl Driver {
                     body,
                     spent,
                     len,
-                    sha256,
+                    checksum,
                 } => {
                     self.spare.extend(spent);
                     self.parts.insert(number, body);
-                    upload.handle_sealed(t, number, sha256, len);
+                    upload.handle_sealed(t, number, checksum, len);
                 }
                 Msg::SealFailed(e) => {
                     upload.abort();
@@ -434,15 +440,19 @@ impl Driver {
         let tx = self.tx.clone();
         let api = self.api.clone();
         match action {
-            Action::Seal { number, spec } => {
+            Action::Seal {
+                number,
+                spec,
+                checksum,
+            } => {
                 let job = match (&self.source, sealing) {
                     (PartSource::File { file, .. }, Some(s)) => {
                         let (engine, header, file) =
                             (s.engine.clone(), s.header.clone(), file.clone());
                         let reuse = self.spare.pop();
                         futures_util::future::Either::Left(async move {
-                            let (bytes, sha256) =
-                                seal_part(&engine, &header, &file, &spec, reuse).await?;
+                            let (bytes, checksum) =
+                                seal_part(&engine, &header, &file, &spec, checksum, reuse).await?;
                             let len = u64::from(bytes.length());
                             // Sent as a Blob: the browser streams it to the network instead of
                             // copying an array on this thread at send() (about 30 ms per 8 MiB
@@ -451,27 +461,27 @@ impl Driver {
                             let body = Blob::new_with_u8_array_sequence(&Array::of1(&bytes))
                                 .map_err(platform_error)?;
                             let spent = Uint8Array::new(&bytes.buffer());
-                            Ok::<_, SdkError>((body, Some(spent), len, sha256))
+                            Ok::<_, SdkError>((body, Some(spent), len, checksum))
                         })
                     }
                     (PartSource::Spool(book), _) => {
                         let book = book.clone();
                         futures_util::future::Either::Right(async move {
-                            let (blob, sha256) = book.part_body(&spec).await?;
+                            let (blob, checksum) = book.part_body(&spec, checksum).await?;
                             let len = blob.size() as u64;
-                            Ok((blob, None, len, sha256))
+                            Ok((blob, None, len, checksum))
                         })
                     }
                     (PartSource::File { .. }, None) => unreachable!("files are sealed"),
                 };
                 spawn_local(async move {
                     let msg = match job.await {
-                        Ok((body, spent, len, sha256)) => Msg::Sealed {
+                        Ok((body, spent, len, checksum)) => Msg::Sealed {
                             number,
                             body,
                             spent,
                             len,
-                            sha256,
+                            checksum,
                         },
                         Err(e) => Msg::SealFailed(e),
                     };
@@ -559,14 +569,15 @@ impl Driver {
 }
 
 /// Reads and seals one part into `reuse` (the buffer of a part already sent) or a fresh buffer;
-/// returns the part's bytes with their SHA-256.
+/// returns the part's bytes with their `checksum`.
 async fn seal_part(
     engine: &Engine,
     header: &[u8; HEADER_LEN],
     file: &Blob,
     spec: &PartSpec,
+    checksum: ChecksumAlgorithm,
     reuse: Option<Uint8Array>,
-) -> Result<(Uint8Array, [u8; 32]), SdkError> {
+) -> Result<(Uint8Array, PartChecksum), SdkError> {
     let mut sink = Sink::reusing(reuse, spec.sealed_len())?;
     if spec.includes_header {
         sink.write(&Uint8Array::from(&header[..])).await?;
@@ -588,8 +599,8 @@ async fn seal_part(
     )
     .await?;
     let bytes: Uint8Array = sink.finish()?.unchecked_into();
-    let sha256 = platform::sha256(&bytes).await?;
-    Ok((bytes, sha256))
+    let checksum = platform::part_checksum(checksum, &bytes).await?;
+    Ok((bytes, checksum))
 }
 
 impl Api {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use cinelock_core::RecipientPublicKey;
 use cinelock_core::policy::Cidr;
+use cinelock_core::upload::ChecksumAlgorithm;
 use clap::{Args, Parser, Subcommand};
 
 use crate::AppError;
@@ -231,6 +232,11 @@ pub struct Config {
     /// part URLs past it are refused. Default 20 GiB (about 9 hours at 5 Mbit/s).
     #[arg(long, env = "CINELOCK_MAX_GROWING_BYTES", default_value_t = 20 << 30)]
     pub max_growing_bytes: u64,
+    /// The checksum new uploads' parts carry, which the store verifies: `crc32c` (the cheapest
+    /// for browser and store) or `sha256`, for a store that verifies no CRC32C. An upload keeps
+    /// the one it was created with.
+    #[arg(long, env = "CINELOCK_PART_CHECKSUM", default_value = "crc32c", value_parser = ["crc32c", "sha256"])]
+    pub part_checksum: String,
     /// Let webhook endpoints be on loopback or private addresses (default: refused, so a webhook
     /// cannot reach the server's own network). For development and tests.
     #[arg(long, env = "CINELOCK_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
@@ -344,6 +350,8 @@ pub struct Settings {
     pub play_session_ttl: Duration,
     pub password_hashes: usize,
     pub max_growing_bytes: u64,
+    /// The checksum new uploads' parts carry.
+    pub part_checksum: ChecksumAlgorithm,
     pub webhooks: WebhookSettings,
     pub analytics: AnalyticsSettings,
 }
@@ -394,6 +402,7 @@ impl std::fmt::Debug for Settings {
             .field("play_session_ttl", &self.play_session_ttl)
             .field("password_hashes", &self.password_hashes)
             .field("max_growing_bytes", &self.max_growing_bytes)
+            .field("part_checksum", &self.part_checksum)
             .field("webhooks", &self.webhooks)
             .field("analytics", &self.analytics)
             .finish()
@@ -619,6 +628,9 @@ impl Config {
         if self.max_growing_bytes == 0 {
             return bad("CINELOCK_MAX_GROWING_BYTES must be at least 1".into());
         }
+        let Some(part_checksum) = ChecksumAlgorithm::parse(&self.part_checksum) else {
+            return bad("CINELOCK_PART_CHECKSUM must be crc32c or sha256".into());
+        };
         let transcodes = role == Role::Worker || self.workers > 0;
         let worker = if transcodes {
             let (Some(sk_file), Some(kek)) = (&self.worker_secret_key_file, &kek) else {
@@ -720,6 +732,7 @@ impl Config {
             play_session_ttl: Duration::from_secs(self.play_session_ttl),
             password_hashes,
             max_growing_bytes: self.max_growing_bytes,
+            part_checksum,
             webhooks: WebhookSettings {
                 allow_private: self.webhook_allow_private,
                 retry_base_ms: self.webhook_retry_base_ms.max(1),

@@ -17,9 +17,10 @@
 //!   for the object, as NoSuchUpload does.
 //!
 //! Two gaps are closed here, by [`Store`] in front of s3s-fs:
-//! - s3s-fs stores an UploadPart without checking its `x-amz-checksum-sha256`, and checks a
-//!   PutObject's only after writing it (a mismatching body is refused yet replaces the object).
-//!   The store checks the SHA-256 first and refuses a mismatch with BadDigest, storing nothing,
+//! - s3s-fs stores an UploadPart without checking its `x-amz-checksum-crc32c` or
+//!   `x-amz-checksum-sha256`, and checks a PutObject's only after writing it (a mismatching
+//!   body is refused yet replaces the object). The store checks the checksum first and refuses
+//!   a mismatch with BadDigest, storing nothing,
 //!   as a real store does; the browser then sends the part again. (It holds the part in memory
 //!   for that: parts are the plan's size, 8 MiB by default.)
 //! - s3s-fs answers UploadPart, CompleteMultipartUpload and AbortMultipartUpload of an upload
@@ -42,6 +43,8 @@ use s3s::service::{S3Service, S3ServiceBuilder};
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 use tower_http::cors::{AllowHeaders, CorsLayer};
 
+use cinelock_core::upload::{ChecksumAlgorithm, PartChecksum};
+
 use crate::AppError;
 use crate::config::{EmbeddedS3Settings, Settings, StorageSettings};
 
@@ -49,26 +52,53 @@ use crate::config::{EmbeddedS3Settings, Settings, StorageSettings};
 /// where it says AccessDenied (see the module docs).
 struct Store(s3s_fs::FileSystem);
 
-/// Reads `body` whole and checks it against the base64 SHA-256 the request was signed with;
-/// gives back a body with the same bytes.
-async fn verified(body: Option<StreamingBlob>, expected: &str) -> S3Result<StreamingBlob> {
+/// The checksum a request carries (signed, for the SDK's URLs): CRC32C or SHA-256, the
+/// algorithms uploads use. A header that is not base64 of the algorithm's length is refused.
+fn carried(crc32c: &Option<String>, sha256: &Option<String>) -> S3Result<Option<PartChecksum>> {
     use base64::Engine as _;
+    let Some((algorithm, b64)) = [
+        (ChecksumAlgorithm::Crc32c, crc32c),
+        (ChecksumAlgorithm::Sha256, sha256),
+    ]
+    .into_iter()
+    .find_map(|(a, v)| v.as_ref().map(|v| (a, v))) else {
+        return Ok(None);
+    };
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .ok()
+        .and_then(|b| PartChecksum::from_bytes(algorithm, &b))
+        .map(Some)
+        .ok_or_else(|| {
+            S3Error::with_message(
+                S3ErrorCode::InvalidDigest,
+                format!(
+                    "{} is not a {} checksum",
+                    algorithm.header(),
+                    algorithm.name()
+                ),
+            )
+        })
+}
+
+/// Reads `body` whole and checks it against the checksum the request was signed with; gives
+/// back a body with the same bytes.
+async fn verified(body: Option<StreamingBlob>, expected: PartChecksum) -> S3Result<StreamingBlob> {
     use futures::TryStreamExt;
-    use sha2::Digest;
     let body = body.ok_or_else(|| S3Error::new(S3ErrorCode::IncompleteBody))?;
     let chunks: Vec<bytes::Bytes> = body
         .try_collect()
         .await
         .map_err(|_| S3Error::new(S3ErrorCode::IncompleteBody))?;
-    let mut hash = sha2::Sha256::new();
+    let algorithm = expected.algorithm();
+    let mut hash = algorithm.hasher();
     for c in &chunks {
         hash.update(c);
     }
-    let actual = base64::engine::general_purpose::STANDARD.encode(hash.finalize());
-    if actual != expected {
+    if hash.finish() != expected {
         return Err(S3Error::with_message(
             S3ErrorCode::BadDigest,
-            "the body does not match x-amz-checksum-sha256",
+            format!("the body does not match {}", algorithm.header()),
         ));
     }
     Ok(StreamingBlob::from(s3s::Body::from(bytes::Bytes::from(
@@ -119,15 +149,15 @@ store_impl! {
     list_parts(ListPartsInput) -> ListPartsOutput;
     @rest
     async fn put_object(&self, mut req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
-        if let Some(expected) = req.input.checksum_sha256.clone() {
-            req.input.body = Some(verified(req.input.body.take(), &expected).await?);
+        if let Some(expected) = carried(&req.input.checksum_crc32c, &req.input.checksum_sha256)? {
+            req.input.body = Some(verified(req.input.body.take(), expected).await?);
         }
         self.0.put_object(req).await
     }
 
     async fn upload_part(&self, mut req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
-        if let Some(expected) = req.input.checksum_sha256.clone() {
-            req.input.body = Some(verified(req.input.body.take(), &expected).await?);
+        if let Some(expected) = carried(&req.input.checksum_crc32c, &req.input.checksum_sha256)? {
+            req.input.body = Some(verified(req.input.body.take(), expected).await?);
         }
         self.0.upload_part(req).await.map_err(no_such_upload)
     }

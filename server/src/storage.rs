@@ -19,6 +19,10 @@ use aws_sdk_s3::types::{
     ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, CorsConfiguration, CorsRule,
 };
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use cinelock_core::upload::{ChecksumAlgorithm as PartChecksumAlgorithm, PartChecksum};
+
 use crate::AppError;
 use crate::config::StorageSettings;
 use crate::presign::GetSigner;
@@ -51,7 +55,8 @@ pub use cinelock_contract::uploads::ListedPartView as ListedPart;
 pub struct FinishedPart {
     pub number: u32,
     pub etag: String,
-    pub sha256_b64: String,
+    /// What its URL was signed for: the store repeats the check.
+    pub checksum: PartChecksum,
 }
 
 /// The bucket sealed uploads go to.
@@ -107,15 +112,23 @@ impl Storage {
         }
     }
 
-    /// Starts a multipart upload whose parts carry SHA-256 checksums.
-    pub async fn create_upload(&self, key: &str) -> Result<String, AppError> {
+    /// Starts a multipart upload whose parts carry `checksum`s.
+    pub async fn create_upload(
+        &self,
+        key: &str,
+        checksum: PartChecksumAlgorithm,
+    ) -> Result<String, AppError> {
+        let algorithm = match checksum {
+            PartChecksumAlgorithm::Crc32c => ChecksumAlgorithm::Crc32C,
+            PartChecksumAlgorithm::Sha256 => ChecksumAlgorithm::Sha256,
+        };
         let out = self
             .client
             .create_multipart_upload()
             .bucket(&self.bucket)
             .key(key)
             .content_type("application/vnd.cinelock.sealed")
-            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .checksum_algorithm(algorithm)
             .send()
             .await
             .map_err(|e| storage_error("CreateMultipartUpload", e))?;
@@ -131,7 +144,7 @@ impl Storage {
         key: &str,
         upload_id: &str,
         number: u32,
-        sha256_b64: &str,
+        checksum: &PartChecksum,
         size: u64,
         ttl: Duration,
     ) -> Result<SignedPart, AppError> {
@@ -140,15 +153,20 @@ impl Storage {
             .expires_in(ttl)
             .build()
             .map_err(|e| AppError::Storage(format!("presigning config: {e}")))?;
-        let presigned = self
+        let b64 = STANDARD.encode(checksum.as_bytes());
+        let request = self
             .client
             .upload_part()
             .bucket(&self.bucket)
             .key(key)
             .upload_id(upload_id)
             .part_number(number as i32)
-            .content_length(size as i64)
-            .checksum_sha256(sha256_b64)
+            .content_length(size as i64);
+        let request = match checksum {
+            PartChecksum::Crc32c(_) => request.checksum_crc32_c(b64),
+            PartChecksum::Sha256(_) => request.checksum_sha256(b64),
+        };
+        let presigned = request
             .presigned(config)
             .await
             .map_err(|e| storage_error("presign UploadPart", e))?;
@@ -220,11 +238,15 @@ impl Storage {
                 parts
                     .iter()
                     .map(|p| {
-                        CompletedPart::builder()
+                        let part = CompletedPart::builder()
                             .part_number(p.number as i32)
-                            .e_tag(&p.etag)
-                            .checksum_sha256(&p.sha256_b64)
-                            .build()
+                            .e_tag(&p.etag);
+                        let b64 = STANDARD.encode(p.checksum.as_bytes());
+                        match p.checksum {
+                            PartChecksum::Crc32c(_) => part.checksum_crc32_c(b64),
+                            PartChecksum::Sha256(_) => part.checksum_sha256(b64),
+                        }
+                        .build()
                     })
                     .collect(),
             ))

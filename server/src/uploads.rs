@@ -17,7 +17,8 @@ use cinelock_contract::uploads::{
 use cinelock_contract::webhooks::{WebhookData, WebhookEventType};
 use cinelock_core::DEFAULT_CHUNK_SIZE;
 use cinelock_core::upload::{
-    DEFAULT_PART_SIZE, GrowingPlan, MAX_PART_SIZE, MIN_PART_SIZE, PartPlan, PartSpec,
+    ChecksumAlgorithm, DEFAULT_PART_SIZE, GrowingPlan, MAX_PART_SIZE, MIN_PART_SIZE, PartChecksum,
+    PartPlan, PartSpec,
 };
 
 use crate::AppError;
@@ -93,6 +94,7 @@ struct UploadRecord {
     chunks_per_part: i64,
     growing: i64,
     max_len: i64,
+    part_checksum: String,
 }
 
 /// An upload, checked.
@@ -105,12 +107,14 @@ struct UploadRow {
     status: UploadStatus,
     owner: String,
     plan: StoredPlan,
+    part_checksum: ChecksumAlgorithm,
 }
 
 async fn load(state: &AppState, id: &str) -> Result<UploadRow, AppError> {
     let row: Option<UploadRecord> = sqlx::query_as(
         "SELECT u.id, u.asset_id, u.s3_upload_id, u.object_key, u.status, a.api_key_id AS owner, \
-                u.plaintext_len, u.chunk_size, u.chunks_per_part, u.growing, u.max_len \
+                u.plaintext_len, u.chunk_size, u.chunks_per_part, u.growing, u.max_len, \
+                u.part_checksum \
          FROM uploads u JOIN assets a ON a.id = u.asset_id WHERE u.id = $1",
     )
     .bind(id)
@@ -119,6 +123,9 @@ async fn load(state: &AppState, id: &str) -> Result<UploadRow, AppError> {
     let r = row.ok_or(AppError::UnknownUpload)?;
     let status = UploadStatus::parse(&r.status)
         .ok_or_else(|| AppError::Database(format!("unknown upload status {:?}", r.status)))?;
+    let part_checksum = ChecksumAlgorithm::parse(&r.part_checksum).ok_or_else(|| {
+        AppError::Database(format!("unknown part checksum {:?}", r.part_checksum))
+    })?;
     let stored = |e: cinelock_core::Error| AppError::Database(format!("stored plan invalid: {e}"));
     let plan = if r.growing != 0 {
         StoredPlan::Growing {
@@ -144,6 +151,7 @@ async fn load(state: &AppState, id: &str) -> Result<UploadRow, AppError> {
         status,
         owner: r.owner,
         plan,
+        part_checksum,
     })
 }
 
@@ -313,7 +321,8 @@ pub async fn create(
     let asset_id = uuid::Uuid::new_v4().to_string();
     let upload_id = uuid::Uuid::new_v4().to_string();
     let object_key = format!("assets/{asset_id}/source.cnlk");
-    let s3_upload_id = storage.create_upload(&object_key).await?;
+    let part_checksum = state.settings().part_checksum;
+    let s3_upload_id = storage.create_upload(&object_key, part_checksum).await?;
     let now = now_ms();
     let mut tx = state.db().begin().await?;
     sqlx::query(
@@ -333,8 +342,8 @@ pub async fn create(
     .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "INSERT INTO uploads (id, asset_id, s3_upload_id, object_key, plaintext_len, chunk_size, chunks_per_part, status, created_at, updated_at, growing, max_len) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $8, $9, $10)",
+        "INSERT INTO uploads (id, asset_id, s3_upload_id, object_key, plaintext_len, chunk_size, chunks_per_part, status, created_at, updated_at, growing, max_len, part_checksum) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $8, $9, $10, $11)",
     )
     .bind(&upload_id)
     .bind(&asset_id)
@@ -346,6 +355,7 @@ pub async fn create(
     .bind(now)
     .bind(i64::from(growing))
     .bind(max_len as i64)
+    .bind(part_checksum.name())
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -367,6 +377,7 @@ pub async fn create(
             token,
             token_expires_at: expires,
             plan: plan.view(),
+            part_checksum: part_checksum.into(),
             recipient: RecipientView {
                 public_key: hex::encode(worker.to_bytes()),
                 key_id: worker.key_id().to_string(),
@@ -403,23 +414,22 @@ pub async fn sign(
     let ttl = state.settings().part_url_ttl;
     let now = now_ms();
     let mut out = Vec::with_capacity(req.parts.len());
+    let mut checked = Vec::with_capacity(req.parts.len());
     for p in &req.parts {
         check_part_size(&upload.plan, p.number, p.size)?;
-        if STANDARD.decode(&p.sha256).map(|d| d.len()) != Ok(32) {
-            return Err(AppError::bad(
-                ApiErrorCode::InvalidChecksum,
-                format!("part {}: sha256 must be 32 bytes in base64", p.number),
-            ));
-        }
+        let checksum = p
+            .checksum(upload.part_checksum)
+            .map_err(|message| AppError::bad(ApiErrorCode::InvalidChecksum, message))?;
+        checked.push((p, checksum));
     }
-    for p in &req.parts {
+    for (p, checksum) in checked {
         sqlx::query(
-            "INSERT INTO upload_parts (upload_id, number, sha256, size, signed_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (upload_id, number) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, signed_at = excluded.signed_at",
+            "INSERT INTO upload_parts (upload_id, number, checksum, size, signed_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (upload_id, number) DO UPDATE SET checksum = excluded.checksum, size = excluded.size, signed_at = excluded.signed_at",
         )
         .bind(&upload.id)
         .bind(i64::from(p.number))
-        .bind(&p.sha256)
+        .bind(STANDARD.encode(checksum.as_bytes()))
         .bind(p.size as i64)
         .bind(now)
         .execute(state.db())
@@ -429,7 +439,7 @@ pub async fn sign(
                 &upload.object_key,
                 &upload.s3_upload_id,
                 p.number,
-                &p.sha256,
+                &checksum,
                 p.size,
                 ttl,
             )
@@ -482,6 +492,7 @@ pub async fn show(
         asset_id: upload.asset_id,
         status: upload.status,
         plan: upload.plan.view(),
+        part_checksum: upload.part_checksum.into(),
         parts,
         asset,
     }))
@@ -549,8 +560,8 @@ pub async fn complete(
             "complete must list every part 1..=n exactly once",
         ));
     }
-    let checksums: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT number, sha256 FROM upload_parts WHERE upload_id = $1 ORDER BY number",
+    let checksums: Vec<SignedChecksum> = sqlx::query_as(
+        "SELECT number, checksum FROM upload_parts WHERE upload_id = $1 ORDER BY number",
     )
     .bind(&upload.id)
     .fetch_all(state.db())
@@ -565,20 +576,26 @@ pub async fn complete(
                 format!("part {}: ETag differs from the store's", p.number),
             ));
         }
-        let sha = checksums
+        let signed = checksums
             .iter()
-            .find(|(n, _)| *n == i64::from(p.number))
-            .map(|(_, s)| s.clone())
+            .find(|c| c.number == i64::from(p.number))
             .ok_or_else(|| {
                 AppError::bad(
                     ApiErrorCode::MissingPart,
                     format!("part {} was never signed", p.number),
                 )
             })?;
+        let checksum = STANDARD
+            .decode(&signed.checksum)
+            .ok()
+            .and_then(|b| PartChecksum::from_bytes(upload.part_checksum, &b))
+            .ok_or_else(|| {
+                AppError::Database(format!("part {}: stored checksum invalid", p.number))
+            })?;
         finished.push(FinishedPart {
             number: p.number,
             etag: p.etag.clone(),
-            sha256_b64: sha,
+            checksum,
         });
     }
     let done_now = storage
@@ -593,6 +610,13 @@ pub async fn complete(
     }
     completed(&state, &upload, &plan, req.cut_short).await?;
     Ok(done())
+}
+
+/// A part's checksum as signed, base64.
+#[derive(Debug, sqlx::FromRow)]
+struct SignedChecksum {
+    number: i64,
+    checksum: String,
 }
 
 fn gone_from_store() -> AppError {

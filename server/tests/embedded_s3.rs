@@ -14,7 +14,7 @@ use cinelock_core::{RecipientPublicKey, RecipientSecretKey, SEED_LEN, SealSeed, 
 use serde_json::{Value, json};
 use support::process::{api_url, server, start};
 use support::{
-    Db, Store, b64sha, call, code, complete_at_the_store_only, complete_one, create, env, env_with,
+    Db, Store, b64crc, call, code, complete_at_the_store_only, complete_one, create, env, env_with,
     get_object, part_bytes, put, s3_client, sealed_round_trip, sign, signed_put, store_ids,
     upload_all, upload_call,
 };
@@ -39,7 +39,7 @@ async fn the_embedded_store_answers_cors_for_the_allowed_origins_only() {
             .header("access-control-request-method", "PUT")
             .header(
                 "access-control-request-headers",
-                "x-amz-checksum-sha256,x-amz-sdk-checksum-algorithm",
+                "x-amz-checksum-crc32c,x-amz-sdk-checksum-algorithm",
             )
             .send()
     };
@@ -50,7 +50,7 @@ async fn the_embedded_store_answers_cors_for_the_allowed_origins_only() {
     let methods = h["access-control-allow-methods"].to_str().unwrap();
     assert!(methods.contains("PUT"), "{methods}");
     let headers = h["access-control-allow-headers"].to_str().unwrap();
-    assert!(headers.contains("x-amz-checksum-sha256"), "{headers}");
+    assert!(headers.contains("x-amz-checksum-crc32c"), "{headers}");
     // The real PUT from the page: allowed, and the ETag readable by the page's script.
     let mut put = client
         .put(url)
@@ -237,7 +237,7 @@ async fn a_body_that_does_not_match_its_signed_checksum_is_refused_and_not_store
         .put_object()
         .bucket(&s.bucket)
         .key(key)
-        .checksum_sha256(b64sha(b"first"))
+        .checksum_crc32_c(b64crc(b"first"))
         .body(ByteStream::from_static(b"first"))
         .send()
         .await
@@ -246,7 +246,7 @@ async fn a_body_that_does_not_match_its_signed_checksum_is_refused_and_not_store
         .put_object()
         .bucket(&s.bucket)
         .key(key)
-        .checksum_sha256(b64sha(b"expected"))
+        .checksum_crc32_c(b64crc(b"expected"))
         .body(ByteStream::from_static(b"different"))
         .send()
         .await
@@ -604,7 +604,7 @@ async fn the_server_binary_serves_uploads_from_the_embedded_store() {
     let signed: Value = http
         .post(format!("{api}/v1/uploads/{id}/sign"))
         .bearer_auth(token)
-        .json(&json!({"parts": [{"number": 1, "sha256": b64sha(&sealed), "size": sealed.len()}]}))
+        .json(&json!({"parts": [{"number": 1, "crc32c": b64crc(&sealed), "size": sealed.len()}]}))
         .send()
         .await
         .unwrap()

@@ -9,10 +9,11 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use cinelock_core::RecipientSecretKey;
+use cinelock_core::upload::ChecksumAlgorithm;
 use cinelock_server::{Storage, app, auth, now_ms, uploads};
 use serde_json::json;
 use support::{
-    Db, Store, b64sha, call, code, complete_at_the_store_only, complete_one, create, env,
+    Db, Store, b64crc, call, code, complete_at_the_store_only, complete_one, create, env, env_with,
     on_each_database, part_bytes, put, sealed_round_trip, sign, signed_put, store_ids, try_put,
     upload_call,
 };
@@ -51,6 +52,67 @@ async fn garage_rejects_a_part_whose_bytes_do_not_match_the_signed_checksum() {
     assert_eq!(put(&signed, part_bytes(&c, 1).to_vec()).await.status(), 200);
 }
 
+fn b64sha(data: &[u8]) -> String {
+    use base64::Engine as _;
+    let sha = ChecksumAlgorithm::Sha256.checksum(data);
+    base64::engine::general_purpose::STANDARD.encode(sha.as_bytes())
+}
+
+/// An upload whose parts carry SHA-256 says so, its parts are signed for SHA-256 and only
+/// SHA-256, the store refuses a damaged part, and it completes.
+async fn sha256_parts_are_signed_checked_and_completed(env: &support::Env, c: &support::Created) {
+    let (st, v) = upload_call(env, c, "GET").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["part_checksum"], "sha256");
+    let body = part_bytes(c, 1);
+    let sign_uri = format!("/v1/uploads/{}/sign", c.id);
+    let crc = json!({"parts": [{"number": 1, "crc32c": b64crc(body), "size": body.len()}]});
+    let (st, v) = call(&env.state, "POST", &sign_uri, Some(&c.token), Some(crc)).await;
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::BAD_REQUEST, "invalid_checksum")
+    );
+    let sha = json!({"parts": [{"number": 1, "sha256": b64sha(body), "size": body.len()}]});
+    let (st, v) = call(&env.state, "POST", &sign_uri, Some(&c.token), Some(sha)).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let signed = v["parts"][0].clone();
+    assert!(
+        signed["headers"]
+            .as_object()
+            .unwrap()
+            .contains_key("x-amz-checksum-sha256")
+    );
+    let mut corrupted = body.to_vec();
+    corrupted[1000] ^= 1;
+    assert_eq!(put(&signed, corrupted).await.status(), 400);
+    let res = put(&signed, body.to_vec()).await;
+    assert_eq!(res.status(), 200);
+    let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+    let (st, v) = complete_one(env, c, &etag).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+}
+
+#[tokio::test]
+async fn a_server_set_to_sha256_creates_uploads_whose_parts_carry_it() {
+    let env = env_with(Store::Garage, Db::Sqlite, &["--part-checksum", "sha256"]).await;
+    let c = create(&env, 6 * 1024 * 1024).await;
+    sha256_parts_are_signed_checked_and_completed(&env, &c).await;
+}
+
+#[tokio::test]
+async fn an_upload_created_before_crc32c_keeps_sha256() {
+    // What migration 0012 leaves an upload that was open across it (its column's default).
+    let env = env(Store::Embedded, Db::Sqlite).await;
+    let c = create(&env, 6 * 1024 * 1024).await;
+    sqlx::query("UPDATE uploads SET part_checksum = $1 WHERE id = $2")
+        .bind(ChecksumAlgorithm::Sha256.name())
+        .bind(&c.id)
+        .execute(env.state.db())
+        .await
+        .unwrap();
+    sha256_parts_are_signed_checked_and_completed(&env, &c).await;
+}
+
 #[tokio::test]
 async fn an_expired_part_url_is_refused_by_garage() {
     let env = env(Store::Garage, Db::Sqlite).await;
@@ -63,7 +125,7 @@ async fn an_expired_part_url_is_refused_by_garage() {
             &key,
             &s3id,
             1,
-            &b64sha(&body),
+            &ChecksumAlgorithm::Crc32c.checksum(&body),
             body.len() as u64,
             Duration::from_secs(1),
         )
@@ -99,7 +161,7 @@ async fn every_endpoint_denies_bad_credentials_and_bad_input(db: Db) {
     let other = create(&env, 100).await;
     let sign_uri = format!("/v1/uploads/{}/sign", c.id);
     let body = part_bytes(&c, 1);
-    let good = json!({"parts": [{"number": 1, "sha256": b64sha(body), "size": body.len()}]});
+    let good = json!({"parts": [{"number": 1, "crc32c": b64crc(body), "size": body.len()}]});
     let s = &env.state;
 
     // Creating: API key required, with the write scope, and a sane body.
@@ -174,7 +236,7 @@ async fn every_endpoint_denies_bad_credentials_and_bad_input(db: Db) {
         .unwrap();
     let res = app(s.clone()).oneshot(req).await.unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    let huge = json!({"parts": (0..5000).map(|n| json!({"number": n, "sha256": "x".repeat(44), "size": 1})).collect::<Vec<_>>()});
+    let huge = json!({"parts": (0..5000).map(|n| json!({"number": n, "crc32c": "x".repeat(8), "size": 1})).collect::<Vec<_>>()});
     let (st, v) = call(s, "POST", &sign_uri, Some(&c.token), Some(huge)).await;
     assert_eq!(
         (st, code(&v)),
@@ -213,19 +275,36 @@ async fn every_endpoint_denies_bad_credentials_and_bad_input(db: Db) {
     // Bad sign bodies, each with the code that names the problem.
     let bad_bodies = [
         (
-            json!({"parts": [{"number": 3, "sha256": b64sha(b"x"), "size": 10}]}),
+            json!({"parts": [{"number": 3, "crc32c": b64crc(b"x"), "size": 10}]}),
             "part_out_of_range",
         ),
         (
-            json!({"parts": [{"number": 0, "sha256": b64sha(b"x"), "size": 10}]}),
+            json!({"parts": [{"number": 0, "crc32c": b64crc(b"x"), "size": 10}]}),
             "part_out_of_range",
         ),
         (
-            json!({"parts": [{"number": 1, "sha256": b64sha(body), "size": body.len() - 1}]}),
+            json!({"parts": [{"number": 1, "crc32c": b64crc(body), "size": body.len() - 1}]}),
             "part_size",
         ),
         (
-            json!({"parts": [{"number": 1, "sha256": "not base64!", "size": body.len()}]}),
+            json!({"parts": [{"number": 1, "crc32c": "not base64!", "size": body.len()}]}),
+            "invalid_checksum",
+        ),
+        (
+            json!({"parts": [{"number": 1, "crc32c": b64crc(b"x")[..4], "size": body.len()}]}),
+            "invalid_checksum",
+        ),
+        // The upload's parts carry CRC32C: a SHA-256 alone, or with it, is refused.
+        (
+            json!({"parts": [{"number": 1, "sha256": b64sha(body), "size": body.len()}]}),
+            "invalid_checksum",
+        ),
+        (
+            json!({"parts": [{"number": 1, "crc32c": b64crc(body), "sha256": b64sha(body), "size": body.len()}]}),
+            "invalid_checksum",
+        ),
+        (
+            json!({"parts": [{"number": 1, "size": body.len()}]}),
             "invalid_checksum",
         ),
         (json!({"parts": []}), "batch_size"),
@@ -713,7 +792,7 @@ async fn sign_as(
     number: u32,
     size: usize,
 ) -> (StatusCode, serde_json::Value) {
-    let body = json!({"parts": [{"number": number, "sha256": b64sha(b"x"), "size": size}]});
+    let body = json!({"parts": [{"number": number, "crc32c": b64crc(b"x"), "size": size}]});
     let uri = format!("/v1/uploads/{}/sign", c.id);
     call(s, "POST", &uri, Some(&c.token), Some(body)).await
 }

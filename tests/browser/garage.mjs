@@ -47,12 +47,15 @@ export async function startGarage() {
  * answer 503 SlowDown, half cut the connection mid-request. It counts every part PUT by number,
  * and counts successes, so tests can check what was sent again.
  */
-export async function startFaultProxy(target, { failRate = 0, seed = 1 } = {}) {
+export async function startFaultProxy(target, { failRate = 0, seed = 1, damage = [] } = {}) {
   const t = new URL(target);
   let state = seed >>> 0 || 1;
   const rand = () => { state ^= state << 13; state >>>= 0; state ^= state >>> 17; state ^= state << 5; state >>>= 0; return state / 2 ** 32; };
   // `log`: every part PUT with its time (ms since the epoch); `down`: every request is cut.
-  const stats = { puts: new Map(), ok: new Map(), injected: 0, failRate, log: [], down: false };
+  // `damage`: parts whose first PUT reaches the store with one bit flipped (`damaged` counts
+  // them); `checksums`: the x-amz-checksum-* headers the part PUTs carried.
+  const toDamage = new Set(damage.map(String));
+  const stats = { puts: new Map(), ok: new Map(), injected: 0, failRate, log: [], down: false, damaged: 0, checksums: new Set(), statuses: [] };
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, "http://x");
     const part = req.method === "PUT" ? url.searchParams.get("partNumber") : null;
@@ -63,6 +66,7 @@ export async function startFaultProxy(target, { failRate = 0, seed = 1 } = {}) {
     }
     if (part) stats.puts.set(part, (stats.puts.get(part) ?? 0) + 1);
     if (part) stats.log.push({ part: Number(part), at: Date.now() });
+    if (part) for (const h of Object.keys(req.headers)) if (h.startsWith("x-amz-checksum-")) stats.checksums.add(h);
     if (part && rand() < stats.failRate) {
       stats.injected++;
       if (rand() < 0.5) {
@@ -78,10 +82,23 @@ export async function startFaultProxy(target, { failRate = 0, seed = 1 } = {}) {
     }
     const upstream = http.request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
       if (part && up.statusCode === 200) stats.ok.set(part, (stats.ok.get(part) ?? 0) + 1);
+      if (part) stats.statuses.push({ part: Number(part), status: up.statusCode });
       res.writeHead(up.statusCode, up.headers);
       up.pipe(res);
     });
     upstream.on("error", () => res.destroy());
+    if (part && toDamage.delete(part)) {
+      // Damaged on the way: the same length, one bit different in the middle.
+      const chunks = [];
+      req.on("data", (c) => chunks.push(c));
+      req.on("end", () => {
+        const body = Buffer.concat(chunks);
+        body[body.length >> 1] ^= 1;
+        stats.damaged++;
+        upstream.end(body);
+      });
+      return;
+    }
     req.pipe(upstream);
   });
   const port = await freePort();

@@ -214,6 +214,33 @@ test("with 20% of part PUTs failing or cut, the upload still completes with exac
   }
 });
 
+test("a part damaged on its way to the store is refused for its CRC32C and sealed and sent again; the upload completes with exact bytes", async () => {
+  const proxy = await startFaultProxy(garage.endpoint, { damage: [2] });
+  try {
+    const server = await serverFor(proxy.endpoint);
+    const size = 12 * MiB + 3;
+    const created = await createUpload(server, size, { part_size: 5 * MiB });
+    assert.equal(created.part_checksum, "crc32c");
+    assert.equal(created.plan.part_count, 3);
+    const page = await newPage();
+    await page.goto(server.url);
+    const r = await uploadInPage(page, server, created, { size, seed: 13 });
+    assert.ok(r.events.includes("completed"), r.events.join(","));
+    assert.equal(proxy.stats.damaged, 1);
+    // Every part PUT carried the CRC32C its URL was signed for, and nothing else.
+    assert.deepEqual([...proxy.stats.checksums], ["x-amz-checksum-crc32c"]);
+    // The store refused the damaged part, and took it when it came again.
+    const part2 = proxy.stats.statuses.filter((s) => s.part === 2).map((s) => s.status);
+    assert.deepEqual(part2, [400, 200]);
+    assert.ok(r.events.includes("retrying"), r.events.join(","));
+    const { plain } = fetchAndOpen(created.asset_id);
+    assert.ok(plain.equals(fill(Buffer.alloc(size), 13)));
+    await page.close();
+  } finally {
+    await proxy.stop();
+  }
+});
+
 test("progress counts bytes as they go; pause aborts the PUTs out (sent again on resume); abort ends the upload and the server aborts it", async () => {
   const proxy = await startFaultProxy(garage.endpoint);
   try {

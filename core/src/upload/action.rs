@@ -8,6 +8,7 @@ use core::fmt;
 
 use crate::store::Refusal;
 
+use super::checksum::{ChecksumAlgorithm, PartChecksum};
 use super::plan::PartSpec;
 
 /// Work the driver must do.
@@ -28,8 +29,10 @@ pub enum Action {
         number: u32,
         /// Which chunks, and whether the header leads.
         spec: PartSpec,
+        /// The checksum to report with the sealed bytes (the upload's).
+        checksum: ChecksumAlgorithm,
     },
-    /// PUT the sealed part to `url` with `x-amz-checksum-sha256: base64(sha256)`, then report
+    /// PUT the sealed part to `url` with the headers its URL was signed with (the checksum), then report
     /// [`Upload::handle_put_result`](super::Upload::handle_put_result) with this `attempt`.
     Put {
         /// Part number.
@@ -38,8 +41,8 @@ pub enum Action {
         attempt: u32,
         /// Presigned URL (a secret).
         url: String,
-        /// SHA-256 of the sealed part, as reported when it was sealed.
-        sha256: [u8; 32],
+        /// Checksum of the sealed part, as reported when it was sealed.
+        checksum: PartChecksum,
         /// Sealed bytes in the part.
         len: u64,
     },
@@ -68,10 +71,15 @@ impl fmt::Debug for Action {
                 .debug_struct("RequestSignatures")
                 .field("parts", parts)
                 .finish(),
-            Action::Seal { number, spec } => f
+            Action::Seal {
+                number,
+                spec,
+                checksum,
+            } => f
                 .debug_struct("Seal")
                 .field("number", number)
                 .field("spec", spec)
+                .field("checksum", checksum)
                 .finish(),
             Action::Put {
                 number,
@@ -130,7 +138,7 @@ pub enum PutFailure {
     /// The store says the signature expired (AWS: 403 "Request has expired"; Garage: 400 "Date
     /// is too old"). The engine signs the part again.
     Expired,
-    /// The store's SHA-256 of the body differs from the checksum header: the bytes were damaged
+    /// The store's checksum of the body differs from the checksum header: the bytes were damaged
     /// on the way (or in memory). The engine has the part sealed again.
     BadDigest,
 }

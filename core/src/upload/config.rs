@@ -26,13 +26,16 @@ pub struct UploadConfig {
     pub url_refresh_margin_ms: u64,
     /// Window over which the progress rate is measured.
     pub rate_window_ms: u64,
-    /// The presigned URLs sign each part's `x-amz-checksum-sha256`, as AWS S3 requires (it
+    /// The presigned URLs sign each part's `x-amz-checksum-*` header, as AWS S3 requires (it
     /// refuses unsigned `x-amz-*` headers on presigned requests: 403 `HeadersNotSigned`).
     /// Signatures are then asked for only once a part is sealed, and the driver sends the
     /// server each part's checksum and length from
     /// [`Upload::part_checksum`](super::Upload::part_checksum). A URL then serves only bytes
     /// with the checksum it was signed for.
     pub checksum_in_signature: bool,
+    /// The checksum parts are sealed with: the upload's, as the server created it (S3 takes
+    /// only that algorithm's parts). [`Action::Seal`](super::Action::Seal) names it.
+    pub part_checksum: super::ChecksumAlgorithm,
 }
 
 impl Default for UploadConfig {
@@ -47,9 +50,10 @@ impl Default for UploadConfig {
             sign_batch: 8,
             url_refresh_margin_ms: 30_000,
             rate_window_ms: 5_000,
-            // Real stores (AWS, Garage) verify a part's x-amz-checksum-sha256 only when the
+            // Real stores (AWS, Garage) verify a part's x-amz-checksum-* header only when the
             // signature covers it, so URLs are signed for sealed parts by default.
             checksum_in_signature: true,
+            part_checksum: super::ChecksumAlgorithm::default(),
         }
     }
 }

@@ -8,6 +8,7 @@
 use std::collections::VecDeque;
 
 use super::action::{Action, CompleteFailure, PutFailure, SignedPart};
+use super::checksum::PartChecksum;
 use super::config::UploadConfig;
 use super::event::{Event, Progress, RetryReason, UploadState};
 use super::growing::GrowingPlan;
@@ -254,14 +255,14 @@ impl Upload {
         self.done_count
     }
 
-    /// SHA-256 and length of part `number` while it is sealed and held: what the server must
+    /// Checksum and length of part `number` while it is sealed and held: what the server must
     /// sign into the part's URL under [`UploadConfig::checksum_in_signature`].
-    pub fn part_checksum(&self, number: u32) -> Option<([u8; 32], u64)> {
+    pub fn part_checksum(&self, number: u32) -> Option<(PartChecksum, u64)> {
         let part = self
             .parts
             .get(usize::try_from(number).ok()?.checked_sub(1)?)?;
         match part.data {
-            Data::Sealed { sha256, len } => Some((sha256, len)),
+            Data::Sealed { checksum, len } => Some((checksum, len)),
             _ => None,
         }
     }
@@ -426,8 +427,15 @@ impl Upload {
         self.sign_failed(now, retryable);
     }
 
-    /// The driver sealed part `number` into memory (in answer to [`Action::Seal`]).
-    pub fn handle_sealed(&mut self, now: u64, number: u32, sha256: [u8; 32], sealed_len: u64) {
+    /// The driver sealed part `number` into memory (in answer to [`Action::Seal`]), with the
+    /// checksum of the algorithm the action named.
+    pub fn handle_sealed(
+        &mut self,
+        now: u64,
+        number: u32,
+        checksum: PartChecksum,
+        sealed_len: u64,
+    ) {
         self.tick(now);
         if self.is_over() {
             return;
@@ -447,8 +455,14 @@ impl Upload {
                 found: sealed_len,
             });
         }
+        if checksum.algorithm() != self.config.part_checksum {
+            // A URL signed for it would be refused by the store, every time.
+            return self.fail(Error::Malformed(
+                "the part's checksum is not of the upload's algorithm",
+            ));
+        }
         part.data = Data::Sealed {
-            sha256,
+            checksum,
             len: sealed_len,
         };
         if !part.counted {
@@ -795,7 +809,7 @@ impl Upload {
         for &n in &want {
             let part = &mut self.parts[n as usize - 1];
             part.requested = true;
-            part.requested_for = part.sealed_sha();
+            part.requested_for = part.sealed_checksum();
         }
         self.signing = Some(want.clone());
         Some(Action::RequestSignatures { parts: want })
@@ -810,7 +824,7 @@ impl Upload {
             part.ready_to_put() && part.url_usable(&self.url_life, now)
         })?;
         let part = &mut self.parts[number as usize - 1];
-        let Data::Sealed { sha256, len } = part.data else {
+        let Data::Sealed { checksum, len } = part.data else {
             unreachable!("ready_to_put checks the part is sealed");
         };
         let Url { url, lease, .. } = part.url.clone().expect("url_usable checked");
@@ -824,7 +838,7 @@ impl Upload {
             number,
             attempt: part.attempts,
             url,
-            sha256,
+            checksum,
             len,
         })
     }
@@ -858,7 +872,11 @@ impl Upload {
         };
         self.parts[number as usize - 1].data = Data::Sealing;
         let spec = self.plan.part(number).expect("parts come from the plan");
-        Some(Action::Seal { number, spec })
+        Some(Action::Seal {
+            number,
+            spec,
+            checksum: self.config.part_checksum,
+        })
     }
 
     fn next_complete(&mut self) -> Option<Action> {

@@ -21,12 +21,14 @@
 //! - Resealing a part must reproduce the same bytes: use the stream's own header and data key
 //!   (see [`StreamSealer::with_key`](crate::StreamSealer::with_key)).
 //! - Against AWS S3, set [`UploadConfig::checksum_in_signature`] and send the server each
-//!   requested part's [`Upload::part_checksum`]: S3 only accepts `x-amz-checksum-sha256` on a
-//!   presigned PUT when the signature covers it.
+//!   requested part's [`Upload::part_checksum`]: S3 only accepts an `x-amz-checksum-*` header
+//!   on a presigned PUT when the signature covers it. Seal with the algorithm
+//!   [`Action::Seal`] names (the upload's, [`UploadConfig::part_checksum`]).
 //! - On [`UploadState::Completed`], [`UploadState::Failed`] or [`UploadState::Aborted`], drop
 //!   every part still held.
 
 mod action;
+mod checksum;
 mod config;
 mod engine;
 mod event;
@@ -39,6 +41,7 @@ mod resume;
 mod seal;
 
 pub use action::{Action, CompleteFailure, PutFailure, SignedPart};
+pub use checksum::{ChecksumAlgorithm, PartChecksum, PartHasher};
 pub use config::UploadConfig;
 pub use engine::Upload;
 pub use event::{Event, Progress, RetryReason, UploadState};

@@ -5,6 +5,7 @@
 
 use core::fmt;
 
+use super::PartChecksum;
 use super::action::Redacted;
 use crate::presigned::{Lease, UrlLife};
 
@@ -19,7 +20,7 @@ pub(crate) enum Data {
     /// A `Seal` is out.
     Sealing,
     /// Sealed and held, ready to send.
-    Sealed { sha256: [u8; 32], len: u64 },
+    Sealed { checksum: PartChecksum, len: u64 },
 }
 
 /// Where a part's upload stands.
@@ -40,7 +41,7 @@ pub(crate) struct Url {
     pub(crate) url: String,
     /// The checksum the signature covers, when it covers one: the URL then fits only bytes
     /// with that checksum.
-    pub(crate) signed_for: Option<[u8; 32]>,
+    pub(crate) signed_for: Option<PartChecksum>,
     /// When it arrived and until when a new PUT may start with it ([`crate::presigned`]).
     pub(crate) lease: Lease,
 }
@@ -71,7 +72,7 @@ pub(crate) struct Part {
     /// In the signing request that is out.
     pub(crate) requested: bool,
     /// The checksum that request carries (checksum-in-signature mode).
-    pub(crate) requested_for: Option<[u8; 32]>,
+    pub(crate) requested_for: Option<PartChecksum>,
     /// Already counted in the sealed bytes (a reseal does not count twice).
     pub(crate) counted: bool,
 }
@@ -102,9 +103,9 @@ impl Part {
     }
 
     /// The checksum of the bytes held, once sealed.
-    pub(crate) fn sealed_sha(&self) -> Option<[u8; 32]> {
+    pub(crate) fn sealed_checksum(&self) -> Option<PartChecksum> {
         match self.data {
-            Data::Sealed { sha256, .. } => Some(sha256),
+            Data::Sealed { checksum, .. } => Some(checksum),
             _ => None,
         }
     }
@@ -112,7 +113,9 @@ impl Part {
     /// Has a URL a new PUT of the bytes held may start with at `now`.
     pub(crate) fn url_usable(&self, life: &UrlLife, now: u64) -> bool {
         self.url.as_ref().is_some_and(|u| {
-            life.usable(&u.lease, now) && u.signed_for.is_none_or(|s| Some(s) == self.sealed_sha())
+            life.usable(&u.lease, now)
+                && u.signed_for
+                    .is_none_or(|s| Some(s) == self.sealed_checksum())
         })
     }
 
@@ -127,6 +130,6 @@ impl Part {
         !self.requested
             && !self.url_usable(life, now)
             && matches!(self.put, Put::Idle)
-            && (!checksum_in_signature || self.sealed_sha().is_some())
+            && (!checksum_in_signature || self.sealed_checksum().is_some())
     }
 }

@@ -3,34 +3,33 @@
 //! (WebCrypto or the wasm cipher); both reproduce the one-shot [`seal`](crate::seal) of the whole
 //! object, so a part sealed again is the same part, whoever sealed it.
 
-use sha2::Digest;
-
-use super::PartSpec;
+use super::{ChecksumAlgorithm, PartChecksum, PartSpec};
 use crate::{ChunkCipher, Error, HEADER_LEN};
 
-/// A sealed part and the SHA-256 of its bytes (the checksum its presigned URL is signed for).
+/// A sealed part and the checksum of its bytes (what its presigned URL is signed for).
 #[derive(Debug)]
 pub struct SealedPart {
     pub bytes: Vec<u8>,
-    pub sha256: [u8; 32],
+    pub checksum: PartChecksum,
 }
 
 /// Seals the part `spec` names: the stream's header if the part leads, then each chunk of
 /// `plaintext` (exactly the part's plaintext range) at its own index, the object's final chunk
-/// flagged last. The checksum is computed chunk by chunk as each is sealed, while its bytes are
+/// flagged last. The `checksum` is computed chunk by chunk as each is sealed, while its bytes are
 /// still in cache.
 pub fn seal_part(
     cipher: &ChunkCipher,
     header: &[u8; HEADER_LEN],
     chunk_size: u32,
     spec: &PartSpec,
+    checksum: ChecksumAlgorithm,
     plaintext: &[u8],
 ) -> Result<SealedPart, Error> {
     if plaintext.len() as u64 != spec.plaintext.end - spec.plaintext.start {
         return Err(Error::Malformed("the plaintext is not the part's"));
     }
     let mut bytes = Vec::with_capacity(spec.sealed_len() as usize);
-    let mut hash = sha2::Sha256::new();
+    let mut hash = checksum.hasher();
     if spec.includes_header {
         bytes.extend_from_slice(header);
         hash.update(header);
@@ -53,7 +52,7 @@ pub fn seal_part(
     debug_assert_eq!(bytes.len() as u64, spec.sealed_len());
     Ok(SealedPart {
         bytes,
-        sha256: hash.finalize().into(),
+        checksum: hash.finish(),
     })
 }
 
@@ -86,8 +85,18 @@ mod tests {
             for n in 1..=plan.part_count() {
                 let spec = plan.part(n).unwrap();
                 let range = spec.plaintext.start as usize..spec.plaintext.end as usize;
-                let part = seal_part(&cipher, &header.to_bytes(), 4096, &spec, &pt[range]).unwrap();
-                assert_eq!(part.sha256, crate::sha256(&part.bytes));
+                let algorithm =
+                    [ChecksumAlgorithm::Crc32c, ChecksumAlgorithm::Sha256][n as usize % 2];
+                let part = seal_part(
+                    &cipher,
+                    &header.to_bytes(),
+                    4096,
+                    &spec,
+                    algorithm,
+                    &pt[range],
+                )
+                .unwrap();
+                assert_eq!(part.checksum, algorithm.checksum(&part.bytes));
                 joined.extend_from_slice(&part.bytes);
             }
             let expected = seal(secret.public_key(), 4096, &seed, b"asset", pt).unwrap();
@@ -103,6 +112,7 @@ mod tests {
         let (header, key) = secret.public_key().seal_header(4096, &seed, b"a").unwrap();
         let cipher = ChunkCipher::new(&header, &key);
         let spec = plan.part(1).unwrap();
-        assert!(seal_part(&cipher, &header.to_bytes(), 4096, &spec, &[0; 10]).is_err());
+        let crc = ChecksumAlgorithm::Crc32c;
+        assert!(seal_part(&cipher, &header.to_bytes(), 4096, &spec, crc, &[0; 10]).is_err());
     }
 }

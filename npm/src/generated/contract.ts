@@ -89,6 +89,14 @@ export type PlanView = {
 growing: boolean, plaintext_len: number, chunk_size: number, chunks_per_part: number, part_count: number, sealed_len: number, };
 
 /**
+ * The checksum an upload's parts carry, chosen when it is created
+ * (`cinelock_core::upload::ChecksumAlgorithm`): each part's URL is signed for it and the store
+ * verifies it. Uploads are created with `crc32c`; answers from servers before it name none,
+ * and mean `sha256`.
+ */
+export type PartChecksumView = "crc32c" | "sha256";
+
+/**
  * The transcode workers' public key, which the browser seals to.
  */
 export type RecipientView = { 
@@ -117,7 +125,11 @@ token: string,
 /**
  * Unix ms.
  */
-token_expires_at: number, plan: PlanView, recipient: RecipientView, };
+token_expires_at: number, plan: PlanView, 
+/**
+ * The checksum every part is sealed with and signed for.
+ */
+part_checksum: PartChecksumView, recipient: RecipientView, };
 
 /**
  * `POST /v1/uploads/{id}/sign`: URLs for these sealed parts.
@@ -125,13 +137,18 @@ token_expires_at: number, plan: PlanView, recipient: RecipientView, };
 export type SignRequest = { parts: Array<SignPart>, };
 
 /**
- * One sealed part to sign a URL for.
+ * One sealed part to sign a URL for, with its checksum in the upload's algorithm
+ * (`part_checksum`): exactly one of `crc32c` and `sha256`. The URL's signature covers it.
  */
 export type SignPart = { number: number, 
 /**
- * Base64 SHA-256 of the sealed part: the URL's signature covers it.
+ * Base64 of the sealed part's CRC-32C, big-endian (4 bytes).
  */
-sha256: string, size: number, };
+crc32c?: string, 
+/**
+ * Base64 SHA-256 of the sealed part (32 bytes).
+ */
+sha256?: string, size: number, };
 
 /**
  * The answer to a sign request.
@@ -169,7 +186,11 @@ etag: string | null, };
 /**
  * `GET /v1/uploads/{id}`: the upload, the parts the store holds, and its asset.
  */
-export type UploadView = { upload_id: string, asset_id: string, status: UploadStatus, plan: PlanView, parts: Array<ListedPartView>, asset: AssetView, };
+export type UploadView = { upload_id: string, asset_id: string, status: UploadStatus, plan: PlanView, 
+/**
+ * The checksum every part is sealed with and signed for.
+ */
+part_checksum: PartChecksumView, parts: Array<ListedPartView>, asset: AssetView, };
 
 /**
  * `POST /v1/uploads/{id}/complete`.

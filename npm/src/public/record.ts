@@ -252,6 +252,7 @@ export class Recorder extends EventTarget {
       assetId: t.created.asset_id,
       token: t.created.token,
       plan: t.created.plan,
+      partChecksum: t.created.part_checksum,
       recipientPublicKey: t.created.recipient.public_key,
       seed: Array.from(wasm.newSealSeed()),
       mimeType: o.mimeType,
@@ -368,6 +369,7 @@ export async function finishRecording(uploadId: string, options: { onEvent?: (e:
     assetId: created.asset_id,
     token: created.token,
     plan: created.plan,
+    partChecksum: created.part_checksum,
     recorded: record.etags,
   }, (e: RecorderEvent) => options.onEvent?.(e))) as RecorderEvent;
   await deleteRecording(uploadId);

@@ -1,6 +1,6 @@
 /**
  * Resumable uploads straight to the bucket: sealed in the browser part by part (constant
- * memory), each part PUT to a presigned URL whose signature covers the part's SHA-256. Every
+ * memory), each part PUT to a presigned URL whose signature covers the part's checksum. Every
  * decision (what next, retries, backoff, concurrency, which parts a resumed upload skips) is the
  * core's upload engine's; this file starts it, in a worker where it can, and relays its events.
  */
@@ -100,7 +100,7 @@ function relay(options: UploadOptions, target: () => EventTarget | undefined, ba
 
 /**
  * Uploads a file: sealed in the browser part by part (constant memory), each part PUT straight to
- * the bucket with a presigned URL whose signature covers the part's SHA-256. Finished parts are
+ * the bucket with a presigned URL whose signature covers the part's checksum. Finished parts are
  * remembered in IndexedDB, so after a reload `upload(file, { endpoint, resume: uploadId })`
  * continues without sending them again.
  */
@@ -238,6 +238,7 @@ async function uploadHere(file: Blob, options: UploadOptions, status: UploadStat
       assetId: created.asset_id,
       token: created.token,
       plan: created.plan,
+      partChecksum: created.part_checksum,
       recipientPublicKey: created.recipient.public_key,
       seed: rec.seed,
       recorded: rec.etags,

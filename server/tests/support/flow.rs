@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use cinelock_core::upload::PartPlan;
+use cinelock_core::upload::{ChecksumAlgorithm, PartPlan};
 use cinelock_core::{RecipientSecretKey, SEED_LEN, SealSeed, open, seal};
 use cinelock_server::{AppState, EmbeddedS3, StorageSettings, app, auth, embedded_s3};
 use http_body_util::BodyExt;
@@ -275,8 +275,9 @@ pub fn part_bytes(c: &Created, n: u32) -> &[u8] {
     &c.sealed[spec.sealed.start as usize..spec.sealed.end as usize]
 }
 
-pub fn b64sha(data: &[u8]) -> String {
-    STANDARD.encode(Sha256::digest(data))
+/// Base64 CRC32C of `data`: the checksum parts of new uploads are signed for.
+pub fn b64crc(data: &[u8]) -> String {
+    STANDARD.encode(ChecksumAlgorithm::Crc32c.checksum(data).as_bytes())
 }
 
 /// Signs part `n` with the upload's token: `{number, url, headers, expires_at, expires_in_ms}`.
@@ -291,7 +292,7 @@ pub async fn sign_body(env: &Env, c: &Created, n: u32, body: &[u8]) -> Value {
         "POST",
         &format!("/v1/uploads/{}/sign", c.id),
         Some(&c.token),
-        Some(json!({"parts": [{"number": n, "sha256": b64sha(body), "size": body.len()}]})),
+        Some(json!({"parts": [{"number": n, "crc32c": b64crc(body), "size": body.len()}]})),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{v}");
@@ -351,7 +352,7 @@ pub async fn upload_all(env: &Env, c: &Created) -> Vec<Value> {
             signed["headers"]
                 .as_object()
                 .unwrap()
-                .contains_key("x-amz-checksum-sha256")
+                .contains_key("x-amz-checksum-crc32c")
         );
         let res = put(&signed, part_bytes(c, n).to_vec()).await;
         assert_eq!(res.status(), 200);
@@ -470,7 +471,7 @@ pub async fn sealed_round_trip(env: &Env) {
         "POST",
         &format!("/v1/uploads/{}/sign", c.id),
         Some(&c.token),
-        Some(json!({"parts": [{"number": 1, "sha256": b64sha(body), "size": body.len()}]})),
+        Some(json!({"parts": [{"number": 1, "crc32c": b64crc(body), "size": body.len()}]})),
     )
     .await;
     assert_eq!((status, code(&v)), (StatusCode::CONFLICT, "upload_state"));
@@ -501,7 +502,7 @@ pub async fn complete_at_the_store_only(env: &Env, c: &Created, etag: &str) {
             aws_sdk_s3::types::CompletedPart::builder()
                 .part_number(1)
                 .e_tag(etag)
-                .checksum_sha256(b64sha(part_bytes(c, 1)))
+                .checksum_crc32_c(b64crc(part_bytes(c, 1)))
                 .build(),
         )
         .build();

@@ -26,6 +26,9 @@ const TRACE = Boolean(process.env.CINELOCK_BENCH_TRACE);
 // CINELOCK_BENCH_PROCS=1 prints each upload's CPU by Chromium process kind, user and system.
 const PROCS = Boolean(process.env.CINELOCK_BENCH_PROCS);
 let tracer = null;
+// CINELOCK_BENCH_UPLOAD_SHA256=1: cinelock.upload (upload worker) twice with CRC32C parts and
+// twice through a second server whose uploads' parts carry SHA-256 (CINELOCK_PART_CHECKSUM=sha256).
+const SHA256 = Boolean(process.env.CINELOCK_BENCH_UPLOAD_SHA256);
 // CINELOCK_BENCH_CHUNK_KIB: the sealed stream's chunk size asked for at creation (default: the server's, 256 KiB).
 const CHUNK_KIB = Number(process.env.CINELOCK_BENCH_CHUNK_KIB ?? 0);
 const CONDITIONS = [
@@ -63,7 +66,7 @@ function printProfile(label, profile) {
 function cpu() {
   const [, ...f] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).map(Number);
   const ticks = (pid) => { const s = readFileSync(`/proc/${pid}/stat`, "utf8"); const x = s.slice(s.lastIndexOf(")") + 2).split(" "); return Number(x[11]) + Number(x[12]); };
-  return { busy: (f[0] + f[1] + f[2] + f[5] + f[6]) / 100, idle: (f[3] + f[4]) / 100, store: ticks(garage.pid) / 100, server: ticks(server.pid) / 100, ...(PROCS ? { chromium: chromiumProcesses() } : {}) };
+  return { busy: (f[0] + f[1] + f[2] + f[5] + f[6]) / 100, idle: (f[3] + f[4]) / 100, store: ticks(garage.pid) / 100, server: (ticks(server.pid) + (sha256Server ? ticks(sha256Server.pid) : 0)) / 100, ...(PROCS ? { chromium: chromiumProcesses() } : {}) };
 }
 
 /**
@@ -154,6 +157,7 @@ for (let i = 0; ; i++) {
   try { execFileSync(bin, ["configure-bucket-cors"], { cwd: ROOT, env: { ...process.env, ...env }, stdio: "ignore", timeout: 20000 }); break; } catch (e) { if (i > 50) throw e; await new Promise((r) => setTimeout(r, 200)); }
 }
 const server = await startServer(env);
+const sha256Server = SHA256 ? await startServer({ ...env, CINELOCK_PART_CHECKSUM: "sha256", CINELOCK_DATABASE_URL: `sqlite://${tmp}/db-sha256.sqlite?mode=rwc` }) : null;
 const plainTool = join(bin, "../examples/plain_multipart");
 const bytes = MIB << 20;
 const part = 8 << 20, parts = Math.ceil(bytes / part);
@@ -189,6 +193,7 @@ try {
     })()`);
     execFileSync(plainTool, ["complete", garage.endpoint, "garage", BUCKET, `bench/plain-${results.length}`, plan.upload_id, JSON.stringify(plain.etags)], { env: { ...process.env, ...s3env } });
     results.push({ name: "plain presigned multipart (baseline)", ...plain });
+    if (process.env.CINELOCK_BENCH_VERBOSE) console.error(`${condition}: ${results.at(-1).name} done`);
 
     // (2) The floor of any sealed upload through the browser's APIs (unthrottled only): the
     // plain upload's lanes and URLs, but each part read by a BYOB reader into a reused buffer,
@@ -238,21 +243,29 @@ try {
       })()`);
       execFileSync(plainTool, ["complete", garage.endpoint, "garage", BUCKET, `bench/floor-${results.length}`, floorPlan.upload_id, JSON.stringify(floor.etags)], { env: { ...process.env, ...s3env } });
       results.push({ name: `floor: WebCrypto seal${digest ? " + SHA-256" : ""} + Blob (page)`, ...floor });
+      if (process.env.CINELOCK_BENCH_VERBOSE) console.error(`${condition}: ${results.at(-1).name} done`);
     }
 
-    // (3) Cinelock, in the upload worker and on the page's own thread.
-    for (const worker of [true, false]) {
-      const res = await fetch(`${server.url}/v1/uploads`, { method: "POST", headers: { authorization: "Bearer clk_dev_insecure_demo_key", "content-type": "application/json" }, body: JSON.stringify({ size: bytes, ...(CHUNK_KIB ? { chunk_size: CHUNK_KIB * 1024 } : {}) }) });
+    // (3) Cinelock, in the upload worker and on the page's own thread (parts with CRC32C), and
+    // with SHA-256 parts if asked.
+    // With SHA-256 rows too, in the order A B B A (then the page thread): the store slows as it
+    // fills, which later rows bear, so each gets as much of it.
+    const runs = sha256Server
+      ? [[sha256Server, true], [server, true], [server, true], [sha256Server, true], [server, false]]
+      : [[server, true], [server, false]];
+    for (const [api, worker] of runs) {
+      const res = await fetch(`${api.url}/v1/uploads`, { method: "POST", headers: { authorization: "Bearer clk_dev_insecure_demo_key", "content-type": "application/json" }, body: JSON.stringify({ size: bytes, ...(CHUNK_KIB ? { chunk_size: CHUNK_KIB * 1024 } : {}) }) });
       const created = await res.json();
       const r = await measured(page, workers, `(async () => {
         const c = await import("/sdk/dist/index.js");
         const f = document.getElementById("bench").files[0];
         const t = performance.now();
-        const h = await c.upload(f, { endpoint: location.origin, upload: ${JSON.stringify(created)}, worker: ${worker}, maxParallel: ${PARALLEL} });
+        const h = await c.upload(f, { endpoint: ${JSON.stringify(api.url)}, upload: ${JSON.stringify(created)}, worker: ${worker}, maxParallel: ${PARALLEL} });
         await h.done;
         return { ms: performance.now() - t };
       })()`);
-      results.push({ name: `cinelock.upload, sealed (${worker ? "upload worker" : "page thread"})`, ...r });
+      results.push({ name: `cinelock.upload, ${created.part_checksum} parts (${worker ? "upload worker" : "page thread"})`, ...r });
+      if (process.env.CINELOCK_BENCH_VERBOSE) console.error(`${condition}: ${results.at(-1).name} done`);
     }
     await chrome.close();
     chrome = null;
@@ -269,6 +282,7 @@ try {
 } finally {
   await chrome?.close();
   await server.stop();
+  await sha256Server?.stop();
   await garage.stop();
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -23,9 +23,12 @@ pub enum ChecksumAlgorithm {
 }
 
 /// CRC-32C with a 16-way sliced table: no hardware CRC in wasm, and this runs at about
-/// 2.9 GB/s there (the `crc32c` crate's fallback about 2.1).
-static CASTAGNOLI: crc::Crc<u32, crc::Table<16>> =
-    crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISCSI);
+/// 2.9 GB/s there (the `crc32c` crate's fallback about 2.1). The 16 KiB table is computed on
+/// first use rather than at compile time, so the SDK's download does not carry it.
+fn castagnoli() -> &'static crc::Crc<u32, crc::Table<16>> {
+    static TABLE: std::sync::OnceLock<crc::Crc<u32, crc::Table<16>>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISCSI))
+}
 
 impl ChecksumAlgorithm {
     /// Every algorithm, the default first.
@@ -64,7 +67,7 @@ impl ChecksumAlgorithm {
     pub fn hasher(self) -> PartHasher {
         PartHasher(match self {
             ChecksumAlgorithm::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
-            ChecksumAlgorithm::Crc32c => Hasher::Crc32c(CASTAGNOLI.digest()),
+            ChecksumAlgorithm::Crc32c => Hasher::Crc32c(castagnoli().digest()),
         })
     }
 

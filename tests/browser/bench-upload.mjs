@@ -116,9 +116,22 @@ async function measured(page, workers, expression) {
   })();
   let value;
   const stopTrace = tracer ? await tracer(["toplevel"]) : null;
+  // A run that has not answered in a minute says where the page is (window.__bench, which
+  // each run's code keeps), every minute: some sittings have hung with the store idle.
+  const watchdog = setInterval(async () => {
+    const ask = (expression, awaitPromise) => Promise.race([
+      page.send("Runtime.evaluate", { expression, awaitPromise, returnByValue: true }).then((r) => r.result?.value),
+      new Promise((r) => setTimeout(() => r("(no answer in 5 s)"), 5000)),
+    ]);
+    // Where the run is, and whether the page still runs its tasks (a timer of 10 ms).
+    const mark = `${await ask("JSON.stringify({ ...window.__bench, visibility: document.visibilityState })", false)}; a timer: ${await ask("new Promise((ok) => setTimeout(() => ok('fired'), 10))", true)}`;
+    console.error(`still running after ${((performance.now() - started) / 1000).toFixed(0)} s: ${mark}`);
+  }, 60_000);
+  const started = performance.now();
   try {
     value = await page.evaluate(expression);
   } finally {
+    clearInterval(watchdog);
     done = true;
     await sampler;
   }
@@ -187,7 +200,8 @@ try {
       const etags = new Array(urls.length);
       const t = performance.now();
       let next = 0;
-      async function lane() { while (next < urls.length) { const n = next++; const r = await fetch(urls[n], { method: "PUT", body: f.slice(n * ${part}, (n + 1) * ${part}) }); if (!r.ok) throw new Error("PUT " + r.status); etags[n] = r.headers.get("etag"); } }
+      const mark = window.__bench = { started: 0, finished: 0 };
+      async function lane() { while (next < urls.length) { const n = next++; mark.started++; const r = await fetch(urls[n], { method: "PUT", body: f.slice(n * ${part}, (n + 1) * ${part}) }); if (!r.ok) throw new Error("PUT " + r.status); etags[n] = r.headers.get("etag"); mark.finished++; } }
       await Promise.all(Array.from({ length: ${PARALLEL} }, lane));
       return { ms: performance.now() - t, etags };
     })()`);
@@ -210,11 +224,13 @@ try {
         const PART = ${part}, CHUNK = 262144, TAG = 16;
         const t = performance.now();
         let next = 0;
+        const mark = window.__bench = { started: 0, read: 0, sealed: 0, finished: 0 };
         async function lane() {
           let buf = new ArrayBuffer(PART);
           const sealed = new Uint8Array(PART / CHUNK * (CHUNK + TAG));
           while (next < urls.length) {
             const n = next++;
+            mark.started++;
             const slice = f.slice(n * PART, (n + 1) * PART);
             const reader = slice.stream().getReader({ mode: "byob" });
             for (let got = 0; got < slice.size;) {
@@ -223,6 +239,7 @@ try {
               buf = value.buffer;
               got += value.byteLength;
             }
+            mark.read++;
             const chunks = Math.ceil(slice.size / CHUNK);
             const cts = await Promise.all(Array.from({ length: chunks }, (_, c) => {
               const iv = new Uint8Array(12);
@@ -232,10 +249,12 @@ try {
             let len = 0;
             for (const ct of cts) { sealed.set(new Uint8Array(ct), len); len += ct.byteLength; ct.transfer?.(0); }
             const body = sealed.subarray(0, len);
+            mark.sealed++;
             ${digest ? `await crypto.subtle.digest("SHA-256", body);` : ""}
             const r = await fetch(urls[n], { method: "PUT", body: new Blob([body]) });
             if (!r.ok) throw new Error("PUT " + r.status);
             etags[n] = r.headers.get("etag");
+            mark.finished++;
           }
         }
         await Promise.all(Array.from({ length: ${PARALLEL} }, lane));
@@ -260,9 +279,12 @@ try {
         const c = await import("/sdk/dist/index.js");
         const f = document.getElementById("bench").files[0];
         const t = performance.now();
-        const h = await c.upload(f, { endpoint: ${JSON.stringify(api.url)}, upload: ${JSON.stringify(created)}, worker: ${worker}, maxParallel: ${PARALLEL} });
+        const retries = {};
+        const mark = window.__bench = { events: 0, partsDone: 0 };
+        const onEvent = (e) => { mark.events++; if (e.type === "partDone") mark.partsDone++; if (e.type === "retrying") retries[e.reason] = (retries[e.reason] ?? 0) + 1; };
+        const h = await c.upload(f, { endpoint: ${JSON.stringify(api.url)}, upload: ${JSON.stringify(created)}, worker: ${worker}, maxParallel: ${PARALLEL}, onEvent });
         await h.done;
-        return { ms: performance.now() - t };
+        return { ms: performance.now() - t, retries };
       })()`);
       results.push({ name: `cinelock.upload, ${created.part_checksum} parts (${worker ? "upload worker" : "page thread"})`, ...r });
       if (process.env.CINELOCK_BENCH_VERBOSE) console.error(`${condition}: ${results.at(-1).name} done`);
@@ -278,6 +300,7 @@ try {
     const c = r.cpu;
     console.log(`${r.condition.padEnd(14)}${r.name.padEnd(48)}${r.mbs.toFixed(1).padStart(8)}${r.ratio.toFixed(2).padStart(8)}${`+${(r.peak / 1048576).toFixed(1)} MiB`.padStart(38)}${`${(r.workerPeak / 1048576).toFixed(1)} MiB`.padStart(18)}${`${(100 * c.share).toFixed(0)} %`.padStart(10)}${`${c.store.toFixed(2)} s`.padStart(11)}${`${c.server.toFixed(2)} s`.padStart(12)}${`${(c.busy - c.store - c.server).toFixed(2)} s`.padStart(13)}`);
   }
+  for (const r of table) if (r.retries && Object.keys(r.retries).length) console.log(`retries: ${r.condition}, ${r.name}: ${JSON.stringify(r.retries)}`);
   console.log("CPU: seconds over both cores during each upload; browser = the rest of the machine (Chromium's processes, and this script)");
 } finally {
   await chrome?.close();

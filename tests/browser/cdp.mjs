@@ -122,9 +122,16 @@ export async function launchRaw(extraArgs = []) {
   });
   const send = (method, params = {}, sessionId) => new Promise((ok, fail) => {
     const id = ++nextId;
-    pending.set(id, { ok, fail });
+    pending.set(id, { ok, fail, method, at: Date.now() });
     toChrome.write(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }) + "\0");
   });
+  // CINELOCK_CDP_DEBUG=1: every 30 s, the commands still unanswered after 30 s (to find a hang).
+  if (process.env.CINELOCK_CDP_DEBUG) {
+    setInterval(() => {
+      const old = [...pending].filter(([, p]) => Date.now() - p.at > 30_000).map(([id, p]) => `${id} ${p.method} ${((Date.now() - p.at) / 1000).toFixed(0)} s`);
+      if (old.length) console.error(`unanswered: ${old.join(", ")}`);
+    }, 30_000).unref();
+  }
   const { targetId } = await send("Target.createTarget", { url: "about:blank" });
   const { sessionId } = await send("Target.attachToTarget", { targetId, flatten: true });
   const page = {

@@ -235,8 +235,8 @@ pub struct Config {
     /// The checksum new uploads' parts carry, which the store verifies: `crc32c` (the cheapest
     /// for browser and store) or `sha256`, for a store that verifies no CRC32C. An upload keeps
     /// the one it was created with.
-    #[arg(long, env = "CINELOCK_PART_CHECKSUM", default_value = "crc32c", value_parser = ["crc32c", "sha256"])]
-    pub part_checksum: String,
+    #[arg(long, env = "CINELOCK_PART_CHECKSUM", default_value_t = ChecksumAlgorithm::default(), value_parser = part_checksum)]
+    pub part_checksum: ChecksumAlgorithm,
     /// Let webhook endpoints be on loopback or private addresses (default: refused, so a webhook
     /// cannot reach the server's own network). For development and tests.
     #[arg(long, env = "CINELOCK_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
@@ -407,6 +407,14 @@ impl std::fmt::Debug for Settings {
             .field("analytics", &self.analytics)
             .finish()
     }
+}
+
+/// `CINELOCK_PART_CHECKSUM`: an algorithm the core knows, by its name.
+fn part_checksum(name: &str) -> Result<ChecksumAlgorithm, String> {
+    ChecksumAlgorithm::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = ChecksumAlgorithm::ALL.iter().map(|a| a.name()).collect();
+        format!("one of {}", names.join(", "))
+    })
 }
 
 impl Config {
@@ -628,9 +636,6 @@ impl Config {
         if self.max_growing_bytes == 0 {
             return bad("CINELOCK_MAX_GROWING_BYTES must be at least 1".into());
         }
-        let Some(part_checksum) = ChecksumAlgorithm::parse(&self.part_checksum) else {
-            return bad("CINELOCK_PART_CHECKSUM must be crc32c or sha256".into());
-        };
         let transcodes = role == Role::Worker || self.workers > 0;
         let worker = if transcodes {
             let (Some(sk_file), Some(kek)) = (&self.worker_secret_key_file, &kek) else {
@@ -732,7 +737,7 @@ impl Config {
             play_session_ttl: Duration::from_secs(self.play_session_ttl),
             password_hashes,
             max_growing_bytes: self.max_growing_bytes,
-            part_checksum,
+            part_checksum: self.part_checksum,
             webhooks: WebhookSettings {
                 allow_private: self.webhook_allow_private,
                 retry_base_ms: self.webhook_retry_base_ms.max(1),

@@ -204,6 +204,11 @@ fn bad_configuration_is_refused_at_start_up_with_a_clear_message() {
     assert!(err.contains("http://"), "{err}");
     let err = with(&["--part-url-ttl", "5"]).unwrap_err();
     assert!(err.contains("60 s"), "{err}");
+    let err = with(&["--part-checksum", "md5"]).unwrap_err();
+    assert!(err.contains("one of crc32c, sha256"), "{err}");
+    let sha = with(&["--part-checksum", "sha256"]).unwrap();
+    assert_eq!(sha.part_checksum.name(), "sha256");
+    assert_eq!(with(&[]).unwrap().part_checksum.name(), "crc32c");
 }
 
 #[test]

@@ -79,6 +79,12 @@ impl ChecksumAlgorithm {
     }
 }
 
+impl fmt::Display for ChecksumAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// A part's checksum, as S3 carries it (big-endian bytes, sent in base64).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PartChecksum {

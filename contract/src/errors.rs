@@ -48,7 +48,8 @@ codes! {
         PartOutOfRange = "part_out_of_range",
         /// A part of another size than the plan's.
         PartSize = "part_size",
-        /// A part checksum that is not 32 bytes of base64.
+        /// A part checksum that is missing, not of the upload's algorithm, or not its length in
+        /// base64.
         InvalidChecksum = "invalid_checksum",
         /// The completion does not list every part exactly once.
         PartsMismatch = "parts_mismatch",

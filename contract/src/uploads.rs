@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use cinelock_core::upload::{ChecksumAlgorithm, PartChecksum, Upload};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -211,7 +209,7 @@ pub struct SignPart {
 impl SignPart {
     /// The request for part `number` of `size` sealed bytes with `checksum`.
     pub fn new(number: u32, checksum: PartChecksum, size: u64) -> Self {
-        let b64 = Some(STANDARD.encode(checksum.as_bytes()));
+        let b64 = Some(checksum.to_base64());
         let (crc32c, sha256) = match checksum.algorithm() {
             ChecksumAlgorithm::Crc32c => (b64, None),
             ChecksumAlgorithm::Sha256 => (None, b64),
@@ -241,17 +239,13 @@ impl SignPart {
         let given = given
             .as_ref()
             .ok_or_else(|| format!("part {}: {name} is missing", self.number))?;
-        STANDARD
-            .decode(given)
-            .ok()
-            .and_then(|b| PartChecksum::from_bytes(algorithm, &b))
-            .ok_or_else(|| {
-                format!(
-                    "part {}: {name} must be {} bytes in base64",
-                    self.number,
-                    algorithm.digest_len()
-                )
-            })
+        PartChecksum::from_base64(algorithm, given).ok_or_else(|| {
+            format!(
+                "part {}: {name} must be {} bytes in base64",
+                self.number,
+                algorithm.digest_len()
+            )
+        })
     }
 }
 

@@ -55,7 +55,6 @@ struct Store(s3s_fs::FileSystem);
 /// The checksum a request carries (signed, for the SDK's URLs): CRC32C or SHA-256, the
 /// algorithms uploads use. A header that is not base64 of the algorithm's length is refused.
 fn carried(crc32c: &Option<String>, sha256: &Option<String>) -> S3Result<Option<PartChecksum>> {
-    use base64::Engine as _;
     let Some((algorithm, b64)) = [
         (ChecksumAlgorithm::Crc32c, crc32c),
         (ChecksumAlgorithm::Sha256, sha256),
@@ -64,10 +63,7 @@ fn carried(crc32c: &Option<String>, sha256: &Option<String>) -> S3Result<Option<
     .find_map(|(a, v)| v.as_ref().map(|v| (a, v))) else {
         return Ok(None);
     };
-    base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .ok()
-        .and_then(|b| PartChecksum::from_bytes(algorithm, &b))
+    PartChecksum::from_base64(algorithm, b64)
         .map(Some)
         .ok_or_else(|| {
             S3Error::with_message(

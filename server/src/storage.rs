@@ -19,8 +19,6 @@ use aws_sdk_s3::types::{
     ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, CorsConfiguration, CorsRule,
 };
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use cinelock_core::upload::{ChecksumAlgorithm as PartChecksumAlgorithm, PartChecksum};
 
 use crate::AppError;
@@ -153,7 +151,7 @@ impl Storage {
             .expires_in(ttl)
             .build()
             .map_err(|e| AppError::Storage(format!("presigning config: {e}")))?;
-        let b64 = STANDARD.encode(checksum.as_bytes());
+        let b64 = checksum.to_base64();
         let request = self
             .client
             .upload_part()
@@ -241,7 +239,7 @@ impl Storage {
                         let part = CompletedPart::builder()
                             .part_number(p.number as i32)
                             .e_tag(&p.etag);
-                        let b64 = STANDARD.encode(p.checksum.as_bytes());
+                        let b64 = p.checksum.to_base64();
                         match p.checksum {
                             PartChecksum::Crc32c(_) => part.checksum_crc32_c(b64),
                             PartChecksum::Sha256(_) => part.checksum_sha256(b64),

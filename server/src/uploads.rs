@@ -7,8 +7,6 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use cinelock_contract::ApiErrorCode;
 use cinelock_contract::uploads::{
     AbortedUpload, CompletePart, CompleteRequest, CompletedUpload, CreateUpload, CreatedUpload,
@@ -429,7 +427,7 @@ pub async fn sign(
         )
         .bind(&upload.id)
         .bind(i64::from(p.number))
-        .bind(STANDARD.encode(checksum.as_bytes()))
+        .bind(checksum.to_base64())
         .bind(p.size as i64)
         .bind(now)
         .execute(state.db())
@@ -585,10 +583,7 @@ pub async fn complete(
                     format!("part {} was never signed", p.number),
                 )
             })?;
-        let checksum = STANDARD
-            .decode(&signed.checksum)
-            .ok()
-            .and_then(|b| PartChecksum::from_bytes(upload.part_checksum, &b))
+        let checksum = PartChecksum::from_base64(upload.part_checksum, &signed.checksum)
             .ok_or_else(|| {
                 AppError::Database(format!("part {}: stored checksum invalid", p.number))
             })?;

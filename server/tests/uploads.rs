@@ -53,9 +53,7 @@ async fn garage_rejects_a_part_whose_bytes_do_not_match_the_signed_checksum() {
 }
 
 fn b64sha(data: &[u8]) -> String {
-    use base64::Engine as _;
-    let sha = ChecksumAlgorithm::Sha256.checksum(data);
-    base64::engine::general_purpose::STANDARD.encode(sha.as_bytes())
+    ChecksumAlgorithm::Sha256.checksum(data).to_base64()
 }
 
 /// An upload whose parts carry SHA-256 says so, its parts are signed for SHA-256 and only

@@ -10,6 +10,8 @@
 
 use core::fmt;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use sha2::Digest as _;
 
 /// Which checksum an upload's parts carry (chosen when the upload is created).
@@ -115,6 +117,18 @@ impl PartChecksum {
             ChecksumAlgorithm::Crc32c => PartChecksum::Crc32c(bytes.try_into().ok()?),
         })
     }
+
+    /// The form S3's header, the sign request and the server's records carry: standard base64
+    /// of [`PartChecksum::as_bytes`].
+    pub fn to_base64(&self) -> String {
+        STANDARD.encode(self.as_bytes())
+    }
+
+    /// A checksum of `algorithm` from its base64 form; `None` if it is not base64 of the
+    /// algorithm's length.
+    pub fn from_base64(algorithm: ChecksumAlgorithm, b64: &str) -> Option<Self> {
+        Self::from_bytes(algorithm, &STANDARD.decode(b64).ok()?)
+    }
 }
 
 impl fmt::Debug for PartChecksum {
@@ -173,6 +187,7 @@ mod tests {
         // CRC-32C's check value (RFC 3720 B.4): "123456789" → 0xE3069283, sent big-endian.
         let c = ChecksumAlgorithm::Crc32c.checksum(b"123456789");
         assert_eq!(c, PartChecksum::Crc32c([0xe3, 0x06, 0x92, 0x83]));
+        assert_eq!(c.to_base64(), "4waSgw==");
         // RFC 3720 B.4: 32 bytes of zeros.
         let zeros = ChecksumAlgorithm::Crc32c.checksum(&[0; 32]);
         assert_eq!(zeros.as_bytes(), &0x8a91_36aa_u32.to_be_bytes());
@@ -202,6 +217,12 @@ mod tests {
             assert_eq!(c.as_bytes().len(), algorithm.digest_len());
             assert_eq!(PartChecksum::from_bytes(algorithm, c.as_bytes()), Some(c));
             assert_eq!(PartChecksum::from_bytes(algorithm, &[0; 5]), None);
+            assert_eq!(
+                PartChecksum::from_base64(algorithm, &c.to_base64()),
+                Some(c)
+            );
+            assert_eq!(PartChecksum::from_base64(algorithm, "AAAAAAA="), None);
+            assert_eq!(PartChecksum::from_base64(algorithm, "not base64!"), None);
             assert!(algorithm.header().ends_with(algorithm.name()));
         }
         assert_eq!(ChecksumAlgorithm::parse("md5"), None);

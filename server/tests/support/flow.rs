@@ -277,7 +277,7 @@ pub fn part_bytes(c: &Created, n: u32) -> &[u8] {
 
 /// Base64 CRC32C of `data`: the checksum parts of new uploads are signed for.
 pub fn b64crc(data: &[u8]) -> String {
-    STANDARD.encode(ChecksumAlgorithm::Crc32c.checksum(data).as_bytes())
+    ChecksumAlgorithm::Crc32c.checksum(data).to_base64()
 }
 
 /// Signs part `n` with the upload's token: `{number, url, headers, expires_at, expires_in_ms}`.

@@ -179,6 +179,9 @@ pub async fn upload(
         // Parts seal on the blocking pool, one per core at once.
         max_sealing: std::thread::available_parallelism().map_or(2, |n| n.get()),
         part_checksum: record.part_checksum.into(),
+        // reqwest tells nothing of bytes sent, so the engine could not tell a slow PUT from a
+        // silent one: each PUT's own timeout (`put`, 300 s) bounds it instead.
+        put_stall_ms: None,
         ..UploadConfig::default()
     };
     let total_parts = plan.part_count();

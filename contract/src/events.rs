@@ -46,6 +46,9 @@ pub enum UploadRetryReason {
     BadDigest,
     /// The server could not sign URLs this time.
     SigningFailed,
+    /// The PUT sent nothing and had no answer for the stall timeout (`stallTimeoutMs`): it was
+    /// aborted.
+    Timeout,
 }
 
 impl UploadRetryReason {
@@ -58,6 +61,7 @@ impl UploadRetryReason {
             R::Expired => (Self::Expired, None),
             R::BadDigest => (Self::BadDigest, None),
             R::SigningFailed => (Self::SigningFailed, None),
+            R::Timeout => (Self::Timeout, None),
         }
     }
 }

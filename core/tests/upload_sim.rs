@@ -42,8 +42,14 @@ fn config() -> UploadConfig {
         rate_window_ms: 2_000,
         checksum_in_signature: false,
         part_checksum: ChecksumAlgorithm::Crc32c,
+        // Above every simulated PUT's latency: only a silent PUT is cut.
+        put_stall_ms: Some(STALL),
+        sign_timeout_ms: None,
     }
 }
+
+/// The stall timeout of the simulated uploads (ms).
+const STALL: u64 = 5_000;
 
 /// The plaintext and the stream's keys: what the browser holds.
 struct Source {
@@ -173,6 +179,11 @@ struct Faults {
     storm: Range<u64>,
     /// Parts always answered with this failure.
     fixed: HashMap<u32, PutFailure>,
+    /// Parts whose first this many PUTs go silent: nothing sent, never an answer.
+    silent: HashMap<u32, u32>,
+    /// A part whose first PUT takes this long, its bytes going out steadily (progress every
+    /// second) before the store answers.
+    trickle: Option<(u32, u64)>,
     put_latency: Range<u64>,
     sign_latency: Range<u64>,
     /// Fraction of signing requests that fail (retryable).
@@ -202,6 +213,8 @@ impl Default for Faults {
             early_expiry: 0.0,
             storm: 0..0,
             fixed: HashMap::new(),
+            silent: HashMap::new(),
+            trickle: None,
             put_latency: 20..200,
             sign_latency: 10..60,
             sign_fail: 0.0,
@@ -247,6 +260,12 @@ enum Delivery {
     Signed(Vec<SignedPart>),
     SignFailed(bool),
     Complete(Result<(), CompleteFailure>),
+    /// The driver has sent `sent` bytes of a PUT (upload progress).
+    Progress {
+        number: u32,
+        attempt: u32,
+        sent: u64,
+    },
     /// The recording grew to `len` plaintext bytes.
     Grow {
         len: u64,
@@ -280,8 +299,10 @@ struct Sim {
     /// The driver's sealed bytes per part.
     memory: HashMap<u32, Vec<u8>>,
     in_flight: usize,
-    /// PUTs a pause cancelled.
+    /// PUTs a pause or a stall cancelled.
     cancelled_puts: usize,
+    /// PUTs out that went silent: (part, attempt).
+    silent_puts: HashSet<(u32, u32)>,
     // What was observed.
     actions: Vec<(u64, Action)>,
     events: Vec<(u64, Event)>,
@@ -327,6 +348,7 @@ impl Sim {
             memory: HashMap::new(),
             in_flight: 0,
             cancelled_puts: 0,
+            silent_puts: HashSet::new(),
             actions: Vec::new(),
             events: Vec::new(),
             puts: BTreeMap::new(),
@@ -524,6 +546,13 @@ impl Sim {
                 assert!(self.in_flight <= self.up.concurrency());
                 self.max_in_flight = self.max_in_flight.max(self.in_flight);
                 *self.puts.entry(number).or_default() += 1;
+                if let Some(left) = self.faults.silent.get_mut(&number)
+                    && *left > 0
+                {
+                    *left -= 1;
+                    self.silent_puts.insert((number, attempt));
+                    return;
+                }
                 let result = if self.faults.checksum_must_be_signed && signed != Some(checksum) {
                     // HeadersNotSigned / SignatureDoesNotMatch.
                     Err(PutFailure::Status(403))
@@ -533,7 +562,25 @@ impl Sim {
                 if result == Err(PutFailure::Expired) {
                     self.expired_urls.insert(url.clone());
                 }
-                let at = self.now + self.rng.range(self.faults.put_latency.clone());
+                let mut at = self.now + self.rng.range(self.faults.put_latency.clone());
+                if let Some((part, duration)) = self.faults.trickle
+                    && part == number
+                    && self.puts[&number] == 1
+                {
+                    for s in 1..duration / 1_000 {
+                        let sent = len * s * 1_000 / duration;
+                        let at = self.now + s * 1_000;
+                        self.schedule(
+                            at,
+                            Delivery::Progress {
+                                number,
+                                attempt,
+                                sent,
+                            },
+                        );
+                    }
+                    at = self.now + duration;
+                }
                 self.schedule(
                     at,
                     Delivery::Put {
@@ -542,6 +589,23 @@ impl Sim {
                         result,
                         cancelled: false,
                         url,
+                    },
+                );
+            }
+            Action::CancelPut { number, attempt }
+                if self.silent_puts.remove(&(number, attempt)) =>
+            {
+                self.in_flight -= 1;
+                self.cancelled_puts += 1;
+                let at = self.now + 1;
+                self.schedule(
+                    at,
+                    Delivery::Put {
+                        number,
+                        attempt,
+                        result: Err(PutFailure::Network),
+                        cancelled: true,
+                        url: String::new(),
                     },
                 );
             }
@@ -756,6 +820,11 @@ impl Sim {
                 }
                 self.up.handle_put_result(now, number, attempt, result);
             }
+            Delivery::Progress {
+                number,
+                attempt,
+                sent,
+            } => self.up.handle_put_progress(now, number, attempt, sent),
             Delivery::Signed(s) => self.up.handle_signed(now, s),
             Delivery::SignFailed(retryable) => self.up.handle_sign_failed(now, retryable),
             Delivery::Complete(r) => self.up.handle_complete_result(now, r),
@@ -795,6 +864,7 @@ impl Sim {
         let done = self.done.clone();
         self.up = Upload::new(self.src.plan.clone(), config, seed, done).unwrap();
         self.queue.clear();
+        self.silent_puts.clear();
         self.memory.clear();
         self.in_flight = 0;
         self.puts.clear();
@@ -1867,6 +1937,118 @@ fn a_growing_upload_sends_parts_while_the_stream_grows() {
         "end to completed: {}",
         completed_at - ended_at
     );
+}
+
+#[test]
+fn a_put_that_goes_silent_is_aborted_after_the_stall_timeout_and_sent_again() {
+    let src = Source::new(20_000, 256, 2_000);
+    let faults = Faults {
+        silent: HashMap::from([(2, 1)]),
+        ..Faults::default()
+    };
+    let mut sim = Sim::new(src, config(), faults, 7);
+    sim.run();
+    sim.assert_completed();
+    assert_eq!(sim.puts[&2], 2);
+    let (sent_at, _) = sim
+        .actions
+        .iter()
+        .find(|(_, a)| {
+            matches!(
+                a,
+                Action::Put {
+                    number: 2,
+                    attempt: 1,
+                    ..
+                }
+            )
+        })
+        .unwrap();
+    let (cancelled_at, _) = sim
+        .actions
+        .iter()
+        .find(|(_, a)| {
+            matches!(
+                a,
+                Action::CancelPut {
+                    number: 2,
+                    attempt: 1
+                }
+            )
+        })
+        .expect("the silent PUT was aborted");
+    assert_eq!(cancelled_at - sent_at, STALL);
+    let timeouts: Vec<_> = sim
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Retrying { number, reason, .. } if *reason == RetryReason::Timeout => {
+                Some(*number)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(timeouts, [Some(2)]);
+    // A silent connection says the link carries less: fewer PUTs at once, for a while.
+    assert!(
+        sim.concurrency
+            .iter()
+            .any(|&(t, c, _)| t >= *cancelled_at && c < 4)
+    );
+
+    // Without the timeout the same PUT holds the upload forever.
+    let src = Source::new(20_000, 256, 2_000);
+    let faults = Faults {
+        silent: HashMap::from([(2, 1)]),
+        ..Faults::default()
+    };
+    let mut sim = Sim::new(
+        src,
+        UploadConfig {
+            put_stall_ms: None,
+            ..config()
+        },
+        faults,
+        7,
+    );
+    sim.run();
+    assert_eq!(sim.up.state(), UploadState::Running);
+    assert_eq!(sim.puts[&2], 1);
+}
+
+#[test]
+fn a_slow_put_that_keeps_sending_is_not_aborted() {
+    let src = Source::new(20_000, 256, 2_000);
+    let faults = Faults {
+        // Three stall timeouts long, with bytes going out every second.
+        trickle: Some((2, 3 * STALL)),
+        ..Faults::default()
+    };
+    let mut sim = Sim::new(src, config(), faults, 8);
+    sim.run();
+    sim.assert_completed();
+    assert_eq!(sim.puts[&2], 1);
+    assert_eq!(sim.count(|a| matches!(a, Action::CancelPut { .. })), 0);
+}
+
+#[test]
+fn a_part_whose_puts_always_go_silent_fails_the_upload_after_its_attempts() {
+    let src = Source::new(20_000, 256, 2_000);
+    let faults = Faults {
+        silent: HashMap::from([(3, u32::MAX)]),
+        ..Faults::default()
+    };
+    let mut sim = Sim::new(src, config(), faults, 9);
+    sim.run();
+    assert_eq!(sim.up.state(), UploadState::Failed);
+    assert_eq!(
+        sim.failure(),
+        Some(&Error::RetriesExhausted {
+            part: 3,
+            attempts: 8
+        })
+    );
+    assert_eq!(sim.puts[&3], 8);
 }
 
 #[test]

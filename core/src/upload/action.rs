@@ -46,8 +46,9 @@ pub enum Action {
         /// Sealed bytes in the part.
         len: u64,
     },
-    /// Abort the PUT of part `number` made as `attempt` (the upload was paused). Its result,
-    /// if one still comes, is ignored; the part is sent again after a resume.
+    /// Abort the PUT of part `number` made as `attempt`: the upload was paused (the part is
+    /// sent again after a resume), or the PUT stalled (it is retried). Its result, if one
+    /// still comes, is ignored.
     CancelPut {
         /// Part number.
         number: u32,

@@ -36,6 +36,38 @@ pub struct UploadConfig {
     /// The checksum parts are sealed with: the upload's, as the server created it (S3 takes
     /// only that algorithm's parts). [`Action::Seal`](super::Action::Seal) names it.
     pub part_checksum: super::ChecksumAlgorithm,
+    /// A PUT that has sent nothing more and had no answer for this long is aborted
+    /// ([`Action::CancelPut`](super::Action::CancelPut)) and retried like a network failure,
+    /// and one fewer PUT runs at once. A connection that went silent (a network switched, a
+    /// proxy that holds requests) would otherwise hold its part, and the upload, forever.
+    /// Progress comes from [`Upload::handle_put_progress`](super::Upload::handle_put_progress):
+    /// a driver that reports none sets `None` and bounds its requests itself.
+    pub put_stall_ms: Option<u64>,
+    /// A signing request with no answer for this long fails like a network error (and is
+    /// retried). The driver bounds the request by it; the engine expects one answer per
+    /// request, so an answer that comes late cannot be taken for the next request's.
+    pub sign_timeout_ms: Option<u64>,
+}
+
+/// The least stall timeout a caller may set (ms): below it, a busy browser's gap between two
+/// progress reports could pass for a silent connection.
+pub const MIN_STALL_MS: u64 = 1_000;
+
+impl UploadConfig {
+    /// With the stall timeout a caller asked for, for PUTs ([`put_stall_ms`](Self::put_stall_ms))
+    /// and signing requests ([`sign_timeout_ms`](Self::sign_timeout_ms)) alike: `Some(0)` turns
+    /// both off, less than [`MIN_STALL_MS`] is raised to it, and `None` keeps the defaults.
+    pub fn with_stall(self, ms: Option<u64>) -> Self {
+        let Some(ms) = ms else {
+            return self;
+        };
+        let stall = (ms > 0).then(|| ms.max(MIN_STALL_MS));
+        Self {
+            put_stall_ms: stall,
+            sign_timeout_ms: stall,
+            ..self
+        }
+    }
 }
 
 impl Default for UploadConfig {
@@ -54,6 +86,32 @@ impl Default for UploadConfig {
             // signature covers it, so URLs are signed for sealed parts by default.
             checksum_in_signature: true,
             part_checksum: super::ChecksumAlgorithm::default(),
+            // As the player's fetches, and Uppy's uploads: long enough for any store to answer
+            // a whole part, short enough that a user is not left waiting on a dead connection.
+            put_stall_ms: Some(30_000),
+            // The server answers in milliseconds; this is for a connection that went silent.
+            sign_timeout_ms: Some(30_000),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_callers_stall_timeout_is_kept_raised_or_turned_off() {
+        let default = UploadConfig::default();
+        assert_eq!(default.clone().with_stall(None), default);
+        let both = |c: UploadConfig| (c.put_stall_ms, c.sign_timeout_ms);
+        assert_eq!(both(default.clone().with_stall(Some(0))), (None, None));
+        assert_eq!(
+            both(default.clone().with_stall(Some(10))),
+            (Some(MIN_STALL_MS), Some(MIN_STALL_MS))
+        );
+        assert_eq!(
+            both(default.with_stall(Some(90_000))),
+            (Some(90_000), Some(90_000))
+        );
     }
 }

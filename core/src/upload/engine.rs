@@ -213,6 +213,11 @@ impl Upload {
         })
     }
 
+    /// How the upload paces and retries itself (what the driver bounds its requests by).
+    pub fn config(&self) -> &UploadConfig {
+        &self.config
+    }
+
     /// The plan being uploaded, once the stream's length is known.
     pub fn plan(&self) -> Option<&PartPlan> {
         match &self.plan {
@@ -334,7 +339,7 @@ impl Upload {
     }
 
     /// The earliest time at which [`Upload::handle_timeout`] has something to do: a backoff
-    /// ending, or a waiting part's URL coming due for renewal.
+    /// ending, a waiting part's URL coming due for renewal, or a PUT's stall timeout.
     pub fn poll_timeout(&self) -> Option<u64> {
         match self.state {
             UploadState::Running => {
@@ -343,9 +348,16 @@ impl Upload {
                     .clone()
                     .filter(|p| p.put == Put::Idle)
                     .filter_map(|p| p.url.as_ref().map(|u| self.url_life.usable_until(&u.lease)));
+                let stall_due = self.config.put_stall_ms.map(|stall| {
+                    parts.clone().filter_map(move |p| match p.put {
+                        Put::InFlight { active_at, .. } => Some(active_at.saturating_add(stall)),
+                        _ => None,
+                    })
+                });
                 parts
                     .filter_map(|p| p.retry_at)
                     .chain(url_due)
+                    .chain(stall_due.into_iter().flatten())
                     .chain(self.sign_retry_at)
                     .min()
             }
@@ -361,7 +373,7 @@ impl Upload {
 
     // ---- inputs ----
 
-    /// Time passed: backoffs may have ended and URLs come due.
+    /// Time passed: backoffs may have ended, URLs come due and PUTs stalled.
     pub fn handle_timeout(&mut self, now: u64) {
         self.tick(now);
     }
@@ -489,7 +501,9 @@ impl Upload {
             return;
         };
         let lease = match part.put {
-            Put::InFlight { attempt: a, lease } if a == attempt => lease,
+            Put::InFlight {
+                attempt: a, lease, ..
+            } if a == attempt => lease,
             _ => return self.handle_cancelled_result(now, number, attempt, &result),
         };
         part.put = Put::Idle;
@@ -539,7 +553,12 @@ impl Upload {
         let Some(part) = self.part_mut(number) else {
             return;
         };
-        let Put::InFlight { attempt: a, .. } = part.put else {
+        let Put::InFlight {
+            attempt: a,
+            ref mut active_at,
+            ..
+        } = part.put
+        else {
             return;
         };
         let len = match part.data {
@@ -549,6 +568,7 @@ impl Upload {
         if a != attempt || sent <= part.sent {
             return;
         }
+        *active_at = now;
         part.sent = sent.min(len);
         // A report at most every 100 ms: a browser tells of every few kilobytes.
         if self
@@ -666,7 +686,7 @@ impl Upload {
         self.state = UploadState::Paused;
         for &n in &self.active {
             let part = &mut self.parts[n as usize - 1];
-            if let Put::InFlight { attempt, lease } = part.put {
+            if let Put::InFlight { attempt, lease, .. } = part.put {
                 part.put = Put::Idle;
                 part.cancelled += 1;
                 part.sent = 0;
@@ -764,6 +784,41 @@ impl Upload {
         if self.complete_retry_at.is_some_and(|t| t <= now) {
             self.complete_retry_at = None;
         }
+        self.end_stalled_puts(now);
+    }
+
+    /// Aborts the PUTs that sent nothing and had no answer for the stall timeout, and retries
+    /// them as network failures.
+    fn end_stalled_puts(&mut self, now: u64) {
+        let Some(stall) = self.config.put_stall_ms else {
+            return;
+        };
+        if self.state != UploadState::Running {
+            return;
+        }
+        let stalled: Vec<(u32, u32)> = self
+            .active
+            .iter()
+            .filter_map(|&n| match self.parts[n as usize - 1].put {
+                Put::InFlight {
+                    attempt, active_at, ..
+                } if active_at.saturating_add(stall) <= now => Some((n, attempt)),
+                _ => None,
+            })
+            .collect();
+        for (number, attempt) in stalled {
+            if self.is_over() {
+                return;
+            }
+            let part = &mut self.parts[number as usize - 1];
+            part.put = Put::Idle;
+            part.sent = 0;
+            self.in_flight -= 1;
+            self.cancels.push_back((number, attempt));
+            // A silent connection says the link carries less than is being sent.
+            self.limit = (self.limit / 2).max(1);
+            self.retry_put(now, number, PutFailure::Network, RetryReason::Timeout);
+        }
     }
 
     /// Asks for URLs once a part in memory, or one of the next to be sealed, lacks one; the
@@ -832,6 +887,7 @@ impl Upload {
         part.put = Put::InFlight {
             attempt: part.attempts,
             lease,
+            active_at: now,
         };
         self.in_flight += 1;
         Some(Action::Put {
@@ -918,7 +974,6 @@ impl Upload {
     }
 
     fn put_failed(&mut self, now: u64, number: u32, failure: PutFailure) {
-        self.streak = 0;
         let reason = match failure {
             PutFailure::Network => RetryReason::Network,
             PutFailure::Expired => RetryReason::Expired,
@@ -938,6 +993,14 @@ impl Upload {
             // Multiplicative decrease: the store asked for fewer requests.
             self.limit = (self.limit / 2).max(1);
         }
+        self.retry_put(now, number, failure, reason);
+    }
+
+    /// Part `number`'s PUT failed for `reason`: it is tried again after a backoff (at once
+    /// with a new URL if it expired; sealed again if its bytes were refused), or the upload
+    /// fails once the part has used up its attempts.
+    fn retry_put(&mut self, now: u64, number: u32, failure: PutFailure, reason: RetryReason) {
+        self.streak = 0;
         let attempts = self.parts[number as usize - 1].failures();
         if attempts >= self.config.max_attempts {
             return self.fail(Error::RetriesExhausted {

@@ -53,6 +53,9 @@ pub enum RetryReason {
     BadDigest,
     /// The server could not sign URLs this time.
     SigningFailed,
+    /// The PUT sent nothing and had no answer for
+    /// [`put_stall_ms`](super::UploadConfig::put_stall_ms): it was aborted.
+    Timeout,
 }
 
 /// A snapshot of how far the upload is.

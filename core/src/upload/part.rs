@@ -29,8 +29,13 @@ pub(crate) enum Put {
     /// No PUT out (never sent, or waiting to retry).
     Idle,
     /// A PUT is out; only its result counts. The lease of its URL tells, if the store calls
-    /// the URL expired, how long it lasted.
-    InFlight { attempt: u32, lease: Lease },
+    /// the URL expired, how long it lasted. `active_at`: when it started or last sent bytes
+    /// (for the stall timeout).
+    InFlight {
+        attempt: u32,
+        lease: Lease,
+        active_at: u64,
+    },
     /// The store acknowledged the part.
     Done { etag: String },
 }

@@ -853,7 +853,7 @@ etaMs: number | null, };
 /**
  * Why a part (or the signing) is tried again.
  */
-export type UploadRetryReason = "network" | "status" | "expired" | "badDigest" | "signingFailed";
+export type UploadRetryReason = "network" | "status" | "expired" | "badDigest" | "signingFailed" | "timeout";
 
 /**
  * Every event of an upload, by `type`.

@@ -31,7 +31,7 @@ use web_sys::{Blob, MediaRecorder, MediaRecorderOptions, MediaStream, MediaStrea
 
 use crate::platform::{self, Listener};
 use crate::spool::{Spool, SpoolBook};
-use crate::upload::{Api, Driver, Msg, PartSource};
+use crate::upload::{Api, Driver, Msg, PartSource, upload_config};
 use crate::{SdkError, upload};
 
 /// Formats asked of `MediaRecorder`, best first: WebM (VP9, then VP8, with Opus) is what
@@ -67,6 +67,7 @@ struct Options {
     max_duration_ms: Option<u64>,
     max_bytes: Option<u64>,
     max_parallel: Option<usize>,
+    stall_timeout_ms: Option<u64>,
 }
 
 /// What the page passes to [`finish_recording`].
@@ -166,14 +167,6 @@ fn growing_plan(plan: &PlanView) -> Result<GrowingPlan, SdkError> {
         .map_err(SdkError::from)
 }
 
-fn upload_config(max_parallel: Option<usize>, part_checksum: PartChecksumView) -> UploadConfig {
-    UploadConfig {
-        max_parallel: max_parallel.unwrap_or(4).clamp(1, 16),
-        part_checksum: part_checksum.into(),
-        ..UploadConfig::default()
-    }
-}
-
 /// Starts recording `stream` into the growing upload in `options`; `on_event` receives the
 /// contract's `RecorderEvent`s as plain objects.
 #[wasm_bindgen(js_name = startRecording)]
@@ -231,7 +224,7 @@ pub fn start_recording(
         max_bytes: o.max_bytes,
     };
     let ids = (o.upload_id.clone(), o.asset_id.clone());
-    let config = upload_config(o.max_parallel, o.part_checksum);
+    let config = upload_config(o.max_parallel, o.stall_timeout_ms, o.part_checksum);
     let api = Api::new(&o.endpoint, o.upload_id.clone(), o.token.clone());
     let tx2 = tx.clone();
     let actual_mime = recorder.mime_type();
@@ -695,7 +688,7 @@ async fn finish_spooled(
         let done = done_parts(&plan, &listed, &recorded);
         let mut upload = Upload::growing(
             growing,
-            upload_config(None, o.part_checksum),
+            upload_config(None, None, o.part_checksum),
             platform::jitter_seed()?,
             done,
         )?;

@@ -28,7 +28,7 @@ use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
-use web_sys::{Blob, Response};
+use web_sys::{AbortSignal, Blob, Response};
 
 use crate::engine::{Direction, Engine, EngineChoice};
 use crate::io::{Grid, Sink, Source, transform};
@@ -62,7 +62,23 @@ struct Options {
     #[serde(default)]
     reconcile: bool,
     max_parallel: Option<usize>,
+    stall_timeout_ms: Option<u64>,
     engine: Option<String>,
+}
+
+/// The engine's knobs for a browser upload or recording: the page's `maxParallel` (4 unless
+/// set, 1–16) and `stallTimeoutMs`, and the upload's part checksum.
+pub(crate) fn upload_config(
+    max_parallel: Option<usize>,
+    stall_timeout_ms: Option<u64>,
+    part_checksum: PartChecksumView,
+) -> UploadConfig {
+    UploadConfig {
+        max_parallel: max_parallel.unwrap_or(4).clamp(1, 16),
+        part_checksum: part_checksum.into(),
+        ..UploadConfig::default()
+    }
+    .with_stall(stall_timeout_ms)
 }
 
 /// Messages into the loop that owns the engine.
@@ -183,11 +199,7 @@ pub fn start_upload(
             plan.plaintext_len()
         )));
     }
-    let config = UploadConfig {
-        max_parallel: o.max_parallel.unwrap_or(4).clamp(1, 16),
-        part_checksum: o.part_checksum.into(),
-        ..UploadConfig::default()
-    };
+    let config = upload_config(o.max_parallel, o.stall_timeout_ms, o.part_checksum);
     let jitter_seed = platform::jitter_seed()?;
     let recorded: BTreeMap<u32, String> = o
         .recorded
@@ -490,8 +502,9 @@ impl Driver {
             }
             Action::RequestSignatures { parts } => {
                 let body = SignRequest::for_parts(upload, &parts);
+                let timeout_ms = upload.config().sign_timeout_ms;
                 spawn_local(async move {
-                    let msg = match api.sign(&body).await {
+                    let msg = match api.sign(&body, timeout_ms).await {
                         Ok(signed) => Msg::Signed(signed),
                         Err(retryable) => Msg::SignFailed { retryable },
                     };
@@ -618,7 +631,22 @@ impl Api {
         path: &str,
         body: Option<String>,
     ) -> Result<Response, JsValue> {
+        self.request_within(method, path, body, None).await
+    }
+
+    /// A request aborted (rejected, like a network error) after `timeout_ms`, body included.
+    async fn request_within(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+        timeout_ms: Option<u64>,
+    ) -> Result<Response, JsValue> {
         let init = Object::new();
+        if let Some(ms) = timeout_ms {
+            let ms = u32::try_from(ms).unwrap_or(u32::MAX);
+            Reflect::set(&init, &"signal".into(), &AbortSignal::timeout_with_u32(ms))?;
+        }
         let headers = Object::new();
         Reflect::set(
             &headers,
@@ -640,14 +668,15 @@ impl Api {
         .await
     }
 
-    /// Asks for URLs; `Err(retryable)` on failure.
+    /// Asks for URLs within `timeout_ms`; `Err(retryable)` on failure.
     async fn sign(
         &self,
         request: &SignRequest,
+        timeout_ms: Option<u64>,
     ) -> Result<Vec<(SignedPart, Vec<(String, String)>)>, bool> {
         let body = serde_json::to_string(request).map_err(|_| false)?;
         let response = self
-            .request("POST", "/sign", Some(body))
+            .request_within("POST", "/sign", Some(body), timeout_ms)
             .await
             .map_err(|_| true)?;
         let status = response.status();

@@ -47,15 +47,18 @@ export async function startGarage() {
  * answer 503 SlowDown, half cut the connection mid-request. It counts every part PUT by number,
  * and counts successes, so tests can check what was sent again.
  */
-export async function startFaultProxy(target, { failRate = 0, seed = 1, damage = [] } = {}) {
+export async function startFaultProxy(target, { failRate = 0, seed = 1, damage = [], silent = [] } = {}) {
   const t = new URL(target);
   let state = seed >>> 0 || 1;
   const rand = () => { state ^= state << 13; state >>>= 0; state ^= state >>> 17; state ^= state << 5; state >>>= 0; return state / 2 ** 32; };
   // `log`: every part PUT with its time (ms since the epoch); `down`: every request is cut.
   // `damage`: parts whose first PUT reaches the store with one bit flipped (`damaged` counts
-  // them); `checksums`: the x-amz-checksum-* headers the part PUTs carried.
+  // them); `checksums`: the x-amz-checksum-* headers the part PUTs carried. `silent`: parts
+  // whose first PUT the proxy takes and never answers (`silenced` counts them, `silentClosed`
+  // those the client gave up on by closing the connection).
   const toDamage = new Set(damage.map(String));
-  const stats = { puts: new Map(), ok: new Map(), injected: 0, failRate, log: [], down: false, damaged: 0, checksums: new Set(), statuses: [] };
+  const toSilence = new Set(silent.map(String));
+  const stats = { puts: new Map(), ok: new Map(), injected: 0, failRate, log: [], down: false, damaged: 0, checksums: new Set(), statuses: [], silenced: 0, silentClosed: 0 };
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, "http://x");
     const part = req.method === "PUT" ? url.searchParams.get("partNumber") : null;
@@ -67,6 +70,12 @@ export async function startFaultProxy(target, { failRate = 0, seed = 1, damage =
     if (part) stats.puts.set(part, (stats.puts.get(part) ?? 0) + 1);
     if (part) stats.log.push({ part: Number(part), at: Date.now() });
     if (part) for (const h of Object.keys(req.headers)) if (h.startsWith("x-amz-checksum-")) stats.checksums.add(h);
+    if (part && toSilence.delete(part)) {
+      stats.silenced++;
+      req.socket.once("close", () => stats.silentClosed++);
+      req.resume();
+      return;
+    }
     if (part && rand() < stats.failRate) {
       stats.injected++;
       if (rand() < 0.5) {

@@ -98,18 +98,23 @@ function fetchAndOpen(assetId, store = { endpoint: garage.endpoint, region: "gar
 }
 
 /** In the page: builds the file and uploads it through the npm API; resolves to events seen. */
-async function uploadInPage(page, server, created, { size, seed, maxParallel = 4, worker = true }) {
-  return page.evaluate(async ({ endpoint, created, size, seed, maxParallel, worker, FILL }) => {
+async function uploadInPage(page, server, created, { size, seed, maxParallel = 4, worker = true, stallTimeoutMs }) {
+  return page.evaluate(async ({ endpoint, created, size, seed, maxParallel, worker, stallTimeoutMs, FILL }) => {
     const c = await import("/sdk/dist/index.js");
     const fill = window.fill;
     const file = new File([fill(new Uint8Array(size), seed)], "clip.bin", { lastModified: 1700000000000 });
     const events = [];
-    const handle = await c.upload(file, { endpoint, upload: created, maxParallel, worker, onEvent: (e) => events.push(e.type) });
+    const retries = [];
+    const onEvent = (e) => {
+      events.push(e.type);
+      if (e.type === "retrying") retries.push({ number: e.number, reason: e.reason, at: performance.now() });
+    };
+    const handle = await c.upload(file, { endpoint, upload: created, maxParallel, worker, stallTimeoutMs, onEvent });
     let heapPeak = 0;
     const timer = setInterval(() => { heapPeak = Math.max(heapPeak, performance.memory?.usedJSHeapSize ?? 0); }, 50);
     try { await handle.done; } finally { clearInterval(timer); }
-    return { events, heapPeak, mediaSources: window.mediaSources };
-  }, { endpoint: server.url, created, size, seed, maxParallel, worker, FILL });
+    return { events, retries, heapPeak, mediaSources: window.mediaSources };
+  }, { endpoint: server.url, created, size, seed, maxParallel, worker, stallTimeoutMs, FILL });
 }
 
 /** The bucket needs CORS rules before a browser may PUT (the server refuses to start without):
@@ -239,6 +244,80 @@ test("a part damaged on its way to the store is refused for its CRC32C and seale
   } finally {
     await proxy.stop();
   }
+});
+
+test("a part's PUT that goes silent is aborted after the stall timeout and sent again; the upload completes with exact bytes", { timeout: 90_000 }, async () => {
+  const proxy = await startFaultProxy(garage.endpoint, { silent: [2] });
+  try {
+    const server = await serverFor(proxy.endpoint);
+    const size = 12 * MiB + 5;
+    const created = await createUpload(server, size, { part_size: 5 * MiB });
+    assert.equal(created.plan.part_count, 3);
+    const page = await newPage();
+    await page.goto(server.url);
+    const started = Date.now();
+    // In the default upload worker, as a user runs it.
+    const r = await uploadInPage(page, server, created, { size, seed: 17, stallTimeoutMs: 2000 });
+    const took = Date.now() - started;
+    assert.ok(r.events.includes("completed"), r.events.join(","));
+    // The proxy took part 2's first PUT and never answered; the SDK gave up on it (closed the
+    // connection) after the stall timeout, not the browser's own (minutes), and sent it again.
+    assert.equal(proxy.stats.silenced, 1);
+    assert.equal(proxy.stats.silentClosed, 1);
+    assert.equal(proxy.stats.puts.get("2"), 2);
+    assert.deepEqual(proxy.stats.statuses.filter((s) => s.part === 2).map((s) => s.status), [200]);
+    assert.deepEqual(r.retries.map(({ number, reason }) => ({ number, reason })), [{ number: 2, reason: "timeout" }]);
+    assert.ok(took >= 2000 && took < 30_000, `took ${took} ms`);
+    const { plain } = fetchAndOpen(created.asset_id);
+    assert.ok(plain.equals(fill(Buffer.alloc(size), 17)));
+    await page.close();
+  } finally {
+    await proxy.stop();
+  }
+});
+
+test("a signing request that gets no answer is abandoned after the stall timeout and asked again; the upload completes", { timeout: 90_000 }, async () => {
+  const server = await serverFor(garage.endpoint);
+  const size = 7 * MiB + 9;
+  const created = await createUpload(server, size, { part_size: 5 * MiB });
+  assert.equal(created.plan.part_count, 2);
+  const page = await newPage();
+  await page.goto(server.url);
+  const r = await page.evaluate(async ({ endpoint, created, size }) => {
+    const c = await import("/sdk/dist/index.js");
+    // The server's first signing answer never comes (a silent connection): the request stays
+    // out until the SDK aborts it.
+    const realFetch = globalThis.fetch;
+    const signs = [];
+    globalThis.fetch = (url, init) => {
+      if (!String(url).endsWith("/sign")) return realFetch(url, init);
+      const sign = { at: performance.now(), aborted: null };
+      signs.push(sign);
+      if (signs.length > 1) return realFetch(url, init);
+      return new Promise((_, fail) => init?.signal?.addEventListener("abort", () => {
+        sign.aborted = { name: init.signal.reason?.name, after: performance.now() - sign.at };
+        fail(init.signal.reason);
+      }));
+    };
+    const file = new File([window.fill(new Uint8Array(size), 21)], "clip.bin", { lastModified: 1 });
+    const retries = [];
+    const events = [];
+    const handle = await c.upload(file, { endpoint, upload: created, worker: false, stallTimeoutMs: 1500, onEvent: (e) => {
+      events.push(e.type);
+      if (e.type === "retrying") retries.push(e.reason);
+    } });
+    await handle.done;
+    globalThis.fetch = realFetch;
+    return { signs, retries, events };
+  }, { endpoint: server.url, created, size });
+  assert.ok(r.events.includes("completed"), r.events.join(","));
+  assert.ok(r.signs.length >= 2, JSON.stringify(r.signs));
+  assert.equal(r.signs[0].aborted?.name, "TimeoutError", JSON.stringify(r.signs[0]));
+  assert.ok(r.signs[0].aborted.after >= 1400 && r.signs[0].aborted.after < 10_000, JSON.stringify(r.signs[0]));
+  assert.deepEqual(r.retries, ["signingFailed"]);
+  const { plain } = fetchAndOpen(created.asset_id);
+  assert.ok(plain.equals(fill(Buffer.alloc(size), 21)));
+  await page.close();
 });
 
 test("progress counts bytes as they go; pause aborts the PUTs out (sent again on resume); abort ends the upload and the server aborts it", async () => {

@@ -61,6 +61,11 @@ export interface RecordOptions {
   timesliceMs?: number;
   /** Parts sent at once per track (default 4). */
   maxParallel?: number;
+  /**
+   * A part's PUT that sends nothing and gets no answer for this long, in ms, is aborted and
+   * sent again (default 30000; at least 1000; 0 turns it off).
+   */
+  stallTimeoutMs?: number;
   /** Every event, as it comes. */
   onEvent?: (event: RecorderEventDetail) => void;
 }
@@ -262,6 +267,7 @@ export class Recorder extends EventTarget {
       maxDurationMs: o.maxDurationMs,
       maxBytes: o.maxBytes,
       maxParallel: o.maxParallel,
+      stallTimeoutMs: o.stallTimeoutMs,
     }, (e: RecorderEvent) => this.#onTrackEvent(t, e));
   }
 

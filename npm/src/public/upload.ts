@@ -26,6 +26,12 @@ export interface UploadOptions {
    * so the page's memory holds only the two 8 MiB buffers parts are sealed in.
    */
   maxParallel?: number;
+  /**
+   * A part's PUT that sends nothing and gets no answer for this long, in ms, is aborted and
+   * sent again, as a network failure (a `retrying` event with reason `"timeout"`), and one
+   * fewer PUT runs at once for a while. Default 30000; at least 1000; 0 turns it off.
+   */
+  stallTimeoutMs?: number;
   engine?: Engine;
   /**
    * Run reading, sealing, hashing and the PUTs in a dedicated Web Worker (default: true where
@@ -244,6 +250,7 @@ async function uploadHere(file: Blob, options: UploadOptions, status: UploadStat
       recorded: rec.etags,
       reconcile: Boolean(options.resume),
       maxParallel: options.maxParallel,
+      stallTimeoutMs: options.stallTimeoutMs,
       engine: options.engine,
     },
     onEvent,

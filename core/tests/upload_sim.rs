@@ -2033,14 +2033,11 @@ fn a_slow_put_that_keeps_sending_is_not_aborted() {
 
 #[test]
 fn a_part_whose_puts_always_go_silent_fails_the_upload_after_its_attempts() {
-    let src = Source::new(20_000, 256, 2_000);
     let faults = Faults {
         silent: HashMap::from([(3, u32::MAX)]),
         ..Faults::default()
     };
-    let mut sim = Sim::new(src, config(), faults, 9);
-    sim.run();
-    assert_eq!(sim.up.state(), UploadState::Failed);
+    let sim = run_failing(faults, config());
     assert_eq!(
         sim.failure(),
         Some(&Error::RetriesExhausted {

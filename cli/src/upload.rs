@@ -182,6 +182,8 @@ pub async fn upload(
         // reqwest tells nothing of bytes sent, so the engine could not tell a slow PUT from a
         // silent one: each PUT's own timeout (`put`, 300 s) bounds it instead.
         put_stall_ms: None,
+        // Parts are as large as the user asks (up to 5 GiB), read from a local file.
+        seal_stall_ms: None,
         ..UploadConfig::default()
     };
     let total_parts = plan.part_count();
@@ -501,6 +503,8 @@ impl Driver {
                     });
                 });
             }
+            // Never asked for: seals here have no stall timeout (`seal_stall_ms`).
+            Action::CancelSeal { .. } => {}
             Action::RequestSignatures { parts } => {
                 let body = SignRequest::for_parts(upload, &parts);
                 tokio::spawn(async move {

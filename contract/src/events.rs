@@ -46,8 +46,8 @@ pub enum UploadRetryReason {
     BadDigest,
     /// The server could not sign URLs this time.
     SigningFailed,
-    /// The PUT sent nothing and had no answer for the stall timeout (`stallTimeoutMs`): it was
-    /// aborted.
+    /// The PUT sent nothing and had no answer for the stall timeout (`stallTimeoutMs`), or the
+    /// part's read and seal took as long: it was given up and is tried again.
     Timeout,
 }
 

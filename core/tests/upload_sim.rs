@@ -45,6 +45,7 @@ fn config() -> UploadConfig {
         // Above every simulated PUT's latency: only a silent PUT is cut.
         put_stall_ms: Some(STALL),
         sign_timeout_ms: None,
+        seal_stall_ms: Some(STALL),
     }
 }
 
@@ -181,6 +182,8 @@ struct Faults {
     fixed: HashMap<u32, PutFailure>,
     /// Parts whose first this many PUTs go silent: nothing sent, never an answer.
     silent: HashMap<u32, u32>,
+    /// Parts whose first this many seals never finish (a file read that never settles).
+    stuck_seals: HashMap<u32, u32>,
     /// A part whose first PUT takes this long, its bytes going out steadily (progress every
     /// second) before the store answers.
     trickle: Option<(u32, u64)>,
@@ -214,6 +217,7 @@ impl Default for Faults {
             storm: 0..0,
             fixed: HashMap::new(),
             silent: HashMap::new(),
+            stuck_seals: HashMap::new(),
             trickle: None,
             put_latency: 20..200,
             sign_latency: 10..60,
@@ -303,6 +307,8 @@ struct Sim {
     cancelled_puts: usize,
     /// PUTs out that went silent: (part, attempt).
     silent_puts: HashSet<(u32, u32)>,
+    /// Parts whose seal that is out will never finish.
+    stuck: HashSet<u32>,
     // What was observed.
     actions: Vec<(u64, Action)>,
     events: Vec<(u64, Event)>,
@@ -349,6 +355,7 @@ impl Sim {
             in_flight: 0,
             cancelled_puts: 0,
             silent_puts: HashSet::new(),
+            stuck: HashSet::new(),
             actions: Vec::new(),
             events: Vec::new(),
             puts: BTreeMap::new(),
@@ -494,6 +501,19 @@ impl Sim {
                     );
                 }
                 self.max_sealed = self.max_sealed.max(number);
+                assert!(
+                    !self.stuck.contains(&number),
+                    "a second seal of part {number} out"
+                );
+                if let Some(left) = self.faults.stuck_seals.get_mut(&number)
+                    && *left > 0
+                {
+                    *left -= 1;
+                    // Whatever it held for the part is gone: the read never ends.
+                    self.memory.remove(&number);
+                    self.stuck.insert(number);
+                    return;
+                }
                 let bytes = self.src.seal_part(&spec);
                 let checksum = checksum.checksum(&bytes);
                 let len = bytes.len() as u64;
@@ -590,6 +610,12 @@ impl Sim {
                         cancelled: false,
                         url,
                     },
+                );
+            }
+            Action::CancelSeal { number } => {
+                assert!(
+                    self.stuck.remove(&number),
+                    "CancelSeal of part {number}, whose seal is not stuck"
                 );
             }
             Action::CancelPut { number, attempt }
@@ -865,6 +891,7 @@ impl Sim {
         self.up = Upload::new(self.src.plan.clone(), config, seed, done).unwrap();
         self.queue.clear();
         self.silent_puts.clear();
+        self.stuck.clear();
         self.memory.clear();
         self.in_flight = 0;
         self.puts.clear();
@@ -2014,6 +2041,76 @@ fn a_put_that_goes_silent_is_aborted_after_the_stall_timeout_and_sent_again() {
     sim.run();
     assert_eq!(sim.up.state(), UploadState::Running);
     assert_eq!(sim.puts[&2], 1);
+}
+
+#[test]
+fn a_seal_that_never_finishes_is_given_up_after_the_stall_timeout_and_sealed_again() {
+    let faults = || Faults {
+        stuck_seals: HashMap::from([(2, 1)]),
+        ..Faults::default()
+    };
+    let mut sim = Sim::new(Source::new(20_000, 256, 2_000), config(), faults(), 11);
+    sim.run();
+    sim.assert_completed();
+    let seals: Vec<u64> = sim
+        .actions
+        .iter()
+        .filter(|(_, a)| matches!(a, Action::Seal { number: 2, .. }))
+        .map(|(t, _)| *t)
+        .collect();
+    assert_eq!(seals.len(), 2);
+    let (cancelled_at, _) = sim
+        .actions
+        .iter()
+        .find(|(_, a)| matches!(a, Action::CancelSeal { number: 2 }))
+        .expect("the stuck seal was given up");
+    assert_eq!(*cancelled_at, seals[0] + STALL);
+    // Sealed again at once, in the slot it held.
+    assert_eq!(seals[1], *cancelled_at);
+    assert!(sim.events.iter().any(|(_, e)| matches!(
+        e,
+        Event::Retrying {
+            number: Some(2),
+            reason: RetryReason::Timeout,
+            ..
+        }
+    )));
+
+    // Without the timeout the same seal holds the upload forever.
+    let config = UploadConfig {
+        seal_stall_ms: None,
+        ..config()
+    };
+    let mut sim = Sim::new(Source::new(20_000, 256, 2_000), config, faults(), 11);
+    // Ten minutes on (the waiting parts' URLs keep being signed anew).
+    assert!(sim.run_until(|s| s.now > 600_000));
+    assert_eq!(sim.up.state(), UploadState::Running);
+    assert_eq!(
+        sim.count(|a| matches!(a, Action::Seal { number: 2, .. })),
+        1
+    );
+}
+
+#[test]
+fn a_part_whose_seals_never_finish_fails_the_upload_after_its_attempts() {
+    let faults = Faults {
+        stuck_seals: HashMap::from([(2, u32::MAX)]),
+        ..Faults::default()
+    };
+    let sim = run_failing(faults, config());
+    assert_eq!(
+        sim.failure(),
+        Some(&Error::RetriesExhausted {
+            part: 2,
+            attempts: 8
+        })
+    );
+    // Every stuck seal was given up, the last one too.
+    assert_eq!(
+        sim.count(|a| matches!(a, Action::CancelSeal { number: 2 })),
+        8
+    );
+    assert!(sim.stuck.is_empty());
 }
 
 #[test]

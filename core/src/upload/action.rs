@@ -55,6 +55,13 @@ pub enum Action {
         /// The attempt to abort.
         attempt: u32,
     },
+    /// Give up the seal of part `number` that is out (it stalled) and drop what it read; a
+    /// `Seal` of the same part follows. A result that still comes for it may be taken for the
+    /// new seal's: the same part sealed the same way.
+    CancelSeal {
+        /// Part number.
+        number: u32,
+    },
     /// Ask the server to complete the multipart upload with these parts (ascending), then
     /// report [`Upload::handle_complete_result`](super::Upload::handle_complete_result).
     Complete {
@@ -98,6 +105,10 @@ impl fmt::Debug for Action {
                 .debug_struct("CancelPut")
                 .field("number", number)
                 .field("attempt", attempt)
+                .finish(),
+            Action::CancelSeal { number } => f
+                .debug_struct("CancelSeal")
+                .field("number", number)
                 .finish(),
             Action::Complete { parts } => f.debug_struct("Complete").field("parts", parts).finish(),
             Action::Abort => f.write_str("Abort"),

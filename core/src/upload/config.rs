@@ -47,6 +47,12 @@ pub struct UploadConfig {
     /// retried). The driver bounds the request by it; the engine expects one answer per
     /// request, so an answer that comes late cannot be taken for the next request's.
     pub sign_timeout_ms: Option<u64>,
+    /// A part being read and sealed that has not been reported sealed for this long is given
+    /// up ([`Action::CancelSeal`](super::Action::CancelSeal)) and sealed again: a file read
+    /// that never settles (a browser's stream, a network share gone quiet) would otherwise hold
+    /// the upload forever. Sealing a browser part takes well under a second; a driver that
+    /// seals parts of any size sets `None`.
+    pub seal_stall_ms: Option<u64>,
 }
 
 /// The least stall timeout a caller may set (ms): below it, a busy browser's gap between two
@@ -54,9 +60,10 @@ pub struct UploadConfig {
 pub const MIN_STALL_MS: u64 = 1_000;
 
 impl UploadConfig {
-    /// With the stall timeout a caller asked for, for PUTs ([`put_stall_ms`](Self::put_stall_ms))
-    /// and signing requests ([`sign_timeout_ms`](Self::sign_timeout_ms)) alike: `Some(0)` turns
-    /// both off, less than [`MIN_STALL_MS`] is raised to it, and `None` keeps the defaults.
+    /// With the stall timeout a caller asked for, for PUTs ([`put_stall_ms`](Self::put_stall_ms)),
+    /// signing requests ([`sign_timeout_ms`](Self::sign_timeout_ms)) and seals
+    /// ([`seal_stall_ms`](Self::seal_stall_ms)) alike: `Some(0)` turns them off, less than
+    /// [`MIN_STALL_MS`] is raised to it, and `None` keeps the defaults.
     pub fn with_stall(self, ms: Option<u64>) -> Self {
         let Some(ms) = ms else {
             return self;
@@ -65,6 +72,7 @@ impl UploadConfig {
         Self {
             put_stall_ms: stall,
             sign_timeout_ms: stall,
+            seal_stall_ms: stall,
             ..self
         }
     }
@@ -91,6 +99,7 @@ impl Default for UploadConfig {
             put_stall_ms: Some(30_000),
             // The server answers in milliseconds; this is for a connection that went silent.
             sign_timeout_ms: Some(30_000),
+            seal_stall_ms: Some(30_000),
         }
     }
 }
@@ -103,15 +112,11 @@ mod tests {
     fn a_callers_stall_timeout_is_kept_raised_or_turned_off() {
         let default = UploadConfig::default();
         assert_eq!(default.clone().with_stall(None), default);
-        let both = |c: UploadConfig| (c.put_stall_ms, c.sign_timeout_ms);
-        assert_eq!(both(default.clone().with_stall(Some(0))), (None, None));
-        assert_eq!(
-            both(default.clone().with_stall(Some(10))),
-            (Some(MIN_STALL_MS), Some(MIN_STALL_MS))
-        );
-        assert_eq!(
-            both(default.with_stall(Some(90_000))),
-            (Some(90_000), Some(90_000))
-        );
+        let all = |c: UploadConfig| (c.put_stall_ms, c.sign_timeout_ms, c.seal_stall_ms);
+        assert_eq!(all(default.clone().with_stall(Some(0))), (None, None, None));
+        let min = Some(MIN_STALL_MS);
+        assert_eq!(all(default.clone().with_stall(Some(10))), (min, min, min));
+        let long = Some(90_000);
+        assert_eq!(all(default.with_stall(Some(90_000))), (long, long, long));
     }
 }

@@ -81,8 +81,10 @@ pub struct Upload {
     /// Parts whose bytes the driver holds (stale, sealing or sealed), ascending.
     active: Vec<u32>,
     in_flight: usize,
-    /// PUTs a pause cancelled, for [`Action::CancelPut`].
+    /// PUTs a pause or a stall cancelled, for [`Action::CancelPut`].
     cancels: VecDeque<(u32, u32)>,
+    /// Seals given up for stalling, for [`Action::CancelSeal`].
+    seal_cancels: VecDeque<u32>,
     /// The last cancelled PUTs and their URLs' leases: a store's refusal that still comes for
     /// one teaches as much about URL lifetimes as any other.
     cancelled: VecDeque<(u32, u32, crate::presigned::Lease)>,
@@ -190,6 +192,7 @@ impl Upload {
             active: Vec::with_capacity(config.max_parallel + config.seal_ahead),
             in_flight: 0,
             cancels: VecDeque::new(),
+            seal_cancels: VecDeque::new(),
             cancelled: VecDeque::new(),
             sent_reported_at: None,
             limit: config.max_parallel,
@@ -315,6 +318,9 @@ impl Upload {
         if let Some((number, attempt)) = self.cancels.pop_front() {
             return Some(Action::CancelPut { number, attempt });
         }
+        if let Some(number) = self.seal_cancels.pop_front() {
+            return Some(Action::CancelSeal { number });
+        }
         match self.state {
             UploadState::Aborted if self.abort_pending => {
                 self.abort_pending = false;
@@ -332,14 +338,15 @@ impl Upload {
             UploadState::Running => self
                 .next_signature_request(now)
                 .or_else(|| self.next_put(now))
-                .or_else(|| self.next_seal()),
+                .or_else(|| self.next_seal(now)),
             UploadState::Completing => self.next_complete(),
             _ => None,
         }
     }
 
     /// The earliest time at which [`Upload::handle_timeout`] has something to do: a backoff
-    /// ending, a waiting part's URL coming due for renewal, or a PUT's stall timeout.
+    /// ending, a waiting part's URL coming due for renewal, or a PUT's or a seal's stall
+    /// timeout.
     pub fn poll_timeout(&self) -> Option<u64> {
         match self.state {
             UploadState::Running => {
@@ -354,10 +361,17 @@ impl Upload {
                         _ => None,
                     })
                 });
+                let seal_due = self.config.seal_stall_ms.map(|stall| {
+                    parts
+                        .clone()
+                        .filter(|p| p.data == Data::Sealing)
+                        .map(move |p| p.sealing_since.saturating_add(stall))
+                });
                 parts
                     .filter_map(|p| p.retry_at)
                     .chain(url_due)
                     .chain(stall_due.into_iter().flatten())
+                    .chain(seal_due.into_iter().flatten())
                     .chain(self.sign_retry_at)
                     .min()
             }
@@ -785,6 +799,50 @@ impl Upload {
             self.complete_retry_at = None;
         }
         self.end_stalled_puts(now);
+        self.end_stalled_seals(now);
+    }
+
+    /// Gives up the seals that have been out for the seal stall timeout: each part is sealed
+    /// again (its memory slot stays counted), until it has stalled as often as a part may be
+    /// tried.
+    fn end_stalled_seals(&mut self, now: u64) {
+        let Some(stall) = self.config.seal_stall_ms else {
+            return;
+        };
+        if self.state != UploadState::Running {
+            return;
+        }
+        let stalled: Vec<u32> = self
+            .active
+            .iter()
+            .copied()
+            .filter(|&n| {
+                let part = &self.parts[n as usize - 1];
+                part.data == Data::Sealing && part.sealing_since.saturating_add(stall) <= now
+            })
+            .collect();
+        for number in stalled {
+            if self.is_over() {
+                return;
+            }
+            let part = &mut self.parts[number as usize - 1];
+            part.data = Data::Stale;
+            part.seal_stalls += 1;
+            let attempts = part.seal_stalls;
+            self.seal_cancels.push_back(number);
+            if attempts >= self.config.max_attempts {
+                return self.fail(Error::RetriesExhausted {
+                    part: number,
+                    attempts,
+                });
+            }
+            self.events.push_back(Event::Retrying {
+                number: Some(number),
+                attempt: attempts + 1,
+                delay_ms: 0,
+                reason: RetryReason::Timeout,
+            });
+        }
     }
 
     /// Aborts the PUTs that sent nothing and had no answer for the stall timeout, and retries
@@ -901,7 +959,7 @@ impl Upload {
 
     /// Reseals rejected bytes first (their slot is already counted), then the next part if a
     /// memory slot is free: the only place memory use grows, hence the constant-memory bound.
-    fn next_seal(&mut self) -> Option<Action> {
+    fn next_seal(&mut self, now: u64) -> Option<Action> {
         let sealing = self
             .active
             .iter()
@@ -926,7 +984,9 @@ impl Upload {
             }
             None => return None,
         };
-        self.parts[number as usize - 1].data = Data::Sealing;
+        let part = &mut self.parts[number as usize - 1];
+        part.data = Data::Sealing;
+        part.sealing_since = now;
         let spec = self.plan.part(number).expect("parts come from the plan");
         Some(Action::Seal {
             number,

@@ -54,7 +54,8 @@ pub enum RetryReason {
     /// The server could not sign URLs this time.
     SigningFailed,
     /// The PUT sent nothing and had no answer for
-    /// [`put_stall_ms`](super::UploadConfig::put_stall_ms): it was aborted.
+    /// [`put_stall_ms`](super::UploadConfig::put_stall_ms), or the part's seal did not finish
+    /// within [`seal_stall_ms`](super::UploadConfig::seal_stall_ms): it was given up.
     Timeout,
 }
 

@@ -80,6 +80,10 @@ pub(crate) struct Part {
     pub(crate) requested_for: Option<PartChecksum>,
     /// Already counted in the sealed bytes (a reseal does not count twice).
     pub(crate) counted: bool,
+    /// When the `Seal` that is out went out.
+    pub(crate) sealing_since: u64,
+    /// Seals of this part given up for stalling.
+    pub(crate) seal_stalls: u32,
 }
 
 impl Part {
@@ -95,6 +99,8 @@ impl Part {
             requested: false,
             requested_for: None,
             counted: false,
+            sealing_since: 0,
+            seal_stalls: 0,
         }
     }
 

@@ -24,6 +24,7 @@ use cinelock_core::upload::{
 use cinelock_core::{HEADER_LEN, RecipientPublicKey, SEED_LEN, SealSeed};
 use futures_channel::mpsc::{UnboundedSender, unbounded};
 use futures_util::StreamExt;
+use futures_util::future::{AbortHandle, abortable};
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
@@ -279,6 +280,8 @@ pub(crate) struct Driver {
     headers: HashMap<u32, Vec<(String, String)>>,
     /// The PUTs that are out, by part: their attempt, and the request (aborted on drop).
     puts: HashMap<u32, (u32, PutRequest)>,
+    /// The seals that are out, by part: aborting one drops its reads (the stream is cancelled).
+    seals: HashMap<u32, AbortHandle>,
     timer_at: Option<u64>,
     /// The completion says the stream was cut short (a recording finished after a reload).
     cut_short: bool,
@@ -302,6 +305,7 @@ impl Driver {
             spare: Vec::new(),
             headers: HashMap::new(),
             puts: HashMap::new(),
+            seals: HashMap::new(),
             timer_at: None,
             cut_short: false,
         }
@@ -414,6 +418,7 @@ impl Driver {
                     }
                     if current && result.is_ok() {
                         self.parts.remove(&number);
+                        self.seals.remove(&number);
                         if let PartSource::Spool(book) = &self.source {
                             let book = book.clone();
                             spawn_local(async move { book.part_sent(number).await });
@@ -486,8 +491,12 @@ impl Driver {
                     }
                     (PartSource::File { .. }, None) => unreachable!("files are sealed"),
                 };
+                let (job, handle) = abortable(job);
+                self.seals.insert(number, handle);
                 spawn_local(async move {
-                    let msg = match job.await {
+                    // Given up by the engine (`CancelSeal`): it hears nothing more of it.
+                    let Ok(result) = job.await else { return };
+                    let msg = match result {
                         Ok((body, spent, len, checksum)) => Msg::Sealed {
                             number,
                             body,
@@ -499,6 +508,11 @@ impl Driver {
                     };
                     let _ = tx.unbounded_send(msg);
                 });
+            }
+            Action::CancelSeal { number } => {
+                if let Some(seal) = self.seals.remove(&number) {
+                    seal.abort();
+                }
             }
             Action::RequestSignatures { parts } => {
                 let body = SignRequest::for_parts(upload, &parts);

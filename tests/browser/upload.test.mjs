@@ -320,6 +320,51 @@ test("a signing request that gets no answer is abandoned after the stall timeout
   await page.close();
 });
 
+test("a part whose file read never settles is given up after the stall timeout and sealed again; the upload completes with exact bytes", { timeout: 90_000 }, async () => {
+  const server = await serverFor(garage.endpoint);
+  const size = 12 * MiB + 7;
+  const created = await createUpload(server, size, { part_size: 5 * MiB });
+  assert.equal(created.plan.part_count, 3);
+  const page = await newPage();
+  await page.goto(server.url);
+  const r = await page.evaluate(async ({ endpoint, created, size }) => {
+    const c = await import("/sdk/dist/index.js");
+    // The second part's read of the file never settles (as a browser's stream once did under
+    // load): its stream gives nothing and never ends, until it is cancelled.
+    const realStream = Blob.prototype.stream;
+    const streams = [];
+    Blob.prototype.stream = function () {
+      const s = { size: this.size, cancelled: false };
+      streams.push(s);
+      if (streams.length !== 2) return realStream.call(this);
+      return new ReadableStream({ type: "bytes", pull: () => new Promise(() => {}), cancel: () => { s.cancelled = true; } });
+    };
+    const file = new File([window.fill(new Uint8Array(size), 23)], "clip.bin", { lastModified: 1 });
+    const retries = [];
+    const events = [];
+    const started = performance.now();
+    try {
+      const handle = await c.upload(file, { endpoint, upload: created, worker: false, stallTimeoutMs: 1500, onEvent: (e) => {
+        events.push(e.type);
+        if (e.type === "retrying") retries.push({ number: e.number, reason: e.reason });
+      } });
+      await handle.done;
+    } finally {
+      Blob.prototype.stream = realStream;
+    }
+    return { streams, retries, events, took: performance.now() - started };
+  }, { endpoint: server.url, created, size });
+  assert.ok(r.events.includes("completed"), r.events.join(","));
+  // The stuck stream was cancelled, and its part read again from a new one.
+  assert.equal(r.streams[1].cancelled, true, JSON.stringify(r.streams));
+  assert.equal(r.streams.length, 4, JSON.stringify(r.streams));
+  assert.deepEqual(r.retries, [{ number: 2, reason: "timeout" }]);
+  assert.ok(r.took >= 1500, `took ${r.took} ms`);
+  const { plain } = fetchAndOpen(created.asset_id);
+  assert.ok(plain.equals(fill(Buffer.alloc(size), 23)));
+  await page.close();
+});
+
 test("progress counts bytes as they go; pause aborts the PUTs out (sent again on resume); abort ends the upload and the server aborts it", async () => {
   const proxy = await startFaultProxy(garage.endpoint);
   try {

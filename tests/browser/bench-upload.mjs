@@ -29,6 +29,8 @@ let tracer = null;
 // CINELOCK_BENCH_UPLOAD_SHA256=1: cinelock.upload (upload worker) twice with CRC32C parts and
 // twice through a second server whose uploads' parts carry SHA-256 (CINELOCK_PART_CHECKSUM=sha256).
 const SHA256 = Boolean(process.env.CINELOCK_BENCH_UPLOAD_SHA256);
+// CINELOCK_BENCH_STALL_MS: the uploads' stallTimeoutMs (0 turns the stall timeouts off).
+const STALL_MS = process.env.CINELOCK_BENCH_STALL_MS;
 // CINELOCK_BENCH_CHUNK_KIB: the sealed stream's chunk size asked for at creation (default: the server's, 256 KiB).
 const CHUNK_KIB = Number(process.env.CINELOCK_BENCH_CHUNK_KIB ?? 0);
 const CONDITIONS = [
@@ -282,7 +284,7 @@ try {
         const retries = {};
         const mark = window.__bench = { events: 0, partsDone: 0 };
         const onEvent = (e) => { mark.events++; if (e.type === "partDone") mark.partsDone++; if (e.type === "retrying") retries[e.reason] = (retries[e.reason] ?? 0) + 1; };
-        const h = await c.upload(f, { endpoint: ${JSON.stringify(api.url)}, upload: ${JSON.stringify(created)}, worker: ${worker}, maxParallel: ${PARALLEL}, onEvent });
+        const h = await c.upload(f, { endpoint: ${JSON.stringify(api.url)}, upload: ${JSON.stringify(created)}, worker: ${worker}, maxParallel: ${PARALLEL}${STALL_MS === undefined ? "" : `, stallTimeoutMs: ${Number(STALL_MS)}`}, onEvent });
         await h.done;
         return { ms: performance.now() - t, retries };
       })()`);

@@ -2097,14 +2097,7 @@ fn a_part_whose_seals_never_finish_fails_the_upload_after_its_attempts() {
         stuck_seals: HashMap::from([(2, u32::MAX)]),
         ..Faults::default()
     };
-    let sim = run_failing(faults, config());
-    assert_eq!(
-        sim.failure(),
-        Some(&Error::RetriesExhausted {
-            part: 2,
-            attempts: 8
-        })
-    );
+    let sim = run_stalling_every_time(faults, 2);
     // Every stuck seal was given up, the last one too.
     assert_eq!(
         sim.count(|a| matches!(a, Action::CancelSeal { number: 2 })),
@@ -2134,15 +2127,18 @@ fn a_part_whose_puts_always_go_silent_fails_the_upload_after_its_attempts() {
         silent: HashMap::from([(3, u32::MAX)]),
         ..Faults::default()
     };
+    let sim = run_stalling_every_time(faults, 3);
+    assert_eq!(sim.puts[&3], 8);
+}
+
+/// An upload whose `part` stalls on every try: it fails once the part has used its 8 attempts.
+fn run_stalling_every_time(faults: Faults, part: u32) -> Sim {
     let sim = run_failing(faults, config());
     assert_eq!(
         sim.failure(),
-        Some(&Error::RetriesExhausted {
-            part: 3,
-            attempts: 8
-        })
+        Some(&Error::RetriesExhausted { part, attempts: 8 })
     );
-    assert_eq!(sim.puts[&3], 8);
+    sim
 }
 
 #[test]

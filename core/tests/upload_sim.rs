@@ -921,6 +921,11 @@ impl Sim {
     fn count(&self, pred: impl Fn(&Action) -> bool) -> usize {
         self.actions.iter().filter(|(_, a)| pred(a)).count()
     }
+
+    /// When the first action that `pred` holds for was asked for.
+    fn first_at(&self, pred: impl Fn(&Action) -> bool) -> Option<u64> {
+        self.actions.iter().find(|(_, a)| pred(a)).map(|(t, _)| *t)
+    }
 }
 
 #[test]
@@ -1977,10 +1982,8 @@ fn a_put_that_goes_silent_is_aborted_after_the_stall_timeout_and_sent_again() {
     sim.run();
     sim.assert_completed();
     assert_eq!(sim.puts[&2], 2);
-    let (sent_at, _) = sim
-        .actions
-        .iter()
-        .find(|(_, a)| {
+    let sent_at = sim
+        .first_at(|a| {
             matches!(
                 a,
                 Action::Put {
@@ -1991,10 +1994,8 @@ fn a_put_that_goes_silent_is_aborted_after_the_stall_timeout_and_sent_again() {
             )
         })
         .unwrap();
-    let (cancelled_at, _) = sim
-        .actions
-        .iter()
-        .find(|(_, a)| {
+    let cancelled_at = sim
+        .first_at(|a| {
             matches!(
                 a,
                 Action::CancelPut {
@@ -2020,7 +2021,7 @@ fn a_put_that_goes_silent_is_aborted_after_the_stall_timeout_and_sent_again() {
     assert!(
         sim.concurrency
             .iter()
-            .any(|&(t, c, _)| t >= *cancelled_at && c < 4)
+            .any(|&(t, c, _)| t >= cancelled_at && c < 4)
     );
 
     // Without the timeout the same PUT holds the upload forever.
@@ -2059,14 +2060,12 @@ fn a_seal_that_never_finishes_is_given_up_after_the_stall_timeout_and_sealed_aga
         .map(|(t, _)| *t)
         .collect();
     assert_eq!(seals.len(), 2);
-    let (cancelled_at, _) = sim
-        .actions
-        .iter()
-        .find(|(_, a)| matches!(a, Action::CancelSeal { number: 2 }))
+    let cancelled_at = sim
+        .first_at(|a| matches!(a, Action::CancelSeal { number: 2 }))
         .expect("the stuck seal was given up");
-    assert_eq!(*cancelled_at, seals[0] + STALL);
+    assert_eq!(cancelled_at, seals[0] + STALL);
     // Sealed again at once, in the slot it held.
-    assert_eq!(seals[1], *cancelled_at);
+    assert_eq!(seals[1], cancelled_at);
     assert!(sim.events.iter().any(|(_, e)| matches!(
         e,
         Event::Retrying {

@@ -287,6 +287,16 @@ pub(crate) struct Driver {
     cut_short: bool,
 }
 
+/// An upload that ends (completed, failed, aborted) stops its seals as its PUTs: nothing is
+/// left reading the file.
+impl Drop for Driver {
+    fn drop(&mut self) {
+        for seal in self.seals.values() {
+            seal.abort();
+        }
+    }
+}
+
 impl Driver {
     pub(crate) fn new(
         tx: UnboundedSender<Msg>,

@@ -365,6 +365,43 @@ test("a part whose file read never settles is given up after the stall timeout a
   await page.close();
 });
 
+test("aborting an upload whose file read hangs cancels that read", { timeout: 60_000 }, async () => {
+  const server = await serverFor(garage.endpoint);
+  const size = 12 * MiB + 7;
+  const created = await createUpload(server, size, { part_size: 5 * MiB });
+  const page = await newPage();
+  await page.goto(server.url);
+  const r = await page.evaluate(async ({ endpoint, created, size }) => {
+    const c = await import("/sdk/dist/index.js");
+    const realStream = Blob.prototype.stream;
+    const streams = [];
+    Blob.prototype.stream = function () {
+      const s = { cancelled: false };
+      streams.push(s);
+      if (streams.length !== 2) return realStream.call(this);
+      return new ReadableStream({ type: "bytes", pull: () => new Promise(() => {}), cancel: () => { s.cancelled = true; } });
+    };
+    const file = new File([window.fill(new Uint8Array(size), 29)], "clip.bin", { lastModified: 1 });
+    const done = [];
+    try {
+      // No stall timeout: only the abort ends the hung read.
+      const handle = await c.upload(file, { endpoint, upload: created, worker: false, stallTimeoutMs: 0, onEvent: (e) => { if (e.type === "partDone") done.push(e.number); } });
+      await new Promise((ok) => { const t = setInterval(() => { if (done.length > 0) { clearInterval(t); ok(); } }, 10); });
+      const before = streams[1]?.cancelled;
+      handle.abort();
+      const error = await handle.done.then(() => null, (e) => e.code);
+      await new Promise((ok) => setTimeout(ok, 200));
+      return { before, after: streams[1]?.cancelled, error, streams: streams.length };
+    } finally {
+      Blob.prototype.stream = realStream;
+    }
+  }, { endpoint: server.url, created, size });
+  assert.equal(r.before, false, JSON.stringify(r));
+  assert.equal(r.error, "aborted", JSON.stringify(r));
+  assert.equal(r.after, true, JSON.stringify(r));
+  await page.close();
+});
+
 test("progress counts bytes as they go; pause aborts the PUTs out (sent again on resume); abort ends the upload and the server aborts it", async () => {
   const proxy = await startFaultProxy(garage.endpoint);
   try {

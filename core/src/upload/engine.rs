@@ -698,14 +698,10 @@ impl Upload {
             return;
         }
         self.state = UploadState::Paused;
-        for &n in &self.active {
-            let part = &mut self.parts[n as usize - 1];
-            if let Put::InFlight { attempt, lease, .. } = part.put {
-                part.put = Put::Idle;
-                part.cancelled += 1;
-                part.sent = 0;
-                self.in_flight -= 1;
-                self.cancels.push_back((n, attempt));
+        for i in 0..self.active.len() {
+            let n = self.active[i];
+            if let Some((attempt, lease)) = self.cancel_put(n) {
+                self.parts[n as usize - 1].cancelled += 1;
                 self.cancelled.push_back((n, attempt, lease));
             }
         }
@@ -854,29 +850,39 @@ impl Upload {
         if self.state != UploadState::Running {
             return;
         }
-        let stalled: Vec<(u32, u32)> = self
+        let stalled: Vec<u32> = self
             .active
             .iter()
-            .filter_map(|&n| match self.parts[n as usize - 1].put {
-                Put::InFlight {
-                    attempt, active_at, ..
-                } if active_at.saturating_add(stall) <= now => Some((n, attempt)),
-                _ => None,
+            .copied()
+            .filter(|&n| {
+                matches!(self.parts[n as usize - 1].put,
+                    Put::InFlight { active_at, .. } if active_at.saturating_add(stall) <= now)
             })
             .collect();
-        for (number, attempt) in stalled {
+        for number in stalled {
             if self.is_over() {
                 return;
             }
-            let part = &mut self.parts[number as usize - 1];
-            part.put = Put::Idle;
-            part.sent = 0;
-            self.in_flight -= 1;
-            self.cancels.push_back((number, attempt));
+            self.cancel_put(number);
             // A silent connection says the link carries less than is being sent.
             self.limit = (self.limit / 2).max(1);
             self.retry_put(now, number, PutFailure::Network, RetryReason::Timeout);
         }
+    }
+
+    /// Takes part `number`'s PUT out of flight and has the driver abort it
+    /// ([`Action::CancelPut`]): its attempt and its URL's lease, if one was out. Its bytes no
+    /// longer count as sent.
+    fn cancel_put(&mut self, number: u32) -> Option<(u32, crate::presigned::Lease)> {
+        let part = &mut self.parts[number as usize - 1];
+        let Put::InFlight { attempt, lease, .. } = part.put else {
+            return None;
+        };
+        part.put = Put::Idle;
+        part.sent = 0;
+        self.in_flight -= 1;
+        self.cancels.push_back((number, attempt));
+        Some((attempt, lease))
     }
 
     /// Asks for URLs once a part in memory, or one of the next to be sealed, lacks one; the

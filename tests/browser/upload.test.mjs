@@ -19,6 +19,21 @@ const MiB = 1048576;
 const FILL = `(buf, seed) => { let x = seed >>> 0 || 1; const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength); let i = 0; for (; i + 4 <= buf.length; i += 4) { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; v.setUint32(i, x, true); } for (; i < buf.length; i++) buf[i] = i & 255; return buf; }`;
 const fill = eval(FILL);
 
+// In the page: the `nth` Blob stream made from now on (counting from 1) gives nothing and
+// never ends, as a file read that never settles; `streams` records each stream made and
+// whether it was cancelled, `restore()` puts the browser's own back.
+const HANG_STREAM = `(nth) => {
+  const real = Blob.prototype.stream;
+  const streams = [];
+  Blob.prototype.stream = function () {
+    const s = { cancelled: false };
+    streams.push(s);
+    if (streams.length !== nth) return real.call(this);
+    return new ReadableStream({ type: "bytes", pull: () => new Promise(() => {}), cancel: () => { s.cancelled = true; } });
+  };
+  return { streams, restore: () => { Blob.prototype.stream = real; } };
+}`;
+
 /**
  * A page with the test's fill function installed before any page script runs (the pages'
  * Content-Security-Policy forbids `eval` in them; a script the browser is told to add is not
@@ -28,7 +43,7 @@ async function newPage() {
   const page = await browser.newPage();
   // MediaSources made in the page: an upload makes none (only `load()` rehearses a player).
   const counted = "window.mediaSources = 0; window.MediaSource = class extends MediaSource { constructor() { super(); window.mediaSources++; } };";
-  await page.addInitScript({ content: `window.fill = ${FILL}; ${counted}` });
+  await page.addInitScript({ content: `window.fill = ${FILL}; window.hangStream = ${HANG_STREAM}; ${counted}` });
   return page;
 }
 
@@ -330,15 +345,8 @@ test("a part whose file read never settles is given up after the stall timeout a
   const r = await page.evaluate(async ({ endpoint, created, size }) => {
     const c = await import("/sdk/dist/index.js");
     // The second part's read of the file never settles (as a browser's stream once did under
-    // load): its stream gives nothing and never ends, until it is cancelled.
-    const realStream = Blob.prototype.stream;
-    const streams = [];
-    Blob.prototype.stream = function () {
-      const s = { size: this.size, cancelled: false };
-      streams.push(s);
-      if (streams.length !== 2) return realStream.call(this);
-      return new ReadableStream({ type: "bytes", pull: () => new Promise(() => {}), cancel: () => { s.cancelled = true; } });
-    };
+    // load), until it is cancelled.
+    const { streams, restore } = window.hangStream(2);
     const file = new File([window.fill(new Uint8Array(size), 23)], "clip.bin", { lastModified: 1 });
     const retries = [];
     const events = [];
@@ -350,7 +358,7 @@ test("a part whose file read never settles is given up after the stall timeout a
       } });
       await handle.done;
     } finally {
-      Blob.prototype.stream = realStream;
+      restore();
     }
     return { streams, retries, events, took: performance.now() - started };
   }, { endpoint: server.url, created, size });
@@ -373,14 +381,7 @@ test("aborting an upload whose file read hangs cancels that read", { timeout: 60
   await page.goto(server.url);
   const r = await page.evaluate(async ({ endpoint, created, size }) => {
     const c = await import("/sdk/dist/index.js");
-    const realStream = Blob.prototype.stream;
-    const streams = [];
-    Blob.prototype.stream = function () {
-      const s = { cancelled: false };
-      streams.push(s);
-      if (streams.length !== 2) return realStream.call(this);
-      return new ReadableStream({ type: "bytes", pull: () => new Promise(() => {}), cancel: () => { s.cancelled = true; } });
-    };
+    const { streams, restore } = window.hangStream(2);
     const file = new File([window.fill(new Uint8Array(size), 29)], "clip.bin", { lastModified: 1 });
     const done = [];
     try {
@@ -393,7 +394,7 @@ test("aborting an upload whose file read hangs cancels that read", { timeout: 60
       await new Promise((ok) => setTimeout(ok, 200));
       return { before, after: streams[1]?.cancelled, error, streams: streams.length };
     } finally {
-      Blob.prototype.stream = realStream;
+      restore();
     }
   }, { endpoint: server.url, created, size });
   assert.equal(r.before, false, JSON.stringify(r));

@@ -355,23 +355,14 @@ impl Upload {
                     .clone()
                     .filter(|p| p.put == Put::Idle)
                     .filter_map(|p| p.url.as_ref().map(|u| self.url_life.usable_until(&u.lease)));
-                let stall_due = self.config.put_stall_ms.map(|stall| {
-                    parts.clone().filter_map(move |p| match p.put {
-                        Put::InFlight { active_at, .. } => Some(active_at.saturating_add(stall)),
-                        _ => None,
-                    })
-                });
-                let seal_due = self.config.seal_stall_ms.map(|stall| {
-                    parts
-                        .clone()
-                        .filter(|p| p.data == Data::Sealing)
-                        .map(move |p| p.sealing_since.saturating_add(stall))
-                });
+                let stall_due = parts
+                    .clone()
+                    .flat_map(|p| [self.put_stall_due(p), self.seal_stall_due(p)])
+                    .flatten();
                 parts
                     .filter_map(|p| p.retry_at)
                     .chain(url_due)
-                    .chain(stall_due.into_iter().flatten())
-                    .chain(seal_due.into_iter().flatten())
+                    .chain(stall_due)
                     .chain(self.sign_retry_at)
                     .min()
             }
@@ -802,22 +793,7 @@ impl Upload {
     /// again (its memory slot stays counted), until it has stalled as often as a part may be
     /// tried.
     fn end_stalled_seals(&mut self, now: u64) {
-        let Some(stall) = self.config.seal_stall_ms else {
-            return;
-        };
-        if self.state != UploadState::Running {
-            return;
-        }
-        let stalled: Vec<u32> = self
-            .active
-            .iter()
-            .copied()
-            .filter(|&n| {
-                let part = &self.parts[n as usize - 1];
-                part.data == Data::Sealing && part.sealing_since.saturating_add(stall) <= now
-            })
-            .collect();
-        for number in stalled {
+        for number in self.stalled(now, Self::seal_stall_due) {
             if self.is_over() {
                 return;
             }
@@ -844,22 +820,7 @@ impl Upload {
     /// Aborts the PUTs that sent nothing and had no answer for the stall timeout, and retries
     /// them as network failures.
     fn end_stalled_puts(&mut self, now: u64) {
-        let Some(stall) = self.config.put_stall_ms else {
-            return;
-        };
-        if self.state != UploadState::Running {
-            return;
-        }
-        let stalled: Vec<u32> = self
-            .active
-            .iter()
-            .copied()
-            .filter(|&n| {
-                matches!(self.parts[n as usize - 1].put,
-                    Put::InFlight { active_at, .. } if active_at.saturating_add(stall) <= now)
-            })
-            .collect();
-        for number in stalled {
+        for number in self.stalled(now, Self::put_stall_due) {
             if self.is_over() {
                 return;
             }
@@ -868,6 +829,35 @@ impl Upload {
             self.limit = (self.limit / 2).max(1);
             self.retry_put(now, number, PutFailure::Network, RetryReason::Timeout);
         }
+    }
+
+    /// When the PUT out for `part` counts as stalled, if one is out and stalls are timed.
+    fn put_stall_due(&self, part: &Part) -> Option<u64> {
+        let stall = self.config.put_stall_ms?;
+        match part.put {
+            Put::InFlight { active_at, .. } => Some(active_at.saturating_add(stall)),
+            _ => None,
+        }
+    }
+
+    /// When the seal out for `part` counts as stalled, if one is out and stalls are timed.
+    fn seal_stall_due(&self, part: &Part) -> Option<u64> {
+        let stall = self.config.seal_stall_ms?;
+        (part.data == Data::Sealing).then(|| part.sealing_since.saturating_add(stall))
+    }
+
+    /// The parts in memory whose `due` time has come, while the upload runs (a paused one
+    /// times nothing: its PUTs are cancelled, and a seal that stalled meanwhile is found on
+    /// resume).
+    fn stalled(&self, now: u64, due: fn(&Self, &Part) -> Option<u64>) -> Vec<u32> {
+        if self.state != UploadState::Running {
+            return Vec::new();
+        }
+        self.active
+            .iter()
+            .copied()
+            .filter(|&n| due(self, &self.parts[n as usize - 1]).is_some_and(|t| t <= now))
+            .collect()
     }
 
     /// Takes part `number`'s PUT out of flight and has the driver abort it

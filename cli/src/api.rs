@@ -102,7 +102,7 @@ impl Api {
         })
     }
 
-    /// Sends a request; the status and body, whatever the status.
+    /// Sends a request, given a minute; the status and body, whatever the status.
     pub async fn send<B: Serialize>(
         &self,
         method: Method,
@@ -110,10 +110,26 @@ impl Api {
         body: Option<&B>,
         with_key: bool,
     ) -> Result<(StatusCode, String), CliError> {
+        self.send_within(method, path, body, with_key, Some(Duration::from_secs(60)))
+            .await
+    }
+
+    /// Sends a request, given `timeout` (none: the caller bounds it); the status and body,
+    /// whatever the status.
+    pub async fn send_within<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        with_key: bool,
+        timeout: Option<Duration>,
+    ) -> Result<(StatusCode, String), CliError> {
         let mut req = self
             .http
-            .request(method, format!("{}{path}", self.endpoint))
-            .timeout(Duration::from_secs(60));
+            .request(method, format!("{}{path}", self.endpoint));
+        if let Some(t) = timeout {
+            req = req.timeout(t);
+        }
         if with_key {
             req = req.bearer_auth(&self.api_key);
         }

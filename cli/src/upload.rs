@@ -546,19 +546,34 @@ impl Driver {
             }
             Action::Complete { parts } => {
                 let body = CompleteRequest::of(&parts, None, false);
+                // The server answers once the store has put the object together, which can
+                // take minutes: the engine's completion timeout, not the minute of other calls.
+                let timeout = upload
+                    .config()
+                    .complete_timeout_ms
+                    .map(Duration::from_millis);
                 tokio::spawn(async move {
-                    let answer = api
-                        .send(Method::POST, &format!("{path}/complete"), Some(&body), true)
-                        .await;
+                    let path = format!("{path}/complete");
+                    let sent = api.send_within(Method::POST, &path, Some(&body), true, None);
+                    let answer = match timeout {
+                        Some(t) => tokio::time::timeout(t, sent).await,
+                        None => Ok(sent.await),
+                    };
                     let _ = tx.send(match answer {
-                        Ok((s, _)) if s.is_success() => Msg::Completed(Ok(()), None),
-                        Ok((s, text)) => Msg::Completed(
-                            Err(CompleteFailure::Status(s.as_u16())),
-                            Some(refusal(s, &text).to_string()),
+                        Err(_) => Msg::Completed(
+                            Err(CompleteFailure::Timeout),
+                            Some("no answer within the completion timeout".into()),
                         ),
-                        Err(e) => {
-                            Msg::Completed(Err(CompleteFailure::Network), Some(e.to_string()))
-                        }
+                        Ok(answer) => match answer {
+                            Ok((s, _)) if s.is_success() => Msg::Completed(Ok(()), None),
+                            Ok((s, text)) => Msg::Completed(
+                                Err(CompleteFailure::Status(s.as_u16())),
+                                Some(refusal(s, &text).to_string()),
+                            ),
+                            Err(e) => {
+                                Msg::Completed(Err(CompleteFailure::Network), Some(e.to_string()))
+                            }
+                        },
                     });
                 });
             }

@@ -47,7 +47,8 @@ pub enum UploadRetryReason {
     /// The server could not sign URLs this time.
     SigningFailed,
     /// The PUT sent nothing and had no answer for the stall timeout (`stallTimeoutMs`), or the
-    /// part's read and seal took as long: it was given up and is tried again.
+    /// part's read and seal took as long, or the completion had no answer for ten times as
+    /// long: it was given up and is tried again.
     Timeout,
 }
 

@@ -46,8 +46,12 @@ fn config() -> UploadConfig {
         put_stall_ms: Some(STALL),
         sign_timeout_ms: None,
         seal_stall_ms: Some(STALL),
+        complete_timeout_ms: Some(COMPLETE_TIMEOUT),
     }
 }
+
+/// The completion timeout of the simulated uploads (ms).
+const COMPLETE_TIMEOUT: u64 = 10 * STALL;
 
 /// The stall timeout of the simulated uploads (ms).
 const STALL: u64 = 5_000;
@@ -195,6 +199,9 @@ struct Faults {
     sign_refused: bool,
     /// This many completion requests fail with 503 first.
     complete_failures: u32,
+    /// This many completion requests (after those) are never answered: the server completes
+    /// the object but its answer is lost.
+    complete_silent: u32,
     url_lifetime: u64,
     /// The signing server's clock is this far behind the store's: its URLs die this much
     /// sooner than it says.
@@ -224,6 +231,7 @@ impl Default for Faults {
             sign_fail: 0.0,
             sign_refused: false,
             complete_failures: 0,
+            complete_silent: 0,
             url_lifetime: 60_000,
             sign_clock_lag: 0,
             complete_rejected: None,
@@ -674,6 +682,16 @@ impl Sim {
             }
             Action::Complete { parts } => {
                 let result = self.store_complete(&parts);
+                let answered = self.store.complete_calls
+                    - self.faults.complete_failures.min(self.store.complete_calls);
+                if result.is_ok() && answered <= self.faults.complete_silent {
+                    // As a driver does: the request is given up after the completion timeout.
+                    if let Some(timeout) = self.up.config().complete_timeout_ms {
+                        let at = self.now + timeout;
+                        self.schedule(at, Delivery::Complete(Err(CompleteFailure::Timeout)));
+                    }
+                    return;
+                }
                 let at = self.now + self.rng.range(10..50);
                 self.schedule(at, Delivery::Complete(result));
             }
@@ -2128,6 +2146,67 @@ fn a_part_whose_puts_always_go_silent_fails_the_upload_after_its_attempts() {
     };
     let sim = run_stalling_every_time(faults, 3);
     assert_eq!(sim.puts[&3], 8);
+}
+
+#[test]
+fn a_completion_with_no_answer_is_given_up_after_its_timeout_and_asked_again() {
+    let src = Source::new(20_000, 256, 2_000);
+    let faults = Faults {
+        complete_silent: 1,
+        ..Faults::default()
+    };
+    let mut sim = Sim::new(src, config(), faults, 7);
+    sim.run();
+    sim.assert_completed();
+    assert_eq!(sim.store.complete_calls, 2);
+    let completes: Vec<u64> = sim
+        .actions
+        .iter()
+        .filter(|(_, a)| matches!(a, Action::Complete { .. }))
+        .map(|(t, _)| *t)
+        .collect();
+    assert_eq!(completes.len(), 2);
+    // Asked again after the timeout and a backoff, not before.
+    assert!(completes[1] - completes[0] >= COMPLETE_TIMEOUT);
+    assert!(completes[1] - completes[0] <= COMPLETE_TIMEOUT + 5_000);
+    let retries: Vec<_> = sim
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Retrying { number, reason, .. } => Some((*number, *reason)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(retries, [(None, RetryReason::Timeout)]);
+
+    // Without the timeout the upload waits for that answer forever.
+    let src = Source::new(20_000, 256, 2_000);
+    let faults = Faults {
+        complete_silent: 1,
+        ..Faults::default()
+    };
+    let config = UploadConfig {
+        complete_timeout_ms: None,
+        ..config()
+    };
+    let mut sim = Sim::new(src, config, faults, 7);
+    sim.run();
+    assert_eq!(sim.up.state(), UploadState::Completing);
+    assert_eq!(sim.store.complete_calls, 1);
+}
+
+#[test]
+fn a_completion_that_never_answers_fails_the_upload_after_its_attempts() {
+    let faults = Faults {
+        complete_silent: u32::MAX,
+        ..Faults::default()
+    };
+    let src = Source::new(20_000, 128, 1_000);
+    let mut sim = Sim::new(src, config(), faults, 10);
+    sim.run();
+    assert_eq!(sim.up.state(), UploadState::Failed);
+    assert_eq!(sim.failure(), Some(&Error::CompleteFailed { status: None }));
+    assert_eq!(sim.store.complete_calls, 8);
 }
 
 /// An upload whose `part` stalls on every try: it fails once the part has used its 8 attempts.

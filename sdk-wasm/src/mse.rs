@@ -20,7 +20,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlVideoElement, MediaSource, MediaSourceReadyState, SourceBuffer, Url};
 
 use crate::SdkError;
-use crate::platform::Listener;
+use crate::platform::{Listener, error_name};
 
 /// What MSE reports, for the driver to pass back to [`MediaSink::on_signal`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,13 +101,6 @@ pub(crate) struct MediaSink {
 
 fn platform(e: wasm_bindgen::JsValue) -> SdkError {
     SdkError::Platform(SdkError::describe(&e))
-}
-
-fn error_name(e: &wasm_bindgen::JsValue) -> String {
-    js_sys::Reflect::get(e, &"name".into())
-        .ok()
-        .and_then(|n| n.as_string())
-        .unwrap_or_default()
 }
 
 /// `mime; codecs="…"`, as `addSourceBuffer` takes it.

@@ -152,6 +152,14 @@ async fn sha256(data: &Uint8Array) -> Result<[u8; 32], SdkError> {
     Ok(cinelock_core::sha256(&data.to_vec()))
 }
 
+/// The `name` of a thrown error (`TypeError`, `AbortError`, `QuotaExceededError`, …), or "".
+pub(crate) fn error_name(e: &JsValue) -> String {
+    Reflect::get(e, &"name".into())
+        .ok()
+        .and_then(|n| n.as_string())
+        .unwrap_or_default()
+}
+
 /// Milliseconds on a monotonic clock (`performance.now()`), the player's clock.
 pub(crate) fn now_ms() -> f64 {
     Reflect::get(&js_sys::global(), &"performance".into())

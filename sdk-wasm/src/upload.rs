@@ -594,8 +594,9 @@ impl Driver {
                     PartSource::File { .. } => None,
                 };
                 let cut_short = self.cut_short;
+                let timeout_ms = upload.config().complete_timeout_ms;
                 spawn_local(async move {
-                    let result = api.complete(&parts, size, cut_short).await;
+                    let result = api.complete(&parts, size, cut_short, timeout_ms).await;
                     let _ = tx.unbounded_send(Msg::Completed(result));
                 });
             }
@@ -711,17 +712,24 @@ impl Api {
         Ok(answer.into_engine())
     }
 
+    /// Asks the server to complete the upload, giving the request up after `timeout_ms`.
     async fn complete(
         &self,
         parts: &[(u32, String)],
         size: Option<u64>,
         cut_short: bool,
+        timeout_ms: Option<u64>,
     ) -> Result<(), CompleteFailure> {
         let request = CompleteRequest::of(parts, size, cut_short);
         let body = serde_json::to_string(&request).map_err(|_| CompleteFailure::Network)?;
-        match self.request("POST", "/complete", Some(body)).await {
+        match self
+            .request_within("POST", "/complete", Some(body), timeout_ms)
+            .await
+        {
             Ok(r) if r.status() == 200 => Ok(()),
             Ok(r) => Err(CompleteFailure::Status(r.status())),
+            // `AbortSignal.timeout` rejects with a DOMException named TimeoutError.
+            Err(e) if platform::error_name(&e) == "TimeoutError" => Err(CompleteFailure::Timeout),
             Err(_) => Err(CompleteFailure::Network),
         }
     }

@@ -335,6 +335,58 @@ test("a signing request that gets no answer is abandoned after the stall timeout
   await page.close();
 });
 
+test("a completion whose answer never comes is given up after its timeout and asked again; the server answers the same and the upload completes", { timeout: 90_000 }, async () => {
+  const server = await serverFor(garage.endpoint);
+  const size = 7 * MiB + 13;
+  const created = await createUpload(server, size, { part_size: 5 * MiB });
+  const page = await newPage();
+  await page.goto(server.url);
+  const r = await page.evaluate(async ({ endpoint, created, size }) => {
+    const c = await import("/sdk/dist/index.js");
+    // The first completion reaches the server, which completes the object, but its answer is
+    // lost (a connection that went silent): the request stays out until the SDK aborts it.
+    const realFetch = globalThis.fetch;
+    const completes = [];
+    globalThis.fetch = (url, init) => {
+      if (!String(url).endsWith("/complete")) return realFetch(url, init);
+      const complete = { at: performance.now(), aborted: null, status: null };
+      completes.push(complete);
+      const sent = realFetch(url, init).then((res) => {
+        complete.status = res.status;
+        return res;
+      }, () => {});
+      if (completes.length > 1) return sent;
+      return new Promise((_, fail) => init?.signal?.addEventListener("abort", () => {
+        complete.aborted = { name: init.signal.reason?.name, after: performance.now() - complete.at };
+        fail(init.signal.reason);
+      }));
+    };
+    const file = new File([window.fill(new Uint8Array(size), 23)], "clip.bin", { lastModified: 1 });
+    const retries = [];
+    const events = [];
+    const handle = await c.upload(file, { endpoint, upload: created, worker: false, stallTimeoutMs: 1000, onEvent: (e) => {
+      events.push(e.type);
+      if (e.type === "retrying") retries.push({ number: e.number ?? null, reason: e.reason });
+    } });
+    await handle.done;
+    globalThis.fetch = realFetch;
+    return { completes, retries, events };
+  }, { endpoint: server.url, created, size });
+  assert.ok(r.events.includes("completed"), r.events.join(","));
+  assert.equal(r.completes.length, 2, JSON.stringify(r.completes));
+  // The server completed the first time; its answer was withheld from the SDK.
+  assert.equal(r.completes[0].status, 200, JSON.stringify(r.completes));
+  // Given ten stall timeouts (the store may take minutes to put an object together), then
+  // aborted; the second request got the same answer.
+  assert.equal(r.completes[0].aborted?.name, "TimeoutError", JSON.stringify(r.completes[0]));
+  assert.ok(r.completes[0].aborted.after >= 9_900 && r.completes[0].aborted.after < 20_000, JSON.stringify(r.completes[0]));
+  assert.equal(r.completes[1].status, 200, JSON.stringify(r.completes));
+  assert.deepEqual(r.retries, [{ number: null, reason: "timeout" }]);
+  const { plain } = fetchAndOpen(created.asset_id);
+  assert.ok(plain.equals(fill(Buffer.alloc(size), 23)));
+  await page.close();
+});
+
 test("a part whose file read never settles is given up after the stall timeout and sealed again; the upload completes with exact bytes", { timeout: 90_000 }, async () => {
   const server = await serverFor(garage.endpoint);
   const size = 12 * MiB + 7;

@@ -174,6 +174,9 @@ pub enum CompleteFailure {
     Network,
     /// An HTTP status from the server.
     Status(u16),
+    /// No answer within [`complete_timeout_ms`](super::UploadConfig::complete_timeout_ms): the
+    /// driver gave the request up.
+    Timeout,
 }
 
 /// Placeholder printed where a URL would be.

@@ -53,17 +53,30 @@ pub struct UploadConfig {
     /// the upload forever. Sealing a browser part takes well under a second; a driver that
     /// seals parts of any size sets `None`.
     pub seal_stall_ms: Option<u64>,
+    /// A completion request with no answer for this long fails with
+    /// [`CompleteFailure::Timeout`](super::CompleteFailure::Timeout) and is retried (the server
+    /// completes idempotently). The driver bounds the request by it, as a signing request. The
+    /// server answers only once the store has put the object together from its parts, which
+    /// can take minutes for a large object, so this is far longer than the stall timeouts.
+    pub complete_timeout_ms: Option<u64>,
 }
 
 /// The least stall timeout a caller may set (ms): below it, a busy browser's gap between two
 /// progress reports could pass for a silent connection.
 pub const MIN_STALL_MS: u64 = 1_000;
 
+/// How many stall timeouts a completion request is given
+/// ([`complete_timeout_ms`](UploadConfig::complete_timeout_ms)): the store puts the object
+/// together before the server answers.
+pub const COMPLETE_TIMEOUT_STALLS: u64 = 10;
+
 impl UploadConfig {
     /// With the stall timeout a caller asked for, for PUTs ([`put_stall_ms`](Self::put_stall_ms)),
     /// signing requests ([`sign_timeout_ms`](Self::sign_timeout_ms)) and seals
-    /// ([`seal_stall_ms`](Self::seal_stall_ms)) alike: `Some(0)` turns them off, less than
-    /// [`MIN_STALL_MS`] is raised to it, and `None` keeps the defaults.
+    /// ([`seal_stall_ms`](Self::seal_stall_ms)) alike, and [`COMPLETE_TIMEOUT_STALLS`] times it
+    /// for the completion request ([`complete_timeout_ms`](Self::complete_timeout_ms)):
+    /// `Some(0)` turns them off, less than [`MIN_STALL_MS`] is raised to it, and `None` keeps
+    /// the defaults.
     pub fn with_stall(self, ms: Option<u64>) -> Self {
         let Some(ms) = ms else {
             return self;
@@ -73,6 +86,7 @@ impl UploadConfig {
             put_stall_ms: stall,
             sign_timeout_ms: stall,
             seal_stall_ms: stall,
+            complete_timeout_ms: stall.map(|ms| ms.saturating_mul(COMPLETE_TIMEOUT_STALLS)),
             ..self
         }
     }
@@ -100,6 +114,8 @@ impl Default for UploadConfig {
             // The server answers in milliseconds; this is for a connection that went silent.
             sign_timeout_ms: Some(30_000),
             seal_stall_ms: Some(30_000),
+            // Ten stall timeouts: AWS documents that completing can take several minutes.
+            complete_timeout_ms: Some(30_000 * COMPLETE_TIMEOUT_STALLS),
         }
     }
 }
@@ -112,11 +128,29 @@ mod tests {
     fn a_callers_stall_timeout_is_kept_raised_or_turned_off() {
         let default = UploadConfig::default();
         assert_eq!(default.clone().with_stall(None), default);
-        let all = |c: UploadConfig| (c.put_stall_ms, c.sign_timeout_ms, c.seal_stall_ms);
-        assert_eq!(all(default.clone().with_stall(Some(0))), (None, None, None));
+        let all = |c: UploadConfig| {
+            (
+                c.put_stall_ms,
+                c.sign_timeout_ms,
+                c.seal_stall_ms,
+                c.complete_timeout_ms,
+            )
+        };
+        assert_eq!(
+            all(default.clone().with_stall(Some(0))),
+            (None, None, None, None)
+        );
         let min = Some(MIN_STALL_MS);
-        assert_eq!(all(default.clone().with_stall(Some(10))), (min, min, min));
+        assert_eq!(
+            all(default.clone().with_stall(Some(10))),
+            (min, min, min, Some(10 * MIN_STALL_MS))
+        );
         let long = Some(90_000);
-        assert_eq!(all(default.with_stall(Some(90_000))), (long, long, long));
+        assert_eq!(
+            all(default.clone().with_stall(Some(90_000))),
+            (long, long, long, Some(900_000))
+        );
+        // The default is what a caller asking for the default stall timeout gets.
+        assert_eq!(default.clone().with_stall(Some(30_000)), default);
     }
 }

@@ -592,21 +592,23 @@ impl Upload {
             return;
         }
         self.complete_in_flight = false;
-        let status = match result {
+        let failure = match result {
             Ok(()) => {
                 self.state = UploadState::Completed;
                 self.push_progress(now);
                 self.events.push_back(Event::Completed);
                 return;
             }
-            Err(CompleteFailure::Network) => None,
-            Err(CompleteFailure::Status(s)) => Some(s),
+            Err(failure) => failure,
         };
-        let reason = match status {
-            Some(404) => return self.fail(Error::NoSuchUpload),
-            Some(s) if !retryable_status(s) => return self.fail(Error::CompleteFailed { status }),
-            Some(s) => RetryReason::Status(s),
-            None => RetryReason::Network,
+        let (status, reason) = match failure {
+            CompleteFailure::Status(404) => return self.fail(Error::NoSuchUpload),
+            CompleteFailure::Status(s) if !retryable_status(s) => {
+                return self.fail(Error::CompleteFailed { status: Some(s) });
+            }
+            CompleteFailure::Status(s) => (Some(s), RetryReason::Status(s)),
+            CompleteFailure::Network => (None, RetryReason::Network),
+            CompleteFailure::Timeout => (None, RetryReason::Timeout),
         };
         if self.complete_attempts >= self.config.max_attempts {
             return self.fail(Error::CompleteFailed { status });

@@ -55,7 +55,9 @@ pub enum RetryReason {
     SigningFailed,
     /// The PUT sent nothing and had no answer for
     /// [`put_stall_ms`](super::UploadConfig::put_stall_ms), or the part's seal did not finish
-    /// within [`seal_stall_ms`](super::UploadConfig::seal_stall_ms): it was given up.
+    /// within [`seal_stall_ms`](super::UploadConfig::seal_stall_ms): it was given up. Or the
+    /// completion request had no answer within
+    /// [`complete_timeout_ms`](super::UploadConfig::complete_timeout_ms).
     Timeout,
 }
 

@@ -42,7 +42,7 @@ mod seal;
 
 pub use action::{Action, CompleteFailure, PutFailure, SignedPart};
 pub use checksum::{ChecksumAlgorithm, PartChecksum, PartHasher};
-pub use config::{MIN_STALL_MS, UploadConfig};
+pub use config::{COMPLETE_TIMEOUT_STALLS, MIN_STALL_MS, UploadConfig};
 pub use engine::Upload;
 pub use event::{Event, Progress, RetryReason, UploadState};
 pub use growing::GrowingPlan;

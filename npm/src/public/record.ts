@@ -63,8 +63,8 @@ export interface RecordOptions {
   maxParallel?: number;
   /**
    * A part's PUT that sends nothing and gets no answer for this long, in ms, is aborted and
-   * sent again; so is a signing request, and a part's read and seal (default 30000; at least
-   * 1000; 0 turns it off).
+   * sent again; so is a signing request, and a part's read and seal. The completion request
+   * is given ten times as long (default 30000; at least 1000; 0 turns it off).
    */
   stallTimeoutMs?: number;
   /** Every event, as it comes. */

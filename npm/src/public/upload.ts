@@ -30,8 +30,9 @@ export interface UploadOptions {
    * A part's PUT that sends nothing and gets no answer for this long, in ms, is aborted and
    * sent again, as a network failure (a `retrying` event with reason `"timeout"`), and one
    * fewer PUT runs at once for a while. A signing request unanswered for as long is asked
-   * again, and a part whose read and seal take as long is read and sealed again. Default
-   * 30000; at least 1000; 0 turns it off.
+   * again, and a part whose read and seal take as long is read and sealed again. The
+   * completion request, which waits while the store puts the object together, is given ten
+   * times as long before it is asked again. Default 30000; at least 1000; 0 turns it off.
    */
   stallTimeoutMs?: number;
   engine?: Engine;

@@ -234,6 +234,60 @@ test("with 20% of part PUTs failing or cut, the upload still completes with exac
   }
 });
 
+test("a page's uploads share one upload worker: two at once, one aborted, and one after; it is let go once idle", { timeout: 90_000 }, async () => {
+  const server = await serverFor(garage.endpoint);
+  const page = await newPage();
+  const workers = [];
+  page.on("worker", (w) => {
+    const seen = { url: w.url(), closedAt: null };
+    workers.push(seen);
+    w.on("close", () => { seen.closedAt = Date.now(); });
+  });
+  await page.goto(server.url);
+  const sizes = [12 * MiB + 1, 12 * MiB + 2, 6 * MiB + 3];
+  const created = [];
+  for (const size of sizes) created.push(await createUpload(server, size, { part_size: 5 * MiB }));
+  const r = await page.evaluate(async ({ endpoint, created, sizes }) => {
+    const c = await import("/sdk/dist/index.js");
+    const file = (i) => new File([window.fill(new Uint8Array(sizes[i]), 31 + i)], `clip-${i}.bin`, { lastModified: 1 });
+    const events = [[], [], []];
+    const start = (i) => c.upload(file(i), { endpoint, upload: created[i], onEvent: (e) => events[i].push(e.type) });
+    // Two at once; the second aborted as soon as it started, while the first goes on.
+    const [a, b] = await Promise.all([start(0), start(1)]);
+    b.abort();
+    const aborted = await b.done.then(() => "completed", (e) => e.code);
+    await a.done;
+    // One more after both, in the same worker.
+    const c3 = await start(2);
+    await c3.done;
+    const puts = performance.getEntriesByType("resource").filter((e) => e.name.includes("partNumber=")).length;
+    return { aborted, events, stats: [a.stats(), b.stats(), c3.stats()], puts };
+  }, { endpoint: server.url, created, sizes });
+  const lastDone = Date.now();
+  assert.equal(r.aborted, "aborted");
+  assert.ok(r.events[0].includes("completed") && r.events[2].includes("completed"), JSON.stringify(r.events));
+  assert.ok(!r.events[1].includes("completed"), JSON.stringify(r.events[1]));
+  assert.deepEqual(r.stats, [{ worker: "running" }, { worker: "running" }, { worker: "running" }]);
+  // Every PUT went from the worker (the page's own requests show in its resource timing).
+  assert.equal(r.puts, 0);
+  // One worker ran all three.
+  assert.equal(workers.length, 1, JSON.stringify(workers));
+  for (const i of [0, 2]) {
+    const { plain } = fetchAndOpen(created[i].asset_id);
+    assert.ok(plain.equals(fill(Buffer.alloc(sizes[i]), 31 + i)), `upload ${i}`);
+  }
+  const status = await (await fetch(`${server.url}/v1/uploads/${created[1].upload_id}`, { headers: { authorization: `Bearer ${created[1].token}` } })).json();
+  assert.equal(status.status, "aborted");
+  // Kept for the next upload for a while, then let go.
+  await new Promise((ok) => setTimeout(ok, 5_000));
+  assert.equal(workers[0].closedAt, null, "let go too soon");
+  for (let i = 0; i < 100 && workers[0].closedAt === null; i++) await new Promise((ok) => setTimeout(ok, 100));
+  assert.ok(workers[0].closedAt !== null, "the idle worker was never let go");
+  const idle = workers[0].closedAt - lastDone;
+  assert.ok(idle >= 8_000 && idle < 14_000, `let go ${idle} ms after the last upload`);
+  await page.close();
+});
+
 test("a part damaged on its way to the store is refused for its CRC32C and sealed and sent again; the upload completes with exact bytes", async () => {
   const proxy = await startFaultProxy(garage.endpoint, { damage: [2] });
   try {

@@ -8,7 +8,8 @@ import type { CreatedUpload, UploadEvent, UploadProgress, WorkerState } from "..
 import { cinelockError } from "../internal/errors.js";
 import { allRecords, deleteRecord, loadRecord, saveRecord, type ResumeRecord } from "../internal/resume-store.js";
 import { instantiate, wasm } from "../internal/wasm.js";
-import { describeWorkerError, reportWorkerFailure, startWorker, workersAvailable } from "../internal/workers.js";
+import { runInWorker, type Control } from "../internal/upload-worker-pool.js";
+import { reportWorkerFailure, workersAvailable } from "../internal/workers.js";
 import { isCinelockError } from "./errors.js";
 import type { Engine } from "./seal.js";
 
@@ -37,8 +38,9 @@ export interface UploadOptions {
   stallTimeoutMs?: number;
   engine?: Engine;
   /**
-   * Run reading, sealing, hashing and the PUTs in a dedicated Web Worker (default: true where
-   * module workers exist), so the page stays responsive. `false` runs on the calling thread,
+   * Run reading, sealing, hashing and the PUTs in a Web Worker (default: true where module
+   * workers exist), so the page stays responsive. A page's uploads share one worker, which is
+   * let go 10 s after its last upload ends. `false` runs on the calling thread,
    * as does a page whose Content-Security-Policy forbids the worker (said once on the console;
    * `stats().worker` is then `"failed"`).
    */
@@ -121,73 +123,50 @@ export async function upload(file: Blob, options: UploadOptions): Promise<Upload
   return uploadHere(file, options, { worker: "off" });
 }
 
-/** Messages from the upload worker (workers/upload-worker.ts). */
-type FromWorker =
-  | { kind: "started"; uploadId: string; assetId: string }
-  | { kind: "event"; event: UploadEvent }
-  | { kind: "done" }
-  | { kind: "error"; name: string; code: string; message: string };
-
 async function uploadInWorker(file: Blob, options: UploadOptions): Promise<UploadHandle> {
-  let started: ReturnType<typeof startWorker>;
-  try {
-    started = startWorker("upload");
-  } catch (e) {
-    // A CSP that forbids workers: the upload runs on this thread instead.
-    const why = e instanceof Error ? e.message : String(e);
-    reportWorkerFailure("upload", why);
-    return uploadHere(file, options, { worker: "failed", workerError: why });
-  }
-  const { worker, release } = started;
-  // Nothing heard from the worker before an error: its script did not load.
-  let heard = false;
   let handle: Handle | undefined;
   const backlog: UploadEvent[] = [];
   const { onEvent, onProgress, ...plain } = options;
   let resolveDone!: (v: { uploadId: string; assetId: string }) => void;
   let rejectDone!: (e: unknown) => void;
   const done = new Promise<{ uploadId: string; assetId: string }>((ok, fail) => { resolveDone = ok; rejectDone = fail; });
-  const ids = new Promise<{ uploadId: string; assetId: string } | { unloaded: string }>((ok, fail) => {
-    worker.onmessage = (m: MessageEvent<FromWorker>) => {
-      const msg = m.data;
-      heard = true;
-      release();
-      if (msg.kind === "started") ok({ uploadId: msg.uploadId, assetId: msg.assetId });
-      else if (msg.kind === "event") relay(options, () => handle, backlog, msg.event);
-      else if (msg.kind === "done") {
-        ids.then((v) => { if ("uploadId" in v) resolveDone(v); });
-        worker.terminate();
-      } else {
-        const e = Object.assign(new Error(msg.message), { name: msg.name, code: msg.code });
-        fail(e);
-        rejectDone(e);
-        worker.terminate();
-      }
-    };
-    worker.onerror = (e) => {
-      release();
-      if (!heard) {
-        worker.terminate();
-        ok({ unloaded: describeWorkerError(e) });
-        return;
-      }
-      const err = cinelockError("platform", `upload worker failed: ${e.message}`);
-      fail(err);
-      rejectDone(err);
-    };
-  });
   done.catch(() => undefined); // rejections surface through `ids` or the handle's `done`
-  worker.postMessage({ file, options: { ...plain, worker: false } });
+  let control: (c: Control) => void;
+  const ids = new Promise<{ uploadId: string; assetId: string } | { unloaded: string }>((ok, fail) => {
+    try {
+      control = runInWorker(file, { ...plain, worker: false }, {
+        message(msg) {
+          if (msg.kind === "started") ok({ uploadId: msg.uploadId, assetId: msg.assetId });
+          else if (msg.kind === "event") relay(options, () => handle, backlog, msg.event);
+          else if (msg.kind === "done") ids.then((v) => { if ("uploadId" in v) resolveDone(v); });
+          else {
+            const e = Object.assign(new Error(msg.message), { name: msg.name, code: msg.code });
+            fail(e);
+            rejectDone(e);
+          }
+        },
+        failed(loaded, why) {
+          if (!loaded) return ok({ unloaded: why });
+          const err = cinelockError("platform", why);
+          fail(err);
+          rejectDone(err);
+        },
+      });
+    } catch (e) {
+      // A CSP that forbids workers: the upload runs on this thread instead.
+      ok({ unloaded: e instanceof Error ? e.message : String(e) });
+    }
+  });
   const got = await ids;
-  // The worker could not load (a CSP, a bundler that did not bundle it): this thread instead.
+  // The worker could not start or load (a CSP, a bundler that did not bundle it): this thread.
   if ("unloaded" in got) {
     reportWorkerFailure("upload", got.unloaded);
     return uploadHere(file, options, { worker: "failed", workerError: got.unloaded });
   }
   handle = new Handle(got.uploadId, got.assetId, done, {
-    pause: () => worker.postMessage("pause"),
-    resume: () => worker.postMessage("resume"),
-    abort: () => worker.postMessage("abort"),
+    pause: () => control("pause"),
+    resume: () => control("resume"),
+    abort: () => control("abort"),
   }, { worker: "running" });
   const h = handle;
   queueMicrotask(() => { for (const e of backlog.splice(0)) h.dispatchEvent(new CustomEvent(e.type, { detail: e })); });

@@ -1,31 +1,45 @@
 /**
- * The upload worker: runs `upload()` off the page's main thread (reading the file, sealing,
- * hashing, PUTs, IndexedDB), and relays its events. Started by `upload()` (public/upload.ts).
+ * The upload worker: runs the uploads the page hands it (internal/upload-worker-pool.ts) off
+ * the page's main thread (reading the file, sealing, hashing, PUTs, IndexedDB), several at once
+ * if the page starts several, and relays each one's events.
  */
+import type { Control, FromWorker, ToWorker } from "../internal/upload-worker-pool.js";
 import { isCinelockError } from "../public/errors.js";
-import { upload, type UploadOptions } from "../public/upload.js";
+import { upload, type UploadHandle, type UploadOptions } from "../public/upload.js";
 
-interface Start {
-  file: Blob;
-  options: UploadOptions;
-}
+const scope = self as unknown as { postMessage(m: FromWorker): void; onmessage: ((m: MessageEvent<ToWorker>) => void) | null };
 
-const scope = self as unknown as { postMessage(m: unknown): void; onmessage: ((m: MessageEvent) => void) | null };
+/** The uploads running here, by the page's id. */
+const running = new Map<number, UploadHandle>();
 
-scope.onmessage = async (m: MessageEvent<Start>) => {
-  const { file, options } = m.data;
-  try {
-    const handle = await upload(file, { ...options, worker: false, onEvent: (event) => scope.postMessage({ kind: "event", event }) });
-    scope.onmessage = (c: MessageEvent<string>) => {
-      if (c.data === "pause") handle.pause();
-      else if (c.data === "resume") handle.resume();
-      else if (c.data === "abort") handle.abort();
-    };
-    scope.postMessage({ kind: "started", uploadId: handle.uploadId, assetId: handle.assetId });
-    await handle.done;
-    scope.postMessage({ kind: "done" });
-  } catch (e) {
-    const err = e as Error & { code?: string };
-    scope.postMessage({ kind: "error", name: isCinelockError(e) ? "CinelockError" : err.name, code: err.code ?? "platform", message: err.message });
+const controls: Record<Control, (h: UploadHandle) => void> = {
+  pause: (h) => h.pause(),
+  resume: (h) => h.resume(),
+  abort: (h) => h.abort(),
+};
+
+scope.onmessage = (m: MessageEvent<ToWorker>) => {
+  const msg = m.data;
+  if (msg.kind === "start") void run(msg.id, msg.file, msg.options as unknown as UploadOptions);
+  else {
+    const handle = running.get(msg.id);
+    if (handle) controls[msg.kind](handle);
   }
 };
+
+async function run(id: number, file: Blob, options: UploadOptions): Promise<void> {
+  try {
+    const handle = await upload(file, { ...options, worker: false, onEvent: (event) => scope.postMessage({ id, kind: "event", event }) });
+    running.set(id, handle);
+    scope.postMessage({ id, kind: "started", uploadId: handle.uploadId, assetId: handle.assetId });
+    try {
+      await handle.done;
+    } finally {
+      running.delete(id);
+    }
+    scope.postMessage({ id, kind: "done" });
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    scope.postMessage({ id, kind: "error", name: isCinelockError(e) ? "CinelockError" : err.name, code: err.code ?? "platform", message: err.message });
+  }
+}

@@ -1,0 +1,90 @@
+// Many-files upload benchmark: CINELOCK_BENCH_FILES (default 20) in-memory files of
+// CINELOCK_BENCH_FILE_MIB (default 2) MiB each go one after another through cinelock.upload(),
+// as an uploader's queue sends a folder of clips, to a local Garage, in headless Chromium over a
+// raw DevTools pipe. Each upload's create request is made beforehand, as a customer's backend
+// makes it. Rows run in the order page thread, upload worker, upload worker, page thread (the
+// store slows as it fills); the baseline is the page thread (`worker: false`), which starts no
+// worker. Prints milliseconds per file (mean and median) and the ratio of files per second to
+// the baseline's.
+import { generateKeyPairSync } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ROOT, startServer } from "./harness.mjs";
+import { launchRaw } from "./cdp.mjs";
+import { ACCESS_KEY, BUCKET, SECRET_KEY, startGarage } from "./garage.mjs";
+
+const FILES = Number(process.env.CINELOCK_BENCH_FILES ?? 20);
+const FILE_MIB = Number(process.env.CINELOCK_BENCH_FILE_MIB ?? 2);
+const ORDER = [false, true, true, false];
+
+const tmp = mkdtempSync(join(tmpdir(), "cinelock-bench-"));
+const { publicKey } = generateKeyPairSync("x25519");
+const pk = Buffer.from(publicKey.export({ format: "jwk" }).x, "base64url").toString("hex");
+const garage = await startGarage();
+const env = {
+  CINELOCK_S3_ACCESS_KEY: ACCESS_KEY, CINELOCK_S3_SECRET_KEY: SECRET_KEY,
+  CINELOCK_S3_ENDPOINT: garage.endpoint, CINELOCK_S3_REGION: "garage", CINELOCK_S3_BUCKET: BUCKET,
+  CINELOCK_TOKEN_SECRET: "ef".repeat(32), CINELOCK_WORKER_PUBLIC_KEY: pk, CINELOCK_DEV_API_KEY: "clk_dev_insecure_demo_key",
+  CINELOCK_DATABASE_URL: `sqlite://${tmp}/db.sqlite?mode=rwc`, CINELOCK_ALLOWED_ORIGINS: "*",
+};
+const bin = process.env.CINELOCK_SERVER_BIN ?? join(ROOT, "target/debug/cinelock-server");
+for (let i = 0; ; i++) {
+  try { execFileSync(bin, ["configure-bucket-cors"], { cwd: ROOT, env: { ...process.env, ...env }, stdio: "ignore", timeout: 20000 }); break; } catch (e) { if (i > 50) throw e; await new Promise((r) => setTimeout(r, 200)); }
+}
+const server = await startServer(env);
+const size = FILE_MIB << 20;
+let chrome = null;
+try {
+  chrome = await launchRaw();
+  const { page } = chrome;
+  await page.goto(`${server.url}/`);
+  await page.evaluate(`import("/sdk/dist/index.js").then((c) => c.load())`);
+  // The files, made once in the page: random bytes, a new seed per file.
+  await page.evaluate(`(() => {
+    window.benchFiles = Array.from({ length: ${FILES} }, (_, i) => {
+      const data = new Uint8Array(${size});
+      for (let at = 0; at < data.length; at += 65536) crypto.getRandomValues(data.subarray(at, at + 65536));
+      return new File([data], "clip-" + i + ".mp4", { lastModified: i });
+    });
+    return true;
+  })()`);
+  const rows = [];
+  for (const worker of ORDER) {
+    const created = [];
+    for (let i = 0; i < FILES; i++) {
+      const res = await fetch(`${server.url}/v1/uploads`, { method: "POST", headers: { authorization: "Bearer clk_dev_insecure_demo_key", "content-type": "application/json" }, body: JSON.stringify({ size, filename: `clip-${i}.mp4` }) });
+      created.push(await res.json());
+    }
+    const r = await page.evaluate(`(async () => {
+      const c = await import("/sdk/dist/index.js");
+      const created = ${JSON.stringify(created)};
+      const each = [];
+      const t = performance.now();
+      for (let i = 0; i < created.length; i++) {
+        const t0 = performance.now();
+        const h = await c.upload(window.benchFiles[i], { endpoint: ${JSON.stringify(server.url)}, upload: created[i], worker: ${worker} });
+        await h.done;
+        if (h.stats().worker !== ${JSON.stringify(worker ? "running" : "off")}) throw new Error("ran " + h.stats().worker);
+        each.push(performance.now() - t0);
+      }
+      return { ms: performance.now() - t, each };
+    })()`);
+    rows.push({ worker, ...r });
+  }
+  const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const base = mean(rows.filter((r) => !r.worker).map((r) => r.ms));
+  console.log(`${FILES} files of ${FILE_MIB} MiB, one after another, through cinelock.upload() to local Garage (release server unless CINELOCK_SERVER_BIN says otherwise), headless Chromium`);
+  console.log(`${"run".padEnd(42)}${"total ms".padStart(10)}${"ms per file".padStart(13)}${"median".padStart(9)}${"first".padStart(8)}${"files/s ratio".padStart(15)}`);
+  for (const r of rows) {
+    const name = r.worker ? "cinelock.upload, upload worker" : "cinelock.upload, page thread (baseline)";
+    console.log(`${name.padEnd(42)}${r.ms.toFixed(0).padStart(10)}${(r.ms / FILES).toFixed(1).padStart(13)}${median(r.each).toFixed(1).padStart(9)}${r.each[0].toFixed(0).padStart(8)}${(base / r.ms).toFixed(2).padStart(15)}`);
+  }
+} finally {
+  await chrome?.close();
+  await server.stop();
+  await garage.stop();
+  rmSync(tmp, { recursive: true, force: true });
+}

@@ -17,8 +17,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 
 use cinelock_core::upload::{
-    Action, ChecksumAlgorithm, CompleteFailure, Event, GrowingPlan, PartChecksum, PartLimits,
-    PartPlan, PartSpec, PutFailure, RetryReason, SignedPart, Upload, UploadConfig, UploadState,
+    Action, BROWSER_PUTS_AT_ONCE, ChecksumAlgorithm, CompleteFailure, Event, GrowingPlan,
+    PartChecksum, PartLimits, PartPlan, PartSpec, PutFailure, RetryReason, SignedPart, Upload,
+    UploadConfig, UploadState, share_puts,
 };
 use cinelock_core::{
     ChunkCipher, DataKey, Error, Header, RecipientSecretKey, SEED_LEN, SealSeed, open, seal,
@@ -444,6 +445,12 @@ impl Sim {
                 break;
             }
         }
+    }
+
+    /// When the next delivery or engine timeout is due, if any.
+    fn next_at(&self) -> Option<u64> {
+        let next = self.queue.keys().next().map(|k| k.0);
+        [next, self.up.poll_timeout()].into_iter().flatten().min()
     }
 
     /// Advances to the next delivery or engine timeout; false when nothing is left to happen.
@@ -2207,6 +2214,82 @@ fn a_completion_that_never_answers_fails_the_upload_after_its_attempts() {
     assert_eq!(sim.up.state(), UploadState::Failed);
     assert_eq!(sim.failure(), Some(&Error::CompleteFailed { status: None }));
     assert_eq!(sim.store.complete_calls, 8);
+}
+
+/// Runs `sims` side by side on one clock, dividing `total` PUT slots among them before every
+/// step as a browser's driver does (`None`: no division). Returns the most PUTs out together
+/// and when each upload completed.
+fn run_side_by_side(sims: &mut [Sim], total: Option<usize>) -> (usize, Vec<u64>) {
+    let mut most = 0;
+    let mut completed = vec![u64::MAX; sims.len()];
+    let mut shares = vec![None; sims.len()];
+    loop {
+        // Each engine acts on its share; a share that changed lets it act again.
+        loop {
+            for s in sims.iter_mut() {
+                s.pump();
+            }
+            let Some(total) = total else { break };
+            let demands: Vec<_> = sims.iter().map(|s| s.up.put_demand()).collect();
+            let now: Vec<_> = share_puts(total, &demands).into_iter().map(Some).collect();
+            if now == shares {
+                break;
+            }
+            for (s, &share) in sims.iter_mut().zip(&now) {
+                s.up.set_put_share(share);
+            }
+            shares = now;
+        }
+        most = most.max(sims.iter().map(|s| s.in_flight).sum());
+        for (s, at) in sims.iter().zip(completed.iter_mut()) {
+            if s.up.state() == UploadState::Completed && *at == u64::MAX {
+                *at = s.now;
+            }
+        }
+        let Some((t, i)) = sims
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.next_at().map(|t| (t, i)))
+            .min()
+        else {
+            return (most, completed);
+        };
+        for s in sims.iter_mut() {
+            s.now = s.now.max(t);
+        }
+        sims[i].step();
+    }
+}
+
+#[test]
+fn uploads_side_by_side_never_have_more_puts_out_than_the_browser_runs() {
+    let sims = || -> Vec<Sim> {
+        (0..4u64)
+            .map(|i| {
+                let src = Source::new(20_000 + 100 * i as usize, 256, 2_000);
+                Sim::new(src, config(), Faults::default(), 30 + i)
+            })
+            .collect()
+    };
+    let mut shared = sims();
+    let (most, completed) = run_side_by_side(&mut shared, Some(BROWSER_PUTS_AT_ONCE));
+    for s in &shared {
+        s.assert_completed();
+        // Nothing waited unseen: no PUT was taken for stalled.
+        assert_eq!(s.count(|a| matches!(a, Action::CancelPut { .. })), 0);
+    }
+    assert_eq!(most, BROWSER_PUTS_AT_ONCE);
+    // The earliest upload had the most slots, and finished first.
+    assert!(
+        completed[1..].iter().all(|&t| completed[0] < t),
+        "{completed:?}"
+    );
+
+    // Each on its own, the four have as many PUTs out as their concurrency allows: a browser
+    // would queue the rest unseen.
+    let mut alone = sims();
+    let (most, _) = run_side_by_side(&mut alone, None);
+    assert!(most > BROWSER_PUTS_AT_ONCE, "{most}");
 }
 
 /// An upload whose `part` stalls on every try: it fails once the part has used its 8 attempts.

@@ -21,6 +21,7 @@ mod opener;
 mod platform;
 pub mod player;
 mod put;
+mod put_slots;
 pub mod recorder;
 mod session;
 mod spool;

@@ -35,6 +35,7 @@ use crate::engine::{Direction, Engine, EngineChoice};
 use crate::io::{Grid, Sink, Source, transform};
 use crate::platform::platform_error;
 use crate::put::PutRequest;
+use crate::put_slots::Seat;
 use crate::spool::SpoolBook;
 use crate::{SdkError, platform};
 
@@ -119,6 +120,8 @@ pub(crate) enum Msg {
         len: u64,
         ended: bool,
     },
+    /// The upload's share of the PUT slots changed ([`Seat`]).
+    Share,
 }
 
 /// Where parts' sealed bytes come from.
@@ -285,6 +288,8 @@ pub(crate) struct Driver {
     timer_at: Option<u64>,
     /// The completion says the stream was cut short (a recording finished after a reload).
     cut_short: bool,
+    /// Its place among the uploads sharing this thread's PUT slots.
+    seat: Seat,
 }
 
 /// An upload that ends (completed, failed, aborted) stops its seals as its PUTs: nothing is
@@ -306,6 +311,12 @@ impl Driver {
         sink: EventSink,
     ) -> Self {
         Driver {
+            seat: {
+                let tx = tx.clone();
+                Seat::take(move || {
+                    let _ = tx.unbounded_send(Msg::Share);
+                })
+            },
             tx,
             api: Rc::new(api),
             source,
@@ -354,6 +365,7 @@ impl Driver {
         };
         loop {
             let t = now();
+            upload.set_put_share(Some(self.seat.share(upload.put_demand())));
             while let Some(action) = upload.poll_action(t) {
                 if matches!(action, Action::Abort) {
                     // Awaited, not spawned: the upload ends right after, and a worker running it
@@ -363,6 +375,8 @@ impl Driver {
                 }
                 self.dispatch(action, &upload, sealing.as_ref());
             }
+            // The PUTs just sent count against the others' shares before any of them runs.
+            self.seat.share(upload.put_demand());
             while let Some(event) = upload.poll_event() {
                 (self.sink)(&event);
                 let finished =
@@ -445,6 +459,8 @@ impl Driver {
                 Msg::Resume => upload.resume(t),
                 Msg::Abort => upload.abort(),
                 Msg::Available { len, ended } => upload.handle_available(t, len, ended),
+                // Taken at the top of the loop.
+                Msg::Share => {}
             }
         }
     }

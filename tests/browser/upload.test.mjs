@@ -288,6 +288,56 @@ test("a page's uploads share one upload worker: two at once, one aborted, and on
   await page.close();
 });
 
+test("six uploads at once never have more PUTs out than the browser runs, so none waits unseen in its queue and is taken for stalled", { timeout: 120_000 }, async () => {
+  const server = await serverFor(garage.endpoint);
+  const page = await newPage();
+  await page.goto(server.url);
+  // A link that takes a few seconds per part: a PUT queued in the browser behind six others
+  // would send nothing for longer than the stall timeout.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 5, downloadThroughput: 100e6 / 8, uploadThroughput: 80e6 / 8 });
+  const n = 6, size = 10 * MiB;
+  const created = [];
+  for (let i = 0; i < n; i++) created.push(await createUpload(server, size + i, { part_size: 5 * MiB }));
+  const r = await page.evaluate(async ({ endpoint, created, size }) => {
+    const c = await import("/sdk/dist/index.js");
+    // PUT requests out at once, counted from send() to their end (heard before the SDK's own
+    // listener, which may send the next PUT at once).
+    let out = 0, most = 0;
+    const open = XMLHttpRequest.prototype.open, send = XMLHttpRequest.prototype.send;
+    XMLHttpRequest.prototype.open = function (method, ...rest) {
+      this.isPut = method === "PUT";
+      if (this.isPut) this.addEventListener("loadend", () => { if (this.counted) out--; }, { once: true });
+      return open.call(this, method, ...rest);
+    };
+    XMLHttpRequest.prototype.send = function (body) {
+      if (this.isPut) {
+        this.counted = true;
+        out++;
+        most = Math.max(most, out);
+      }
+      return send.call(this, body);
+    };
+    const retries = [];
+    // On the page's thread, where the page sees the requests (the worker runs the same driver).
+    const handles = await Promise.all(created.map((cr, i) => c.upload(new File([window.fill(new Uint8Array(size + i), 50 + i)], `f${i}.bin`), {
+      endpoint, upload: cr, worker: false, stallTimeoutMs: 2000,
+      onEvent: (e) => { if (e.type === "retrying") retries.push({ upload: i, number: e.number, reason: e.reason }); },
+    })));
+    const results = await Promise.all(handles.map((h) => h.done.then(() => "completed", (e) => e.code)));
+    return { results, retries, most };
+  }, { endpoint: server.url, created, size });
+  assert.deepEqual(r.results, Array(n).fill("completed"));
+  assert.deepEqual(r.retries, []);
+  assert.ok(r.most <= 6, `${r.most} PUTs out at once`);
+  for (const i of [0, n - 1]) {
+    const { plain } = fetchAndOpen(created[i].asset_id);
+    assert.ok(plain.equals(fill(Buffer.alloc(size + i), 50 + i)), `upload ${i}`);
+  }
+  await page.close();
+});
+
 test("a part damaged on its way to the store is refused for its CRC32C and sealed and sent again; the upload completes with exact bytes", async () => {
   const proxy = await startFaultProxy(garage.endpoint, { damage: [2] });
   try {

@@ -92,6 +92,8 @@ pub struct Upload {
     sent_reported_at: Option<u64>,
     /// PUTs allowed at once: halved on throttling, grown back on success.
     limit: usize,
+    /// The cap set by [`Upload::set_put_share`], if any.
+    put_share: Option<usize>,
     streak: u32,
     done_count: u32,
     sealed_bytes: u64,
@@ -196,6 +198,7 @@ impl Upload {
             cancelled: VecDeque::new(),
             sent_reported_at: None,
             limit: config.max_parallel,
+            put_share: None,
             streak: 0,
             done_count,
             sealed_bytes: acked_bytes,
@@ -250,6 +253,31 @@ impl Upload {
     /// PUTs out now.
     pub fn in_flight(&self) -> usize {
         self.in_flight
+    }
+
+    /// The PUTs it has out, and the most it would have out now if it ran alone: those out plus
+    /// the parts sealed and waiting, within its concurrency. Nothing while paused or once every
+    /// part is sent. What [`share_puts`](super::share_puts) divides.
+    pub fn put_demand(&self) -> super::PutDemand {
+        let waiting = if self.state == UploadState::Running {
+            self.active
+                .iter()
+                .filter(|&&n| self.parts[n as usize - 1].ready_to_put())
+                .count()
+        } else {
+            0
+        };
+        super::PutDemand {
+            in_flight: self.in_flight,
+            wanted: (self.in_flight + waiting).min(self.limit),
+        }
+    }
+
+    /// The most PUTs this upload may have out from now on, as its share of what it runs
+    /// alongside other uploads ([`share_puts`](super::share_puts)); `None`: no cap but its
+    /// own concurrency. PUTs already out are not aborted when it shrinks.
+    pub fn set_put_share(&mut self, share: Option<usize>) {
+        self.put_share = share;
     }
 
     /// Parts whose bytes the driver is holding now (never more than `max_parallel +
@@ -927,7 +955,7 @@ impl Upload {
     }
 
     fn next_put(&mut self, now: u64) -> Option<Action> {
-        if self.in_flight >= self.limit {
+        if self.in_flight >= self.limit.min(self.put_share.unwrap_or(usize::MAX)) {
             return None;
         }
         let number = *self.active.iter().find(|&&n| {

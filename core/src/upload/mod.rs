@@ -26,6 +26,8 @@
 //!   [`Action::Seal`] names (the upload's, [`UploadConfig::part_checksum`]).
 //! - On [`UploadState::Completed`], [`UploadState::Failed`] or [`UploadState::Aborted`], drop
 //!   every part still held.
+//! - Uploads side by side in one browser share its connections: divide them with
+//!   [`share_puts`] and cap each upload with [`Upload::set_put_share`].
 
 mod action;
 mod checksum;
@@ -39,6 +41,7 @@ mod plan;
 mod rate;
 mod resume;
 mod seal;
+mod share;
 
 pub use action::{Action, CompleteFailure, PutFailure, SignedPart};
 pub use checksum::{ChecksumAlgorithm, PartChecksum, PartHasher};
@@ -52,3 +55,4 @@ pub use plan::{
 };
 pub use resume::{ListedPart, done_parts};
 pub use seal::{SealedPart, seal_part};
+pub use share::{BROWSER_PUTS_AT_ONCE, PutDemand, share_puts};

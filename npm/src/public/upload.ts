@@ -24,7 +24,8 @@ export interface UploadOptions {
   resume?: string;
   /**
    * PUTs at once (default 4). One more part is sealed ahead of them; sealed parts wait as Blobs,
-   * so the page's memory holds only the two 8 MiB buffers parts are sealed in.
+   * so the page's memory holds only the two 8 MiB buffers parts are sealed in. Uploads running
+   * side by side share six PUTs at once, the most a browser runs to one host over HTTP/1.1.
    */
   maxParallel?: number;
   /**

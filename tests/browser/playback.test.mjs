@@ -843,6 +843,42 @@ test("upload() from a page on another origin than the SDK runs in its worker (th
   }
 });
 
+test("uploads started at once on a page whose CSP forbids workers all run on its own thread, said once on the console", async () => {
+  const site = await startSite("<p>a customer's page</p>", `<meta http-equiv="Content-Security-Policy" content="worker-src 'none'">`);
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    const warnings = [];
+    page.on("console", (m) => { if (m.type() === "warning") warnings.push(m.text()); });
+    await page.goto(`http://localhost:${site.port}/`);
+    const bytes = 200_000;
+    const created = [];
+    for (let i = 0; i < 2; i++) created.push(await env.api(server, "POST", "/v1/uploads", { size: bytes + i, filename: `notes-${i}.bin`, content_type: "application/octet-stream" }));
+    const uploaded = await page.evaluate(async ({ sdk, endpoint, created, bytes }) => {
+      const c = await import(sdk);
+      const file = (i) => {
+        const data = new Uint8Array(bytes + i);
+        for (let at = 0; at < data.length; at += 65536) crypto.getRandomValues(data.subarray(at, Math.min(data.length, at + 65536)));
+        return new File([data], `notes-${i}.bin`);
+      };
+      // Both handed to the page's one upload worker before it is known that it cannot load.
+      const handles = await Promise.all(created.map((cr, i) => c.upload(file(i), { endpoint, upload: cr })));
+      await Promise.all(handles.map((h) => h.done));
+      const puts = performance.getEntriesByType("resource").filter((e) => e.name.includes("partNumber=")).length;
+      return { stats: handles.map((h) => h.stats()), puts };
+    }, { sdk: `${server.url}/sdk/dist/index.js`, endpoint: server.url, created, bytes });
+    assert.deepEqual(uploaded.stats.map((s) => s.worker), ["failed", "failed"], JSON.stringify(uploaded));
+    assert.ok(uploaded.stats.every((s) => s.workerError), JSON.stringify(uploaded));
+    // The page's own thread sent every part (its resource timing sees them).
+    assert.equal(uploaded.puts, 2);
+    assert.equal(warnings.filter((w) => w.includes("upload worker could not start")).length, 1, warnings.join("\n"));
+    for (const c of created) assert.equal((await env.api(server, "GET", `/v1/uploads/${c.upload_id}`)).status, "completed");
+  } finally {
+    await context.close();
+    await site.stop();
+  }
+});
+
 test("the landing page uploads a clip, shows the transcode's progress, plays the preview at once, then the full video from the same position", async () => {
   // Long enough that the full ladder is still encoding for seconds after the preview is out.
   const clip = env.makeClip(join(tmp, "demo.mp4"), { width: 854, height: 480, seconds: 20 });

@@ -6,33 +6,19 @@
 // store slows as it fills); the baseline is the page thread (`worker: false`), which starts no
 // worker. Prints milliseconds per file (mean and median) and the ratio of files per second to
 // the baseline's.
-import { generateKeyPairSync } from "node:crypto";
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT, startServer } from "./harness.mjs";
+import { startServer } from "./harness.mjs";
 import { launchRaw } from "./cdp.mjs";
-import { ACCESS_KEY, BUCKET, SECRET_KEY, startGarage } from "./garage.mjs";
+import { benchStore } from "./bench-env.mjs";
 
 const FILES = Number(process.env.CINELOCK_BENCH_FILES ?? 20);
 const FILE_MIB = Number(process.env.CINELOCK_BENCH_FILE_MIB ?? 2);
 const ORDER = [false, true, true, false];
 
 const tmp = mkdtempSync(join(tmpdir(), "cinelock-bench-"));
-const { publicKey } = generateKeyPairSync("x25519");
-const pk = Buffer.from(publicKey.export({ format: "jwk" }).x, "base64url").toString("hex");
-const garage = await startGarage();
-const env = {
-  CINELOCK_S3_ACCESS_KEY: ACCESS_KEY, CINELOCK_S3_SECRET_KEY: SECRET_KEY,
-  CINELOCK_S3_ENDPOINT: garage.endpoint, CINELOCK_S3_REGION: "garage", CINELOCK_S3_BUCKET: BUCKET,
-  CINELOCK_TOKEN_SECRET: "ef".repeat(32), CINELOCK_WORKER_PUBLIC_KEY: pk, CINELOCK_DEV_API_KEY: "clk_dev_insecure_demo_key",
-  CINELOCK_DATABASE_URL: `sqlite://${tmp}/db.sqlite?mode=rwc`, CINELOCK_ALLOWED_ORIGINS: "*",
-};
-const bin = process.env.CINELOCK_SERVER_BIN ?? join(ROOT, "target/debug/cinelock-server");
-for (let i = 0; ; i++) {
-  try { execFileSync(bin, ["configure-bucket-cors"], { cwd: ROOT, env: { ...process.env, ...env }, stdio: "ignore", timeout: 20000 }); break; } catch (e) { if (i > 50) throw e; await new Promise((r) => setTimeout(r, 200)); }
-}
+const { garage, env } = await benchStore(tmp);
 const server = await startServer(env);
 const size = FILE_MIB << 20;
 let chrome = null;

@@ -10,13 +10,14 @@
 // ArrayBuffer backing stores of the page and its workers together (DevTools
 // Runtime.getHeapUsage on every target, sampled every 50 ms) above the level before the upload.
 import { execFileSync } from "node:child_process";
-import { generateKeyPairSync, randomFillSync } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT, startServer } from "./harness.mjs";
+import { startServer } from "./harness.mjs";
 import { chromiumProcesses, launchRaw, processesSince, threadTimes } from "./cdp.mjs";
-import { ACCESS_KEY, BUCKET, SECRET_KEY, startGarage } from "./garage.mjs";
+import { BUCKET } from "./garage.mjs";
+import { SERVER_BIN, benchStore } from "./bench-env.mjs";
 
 const MIB = Number(process.env.CINELOCK_BENCH_UPLOAD_MIB ?? 1024);
 const PARALLEL = Number(process.env.CINELOCK_BENCH_PARALLEL ?? 4);
@@ -158,19 +159,8 @@ async function measured(page, workers, expression) {
   return { ...value, peak, workerPeak, cpu: { ...used, share: used.busy / (used.busy + used.idle) } };
 }
 
-const { publicKey } = generateKeyPairSync("x25519");
-const pk = Buffer.from(publicKey.export({ format: "jwk" }).x, "base64url").toString("hex");
-const garage = await startGarage();
-const s3env = { CINELOCK_S3_ACCESS_KEY: ACCESS_KEY, CINELOCK_S3_SECRET_KEY: SECRET_KEY };
-const env = {
-  ...s3env, CINELOCK_S3_ENDPOINT: garage.endpoint, CINELOCK_S3_REGION: "garage", CINELOCK_S3_BUCKET: BUCKET,
-  CINELOCK_TOKEN_SECRET: "ef".repeat(32), CINELOCK_WORKER_PUBLIC_KEY: pk, CINELOCK_DEV_API_KEY: "clk_dev_insecure_demo_key",
-  CINELOCK_DATABASE_URL: `sqlite://${tmp}/db.sqlite?mode=rwc`, CINELOCK_ALLOWED_ORIGINS: "*",
-};
-const bin = process.env.CINELOCK_SERVER_BIN ?? join(ROOT, "target/debug/cinelock-server");
-for (let i = 0; ; i++) {
-  try { execFileSync(bin, ["configure-bucket-cors"], { cwd: ROOT, env: { ...process.env, ...env }, stdio: "ignore", timeout: 20000 }); break; } catch (e) { if (i > 50) throw e; await new Promise((r) => setTimeout(r, 200)); }
-}
+const { garage, s3env, env } = await benchStore(tmp);
+const bin = SERVER_BIN;
 const server = await startServer(env);
 const sha256Server = SHA256 ? await startServer({ ...env, CINELOCK_PART_CHECKSUM: "sha256", CINELOCK_DATABASE_URL: `sqlite://${tmp}/db-sha256.sqlite?mode=rwc` }) : null;
 const plainTool = join(bin, "../examples/plain_multipart");

@@ -34,6 +34,28 @@ const HANG_STREAM = `(nth) => {
   return { streams, restore: () => { Blob.prototype.stream = real; } };
 }`;
 
+// In the page: the first request whose URL ends with `suffix` gets no answer (a connection that
+// went silent) until its signal aborts it; with `send`, it still reaches the server, whose answer
+// is lost. `calls` records each such request (when, its status if sent, how it was aborted),
+// `restore()` puts the browser's own fetch back.
+const HOLD_FIRST = `(suffix, { send = false } = {}) => {
+  const real = globalThis.fetch;
+  const calls = [];
+  globalThis.fetch = (url, init) => {
+    if (!String(url).endsWith(suffix)) return real(url, init);
+    const call = { at: performance.now(), aborted: null, status: null };
+    calls.push(call);
+    const sent = () => real(url, init).then((res) => { call.status = res.status; return res; });
+    if (calls.length > 1) return sent();
+    if (send) sent().catch(() => {});
+    return new Promise((_, fail) => init?.signal?.addEventListener("abort", () => {
+      call.aborted = { name: init.signal.reason?.name, after: performance.now() - call.at };
+      fail(init.signal.reason);
+    }));
+  };
+  return { calls, restore: () => { globalThis.fetch = real; } };
+}`;
+
 /**
  * A page with the test's fill function installed before any page script runs (the pages'
  * Content-Security-Policy forbids `eval` in them; a script the browser is told to add is not
@@ -43,7 +65,7 @@ async function newPage() {
   const page = await browser.newPage();
   // MediaSources made in the page: an upload makes none (only `load()` rehearses a player).
   const counted = "window.mediaSources = 0; window.MediaSource = class extends MediaSource { constructor() { super(); window.mediaSources++; } };";
-  await page.addInitScript({ content: `window.fill = ${FILL}; window.hangStream = ${HANG_STREAM}; ${counted}` });
+  await page.addInitScript({ content: `window.fill = ${FILL}; window.hangStream = ${HANG_STREAM}; window.holdFirst = ${HOLD_FIRST}; ${counted}` });
   return page;
 }
 
@@ -406,18 +428,7 @@ test("a signing request that gets no answer is abandoned after the stall timeout
     const c = await import("/sdk/dist/index.js");
     // The server's first signing answer never comes (a silent connection): the request stays
     // out until the SDK aborts it.
-    const realFetch = globalThis.fetch;
-    const signs = [];
-    globalThis.fetch = (url, init) => {
-      if (!String(url).endsWith("/sign")) return realFetch(url, init);
-      const sign = { at: performance.now(), aborted: null };
-      signs.push(sign);
-      if (signs.length > 1) return realFetch(url, init);
-      return new Promise((_, fail) => init?.signal?.addEventListener("abort", () => {
-        sign.aborted = { name: init.signal.reason?.name, after: performance.now() - sign.at };
-        fail(init.signal.reason);
-      }));
-    };
+    const held = window.holdFirst("/sign");
     const file = new File([window.fill(new Uint8Array(size), 21)], "clip.bin", { lastModified: 1 });
     const retries = [];
     const events = [];
@@ -426,8 +437,8 @@ test("a signing request that gets no answer is abandoned after the stall timeout
       if (e.type === "retrying") retries.push(e.reason);
     } });
     await handle.done;
-    globalThis.fetch = realFetch;
-    return { signs, retries, events };
+    held.restore();
+    return { signs: held.calls, retries, events };
   }, { endpoint: server.url, created, size });
   assert.ok(r.events.includes("completed"), r.events.join(","));
   assert.ok(r.signs.length >= 2, JSON.stringify(r.signs));
@@ -449,22 +460,7 @@ test("a completion whose answer never comes is given up after its timeout and as
     const c = await import("/sdk/dist/index.js");
     // The first completion reaches the server, which completes the object, but its answer is
     // lost (a connection that went silent): the request stays out until the SDK aborts it.
-    const realFetch = globalThis.fetch;
-    const completes = [];
-    globalThis.fetch = (url, init) => {
-      if (!String(url).endsWith("/complete")) return realFetch(url, init);
-      const complete = { at: performance.now(), aborted: null, status: null };
-      completes.push(complete);
-      const sent = realFetch(url, init).then((res) => {
-        complete.status = res.status;
-        return res;
-      }, () => {});
-      if (completes.length > 1) return sent;
-      return new Promise((_, fail) => init?.signal?.addEventListener("abort", () => {
-        complete.aborted = { name: init.signal.reason?.name, after: performance.now() - complete.at };
-        fail(init.signal.reason);
-      }));
-    };
+    const held = window.holdFirst("/complete", { send: true });
     const file = new File([window.fill(new Uint8Array(size), 23)], "clip.bin", { lastModified: 1 });
     const retries = [];
     const events = [];
@@ -473,8 +469,8 @@ test("a completion whose answer never comes is given up after its timeout and as
       if (e.type === "retrying") retries.push({ number: e.number ?? null, reason: e.reason });
     } });
     await handle.done;
-    globalThis.fetch = realFetch;
-    return { completes, retries, events };
+    held.restore();
+    return { completes: held.calls, retries, events };
   }, { endpoint: server.url, created, size });
   assert.ok(r.events.includes("completed"), r.events.join(","));
   assert.equal(r.completes.length, 2, JSON.stringify(r.completes));

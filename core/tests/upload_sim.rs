@@ -2216,32 +2216,55 @@ fn a_completion_that_never_answers_fails_the_upload_after_its_attempts() {
     assert_eq!(sim.store.complete_calls, 8);
 }
 
+/// What uploads run side by side came to: the most PUTs out together, the most parts held
+/// together, the most uploads holding parts at once, and when each upload completed.
+struct SideBySide {
+    most_puts: usize,
+    most_held: usize,
+    most_holding: usize,
+    completed: Vec<u64>,
+}
+
 /// Runs `sims` side by side on one clock, dividing `total` PUT slots among them before every
-/// step as a browser's driver does (`None`: no division). Returns the most PUTs out together
-/// and when each upload completed.
-fn run_side_by_side(sims: &mut [Sim], total: Option<usize>) -> (usize, Vec<u64>) {
-    let mut most = 0;
-    let mut completed = vec![u64::MAX; sims.len()];
+/// step as a browser's driver does (`None`: no division).
+fn run_side_by_side(sims: &mut [Sim], total: Option<usize>) -> SideBySide {
+    let mut out = SideBySide {
+        most_puts: 0,
+        most_held: 0,
+        most_holding: 0,
+        completed: vec![u64::MAX; sims.len()],
+    };
     let mut shares = vec![None; sims.len()];
     loop {
-        // Each engine acts on its share; a share that changed lets it act again.
+        // Each engine acts on its share (as the driver sets it before asking for actions); a
+        // share that changed lets it act again.
         loop {
+            if let Some(total) = total {
+                let demands: Vec<_> = sims.iter().map(|s| s.up.put_demand()).collect();
+                let now: Vec<_> = share_puts(total, &demands).into_iter().map(Some).collect();
+                for (s, &share) in sims.iter_mut().zip(&now) {
+                    s.up.set_put_share(share);
+                }
+                shares = now;
+            }
             for s in sims.iter_mut() {
                 s.pump();
             }
             let Some(total) = total else { break };
             let demands: Vec<_> = sims.iter().map(|s| s.up.put_demand()).collect();
-            let now: Vec<_> = share_puts(total, &demands).into_iter().map(Some).collect();
-            if now == shares {
+            if share_puts(total, &demands)
+                .into_iter()
+                .map(Some)
+                .eq(shares.iter().copied())
+            {
                 break;
             }
-            for (s, &share) in sims.iter_mut().zip(&now) {
-                s.up.set_put_share(share);
-            }
-            shares = now;
         }
-        most = most.max(sims.iter().map(|s| s.in_flight).sum());
-        for (s, at) in sims.iter().zip(completed.iter_mut()) {
+        out.most_puts = out.most_puts.max(sims.iter().map(|s| s.in_flight).sum());
+        out.most_held = out.most_held.max(sims.iter().map(|s| s.memory.len()).sum());
+        let holding = sims.iter().filter(|s| !s.memory.is_empty()).count();
+        out.most_holding = out.most_holding.max(holding);
+        for (s, at) in sims.iter().zip(out.completed.iter_mut()) {
             if s.up.state() == UploadState::Completed && *at == u64::MAX {
                 *at = s.now;
             }
@@ -2252,7 +2275,7 @@ fn run_side_by_side(sims: &mut [Sim], total: Option<usize>) -> (usize, Vec<u64>)
             .filter_map(|(i, s)| s.next_at().map(|t| (t, i)))
             .min()
         else {
-            return (most, completed);
+            return out;
         };
         for s in sims.iter_mut() {
             s.now = s.now.max(t);
@@ -2264,7 +2287,7 @@ fn run_side_by_side(sims: &mut [Sim], total: Option<usize>) -> (usize, Vec<u64>)
 #[test]
 fn uploads_side_by_side_never_have_more_puts_out_than_the_browser_runs() {
     let sims = || -> Vec<Sim> {
-        (0..4u64)
+        (0..8u64)
             .map(|i| {
                 let src = Source::new(20_000 + 100 * i as usize, 256, 2_000);
                 Sim::new(src, config(), Faults::default(), 30 + i)
@@ -2272,24 +2295,46 @@ fn uploads_side_by_side_never_have_more_puts_out_than_the_browser_runs() {
             .collect()
     };
     let mut shared = sims();
-    let (most, completed) = run_side_by_side(&mut shared, Some(BROWSER_PUTS_AT_ONCE));
+    let run = run_side_by_side(&mut shared, Some(BROWSER_PUTS_AT_ONCE));
     for s in &shared {
         s.assert_completed();
         // Nothing waited unseen: no PUT was taken for stalled.
         assert_eq!(s.count(|a| matches!(a, Action::CancelPut { .. })), 0);
     }
-    assert_eq!(most, BROWSER_PUTS_AT_ONCE);
-    // The earliest upload had the most slots, and finished first.
+    assert_eq!(run.most_puts, BROWSER_PUTS_AT_ONCE);
+    // An upload with no PUT slot reads and seals nothing: the eight together hold at most one
+    // part per slot and one sealed ahead per upload that has a slot.
+    assert!(
+        run.most_holding <= BROWSER_PUTS_AT_ONCE,
+        "{}",
+        run.most_holding
+    );
+    assert!(
+        run.most_held <= 2 * BROWSER_PUTS_AT_ONCE,
+        "{}",
+        run.most_held
+    );
+
+    // Fewer than six: the earliest upload has the most slots, and finishes first.
+    let mut three: Vec<Sim> = sims().into_iter().take(3).collect();
+    let run = run_side_by_side(&mut three, Some(BROWSER_PUTS_AT_ONCE));
+    let completed = &run.completed;
     assert!(
         completed[1..].iter().all(|&t| completed[0] < t),
         "{completed:?}"
     );
 
-    // Each on its own, the four have as many PUTs out as their concurrency allows: a browser
-    // would queue the rest unseen.
+    // Each on its own, the eight have as many PUTs out as their concurrency allows (a browser
+    // would queue the rest unseen), and each holds as many parts as that needs.
     let mut alone = sims();
-    let (most, _) = run_side_by_side(&mut alone, None);
-    assert!(most > BROWSER_PUTS_AT_ONCE, "{most}");
+    let run = run_side_by_side(&mut alone, None);
+    assert!(run.most_puts > BROWSER_PUTS_AT_ONCE, "{}", run.most_puts);
+    assert!(
+        run.most_held > 4 * BROWSER_PUTS_AT_ONCE,
+        "{}",
+        run.most_held
+    );
+    assert_eq!(run.most_holding, 8);
 }
 
 /// An upload whose `part` stalls on every try: it fails once the part has used its 8 attempts.

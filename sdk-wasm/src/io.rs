@@ -387,6 +387,6 @@ pub(crate) async fn transform(
 /// Frees the memory behind `bytes` now, not at the collector's next run, by detaching its buffer
 /// (`ArrayBuffer.prototype.transfer(0)`). Only for arrays that nothing else reads and that span
 /// their whole buffer. Where `transfer` is missing, the collector frees the buffer as before.
-fn release(bytes: &Uint8Array) {
+pub(crate) fn release(bytes: &Uint8Array) {
     let _ = bytes.buffer().transfer_with_length(0);
 }

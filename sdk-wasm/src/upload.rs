@@ -32,7 +32,7 @@ use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{AbortSignal, Blob, Response};
 
 use crate::engine::{Direction, Engine, EngineChoice};
-use crate::io::{Grid, Sink, Source, transform};
+use crate::io::{Grid, Sink, Source, release, transform};
 use crate::platform::platform_error;
 use crate::put::PutRequest;
 use crate::put_slots::Seat;
@@ -365,7 +365,9 @@ impl Driver {
         };
         loop {
             let t = now();
-            upload.set_put_share(Some(self.seat.share(upload.put_demand())));
+            let share = self.seat.share(upload.put_demand());
+            upload.set_put_share(Some(share));
+            self.keep_buffers(share.min(upload.config().max_sealing));
             while let Some(action) = upload.poll_action(t) {
                 if matches!(action, Action::Abort) {
                     // Awaited, not spawned: the upload ends right after, and a worker running it
@@ -462,6 +464,18 @@ impl Driver {
                 // Taken at the top of the loop.
                 Msg::Share => {}
             }
+        }
+    }
+
+    /// Lets go of free part buffers beyond what `sealing` seals at once need: an upload whose
+    /// share of the PUTs shrank seals fewer parts at once, and one with none seals nothing.
+    fn keep_buffers(&mut self, sealing: usize) {
+        // Seals out whose part is not back yet hold a buffer each (`seals` keeps a part until
+        // its PUT succeeds, `parts` from its seal's end).
+        let out = self.seals.len().saturating_sub(self.parts.len());
+        let keep = sealing.saturating_sub(out);
+        for spent in self.spare.drain(keep.min(self.spare.len())..) {
+            release(&spent);
         }
     }
 

@@ -29,3 +29,48 @@ export async function benchStore(tmp) {
   }
   return { garage, s3env, env };
 }
+
+/**
+ * JS heap plus ArrayBuffer backing stores of a target (DevTools Runtime.getHeapUsage). A worker
+ * that ends while asked never answers: after a second it counts as nothing (waiting for it had
+ * hung a whole run).
+ */
+async function heap(send) {
+  let timer;
+  const gone = new Promise((_, fail) => { timer = setTimeout(() => fail(new Error("no answer")), 1000); });
+  try {
+    const u = await Promise.race([send("Runtime.getHeapUsage", {}), gone]);
+    return u.usedSize + (u.backingStorageSize ?? 0);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * JS heap plus ArrayBuffer backing stores of the page and of every worker target it has now
+ * (`workers`, from the page's `attach()`): `total`, and the workers' share.
+ */
+export async function memory(page, workers) {
+  const targets = [page.send, ...workers.filter((w) => w.type === "worker").map((w) => w.send)];
+  const [p, ...ws] = await Promise.all(targets.map((s) => heap(s).catch(() => 0)));
+  const inWorkers = ws.reduce((a, b) => a + b, 0);
+  return { total: p + inWorkers, workers: inWorkers };
+}
+
+/** Runs `run()` while sampling `memory()` every 50 ms; its value with `peak`, above the level before. */
+export async function withMemoryPeak(page, workers, run) {
+  const before = await memory(page, workers);
+  let peak = 0, done = false;
+  const sampler = (async () => {
+    while (!done) {
+      peak = Math.max(peak, (await memory(page, workers)).total - before.total);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  try {
+    return { value: await run(), peak };
+  } finally {
+    done = true;
+    await sampler;
+  }
+}

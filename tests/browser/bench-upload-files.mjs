@@ -1,21 +1,27 @@
-// Many-files upload benchmark: CINELOCK_BENCH_FILES (default 20) in-memory files of
-// CINELOCK_BENCH_FILE_MIB (default 2) MiB each go one after another through cinelock.upload(),
-// as an uploader's queue sends a folder of clips, to a local Garage, in headless Chromium over a
-// raw DevTools pipe. Each upload's create request is made beforehand, as a customer's backend
-// makes it. Rows run in the order page thread, upload worker, upload worker, page thread (the
-// store slows as it fills); the baseline is the page thread (`worker: false`), which starts no
-// worker. Prints milliseconds per file (mean and median) and the ratio of files per second to
-// the baseline's.
+// Many-files upload benchmark, to a local Garage in headless Chromium over a raw DevTools pipe.
+// Each upload's create request is made beforehand, as a customer's backend makes it.
+// (1) One after another: CINELOCK_BENCH_FILES (default 20) in-memory files of
+// CINELOCK_BENCH_FILE_MIB (default 2) MiB through cinelock.upload(), as an uploader's queue
+// sends a folder of clips. Rows run in the order page thread, upload worker, upload worker, page
+// thread (the store slows as it fills); the baseline is the page thread (`worker: false`),
+// which starts no worker. Prints milliseconds per file (mean and median) and the ratio of files
+// per second to the baseline's.
+// (2) At once: CINELOCK_BENCH_AT_ONCE (default 8) files of CINELOCK_BENCH_AT_ONCE_MIB (default
+// 24) MiB started together in the upload worker, against one such file alone (the baseline):
+// MB/s, and the peak of JS heap plus ArrayBuffers of the page and its workers (DevTools, every
+// 50 ms) above the level before, with its ratio to the baseline's.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer } from "./harness.mjs";
 import { launchRaw } from "./cdp.mjs";
-import { benchStore } from "./bench-env.mjs";
+import { benchStore, withMemoryPeak } from "./bench-env.mjs";
 
 const FILES = Number(process.env.CINELOCK_BENCH_FILES ?? 20);
 const FILE_MIB = Number(process.env.CINELOCK_BENCH_FILE_MIB ?? 2);
 const ORDER = [false, true, true, false];
+const AT_ONCE = Number(process.env.CINELOCK_BENCH_AT_ONCE ?? 8);
+const AT_ONCE_MIB = Number(process.env.CINELOCK_BENCH_AT_ONCE_MIB ?? 24);
 
 const tmp = mkdtempSync(join(tmpdir(), "cinelock-bench-"));
 const { garage, env } = await benchStore(tmp);
@@ -26,6 +32,8 @@ try {
   chrome = await launchRaw();
   const { page } = chrome;
   await page.goto(`${server.url}/`);
+  // Workers are their own DevTools targets: memory is read from each.
+  const workers = await page.attach();
   await page.evaluate(`import("/sdk/dist/index.js").then((c) => c.load())`);
   // The files, made once in the page: random bytes, a new seed per file.
   await page.evaluate(`(() => {
@@ -36,13 +44,17 @@ try {
     });
     return true;
   })()`);
-  const rows = [];
-  for (const worker of ORDER) {
+  const create = async (n, bytes) => {
     const created = [];
-    for (let i = 0; i < FILES; i++) {
-      const res = await fetch(`${server.url}/v1/uploads`, { method: "POST", headers: { authorization: "Bearer clk_dev_insecure_demo_key", "content-type": "application/json" }, body: JSON.stringify({ size, filename: `clip-${i}.mp4` }) });
+    for (let i = 0; i < n; i++) {
+      const res = await fetch(`${server.url}/v1/uploads`, { method: "POST", headers: { authorization: "Bearer clk_dev_insecure_demo_key", "content-type": "application/json" }, body: JSON.stringify({ size: bytes, filename: `clip-${i}.mp4` }) });
       created.push(await res.json());
     }
+    return created;
+  };
+  const rows = [];
+  for (const worker of ORDER) {
+    const created = await create(FILES, size);
     const r = await page.evaluate(`(async () => {
       const c = await import("/sdk/dist/index.js");
       const created = ${JSON.stringify(created)};
@@ -67,6 +79,41 @@ try {
   for (const r of rows) {
     const name = r.worker ? "cinelock.upload, upload worker" : "cinelock.upload, page thread (baseline)";
     console.log(`${name.padEnd(42)}${r.ms.toFixed(0).padStart(10)}${(r.ms / FILES).toFixed(1).padStart(13)}${median(r.each).toFixed(1).padStart(9)}${r.each[0].toFixed(0).padStart(8)}${(base / r.ms).toFixed(2).padStart(15)}`);
+  }
+
+  // (2) At once, against one alone.
+  const big = AT_ONCE_MIB << 20;
+  await page.evaluate(`(() => {
+    window.bigFiles = Array.from({ length: ${AT_ONCE} }, (_, i) => {
+      const data = new Uint8Array(${big});
+      for (let at = 0; at < data.length; at += 65536) crypto.getRandomValues(data.subarray(at, at + 65536));
+      return new File([data], "big-" + i + ".mp4", { lastModified: i });
+    });
+    return true;
+  })()`);
+  // Let the page's collector take the arrays the files were made from, and the worker of the
+  // runs above go, before measuring.
+  await new Promise((r) => setTimeout(r, 12_000));
+  await page.send("HeapProfiler.collectGarbage", {});
+  const together = [];
+  for (const n of [1, AT_ONCE]) {
+    const created = await create(n, big);
+    const { value, peak } = await withMemoryPeak(page, workers, () => page.evaluate(`(async () => {
+      const c = await import("/sdk/dist/index.js");
+      const created = ${JSON.stringify(created)};
+      const t = performance.now();
+      const handles = await Promise.all(created.map((cr, i) => c.upload(window.bigFiles[i], { endpoint: ${JSON.stringify(server.url)}, upload: cr })));
+      await Promise.all(handles.map((h) => h.done));
+      return { ms: performance.now() - t };
+    })()`));
+    together.push({ n, ms: value.ms, peak });
+  }
+  const [alone] = together;
+  console.log(`\n${AT_ONCE} files of ${AT_ONCE_MIB} MiB started at once in the upload worker, against one alone (the baseline)`);
+  console.log(`${"run".padEnd(42)}${"MB/s".padStart(8)}${"page+workers peak".padStart(20)}${"peak ratio".padStart(12)}`);
+  for (const r of together) {
+    const name = r.n === 1 ? "one file alone (baseline)" : `${r.n} files at once`;
+    console.log(`${name.padEnd(42)}${(r.n * big / 1e6 / (r.ms / 1000)).toFixed(1).padStart(8)}${`+${(r.peak / 1048576).toFixed(1)} MiB`.padStart(20)}${(r.peak / alone.peak).toFixed(2).padStart(12)}`);
   }
 } finally {
   await chrome?.close();

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { startServer } from "./harness.mjs";
 import { chromiumProcesses, launchRaw, processesSince, threadTimes } from "./cdp.mjs";
 import { BUCKET } from "./garage.mjs";
-import { SERVER_BIN, benchStore } from "./bench-env.mjs";
+import { SERVER_BIN, benchStore, memory } from "./bench-env.mjs";
 
 const MIB = Number(process.env.CINELOCK_BENCH_UPLOAD_MIB ?? 1024);
 const PARALLEL = Number(process.env.CINELOCK_BENCH_PARALLEL ?? 4);
@@ -73,32 +73,13 @@ function cpu() {
 }
 
 /**
- * JS heap plus ArrayBuffer backing stores of a target (DevTools Runtime.getHeapUsage). A worker
- * that ends while asked never answers: after a second it counts as nothing (waiting for it had
- * hung a whole run).
- */
-async function heap(send) {
-  let timer;
-  const gone = new Promise((_, fail) => { timer = setTimeout(() => fail(new Error("no answer")), 1000); });
-  try {
-    const u = await Promise.race([send("Runtime.getHeapUsage", {}), gone]);
-    return u.usedSize + (u.backingStorageSize ?? 0);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
  * Runs `expression` in the page while sampling the memory of the page and of every worker
  * target every 50 ms; returns its value with `peak` (page and workers together, above the level
  * before) and `workerPeak` (the workers' share at their own peak).
  */
 async function measured(page, workers, expression) {
   const targets = () => [page.send, ...workers.filter((w) => w.type === "worker").map((w) => w.send)];
-  const sample = async () => {
-    const [p, ...ws] = await Promise.all(targets().map((s) => heap(s).catch(() => 0)));
-    return { total: p + ws.reduce((a, b) => a + b, 0), workers: ws.reduce((a, b) => a + b, 0) };
-  };
+  const sample = () => memory(page, workers);
   const before = await sample();
   const cpu0 = cpu();
   // CINELOCK_BENCH_PROFILE=1: a sampling CPU profile of the page and every worker over the run.

@@ -310,7 +310,7 @@ test("a page's uploads share one upload worker: two at once, one aborted, and on
   await page.close();
 });
 
-test("six uploads at once never have more PUTs out than the browser runs, so none waits unseen in its queue and is taken for stalled", { timeout: 120_000 }, async () => {
+test("eight uploads at once never have more PUTs out than the browser runs (none waits unseen in its queue and is taken for stalled), and those without a PUT slot read nothing", { timeout: 120_000 }, async () => {
   const server = await serverFor(garage.endpoint);
   const page = await newPage();
   await page.goto(server.url);
@@ -319,7 +319,7 @@ test("six uploads at once never have more PUTs out than the browser runs, so non
   const cdp = await page.context().newCDPSession(page);
   await cdp.send("Network.enable");
   await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 5, downloadThroughput: 100e6 / 8, uploadThroughput: 80e6 / 8 });
-  const n = 6, size = 10 * MiB;
+  const n = 8, size = 10 * MiB;
   const created = [];
   for (let i = 0; i < n; i++) created.push(await createUpload(server, size + i, { part_size: 5 * MiB }));
   const r = await page.evaluate(async ({ endpoint, created, size }) => {
@@ -328,10 +328,13 @@ test("six uploads at once never have more PUTs out than the browser runs, so non
     // listener, which may send the next PUT at once).
     let out = 0, most = 0;
     const open = XMLHttpRequest.prototype.open, send = XMLHttpRequest.prototype.send;
-    XMLHttpRequest.prototype.open = function (method, ...rest) {
+    // When each upload's last PUT ended (its object's key is in the URL).
+    const lastPut = {};
+    XMLHttpRequest.prototype.open = function (method, url, ...rest) {
       this.isPut = method === "PUT";
-      if (this.isPut) this.addEventListener("loadend", () => { if (this.counted) out--; }, { once: true });
-      return open.call(this, method, ...rest);
+      const asset = created.findIndex((cr) => String(url).includes(cr.asset_id));
+      if (this.isPut) this.addEventListener("loadend", () => { if (this.counted) out--; lastPut[`f${asset}.bin`] = performance.now(); }, { once: true });
+      return open.call(this, method, url, ...rest);
     };
     XMLHttpRequest.prototype.send = function (body) {
       if (this.isPut) {
@@ -341,6 +344,11 @@ test("six uploads at once never have more PUTs out than the browser runs, so non
       }
       return send.call(this, body);
     };
+    // When each file is first read (its slices are tagged with its name).
+    const firstRead = {};
+    const slice = Blob.prototype.slice, stream = Blob.prototype.stream;
+    Blob.prototype.slice = function (...args) { const b = slice.apply(this, args); b.from = this.from ?? this.name; return b; };
+    Blob.prototype.stream = function () { if (this.from) firstRead[this.from] ??= performance.now(); return stream.call(this); };
     const retries = [];
     // On the page's thread, where the page sees the requests (the worker runs the same driver).
     const handles = await Promise.all(created.map((cr, i) => c.upload(new File([window.fill(new Uint8Array(size + i), 50 + i)], `f${i}.bin`), {
@@ -348,11 +356,17 @@ test("six uploads at once never have more PUTs out than the browser runs, so non
       onEvent: (e) => { if (e.type === "retrying") retries.push({ upload: i, number: e.number, reason: e.reason }); },
     })));
     const results = await Promise.all(handles.map((h) => h.done.then(() => "completed", (e) => e.code)));
-    return { results, retries, most };
+    // The most uploads holding parts at any moment: from the first read of their file to the
+    // end of their last PUT.
+    const reading = Math.max(...Object.values(firstRead).map((t) => Object.keys(firstRead).filter((f) => firstRead[f] <= t && lastPut[f] > t).length));
+    return { results, retries, most, reading, read: Object.keys(firstRead).length };
   }, { endpoint: server.url, created, size });
   assert.deepEqual(r.results, Array(n).fill("completed"));
   assert.deepEqual(r.retries, []);
   assert.ok(r.most <= 6, `${r.most} PUTs out at once`);
+  // An upload with no PUT slot reads and seals nothing: at most six held parts at once.
+  assert.equal(r.read, n);
+  assert.ok(r.reading <= 6, `${r.reading} uploads holding parts at once`);
   for (const i of [0, n - 1]) {
     const { plain } = fetchAndOpen(created[i].asset_id);
     assert.ok(plain.equals(fill(Buffer.alloc(size + i), 50 + i)), `upload ${i}`);

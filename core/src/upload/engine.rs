@@ -255,27 +255,29 @@ impl Upload {
         self.in_flight
     }
 
-    /// The PUTs it has out, and the most it would have out now if it ran alone: those out plus
-    /// the parts sealed and waiting, within its concurrency. Nothing while paused or once every
-    /// part is sent. What [`share_puts`](super::share_puts) divides.
+    /// The PUTs it has out, and the most it could use now if it ran alone: one per part it
+    /// still has to send (held, or not read yet), within its concurrency. Nothing while paused
+    /// or once every part is sent. What [`share_puts`](super::share_puts) divides. It does not
+    /// count on parts being sealed first, since an upload without a share seals nothing.
     pub fn put_demand(&self) -> super::PutDemand {
-        let waiting = if self.state == UploadState::Running {
-            self.active
-                .iter()
-                .filter(|&&n| self.parts[n as usize - 1].ready_to_put())
-                .count()
+        let wanted = if self.state == UploadState::Running {
+            let unread = self.todo.len() - self.cursor;
+            (self.active.len() + unread).min(self.limit)
         } else {
             0
         };
         super::PutDemand {
             in_flight: self.in_flight,
-            wanted: (self.in_flight + waiting).min(self.limit),
+            wanted: wanted.max(self.in_flight),
         }
     }
 
     /// The most PUTs this upload may have out from now on, as its share of what it runs
     /// alongside other uploads ([`share_puts`](super::share_puts)); `None`: no cap but its
-    /// own concurrency. PUTs already out are not aborted when it shrinks.
+    /// own concurrency. PUTs already out are not aborted when it shrinks. The share also bounds
+    /// its memory: it holds at most `share + seal_ahead` parts and seals at most `share` at
+    /// once, and with no share it reads and seals nothing new, so a page's waiting uploads hold
+    /// no part buffers.
     pub fn set_put_share(&mut self, share: Option<usize>) {
         self.put_share = share;
     }
@@ -991,7 +993,19 @@ impl Upload {
             .iter()
             .filter(|&&n| self.parts[n as usize - 1].data == Data::Sealing)
             .count();
-        if sealing >= self.config.max_sealing {
+        // Its share of the page's PUTs bounds what it holds (see `set_put_share`).
+        let (max_sealing, held) = match self.put_share {
+            Some(0) => (1, 0),
+            Some(share) => (
+                self.config.max_sealing.min(share),
+                share.min(self.config.max_parallel) + self.config.seal_ahead,
+            ),
+            None => (
+                self.config.max_sealing,
+                self.config.max_parallel + self.config.seal_ahead,
+            ),
+        };
+        if sealing >= max_sealing {
             return None;
         }
         let stale = self
@@ -1001,7 +1015,7 @@ impl Upload {
             .find(|&n| self.parts[n as usize - 1].data == Data::Stale);
         let number = match stale {
             Some(n) => n,
-            None if self.active.len() < self.config.max_parallel + self.config.seal_ahead => {
+            None if self.active.len() < held => {
                 let n = *self.todo.get(self.cursor)?;
                 self.cursor += 1;
                 // `todo` is ascending and feeds `active` in order, so pushing keeps it sorted.

@@ -35,15 +35,16 @@ try {
   // Workers are their own DevTools targets: memory is read from each.
   const workers = await page.attach();
   await page.evaluate(`import("/sdk/dist/index.js").then((c) => c.load())`);
-  // The files, made once in the page: random bytes, a new seed per file.
-  await page.evaluate(`(() => {
-    window.benchFiles = Array.from({ length: ${FILES} }, (_, i) => {
-      const data = new Uint8Array(${size});
+  // Files made in the page as `window[name]`: `n` of `bytes` random bytes each.
+  const makeFiles = (name, n, bytes) => page.evaluate(`(() => {
+    window.${name} = Array.from({ length: ${n} }, (_, i) => {
+      const data = new Uint8Array(${bytes});
       for (let at = 0; at < data.length; at += 65536) crypto.getRandomValues(data.subarray(at, at + 65536));
       return new File([data], "clip-" + i + ".mp4", { lastModified: i });
     });
     return true;
   })()`);
+  await makeFiles("benchFiles", FILES, size);
   const create = async (n, bytes) => {
     const created = [];
     for (let i = 0; i < n; i++) {
@@ -83,14 +84,7 @@ try {
 
   // (2) At once, against one alone.
   const big = AT_ONCE_MIB << 20;
-  await page.evaluate(`(() => {
-    window.bigFiles = Array.from({ length: ${AT_ONCE} }, (_, i) => {
-      const data = new Uint8Array(${big});
-      for (let at = 0; at < data.length; at += 65536) crypto.getRandomValues(data.subarray(at, at + 65536));
-      return new File([data], "big-" + i + ".mp4", { lastModified: i });
-    });
-    return true;
-  })()`);
+  await makeFiles("bigFiles", AT_ONCE, big);
   // Let the page's collector take the arrays the files were made from, and the worker of the
   // runs above go, before measuring.
   await new Promise((r) => setTimeout(r, 12_000));

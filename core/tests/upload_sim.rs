@@ -17,9 +17,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 
 use cinelock_core::upload::{
-    Action, BROWSER_PUTS_AT_ONCE, ChecksumAlgorithm, CompleteFailure, Event, GrowingPlan,
-    PartChecksum, PartLimits, PartPlan, PartSpec, PutFailure, RetryReason, SignedPart, Upload,
-    UploadConfig, UploadState, share_puts,
+    Action, BROWSER_PUTS_AT_ONCE, BROWSER_SEALS_AT_ONCE, ChecksumAlgorithm, CompleteFailure, Event,
+    GrowingPlan, PartChecksum, PartLimits, PartPlan, PartSpec, PutFailure, RetryReason, SignedPart,
+    Upload, UploadConfig, UploadState, share,
 };
 use cinelock_core::{
     ChunkCipher, DataKey, Error, Header, RecipientSecretKey, SEED_LEN, SealSeed, open, seal,
@@ -445,6 +445,16 @@ impl Sim {
                 break;
             }
         }
+    }
+
+    /// Parts being sealed now: their seal is out (stuck, or its result not delivered yet).
+    fn sealing(&self) -> usize {
+        let delivering = self
+            .queue
+            .values()
+            .filter(|d| matches!(d, Delivery::Sealed { .. }))
+            .count();
+        delivering + self.stuck.len()
     }
 
     /// When the next delivery or engine timeout is due, if any.
@@ -2216,51 +2226,47 @@ fn a_completion_that_never_answers_fails_the_upload_after_its_attempts() {
     assert_eq!(sim.store.complete_calls, 8);
 }
 
-/// What uploads run side by side came to: the most PUTs out together, the most parts held
-/// together, the most uploads holding parts at once, and when each upload completed.
+/// What uploads run side by side came to: the most PUTs out together, the most parts sealing
+/// together, the most parts held together, the most uploads holding parts at once, and when
+/// each upload completed.
 struct SideBySide {
     most_puts: usize,
+    most_sealing: usize,
     most_held: usize,
     most_holding: usize,
     completed: Vec<u64>,
 }
 
-/// Runs `sims` side by side on one clock, dividing `total` PUT slots among them before every
-/// step as a browser's driver does (`None`: no division).
-fn run_side_by_side(sims: &mut [Sim], total: Option<usize>) -> SideBySide {
+/// Runs `sims` side by side on one clock, dividing a browser thread's slots among them before
+/// every step as its driver does (`shared`; else each runs as if alone).
+fn run_side_by_side(sims: &mut [Sim], shared: bool) -> SideBySide {
     let mut out = SideBySide {
         most_puts: 0,
+        most_sealing: 0,
         most_held: 0,
         most_holding: 0,
         completed: vec![u64::MAX; sims.len()],
     };
-    let mut shares = vec![None; sims.len()];
+    let divide = |sims: &[Sim]| share(&sims.iter().map(|s| s.up.demands()).collect::<Vec<_>>());
     loop {
-        // Each engine acts on its share (as the driver sets it before asking for actions); a
-        // share that changed lets it act again.
+        // Each engine acts on its shares (as the driver sets them before asking for actions);
+        // shares that changed let it act again.
         loop {
-            if let Some(total) = total {
-                let demands: Vec<_> = sims.iter().map(|s| s.up.put_demand()).collect();
-                let now: Vec<_> = share_puts(total, &demands).into_iter().map(Some).collect();
-                for (s, &share) in sims.iter_mut().zip(&now) {
-                    s.up.set_put_share(share);
+            let shares = shared.then(|| divide(sims));
+            if let Some(shares) = &shares {
+                for (s, &share) in sims.iter_mut().zip(shares) {
+                    s.up.set_shares(Some(share));
                 }
-                shares = now;
             }
             for s in sims.iter_mut() {
                 s.pump();
             }
-            let Some(total) = total else { break };
-            let demands: Vec<_> = sims.iter().map(|s| s.up.put_demand()).collect();
-            if share_puts(total, &demands)
-                .into_iter()
-                .map(Some)
-                .eq(shares.iter().copied())
-            {
+            if shares.is_none_or(|shares| shares == divide(sims)) {
                 break;
             }
         }
         out.most_puts = out.most_puts.max(sims.iter().map(|s| s.in_flight).sum());
+        out.most_sealing = out.most_sealing.max(sims.iter().map(Sim::sealing).sum());
         out.most_held = out.most_held.max(sims.iter().map(|s| s.memory.len()).sum());
         let holding = sims.iter().filter(|s| !s.memory.is_empty()).count();
         out.most_holding = out.most_holding.max(holding);
@@ -2295,13 +2301,15 @@ fn uploads_side_by_side_never_have_more_puts_out_than_the_browser_runs() {
             .collect()
     };
     let mut shared = sims();
-    let run = run_side_by_side(&mut shared, Some(BROWSER_PUTS_AT_ONCE));
+    let run = run_side_by_side(&mut shared, true);
     for s in &shared {
         s.assert_completed();
         // Nothing waited unseen: no PUT was taken for stalled.
         assert_eq!(s.count(|a| matches!(a, Action::CancelPut { .. })), 0);
     }
     assert_eq!(run.most_puts, BROWSER_PUTS_AT_ONCE);
+    // One thread seals two parts at once, whatever the number of uploads.
+    assert_eq!(run.most_sealing, BROWSER_SEALS_AT_ONCE);
     // An upload with no PUT slot reads and seals nothing: the eight together hold at most one
     // part per slot and one sealed ahead per upload that has a slot.
     assert!(
@@ -2317,7 +2325,7 @@ fn uploads_side_by_side_never_have_more_puts_out_than_the_browser_runs() {
 
     // Fewer than six: the earliest upload has the most slots, and finishes first.
     let mut three: Vec<Sim> = sims().into_iter().take(3).collect();
-    let run = run_side_by_side(&mut three, Some(BROWSER_PUTS_AT_ONCE));
+    let run = run_side_by_side(&mut three, true);
     let completed = &run.completed;
     assert!(
         completed[1..].iter().all(|&t| completed[0] < t),
@@ -2327,8 +2335,13 @@ fn uploads_side_by_side_never_have_more_puts_out_than_the_browser_runs() {
     // Each on its own, the eight have as many PUTs out as their concurrency allows (a browser
     // would queue the rest unseen), and each holds as many parts as that needs.
     let mut alone = sims();
-    let run = run_side_by_side(&mut alone, None);
+    let run = run_side_by_side(&mut alone, false);
     assert!(run.most_puts > BROWSER_PUTS_AT_ONCE, "{}", run.most_puts);
+    assert!(
+        run.most_sealing > 2 * BROWSER_SEALS_AT_ONCE,
+        "{}",
+        run.most_sealing
+    );
     assert!(
         run.most_held > 4 * BROWSER_PUTS_AT_ONCE,
         "{}",

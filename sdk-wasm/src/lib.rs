@@ -21,11 +21,11 @@ mod opener;
 mod platform;
 pub mod player;
 mod put;
-mod put_slots;
 pub mod recorder;
 mod session;
 mod spool;
 pub mod upload;
+mod upload_slots;
 mod warm;
 
 pub use engine::EngineChoice;

@@ -32,11 +32,11 @@ use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{AbortSignal, Blob, Response};
 
 use crate::engine::{Direction, Engine, EngineChoice};
-use crate::io::{Grid, Sink, Source, release, transform};
+use crate::io::{Grid, Sink, Source, transform};
 use crate::platform::platform_error;
 use crate::put::PutRequest;
-use crate::put_slots::Seat;
 use crate::spool::SpoolBook;
+use crate::upload_slots::{Seat, borrow_buffer, return_buffer};
 use crate::{SdkError, platform};
 
 /// What the page passes to [`start_upload`] (the server's create response, plus resume state).
@@ -120,7 +120,7 @@ pub(crate) enum Msg {
         len: u64,
         ended: bool,
     },
-    /// The upload's share of the PUT slots changed ([`Seat`]).
+    /// The upload's shares of the PUT and sealing slots changed ([`Seat`]).
     Share,
 }
 
@@ -275,10 +275,6 @@ pub(crate) struct Driver {
     /// Sealed parts kept until their PUT succeeds (at most `max_parallel + seal_ahead`, the
     /// engine's limit), as Blobs.
     parts: HashMap<u32, Blob>,
-    /// Buffers parts were sealed in, for the next parts: each part is copied into its Blob once
-    /// sealed, so an upload allocates as many buffers as parts are sealed at once
-    /// (`max_sealing`), once.
-    spare: Vec<Uint8Array>,
     /// Headers each part's URL was signed with (the checksum).
     headers: HashMap<u32, Vec<(String, String)>>,
     /// The PUTs that are out, by part: their attempt, and the request (aborted on drop).
@@ -288,7 +284,7 @@ pub(crate) struct Driver {
     timer_at: Option<u64>,
     /// The completion says the stream was cut short (a recording finished after a reload).
     cut_short: bool,
-    /// Its place among the uploads sharing this thread's PUT slots.
+    /// Its place among the uploads sharing this thread's PUT and sealing slots.
     seat: Seat,
 }
 
@@ -323,7 +319,6 @@ impl Driver {
             context,
             sink,
             parts: HashMap::new(),
-            spare: Vec::new(),
             headers: HashMap::new(),
             puts: HashMap::new(),
             seals: HashMap::new(),
@@ -365,20 +360,26 @@ impl Driver {
         };
         loop {
             let t = now();
-            let share = self.seat.share(upload.put_demand());
-            upload.set_put_share(Some(share));
-            self.keep_buffers(share.min(upload.config().max_sealing));
-            while let Some(action) = upload.poll_action(t) {
-                if matches!(action, Action::Abort) {
-                    // Awaited, not spawned: the upload ends right after, and a worker running it
-                    // may be terminated then; the server must hear of the abort first.
-                    let _ = self.api.request("DELETE", "", None).await;
-                    continue;
+            // Until it asks for nothing more: what it starts changes what it and the other
+            // uploads on this thread may start.
+            loop {
+                self.settle_shares(&mut upload);
+                let mut acted = false;
+                while let Some(action) = upload.poll_action(t) {
+                    acted = true;
+                    if matches!(action, Action::Abort) {
+                        // Awaited, not spawned: the upload ends right after, and a worker
+                        // running it may be terminated then; the server must hear of the abort
+                        // first.
+                        let _ = self.api.request("DELETE", "", None).await;
+                        continue;
+                    }
+                    self.dispatch(action, &upload, sealing.as_ref());
                 }
-                self.dispatch(action, &upload, sealing.as_ref());
+                if !acted {
+                    break;
+                }
             }
-            // The PUTs just sent count against the others' shares before any of them runs.
-            self.seat.share(upload.put_demand());
             while let Some(event) = upload.poll_event() {
                 (self.sink)(&event);
                 let finished =
@@ -403,7 +404,11 @@ impl Driver {
                     len,
                     checksum,
                 } => {
-                    self.spare.extend(spent);
+                    // Each part is copied into its Blob once sealed: its buffer serves the
+                    // next seal of any upload on this thread.
+                    if let Some(buffer) = spent {
+                        return_buffer(buffer);
+                    }
                     self.parts.insert(number, body);
                     upload.handle_sealed(t, number, checksum, len);
                 }
@@ -467,15 +472,16 @@ impl Driver {
         }
     }
 
-    /// Lets go of free part buffers beyond what `sealing` seals at once need: an upload whose
-    /// share of the PUTs shrank seals fewer parts at once, and one with none seals nothing.
-    fn keep_buffers(&mut self, sealing: usize) {
-        // Seals out whose part is not back yet hold a buffer each (`seals` keeps a part until
-        // its PUT succeeds, `parts` from its seal's end).
-        let out = self.seals.len().saturating_sub(self.parts.len());
-        let keep = sealing.saturating_sub(out);
-        for spent in self.spare.drain(keep.min(self.spare.len())..) {
-            release(&spent);
+    /// Reports what the upload uses and wants, and gives it its shares of this thread's slots,
+    /// until they agree: what it may hold decides what it could seal. The others hear of theirs.
+    fn settle_shares(&self, upload: &mut Upload) {
+        // Each round can only let it hold more, so a few rounds settle it.
+        for _ in 0..4 {
+            let shares = self.seat.shares(upload.demands());
+            if upload.shares() == Some(shares) {
+                return;
+            }
+            upload.set_shares(Some(shares));
         }
     }
 
@@ -506,7 +512,7 @@ impl Driver {
                     (PartSource::File { file, .. }, Some(s)) => {
                         let (engine, header, file) =
                             (s.engine.clone(), s.header.clone(), file.clone());
-                        let reuse = self.spare.pop();
+                        let reuse = borrow_buffer();
                         futures_util::future::Either::Left(async move {
                             let (bytes, checksum) =
                                 seal_part(&engine, &header, &file, &spec, checksum, reuse).await?;

@@ -92,8 +92,8 @@ pub struct Upload {
     sent_reported_at: Option<u64>,
     /// PUTs allowed at once: halved on throttling, grown back on success.
     limit: usize,
-    /// The cap set by [`Upload::set_put_share`], if any.
-    put_share: Option<usize>,
+    /// The caps set by [`Upload::set_shares`], if any.
+    shares: Option<super::Shares>,
     streak: u32,
     done_count: u32,
     sealed_bytes: u64,
@@ -198,7 +198,7 @@ impl Upload {
             cancelled: VecDeque::new(),
             sent_reported_at: None,
             limit: config.max_parallel,
-            put_share: None,
+            shares: None,
             streak: 0,
             done_count,
             sealed_bytes: acked_bytes,
@@ -255,31 +255,68 @@ impl Upload {
         self.in_flight
     }
 
-    /// The PUTs it has out, and the most it could use now if it ran alone: one per part it
-    /// still has to send (held, or not read yet), within its concurrency. Nothing while paused
-    /// or once every part is sent. What [`share_puts`](super::share_puts) divides. It does not
-    /// count on parts being sealed first, since an upload without a share seals nothing.
-    pub fn put_demand(&self) -> super::PutDemand {
-        let wanted = if self.state == UploadState::Running {
-            let unread = self.todo.len() - self.cursor;
+    /// What it uses and could use now, of the PUT and sealing slots it shares with the other
+    /// uploads of its thread ([`share`](super::share) divides them). PUTs: one per part it
+    /// still has to send (held, or not read yet), within its concurrency; nothing while paused
+    /// or once every part is sent. It does not count on parts being sealed first, since an
+    /// upload without a PUT share seals nothing. Seals: the parts it could start sealing now
+    /// within what its PUT share lets it hold, and those sealing.
+    pub fn demands(&self) -> super::Demands {
+        let running = self.state == UploadState::Running;
+        let unread = self.todo.len() - self.cursor;
+        let puts = if running {
             (self.active.len() + unread).min(self.limit)
         } else {
             0
         };
-        super::PutDemand {
-            in_flight: self.in_flight,
-            wanted: wanted.max(self.in_flight),
+        let sealing = self.count_active(|p| p.data == Data::Sealing);
+        let stale = self.count_active(|p| p.data == Data::Stale);
+        let room = self.held_at_most().saturating_sub(self.active.len());
+        let seals = if running {
+            (sealing + stale + room.min(unread)).min(self.config.max_sealing)
+        } else {
+            0
+        };
+        super::Demands {
+            puts: super::Demand {
+                in_use: self.in_flight,
+                wanted: puts.max(self.in_flight),
+            },
+            seals: super::Demand {
+                in_use: sealing,
+                wanted: seals.max(sealing),
+            },
         }
     }
 
-    /// The most PUTs this upload may have out from now on, as its share of what it runs
-    /// alongside other uploads ([`share_puts`](super::share_puts)); `None`: no cap but its
-    /// own concurrency. PUTs already out are not aborted when it shrinks. The share also bounds
-    /// its memory: it holds at most `share + seal_ahead` parts and seals at most `share` at
-    /// once, and with no share it reads and seals nothing new, so a page's waiting uploads hold
-    /// no part buffers.
-    pub fn set_put_share(&mut self, share: Option<usize>) {
-        self.put_share = share;
+    /// What this upload may use from now on, as its share of the PUT and sealing slots of its
+    /// thread ([`share`](super::share)); `None`: no cap but its own configuration. Work already
+    /// out is not cut when a share shrinks. The PUT share also bounds its memory: it holds at
+    /// most that many parts plus `seal_ahead`, and with no PUT share it reads and seals nothing
+    /// new, so a page's waiting uploads hold no parts.
+    pub fn set_shares(&mut self, shares: Option<super::Shares>) {
+        self.shares = shares;
+    }
+
+    /// The shares last set ([`Upload::set_shares`]).
+    pub fn shares(&self) -> Option<super::Shares> {
+        self.shares
+    }
+
+    fn count_active(&self, pred: impl Fn(&Part) -> bool) -> usize {
+        self.active
+            .iter()
+            .filter(|&&n| pred(&self.parts[n as usize - 1]))
+            .count()
+    }
+
+    /// The most parts it may hold: its concurrency, or its PUT share, plus the seal-ahead.
+    fn held_at_most(&self) -> usize {
+        match self.shares {
+            Some(s) if s.puts == 0 => 0,
+            Some(s) => s.puts.min(self.config.max_parallel) + self.config.seal_ahead,
+            None => self.config.max_parallel + self.config.seal_ahead,
+        }
     }
 
     /// Parts whose bytes the driver is holding now (never more than `max_parallel +
@@ -957,7 +994,7 @@ impl Upload {
     }
 
     fn next_put(&mut self, now: u64) -> Option<Action> {
-        if self.in_flight >= self.limit.min(self.put_share.unwrap_or(usize::MAX)) {
+        if self.in_flight >= self.limit.min(self.shares.map_or(usize::MAX, |s| s.puts)) {
             return None;
         }
         let number = *self.active.iter().find(|&&n| {
@@ -988,23 +1025,11 @@ impl Upload {
     /// Reseals rejected bytes first (their slot is already counted), then the next part if a
     /// memory slot is free: the only place memory use grows, hence the constant-memory bound.
     fn next_seal(&mut self, now: u64) -> Option<Action> {
-        let sealing = self
-            .active
-            .iter()
-            .filter(|&&n| self.parts[n as usize - 1].data == Data::Sealing)
-            .count();
-        // Its share of the page's PUTs bounds what it holds (see `set_put_share`).
-        let (max_sealing, held) = match self.put_share {
-            Some(0) => (1, 0),
-            Some(share) => (
-                self.config.max_sealing.min(share),
-                share.min(self.config.max_parallel) + self.config.seal_ahead,
-            ),
-            None => (
-                self.config.max_sealing,
-                self.config.max_parallel + self.config.seal_ahead,
-            ),
-        };
+        let sealing = self.count_active(|p| p.data == Data::Sealing);
+        let max_sealing = self
+            .config
+            .max_sealing
+            .min(self.shares.map_or(usize::MAX, |s| s.seals));
         if sealing >= max_sealing {
             return None;
         }
@@ -1015,7 +1040,7 @@ impl Upload {
             .find(|&n| self.parts[n as usize - 1].data == Data::Stale);
         let number = match stale {
             Some(n) => n,
-            None if self.active.len() < held => {
+            None if self.active.len() < self.held_at_most() => {
                 let n = *self.todo.get(self.cursor)?;
                 self.cursor += 1;
                 // `todo` is ascending and feeds `active` in order, so pushing keeps it sorted.

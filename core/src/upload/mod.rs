@@ -27,7 +27,7 @@
 //! - On [`UploadState::Completed`], [`UploadState::Failed`] or [`UploadState::Aborted`], drop
 //!   every part still held.
 //! - Uploads side by side in one browser share its connections: divide them with
-//!   [`share_puts`] and cap each upload with [`Upload::set_put_share`].
+//!   [`share`] and give each upload its [`Upload::set_shares`].
 
 mod action;
 mod checksum;
@@ -55,4 +55,6 @@ pub use plan::{
 };
 pub use resume::{ListedPart, done_parts};
 pub use seal::{SealedPart, seal_part};
-pub use share::{BROWSER_PUTS_AT_ONCE, PutDemand, share_puts};
+pub use share::{
+    BROWSER_PUTS_AT_ONCE, BROWSER_SEALS_AT_ONCE, Demand, Demands, Shares, share, share_slots,
+};

@@ -1,32 +1,64 @@
-//! How uploads running side by side share the PUTs a browser runs at once.
+//! How uploads running side by side on one browser thread share what the browser gives them:
+//! the PUTs it runs at once, and the parts the thread seals at once.
 //!
 //! A browser runs at most six requests at once to one host over HTTP/1.1 (which S3 speaks) and
 //! queues the rest where nobody sees them: a PUT waiting there sends nothing, so its stall
 //! timeout ([`UploadConfig::put_stall_ms`](super::UploadConfig::put_stall_ms)) would take it for
-//! a silent connection, abort it and count a failed attempt. So the uploads of one page never
-//! have more PUTs out together than the browser runs: the driver asks each
-//! [`Upload`](super::Upload) for its [`put_demand`](super::Upload::put_demand), divides the slots
-//! with [`share_puts`], and caps each with [`set_put_share`](super::Upload::set_put_share).
+//! a silent connection, abort it and count a failed attempt. And a thread seals one part at a
+//! time in the end (WebCrypto encrypts elsewhere, but reading, copying and the checksum are on
+//! the thread): more seals at once only hold more 8 MiB buffers. So the driver asks each
+//! [`Upload`](super::Upload) for its [`demands`](super::Upload::demands), divides the slots with
+//! [`share`], and gives each its [`Shares`] ([`set_shares`](super::Upload::set_shares)).
 
 /// PUTs a browser runs at once to one host over HTTP/1.1 (Chromium, Firefox and Safari alike):
-/// the most a page's uploads have out together.
+/// the most a thread's uploads have out together.
 pub const BROWSER_PUTS_AT_ONCE: usize = 6;
 
-/// One upload's side of the division: the PUTs it has out and the most it would have out now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PutDemand {
-    pub in_flight: usize,
+/// Parts a thread's uploads seal at once, together: one sealing while the other's reads and
+/// encryptions are out, as a single upload does ([`UploadConfig::max_sealing`](super::UploadConfig::max_sealing)).
+pub const BROWSER_SEALS_AT_ONCE: usize = 2;
+
+/// One upload's claim on one kind of slot: how many it uses now, and the most it could use now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Demand {
+    pub in_use: usize,
     pub wanted: usize,
 }
 
-/// Divides `total` PUT slots among uploads listed in the order they started. Every upload that
-/// wants a PUT gets one while slots last, so none waits for all the others to finish; the
-/// slots left go to the earliest uploads first, so files finish one after another rather than
-/// all at the end. An upload never gets fewer than it has out (PUTs are not cut to rebalance),
-/// so the sum can exceed `total` for as long as those PUTs last.
-pub fn share_puts(total: usize, uploads: &[PutDemand]) -> Vec<usize> {
-    let mut shares: Vec<usize> = uploads.iter().map(|u| u.in_flight.min(u.wanted)).collect();
-    let mut left = total.saturating_sub(uploads.iter().map(|u| u.in_flight).sum());
+/// One upload's claims on PUT slots and on sealing slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Demands {
+    pub puts: Demand,
+    pub seals: Demand,
+}
+
+/// What one upload may use: PUTs out, and parts being sealed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Shares {
+    pub puts: usize,
+    pub seals: usize,
+}
+
+/// Divides a browser thread's PUT and sealing slots among its uploads, listed in the order they
+/// started (see [`share_slots`]).
+pub fn share(uploads: &[Demands]) -> Vec<Shares> {
+    let puts: Vec<Demand> = uploads.iter().map(|u| u.puts).collect();
+    let seals: Vec<Demand> = uploads.iter().map(|u| u.seals).collect();
+    share_slots(BROWSER_PUTS_AT_ONCE, &puts)
+        .into_iter()
+        .zip(share_slots(BROWSER_SEALS_AT_ONCE, &seals))
+        .map(|(puts, seals)| Shares { puts, seals })
+        .collect()
+}
+
+/// Divides `total` slots among uploads listed in the order they started. Every upload that
+/// wants a slot gets one while they last, so none waits for all the others to finish; the
+/// slots left go to the earliest uploads first, so files finish one after another. An upload
+/// never gets fewer than it uses (work is not cut to rebalance), so the sum can exceed `total`
+/// for as long as that work lasts.
+pub fn share_slots(total: usize, uploads: &[Demand]) -> Vec<usize> {
+    let mut shares: Vec<usize> = uploads.iter().map(|u| u.in_use.min(u.wanted)).collect();
+    let mut left = total.saturating_sub(uploads.iter().map(|u| u.in_use).sum());
     // First one each, in order, to every upload that wants one and has none.
     for (share, u) in shares.iter_mut().zip(uploads) {
         if left == 0 {
@@ -46,7 +78,7 @@ pub fn share_puts(total: usize, uploads: &[PutDemand]) -> Vec<usize> {
     shares
         .into_iter()
         .zip(uploads)
-        .map(|(s, u)| s.max(u.in_flight))
+        .map(|(s, u)| s.max(u.in_use))
         .collect()
 }
 
@@ -54,61 +86,74 @@ pub fn share_puts(total: usize, uploads: &[PutDemand]) -> Vec<usize> {
 mod tests {
     use super::*;
 
-    fn want(in_flight: usize, wanted: usize) -> PutDemand {
-        PutDemand { in_flight, wanted }
+    fn want(in_use: usize, wanted: usize) -> Demand {
+        Demand { in_use, wanted }
     }
 
     #[test]
     fn one_upload_gets_what_it_wants_up_to_the_total() {
-        assert_eq!(share_puts(6, &[want(0, 4)]), [4]);
-        assert_eq!(share_puts(6, &[want(0, 16)]), [6]);
-        assert_eq!(share_puts(6, &[]), Vec::<usize>::new());
+        assert_eq!(share_slots(6, &[want(0, 4)]), [4]);
+        assert_eq!(share_slots(6, &[want(0, 16)]), [6]);
+        assert_eq!(share_slots(6, &[]), Vec::<usize>::new());
     }
 
     #[test]
     fn every_upload_gets_one_then_the_earliest_the_rest() {
-        assert_eq!(share_puts(6, &[want(0, 4), want(0, 4)]), [4, 2]);
+        assert_eq!(share_slots(6, &[want(0, 4), want(0, 4)]), [4, 2]);
         assert_eq!(
-            share_puts(6, &[want(0, 4), want(0, 4), want(0, 4)]),
+            share_slots(6, &[want(0, 4), want(0, 4), want(0, 4)]),
             [4, 1, 1]
         );
         let seven = [want(0, 4); 7];
-        assert_eq!(share_puts(6, &seven), [1, 1, 1, 1, 1, 1, 0]);
+        assert_eq!(share_slots(6, &seven), [1, 1, 1, 1, 1, 1, 0]);
     }
 
     #[test]
     fn an_upload_that_wants_less_leaves_its_slots_to_the_others() {
-        // Paused, or waiting for its parts to be sealed.
+        // Paused, or nearly done.
         assert_eq!(
-            share_puts(6, &[want(0, 0), want(0, 4), want(0, 4)]),
+            share_slots(6, &[want(0, 0), want(0, 4), want(0, 4)]),
             [0, 4, 2]
         );
         assert_eq!(
-            share_puts(6, &[want(1, 1), want(0, 4), want(0, 4)]),
+            share_slots(6, &[want(1, 1), want(0, 4), want(0, 4)]),
             [1, 4, 1]
         );
     }
 
     #[test]
-    fn puts_already_out_are_never_cut_and_count_against_the_total() {
+    fn slots_in_use_are_never_taken_back_and_count_against_the_total() {
         // The later uploads took slots while the first wanted none.
         assert_eq!(
-            share_puts(6, &[want(0, 4), want(3, 4), want(3, 4)]),
+            share_slots(6, &[want(0, 4), want(3, 4), want(3, 4)]),
             [0, 3, 3]
         );
-        // More out than the total (a share just shrank): no new PUT anywhere.
-        assert_eq!(share_puts(6, &[want(4, 4), want(4, 4)]), [4, 4]);
-        assert_eq!(share_puts(6, &[want(2, 4), want(2, 4)]), [4, 2]);
+        // More in use than the total (a share just shrank): nothing new anywhere.
+        assert_eq!(share_slots(6, &[want(4, 4), want(4, 4)]), [4, 4]);
+        assert_eq!(share_slots(6, &[want(2, 4), want(2, 4)]), [4, 2]);
     }
 
     #[test]
-    fn the_shares_never_exceed_the_total_beyond_what_is_out() {
+    fn the_shares_never_exceed_the_total_beyond_what_is_in_use() {
         for n in 0..10 {
             for wanted in 0..8 {
                 let uploads = vec![want(0, wanted); n];
-                let total: usize = share_puts(6, &uploads).iter().sum();
+                let total: usize = share_slots(6, &uploads).iter().sum();
                 assert_eq!(total, (n * wanted).min(6));
             }
         }
+    }
+
+    #[test]
+    fn puts_and_seals_are_divided_apart() {
+        let d = |puts, seals| Demands {
+            puts: want(0, puts),
+            seals: want(0, seals),
+        };
+        let shares = share(&[d(4, 2), d(4, 2), d(4, 2)]);
+        let puts: Vec<_> = shares.iter().map(|s| s.puts).collect();
+        let seals: Vec<_> = shares.iter().map(|s| s.seals).collect();
+        assert_eq!(puts, [4, 1, 1]);
+        assert_eq!(seals, [1, 1, 0]);
     }
 }

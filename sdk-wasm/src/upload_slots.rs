@@ -1,0 +1,112 @@
+//! What the uploads running on this thread share (this worker's, or the page's when
+//! `worker: false`, recordings included): the PUT and sealing slots, which the core divides
+//! ([`share`]), and the 8 MiB buffers parts are sealed in. So the uploads never have more PUTs
+//! out together than a browser runs at once to the store, and never seal more parts, nor keep
+//! more buffers, than one thread seals at once. This module only keeps the table, tells an
+//! upload when its shares changed, and lends buffers.
+
+use std::cell::RefCell;
+
+use cinelock_core::upload::{BROWSER_SEALS_AT_ONCE, Demands, Shares, share};
+use js_sys::Uint8Array;
+
+use crate::io::release;
+
+struct Seated {
+    id: u64,
+    demands: Demands,
+    shares: Shares,
+    /// Tells the upload its shares changed.
+    changed: Box<dyn Fn()>,
+}
+
+#[derive(Default)]
+struct Table {
+    next_id: u64,
+    /// In the order the uploads started: the earliest gets the most (see `share`).
+    seated: Vec<Seated>,
+    /// Part buffers no seal is using, for the next seal of any upload here.
+    spare: Vec<Uint8Array>,
+}
+
+thread_local! {
+    static TABLE: RefCell<Table> = RefCell::default();
+}
+
+/// One upload's seat at the table; it leaves on drop, and its slots go to the others.
+pub(crate) struct Seat {
+    id: u64,
+}
+
+impl Seat {
+    /// Seats an upload, which `changed` tells when its shares changed.
+    pub(crate) fn take(changed: impl Fn() + 'static) -> Self {
+        TABLE.with_borrow_mut(|t| {
+            t.next_id += 1;
+            let id = t.next_id;
+            t.seated.push(Seated {
+                id,
+                demands: Demands::default(),
+                shares: Shares::default(),
+                changed: Box::new(changed),
+            });
+            Seat { id }
+        })
+    }
+
+    /// Records what this upload uses and wants, divides the slots again, tells the other
+    /// uploads whose shares changed, and returns this one's.
+    pub(crate) fn shares(&self, demands: Demands) -> Shares {
+        TABLE.with_borrow_mut(|t| {
+            if let Some(s) = t.seated.iter_mut().find(|s| s.id == self.id) {
+                s.demands = demands;
+            }
+            t.divide(Some(self.id));
+            t.seated
+                .iter()
+                .find(|s| s.id == self.id)
+                .map_or_else(Shares::default, |s| s.shares)
+        })
+    }
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        TABLE.with_borrow_mut(|t| {
+            t.seated.retain(|s| s.id != self.id);
+            t.divide(None);
+        });
+    }
+}
+
+impl Table {
+    /// Divides the slots; every upload but `asking` whose shares changed hears of it.
+    fn divide(&mut self, asking: Option<u64>) {
+        let demands: Vec<Demands> = self.seated.iter().map(|s| s.demands).collect();
+        for (s, shares) in self.seated.iter_mut().zip(share(&demands)) {
+            if s.shares != shares {
+                s.shares = shares;
+                if Some(s.id) != asking {
+                    (s.changed)();
+                }
+            }
+        }
+    }
+}
+
+/// A spare part buffer, if one is free (else the seal makes one).
+pub(crate) fn borrow_buffer() -> Option<Uint8Array> {
+    TABLE.with_borrow_mut(|t| t.spare.pop())
+}
+
+/// Gives back a buffer a part was sealed in (the part's Blob holds a copy). The thread keeps
+/// as many as it seals at once and lets go of the others at once.
+pub(crate) fn return_buffer(buffer: Uint8Array) {
+    TABLE.with_borrow_mut(|t| {
+        if t.spare.len() < BROWSER_SEALS_AT_ONCE {
+            t.spare.push(buffer);
+        } else {
+            release(&buffer);
+        }
+    });
+}

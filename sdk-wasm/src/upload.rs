@@ -475,7 +475,8 @@ impl Driver {
     /// Reports what the upload uses and wants, and gives it its shares of this thread's slots,
     /// until they agree: what it may hold decides what it could seal. The others hear of theirs.
     fn settle_shares(&self, upload: &mut Upload) {
-        // Each round can only let it hold more, so a few rounds settle it.
+        // Its demands depend on its shares only through what it may hold (the PUT share), so
+        // two rounds settle them; the bound is for safety.
         for _ in 0..4 {
             let shares = self.seat.shares(upload.demands());
             if upload.shares() == Some(shares) {

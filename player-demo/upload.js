@@ -95,6 +95,8 @@ $("start").addEventListener("submit", async (event) => {
     $("status").className = "bad";
   }
 });
+// The user is about to pick a file: get the upload worker ready meanwhile (it sends nothing).
+$("file").addEventListener("click", () => { cinelock.prepareUploads(); }, { once: true });
 $("pause").addEventListener("click", () => { handle?.pause(); $("pause").hidden = true; $("resume").hidden = false; });
 $("resume").addEventListener("click", () => { handle?.resume(); $("pause").hidden = false; $("resume").hidden = true; });
 $("abort").addEventListener("click", () => handle?.abort());

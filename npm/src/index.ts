@@ -26,8 +26,10 @@ export {
 } from "./public/seal.js";
 export {
   pendingUploads,
+  prepareUploads,
   upload,
   type CreatedUpload,
+  type PrepareUploadsOptions,
   type UploadEvent,
   type UploadEventMap,
   type UploadHandle,

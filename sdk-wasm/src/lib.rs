@@ -27,9 +27,11 @@ mod spool;
 pub mod upload;
 mod upload_slots;
 mod warm;
+mod warm_upload;
 
 pub use engine::EngineChoice;
 pub use error::SdkError;
 pub use objects::open_media_object;
 pub use opener::serve_opener;
 pub use warm::warm_up;
+pub use warm_upload::warm_up_upload;

@@ -55,30 +55,47 @@ pub(crate) const LOCAL_ORIGIN: &str = "cinelock-local://";
 pub(crate) type LocalAnswers = Rc<dyn Fn(&str, &Object) -> Result<Response, JsValue>>;
 
 thread_local! {
-    static LOCAL: RefCell<Option<LocalAnswers>> = const { RefCell::new(None) };
+    /// By the origin they answer (`cinelock-local://<name>`): a player's and an upload's
+    /// rehearsal may run on one thread at once.
+    static LOCAL: RefCell<Vec<(&'static str, LocalAnswers)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Answers requests to [`LOCAL_ORIGIN`] with `answers` until the guard is dropped (the start
-/// rehearsal of `crate::warm`); without one, such a request fails like an unreachable host.
-pub(crate) fn answer_locally(answers: LocalAnswers) -> LocalGuard {
-    LOCAL.with(|l| *l.borrow_mut() = Some(answers));
-    LocalGuard
+/// Answers requests to `origin` (under [`LOCAL_ORIGIN`]) with `answers` until the guard is
+/// dropped (the rehearsals of `crate::warm` and `crate::warm_upload`); a request to a local
+/// origin nobody answers fails like an unreachable host.
+pub(crate) fn answer_locally(origin: &'static str, answers: LocalAnswers) -> LocalGuard {
+    debug_assert!(origin.starts_with(LOCAL_ORIGIN));
+    LOCAL.with(|l| l.borrow_mut().push((origin, answers)));
+    LocalGuard(origin)
 }
 
 /// Keeps [`answer_locally`]'s answers installed; dropping it removes them.
-pub(crate) struct LocalGuard;
+pub(crate) struct LocalGuard(&'static str);
 
 impl Drop for LocalGuard {
     fn drop(&mut self) {
-        LOCAL.with(|l| l.borrow_mut().take());
+        LOCAL.with(|l| l.borrow_mut().retain(|(origin, _)| *origin != self.0));
     }
+}
+
+/// Whether `url` is answered in this thread's memory rather than by the network.
+pub(crate) fn is_local(url: &str) -> bool {
+    url.starts_with(LOCAL_ORIGIN)
 }
 
 /// `fetch(url, init)` called now: the request is on its way when this returns, and
 /// [`response`] awaits what it brings.
 pub(crate) fn send(url: &str, init: &Object) -> Result<Promise, JsValue> {
-    if url.starts_with(LOCAL_ORIGIN) {
-        let answers = LOCAL.with(|l| l.borrow().clone());
+    if is_local(url) {
+        let answers = LOCAL.with(|l| {
+            l.borrow()
+                .iter()
+                .find(|(origin, _)| {
+                    url.strip_prefix(origin)
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+                })
+                .map(|(_, answers)| answers.clone())
+        });
         let answer = match answers {
             Some(answer) => answer(url, init)?,
             None => {

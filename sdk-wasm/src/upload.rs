@@ -26,7 +26,7 @@ use futures_channel::mpsc::{UnboundedSender, unbounded};
 use futures_util::StreamExt;
 use futures_util::future::{AbortHandle, abortable};
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{AbortSignal, Blob, Response};
@@ -40,32 +40,32 @@ use crate::upload_slots::{Seat, borrow_buffer, return_buffer};
 use crate::{SdkError, platform};
 
 /// What the page passes to [`start_upload`] (the server's create response, plus resume state).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Options {
-    endpoint: String,
-    upload_id: String,
+pub(crate) struct Options {
+    pub(crate) endpoint: String,
+    pub(crate) upload_id: String,
     /// The asset the upload was created for: the context the stream is sealed for, so the
     /// workers open it as this asset's and no other's.
-    asset_id: String,
-    token: String,
-    plan: PlanView,
+    pub(crate) asset_id: String,
+    pub(crate) token: String,
+    pub(crate) plan: PlanView,
     /// The checksum the upload's parts carry (an answer from a server before it names none).
     #[serde(default = "PartChecksumView::unnamed")]
-    part_checksum: PartChecksumView,
-    recipient_public_key: String,
+    pub(crate) part_checksum: PartChecksumView,
+    pub(crate) recipient_public_key: String,
     /// 71 random bytes (a plain array), kept by the page for resuming: the same seed reseals
     /// identical bytes, so a part sent again is the same part.
-    seed: Vec<u8>,
+    pub(crate) seed: Vec<u8>,
     /// The ETags of the parts the page recorded as done, by part number.
     #[serde(default)]
-    recorded: HashMap<String, String>,
+    pub(crate) recorded: HashMap<String, String>,
     /// Whether to ask the store which parts it holds (a resumed upload) before starting.
     #[serde(default)]
-    reconcile: bool,
-    max_parallel: Option<usize>,
-    stall_timeout_ms: Option<u64>,
-    engine: Option<String>,
+    pub(crate) reconcile: bool,
+    pub(crate) max_parallel: Option<usize>,
+    pub(crate) stall_timeout_ms: Option<u64>,
+    pub(crate) engine: Option<String>,
 }
 
 /// The engine's knobs for a browser upload or recording: the page's `maxParallel` (4 unless

@@ -61,7 +61,10 @@ pub async fn warm_up() -> Result<(), SdkError> {
     video.set_muted(true);
     let stage = Rc::new(Stage::new()?);
     let answers = stage.clone();
-    let _local = platform::answer_locally(Rc::new(move |url, init| answers.answer(url, init)));
+    let _local = platform::answer_locally(
+        ENDPOINT,
+        Rc::new(move |url, init| answers.answer(url, init)),
+    );
 
     let (tx, mut rx) = unbounded::<()>();
     let on_event = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {

@@ -10,6 +10,12 @@
 // 24) MiB started together in the upload worker, against one such file alone (the baseline):
 // MB/s, and the peak of JS heap plus ArrayBuffers of the page and its workers (DevTools, every
 // 50 ms) above the level before, with its ratio to the baseline's.
+// (3) A page's first upload, on a first visit: a new browser (a new profile: no cached code)
+// loads the page and calls `load()`, as a player page does, for each of
+// CINELOCK_BENCH_FIRST_ROUNDS (default 5) rounds, and one file of
+// CINELOCK_BENCH_FILE_MIB MiB goes up at once, or after `prepareUploads()`, in the upload
+// worker and on the page's thread. Prints the median milliseconds from `upload()` to done,
+// against the median of the uploads that follow it in the same page (the baseline).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +28,7 @@ const FILE_MIB = Number(process.env.CINELOCK_BENCH_FILE_MIB ?? 2);
 const ORDER = [false, true, true, false];
 const AT_ONCE = Number(process.env.CINELOCK_BENCH_AT_ONCE ?? 8);
 const AT_ONCE_MIB = Number(process.env.CINELOCK_BENCH_AT_ONCE_MIB ?? 24);
+const FIRST_ROUNDS = Number(process.env.CINELOCK_BENCH_FIRST_ROUNDS ?? 5);
 
 const tmp = mkdtempSync(join(tmpdir(), "cinelock-bench-"));
 const { garage, env } = await benchStore(tmp);
@@ -108,6 +115,63 @@ try {
   for (const r of together) {
     const name = r.n === 1 ? "one file alone (baseline)" : `${r.n} files at once`;
     console.log(`${name.padEnd(42)}${(r.n * big / 1e6 / (r.ms / 1000)).toFixed(1).padStart(8)}${`+${(r.peak / 1048576).toFixed(1)} MiB`.padStart(20)}${(r.peak / alone.peak).toFixed(2).padStart(12)}`);
+  }
+
+  // (3) A page's first upload, prepared or not, against the uploads after it.
+  /** A first visit: a new browser loads the page and uploads three files, one after another. */
+  const firstVisit = async (worker, prepared) => {
+    const visit = await launchRaw();
+    try {
+      await visit.page.goto(`${server.url}/`);
+      await visit.page.evaluate(`import("/sdk/dist/index.js").then((c) => c.load())`);
+      const created = await create(3, size);
+      return await visit.page.evaluate(`(async () => {
+        const c = await import("/sdk/dist/index.js");
+        const created = ${JSON.stringify(created)};
+        const t = performance.now();
+        const stats = ${prepared} ? await c.prepareUploads({ worker: ${worker} }) : null;
+        const prepareMs = performance.now() - t;
+        const each = [];
+        for (let i = 0; i < created.length; i++) {
+          const data = new Uint8Array(${size});
+          for (let at = 0; at < data.length; at += 65536) crypto.getRandomValues(data.subarray(at, at + 65536));
+          const file = new File([data], "clip-" + i + ".mp4", { lastModified: i });
+          const t0 = performance.now();
+          const h = await c.upload(file, { endpoint: ${JSON.stringify(server.url)}, upload: created[i], worker: ${worker} });
+          await h.done;
+          if (h.stats().worker !== ${JSON.stringify(worker ? "running" : "off")}) throw new Error("ran " + h.stats().worker);
+          if (stats && stats.worker !== h.stats().worker) throw new Error("prepared " + stats.worker);
+          each.push(performance.now() - t0);
+        }
+        return { prepareMs, each };
+      })()`);
+    } finally {
+      await visit.close();
+    }
+  };
+  const first = new Map();
+  const record = (key, ms) => first.set(key, [...(first.get(key) ?? []), ms]);
+  for (let round = 0; round < FIRST_ROUNDS; round++) {
+    for (const worker of [true, false]) {
+      // Alternated, so that neither always runs first.
+      for (const prepared of round % 2 ? [true, false] : [false, true]) {
+        const r = await firstVisit(worker, prepared);
+        const where = worker ? "upload worker" : "page thread";
+        record(`${where}, first upload${prepared ? " after prepareUploads()" : ""}`, r.each[0]);
+        record(`${where}, uploads after the first (baseline)`, r.each[1]);
+        record(`${where}, uploads after the first (baseline)`, r.each[2]);
+        if (prepared) record(`${where}, prepareUploads() itself`, r.prepareMs);
+      }
+    }
+  }
+  console.log(`\nA page's first upload of ${FILE_MIB} MiB, ${FIRST_ROUNDS} pages each: median ms from upload() to done (prepareUploads(): until it resolved)`);
+  console.log(`${"run".padEnd(58)}${"median ms".padStart(10)}${"ratio".padStart(8)}   every round`);
+  for (const where of ["upload worker", "page thread"]) {
+    const base = median(first.get(`${where}, uploads after the first (baseline)`));
+    for (const [key, xs] of first) {
+      if (!key.startsWith(where)) continue;
+      console.log(`${key.padEnd(58)}${median(xs).toFixed(1).padStart(10)}${(key.endsWith("itself") ? "—" : (median(xs) / base).toFixed(2)).padStart(8)}   ${xs.map((x) => x.toFixed(0)).join(" ")}`);
+    }
   }
 } finally {
   await chrome?.close();

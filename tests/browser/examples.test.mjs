@@ -102,7 +102,7 @@ async function uploadAndPlay(url) {
     await env.waitReady(server, uploaded.assetId);
     const token = await env.viewerToken(server, uploaded.assetId);
     const played = await page.evaluate(({ endpoint, assetId, token }) => window.cinelockExample.play(endpoint, assetId, token, 2), { endpoint: server.url, assetId: uploaded.assetId, token });
-    return { upload: uploaded.stats, player: played, warnings, workers: page.workers().length };
+    return { upload: uploaded.stats, prepared: uploaded.prepared, player: played, warnings, workers: page.workers().length };
   } finally {
     await context.close();
   }
@@ -111,6 +111,7 @@ async function uploadAndPlay(url) {
 /** Both workers ran, and nothing was said about one failing. */
 function assertWorkersRan(r) {
   assert.deepEqual(r.upload, { worker: "running" }, JSON.stringify(r));
+  assert.deepEqual(r.prepared, { worker: "running" }, JSON.stringify(r));
   assert.equal(r.player.worker, "running", JSON.stringify(r.player));
   assert.ok(r.player.objects >= 2 && r.player.workerObjects > 0 && r.player.workerObjects + r.player.objectsBeforeWorker === r.player.objects, JSON.stringify(r.player));
   assert.deepEqual(r.warnings.filter((w) => w.includes("cinelock")), []);

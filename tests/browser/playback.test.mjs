@@ -865,12 +865,16 @@ test("uploads started at once on a page whose CSP forbids workers all run on its
       const handles = await Promise.all(created.map((cr, i) => c.upload(file(i), { endpoint, upload: cr })));
       await Promise.all(handles.map((h) => h.done));
       const puts = performance.getEntriesByType("resource").filter((e) => e.name.includes("partNumber=")).length;
-      return { stats: handles.map((h) => h.stats()), puts };
+      // Preparing for more uploads says where they will run: this thread.
+      const prepared = await c.prepareUploads();
+      return { stats: handles.map((h) => h.stats()), puts, prepared };
     }, { sdk: `${server.url}/sdk/dist/index.js`, endpoint: server.url, created, bytes });
     assert.deepEqual(uploaded.stats.map((s) => s.worker), ["failed", "failed"], JSON.stringify(uploaded));
     assert.ok(uploaded.stats.every((s) => s.workerError), JSON.stringify(uploaded));
     // The page's own thread sent every part (its resource timing sees them).
     assert.equal(uploaded.puts, 2);
+    assert.equal(uploaded.prepared.worker, "failed", JSON.stringify(uploaded.prepared));
+    assert.ok(uploaded.prepared.workerError, JSON.stringify(uploaded.prepared));
     assert.equal(warnings.filter((w) => w.includes("upload worker could not start")).length, 1, warnings.join("\n"));
     for (const c of created) assert.equal((await env.api(server, "GET", `/v1/uploads/${c.upload_id}`)).status, "completed");
   } finally {

@@ -310,6 +310,69 @@ test("a page's uploads share one upload worker: two at once, one aborted, and on
   await page.close();
 });
 
+test("prepareUploads() readies the page's upload worker with a rehearsal that sends nothing, and the next upload runs in that worker; with worker: false, the page's thread", { timeout: 60_000 }, async () => {
+  const server = await serverFor(garage.endpoint);
+  const page = await newPage();
+  const workers = [];
+  page.on("worker", (w) => workers.push(w.url()));
+  // Every request the page or its workers make, the worker's fetches included.
+  const requests = [];
+  page.on("request", (r) => requests.push(`${r.method()} ${r.url()}`));
+  await page.goto(server.url);
+  const sizes = [3 * MiB + 5, 2 * MiB + 7];
+  const created = [];
+  for (const size of sizes) created.push(await createUpload(server, size));
+  const prepared = await page.evaluate(async () => {
+    const c = await import("/sdk/dist/index.js");
+    // The page's WebCrypto: the worker's rehearsal seals in the worker, the page's here.
+    let encrypts = 0;
+    const real = crypto.subtle.encrypt.bind(crypto.subtle);
+    crypto.subtle.encrypt = (...a) => { encrypts++; return real(...a); };
+    const inWorker = await c.prepareUploads();
+    const again = await c.prepareUploads();
+    const workerEncrypts = encrypts;
+    const here = await c.prepareUploads({ worker: false });
+    const hereEncrypts = encrypts - workerEncrypts;
+    // The rehearsal itself (its failures do not fail prepareUploads()) runs to its completion.
+    const { wasm } = await import("/sdk/dist/internal/wasm.js");
+    const rehearsal = await wasm.warmUpUpload().then(() => "completed", (e) => String(e?.message ?? e));
+    return { inWorker, again, here, workerEncrypts, hereEncrypts, rehearsal, mediaSources: window.mediaSources };
+  });
+  assert.deepEqual([prepared.inWorker, prepared.again, prepared.here], [{ worker: "running" }, { worker: "running" }, { worker: "off" }]);
+  // One worker, started by the first call and ready before any upload.
+  assert.equal(workers.length, 1, JSON.stringify(workers));
+  assert.equal(prepared.workerEncrypts, 0);
+  // The page's rehearsal sealed its eight chunks through WebCrypto, and played nothing.
+  assert.ok(prepared.hereEncrypts >= 8, `page rehearsal: ${prepared.hereEncrypts} encrypt calls`);
+  assert.equal(prepared.mediaSources, 0);
+  assert.equal(prepared.rehearsal, "completed");
+  // Nothing but the SDK's own files was fetched: no API call, no PUT, from the page or the worker.
+  const sent = (list) => list.filter((r) => !r.startsWith("GET ") || r.includes("/v1/") || r.startsWith(`GET ${garage.endpoint}`));
+  assert.deepEqual(sent(requests), []);
+  const seenBefore = requests.length;
+  const r = await page.evaluate(async ({ endpoint, created, sizes }) => {
+    const c = await import("/sdk/dist/index.js");
+    const file = (i) => new File([window.fill(new Uint8Array(sizes[i]), 51 + i)], `clip-${i}.bin`, { lastModified: 1 });
+    const a = await c.upload(file(0), { endpoint, upload: created[0] });
+    await a.done;
+    const b = await c.upload(file(1), { endpoint, upload: created[1], worker: false });
+    await b.done;
+    return [a.stats(), b.stats()];
+  }, { endpoint: server.url, created, sizes });
+  assert.deepEqual(r, [{ worker: "running" }, { worker: "off" }]);
+  // The upload ran in the prepared worker, and the request log sees what uploads send (from the
+  // worker too), so the empty log above meant something.
+  assert.equal(workers.length, 1, JSON.stringify(workers));
+  const uploaded = sent(requests.slice(seenBefore));
+  for (const c of created) assert.ok(uploaded.some((q) => q.startsWith(`POST ${server.url}/v1/uploads/${c.upload_id}/sign`)), uploaded.join("\n"));
+  assert.ok(uploaded.filter((q) => q.startsWith(`PUT ${garage.endpoint}`)).length >= 2, uploaded.join("\n"));
+  for (const i of [0, 1]) {
+    const { plain } = fetchAndOpen(created[i].asset_id);
+    assert.ok(plain.equals(fill(Buffer.alloc(sizes[i]), 51 + i)), `upload ${i}`);
+  }
+  await page.close();
+});
+
 test("eight uploads at once never have more PUTs out than the browser runs (none waits unseen in its queue and is taken for stalled), and those without a PUT slot read nothing", { timeout: 120_000 }, async () => {
   const server = await serverFor(garage.endpoint);
   const page = await newPage();

@@ -59,6 +59,11 @@ function db(): Promise<IDBDatabase> {
   return opening;
 }
 
+/** Opens the database ahead of the first upload (`prepareUploads`): the first open takes a while. */
+export async function openResumeStore(): Promise<void> {
+  await db();
+}
+
 async function store(mode: IDBTransactionMode, name = STORE): Promise<IDBObjectStore> {
   return (await db()).transaction(name, mode).objectStore(name);
 }

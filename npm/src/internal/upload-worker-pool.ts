@@ -15,16 +15,24 @@ import { describeWorkerError, startWorker, type StartedWorker } from "./workers.
 /** How long a worker with no upload is kept for the next one (ms). */
 export const IDLE_MS = 10_000;
 
+/**
+ * How long a worker prepared by `prepareUploads()` waits for its first upload (ms): it is
+ * prepared when the user is about to pick a file, which can take a while.
+ */
+export const PREPARED_IDLE_MS = 60_000;
+
 /** What an upload in the worker is told after it started. */
 export type Control = "pause" | "resume" | "abort";
 
 /** Page → worker. `options` are the upload's, without callbacks (they cannot be cloned). */
 export type ToWorker =
   | { kind: "start"; id: number; file: Blob; options: Record<string, unknown> }
-  | { kind: Control; id: number };
+  | { kind: Control; id: number }
+  | { kind: "prepare" };
 
 /** Worker → page, each about the upload `id`. */
 export type FromWorker =
+  | { kind: "prepared" }
   | { id: number; kind: "started"; uploadId: string; assetId: string }
   | { id: number; kind: "event"; event: UploadEvent }
   | { id: number; kind: "done" }
@@ -33,7 +41,7 @@ export type FromWorker =
 /** How the page hears about one of its uploads in the worker. */
 export interface Listener {
   /** A message about this upload; its last is `done` or `error`. */
-  message(msg: FromWorker): void;
+  message(msg: Exclude<FromWorker, { kind: "prepared" }>): void;
   /** The worker failed. `loaded`: it had said anything before (else its script did not load). */
   failed(loaded: boolean, why: string): void;
 }
@@ -44,6 +52,9 @@ interface Pool {
   heard: boolean;
   uploads: Map<number, Listener>;
   idle?: ReturnType<typeof setTimeout>;
+  /** `prepareWorker()`'s answer: `undefined` once prepared, or why the worker did not load. */
+  prepared?: Promise<string | undefined>;
+  settlePrepared?: (why: string | undefined) => void;
 }
 
 let pool: Pool | undefined;
@@ -65,6 +76,25 @@ export function runInWorker(file: Blob, options: Record<string, unknown>, listen
   return (kind) => post(p, { kind, id });
 }
 
+/**
+ * Starts the page's worker if there is none, and has it load the module and rehearse an upload
+ * (`prepareHere` in public/upload.ts). Resolves with `undefined` once it has, or with why the
+ * worker did not load; throws what the browser threw if a worker could not be made. A prepared
+ * worker no upload comes to is let go after {@link PREPARED_IDLE_MS}.
+ */
+export function prepareWorker(): Promise<string | undefined> {
+  const p = pool ?? open();
+  if (!p.prepared) {
+    p.prepared = new Promise((ok) => { p.settlePrepared = ok; });
+    post(p, { kind: "prepare" });
+  }
+  if (p.uploads.size === 0) {
+    if (p.idle !== undefined) clearTimeout(p.idle);
+    p.idle = setTimeout(() => close(p), PREPARED_IDLE_MS);
+  }
+  return p.prepared;
+}
+
 function open(): Pool {
   const started = startWorker("upload");
   const p: Pool = { started, heard: false, uploads: new Map() };
@@ -74,6 +104,7 @@ function open(): Pool {
       p.heard = true;
       p.started.release();
     }
+    if (msg.kind === "prepared") return p.settlePrepared?.(undefined);
     p.uploads.get(msg.id)?.message(msg);
     if (msg.kind === "done" || msg.kind === "error") {
       p.uploads.delete(msg.id);
@@ -88,6 +119,7 @@ function open(): Pool {
     const uploads = [...p.uploads.values()];
     p.uploads.clear();
     close(p);
+    p.settlePrepared?.(why);
     for (const u of uploads) u.failed(loaded, why);
   };
   pool = p;
@@ -100,6 +132,7 @@ function post(p: Pool, msg: ToWorker): void {
 
 function close(p: Pool): void {
   if (pool === p) pool = undefined;
+  p.settlePrepared?.("the worker was let go before it was prepared");
   if (p.idle !== undefined) clearTimeout(p.idle);
   if (!p.heard) p.started.release();
   p.started.worker.terminate();

@@ -6,9 +6,9 @@
  */
 import type { CreatedUpload, UploadEvent, UploadProgress, WorkerState } from "../generated/contract.js";
 import { cinelockError } from "../internal/errors.js";
-import { allRecords, deleteRecord, loadRecord, saveRecord, type ResumeRecord } from "../internal/resume-store.js";
+import { allRecords, deleteRecord, loadRecord, openResumeStore, saveRecord, type ResumeRecord } from "../internal/resume-store.js";
 import { instantiate, wasm } from "../internal/wasm.js";
-import { runInWorker, type Control } from "../internal/upload-worker-pool.js";
+import { prepareWorker, runInWorker, type Control } from "../internal/upload-worker-pool.js";
 import { reportWorkerFailure, workersAvailable } from "../internal/workers.js";
 import { isCinelockError } from "./errors.js";
 import type { Engine } from "./seal.js";
@@ -117,11 +117,62 @@ function relay(options: UploadOptions, target: () => EventTarget | undefined, ba
  * continues without sending them again.
  */
 export async function upload(file: Blob, options: UploadOptions): Promise<UploadHandle> {
-  const inWorkerScope = typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== "undefined";
-  if (options.worker !== false && !inWorkerScope && workersAvailable()) {
-    return uploadInWorker(file, options);
-  }
+  if (wantsWorker(options)) return uploadInWorker(file, options);
   return uploadHere(file, options, { worker: "off" });
+}
+
+/** Whether uploads with these options go to the page's upload worker. */
+function wantsWorker(options: { worker?: boolean }): boolean {
+  const inWorkerScope = typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== "undefined";
+  return options.worker !== false && !inWorkerScope && workersAvailable();
+}
+
+/** What {@link prepareUploads} takes. */
+export interface PrepareUploadsOptions {
+  /** Prepare where `upload()` with the same `worker` option runs (default: the upload worker). */
+  worker?: boolean;
+}
+
+/**
+ * Gets the page ready for its next uploads, so that the first `upload()` starts at once: starts
+ * the page's upload worker, loads the WebAssembly module in it, opens the store of resume
+ * records and rehearses one upload there (a made-up file through the real code, its requests
+ * answered in memory: nothing leaves the page). A page's first upload otherwise pays for all of
+ * that before its first PUT, about 50–70 ms here.
+ *
+ * Call it when the user is about to pick a file (a file input's `click`, a drop zone's
+ * `dragenter`), or when a page made for uploading loads; calling it again does nothing more.
+ * Resolves with where uploads will run. A prepared worker that no upload comes to is let go
+ * after a minute (the next upload starts another).
+ */
+export async function prepareUploads(options: PrepareUploadsOptions = {}): Promise<UploadStats> {
+  if (!wantsWorker(options)) {
+    await prepareHere();
+    return { worker: "off" };
+  }
+  let why: string | undefined;
+  try {
+    why = await prepareWorker();
+  } catch (e) {
+    // A CSP that forbids workers: uploads will run on this thread.
+    why = e instanceof Error ? e.message : String(e);
+  }
+  if (why === undefined) return { worker: "running" };
+  reportWorkerFailure("upload", why);
+  await prepareHere();
+  return { worker: "failed", workerError: why };
+}
+
+let preparedHere: Promise<void> | undefined;
+
+/** Prepares this thread for uploads: the module, the resume store, and one rehearsal. */
+export function prepareHere(): Promise<void> {
+  preparedHere ??= (async () => {
+    await instantiate();
+    // A failed rehearsal changes nothing later: the upload then compiles what it runs.
+    await Promise.all([openResumeStore().catch(() => undefined), wasm.warmUpUpload().catch(() => undefined)]);
+  })();
+  return preparedHere;
 }
 
 async function uploadInWorker(file: Blob, options: UploadOptions): Promise<UploadHandle> {

@@ -5,7 +5,7 @@
  */
 import type { Control, FromWorker, ToWorker } from "../internal/upload-worker-pool.js";
 import { isCinelockError } from "../public/errors.js";
-import { upload, type UploadHandle, type UploadOptions } from "../public/upload.js";
+import { prepareHere, upload, type UploadHandle, type UploadOptions } from "../public/upload.js";
 
 const scope = self as unknown as { postMessage(m: FromWorker): void; onmessage: ((m: MessageEvent<ToWorker>) => void) | null };
 
@@ -20,7 +20,8 @@ const controls: Record<Control, (h: UploadHandle) => void> = {
 
 scope.onmessage = (m: MessageEvent<ToWorker>) => {
   const msg = m.data;
-  if (msg.kind === "start") void run(msg.id, msg.file, msg.options as unknown as UploadOptions);
+  if (msg.kind === "prepare") void prepareHere().finally(() => scope.postMessage({ kind: "prepared" }));
+  else if (msg.kind === "start") void run(msg.id, msg.file, msg.options as unknown as UploadOptions);
   else {
     const handle = running.get(msg.id);
     if (handle) controls[msg.kind](handle);

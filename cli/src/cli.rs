@@ -134,6 +134,10 @@ pub struct UploadArgs {
     /// Plaintext bytes per sealed chunk (default: the server's, 256 KiB).
     #[arg(long)]
     pub chunk_size: Option<u32>,
+    /// Seconds to wait for the server's answer to the completion, which comes once the store
+    /// has put the object together, before asking again (default 300; 0 waits for ever).
+    #[arg(long, env = "CINELOCK_COMPLETE_TIMEOUT")]
+    pub complete_timeout: Option<f64>,
     /// Testing only: seal with this fixed seed (hex). Never for real content: files sealed
     /// with one seed share their key and nonces.
     #[arg(long, hide = true)]

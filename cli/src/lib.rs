@@ -30,6 +30,7 @@ use crate::output::Output;
 use crate::source::{BucketAccess, Source};
 use crate::state::State;
 use crate::upload::UploadOptions;
+use cinelock_core::upload::UploadConfig;
 
 /// Runs one parsed command line.
 pub async fn run(cli: Cli, out: &Output) -> Result<(), CliError> {
@@ -206,10 +207,21 @@ impl cli::UploadArgs {
                 "--parallel must be 1 to 32, not {parallel}"
             )));
         }
+        let complete_timeout_ms = match self.complete_timeout {
+            None => UploadConfig::default().complete_timeout_ms,
+            Some(0.0) => None,
+            Some(s) if s.is_finite() && s > 0.0 => Some((s * 1000.0).ceil() as u64),
+            Some(s) => {
+                return Err(CliError::Usage(format!(
+                    "--complete-timeout must be seconds, 0 or more, not {s}"
+                )));
+            }
+        };
         Ok(UploadOptions {
             parallel,
             part_size: self.part_size_mib.map(|m| m * 1024 * 1024),
             chunk_size: self.chunk_size,
+            complete_timeout_ms,
             insecure_seed,
         })
     }

@@ -48,6 +48,9 @@ pub struct UploadOptions {
     pub part_size: Option<u64>,
     /// Plaintext bytes per sealed chunk (the server's default when absent).
     pub chunk_size: Option<u32>,
+    /// How long the completion's answer is waited for before it is asked again (`None`: for
+    /// ever); the engine's default unless the user sets it.
+    pub complete_timeout_ms: Option<u64>,
     /// A fixed seal seed, for tests that compare sealed bytes. Never for real content: two
     /// files sealed with one seed share their key and nonces.
     pub insecure_seed: Option<[u8; SEED_LEN]>,
@@ -184,6 +187,7 @@ pub async fn upload(
         put_stall_ms: None,
         // Parts are as large as the user asks (up to 5 GiB), read from a local file.
         seal_stall_ms: None,
+        complete_timeout_ms: opts.complete_timeout_ms,
         ..UploadConfig::default()
     };
     let total_parts = plan.part_count();

@@ -7,10 +7,11 @@ mod support;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use cinelock_core::{RecipientPublicKey, SEED_LEN, SealSeed};
 use serde_json::Value;
-use support::{Stack, pattern, write};
+use support::{HoldFirstCompletion, Run, Stack, pattern, write};
 
 const MIB: usize = 1024 * 1024;
 
@@ -146,6 +147,56 @@ async fn a_killed_upload_resumes_without_sending_finished_parts() {
         asset.as_str(),
         "a finished file uploads anew"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_completion_whose_answer_never_comes_is_asked_again_after_the_timeout() {
+    let stack = Stack::start(0).await;
+    let proxy = HoldFirstCompletion::start(&stack.api).await;
+    let data = pattern(6 * MIB + 3, 9);
+    let file = write(&stack.dir.path().join("held.mov"), &data);
+    let path = file.to_str().unwrap().to_owned();
+    let mut command = stack.cinelock();
+    command.args([
+        "--endpoint",
+        &proxy.url,
+        "upload",
+        &path,
+        "--complete-timeout",
+        "2",
+        "--json",
+    ]);
+    let started = Instant::now();
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    // Off the runtime's threads, which the proxy runs on; a CLI that waits for ever is killed.
+    let waited = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::task::spawn_blocking(move || Run::of(child.wait_with_output().unwrap())),
+    )
+    .await;
+    let Ok(run) = waited else {
+        let _ = std::process::Command::new("kill").arg(&pid).status();
+        panic!("the upload still waited for its completion after 60 s");
+    };
+    let run = run.unwrap().ok();
+    let took = started.elapsed();
+    // The first completion reached the server and its answer was withheld; the second got it.
+    assert_eq!(proxy.completions(), 2, "{run:?}");
+    assert!(took >= Duration::from_secs(2), "asked again after {took:?}");
+    let retries = run.events("retrying");
+    assert_eq!(retries.len(), 1, "{run:?}");
+    assert_eq!(retries[0]["reason"], "timeout", "{run:?}");
+    assert!(retries[0]["number"].is_null(), "{run:?}");
+    let asset = run.events("uploaded")[0]["assetId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(stack.opened_source(&asset).await, data);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -423,6 +474,12 @@ async fn bad_input_fails_with_a_clear_message_and_exit_code() {
             vec![],
             2,
             "--parallel",
+        ),
+        (
+            vec!["upload".into(), p(&small), "--complete-timeout=-1".into()],
+            vec![],
+            2,
+            "--complete-timeout",
         ),
         (
             vec![

@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use cinelock_core::RecipientSecretKey;
@@ -255,4 +257,74 @@ pub fn write(path: &Path, bytes: &[u8]) -> PathBuf {
     }
     std::fs::write(path, bytes).unwrap();
     path.to_owned()
+}
+
+/// A proxy in front of the server that passes every request on, but withholds the server's
+/// answer to the first upload completion: the server completes, and the CLI never hears so.
+pub struct HoldFirstCompletion {
+    pub url: String,
+    completions: Arc<AtomicUsize>,
+}
+
+struct Upstream {
+    url: String,
+    client: reqwest::Client,
+    completions: Arc<AtomicUsize>,
+}
+
+impl HoldFirstCompletion {
+    pub async fn start(upstream: &str) -> Self {
+        let completions = Arc::new(AtomicUsize::new(0));
+        let state = Arc::new(Upstream {
+            url: upstream.trim_end_matches('/').to_owned(),
+            client: reqwest::Client::new(),
+            completions: completions.clone(),
+        });
+        let app = axum::Router::new().fallback(pass_on).with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        HoldFirstCompletion { url, completions }
+    }
+
+    /// How many completion requests reached the server.
+    pub fn completions(&self) -> usize {
+        self.completions.load(Ordering::SeqCst)
+    }
+}
+
+async fn pass_on(
+    axum::extract::State(up): axum::extract::State<Arc<Upstream>>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    let target = format!(
+        "{}{}",
+        up.url,
+        parts.uri.path_and_query().map_or("", |p| p.as_str())
+    );
+    let mut headers = parts.headers.clone();
+    headers.remove(axum::http::header::HOST);
+    let answer = up
+        .client
+        .request(parts.method.clone(), target)
+        .headers(headers)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let completion =
+        parts.method == axum::http::Method::POST && parts.uri.path().ends_with("/complete");
+    if completion && up.completions.fetch_add(1, Ordering::SeqCst) == 0 {
+        // The server answered; the CLI waits for that answer for ever, unless it gives up.
+        std::future::pending::<()>().await;
+    }
+    let mut response = axum::response::Response::builder().status(answer.status());
+    for (k, v) in answer.headers() {
+        response = response.header(k, v);
+    }
+    response
+        .body(axum::body::Body::from(answer.bytes().await.unwrap()))
+        .unwrap()
 }

@@ -110,3 +110,11 @@ pub(crate) fn return_buffer(buffer: Uint8Array) {
         }
     });
 }
+
+/// Lets go of the spare buffers (after an upload's rehearsal, whose parts are smaller than a
+/// real upload's, so its buffers would serve none).
+pub(crate) fn release_spare_buffers() {
+    for buffer in TABLE.with_borrow_mut(|t| std::mem::take(&mut t.spare)) {
+        release(&buffer);
+    }
+}

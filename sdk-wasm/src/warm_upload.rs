@@ -25,7 +25,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, Response, ResponseInit};
 
 use crate::upload::{Options, start_upload};
-use crate::{SdkError, platform};
+use crate::{SdkError, platform, upload_slots};
 
 /// The rehearsal's server and store, at the local origin.
 const ENDPOINT: &str = "cinelock-local://upload-rehearsal";
@@ -73,7 +73,9 @@ pub async fn warm_up_upload() -> Result<(), SdkError> {
     )?;
     let done = JsFuture::from(task.done());
     let give_up = Box::pin(platform::sleep(GIVE_UP_MS));
-    match select(done, give_up).await {
+    let outcome = select(done, give_up).await;
+    upload_slots::release_spare_buffers();
+    match outcome {
         Either::Left((Ok(_), _)) => Ok(()),
         Either::Left((Err(e), _)) => Err(SdkError::Platform(format!(
             "upload rehearsal failed: {}",

@@ -227,6 +227,8 @@ async function uploadInWorker(file: Blob, options: UploadOptions): Promise<Uploa
 
 async function uploadHere(file: Blob, options: UploadOptions, status: UploadStats): Promise<UploadHandle> {
   await instantiate();
+  // This upload runs the code a rehearsal would: a later prepareUploads() has nothing to do.
+  preparedHere ??= Promise.resolve();
   const endpoint = options.endpoint.replace(/\/+$/, "");
   const name = file instanceof File ? file.name : "";
   const modified = file instanceof File ? file.lastModified : 0;

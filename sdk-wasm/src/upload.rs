@@ -40,6 +40,7 @@ use crate::upload_slots::{Seat, borrow_buffer, return_buffer};
 use crate::{SdkError, platform};
 
 /// What the page passes to [`start_upload`] (the server's create response, plus resume state).
+/// An upload's rehearsal (`crate::warm_upload`) writes one, and passes it as the page does.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Options {

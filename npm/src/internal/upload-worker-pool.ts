@@ -118,8 +118,8 @@ function open(): Pool {
     const why = loaded ? `upload worker failed: ${e.message}` : describeWorkerError(e);
     const uploads = [...p.uploads.values()];
     p.uploads.clear();
-    close(p);
     p.settlePrepared?.(why);
+    close(p);
     for (const u of uploads) u.failed(loaded, why);
   };
   pool = p;

@@ -34,6 +34,9 @@
 // CINELOCK_BENCH_PLAY_LATENCY_MS=40 (say) adds that latency to every request of the first-frame
 // rounds, bandwidth unlimited (DevTools network conditions, page and workers), once the page and
 // the SDK's script have loaded: the wasm of a player started before load() comes through it.
+// CINELOCK_BENCH_PLAY_RETURNING=1 makes each first-frame round a returning visit: the same
+// browser played on the page the same way, to its first frame, 5 s before (the browser's HTTP
+// cache and its cache of compiled WebAssembly are warm).
 import { createDecipheriv, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -49,6 +52,9 @@ const TRACE = Boolean(process.env.CINELOCK_BENCH_TRACE);
 const START_ONLY = Boolean(process.env.CINELOCK_BENCH_PLAY_START_ONLY);
 const SECOND_PLAYER = Boolean(process.env.CINELOCK_BENCH_SECOND_PLAYER);
 const LATENCY_MS = Number(process.env.CINELOCK_BENCH_PLAY_LATENCY_MS ?? 0);
+// A returning visit (the header says more); CINELOCK_BENCH_PLAY_RETURNING_MS: how long after.
+const RETURNING = Boolean(process.env.CINELOCK_BENCH_PLAY_RETURNING);
+const RETURNING_MS = Number(process.env.CINELOCK_BENCH_PLAY_RETURNING_MS ?? 5000);
 // CINELOCK_BENCH_WARM_AUDIO=1 starts the browser's audio service (an AudioContext) before each
 // first-frame round, as in a browser that has played sound: the element's set-up then does not
 // wait for that process to launch (70-95 ms on this machine), for plain MSE and player alike.
@@ -325,6 +331,16 @@ try {
       chrome = await launchRaw(["--autoplay-policy=no-user-gesture-required"]);
       try {
         await chrome.page.goto(`${(name.endsWith("-B") ? serverB : server).url}/`);
+        if (RETURNING) {
+          // The page's last visit played to its first frame the same way, a few seconds ago
+          // (the browser keeps compiled WebAssembly with the cached module once it ran a while).
+          const base = name.replace(/-B$/, ""), [engine, where] = base.split("-");
+          await chrome.page.evaluate(name === "plain"
+            ? PLAIN(plainTracks.map((t) => ({ type: t.type, urls: t.keys.map((k) => store.presign(k)) })), true)
+            : base === "cold" ? CINELOCK("webcrypto", true, true, true) : CINELOCK(engine, where !== "page", true));
+          await new Promise((ok) => setTimeout(ok, RETURNING_MS));
+          await chrome.page.goto(`${(name.endsWith("-B") ? serverB : server).url}/`);
+        }
         await chrome.page.send("Performance.enable", {});
         if (LATENCY_MS) {
           await chrome.page.evaluate(`import("/sdk/dist/index.js")`);

@@ -221,7 +221,13 @@ test("the landing page uploads a chosen file and shows progress and the asset id
   await page.waitForURL(`${server.url}/`);
   await page.waitForSelector("#file");
   const size = 11 * MiB + 5;
-  await page.setInputFiles("#file", { name: "holiday.mp4", mimeType: "video/mp4", buffer: fill(Buffer.alloc(size), 3) });
+  const workers = [];
+  page.on("worker", (w) => workers.push(w.url()));
+  // As a user picks it: the click that opens the file chooser also readies the upload worker.
+  const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.click("#file")]);
+  await chooser.setFiles({ name: "holiday.mp4", mimeType: "video/mp4", buffer: fill(Buffer.alloc(size), 3) });
+  for (let i = 0; i < 100 && !workers.some((u) => u.includes("upload-worker")); i++) await new Promise((ok) => setTimeout(ok, 50));
+  assert.deepEqual(workers.filter((u) => u.includes("upload-worker")).length, 1, `started before the upload: ${JSON.stringify(workers)}`);
   await page.click("#go");
   await page.waitForSelector("#result:not([hidden])", { timeout: 120_000 });
   const asset = (await page.textContent("#r-asset")).trim();
@@ -231,6 +237,8 @@ test("the landing page uploads a chosen file and shows progress and the asset id
   assert.match(await page.textContent("#status"), /only ciphertext/);
   const { plain } = fetchAndOpen(asset, server.store);
   assert.ok(plain.equals(fill(Buffer.alloc(size), 3)));
+  // The upload ran in the worker the click had readied.
+  assert.equal(workers.filter((u) => u.includes("upload-worker")).length, 1, JSON.stringify(workers));
   await page.close();
 });
 

@@ -78,6 +78,18 @@ impl Drop for LocalGuard {
     }
 }
 
+/// A local answer's status, for [`answer_locally`]'s answers.
+pub(crate) fn status(code: u16) -> web_sys::ResponseInit {
+    let init = web_sys::ResponseInit::new();
+    init.set_status(code);
+    init
+}
+
+/// A local answer to a request no rehearsal expects.
+pub(crate) fn not_found() -> Result<Response, JsValue> {
+    Response::new_with_opt_str_and_init(None, &status(404))
+}
+
 /// Whether `url` is answered in this thread's memory rather than by the network.
 pub(crate) fn is_local(url: &str) -> bool {
     url.starts_with(LOCAL_ORIGIN)

@@ -31,7 +31,7 @@ use futures_util::future::select;
 use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::prelude::{Closure, wasm_bindgen};
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{HtmlVideoElement, Response, ResponseInit};
+use web_sys::{HtmlVideoElement, Response};
 
 use crate::session::{self, PlayTarget};
 use crate::{SdkError, beacons, platform};
@@ -213,9 +213,9 @@ impl Stage {
             return match self.objects.get(path) {
                 Some(sealed) => Response::new_with_opt_buffer_source_and_init(
                     Some(&js_sys::Uint8Array::from(&sealed[..])),
-                    &status(200),
+                    &platform::status(200),
                 ),
-                None => not_found(),
+                None => platform::not_found(),
             };
         }
         let target = PlayTarget {
@@ -240,10 +240,10 @@ impl Stage {
             }
             // Taken, and forgotten: no view of the rehearsal is recorded anywhere.
             u if u == beacons::url(ENDPOINT) => Ok("{}".to_owned()),
-            _ => return not_found(),
+            _ => return platform::not_found(),
         }
         .map_err(|e| bad(&e))?;
-        Response::new_with_opt_str_and_init(Some(&json), &status(200))
+        Response::new_with_opt_str_and_init(Some(&json), &platform::status(200))
     }
 
     /// A session for the player's one-time key, granting every object of the package.
@@ -287,14 +287,4 @@ fn urls(paths: impl IntoIterator<Item = String>) -> BTreeMap<String, String> {
             (p, url)
         })
         .collect()
-}
-
-fn status(code: u16) -> ResponseInit {
-    let init = ResponseInit::new();
-    init.set_status(code);
-    init
-}
-
-fn not_found() -> Result<Response, JsValue> {
-    Response::new_with_opt_str_and_init(None, &status(404))
 }

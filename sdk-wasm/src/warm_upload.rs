@@ -22,7 +22,7 @@ use js_sys::{Array, Function, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::{Closure, wasm_bindgen};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, Response, ResponseInit};
+use web_sys::{Blob, Response};
 
 use crate::upload::{Options, start_upload};
 use crate::{SdkError, platform, upload_slots};
@@ -100,8 +100,7 @@ fn answer(url: &str, init: &Object) -> Result<Response, JsValue> {
         if let Some(etag) = etag {
             headers.set("etag", etag)?;
         }
-        let init = ResponseInit::new();
-        init.set_status(200);
+        let init = platform::status(200);
         init.set_headers(&headers);
         Response::new_with_opt_str_and_init(body, &init)
     };
@@ -129,10 +128,6 @@ fn answer(url: &str, init: &Object) -> Result<Response, JsValue> {
             ok(Some(&json), None)
         }
         ("POST", r) if r == format!("/v1/uploads/{UPLOAD}/complete") => ok(Some("{}"), None),
-        _ => {
-            let init = ResponseInit::new();
-            init.set_status(404);
-            Response::new_with_opt_str_and_init(None, &init)
-        }
+        _ => platform::not_found(),
     }
 }

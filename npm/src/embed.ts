@@ -28,11 +28,12 @@ const VIDEO_ATTRS = ["controls", "autoplay", "muted", "loop", "playsinline"];
 const EVENTS: PlayerEventType[] = ["ready", "playing", "renditionchange", "stall", "stallend", "retrying", "texttracks", "error"];
 
 /**
- * The server this script was loaded from, when it was (`…/sdk/dist/embed.js` → `…`). A bundled
- * copy of the package lives in the app, not on a Cinelock server: no default there.
+ * The server this script was loaded from, when it was (`…/sdk/<build>/dist/embed.js` → `…`: the
+ * snippet's `…/sdk/dist/embed.js` re-exports the server's current build). A bundled copy of the
+ * package lives in the app, not on a Cinelock server: no default there.
  */
 const SCRIPT_SERVER = (() => {
-  const served = /^(https?:\/\/[^?#]*)\/sdk\/dist\/embed\.js(?:[?#].*)?$/.exec(import.meta.url);
+  const served = /^(https?:\/\/[^?#]*)\/sdk\/(?:[^/?#]+\/)?dist\/embed\.js(?:[?#].*)?$/.exec(import.meta.url);
   return served ? served[1] : undefined;
 })();
 

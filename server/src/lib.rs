@@ -23,6 +23,7 @@ mod pages;
 pub mod playback;
 mod presign;
 mod routes;
+pub mod sdk_files;
 mod signed;
 mod sql;
 mod state;

@@ -36,9 +36,8 @@ pub fn app(state: AppState) -> Router {
             .call_fallback_on_method_not_allowed(true)
             .fallback(any(static_miss))
     };
-    let sdk = Router::new()
-        .nest_service("/dist", files(cfg.sdk_dir.join("dist")))
-        .nest_service("/pkg", files(cfg.sdk_dir.join("pkg")))
+    let sdk = crate::sdk_files::routes()
+        .method_not_allowed_fallback(method_not_allowed)
         // The SDK is fetched by pages on other origins (the embed snippet).
         .layer(SetResponseHeaderLayer::overriding(
             header::ACCESS_CONTROL_ALLOW_ORIGIN,

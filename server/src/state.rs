@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::playback::client::Geo;
 use crate::playback::guesses::Hashers;
+use crate::sdk_files::SdkFiles;
 use crate::storage::Storage;
 
 /// Shared state handed to every handler.
@@ -36,6 +37,8 @@ struct Inner {
     /// Beacon intake and its writer (`None` when analytics are off).
     analytics: Option<Analytics>,
     metrics: Metrics,
+    /// The SDK's files, read at start (sdk_files.rs).
+    sdk: SdkFiles,
 }
 
 impl AppState {
@@ -53,6 +56,10 @@ impl AppState {
             .analytics
             .enabled
             .then(|| Analytics::start(db.clone(), settings.analytics.queue_events));
+        let sdk_dir = settings.sdk_dir.clone();
+        let sdk = tokio::task::spawn_blocking(move || SdkFiles::load(&sdk_dir))
+            .await
+            .map_err(|e| AppError::Config(format!("reading the SDK: {e}")))??;
         Ok(Self {
             inner: Arc::new(Inner {
                 settings,
@@ -64,12 +71,18 @@ impl AppState {
                 password_hashers: Hashers::new(settings_hashes),
                 analytics,
                 metrics: Metrics::default(),
+                sdk,
             }),
         })
     }
 
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    /// The SDK's files as served (`/sdk/…`).
+    pub fn sdk(&self) -> &SdkFiles {
+        &self.inner.sdk
     }
 
     pub fn db(&self) -> &AnyPool {

@@ -57,6 +57,147 @@ async fn demo_and_sdk_are_served_with_the_right_types() {
     assert_eq!(headers["access-control-allow-origin"], "*");
 }
 
+/// GET `uri` with request headers, for the SDK's caching and compression.
+async fn get_with(
+    state: &AppState,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let mut req = Request::get(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = app(state.clone())
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let (parts, body) = res.into_parts();
+    (
+        parts.status,
+        parts.headers,
+        body.collect().await.unwrap().to_bytes().to_vec(),
+    )
+}
+
+/// A module big enough to be worth compressing.
+fn module_text(mark: &str) -> String {
+    format!(
+        "export const mark = \"{mark}\";\n{}",
+        "// padding\n".repeat(400)
+    )
+}
+
+#[tokio::test]
+async fn the_sdk_is_one_build_cached_for_good_behind_revalidated_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = support::settings(dir.path(), None, &worker_pk(), &[]);
+    let sdk = dir.path().join("npm");
+    fs::write(
+        sdk.join("dist/index.js"),
+        "export * from \"./internal/a.js\";",
+    )
+    .unwrap();
+    fs::create_dir_all(sdk.join("dist/internal")).unwrap();
+    fs::write(sdk.join("dist/internal/a.js"), module_text("one")).unwrap();
+    fs::write(
+        sdk.join("pkg/glue.js"),
+        "export { initSync, __wbg_init as default };",
+    )
+    .unwrap();
+    let state = AppState::new(settings).await.unwrap();
+    let build = state.sdk().build().to_owned();
+    let etag = format!("\"{build}\"");
+
+    // The name a snippet uses: a pointer into the build, revalidated on every use.
+    let (status, h, body) = get(&state, "/sdk/dist/index.js").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(h["cache-control"], "no-cache");
+    assert_eq!(h["etag"], etag.as_str());
+    assert_eq!(h["access-control-allow-origin"], "*");
+    assert!(
+        h["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    let pointer = String::from_utf8(body).unwrap();
+    assert!(
+        pointer.contains(&format!("export * from \"../{build}/dist/index.js\";")),
+        "{pointer}"
+    );
+    let (status, h, body) =
+        get_with(&state, "/sdk/dist/index.js", &[("if-none-match", &etag)]).await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    assert_eq!(h["etag"], etag.as_str());
+    assert!(body.is_empty());
+    // Deeper modules point into the build too, and the glue keeps its default export.
+    let (_, _, body) = get(&state, "/sdk/dist/internal/a.js").await;
+    let body = String::from_utf8(body).unwrap();
+    assert!(
+        body.contains(&format!("\"../../{build}/dist/internal/a.js\"")),
+        "{body}"
+    );
+    let (_, _, body) = get(&state, "/sdk/pkg/glue.js").await;
+    let body = String::from_utf8(body).unwrap();
+    assert!(
+        body.contains(&format!(
+            "export {{ default }} from \"../{build}/pkg/glue.js\";"
+        )),
+        "{body}"
+    );
+    // Other files under those names are the files, revalidated.
+    let (status, h, body) = get(&state, "/sdk/pkg/cinelock_sdk_wasm_bg.wasm").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(h["content-type"], "application/wasm");
+    assert_eq!(h["cache-control"], "no-cache");
+    assert_eq!(body, b"\0asm");
+
+    // The build's own names: the files themselves, immutable, gzipped where accepted.
+    let versioned = format!("/sdk/{build}/dist/internal/a.js");
+    let (status, h, body) = get(&state, &versioned).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(h["cache-control"], "public, max-age=31536000, immutable");
+    assert_eq!(h["vary"], "accept-encoding");
+    assert!(!h.contains_key("content-encoding"));
+    assert_eq!(String::from_utf8(body).unwrap(), module_text("one"));
+    let (_, h, body) = get_with(
+        &state,
+        &versioned,
+        &[("accept-encoding", "gzip, deflate, br, zstd")],
+    )
+    .await;
+    assert_eq!(h["content-encoding"], "gzip");
+    assert!(
+        body.len() < module_text("one").len() / 4,
+        "{} bytes",
+        body.len()
+    );
+    let mut plain = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut plain)
+        .unwrap();
+    assert_eq!(plain, module_text("one"));
+    let (status, _, body) = get(&state, &format!("/sdk/{build}/dist/index.js")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, b"export * from \"./internal/a.js\";");
+
+    // One byte changed anywhere: a new build, and the old one is no longer served.
+    let settings = support::settings(dir.path(), None, &worker_pk(), &[]);
+    fs::write(sdk.join("dist/internal/a.js"), module_text("two")).unwrap();
+    let next = AppState::new(settings).await.unwrap();
+    let next_build = next.sdk().build().to_owned();
+    assert_ne!(next_build, build);
+    let (status, _, body) = get(&next, &versioned).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["error"]["code"], "not_found");
+    let (status, _, body) =
+        get_with(&next, "/sdk/dist/index.js", &[("if-none-match", &etag)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(String::from_utf8(body).unwrap().contains(&next_build));
+    let (_, _, body) = get(&next, &format!("/sdk/{next_build}/dist/internal/a.js")).await;
+    assert_eq!(String::from_utf8(body).unwrap(), module_text("two"));
+}
+
 #[tokio::test]
 async fn unknown_paths_get_a_json_404_and_no_traversal() {
     let dir = tempfile::tempdir().unwrap();

@@ -173,3 +173,90 @@ test("vectors open in the browser through the npm API", async () => {
   await p.close();
 });
 
+
+test("a returning visitor gets a new SDK build whole at once, and the same build from its cache", async () => {
+  const { cpSync, mkdtempSync, readdirSync, appendFileSync, rmSync, utimesSync, statSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { tmpdir } = await import("node:os");
+  const { ROOT } = await import("./harness.mjs");
+  const { freePort } = await import("./garage.mjs");
+  // A copy of the built SDK whose files look a year old: a cache that went by `Last-Modified`
+  // alone would keep such files for weeks.
+  const sdk = mkdtempSync(join(tmpdir(), "cinelock-sdk-copy-"));
+  const marked = join(sdk, "dist/internal/errors.js");
+  const age = (dir) => {
+    const old = new Date(Date.now() - 365 * 86_400_000);
+    for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+      if (e.isFile()) utimesSync(join(e.parentPath ?? e.path, e.name), old, old);
+    }
+  };
+  const build = (mark) => {
+    appendFileSync(marked, `\nglobalThis.cinelockBuildMark = ${JSON.stringify(mark)};\n`);
+    age(sdk);
+  };
+  cpSync(join(ROOT, "npm/dist"), join(sdk, "dist"), { recursive: true });
+  cpSync(join(ROOT, "npm/pkg"), join(sdk, "pkg"), { recursive: true });
+  assert.ok(statSync(marked).isFile());
+  build("one");
+  const port = await freePort();
+  const env = { CINELOCK_SDK_DIR: sdk, CINELOCK_LISTEN: `127.0.0.1:${port}` };
+  let copy = await startServer(env);
+  const ctx = await browser.newContext();
+  // One visit: a new page in the same browser (same HTTP cache), which imports the SDK under
+  // its snippet's name and starts it (the glue and its .wasm must be one build's).
+  const visit = async () => {
+    const p = await ctx.newPage();
+    const cdp = await ctx.newCDPSession(p);
+    await cdp.send("Network.enable");
+    // What the server was asked, with what it answered (a response taken from the cache has
+    // no raw headers), and every SDK path the page used.
+    const paths = new Map();
+    const answered = new Map();
+    cdp.on("Network.requestWillBeSent", ({ requestId, request }) => {
+      const path = new URL(request.url).pathname;
+      if (path.startsWith("/sdk/")) paths.set(requestId, path);
+    });
+    cdp.on("Network.responseReceivedExtraInfo", ({ requestId, statusCode }) => answered.set(requestId, statusCode));
+    await p.goto(`${copy.url}/`);
+    const mark = await p.evaluate(async () => {
+      const c = await import("/sdk/dist/index.js");
+      await c.load();
+      return globalThis.cinelockBuildMark;
+    });
+    await p.close();
+    const seen = [...paths].map(([id, path]) => ({ path, server: answered.get(id) ?? null }));
+    return { mark, seen };
+  };
+  try {
+    const first = await visit();
+    assert.equal(first.mark, "one");
+    const buildOf = (v) => v.seen.map((s) => /^\/sdk\/([0-9a-f]{16})\//.exec(s.path)?.[1]).find(Boolean);
+    const one = buildOf(first);
+    assert.ok(one, `the SDK came from a build's own path: ${JSON.stringify(first.seen)}`);
+    assert.ok(first.seen.some((s) => s.path === `/sdk/${one}/pkg/cinelock_sdk_wasm_bg.wasm` && s.server === 200), JSON.stringify(first.seen));
+
+    // The same build again: the snippet's name is revalidated (304), the build's files are
+    // taken from the cache without asking.
+    const again = await visit();
+    assert.equal(again.mark, "one");
+    const entry = again.seen.find((s) => s.path === "/sdk/dist/index.js");
+    assert.equal(entry?.server, 304, JSON.stringify(again.seen));
+    const asked = again.seen.filter((s) => s.path.startsWith(`/sdk/${one}/`) && s.server !== null);
+    assert.deepEqual(asked, [], "the build's files are used from the cache");
+
+    // A new build on the same server name: the next visit runs all of it.
+    await copy.stop();
+    build("two");
+    copy = await startServer(env);
+    const upgraded = await visit();
+    assert.equal(upgraded.mark, "two", "the new build's modules run, not the cached ones");
+    const two = buildOf(upgraded);
+    assert.ok(two && two !== one, JSON.stringify(upgraded.seen));
+    assert.ok(upgraded.seen.every((s) => !s.path.startsWith(`/sdk/${one}/`)), JSON.stringify(upgraded.seen));
+    assert.equal(upgraded.seen.find((s) => s.path === `/sdk/${two}/dist/internal/errors.js`)?.server, 200, JSON.stringify(upgraded.seen));
+  } finally {
+    await ctx.close();
+    await copy.stop();
+    rmSync(sdk, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,315 @@
+//! The SDK's files as the server serves them (`/sdk/…`): read once at start, named by a digest
+//! of their content, and cached by browsers and CDNs for as long as that name lives.
+//!
+//! - `/sdk/<build>/dist/…` and `/sdk/<build>/pkg/…`: this server's build of the SDK. The name
+//!   changes with any byte of any file, so these answers are `immutable` for a year.
+//! - `/sdk/dist/…` and `/sdk/pkg/…`, the paths snippets and pages name: revalidated on every
+//!   use (`no-cache` and an `ETag`, a 304 when nothing changed). A JavaScript module there is a
+//!   two-line module that re-exports the same module under `/sdk/<build>/`, so a page imports
+//!   one build, whole: the glue with its `.wasm` and every module of the graph together, even
+//!   the day after an upgrade. Before, the files had only `Last-Modified`, browsers kept them by
+//!   heuristic freshness under names that never change, and could pair one version's module
+//!   with another's.
+//! - A gzip copy of each file is made at start and sent to clients that accept it (the `.wasm`
+//!   goes out at about a third of its size).
+//!
+//! The server reads the files once: a rebuilt SDK is served after a restart.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::Path;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+
+use crate::AppError;
+use crate::state::AppState;
+
+/// The two directories of a built SDK (`scripts/build-sdk`), served as they are laid out, so
+/// that the glue's `new URL("….wasm", import.meta.url)` and the modules' relative imports
+/// resolve within one build.
+const DIRS: [&str; 2] = ["dist", "pkg"];
+
+/// A year: the longest freshness caches honour, for names that never change content.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// Names that outlive builds: used from cache only after the server says it is still current.
+const REVALIDATE: &str = "no-cache";
+
+/// One file of the build, with its gzip copy when that is smaller.
+#[derive(Debug)]
+struct SdkFile {
+    body: Bytes,
+    gzip: Option<Bytes>,
+    content_type: &'static str,
+    /// For a module: the module served under the build-independent name.
+    pointer: Option<Bytes>,
+}
+
+/// The SDK's files, read once, and the name of their build.
+#[derive(Debug, Default)]
+pub struct SdkFiles {
+    build: String,
+    files: BTreeMap<String, SdkFile>,
+}
+
+impl SdkFiles {
+    /// Reads `sdk_dir`'s `dist/` and `pkg/` (either may be missing: nothing is served from it).
+    pub fn load(sdk_dir: &Path) -> Result<Self, AppError> {
+        let mut raw = BTreeMap::new();
+        for dir in DIRS {
+            read_tree(&sdk_dir.join(dir), dir, &mut raw).map_err(|e| {
+                AppError::Config(format!("reading the SDK in {}: {e}", sdk_dir.display()))
+            })?;
+        }
+        let build = build_name(&raw);
+        let files = raw
+            .into_iter()
+            .map(|(path, body)| {
+                let file = SdkFile {
+                    gzip: gzip(&body),
+                    content_type: content_type(&path),
+                    pointer: path
+                        .ends_with(".js")
+                        .then(|| pointer_module(&build, &path, &body)),
+                    body: Bytes::from(body),
+                };
+                (path, file)
+            })
+            .collect();
+        Ok(Self { build, files })
+    }
+
+    /// The build's name, as it appears in `/sdk/<build>/…`.
+    pub fn build(&self) -> &str {
+        &self.build
+    }
+}
+
+/// Every file under `dir`, keyed by its path from the SDK directory (`dist/index.js`).
+fn read_tree(dir: &Path, prefix: &str, out: &mut BTreeMap<String, Vec<u8>>) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        let path = entry.path();
+        let key = format!("{prefix}/{name}");
+        if path.is_dir() {
+            read_tree(&path, &key, out)?;
+        } else {
+            out.insert(key, std::fs::read(&path)?);
+        }
+    }
+    Ok(())
+}
+
+/// 16 hex digits of a SHA-256 over every path and its content: any change, a new name.
+fn build_name(files: &BTreeMap<String, Vec<u8>>) -> String {
+    let mut h = Sha256::new();
+    for (path, body) in files {
+        h.update((path.len() as u64).to_le_bytes());
+        h.update(path.as_bytes());
+        h.update((body.len() as u64).to_le_bytes());
+        h.update(body);
+    }
+    hex::encode(&h.finalize()[..8])
+}
+
+/// The gzip copy, kept only when it saves something worth a `Vary`.
+fn gzip(body: &[u8]) -> Option<Bytes> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(body).ok()?;
+    let out = enc.finish().ok()?;
+    (out.len() + 64 < body.len()).then(|| Bytes::from(out))
+}
+
+fn content_type(path: &str) -> &'static str {
+    let ext = path.rsplit_once('.').map_or("", |(_, ext)| ext);
+    match ext {
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "wasm" => "application/wasm",
+        "json" | "map" => "application/json",
+        "ts" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The module served at a build-independent name: it re-exports the build's module, named
+/// relative to itself so that the server can sit under any path prefix. A module's default
+/// export (the wasm-bindgen glue's `init`) is not part of `export *`, so it is named too.
+fn pointer_module(build: &str, path: &str, body: &[u8]) -> Bytes {
+    let up = "../".repeat(path.matches('/').count());
+    let target = format!("{up}{build}/{path}");
+    let text = String::from_utf8_lossy(body);
+    let has_default = text.contains("export default")
+        || text.contains(" as default }")
+        || text.contains(" as default,");
+    let mut module = format!(
+        "// This server's SDK build {build}: its files are cached for good, this one is revalidated.\n\
+         export * from \"{target}\";\n"
+    );
+    if has_default {
+        module.push_str(&format!("export {{ default }} from \"{target}\";\n"));
+    }
+    Bytes::from(module)
+}
+
+/// `GET /sdk/…` (and HEAD).
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/{*path}", get(serve))
+}
+
+async fn serve(
+    State(state): State<AppState>,
+    UrlPath(path): UrlPath<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let sdk = state.sdk();
+    let (name, versioned) = match path.split_once('/') {
+        Some((build, rest)) if build == sdk.build => (rest, true),
+        _ => (path.as_str(), false),
+    };
+    let file = sdk.files.get(name).ok_or(AppError::NotFound)?;
+    let etag =
+        HeaderValue::from_str(&format!("\"{}\"", sdk.build)).map_err(|_| AppError::NotFound)?;
+    let cache = HeaderValue::from_static(if versioned { IMMUTABLE } else { REVALIDATE });
+    let (body, gzip) = match (&file.pointer, versioned) {
+        (Some(pointer), false) => (pointer.clone(), None),
+        _ => (file.body.clone(), file.gzip.clone()),
+    };
+    let varies = gzip.is_some();
+    let mut res = if matches(&headers, &sdk.build) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut res = Response::new(Body::empty());
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(file.content_type),
+        );
+        *res.body_mut() = match gzip {
+            Some(gz) if accepts_gzip(&headers) => {
+                res.headers_mut()
+                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                Body::from(gz)
+            }
+            _ => Body::from(body),
+        };
+        res
+    };
+    let h = res.headers_mut();
+    h.insert(header::ETAG, etag);
+    h.insert(header::CACHE_CONTROL, cache);
+    if varies {
+        h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    Ok(res)
+}
+
+/// Whether `If-None-Match` names this build (a weak tag counts: the comparison is weak).
+fn matches(headers: &HeaderMap, build: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|tag| tag.trim().trim_start_matches("W/"))
+        .any(|tag| {
+            tag == "*" || tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')) == Some(build)
+        })
+}
+
+/// Whether `Accept-Encoding` admits gzip (named or `*`, with a quality above 0).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    let mut named = None;
+    let mut any = None;
+    for item in headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+    {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        match coding.as_str() {
+            "gzip" | "x-gzip" => named = Some(q > 0.0),
+            "*" => any = Some(q > 0.0),
+            _ => {}
+        }
+    }
+    named.or(any).unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn gzip_is_sent_only_where_accepted() {
+        let ae = header::ACCEPT_ENCODING;
+        assert!(accepts_gzip(&headers(&[(
+            ae.clone(),
+            "gzip, deflate, br, zstd"
+        )])));
+        assert!(accepts_gzip(&headers(&[(ae.clone(), "br;q=1.0, *;q=0.5")])));
+        assert!(!accepts_gzip(&headers(&[(ae.clone(), "gzip;q=0, *")])));
+        assert!(!accepts_gzip(&headers(&[(ae.clone(), "identity")])));
+        assert!(!accepts_gzip(&headers(&[])));
+    }
+
+    #[test]
+    fn if_none_match_compares_weakly_and_in_lists() {
+        let inm = header::IF_NONE_MATCH;
+        assert!(matches(&headers(&[(inm.clone(), "\"abc\"")]), "abc"));
+        assert!(matches(
+            &headers(&[(inm.clone(), "\"x\", W/\"abc\"")]),
+            "abc"
+        ));
+        assert!(matches(&headers(&[(inm.clone(), "*")]), "abc"));
+        assert!(!matches(&headers(&[(inm.clone(), "\"abd\"")]), "abc"));
+        assert!(!matches(&headers(&[]), "abc"));
+    }
+
+    #[test]
+    fn a_pointer_names_its_module_relative_to_itself_and_keeps_a_default_export() {
+        let p = pointer_module("b1", "dist/internal/wasm.js", b"export const a = 1;");
+        let p = String::from_utf8(p.to_vec()).unwrap();
+        assert!(
+            p.contains("export * from \"../../b1/dist/internal/wasm.js\";"),
+            "{p}"
+        );
+        assert!(!p.contains("default"), "{p}");
+        let glue = pointer_module(
+            "b1",
+            "pkg/glue.js",
+            b"export { initSync, __wbg_init as default };",
+        );
+        let glue = String::from_utf8(glue.to_vec()).unwrap();
+        assert!(
+            glue.contains("export { default } from \"../b1/pkg/glue.js\";"),
+            "{glue}"
+        );
+    }
+}

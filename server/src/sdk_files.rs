@@ -5,9 +5,9 @@
 //!   changes with any byte of any file, so these answers are `immutable` for a year.
 //! - `/sdk/dist/…` and `/sdk/pkg/…`, the paths snippets and pages name: revalidated on every
 //!   use (`no-cache` and an `ETag`, a 304 when nothing changed). A JavaScript module there is a
-//!   two-line module that re-exports the same module under `/sdk/<build>/`, so a page imports
+//!   small module that re-exports the same module under `/sdk/<build>/`, so a page imports
 //!   one build, whole: the glue with its `.wasm` and every module of the graph together, even
-//!   the day after an upgrade. Before, the files had only `Last-Modified`, browsers kept them by
+//!   the day after an upgrade. It also imports the whole graph up front (`pointer_module`). Before, the files had only `Last-Modified`, browsers kept them by
 //!   heuristic freshness under names that never change, and could pair one version's module
 //!   with another's.
 //! - A gzip copy of each file is made at start and sent to clients that accept it (the `.wasm`
@@ -52,9 +52,11 @@ struct SdkFile {
 }
 
 /// The SDK's files, read once, and the name of their build.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SdkFiles {
     build: String,
+    /// `"<build>"`: every file's validator, since the build names all of them.
+    etag: HeaderValue,
     files: BTreeMap<String, SdkFile>,
 }
 
@@ -68,21 +70,29 @@ impl SdkFiles {
             })?;
         }
         let build = build_name(&raw);
+        let pointers: BTreeMap<String, Bytes> = raw
+            .iter()
+            .filter(|(path, _)| path.ends_with(".js"))
+            .map(|(path, body)| {
+                let order = run_order(path, &raw).unwrap_or_default();
+                (path.clone(), pointer_module(&build, path, body, &order))
+            })
+            .collect();
         let files = raw
             .into_iter()
             .map(|(path, body)| {
                 let file = SdkFile {
                     gzip: gzip(&body),
                     content_type: content_type(&path),
-                    pointer: path
-                        .ends_with(".js")
-                        .then(|| pointer_module(&build, &path, &body)),
+                    pointer: pointers.get(&path).cloned(),
                     body: Bytes::from(body),
                 };
                 (path, file)
             })
             .collect();
-        Ok(Self { build, files })
+        let etag = HeaderValue::from_str(&format!("\"{build}\""))
+            .map_err(|e| AppError::Config(format!("the SDK's build name: {e}")))?;
+        Ok(Self { build, etag, files })
     }
 
     /// The build's name, as it appears in `/sdk/<build>/…`.
@@ -148,21 +158,108 @@ fn content_type(path: &str) -> &'static str {
 /// The module served at a build-independent name: it re-exports the build's module, named
 /// relative to itself so that the server can sit under any path prefix. A module's default
 /// export (the wasm-bindgen glue's `init`) is not part of `export *`, so it is named too.
-fn pointer_module(build: &str, path: &str, body: &[u8]) -> Bytes {
+///
+/// It first imports every module the build's module imports, however deep, in the order they
+/// run (`order`): the browser then asks for all of them at once, where the module alone would
+/// be fetched one level of its graph after another (a round trip each on a first visit). In
+/// that order each module's imports come before it, so they run exactly as they would have.
+fn pointer_module(build: &str, path: &str, body: &[u8], order: &[String]) -> Bytes {
     let up = "../".repeat(path.matches('/').count());
-    let target = format!("{up}{build}/{path}");
+    let named = |p: &str| format!("{up}{build}/{p}");
+    let target = named(path);
     let text = String::from_utf8_lossy(body);
     let has_default = text.contains("export default")
         || text.contains(" as default }")
         || text.contains(" as default,");
     let mut module = format!(
-        "// This server's SDK build {build}: its files are cached for good, this one is revalidated.\n\
-         export * from \"{target}\";\n"
+        "// This server's SDK build {build}: its files are cached for good, this one is revalidated.\n"
     );
+    for dep in order {
+        module.push_str(&format!("import \"{}\";\n", named(dep)));
+    }
+    module.push_str(&format!("export * from \"{target}\";\n"));
     if has_default {
         module.push_str(&format!("export {{ default }} from \"{target}\";\n"));
     }
     Bytes::from(module)
+}
+
+/// The modules `entry` runs before itself, in the order it runs them (the post-order of its
+/// static imports). `None`, and so no list, where that order could differ from the module's
+/// own: a cycle, or an import this parser does not follow to a file of the build.
+fn run_order(entry: &str, files: &BTreeMap<String, Vec<u8>>) -> Option<Vec<String>> {
+    fn visit(
+        path: &str,
+        files: &BTreeMap<String, Vec<u8>>,
+        open: &mut Vec<String>,
+        order: &mut Vec<String>,
+    ) -> Option<()> {
+        if order.iter().any(|p| p == path) {
+            return Some(());
+        }
+        if open.iter().any(|p| p == path) {
+            return None;
+        }
+        open.push(path.to_owned());
+        let text = std::str::from_utf8(files.get(path)?).ok()?;
+        for spec in static_imports(text) {
+            visit(&resolve(path, spec)?, files, open, order)?;
+        }
+        open.pop();
+        order.push(path.to_owned());
+        Some(())
+    }
+    let mut order = Vec::new();
+    visit(entry, files, &mut Vec::new(), &mut order)?;
+    order.pop();
+    Some(order)
+}
+
+/// The specifiers of a module's static imports and re-exports, in source order. tsc and
+/// wasm-bindgen write each on one line that starts with `import` or `export` (or `}` closing a
+/// list). Dynamic `import()` is not followed: it runs later, if at all.
+fn static_imports(text: &str) -> Vec<&str> {
+    fn quoted(s: &str) -> Option<&str> {
+        let q = s.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+        let rest = &s[1..];
+        rest.find(q).map(|end| &rest[..end])
+    }
+    text.lines()
+        .filter_map(|line| {
+            let l = line.trim_start();
+            if let Some(spec) = l
+                .strip_prefix("import ")
+                .and_then(|r| quoted(r.trim_start()))
+            {
+                return Some(spec);
+            }
+            if !(l.starts_with("import ") || l.starts_with("export ") || l.starts_with('}')) {
+                return None;
+            }
+            let at = l.find(" from ")?;
+            quoted(l[at + " from ".len()..].trim_start())
+        })
+        .collect()
+}
+
+/// `spec` as a path of the build, from the module at `from`; `None` for a bare name or a path
+/// that leaves the build.
+fn resolve(from: &str, spec: &str) -> Option<String> {
+    if !(spec.starts_with("./") || spec.starts_with("../")) {
+        return None;
+    }
+    let mut parts: Vec<&str> = from.split('/').collect();
+    parts.pop();
+    for seg in spec.split('/') {
+        match seg {
+            "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
 }
 
 /// `GET /sdk/…` (and HEAD).
@@ -181,8 +278,6 @@ async fn serve(
         _ => (path.as_str(), false),
     };
     let file = sdk.files.get(name).ok_or(AppError::NotFound)?;
-    let etag =
-        HeaderValue::from_str(&format!("\"{}\"", sdk.build)).map_err(|_| AppError::NotFound)?;
     let cache = HeaderValue::from_static(if versioned { IMMUTABLE } else { REVALIDATE });
     let (body, gzip) = match (&file.pointer, versioned) {
         (Some(pointer), false) => (pointer.clone(), None),
@@ -208,7 +303,7 @@ async fn serve(
         res
     };
     let h = res.headers_mut();
-    h.insert(header::ETAG, etag);
+    h.insert(header::ETAG, sdk.etag.clone());
     h.insert(header::CACHE_CONTROL, cache);
     if varies {
         h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
@@ -294,7 +389,7 @@ mod tests {
 
     #[test]
     fn a_pointer_names_its_module_relative_to_itself_and_keeps_a_default_export() {
-        let p = pointer_module("b1", "dist/internal/wasm.js", b"export const a = 1;");
+        let p = pointer_module("b1", "dist/internal/wasm.js", b"export const a = 1;", &[]);
         let p = String::from_utf8(p.to_vec()).unwrap();
         assert!(
             p.contains("export * from \"../../b1/dist/internal/wasm.js\";"),
@@ -305,11 +400,75 @@ mod tests {
             "b1",
             "pkg/glue.js",
             b"export { initSync, __wbg_init as default };",
+            &[],
         );
         let glue = String::from_utf8(glue.to_vec()).unwrap();
         assert!(
             glue.contains("export { default } from \"../b1/pkg/glue.js\";"),
             "{glue}"
         );
+    }
+
+    fn tree(files: &[(&str, &str)]) -> BTreeMap<String, Vec<u8>> {
+        files
+            .iter()
+            .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn a_modules_imports_are_listed_in_the_order_they_run() {
+        let files = tree(&[
+            (
+                "dist/index.js",
+                "/**\n * import { x } from \"cinelock\";\n */\nimport { a } from \"./public/a.js\";\n\
+                 export { b } from './public/b.js';\nimport \"./side.js\";\nconst w = import(\"./lazy.js\");",
+            ),
+            (
+                "dist/public/a.js",
+                "import init, * as wasm from \"../../pkg/glue.js\";\nimport { c } from \"../internal/c.js\";",
+            ),
+            (
+                "dist/public/b.js",
+                "import {\n  c,\n} from \"../internal/c.js\";",
+            ),
+            ("dist/internal/c.js", "export const c = 1;"),
+            ("dist/side.js", ""),
+            ("dist/lazy.js", ""),
+            ("pkg/glue.js", "export { initSync, __wbg_init as default };"),
+        ]);
+        let order = run_order("dist/index.js", &files).unwrap();
+        assert_eq!(
+            order,
+            [
+                "pkg/glue.js",
+                "dist/internal/c.js",
+                "dist/public/a.js",
+                "dist/public/b.js",
+                "dist/side.js"
+            ]
+        );
+        let p = pointer_module("b1", "dist/index.js", b"", &order);
+        let p = String::from_utf8(p.to_vec()).unwrap();
+        let glue = p.find("import \"../b1/pkg/glue.js\";").unwrap();
+        let a = p.find("import \"../b1/dist/public/a.js\";").unwrap();
+        let entry = p.find("export * from \"../b1/dist/index.js\";").unwrap();
+        assert!(glue < a && a < entry, "{p}");
+    }
+
+    #[test]
+    fn no_list_where_the_order_could_differ() {
+        let cycle = tree(&[
+            ("dist/index.js", "import \"./a.js\";"),
+            ("dist/a.js", "import \"./b.js\";"),
+            ("dist/b.js", "import \"./a.js\";"),
+        ]);
+        assert_eq!(run_order("dist/index.js", &cycle), None);
+        let outside = tree(&[("dist/index.js", "import { x } from \"some-package\";")]);
+        assert_eq!(run_order("dist/index.js", &outside), None);
+        let missing = tree(&[("dist/index.js", "import \"./gone.js\";")]);
+        assert_eq!(run_order("dist/index.js", &missing), None);
+        let escape = tree(&[("dist/index.js", "import \"../../../etc.js\";")]);
+        assert_eq!(run_order("dist/index.js", &escape), None);
     }
 }

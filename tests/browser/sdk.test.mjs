@@ -212,9 +212,12 @@ test("a returning visitor gets a new SDK build whole at once, and the same build
     // no raw headers), and every SDK path the page used.
     const paths = new Map();
     const answered = new Map();
-    cdp.on("Network.requestWillBeSent", ({ requestId, request }) => {
+    const initiators = new Map();
+    cdp.on("Network.requestWillBeSent", ({ requestId, request, initiator }) => {
       const path = new URL(request.url).pathname;
       if (path.startsWith("/sdk/")) paths.set(requestId, path);
+      const by = initiator.url ?? initiator.stack?.callFrames?.[0]?.url;
+      if (by) initiators.set(requestId, new URL(by).pathname);
     });
     cdp.on("Network.responseReceivedExtraInfo", ({ requestId, statusCode }) => answered.set(requestId, statusCode));
     await p.goto(`${copy.url}/`);
@@ -224,7 +227,7 @@ test("a returning visitor gets a new SDK build whole at once, and the same build
       return globalThis.cinelockBuildMark;
     });
     await p.close();
-    const seen = [...paths].map(([id, path]) => ({ path, server: answered.get(id) ?? null }));
+    const seen = [...paths].map(([id, path]) => ({ path, server: answered.get(id) ?? null, by: initiators.get(id) }));
     return { mark, seen };
   };
   try {
@@ -234,6 +237,11 @@ test("a returning visitor gets a new SDK build whole at once, and the same build
     const one = buildOf(first);
     assert.ok(one, `the SDK came from a build's own path: ${JSON.stringify(first.seen)}`);
     assert.ok(first.seen.some((s) => s.path === `/sdk/${one}/pkg/cinelock_sdk_wasm_bg.wasm` && s.server === 200), JSON.stringify(first.seen));
+    // Every module of the build was asked for by a snippet's module, all at once, not by the
+    // module a level up its graph.
+    const modules = first.seen.filter((s) => s.path.startsWith(`/sdk/${one}/`) && s.path.endsWith(".js"));
+    assert.ok(modules.length >= 10, JSON.stringify(modules));
+    assert.deepEqual(modules.filter((s) => !["/sdk/dist/index.js", "/sdk/dist/embed.js"].includes(s.by)), [], "asked for level by level");
 
     // The same build again: the snippet's name is revalidated (304), the build's files are
     // taken from the cache without asking.

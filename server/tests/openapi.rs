@@ -17,9 +17,14 @@ use serde_json::Value;
 use support::{Db, Store, env};
 use tower::ServiceExt;
 
-/// Routes registered without a description: the document itself, the embed page, and the
-/// admin listener's metrics.
-const NOT_API: [&str; 3] = ["crate::openapi::PATH", "\"/embed.html\"", "\"/metrics\""];
+/// Routes registered without a description: the document itself, the embed page, the SDK's
+/// files, and the admin listener's metrics.
+const NOT_API: [&str; 4] = [
+    "crate::openapi::PATH",
+    "\"/embed.html\"",
+    "\"/{*path}\"",
+    "\"/metrics\"",
+];
 
 async fn document(state: &cinelock_server::AppState) -> Value {
     let res = cinelock_server::app(state.clone())

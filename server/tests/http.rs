@@ -15,8 +15,21 @@ use tower::ServiceExt;
 const WORKER: [u8; 32] = [9; 32];
 
 async fn get(state: &AppState, uri: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    get_with(state, uri, &[]).await
+}
+
+/// GET `uri` with request headers (the SDK's caching and compression).
+async fn get_with(
+    state: &AppState,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let mut req = Request::get(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
     let res = app(state.clone())
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .oneshot(req.body(Body::empty()).unwrap())
         .await
         .unwrap();
     let (parts, body) = res.into_parts();
@@ -55,28 +68,6 @@ async fn demo_and_sdk_are_served_with_the_right_types() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["content-type"], "application/wasm");
     assert_eq!(headers["access-control-allow-origin"], "*");
-}
-
-/// GET `uri` with request headers, for the SDK's caching and compression.
-async fn get_with(
-    state: &AppState,
-    uri: &str,
-    headers: &[(&str, &str)],
-) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let mut req = Request::get(uri);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let res = app(state.clone())
-        .oneshot(req.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let (parts, body) = res.into_parts();
-    (
-        parts.status,
-        parts.headers,
-        body.collect().await.unwrap().to_bytes().to_vec(),
-    )
 }
 
 /// A module big enough to be worth compressing.

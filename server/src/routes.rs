@@ -36,7 +36,7 @@ pub fn app(state: AppState) -> Router {
             .call_fallback_on_method_not_allowed(true)
             .fallback(any(static_miss))
     };
-    let sdk = crate::sdk_files::routes()
+    let sdk = crate::sdk_files::routes(state.sdk().clone())
         .method_not_allowed_fallback(method_not_allowed)
         // The SDK is fetched by pages on other origins (the embed snippet).
         .layer(SetResponseHeaderLayer::overriding(

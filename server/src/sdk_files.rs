@@ -18,6 +18,7 @@
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::Path;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
@@ -29,7 +30,6 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use crate::AppError;
-use crate::state::AppState;
 
 /// The two directories of a built SDK (`scripts/build-sdk`), served as they are laid out, so
 /// that the glue's `new URL("….wasm", import.meta.url)` and the modules' relative imports
@@ -262,17 +262,16 @@ fn resolve(from: &str, spec: &str) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("/"))
 }
 
-/// `GET /sdk/…` (and HEAD).
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/{*path}", get(serve))
+/// `GET /sdk/…` (and HEAD), from the files read at start.
+pub fn routes<S>(sdk: Arc<SdkFiles>) -> Router<S> {
+    Router::new().route("/{*path}", get(serve)).with_state(sdk)
 }
 
 async fn serve(
-    State(state): State<AppState>,
+    State(sdk): State<Arc<SdkFiles>>,
     UrlPath(path): UrlPath<String>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let sdk = state.sdk();
     let (name, versioned) = match path.split_once('/') {
         Some((build, rest)) if build == sdk.build => (rest, true),
         _ => (path.as_str(), false),

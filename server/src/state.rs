@@ -38,7 +38,7 @@ struct Inner {
     analytics: Option<Analytics>,
     metrics: Metrics,
     /// The SDK's files, read at start (sdk_files.rs).
-    sdk: SdkFiles,
+    sdk: Arc<SdkFiles>,
 }
 
 impl AppState {
@@ -59,7 +59,8 @@ impl AppState {
         let sdk_dir = settings.sdk_dir.clone();
         let sdk = tokio::task::spawn_blocking(move || SdkFiles::load(&sdk_dir))
             .await
-            .map_err(|e| AppError::Config(format!("reading the SDK: {e}")))??;
+            .map_err(|e| AppError::Config(format!("reading the SDK: {e}")))??
+            .into();
         Ok(Self {
             inner: Arc::new(Inner {
                 settings,
@@ -81,7 +82,7 @@ impl AppState {
     }
 
     /// The SDK's files as served (`/sdk/…`).
-    pub fn sdk(&self) -> &SdkFiles {
+    pub fn sdk(&self) -> &Arc<SdkFiles> {
         &self.inner.sdk
     }
 

@@ -114,6 +114,8 @@ build_sdk() {
     "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/$dir/cinelock_sdk_wasm.wasm"
   rm -rf npm/dist
   (cd npm && ./node_modules/.bin/tsc -p tsconfig.json)
+  # Brotli copies for the server to send (not part of the npm package).
+  node scripts/compress-sdk.mjs npm/dist npm/pkg
   # The package ships the project's license (npm pack takes it from the package directory).
   cp LICENSE npm/LICENSE
 }

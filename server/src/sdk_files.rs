@@ -7,16 +7,17 @@
 //!   use (`no-cache` and an `ETag`, a 304 when nothing changed). A JavaScript module there is a
 //!   small module that re-exports the same module under `/sdk/<build>/`, so a page imports
 //!   one build, whole: the glue with its `.wasm` and every module of the graph together, even
-//!   the day after an upgrade. It also imports the whole graph up front (`pointer_module`). Before, the files had only `Last-Modified`, browsers kept them by
-//!   heuristic freshness under names that never change, and could pair one version's module
-//!   with another's.
-//! - A gzip copy of each file is made at start and sent to clients that accept it (the `.wasm`
-//!   goes out at about a third of its size).
+//!   the day after an upgrade. It also imports the whole graph up front (`pointer_module`).
+//!   Before, the files had only `Last-Modified`, browsers kept them by heuristic freshness
+//!   under names that never change, and could pair one version's module with another's.
+//! - Compressed copies go to clients that accept them: brotli where `scripts/build-sdk` wrote
+//!   one (`<file>.br`, checked here to open to its file), else gzip, made at start. The `.wasm`
+//!   goes out at under a third of its size.
 //!
 //! The server reads the files once: a rebuilt SDK is served after a restart.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -41,10 +42,11 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Names that outlive builds: used from cache only after the server says it is still current.
 const REVALIDATE: &str = "no-cache";
 
-/// One file of the build, with its gzip copy when that is smaller.
+/// One file of the build, with its compressed copies when they are smaller.
 #[derive(Debug)]
 struct SdkFile {
     body: Bytes,
+    br: Option<Bytes>,
     gzip: Option<Bytes>,
     content_type: &'static str,
     /// For a module: the module served under the build-independent name.
@@ -63,12 +65,15 @@ pub struct SdkFiles {
 impl SdkFiles {
     /// Reads `sdk_dir`'s `dist/` and `pkg/` (either may be missing: nothing is served from it).
     pub fn load(sdk_dir: &Path) -> Result<Self, AppError> {
-        let mut raw = BTreeMap::new();
+        let mut all = BTreeMap::new();
         for dir in DIRS {
-            read_tree(&sdk_dir.join(dir), dir, &mut raw).map_err(|e| {
+            read_tree(&sdk_dir.join(dir), dir, &mut all).map_err(|e| {
                 AppError::Config(format!("reading the SDK in {}: {e}", sdk_dir.display()))
             })?;
         }
+        // The brotli copies are not files of the build: they only stand in for one.
+        let (brotli, raw): (BTreeMap<_, _>, BTreeMap<_, _>) =
+            all.into_iter().partition(|(path, _)| path.ends_with(".br"));
         let build = build_name(&raw);
         let pointers: BTreeMap<String, Bytes> = raw
             .iter()
@@ -82,6 +87,9 @@ impl SdkFiles {
             .into_iter()
             .map(|(path, body)| {
                 let file = SdkFile {
+                    br: brotli
+                        .get(&format!("{path}.br"))
+                        .and_then(|copy| opens_to(copy, &body)),
                     gzip: gzip(&body),
                     content_type: content_type(&path),
                     pointer: pointers.get(&path).cloned(),
@@ -134,6 +142,18 @@ fn build_name(files: &BTreeMap<String, Vec<u8>>) -> String {
         h.update(body);
     }
     hex::encode(&h.finalize()[..8])
+}
+
+/// A brotli copy, kept when it opens to exactly `body` (a copy left from another build, or
+/// damaged, is not sent) and saves something.
+fn opens_to(copy: &[u8], body: &[u8]) -> Option<Bytes> {
+    let mut opened = Vec::with_capacity(body.len());
+    let mut reader = brotli_decompressor::Decompressor::new(copy, 64 * 1024);
+    // One byte more than the file: a copy that opens to something longer is not its copy.
+    std::io::Read::take(&mut reader, body.len() as u64 + 1)
+        .read_to_end(&mut opened)
+        .ok()?;
+    (opened == body && copy.len() + 64 < body.len()).then(|| Bytes::copy_from_slice(copy))
 }
 
 /// The gzip copy, kept only when it saves something worth a `Vary`.
@@ -278,11 +298,12 @@ async fn serve(
     };
     let file = sdk.files.get(name).ok_or(AppError::NotFound)?;
     let cache = HeaderValue::from_static(if versioned { IMMUTABLE } else { REVALIDATE });
-    let (body, gzip) = match (&file.pointer, versioned) {
-        (Some(pointer), false) => (pointer.clone(), None),
-        _ => (file.body.clone(), file.gzip.clone()),
+    // A pointer is a few lines: sent as it is.
+    let (body, copies) = match (&file.pointer, versioned) {
+        (Some(pointer), false) => (pointer.clone(), [None, None]),
+        _ => (file.body.clone(), [&file.br, &file.gzip].map(Clone::clone)),
     };
-    let varies = gzip.is_some();
+    let varies = copies.iter().any(Option::is_some);
     let mut res = if matches(&headers, &sdk.build) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -291,13 +312,21 @@ async fn serve(
             header::CONTENT_TYPE,
             HeaderValue::from_static(file.content_type),
         );
-        *res.body_mut() = match gzip {
-            Some(gz) if accepts_gzip(&headers) => {
+        // The smaller copy first, where the client takes it.
+        let coded = ["br", "gzip"]
+            .into_iter()
+            .zip(copies)
+            .find_map(|(coding, copy)| {
+                copy.filter(|_| accepts(&headers, coding))
+                    .map(|c| (coding, c))
+            });
+        *res.body_mut() = match coded {
+            Some((coding, copy)) => {
                 res.headers_mut()
-                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-                Body::from(gz)
+                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+                Body::from(copy)
             }
-            _ => Body::from(body),
+            None => Body::from(body),
         };
         res
     };
@@ -323,8 +352,8 @@ fn matches(headers: &HeaderMap, build: &str) -> bool {
         })
 }
 
-/// Whether `Accept-Encoding` admits gzip (named or `*`, with a quality above 0).
-fn accepts_gzip(headers: &HeaderMap) -> bool {
+/// Whether `Accept-Encoding` admits `coding` (named or `*`, with a quality above 0).
+fn accepts(headers: &HeaderMap, coding: &str) -> bool {
     let mut named = None;
     let mut any = None;
     for item in headers
@@ -334,15 +363,15 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         .flat_map(|v| v.split(','))
     {
         let mut parts = item.split(';');
-        let coding = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
         let q = parts
             .filter_map(|p| p.trim().strip_prefix("q="))
             .find_map(|q| q.trim().parse::<f32>().ok())
             .unwrap_or(1.0);
-        match coding.as_str() {
-            "gzip" | "x-gzip" => named = Some(q > 0.0),
-            "*" => any = Some(q > 0.0),
-            _ => {}
+        if name == coding || (coding == "gzip" && name == "x-gzip") {
+            named = Some(q > 0.0);
+        } else if name == "*" {
+            any = Some(q > 0.0);
         }
     }
     named.or(any).unwrap_or(false)
@@ -361,16 +390,18 @@ mod tests {
     }
 
     #[test]
-    fn gzip_is_sent_only_where_accepted() {
+    fn a_coding_is_sent_only_where_accepted() {
         let ae = header::ACCEPT_ENCODING;
-        assert!(accepts_gzip(&headers(&[(
-            ae.clone(),
-            "gzip, deflate, br, zstd"
-        )])));
-        assert!(accepts_gzip(&headers(&[(ae.clone(), "br;q=1.0, *;q=0.5")])));
-        assert!(!accepts_gzip(&headers(&[(ae.clone(), "gzip;q=0, *")])));
-        assert!(!accepts_gzip(&headers(&[(ae.clone(), "identity")])));
-        assert!(!accepts_gzip(&headers(&[])));
+        let chromium = headers(&[(ae.clone(), "gzip, deflate, br, zstd")]);
+        assert!(accepts(&chromium, "gzip") && accepts(&chromium, "br"));
+        let star = headers(&[(ae.clone(), "br;q=1.0, *;q=0.5")]);
+        assert!(accepts(&star, "gzip") && accepts(&star, "br"));
+        let refused = headers(&[(ae.clone(), "gzip;q=0, *")]);
+        assert!(!accepts(&refused, "gzip") && accepts(&refused, "br"));
+        assert!(accepts(&headers(&[(ae.clone(), "x-gzip")]), "gzip"));
+        assert!(!accepts(&headers(&[(ae.clone(), "identity")]), "gzip"));
+        assert!(!accepts(&headers(&[(ae.clone(), "gzip")]), "br"));
+        assert!(!accepts(&headers(&[]), "gzip"));
     }
 
     #[test]

@@ -78,6 +78,9 @@ fn module_text(mark: &str) -> String {
     )
 }
 
+/// `module_text("one")` as `scripts/compress-sdk.mjs` writes it (node's brotli, quality 11).
+const MODULE_ONE_BR: &str = "1b4a11e01da7c39a93b4321ba1d253e4a5a714760aa40c1c72c0feed1a471201578d580b6c371c5f0c5124670b1d53a5fc1c1c0100";
+
 #[tokio::test]
 async fn the_sdk_is_one_build_cached_for_good_behind_revalidated_names() {
     let dir = tempfile::tempdir().unwrap();
@@ -90,6 +93,8 @@ async fn the_sdk_is_one_build_cached_for_good_behind_revalidated_names() {
     .unwrap();
     fs::create_dir_all(sdk.join("dist/internal")).unwrap();
     fs::write(sdk.join("dist/internal/a.js"), module_text("one")).unwrap();
+    let br = hex::decode(MODULE_ONE_BR).unwrap();
+    fs::write(sdk.join("dist/internal/a.js.br"), &br).unwrap();
     fs::write(
         sdk.join("pkg/glue.js"),
         "export { initSync, __wbg_init as default };",
@@ -156,12 +161,19 @@ async fn the_sdk_is_one_build_cached_for_good_behind_revalidated_names() {
     assert_eq!(h["vary"], "accept-encoding");
     assert!(!h.contains_key("content-encoding"));
     assert_eq!(String::from_utf8(body).unwrap(), module_text("one"));
+    // brotli where the build has a copy that opens to the file, else gzip; the copy itself is
+    // no file of the build.
     let (_, h, body) = get_with(
         &state,
         &versioned,
         &[("accept-encoding", "gzip, deflate, br, zstd")],
     )
     .await;
+    assert_eq!(h["content-encoding"], "br");
+    assert_eq!(body, br);
+    let (status, _, _) = get(&state, &format!("{versioned}.br")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, h, body) = get_with(&state, &versioned, &[("accept-encoding", "gzip, deflate")]).await;
     assert_eq!(h["content-encoding"], "gzip");
     assert!(
         body.len() < module_text("one").len() / 4,
@@ -192,6 +204,14 @@ async fn the_sdk_is_one_build_cached_for_good_behind_revalidated_names() {
     assert!(String::from_utf8(body).unwrap().contains(&next_build));
     let (_, _, body) = get(&next, &format!("/sdk/{next_build}/dist/internal/a.js")).await;
     assert_eq!(String::from_utf8(body).unwrap(), module_text("two"));
+    // The brotli copy left from the build before does not open to the new file: not sent.
+    let (_, h, _) = get_with(
+        &next,
+        &format!("/sdk/{next_build}/dist/internal/a.js"),
+        &[("accept-encoding", "br, gzip")],
+    )
+    .await;
+    assert_eq!(h["content-encoding"], "gzip");
 }
 
 #[tokio::test]

@@ -34,6 +34,9 @@ before(async () => {
   clip = env.makeClip(join(tmp, "clip.mp4"), { width: 426, height: 240, seconds: 24 });
   // The package as published, and the examples as a user checks them out (no build output).
   const packed = execFileSync("npm", ["pack", "--pack-destination", tmp, "--silent"], { cwd: join(ROOT, "npm"), encoding: "utf8" }).trim().split("\n").pop();
+  // The server's brotli copies of the build (scripts/compress-sdk.mjs) are not the package's.
+  const listed = execFileSync("tar", ["-tzf", join(tmp, packed)], { encoding: "utf8" }).split("\n");
+  assert.ok(listed.some((f) => f.endsWith(".wasm")) && !listed.some((f) => f.endsWith(".br")), listed.join(" "));
   apps = join(tmp, "examples");
   cpSync(join(ROOT, "examples"), apps, { recursive: true, filter: (src) => !/\/(node_modules|dist)(\/|$)/.test(src) });
   npm(apps, ["ci"]);

@@ -219,7 +219,11 @@ test("a returning visitor gets a new SDK build whole at once, and the same build
       const by = initiator.url ?? initiator.stack?.callFrames?.[0]?.url;
       if (by) initiators.set(requestId, new URL(by).pathname);
     });
-    cdp.on("Network.responseReceivedExtraInfo", ({ requestId, statusCode }) => answered.set(requestId, statusCode));
+    const codings = new Map();
+    cdp.on("Network.responseReceivedExtraInfo", ({ requestId, statusCode, headers }) => {
+      answered.set(requestId, statusCode);
+      codings.set(requestId, headers["content-encoding"] ?? headers["Content-Encoding"] ?? null);
+    });
     await p.goto(`${copy.url}/`);
     const mark = await p.evaluate(async () => {
       const c = await import("/sdk/dist/index.js");
@@ -227,7 +231,7 @@ test("a returning visitor gets a new SDK build whole at once, and the same build
       return globalThis.cinelockBuildMark;
     });
     await p.close();
-    const seen = [...paths].map(([id, path]) => ({ path, server: answered.get(id) ?? null, by: initiators.get(id) }));
+    const seen = [...paths].map(([id, path]) => ({ path, server: answered.get(id) ?? null, by: initiators.get(id), coding: codings.get(id) }));
     return { mark, seen };
   };
   try {
@@ -236,11 +240,17 @@ test("a returning visitor gets a new SDK build whole at once, and the same build
     const buildOf = (v) => v.seen.map((s) => /^\/sdk\/([0-9a-f]{16})\//.exec(s.path)?.[1]).find(Boolean);
     const one = buildOf(first);
     assert.ok(one, `the SDK came from a build's own path: ${JSON.stringify(first.seen)}`);
-    assert.ok(first.seen.some((s) => s.path === `/sdk/${one}/pkg/cinelock_sdk_wasm_bg.wasm` && s.server === 200), JSON.stringify(first.seen));
+    // The .wasm came brotli-compressed (scripts/build-sdk's copy), the modules compressed too.
+    const wasm = first.seen.find((s) => s.path === `/sdk/${one}/pkg/cinelock_sdk_wasm_bg.wasm`);
+    assert.deepEqual([wasm?.server, wasm?.coding], [200, "br"], JSON.stringify(first.seen));
     // Every module of the build was asked for by a snippet's module, all at once, not by the
     // module a level up its graph.
     const modules = first.seen.filter((s) => s.path.startsWith(`/sdk/${one}/`) && s.path.endsWith(".js"));
     assert.ok(modules.length >= 10, JSON.stringify(modules));
+    // (a module of a few hundred bytes goes as it is: compressing it would save next to nothing)
+    for (const big of ["dist/public/player.js", "dist/public/upload.js", "pkg/cinelock_sdk_wasm.js"]) {
+      assert.equal(modules.find((s) => s.path === `/sdk/${one}/${big}`)?.coding, "br", JSON.stringify(modules));
+    }
     assert.deepEqual(modules.filter((s) => !["/sdk/dist/index.js", "/sdk/dist/embed.js"].includes(s.by)), [], "asked for level by level");
 
     // The same build again: the snippet's name is revalidated (304), the build's files are

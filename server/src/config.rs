@@ -319,7 +319,9 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub admin_listen: SocketAddr,
     pub demo_dir: PathBuf,
-    pub sdk_dir: PathBuf,
+    /// The built SDK to serve; none for a worker, which serves no web files (and so does not
+    /// read and compress them at start).
+    pub sdk_dir: Option<PathBuf>,
     pub database_url: String,
     /// The S3 endpoint in use: configured, or (once started) the embedded store's.
     pub storage: Option<StorageSettings>,
@@ -712,7 +714,7 @@ impl Config {
             listen: self.listen,
             admin_listen: self.admin_listen,
             demo_dir: self.demo_dir,
-            sdk_dir: self.sdk_dir,
+            sdk_dir: (role == Role::Serve).then_some(self.sdk_dir),
             database_url: self.database_url,
             storage,
             // The embedded store answers CORS itself, for the allowed origins (its own layer).

@@ -63,10 +63,11 @@ pub struct SdkFiles {
 }
 
 impl SdkFiles {
-    /// Reads `sdk_dir`'s `dist/` and `pkg/` (either may be missing: nothing is served from it).
-    pub fn load(sdk_dir: &Path) -> Result<Self, AppError> {
+    /// Reads `sdk_dir`'s `dist/` and `pkg/` (either may be missing: nothing is served from it;
+    /// no directory, nothing at all).
+    pub fn load(sdk_dir: Option<&Path>) -> Result<Self, AppError> {
         let mut all = BTreeMap::new();
-        for dir in DIRS {
+        for (sdk_dir, dir) in sdk_dir.into_iter().flat_map(|d| DIRS.map(|dir| (d, dir))) {
             read_tree(&sdk_dir.join(dir), dir, &mut all).map_err(|e| {
                 AppError::Config(format!("reading the SDK in {}: {e}", sdk_dir.display()))
             })?;

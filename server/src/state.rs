@@ -57,7 +57,7 @@ impl AppState {
             .enabled
             .then(|| Analytics::start(db.clone(), settings.analytics.queue_events));
         let sdk_dir = settings.sdk_dir.clone();
-        let sdk = tokio::task::spawn_blocking(move || SdkFiles::load(&sdk_dir))
+        let sdk = tokio::task::spawn_blocking(move || SdkFiles::load(sdk_dir.as_deref()))
             .await
             .map_err(|e| AppError::Config(format!("reading the SDK: {e}")))??
             .into();

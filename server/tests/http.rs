@@ -215,6 +215,31 @@ async fn the_sdk_is_one_build_cached_for_good_behind_revalidated_names() {
 }
 
 #[tokio::test]
+async fn a_worker_reads_no_sdk() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = support::sqlite_url(dir.path());
+    let (sk, kek) = (dir.path().join("worker.key"), dir.path().join("kek.key"));
+    let (pk, _) = cinelock_server::worker_key::ensure(&sk).unwrap();
+    cinelock_server::kek::ensure_file(&kek).unwrap();
+    let (sk, kek) = (sk.to_str().unwrap(), kek.to_str().unwrap());
+    let flags = ["--worker-secret-key-file", sk, "--kek-file", kek];
+    // A worker needs a store to start; nothing is asked of it here.
+    let mut config = support::config(dir.path(), &url, None, &pk.to_bytes(), &flags);
+    config.s3_endpoint = Some("http://127.0.0.1:9".into());
+    config.s3_access_key = "GK0".into();
+    config.s3_secret_key = "0".into();
+    let settings = config.validate_for(cinelock_server::Role::Worker).unwrap();
+    assert_eq!(settings.sdk_dir, None);
+    let state = AppState::new(settings).await.unwrap();
+    let (status, _, _) = get(&state, "/sdk/dist/index.js").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // The same files, for a server: read.
+    let state = support::state(dir.path(), None, &worker_pk()).await;
+    let (status, _, _) = get(&state, "/sdk/dist/index.js").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn unknown_paths_get_a_json_404_and_no_traversal() {
     let dir = tempfile::tempdir().unwrap();
     let state = support::state(dir.path(), None, &worker_pk()).await;

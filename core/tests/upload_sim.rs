@@ -18,8 +18,8 @@ use std::ops::Range;
 
 use cinelock_core::upload::{
     Action, BROWSER_PUTS_AT_ONCE, BROWSER_SEALS_AT_ONCE, ChecksumAlgorithm, CompleteFailure, Event,
-    GrowingPlan, PartChecksum, PartLimits, PartPlan, PartSpec, PutFailure, RetryReason, SignedPart,
-    Upload, UploadConfig, UploadState, share,
+    GrowingPlan, PUTS_LEFT_TO_PLAYERS, PartChecksum, PartLimits, PartPlan, PartSpec, PutFailure,
+    RetryReason, SignedPart, Upload, UploadConfig, UploadState, share,
 };
 use cinelock_core::{
     ChunkCipher, DataKey, Error, Header, RecipientSecretKey, SEED_LEN, SealSeed, open, seal,
@@ -2231,6 +2231,10 @@ fn a_completion_that_never_answers_fails_the_upload_after_its_attempts() {
 /// each upload completed.
 struct SideBySide {
     most_puts: usize,
+    /// The most PUTs out together while the page had a player.
+    most_puts_playing: usize,
+    /// When the PUTs out together first reached their most.
+    most_puts_at: u64,
     most_sealing: usize,
     most_held: usize,
     most_holding: usize,
@@ -2238,16 +2242,24 @@ struct SideBySide {
 }
 
 /// Runs `sims` side by side on one clock, dividing a browser thread's slots among them before
-/// every step as its driver does (`shared`; else each runs as if alone).
-fn run_side_by_side(sims: &mut [Sim], shared: bool) -> SideBySide {
+/// every step as its driver does (`shared`; else each runs as if alone), on a page with
+/// `players(now)` players.
+fn run_side_by_side(sims: &mut [Sim], shared: bool, players: impl Fn(u64) -> usize) -> SideBySide {
     let mut out = SideBySide {
         most_puts: 0,
+        most_puts_playing: 0,
+        most_puts_at: 0,
         most_sealing: 0,
         most_held: 0,
         most_holding: 0,
         completed: vec![u64::MAX; sims.len()],
     };
-    let divide = |sims: &[Sim]| share(&sims.iter().map(|s| s.up.demands()).collect::<Vec<_>>());
+    let divide = |sims: &[Sim]| {
+        share(
+            &sims.iter().map(|s| s.up.demands()).collect::<Vec<_>>(),
+            players(sims[0].now),
+        )
+    };
     loop {
         // Each engine acts on its shares (as the driver sets them before asking for actions);
         // shares that changed let it act again.
@@ -2265,7 +2277,14 @@ fn run_side_by_side(sims: &mut [Sim], shared: bool) -> SideBySide {
                 break;
             }
         }
-        out.most_puts = out.most_puts.max(sims.iter().map(|s| s.in_flight).sum());
+        let puts = sims.iter().map(|s| s.in_flight).sum();
+        if puts > out.most_puts {
+            out.most_puts = puts;
+            out.most_puts_at = sims[0].now;
+        }
+        if players(sims[0].now) > 0 {
+            out.most_puts_playing = out.most_puts_playing.max(puts);
+        }
         out.most_sealing = out.most_sealing.max(sims.iter().map(Sim::sealing).sum());
         out.most_held = out.most_held.max(sims.iter().map(|s| s.memory.len()).sum());
         let holding = sims.iter().filter(|s| !s.memory.is_empty()).count();
@@ -2301,7 +2320,7 @@ fn uploads_side_by_side_never_have_more_puts_out_than_the_browser_runs() {
             .collect()
     };
     let mut shared = sims();
-    let run = run_side_by_side(&mut shared, true);
+    let run = run_side_by_side(&mut shared, true, |_| 0);
     for s in &shared {
         s.assert_completed();
         // Nothing waited unseen: no PUT was taken for stalled.
@@ -2325,7 +2344,7 @@ fn uploads_side_by_side_never_have_more_puts_out_than_the_browser_runs() {
 
     // Fewer than six: the earliest upload has the most slots, and finishes first.
     let mut three: Vec<Sim> = sims().into_iter().take(3).collect();
-    let run = run_side_by_side(&mut three, true);
+    let run = run_side_by_side(&mut three, true, |_| 0);
     let completed = &run.completed;
     assert!(
         completed[1..].iter().all(|&t| completed[0] < t),
@@ -2335,7 +2354,7 @@ fn uploads_side_by_side_never_have_more_puts_out_than_the_browser_runs() {
     // Each on its own, the eight have as many PUTs out as their concurrency allows (a browser
     // would queue the rest unseen), and each holds as many parts as that needs.
     let mut alone = sims();
-    let run = run_side_by_side(&mut alone, false);
+    let run = run_side_by_side(&mut alone, false, |_| 0);
     assert!(run.most_puts > BROWSER_PUTS_AT_ONCE, "{}", run.most_puts);
     assert!(
         run.most_sealing > 2 * BROWSER_SEALS_AT_ONCE,
@@ -2348,6 +2367,56 @@ fn uploads_side_by_side_never_have_more_puts_out_than_the_browser_runs() {
         run.most_held
     );
     assert_eq!(run.most_holding, 8);
+}
+
+#[test]
+fn uploads_leave_two_connections_to_a_player_on_the_page() {
+    let sims = || -> Vec<Sim> {
+        (0..3u64)
+            .map(|i| {
+                let src = Source::new(20_000 + 100 * i as usize, 256, 2_000);
+                Sim::new(src, config(), Faults::default(), 60 + i)
+            })
+            .collect()
+    };
+    let check = |sims: &[Sim]| {
+        for s in sims {
+            s.assert_completed();
+            // Nothing was taken for stalled, and nothing failed.
+            assert!(
+                !s.events
+                    .iter()
+                    .any(|(_, e)| matches!(e, Event::Retrying { .. }))
+            );
+        }
+    };
+    // A player on the page from the start: four at most.
+    let mut playing = sims();
+    let run = run_side_by_side(&mut playing, true, |_| 1);
+    check(&playing);
+    assert_eq!(run.most_puts, BROWSER_PUTS_AT_ONCE - PUTS_LEFT_TO_PLAYERS);
+    assert!(playing.iter().all(|s| s.cancelled_puts == 0));
+    // The same uploads on a page without one take all six.
+    let mut alone = sims();
+    let run = run_side_by_side(&mut alone, true, |_| 0);
+    assert_eq!(run.most_puts, BROWSER_PUTS_AT_ONCE);
+    // A player that comes just after six were out (the run is the same until then): those
+    // beyond four are cancelled at once, not failed, and sent again; from then on, four at most.
+    let mut joined = sims();
+    let comes = run.most_puts_at + 1;
+    let run = run_side_by_side(&mut joined, true, |now| usize::from(now >= comes));
+    check(&joined);
+    assert_eq!(run.most_puts, BROWSER_PUTS_AT_ONCE);
+    assert_eq!(
+        run.most_puts_playing,
+        BROWSER_PUTS_AT_ONCE - PUTS_LEFT_TO_PLAYERS
+    );
+    // Those out beyond four when it came (one may have ended just before), and no more.
+    let cancelled: usize = joined.iter().map(|s| s.cancelled_puts).sum();
+    assert!(
+        (1..=PUTS_LEFT_TO_PLAYERS).contains(&cancelled),
+        "{cancelled}"
+    );
 }
 
 /// An upload whose `part` stalls on every try: it fails once the part has used its 8 attempts.

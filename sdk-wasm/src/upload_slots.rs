@@ -2,13 +2,15 @@
 //! `worker: false`, recordings included): the PUT and sealing slots, which the core divides
 //! ([`share`]), and the 8 MiB buffers parts are sealed in. So the uploads never have more PUTs
 //! out together than a browser runs at once to the store, and never seal more parts, nor keep
-//! more buffers, than one thread seals at once. This module only keeps the table, tells an
-//! upload when its shares changed, and lends buffers.
+//! more buffers, than one thread seals at once, and leave a player on the page the connections
+//! it fetches through. This module only keeps the table, tells an upload when its shares
+//! changed, and lends buffers.
 
 use std::cell::RefCell;
 
 use cinelock_core::upload::{BROWSER_SEALS_AT_ONCE, Demands, Shares, share};
 use js_sys::Uint8Array;
+use wasm_bindgen::prelude::*;
 
 use crate::io::release;
 
@@ -27,6 +29,8 @@ struct Table {
     seated: Vec<Seated>,
     /// Part buffers no seal is using, for the next seal of any upload here.
     spare: Vec<Uint8Array>,
+    /// Players on the page (told by the package's JavaScript, which keeps the count).
+    players: usize,
 }
 
 thread_local! {
@@ -83,7 +87,7 @@ impl Table {
     /// Divides the slots; every upload but `asking` whose shares changed hears of it.
     fn divide(&mut self, asking: Option<u64>) {
         let demands: Vec<Demands> = self.seated.iter().map(|s| s.demands).collect();
-        for (s, shares) in self.seated.iter_mut().zip(share(&demands)) {
+        for (s, shares) in self.seated.iter_mut().zip(share(&demands, self.players)) {
             if s.shares != shares {
                 s.shares = shares;
                 if Some(s.id) != asking {
@@ -92,6 +96,19 @@ impl Table {
             }
         }
     }
+}
+
+/// How many players the page has (its own thread's, which the upload worker hears of from the
+/// page): while it has any, this thread's uploads leave them connections to the store. Every
+/// upload whose shares changed hears of it.
+#[wasm_bindgen(js_name = setPlayersOnPage)]
+pub fn set_players_on_page(players: u32) {
+    TABLE.with_borrow_mut(|t| {
+        if t.players != players as usize {
+            t.players = players as usize;
+            t.divide(None);
+        }
+    });
 }
 
 /// A spare part buffer, if one is free (else the seal makes one).

@@ -47,7 +47,7 @@ export async function startGarage() {
  * answer 503 SlowDown, half cut the connection mid-request. It counts every part PUT by number,
  * and counts successes, so tests can check what was sent again.
  */
-export async function startFaultProxy(target, { failRate = 0, seed = 1, damage = [], silent = [] } = {}) {
+export async function startFaultProxy(target, { failRate = 0, seed = 1, damage = [], silent = [], putDelayMs = 0 } = {}) {
   const t = new URL(target);
   let state = seed >>> 0 || 1;
   const rand = () => { state ^= state << 13; state >>>= 0; state ^= state >>> 17; state ^= state << 5; state >>>= 0; return state / 2 ** 32; };
@@ -55,10 +55,15 @@ export async function startFaultProxy(target, { failRate = 0, seed = 1, damage =
   // `damage`: parts whose first PUT reaches the store with one bit flipped (`damaged` counts
   // them); `checksums`: the x-amz-checksum-* headers the part PUTs carried. `silent`: parts
   // whose first PUT the proxy takes and never answers (`silenced` counts them, `silentClosed`
-  // those the client gave up on by closing the connection).
+  // those the client gave up on by closing the connection). `out`: requests by method the
+  // proxy is answering now, `most`: the most at once (a test may reset it); `gets`: every GET
+  // with the PUTs out when it came. `putDelayMs`: each part PUT waits that long before it goes
+  // on to the store, as on a slow uplink (its connection is held meanwhile); a test may change
+  // it.
   const toDamage = new Set(damage.map(String));
   const toSilence = new Set(silent.map(String));
-  const stats = { puts: new Map(), ok: new Map(), injected: 0, failRate, log: [], down: false, damaged: 0, checksums: new Set(), statuses: [], silenced: 0, silentClosed: 0 };
+  const stats = { puts: new Map(), ok: new Map(), injected: 0, failRate, log: [], down: false, damaged: 0, checksums: new Set(), statuses: [], silenced: 0, silentClosed: 0,
+    out: { GET: 0, PUT: 0 }, most: { GET: 0, PUT: 0 }, gets: [], putDelayMs };
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, "http://x");
     const part = req.method === "PUT" ? url.searchParams.get("partNumber") : null;
@@ -67,6 +72,13 @@ export async function startFaultProxy(target, { failRate = 0, seed = 1, damage =
       req.socket.destroy();
       return;
     }
+    const method = req.method;
+    if (method in stats.out) {
+      stats.out[method]++;
+      stats.most[method] = Math.max(stats.most[method], stats.out[method]);
+      res.once("close", () => stats.out[method]--);
+    }
+    if (method === "GET") stats.gets.push({ path: url.pathname, at: Date.now(), putsOut: stats.out.PUT });
     if (part) stats.puts.set(part, (stats.puts.get(part) ?? 0) + 1);
     if (part) stats.log.push({ part: Number(part), at: Date.now() });
     if (part) for (const h of Object.keys(req.headers)) if (h.startsWith("x-amz-checksum-")) stats.checksums.add(h);
@@ -106,6 +118,16 @@ export async function startFaultProxy(target, { failRate = 0, seed = 1, damage =
         stats.damaged++;
         upstream.end(body);
       });
+      return;
+    }
+    if (part && stats.putDelayMs > 0) {
+      // Read at once (so a client's abort is seen: a socket left unread would not say it
+      // closed), sent on after the delay unless the client gave up meanwhile.
+      const chunks = [];
+      let gone = false;
+      req.on("data", (c) => chunks.push(c));
+      res.once("close", () => { gone = true; });
+      setTimeout(() => (gone ? upstream.destroy() : upstream.end(Buffer.concat(chunks))), stats.putDelayMs);
       return;
     }
     req.pipe(upstream);

@@ -290,8 +290,10 @@ impl Upload {
     }
 
     /// What this upload may use from now on, as its share of the PUT and sealing slots of its
-    /// thread ([`share`](super::share)); `None`: no cap but its own configuration. Work already
-    /// out is not cut when a share shrinks. The PUT share also bounds its memory: it holds at
+    /// thread ([`share`](super::share)); `None`: no cap but its own configuration. Seals already
+    /// out are not cut when a share shrinks, nor PUTs, except when the PUT share falls below
+    /// the PUTs out ([`share`](super::share) only does that when a player comes to the page):
+    /// the next [`Upload::poll_action`]s then cancel those beyond it. The PUT share also bounds its memory: it holds at
     /// most that many parts plus `seal_ahead`, and with no PUT share it reads and seals nothing
     /// new, so a page's waiting uploads hold no parts.
     pub fn set_shares(&mut self, shares: Option<super::Shares>) {
@@ -382,6 +384,7 @@ impl Upload {
     /// something. Call it until it returns `None` after every input.
     pub fn poll_action(&mut self, now: u64) -> Option<Action> {
         self.tick(now);
+        self.yield_puts_over_share(now);
         if let Some((number, attempt)) = self.cancels.pop_front() {
             return Some(Action::CancelPut { number, attempt });
         }
@@ -759,15 +762,7 @@ impl Upload {
         }
         self.state = UploadState::Paused;
         for i in 0..self.active.len() {
-            let n = self.active[i];
-            if let Some((attempt, lease)) = self.cancel_put(n) {
-                self.parts[n as usize - 1].cancelled += 1;
-                self.cancelled.push_back((n, attempt, lease));
-            }
-        }
-        let keep = 2 * self.config.max_parallel;
-        while self.cancelled.len() > keep {
-            self.cancelled.pop_front();
+            self.take_back_put(self.active[i]);
         }
         self.events.push_back(Event::Paused);
         // The cancelled PUTs' bytes no longer count as sent.
@@ -942,6 +937,45 @@ impl Upload {
         self.in_flight -= 1;
         self.cancels.push_back((number, attempt));
         Some((attempt, lease))
+    }
+
+    /// Cancels part `number`'s PUT, if one is out, without counting it as a failed attempt (a
+    /// pause, or a share taken back): the part stays sealed and goes again later. A late answer
+    /// to it counts for nothing.
+    fn take_back_put(&mut self, number: u32) {
+        if let Some((attempt, lease)) = self.cancel_put(number) {
+            self.parts[number as usize - 1].cancelled += 1;
+            self.cancelled.push_back((number, attempt, lease));
+            let keep = 2 * self.config.max_parallel;
+            while self.cancelled.len() > keep {
+                self.cancelled.pop_front();
+            }
+        }
+    }
+
+    /// Cancels the PUTs out beyond its PUT share, those that have sent least first, once the
+    /// share fell below them: a player came to the page, and the browser's connections it needs
+    /// are given back now, not as the PUTs end (seconds each on a slow uplink). Not failed
+    /// attempts; their parts go again once the share allows.
+    fn yield_puts_over_share(&mut self, now: u64) {
+        let Some(share) = self.shares.map(|s| s.puts) else {
+            return;
+        };
+        if self.state != UploadState::Running || self.in_flight <= share {
+            return;
+        }
+        let mut out: Vec<(u64, u32)> = self
+            .active
+            .iter()
+            .filter(|&&n| matches!(self.parts[n as usize - 1].put, Put::InFlight { .. }))
+            .map(|&n| (self.parts[n as usize - 1].sent, n))
+            .collect();
+        out.sort_unstable();
+        let over = self.in_flight - share;
+        for &(_, n) in out.iter().take(over) {
+            self.take_back_put(n);
+        }
+        self.push_progress(now);
     }
 
     /// Asks for URLs once a part in memory, or one of the next to be sealed, lacks one; the

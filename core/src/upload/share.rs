@@ -9,10 +9,28 @@
 //! the thread): more seals at once only hold more 8 MiB buffers. So the driver asks each
 //! [`Upload`](super::Upload) for its [`demands`](super::Upload::demands), divides the slots with
 //! [`share`], and gives each its [`Shares`] ([`set_shares`](super::Upload::set_shares)).
+//!
+//! A player on the same page fetches its segments through the same six connections (one
+//! browser, one store), and a segment request queued behind six parts waits until one of them
+//! is through: seconds on a real uplink, and the picture stalls. So while the page has a player,
+//! the uploads leave it [`PUTS_LEFT_TO_PLAYERS`] ([`puts_at_once`]).
 
 /// PUTs a browser runs at once to one host over HTTP/1.1 (Chromium, Firefox and Safari alike):
 /// the most a thread's uploads have out together.
 pub const BROWSER_PUTS_AT_ONCE: usize = 6;
+
+/// PUT slots a thread's uploads leave free while the page has a player: one for each of its
+/// slots (video and audio), so its next segments never queue behind parts.
+pub const PUTS_LEFT_TO_PLAYERS: usize = 2;
+
+/// The PUTs a thread's uploads may have out together while the page has `players` players.
+pub fn puts_at_once(players: usize) -> usize {
+    if players == 0 {
+        BROWSER_PUTS_AT_ONCE
+    } else {
+        BROWSER_PUTS_AT_ONCE - PUTS_LEFT_TO_PLAYERS
+    }
+}
 
 /// Parts a thread's uploads seal at once, together: one sealing while the other's reads and
 /// encryptions are out, as a single upload does ([`UploadConfig::max_sealing`](super::UploadConfig::max_sealing)).
@@ -40,11 +58,18 @@ pub struct Shares {
 }
 
 /// Divides a browser thread's PUT and sealing slots among its uploads, listed in the order they
-/// started (see [`share_slots`]).
-pub fn share(uploads: &[Demands]) -> Vec<Shares> {
+/// started (see [`share_slots`]), while the page has `players` players ([`puts_at_once`]).
+///
+/// The PUTs at once are a bound the browser holds to, so when more are out than it leaves now
+/// (a player just came to the page), some uploads get a PUT share below their PUTs out, which
+/// they cancel ([`Upload::set_shares`](super::Upload::set_shares)): see [`cut_to`].
+pub fn share(uploads: &[Demands], players: usize) -> Vec<Shares> {
+    let total = puts_at_once(players);
     let puts: Vec<Demand> = uploads.iter().map(|u| u.puts).collect();
     let seals: Vec<Demand> = uploads.iter().map(|u| u.seals).collect();
-    share_slots(BROWSER_PUTS_AT_ONCE, &puts)
+    let mut put_shares = share_slots(total, &puts);
+    cut_to(total, &puts, &mut put_shares);
+    put_shares
         .into_iter()
         .zip(share_slots(BROWSER_SEALS_AT_ONCE, &seals))
         .map(|(puts, seals)| Shares { puts, seals })
@@ -80,6 +105,40 @@ pub fn share_slots(total: usize, uploads: &[Demand]) -> Vec<usize> {
         .zip(uploads)
         .map(|(s, u)| s.max(u.in_use))
         .collect()
+}
+
+/// Where more slots are in use than `total`, lowers `shares` so that they add up to `total`,
+/// cutting first from the uploads that use more than a division from scratch would give them
+/// ([`share_slots`] with nothing in use), the latest started first, then from the latest
+/// started. Nothing changes while the slots in use fit, which is always the case unless
+/// `total` itself fell.
+pub fn cut_to(total: usize, uploads: &[Demand], shares: &mut [usize]) {
+    let mut excess = uploads
+        .iter()
+        .map(|u| u.in_use)
+        .sum::<usize>()
+        .saturating_sub(total);
+    if excess == 0 {
+        return;
+    }
+    let fresh: Vec<Demand> = uploads
+        .iter()
+        .map(|u| Demand {
+            in_use: 0,
+            wanted: u.wanted,
+        })
+        .collect();
+    let fair = share_slots(total, &fresh);
+    for i in (0..uploads.len()).rev() {
+        let over = uploads[i].in_use.saturating_sub(fair[i]).min(excess);
+        shares[i] = uploads[i].in_use - over;
+        excess -= over;
+    }
+    for share in shares.iter_mut().rev() {
+        let more = (*share).min(excess);
+        *share -= more;
+        excess -= more;
+    }
 }
 
 #[cfg(test)]
@@ -145,15 +204,64 @@ mod tests {
     }
 
     #[test]
+    fn a_cut_takes_what_is_over_a_fair_part_latest_first_then_from_the_latest() {
+        let mut shares = vec![4, 2];
+        cut_to(4, &[want(4, 4), want(2, 4)], &mut shares);
+        assert_eq!(shares, [3, 1]);
+        // Only the excess: the later upload is over its fair part by 2, but 1 is enough.
+        let mut shares = vec![3, 2];
+        cut_to(4, &[want(3, 4), want(2, 4)], &mut shares);
+        assert_eq!(shares, [3, 1]);
+        // In use but wanting none (its last PUTs): its own are the ones over.
+        let mut shares = vec![2, 4];
+        cut_to(4, &[want(2, 4), want(4, 0)], &mut shares);
+        assert_eq!(shares, [2, 2]);
+        // Within the total, nothing moves.
+        let mut shares = vec![4, 2];
+        cut_to(6, &[want(4, 4), want(2, 4)], &mut shares);
+        assert_eq!(shares, [4, 2]);
+    }
+
+    #[test]
     fn puts_and_seals_are_divided_apart() {
         let d = |puts, seals| Demands {
             puts: want(0, puts),
             seals: want(0, seals),
         };
-        let shares = share(&[d(4, 2), d(4, 2), d(4, 2)]);
+        let shares = share(&[d(4, 2), d(4, 2), d(4, 2)], 0);
         let puts: Vec<_> = shares.iter().map(|s| s.puts).collect();
         let seals: Vec<_> = shares.iter().map(|s| s.seals).collect();
         assert_eq!(puts, [4, 1, 1]);
         assert_eq!(seals, [1, 1, 0]);
+    }
+
+    #[test]
+    fn a_player_on_the_page_keeps_two_puts_free_and_takes_no_running_put() {
+        let d = |in_use, wanted| Demands {
+            puts: want(in_use, wanted),
+            seals: want(0, 1),
+        };
+        let puts = |uploads: &[Demands], players| -> Vec<usize> {
+            share(uploads, players).iter().map(|s| s.puts).collect()
+        };
+        assert_eq!(puts(&[d(0, 4), d(0, 4)], 0), [4, 2]);
+        assert_eq!(puts(&[d(0, 4), d(0, 4)], 1), [3, 1]);
+        // However many players: they fetch through the same two slots' worth of connections.
+        assert_eq!(puts(&[d(0, 4), d(0, 4)], 3), [3, 1]);
+        // One upload alone at the SDK's default concurrency (4) is not slowed by a player.
+        assert_eq!(puts(&[d(0, 4)], 1), [4]);
+        // A player that comes while six PUTs are out takes two back at once (on a slow uplink a
+        // PUT takes seconds), from the upload that has more than its fair part.
+        assert_eq!(puts(&[d(4, 4), d(2, 4)], 1), [3, 1]);
+        assert_eq!(puts(&[d(4, 4), d(1, 4), d(1, 4)], 1), [2, 1, 1]);
+        assert_eq!(puts(&[d(3, 4), d(1, 4)], 1), [3, 1]);
+        // Four out under a player: nothing is cut.
+        assert_eq!(puts(&[d(2, 4), d(1, 4), d(1, 4)], 1), [2, 1, 1]);
+        // The sealing slots are the thread's own, whatever plays.
+        let seals: Vec<_> = share(&[d(0, 4), d(0, 4)], 1)
+            .iter()
+            .map(|s| s.seals)
+            .collect();
+        assert_eq!(seals, [1, 1]);
     }
 }

@@ -10,6 +10,7 @@
  * the browser's own threads), so uploads side by side in one worker do not wait for each other.
  */
 import type { UploadEvent } from "../generated/contract.js";
+import { followPlayers } from "./players-on-page.js";
 import { describeWorkerError, startWorker, type StartedWorker } from "./workers.js";
 
 /** How long a worker with no upload is kept for the next one (ms). */
@@ -28,7 +29,9 @@ export type Control = "pause" | "resume" | "abort";
 export type ToWorker =
   | { kind: "start"; id: number; file: Blob; options: Record<string, unknown> }
   | { kind: Control; id: number }
-  | { kind: "prepare" };
+  | { kind: "prepare" }
+  /** The page's players, now and after each change (its uploads leave them connections). */
+  | { kind: "players"; count: number };
 
 /** Worker → page, each about the upload `id`. */
 export type FromWorker =
@@ -55,6 +58,8 @@ interface Pool {
   /** `prepareWorker()`'s answer: `undefined` once prepared, or why the worker did not load. */
   prepared?: Promise<string | undefined>;
   settlePrepared?: (why: string | undefined) => void;
+  /** Stops telling the worker the page's players. */
+  unfollow: () => void;
 }
 
 let pool: Pool | undefined;
@@ -97,7 +102,8 @@ export function prepareWorker(): Promise<string | undefined> {
 
 function open(): Pool {
   const started = startWorker("upload");
-  const p: Pool = { started, heard: false, uploads: new Map() };
+  const p: Pool = { started, heard: false, uploads: new Map(), unfollow: () => undefined };
+  p.unfollow = followPlayers((count) => post(p, { kind: "players", count }));
   started.worker.onmessage = (m: MessageEvent<FromWorker>) => {
     const msg = m.data;
     if (!p.heard) {
@@ -132,6 +138,7 @@ function post(p: Pool, msg: ToWorker): void {
 
 function close(p: Pool): void {
   if (pool === p) pool = undefined;
+  p.unfollow();
   p.settlePrepared?.("the worker was let go before it was prepared");
   if (p.idle !== undefined) clearTimeout(p.idle);
   if (!p.heard) p.started.release();

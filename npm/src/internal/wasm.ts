@@ -4,6 +4,7 @@
  * rewrite to the file they emit.
  */
 import init, * as wasm from "../../pkg/cinelock_sdk_wasm.js";
+import { followPlayers } from "./players-on-page.js";
 
 export { wasm };
 
@@ -20,6 +21,8 @@ let loaded = false;
 export function instantiate(wasmUrl?: string | URL): Promise<void> {
   instantiating ??= init(wasmUrl ? { module_or_path: wasmUrl } : undefined).then(() => {
     loaded = true;
+    // For this thread's uploads, which leave the page's players connections to the store.
+    followPlayers((players) => wasm.setPlayersOnPage(players));
   });
   return instantiating;
 }

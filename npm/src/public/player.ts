@@ -11,6 +11,7 @@
 import type { CaptionKind, PlayerRetrying, PlayerStats as WasmPlayerStats, Playing, Rendition, RenditionChange, RenditionChangeReason, Stall, StallEnd, TextTrackInfo, TextTracks, WorkerState } from "../generated/contract.js";
 import { instantiate, isLoaded, wasm } from "../internal/wasm.js";
 import { requestEarlySession, type EarlySession } from "../internal/early-session.js";
+import { countPlayer } from "../internal/players-on-page.js";
 import { describeWorkerError, reportWorkerFailure, startWorker, workersAvailable, type WorkerStatus } from "../internal/workers.js";
 import { cinelockError } from "../internal/errors.js";
 import type { CinelockError } from "./errors.js";
@@ -131,6 +132,8 @@ export class Player extends EventTarget {
   #error: PlayerEventMap["error"]["error"] | null = null;
   #pendingRendition: string | undefined;
   #worker: WorkerStatus = { state: "off" };
+  /** Lets go of this player's place in the page's count (uploads leave players connections). */
+  #uncount = countPlayer();
 
   constructor(video: HTMLVideoElement, options: PlayOptions) {
     super();
@@ -203,7 +206,10 @@ export class Player extends EventTarget {
 
   #relay(e: { type: PlayerEventType } & Record<string, unknown>): void {
     const { type, ...detail } = e;
-    if (type === "error") this.#error = detail.error as PlayerEventMap["error"]["error"];
+    if (type === "error") {
+      this.#error = detail.error as PlayerEventMap["error"]["error"];
+      this.#uncount(); // it fetches nothing more
+    }
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
@@ -270,6 +276,7 @@ export class Player extends EventTarget {
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
+    this.#uncount();
     const handle = this.#handle;
     this.#handle = undefined;
     if (handle) {

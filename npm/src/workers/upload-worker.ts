@@ -4,6 +4,7 @@
  * if the page starts several, and relays each one's events.
  */
 import type { Control, FromWorker, ToWorker } from "../internal/upload-worker-pool.js";
+import { tellPlayers } from "../internal/players-on-page.js";
 import { isCinelockError } from "../public/errors.js";
 import { prepareHere, upload, type UploadHandle, type UploadOptions } from "../public/upload.js";
 
@@ -20,7 +21,8 @@ const controls: Record<Control, (h: UploadHandle) => void> = {
 
 scope.onmessage = (m: MessageEvent<ToWorker>) => {
   const msg = m.data;
-  if (msg.kind === "prepare") void prepareHere().finally(() => scope.postMessage({ kind: "prepared" }));
+  if (msg.kind === "players") tellPlayers(msg.count);
+  else if (msg.kind === "prepare") void prepareHere().finally(() => scope.postMessage({ kind: "prepared" }));
   else if (msg.kind === "start") void run(msg.id, msg.file, msg.options as unknown as UploadOptions);
   else {
     const handle = running.get(msg.id);

@@ -34,6 +34,8 @@
 // CINELOCK_BENCH_PLAY_LATENCY_MS=40 (say) adds that latency to every request of the first-frame
 // rounds, bandwidth unlimited (DevTools network conditions, page and workers), once the page and
 // the SDK's script have loaded: the wasm of a player started before load() comes through it.
+// A full run also prints the first frame of a player started while the page uploads three
+// files on a link with a slow uplink, against the same player with no upload.
 // CINELOCK_BENCH_PLAY_RETURNING=1 makes each first-frame round a returning visit: the same
 // browser played on the page the same way, to its first frame, 5 s before (the browser's HTTP
 // cache and its cache of compiled WebAssembly are warm).
@@ -484,6 +486,55 @@ try {
       } finally {
         await chrome.close();
       }
+    }
+
+    // The first frame of a player started while the page uploads three files, on a link with a
+    // slow uplink (20 Mbit/s up, 200 down, 20 ms; DevTools network conditions on the page and
+    // each worker), against the same player on the same link with no upload. Each upload alone
+    // would have four PUTs out; the three together had six, all the browser runs to the store,
+    // before a player on the page made them leave it two.
+    const UPLINK = { latency: 20, downloadThroughput: 200e6 / 8, uploadThroughput: 20e6 / 8 };
+    const UP_MIB = 48;
+    const WHILE_UPLOADING = (created) => `(async () => {
+      const c = await import("/sdk/dist/index.js");
+      const created = ${JSON.stringify(created)};
+      const handles = await Promise.all(created.map((upload, i) => c.upload(new File([new Uint8Array(${UP_MIB} << 20).fill(i + 1)], "f" + i + ".bin"), { endpoint: location.origin, upload })));
+      // The uploads' PUTs all out (on this uplink each takes seconds).
+      if (handles.length) await new Promise((ok) => setTimeout(ok, 3000));
+      const video = document.createElement("video");
+      video.muted = true;
+      document.body.append(video);
+      const t0 = performance.now();
+      const first = new Promise((ok) => video.requestVideoFrameCallback(() => ok(performance.now() - t0)));
+      const p = c.play(video, { endpoint: location.origin, assetId: ${JSON.stringify(assetId)}, token: ${JSON.stringify(token)} });
+      video.play().catch(() => undefined);
+      const failed = new Promise((_, fail) => p.addEventListener("error", (e) => fail(new Error(e.detail.error.message))));
+      const ttff = await Promise.race([failed, first]);
+      p.destroy();
+      for (const h of handles) h.abort();
+      return { ttff };
+    })()`;
+    const uploading = Object.fromEntries(["alone", "uploading", ...(SDK_B ? ["uploading-B"] : [])].map((n) => [n, []]));
+    for (let run = 0; run < RUNS; run++) {
+      for (const name of Object.keys(uploading)) {
+        const at = name.endsWith("-B") ? serverB : server;
+        chrome = await launchRaw(["--autoplay-policy=no-user-gesture-required"]);
+        try {
+          await chrome.page.goto(`${at.url}/`);
+          await chrome.page.evaluate(`import("/sdk/dist/index.js").then((c) => c.load())`);
+          await chrome.page.attach(UPLINK);
+          const created = [];
+          for (let i = 0; name !== "alone" && i < 3; i++) created.push(await env.api(at, "POST", "/v1/uploads", { size: UP_MIB << 20, filename: `f${i}.bin` }));
+          uploading[name].push(await chrome.page.evaluate(WHILE_UPLOADING(created)));
+        } finally {
+          await chrome.close();
+        }
+      }
+    }
+    const alone = median(uploading.alone.map((r) => r.ttff));
+    for (const name of Object.keys(uploading).filter((n) => n !== "alone")) {
+      const ttff = median(uploading[name].map((r) => r.ttff));
+      console.log(`first frame while the page uploads three files (${UP_MIB} MiB each; 20 Mbit/s up, 200 down, 20 ms; median of ${RUNS})${name.endsWith("-B") ? " [B]" : ""}: ${ttff.toFixed(0)} ms against ${alone.toFixed(0)} ms with no upload (${(ttff / alone).toFixed(2)}x); every round: ${uploading[name].map((r) => r.ttff.toFixed(0)).join(" ")} ms`);
     }
   }
 } finally {

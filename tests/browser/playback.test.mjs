@@ -843,60 +843,76 @@ test("upload() from a page on another origin than the SDK runs in its worker (th
   }
 });
 
-test("a page that plays while it uploads leaves its player two of the browser's six connections to the store, taken back at once from uploads already out; without a player its uploads take all six", async () => {
-  // The store behind a proxy that counts the requests it is answering, each part held a while
-  // as on a slow uplink (so PUTs overlap): a second server on the same database sends both the
-  // player's objects and the parts through it.
+/**
+ * The store behind a proxy that counts the requests it is answering, each part held a while as
+ * on a slow uplink (so PUTs overlap), and a second server on the same database whose URLs go
+ * through it: the player's objects and the parts then share the browser's connections to it.
+ */
+async function storeBehindProxy() {
   const proxy = await startFaultProxy(garage.endpoint, { putDelayMs: 400 });
   const via = await env.startPlaybackServer(tmp, proxy.endpoint, keys, { CINELOCK_DATABASE_URL: server.databaseUrl, CINELOCK_WORKERS: "0" });
+  return { proxy, via, stop: async () => { await via.stop(); await proxy.stop(); } };
+}
+
+/**
+ * Starts three files at once in `page`, each of which alone would have four PUTs out (the SDK's
+ * default); `window.up.done` says how each ended, `window.up.retries` holds any retry.
+ */
+async function startThree(page, { proxy, via }, worker, size = 20 * 1024 * 1024) {
+  const created = [];
+  for (let i = 0; i < 3; i++) created.push(await env.api(via, "POST", "/v1/uploads", { size, filename: `f${i}.bin`, part_size: 5 * 1024 * 1024 }));
+  proxy.stats.most.PUT = 0;
+  await page.evaluate(async ({ endpoint, created, size, worker }) => {
+    const c = await import("/sdk/dist/index.js");
+    const retries = [];
+    const handles = await Promise.all(created.map((upload, i) => c.upload(new File([new Uint8Array(size).fill(i + 1)], `f${i}.bin`), {
+      endpoint, upload, worker, onEvent: (e) => { if (e.type === "retrying") retries.push(e); },
+    })));
+    window.up = { retries, done: Promise.all(handles.map((h) => h.done.then(() => `completed in ${h.stats().worker}`, (e) => e.code))) };
+  }, { endpoint: via.url, created, size, worker });
+}
+
+const finishThree = (page) => page.evaluate(async () => ({ results: await window.up.done, retries: window.up.retries }));
+
+/** Three files at once through `behind`, to their end: how they ended, and the most PUTs the store saw at once. */
+async function uploadThree(page, behind, worker) {
+  await startThree(page, behind, worker);
+  return { ...(await finishThree(page)), mostPuts: behind.proxy.stats.most.PUT };
+}
+
+/** Each of the three completed, in the worker (`running`) or on the page's thread (`off`), none retried. */
+function completedIn(r, where) {
+  assert.deepEqual({ results: r.results, retries: r.retries }, { results: Array(3).fill(`completed in ${where}`), retries: [] }, JSON.stringify(r));
+}
+
+test("a page that plays while it uploads leaves its player two of the browser's six connections to the store, taken back at once from uploads already out; without a player its uploads take all six", async () => {
+  const behind = await storeBehindProxy();
+  const { proxy, via } = behind;
   const { page, close } = await freshPage(`${via.url}/`);
-  const MiB = 1024 * 1024;
-  // Starts three files at once in the page, each of which alone would have four PUTs out (the
-  // SDK's default); `window.up.done` says how each ended, `window.up.retries` any retry.
-  const startThree = async (worker, size = 20 * MiB) => {
-    const created = [];
-    for (let i = 0; i < 3; i++) created.push(await env.api(via, "POST", "/v1/uploads", { size, filename: `f${i}.bin`, part_size: 5 * MiB }));
-    proxy.stats.most.PUT = 0;
-    await page.evaluate(async ({ endpoint, created, size, worker }) => {
-      const c = await import("/sdk/dist/index.js");
-      const retries = [];
-      const handles = await Promise.all(created.map((upload, i) => c.upload(new File([new Uint8Array(size).fill(i + 1)], `f${i}.bin`), {
-        endpoint, upload, worker, onEvent: (e) => { if (e.type === "retrying") retries.push(e); },
-      })));
-      window.up = { retries, done: Promise.all(handles.map((h) => h.done.then(() => `completed in ${h.stats().worker}`, (e) => e.code))) };
-    }, { endpoint: via.url, created, size, worker });
-  };
-  const finish = () => page.evaluate(async () => ({ results: await window.up.done, retries: window.up.retries }));
-  // The most PUTs the store saw at once.
-  const uploadThree = async (worker) => {
-    await startThree(worker);
-    return { ...(await finish()), mostPuts: proxy.stats.most.PUT };
-  };
-  const completed = (r, where) => assert.deepEqual(r, { results: Array(3).fill(`completed in ${where}`), retries: [] }, JSON.stringify(r));
   try {
     // A player on the page first: the uploads, in the upload worker and on the page's thread
     // alike, have four PUTs out at most.
     await startPlaying(page, { assetId: asset.id, token: asset.token });
     await readyAndPlay(page);
     const played = proxy.stats.gets.filter((g) => g.path.endsWith(".cnls")).length;
-    const playing = [await uploadThree(true), await uploadThree(false)];
+    const playing = [await uploadThree(page, behind, true), await uploadThree(page, behind, false)];
     assert.deepEqual(await events(page, "error"), []);
     await page.evaluate(() => window.t.player.destroy());
     // The player's objects went through the same proxy (the same browser connections).
     assert.ok(played >= 4, `${played} objects`);
     assert.deepEqual(playing.map((r) => r.mostPuts), [4, 4], JSON.stringify(playing));
-    completed({ results: playing[0].results, retries: playing[0].retries }, "running");
-    completed({ results: playing[1].results, retries: playing[1].retries }, "off");
+    completedIn(playing[0], "running");
+    completedIn(playing[1], "off");
     // Once it is gone, the same uploads take more (they may take six).
-    const alone = [await uploadThree(true), await uploadThree(false)];
+    const alone = [await uploadThree(page, behind, true), await uploadThree(page, behind, false)];
     for (const r of alone) assert.ok(r.mostPuts > 4 && r.mostPuts <= 6, JSON.stringify(alone));
-    completed({ results: alone[0].results, retries: alone[0].retries }, "running");
-    completed({ results: alone[1].results, retries: alone[1].retries }, "off");
+    completedIn(alone[0], "running");
+    completedIn(alone[1], "off");
 
     // Uploads first, each part taking seconds: six out. A player then comes to the page, and
     // two are cancelled at once (not failed: no retry), not as they end.
     proxy.stats.putDelayMs = 4000;
-    await startThree(true, 10 * MiB);
+    await startThree(page, behind, true, 10 * 1024 * 1024);
     const deadline = Date.now() + 20_000;
     while (proxy.stats.out.PUT < 6 && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 20));
     assert.equal(proxy.stats.out.PUT, 6);
@@ -910,13 +926,38 @@ test("a page that plays while it uploads leaves its player two of the browser's 
     const ready = Date.now() - comes;
     // Well before the first PUTs would have ended.
     assert.ok(ready < 3000, `ready ${ready} ms after the player came`);
-    completed(await finish(), "running");
+    completedIn(await finishThree(page), "running");
     assert.ok(proxy.stats.most.PUT <= 4, `${proxy.stats.most.PUT} PUTs out at once after the player came`);
     assert.deepEqual(await events(page, "error"), []);
   } finally {
     await close();
-    await via.stop();
-    await proxy.stop();
+    await behind.stop();
+  }
+});
+
+test("a player in another tab of the site counts too: the uploads of this one leave it two connections, and take six once that tab is gone", async () => {
+  const behind = await storeBehindProxy();
+  // Two tabs of one browser, on the same site: they share its connections to the store.
+  const context = await browser.newContext();
+  try {
+    const watching = await context.newPage();
+    await watching.goto(`${behind.via.url}/`);
+    const uploading = await context.newPage();
+    await uploading.goto(`${behind.via.url}/`);
+    await startPlaying(watching, { assetId: asset.id, token: asset.token });
+    await readyAndPlay(watching);
+    const beside = [await uploadThree(uploading, behind, true), await uploadThree(uploading, behind, false)];
+    assert.deepEqual(beside.map((r) => r.mostPuts), [4, 4], JSON.stringify(beside));
+    completedIn(beside[0], "running");
+    completedIn(beside[1], "off");
+    // The watching tab is closed (without destroy()): it says so as it goes.
+    await watching.close({ runBeforeUnload: true });
+    const alone = await uploadThree(uploading, behind, true);
+    assert.ok(alone.mostPuts > 4 && alone.mostPuts <= 6, JSON.stringify(alone));
+    completedIn(alone, "running");
+  } finally {
+    await context.close();
+    await behind.stop();
   }
 });
 

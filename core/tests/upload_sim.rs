@@ -18,8 +18,8 @@ use std::ops::Range;
 
 use cinelock_core::upload::{
     Action, BROWSER_PUTS_AT_ONCE, BROWSER_SEALS_AT_ONCE, ChecksumAlgorithm, CompleteFailure, Event,
-    GrowingPlan, PUTS_LEFT_TO_PLAYERS, PartChecksum, PartLimits, PartPlan, PartSpec, PutFailure,
-    RetryReason, SignedPart, Upload, UploadConfig, UploadState, share,
+    GrowingPlan, Neighbours, PUTS_LEFT_TO_PLAYERS, PartChecksum, PartLimits, PartPlan, PartSpec,
+    PutFailure, RetryReason, SignedPart, Upload, UploadConfig, UploadState, share,
 };
 use cinelock_core::{
     ChunkCipher, DataKey, Error, Header, RecipientSecretKey, SEED_LEN, SealSeed, open, seal,
@@ -2257,7 +2257,10 @@ fn run_side_by_side(sims: &mut [Sim], shared: bool, players: impl Fn(u64) -> usi
     let divide = |sims: &[Sim]| {
         share(
             &sims.iter().map(|s| s.up.demands()).collect::<Vec<_>>(),
-            players(sims[0].now),
+            Neighbours {
+                players: players(sims[0].now),
+                uploaders: 0,
+            },
         )
     };
     loop {

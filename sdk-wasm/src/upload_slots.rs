@@ -2,13 +2,13 @@
 //! `worker: false`, recordings included): the PUT and sealing slots, which the core divides
 //! ([`share`]), and the 8 MiB buffers parts are sealed in. So the uploads never have more PUTs
 //! out together than a browser runs at once to the store, and never seal more parts, nor keep
-//! more buffers, than one thread seals at once, and leave a player on the page the connections
-//! it fetches through. This module only keeps the table, tells an upload when its shares
+//! more buffers, than one thread seals at once, and leave their neighbours (players, other
+//! threads' uploads) the connections they need. This module only keeps the table, tells an upload when its shares
 //! changed, and lends buffers.
 
 use std::cell::RefCell;
 
-use cinelock_core::upload::{BROWSER_SEALS_AT_ONCE, Demands, Shares, share};
+use cinelock_core::upload::{BROWSER_SEALS_AT_ONCE, Demands, Neighbours, Shares, share};
 use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
 
@@ -29,8 +29,9 @@ struct Table {
     seated: Vec<Seated>,
     /// Part buffers no seal is using, for the next seal of any upload here.
     spare: Vec<Uint8Array>,
-    /// Players on the page (told by the package's JavaScript, which keeps the count).
-    players: usize,
+    /// Who else uses the browser's connections to the store (told by the package's
+    /// JavaScript, which keeps the count: npm/src/internal/neighbours.ts).
+    neighbours: Neighbours,
 }
 
 thread_local! {
@@ -87,7 +88,7 @@ impl Table {
     /// Divides the slots; every upload but `asking` whose shares changed hears of it.
     fn divide(&mut self, asking: Option<u64>) {
         let demands: Vec<Demands> = self.seated.iter().map(|s| s.demands).collect();
-        for (s, shares) in self.seated.iter_mut().zip(share(&demands, self.players)) {
+        for (s, shares) in self.seated.iter_mut().zip(share(&demands, self.neighbours)) {
             if s.shares != shares {
                 s.shares = shares;
                 if Some(s.id) != asking {
@@ -98,14 +99,19 @@ impl Table {
     }
 }
 
-/// How many players the page has (its own thread's, which the upload worker hears of from the
-/// page): while it has any, this thread's uploads leave them connections to the store. Every
-/// upload whose shares changed hears of it.
-#[wasm_bindgen(js_name = setPlayersOnPage)]
-pub fn set_players_on_page(players: u32) {
+/// Who else uses the browser's connections to the store: `players` on the page and in the
+/// origin's other tabs, and `uploaders`, the other threads with uploads (the page's other one,
+/// and other tabs'). This thread's uploads keep to what that leaves them; every upload whose
+/// shares changed hears of it.
+#[wasm_bindgen(js_name = setNeighbours)]
+pub fn set_neighbours(players: u32, uploaders: u32) {
+    let neighbours = Neighbours {
+        players: players as usize,
+        uploaders: uploaders as usize,
+    };
     TABLE.with_borrow_mut(|t| {
-        if t.players != players as usize {
-            t.players = players as usize;
+        if t.neighbours != neighbours {
+            t.neighbours = neighbours;
             t.divide(None);
         }
     });

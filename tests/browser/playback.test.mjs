@@ -856,23 +856,24 @@ async function storeBehindProxy() {
 
 /**
  * Starts three files at once in `page`, each of which alone would have four PUTs out (the SDK's
- * default); `window.up.done` says how each ended, `window.up.retries` holds any retry.
+ * default); `window.up[key].done` says how each ended, `window.up[key].retries` holds any retry.
  */
-async function startThree(page, { proxy, via }, worker, size = 20 * 1024 * 1024) {
+async function startThree(page, { proxy, via }, worker, size = 20 * 1024 * 1024, key = "three") {
   const created = [];
   for (let i = 0; i < 3; i++) created.push(await env.api(via, "POST", "/v1/uploads", { size, filename: `f${i}.bin`, part_size: 5 * 1024 * 1024 }));
   proxy.stats.most.PUT = 0;
-  await page.evaluate(async ({ endpoint, created, size, worker }) => {
+  await page.evaluate(async ({ endpoint, created, size, worker, key }) => {
     const c = await import("/sdk/dist/index.js");
     const retries = [];
     const handles = await Promise.all(created.map((upload, i) => c.upload(new File([new Uint8Array(size).fill(i + 1)], `f${i}.bin`), {
       endpoint, upload, worker, onEvent: (e) => { if (e.type === "retrying") retries.push(e); },
     })));
-    window.up = { retries, done: Promise.all(handles.map((h) => h.done.then(() => `completed in ${h.stats().worker}`, (e) => e.code))) };
-  }, { endpoint: via.url, created, size, worker });
+    window.up ??= {};
+    window.up[key] = { retries, done: Promise.all(handles.map((h) => h.done.then(() => `completed in ${h.stats().worker}`, (e) => e.code))) };
+  }, { endpoint: via.url, created, size, worker, key });
 }
 
-const finishThree = (page) => page.evaluate(async () => ({ results: await window.up.done, retries: window.up.retries }));
+const finishThree = (page, key = "three") => page.evaluate(async (key) => ({ results: await window.up[key].done, retries: window.up[key].retries }), key);
 
 /** Three files at once through `behind`, to their end: how they ended, and the most PUTs the store saw at once. */
 async function uploadThree(page, behind, worker) {
@@ -955,6 +956,52 @@ test("a player in another tab of the site counts too: the uploads of this one le
     const alone = await uploadThree(uploading, behind, true);
     assert.ok(alone.mostPuts > 4 && alone.mostPuts <= 6, JSON.stringify(alone));
     completedIn(alone, "running");
+  } finally {
+    await context.close();
+    await behind.stop();
+  }
+});
+
+/**
+ * PUTs to `endpoint` the pages of `context` (and their workers) have handed the browser and not
+ * yet seen end, and the most at once: those beyond six wait in the browser's queue, unseen by
+ * the store.
+ */
+function putsHandedOver(context, endpoint) {
+  const counts = { out: 0, most: 0 };
+  const isPut = (r) => r.method() === "PUT" && r.url().startsWith(endpoint);
+  context.on("request", (r) => { if (isPut(r)) counts.most = Math.max(counts.most, ++counts.out); });
+  // Ended at its answer's headers: the SDK sends the next PUT as it hears of the end, and the
+  // browser's "requestfinished" can come after that one's "request".
+  context.on("response", (r) => { if (isPut(r.request())) counts.out--; });
+  context.on("requestfailed", (r) => { if (isPut(r)) counts.out--; });
+  return counts;
+}
+
+test("uploads on a page's thread, in its upload worker and in another tab at once hand the browser six PUTs at most, together", async () => {
+  const behind = await storeBehindProxy();
+  const context = await browser.newContext();
+  try {
+    const puts = putsHandedOver(context, behind.proxy.endpoint);
+    const page = await context.newPage();
+    await page.goto(`${behind.via.url}/`);
+    // Three files in the upload worker and three on the page's thread, at once.
+    await startThree(page, behind, true, undefined, "worker");
+    await startThree(page, behind, false, undefined, "page");
+    completedIn(await finishThree(page, "worker"), "running");
+    completedIn(await finishThree(page, "page"), "off");
+    const threads = puts.most;
+    // Three in this tab's worker and three in another tab's, at once.
+    const other = await context.newPage();
+    await other.goto(`${behind.via.url}/`);
+    puts.most = 0;
+    await startThree(page, behind, true, undefined, "here");
+    await startThree(other, behind, true, undefined, "there");
+    completedIn(await finishThree(page, "here"), "running");
+    completedIn(await finishThree(other, "there"), "running");
+    const tabs = puts.most;
+    assert.ok(threads <= 6 && threads >= 5, `two threads of a page: ${threads} PUTs handed to the browser at once`);
+    assert.ok(tabs <= 6 && tabs >= 5, `two tabs: ${tabs} PUTs handed to the browser at once`);
   } finally {
     await context.close();
     await behind.stop();

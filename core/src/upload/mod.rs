@@ -27,8 +27,8 @@
 //! - On [`UploadState::Completed`], [`UploadState::Failed`] or [`UploadState::Aborted`], drop
 //!   every part still held.
 //! - Uploads side by side in one browser share its connections: divide them with
-//!   [`share`] and give each upload its [`Upload::set_shares`]. While the page has a player,
-//!   they leave it two ([`puts_at_once`]).
+//!   [`share`] and give each upload its [`Upload::set_shares`]. Beside a player, or another
+//!   thread's uploads, they take fewer ([`puts_at_once`]).
 
 mod action;
 mod checksum;
@@ -57,6 +57,6 @@ pub use plan::{
 pub use resume::{ListedPart, done_parts};
 pub use seal::{SealedPart, seal_part};
 pub use share::{
-    BROWSER_PUTS_AT_ONCE, BROWSER_SEALS_AT_ONCE, Demand, Demands, PUTS_LEFT_TO_PLAYERS, Shares,
-    puts_at_once, share, share_slots,
+    BROWSER_PUTS_AT_ONCE, BROWSER_SEALS_AT_ONCE, Demand, Demands, Neighbours, PUTS_LEFT_TO_PLAYERS,
+    Shares, cut_to, puts_at_once, share, share_slots,
 };

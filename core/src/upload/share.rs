@@ -10,26 +10,39 @@
 //! [`Upload`](super::Upload) for its [`demands`](super::Upload::demands), divides the slots with
 //! [`share`], and gives each its [`Shares`] ([`set_shares`](super::Upload::set_shares)).
 //!
-//! A player on the same page fetches its segments through the same six connections (one
-//! browser, one store), and a segment request queued behind six parts waits until one of them
-//! is through: seconds on a real uplink, and the picture stalls. So while the page has a player,
-//! the uploads leave it [`PUTS_LEFT_TO_PLAYERS`] ([`puts_at_once`]).
+//! Others use the same six connections (one browser, one store): a player on the page, or in
+//! another tab of its origin, fetching its segments; and the uploads of the page's other thread
+//! (its upload worker, or the page's own) and of other tabs. A request queued behind six parts
+//! waits until one of them is through: seconds on a real uplink, so a player stalls, and a PUT
+//! queued unseen is taken for stalled. So the driver tells the table its [`Neighbours`], and the
+//! thread's uploads keep to [`puts_at_once`].
 
 /// PUTs a browser runs at once to one host over HTTP/1.1 (Chromium, Firefox and Safari alike):
-/// the most a thread's uploads have out together.
+/// the most a page's uploads and players have out together.
 pub const BROWSER_PUTS_AT_ONCE: usize = 6;
 
 /// PUT slots a thread's uploads leave free while the page has a player: one for each of its
 /// slots (video and audio), so its next segments never queue behind parts.
 pub const PUTS_LEFT_TO_PLAYERS: usize = 2;
 
-/// The PUTs a thread's uploads may have out together while the page has `players` players.
-pub fn puts_at_once(players: usize) -> usize {
-    if players == 0 {
+/// What else uses the browser's connections to the store, beside one thread's uploads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Neighbours {
+    /// Players on the page and in the other tabs of its origin.
+    pub players: usize,
+    /// Other threads with uploads running: the page's other one, and those of other tabs.
+    pub uploaders: usize,
+}
+
+/// The PUTs a thread's uploads may have out together beside its `neighbours`: the browser's
+/// six, less what players need, split evenly with the other threads that upload (at least one).
+pub fn puts_at_once(neighbours: Neighbours) -> usize {
+    let left = if neighbours.players == 0 {
         BROWSER_PUTS_AT_ONCE
     } else {
         BROWSER_PUTS_AT_ONCE - PUTS_LEFT_TO_PLAYERS
-    }
+    };
+    (left / (1 + neighbours.uploaders)).max(1)
 }
 
 /// Parts a thread's uploads seal at once, together: one sealing while the other's reads and
@@ -58,13 +71,13 @@ pub struct Shares {
 }
 
 /// Divides a browser thread's PUT and sealing slots among its uploads, listed in the order they
-/// started (see [`share_slots`]), while the page has `players` players ([`puts_at_once`]).
+/// started (see [`share_slots`]), beside `neighbours` ([`puts_at_once`]).
 ///
 /// The PUTs at once are a bound the browser holds to, so when more are out than it leaves now
-/// (a player just came to the page), some uploads get a PUT share below their PUTs out, which
+/// (a player just came to the page, or another thread started uploading), some uploads get a PUT share below their PUTs out, which
 /// they cancel ([`Upload::set_shares`](super::Upload::set_shares)): see [`cut_to`].
-pub fn share(uploads: &[Demands], players: usize) -> Vec<Shares> {
-    let total = puts_at_once(players);
+pub fn share(uploads: &[Demands], neighbours: Neighbours) -> Vec<Shares> {
+    let total = puts_at_once(neighbours);
     let puts: Vec<Demand> = uploads.iter().map(|u| u.puts).collect();
     let seals: Vec<Demand> = uploads.iter().map(|u| u.seals).collect();
     let mut put_shares = share_slots(total, &puts);
@@ -228,7 +241,7 @@ mod tests {
             puts: want(0, puts),
             seals: want(0, seals),
         };
-        let shares = share(&[d(4, 2), d(4, 2), d(4, 2)], 0);
+        let shares = share(&[d(4, 2), d(4, 2), d(4, 2)], Neighbours::default());
         let puts: Vec<_> = shares.iter().map(|s| s.puts).collect();
         let seals: Vec<_> = shares.iter().map(|s| s.seals).collect();
         assert_eq!(puts, [4, 1, 1]);
@@ -242,7 +255,11 @@ mod tests {
             seals: want(0, 1),
         };
         let puts = |uploads: &[Demands], players| -> Vec<usize> {
-            share(uploads, players).iter().map(|s| s.puts).collect()
+            let beside = Neighbours {
+                players,
+                uploaders: 0,
+            };
+            share(uploads, beside).iter().map(|s| s.puts).collect()
         };
         assert_eq!(puts(&[d(0, 4), d(0, 4)], 0), [4, 2]);
         assert_eq!(puts(&[d(0, 4), d(0, 4)], 1), [3, 1]);
@@ -258,10 +275,28 @@ mod tests {
         // Four out under a player: nothing is cut.
         assert_eq!(puts(&[d(2, 4), d(1, 4), d(1, 4)], 1), [2, 1, 1]);
         // The sealing slots are the thread's own, whatever plays.
-        let seals: Vec<_> = share(&[d(0, 4), d(0, 4)], 1)
+        let beside = Neighbours {
+            players: 1,
+            uploaders: 0,
+        };
+        let seals: Vec<_> = share(&[d(0, 4), d(0, 4)], beside)
             .iter()
             .map(|s| s.seals)
             .collect();
         assert_eq!(seals, [1, 1]);
+    }
+
+    #[test]
+    fn threads_that_upload_side_by_side_split_the_puts_and_never_go_below_one() {
+        let at_once = |players, uploaders| puts_at_once(Neighbours { players, uploaders });
+        assert_eq!(at_once(0, 0), 6);
+        // The page's thread and its upload worker, both uploading: three each.
+        assert_eq!(at_once(0, 1), 3);
+        assert_eq!(at_once(0, 2), 2);
+        // With a player besides: two each.
+        assert_eq!(at_once(1, 1), 2);
+        // However many: one each, never none.
+        assert_eq!(at_once(1, 5), 1);
+        assert_eq!(at_once(0, 9), 1);
     }
 }

@@ -10,7 +10,7 @@
  * the browser's own threads), so uploads side by side in one worker do not wait for each other.
  */
 import type { UploadEvent } from "../generated/contract.js";
-import { followPlayers } from "./players-on-page.js";
+import { followNeighbours, neighboursOfWorker, setWorkerUploading, type Neighbours } from "./neighbours.js";
 import { describeWorkerError, startWorker, type StartedWorker } from "./workers.js";
 
 /** How long a worker with no upload is kept for the next one (ms). */
@@ -30,8 +30,8 @@ export type ToWorker =
   | { kind: "start"; id: number; file: Blob; options: Record<string, unknown> }
   | { kind: Control; id: number }
   | { kind: "prepare" }
-  /** The page's players, now and after each change (its uploads leave them connections). */
-  | { kind: "players"; count: number };
+  /** What is beside the worker's uploads (players, other threads' uploads), now and after each change. */
+  | { kind: "neighbours"; neighbours: Neighbours };
 
 /** Worker → page, each about the upload `id`. */
 export type FromWorker =
@@ -58,7 +58,7 @@ interface Pool {
   /** `prepareWorker()`'s answer: `undefined` once prepared, or why the worker did not load. */
   prepared?: Promise<string | undefined>;
   settlePrepared?: (why: string | undefined) => void;
-  /** Stops telling the worker the page's players. */
+  /** Stops telling the worker what is beside its uploads. */
   unfollow: () => void;
 }
 
@@ -77,6 +77,7 @@ export function runInWorker(file: Blob, options: Record<string, unknown>, listen
   }
   const id = nextId++;
   p.uploads.set(id, listener);
+  setWorkerUploading(true);
   post(p, { kind: "start", id, file, options });
   return (kind) => post(p, { kind, id });
 }
@@ -103,7 +104,14 @@ export function prepareWorker(): Promise<string | undefined> {
 function open(): Pool {
   const started = startWorker("upload");
   const p: Pool = { started, heard: false, uploads: new Map(), unfollow: () => undefined };
-  p.unfollow = followPlayers((count) => post(p, { kind: "players", count }));
+  let last = "";
+  p.unfollow = followNeighbours(() => {
+    const neighbours = neighboursOfWorker();
+    const key = JSON.stringify(neighbours);
+    if (key === last) return;
+    last = key;
+    post(p, { kind: "neighbours", neighbours });
+  });
   started.worker.onmessage = (m: MessageEvent<FromWorker>) => {
     const msg = m.data;
     if (!p.heard) {
@@ -114,6 +122,7 @@ function open(): Pool {
     p.uploads.get(msg.id)?.message(msg);
     if (msg.kind === "done" || msg.kind === "error") {
       p.uploads.delete(msg.id);
+      if (p.uploads.size === 0) setWorkerUploading(false);
       if (p.uploads.size === 0 && pool === p) p.idle = setTimeout(() => close(p), IDLE_MS);
     }
   };
@@ -124,6 +133,7 @@ function open(): Pool {
     const why = loaded ? `upload worker failed: ${e.message}` : describeWorkerError(e);
     const uploads = [...p.uploads.values()];
     p.uploads.clear();
+    setWorkerUploading(false);
     p.settlePrepared?.(why);
     close(p);
     for (const u of uploads) u.failed(loaded, why);

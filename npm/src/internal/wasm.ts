@@ -4,7 +4,7 @@
  * rewrite to the file they emit.
  */
 import init, * as wasm from "../../pkg/cinelock_sdk_wasm.js";
-import { followPlayers } from "./players-on-page.js";
+import { followNeighbours, neighbours } from "./neighbours.js";
 
 export { wasm };
 
@@ -21,8 +21,12 @@ let loaded = false;
 export function instantiate(wasmUrl?: string | URL): Promise<void> {
   instantiating ??= init(wasmUrl ? { module_or_path: wasmUrl } : undefined).then(() => {
     loaded = true;
-    // For this thread's uploads, which leave the page's players connections to the store.
-    followPlayers((players) => wasm.setPlayersOnPage(players));
+    // For this thread's uploads, which leave players and other threads' uploads their share of
+    // the browser's connections to the store.
+    followNeighbours(() => {
+      const n = neighbours();
+      wasm.setNeighbours(n.players, n.uploaders);
+    });
   });
   return instantiating;
 }

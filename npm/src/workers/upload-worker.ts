@@ -4,7 +4,7 @@
  * if the page starts several, and relays each one's events.
  */
 import type { Control, FromWorker, ToWorker } from "../internal/upload-worker-pool.js";
-import { tellPlayers } from "../internal/players-on-page.js";
+import { tellNeighbours } from "../internal/neighbours.js";
 import { isCinelockError } from "../public/errors.js";
 import { prepareHere, upload, type UploadHandle, type UploadOptions } from "../public/upload.js";
 
@@ -21,7 +21,7 @@ const controls: Record<Control, (h: UploadHandle) => void> = {
 
 scope.onmessage = (m: MessageEvent<ToWorker>) => {
   const msg = m.data;
-  if (msg.kind === "players") tellPlayers(msg.count);
+  if (msg.kind === "neighbours") tellNeighbours(msg.neighbours);
   else if (msg.kind === "prepare") void prepareHere().finally(() => scope.postMessage({ kind: "prepared" }));
   else if (msg.kind === "start") void run(msg.id, msg.file, msg.options as unknown as UploadOptions);
   else {

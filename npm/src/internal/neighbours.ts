@@ -1,0 +1,150 @@
+/**
+ * Who else uses the browser's connections to the store, for the uploads of this thread: the
+ * players of the page and of the other tabs of its origin (whose segments would queue behind
+ * parts), and the other threads that upload (the page's own and its upload worker, and other
+ * tabs'), whose PUTs share the same six. The core decides what that leaves each thread's uploads
+ * (`puts_at_once`); this module only keeps the counts:
+ * - the page's players and uploads count themselves here (`countPlayer`, `countUpload`), and the
+ *   upload worker's pool says when its worker has uploads (`setWorkerUploading`);
+ * - tabs tell each other theirs through a `BroadcastChannel`, each under a random name made when
+ *   the page loads, kept in memory and never sent anywhere else;
+ * - the page tells its upload worker what is beside it (upload-worker-pool.ts, `tellNeighbours`);
+ * - each thread's wasm hears what is beside its uploads once instantiated (wasm.ts).
+ */
+
+/** Players, and threads with uploads running. */
+export interface Neighbours {
+  players: number;
+  uploaders: number;
+}
+
+/** Players made on this thread and not yet let go. */
+let ownPlayers = 0;
+/** Uploads (recordings included) running on this thread. */
+let ownUploads = 0;
+/** On the page: whether its upload worker has uploads running. */
+let workerUploading = false;
+/** In the upload worker: what the page told it is beside it. */
+let told: Neighbours = { players: 0, uploaders: 0 };
+/** What the origin's other tabs have, by the tab's random name. */
+const others = new Map<string, Neighbours>();
+const followers = new Set<() => void>();
+
+/** What tabs say to each other: what one has, or a question for what each has. */
+type TabMessage = { from: string; has: Neighbours } | { from: string; ask: true };
+
+/** This tab's name on the channel, and the channel (opened on first use, in a page only). */
+let tab: { name: string; channel: BroadcastChannel } | undefined;
+
+/** What this tab has, as the others count it. */
+function ours(): Neighbours {
+  return { players: ownPlayers, uploaders: (ownUploads > 0 ? 1 : 0) + (workerUploading ? 1 : 0) };
+}
+
+function say(has: Neighbours = ours()): void {
+  tab?.channel.postMessage({ from: tab.name, has } satisfies TabMessage);
+}
+
+function joinTabs(): void {
+  if (tab || typeof window === "undefined" || typeof BroadcastChannel === "undefined") return;
+  let channel: BroadcastChannel;
+  try {
+    channel = new BroadcastChannel("cinelock-neighbours");
+  } catch {
+    return; // an opaque origin (a sandboxed frame) may have none: this tab then counts alone
+  }
+  // Only to tell tabs apart (`crypto.randomUUID` exists only in secure contexts).
+  tab = { name: Math.random().toString(36).slice(2), channel };
+  channel.onmessage = (m: MessageEvent<TabMessage>) => {
+    const msg = m.data;
+    if ("ask" in msg) {
+      const has = ours();
+      if (has.players > 0 || has.uploaders > 0) say(has);
+      return;
+    }
+    if (msg.has.players > 0 || msg.has.uploaders > 0) others.set(msg.from, msg.has);
+    else others.delete(msg.from);
+    changed();
+  };
+  // A tab that goes away (or into the back-forward cache) says so; one that comes back says
+  // what it has again.
+  addEventListener("pagehide", () => say({ players: 0, uploaders: 0 }));
+  addEventListener("pageshow", (e) => { if (e.persisted) say(); });
+  channel.postMessage({ from: tab.name, ask: true } satisfies TabMessage);
+}
+
+function inOtherTabs(): Neighbours {
+  const sum = { players: 0, uploaders: 0 };
+  for (const n of others.values()) {
+    sum.players += n.players;
+    sum.uploaders += n.uploaders;
+  }
+  return sum;
+}
+
+/** What this thread's uploads have beside them. */
+export function neighbours(): Neighbours {
+  const o = inOtherTabs();
+  return { players: ownPlayers + told.players + o.players, uploaders: told.uploaders + o.uploaders + (workerUploading ? 1 : 0) };
+}
+
+/** On the page: what its upload worker's uploads have beside them (all but themselves). */
+export function neighboursOfWorker(): Neighbours {
+  const o = inOtherTabs();
+  return { players: ownPlayers + o.players, uploaders: (ownUploads > 0 ? 1 : 0) + o.uploaders };
+}
+
+function changed(): void {
+  for (const f of followers) f();
+}
+
+/** Counts once, until the function returned is called (once; later calls do nothing). */
+function counter(add: (n: number) => void): () => void {
+  joinTabs();
+  add(1);
+  say();
+  changed();
+  let counted = true;
+  return () => {
+    if (!counted) return;
+    counted = false;
+    add(-1);
+    say();
+    changed();
+  };
+}
+
+/** Counts a player of this page until the function returned is called. */
+export function countPlayer(): () => void {
+  return counter((n) => { ownPlayers += n; });
+}
+
+/** Counts an upload (or a recording) running on this thread until the function returned is called. */
+export function countUpload(): () => void {
+  return counter((n) => { ownUploads += n; });
+}
+
+/** On the page: whether its upload worker has uploads running (the pool knows). */
+export function setWorkerUploading(uploading: boolean): void {
+  if (uploading === workerUploading) return;
+  workerUploading = uploading;
+  say();
+  changed();
+}
+
+/** In the upload worker: what the page told it is beside it. */
+export function tellNeighbours(n: Neighbours): void {
+  if (n.players === told.players && n.uploaders === told.uploaders) return;
+  told = n;
+  changed();
+}
+
+/** Calls `f` now and after each change of any count, until the function returned is called. */
+export function followNeighbours(f: () => void): () => void {
+  joinTabs();
+  followers.add(f);
+  f();
+  return () => {
+    followers.delete(f);
+  };
+}

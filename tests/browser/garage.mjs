@@ -123,11 +123,18 @@ export async function startFaultProxy(target, { failRate = 0, seed = 1, damage =
     if (part && stats.putDelayMs > 0) {
       // Read at once (so a client's abort is seen: a socket left unread would not say it
       // closed), sent on after the delay unless the client gave up meanwhile.
+      // The whole body, and the delay, before it goes on: a partial body would leave the
+      // store waiting for the rest.
       const chunks = [];
-      let gone = false;
-      req.on("data", (c) => chunks.push(c));
-      res.once("close", () => { gone = true; });
-      setTimeout(() => (gone ? upstream.destroy() : upstream.end(Buffer.concat(chunks))), stats.putDelayMs);
+      let gone = false, sent = false;
+      res.once("close", () => { gone = true; if (!sent) upstream.destroy(); });
+      const body = new Promise((ok) => { req.on("data", (c) => chunks.push(c)); req.on("end", ok); });
+      const delay = new Promise((ok) => setTimeout(ok, stats.putDelayMs));
+      Promise.all([body, delay]).then(() => {
+        if (gone) return;
+        sent = true;
+        upstream.end(Buffer.concat(chunks));
+      });
       return;
     }
     req.pipe(upstream);

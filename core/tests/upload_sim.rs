@@ -2312,16 +2312,19 @@ fn run_side_by_side(sims: &mut [Sim], shared: bool, players: impl Fn(u64) -> usi
     }
 }
 
+/// `n` uploads of about 20 kB each, to run side by side, with seeds from `seed` on.
+fn side_by_side(n: u64, seed: u64) -> Vec<Sim> {
+    (0..n)
+        .map(|i| {
+            let src = Source::new(20_000 + 100 * i as usize, 256, 2_000);
+            Sim::new(src, config(), Faults::default(), seed + i)
+        })
+        .collect()
+}
+
 #[test]
 fn uploads_side_by_side_never_have_more_puts_out_than_the_browser_runs() {
-    let sims = || -> Vec<Sim> {
-        (0..8u64)
-            .map(|i| {
-                let src = Source::new(20_000 + 100 * i as usize, 256, 2_000);
-                Sim::new(src, config(), Faults::default(), 30 + i)
-            })
-            .collect()
-    };
+    let sims = || side_by_side(8, 30);
     let mut shared = sims();
     let run = run_side_by_side(&mut shared, true, |_| 0);
     for s in &shared {
@@ -2374,14 +2377,7 @@ fn uploads_side_by_side_never_have_more_puts_out_than_the_browser_runs() {
 
 #[test]
 fn uploads_leave_two_connections_to_a_player_on_the_page() {
-    let sims = || -> Vec<Sim> {
-        (0..3u64)
-            .map(|i| {
-                let src = Source::new(20_000 + 100 * i as usize, 256, 2_000);
-                Sim::new(src, config(), Faults::default(), 60 + i)
-            })
-            .collect()
-    };
+    let sims = || side_by_side(3, 60);
     let check = |sims: &[Sim]| {
         for s in sims {
             s.assert_completed();

@@ -218,21 +218,19 @@ mod tests {
 
     #[test]
     fn a_cut_takes_what_is_over_a_fair_part_latest_first_then_from_the_latest() {
-        let mut shares = vec![4, 2];
-        cut_to(4, &[want(4, 4), want(2, 4)], &mut shares);
-        assert_eq!(shares, [3, 1]);
+        // Each upload's share as `share_slots` left it: what it has in use.
+        let cut = |total, uploads: &[Demand]| {
+            let mut shares: Vec<usize> = uploads.iter().map(|u| u.in_use).collect();
+            cut_to(total, uploads, &mut shares);
+            shares
+        };
+        assert_eq!(cut(4, &[want(4, 4), want(2, 4)]), [3, 1]);
         // Only the excess: the later upload is over its fair part by 2, but 1 is enough.
-        let mut shares = vec![3, 2];
-        cut_to(4, &[want(3, 4), want(2, 4)], &mut shares);
-        assert_eq!(shares, [3, 1]);
+        assert_eq!(cut(4, &[want(3, 4), want(2, 4)]), [3, 1]);
         // In use but wanting none (its last PUTs): its own are the ones over.
-        let mut shares = vec![2, 4];
-        cut_to(4, &[want(2, 4), want(4, 0)], &mut shares);
-        assert_eq!(shares, [2, 2]);
+        assert_eq!(cut(4, &[want(2, 4), want(4, 0)]), [2, 2]);
         // Within the total, nothing moves.
-        let mut shares = vec![4, 2];
-        cut_to(6, &[want(4, 4), want(2, 4)], &mut shares);
-        assert_eq!(shares, [4, 2]);
+        assert_eq!(cut(6, &[want(4, 4), want(2, 4)]), [4, 2]);
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! ([`share`]), and the 8 MiB buffers parts are sealed in. So the uploads never have more PUTs
 //! out together than a browser runs at once to the store, and never seal more parts, nor keep
 //! more buffers, than one thread seals at once, and leave their neighbours (players, other
-//! threads' uploads) the connections they need. This module only keeps the table, tells an upload when its shares
-//! changed, and lends buffers.
+//! threads' uploads) the connections they need. This module only keeps the table, tells an
+//! upload when its shares changed, and lends buffers.
 
 use std::cell::RefCell;
 

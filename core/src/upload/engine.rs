@@ -293,9 +293,9 @@ impl Upload {
     /// thread ([`share`](super::share)); `None`: no cap but its own configuration. Seals already
     /// out are not cut when a share shrinks, nor PUTs, except when the PUT share falls below
     /// the PUTs out ([`share`](super::share) only does that when its thread's neighbours grow):
-    /// the next [`Upload::poll_action`]s then cancel those beyond it. The PUT share also bounds its memory: it holds at
-    /// most that many parts plus `seal_ahead`, and with no PUT share it reads and seals nothing
-    /// new, so a page's waiting uploads hold no parts.
+    /// the next [`Upload::poll_action`]s then cancel those beyond it. The PUT share also bounds
+    /// its memory: it holds at most that many parts plus `seal_ahead`, and with no PUT share it
+    /// reads and seals nothing new, so a page's waiting uploads hold no parts.
     pub fn set_shares(&mut self, shares: Option<super::Shares>) {
         self.shares = shares;
     }
@@ -956,8 +956,7 @@ impl Upload {
     /// Cancels the PUTs out beyond its PUT share, those that have sent least first, once the
     /// share fell below them: a player came to the page (or another thread began to upload), and
     /// the browser's connections it needs are given back now, not as the PUTs end (seconds each
-    /// on a slow uplink). Not failed
-    /// attempts; their parts go again once the share allows.
+    /// on a slow uplink). Not failed attempts; their parts go again once the share allows.
     fn yield_puts_over_share(&mut self, now: u64) {
         let Some(share) = self.shares.map(|s| s.puts) else {
             return;

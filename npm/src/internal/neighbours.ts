@@ -4,8 +4,8 @@
  * parts), and the other threads that upload (the page's own and its upload worker, and other
  * tabs'), whose PUTs share the same six. The core decides what that leaves each thread's uploads
  * (`puts_at_once`); this module only keeps the counts:
- * - the page's players and uploads count themselves here (`countPlayer`, `countUpload`), and the
- *   upload worker's pool says when its worker has uploads (`setWorkerUploading`);
+ * - the page's players and uploads count themselves here (`countPlayer`, `countUploadUntil`),
+ *   and the upload worker's pool says when its worker has uploads (`setWorkerUploading`);
  * - tabs tell each other theirs through a `BroadcastChannel`, each under a random name made when
  *   the page loads, kept in memory and never sent anywhere else;
  * - the page tells its upload worker what is beside it (upload-worker-pool.ts, `tellNeighbours`);
@@ -119,9 +119,10 @@ export function countPlayer(): () => void {
   return counter((n) => { ownPlayers += n; });
 }
 
-/** Counts an upload (or a recording) running on this thread until the function returned is called. */
-export function countUpload(): () => void {
-  return counter((n) => { ownUploads += n; });
+/** Counts an upload (or a recording) running on this thread until `done` settles. */
+export function countUploadUntil(done: Promise<unknown>): void {
+  const uncount = counter((n) => { ownUploads += n; });
+  done.then(uncount, uncount);
 }
 
 /** On the page: whether its upload worker has uploads running (the pool knows). */

@@ -15,7 +15,7 @@ import type { CreatedUpload, RecorderEvent, RecorderProgress, RecorderStopReason
 import { cinelockError } from "../internal/errors.js";
 import { elapsed, showIndicator, type Indicator } from "../internal/rec-indicator.js";
 import { allRecordings, deleteRecording, loadRecording, saveRecording, type RecordingRecord } from "../internal/resume-store.js";
-import { countUpload } from "../internal/neighbours.js";
+import { countUploadUntil } from "../internal/neighbours.js";
 import { instantiate, wasm } from "../internal/wasm.js";
 import { isCinelockError } from "./errors.js";
 
@@ -272,8 +272,7 @@ export class Recorder extends EventTarget {
       stallTimeoutMs: o.stallTimeoutMs,
     }, (e: RecorderEvent) => this.#onTrackEvent(t, e));
     // Its parts are uploads of this thread while it runs (internal/neighbours.ts).
-    const uncount = countUpload();
-    (t.task.done as Promise<unknown>).then(uncount, uncount);
+    countUploadUntil(t.task.done as Promise<unknown>);
   }
 
   #onTrackEvent(t: Track, event: RecorderEvent): void {

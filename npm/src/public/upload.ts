@@ -7,7 +7,7 @@
 import type { CreatedUpload, UploadEvent, UploadProgress, WorkerState } from "../generated/contract.js";
 import { cinelockError } from "../internal/errors.js";
 import { allRecords, deleteRecord, loadRecord, openResumeStore, saveRecord, type ResumeRecord } from "../internal/resume-store.js";
-import { countUpload } from "../internal/neighbours.js";
+import { countUploadUntil } from "../internal/neighbours.js";
 import { instantiate, wasm } from "../internal/wasm.js";
 import { prepareWorker, runInWorker, type Control } from "../internal/upload-worker-pool.js";
 import { reportWorkerFailure, workersAvailable } from "../internal/workers.js";
@@ -294,8 +294,7 @@ async function uploadHere(file: Blob, options: UploadOptions, status: UploadStat
   );
   // Counted while it runs: players and the uploads of other threads and tabs share its
   // connections to the store.
-  const uncount = countUpload();
-  task.done.then(uncount, uncount);
+  countUploadUntil(task.done);
   const ids = { uploadId: created.upload_id, assetId: created.asset_id };
   // The resume record goes once the upload is over either way; `done` settles only after that,
   // so a worker terminated at that moment leaves nothing stale behind.

@@ -936,7 +936,7 @@ test("a page that plays while it uploads leaves its player two of the browser's 
   }
 });
 
-test("a player in another tab of the site counts too: the uploads of this one leave it two connections, and take six once that tab is gone", async () => {
+test("a player in another tab of the site counts too: the uploads of this one leave it two connections, and take six once that tab is closed or has crashed", async () => {
   const behind = await storeBehindProxy();
   // Two tabs of one browser, on the same site: they share its connections to the store.
   const context = await browser.newContext();
@@ -956,6 +956,20 @@ test("a player in another tab of the site counts too: the uploads of this one le
     const alone = await uploadThree(uploading, behind, true);
     assert.ok(alone.mostPuts > 4 && alone.mostPuts <= 6, JSON.stringify(alone));
     completedIn(alone, "running");
+    // A tab that crashes (or hangs) says nothing as it goes. The uploading tab asks the others as
+    // its uploads start and lets go of those that do not answer within a second: the crashed
+    // tab's player no longer counts, and the uploads take six.
+    const crashing = await context.newPage();
+    await crashing.goto(`${behind.via.url}/`);
+    await startPlaying(crashing, { assetId: asset.id, token: asset.token });
+    await readyAndPlay(crashing);
+    const gone = new Promise((resolve) => crashing.on("crash", resolve));
+    (await context.newCDPSession(crashing)).send("Page.crash").catch(() => {});
+    await gone;
+    behind.proxy.stats.putDelayMs = 1500;
+    const afterCrash = await uploadThree(uploading, behind, true);
+    assert.ok(afterCrash.mostPuts > 4 && afterCrash.mostPuts <= 6, JSON.stringify(afterCrash));
+    completedIn(afterCrash, "running");
   } finally {
     await context.close();
     await behind.stop();

@@ -7,7 +7,9 @@
  * - the page's players and uploads count themselves here (`countPlayer`, `countUploadUntil`),
  *   and the upload worker's pool says when its worker has uploads (`setWorkerUploading`);
  * - tabs tell each other theirs through a `BroadcastChannel`, each under a random name made when
- *   the page loads, kept in memory and never sent anywhere else;
+ *   the page loads, kept in memory and never sent anywhere else; a tab with uploads running asks
+ *   the others every `ROLL_CALL_MS`, and lets go of those that do not answer (a tab that crashed
+ *   or hangs, or that the browser froze in the background, says nothing as it goes);
  * - the page tells its upload worker what is beside it (upload-worker-pool.ts, `tellNeighbours`);
  * - each thread's wasm hears what is beside its uploads once instantiated (wasm.ts).
  */
@@ -36,6 +38,18 @@ type TabMessage = { from: string; has: Neighbours } | { from: string; ask: true 
 /** This tab's name on the channel, and the channel (opened on first use, in a page only). */
 let tab: { name: string; channel: BroadcastChannel } | undefined;
 
+/** How often a tab with uploads running asks the others what they have. */
+const ROLL_CALL_MS = 10_000;
+/**
+ * How long a tab has to answer before it is let go. One that answers later is counted again as
+ * its answer comes: the price of a busy tab's late answer is a second of too many PUTs.
+ */
+const ANSWER_MS = 1_000;
+/** The roll call's next step, while this tab has uploads running. */
+let rollCall: ReturnType<typeof setTimeout> | undefined;
+/** Tabs asked in the roll call under way that have not answered yet. */
+let unanswered = new Set<string>();
+
 /** What this tab has, as the others count it. */
 function ours(): Neighbours {
   return { players: ownPlayers, uploaders: (ownUploads > 0 ? 1 : 0) + (workerUploading ? 1 : 0) };
@@ -43,6 +57,40 @@ function ours(): Neighbours {
 
 function say(has: Neighbours = ours()): void {
   tab?.channel.postMessage({ from: tab.name, has } satisfies TabMessage);
+}
+
+function ask(): void {
+  tab?.channel.postMessage({ from: tab.name, ask: true } satisfies TabMessage);
+}
+
+/** Asks the tabs counted, and after `ANSWER_MS` lets go of those that did not answer. */
+function callRoll(): void {
+  unanswered = new Set(others.keys());
+  if (unanswered.size > 0) ask();
+  rollCall = setTimeout(() => {
+    let gone = false;
+    for (const name of unanswered) gone = others.delete(name) || gone;
+    unanswered.clear();
+    if (gone) changed();
+    rollCall = setTimeout(callRoll, ROLL_CALL_MS - ANSWER_MS);
+  }, ANSWER_MS);
+}
+
+/** Only a tab with uploads acts on what the others have, so only it calls the roll. */
+function keepRollCall(): void {
+  const uploading = ours().uploaders > 0;
+  if (uploading && tab && rollCall === undefined) callRoll();
+  else if (!uploading && rollCall !== undefined) {
+    clearTimeout(rollCall);
+    rollCall = undefined;
+  }
+}
+
+/** This thread's own counts changed: the other tabs and this thread's followers hear it. */
+function oursChanged(): void {
+  say();
+  keepRollCall();
+  changed();
 }
 
 function joinTabs(): void {
@@ -57,6 +105,7 @@ function joinTabs(): void {
   tab = { name: Math.random().toString(36).slice(2), channel };
   channel.onmessage = (m: MessageEvent<TabMessage>) => {
     const msg = m.data;
+    unanswered.delete(msg.from);
     if ("ask" in msg) {
       const has = ours();
       if (has.players > 0 || has.uploaders > 0) say(has);
@@ -66,11 +115,21 @@ function joinTabs(): void {
     else others.delete(msg.from);
     changed();
   };
-  // A tab that goes away (or into the back-forward cache) says so; one that comes back says
-  // what it has again.
+  // A tab that goes away (or into the back-forward cache) says so; one that comes back, or that
+  // the browser unfreezes (the others let it go while it could not answer), says what it has
+  // again, and asks what the others have.
   addEventListener("pagehide", () => say({ players: 0, uploaders: 0 }));
-  addEventListener("pageshow", (e) => { if (e.persisted) say(); });
-  channel.postMessage({ from: tab.name, ask: true } satisfies TabMessage);
+  addEventListener("pageshow", (e) => {
+    if (e.persisted) {
+      say();
+      ask();
+    }
+  });
+  document.addEventListener("resume", () => {
+    say();
+    ask();
+  });
+  ask();
 }
 
 function inOtherTabs(): Neighbours {
@@ -102,15 +161,13 @@ function changed(): void {
 function counter(add: (n: number) => void): () => void {
   joinTabs();
   add(1);
-  say();
-  changed();
+  oursChanged();
   let counted = true;
   return () => {
     if (!counted) return;
     counted = false;
     add(-1);
-    say();
-    changed();
+    oursChanged();
   };
 }
 
@@ -129,8 +186,7 @@ export function countUploadUntil(done: Promise<unknown>): void {
 export function setWorkerUploading(uploading: boolean): void {
   if (uploading === workerUploading) return;
   workerUploading = uploading;
-  say();
-  changed();
+  oursChanged();
 }
 
 /** In the upload worker: what the page told it is beside it. */

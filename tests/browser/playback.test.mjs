@@ -976,6 +976,36 @@ test("a player in another tab of the site counts too: the uploads of this one le
   }
 });
 
+test("a download on the page counts as a player does: the uploads beside it leave it two connections", async () => {
+  const behind = await storeBehindProxy();
+  const { page, close } = await freshPage(`${behind.via.url}/`);
+  await env.setPolicy(server, asset.id, { visibility: "private", download_allowed: true });
+  try {
+    const token = (await env.api(server, "POST", `/v1/assets/${asset.id}/viewer-tokens`, { download: true })).token;
+    // A download into a sink that takes its first chunk and then waits: the GET stays open.
+    await page.evaluate(async ({ assetId, token }) => {
+      const c = await import("/sdk/dist/index.js");
+      let release, written = 0;
+      const held = new Promise((r) => (release = r));
+      const sink = new WritableStream({ async write(chunk) { written += chunk.length; await held; } });
+      window.dl = { release, written: () => written, done: c.download({ endpoint: location.origin, assetId, token }, sink).then((r) => r.size, (e) => e.code) };
+    }, { assetId: asset.id, token });
+    await page.waitForFunction(() => window.dl.written() > 0);
+    const beside = await uploadThree(page, behind, true);
+    assert.equal(beside.mostPuts, 4, JSON.stringify(beside));
+    completedIn(beside, "running");
+    const size = await page.evaluate(() => { window.dl.release(); return window.dl.done; });
+    assert.ok(size > 0, `download: ${size}`);
+    // Once it is done, the uploads take more.
+    const alone = await uploadThree(page, behind, true);
+    assert.ok(alone.mostPuts > 4 && alone.mostPuts <= 6, JSON.stringify(alone));
+  } finally {
+    await env.setPolicy(server, asset.id, { visibility: "private" });
+    await close();
+    await behind.stop();
+  }
+});
+
 /**
  * PUTs to `endpoint` the pages of `context` (and their workers) have handed the browser and not
  * yet seen end, and the most at once: those beyond six wait in the browser's queue, unseen by

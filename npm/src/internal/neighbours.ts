@@ -4,7 +4,8 @@
  * parts), and the other threads that upload (the page's own and its upload worker, and other
  * tabs'), whose PUTs share the same six. The core decides what that leaves each thread's uploads
  * (`puts_at_once`); this module only keeps the counts:
- * - the page's players and uploads count themselves here (`countPlayer`, `countUploadUntil`),
+ * - the page's players, downloads and uploads count themselves here (`countReader`,
+ *   `countUploadUntil`); a download reads from the store as a player does, and counts as one,
  *   and the upload worker's pool says when its worker has uploads (`setWorkerUploading`);
  * - tabs tell each other theirs through a `BroadcastChannel`, each under a random name made when
  *   the page loads, kept in memory and never sent anywhere else; a tab with uploads running asks
@@ -14,13 +15,13 @@
  * - each thread's wasm hears what is beside its uploads once instantiated (wasm.ts).
  */
 
-/** Players, and threads with uploads running. */
+/** Players (downloads counted as players), and threads with uploads running. */
 export interface Neighbours {
   players: number;
   uploaders: number;
 }
 
-/** Players made on this thread and not yet let go. */
+/** Players made on this thread and not yet let go, and downloads running on it. */
 let ownPlayers = 0;
 /** Uploads (recordings included) running on this thread. */
 let ownUploads = 0;
@@ -171,8 +172,8 @@ function counter(add: (n: number) => void): () => void {
   };
 }
 
-/** Counts a player of this page until the function returned is called. */
-export function countPlayer(): () => void {
+/** Counts a player or a download of this page until the function returned is called. */
+export function countReader(): () => void {
   return counter((n) => { ownPlayers += n; });
 }
 

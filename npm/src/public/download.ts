@@ -5,6 +5,7 @@
  * chunk by chunk in the browser and written to a `WritableStream` (a file from
  * `showSaveFilePicker`, an OPFS file, or any sink), so memory stays flat for any size.
  */
+import { countReader } from "../internal/neighbours.js";
 import { instantiate, wasm } from "../internal/wasm.js";
 import type { Engine } from "./seal.js";
 
@@ -36,6 +37,9 @@ export async function download(options: DownloadOptions, destination: WritableSt
   await instantiate();
   const writer = destination.getWriter();
   let grant: wasm.DownloadGrant | undefined;
+  // Its GET shares the browser's connections to the store with the page's uploads, which leave
+  // it two as they leave a player (internal/neighbours.ts).
+  const uncount = countReader();
   try {
     // The session is asked for, and the released key opened, in the SDK's core.
     grant = await wasm.openDownload({
@@ -60,5 +64,6 @@ export async function download(options: DownloadOptions, destination: WritableSt
     // Zeroes the data key.
     grant?.free();
     writer.releaseLock();
+    uncount();
   }
 }

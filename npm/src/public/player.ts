@@ -11,7 +11,7 @@
 import type { CaptionKind, PlayerRetrying, PlayerStats as WasmPlayerStats, Playing, Rendition, RenditionChange, RenditionChangeReason, Stall, StallEnd, TextTrackInfo, TextTracks, WorkerState } from "../generated/contract.js";
 import { instantiate, isLoaded, wasm } from "../internal/wasm.js";
 import { requestEarlySession, type EarlySession } from "../internal/early-session.js";
-import { countPlayer } from "../internal/neighbours.js";
+import { countReader } from "../internal/neighbours.js";
 import { describeWorkerError, reportWorkerFailure, startWorker, workersAvailable, type WorkerStatus } from "../internal/workers.js";
 import { cinelockError } from "../internal/errors.js";
 import type { CinelockError } from "./errors.js";
@@ -133,7 +133,7 @@ export class Player extends EventTarget {
   #pendingRendition: string | undefined;
   #worker: WorkerStatus = { state: "off" };
   /** Lets go of this player's place in the page's count (uploads leave players connections: internal/neighbours.ts). */
-  #uncount = countPlayer();
+  #uncount = countReader();
 
   constructor(video: HTMLVideoElement, options: PlayOptions) {
     super();

@@ -159,6 +159,8 @@ struct Fetched {
     index: u32,
     size: u64,
     issued_at: u64,
+    /// When its last byte came.
+    fetched_at: Option<u64>,
 }
 
 type Key = (Slot, FetchKind, u32);
@@ -502,6 +504,7 @@ impl Sim {
                     index,
                     size,
                     issued_at: self.now,
+                    fetched_at: None,
                 };
                 assert!(attempt >= 1);
                 let key = fetched.key();
@@ -695,6 +698,7 @@ impl Sim {
             let elapsed = self.now - f.issued_at;
             match t.outcome {
                 Outcome::Ok => {
+                    self.fetches.get_mut(&id).expect("a fetch").fetched_at = Some(self.now);
                     self.held.insert(id);
                     self.player.handle_fetched(id, self.now, f.size, elapsed);
                 }
@@ -1921,6 +1925,45 @@ fn the_next_segment_goes_alone_while_the_buffer_is_short() {
             "{slot:?}: never two at a time: {fetches:?}"
         );
     }
+}
+
+#[test]
+fn no_track_fetches_past_its_segment_under_the_playhead_while_another_waits_for_its_own() {
+    // Playback begins, and goes on after a seek, once every track has its segment under the
+    // playhead: until the other track's is here, a track's later segment would only share the
+    // link with it.
+    let mut sim = Sim::new(standard(), config(), 5.0 * MBPS);
+    sim.start();
+    assert!(sim.run_until(60_000, |s| s.playhead >= 6.0));
+    let seek_at = sim.now;
+    sim.seek(40.0);
+    assert!(sim.run_until(60_000, |s| s.playhead >= 42.0));
+    let mut checked = 0;
+    for since in [0, seek_at] {
+        let fetches = |slot| -> Vec<_> {
+            sim.media_fetches(slot)
+                .into_iter()
+                .filter(|f| f.0 >= since)
+                .collect()
+        };
+        for (slot, other) in [(Slot::Video, Slot::Audio), (Slot::Audio, Slot::Video)] {
+            // The other track's first fetch from here is its segment under the playhead.
+            let waited = &fetches(other)[0];
+            let here = sim.fetches[&waited.1].fetched_at.expect("fetched");
+            let mine = fetches(slot);
+            for later in mine.iter().filter(|f| f.3 > mine[0].3) {
+                assert!(
+                    later.0 >= here,
+                    "{slot:?} segment {} asked for at {} ms, before {other:?} segment {} was here at {here} ms",
+                    later.3,
+                    later.0,
+                    waited.3
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 4, "{checked} later fetches");
 }
 
 #[test]

@@ -881,6 +881,13 @@ impl Player {
         })
     }
 
+    /// Whether slot `si`'s segment under the playhead is asked for and not here yet.
+    fn playhead_segment_out(&self, si: usize) -> bool {
+        let first = segment_index(self.segments(si), self.playhead);
+        !self.slots[si].appended.contains_key(&first)
+            && self.pending_media(si, first).is_some_and(|r| r.state.out())
+    }
+
     fn pending_media(&self, si: usize, i: usize) -> Option<&Request> {
         self.requests
             .values()
@@ -1367,10 +1374,19 @@ impl Player {
         {
             return None;
         }
+        // While another slot's segment under the playhead is on its way, this slot fetches no
+        // later segment than its own under the playhead: playback begins (or goes on) only once
+        // every slot has that one, and a later one here would share the link with it (at the
+        // start, the second audio segment took a quarter of a 5 Mbit/s link from the first
+        // video segment).
+        let others_wait = (0..self.slots.len()).any(|sj| sj != si && self.playhead_segment_out(sj));
         let track = self.chosen(si);
         for (i, seg) in segs.iter().enumerate().take(w.fetch_end).skip(w.first) {
             if slot.appended.contains_key(&i) || self.pending_media(si, i).is_some() {
                 continue;
+            }
+            if others_wait && i != w.first {
+                return None;
             }
             // In order: nothing past a segment that is backing off.
             if self.blocked(si, Obj::Media(i)) {

@@ -35,7 +35,9 @@
 // rounds, bandwidth unlimited (DevTools network conditions, page and workers), once the page and
 // the SDK's script have loaded: the wasm of a player started before load() comes through it.
 // A full run also prints the first frame of a player started while the page uploads three
-// files on a link with a slow uplink, against the same player with no upload.
+// files on a link with a slow uplink, against the same player with no upload; and a seek to a
+// part of the clip not buffered (to its first frame there), on loopback and at 5 Mbit/s, 40 ms,
+// against plain MSE fetching just the segments under the target.
 // CINELOCK_BENCH_PLAY_RETURNING=1 makes each first-frame round a returning visit: the same
 // browser played on the page the same way, to its first frame, 5 s before (the browser's HTTP
 // cache and its cache of compiled WebAssembly are warm).
@@ -413,16 +415,16 @@ try {
     const SLOW = { latency: 40, downloadThroughput: 5e6 / 8, uploadThroughput: 5e6 / 8 };
     // "firstVisit": an embed's first visit, the SDK itself fetched over that link: from the
     // page's import of the SDK to the first frame of a play() before load().
-    const slow = { plain: [], webcrypto: [], firstVisit: [] };
+    const slow = { plain: [], webcrypto: [], ...(SDK_B ? { "webcrypto-B": [] } : {}), firstVisit: [] };
     for (let run = 0; run < RUNS; run++) {
       for (const name of Object.keys(slow)) {
         chrome = await launchRaw(["--autoplay-policy=no-user-gesture-required"]);
         try {
           // A first visit starts on a page that has not loaded the SDK (the demo's pages all
           // have, unthrottled): the health check's JSON document, on the server's origin.
-          await chrome.page.goto(`${server.url}/${name === "firstVisit" ? "healthz" : ""}`);
+          await chrome.page.goto(`${(name.endsWith("-B") ? serverB : server).url}/${name === "firstVisit" ? "healthz" : ""}`);
           // Loaded unthrottled, as a page whose SDK is cached: the call is what is timed.
-          if (name === "webcrypto") await chrome.page.evaluate(`import("/sdk/dist/index.js").then((c) => c.load())`);
+          if (name.startsWith("webcrypto")) await chrome.page.evaluate(`import("/sdk/dist/index.js").then((c) => c.load())`);
           await chrome.page.attach(SLOW);
           slow[name].push(name === "plain"
             ? await chrome.page.evaluate(PLAIN(plainTracks.map((t) => ({ type: t.type, urls: t.keys.map((k) => store.presign(k)) })), true))
@@ -437,6 +439,10 @@ try {
     const slowBase = median(slow.plain.map((r) => r.ttff));
     const slowOurs = median(slow.webcrypto.map((r) => r.ttff));
     console.log(`first frame at 5 Mbit/s, 40 ms (median of ${RUNS}): plain MSE ${slowBase.toFixed(0)} ms, cinelock (webcrypto, worker) ${slowOurs.toFixed(0)} ms (${(slowOurs / slowBase).toFixed(2)}x)`);
+    if (SDK_B) {
+      const slowB = median(slow["webcrypto-B"].map((r) => r.ttff));
+      console.log(`  the same [B]: ${slowB.toFixed(0)} ms (${(slowB / slowBase).toFixed(2)}x)`);
+    }
     const slowFirst = median(slow.firstVisit.map((r) => r.ttff));
     console.log(`  an embed's first visit at 5 Mbit/s, 40 ms, the SDK fetched over it (from its import to the first frame of a play() before load()): ${slowFirst.toFixed(0)} ms (${(slowFirst / slowBase).toFixed(2)}x plain MSE, which loads no SDK)`);
 
@@ -486,6 +492,87 @@ try {
       } finally {
         await chrome.close();
       }
+    }
+
+    // A seek to a part of the clip not buffered: from setting currentTime to the first frame
+    // shown there, on loopback and at 5 Mbit/s / 40 ms. Plain MSE, given its URLs, has its init
+    // and first segments appended and then fetches the segment of each track under the target
+    // (and nothing else); the player, pinned to the same rendition, keeps 4 s ahead (so the
+    // target is not buffered) and does what it does on a seek.
+    const video0 = tracks[0].segments;
+    const seekTo = video0[Math.floor(video0.length * 0.6)].start + 0.5;
+    const segmentUnder = (t) => t.segments.findIndex((g) => g.start <= seekTo && seekTo < g.start + g.duration);
+    const SEEK_WAIT = `
+      const played = () => new Promise((ok) => { const f = (_, m) => (m.mediaTime >= ${seekTo} - 0.1 ? ok(performance.now()) : video.requestVideoFrameCallback(f)); video.requestVideoFrameCallback(f); });`;
+    const PLAIN_SEEK = (tracksWithUrls) => `(async () => {
+      const tracks = ${JSON.stringify(tracksWithUrls)};
+      ${WARM_AUDIO}
+      const video = document.createElement("video");
+      video.muted = true;
+      document.body.append(video);
+      const ms = new MediaSource();
+      video.src = URL.createObjectURL(ms);
+      await new Promise((ok) => ms.addEventListener("sourceopen", ok, { once: true }));
+      ms.duration = ${manifest.duration};
+      const buffers = tracks.map((t) => ms.addSourceBuffer(t.type));
+      const append = (sb, data) => new Promise((ok, fail) => { sb.addEventListener("updateend", ok, { once: true }); sb.addEventListener("error", fail, { once: true }); sb.appendBuffer(data); });
+      const get = (u) => fetch(u, { cache: "no-store" }).then((r) => { if (!r.ok) throw new Error("GET " + r.status); return r.arrayBuffer(); });
+      const first = new Promise((ok) => video.requestVideoFrameCallback(ok));
+      video.play().catch(() => undefined);
+      await Promise.all(tracks.map(async (t, i) => { for (const u of [t.init, t.first]) await append(buffers[i], await get(u)); }));
+      await first;
+      await new Promise((ok) => setTimeout(ok, 500));
+      ${SEEK_WAIT}
+      const t0 = performance.now();
+      video.currentTime = ${seekTo};
+      const shown = played();
+      await Promise.all(tracks.map(async (t, i) => append(buffers[i], await get(t.under))));
+      return { seekMs: (await shown) - t0 };
+    })()`;
+    const PLAYER_SEEK = `(async () => {
+      const c = await import("/sdk/dist/index.js");
+      ${WARM_AUDIO}
+      const video = document.createElement("video");
+      video.muted = true;
+      document.body.append(video);
+      const first = new Promise((ok) => video.requestVideoFrameCallback(ok));
+      const p = c.play(video, { endpoint: location.origin, assetId: ${JSON.stringify(assetId)}, token: ${JSON.stringify(token)}, startRendition: ${JSON.stringify(top.id)}, bufferGoal: 4 });
+      p.setRendition(${JSON.stringify(top.id)});
+      video.play().catch(() => undefined);
+      const failed = new Promise((_, fail) => p.addEventListener("error", (e) => fail(new Error(e.detail.error.message))));
+      await Promise.race([failed, first]);
+      await new Promise((ok) => setTimeout(ok, 500));
+      const b = video.buffered;
+      if (b.length && b.end(b.length - 1) > ${seekTo}) throw new Error("the target is buffered already");
+      ${SEEK_WAIT}
+      const t0 = performance.now();
+      video.currentTime = ${seekTo};
+      const ms = (await Promise.race([failed, played()])) - t0;
+      p.destroy();
+      return { seekMs: ms };
+    })()`;
+    const plainSeekTracks = () => tracks.map((t, i) => ({ type: plainTracks[i].type, init: store.presign(plainTracks[i].keys[0]), first: store.presign(plainTracks[i].keys[1]), under: store.presign(plainTracks[i].keys[1 + segmentUnder(t)]) }));
+    for (const [label, conditions] of [["loopback", null], ["5 Mbit/s, 40 ms", SLOW]]) {
+      const seeks = { plain: [], webcrypto: [], ...(SDK_B ? { "webcrypto-B": [] } : {}) };
+      for (let run = 0; run < RUNS; run++) {
+        for (const name of Object.keys(seeks)) {
+          chrome = await launchRaw(["--autoplay-policy=no-user-gesture-required"]);
+          try {
+            await chrome.page.goto(`${(name.endsWith("-B") ? serverB : server).url}/`);
+            if (name !== "plain") await chrome.page.evaluate(`import("/sdk/dist/index.js").then((c) => c.load())`);
+            if (conditions) await chrome.page.attach(conditions);
+            seeks[name].push(await chrome.page.evaluate(name === "plain" ? PLAIN_SEEK(plainSeekTracks()) : PLAYER_SEEK));
+          } finally {
+            await chrome.close();
+          }
+        }
+      }
+      const base = median(seeks.plain.map((r) => r.seekMs));
+      const line = Object.keys(seeks).filter((n) => n !== "plain").map((n) => {
+        const m = median(seeks[n].map((r) => r.seekMs));
+        return `cinelock${n.endsWith("-B") ? " [B]" : ""} ${m.toFixed(0)} ms (${(m / base).toFixed(2)}x)`;
+      }).join(", ");
+      console.log(`a seek to ${seekTo} s, not buffered, to its first frame, ${label} (median of ${RUNS}): plain MSE ${base.toFixed(0)} ms, ${line}`);
     }
 
     // The first frame of a player started while the page uploads three files, on a link with a

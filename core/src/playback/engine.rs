@@ -1377,8 +1377,8 @@ impl Player {
         // While another slot's segment under the playhead is on its way, this slot fetches no
         // later segment than its own under the playhead: playback begins (or goes on) only once
         // every slot has that one, and a later one here would share the link with it (at the
-        // start, the second audio segment took a quarter of a 5 Mbit/s link from the first
-        // video segment).
+        // start on a 5 Mbit/s link, the second audio segment held the first video segment, and
+        // the first frame, back by about 100 ms).
         let others_wait = (0..self.slots.len()).any(|sj| sj != si && self.playhead_segment_out(sj));
         let track = self.chosen(si);
         for (i, seg) in segs.iter().enumerate().take(w.fetch_end).skip(w.first) {

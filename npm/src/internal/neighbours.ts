@@ -4,9 +4,9 @@
  * parts), and the other threads that upload (the page's own and its upload worker, and other
  * tabs'), whose PUTs share the same six. The core decides what that leaves each thread's uploads
  * (`puts_at_once`); this module only keeps the counts:
- * - the page's players, downloads and uploads count themselves here (`countReader`,
- *   `countUploadUntil`); a download reads from the store as a player does, and counts as one,
- *   and the upload worker's pool says when its worker has uploads (`setWorkerUploading`);
+ * - the page's players and uploads count themselves here (`countReader`, `countUploadUntil`),
+ *   and so do its downloads, which read from the store as a player does and count as one;
+ * - the upload worker's pool says when its worker has uploads (`setWorkerUploading`);
  * - tabs tell each other theirs through a `BroadcastChannel`, each under a random name made when
  *   the page loads, kept in memory and never sent anywhere else; a tab with uploads running asks
  *   the others every `ROLL_CALL_MS`, and lets go of those that do not answer (a tab that crashed

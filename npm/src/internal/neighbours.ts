@@ -21,6 +21,8 @@ export interface Neighbours {
   uploaders: number;
 }
 
+const NONE: Neighbours = { players: 0, uploaders: 0 };
+
 /** Players made on this thread and not yet let go, and downloads running on it. */
 let ownPlayers = 0;
 /** Uploads (recordings included) running on this thread. */
@@ -28,7 +30,7 @@ let ownUploads = 0;
 /** On the page: whether its upload worker has uploads running. */
 let workerUploading = false;
 /** In the upload worker: what the page told it is beside it. */
-let told: Neighbours = { players: 0, uploaders: 0 };
+let told: Neighbours = NONE;
 /** What the origin's other tabs have, by the tab's random name. */
 const others = new Map<string, Neighbours>();
 const followers = new Set<() => void>();
@@ -50,6 +52,11 @@ const ANSWER_MS = 1_000;
 let rollCall: ReturnType<typeof setTimeout> | undefined;
 /** Tabs asked in the roll call under way that have not answered yet. */
 let unanswered = new Set<string>();
+
+/** Whether a tab has anything the others count (a tab with nothing is not listed). */
+function hasAny(n: Neighbours): boolean {
+  return n.players > 0 || n.uploaders > 0;
+}
 
 /** What this tab has, as the others count it. */
 function ours(): Neighbours {
@@ -109,17 +116,17 @@ function joinTabs(): void {
     unanswered.delete(msg.from);
     if ("ask" in msg) {
       const has = ours();
-      if (has.players > 0 || has.uploaders > 0) say(has);
+      if (hasAny(has)) say(has);
       return;
     }
-    if (msg.has.players > 0 || msg.has.uploaders > 0) others.set(msg.from, msg.has);
+    if (hasAny(msg.has)) others.set(msg.from, msg.has);
     else others.delete(msg.from);
     changed();
   };
   // A tab that goes away (or into the back-forward cache) says so; one that comes back, or that
   // the browser unfreezes (the others let it go while it could not answer), says what it has
   // again, and asks what the others have.
-  addEventListener("pagehide", () => say({ players: 0, uploaders: 0 }));
+  addEventListener("pagehide", () => say(NONE));
   addEventListener("pageshow", (e) => {
     if (e.persisted) {
       say();

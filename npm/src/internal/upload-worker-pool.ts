@@ -104,14 +104,8 @@ export function prepareWorker(): Promise<string | undefined> {
 function open(): Pool {
   const started = startWorker("upload");
   const p: Pool = { started, heard: false, uploads: new Map(), unfollow: () => undefined };
-  let last = "";
-  p.unfollow = followNeighbours(() => {
-    const neighbours = neighboursOfWorker();
-    const key = JSON.stringify(neighbours);
-    if (key === last) return;
-    last = key;
-    post(p, { kind: "neighbours", neighbours });
-  });
+  // The worker drops what does not change its count (tellNeighbours).
+  p.unfollow = followNeighbours(() => post(p, { kind: "neighbours", neighbours: neighboursOfWorker() }));
   started.worker.onmessage = (m: MessageEvent<FromWorker>) => {
     const msg = m.data;
     if (!p.heard) {

@@ -236,6 +236,10 @@ try {
     plainTracks.push({ type: `${t.mime}; codecs="${t.codecs}"`, keys: urls });
   }
 
+  // Plain MSE's page code: a SourceBuffer append as a promise, and a GET of a whole object.
+  const MSE_HELPERS = `
+    const append = (sb, data) => new Promise((ok, fail) => { sb.addEventListener("updateend", ok, { once: true }); sb.addEventListener("error", fail, { once: true }); sb.appendBuffer(data); });
+    const get = (u) => fetch(u, { cache: "no-store" }).then((r) => { if (!r.ok) throw new Error("GET " + r.status); return r.arrayBuffer(); });`;
   const PLAIN = (tracksWithUrls, firstOnly = false) => `(async () => {
     const tracks = ${JSON.stringify(tracksWithUrls)};
     ${WARM_AUDIO}
@@ -252,10 +256,9 @@ try {
     const buffers = tracks.map((t) => ms.addSourceBuffer(t.type));
     video.play().catch(() => undefined);
     if (${firstOnly}) first.then(() => { window.__stop = true; });
-    const append = (sb, data) => new Promise((ok, fail) => { sb.addEventListener("updateend", ok, { once: true }); sb.addEventListener("error", fail, { once: true }); sb.appendBuffer(data); });
+    ${MSE_HELPERS}
     await Promise.all(tracks.map(async (t, i) => {
       // Two fetches in flight per track (as the engine's default), appended in order.
-      const get = (u) => fetch(u, { cache: "no-store" }).then((r) => { if (!r.ok) throw new Error("GET " + r.status); return r.arrayBuffer(); });
       const pending = t.urls.slice(0, 2).map(get);
       for (let n = 0; n < t.urls.length && !window.__stop; n++) {
         const data = await pending[n];
@@ -515,8 +518,7 @@ try {
       await new Promise((ok) => ms.addEventListener("sourceopen", ok, { once: true }));
       ms.duration = ${manifest.duration};
       const buffers = tracks.map((t) => ms.addSourceBuffer(t.type));
-      const append = (sb, data) => new Promise((ok, fail) => { sb.addEventListener("updateend", ok, { once: true }); sb.addEventListener("error", fail, { once: true }); sb.appendBuffer(data); });
-      const get = (u) => fetch(u, { cache: "no-store" }).then((r) => { if (!r.ok) throw new Error("GET " + r.status); return r.arrayBuffer(); });
+      ${MSE_HELPERS}
       const first = new Promise((ok) => video.requestVideoFrameCallback(ok));
       video.play().catch(() => undefined);
       await Promise.all(tracks.map(async (t, i) => { for (const u of [t.init, t.first]) await append(buffers[i], await get(u)); }));

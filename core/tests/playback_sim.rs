@@ -1967,6 +1967,37 @@ fn no_track_fetches_past_its_segment_under_the_playhead_while_another_waits_for_
 }
 
 #[test]
+fn a_seek_switches_nothing_down_on_the_fetches_it_aborts() {
+    // Two 720p segments out together on a steady 5 Mbit/s link for 3 s: the seek aborts both,
+    // one at a time. The one left for a moment had shared the link; counted alone it made the
+    // link look half as fast (its size over 3 s), and the player switched down at the seek.
+    let mut sim = Sim::new(standard(), config(), 5.0 * MBPS);
+    sim.start();
+    let video_out = |s: &Sim| {
+        s.transfers
+            .iter()
+            .filter(|t| {
+                let f = &s.fetches[&t.id];
+                f.slot == Slot::Video && f.kind == FetchKind::Media
+            })
+            .filter(|t| s.now - s.fetches[&t.id].issued_at >= 3000)
+            .count()
+    };
+    assert!(sim.run_until(60_000, |s| s.playhead >= 4.0
+        && s.player.rendition().id == "v720"
+        && video_out(s) >= 2));
+    let at = sim.now;
+    sim.seek(40.0);
+    assert!(sim.run_until(5_000, |s| s.playhead >= 41.0));
+    let downs: Vec<_> = sim
+        .switches()
+        .into_iter()
+        .filter(|(t, _, _, _)| *t >= at)
+        .collect();
+    assert!(downs.is_empty(), "{downs:?}");
+}
+
+#[test]
 fn short_lived_urls_are_renewed_and_never_used_stale() {
     let mut sim = Sim::new(standard(), config(), 10.0 * MBPS);
     sim.signer.lifetime_ms = 20_000;

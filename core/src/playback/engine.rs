@@ -1636,12 +1636,15 @@ impl Player {
 
     /// An upper bound on the link's rate from video fetches out longer than
     /// `slow_fetch_ms`: had one finished now, it would have run at `size / elapsed`; the link
-    /// carries at most that times the fetches sharing it.
+    /// carries at most that times the fetches sharing it. Fetches the window no longer wants
+    /// are left out: a seek aborts them one by one, and the last one left, alone in the count
+    /// though it shared the link, made a steady 5 Mbit/s link look like 2.5 and switched 720p
+    /// down at the seek in the simulator.
     fn inflight_cap(&self, now: u64) -> Option<f64> {
         let sharing = self.in_flight() as f64;
         self.requests
             .values()
-            .filter(|r| r.slot == 0 && matches!(r.obj, Obj::Media(_)))
+            .filter(|r| r.slot == 0 && matches!(r.obj, Obj::Media(_)) && self.wanted(r))
             .filter_map(|r| match r.state {
                 ReqState::InFlight { since, .. } => {
                     let elapsed = now.saturating_sub(since);

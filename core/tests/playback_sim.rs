@@ -1966,6 +1966,66 @@ fn no_track_fetches_past_its_segment_under_the_playhead_while_another_waits_for_
     assert!(checked > 4, "{checked} later fetches");
 }
 
+/// Plays `sim` at its settled rendition, seeks to 41 s (video segment 10, not buffered) and
+/// returns how long the picture took to move there, with the video fetches from the seek on
+/// (track, index) and the rendition chosen before it.
+fn seek_to_41(sim: &mut Sim, settled: &str) -> (u64, Vec<(String, u32)>, String) {
+    sim.start();
+    assert!(sim.run_until(60_000, |s| s.playhead >= 12.0
+        && s.player.rendition().id == settled
+        && s.player.buffered_ahead() >= 8.0));
+    let before = sim.player.rendition().id.clone();
+    let at = sim.now;
+    sim.seek(41.0);
+    assert!(sim.run_until(30_000, |s| s.playhead >= 41.05));
+    let shown = sim.now - at;
+    assert!(sim.run_until(30_000, |s| s.playhead >= 50.0));
+    let fetched = sim
+        .media_fetches(Slot::Video)
+        .into_iter()
+        .filter(|f| f.0 >= at)
+        .map(|f| (f.2, f.3))
+        .collect();
+    (shown, fetched, before)
+}
+
+#[test]
+fn after_a_seek_the_segment_under_the_playhead_comes_within_the_budget_then_the_rendition_returns()
+{
+    // At 10 Mbit/s the player plays 1080p, whose 4 s segments take about 2 s each: a seek at
+    // that rendition waited that long for its picture. Within the 1 s budget, the segment under
+    // the new playhead comes at a lower rendition, and the next one at 1080p again.
+    let mut sim = Sim::new(standard(), config(), 10.0 * MBPS);
+    let (shown, fetched, before) = seek_to_41(&mut sim, "v1080");
+    assert!(
+        shown <= 1_200,
+        "the picture moved {shown} ms after the seek"
+    );
+    assert_eq!(fetched[0].1, 10, "{fetched:?}");
+    assert_ne!(fetched[0].0, before, "{fetched:?}");
+    assert_eq!(fetched[1], (before.clone(), 11), "{fetched:?}");
+    let shown_video = sim.shown_video();
+    assert_eq!(shown_video[&11], before);
+    assert_eq!(sim.player.rendition().id, before);
+    assert_eq!(sim.count_events(|e| matches!(e, Event::Stall { .. })), 0);
+    eprintln!("seek shown after {shown} ms: {fetched:?}");
+
+    // Without a budget, the segment comes at the current rendition and the picture waits.
+    let mut config = config();
+    config.abr.seek_budget_s = None;
+    let mut sim = Sim::new(standard(), config, 10.0 * MBPS);
+    let (slow, fetched, before) = seek_to_41(&mut sim, "v1080");
+    assert_eq!(fetched[0], (before, 10), "{fetched:?}");
+    assert!(slow > 1_500, "{slow} ms");
+    eprintln!("without a budget: {slow} ms");
+
+    // A pinned rendition is kept.
+    let mut sim = Sim::new(standard(), self::config(), 10.0 * MBPS);
+    sim.player.set_rendition(0, Some(2));
+    let (_, fetched, _) = seek_to_41(&mut sim, "v720");
+    assert!(fetched.iter().all(|f| f.0 == "v720"), "{fetched:?}");
+}
+
 #[test]
 fn a_seek_switches_nothing_down_on_the_fetches_it_aborts() {
     // Two 720p segments out together on a steady 5 Mbit/s link for 3 s: the seek aborts both,

@@ -70,6 +70,8 @@ struct Options {
     back_buffer: Option<f64>,
     /// Bits per second assumed before anything was measured.
     initial_bandwidth: Option<f64>,
+    /// Seconds the segment under the playhead may take after a seek (0: no limit).
+    seek_budget: Option<f64>,
     /// `false`: no analytics beacons.
     analytics: Option<bool>,
     /// What the page's consent allows (`anonymous` by default).
@@ -339,6 +341,9 @@ pub fn start_player(
     }
     if let Some(bps) = o.initial_bandwidth {
         config.abr.initial_bandwidth_bps = bps;
+    }
+    if let Some(s) = o.seek_budget {
+        config.abr.seek_budget_s = (s.is_finite() && s > 0.0).then_some(s);
     }
     let (tx, rx) = unbounded();
     let notify_tx = tx.clone();

@@ -485,6 +485,46 @@ test("seeking to a later segment resumes playback there", async () => {
   }
 });
 
+test("on a slow link a seek shows a lower rendition first, within its budget, and the current one from the next segment", async () => {
+  const { page, close } = await freshPage();
+  try {
+    // 3 Mbit/s, 40 ms: v480 is sustained, but one of its 4 s segments takes well over a second.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Network.enable");
+    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 40, downloadThroughput: 3e6 / 8, uploadThroughput: -1 });
+    await startPlaying(page, { assetId: asset.id, token: asset.token, bufferGoal: 8 });
+    await readyAndPlay(page);
+    await waitFor(page, () => window.t.player.currentRendition === "v480" && window.t.video.videoHeight === 480, null, 60_000);
+    // Segment 6 of 4-second segments (24–28 s): nothing there is buffered.
+    const seek = await page.evaluate(async () => {
+      const v = window.t.video;
+      const at = performance.now();
+      const first = new Promise((ok) => { const f = (_, m) => (m.mediaTime >= 25 - 0.1 ? ok({ ms: performance.now() - at, height: m.height }) : v.requestVideoFrameCallback(f)); v.requestVideoFrameCallback(f); });
+      v.currentTime = 25;
+      return first;
+    });
+    const after = await page.evaluate(async () => {
+      const v = window.t.video;
+      // The next segment (28–32 s), fetched at the current rendition.
+      return new Promise((ok) => { const f = (_, m) => (m.mediaTime >= 29 ? ok(m.height) : v.requestVideoFrameCallback(f)); v.requestVideoFrameCallback(f); });
+    });
+    const state = await page.evaluate(() => ({ current: window.t.player.currentRendition, switches: window.t.events.filter((e) => e.type === "renditionchange").map((e) => `${e.to}:${e.reason}`), stalls: window.t.events.filter((e) => e.type === "stall").length }));
+    // The segment under the target came at a lower rendition, though the player's rendition
+    // stayed v480 throughout (no switch down: the budget chose it for that segment alone).
+    assert.ok(seek.height < 480, `first picture after the seek: ${JSON.stringify(seek)} (${JSON.stringify(state)})`);
+    // A v480 segment here takes about 2 s (the picture came after 2.2 s before the budget).
+    assert.ok(seek.ms < 1_500, `first picture after the seek: ${JSON.stringify(seek)}`);
+    assert.equal(after, 480, JSON.stringify(state));
+    assert.equal(state.current, "v480");
+    assert.equal(state.switches.at(-1), "v480:bandwidth", JSON.stringify(state));
+    assert.equal(state.stalls, 0, JSON.stringify(state));
+    assert.deepEqual(await events(page, "error"), []);
+    await cdp.detach();
+  } finally {
+    await close();
+  }
+});
+
 test("renditions follow the bandwidth: up on a fast link, down when it is throttled; and can be pinned", async () => {
   const { page, close } = await freshPage();
   try {

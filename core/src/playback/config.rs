@@ -115,6 +115,14 @@ pub struct AbrConfig {
     /// and the better picture shows within a segment or two instead of after the forward
     /// buffer has played out. `None`: buffered video is never replaced on an upswitch.
     pub replace_margin_s: Option<f64>,
+    /// After a seek to a part not buffered, the video segment under the new playhead is
+    /// fetched at the highest rendition, up to the current one, whose segment there the
+    /// estimate (times `safety_factor`) brings in within this many seconds, or at the lowest;
+    /// the segments after it at the current rendition. So on a link where the current
+    /// rendition's segment takes seconds, the picture after a seek shows within about this
+    /// long, lower for one segment. A pinned rendition is always kept. `None`: the current
+    /// rendition, however long it takes.
+    pub seek_budget_s: Option<f64>,
 }
 
 impl Default for AbrConfig {
@@ -131,6 +139,7 @@ impl Default for AbrConfig {
             min_total_bytes: 128_000,
             slow_fetch_ms: 1_000,
             replace_margin_s: Some(1.0),
+            seek_budget_s: Some(1.0),
         }
     }
 }

@@ -828,6 +828,33 @@ impl Player {
         }
     }
 
+    /// The track slot `si` fetches media segment `i` at: the chosen one, except for the video
+    /// segment under the playhead during a seek, which is fetched at a rendition the estimate
+    /// brings in within [`AbrConfig::seek_budget_s`](super::AbrConfig::seek_budget_s).
+    fn track_for(&self, si: usize, i: usize) -> usize {
+        let chosen = self.chosen(si);
+        let Some(budget) = self.config.abr.seek_budget_s else {
+            return chosen;
+        };
+        if self.slots[si].slot != Slot::Video
+            || !self.seeking
+            || self.abr.pinned().is_some()
+            || i != segment_index(self.segments(si), self.playhead)
+        {
+            return chosen;
+        }
+        let bps = self.abr.estimate() * self.config.abr.safety_factor;
+        let fits = |rung: usize| {
+            let size = self.manifest.tracks[self.video[rung]].segments[i].size;
+            size as f64 * 8.0 <= budget * bps
+        };
+        let rung = (0..=self.abr.current())
+            .rev()
+            .find(|&r| fits(r))
+            .unwrap_or(0);
+        self.video[rung]
+    }
+
     /// A buffer goal after quota errors: scaled down, but never below `floor` (unless
     /// configured below it).
     fn scaled(&self, value: f64, floor: f64) -> f64 {
@@ -953,7 +980,7 @@ impl Player {
                 // Its init went in before it.
                 Some(r) if r.state == ReqState::Appending => continue,
                 Some(r) => r.track,
-                None if i < w.fetch_end => self.chosen(si),
+                None if i < w.fetch_end => self.track_for(si, i),
                 None => break,
             };
             if current != Some(track) {
@@ -1209,12 +1236,15 @@ impl Player {
                 paths.push(path.to_owned());
             }
         }
+        // The segments after a waiting one, or from the playhead's for an init, are fetched at
+        // the chosen rendition (the one under the playhead after a seek may be of a lower one).
         'tracks: for r in &waiting {
             let from = match r.obj {
-                Obj::Init(_) => 0,
+                Obj::Init(_) => self.window(r.slot).first,
                 Obj::Media(i) => i + 1,
             };
-            for seg in self.manifest.tracks[r.track].segments.iter().skip(from) {
+            let track = self.chosen(r.slot);
+            for seg in self.manifest.tracks[track].segments.iter().skip(from) {
                 if paths.len() >= MAX_URL_BATCH {
                     break 'tracks;
                 }
@@ -1350,11 +1380,18 @@ impl Player {
         let w = self.window(si);
         let segs = self.segments(si);
         let cursor = self.cursor(si, &w);
-        // Init segments first (small, and an append may wait on one), in the order needed.
+        // Init segments first (small, and an append may wait on one), in the order needed;
+        // but while the segment the next append needs is not asked for, only its own init
+        // goes before it (after a seek at a lower rendition, the current rendition's init is
+        // needed only after it, and would take its place in the fetches allowed at once).
+        let cursor_track = cursor
+            .filter(|&c| self.pending_media(si, c).is_none())
+            .map(|c| self.track_for(si, c));
         if let Some(&track) = self
             .needed_inits(si)
             .iter()
             .find(|&&t| !self.init_pending(si, t))
+            && cursor_track.is_none_or(|c| c == track)
         {
             return (!self.blocked(si, Obj::Init(track))).then_some(Candidate {
                 slot: si,
@@ -1380,7 +1417,6 @@ impl Player {
         // start on a 5 Mbit/s link, the second audio segment held the first video segment, and
         // the first frame, back by about 100 ms).
         let others_wait = (0..self.slots.len()).any(|sj| sj != si && self.playhead_segment_out(sj));
-        let track = self.chosen(si);
         for (i, seg) in segs.iter().enumerate().take(w.fetch_end).skip(w.first) {
             if slot.appended.contains_key(&i) || self.pending_media(si, i).is_some() {
                 continue;
@@ -1392,6 +1428,7 @@ impl Player {
             if self.blocked(si, Obj::Media(i)) {
                 return None;
             }
+            let track = self.track_for(si, i);
             let size = self.manifest.tracks[track].segments[i].size;
             let urgent = cursor == Some(i);
             if !urgent && self.pending_bytes().saturating_add(size) > self.config.max_pending_bytes

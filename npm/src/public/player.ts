@@ -41,6 +41,13 @@ export interface PlayOptions {
   /** Bits per second assumed before anything has been measured (default 1 000 000). */
   initialBandwidth?: number;
   /**
+   * After a seek to a part not buffered, the longest the segment under the new playhead should
+   * take to arrive at the measured rate, in seconds (default 1): when the current rendition's
+   * would take longer, that one segment comes at a lower rendition, and the ones after it at
+   * the current one. `0`: always the current rendition. A pinned rendition is always kept.
+   */
+  seekBudget?: number;
+  /**
    * Fetch and open (authenticate, decrypt) segments in a dedicated worker, off the page's
    * thread (default: true where module workers exist). When the worker cannot start (a
    * Content-Security-Policy without `worker-src blob:` for a cross-origin embed, say), the

@@ -37,7 +37,8 @@
 // A full run also prints the first frame of a player started while the page uploads three
 // files on a link with a slow uplink, against the same player with no upload; and a seek to a
 // part of the clip not buffered (to its first frame there), on loopback and at 5 Mbit/s, 40 ms,
-// against plain MSE fetching just the segments under the target.
+// against plain MSE fetching just the segments under the target (the player pinned to the same
+// rendition; at 5 Mbit/s also choosing its rendition, which may show a lower one first).
 // CINELOCK_BENCH_PLAY_RETURNING=1 makes each first-frame round a returning visit: the same
 // browser played on the page the same way, to its first frame, 5 s before (the browser's HTTP
 // cache and its cache of compiled WebAssembly are warm).
@@ -506,7 +507,8 @@ try {
     const seekTo = video0[Math.floor(video0.length * 0.6)].start + 0.5;
     const segmentUnder = (t) => t.segments.findIndex((g) => g.start <= seekTo && seekTo < g.start + g.duration);
     const SEEK_WAIT = `
-      const played = () => new Promise((ok) => { const f = (_, m) => (m.mediaTime >= ${seekTo} - 0.1 ? ok(performance.now()) : video.requestVideoFrameCallback(f)); video.requestVideoFrameCallback(f); });`;
+      let shownHeight;
+      const played = () => new Promise((ok) => { const f = (_, m) => (m.mediaTime >= ${seekTo} - 0.1 ? (shownHeight = m.height, ok(performance.now())) : video.requestVideoFrameCallback(f)); video.requestVideoFrameCallback(f); });`;
     const PLAIN_SEEK = (tracksWithUrls) => `(async () => {
       const tracks = ${JSON.stringify(tracksWithUrls)};
       ${WARM_AUDIO}
@@ -531,7 +533,10 @@ try {
       await Promise.all(tracks.map(async (t, i) => append(buffers[i], await get(t.under))));
       return { seekMs: (await shown) - t0 };
     })()`;
-    const PLAYER_SEEK = `(async () => {
+    // Pinned (as the baseline) or choosing, from the same start at the top rendition: a player
+    // choosing may take the segment under the target at a lower one (`seekBudget`), so it also
+    // says the height of the picture it first showed there.
+    const PLAYER_SEEK = (pinned) => `(async () => {
       const c = await import("/sdk/dist/index.js");
       ${WARM_AUDIO}
       const video = document.createElement("video");
@@ -539,7 +544,7 @@ try {
       document.body.append(video);
       const first = new Promise((ok) => video.requestVideoFrameCallback(ok));
       const p = c.play(video, { endpoint: location.origin, assetId: ${JSON.stringify(assetId)}, token: ${JSON.stringify(token)}, startRendition: ${JSON.stringify(top.id)}, bufferGoal: 4 });
-      p.setRendition(${JSON.stringify(top.id)});
+      ${pinned ? `p.setRendition(${JSON.stringify(top.id)});` : ""}
       video.play().catch(() => undefined);
       const failed = new Promise((_, fail) => p.addEventListener("error", (e) => fail(new Error(e.detail.error.message))));
       await Promise.race([failed, first]);
@@ -547,15 +552,18 @@ try {
       const b = video.buffered;
       if (b.length && b.end(b.length - 1) > ${seekTo}) throw new Error("the target is buffered already");
       ${SEEK_WAIT}
+      const before = { rendition: p.currentRendition, estimate: p.stats().bandwidthEstimate };
       const t0 = performance.now();
       video.currentTime = ${seekTo};
       const ms = (await Promise.race([failed, played()])) - t0;
       p.destroy();
-      return { seekMs: ms };
+      return { seekMs: ms, height: shownHeight, before };
     })()`;
     const plainSeekTracks = () => tracks.map((t, i) => ({ type: plainTracks[i].type, init: store.presign(plainTracks[i].keys[0]), first: store.presign(plainTracks[i].keys[1]), under: store.presign(plainTracks[i].keys[1 + segmentUnder(t)]) }));
     for (const [label, conditions] of [["loopback", null], ["5 Mbit/s, 40 ms", SLOW]]) {
-      const seeks = { plain: [], webcrypto: [], ...(SDK_B ? { "webcrypto-B": [] } : {}) };
+      // Choosing matters only where the top rendition's segment takes longer than the budget.
+      const choosing = conditions ? { choosing: [], ...(SDK_B ? { "choosing-B": [] } : {}) } : {};
+      const seeks = { plain: [], webcrypto: [], ...(SDK_B ? { "webcrypto-B": [] } : {}), ...choosing };
       for (let run = 0; run < RUNS; run++) {
         for (const name of Object.keys(seeks)) {
           chrome = await launchRaw(["--autoplay-policy=no-user-gesture-required"]);
@@ -563,7 +571,7 @@ try {
             await chrome.page.goto(`${(name.endsWith("-B") ? serverB : server).url}/`);
             if (name !== "plain") await chrome.page.evaluate(`import("/sdk/dist/index.js").then((c) => c.load())`);
             if (conditions) await chrome.page.attach(conditions);
-            seeks[name].push(await chrome.page.evaluate(name === "plain" ? PLAIN_SEEK(plainSeekTracks()) : PLAYER_SEEK));
+            seeks[name].push(await chrome.page.evaluate(name === "plain" ? PLAIN_SEEK(plainSeekTracks()) : PLAYER_SEEK(!name.startsWith("choosing"))));
           } finally {
             await chrome.close();
           }
@@ -572,9 +580,11 @@ try {
       const base = median(seeks.plain.map((r) => r.seekMs));
       const line = Object.keys(seeks).filter((n) => n !== "plain").map((n) => {
         const m = median(seeks[n].map((r) => r.seekMs));
-        return `cinelock${n.endsWith("-B") ? " [B]" : ""} ${m.toFixed(0)} ms (${(m / base).toFixed(2)}x)`;
+        const how = n.startsWith("choosing") ? `, choosing (shown first at ${[...new Set(seeks[n].map((r) => `${r.height}p`))].join("/")})` : "";
+        return `cinelock${how}${n.endsWith("-B") ? " [B]" : ""} ${m.toFixed(0)} ms (${(m / base).toFixed(2)}x)`;
       }).join(", ");
       console.log(`a seek to ${seekTo} s, not buffered, to its first frame, ${label} (median of ${RUNS}): plain MSE ${base.toFixed(0)} ms, ${line}`);
+      if (process.env.CINELOCK_BENCH_DEBUG) console.log(JSON.stringify(seeks));
     }
 
     // The first frame of a player started while the page uploads three files, on a link with a

@@ -2027,6 +2027,30 @@ fn after_a_seek_the_segment_under_the_playhead_comes_within_the_budget_then_the_
 }
 
 #[test]
+fn the_estimate_stays_near_a_steady_link_while_fetches_overlap() {
+    // Two fetches per track and two tracks share the link; fetches end close together. Each
+    // is measured over its share of the link's time, so the estimate reads the link, not a
+    // multiple of it (measured over the time since the last completion, the second of two
+    // fetches ending together read many times the link).
+    for mbps in [1.2, 3.0, 8.0] {
+        let mut sim = Sim::new(package(90.0, 4.0, Some(4.0)), config(), mbps * MBPS);
+        sim.start();
+        let mut highest: f64 = 0.0;
+        while sim.playhead < 80.0 && sim.now < 200_000 {
+            sim.step();
+            if sim.player.in_flight() > 0 || sim.now > 20_000 {
+                highest = highest.max(sim.player.bandwidth_estimate());
+            }
+        }
+        assert!(
+            highest <= 1.1 * mbps * MBPS,
+            "{mbps} Mbit/s read as {:.2}",
+            highest / MBPS
+        );
+    }
+}
+
+#[test]
 fn a_seek_switches_nothing_down_on_the_fetches_it_aborts() {
     // Two 720p segments out together on a steady 5 Mbit/s link for 3 s: the seek aborts both,
     // one at a time. The one left for a moment had shared the link; counted alone it made the

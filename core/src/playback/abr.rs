@@ -2,12 +2,16 @@
 //!
 //! **Measuring.** Fetches overlap (several per slot, both slots at once), so one fetch's
 //! bytes over its own elapsed time would measure its share of the link, not the link. Each
-//! completed fetch instead counts its bytes over the *busy time it adds*: from the later of its
-//! start and the previous measured completion, to now. Summed over fetches that is all bytes
-//! over the time at least one fetch was out, the link's throughput, whatever the concurrency;
-//! idle time between fetches (a full buffer) is not counted. Samples feed two exponentially
-//! weighted moving averages weighted by duration (fast and slow half-lives, bias-corrected as
-//! in Shaka Player); the estimate is the lower of the two.
+//! completed fetch instead counts its bytes over *its share of the link's time*: every interval
+//! it was out, divided by the fetches out then (the engine keeps the count). Where fetches
+//! share the link evenly, every sample is then the link's rate, and the shares add up to the
+//! time at least one fetch was out; idle time between fetches (a full buffer) is not counted.
+//! (Counting each fetch over the busy time it added since the last completion, as before, gave
+//! the second of two fetches that ended close together a rate many times the link's: its bytes
+//! over the few milliseconds after the first ended. The averages below are not linear in such
+//! samples, and a 3 Mbit/s link read as twice that for a while.) Samples feed two
+//! exponentially weighted moving averages weighted by duration (fast and slow half-lives,
+//! bias-corrected as in Shaka Player); the estimate is the lower of the two.
 //!
 //! **Choosing.** Downswitch at once when the current rendition needs more than
 //! `estimate × safety_factor`; upswitch only to a rendition within `estimate × upswitch_factor`
@@ -19,8 +23,8 @@
 use super::config::AbrConfig;
 use super::start::{fit, start_rung};
 
-/// Samples shorter than this are stretched to it (two fetches finishing together would
-/// otherwise make a near-infinite rate).
+/// Samples shorter than this are stretched to it (a fetch over loopback, or from a cache,
+/// would otherwise make a near-infinite rate).
 const MIN_SAMPLE_MS: u64 = 50;
 
 /// An exponentially weighted moving average of samples weighted by their duration.
@@ -67,8 +71,6 @@ pub(crate) struct Abr {
     fast: Ewma,
     slow: Ewma,
     measured_bytes: u64,
-    /// End of the busy time already measured.
-    measured_until: Option<u64>,
     /// Since when an upswitch has been possible.
     headroom_since: Option<u64>,
     /// The page chose `current`: neither the estimate nor a stall moves it.
@@ -85,7 +87,6 @@ impl Abr {
             fast: Ewma::new(config.fast_half_life_s),
             slow: Ewma::new(config.slow_half_life_s),
             measured_bytes: 0,
-            measured_until: None,
             headroom_since: None,
             pinned: false,
             adapted: false,
@@ -115,17 +116,13 @@ impl Abr {
         }
     }
 
-    /// A fetch of `bytes` that took `elapsed_ms` completed at `now`.
-    pub(crate) fn sample(&mut self, now: u64, bytes: u64, elapsed_ms: u64) {
+    /// A fetch of `bytes` completed, having had `share_ms` of the link's time.
+    pub(crate) fn sample(&mut self, bytes: u64, share_ms: f64) {
         if bytes < self.config.min_sample_bytes {
-            // Its time stays unmeasured and is counted into the next sample: a small
-            // underestimate, on the safe side.
+            // Latency dominates it: a small underestimate of the rest, on the safe side.
             return;
         }
-        let start = now.saturating_sub(elapsed_ms);
-        let from = self.measured_until.map_or(start, |m| m.max(start)).min(now);
-        self.measured_until = Some(self.measured_until.map_or(now, |m| m.max(now)));
-        let ms = (now - from).max(MIN_SAMPLE_MS) as f64;
+        let ms = share_ms.max(MIN_SAMPLE_MS as f64);
         let bps = bytes as f64 * 8000.0 / ms;
         self.fast.sample(ms / 1000.0, bps);
         self.slow.sample(ms / 1000.0, bps);
@@ -133,7 +130,7 @@ impl Abr {
     }
 
     /// Whether enough was measured to trust the averages over the initial estimate.
-    fn trusted(&self) -> bool {
+    pub(crate) fn trusted(&self) -> bool {
         self.measured_bytes >= self.config.min_total_bytes
     }
 
@@ -254,12 +251,10 @@ mod tests {
     fn estimate_tracks_a_steady_link_and_counts_overlap_once() {
         let mut a = abr(1_000_000.0);
         // 8 Mbit/s link = 1000 bytes per ms. Two fetches of 200 kB each sharing it, both
-        // started at t, finish together at t + 400 ms.
-        let mut t = 0;
+        // out for 400 ms: each had half of it. Idle time between is not counted.
         for _ in 0..20 {
-            a.sample(t + 400, 200_000, 400);
-            a.sample(t + 400, 200_000, 400);
-            t += 1_000; // then idle: not counted
+            a.sample(200_000, 200.0);
+            a.sample(200_000, 200.0);
         }
         let est = a.estimate();
         assert!((est - 8_000_000.0).abs() < 8_000_000.0 * 0.2, "{est}");
@@ -274,7 +269,7 @@ mod tests {
         let mut switched_at = None;
         for _ in 0..60 {
             t += 100;
-            a.sample(t, 250_000, 100);
+            a.sample(250_000, 100.0);
             if let Some(to) = a.decide(t, None, true) {
                 switched_at.get_or_insert((t, to));
             }
@@ -287,7 +282,7 @@ mod tests {
         let mut down = None;
         for _ in 0..10 {
             t += 1_000;
-            a.sample(t, 125_000, 1_000);
+            a.sample(125_000, 1_000.0);
             if let Some(to) = a.decide(t, None, true) {
                 down.get_or_insert((t, to));
             }
@@ -303,7 +298,7 @@ mod tests {
         let mut up = None;
         for _ in 0..200 {
             t += 100;
-            a.sample(t, 250_000, 100);
+            a.sample(250_000, 100.0);
             if let Some(to) = a.decide(t, None, true) {
                 up.get_or_insert((t, to));
             }

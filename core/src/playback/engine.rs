@@ -98,6 +98,9 @@ struct Request {
     state: ReqState,
     /// When a fetch in flight times out.
     deadline: Option<u64>,
+    /// Its share of the link's time while in flight: every interval it was out, divided by
+    /// the fetches out then (as far as `Player::account_sharing` has counted).
+    share_ms: f64,
 }
 
 /// Failures of one object so far, and the end of its backoff.
@@ -195,6 +198,8 @@ pub struct Player {
     last_progress_ms: u64,
     seeking: bool,
     ready: bool,
+    /// Until when fetches' shares of the link are counted (`account_sharing`).
+    shared_until: u64,
     stall: Option<Stalled>,
     eos_sent: bool,
     /// Shrinks the buffer goals after quota errors.
@@ -271,6 +276,7 @@ impl Player {
             last_progress_ms: 0,
             seeking: false,
             ready: false,
+            shared_until: 0,
             stall: None,
             eos_sent: false,
             quota_scale: 1.0,
@@ -552,6 +558,7 @@ impl Player {
         if self.state != PlayerState::Running {
             return;
         }
+        self.account_sharing(now);
         let Some(req) = self.requests.get_mut(&id.0) else {
             return;
         };
@@ -560,6 +567,8 @@ impl Player {
         }
         req.state = ReqState::Held;
         req.deadline = None;
+        // The driver's time is the transfer's own; the engine's count starts when it asked.
+        let share_ms = req.share_ms.min(elapsed_ms as f64);
         let key = (req.slot, req.obj);
         self.retries.remove(&key);
         self.streak += 1;
@@ -567,7 +576,7 @@ impl Player {
             self.fetch_limit += 1;
             self.streak = 0;
         }
-        self.abr.sample(now, bytes, elapsed_ms);
+        self.abr.sample(bytes, share_ms);
         self.tick(now);
     }
 
@@ -580,6 +589,7 @@ impl Player {
         if self.state != PlayerState::Running {
             return;
         }
+        self.account_sharing(now);
         // The report first: a timeout due now must not take this fetch for a hung one.
         let Some(req) = self.requests.get(&id.0) else {
             return self.tick(now);
@@ -1190,6 +1200,7 @@ impl Player {
                     size,
                     state: ReqState::AwaitingUrl,
                     deadline: None,
+                    share_ms: 0.0,
                 },
             );
             if let Some(action) = self.start_fetch(now, id) {
@@ -1451,6 +1462,7 @@ impl Player {
     /// Ends due timers, times out fetches, and re-evaluates the rendition, so that
     /// [`Player::poll_timeout`] never names a time already past.
     fn tick(&mut self, now: u64) {
+        self.account_sharing(now);
         if self.state != PlayerState::Running {
             return;
         }
@@ -1669,6 +1681,26 @@ impl Player {
             segment_index(segs, p.playhead + fetch_s + margin.max(0.0)).max(first)
         };
         self.drop_later_video(lower, keep);
+    }
+
+    /// Adds the time since the last call to the share of every fetch in flight, split evenly
+    /// among them. Called on every input with a clock, before it changes what is in flight.
+    fn account_sharing(&mut self, now: u64) {
+        let since = std::mem::replace(&mut self.shared_until, now);
+        let out = self
+            .requests
+            .values()
+            .filter(|r| matches!(r.state, ReqState::InFlight { .. }))
+            .count();
+        if out == 0 || now <= since {
+            return;
+        }
+        let each = (now - since) as f64 / out as f64;
+        for r in self.requests.values_mut() {
+            if matches!(r.state, ReqState::InFlight { .. }) {
+                r.share_ms += each;
+            }
+        }
     }
 
     /// An upper bound on the link's rate from video fetches out longer than

@@ -1968,8 +1968,8 @@ fn no_track_fetches_past_its_segment_under_the_playhead_while_another_waits_for_
 
 /// Plays `sim` at its settled rendition, seeks to 41 s (video segment 10, not buffered) and
 /// returns how long the picture took to move there, with the video fetches from the seek on
-/// (track, index) and the rendition chosen before it.
-fn seek_to_41(sim: &mut Sim, settled: &str) -> (u64, Vec<(String, u32)>, String) {
+/// (track, index), the rendition chosen before it, and when it was.
+fn seek_to_41(sim: &mut Sim, settled: &str) -> (u64, Vec<(String, u32)>, String, u64) {
     sim.start();
     assert!(sim.run_until(60_000, |s| s.playhead >= 12.0
         && s.player.rendition().id == settled
@@ -1986,7 +1986,7 @@ fn seek_to_41(sim: &mut Sim, settled: &str) -> (u64, Vec<(String, u32)>, String)
         .filter(|f| f.0 >= at)
         .map(|f| (f.2, f.3))
         .collect();
-    (shown, fetched, before)
+    (shown, fetched, before, at)
 }
 
 #[test]
@@ -1996,34 +1996,66 @@ fn after_a_seek_the_segment_under_the_playhead_comes_within_the_budget_then_the_
     // that rendition waited that long for its picture. Within the 1 s budget, the segment under
     // the new playhead comes at a lower rendition, and the next one at 1080p again.
     let mut sim = Sim::new(standard(), config(), 10.0 * MBPS);
-    let (shown, fetched, before) = seek_to_41(&mut sim, "v1080");
+    let (shown, fetched, before, at) = seek_to_41(&mut sim, "v1080");
     assert!(
         shown <= 1_200,
         "the picture moved {shown} ms after the seek"
     );
+    let low = fetched[0].0.clone();
     assert_eq!(fetched[0].1, 10, "{fetched:?}");
-    assert_ne!(fetched[0].0, before, "{fetched:?}");
+    assert_ne!(low, before, "{fetched:?}");
     assert_eq!(fetched[1], (before.clone(), 11), "{fetched:?}");
+    // Fetched once, and shown at that rendition.
+    assert_eq!(
+        fetched.iter().filter(|f| f.1 == 10).count(),
+        1,
+        "{fetched:?}"
+    );
     let shown_video = sim.shown_video();
+    assert_eq!(shown_video[&10], low);
     assert_eq!(shown_video[&11], before);
     assert_eq!(sim.player.rendition().id, before);
     assert_eq!(sim.count_events(|e| matches!(e, Event::Stall { .. })), 0);
-    eprintln!("seek shown after {shown} ms: {fetched:?}");
+    // URLs asked for after the seek: the lower rendition's for its one segment (and its init)
+    // only; the rest at the current rendition.
+    let low_paths: Vec<&String> = sim
+        .actions
+        .iter()
+        .filter(|(t, _)| *t >= at)
+        .filter_map(|(_, a)| match a {
+            Action::RequestUrls { paths, .. } => Some(paths),
+            _ => None,
+        })
+        .flatten()
+        .filter(|p| p.starts_with(&format!("{low}/")))
+        .collect();
+    assert!(low_paths.len() <= 2, "{low_paths:?}");
 
     // Without a budget, the segment comes at the current rendition and the picture waits.
     let mut config = config();
     config.abr.seek_budget_s = None;
     let mut sim = Sim::new(standard(), config, 10.0 * MBPS);
-    let (slow, fetched, before) = seek_to_41(&mut sim, "v1080");
+    let (slow, fetched, before, _) = seek_to_41(&mut sim, "v1080");
     assert_eq!(fetched[0], (before, 10), "{fetched:?}");
     assert!(slow > 1_500, "{slow} ms");
-    eprintln!("without a budget: {slow} ms");
 
     // A pinned rendition is kept.
     let mut sim = Sim::new(standard(), self::config(), 10.0 * MBPS);
     sim.player.set_rendition(0, Some(2));
-    let (_, fetched, _) = seek_to_41(&mut sim, "v720");
+    let (_, fetched, _, _) = seek_to_41(&mut sim, "v720");
     assert!(fetched.iter().all(|f| f.0 == "v720"), "{fetched:?}");
+}
+
+#[test]
+fn a_start_at_a_position_keeps_its_start_rendition() {
+    // A player started at 30 s (a viewer resuming) is seeking as it starts; nothing is
+    // measured yet, so the budget does not apply and the start rendition is fetched.
+    let mut sim = Sim::new(standard(), starting_at(2), 10.0 * MBPS);
+    sim.seek(30.0);
+    sim.start();
+    assert!(sim.run_until(30_000, |s| s.playhead >= 31.0));
+    let first = &sim.media_fetches(Slot::Video)[0];
+    assert_eq!((first.2.as_str(), first.3), ("v720", 7), "{first:?}");
 }
 
 #[test]
@@ -2079,6 +2111,48 @@ fn a_seek_switches_nothing_down_on_the_fetches_it_aborts() {
         .filter(|(t, _, _, _)| *t >= at)
         .collect();
     assert!(downs.is_empty(), "{downs:?}");
+}
+
+#[test]
+fn the_rendition_on_screen_is_said_as_the_playhead_enters_it() {
+    // A climb from the start guess (buffered video replaced from a segment or two on), then a
+    // seek whose first segment comes lower: `Showing` follows what the screen shows, not the
+    // rendition chosen for the next fetches.
+    let mut sim = Sim::new(standard(), config(), 10.0 * MBPS);
+    sim.start();
+    assert!(sim.run_until(60_000, |s| s.playhead >= 14.0));
+    sim.seek(41.0);
+    assert!(sim.run_until(60_000, |s| s.playhead >= 50.0));
+    let showing: Vec<(u64, String)> = sim
+        .events
+        .iter()
+        .filter_map(|(at, e)| match e {
+            Event::Showing { track_id } => Some((*at, track_id.clone())),
+            _ => None,
+        })
+        .collect();
+    let mut screen: Vec<(u64, String)> = Vec::new();
+    for (at, _, track) in &sim.screen {
+        if screen.last().is_none_or(|s| s.1 != *track) {
+            screen.push((*at, track.clone()));
+        }
+    }
+    assert_eq!(showing, screen);
+    // The climb showed later than it was chosen, and the seek's lower segment showed too.
+    let chose_top = sim
+        .switches()
+        .into_iter()
+        .find(|s| s.2 == "v1080")
+        .expect("a climb to 1080p")
+        .0;
+    let shown_top = showing
+        .iter()
+        .find(|s| s.1 == "v1080")
+        .expect("1080p shown")
+        .0;
+    assert!(shown_top > chose_top, "{showing:?}");
+    let names: Vec<&str> = showing.iter().map(|s| s.1.as_str()).collect();
+    assert_eq!(&names[names.len() - 2..], ["v360", "v1080"], "{showing:?}");
 }
 
 #[test]

@@ -343,7 +343,8 @@ pub fn start_player(
         config.abr.initial_bandwidth_bps = bps;
     }
     if let Some(s) = o.seek_budget {
-        config.abr.seek_budget_s = (s.is_finite() && s > 0.0).then_some(s);
+        // 0 turns it off (the engine reads any value not above zero so).
+        config.abr.seek_budget_s = Some(s);
     }
     let (tx, rx) = unbounded();
     let notify_tx = tx.clone();
@@ -1313,10 +1314,6 @@ impl Driver {
                     .and_then(|p| p.manifest.track(&to).cloned())
                     .filter(|t| t.kind == TrackKind::Video);
                 self.shared.borrow_mut().current = Some(to.clone());
-                if let (Some(t), Some(b)) = (&track, self.beacons.borrow_mut().as_mut()) {
-                    let (w, h) = (t.width.unwrap_or(0), t.height.unwrap_or(0));
-                    b.tracker().handle_rendition(now(), &to, t.bandwidth, w, h);
-                }
                 let change = RenditionChange {
                     from,
                     to,
@@ -1326,6 +1323,18 @@ impl Driver {
                     bandwidth: track.as_ref().map(|t| t.bandwidth),
                 };
                 self.emit("renditionchange", platform::to_js(&change));
+            }
+            // Analytics count the rendition on screen, not the one fetched next.
+            Event::Showing { track_id } => {
+                let track = self
+                    .play
+                    .as_ref()
+                    .and_then(|p| p.manifest.track(&track_id).cloned());
+                if let (Some(t), Some(b)) = (track, self.beacons.borrow_mut().as_mut()) {
+                    let (w, h) = (t.width.unwrap_or(0), t.height.unwrap_or(0));
+                    b.tracker()
+                        .handle_rendition(now(), &track_id, t.bandwidth, w, h);
+                }
             }
             Event::Stall { at } => {
                 if let Some(b) = self.beacons.borrow_mut().as_mut() {

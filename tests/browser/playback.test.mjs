@@ -494,12 +494,15 @@ test("on a slow link a seek shows a lower rendition first, within its budget, an
     await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 40, downloadThroughput: 3e6 / 8, uploadThroughput: -1 });
     await startPlaying(page, { assetId: asset.id, token: asset.token, bufferGoal: 8 });
     await readyAndPlay(page);
-    await waitFor(page, () => window.t.player.currentRendition === "v480" && window.t.video.videoHeight === 480, null, 60_000);
-    // Segment 6 of 4-second segments (24–28 s): nothing there is buffered.
+    // As soon as the player chose v480 (its forward buffer of 8 s is then far from the target).
+    await waitFor(page, () => window.t.player.currentRendition === "v480", null, 60_000);
+    // Segment 6 of 4-second segments (24–28 s): nothing there is buffered or fetched.
     const seek = await page.evaluate(async () => {
       const v = window.t.video;
+      if (v.currentTime > 10) throw new Error(`v480 chosen only at ${v.currentTime} s`);
+      const estimate = Math.round(window.t.player.stats().bandwidthEstimate);
       const at = performance.now();
-      const first = new Promise((ok) => { const f = (_, m) => (m.mediaTime >= 25 - 0.1 ? ok({ ms: performance.now() - at, height: m.height }) : v.requestVideoFrameCallback(f)); v.requestVideoFrameCallback(f); });
+      const first = new Promise((ok) => { const f = (_, m) => (m.mediaTime >= 25 - 0.1 ? ok({ ms: performance.now() - at, height: m.height, estimate }) : v.requestVideoFrameCallback(f)); v.requestVideoFrameCallback(f); });
       v.currentTime = 25;
       return first;
     });

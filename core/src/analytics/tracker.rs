@@ -250,7 +250,7 @@ impl ViewTracker {
         self.end_rebuffer(now);
     }
 
-    /// The video rendition changed (bits per second as the manifest lists it).
+    /// The video rendition on screen changed (bits per second as the manifest lists it).
     pub fn handle_rendition(&mut self, now: u64, id: &str, bitrate: u64, width: u32, height: u32) {
         if self.over {
             return;

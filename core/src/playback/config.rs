@@ -119,9 +119,10 @@ pub struct AbrConfig {
     /// fetched at the highest rendition, up to the current one, whose segment there the
     /// estimate (times `safety_factor`) brings in within this many seconds, or at the lowest;
     /// the segments after it at the current rendition. So on a link where the current
-    /// rendition's segment takes seconds, the picture after a seek shows within about this
-    /// long, lower for one segment. A pinned rendition is always kept. `None`: the current
-    /// rendition, however long it takes.
+    /// rendition's segment takes seconds, the picture after a seek comes sooner (the segment
+    /// itself within about this long, unless even the lowest takes longer), lower for one
+    /// segment. Not before anything was measured, and a pinned rendition is always kept.
+    /// `None` (or a value not above zero): the current rendition, however long it takes.
     pub seek_budget_s: Option<f64>,
 }
 
@@ -179,6 +180,7 @@ impl PlaybackConfig {
             ),
             safety_factor: factor(self.abr.safety_factor, da.safety_factor),
             upswitch_factor: factor(self.abr.upswitch_factor, da.upswitch_factor),
+            seek_budget_s: self.abr.seek_budget_s.filter(|s| s.is_finite() && *s > 0.0),
             ..self.abr
         };
         Self {

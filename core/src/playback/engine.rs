@@ -200,6 +200,8 @@ pub struct Player {
     ready: bool,
     /// Until when fetches' shares of the link are counted (`account_sharing`).
     shared_until: u64,
+    /// The video rendition of the segment under the playhead, when it was last looked at.
+    showing: Option<usize>,
     stall: Option<Stalled>,
     eos_sent: bool,
     /// Shrinks the buffer goals after quota errors.
@@ -277,6 +279,7 @@ impl Player {
             seeking: false,
             ready: false,
             shared_until: 0,
+            showing: None,
             stall: None,
             eos_sent: false,
             quota_scale: 1.0,
@@ -839,8 +842,11 @@ impl Player {
     }
 
     /// The track slot `si` fetches media segment `i` at: the chosen one, except for the video
-    /// segment under the playhead during a seek, which is fetched at a rendition the estimate
-    /// brings in within [`AbrConfig::seek_budget_s`](super::AbrConfig::seek_budget_s).
+    /// segment under the playhead during a seek ([`AbrConfig::seek_budget_s`]). Not before
+    /// anything was measured: a start at a position is a seek too, and the initial estimate
+    /// is a guess the start rendition already answers.
+    ///
+    /// [`AbrConfig::seek_budget_s`]: super::AbrConfig::seek_budget_s
     fn track_for(&self, si: usize, i: usize) -> usize {
         let chosen = self.chosen(si);
         let Some(budget) = self.config.abr.seek_budget_s else {
@@ -848,6 +854,7 @@ impl Player {
         };
         if self.slots[si].slot != Slot::Video
             || !self.seeking
+            || !self.abr.trusted()
             || self.abr.pinned().is_some()
             || i != segment_index(self.segments(si), self.playhead)
         {
@@ -1278,19 +1285,20 @@ impl Player {
     fn url_request_ahead(&mut self, now: u64) -> Option<Action> {
         let mut paths: Vec<String> = Vec::new();
         for si in 0..self.slots.len() {
-            let Some((last, track)) = self
+            let Some(last) = self
                 .requests
                 .values()
                 .filter(|r| r.slot == si)
                 .filter_map(|r| match r.obj {
-                    Obj::Media(i) => Some((i, r.track)),
+                    Obj::Media(i) => Some(i),
                     Obj::Init(_) => None,
                 })
-                .max_by_key(|&(i, _)| i)
+                .max()
             else {
                 continue;
             };
-            let segments = &self.manifest.tracks[track].segments;
+            // At the chosen rendition: the last fetch may be of a lower one (after a seek).
+            let segments = &self.manifest.tracks[self.chosen(si)].segments;
             let runway = self.config.max_fetches_per_slot.max(1) + 1;
             if !segments
                 .iter()
@@ -1706,9 +1714,8 @@ impl Player {
     /// An upper bound on the link's rate from video fetches out longer than
     /// `slow_fetch_ms`: had one finished now, it would have run at `size / elapsed`; the link
     /// carries at most that times the fetches sharing it. Fetches the window no longer wants
-    /// are left out: a seek aborts them one by one, and the last one left, alone in the count
-    /// though it shared the link, made a steady 5 Mbit/s link look like 2.5 and switched 720p
-    /// down at the seek in the simulator.
+    /// are left out: a seek aborts them one at a time, and the last one left would be counted
+    /// alone though it shared the link.
     fn inflight_cap(&self, now: u64) -> Option<f64> {
         let sharing = self.in_flight() as f64;
         self.requests
@@ -1837,6 +1844,25 @@ impl Player {
                 self.ready = true;
                 self.events.push_back(Event::Ready);
             }
+        }
+        self.update_showing();
+    }
+
+    /// Says when the video segment under the playhead, appended, is of another rendition than
+    /// the one before ([`Event::Showing`]).
+    fn update_showing(&mut self) {
+        let Some(si) = self.slot_index(Slot::Video) else {
+            return;
+        };
+        let first = segment_index(self.segments(si), self.playhead);
+        let Some(&track) = self.slots[si].appended.get(&first) else {
+            return;
+        };
+        if self.showing != Some(track) {
+            self.showing = Some(track);
+            self.events.push_back(Event::Showing {
+                track_id: self.manifest.tracks[track].id.clone(),
+            });
         }
     }
 }

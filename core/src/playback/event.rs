@@ -21,6 +21,15 @@ pub enum Event {
         /// Why.
         reason: SwitchReason,
     },
+    /// The rendition on screen changed: the video segment now under the playhead was
+    /// appended at another rendition than the one under it before (the first time: when one
+    /// is). It follows a [`Event::RenditionChanged`] once the playhead reaches what was fetched
+    /// at the new rendition, and shows the lower segment a seek may take
+    /// ([`AbrConfig::seek_budget_s`](super::AbrConfig::seek_budget_s)).
+    Showing {
+        /// Track id of the rendition on screen.
+        track_id: String,
+    },
     /// Playback stopped for want of data at `at` seconds (the element's `waiting`, or a
     /// playhead frozen over unbuffered time).
     Stall {

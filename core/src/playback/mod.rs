@@ -67,9 +67,8 @@
 //!   past the forward bound (after a backward seek), with [`Action::Remove`].
 //! - **Seeking**: the window moves; fetches and held segments outside it are aborted, data
 //!   inside it is kept, fetching resumes from the segment under the new playhead. That video
-//!   segment, if it must be fetched, comes at a rendition that arrives within
-//!   [`AbrConfig::seek_budget_s`] at the estimate (the current one if it does), the segments
-//!   after it at the current rendition.
+//!   segment, if it must be fetched, may come at a lower rendition than the current one
+//!   ([`AbrConfig::seek_budget_s`]); the segments after it at the current rendition.
 //! - **Adapting** (video only; renditions share segment boundaries, so a switch takes effect at
 //!   the next segment): see [`AbrConfig`]. No climb with less than a segment's duration
 //!   buffered.

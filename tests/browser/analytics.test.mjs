@@ -161,6 +161,42 @@ async function shortView(opts, playerOptions) {
   }
 }
 
+test("renditions count from when they are on screen: a switch once the playhead reaches it, and the lower segment a seek showed at its own", async () => {
+  const { page, close } = await viewerPage({ ip: "203.0.113.11" });
+  try {
+    // A short forward buffer, so that the seek lands where nothing is buffered; and a budget
+    // so short that the segment under the target comes at the lowest rendition.
+    await startPlaying(page, { bufferGoal: 4, seekBudget: 0.001 });
+    await waitFor(page, () => window.t.video.videoHeight === 360 && window.t.video.currentTime > 5);
+    const seen = await page.evaluate(async () => {
+      const v = window.t.video, heights = [];
+      const f = (_, m) => { heights.push([Math.round(m.mediaTime * 1000), m.height]); if (!v.ended) v.requestVideoFrameCallback(f); };
+      v.requestVideoFrameCallback(f);
+      v.currentTime = 17;
+      await new Promise((ok) => v.addEventListener("ended", ok, { once: true }));
+      return heights.filter(([t]) => t >= 16_500);
+    });
+    // On screen: 240p from the target to the next segment (20 s), 360p after it.
+    const first360 = seen.find(([, h]) => h === 360)?.[0];
+    assert.ok(seen[0][1] === 240 && first360 >= 19_500 && first360 <= 20_500, JSON.stringify(seen.filter((_, i) => i % 10 === 0)));
+    const timeline = await endView(page);
+    const story = timeline.events.map((e) => [e.kind, e.playhead_ms]).filter(([k]) => ["renditionchange", "seeking", "seeked"].includes(k));
+    const seeking = story.findIndex(([k]) => k === "seeking");
+    const seeked = story.findIndex(([k]) => k === "seeked");
+    const changes = (from, to) => story.slice(from, to).filter(([k]) => k === "renditionchange").map(([, p]) => p);
+    // The start's rendition when its first segment is in; 360p as the playhead enters the
+    // first segment fetched at it (not when the engine chose it, at about 0.1 s).
+    assert.deepEqual(changes(0, seeking).map((p) => p === 0 || p >= 3_800), [true, true], JSON.stringify(story));
+    // 240p once the target's segment is in (stamped with the playhead the seek left: the
+    // view's playhead moves on `seeked`), and 360p as the playhead enters the next segment.
+    assert.equal(changes(seeking, seeked).length, 1, JSON.stringify(story));
+    const after = changes(seeked);
+    assert.ok(after.length === 1 && after[0] >= 19_800 && after[0] <= 20_300, JSON.stringify(story));
+  } finally {
+    await close();
+  }
+});
+
 test("unique viewers follow the network and the browser; Do Not Track keeps no pseudonym; consent off sends nothing", async () => {
   const before = (await report()).totals;
   // Two views from one /24 in the same browser: one viewer today.

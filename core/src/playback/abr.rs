@@ -9,7 +9,7 @@
 //! (Counting each fetch over the busy time it added since the last completion, as before, gave
 //! the second of two fetches that ended close together a rate many times the link's: its bytes
 //! over the few milliseconds after the first ended. The averages below are not linear in such
-//! samples, and a 3 Mbit/s link read as twice that for a while.) Samples feed two
+//! samples: in the simulator a steady 1.2 Mbit/s link read as 1.43.) Samples feed two
 //! exponentially weighted moving averages weighted by duration (fast and slow half-lives,
 //! bias-corrected as in Shaka Player); the estimate is the lower of the two.
 //!

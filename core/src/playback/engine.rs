@@ -1692,7 +1692,8 @@ impl Player {
     }
 
     /// Adds the time since the last call to the share of every fetch in flight, split evenly
-    /// among them. Called on every input with a clock, before it changes what is in flight.
+    /// among them. Called on every input with a clock before it changes what is in flight
+    /// (through `tick`, and first in the reports of fetches).
     fn account_sharing(&mut self, now: u64) {
         let since = std::mem::replace(&mut self.shared_until, now);
         let out = self

@@ -497,20 +497,22 @@ test("on a slow link a seek shows a lower rendition first, within its budget, an
     // As soon as the player chose v480 (its forward buffer of 8 s is then far from the target).
     await waitFor(page, () => window.t.player.currentRendition === "v480", null, 60_000);
     // Segment 6 of 4-second segments (24–28 s): nothing there is buffered or fetched.
+    await page.evaluate(() => {
+      // The first frame shown at `t` s or later: when, and its height.
+      window.t.frameAt = (t) => new Promise((ok) => { const v = window.t.video, f = (_, m) => (m.mediaTime >= t ? ok({ at: performance.now(), height: m.height }) : v.requestVideoFrameCallback(f)); v.requestVideoFrameCallback(f); });
+    });
     const seek = await page.evaluate(async () => {
       const v = window.t.video;
       if (v.currentTime > 10) throw new Error(`v480 chosen only at ${v.currentTime} s`);
       const estimate = Math.round(window.t.player.stats().bandwidthEstimate);
       const at = performance.now();
-      const first = new Promise((ok) => { const f = (_, m) => (m.mediaTime >= 25 - 0.1 ? ok({ ms: performance.now() - at, height: m.height, estimate }) : v.requestVideoFrameCallback(f)); v.requestVideoFrameCallback(f); });
+      const first = window.t.frameAt(25 - 0.1);
       v.currentTime = 25;
-      return first;
+      const { at: shown, height } = await first;
+      return { ms: shown - at, height, estimate };
     });
-    const after = await page.evaluate(async () => {
-      const v = window.t.video;
-      // The next segment (28–32 s), fetched at the current rendition.
-      return new Promise((ok) => { const f = (_, m) => (m.mediaTime >= 29 ? ok(m.height) : v.requestVideoFrameCallback(f)); v.requestVideoFrameCallback(f); });
-    });
+    // The next segment (28–32 s), fetched at the current rendition.
+    const after = (await page.evaluate(() => window.t.frameAt(29))).height;
     const state = await page.evaluate(() => ({ current: window.t.player.currentRendition, switches: window.t.events.filter((e) => e.type === "renditionchange").map((e) => `${e.to}:${e.reason}`), stalls: window.t.events.filter((e) => e.type === "stall").length }));
     // The segment under the target came at a lower rendition, though the player's rendition
     // stayed v480 throughout (no switch down: the budget chose it for that segment alone).

@@ -1361,12 +1361,7 @@ impl Player {
         };
         // A slow link is no hung fetch: allow a margin over the time the estimate gives
         // this fetch, sharing the link with those already out.
-        let sharing = (self
-            .requests
-            .values()
-            .filter(|r| matches!(r.state, ReqState::InFlight { .. }))
-            .count()
-            + 1) as f64;
+        let sharing = (self.transfers() + 1) as f64;
         let expected_ms = req.size as f64 * 8000.0 / self.abr.estimate().max(1_000.0) * sharing;
         let deadline = self.config.fetch_timeout_ms.map(|t| {
             now.saturating_add(t.max((expected_ms * TIMEOUT_MARGIN).min(u64::MAX as f64) as u64))
@@ -1691,16 +1686,20 @@ impl Player {
         self.drop_later_video(lower, keep);
     }
 
+    /// Fetches on the link now (not those waiting for a URL).
+    fn transfers(&self) -> usize {
+        self.requests
+            .values()
+            .filter(|r| matches!(r.state, ReqState::InFlight { .. }))
+            .count()
+    }
+
     /// Adds the time since the last call to the share of every fetch in flight, split evenly
     /// among them. Called on every input with a clock before it changes what is in flight
     /// (through `tick`, and first in the reports of fetches).
     fn account_sharing(&mut self, now: u64) {
         let since = std::mem::replace(&mut self.shared_until, now);
-        let out = self
-            .requests
-            .values()
-            .filter(|r| matches!(r.state, ReqState::InFlight { .. }))
-            .count();
+        let out = self.transfers();
         if out == 0 || now <= since {
             return;
         }

@@ -105,9 +105,9 @@ pub struct AbrConfig {
     pub min_sample_bytes: u64,
     /// The estimate replaces `initial_bandwidth_bps` once this many bytes were measured.
     pub min_total_bytes: u64,
-    /// A video segment in flight for longer than this caps the estimate at the rate it would
-    /// have had if it finished now (times the fetches sharing the link), so a collapsing link
-    /// is seen before the slow fetch completes.
+    /// A video segment in flight for longer than this caps the estimate at its size over its
+    /// share of the link's time so far (the rate it would have had if it finished now), so a
+    /// collapsing link is seen before the slow fetch completes.
     pub slow_fetch_ms: u64,
     /// On a bandwidth upswitch, video buffered at a lower rendition is replaced from the first
     /// segment that starts later than the time to fetch one segment at the new rendition plus
@@ -118,10 +118,12 @@ pub struct AbrConfig {
     /// After a seek to a part not buffered, the video segment under the new playhead is
     /// fetched at the highest rendition, up to the current one, whose segment there the
     /// estimate (times `safety_factor`) brings in within this many seconds, or at the lowest;
-    /// the segments after it at the current rendition. So on a link where the current
-    /// rendition's segment takes seconds, the picture after a seek comes sooner (the segment
-    /// itself within about this long, unless even the lowest takes longer), lower for one
-    /// segment. Not before anything was measured, and a pinned rendition is always kept.
+    /// the next one at the highest that comes within the media left to play before it (so
+    /// that it does not stall), and the segments after those at the current rendition. So on
+    /// a link where the current rendition's segment takes seconds, the picture after a seek
+    /// comes sooner (the segment itself within about this long, unless even the lowest takes
+    /// longer), lower for a segment or two. Not before anything was measured, and a pinned
+    /// rendition is always kept.
     /// `None` (or a value not above zero): the current rendition, however long it takes.
     pub seek_budget_s: Option<f64>,
 }

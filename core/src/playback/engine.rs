@@ -841,10 +841,14 @@ impl Player {
         }
     }
 
-    /// The track slot `si` fetches media segment `i` at: the chosen one, except for the video
-    /// segment under the playhead during a seek ([`AbrConfig::seek_budget_s`]). Not before
-    /// anything was measured: a start at a position is a seek too, and the initial estimate
-    /// is a guess the start rendition already answers.
+    /// The track slot `si` fetches media segment `i` at: the chosen one, except for the first
+    /// two video segments from the playhead during a seek ([`AbrConfig::seek_budget_s`]).
+    /// Each comes at the highest rendition, up to the chosen one, that the estimate (times the
+    /// safety factor) brings in within its time, or at the lowest: the segment under the
+    /// playhead within the budget, the next within the media left to play before it (it goes
+    /// once the first is in, as playback resumes: with the whole link, it must not stall).
+    /// Not before anything was measured: a start at a position is a seek too, and the initial
+    /// estimate is a guess the start rendition already answers.
     ///
     /// [`AbrConfig::seek_budget_s`]: super::AbrConfig::seek_budget_s
     fn track_for(&self, si: usize, i: usize) -> usize {
@@ -856,14 +860,22 @@ impl Player {
             || !self.seeking
             || !self.abr.trusted()
             || self.abr.pinned().is_some()
-            || i != segment_index(self.segments(si), self.playhead)
         {
             return chosen;
         }
+        let segs = self.segments(si);
+        let cursor = segment_index(segs, self.playhead);
+        let within_s = if i == cursor {
+            budget
+        } else if i == cursor + 1 {
+            segs[i].start - self.playhead
+        } else {
+            return chosen;
+        };
         let bps = self.abr.estimate() * self.config.abr.safety_factor;
         let fits = |rung: usize| {
             let size = self.manifest.tracks[self.video[rung]].segments[i].size;
-            size as f64 * 8.0 <= budget * bps
+            size as f64 * 8.0 <= within_s * bps
         };
         let rung = (0..=self.abr.current())
             .rev()
@@ -1712,21 +1724,24 @@ impl Player {
     }
 
     /// An upper bound on the link's rate from video fetches out longer than
-    /// `slow_fetch_ms`: had one finished now, it would have run at `size / elapsed`; the link
-    /// carries at most that times the fetches sharing it. Fetches the window no longer wants
-    /// are left out: a seek aborts them one at a time, and the last one left would be counted
-    /// alone though it shared the link.
+    /// `slow_fetch_ms`: each has had its share of the link's time so far (as the estimate
+    /// counts it) and has not finished, so its share carried less than its size. (Counting it
+    /// over all the time it was out, times the fetches out now, read a fetch that had shared
+    /// the link and then ran alone as far slower than the link: on a steady 5 Mbit/s link the
+    /// player switched 720p down and back every few seconds.)
     fn inflight_cap(&self, now: u64) -> Option<f64> {
-        let sharing = self.in_flight() as f64;
+        // The time since the last accounting, as `account_sharing` will split it.
+        let unaccounted = match self.transfers() {
+            0 => 0.0,
+            out => now.saturating_sub(self.shared_until) as f64 / out as f64,
+        };
         self.requests
             .values()
-            .filter(|r| r.slot == 0 && matches!(r.obj, Obj::Media(_)) && self.wanted(r))
+            .filter(|r| r.slot == 0 && matches!(r.obj, Obj::Media(_)))
             .filter_map(|r| match r.state {
-                ReqState::InFlight { since, .. } => {
-                    let elapsed = now.saturating_sub(since);
-                    (elapsed >= self.config.abr.slow_fetch_ms.max(1))
-                        .then(|| r.size as f64 * 8000.0 / elapsed as f64 * sharing)
-                }
+                ReqState::InFlight { since, .. } => (now.saturating_sub(since)
+                    >= self.config.abr.slow_fetch_ms.max(1))
+                .then(|| r.size as f64 * 8000.0 / (r.share_ms + unaccounted).max(1.0)),
                 _ => None,
             })
             .reduce(f64::min)

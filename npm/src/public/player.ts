@@ -43,8 +43,9 @@ export interface PlayOptions {
   /**
    * After a seek to a part not buffered, the longest the segment under the new playhead should
    * take to arrive at the measured rate, in seconds (default 1): when the current rendition's
-   * would take longer, that one segment comes at a lower rendition, and the ones after it at
-   * the current one. `0`: always the current rendition. A pinned rendition is always kept.
+   * would take longer, that segment comes at a lower rendition; the next one at a rendition
+   * that arrives before the first has played, and the ones after those at the current one.
+   * `0`: always the current rendition. A pinned rendition is always kept.
    */
   seekBudget?: number;
   /**

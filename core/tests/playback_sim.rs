@@ -833,6 +833,10 @@ impl Sim {
     }
 
     fn check_buffers(&self) {
+        // A failed player removes nothing more: the page lets it go.
+        if self.failed() {
+            return;
+        }
         let back = self.config.back_buffer_s + self.longest_segment + 0.15;
         let ahead = self.config.max_forward_s.max(self.longest_segment) + 0.15;
         for b in &self.buffers {
@@ -956,7 +960,12 @@ impl Sim {
 
     /// Media fetches of `slot`: (time, id, track, index, attempt).
     fn media_fetches(&self, slot: Slot) -> Vec<(u64, FetchId, String, u32, u32)> {
-        self.actions
+        self.media_fetches_since(slot, 0)
+    }
+
+    /// [`Sim::media_fetches`] from the `n`th action on.
+    fn media_fetches_since(&self, slot: Slot, n: usize) -> Vec<(u64, FetchId, String, u32, u32)> {
+        self.actions[n..]
             .iter()
             .filter_map(|(at, a)| match a {
                 Action::Fetch {
@@ -1159,9 +1168,10 @@ fn downswitches_quickly_when_the_link_slows() {
 fn an_upswitch_replaces_the_lower_buffer_ahead_and_never_stalls() {
     // 30 s at 1.2 Mbit/s fill the 20 s forward buffer (five 4 s segments) at v240; then the
     // link opens to 30 Mbit/s. After each upswitch, what is buffered at lower renditions beyond
-    // the first refetches' time and the margin is fetched again, so every new rendition is on
-    // screen within three segments of its switch, never stalling, instead of after the forward
-    // buffer has played out (the next test).
+    // the first refetch's time and the margin is fetched again, so every new rendition is on
+    // screen within two segments of its switch, never stalling, instead of after the forward
+    // buffer has played out (the next test). (The first refetch goes alone; counted as two
+    // sharing the link, 360p showed three segments after its switch.)
     let mut sim = Sim::new(package(90.0, 4.0, Some(4.0)), config(), 1.2 * MBPS);
     sim.link.push((30_000, 30.0 * MBPS));
     sim.start();
@@ -1171,7 +1181,7 @@ fn an_upswitch_replaces_the_lower_buffer_ahead_and_never_stalls() {
     assert_eq!(ups.last().unwrap().2, "v1080", "{ups:?}");
     for (switched_in, shown_from, to) in &ups {
         assert!(
-            shown_from <= &(switched_in + 3),
+            shown_from <= &(switched_in + 2),
             "{to}: switched in segment {switched_in}, on screen from {shown_from}: {:?}",
             sim.screen
         );
@@ -1804,19 +1814,21 @@ fn the_browser_evicting_data_is_repaired_on_the_stall() {
     sim.start();
     assert!(sim.run_until(30_000, |s| s.playhead >= 3.0
         && s.player.buffered_ahead() >= 12.0));
-    // The browser drops 8..12 s of video on its own (coded frame eviction).
+    // The browser drops the (4 s) video segment after the next on its own (coded frame
+    // eviction).
+    let k = (sim.playhead / 4.0) as u32 + 2;
     let b = sim
         .buffers
         .iter_mut()
         .find(|b| b.slot == Slot::Video)
         .unwrap();
-    remove_range(&mut b.ranges, 8.0, 12.0);
+    remove_range(&mut b.ranges, 4.0 * k as f64, 4.0 * (k + 1) as f64);
     let ranges = b.ranges.clone();
     sim.player.handle_buffered(Slot::Video, &ranges);
     sim.drain();
     sim.play_to_end(120_000);
     assert_eq!(sim.count_events(|e| matches!(e, Event::Stall { .. })), 1);
-    assert!(sim.fetches_of((Slot::Video, FetchKind::Media, 2)) >= 2);
+    assert!(sim.fetches_of((Slot::Video, FetchKind::Media, k)) >= 2);
 }
 
 #[test]
@@ -1997,14 +2009,14 @@ fn seek_to_41(sim: &mut Sim, settled: &str) -> (u64, Vec<(String, u32)>, String,
         && s.player.buffered_ahead() >= 8.0));
     let before = sim.player.rendition().id.clone();
     let at = sim.now;
+    let n = sim.actions.len();
     sim.seek(41.0);
     assert!(sim.run_until(30_000, |s| s.playhead >= 41.05));
     let shown = sim.now - at;
     assert!(sim.run_until(30_000, |s| s.playhead >= 50.0));
     let fetched = sim
-        .media_fetches(Slot::Video)
+        .media_fetches_since(Slot::Video, n)
         .into_iter()
-        .filter(|f| f.0 >= at)
         .map(|f| (f.2, f.3))
         .collect();
     (shown, fetched, before, at)
@@ -2084,13 +2096,12 @@ fn a_seek_near_a_segment_end_does_not_stall_on_the_next_segment() {
     assert!(sim.run_until(60_000, |s| s.playhead >= 12.0
         && s.player.rendition().id == "v1080"
         && s.player.buffered_ahead() >= 8.0));
-    let at = sim.now;
+    let n = sim.actions.len();
     sim.seek(43.5);
     assert!(sim.run_until(30_000, |s| s.playhead >= 52.0));
     let fetched: Vec<(String, u32)> = sim
-        .media_fetches(Slot::Video)
+        .media_fetches_since(Slot::Video, n)
         .into_iter()
-        .filter(|f| f.0 >= at)
         .map(|f| (f.2, f.3))
         .collect();
     assert_eq!(

@@ -111,7 +111,8 @@ pub struct AbrConfig {
     pub slow_fetch_ms: u64,
     /// On a bandwidth upswitch, video buffered at a lower rendition is replaced from the first
     /// segment that starts later than the time to fetch one segment at the new rendition plus
-    /// this margin (as hls.js does): what plays until then stays, so the switch never stalls,
+    /// this margin (as hls.js does; as many segments as a slot fetches at once where the
+    /// refetches would go out together): what plays until then stays, so the switch never stalls,
     /// and the better picture shows within a segment or two instead of after the forward
     /// buffer has played out. `None`: buffered video is never replaced on an upswitch.
     pub replace_margin_s: Option<f64>,

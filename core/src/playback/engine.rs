@@ -1683,17 +1683,30 @@ impl Player {
             };
             let segs = p.segments(si);
             let track = &p.manifest.tracks[p.video[to]];
-            // The refetches go out as many at once as a slot allows and share the link: the
-            // first lands about when they all do, at the rate the switch itself trusted.
-            let at_once = p.fetch_limit.max(1);
-            let bytes: u64 = (first + 1..)
-                .take(at_once)
-                .filter_map(|i| track.segments.get(i))
-                .map(|s| s.size)
-                .sum();
             let rate = p.abr.estimate() * p.config.abr.safety_factor;
-            let fetch_s = bytes as f64 * 8.0 / rate.max(1.0);
-            segment_index(segs, p.playhead + fetch_s + margin.max(0.0)).max(first)
+            // The last segment kept if the first refetch lands after `n` fetches' time, at the
+            // rate the switch itself trusted.
+            let kept = |n: usize| {
+                let bytes: u64 = (first + 1..)
+                    .take(n)
+                    .filter_map(|i| track.segments.get(i))
+                    .map(|s| s.size)
+                    .sum();
+                let fetch_s = bytes as f64 * 8.0 / rate.max(1.0);
+                segment_index(segs, p.playhead + fetch_s + margin.max(0.0)).max(first)
+            };
+            // The first refetch goes alone while it starts less than `ALONE_BELOW_SEGMENTS` of
+            // its durations ahead (`fetch_candidate`), so it lands after one fetch. Further
+            // ahead, the refetches go out as many at once as a slot allows and share the link:
+            // the first lands about when they all do. (Counting two at once where one goes
+            // alone kept a lower segment more on screen.)
+            let alone = kept(1);
+            match segs.get(alone + 1) {
+                Some(s) if s.start - p.playhead >= ALONE_BELOW_SEGMENTS * s.duration => {
+                    kept(p.fetch_limit.max(1))
+                }
+                _ => alone,
+            }
         };
         self.drop_later_video(lower, keep);
     }

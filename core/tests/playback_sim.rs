@@ -2056,7 +2056,7 @@ fn after_a_seek_the_segment_under_the_playhead_comes_within_the_budget_then_the_
     assert_eq!(shown_video[&12], before);
     assert_eq!(sim.player.rendition().id, before);
     assert_eq!(sim.count_events(|e| matches!(e, Event::Stall { .. })), 0);
-    // URLs asked for after the seek: the lowest rendition's for its one segment (and its
+    // URLs asked for after the seek: each lower rendition's for its one segment (and its
     // init) only; the rest at the current rendition.
     let low_paths: Vec<&String> = sim
         .actions
@@ -2070,6 +2070,23 @@ fn after_a_seek_the_segment_under_the_playhead_comes_within_the_budget_then_the_
         .filter(|p| p.starts_with(&format!("{low}/")))
         .collect();
     assert!(low_paths.len() <= 2, "{low_paths:?}");
+    // The next segment's URL, at its own lower rendition, came in the same request as the
+    // first's: no round trip of its own before it could go.
+    let asked: Vec<&Vec<String>> = sim
+        .actions
+        .iter()
+        .filter(|(t, _)| *t >= at)
+        .filter_map(|(_, a)| match a {
+            Action::RequestUrls { paths, .. } => Some(paths),
+            _ => None,
+        })
+        .collect();
+    let path = |f: &(String, u32)| format!("{}/{:05}.cnls", f.0, f.1);
+    let with_first = asked.iter().find(|p| p.contains(&path(&fetched[0])));
+    assert!(
+        with_first.is_some_and(|p| p.contains(&path(&fetched[1]))),
+        "{asked:?}"
+    );
 
     // Without a budget, the segment comes at the current rendition and the picture waits.
     let mut config = config();
@@ -2112,6 +2129,54 @@ fn a_seek_near_a_segment_end_does_not_stall_on_the_next_segment() {
     assert_eq!(fetched[1].1, 11, "{fetched:?}");
     assert_ne!(fetched[1].0, "v1080", "{fetched:?}");
     assert_eq!(sim.shown_video()[&12], "v1080", "{fetched:?}");
+}
+
+#[test]
+fn a_seeks_next_segment_keeps_its_deadline_on_a_retry_and_has_none_while_paused() {
+    let settle = |sim: &mut Sim| {
+        sim.start();
+        assert!(sim.run_until(60_000, |s| s.playhead >= 12.0
+            && s.player.rendition().id == "v1080"
+            && s.player.buffered_ahead() >= 8.0));
+    };
+    // Two seconds left in the segment under the target; the next one fails once. Its retry
+    // goes after the seek has ended, and must still come in time: at 1080p it would stall.
+    let mut sim = Sim::new(standard(), config(), 10.0 * MBPS);
+    sim.faults
+        .fail
+        .insert((Slot::Video, FetchKind::Media, 11), 1);
+    settle(&mut sim);
+    let n = sim.actions.len();
+    sim.seek(42.0);
+    assert!(sim.run_until(30_000, |s| s.playhead >= 50.0));
+    let next: Vec<String> = sim
+        .media_fetches_since(Slot::Video, n)
+        .into_iter()
+        .filter(|f| f.3 == 11)
+        .map(|f| f.2)
+        .collect();
+    assert_eq!(next.len(), 2, "{next:?}");
+    assert!(next.iter().all(|t| t != "v1080"), "{next:?}");
+    assert_eq!(sim.count_events(|e| matches!(e, Event::Stall { .. })), 0);
+
+    // Paused, nothing plays after the first segment is in: the next comes at 1080p.
+    let mut sim = Sim::new(standard(), config(), 10.0 * MBPS);
+    settle(&mut sim);
+    sim.paused = true;
+    let n = sim.actions.len();
+    sim.seek(43.5);
+    assert!(sim.run_until(10_000, |s| {
+        s.media_fetches_since(Slot::Video, n)
+            .iter()
+            .any(|f| f.3 == 11)
+    }));
+    let fetched: Vec<(String, u32)> = sim
+        .media_fetches_since(Slot::Video, n)
+        .into_iter()
+        .map(|f| (f.2, f.3))
+        .collect();
+    assert_ne!(fetched[0].0, "v1080", "{fetched:?}");
+    assert_eq!(fetched[1], ("v1080".to_owned(), 11), "{fetched:?}");
 }
 
 #[test]

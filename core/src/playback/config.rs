@@ -119,13 +119,14 @@ pub struct AbrConfig {
     /// After a seek to a part not buffered, the video segment under the new playhead is
     /// fetched at the highest rendition, up to the current one, whose segment there the
     /// estimate (times `safety_factor`) brings in within this many seconds, or at the lowest;
-    /// the next one at the highest that comes within the media left to play before it (so
-    /// that it does not stall), and the segments after those at the current rendition. So on
-    /// a link where the current rendition's segment takes seconds, the picture after a seek
-    /// comes sooner (the segment itself within about this long, unless even the lowest takes
-    /// longer), lower for a segment or two. Not before anything was measured, and a pinned
-    /// rendition is always kept.
-    /// `None` (or a value not above zero): the current rendition, however long it takes.
+    /// the next one, unless paused, at the highest that comes within the media left to play
+    /// before it (so that it does not stall), and the segments after those at the current
+    /// rendition. So on a link where the current rendition's segment takes seconds, the
+    /// picture after a seek comes sooner (the segment itself within about this long, unless
+    /// even the lowest takes longer), lower for a segment or two. Not before anything was
+    /// measured, and a pinned rendition is always kept.
+    /// `None` (or a value not above zero): both at the current rendition, however long they
+    /// take.
     pub seek_budget_s: Option<f64>,
 }
 

@@ -197,6 +197,9 @@ pub struct Player {
     /// When the playhead last moved (or was paused), on the driver's clock.
     last_progress_ms: u64,
     seeking: bool,
+    /// Where the last seek to a part not buffered went, until the playhead reaches the
+    /// segment after the one there (`track_for`).
+    seek_target: Option<f64>,
     ready: bool,
     /// Until when fetches' shares of the link are counted (`account_sharing`).
     shared_until: u64,
@@ -277,6 +280,7 @@ impl Player {
             paused: false,
             last_progress_ms: 0,
             seeking: false,
+            seek_target: None,
             ready: false,
             shared_until: 0,
             showing: None,
@@ -448,6 +452,8 @@ impl Player {
         if self.state == PlayerState::Idle {
             return;
         }
+        // Before the pin aborts fetches: the time since the last input was shared by all.
+        self.account_sharing(now);
         self.events.push_back(Event::RenditionChanged {
             from: Some(self.manifest.tracks[self.video[from]].id.clone()),
             to: self.rendition().id.clone(),
@@ -480,6 +486,8 @@ impl Player {
         if !current_time.is_finite() {
             return;
         }
+        // Before a stall aborts fetches: the time since the last input was shared by all.
+        self.account_sharing(now);
         let t = current_time.clamp(0.0, self.manifest.duration);
         let moved = (t - self.playhead).abs() > MOVED_EPS;
         self.playhead = t;
@@ -517,6 +525,7 @@ impl Player {
         self.playhead = t.clamp(0.0, self.manifest.duration);
         self.last_progress_ms = now;
         self.seeking = true;
+        self.seek_target = Some(self.playhead);
         self.stall = None;
         // The driver drops an EndOfStream it has not run yet: give it again if still due.
         self.eos_sent = false;
@@ -842,33 +851,31 @@ impl Player {
     }
 
     /// The track slot `si` fetches media segment `i` at: the chosen one, except for the first
-    /// two video segments from the playhead during a seek ([`AbrConfig::seek_budget_s`]).
+    /// two video segments of a seek to a part not buffered ([`AbrConfig::seek_budget_s`]).
     /// Each comes at the highest rendition, up to the chosen one, that the estimate (times the
     /// safety factor) brings in within its time, or at the lowest: the segment under the
-    /// playhead within the budget, the next within the media left to play before it (it goes
-    /// once the first is in, as playback resumes: with the whole link, it must not stall).
-    /// Not before anything was measured: a start at a position is a seek too, and the initial
-    /// estimate is a guess the start rendition already answers.
+    /// target within the budget (while the seek lasts), the next within the media left to
+    /// play before it (until the playhead reaches it, retries included: it goes once the
+    /// first is in, as playback resumes, and must not stall). Paused, the next has no such
+    /// deadline. Not before anything was measured: a start at a position is a seek too, and
+    /// the initial estimate is a guess the start rendition already answers.
     ///
     /// [`AbrConfig::seek_budget_s`]: super::AbrConfig::seek_budget_s
     fn track_for(&self, si: usize, i: usize) -> usize {
         let chosen = self.chosen(si);
-        let Some(budget) = self.config.abr.seek_budget_s else {
+        let (Some(budget), Some(target)) = (self.config.abr.seek_budget_s, self.seek_target) else {
             return chosen;
         };
-        if self.slots[si].slot != Slot::Video
-            || !self.seeking
-            || !self.abr.trusted()
-            || self.abr.pinned().is_some()
+        if self.slots[si].slot != Slot::Video || !self.abr.trusted() || self.abr.pinned().is_some()
         {
             return chosen;
         }
         let segs = self.segments(si);
-        let cursor = segment_index(segs, self.playhead);
-        let within_s = if i == cursor {
+        let under = segment_index(segs, target);
+        let within_s = if i == under && self.seeking {
             budget
-        } else if i == cursor + 1 {
-            segs[i].start - self.playhead
+        } else if i == under + 1 && !self.paused {
+            (segs[i].start - self.playhead).max(0.0)
         } else {
             return chosen;
         };
@@ -882,6 +889,11 @@ impl Player {
             .find(|&r| fits(r))
             .unwrap_or(0);
         self.video[rung]
+    }
+
+    /// The path of media segment `i` of slot `si`, at the track it is fetched at.
+    fn segment_path(&self, si: usize, i: usize) -> &str {
+        &self.manifest.tracks[self.track_for(si, i)].segments[i].path
     }
 
     /// A buffer goal after quota errors: scaled down, but never below `floor` (unless
@@ -1266,20 +1278,20 @@ impl Player {
                 paths.push(path.to_owned());
             }
         }
-        // The segments after a waiting one, or from the playhead's for an init, are fetched at
-        // the chosen rendition (the one under the playhead after a seek may be of a lower one).
+        // The segments after a waiting one, or from the playhead's for an init, at the
+        // renditions they will be fetched at (the chosen one, but for a seek's first two).
         'tracks: for r in &waiting {
             let from = match r.obj {
                 Obj::Init(_) => self.window(r.slot).first,
                 Obj::Media(i) => i + 1,
             };
-            let track = self.chosen(r.slot);
-            for seg in self.manifest.tracks[track].segments.iter().skip(from) {
+            for j in from..self.segments(r.slot).len() {
                 if paths.len() >= MAX_URL_BATCH {
                     break 'tracks;
                 }
-                if self.urls.fresh(&seg.path, now).is_none() && seen.insert(&seg.path) {
-                    paths.push(seg.path.clone());
+                let path = self.segment_path(r.slot, j);
+                if self.urls.fresh(path, now).is_none() && seen.insert(path) {
+                    paths.push(path.to_owned());
                 }
             }
         }
@@ -1309,24 +1321,23 @@ impl Player {
             else {
                 continue;
             };
-            // At the chosen rendition: the last fetch may be of a lower one (after a seek).
-            let segments = &self.manifest.tracks[self.chosen(si)].segments;
+            // At the renditions they will be fetched at: the last fetch may be of a lower one
+            // (after a seek).
+            let n = self.segments(si).len();
             let runway = self.config.max_fetches_per_slot.max(1) + 1;
-            if !segments
-                .iter()
-                .skip(last + 1)
+            if !(last + 1..n)
                 .take(runway)
-                .any(|s| self.urls.worth_asking(&s.path, now))
+                .any(|j| self.urls.worth_asking(self.segment_path(si, j), now))
             {
                 continue;
             }
+            let room = MAX_URL_BATCH.saturating_sub(paths.len());
             paths.extend(
-                segments
-                    .iter()
-                    .skip(last + 1)
-                    .filter(|s| self.urls.worth_asking(&s.path, now))
-                    .map(|s| s.path.clone())
-                    .take(MAX_URL_BATCH.saturating_sub(paths.len())),
+                (last + 1..n)
+                    .map(|j| self.segment_path(si, j))
+                    .filter(|p| self.urls.worth_asking(p, now))
+                    .map(str::to_owned)
+                    .take(room),
             );
         }
         if paths.is_empty() {
@@ -1684,8 +1695,8 @@ impl Player {
             let segs = p.segments(si);
             let track = &p.manifest.tracks[p.video[to]];
             let rate = p.abr.estimate() * p.config.abr.safety_factor;
-            // The last segment kept if the first refetch lands after `n` fetches' time, at the
-            // rate the switch itself trusted.
+            // The last segment kept if the first refetch lands after `n` fetches' time at the
+            // estimate.
             let kept = |n: usize| {
                 let bytes: u64 = (first + 1..)
                     .take(n)
@@ -1698,8 +1709,8 @@ impl Player {
             // The first refetch goes alone while it starts less than `ALONE_BELOW_SEGMENTS` of
             // its durations ahead (`fetch_candidate`), so it lands after one fetch. Further
             // ahead, the refetches go out as many at once as a slot allows and share the link:
-            // the first lands about when they all do. (Counting two at once where one goes
-            // alone kept a lower segment more on screen.)
+            // the first lands about when they all do. (The sizes are those of the segments
+            // after `first`, near enough for the ones refetched.)
             let alone = kept(1);
             match segs.get(alone + 1) {
                 Some(s) if s.start - p.playhead >= ALONE_BELOW_SEGMENTS * s.duration => {
@@ -1738,10 +1749,9 @@ impl Player {
 
     /// An upper bound on the link's rate from video fetches out longer than
     /// `slow_fetch_ms`: each has had its share of the link's time so far (as the estimate
-    /// counts it) and has not finished, so its share carried less than its size. (Counting it
-    /// over all the time it was out, times the fetches out now, read a fetch that had shared
-    /// the link and then ran alone as far slower than the link: on a steady 5 Mbit/s link the
-    /// player switched 720p down and back every few seconds.)
+    /// counts it) and has not finished, so its share carried less than its size. Its whole
+    /// time out would not do: a fetch that shared the link and then ran alone would read far
+    /// below the link (`a_steady_link_keeps_the_rendition_it_climbed_to`).
     fn inflight_cap(&self, now: u64) -> Option<f64> {
         // The time since the last accounting, as `account_sharing` will split it.
         let unaccounted = match self.transfers() {
@@ -1866,6 +1876,18 @@ impl Player {
             let w = self.window(si);
             self.slots[si].appended.contains_key(&w.first)
         });
+        if let Some(target) = self.seek_target
+            && let Some(si) = self.slot_index(Slot::Video)
+        {
+            let segs = self.segments(si);
+            let next = segment_index(segs, target) + 1;
+            if segs
+                .get(next)
+                .is_none_or(|s| self.playhead + TIME_EPS >= s.start)
+            {
+                self.seek_target = None;
+            }
+        }
         if all {
             self.seeking = false;
             if !self.ready {

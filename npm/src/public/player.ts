@@ -45,7 +45,7 @@ export interface PlayOptions {
    * take to arrive at the measured rate, in seconds (default 1): when the current rendition's
    * would take longer, that segment comes at a lower rendition; the next one at a rendition
    * that arrives before the first has played, and the ones after those at the current one.
-   * `0`: always the current rendition. A pinned rendition is always kept.
+   * `0`: always the current rendition, for both. A pinned rendition is always kept.
    */
   seekBudget?: number;
   /**

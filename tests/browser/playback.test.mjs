@@ -80,6 +80,14 @@ async function waitFor(page, fn, arg, timeout = 60_000) {
 }
 
 /** Waits for `ready` (or fails with the error event) and starts the element. */
+/** Throttles the page's network (DevTools conditions) to `bps` down with `latency` ms; returns the DevTools session, which can lift it. */
+async function throttle(page, bps, latency) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency, downloadThroughput: bps / 8, uploadThroughput: -1 });
+  return cdp;
+}
+
 async function readyAndPlay(page) {
   await waitFor(page, () => window.t.events.some((e) => e.type === "ready" || e.type === "error"));
   const failed = (await events(page, "error"))[0];
@@ -489,9 +497,7 @@ test("on a slow link a seek shows a lower rendition first, within its budget, an
   const { page, close } = await freshPage();
   try {
     // 3 Mbit/s, 40 ms: v480 is sustained, but one of its 4 s segments takes well over a second.
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send("Network.enable");
-    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 40, downloadThroughput: 3e6 / 8, uploadThroughput: -1 });
+    const cdp = await throttle(page, 3e6, 40);
     await startPlaying(page, { assetId: asset.id, token: asset.token, bufferGoal: 8 });
     await readyAndPlay(page);
     // As soon as the player chose v480 (its forward buffer of 8 s is then far from the target).
@@ -536,9 +542,7 @@ test("on a steady link the player keeps the rendition it climbed to", async () =
     // 2.4 Mbit/s, 40 ms: v480 (about 1.43 Mbit/s at its peak) fits within the safety factor, and
     // one of its segments takes over 2 s; fetches overlap (the cap from fetches in flight,
     // docs/player.md). The build before switched down to v360 and back.
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send("Network.enable");
-    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 40, downloadThroughput: 2.4e6 / 8, uploadThroughput: -1 });
+    const cdp = await throttle(page, 2.4e6, 40);
     await startPlaying(page, { assetId: asset.id, token: asset.token });
     await readyAndPlay(page);
     await waitFor(page, () => window.t.player.currentRendition === "v480", null, 30_000);
@@ -567,9 +571,7 @@ test("renditions follow the bandwidth: up on a fast link, down when it is thrott
     // Loopback is fast: the estimate soon allows the top rendition.
     await waitFor(page, () => window.t.events.some((e) => e.type === "renditionchange" && e.to === "v480" && e.reason === "bandwidth"), null, 30_000);
     // 500 kbit/s with 60 ms of latency: only v240 (about 420 kbit/s peak) fits.
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send("Network.enable");
-    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 60, downloadThroughput: 500_000 / 8, uploadThroughput: -1 });
+    const cdp = await throttle(page, 500_000, 60);
     await waitFor(page, () => window.t.events.some((e, i) => e.type === "renditionchange" && (e.reason === "bandwidth" || e.reason === "stall") && ["v240", "v360"].includes(e.to) && window.t.events.findIndex((x) => x.to === "v480") < i), null, 60_000);
     await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
     await cdp.detach();

@@ -29,8 +29,11 @@
 // open in DevTools or Perfetto); build the SDK with CINELOCK_WASM_NAMES=1 scripts/build-sdk
 // for the profile to name the wasm's functions.
 // CINELOCK_BENCH_PLAY_START_ONLY=1 stops after the first-frame rounds (no throttled link, no
-// rendition time-line); CINELOCK_BENCH_PLAY_ONLY=webcrypto,cold (say) times only those players
-// beside plain MSE; CINELOCK_BENCH_SECOND_PLAYER=1 measures each page's second player;
+// rendition time-line); CINELOCK_BENCH_PLAY_TIMELINE_ONLY=1 runs only the rendition time-lines
+// (CINELOCK_BENCH_PLAY_TIMELINE_RUNS times each; with CINELOCK_BENCH_DEBUG=1 they print the
+// switches, and the estimate and buffer every 2 s); CINELOCK_BENCH_PLAY_ONLY=webcrypto,cold
+// (say) times only those players beside plain MSE; CINELOCK_BENCH_SECOND_PLAYER=1 measures
+// each page's second player;
 // CINELOCK_BENCH_PLAY_LATENCY_MS=40 (say) adds that latency to every request of the first-frame
 // rounds, bandwidth unlimited (DevTools network conditions, page and workers), once the page and
 // the SDK's script have loaded: the wasm of a player started before load() comes through it.
@@ -55,6 +58,8 @@ const SECONDS = Number(process.env.CINELOCK_BENCH_PLAY_SECONDS ?? 60);
 const RUNS = Number(process.env.CINELOCK_BENCH_PLAY_RUNS ?? 5);
 const TRACE = Boolean(process.env.CINELOCK_BENCH_TRACE);
 const START_ONLY = Boolean(process.env.CINELOCK_BENCH_PLAY_START_ONLY);
+const TIMELINE_ONLY = Boolean(process.env.CINELOCK_BENCH_PLAY_TIMELINE_ONLY);
+const TIMELINE_RUNS = Number(process.env.CINELOCK_BENCH_PLAY_TIMELINE_RUNS ?? 1);
 const SECOND_PLAYER = Boolean(process.env.CINELOCK_BENCH_SECOND_PLAYER);
 const LATENCY_MS = Number(process.env.CINELOCK_BENCH_PLAY_LATENCY_MS ?? 0);
 // A returning visit (the header says more); CINELOCK_BENCH_PLAY_RETURNING_MS: how long after.
@@ -335,7 +340,7 @@ try {
     const { metrics } = await page.send("Performance.getMetrics");
     return 1000 * metrics.find((m) => m.name === "TaskDuration").value;
   };
-  for (let run = 0; run < RUNS; run++) {
+  for (let run = 0; run < (TIMELINE_ONLY ? 0 : RUNS); run++) {
     for (const name of Object.keys(results)) {
       chrome = await launchRaw(["--autoplay-policy=no-user-gesture-required"]);
       try {
@@ -389,27 +394,29 @@ try {
     }
   }
 
-  const base = { ttff: median(results.plain.map((r) => r.ttff)), full: median(results.plain.map((r) => r.full)), task: median(results.plain.map((r) => r.pageTaskMs)) };
-  console.log(`playback of a ${SECONDS} s 1280x720 clip from local Garage: rendition ${top.id} (${top.width}x${top.height}) + audio, ${segments} media segments, ${(plainBytes / 1e6).toFixed(1)} MB; headless Chromium, fresh browser per run, median of ${RUNS}`);
-  console.log(`${"".padEnd(30)}${"first frame".padStart(22)}${"whole clip buffered".padStart(26)}${"decrypt per segment".padStart(24)}${"decrypt rate".padStart(16)}${"page thread busy".padStart(26)}`);
-  for (const [name, rs] of Object.entries(results)) {
-    const ttff = median(rs.map((r) => r.ttff)), full = median(rs.map((r) => r.full));
-    const variant = name.replace(/-B$/, ""), b = name === variant ? "" : " [B]";
-    const label = (variant === "plain" ? "plain MSE (baseline)" : variant === "cold" ? "cinelock, play() before load()" : `cinelock (${variant.replace("-page", ", page thread")}${variant.endsWith("-page") ? "" : ", worker"})`) + b;
-    const task = median(rs.map((r) => r.pageTaskMs));
-    const perSeg = name === "plain" ? "—" : `${median(rs.map((r) => r.decryptMs / r.objects)).toFixed(2)} ms`;
-    const rate = name === "plain" ? "—" : `${median(rs.map((r) => r.plainBytes / 1e6 / (r.decryptMs / 1000))).toFixed(0)} MB/s`;
-    console.log(`${label.padEnd(30)}${`${ttff.toFixed(0)} ms (${(ttff / base.ttff).toFixed(2)}x)`.padStart(22)}${`${full.toFixed(0)} ms (${(full / base.full).toFixed(2)}x)`.padStart(26)}${perSeg.padStart(24)}${rate.padStart(16)}${`${task.toFixed(0)} ms (${(task / base.task).toFixed(2)}x)`.padStart(26)}`);
-  }
-  // The medians hide how much one sitting moves: every round's first frame, sorted.
-  for (const [name, rs] of Object.entries(results)) {
-    console.log(`first frames, ${name}: ${rs.map((r) => r.ttff).sort((x, y) => x - y).map((x) => x.toFixed(0)).join(" ")} ms`);
-  }
-  const b = (name, k) => { const xs = (results[name] ?? []).map((r) => r.breakdown[k]).filter(Number.isFinite); return xs.length ? `${median(xs).toFixed(0)} ms` : "none"; };
-  // The players whose first fetches the page's resource timing sees: on the page's thread, and
-  // (the start's, before its worker is started) the cold one.
-  for (const page of ["webcrypto-page", "webcrypto-page-B", "cold", "cold-B"].filter((n) => results[n])) {
-    console.log(`to the first frame: plain has its first media segment at ${b("plain", "firstSegment")}; cinelock (${page.startsWith("cold") ? "play() before load()" : "webcrypto, page thread"}${page.endsWith("-B") ? " [B]" : ""}) has the session answer at ${b(page, "session")}, a manifest fetched at ${b(page, "manifest")} (none: it came inline), its first media segment requested at ${b(page, "firstRequest")} and fetched at ${b(page, "firstSegment")}`);
+  if (!TIMELINE_ONLY) {
+    const base = { ttff: median(results.plain.map((r) => r.ttff)), full: median(results.plain.map((r) => r.full)), task: median(results.plain.map((r) => r.pageTaskMs)) };
+    console.log(`playback of a ${SECONDS} s 1280x720 clip from local Garage: rendition ${top.id} (${top.width}x${top.height}) + audio, ${segments} media segments, ${(plainBytes / 1e6).toFixed(1)} MB; headless Chromium, fresh browser per run, median of ${RUNS}`);
+    console.log(`${"".padEnd(30)}${"first frame".padStart(22)}${"whole clip buffered".padStart(26)}${"decrypt per segment".padStart(24)}${"decrypt rate".padStart(16)}${"page thread busy".padStart(26)}`);
+    for (const [name, rs] of Object.entries(results)) {
+      const ttff = median(rs.map((r) => r.ttff)), full = median(rs.map((r) => r.full));
+      const variant = name.replace(/-B$/, ""), b = name === variant ? "" : " [B]";
+      const label = (variant === "plain" ? "plain MSE (baseline)" : variant === "cold" ? "cinelock, play() before load()" : `cinelock (${variant.replace("-page", ", page thread")}${variant.endsWith("-page") ? "" : ", worker"})`) + b;
+      const task = median(rs.map((r) => r.pageTaskMs));
+      const perSeg = name === "plain" ? "—" : `${median(rs.map((r) => r.decryptMs / r.objects)).toFixed(2)} ms`;
+      const rate = name === "plain" ? "—" : `${median(rs.map((r) => r.plainBytes / 1e6 / (r.decryptMs / 1000))).toFixed(0)} MB/s`;
+      console.log(`${label.padEnd(30)}${`${ttff.toFixed(0)} ms (${(ttff / base.ttff).toFixed(2)}x)`.padStart(22)}${`${full.toFixed(0)} ms (${(full / base.full).toFixed(2)}x)`.padStart(26)}${perSeg.padStart(24)}${rate.padStart(16)}${`${task.toFixed(0)} ms (${(task / base.task).toFixed(2)}x)`.padStart(26)}`);
+    }
+    // The medians hide how much one sitting moves: every round's first frame, sorted.
+    for (const [name, rs] of Object.entries(results)) {
+      console.log(`first frames, ${name}: ${rs.map((r) => r.ttff).sort((x, y) => x - y).map((x) => x.toFixed(0)).join(" ")} ms`);
+    }
+    const b = (name, k) => { const xs = (results[name] ?? []).map((r) => r.breakdown[k]).filter(Number.isFinite); return xs.length ? `${median(xs).toFixed(0)} ms` : "none"; };
+    // The players whose first fetches the page's resource timing sees: on the page's thread, and
+    // (the start's, before its worker is started) the cold one.
+    for (const page of ["webcrypto-page", "webcrypto-page-B", "cold", "cold-B"].filter((n) => results[n])) {
+      console.log(`to the first frame: plain has its first media segment at ${b("plain", "firstSegment")}; cinelock (${page.startsWith("cold") ? "play() before load()" : "webcrypto, page thread"}${page.endsWith("-B") ? " [B]" : ""}) has the session answer at ${b(page, "session")}, a manifest fetched at ${b(page, "manifest")} (none: it came inline), its first media segment requested at ${b(page, "firstRequest")} and fetched at ${b(page, "firstSegment")}`);
+    }
   }
 
   // CINELOCK_BENCH_PLAY_START_ONLY=1 stops here (the start alone, while working on it).
@@ -420,7 +427,7 @@ try {
     // "firstVisit": an embed's first visit, the SDK itself fetched over that link: from the
     // page's import of the SDK to the first frame of a play() before load().
     const slow = { plain: [], webcrypto: [], ...(SDK_B ? { "webcrypto-B": [] } : {}), firstVisit: [] };
-    for (let run = 0; run < RUNS; run++) {
+    for (let run = 0; run < (TIMELINE_ONLY ? 0 : RUNS); run++) {
       for (const name of Object.keys(slow)) {
         chrome = await launchRaw(["--autoplay-policy=no-user-gesture-required"]);
         try {
@@ -440,15 +447,17 @@ try {
         }
       }
     }
-    const slowBase = median(slow.plain.map((r) => r.ttff));
-    const slowOurs = median(slow.webcrypto.map((r) => r.ttff));
-    console.log(`first frame at 5 Mbit/s, 40 ms (median of ${RUNS}): plain MSE ${slowBase.toFixed(0)} ms, cinelock (webcrypto, worker) ${slowOurs.toFixed(0)} ms (${(slowOurs / slowBase).toFixed(2)}x)`);
-    if (SDK_B) {
-      const slowB = median(slow["webcrypto-B"].map((r) => r.ttff));
-      console.log(`  the same [B]: ${slowB.toFixed(0)} ms (${(slowB / slowBase).toFixed(2)}x)`);
+    if (!TIMELINE_ONLY) {
+      const slowBase = median(slow.plain.map((r) => r.ttff));
+      const slowOurs = median(slow.webcrypto.map((r) => r.ttff));
+      console.log(`first frame at 5 Mbit/s, 40 ms (median of ${RUNS}): plain MSE ${slowBase.toFixed(0)} ms, cinelock (webcrypto, worker) ${slowOurs.toFixed(0)} ms (${(slowOurs / slowBase).toFixed(2)}x)`);
+      if (SDK_B) {
+        const slowB = median(slow["webcrypto-B"].map((r) => r.ttff));
+        console.log(`  the same [B]: ${slowB.toFixed(0)} ms (${(slowB / slowBase).toFixed(2)}x)`);
+      }
+      const slowFirst = median(slow.firstVisit.map((r) => r.ttff));
+      console.log(`  an embed's first visit at 5 Mbit/s, 40 ms, the SDK fetched over it (from its import to the first frame of a play() before load()): ${slowFirst.toFixed(0)} ms (${(slowFirst / slowBase).toFixed(2)}x plain MSE, which loads no SDK)`);
     }
-    const slowFirst = median(slow.firstVisit.map((r) => r.ttff));
-    console.log(`  an embed's first visit at 5 Mbit/s, 40 ms, the SDK fetched over it (from its import to the first frame of a play() before load()): ${slowFirst.toFixed(0)} ms (${(slowFirst / slowBase).toFixed(2)}x plain MSE, which loads no SDK)`);
 
     // Picture quality over the first 30 s, the player choosing (auto): the picture's height every
     // 250 ms from the first frame, unthrottled and at 5 Mbit/s / 40 ms.
@@ -469,14 +478,16 @@ try {
       await Promise.race([failed, new Promise((ok) => video.requestVideoFrameCallback(ok))]);
       const t0 = performance.now(), out = [];
       while (performance.now() - t0 < ${QOE_S * 1000}) {
-        out.push([performance.now() - t0, video.videoHeight, video.currentTime]);
+        // Also the estimate (kbit/s) and the seconds buffered ahead, for CINELOCK_BENCH_DEBUG.
+        const b = video.buffered;
+        out.push([performance.now() - t0, video.videoHeight, video.currentTime, Math.round(p.stats().bandwidthEstimate / 1e3), b.length ? b.end(b.length - 1) - video.currentTime : 0]);
         await new Promise((ok) => setTimeout(ok, 250));
       }
       const s = p.stats();
       p.destroy();
       return { samples: out, stats: s, switches };
     })()`;
-    for (const [label, conditions] of [["loopback", null], ["5 Mbit/s, 40 ms", SLOW]]) {
+    for (const [label, conditions] of Array.from({ length: TIMELINE_RUNS }, () => [["loopback", null], ["5 Mbit/s, 40 ms", SLOW]]).flat()) {
       chrome = await launchRaw(["--autoplay-policy=no-user-gesture-required"]);
       try {
         await chrome.page.goto(`${server.url}/`);
@@ -498,142 +509,144 @@ try {
       }
     }
 
-    // A seek to a part of the clip not buffered: from setting currentTime to the first frame
-    // shown there, on loopback and at 5 Mbit/s / 40 ms. Plain MSE, given its URLs, has its init
-    // and first segments appended and then fetches the segment of each track under the target
-    // (and nothing else); the player, pinned to the same rendition, keeps 4 s ahead (so the
-    // target is not buffered) and does what it does on a seek.
-    const video0 = tracks[0].segments;
-    const seekTo = video0[Math.floor(video0.length * 0.6)].start + 0.5;
-    const segmentUnder = (t) => t.segments.findIndex((g) => g.start <= seekTo && seekTo < g.start + g.duration);
-    const SEEK_WAIT = `
-      let shownHeight;
-      const played = () => new Promise((ok) => { const f = (_, m) => (m.mediaTime >= ${seekTo} - 0.1 ? (shownHeight = m.height, ok(performance.now())) : video.requestVideoFrameCallback(f)); video.requestVideoFrameCallback(f); });`;
-    const PLAIN_SEEK = (tracksWithUrls) => `(async () => {
-      const tracks = ${JSON.stringify(tracksWithUrls)};
-      ${WARM_AUDIO}
-      const video = document.createElement("video");
-      video.muted = true;
-      document.body.append(video);
-      const ms = new MediaSource();
-      video.src = URL.createObjectURL(ms);
-      await new Promise((ok) => ms.addEventListener("sourceopen", ok, { once: true }));
-      ms.duration = ${manifest.duration};
-      const buffers = tracks.map((t) => ms.addSourceBuffer(t.type));
-      ${MSE_HELPERS}
-      const first = new Promise((ok) => video.requestVideoFrameCallback(ok));
-      video.play().catch(() => undefined);
-      await Promise.all(tracks.map(async (t, i) => { for (const u of [t.init, t.first]) await append(buffers[i], await get(u)); }));
-      await first;
-      await new Promise((ok) => setTimeout(ok, 500));
-      ${SEEK_WAIT}
-      const t0 = performance.now();
-      video.currentTime = ${seekTo};
-      const shown = played();
-      await Promise.all(tracks.map(async (t, i) => append(buffers[i], await get(t.under))));
-      return { seekMs: (await shown) - t0 };
-    })()`;
-    // Pinned (as the baseline) or choosing, from the same start at the top rendition: a player
-    // choosing may take the segment under the target at a lower one (`seekBudget`), so it also
-    // says the height of the picture it first showed there.
-    const PLAYER_SEEK = (pinned) => `(async () => {
-      const c = await import("/sdk/dist/index.js");
-      ${WARM_AUDIO}
-      const video = document.createElement("video");
-      video.muted = true;
-      document.body.append(video);
-      const first = new Promise((ok) => video.requestVideoFrameCallback(ok));
-      const p = c.play(video, { endpoint: location.origin, assetId: ${JSON.stringify(assetId)}, token: ${JSON.stringify(token)}, startRendition: ${JSON.stringify(top.id)}, bufferGoal: 4 });
-      ${pinned ? `p.setRendition(${JSON.stringify(top.id)});` : ""}
-      video.play().catch(() => undefined);
-      const failed = new Promise((_, fail) => p.addEventListener("error", (e) => fail(new Error(e.detail.error.message))));
-      await Promise.race([failed, first]);
-      await new Promise((ok) => setTimeout(ok, 500));
-      const b = video.buffered;
-      if (b.length && b.end(b.length - 1) > ${seekTo}) throw new Error("the target is buffered already");
-      ${SEEK_WAIT}
-      const before = { rendition: p.currentRendition, estimate: p.stats().bandwidthEstimate };
-      const t0 = performance.now();
-      video.currentTime = ${seekTo};
-      const ms = (await Promise.race([failed, played()])) - t0;
-      p.destroy();
-      return { seekMs: ms, height: shownHeight, before };
-    })()`;
-    const plainSeekTracks = () => tracks.map((t, i) => ({ type: plainTracks[i].type, init: store.presign(plainTracks[i].keys[0]), first: store.presign(plainTracks[i].keys[1]), under: store.presign(plainTracks[i].keys[1 + segmentUnder(t)]) }));
-    for (const [label, conditions] of [["loopback", null], ["5 Mbit/s, 40 ms", SLOW]]) {
-      // Choosing matters only where the top rendition's segment takes longer than the budget.
-      const choosing = conditions ? { choosing: [], ...(SDK_B ? { "choosing-B": [] } : {}) } : {};
-      const seeks = { plain: [], webcrypto: [], ...(SDK_B ? { "webcrypto-B": [] } : {}), ...choosing };
+    if (!TIMELINE_ONLY) {
+      // A seek to a part of the clip not buffered: from setting currentTime to the first frame
+      // shown there, on loopback and at 5 Mbit/s / 40 ms. Plain MSE, given its URLs, has its init
+      // and first segments appended and then fetches the segment of each track under the target
+      // (and nothing else); the player, pinned to the same rendition, keeps 4 s ahead (so the
+      // target is not buffered) and does what it does on a seek.
+      const video0 = tracks[0].segments;
+      const seekTo = video0[Math.floor(video0.length * 0.6)].start + 0.5;
+      const segmentUnder = (t) => t.segments.findIndex((g) => g.start <= seekTo && seekTo < g.start + g.duration);
+      const SEEK_WAIT = `
+        let shownHeight;
+        const played = () => new Promise((ok) => { const f = (_, m) => (m.mediaTime >= ${seekTo} - 0.1 ? (shownHeight = m.height, ok(performance.now())) : video.requestVideoFrameCallback(f)); video.requestVideoFrameCallback(f); });`;
+      const PLAIN_SEEK = (tracksWithUrls) => `(async () => {
+        const tracks = ${JSON.stringify(tracksWithUrls)};
+        ${WARM_AUDIO}
+        const video = document.createElement("video");
+        video.muted = true;
+        document.body.append(video);
+        const ms = new MediaSource();
+        video.src = URL.createObjectURL(ms);
+        await new Promise((ok) => ms.addEventListener("sourceopen", ok, { once: true }));
+        ms.duration = ${manifest.duration};
+        const buffers = tracks.map((t) => ms.addSourceBuffer(t.type));
+        ${MSE_HELPERS}
+        const first = new Promise((ok) => video.requestVideoFrameCallback(ok));
+        video.play().catch(() => undefined);
+        await Promise.all(tracks.map(async (t, i) => { for (const u of [t.init, t.first]) await append(buffers[i], await get(u)); }));
+        await first;
+        await new Promise((ok) => setTimeout(ok, 500));
+        ${SEEK_WAIT}
+        const t0 = performance.now();
+        video.currentTime = ${seekTo};
+        const shown = played();
+        await Promise.all(tracks.map(async (t, i) => append(buffers[i], await get(t.under))));
+        return { seekMs: (await shown) - t0 };
+      })()`;
+      // Pinned (as the baseline) or choosing, from the same start at the top rendition: a player
+      // choosing may take the segment under the target at a lower one (`seekBudget`), so it also
+      // says the height of the picture it first showed there.
+      const PLAYER_SEEK = (pinned) => `(async () => {
+        const c = await import("/sdk/dist/index.js");
+        ${WARM_AUDIO}
+        const video = document.createElement("video");
+        video.muted = true;
+        document.body.append(video);
+        const first = new Promise((ok) => video.requestVideoFrameCallback(ok));
+        const p = c.play(video, { endpoint: location.origin, assetId: ${JSON.stringify(assetId)}, token: ${JSON.stringify(token)}, startRendition: ${JSON.stringify(top.id)}, bufferGoal: 4 });
+        ${pinned ? `p.setRendition(${JSON.stringify(top.id)});` : ""}
+        video.play().catch(() => undefined);
+        const failed = new Promise((_, fail) => p.addEventListener("error", (e) => fail(new Error(e.detail.error.message))));
+        await Promise.race([failed, first]);
+        await new Promise((ok) => setTimeout(ok, 500));
+        const b = video.buffered;
+        if (b.length && b.end(b.length - 1) > ${seekTo}) throw new Error("the target is buffered already");
+        ${SEEK_WAIT}
+        const before = { rendition: p.currentRendition, estimate: p.stats().bandwidthEstimate };
+        const t0 = performance.now();
+        video.currentTime = ${seekTo};
+        const ms = (await Promise.race([failed, played()])) - t0;
+        p.destroy();
+        return { seekMs: ms, height: shownHeight, before };
+      })()`;
+      const plainSeekTracks = () => tracks.map((t, i) => ({ type: plainTracks[i].type, init: store.presign(plainTracks[i].keys[0]), first: store.presign(plainTracks[i].keys[1]), under: store.presign(plainTracks[i].keys[1 + segmentUnder(t)]) }));
+      for (const [label, conditions] of [["loopback", null], ["5 Mbit/s, 40 ms", SLOW]]) {
+        // Choosing matters only where the top rendition's segment takes longer than the budget.
+        const choosing = conditions ? { choosing: [], ...(SDK_B ? { "choosing-B": [] } : {}) } : {};
+        const seeks = { plain: [], webcrypto: [], ...(SDK_B ? { "webcrypto-B": [] } : {}), ...choosing };
+        for (let run = 0; run < RUNS; run++) {
+          for (const name of Object.keys(seeks)) {
+            chrome = await launchRaw(["--autoplay-policy=no-user-gesture-required"]);
+            try {
+              await chrome.page.goto(`${(name.endsWith("-B") ? serverB : server).url}/`);
+              if (name !== "plain") await chrome.page.evaluate(`import("/sdk/dist/index.js").then((c) => c.load())`);
+              if (conditions) await chrome.page.attach(conditions);
+              seeks[name].push(await chrome.page.evaluate(name === "plain" ? PLAIN_SEEK(plainSeekTracks()) : PLAYER_SEEK(!name.startsWith("choosing"))));
+            } finally {
+              await chrome.close();
+            }
+          }
+        }
+        const base = median(seeks.plain.map((r) => r.seekMs));
+        const line = Object.keys(seeks).filter((n) => n !== "plain").map((n) => {
+          const m = median(seeks[n].map((r) => r.seekMs));
+          const how = n.startsWith("choosing") ? `, choosing (shown first at ${[...new Set(seeks[n].map((r) => `${r.height}p`))].join("/")})` : "";
+          return `cinelock${how}${n.endsWith("-B") ? " [B]" : ""} ${m.toFixed(0)} ms (${(m / base).toFixed(2)}x)`;
+        }).join(", ");
+        console.log(`a seek to ${seekTo} s, not buffered, to its first frame, ${label} (median of ${RUNS}): plain MSE ${base.toFixed(0)} ms, ${line}`);
+        if (process.env.CINELOCK_BENCH_DEBUG) console.log(JSON.stringify(seeks));
+      }
+
+      // The first frame of a player started while the page uploads three files, on a link with a
+      // slow uplink (20 Mbit/s up, 200 down, 20 ms; DevTools network conditions on the page and
+      // each worker), against the same player on the same link with no upload. Each upload alone
+      // would have four PUTs out; the three together had six, all the browser runs to the store,
+      // before a player on the page made them leave it two.
+      const UPLINK = { latency: 20, downloadThroughput: 200e6 / 8, uploadThroughput: 20e6 / 8 };
+      const UP_MIB = 48;
+      const WHILE_UPLOADING = (created) => `(async () => {
+        const c = await import("/sdk/dist/index.js");
+        const created = ${JSON.stringify(created)};
+        const handles = await Promise.all(created.map((upload, i) => c.upload(new File([new Uint8Array(${UP_MIB} << 20).fill(i + 1)], "f" + i + ".bin"), { endpoint: location.origin, upload })));
+        // The uploads' PUTs all out (on this uplink each takes seconds).
+        if (handles.length) await new Promise((ok) => setTimeout(ok, 3000));
+        const video = document.createElement("video");
+        video.muted = true;
+        document.body.append(video);
+        const t0 = performance.now();
+        const first = new Promise((ok) => video.requestVideoFrameCallback(() => ok(performance.now() - t0)));
+        const p = c.play(video, { endpoint: location.origin, assetId: ${JSON.stringify(assetId)}, token: ${JSON.stringify(token)} });
+        video.play().catch(() => undefined);
+        const failed = new Promise((_, fail) => p.addEventListener("error", (e) => fail(new Error(e.detail.error.message))));
+        const ttff = await Promise.race([failed, first]);
+        p.destroy();
+        for (const h of handles) h.abort();
+        return { ttff };
+      })()`;
+      const uploading = Object.fromEntries(["alone", "uploading", ...(SDK_B ? ["uploading-B"] : [])].map((n) => [n, []]));
       for (let run = 0; run < RUNS; run++) {
-        for (const name of Object.keys(seeks)) {
+        for (const name of Object.keys(uploading)) {
+          const at = name.endsWith("-B") ? serverB : server;
           chrome = await launchRaw(["--autoplay-policy=no-user-gesture-required"]);
           try {
-            await chrome.page.goto(`${(name.endsWith("-B") ? serverB : server).url}/`);
-            if (name !== "plain") await chrome.page.evaluate(`import("/sdk/dist/index.js").then((c) => c.load())`);
-            if (conditions) await chrome.page.attach(conditions);
-            seeks[name].push(await chrome.page.evaluate(name === "plain" ? PLAIN_SEEK(plainSeekTracks()) : PLAYER_SEEK(!name.startsWith("choosing"))));
+            await chrome.page.goto(`${at.url}/`);
+            await chrome.page.evaluate(`import("/sdk/dist/index.js").then((c) => c.load())`);
+            await chrome.page.attach(UPLINK);
+            const created = [];
+            for (let i = 0; name !== "alone" && i < 3; i++) created.push(await env.api(at, "POST", "/v1/uploads", { size: UP_MIB << 20, filename: `f${i}.bin` }));
+            uploading[name].push(await chrome.page.evaluate(WHILE_UPLOADING(created)));
           } finally {
             await chrome.close();
           }
         }
       }
-      const base = median(seeks.plain.map((r) => r.seekMs));
-      const line = Object.keys(seeks).filter((n) => n !== "plain").map((n) => {
-        const m = median(seeks[n].map((r) => r.seekMs));
-        const how = n.startsWith("choosing") ? `, choosing (shown first at ${[...new Set(seeks[n].map((r) => `${r.height}p`))].join("/")})` : "";
-        return `cinelock${how}${n.endsWith("-B") ? " [B]" : ""} ${m.toFixed(0)} ms (${(m / base).toFixed(2)}x)`;
-      }).join(", ");
-      console.log(`a seek to ${seekTo} s, not buffered, to its first frame, ${label} (median of ${RUNS}): plain MSE ${base.toFixed(0)} ms, ${line}`);
-      if (process.env.CINELOCK_BENCH_DEBUG) console.log(JSON.stringify(seeks));
-    }
-
-    // The first frame of a player started while the page uploads three files, on a link with a
-    // slow uplink (20 Mbit/s up, 200 down, 20 ms; DevTools network conditions on the page and
-    // each worker), against the same player on the same link with no upload. Each upload alone
-    // would have four PUTs out; the three together had six, all the browser runs to the store,
-    // before a player on the page made them leave it two.
-    const UPLINK = { latency: 20, downloadThroughput: 200e6 / 8, uploadThroughput: 20e6 / 8 };
-    const UP_MIB = 48;
-    const WHILE_UPLOADING = (created) => `(async () => {
-      const c = await import("/sdk/dist/index.js");
-      const created = ${JSON.stringify(created)};
-      const handles = await Promise.all(created.map((upload, i) => c.upload(new File([new Uint8Array(${UP_MIB} << 20).fill(i + 1)], "f" + i + ".bin"), { endpoint: location.origin, upload })));
-      // The uploads' PUTs all out (on this uplink each takes seconds).
-      if (handles.length) await new Promise((ok) => setTimeout(ok, 3000));
-      const video = document.createElement("video");
-      video.muted = true;
-      document.body.append(video);
-      const t0 = performance.now();
-      const first = new Promise((ok) => video.requestVideoFrameCallback(() => ok(performance.now() - t0)));
-      const p = c.play(video, { endpoint: location.origin, assetId: ${JSON.stringify(assetId)}, token: ${JSON.stringify(token)} });
-      video.play().catch(() => undefined);
-      const failed = new Promise((_, fail) => p.addEventListener("error", (e) => fail(new Error(e.detail.error.message))));
-      const ttff = await Promise.race([failed, first]);
-      p.destroy();
-      for (const h of handles) h.abort();
-      return { ttff };
-    })()`;
-    const uploading = Object.fromEntries(["alone", "uploading", ...(SDK_B ? ["uploading-B"] : [])].map((n) => [n, []]));
-    for (let run = 0; run < RUNS; run++) {
-      for (const name of Object.keys(uploading)) {
-        const at = name.endsWith("-B") ? serverB : server;
-        chrome = await launchRaw(["--autoplay-policy=no-user-gesture-required"]);
-        try {
-          await chrome.page.goto(`${at.url}/`);
-          await chrome.page.evaluate(`import("/sdk/dist/index.js").then((c) => c.load())`);
-          await chrome.page.attach(UPLINK);
-          const created = [];
-          for (let i = 0; name !== "alone" && i < 3; i++) created.push(await env.api(at, "POST", "/v1/uploads", { size: UP_MIB << 20, filename: `f${i}.bin` }));
-          uploading[name].push(await chrome.page.evaluate(WHILE_UPLOADING(created)));
-        } finally {
-          await chrome.close();
-        }
+      const alone = median(uploading.alone.map((r) => r.ttff));
+      for (const name of Object.keys(uploading).filter((n) => n !== "alone")) {
+        const ttff = median(uploading[name].map((r) => r.ttff));
+        console.log(`first frame while the page uploads three files (${UP_MIB} MiB each; 20 Mbit/s up, 200 down, 20 ms; median of ${RUNS})${name.endsWith("-B") ? " [B]" : ""}: ${ttff.toFixed(0)} ms against ${alone.toFixed(0)} ms with no upload (${(ttff / alone).toFixed(2)}x); every round: ${uploading[name].map((r) => r.ttff.toFixed(0)).join(" ")} ms`);
       }
-    }
-    const alone = median(uploading.alone.map((r) => r.ttff));
-    for (const name of Object.keys(uploading).filter((n) => n !== "alone")) {
-      const ttff = median(uploading[name].map((r) => r.ttff));
-      console.log(`first frame while the page uploads three files (${UP_MIB} MiB each; 20 Mbit/s up, 200 down, 20 ms; median of ${RUNS})${name.endsWith("-B") ? " [B]" : ""}: ${ttff.toFixed(0)} ms against ${alone.toFixed(0)} ms with no upload (${(ttff / alone).toFixed(2)}x); every round: ${uploading[name].map((r) => r.ttff.toFixed(0)).join(" ")} ms`);
     }
   }
 } finally {

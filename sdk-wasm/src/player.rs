@@ -1326,14 +1326,16 @@ impl Driver {
             }
             // Analytics count the rendition on screen, not the one fetched next.
             Event::Showing { track_id } => {
-                let track = self
-                    .play
-                    .as_ref()
-                    .and_then(|p| p.manifest.track(&track_id).cloned());
-                if let (Some(t), Some(b)) = (track, self.beacons.borrow_mut().as_mut()) {
-                    let (w, h) = (t.width.unwrap_or(0), t.height.unwrap_or(0));
+                // What the tracker needs of the track, not a copy of its segment list.
+                let shown = self.play.as_ref().and_then(|p| {
+                    let t = p.manifest.track(&track_id)?;
+                    Some((t.bandwidth, t.width.unwrap_or(0), t.height.unwrap_or(0)))
+                });
+                if let (Some((bitrate, w, h)), Some(b)) =
+                    (shown, self.beacons.borrow_mut().as_mut())
+                {
                     b.tracker()
-                        .handle_rendition(now(), &track_id, t.bandwidth, w, h);
+                        .handle_rendition(now(), &track_id, bitrate, w, h);
                 }
             }
             Event::Stall { at } => {

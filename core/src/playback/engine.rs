@@ -1751,20 +1751,17 @@ impl Player {
     /// `slow_fetch_ms`: each has had its share of the link's time so far (as the estimate
     /// counts it) and has not finished, so its share carried less than its size. Its whole
     /// time out would not do: a fetch that shared the link and then ran alone would read far
-    /// below the link (`a_steady_link_keeps_the_rendition_it_climbed_to`).
+    /// below the link (`a_steady_link_keeps_the_rendition_it_climbed_to`). Its callers (`tick`,
+    /// `handle_playhead`) have counted the shares up to `now`.
     fn inflight_cap(&self, now: u64) -> Option<f64> {
-        // The time since the last accounting, as `account_sharing` will split it.
-        let unaccounted = match self.transfers() {
-            0 => 0.0,
-            out => now.saturating_sub(self.shared_until) as f64 / out as f64,
-        };
+        debug_assert_eq!(self.shared_until, now, "shares counted up to now");
         self.requests
             .values()
             .filter(|r| r.slot == 0 && matches!(r.obj, Obj::Media(_)))
             .filter_map(|r| match r.state {
                 ReqState::InFlight { since, .. } => (now.saturating_sub(since)
                     >= self.config.abr.slow_fetch_ms.max(1))
-                .then(|| r.size as f64 * 8000.0 / (r.share_ms + unaccounted).max(1.0)),
+                .then(|| r.size as f64 * 8000.0 / r.share_ms.max(1.0)),
                 _ => None,
             })
             .reduce(f64::min)

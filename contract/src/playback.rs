@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use cinelock_core::media::TrackKind;
-use cinelock_core::playback::{PlaybackConfig, start_tracks};
+use cinelock_core::playback::{PlaybackConfig, TrackStart, start_tracks};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -112,6 +112,12 @@ pub struct StartTrack {
     pub bandwidth: u64,
     /// Its init segment's path, then its first segment's: keys of the answer's `urls`.
     pub paths: Vec<String>,
+    /// Bytes of its first segment (sealed): a player that starts from an earlier player's
+    /// measurement picks the rendition whose first segment comes within its seek budget.
+    /// Absent from older servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "number")]
+    pub first_segment_bytes: Option<u64>,
 }
 
 impl StartTrack {
@@ -129,9 +135,16 @@ impl StartTrack {
             let ladder = tracks.iter().filter(|t| t.kind == TrackKind::Video);
             config.abr.start_rendition = Some(pick.rung(ladder.map(|t| t.id.as_str()))?);
         }
-        let kinds: Vec<_> = tracks.iter().map(|t| (t.kind, t.bandwidth)).collect();
+        let starts: Vec<_> = tracks
+            .iter()
+            .map(|t| TrackStart {
+                kind: t.kind,
+                bandwidth: t.bandwidth,
+                first_segment_bytes: t.first_segment_bytes,
+            })
+            .collect();
         Some(
-            start_tracks(&config, &kinds)
+            start_tracks(&config, &starts)
                 .into_iter()
                 .flat_map(|i| tracks[i].paths.iter().map(String::as_str))
                 .collect(),
@@ -151,6 +164,7 @@ impl StartTrack {
                     .chain(t.segments.first().map(|s| &s.path))
                     .cloned()
                     .collect(),
+                first_segment_bytes: t.segments.first().map(|s| s.size),
             })
             .collect()
     }
@@ -449,6 +463,8 @@ mod tests {
             kind,
             bandwidth,
             paths: vec![format!("{id}/init.cnls"), format!("{id}/00000.cnls")],
+            // Four-second segments.
+            first_segment_bytes: Some(bandwidth / 2),
         };
         let tracks = [
             track("v240", TrackKind::Video, 400_000),
@@ -484,5 +500,11 @@ mod tests {
         let mut fast = config.clone();
         fast.abr.initial_bandwidth_bps = 10e6;
         assert_eq!(first(None, &fast), Some(v720.to_vec()));
+        // An earlier player's measurement: its first segment within the seek budget (1 s).
+        let mut measured = config.clone();
+        measured.abr.measured_bandwidth_bps = Some(10e6);
+        assert_eq!(first(None, &measured), Some(v240.to_vec()));
+        measured.abr.measured_bandwidth_bps = Some(20e6);
+        assert_eq!(first(None, &measured), Some(v720.to_vec()));
     }
 }

@@ -37,7 +37,7 @@ use cinelock_core::media::{
 use cinelock_core::playback::{
     AbrConfig, Action, AppendError, ErrorCode, Event, FetchFailure, FetchId, FetchKind,
     MAX_URL_BATCH, PlaybackConfig, PlaybackError, Player, PlayerState, RetryReason, SignedUrls,
-    Slot, SwitchReason, UrlRequestId, UrlsFailure, start_tracks,
+    Slot, SwitchReason, TrackStart, UrlRequestId, UrlsFailure, start_tracks,
 };
 use cinelock_core::presigned::PresignedUrl;
 use proptest::prelude::*;
@@ -153,6 +153,17 @@ fn estimating(bps: f64) -> PlaybackConfig {
     PlaybackConfig {
         abr: AbrConfig {
             initial_bandwidth_bps: bps,
+            ..AbrConfig::default()
+        },
+        ..config()
+    }
+}
+
+/// [`config`] started on an earlier player's measurement of `bps`.
+fn remembering(bps: f64) -> PlaybackConfig {
+    PlaybackConfig {
+        abr: AbrConfig {
+            measured_bandwidth_bps: Some(bps),
             ..AbrConfig::default()
         },
         ..config()
@@ -1065,13 +1076,34 @@ fn the_first_fetches_are_the_start_tracks_init_and_first_segments() {
         estimating(50.0 * MBPS),
         starting_at(2),
         starting_at(9),
+        remembering(2.0 * MBPS),
+        remembering(6.0 * MBPS),
+        remembering(50.0 * MBPS),
+        PlaybackConfig {
+            abr: AbrConfig {
+                seek_budget_s: None,
+                ..remembering(6.0 * MBPS).abr
+            },
+            ..config()
+        },
+        PlaybackConfig {
+            abr: AbrConfig {
+                start_rendition: Some(1),
+                ..remembering(50.0 * MBPS).abr
+            },
+            ..config()
+        },
     ];
     for audio in [Some(5.0), None] {
         let manifest = package(60.0, 4.0, audio);
-        let tracks: Vec<(TrackKind, u64)> = manifest
+        let tracks: Vec<TrackStart> = manifest
             .tracks
             .iter()
-            .map(|t| (t.kind, t.bandwidth))
+            .map(|t| TrackStart {
+                kind: t.kind,
+                bandwidth: t.bandwidth,
+                first_segment_bytes: t.segments.first().map(|s| s.size),
+            })
             .collect();
         for config in &configs {
             let mut sim = Sim::new(manifest.clone(), config.clone(), 10.0 * MBPS);
@@ -2756,4 +2788,126 @@ proptest! {
             }
         }
     }
+}
+
+/// When the first frame came (the `Ready` event), and what the screen showed: (time, segment,
+/// rendition) as the playhead entered each segment.
+fn start_of(sim: &Sim) -> (u64, Vec<(u64, u32, String)>) {
+    let ready = sim
+        .events
+        .iter()
+        .find(|(_, e)| *e == Event::Ready)
+        .map(|(at, _)| *at)
+        .expect("ready");
+    (ready, sim.screen.clone())
+}
+
+#[test]
+fn a_player_started_on_an_earlier_measurement_shows_the_sustainable_rendition_from_its_second_segment()
+ {
+    // The benchmark clip's ladder at 6 Mbit/s. On the 1 Mbit/s guess the player's first
+    // segment comes at v240. Started on what an earlier player measured there, it chooses
+    // v720 at once: its first segment comes at the highest rendition that arrives within the
+    // seek budget (so the first frame waits for no 720p segment), its second at v720.
+    let manifest = package_of(&LADDER_720P_SOURCE, 60.0, 4.0, Some(4.0));
+    let run = |config: PlaybackConfig| {
+        let mut sim = Sim::new(manifest.clone(), config, 6.0 * MBPS);
+        sim.start();
+        assert!(sim.run_until(60_000, |s| s.playhead >= 30.0));
+        assert_eq!(sim.count_events(|e| matches!(e, Event::Stall { .. })), 0);
+        start_of(&sim)
+    };
+    let (guess_ready, guess_screen) = run(config());
+    let (ready, screen) = run(remembering(5.9 * MBPS));
+    assert_eq!(guess_screen[0].2, "v240", "{guess_screen:?}");
+    // The highest rendition whose first segment comes within a second at 5.9 Mbit/s × 0.8.
+    let within = manifest
+        .video()
+        .filter(|t| t.segments[0].size as f64 * 8.0 <= 5.9 * MBPS * 0.8)
+        .last()
+        .expect("v240's");
+    assert_ne!(within.id, "v240");
+    assert_eq!(screen[0].2, within.id, "{screen:?}");
+    assert!(screen[1..].iter().all(|s| s.2 == "v720"), "{screen:?}");
+    // That first segment came within the budget (1 s) of where the guess's did.
+    assert!(
+        ready <= guess_ready + 1_000,
+        "{ready} against {guess_ready}"
+    );
+}
+
+#[test]
+fn an_earlier_measurement_of_a_faster_link_costs_the_first_frame_twice_the_seek_budget_at_most() {
+    // The link fell from 20 to 2 Mbit/s between two videos. The player starts on the old
+    // measurement: its first segment at v720 (within the budget at 16 Mbit/s), which takes
+    // 5 s at 2 Mbit/s. Out for twice the budget it is given up for v240, and the measurement
+    // with it: the next segment comes on the guess, then on its own estimate, at what
+    // 2 Mbit/s sustains, without a stall.
+    let guess = {
+        let mut sim = Sim::new(standard(), config(), 2.0 * MBPS);
+        sim.start();
+        assert!(sim.run_until(20_000, |s| s.playhead >= 1.0));
+        start_of(&sim).0
+    };
+    let mut sim = Sim::new(standard(), remembering(20.0 * MBPS), 2.0 * MBPS);
+    sim.start();
+    assert!(sim.run_until(120_000, |s| s.playhead >= 40.0));
+    let (ready, screen) = start_of(&sim);
+    let video = sim.media_fetches(Slot::Video);
+    assert_eq!((video[0].2.as_str(), video[0].3), ("v720", 0), "{video:?}");
+    assert!(
+        ready <= guess + 2_000 + 200,
+        "ready at {ready}, {guess} on the guess"
+    );
+    assert_eq!(screen[0].2, "v240", "{screen:?}");
+    // v360 (1 Mbit/s) is the most 2 Mbit/s sustains with the safety factor.
+    assert!(sim.player.rendition().bandwidth <= 1_000_000, "{screen:?}");
+    assert_eq!(sim.count_events(|e| matches!(e, Event::Stall { .. })), 0);
+}
+
+#[test]
+fn a_seeks_segment_out_for_twice_the_budget_comes_at_the_lowest() {
+    // Playing v1080 on 20 Mbit/s; the link falls to 1 Mbit/s as the viewer seeks to a part
+    // not buffered. The seek's segment is chosen on the estimate from before the fall (within
+    // a second at 16 Mbit/s: v720) and would take 10 s now. Out for 2 s, it is given up, and
+    // the segment comes at v240 instead (about 1.6 s at 1 Mbit/s).
+    let mut sim = Sim::new(standard(), config(), 20.0 * MBPS);
+    sim.start();
+    assert!(sim.run_until(30_000, |s| s.playhead >= 8.0
+        && s.player.rendition().id == "v1080"));
+    let n = sim.actions.len();
+    let at = sim.now;
+    sim.link.push((at, 1.0 * MBPS));
+    sim.seek(40.0);
+    assert!(sim.run_until(20_000, |s| s.playhead >= 40.5));
+    let resumed = sim.now - at;
+    let fetches = sim.media_fetches_since(Slot::Video, n);
+    let under: Vec<&str> = fetches
+        .iter()
+        .filter(|f| f.3 == 10)
+        .map(|f| f.2.as_str())
+        .collect();
+    assert_eq!(under.first().copied(), Some("v720"), "{fetches:?}");
+    assert_eq!(under.last().copied(), Some("v240"), "{fetches:?}");
+    assert!(resumed <= 4_500, "played on {resumed} ms after the seek");
+    // Without the budget the player waits for the v1080 segment: 20 s.
+    let mut sim = Sim::new(
+        standard(),
+        PlaybackConfig {
+            abr: AbrConfig {
+                seek_budget_s: None,
+                ..AbrConfig::default()
+            },
+            ..config()
+        },
+        20.0 * MBPS,
+    );
+    sim.start();
+    assert!(sim.run_until(30_000, |s| s.playhead >= 8.0
+        && s.player.rendition().id == "v1080"));
+    let at = sim.now;
+    sim.link.push((at, 1.0 * MBPS));
+    sim.seek(40.0);
+    assert!(sim.run_until(60_000, |s| s.playhead >= 40.5));
+    assert!(sim.now - at > 8_000, "{}", sim.now - at);
 }

@@ -27,6 +27,11 @@ use super::start::{fit, start_rung};
 /// would otherwise make a near-infinite rate).
 const MIN_SAMPLE_MS: u64 = 50;
 
+/// Seconds of transfer an earlier player's measurement counts as in the averages
+/// ([`AbrConfig::measured_bandwidth_bps`]): a few seconds of this player's own fetches outweigh
+/// it where the link changed since.
+const EARLIER_WEIGHT_S: f64 = 1.0;
+
 /// An exponentially weighted moving average of samples weighted by their duration.
 #[derive(Debug, Clone)]
 struct Ewma {
@@ -50,6 +55,13 @@ impl Ewma {
         self.total_weight += weight;
     }
 
+    /// Takes out a sample of `weight` given before all the others, as if it had not been.
+    fn remove_first(&mut self, weight: f64, value: f64) {
+        let later = (self.total_weight - weight).max(0.0);
+        self.estimate -= value * (1.0 - self.alpha.powf(weight)) * self.alpha.powf(later);
+        self.total_weight = later;
+    }
+
     /// The average, corrected for starting from zero.
     fn get(&self) -> f64 {
         let zero_factor = 1.0 - self.alpha.powf(self.total_weight);
@@ -71,6 +83,9 @@ pub(crate) struct Abr {
     fast: Ewma,
     slow: Ewma,
     measured_bytes: u64,
+    /// An earlier player's measurement ([`AbrConfig::measured_bandwidth_bps`]): the estimate
+    /// until this player measures anything, and trusted.
+    earlier: Option<f64>,
     /// Since when an upswitch has been possible.
     headroom_since: Option<u64>,
     /// The page chose `current`: neither the estimate nor a stall moves it.
@@ -87,11 +102,16 @@ impl Abr {
             fast: Ewma::new(config.fast_half_life_s),
             slow: Ewma::new(config.slow_half_life_s),
             measured_bytes: 0,
+            earlier: config.measured_bandwidth_bps,
             headroom_since: None,
             pinned: false,
             adapted: false,
             ladder,
         };
+        if let Some(bps) = abr.earlier {
+            abr.fast.sample(EARLIER_WEIGHT_S, bps);
+            abr.slow.sample(EARLIER_WEIGHT_S, bps);
+        }
         abr.current = start_rung(config, &abr.ladder);
         abr
     }
@@ -129,18 +149,53 @@ impl Abr {
         self.measured_bytes = self.measured_bytes.saturating_add(bytes);
     }
 
-    /// Whether enough was measured to trust the averages over the initial estimate.
-    pub(crate) fn trusted(&self) -> bool {
+    /// Whether this player measured enough to trust its own averages.
+    fn measured_enough(&self) -> bool {
         self.measured_bytes >= self.config.min_total_bytes
+    }
+
+    /// Whether the estimate is a measurement, this player's or an earlier one's, rather than
+    /// the initial guess.
+    pub(crate) fn trusted(&self) -> bool {
+        self.earlier.is_some() || self.measured_enough()
     }
 
     /// Bits per second.
     pub(crate) fn estimate(&self) -> f64 {
-        if self.trusted() {
-            self.fast.get().min(self.slow.get())
-        } else {
-            self.config.initial_bandwidth_bps
+        match self.earlier {
+            // Exactly what the start was chosen by ([`super::start_tracks`]), until a sample.
+            Some(bps) if self.measured_bytes == 0 => bps,
+            Some(_) => self.fast.get().min(self.slow.get()),
+            None if self.measured_enough() => self.fast.get().min(self.slow.get()),
+            None => self.config.initial_bandwidth_bps,
         }
+    }
+
+    /// A fetch chosen on the earlier player's measurement came far slower than it said: the
+    /// measurement is dropped, as if it had never been given. The estimate is this player's
+    /// own from then on, or the initial guess until it has measured enough, and the rendition
+    /// comes down to what that allows. Returns the new rendition if it changed.
+    pub(crate) fn earlier_refuted(&mut self) -> Option<usize> {
+        let bps = self.earlier.take()?;
+        self.fast.remove_first(EARLIER_WEIGHT_S, bps);
+        self.slow.remove_first(EARLIER_WEIGHT_S, bps);
+        if self.pinned {
+            return None;
+        }
+        let to = self
+            .current
+            .min(self.fit(self.estimate() * self.config.safety_factor));
+        (to < self.current).then(|| {
+            self.current = to;
+            self.adapted = true;
+            self.headroom_since = None;
+            to
+        })
+    }
+
+    /// The estimate, once this player has measured enough for it to be worth keeping.
+    pub(crate) fn measured(&self) -> Option<f64> {
+        self.measured_enough().then(|| self.estimate())
     }
 
     /// The highest rendition within `bps`, or the lowest.
@@ -305,6 +360,62 @@ mod tests {
         }
         let (at, _) = up.expect("upswitch again");
         assert!(at >= recovered_at + 3_000, "waited for the hold: {at}");
+    }
+
+    #[test]
+    fn an_earlier_measurement_is_trusted_at_once_and_then_outweighed() {
+        let config = AbrConfig {
+            measured_bandwidth_bps: Some(3_000_000.0),
+            ..AbrConfig::default()
+        };
+        let mut a = Abr::new(&config, vec![400_000, 1_000_000, 2_500_000, 5_000_000]);
+        // 3 Mbit/s × 0.8 allows 1 Mbit/s; the start is not a guess to correct.
+        assert_eq!(a.current(), 1);
+        assert!(a.trusted());
+        assert_eq!(a.estimate(), 3_000_000.0);
+        assert_eq!(a.measured(), None, "nothing of its own to remember yet");
+        assert_eq!(a.decide(0, None, true), None);
+        // The link is at 1 Mbit/s now: 125 kB a second. Within four seconds of transfer the
+        // estimate is below what 1 Mbit/s needs with the safety factor (1.25 Mbit/s), though
+        // the earlier measurement was three times that. (In the engine a fetch out for more
+        // than a second caps the estimate sooner.)
+        let mut t = 0;
+        let mut down = None;
+        for _ in 0..8 {
+            t += 500;
+            a.sample(62_500, 500.0);
+            down = down.or(a.decide(t, None, true).map(|to| (t, to)));
+        }
+        let (at, to) = down.expect("a downswitch");
+        assert!(at <= 4_000 && to == 0, "{at} {to}");
+        let m = a.measured().expect("measured enough");
+        assert!(m < 2_000_000.0, "{m}");
+    }
+
+    #[test]
+    fn a_refuted_earlier_measurement_leaves_no_trace() {
+        let earlier = AbrConfig {
+            measured_bandwidth_bps: Some(20_000_000.0),
+            ..AbrConfig::default()
+        };
+        let ladder = vec![400_000, 1_000_000, 2_500_000, 5_000_000];
+        let mut a = Abr::new(&earlier, ladder.clone());
+        assert_eq!(a.current(), 3);
+        // Nothing of its own yet: back to the guess (1 Mbit/s × 0.8: the lowest).
+        assert_eq!(a.earlier_refuted(), Some(0));
+        assert!(!a.trusted());
+        assert_eq!(a.estimate(), 1_000_000.0);
+        assert_eq!(a.earlier_refuted(), None, "once");
+        // With samples of its own: the same estimate as a player that never had it.
+        let mut a = Abr::new(&earlier, ladder.clone());
+        let mut b = Abr::new(&AbrConfig::default(), ladder);
+        for x in [&mut a, &mut b] {
+            x.sample(100_000, 400.0);
+            x.sample(150_000, 500.0);
+        }
+        assert_eq!(a.earlier_refuted(), Some(1));
+        let (ea, eb) = (a.estimate(), b.estimate());
+        assert!((ea - eb).abs() < eb * 1e-9, "{ea} against {eb}");
     }
 
     #[test]

@@ -86,8 +86,17 @@ pub struct AbrConfig {
     pub fast_half_life_s: f64,
     /// Half-life of the slow average, in seconds of transfer.
     pub slow_half_life_s: f64,
-    /// Bits per second assumed until `min_total_bytes` have been measured.
+    /// Bits per second assumed until `min_total_bytes` have been measured: a guess.
     pub initial_bandwidth_bps: f64,
+    /// Bits per second an earlier player measured on the same link (the SDK passes what the
+    /// page's last player measured from the same server, kept in memory only). Where set, it
+    /// replaces the guess and is trusted from the start: the estimate begins at it (weighted
+    /// as a second of transfer, so this player's own fetches soon outweigh it where the link
+    /// changed), the rendition chosen is the highest within it times `safety_factor`, and
+    /// the first two video segments come as after a seek (`seek_budget_s`): the first at the
+    /// highest rendition up to that one whose first segment comes within the budget, so the
+    /// first frame does not wait for a large segment. `start_rendition` still wins.
+    pub measured_bandwidth_bps: Option<f64>,
     /// Start at this video rendition (0 = lowest bandwidth) instead of the one the initial
     /// estimate allows. Clamped to the ladder.
     pub start_rendition: Option<usize>,
@@ -124,7 +133,9 @@ pub struct AbrConfig {
     /// rendition. So on a link where the current rendition's segment takes seconds, the
     /// picture after a seek comes sooner (the segment itself within about this long, unless
     /// even the lowest takes longer), lower for a segment or two. Not before anything was
-    /// measured, and a pinned rendition is always kept.
+    /// measured, and a pinned rendition is always kept. The segment under the target still
+    /// out after twice this long, at a rendition above the lowest, is given up and fetched at
+    /// the lowest: the link is slower than the estimate said.
     /// `None` (or a value not above zero): both at the current rendition, however long they
     /// take.
     pub seek_budget_s: Option<f64>,
@@ -136,6 +147,7 @@ impl Default for AbrConfig {
             fast_half_life_s: 2.0,
             slow_half_life_s: 5.0,
             initial_bandwidth_bps: 1_000_000.0,
+            measured_bandwidth_bps: None,
             start_rendition: None,
             safety_factor: 0.8,
             upswitch_factor: 0.7,
@@ -182,6 +194,10 @@ impl PlaybackConfig {
                 self.abr.initial_bandwidth_bps,
                 da.initial_bandwidth_bps,
             ),
+            measured_bandwidth_bps: self
+                .abr
+                .measured_bandwidth_bps
+                .filter(|b| b.is_finite() && *b > 0.0),
             safety_factor: factor(self.abr.safety_factor, da.safety_factor),
             upswitch_factor: factor(self.abr.upswitch_factor, da.upswitch_factor),
             seek_budget_s: self.abr.seek_budget_s.filter(|s| s.is_finite() && *s > 0.0),

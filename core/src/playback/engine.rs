@@ -31,7 +31,7 @@ use super::config::PlaybackConfig;
 use super::event::{
     ErrorCode, Event, ObjectId, PlaybackError, PlayerState, RetryReason, SwitchReason,
 };
-use super::start::Lineup;
+use super::start::{Lineup, rung_within, start_within_budget};
 use super::urls::{MAX_URL_BATCH, UrlBook};
 use crate::backoff::Backoff;
 use crate::media::{Manifest, Segment, Track};
@@ -200,6 +200,9 @@ pub struct Player {
     /// Where the last seek to a part not buffered went, until the playhead reaches the
     /// segment after the one there (`track_for`).
     seek_target: Option<f64>,
+    /// The seek's segment was out for twice the seek budget at a rendition above the lowest:
+    /// it comes at the lowest now (`give_up_overdue_seek_segment`).
+    seek_overdue: bool,
     ready: bool,
     /// Until when fetches' shares of the link are counted (`account_sharing`).
     shared_until: u64,
@@ -281,6 +284,7 @@ impl Player {
             last_progress_ms: 0,
             seeking: false,
             seek_target: None,
+            seek_overdue: false,
             ready: false,
             shared_until: 0,
             showing: None,
@@ -333,6 +337,13 @@ impl Player {
     /// The bandwidth estimate, bits per second.
     pub fn bandwidth_estimate(&self) -> f64 {
         self.abr.estimate()
+    }
+
+    /// The bandwidth estimate in bits per second, once this player has measured enough for
+    /// a later player on the same link to start from it
+    /// ([`AbrConfig::measured_bandwidth_bps`](super::AbrConfig::measured_bandwidth_bps)).
+    pub fn measured_bandwidth(&self) -> Option<f64> {
+        self.abr.measured()
     }
 
     /// Whether playback is stalled (between [`Event::Stall`] and its end).
@@ -402,6 +413,7 @@ impl Player {
             .chain(deadlines)
             .chain(self.abr.next_decision_at())
             .chain(self.urls.deadline())
+            .chain(self.seek_segment_overdue_at())
             .min()
     }
 
@@ -413,13 +425,22 @@ impl Player {
     // ---- inputs ----
 
     /// Starts playback from the playhead (0, or where [`Player::handle_seek`] put it): the
-    /// next action is [`Action::SetDuration`].
+    /// next action is [`Action::SetDuration`]. Started on an earlier player's measurement
+    /// ([`AbrConfig::measured_bandwidth_bps`](super::AbrConfig::measured_bandwidth_bps)), the
+    /// start is a seek: its first video segment comes within the seek budget, the next within
+    /// the media before it.
     pub fn handle_start(&mut self, now: u64) {
         if self.state != PlayerState::Idle {
             return;
         }
         self.state = PlayerState::Running;
         self.last_progress_ms = now;
+        if start_within_budget(&self.config.abr) && self.abr.pinned().is_none() {
+            // Started on an earlier player's measurement at a rendition whose first segment
+            // may take seconds: the first two come as a seek's do (`track_for`).
+            self.seeking = true;
+            self.seek_target = Some(self.playhead);
+        }
         self.out
             .push_back(Action::SetDuration(self.manifest.duration));
         self.events.push_back(Event::RenditionChanged {
@@ -526,6 +547,7 @@ impl Player {
         self.last_progress_ms = now;
         self.seeking = true;
         self.seek_target = Some(self.playhead);
+        self.seek_overdue = false;
         self.stall = None;
         // The driver drops an EndOfStream it has not run yet: give it again if still due.
         self.eos_sent = false;
@@ -858,7 +880,8 @@ impl Player {
     /// play before it (until the playhead reaches it, retries included: it goes once the
     /// first is in, as playback resumes, and must not stall). Paused, the next has no such
     /// deadline. Not before anything was measured: a start at a position is a seek too, and
-    /// the initial estimate is a guess the start rendition already answers.
+    /// the initial estimate is a guess the start rendition already answers. A start from an
+    /// earlier player's measurement is a seek to 0 ([`Player::handle_start`]).
     ///
     /// [`AbrConfig::seek_budget_s`]: super::AbrConfig::seek_budget_s
     fn track_for(&self, si: usize, i: usize) -> usize {
@@ -866,12 +889,17 @@ impl Player {
         let (Some(budget), Some(target)) = (self.config.abr.seek_budget_s, self.seek_target) else {
             return chosen;
         };
-        if self.slots[si].slot != Slot::Video || !self.abr.trusted() || self.abr.pinned().is_some()
-        {
+        if self.slots[si].slot != Slot::Video || self.abr.pinned().is_some() {
             return chosen;
         }
         let segs = self.segments(si);
         let under = segment_index(segs, target);
+        if i == under && self.seeking && self.seek_overdue {
+            return self.video[0];
+        }
+        if !self.abr.trusted() {
+            return chosen;
+        }
         let within_s = if i == under && self.seeking {
             budget
         } else if i == under + 1 && !self.paused {
@@ -880,14 +908,9 @@ impl Player {
             return chosen;
         };
         let bps = self.abr.estimate() * self.config.abr.safety_factor;
-        let fits = |rung: usize| {
-            let size = self.manifest.tracks[self.video[rung]].segments[i].size;
-            size as f64 * 8.0 <= within_s * bps
-        };
-        let rung = (0..=self.abr.current())
-            .rev()
-            .find(|&r| fits(r))
-            .unwrap_or(0);
+        let rung = rung_within(self.abr.current(), within_s, bps, |r| {
+            Some(self.manifest.tracks[self.video[r]].segments[i].size)
+        });
         self.video[rung]
     }
 
@@ -1522,7 +1545,74 @@ impl Player {
                 return;
             }
         }
+        self.give_up_overdue_seek_segment(now);
         self.adapt(now);
+    }
+
+    /// The fetch of a seek's segment (the video segment under the target, while the seek
+    /// lasts) at a rendition above the lowest, and when it is overdue: out for twice the seek
+    /// budget. It was chosen to come within the budget, so the link is slower than the
+    /// estimate said (an earlier player's measurement of a link that has fallen since, or a
+    /// link that fell during the seek).
+    fn overdue_seek_fetch(&self) -> Option<(u64, u64)> {
+        let (Some(budget), Some(target)) = (self.config.abr.seek_budget_s, self.seek_target) else {
+            return None;
+        };
+        let si = self.slot_index(Slot::Video)?;
+        if !self.seeking || self.seek_overdue || self.abr.pinned().is_some() {
+            return None;
+        }
+        let under = segment_index(self.segments(si), target);
+        self.requests.iter().find_map(|(&id, r)| match r.state {
+            ReqState::InFlight { since, .. }
+                if r.slot == si && r.obj == Obj::Media(under) && r.track != self.video[0] =>
+            {
+                Some((id, since.saturating_add((2000.0 * budget) as u64)))
+            }
+            _ => None,
+        })
+    }
+
+    fn seek_segment_overdue_at(&self) -> Option<u64> {
+        self.overdue_seek_fetch().map(|(_, at)| at)
+    }
+
+    /// An overdue seek's segment ([`Player::overdue_seek_fetch`]) is dropped and fetched
+    /// again at the lowest rendition, as a stall would drop it: the picture then waits for a
+    /// lowest segment more, not for however long the larger one still takes. Where it was
+    /// chosen on an earlier player's measurement, that measurement is dropped too, the
+    /// rendition comes down to what this player's own estimate (or the guess) allows, and
+    /// video fetches above it, chosen on the same measurement, go with it.
+    fn give_up_overdue_seek_segment(&mut self, now: u64) {
+        let Some((overdue, at)) = self.overdue_seek_fetch() else {
+            return;
+        };
+        if now < at {
+            return;
+        }
+        self.seek_overdue = true;
+        let from = self.abr.current();
+        if let Some(to) = self.abr.earlier_refuted() {
+            self.switched(from, to, SwitchReason::Bandwidth);
+        }
+        let si = self.requests[&overdue].slot;
+        let ceiling = self.manifest.tracks[self.chosen(si)].bandwidth;
+        let drop: Vec<u64> = self
+            .requests
+            .iter()
+            .filter(|&(&id, r)| {
+                id == overdue
+                    || (r.slot == si
+                        && r.state.out()
+                        && matches!(r.obj, Obj::Media(_))
+                        && self.manifest.tracks[r.track].bandwidth > ceiling)
+            })
+            .map(|(&id, _)| id)
+            .collect();
+        for id in drop {
+            let abort = self.forget(id);
+            self.out.extend(abort);
+        }
     }
 
     fn fetch_failed(&mut self, now: u64, id: u64, retryable: bool, reason: RetryReason) {
@@ -1887,6 +1977,7 @@ impl Player {
         }
         if all {
             self.seeking = false;
+            self.seek_overdue = false;
             if !self.ready {
                 self.ready = true;
                 self.events.push_back(Event::Ready);

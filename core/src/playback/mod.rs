@@ -103,5 +103,5 @@ pub use engine::Player;
 pub use event::{
     ErrorCode, Event, ObjectId, PlaybackError, PlayerState, RetryReason, SwitchReason,
 };
-pub use start::start_tracks;
+pub use start::{TrackStart, start_tracks};
 pub use urls::MAX_URL_BATCH;

@@ -725,7 +725,13 @@ bandwidth: number,
 /**
  * Its init segment's path, then its first segment's: keys of the answer's `urls`.
  */
-paths: Array<string>, };
+paths: Array<string>, 
+/**
+ * Bytes of its first segment (sealed): a player that starts from an earlier player's
+ * measurement picks the rendition whose first segment comes within its seek budget.
+ * Absent from older servers.
+ */
+first_segment_bytes?: number, };
 
 /**
  * A download the policy allows: the sealed original and its data key.

@@ -15,6 +15,7 @@ mod error;
 mod extras;
 mod first_objects;
 mod io;
+mod link_memory;
 mod mse;
 mod objects;
 mod opener;

@@ -39,6 +39,7 @@ use crate::beacons::{AnalyticsOptions, Beacons, Sent};
 use crate::engine::EngineChoice;
 use crate::extras::{self, CaptionTrack, ObjectUrl};
 use crate::first_objects::FirstObjects;
+use crate::link_memory;
 use crate::mse::{self, Done, MediaSink, Op, Signal, Tag};
 use crate::objects::ObjectCipher;
 use crate::opener::{Aborter, Early, FetchJob, FetchResult, OpenedBy, Opener, Remote};
@@ -346,6 +347,7 @@ pub fn start_player(
         // 0 turns it off (the engine reads any value not above zero so).
         config.abr.seek_budget_s = Some(s);
     }
+    config.abr.measured_bandwidth_bps = link_memory::recall(&target.endpoint);
     let (tx, rx) = unbounded();
     let notify_tx = tx.clone();
     let notify: Rc<dyn Fn(Signal)> = Rc::new(move |s| {
@@ -1054,6 +1056,9 @@ impl Driver {
             s.current = Some(p.player.rendition().id.clone());
             s.bandwidth_estimate = p.player.bandwidth_estimate();
             drop(s);
+            if let Some(bps) = p.player.measured_bandwidth() {
+                link_memory::note(&self.target.endpoint, bps);
+            }
             let due = [p.player.poll_timeout(), beacons_at]
                 .into_iter()
                 .flatten()

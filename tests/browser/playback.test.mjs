@@ -580,6 +580,61 @@ test("on a steady link the player keeps the rendition it climbed to", async () =
   }
 });
 
+test("a page's later player starts from what its last one measured: its first segment within the seek budget, the next at the rendition the link sustains; nothing is kept beyond the page", async () => {
+  const { page, context, close } = await freshPage();
+  // The video segments asked for (by the page or a worker), with the player that asked.
+  let phase = "first";
+  const video = [];
+  context.on("request", (r) => {
+    const m = /\/(v[0-9]+)\/([0-9]{5})[.]cnls\?/.exec(r.url());
+    if (m) video.push({ phase, rendition: m[1], index: Number(m[2]) });
+  });
+  const of = (p) => video.filter((v) => v.phase === p);
+  try {
+    // 6 Mbit/s, 40 ms: v480 is sustained; a v480 segment takes about a second.
+    await throttle(page, 6e6, 40);
+    await startPlaying(page, { assetId: asset.id, token: asset.token });
+    await readyAndPlay(page);
+    await waitFor(page, () => window.t.player.currentRendition === "v480", null, 30_000);
+    const measured = await page.evaluate(() => Math.round(window.t.player.stats().bandwidthEstimate));
+    await page.evaluate(() => { window.t.player.destroy(); window.t.video.remove(); });
+    // The page's first player started on the guess (1 Mbit/s): v240.
+    assert.equal(of("first")[0]?.rendition, "v240", JSON.stringify(of("first")));
+
+    phase = "second";
+    await startPlaying(page, { assetId: asset.id, token: asset.token });
+    await readyAndPlay(page);
+    await waitFor(page, () => window.t.video.currentTime > 4.5, null, 30_000);
+    const second = of("second");
+    const label = JSON.stringify({ measured, second: second.slice(0, 6), events: await events(page) });
+    const [start] = await events(page, "renditionchange");
+    // Chosen on the first player's measurement, not on the guess...
+    assert.equal(start.to, "v480", label);
+    // ... its first segment at a rendition that comes within the budget (1 s) at that rate,
+    // above the guess's, and the next at v480, on screen from 4 s.
+    const first = second.find((v) => v.index === 0);
+    assert.ok(first && first.rendition !== "v240", label);
+    assert.equal(second.find((v) => v.index === 1)?.rendition, "v480", label);
+    assert.equal(await page.evaluate(() => window.t.video.videoHeight), 480, label);
+    assert.deepEqual(await events(page, "stall"), [], label);
+    assert.deepEqual(await events(page, "error"), []);
+
+    // Another page of the same site and browser profile starts on the guess again: the
+    // measurement lived in the page's memory only.
+    phase = "other page";
+    const other = await context.newPage();
+    await other.goto(`${server.url}/`);
+    await throttle(other, 6e6, 40);
+    await startPlaying(other, { assetId: asset.id, token: asset.token });
+    await readyAndPlay(other);
+    const [otherStart] = await events(other, "renditionchange");
+    assert.equal(otherStart.to, "v240", JSON.stringify(of("other page")));
+    assert.equal(of("other page")[0]?.rendition, "v240", JSON.stringify(of("other page")));
+  } finally {
+    await close();
+  }
+});
+
 test("renditions follow the bandwidth: up on a fast link, down when it is throttled; and can be pinned", async () => {
   const { page, close } = await freshPage();
   try {

@@ -38,13 +38,20 @@ export interface PlayOptions {
   bufferGoal?: number;
   /** Seconds of media kept behind the playhead (default 10). */
   backBuffer?: number;
-  /** Bits per second assumed before anything has been measured (default 1 000 000). */
+  /**
+   * Bits per second assumed before anything has been measured (default 1 000 000). A later
+   * player on the same page, of the same server, starts instead from what the last one
+   * measured (kept in memory only, never stored): its first segment at the highest rendition
+   * that arrives within `seekBudget`, the next at the rendition that measurement sustains.
+   * `startRendition` still wins.
+   */
   initialBandwidth?: number;
   /**
    * After a seek to a part not buffered, the longest the segment under the new playhead should
    * take to arrive at the measured rate, in seconds (default 1): when the current rendition's
    * would take longer, that segment comes at a lower rendition; the next one at a rendition
    * that arrives before the first has played, and the ones after those at the current one.
+   * A start from an earlier player's measurement (`initialBandwidth`) is such a seek.
    * `0`: always the current rendition, for both. A pinned rendition is always kept.
    */
   seekBudget?: number;

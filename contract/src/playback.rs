@@ -124,7 +124,8 @@ impl StartTrack {
     /// The paths a player with `config` fetches first, started at `pick` (`None`: as `config`
     /// says): the init and first segments of the tracks
     /// [`start_tracks`](cinelock_core::playback::start_tracks) picks. `None` for a pick the
-    /// package does not have (such a start fails).
+    /// package does not have (such a start fails), or where the pick cannot be told (a start
+    /// from an earlier player's measurement, on an answer without the first segments' sizes).
     pub fn first_paths<'a>(
         tracks: &'a [StartTrack],
         config: &PlaybackConfig,
@@ -144,7 +145,7 @@ impl StartTrack {
             })
             .collect();
         Some(
-            start_tracks(&config, &starts)
+            start_tracks(&config, &starts)?
                 .into_iter()
                 .flat_map(|i| tracks[i].paths.iter().map(String::as_str))
                 .collect(),
@@ -506,5 +507,23 @@ mod tests {
         assert_eq!(first(None, &measured), Some(v240.to_vec()));
         measured.abr.measured_bandwidth_bps = Some(20e6);
         assert_eq!(first(None, &measured), Some(v720.to_vec()));
+        // A pick wins over it.
+        assert_eq!(
+            first(Some(RenditionPick::Index(0)), &measured),
+            Some(v240.to_vec())
+        );
+        // An older server's answer: no sizes, no way to tell.
+        let sizeless: Vec<StartTrack> = tracks
+            .iter()
+            .map(|t| StartTrack {
+                first_segment_bytes: None,
+                ..t.clone()
+            })
+            .collect();
+        assert_eq!(StartTrack::first_paths(&sizeless, &measured, None), None);
+        assert_eq!(
+            StartTrack::first_paths(&sizeless, &config, None),
+            Some(v240.to_vec())
+        );
     }
 }

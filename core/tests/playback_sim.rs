@@ -1093,6 +1093,14 @@ fn the_first_fetches_are_the_start_tracks_init_and_first_segments() {
             },
             ..config()
         },
+        // The page's start above what the measurement sustains: the page's start still.
+        PlaybackConfig {
+            abr: AbrConfig {
+                start_rendition: Some(3),
+                ..remembering(2.0 * MBPS).abr
+            },
+            ..config()
+        },
     ];
     for audio in [Some(5.0), None] {
         let manifest = package(60.0, 4.0, audio);
@@ -1118,6 +1126,7 @@ fn the_first_fetches_are_the_start_tracks_init_and_first_segments() {
                 })
                 .collect();
             let predicted: BTreeSet<String> = start_tracks(config, &tracks)
+                .expect("the sizes are known")
                 .into_iter()
                 .map(|i| &manifest.tracks[i])
                 .flat_map(|t| [t.init.path.clone(), t.segments[0].path.clone()])
@@ -2910,4 +2919,42 @@ fn a_seeks_segment_out_for_twice_the_budget_comes_at_the_lowest() {
     sim.seek(40.0);
     assert!(sim.run_until(60_000, |s| s.playhead >= 40.5));
     assert!(sim.now - at > 8_000, "{}", sim.now - at);
+}
+
+#[test]
+fn a_seek_into_a_segment_long_in_flight_keeps_that_fetch() {
+    // 1.5 Mbit/s: v360 segments (500 kB) take seconds each, two out at once. A seek into a
+    // segment whose fetch has been out for 2.5 s keeps it: the budget did not choose it, so
+    // it has no deadline to miss, and it may be nearly in.
+    let mut sim = Sim::new(standard(), config(), 1.5 * MBPS);
+    sim.start();
+    let long_out = |s: &Sim| {
+        s.transfers.iter().find_map(|t| {
+            let f = &s.fetches[&t.id];
+            let ahead = f.index as f64 * 4.0 > s.playhead + 4.0;
+            (f.slot == Slot::Video
+                && f.kind == FetchKind::Media
+                && ahead
+                && s.now - f.issued_at >= 2_500)
+                .then_some((t.id, f.index))
+        })
+    };
+    assert!(sim.run_until(60_000, |s| long_out(s).is_some()));
+    let (id, index) = long_out(&sim).unwrap();
+    let n = sim.actions.len();
+    sim.seek(index as f64 * 4.0 + 0.5);
+    assert!(sim.run_until(20_000, |s| s.playhead >= index as f64 * 4.0 + 1.0));
+    assert!(
+        sim.actions[n..]
+            .iter()
+            .all(|(_, a)| *a != Action::Abort { id }),
+        "the fetch of segment {index} was aborted"
+    );
+    assert_eq!(
+        sim.media_fetches_since(Slot::Video, n)
+            .iter()
+            .filter(|f| f.3 == index)
+            .count(),
+        0
+    );
 }

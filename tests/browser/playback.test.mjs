@@ -616,6 +616,10 @@ test("a page's later player starts from what its last one measured: its first se
     assert.ok(first && first.rendition !== "v240", label);
     assert.equal(second.find((v) => v.index === 1)?.rendition, "v480", label);
     assert.equal(await page.evaluate(() => window.t.video.videoHeight), 480, label);
+    // The GETs sent from the session's answer were the engine's first fetches: the prediction
+    // before the manifest (with the first segments' sizes) made the same choice.
+    const s = await page.evaluate(() => window.t.player.stats());
+    assert.ok(s.earlyObjects >= 2 && s.earlyObjectsUnused === 0, JSON.stringify(s));
     assert.deepEqual(await events(page, "stall"), [], label);
     assert.deepEqual(await events(page, "error"), []);
 

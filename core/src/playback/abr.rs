@@ -105,7 +105,9 @@ impl Abr {
             earlier: config.measured_bandwidth_bps,
             headroom_since: None,
             pinned: false,
-            adapted: false,
+            // A start on a measurement is no guess to correct: its upswitches wait for the
+            // hold as any later one does.
+            adapted: config.measured_bandwidth_bps.is_some(),
             ladder,
         };
         if let Some(bps) = abr.earlier {
@@ -193,9 +195,18 @@ impl Abr {
         })
     }
 
-    /// The estimate, once this player has measured enough for it to be worth keeping.
+    /// This player's own estimate (without an earlier player's measurement), once it has
+    /// measured enough for it to be worth keeping.
     pub(crate) fn measured(&self) -> Option<f64> {
-        self.measured_enough().then(|| self.estimate())
+        if !self.measured_enough() {
+            return None;
+        }
+        let (mut fast, mut slow) = (self.fast.clone(), self.slow.clone());
+        if let Some(bps) = self.earlier {
+            fast.remove_first(EARLIER_WEIGHT_S, bps);
+            slow.remove_first(EARLIER_WEIGHT_S, bps);
+        }
+        Some(fast.get().min(slow.get()))
     }
 
     /// The highest rendition within `bps`, or the lowest.
@@ -388,8 +399,9 @@ mod tests {
         }
         let (at, to) = down.expect("a downswitch");
         assert!(at <= 4_000 && to == 0, "{at} {to}");
+        // What it passes on is its own: the link's 1 Mbit/s, not a mix with the 3.
         let m = a.measured().expect("measured enough");
-        assert!(m < 2_000_000.0, "{m}");
+        assert!((m - 1_000_000.0).abs() < 1_000.0, "{m}");
     }
 
     #[test]

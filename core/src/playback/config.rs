@@ -95,7 +95,8 @@ pub struct AbrConfig {
     /// changed), the rendition chosen is the highest within it times `safety_factor`, and
     /// the first two video segments come as after a seek (`seek_budget_s`): the first at the
     /// highest rendition up to that one whose first segment comes within the budget, so the
-    /// first frame does not wait for a large segment. `start_rendition` still wins.
+    /// first frame does not wait for a large segment; its first upswitch waits for
+    /// `upswitch_hold_ms`, as it corrects no guess. Ignored where `start_rendition` is set.
     pub measured_bandwidth_bps: Option<f64>,
     /// Start at this video rendition (0 = lowest bandwidth) instead of the one the initial
     /// estimate allows. Clamped to the ladder.
@@ -194,10 +195,11 @@ impl PlaybackConfig {
                 self.abr.initial_bandwidth_bps,
                 da.initial_bandwidth_bps,
             ),
+            // A start the page chose is no seek, and its estimate starts on the guess.
             measured_bandwidth_bps: self
                 .abr
                 .measured_bandwidth_bps
-                .filter(|b| b.is_finite() && *b > 0.0),
+                .filter(|b| b.is_finite() && *b > 0.0 && self.abr.start_rendition.is_none()),
             safety_factor: factor(self.abr.safety_factor, da.safety_factor),
             upswitch_factor: factor(self.abr.upswitch_factor, da.upswitch_factor),
             seek_budget_s: self.abr.seek_budget_s.filter(|s| s.is_finite() && *s > 0.0),

@@ -101,6 +101,9 @@ struct Request {
     /// Its share of the link's time while in flight: every interval it was out, divided by
     /// the fetches out then (as far as `Player::account_sharing` has counted).
     share_ms: f64,
+    /// A seek's segment whose rendition the seek budget chose: it should come within the
+    /// budget (`give_up_overdue_seek_segment`).
+    budgeted: bool,
 }
 
 /// Failures of one object so far, and the end of its backoff.
@@ -885,33 +888,46 @@ impl Player {
     ///
     /// [`AbrConfig::seek_budget_s`]: super::AbrConfig::seek_budget_s
     fn track_for(&self, si: usize, i: usize) -> usize {
-        let chosen = self.chosen(si);
-        let (Some(budget), Some(target)) = (self.config.abr.seek_budget_s, self.seek_target) else {
-            return chosen;
-        };
-        if self.slots[si].slot != Slot::Video || self.abr.pinned().is_some() {
-            return chosen;
-        }
-        let segs = self.segments(si);
-        let under = segment_index(segs, target);
-        if i == under && self.seeking && self.seek_overdue {
+        if self.seek_overdue && self.seek_segment(si) == Some(i) {
             return self.video[0];
         }
-        if !self.abr.trusted() {
-            return chosen;
-        }
-        let within_s = if i == under && self.seeking {
-            budget
-        } else if i == under + 1 && !self.paused {
-            (segs[i].start - self.playhead).max(0.0)
-        } else {
-            return chosen;
+        let Some(within_s) = self.seek_deadline_s(si, i) else {
+            return self.chosen(si);
         };
         let bps = self.abr.estimate() * self.config.abr.safety_factor;
         let rung = rung_within(self.abr.current(), within_s, bps, |r| {
-            Some(self.manifest.tracks[self.video[r]].segments[i].size)
+            self.manifest.tracks[self.video[r]].segments[i].size
         });
         self.video[rung]
+    }
+
+    /// The segment a seek waits for (the video segment under its target), while it lasts.
+    fn seek_segment(&self, si: usize) -> Option<usize> {
+        let target = self.seek_target?;
+        (self.seeking && self.slots[si].slot == Slot::Video)
+            .then(|| segment_index(self.segments(si), target))
+    }
+
+    /// How long media segment `i` of slot `si` may take to come, where a seek's rules choose
+    /// its rendition ([`Player::track_for`]): the seek's segment within the budget, the next
+    /// one within the media before it.
+    fn seek_deadline_s(&self, si: usize, i: usize) -> Option<f64> {
+        let (Some(budget), Some(target)) = (self.config.abr.seek_budget_s, self.seek_target) else {
+            return None;
+        };
+        if self.slots[si].slot != Slot::Video || self.abr.pinned().is_some() || !self.abr.trusted()
+        {
+            return None;
+        }
+        let segs = self.segments(si);
+        let under = segment_index(segs, target);
+        if i == under && self.seeking {
+            Some(budget)
+        } else if i == under + 1 && !self.paused {
+            Some((segs[i].start - self.playhead).max(0.0))
+        } else {
+            None
+        }
     }
 
     /// The path of media segment `i` of slot `si`, at the track it is fetched at.
@@ -1245,6 +1261,14 @@ impl Player {
                 Obj::Init(_) => track.init.size,
                 Obj::Media(i) => track.segments[i].size,
             };
+            let budgeted = match best.obj {
+                Obj::Media(i) => {
+                    self.seek_segment(best.slot) == Some(i)
+                        && !self.seek_overdue
+                        && self.seek_deadline_s(best.slot, i).is_some()
+                }
+                Obj::Init(_) => false,
+            };
             self.requests.insert(
                 id,
                 Request {
@@ -1255,6 +1279,7 @@ impl Player {
                     state: ReqState::AwaitingUrl,
                     deadline: None,
                     share_ms: 0.0,
+                    budgeted,
                 },
             );
             if let Some(action) = self.start_fetch(now, id) {
@@ -1550,22 +1575,20 @@ impl Player {
     }
 
     /// The fetch of a seek's segment (the video segment under the target, while the seek
-    /// lasts) at a rendition above the lowest, and when it is overdue: out for twice the seek
-    /// budget. It was chosen to come within the budget, so the link is slower than the
-    /// estimate said (an earlier player's measurement of a link that has fallen since, or a
-    /// link that fell during the seek).
+    /// lasts) whose rendition the budget chose above the lowest, and when it is overdue: out
+    /// for twice the budget. It was chosen to come within the budget, so the link is slower
+    /// than the estimate said (an earlier player's measurement of a link that has fallen
+    /// since, or a link that fell at the seek).
     fn overdue_seek_fetch(&self) -> Option<(u64, u64)> {
-        let (Some(budget), Some(target)) = (self.config.abr.seek_budget_s, self.seek_target) else {
-            return None;
-        };
-        let si = self.slot_index(Slot::Video)?;
-        if !self.seeking || self.seek_overdue || self.abr.pinned().is_some() {
+        let budget = self.config.abr.seek_budget_s?;
+        if self.seek_overdue {
             return None;
         }
-        let under = segment_index(self.segments(si), target);
+        let si = self.slot_index(Slot::Video)?;
+        let under = self.seek_segment(si)?;
         self.requests.iter().find_map(|(&id, r)| match r.state {
             ReqState::InFlight { since, .. }
-                if r.slot == si && r.obj == Obj::Media(under) && r.track != self.video[0] =>
+                if r.budgeted && r.obj == Obj::Media(under) && r.track != self.video[0] =>
             {
                 Some((id, since.saturating_add((2000.0 * budget) as u64)))
             }
@@ -1579,10 +1602,10 @@ impl Player {
 
     /// An overdue seek's segment ([`Player::overdue_seek_fetch`]) is dropped and fetched
     /// again at the lowest rendition, as a stall would drop it: the picture then waits for a
-    /// lowest segment more, not for however long the larger one still takes. Where it was
-    /// chosen on an earlier player's measurement, that measurement is dropped too, the
-    /// rendition comes down to what this player's own estimate (or the guess) allows, and
-    /// video fetches above it, chosen on the same measurement, go with it.
+    /// lowest segment more, not for however long the larger one still takes. Where the
+    /// estimate still holds an earlier player's measurement (a start on it), that is dropped
+    /// too: the rendition comes down to what this player's own measurements (or the guess)
+    /// allow, and video fetches above it, chosen on the same measurement, go with it.
     fn give_up_overdue_seek_segment(&mut self, now: u64) {
         let Some((overdue, at)) = self.overdue_seek_fetch() else {
             return;
@@ -1592,23 +1615,24 @@ impl Player {
         }
         self.seek_overdue = true;
         let from = self.abr.current();
+        let mut drop = vec![overdue];
         if let Some(to) = self.abr.earlier_refuted() {
             self.switched(from, to, SwitchReason::Bandwidth);
+            let si = self.requests[&overdue].slot;
+            let ceiling = self.manifest.tracks[self.chosen(si)].bandwidth;
+            drop.extend(
+                self.requests
+                    .iter()
+                    .filter(|&(&id, r)| {
+                        id != overdue
+                            && r.slot == si
+                            && r.state.out()
+                            && matches!(r.obj, Obj::Media(_))
+                            && self.manifest.tracks[r.track].bandwidth > ceiling
+                    })
+                    .map(|(&id, _)| id),
+            );
         }
-        let si = self.requests[&overdue].slot;
-        let ceiling = self.manifest.tracks[self.chosen(si)].bandwidth;
-        let drop: Vec<u64> = self
-            .requests
-            .iter()
-            .filter(|&(&id, r)| {
-                id == overdue
-                    || (r.slot == si
-                        && r.state.out()
-                        && matches!(r.obj, Obj::Media(_))
-                        && self.manifest.tracks[r.track].bandwidth > ceiling)
-            })
-            .map(|(&id, _)| id)
-            .collect();
         for id in drop {
             let abort = self.forget(id);
             self.out.extend(abort);

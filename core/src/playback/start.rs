@@ -16,7 +16,7 @@ pub struct TrackStart {
     /// Bits per second, as the manifest lists.
     pub bandwidth: u64,
     /// Bytes of its first segment (sealed), where known: a start from a measured estimate
-    /// ([`AbrConfig::measured_bandwidth_bps`]) reads it. Unknown counts as too large.
+    /// ([`AbrConfig::measured_bandwidth_bps`]) reads it.
     pub first_segment_bytes: Option<u64>,
 }
 
@@ -52,17 +52,17 @@ pub(crate) fn fit(ladder: &[u64], bps: f64) -> usize {
     ladder.iter().rposition(|&b| b as f64 <= bps).unwrap_or(0)
 }
 
-/// The highest rung up to `top` whose segment (`bytes(rung)`, unknown counting as too large)
-/// comes within `seconds` at `bps`, or the lowest.
+/// The highest rung up to `top` whose segment (`bytes(rung)`) comes within `seconds` at
+/// `bps`, or the lowest.
 pub(crate) fn rung_within(
     top: usize,
     seconds: f64,
     bps: f64,
-    bytes: impl Fn(usize) -> Option<u64>,
+    bytes: impl Fn(usize) -> u64,
 ) -> usize {
     (0..=top)
         .rev()
-        .find(|&r| bytes(r).is_some_and(|b| b as f64 * 8.0 <= seconds * bps))
+        .find(|&r| bytes(r) as f64 * 8.0 <= seconds * bps)
         .unwrap_or(0)
 }
 
@@ -96,24 +96,32 @@ pub(crate) fn start_within_budget(config: &AbrConfig) -> bool {
 ///
 /// A [`Player`](super::Player) made with the same `config` for a manifest with these tracks,
 /// and started at 0, fetches exactly these tracks' init segments and first segments first.
-pub fn start_tracks(config: &PlaybackConfig, tracks: &[TrackStart]) -> Vec<usize> {
+/// `None` where that cannot be told: a start from a measured estimate, with a video track's
+/// first segment size unknown (an older server's answer).
+pub fn start_tracks(config: &PlaybackConfig, tracks: &[TrackStart]) -> Option<Vec<usize>> {
     let config = config.clone().sanitized();
     let abr = &config.abr;
     let lineup = Lineup::new(tracks.iter().map(|t| t.kind));
     let ladder: Vec<u64> = lineup.video.iter().map(|&i| tracks[i].bandwidth).collect();
-    let video = (!ladder.is_empty()).then(|| {
-        let top = start_rung(abr, &ladder);
-        let rung = match (abr.measured_bandwidth_bps, abr.seek_budget_s) {
-            (Some(bps), Some(budget)) if start_within_budget(abr) => {
-                rung_within(top, budget, bps * abr.safety_factor, |r| {
-                    tracks[lineup.video[r]].first_segment_bytes
-                })
-            }
-            _ => top,
-        };
-        lineup.video[rung]
-    });
-    video.into_iter().chain(lineup.audio).collect()
+    let video = match ladder.is_empty() {
+        true => None,
+        false => {
+            let top = start_rung(abr, &ladder);
+            let rung = match (abr.measured_bandwidth_bps, abr.seek_budget_s) {
+                (Some(bps), Some(budget)) if start_within_budget(abr) => {
+                    let sizes = lineup
+                        .video
+                        .iter()
+                        .map(|&i| tracks[i].first_segment_bytes)
+                        .collect::<Option<Vec<u64>>>()?;
+                    rung_within(top, budget, bps * abr.safety_factor, |r| sizes[r])
+                }
+                _ => top,
+            };
+            Some(lineup.video[rung])
+        }
+    };
+    Some(video.into_iter().chain(lineup.audio).collect())
 }
 
 #[cfg(test)]
@@ -151,20 +159,20 @@ mod tests {
             (A, 96_000),
         ]);
         // 1 Mbit/s × 0.8 allows the 400 kbit/s rung only.
-        assert_eq!(start_tracks(&config(None, 1e6), &tracks), vec![0, 2]);
-        assert_eq!(start_tracks(&config(None, 4e6), &tracks), vec![3, 2]);
+        assert_eq!(start_tracks(&config(None, 1e6), &tracks), Some(vec![0, 2]));
+        assert_eq!(start_tracks(&config(None, 4e6), &tracks), Some(vec![3, 2]));
         // Nothing fits: the lowest.
-        assert_eq!(start_tracks(&config(None, 1e3), &tracks), vec![0, 2]);
+        assert_eq!(start_tracks(&config(None, 1e3), &tracks), Some(vec![0, 2]));
     }
 
     #[test]
     fn a_configured_rendition_wins_and_is_clamped() {
         let tracks = tracks(&[(V, 400_000), (V, 1_000_000), (V, 2_500_000)]);
-        assert_eq!(start_tracks(&config(Some(1), 1e9), &tracks), vec![1]);
-        assert_eq!(start_tracks(&config(Some(9), 1e3), &tracks), vec![2]);
+        assert_eq!(start_tracks(&config(Some(1), 1e9), &tracks), Some(vec![1]));
+        assert_eq!(start_tracks(&config(Some(9), 1e3), &tracks), Some(vec![2]));
         let mut measured = config(Some(0), 1e6);
         measured.abr.measured_bandwidth_bps = Some(1e9);
-        assert_eq!(start_tracks(&measured, &tracks), vec![0]);
+        assert_eq!(start_tracks(&measured, &tracks), Some(vec![0]));
     }
 
     #[test]
@@ -177,7 +185,7 @@ mod tests {
         for bad in [f64::NAN, f64::INFINITY, 0.0, -5e6] {
             let mut c = config(None, 1e6);
             c.abr.measured_bandwidth_bps = Some(bad);
-            assert_eq!(start_tracks(&c, &tracks), vec![0], "{bad}");
+            assert_eq!(start_tracks(&c, &tracks), Some(vec![0]), "{bad}");
         }
     }
 
@@ -195,7 +203,7 @@ mod tests {
             let mut c = config(None, 1e6);
             c.abr.measured_bandwidth_bps = Some(bps);
             c.abr.seek_budget_s = budget;
-            start_tracks(&c, &tracks)
+            start_tracks(&c, &tracks).unwrap()
         };
         // 5 Mbit/s × 0.8 = 4 Mbit/s: 500 kB in one second, the 1 Mbit/s rung.
         assert_eq!(measured(5e6, Some(1.0)), vec![1, 4]);
@@ -210,28 +218,31 @@ mod tests {
         // The measurement beats the page's guess either way.
         let mut c = config(None, 100e6);
         c.abr.measured_bandwidth_bps = Some(1e6);
-        assert_eq!(start_tracks(&c, &tracks), vec![0, 4]);
+        assert_eq!(start_tracks(&c, &tracks), Some(vec![0, 4]));
     }
 
     #[test]
-    fn an_unknown_first_segment_counts_as_too_large() {
-        let mut tracks = tracks(&[(V, 400_000), (V, 1_000_000), (V, 2_500_000)]);
+    fn a_measured_start_without_the_first_segments_sizes_cannot_be_told() {
+        let mut tracks = tracks(&[(V, 400_000), (V, 1_000_000), (A, 128_000)]);
         tracks[1].first_segment_bytes = None;
-        tracks[2].first_segment_bytes = None;
         let mut c = config(None, 1e6);
         c.abr.measured_bandwidth_bps = Some(50e6);
-        assert_eq!(start_tracks(&c, &tracks), vec![0]);
+        assert_eq!(start_tracks(&c, &tracks), None);
+        // Any other start needs no sizes.
+        assert_eq!(start_tracks(&config(None, 50e6), &tracks), Some(vec![1, 2]));
+        c.abr.seek_budget_s = None;
+        assert_eq!(start_tracks(&c, &tracks), Some(vec![1, 2]));
     }
 
     #[test]
     fn audio_alone_or_nothing() {
         assert_eq!(
             start_tracks(&PlaybackConfig::default(), &tracks(&[(A, 1)])),
-            vec![0]
+            Some(vec![0])
         );
         assert_eq!(
             start_tracks(&PlaybackConfig::default(), &[]),
-            Vec::<usize>::new()
+            Some(Vec::<usize>::new())
         );
     }
 }

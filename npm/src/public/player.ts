@@ -51,7 +51,9 @@ export interface PlayOptions {
    * take to arrive at the measured rate, in seconds (default 1): when the current rendition's
    * would take longer, that segment comes at a lower rendition; the next one at a rendition
    * that arrives before the first has played, and the ones after those at the current one.
-   * A start from an earlier player's measurement (`initialBandwidth`) is such a seek.
+   * A page's later player, started from what the last one measured, starts as such a seek.
+   * The segment under the target still out after twice this long is given up and fetched at
+   * the lowest rendition.
    * `0`: always the current rendition, for both. A pinned rendition is always kept.
    */
   seekBudget?: number;

@@ -29,7 +29,9 @@
 // open in DevTools or Perfetto); build the SDK with CINELOCK_WASM_NAMES=1 scripts/build-sdk
 // for the profile to name the wasm's functions.
 // CINELOCK_BENCH_PLAY_START_ONLY=1 stops after the first-frame rounds (no throttled link, no
-// rendition time-line); CINELOCK_BENCH_PLAY_TIMELINE_ONLY=1 runs only the rendition time-lines
+// rendition time-line); the time-lines include, at 5 Mbit/s, that of a page's second video,
+// started after the first has played CINELOCK_BENCH_PLAY_PRIME_SECONDS (default 10);
+// CINELOCK_BENCH_PLAY_TIMELINE_ONLY=1 runs only the rendition time-lines
 // (CINELOCK_BENCH_PLAY_TIMELINE_RUNS times each; with CINELOCK_BENCH_DEBUG=1 they print the
 // switches, and the estimate and buffer every 2 s); CINELOCK_BENCH_PLAY_ONLY=webcrypto,cold
 // (say) times only those players beside plain MSE; CINELOCK_BENCH_SECOND_PLAYER=1 measures
@@ -61,6 +63,8 @@ const START_ONLY = Boolean(process.env.CINELOCK_BENCH_PLAY_START_ONLY);
 const TIMELINE_ONLY = Boolean(process.env.CINELOCK_BENCH_PLAY_TIMELINE_ONLY);
 const TIMELINE_RUNS = Number(process.env.CINELOCK_BENCH_PLAY_TIMELINE_RUNS ?? 1);
 const SECOND_PLAYER = Boolean(process.env.CINELOCK_BENCH_SECOND_PLAYER);
+/** Seconds the page's first video plays before the time-line of its second. */
+const PRIME_S = Number(process.env.CINELOCK_BENCH_PLAY_PRIME_SECONDS ?? 10);
 const LATENCY_MS = Number(process.env.CINELOCK_BENCH_PLAY_LATENCY_MS ?? 0);
 // A returning visit (the header says more); CINELOCK_BENCH_PLAY_RETURNING_MS: how long after.
 const RETURNING = Boolean(process.env.CINELOCK_BENCH_PLAY_RETURNING);
@@ -463,12 +467,27 @@ try {
     // 250 ms from the first frame, unthrottled and at 5 Mbit/s / 40 ms.
     const QOE_S = Math.min(30, SECONDS - 2);
     const ladder = manifest.tracks.filter((t) => t.kind === "video").sort((a, b) => a.bandwidth - b.bandwidth);
-    const TIMELINE = `(async () => {
+    // `second`: the page played a video for PRIME_S seconds first and let it go, so this player
+    // starts from what that one measured (a page's next video), not from the 1 Mbit/s guess.
+    const TIMELINE = (second) => `(async () => {
       const c = await import("/sdk/dist/index.js");
+      const options = { endpoint: location.origin, assetId: ${JSON.stringify(assetId)}, token: ${JSON.stringify(token)} };
+      if (${second}) {
+        const v0 = document.createElement("video");
+        v0.muted = true;
+        document.body.append(v0);
+        const p0 = c.play(v0, options);
+        await new Promise((ok) => p0.addEventListener("ready", ok, { once: true }));
+        v0.play().catch(() => undefined);
+        while (v0.currentTime < ${PRIME_S}) await new Promise((ok) => setTimeout(ok, 100));
+        p0.destroy();
+        v0.remove();
+      }
       const video = document.createElement("video");
       video.muted = true;
       document.body.append(video);
-      const p = c.play(video, { endpoint: location.origin, assetId: ${JSON.stringify(assetId)}, token: ${JSON.stringify(token)} });
+      const tPlay = performance.now();
+      const p = c.play(video, options);
       const switches = [];
       p.addEventListener("renditionchange", (e) => switches.push([Math.round(performance.now()), e.detail.to, e.detail.reason]));
       const failed = new Promise((_, fail) => p.addEventListener("error", (e) => fail(new Error(e.detail.error.message))));
@@ -476,7 +495,7 @@ try {
       await Promise.race([failed, new Promise((ok) => p.addEventListener("ready", ok, { once: true }))]);
       video.play().catch(() => undefined);
       await Promise.race([failed, new Promise((ok) => video.requestVideoFrameCallback(ok))]);
-      const t0 = performance.now(), out = [];
+      const t0 = performance.now(), out = [], firstFrameMs = t0 - tPlay;
       while (performance.now() - t0 < ${QOE_S * 1000}) {
         // Also the estimate (kbit/s) and the seconds buffered ahead, for CINELOCK_BENCH_DEBUG.
         const b = video.buffered;
@@ -485,15 +504,16 @@ try {
       }
       const s = p.stats();
       p.destroy();
-      return { samples: out, stats: s, switches };
+      return { samples: out, stats: s, switches, firstFrameMs };
     })()`;
-    for (const [label, conditions] of Array.from({ length: TIMELINE_RUNS }, () => [["loopback", null], ["5 Mbit/s, 40 ms", SLOW]]).flat()) {
+    const lines = [["loopback", null, false], ["5 Mbit/s, 40 ms", SLOW, false], ["5 Mbit/s, 40 ms, the page's second video", SLOW, true]];
+    for (const [label, conditions, second] of Array.from({ length: TIMELINE_RUNS }, () => lines).flat()) {
       chrome = await launchRaw(["--autoplay-policy=no-user-gesture-required"]);
       try {
         await chrome.page.goto(`${server.url}/`);
         await chrome.page.evaluate(`import("/sdk/dist/index.js").then((c) => c.load())`);
         if (conditions) await chrome.page.attach(conditions);
-        const { samples, stats, switches } = await chrome.page.evaluate(TIMELINE);
+        const { samples, stats, switches, firstFrameMs } = await chrome.page.evaluate(TIMELINE(second));
         if (process.env.CINELOCK_BENCH_DEBUG) console.log(JSON.stringify({ stats, switches, samples: samples.filter((_, i) => i % 8 === 0) }));
         // The highest rendition the link sustains: the top one on loopback; within 80 % of the
         // link (the player's own safety factor) when throttled.
@@ -503,7 +523,7 @@ try {
         const reached = samples.find(([, h]) => h >= sustained.height);
         const segment = sustained.segments[0].duration;
         const line = [...seconds].sort((a, b) => a[0] - b[0]).map(([h, s]) => `${h}p ${s.toFixed(1)} s`).join(", ");
-        console.log(`rendition time-line, first ${QOE_S} s, ${label}: ${line}; ${sustained.height}p (the highest the link sustains) from ${reached ? `${(reached[0] / 1000).toFixed(2)} s after the first frame (${(reached[0] / 1000 / segment).toFixed(1)} segment durations)` : "never"}`);
+        console.log(`rendition time-line, first ${QOE_S} s, ${label}: ${line}; ${sustained.height}p (the highest the link sustains) from ${reached ? `${(reached[0] / 1000).toFixed(2)} s after the first frame (${(reached[0] / 1000 / segment).toFixed(1)} segment durations)` : "never"}; first frame ${Math.round(firstFrameMs)} ms after play()`);
       } finally {
         await chrome.close();
       }

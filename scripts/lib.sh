@@ -7,7 +7,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 export PATH="$HOME/.cargo/bin:$PATH"
 
-log() { printf '\033[1m[cinelock]\033[0m %s\n' "$*" >&2; }
+# Each line says how long its script had run (bash's SECONDS): where a run's time goes.
+log() { printf '\033[1m[cinelock]\033[0m %4ds  %s\n' "$SECONDS" "$*" >&2; }
 die() { printf '[cinelock] error: %s\n' "$*" >&2; exit 1; }
 
 # Browser binaries: overridable for machines where they live elsewhere.

@@ -178,9 +178,8 @@ impl Abr {
     /// own from then on, or the initial guess until it has measured enough, and the rendition
     /// comes down to what that allows. Returns the new rendition if it changed.
     pub(crate) fn earlier_refuted(&mut self) -> Option<usize> {
-        let bps = self.earlier.take()?;
-        self.fast.remove_first(EARLIER_WEIGHT_S, bps);
-        self.slow.remove_first(EARLIER_WEIGHT_S, bps);
+        (self.fast, self.slow) = self.own_averages();
+        self.earlier.take()?;
         if self.pinned {
             return None;
         }
@@ -201,12 +200,18 @@ impl Abr {
         if !self.measured_enough() {
             return None;
         }
+        let (fast, slow) = self.own_averages();
+        Some(fast.get().min(slow.get()))
+    }
+
+    /// The two averages without an earlier player's measurement in them.
+    fn own_averages(&self) -> (Ewma, Ewma) {
         let (mut fast, mut slow) = (self.fast.clone(), self.slow.clone());
         if let Some(bps) = self.earlier {
             fast.remove_first(EARLIER_WEIGHT_S, bps);
             slow.remove_first(EARLIER_WEIGHT_S, bps);
         }
-        Some(fast.get().min(slow.get()))
+        (fast, slow)
     }
 
     /// The highest rendition within `bps`, or the lowest.

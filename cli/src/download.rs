@@ -48,6 +48,8 @@ async fn session(
                 package: None,
                 start_rendition: None,
                 initial_bandwidth: None,
+                measured_bandwidth: None,
+                seek_budget: None,
             },
         )
         .await?;

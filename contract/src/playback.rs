@@ -30,7 +30,8 @@ pub struct PlayRequest {
     #[ts(optional)]
     pub package: Option<String>,
     /// The rendition the player starts at, as the page asked (`startRendition`); with
-    /// `initial_bandwidth`, what the answer's `first` is chosen by.
+    /// `initial_bandwidth`, `measured_bandwidth` and `seek_budget`, what the answer's `first`
+    /// is chosen by.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "v720"))]
@@ -39,6 +40,17 @@ pub struct PlayRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub initial_bandwidth: Option<f64>,
+    /// Bits per second an earlier player measured, that the page kept and hands this one
+    /// (`measuredBandwidth`): the start is then chosen as a later player's is
+    /// (`AbrConfig::measured_bandwidth_bps`). Ignored with `start_rendition`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub measured_bandwidth: Option<f64>,
+    /// The page's `seekBudget` in seconds (0: none), which a start from `measured_bandwidth`
+    /// is chosen within.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub seek_budget: Option<f64>,
 }
 
 fn is_false(b: &bool) -> bool {

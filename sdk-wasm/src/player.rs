@@ -71,6 +71,9 @@ struct Options {
     back_buffer: Option<f64>,
     /// Bits per second assumed before anything was measured.
     initial_bandwidth: Option<f64>,
+    /// Bits per second an earlier player measured, kept by the page (it wins over what this
+    /// page's last player measured).
+    measured_bandwidth: Option<f64>,
     /// Seconds the segment under the playhead may take after a seek (0: no limit).
     seek_budget: Option<f64>,
     /// `false`: no analytics beacons.
@@ -170,6 +173,8 @@ struct Shared {
     package_id: String,
     duration: f64,
     bandwidth_estimate: f64,
+    /// The player's own measurement, once it has enough.
+    measured_bandwidth: Option<f64>,
     stats: Stats,
     finished: bool,
     /// The analytics view, once it began.
@@ -264,9 +269,9 @@ impl PlayerHandle {
         Ok(())
     }
 
-    /// Counters: `{engine, packageKind, packageId, duration, bandwidthEstimate, objects,
-    /// sealedBytes, plainBytes, fetchMs, decryptMs, decryptFailures, appends, urlRequests,
-    /// sessions, earlyObjects, earlyObjectsUnused, …}`.
+    /// Counters: `{engine, packageKind, packageId, duration, bandwidthEstimate,
+    /// measuredBandwidth, objects, sealedBytes, plainBytes, fetchMs, decryptMs,
+    /// decryptFailures, appends, urlRequests, sessions, earlyObjects, earlyObjectsUnused, …}`.
     pub fn stats(&self) -> JsValue {
         let s = self.shared.borrow();
         platform::to_js(&PlayerStats {
@@ -275,6 +280,7 @@ impl PlayerHandle {
             package_id: s.package_id.clone(),
             duration: s.duration,
             bandwidth_estimate: s.bandwidth_estimate,
+            measured_bandwidth: s.measured_bandwidth,
             objects: s.stats.objects,
             sealed_bytes: s.stats.sealed_bytes as u64,
             plain_bytes: s.stats.plain_bytes as u64,
@@ -347,7 +353,9 @@ pub fn start_player(
         // 0 turns it off (the engine reads any value not above zero so).
         config.abr.seek_budget_s = Some(s);
     }
-    config.abr.measured_bandwidth_bps = link_memory::recall(&target.endpoint);
+    config.abr.measured_bandwidth_bps = o
+        .measured_bandwidth
+        .or_else(|| link_memory::recall(&target.endpoint));
     let (tx, rx) = unbounded();
     let notify_tx = tx.clone();
     let notify: Rc<dyn Fn(Signal)> = Rc::new(move |s| {
@@ -1055,8 +1063,10 @@ impl Driver {
             let mut s = self.shared.borrow_mut();
             s.current = Some(p.player.rendition().id.clone());
             s.bandwidth_estimate = p.player.bandwidth_estimate();
+            s.measured_bandwidth = p.player.measured_bandwidth();
+            let measured = s.measured_bandwidth;
             drop(s);
-            if let Some(bps) = p.player.measured_bandwidth() {
+            if let Some(bps) = measured {
                 link_memory::note(&self.target.endpoint, bps);
             }
             let due = [p.player.poll_timeout(), beacons_at]

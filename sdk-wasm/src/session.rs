@@ -114,6 +114,8 @@ pub(crate) fn ask(target: &PlayTarget, download: bool) -> Result<Asked, SdkError
         // The answer's `first` is for a client that cannot choose them itself; this one can.
         start_rendition: None,
         initial_bandwidth: None,
+        measured_bandwidth: None,
+        seek_budget: None,
     };
     let sent = send_json(&session_url(target), &body)?;
     Ok(Asked { secret, sent })

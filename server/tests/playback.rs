@@ -237,7 +237,8 @@ async fn sessions_tokens_and_urls() {
     }
     // `first`: what a player started as the request says fetches first (for a client that
     // asks before it can run the rule): the start rendition's and the audio's init and first
-    // segments, at the rendition asked for, or where the assumed bandwidth allows.
+    // segments, at the rendition asked for, or where the assumed bandwidth allows, or where
+    // a kept measurement brings the first segment within the seek budget.
     let video: Vec<&Track> = manifest.video().collect();
     let audio = manifest.tracks.iter().find(|t| t.kind == TrackKind::Audio);
     let firsts = |t: &Track| [t.init.path.clone(), t.segments[0].path.clone()];
@@ -248,8 +249,37 @@ async fn sessions_tokens_and_urls() {
             .collect()
     };
     let (top, lowest) = (video[video.len() - 1], video[0]);
+    // A measurement the page kept: `sustains` is just enough for the top rendition; `budget`
+    // lets only the lowest rendition's first segment come within it at that rate.
+    let safety = cinelock_core::playback::AbrConfig::default().safety_factor;
+    let sustains = top.bandwidth as f64 / safety * 1.01;
+    let first_bits = |t: &Track| t.segments[0].size as f64 * 8.0;
+    assert!(
+        video
+            .iter()
+            .skip(1)
+            .all(|t| first_bits(t) > first_bits(lowest))
+    );
+    let budget = first_bits(lowest) / (sustains * safety) * 1.001;
     for (hint, want) in [
         (json!({}), expect(lowest)),
+        (json!({"measured_bandwidth": 1e12}), expect(top)),
+        (
+            json!({"measured_bandwidth": 1e12, "start_rendition": 0}),
+            expect(lowest),
+        ),
+        (
+            json!({"measured_bandwidth": sustains, "seek_budget": 0}),
+            expect(top),
+        ),
+        (
+            json!({"measured_bandwidth": sustains, "seek_budget": budget}),
+            expect(lowest),
+        ),
+        (
+            json!({"measured_bandwidth": sustains, "seek_budget": budget * 1e6}),
+            expect(top),
+        ),
         (json!({"start_rendition": top.id}), expect(top)),
         (json!({"start_rendition": video.len() + 5}), expect(top)),
         (

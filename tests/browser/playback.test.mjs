@@ -208,7 +208,8 @@ test("play() before the wasm has loaded asks for the session while it loads, onc
   };
   // The start's first objects are asked for while the wasm loads too, at the rendition the page
   // starts at (the answer's `first`); the wasm takes them over (each is asked for once).
-  for (const [options, pin, video] of [[{}, undefined, "v240"], [{ startRendition: "v480" }, undefined, "v480"], [{ startRendition: "v480" }, "v360", "v360"]]) {
+  // A measurement the page kept (measuredBandwidth) chooses them as well, in the request.
+  for (const [options, pin, video] of [[{}, undefined, "v240"], [{ startRendition: "v480" }, undefined, "v480"], [{ measuredBandwidth: 1e9 }, undefined, "v480"], [{ startRendition: "v480" }, "v360", "v360"]]) {
     const { page, close, seen, at, sessions } = await slowWasmPage();
     try {
       await startPlaying(page, { assetId: asset.id, token: asset.token, ...options }, { pin });
@@ -580,7 +581,7 @@ test("on a steady link the player keeps the rendition it climbed to", async () =
   }
 });
 
-test("a page's later player starts from what its last one measured: its first segment within the seek budget, the next at the rendition the link sustains; nothing is kept beyond the page", async () => {
+test("a page's later player starts from what its last one measured: its first segment within the seek budget, the next at the rendition the link sustains; nothing is kept beyond the page, unless the page hands it on (measuredBandwidth)", async () => {
   const { page, context, close } = await freshPage();
   // The video segments asked for (by the page or a worker), with the player that asked.
   let phase = "first";
@@ -597,6 +598,9 @@ test("a page's later player starts from what its last one measured: its first se
     await readyAndPlay(page);
     await waitFor(page, () => window.t.player.currentRendition === "v480", null, 30_000);
     const measured = await page.evaluate(() => Math.round(window.t.player.stats().bandwidthEstimate));
+    // What a page may keep for a later visit: the player's own measurement.
+    const kept = await page.evaluate(() => window.t.player.stats().measuredBandwidth);
+    assert.ok(kept > 3e6 && kept < 12e6, `measuredBandwidth ${kept}`);
     await page.evaluate(() => { window.t.player.destroy(); window.t.video.remove(); });
     // The page's first player started on the guess (1 Mbit/s): v240.
     assert.equal(of("first")[0]?.rendition, "v240", JSON.stringify(of("first")));
@@ -634,6 +638,25 @@ test("a page's later player starts from what its last one measured: its first se
     const [otherStart] = await events(other, "renditionchange");
     assert.equal(otherStart.to, "v240", JSON.stringify(of("other page")));
     assert.equal(of("other page")[0]?.rendition, "v240", JSON.stringify(of("other page")));
+
+    // A page that kept the first player's measurement and hands it on starts as the page's
+    // later player did, and the start's first objects, asked for before the manifest is open,
+    // are the ones it fetches.
+    phase = "handed on";
+    const later = await context.newPage();
+    await later.goto(`${server.url}/`);
+    await throttle(later, 6e6, 40);
+    await startPlaying(later, { assetId: asset.id, token: asset.token, measuredBandwidth: kept });
+    await readyAndPlay(later);
+    await waitFor(later, () => window.t.video.currentTime > 4.5, null, 30_000);
+    const handed = of("handed on");
+    const handedLabel = JSON.stringify({ kept, handed: handed.slice(0, 6), events: await events(later) });
+    assert.equal((await events(later, "renditionchange"))[0]?.to, "v480", handedLabel);
+    assert.ok(handed.find((v) => v.index === 0)?.rendition !== "v240", handedLabel);
+    assert.equal(handed.find((v) => v.index === 1)?.rendition, "v480", handedLabel);
+    const ls = await later.evaluate(() => window.t.player.stats());
+    assert.ok(ls.earlyObjects >= 2 && ls.earlyObjectsUnused === 0, JSON.stringify(ls));
+    assert.deepEqual(await events(later, "error"), []);
   } finally {
     await close();
   }

@@ -636,13 +636,25 @@ download?: boolean,
 package?: string, 
 /**
  * The rendition the player starts at, as the page asked (`startRendition`); with
- * `initial_bandwidth`, what the answer's `first` is chosen by.
+ * `initial_bandwidth`, `measured_bandwidth` and `seek_budget`, what the answer's `first`
+ * is chosen by.
  */
 start_rendition?: RenditionPick, 
 /**
  * Bits per second the player assumes before it has measured anything (`initialBandwidth`).
  */
-initial_bandwidth?: number, };
+initial_bandwidth?: number, 
+/**
+ * Bits per second an earlier player measured, that the page kept and hands this one
+ * (`measuredBandwidth`): the start is then chosen as a later player's is
+ * (`AbrConfig::measured_bandwidth_bps`). Ignored with `start_rendition`.
+ */
+measured_bandwidth?: number, 
+/**
+ * The page's `seekBudget` in seconds (0: none), which a start from `measured_bandwidth`
+ * is chosen within.
+ */
+seek_budget?: number, };
 
 /**
  * A granted session.
@@ -975,7 +987,14 @@ engine: string, packageKind: string, packageId: string, duration: number,
 /**
  * Bits per second.
  */
-bandwidthEstimate: number, objects: number, sealedBytes: number, plainBytes: number, fetchMs: number, decryptMs: number, decryptFailures: number, appends: number, urlRequests: number, 
+bandwidthEstimate: number, 
+/**
+ * Bits per second the player measured of its own fetches, once it has measured enough
+ * (`null` before; the estimate above starts on a guess). A page that keeps it (in its own
+ * storage, under its own consent: the player stores nothing) can hand it to a player of a
+ * later visit as `measuredBandwidth`.
+ */
+measuredBandwidth: number | null, objects: number, sealedBytes: number, plainBytes: number, fetchMs: number, decryptMs: number, decryptFailures: number, appends: number, urlRequests: number, 
 /**
  * Objects fetched and opened in the player's worker.
  */

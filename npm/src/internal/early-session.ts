@@ -8,10 +8,10 @@
  * and checks and opens it exactly as it would its own. Where WebCrypto has no X25519, this
  * resolves to nothing and the wasm asks itself.
  *
- * The request says where the player will start (`startRendition`, `initialBandwidth`), and the
- * answer's `first` names the objects a player started there fetches first, chosen on the server
- * by the engine's own rule: they are asked for at once too, so they arrive while the wasm is
- * still loading. The wasm takes over those it would ask for itself and aborts the others
+ * The request says where the player will start (`startRendition`, `initialBandwidth`,
+ * `measuredBandwidth`, `seekBudget`), and the answer's `first` names the objects a player
+ * started there fetches first, chosen on the server by the engine's own rule: they are asked
+ * for at once too, so they arrive while the wasm is still loading. The wasm takes over those it would ask for itself and aborts the others
  * (sdk-wasm/src/first_objects.rs). Nothing here decides which.
  */
 import type { PlayAnswer, PlayRequest, RenditionPick } from "../generated/contract.js";
@@ -43,6 +43,8 @@ export interface EarlyTarget {
   package?: string;
   startRendition?: RenditionPick;
   initialBandwidth?: number;
+  measuredBandwidth?: number;
+  seekBudget?: number;
 }
 
 /** A rendition id, or a position in the ladder (a whole number from 0). */
@@ -73,6 +75,8 @@ export async function requestEarlySession(target: EarlyTarget): Promise<EarlySes
     // One the server would refuse is left out: the wasm refuses it as the option it is.
     ...(isPick(target.startRendition) ? { start_rendition: target.startRendition } : {}),
     ...(target.initialBandwidth !== undefined ? { initial_bandwidth: target.initialBandwidth } : {}),
+    ...(target.measuredBandwidth !== undefined ? { measured_bandwidth: target.measuredBandwidth } : {}),
+    ...(target.seekBudget !== undefined ? { seek_budget: target.seekBudget } : {}),
   };
   const endpoint = target.endpoint.replace(/\/+$/, "");
   try {

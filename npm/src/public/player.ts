@@ -47,6 +47,15 @@ export interface PlayOptions {
    */
   initialBandwidth?: number;
   /**
+   * Bits per second a player measured on an earlier visit, as `stats().measuredBandwidth`
+   * said, for a page that keeps it itself (the player stores nothing in the browser; where and
+   * whether to keep it is the page's choice, under its own consent). The player starts as a
+   * page's later player does (above): its first segment within `seekBudget` at that rate, then
+   * the rendition it sustains; a measurement the link refutes is dropped. It wins over what
+   * this page's last player measured; `startRendition` wins over it.
+   */
+  measuredBandwidth?: number;
+  /**
    * After a seek to a part not buffered, the longest the segment under the new playhead should
    * take to arrive at the measured rate, in seconds (default 1): when the current rendition's
    * would take longer, that segment comes at a lower rendition; the next one at a rendition
@@ -119,7 +128,7 @@ export interface PlayerStats extends WasmPlayerStats {
 }
 
 const EMPTY_STATS: WasmPlayerStats = {
-  engine: "", packageKind: "", packageId: "", duration: 0, bandwidthEstimate: 0, objects: 0, sealedBytes: 0,
+  engine: "", packageKind: "", packageId: "", duration: 0, bandwidthEstimate: 0, measuredBandwidth: null, objects: 0, sealedBytes: 0,
   plainBytes: 0, fetchMs: 0, decryptMs: 0, decryptFailures: 0, appends: 0, urlRequests: 0, workerObjects: 0, objectsBeforeWorker: 0, sessions: 0,
   earlyObjects: 0, earlyObjectsUnused: 0,
   viewId: null, beaconsSent: 0, beaconEvents: 0, beaconsFailed: 0,
@@ -189,6 +198,7 @@ export class Player extends EventTarget {
     const early = requestEarlySession({
       endpoint, assetId: rest.assetId, token: rest.token, password: rest.password, package: rest.package,
       startRendition: rest.startRendition, initialBandwidth: rest.initialBandwidth,
+      measuredBandwidth: rest.measuredBandwidth, seekBudget: rest.seekBudget,
     });
     instantiate().then(() => start(early)).catch((error: unknown) => this.#relay({ type: "error", error }));
   }

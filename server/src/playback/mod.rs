@@ -527,6 +527,10 @@ async fn grant(
     if let Some(bps) = req.initial_bandwidth {
         config.abr.initial_bandwidth_bps = bps;
     }
+    config.abr.measured_bandwidth_bps = req.measured_bandwidth;
+    if let Some(s) = req.seek_budget {
+        config.abr.seek_budget_s = Some(s);
+    }
     let first = StartTrack::first_paths(&start, &config, req.start_rendition.as_ref())
         .unwrap_or_default()
         .into_iter()

@@ -662,6 +662,32 @@ test("a page's later player starts from what its last one measured: its first se
   }
 });
 
+test("a page whose thread is held for 6 s while playing plays on: no stall, no fetch given up, no downswitch", async () => {
+  // What headless Chromium can show of a tab the browser froze (its DevTools freeze leaves
+  // timers running here): the engine's thread stops while fetches and the element go on, and
+  // comes back to a clock 6 s later. 3 Mbit/s, 40 ms: a v480 fetch is out across it.
+  const { page, close } = await freshPage();
+  try {
+    await throttle(page, 3e6, 40);
+    await startPlaying(page, { assetId: asset.id, token: asset.token });
+    await readyAndPlay(page);
+    await waitFor(page, () => window.t.player.currentRendition === "v480" && window.t.video.currentTime >= 6, null, 60_000);
+    const seen = (await events(page)).length;
+    const snap = () => page.evaluate(() => ({ at: window.t.video.currentTime, rendition: window.t.player.currentRendition, estimate: window.t.player.stats().bandwidthEstimate }));
+    const before = await snap();
+    await page.evaluate(() => { const end = performance.now() + 6_000; while (performance.now() < end); });
+    await waitFor(page, (at) => window.t.video.currentTime >= at + 14, before.at, 30_000);
+    const after = await snap();
+    const since = (await events(page)).slice(seen);
+    const label = JSON.stringify({ before, after, since });
+    assert.deepEqual(since.filter((e) => e.type !== "playing"), [], label);
+    assert.equal(after.rendition, "v480", label);
+    assert.ok(after.estimate > before.estimate / 2, label);
+  } finally {
+    await close();
+  }
+});
+
 test("renditions follow the bandwidth: up on a fast link, down when it is throttled; and can be pinned", async () => {
   const { page, close } = await freshPage();
   try {

@@ -311,9 +311,10 @@ pub struct PlayerStats {
     /// Bits per second.
     pub bandwidth_estimate: f64,
     /// Bits per second the player measured of its own fetches, once it has measured enough
-    /// (`null` before; the estimate above starts on a guess). A page that keeps it (in its own
-    /// storage, under its own consent: the player stores nothing) can hand it to a player of a
-    /// later visit as `measuredBandwidth`.
+    /// (`null` before: the estimate above starts on the guess or on an earlier player's
+    /// measurement, which this leaves out). A page that keeps it (in its own storage, under its
+    /// own consent: the player stores nothing) can hand it to a player of a later visit as
+    /// `measuredBandwidth`.
     pub measured_bandwidth: Option<f64>,
     pub objects: u32,
     #[ts(type = "number")]

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use cinelock_core::media::TrackKind;
-use cinelock_core::playback::{PlaybackConfig, TrackStart, start_tracks};
+use cinelock_core::playback::{PlaybackConfig, StartOptions, TrackStart, start_tracks};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -46,11 +46,23 @@ pub struct PlayRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub measured_bandwidth: Option<f64>,
-    /// The page's `seekBudget` in seconds (0: none), which a start from `measured_bandwidth`
-    /// is chosen within.
+    /// The page's `seekBudget` in seconds (0: none; absent: the default, 1 s), which a start
+    /// from `measured_bandwidth` is chosen within.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub seek_budget: Option<f64>,
+}
+
+impl PlayRequest {
+    /// What the request says of the player's start, beside `start_rendition`: read by the
+    /// rule the player reads its options by ([`cinelock_core::playback::AbrConfig::apply`]).
+    pub fn start_options(&self) -> StartOptions {
+        StartOptions {
+            initial_bandwidth_bps: self.initial_bandwidth,
+            measured_bandwidth_bps: self.measured_bandwidth,
+            seek_budget_s: self.seek_budget,
+        }
+    }
 }
 
 fn is_false(b: &bool) -> bool {
@@ -83,9 +95,9 @@ pub struct PlayAnswer {
     #[serde(default)]
     pub start: Vec<StartTrack>,
     /// The paths a player started as the request says (`start_rendition`,
-    /// `initial_bandwidth`) fetches first, by the same rule: for a client that asks before it
-    /// can run the rule itself (the npm package's JavaScript, while the wasm loads). Absent from
-    /// older servers.
+    /// `initial_bandwidth`, `measured_bandwidth`, `seek_budget`) fetches first, by the same
+    /// rule: for a client that asks before it can run the rule itself (the npm package's
+    /// JavaScript, while the wasm loads). Absent from older servers.
     #[serde(default)]
     pub first: Vec<String>,
     /// Asks for more URLs.

@@ -24,7 +24,7 @@ use cinelock_contract::playback::{PlayAnswer, RenditionPick};
 use cinelock_core::media::{Manifest, ObjectNonce, TrackKind, choose_caption};
 use cinelock_core::playback::{
     Action, AppendError, Event, FetchId, FetchKind, PlaybackConfig, Player, RetryReason,
-    SignedUrls, SwitchReason, UrlRequestId, UrlsFailure,
+    SignedUrls, StartOptions, SwitchReason, UrlRequestId, UrlsFailure,
 };
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use futures_util::StreamExt;
@@ -346,16 +346,16 @@ pub fn start_player(
     if let Some(back) = o.back_buffer {
         config.back_buffer_s = back;
     }
-    if let Some(bps) = o.initial_bandwidth {
-        config.abr.initial_bandwidth_bps = bps;
-    }
-    if let Some(s) = o.seek_budget {
-        // 0 turns it off (the engine reads any value not above zero so).
-        config.abr.seek_budget_s = Some(s);
-    }
-    config.abr.measured_bandwidth_bps = o
-        .measured_bandwidth
-        .or_else(|| link_memory::recall(&target.endpoint));
+    // Read as the server reads the same options in the session request, so the first objects
+    // it names are the ones this start fetches.
+    let page_start = StartOptions {
+        initial_bandwidth_bps: o.initial_bandwidth,
+        measured_bandwidth_bps: o.measured_bandwidth,
+        seek_budget_s: o.seek_budget,
+    };
+    config
+        .abr
+        .apply(page_start, link_memory::recall(&target.endpoint));
     let (tx, rx) = unbounded();
     let notify_tx = tx.clone();
     let notify: Rc<dyn Fn(Signal)> = Rc::new(move |s| {

@@ -254,13 +254,17 @@ async fn sessions_tokens_and_urls() {
     let safety = cinelock_core::playback::AbrConfig::default().safety_factor;
     let sustains = top.bandwidth as f64 / safety * 1.01;
     let first_bits = |t: &Track| t.segments[0].size as f64 * 8.0;
+    let budget = first_bits(lowest) / (sustains * safety) * 1.001;
+    // So the cases below tell the budget's rung from the sustained one: at `sustains`, the top
+    // rendition's first segment takes over the default second, and only the lowest's comes
+    // within `budget`.
+    assert!(first_bits(top) > sustains * safety);
     assert!(
         video
             .iter()
             .skip(1)
-            .all(|t| first_bits(t) > first_bits(lowest))
+            .all(|t| first_bits(t) > budget * sustains * safety)
     );
-    let budget = first_bits(lowest) / (sustains * safety) * 1.001;
     for (hint, want) in [
         (json!({}), expect(lowest)),
         (json!({"measured_bandwidth": 1e12}), expect(top)),

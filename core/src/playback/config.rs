@@ -162,6 +162,37 @@ impl Default for AbrConfig {
     }
 }
 
+/// What a page asked of a player's start, beside `start_rendition` (the npm options
+/// `initialBandwidth`, `measuredBandwidth` and `seekBudget`), read by one rule for the player
+/// and for the server that predicts its first objects (`PlayRequest`): a value that is not a
+/// finite number counts as absent, as JSON carries it (`NaN` and infinities become `null`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StartOptions {
+    pub initial_bandwidth_bps: Option<f64>,
+    /// An earlier player's measurement the page kept; also absent where not above zero.
+    pub measured_bandwidth_bps: Option<f64>,
+    /// `0` or less: no seek budget (absent: the default, 1 s).
+    pub seek_budget_s: Option<f64>,
+}
+
+impl AbrConfig {
+    /// Applies a page's start options; `remembered` (what the page's last player of the same
+    /// server measured) stands in for a measurement the page did not hand over.
+    pub fn apply(&mut self, page: StartOptions, remembered: Option<f64>) {
+        let finite = |v: Option<f64>| v.filter(|v| v.is_finite());
+        if let Some(bps) = finite(page.initial_bandwidth_bps) {
+            self.initial_bandwidth_bps = bps;
+        }
+        self.measured_bandwidth_bps = finite(page.measured_bandwidth_bps)
+            .filter(|b| *b > 0.0)
+            .or(remembered);
+        if let Some(s) = finite(page.seek_budget_s) {
+            // Not above zero turns it off (`sanitized` reads it so).
+            self.seek_budget_s = Some(s);
+        }
+    }
+}
+
 impl PlaybackConfig {
     /// The same settings with every value in a range the player can work with.
     pub(crate) fn sanitized(self) -> Self {
@@ -214,5 +245,61 @@ impl PlaybackConfig {
             abr,
             ..self
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn applied(page: StartOptions, remembered: Option<f64>) -> AbrConfig {
+        let mut c = PlaybackConfig::default();
+        c.abr.apply(page, remembered);
+        c.sanitized().abr
+    }
+
+    #[test]
+    fn a_page_start_option_that_is_no_finite_number_counts_as_absent_as_json_carries_it() {
+        let d = AbrConfig::default();
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let page = StartOptions {
+                initial_bandwidth_bps: Some(bad),
+                measured_bandwidth_bps: Some(bad),
+                seek_budget_s: Some(bad),
+            };
+            // What the server reads from the same options sent as JSON (`null`).
+            assert_eq!(applied(page, None), applied(StartOptions::default(), None));
+            let a = applied(page, Some(4e6));
+            assert_eq!(a.measured_bandwidth_bps, Some(4e6), "{bad}");
+            assert_eq!(a.seek_budget_s, d.seek_budget_s, "{bad}");
+            assert_eq!(a.initial_bandwidth_bps, d.initial_bandwidth_bps, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_measurement_the_page_kept_wins_over_the_remembered_one_unless_it_is_not_above_zero() {
+        let kept = |bps| StartOptions {
+            measured_bandwidth_bps: Some(bps),
+            ..StartOptions::default()
+        };
+        assert_eq!(
+            applied(kept(9e6), Some(4e6)).measured_bandwidth_bps,
+            Some(9e6)
+        );
+        assert_eq!(
+            applied(kept(0.0), Some(4e6)).measured_bandwidth_bps,
+            Some(4e6)
+        );
+        assert_eq!(applied(kept(-1.0), None).measured_bandwidth_bps, None);
+        // A seek budget of 0 turns it off; a start rendition drops the measurement.
+        let off = StartOptions {
+            seek_budget_s: Some(0.0),
+            ..kept(9e6)
+        };
+        assert_eq!(applied(off, None).seek_budget_s, None);
+        let mut c = PlaybackConfig::default();
+        c.abr.start_rendition = Some(0);
+        c.abr.apply(kept(9e6), None);
+        assert_eq!(c.sanitized().abr.measured_bandwidth_bps, None);
     }
 }

@@ -98,7 +98,7 @@ pub use action::{
     Action, AppendError, FetchFailure, FetchId, FetchKind, SignedUrls, Slot, UrlRequestId,
     UrlsFailure,
 };
-pub use config::{AbrConfig, PlaybackConfig};
+pub use config::{AbrConfig, PlaybackConfig, StartOptions};
 pub use engine::Player;
 pub use event::{
     ErrorCode, Event, ObjectId, PlaybackError, PlayerState, RetryReason, SwitchReason,

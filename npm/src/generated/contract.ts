@@ -651,8 +651,8 @@ initial_bandwidth?: number,
  */
 measured_bandwidth?: number, 
 /**
- * The page's `seekBudget` in seconds (0: none), which a start from `measured_bandwidth`
- * is chosen within.
+ * The page's `seekBudget` in seconds (0: none; absent: the default, 1 s), which a start
+ * from `measured_bandwidth` is chosen within.
  */
 seek_budget?: number, };
 
@@ -689,9 +689,9 @@ urls: { [key in string]: string },
 start: Array<StartTrack>, 
 /**
  * The paths a player started as the request says (`start_rendition`,
- * `initial_bandwidth`) fetches first, by the same rule: for a client that asks before it
- * can run the rule itself (the npm package's JavaScript, while the wasm loads). Absent from
- * older servers.
+ * `initial_bandwidth`, `measured_bandwidth`, `seek_budget`) fetches first, by the same
+ * rule: for a client that asks before it can run the rule itself (the npm package's
+ * JavaScript, while the wasm loads). Absent from older servers.
  */
 first: Array<string>, 
 /**
@@ -990,9 +990,10 @@ engine: string, packageKind: string, packageId: string, duration: number,
 bandwidthEstimate: number, 
 /**
  * Bits per second the player measured of its own fetches, once it has measured enough
- * (`null` before; the estimate above starts on a guess). A page that keeps it (in its own
- * storage, under its own consent: the player stores nothing) can hand it to a player of a
- * later visit as `measuredBandwidth`.
+ * (`null` before: the estimate above starts on the guess or on an earlier player's
+ * measurement, which this leaves out). A page that keeps it (in its own storage, under its
+ * own consent: the player stores nothing) can hand it to a player of a later visit as
+ * `measuredBandwidth`.
  */
 measuredBandwidth: number | null, objects: number, sealedBytes: number, plainBytes: number, fetchMs: number, decryptMs: number, decryptFailures: number, appends: number, urlRequests: number, 
 /**

@@ -43,7 +43,7 @@ export interface EarlyTarget {
   package?: string;
   startRendition?: RenditionPick;
   initialBandwidth?: number;
-  measuredBandwidth?: number;
+  measuredBandwidth?: number | null;
   seekBudget?: number;
 }
 
@@ -75,7 +75,7 @@ export async function requestEarlySession(target: EarlyTarget): Promise<EarlySes
     // One the server would refuse is left out: the wasm refuses it as the option it is.
     ...(isPick(target.startRendition) ? { start_rendition: target.startRendition } : {}),
     ...(target.initialBandwidth !== undefined ? { initial_bandwidth: target.initialBandwidth } : {}),
-    ...(target.measuredBandwidth !== undefined ? { measured_bandwidth: target.measuredBandwidth } : {}),
+    ...(typeof target.measuredBandwidth === "number" ? { measured_bandwidth: target.measuredBandwidth } : {}),
     ...(target.seekBudget !== undefined ? { seek_budget: target.seekBudget } : {}),
   };
   const endpoint = target.endpoint.replace(/\/+$/, "");

@@ -52,9 +52,12 @@ export interface PlayOptions {
    * whether to keep it is the page's choice, under its own consent). The player starts as a
    * page's later player does (above): its first segment within `seekBudget` at that rate, then
    * the rendition it sustains; a measurement the link refutes is dropped. It wins over what
-   * this page's last player measured; `startRendition` wins over it.
+   * this page's last player measured; `startRendition`, or a `setRendition` before the start,
+   * wins over it. `null`, or a value that is not a number above zero, is ignored. With
+   * `play()` before the SDK's wasm has loaded, it goes to the server in the session request,
+   * which chooses the first objects by it and neither logs nor keeps it.
    */
-  measuredBandwidth?: number;
+  measuredBandwidth?: number | null;
   /**
    * After a seek to a part not buffered, the longest the segment under the new playhead should
    * take to arrive at the measured rate, in seconds (default 1): when the current rendition's

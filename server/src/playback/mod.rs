@@ -454,6 +454,7 @@ async fn grant(
     facts.country = country.as_deref();
     facts.token = req.token.as_deref();
     facts.wants_download = req.download;
+    let page_start = req.start_options();
     let grant = decide(state, &keys, &policy, hash, facts, req.password).await?;
 
     let packages: Vec<PackageRow> = sqlx::query_as(
@@ -524,13 +525,7 @@ async fn grant(
     // JavaScript, which asks before the wasm that knows the rule has loaded).
     let start = StartTrack::list(&manifest);
     let mut config = PlaybackConfig::default();
-    if let Some(bps) = req.initial_bandwidth {
-        config.abr.initial_bandwidth_bps = bps;
-    }
-    config.abr.measured_bandwidth_bps = req.measured_bandwidth;
-    if let Some(s) = req.seek_budget {
-        config.abr.seek_budget_s = Some(s);
-    }
+    config.abr.apply(page_start, None);
     let first = StartTrack::first_paths(&start, &config, req.start_rendition.as_ref())
         .unwrap_or_default()
         .into_iter()

@@ -8,7 +8,9 @@
  * Attributes: `asset` (or `src-asset`), `endpoint` (the Cinelock server; it may be left out
  * only when this script was loaded from that server's `/sdk/dist/embed.js`: in an app that
  * bundles the package, set it), `token`, `password`, `package` (`full` | `preview`), `start-rendition`,
- * `captions` (a caption track to show from the start: its id or a language such as `en`), and the
+ * `captions` (a caption track to show from the start: its id or a language such as `en`),
+ * `measured-bandwidth` (bits per second an earlier visit's player measured, that the page kept:
+ * `measuredBandwidth`; read when a session starts, so changing it alone starts none), and the
  * video's own `controls`, `autoplay`, `muted`, `loop`, `playsinline`. Changing `asset`,
  * `token`, `password`, `package` or `endpoint` starts a new session. The element re-dispatches
  * the player's events (`ready`, `playing`, `renditionchange`, `stall`, `stallend`,
@@ -56,6 +58,12 @@ export interface CinelockPlayerElement {
   removeEventListener<K extends PlayerEventType>(type: K, listener: ElementListener<K>, options?: boolean | EventListenerOptions): void;
   removeEventListener<K extends keyof HTMLElementEventMap>(type: K, listener: (this: CinelockPlayerElement, ev: HTMLElementEventMap[K]) => unknown, options?: boolean | EventListenerOptions): void;
   removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}
+
+/** A number attribute: absent, or not a number, is undefined. */
+function numberAttr(v: string | null): number | undefined {
+  const n = v === null ? NaN : Number(v);
+  return Number.isFinite(n) ? n : undefined;
 }
 
 function consentAttr(v: string | null): PlayOptions["consent"] {
@@ -140,6 +148,7 @@ export class CinelockPlayerElement extends HTMLElement {
       consent: consentAttr(this.getAttribute("consent")),
       viewerId: this.getAttribute("viewer-id") ?? undefined,
       textTrack: this.getAttribute("captions") ?? undefined,
+      measuredBandwidth: numberAttr(this.getAttribute("measured-bandwidth")),
     });
     this.#player = player;
     for (const type of EVENTS) {

@@ -654,11 +654,33 @@ test("a page's later player starts from what its last one measured: its first se
     const handed = of("handed on");
     const handedLabel = JSON.stringify({ kept, handed: handed.slice(0, 6), events: await events(later) });
     assert.equal((await events(later, "renditionchange"))[0]?.to, "v480", handedLabel);
-    assert.ok(handed.find((v) => v.index === 0)?.rendition !== "v240", handedLabel);
+    const handedFirst = handed.find((v) => v.index === 0);
+    assert.ok(handedFirst && handedFirst.rendition !== "v240", handedLabel);
     assert.equal(handed.find((v) => v.index === 1)?.rendition, "v480", handedLabel);
     const ls = await later.evaluate(() => window.t.player.stats());
     assert.deepEqual({ early: ls.earlyObjects, unused: ls.earlyObjectsUnused }, { early: 4, unused: 0 }, JSON.stringify(ls));
     assert.deepEqual(await events(later, "error"), []);
+
+    // <cinelock-player measured-bandwidth> hands it on the same way.
+    phase = "element";
+    const embed = await context.newPage();
+    await embed.goto(`${server.url}/`);
+    await throttle(embed, 6e6, 40);
+    await embed.evaluate(async ({ id, token, kept }) => {
+      await import("/sdk/dist/embed.js");
+      const el = document.createElement("cinelock-player");
+      el.setAttribute("muted", "");
+      el.setAttribute("measured-bandwidth", String(kept));
+      el.setAttribute("token", token);
+      el.setAttribute("asset", id);
+      window.changes = [];
+      el.addEventListener("renditionchange", (e) => window.changes.push(e.detail.to));
+      document.body.append(el);
+    }, { id: asset.id, token: asset.token, kept });
+    await waitFor(embed, () => window.changes.length > 0 && document.querySelector("cinelock-player").video.readyState >= 2, null, 30_000);
+    assert.equal(await embed.evaluate(() => window.changes[0]), "v480", JSON.stringify(of("element")));
+    const embedFirst = of("element").find((v) => v.index === 0);
+    assert.ok(embedFirst && embedFirst.rendition !== "v240", JSON.stringify(of("element")));
   } finally {
     await close();
   }

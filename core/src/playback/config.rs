@@ -88,8 +88,9 @@ pub struct AbrConfig {
     pub slow_half_life_s: f64,
     /// Bits per second assumed until `min_total_bytes` have been measured: a guess.
     pub initial_bandwidth_bps: f64,
-    /// Bits per second an earlier player measured on the same link (the SDK passes what the
-    /// page's last player measured from the same server, kept in memory only). Where set, it
+    /// Bits per second an earlier player measured on the same link (the SDK passes the one the
+    /// page handed over, `measuredBandwidth`, else what the page's last player of the same
+    /// server measured, kept in memory only: [`AbrConfig::apply`]). Where set, it
     /// replaces the guess and is trusted from the start: the estimate begins at it (weighted
     /// as a second of transfer, so this player's own fetches soon outweigh it where the link
     /// changed), the rendition chosen is the highest within it times `safety_factor`, and

@@ -593,6 +593,14 @@ test("a page's later player starts from what its last one measured: its first se
     if (m) video.push({ phase, rendition: m[1], index: Number(m[2]) });
   });
   const of = (p) => video.filter((v) => v.phase === p);
+  /** The next phase's page: another page of the same context, on the same 6 Mbit/s link. */
+  const nextPage = async (name) => {
+    phase = name;
+    const next = await context.newPage();
+    await next.goto(`${server.url}/`);
+    await throttle(next, 6e6, 40);
+    return next;
+  };
   try {
     // 6 Mbit/s, 40 ms: v480 is sustained; a v480 segment takes about a second.
     await throttle(page, 6e6, 40);
@@ -634,10 +642,7 @@ test("a page's later player starts from what its last one measured: its first se
 
     // Another page of the same site and browser profile starts on the guess again: the
     // measurement lived in the page's memory only.
-    phase = "other page";
-    const other = await context.newPage();
-    await other.goto(`${server.url}/`);
-    await throttle(other, 6e6, 40);
+    const other = await nextPage("other page");
     await startPlaying(other, { assetId: asset.id, token: asset.token });
     await readyAndPlay(other);
     const [otherStart] = await events(other, "renditionchange");
@@ -648,10 +653,7 @@ test("a page's later player starts from what its last one measured: its first se
     // A page that kept the first player's measurement and hands it on starts as the page's
     // later player did, and the start's first objects, asked for before the manifest is open,
     // are the ones it fetches.
-    phase = "handed on";
-    const later = await context.newPage();
-    await later.goto(`${server.url}/`);
-    await throttle(later, 6e6, 40);
+    const later = await nextPage("handed on");
     await startPlaying(later, { assetId: asset.id, token: asset.token, measuredBandwidth: kept });
     await readyAndPlay(later);
     await waitFor(later, () => window.t.video.currentTime > 4.5, null, 30_000);
@@ -667,10 +669,7 @@ test("a page's later player starts from what its last one measured: its first se
     await later.close();
 
     // <cinelock-player measured-bandwidth> hands it on the same way.
-    phase = "element";
-    const embed = await context.newPage();
-    await embed.goto(`${server.url}/`);
-    await throttle(embed, 6e6, 40);
+    const embed = await nextPage("element");
     await embed.evaluate(async ({ id, token, kept }) => {
       await import("/sdk/dist/embed.js");
       const el = document.createElement("cinelock-player");

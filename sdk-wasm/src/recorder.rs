@@ -18,7 +18,7 @@ use cinelock_contract::events::{RecorderEvent, RecorderProgress, UploadRetryReas
 use cinelock_contract::uploads::{PartChecksumView, PlanView};
 use cinelock_core::recording::{Recording, RecordingLimits};
 use cinelock_core::upload::{
-    Event, GrowingPlan, GrowingSealer, Upload, UploadConfig, cut_short_plan, done_parts,
+    Event, GrowingPlan, GrowingSealer, Upload, UploadConfig, cut_short_end, done_parts,
 };
 use cinelock_core::{RecipientPublicKey, SEED_LEN, SealSeed};
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
@@ -664,15 +664,13 @@ async fn finish_spooled(
         let spool = Spool::open(&o.upload_id).await;
         let listing = spool.list().await?;
         let book = Rc::new(SpoolBook::new(spool.clone()));
-        let (plan, cut_short) = match (listing.end, &listing.tail) {
+        let tails = listing.tails.iter().map(|(&index, (_, len))| (index, *len));
+        let (plan, cut_short) = match (listing.end, cut_short_end(&growing, tails)?) {
             (Some(len), _) => (growing.finish(len)?, false),
-            (None, Some((index, name))) => {
-                let plan = cut_short_plan(&growing, index + 1)?
-                    .ok_or_else(|| SdkError::InvalidArgument("nothing was recorded".into()))?;
-                let part = u32::try_from(index / growing.chunks_per_part() + 1)
-                    .map_err(|_| SdkError::Storage("tail past the plan".into()))?;
-                book.end_with_tail(part, name.clone());
-                (plan, true)
+            (None, Some(end)) => {
+                let (name, _) = &listing.tails[&end.tail_chunk];
+                book.end_with_tail(end.tail_part, name.clone());
+                (end.plan, true)
             }
             (None, None) => {
                 return Err(SdkError::InvalidArgument(

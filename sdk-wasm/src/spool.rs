@@ -7,7 +7,7 @@
 //! - `p{part:05}-{offset:012}`: sealed bytes of part `part` starting at `offset` within it, in
 //!   the order the sealer produced them (`cinelock_core::upload::GrowingSealer`);
 //! - `tail-{chunk:010}`: the newest sealed chunk sealed again as the last one (the stream's end
-//!   if the recording is cut short);
+//!   if the recording is cut short); the one before goes only once it is written;
 //! - `end-{plaintext_len}`: the recording stopped normally with this many plaintext bytes.
 //!
 //! Only ciphertext is written: the same bytes the bucket gets. [`SpoolBook`] keeps the index of
@@ -34,8 +34,9 @@ const ROOT: &str = "cinelock-recordings";
 pub(crate) struct Listing {
     /// Per part: its pieces as (offset, file name, size), by offset.
     pub parts: BTreeMap<u32, Vec<(u64, String, u64)>>,
-    /// The tail's chunk index and file name.
-    pub tail: Option<(u64, String)>,
+    /// Every tail: by chunk index, its file name and size. Two are left when the page ended
+    /// while the newer one was being written (`cinelock_core::upload::cut_short_end` picks).
+    pub tails: BTreeMap<u64, (String, u64)>,
     /// The plaintext length of a recording that stopped normally.
     pub end: Option<u64>,
 }
@@ -197,11 +198,8 @@ impl Spool {
     pub(crate) async fn list(&self) -> Result<Listing, SdkError> {
         let mut listing = Listing::default();
         for (name, size) in self.files().await? {
-            if let Some(rest) = name.strip_prefix("tail-") {
-                let index: u64 = rest.parse().unwrap_or(0);
-                if listing.tail.as_ref().is_none_or(|(i, _)| *i < index) {
-                    listing.tail = Some((index, name));
-                }
+            if let Some(index) = name.strip_prefix("tail-").and_then(|i| i.parse().ok()) {
+                listing.tails.insert(index, (name, size));
             } else if let Some(rest) = name.strip_prefix("end-") {
                 listing.end = rest.parse().ok();
             } else if let Some((part, offset)) = piece_of(&name) {

@@ -263,12 +263,42 @@ test("screen with camera: two linked assets, both transcoded and playable", asyn
 });
 
 test("a reload mid-recording is finished at the next visit, marked cut short, with what was sealed", async () => {
-  const { page, close } = await recorderPage({ videoBitsPerSecond: 8_000_000 });
+  const okBefore = new Map(proxy.stats.ok);
+  const { page, close } = await recorderPage({ videoBitsPerSecond: 8_000_000, timesliceMs: 100 });
   let warned = 0;
   page.on("dialog", (d) => { if (d.type() === "beforeunload") warned++; d.accept(); });
   await start(page);
   await waitFor(page, () => window.t.events.some((e) => e.type === "partDone"), null, 60_000);
   await page.waitForTimeout(2500);
+  // The reload lands in the middle of a tail's write, every time: the browser has created the
+  // file, but its bytes are never committed (as when a reload cuts that write off). The write
+  // held is the one after a part's last chunk's tail (20 chunks of 256 KiB to a part; slices
+  // of 0.1 s seal a chunk at a time), so the whole tail ends a part the store already holds,
+  // sent without the last flag while the recording grew; finishing must send it again.
+  await page.evaluate(() => {
+    const create = FileSystemFileHandle.prototype.createWritable;
+    Object.assign(window.t, { lastTail: -1, held: null });
+    FileSystemFileHandle.prototype.createWritable = async function (...args) {
+      const writable = await create.apply(this, args);
+      const chunk = Number(/^tail-(\d+)$/.exec(this.name)?.[1] ?? -1);
+      if (chunk < 0) return writable;
+      if (window.t.held !== null || window.t.lastTail % 20 === 19) {
+        writable.close = () => { window.t.held ??= chunk; return new Promise(() => {}); };
+      } else {
+        const close = writable.close.bind(writable);
+        writable.close = async () => { await close(); window.t.lastTail = chunk; };
+      }
+      return writable;
+    };
+  });
+  await waitFor(page, () => window.t.held !== null, null, 30_000);
+  const { held, whole } = await page.evaluate(() => ({ held: window.t.held, whole: window.t.lastTail }));
+  const endPart = String((whole + 1) / 20);
+  const deadline = Date.now() + 30_000;
+  while ((proxy.stats.ok.get(endPart) ?? 0) <= (okBefore.get(endPart) ?? 0)) {
+    assert.ok(Date.now() < deadline, `part ${endPart} never reached the store`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const before = await page.evaluate(() => {
     const p = window.t.events.filter((e) => e.type === "progress").at(-1);
     return { recorded: p.recordedBytes, elapsed: p.elapsedMs };
@@ -279,13 +309,30 @@ test("a reload mid-recording is finished at the next visit, marked cut short, wi
   await page.evaluate(async () => { window.t = { c: await import("/sdk/dist/index.js") }; });
   const pending = await page.evaluate(() => window.t.c.pendingRecordings());
   assert.equal(pending.length, 1);
+  // The premise: the newest tail is the empty file of the write the reload cut off, and the
+  // one before it is whole.
+  const tails = await page.evaluate(async (id) => {
+    const root = await navigator.storage.getDirectory();
+    const dir = await (await root.getDirectoryHandle("cinelock-recordings")).getDirectoryHandle(id);
+    const out = [];
+    for await (const [name, handle] of dir.entries()) {
+      if (/^tail-\d+$/.test(name) && handle.kind === "file") out.push([name, (await handle.getFile()).size]);
+    }
+    return out.sort();
+  }, pending[0].uploadId);
+  const name = (chunk) => `tail-${String(chunk).padStart(10, "0")}`;
+  assert.deepEqual(tails.slice(-2).map(([n]) => n), [name(whole), name(held)]);
+  assert.ok(tails.at(-1)[1] === 0 && tails.at(-2)[1] > 0, JSON.stringify(tails));
   const result = await page.evaluate((id) => window.t.c.finishRecording(id), pending[0].uploadId);
+  // The part the tail ends was sent again, its last chunk now the tail.
+  assert.equal(proxy.stats.ok.get(endPart), (okBefore.get(endPart) ?? 0) + 2);
   assert.equal(result.cutShort, true);
   assert.deepEqual(await page.evaluate(() => window.t.c.pendingRecordings()), []);
   const asset = await env.api(server, "GET", `/v1/assets/${result.assetId}`);
   assert.equal(asset.cut_short, true);
-  // What was sealed: whole 256 KiB chunks, at most a chunk and a slice short of what was recorded.
-  assert.equal(asset.size % (256 * 1024), 0);
+  // What was sealed: whole 256 KiB chunks up to the last whole tail's, at most a chunk and a
+  // slice short of what was recorded.
+  assert.equal(asset.size, (whole + 1) * 256 * 1024);
   assert.ok(asset.size <= before.recorded + 2 * MiB, `${asset.size} > ${before.recorded}`);
   assert.ok(asset.size >= before.recorded - 2 * MiB, `${asset.size} < ${before.recorded}`);
   const seconds = await duration(result.assetId);

@@ -160,6 +160,46 @@ pub fn cut_short_plan(plan: &GrowingPlan, sealed_chunks: u64) -> Result<Option<P
     plan.finish(len).map(Some)
 }
 
+/// How a stream cut short ends: its plan, and the tail that ends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CutShort {
+    /// The plan of the stream up to and including the tail's chunk.
+    pub plan: PartPlan,
+    /// The chunk index of the tail that ends it.
+    pub tail_chunk: u64,
+    /// The part whose final chunk the tail replaces: the plan's last.
+    pub tail_part: u32,
+}
+
+/// How a stream cut short ends, from the tails its driver persisted as `(chunk index, bytes)`:
+/// with the newest whole one (a full chunk, sealed). A tail whose write was cut off is not whole
+/// (a browser creates a file before it commits the bytes, so a tab closed in between leaves it
+/// empty); since a driver removes a tail only once the next one is whole, the tail before it is
+/// still there, and its chunk's sealed bytes were spooled before it. `None` when no tail is
+/// whole: nothing can end the stream.
+pub fn cut_short_end(
+    plan: &GrowingPlan,
+    tails: impl IntoIterator<Item = (u64, u64)>,
+) -> Result<Option<CutShort>, Error> {
+    let whole = u64::from(plan.chunk_size()) + TAG_LEN as u64;
+    let Some(tail_chunk) = tails
+        .into_iter()
+        .filter(|&(_, len)| len == whole)
+        .map(|(index, _)| index)
+        .max()
+    else {
+        return Ok(None);
+    };
+    let Some(cut) = cut_short_plan(plan, tail_chunk.checked_add(1).ok_or(Error::TooLong)?)? else {
+        return Ok(None);
+    };
+    Ok(Some(CutShort {
+        tail_part: cut.part_count(),
+        plan: cut,
+        tail_chunk,
+    }))
+}
+
 /// Ends a stream cut short: replaces the final sealed chunk of `part` (the spooled bytes of the
 /// last part of a [`cut_short_plan`]) by the persisted `tail`, which seals the same plaintext
 /// as the last chunk. Fails if the bytes do not end in a chunk of the tail's size.
@@ -262,6 +302,27 @@ mod tests {
         assert!(open(&secret, b"ctx", &parts2.concat()).is_err());
         assert_eq!(cut_short_plan(&plan2, 0).unwrap(), None);
         assert!(end_cut_short(&mut Vec::new(), s2.tail()).is_err());
+    }
+
+    #[test]
+    fn a_cut_short_stream_ends_with_its_newest_whole_tail() {
+        let (_, _, _, plan) = setup(6);
+        let whole = 64 + TAG_LEN as u64;
+        // Chunks 0..=8 sealed; the write of chunk 8's tail was cut off (an empty file), and
+        // chunk 7's tail, removed only after the next one is whole, is still there.
+        let end = cut_short_end(&plan, [(8, 0), (7, whole)]).unwrap().unwrap();
+        assert_eq!(end.tail_chunk, 7);
+        assert_eq!(end.plan, cut_short_plan(&plan, 8).unwrap().unwrap());
+        assert_eq!(end.tail_part, 4);
+        assert_eq!(end.tail_part, end.plan.part_count());
+        // Any length but a whole sealed chunk is passed over, whatever its index.
+        let end = cut_short_end(&plan, [(3, whole), (9, whole - 1), (5, whole + 1)]).unwrap();
+        assert_eq!(end.map(|e| (e.tail_chunk, e.tail_part)), Some((3, 2)));
+        // A tail that begins a part ends the stream in that part.
+        let end = cut_short_end(&plan, [(4, whole)]).unwrap().unwrap();
+        assert_eq!((end.tail_part, end.plan.part_count()), (3, 3));
+        assert_eq!(cut_short_end(&plan, [(2, 0)]).unwrap(), None);
+        assert_eq!(cut_short_end(&plan, []).unwrap(), None);
     }
 
     #[test]

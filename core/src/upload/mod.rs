@@ -50,7 +50,9 @@ pub use config::{COMPLETE_TIMEOUT_STALLS, MIN_STALL_MS, UploadConfig};
 pub use engine::Upload;
 pub use event::{Event, Progress, RetryReason, UploadState};
 pub use growing::GrowingPlan;
-pub use growing_sealer::{Append, GrowingSealer, cut_short_plan, end_cut_short};
+pub use growing_sealer::{
+    Append, CutShort, GrowingSealer, cut_short_end, cut_short_plan, end_cut_short,
+};
 pub use plan::{
     DEFAULT_PART_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, PartLimits, PartPlan, PartSpec,
 };

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use cinelock_contract::events::{RecorderEvent, RecorderProgress, UploadRetryReason};
-use cinelock_contract::uploads::{PartChecksumView, PlanView};
+use cinelock_contract::uploads::{PartChecksumView, PlanView, UploadStatus};
 use cinelock_core::recording::{Recording, RecordingLimits};
 use cinelock_core::upload::{
     Event, GrowingPlan, GrowingSealer, Upload, UploadConfig, cut_short_end, done_parts,
@@ -662,6 +662,27 @@ async fn finish_spooled(
 ) -> Result<JsValue, SdkError> {
     {
         let spool = Spool::open(&o.upload_id).await;
+        let api = Api::new(&o.endpoint, o.upload_id.clone(), o.token.clone());
+        let view = api.view().await?;
+        if let Some(v) = view
+            .as_ref()
+            .filter(|v| v.status == UploadStatus::Completed)
+        {
+            // The tab closed after the upload completed but before the browser forgot the
+            // recording: it is stored, as the server says; only the spool is left to go.
+            let plaintext = u64::try_from(v.asset.size).unwrap_or(0);
+            let ok = Ok(());
+            return finish(
+                &on_event,
+                ok,
+                &spool,
+                &o.upload_id,
+                &o.asset_id,
+                plaintext,
+                v.asset.cut_short,
+            )
+            .await;
+        }
         let listing = spool.list().await?;
         let book = Rc::new(SpoolBook::new(spool.clone()));
         let tails = listing.tails.iter().map(|(&index, (_, len))| (index, *len));
@@ -681,9 +702,7 @@ async fn finish_spooled(
         // Every part may be needed again: nothing is deleted until the upload completes.
         book.adopt(listing.parts.clone());
         let (tx, mut rx) = unbounded();
-        let api = Api::new(&o.endpoint, o.upload_id.clone(), o.token.clone());
-        let listed = api.listed_parts().await?;
-        let done = done_parts(&plan, &listed, &recorded);
+        let done = done_parts(&plan, &upload::listed_parts(view.as_ref()), &recorded);
         let mut upload = Upload::growing(
             growing,
             upload_config(None, None, o.part_checksum),

@@ -772,27 +772,37 @@ impl Api {
         }
     }
 
-    /// The parts the store holds for this upload (what a resumed upload may skip).
-    pub(crate) async fn listed_parts(&self) -> Result<Vec<ListedPart>, SdkError> {
+    /// The upload as the server sees it; `None` when it does not answer with it.
+    pub(crate) async fn view(&self) -> Result<Option<UploadView>, SdkError> {
         let response = self
             .request("GET", "", None)
             .await
             .map_err(|e| SdkError::Network(SdkError::describe(&e)))?;
         if response.status() != 200 {
-            // Nothing to skip: every part is sent (again).
-            return Ok(Vec::new());
+            return Ok(None);
         }
-        let view: UploadView = read_json(&response).await?;
-        Ok(view
-            .parts
-            .into_iter()
+        read_json(&response).await.map(Some)
+    }
+
+    /// The parts the store holds for this upload (what a resumed upload may skip).
+    pub(crate) async fn listed_parts(&self) -> Result<Vec<ListedPart>, SdkError> {
+        Ok(listed_parts(self.view().await?.as_ref()))
+    }
+}
+
+/// The parts `view` lists; none without a view: every part is sent (again).
+pub(crate) fn listed_parts(view: Option<&UploadView>) -> Vec<ListedPart> {
+    view.map(|v| {
+        v.parts
+            .iter()
             .map(|p| ListedPart {
                 number: p.number,
                 size: p.size,
-                etag: p.etag,
+                etag: p.etag.clone(),
             })
-            .collect())
-    }
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 /// Reads a JSON body into a contract type.

@@ -3,7 +3,8 @@
 // every part PUT: parts go up while recording, stop-to-uploaded is short, the asset transcodes
 // to the recorded duration, screen and screen+camera (two linked assets) play, nothing is
 // opened before start() and start() outside a gesture is refused, the indicator shows, a
-// reload mid-recording is finished as cut short, and a 10 s network cut only delays it.
+// reload mid-recording is finished as cut short (or, once stored, just forgotten), and a 10 s
+// network cut only delays it.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -340,6 +341,48 @@ test("a reload mid-recording is finished at the next visit, marked cut short, wi
   const seconds = await duration(result.assetId);
   assert.ok(seconds >= before.elapsed / 1000 - 2, `${seconds} s of ${before.elapsed} ms`);
   assert.equal(await plays(page, result.assetId), "playing");
+  await close();
+});
+
+test("a tab closed once its recording was stored, before the browser forgot it: the next visit's finishRecording resolves with it and sends nothing", async () => {
+  const { page, close } = await recorderPage();
+  page.on("dialog", (d) => d.accept());
+  await start(page);
+  // The spool's removal, after the upload completed, never ends: the tab closes in between.
+  await page.evaluate(() => {
+    const remove = FileSystemDirectoryHandle.prototype.removeEntry;
+    FileSystemDirectoryHandle.prototype.removeEntry = function (name, options) {
+      if (options?.recursive) {
+        window.t.heldRemoval = name;
+        return new Promise(() => {});
+      }
+      return remove.call(this, name, options);
+    };
+  });
+  await page.waitForTimeout(3000);
+  const [pending] = await page.evaluate(() => window.t.c.pendingRecordings());
+  await page.evaluate(() => { window.t.rec.stop(); });
+  await waitFor(page, (id) => window.t.heldRemoval === id, pending.uploadId, 30_000);
+  const stored = await env.api(server, "GET", `/v1/uploads/${pending.uploadId}`);
+  assert.equal(stored.status, "completed");
+  assert.ok(stored.asset.size > 0);
+  await page.reload();
+  await page.evaluate(async () => { window.t = { c: await import("/sdk/dist/index.js") }; });
+  assert.deepEqual((await page.evaluate(() => window.t.c.pendingRecordings())).map((r) => r.uploadId), [pending.uploadId]);
+  const puts = proxy.stats.log.length;
+  const result = await page.evaluate((id) => window.t.c.finishRecording(id), pending.uploadId);
+  assert.equal(result.assetId, pending.assetId);
+  assert.equal(result.cutShort, false);
+  assert.equal(result.plaintextBytes, stored.asset.size);
+  assert.equal(proxy.stats.log.length, puts, "no part was sent again");
+  assert.deepEqual(await page.evaluate(() => window.t.c.pendingRecordings()), []);
+  const spools = await page.evaluate(async () => {
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle("cinelock-recordings");
+    const names = [];
+    for await (const name of dir.keys()) names.push(name);
+    return names;
+  });
+  assert.ok(!spools.includes(pending.uploadId), "the spool is gone");
   await close();
 });
 

@@ -15,7 +15,7 @@ use std::rc::Rc;
 use cinelock_contract::events::UploadEvent;
 use cinelock_contract::retryable_status;
 use cinelock_contract::uploads::{
-    CompleteRequest, PartChecksumView, PlanView, SignRequest, SignedParts, UploadView,
+    CompleteRequest, PartChecksumView, PlanView, SignRequest, SignedParts, UploadStatus, UploadView,
 };
 use cinelock_core::upload::{
     Action, ChecksumAlgorithm, CompleteFailure, Event, ListedPart, PartChecksum, PartSpec,
@@ -233,12 +233,21 @@ pub fn start_upload(
     let done = wasm_bindgen_futures::future_to_promise(async move {
         // Which parts need no PUT: the core reconciles what the page recorded with what the
         // store holds.
-        let listed = if reconcile {
-            driver.api.listed_parts().await?
+        let view = if reconcile {
+            driver.api.view().await?
         } else {
-            Vec::new()
+            None
         };
-        let done = done_parts(&plan, &listed, &recorded);
+        if view
+            .as_ref()
+            .is_some_and(|v| v.status == UploadStatus::Completed)
+        {
+            // The page went away after the upload completed but before it forgot the upload:
+            // it is stored, and nothing is sent again.
+            (driver.sink)(&Event::Completed);
+            return Ok(JsValue::UNDEFINED);
+        }
+        let done = done_parts(&plan, &listed_parts(view.as_ref()), &recorded);
         let upload = Upload::new(plan, config, jitter_seed, done)
             .map_err(|e| JsValue::from(SdkError::from(e)))?;
         driver
@@ -783,14 +792,10 @@ impl Api {
         }
         read_json(&response).await.map(Some)
     }
-
-    /// The parts the store holds for this upload (what a resumed upload may skip).
-    pub(crate) async fn listed_parts(&self) -> Result<Vec<ListedPart>, SdkError> {
-        Ok(listed_parts(self.view().await?.as_ref()))
-    }
 }
 
-/// The parts `view` lists; none without a view: every part is sent (again).
+/// The parts the store holds for an upload (what a resumed upload may skip), as `view` lists
+/// them; none without a view: every part is sent (again).
 pub(crate) fn listed_parts(view: Option<&UploadView>) -> Vec<ListedPart> {
     view.map(|v| {
         v.parts

@@ -768,6 +768,48 @@ test("reloading mid-upload and resuming sends no finished part again", async () 
   }
 });
 
+test("a tab closed after its upload completed, before the page forgot it: resuming it resolves at once and sends nothing", async () => {
+  const proxy = await startFaultProxy(garage.endpoint);
+  try {
+    const server = await serverFor(proxy.endpoint);
+    const size = 6 * MiB + 3;
+    const created = await createUpload(server, size, { part_size: 5 * MiB });
+    const page = await newPage();
+    await page.goto(server.url);
+    // The resume record's removal, after completion, removes nothing: as if the tab closed
+    // in between.
+    await page.evaluate(async ({ endpoint, created, size }) => {
+      const remove = IDBObjectStore.prototype.delete;
+      IDBObjectStore.prototype.delete = function () { return remove.call(this, "(kept)"); };
+      const c = await import("/sdk/dist/index.js");
+      const file = new File([window.fill(new Uint8Array(size), 7)], "clip.bin", { lastModified: 1700000000000 });
+      await (await c.upload(file, { endpoint, upload: created, worker: false })).done;
+    }, { endpoint: server.url, created, size });
+    assert.equal((await (await fetch(`${server.url}/v1/uploads/${created.upload_id}`, { headers: { authorization: `Bearer ${created.token}` } })).json()).status, "completed");
+    await page.reload();
+    const puts = proxy.stats.log.length;
+    const resumed = await page.evaluate(async ({ endpoint, id, size }) => {
+      const c = await import("/sdk/dist/index.js");
+      const pending = (await c.pendingUploads()).map((p) => p.uploadId);
+      const file = new File([window.fill(new Uint8Array(size), 7)], "clip.bin", { lastModified: 1700000000000 });
+      const events = [];
+      const handle = await c.upload(file, { endpoint, resume: id, onEvent: (e) => events.push(e.type) });
+      const ids = await handle.done;
+      return { pending, ids, events, after: (await c.pendingUploads()).length };
+    }, { endpoint: server.url, id: created.upload_id, size });
+    assert.deepEqual(resumed.pending, [created.upload_id]);
+    assert.deepEqual(resumed.ids, { uploadId: created.upload_id, assetId: created.asset_id });
+    assert.ok(resumed.events.includes("completed"), JSON.stringify(resumed.events));
+    assert.equal(proxy.stats.log.length, puts, "no part was sent again");
+    assert.equal(resumed.after, 0, "the resume record is removed");
+    const { plain } = fetchAndOpen(created.asset_id);
+    assert.ok(plain.equals(fill(Buffer.alloc(size), 7)));
+    await page.close();
+  } finally {
+    await proxy.stop();
+  }
+});
+
 test("an upload's stored seed seals only the file it was started with: another file under the same create response is refused", async () => {
   const server = await serverFor(garage.endpoint);
   const size = 6 * MiB + 7;

@@ -664,39 +664,52 @@ async fn finish_spooled(
         let spool = Spool::open(&o.upload_id).await;
         let api = Api::new(&o.endpoint, o.upload_id.clone(), o.token.clone());
         let view = api.view().await?;
-        if let Some(v) = view
-            .as_ref()
-            .filter(|v| v.status == UploadStatus::Completed)
-        {
-            // The tab closed after the upload completed but before the browser forgot the
-            // recording: it is stored, as the server says; only the spool is left to go.
-            let plaintext = u64::try_from(v.asset.size).unwrap_or(0);
-            let ok = Ok(());
-            return finish(
-                &on_event,
-                ok,
-                &spool,
-                &o.upload_id,
-                &o.asset_id,
-                plaintext,
-                v.asset.cut_short,
-            )
-            .await;
+        match view.as_ref().map(|v| (v.status, &v.asset)) {
+            Some((UploadStatus::Completed, asset)) => {
+                // The tab closed after the upload completed but before the browser forgot the
+                // recording: it is stored, as the server says; only the spool is left to go.
+                let plaintext = u64::try_from(asset.size).unwrap_or(0);
+                let (ok, cut_short) = (Ok(()), asset.cut_short);
+                return finish(
+                    &on_event,
+                    ok,
+                    &spool,
+                    &o.upload_id,
+                    &o.asset_id,
+                    plaintext,
+                    cut_short,
+                )
+                .await;
+            }
+            Some((UploadStatus::Aborted, _)) => {
+                // Nothing can finish it (a failed recording aborts its upload): what the
+                // browser holds of it goes, and the page hears `cancelled`.
+                let aborted = Err(SdkError::Aborted);
+                return finish(
+                    &on_event,
+                    aborted,
+                    &spool,
+                    &o.upload_id,
+                    &o.asset_id,
+                    0,
+                    false,
+                )
+                .await;
+            }
+            _ => {}
         }
         let listing = spool.list().await?;
         let book = Rc::new(SpoolBook::new(spool.clone()));
-        let tails = listing.tails.iter().map(|(&index, (_, len))| (index, *len));
-        let (plan, cut_short) = match (listing.end, cut_short_end(&growing, tails)?) {
-            (Some(len), _) => (growing.finish(len)?, false),
-            (None, Some(end)) => {
+        let (plan, cut_short) = match listing.end {
+            Some(len) => (growing.finish(len)?, false),
+            None => {
+                let tails = listing.tails.iter().map(|(&index, (_, len))| (index, *len));
+                let end = cut_short_end(&growing, tails)?.ok_or_else(|| {
+                    SdkError::InvalidArgument("this browser holds nothing of that recording".into())
+                })?;
                 let (name, _) = &listing.tails[&end.tail_chunk];
                 book.end_with_tail(end.tail_part, name.clone());
                 (end.plan, true)
-            }
-            (None, None) => {
-                return Err(SdkError::InvalidArgument(
-                    "this browser holds nothing of that recording".into(),
-                ));
             }
         };
         // Every part may be needed again: nothing is deleted until the upload completes.

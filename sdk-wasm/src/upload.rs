@@ -19,7 +19,7 @@ use cinelock_contract::uploads::{
 };
 use cinelock_core::upload::{
     Action, ChecksumAlgorithm, CompleteFailure, Event, ListedPart, PartChecksum, PartSpec,
-    PutFailure, SignedPart, Upload, UploadConfig, done_parts,
+    PutFailure, SignedPart, Upload, UploadConfig, completed_parts, done_parts,
 };
 use cinelock_core::{HEADER_LEN, RecipientPublicKey, SEED_LEN, SealSeed};
 use futures_channel::mpsc::{UnboundedSender, unbounded};
@@ -238,16 +238,10 @@ pub fn start_upload(
         } else {
             None
         };
-        if view
-            .as_ref()
-            .is_some_and(|v| v.status == UploadStatus::Completed)
-        {
-            // The page went away after the upload completed but before it forgot the upload:
-            // it is stored, and nothing is sent again.
-            (driver.sink)(&Event::Completed);
-            return Ok(JsValue::UNDEFINED);
-        }
-        let done = done_parts(&plan, &listed_parts(view.as_ref()), &recorded);
+        let done = match &view {
+            Some(v) if v.status == UploadStatus::Completed => completed_parts(&plan, &recorded),
+            _ => done_parts(&plan, &listed_parts(view.as_ref()), &recorded),
+        };
         let upload = Upload::new(plan, config, jitter_seed, done)
             .map_err(|e| JsValue::from(SdkError::from(e)))?;
         driver

@@ -80,6 +80,14 @@ async function recorderPage(options = {}) {
 const waitFor = (page, fn, arg, timeout = 60_000) => page.waitForFunction(fn, arg, { timeout, polling: 100 });
 const events = (page, type) => page.evaluate((type) => window.t.events.filter((e) => !type || e.type === type), type);
 
+/** The recordings' spools in the page's origin private file system, by upload id. */
+const spools = (page) => page.evaluate(async () => {
+  const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle("cinelock-recordings");
+  const names = [];
+  for await (const name of dir.keys()) names.push(name);
+  return names;
+});
+
 /** Clicks start and waits until recording. */
 async function start(page) {
   await page.click("#test-record");
@@ -369,6 +377,9 @@ test("a tab closed once its recording was stored, before the browser forgot it: 
   await page.reload();
   await page.evaluate(async () => { window.t = { c: await import("/sdk/dist/index.js") }; });
   assert.deepEqual((await page.evaluate(() => window.t.c.pendingRecordings())).map((r) => r.uploadId), [pending.uploadId]);
+  // Stored already, it cannot be discarded: it is kept for finishRecording.
+  const discarded = await page.evaluate((id) => window.t.c.discardRecording(id).then(() => "discarded", (e) => e.code), pending.uploadId);
+  assert.equal(discarded, "invalid_argument");
   const puts = proxy.stats.log.length;
   const result = await page.evaluate((id) => window.t.c.finishRecording(id), pending.uploadId);
   assert.equal(result.assetId, pending.assetId);
@@ -376,13 +387,24 @@ test("a tab closed once its recording was stored, before the browser forgot it: 
   assert.equal(result.plaintextBytes, stored.asset.size);
   assert.equal(proxy.stats.log.length, puts, "no part was sent again");
   assert.deepEqual(await page.evaluate(() => window.t.c.pendingRecordings()), []);
-  const spools = await page.evaluate(async () => {
-    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle("cinelock-recordings");
-    const names = [];
-    for await (const name of dir.keys()) names.push(name);
-    return names;
-  });
-  assert.ok(!spools.includes(pending.uploadId), "the spool is gone");
+  assert.ok(!(await spools(page)).includes(pending.uploadId), "the spool is gone");
+  await close();
+});
+
+test("a closed tab's recording whose upload was aborted since: finishing it rejects as aborted and forgets it", async () => {
+  const { page, close } = await recorderPage();
+  page.on("dialog", (d) => d.accept());
+  await start(page);
+  await page.waitForTimeout(2000);
+  const [pending] = await page.evaluate(() => window.t.c.pendingRecordings());
+  await page.reload();
+  await env.api(server, "DELETE", `/v1/uploads/${pending.uploadId}`);
+  await page.evaluate(async () => { window.t = { c: await import("/sdk/dist/index.js") }; });
+  assert.deepEqual((await page.evaluate(() => window.t.c.pendingRecordings())).map((r) => r.uploadId), [pending.uploadId]);
+  const outcome = await page.evaluate((id) => window.t.c.finishRecording(id).then(() => "finished", (e) => e.code), pending.uploadId);
+  assert.equal(outcome, "aborted");
+  assert.deepEqual(await page.evaluate(() => window.t.c.pendingRecordings()), []);
+  assert.ok(!(await spools(page)).includes(pending.uploadId), "the spool is gone");
   await close();
 });
 

@@ -793,13 +793,16 @@ test("a tab closed after its upload completed, before the page forgot it: resumi
       const pending = (await c.pendingUploads()).map((p) => p.uploadId);
       const file = new File([window.fill(new Uint8Array(size), 7)], "clip.bin", { lastModified: 1700000000000 });
       const events = [];
-      const handle = await c.upload(file, { endpoint, resume: id, onEvent: (e) => events.push(e.type) });
+      const handle = await c.upload(file, { endpoint, resume: id, onEvent: (e) => events.push(e) });
       const ids = await handle.done;
       return { pending, ids, events, after: (await c.pendingUploads()).length };
     }, { endpoint: server.url, id: created.upload_id, size });
     assert.deepEqual(resumed.pending, [created.upload_id]);
     assert.deepEqual(resumed.ids, { uploadId: created.upload_id, assetId: created.asset_id });
-    assert.ok(resumed.events.includes("completed"), JSON.stringify(resumed.events));
+    // As any completion says it: every byte acknowledged, then completed.
+    assert.equal(resumed.events.at(-1).type, "completed", JSON.stringify(resumed.events));
+    const progress = resumed.events.filter((e) => e.type === "progress").at(-1);
+    assert.ok(progress && progress.ackedBytes === progress.totalBytes && progress.totalBytes > size, JSON.stringify(progress));
     assert.equal(proxy.stats.log.length, puts, "no part was sent again");
     assert.equal(resumed.after, 0, "the resume record is removed");
     const { plain } = fetchAndOpen(created.asset_id);

@@ -56,7 +56,7 @@ pub use growing_sealer::{
 pub use plan::{
     DEFAULT_PART_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, PartLimits, PartPlan, PartSpec,
 };
-pub use resume::{ListedPart, done_parts};
+pub use resume::{ListedPart, completed_parts, done_parts};
 pub use seal::{SealedPart, seal_part};
 pub use share::{
     BROWSER_PUTS_AT_ONCE, BROWSER_SEALS_AT_ONCE, Demand, Demands, Neighbours, PUTS_LEFT_TO_PLAYERS,

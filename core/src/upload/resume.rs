@@ -43,6 +43,17 @@ pub fn done_parts(
     done.into_iter().collect()
 }
 
+/// The `(part number, ETag)` of every part of `plan`, for an upload the server reports it has
+/// completed already (the page went away between the completion and forgetting the upload):
+/// nothing is sent again, and completing it again is answered with what was stored. The ETags
+/// are the page's where it recorded them, and empty otherwise: the store's copy of a completed
+/// upload lists no parts, and the server checks none for an upload it has completed.
+pub fn completed_parts(plan: &PartPlan, recorded: &BTreeMap<u32, String>) -> Vec<(u32, String)> {
+    (1..=plan.part_count())
+        .map(|n| (n, recorded.get(&n).cloned().unwrap_or_default()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +101,19 @@ mod tests {
         assert_eq!(got, vec![(1, "\"r1\"".to_owned())]);
         // A recorded part the store no longer holds is sent again.
         assert!(done_parts(&plan, &[], &recorded).is_empty());
+    }
+
+    #[test]
+    fn a_completed_upload_has_every_part_done() {
+        let plan = PartPlan::new(12 * MIB + 5, 256 * 1024, 5 * MIB).unwrap();
+        let recorded: BTreeMap<u32, String> = [(2, "\"r2\"".to_owned())].into();
+        assert_eq!(
+            completed_parts(&plan, &recorded),
+            vec![
+                (1, String::new()),
+                (2, "\"r2\"".to_owned()),
+                (3, String::new())
+            ]
+        );
     }
 }

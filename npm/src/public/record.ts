@@ -101,6 +101,10 @@ interface Track {
   created: CreatedUpload;
   stream: MediaStream;
   task?: ReturnType<typeof wasm.startRecording>;
+  /** Its stored record, kept here so that each finished part's ETag adds to all the others. */
+  record: RecordingRecord;
+  /** The record's saves, one after another, so the removal at the end comes after them. */
+  saved: Promise<void>;
 }
 
 /** Typed `addEventListener` / `removeEventListener` for the recorder's events. */
@@ -177,7 +181,6 @@ export class Recorder extends EventTarget {
         if (!created.plan.growing) {
           throw cinelockError("invalid_argument", "createUpload must return a growing upload (POST /v1/uploads without size)");
         }
-        this.#tracks.push({ kind: s.kind, created, stream: s.stream });
         const record: RecordingRecord = {
           uploadId: created.upload_id,
           endpoint: this.options.endpoint,
@@ -187,6 +190,7 @@ export class Recorder extends EventTarget {
           startedAt: Date.now(),
         };
         await saveRecording(record);
+        this.#tracks.push({ kind: s.kind, created, stream: s.stream, record, saved: Promise.resolve() });
       }
       this.#indicator = showIndicator();
       for (let left = Math.floor(this.options.countdown ?? 0); left > 0; left--) {
@@ -278,11 +282,10 @@ export class Recorder extends EventTarget {
   #onTrackEvent(t: Track, event: RecorderEvent): void {
     const detail: RecorderEventDetail = { ...event, kind: t.kind };
     if (event.type === "partDone") {
-      loadRecording(t.created.upload_id).then((r) => {
-        if (!r) return;
-        r.etags[String(event.number)] = event.etag;
-        return saveRecording(r);
-      }).catch(() => undefined);
+      // Loading and saving the stored record per part let two parts that finished together
+      // each save the record without the other's ETag.
+      t.record.etags[String(event.number)] = event.etag;
+      t.saved = t.saved.then(() => saveRecording(t.record)).catch(() => undefined);
     }
     // The first track speaks for the recording's state and clock.
     const lead = t === this.#tracks[0];
@@ -311,6 +314,8 @@ export class Recorder extends EventTarget {
         const t = this.#tracks[i];
         // A failed track stays stored so `finishRecording` can complete it later.
         const aborted = o.status === "rejected" && isCinelockError(o.reason) && o.reason.code === "aborted";
+        // After its saves: a save still on its way would bring the record back.
+        await t.saved;
         if (o.status === "fulfilled" || aborted) await deleteRecording(t.created.upload_id).catch(() => undefined);
       }
       if (failed) {
@@ -373,28 +378,44 @@ export async function finishRecording(uploadId: string, options: { onEvent?: (e:
   const record = await loadRecording(uploadId);
   if (!record) throw cinelockError("invalid_argument", `no recording ${uploadId} in this browser`);
   const created = record.created as CreatedUpload;
-  const event = (await wasm.finishRecording({
-    endpoint: record.endpoint,
-    uploadId,
-    assetId: created.asset_id,
-    token: created.token,
-    plan: created.plan,
-    partChecksum: created.part_checksum,
-    recorded: record.etags,
-  }, (e: RecorderEvent) => options.onEvent?.(e))) as RecorderEvent;
+  let event: RecorderEvent;
+  try {
+    event = (await wasm.finishRecording({
+      endpoint: record.endpoint,
+      uploadId,
+      assetId: created.asset_id,
+      token: created.token,
+      plan: created.plan,
+      partChecksum: created.part_checksum,
+      recorded: record.etags,
+    }, (e: RecorderEvent) => options.onEvent?.(e))) as RecorderEvent;
+  } catch (e) {
+    // Its upload was aborted (a failed recording aborts it): nothing is left to finish.
+    if (isCinelockError(e) && e.code === "aborted") await deleteRecording(uploadId);
+    throw e;
+  }
   await deleteRecording(uploadId);
   return toResult(record.kind as RecordKind, event);
 }
 
-/** Forgets a closed tab's recording: its upload is aborted and nothing is kept. */
+/**
+ * Forgets a closed tab's recording: its upload is aborted and nothing is kept. A recording the
+ * server stored already is kept, and this rejects (`invalid_argument`): {@link finishRecording}
+ * resolves with it.
+ */
 export async function discardRecording(uploadId: string): Promise<void> {
   const record = await loadRecording(uploadId);
   if (!record) return;
   const created = record.created as CreatedUpload;
-  await fetch(`${record.endpoint.replace(/\/+$/, "")}/v1/uploads/${uploadId}`, {
+  const response = await fetch(`${record.endpoint.replace(/\/+$/, "")}/v1/uploads/${uploadId}`, {
     method: "DELETE",
     headers: { authorization: `Bearer ${created.token}` },
   }).catch(() => undefined);
+  if (response?.status === 409) {
+    // Stored already (its tab closed between the completion and forgetting it): kept, so the
+    // page can take it with finishRecording.
+    throw cinelockError("invalid_argument", `recording ${uploadId} is stored already: finishRecording resolves with it`);
+  }
   await instantiate();
   await wasm.discardSpool(uploadId);
   await deleteRecording(uploadId);

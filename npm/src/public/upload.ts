@@ -248,6 +248,9 @@ async function uploadHere(file: Blob, options: UploadOptions, status: UploadStat
     throw cinelockError("invalid_argument", "this is not the file the stored upload was started with");
   }
   const created = (record?.created ?? options.upload) as CreatedUpload;
+  // A stored record means the upload was started before: what the store (and the server)
+  // hold of it is asked first, however it is continued.
+  const stored = record !== undefined;
   if (!record) {
     record = {
       uploadId: created.upload_id,
@@ -285,7 +288,7 @@ async function uploadHere(file: Blob, options: UploadOptions, status: UploadStat
       recipientPublicKey: created.recipient.public_key,
       seed: rec.seed,
       recorded: rec.etags,
-      reconcile: Boolean(options.resume),
+      reconcile: stored,
       maxParallel: options.maxParallel,
       stallTimeoutMs: options.stallTimeoutMs,
       engine: options.engine,

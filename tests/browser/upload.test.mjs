@@ -807,6 +807,33 @@ test("a tab closed after its upload completed, before the page forgot it: resumi
     assert.equal(resumed.after, 0, "the resume record is removed");
     const { plain } = fetchAndOpen(created.asset_id);
     assert.ok(plain.equals(fill(Buffer.alloc(size), 7)));
+
+    // The same, continued with the create response instead of `resume`, from a record that
+    // kept no ETag (its saves were cut off): the server is asked all the same.
+    const again = await createUpload(server, size, { part_size: 5 * MiB });
+    await page.evaluate(async ({ endpoint, created, size }) => {
+      const c = await import("/sdk/dist/index.js");
+      const put = IDBObjectStore.prototype.put;
+      IDBObjectStore.prototype.put = function (value, ...rest) {
+        return put.call(this, value?.etags ? { ...value, etags: {} } : value, ...rest);
+      };
+      const remove = IDBObjectStore.prototype.delete;
+      IDBObjectStore.prototype.delete = function () { return remove.call(this, "(kept)"); };
+      const file = new File([window.fill(new Uint8Array(size), 8)], "clip.bin", { lastModified: 1700000000000 });
+      await (await c.upload(file, { endpoint, upload: created, worker: false })).done;
+    }, { endpoint: server.url, created: again, size });
+    await page.reload();
+    const puts2 = proxy.stats.log.length;
+    const continued = await page.evaluate(async ({ endpoint, created, size }) => {
+      const c = await import("/sdk/dist/index.js");
+      const kept = (await c.pendingUploads()).map((p) => p.uploadId);
+      const file = new File([window.fill(new Uint8Array(size), 8)], "clip.bin", { lastModified: 1700000000000 });
+      const ids = await (await c.upload(file, { endpoint, upload: created })).done;
+      return { kept, ids };
+    }, { endpoint: server.url, created: again, size });
+    assert.deepEqual(continued.kept, [again.upload_id]);
+    assert.deepEqual(continued.ids, { uploadId: again.upload_id, assetId: again.asset_id });
+    assert.equal(proxy.stats.log.length, puts2, "no part was sent again");
     await page.close();
   } finally {
     await proxy.stop();

@@ -664,39 +664,24 @@ async fn finish_spooled(
         let spool = Spool::open(&o.upload_id).await;
         let api = Api::new(&o.endpoint, o.upload_id.clone(), o.token.clone());
         let view = api.view().await?;
-        match view.as_ref().map(|v| (v.status, &v.asset)) {
-            Some((UploadStatus::Completed, asset)) => {
-                // The tab closed after the upload completed but before the browser forgot the
-                // recording: it is stored, as the server says; only the spool is left to go.
-                let plaintext = u64::try_from(asset.size).unwrap_or(0);
-                let (ok, cut_short) = (Ok(()), asset.cut_short);
-                return finish(
-                    &on_event,
-                    ok,
-                    &spool,
-                    &o.upload_id,
-                    &o.asset_id,
-                    plaintext,
-                    cut_short,
-                )
-                .await;
-            }
-            Some((UploadStatus::Aborted, _)) => {
-                // Nothing can finish it (a failed recording aborts its upload): what the
-                // browser holds of it goes, and the page hears `cancelled`.
-                let aborted = Err(SdkError::Aborted);
-                return finish(
-                    &on_event,
-                    aborted,
-                    &spool,
-                    &o.upload_id,
-                    &o.asset_id,
-                    0,
-                    false,
-                )
-                .await;
-            }
-            _ => {}
+        // An upload over already: completed after the tab closed but before the browser forgot
+        // the recording (it is stored, as the server says), or aborted (a failed recording
+        // aborts it, and nothing can finish it). Only the spool is left to go.
+        let over = match view.as_ref().map(|v| (v.status, &v.asset)) {
+            Some((UploadStatus::Completed, asset)) => Some((
+                Ok(()),
+                u64::try_from(asset.size).unwrap_or(0),
+                asset.cut_short,
+            )),
+            Some((UploadStatus::Aborted, _)) => Some((Err(SdkError::Aborted), 0, false)),
+            _ => None,
+        };
+        if let Some((outcome, plaintext, cut_short)) = over {
+            let (upload_id, asset_id) = (&o.upload_id, &o.asset_id);
+            return finish(
+                &on_event, outcome, &spool, upload_id, asset_id, plaintext, cut_short,
+            )
+            .await;
         }
         let listing = spool.list().await?;
         let book = Rc::new(SpoolBook::new(spool.clone()));

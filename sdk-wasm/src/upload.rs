@@ -238,8 +238,11 @@ pub fn start_upload(
         } else {
             None
         };
-        let done = match &view {
-            Some(v) if v.status == UploadStatus::Completed => completed_parts(&plan, &recorded),
+        let done = match view.as_ref().map(|v| v.status) {
+            Some(UploadStatus::Completed) => completed_parts(&plan, &recorded),
+            // Aborted since (by another tab, or the server's reaper): nothing can continue it,
+            // and the page forgets it as any aborted upload.
+            Some(UploadStatus::Aborted) => return Err(JsValue::from(SdkError::Aborted)),
             _ => done_parts(&plan, &listed_parts(view.as_ref()), &recorded),
         };
         let upload = Upload::new(plan, config, jitter_seed, done)

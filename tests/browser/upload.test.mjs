@@ -834,6 +834,22 @@ test("a tab closed after its upload completed, before the page forgot it: resumi
     assert.deepEqual(continued.kept, [again.upload_id]);
     assert.deepEqual(continued.ids, { uploadId: again.upload_id, assetId: again.asset_id });
     assert.equal(proxy.stats.log.length, puts2, "no part was sent again");
+
+    // Aborted since the tab closed: resuming rejects as aborted, and the page forgets it.
+    const gone = await createUpload(server, size, { part_size: 5 * MiB });
+    const aborted = await page.evaluate(async ({ endpoint, created, size }) => {
+      const c = await import("/sdk/dist/index.js");
+      const file = new File([window.fill(new Uint8Array(size), 9)], "clip.bin", { lastModified: 1700000000000 });
+      const handle = await c.upload(file, { endpoint, upload: created, maxParallel: 1, worker: false });
+      handle.pause();
+      await fetch(`${endpoint}/v1/uploads/${created.upload_id}`, { method: "DELETE", headers: { authorization: `Bearer ${created.token}` } });
+      const kept = (await c.pendingUploads()).map((p) => p.uploadId);
+      const code = await (await c.upload(file, { endpoint, resume: created.upload_id, worker: false })).done.then(() => "resolved", (e) => e.code);
+      return { kept, code, after: (await c.pendingUploads()).map((p) => p.uploadId) };
+    }, { endpoint: server.url, created: gone, size });
+    assert.deepEqual(aborted.kept, [gone.upload_id]);
+    assert.equal(aborted.code, "aborted");
+    assert.deepEqual(aborted.after, []);
     await page.close();
   } finally {
     await proxy.stop();

@@ -59,11 +59,18 @@ export async function startFaultProxy(target, { failRate = 0, seed = 1, damage =
   // proxy is answering now, `most`: the most at once (a test may reset it); `gets`: every GET
   // with the PUTs out when it came. `putDelayMs`: each part PUT waits that long before it goes
   // on to the store, as on a slow uplink (its connection is held meanwhile); a test may change
-  // it.
+  // it. `hold()`: the store's answers to part PUTs from then on are kept (`held` counts them)
+  // until `release()` sends them all at once, so that the parts finish together.
   const toDamage = new Set(damage.map(String));
   const toSilence = new Set(silent.map(String));
   const stats = { puts: new Map(), ok: new Map(), injected: 0, failRate, log: [], down: false, damaged: 0, checksums: new Set(), statuses: [], silenced: 0, silentClosed: 0,
-    out: { GET: 0, PUT: 0 }, most: { GET: 0, PUT: 0 }, gets: [], putDelayMs };
+    out: { GET: 0, PUT: 0 }, most: { GET: 0, PUT: 0 }, gets: [], putDelayMs, held: 0 };
+  let gate = null;
+  stats.hold = () => {
+    let open;
+    gate = new Promise((ok) => (open = ok));
+    stats.release = () => { gate = null; open(); };
+  };
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, "http://x");
     const part = req.method === "PUT" ? url.searchParams.get("partNumber") : null;
@@ -101,11 +108,17 @@ export async function startFaultProxy(target, { failRate = 0, seed = 1, damage =
       }
       return;
     }
+    const holding = part ? gate : null;
     const upstream = http.request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      if (part && up.statusCode === 200) stats.ok.set(part, (stats.ok.get(part) ?? 0) + 1);
-      if (part) stats.statuses.push({ part: Number(part), status: up.statusCode });
-      res.writeHead(up.statusCode, up.headers);
-      up.pipe(res);
+      const answer = () => {
+        if (part && up.statusCode === 200) stats.ok.set(part, (stats.ok.get(part) ?? 0) + 1);
+        if (part) stats.statuses.push({ part: Number(part), status: up.statusCode });
+        res.writeHead(up.statusCode, up.headers);
+        up.pipe(res);
+      };
+      if (!holding) return answer();
+      stats.held++;
+      holding.then(answer);
     });
     upstream.on("error", () => res.destroy());
     if (part && toDamage.delete(part)) {

@@ -3,8 +3,8 @@
 // every part PUT: parts go up while recording, stop-to-uploaded is short, the asset transcodes
 // to the recorded duration, screen and screen+camera (two linked assets) play, nothing is
 // opened before start() and start() outside a gesture is refused, the indicator shows, a
-// reload mid-recording is finished as cut short (or, once stored, just forgotten), and a 10 s
-// network cut only delays it.
+// reload mid-recording is finished as cut short (or, once stored, just forgotten), parts that
+// finish together each keep their ETag for that, and a 10 s network cut only delays it.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -434,6 +434,47 @@ test("a 10 s network cut mid-recording: the backlog grows, drains, and the recor
   assert.ok((await events(page, "retrying")).length > 0, "the cut was retried");
   const seconds = await duration(results[0].assetId);
   assert.ok(Math.abs(seconds - 25) <= 1.5, `duration ${seconds} s`);
+  await close();
+});
+
+test("parts that finish together each keep their ETag in the stored record", async () => {
+  // Each finished part's ETag is saved for a closed tab's next visit. Saving used to load the
+  // record and save it back per part: two parts finishing together each saved it without the
+  // other's ETag. The proxy keeps the store's answers to the parts and gives them all at once.
+  const { page, close } = await recorderPage({ videoBitsPerSecond: 8_000_000 });
+  proxy.stats.held = 0;
+  proxy.stats.hold();
+  await start(page);
+  try {
+    await waitFor(page, () => window.t.events.filter((e) => e.type === "progress").at(-1)?.sealedBytes > 12 * 1024 * 1024, null, 60_000);
+    const deadline = Date.now() + 20_000;
+    while (proxy.stats.held < 2 && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 100));
+  } finally {
+    proxy.stats.release();
+  }
+  const held = proxy.stats.held;
+  assert.ok(held >= 2, `parts answered together: ${held}`);
+  const [pending] = await page.evaluate(() => window.t.c.pendingRecordings());
+  await waitFor(page, (n) => window.t.events.filter((e) => e.type === "partDone").length >= n, held);
+  const done = (await events(page, "partDone")).map((e) => e.number).sort((a, b) => a - b);
+  const stored = () => page.evaluate((id) => new Promise((ok, fail) => {
+    const open = indexedDB.open("cinelock");
+    open.onerror = () => fail(open.error);
+    open.onsuccess = () => {
+      const get = open.result.transaction("recordings").objectStore("recordings").get(id);
+      get.onerror = () => fail(get.error);
+      get.onsuccess = () => { open.result.close(); ok(Object.keys(get.result?.etags ?? {}).map(Number).sort((a, b) => a - b)); };
+    };
+  }), pending.uploadId);
+  // The saves settle shortly after the parts: wait for them, and judge what stayed.
+  let etags = await stored();
+  for (let i = 0; i < 30 && etags.length < done.length; i++) {
+    await page.waitForTimeout(100);
+    etags = await stored();
+  }
+  assert.deepEqual(etags.slice(0, done.length), done, `stored ETags ${JSON.stringify(etags)}, parts done ${JSON.stringify(done)}`);
+  await page.evaluate(() => window.t.rec.cancel());
+  await waitFor(page, () => window.t.rec.state === "cancelled");
   await close();
 });
 

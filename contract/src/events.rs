@@ -178,6 +178,8 @@ pub enum RenditionChangeReason {
     Manual,
     /// The page went back to automatic choice.
     Auto,
+    /// The player's size capped it (`capToPlayerSize`).
+    Size,
 }
 
 /// The `renditionchange` event: the rendition of the next segments changed.

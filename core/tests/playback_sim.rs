@@ -1282,6 +1282,90 @@ fn without_a_replace_margin_the_lower_buffer_plays_out() {
 }
 
 #[test]
+fn the_players_size_caps_the_rendition_and_a_larger_player_climbs_at_once() {
+    let rung = |id: &str| LADDER.iter().position(|l| l.0 == id).unwrap();
+    let config = PlaybackConfig {
+        abr: AbrConfig {
+            initial_bandwidth_bps: 200_000.0,
+            cap_to_player_size: true,
+            ..AbrConfig::default()
+        },
+        ..config()
+    };
+    let mut sim = Sim::new(package(90.0, 4.0, Some(4.0)), config, 30.0 * MBPS);
+    // A 640×360 box: v360 (640×360) fills it, v720 would be scaled down.
+    sim.player.handle_player_size(0, 640, 360);
+    sim.start();
+    assert!(sim.run_until(60_000, |s| s.playhead > 20.0));
+    let fetched = sim.media_fetches(Slot::Video);
+    assert!(fetched.iter().all(|f| rung(&f.2) <= 1), "{fetched:?}");
+    assert_eq!(sim.player.rendition().id, "v360", "the link carries v1080");
+    // Full screen (1920×1080): the estimate's headroom held all along, so the climb comes at
+    // once and shows within two segments (the buffered v360 ahead is replaced).
+    let grown_at = sim.now;
+    sim.player.handle_player_size(sim.now, 1920, 1080);
+    sim.drain();
+    assert!(sim.run_until(60_000, |s| s.playhead > 45.0));
+    let ups = upswitches_after(&sim, grown_at);
+    assert_eq!(ups.first().map(|u| u.2.as_str()), Some("v1080"), "{ups:?}");
+    let (switched_in, shown_from, _) = &ups[0];
+    assert!(shown_from <= &(switched_in + 2), "{:?}", sim.screen);
+    let first_up = sim
+        .switches()
+        .into_iter()
+        .find(|s| s.0 >= grown_at)
+        .unwrap();
+    assert!(first_up.0 <= grown_at + 300, "climbed at {}", first_up.0);
+    // Made small (400×225): down to v240 at once, for the size.
+    let shrunk_at = sim.now;
+    let n = sim.actions.len();
+    sim.player.handle_player_size(sim.now, 400, 225);
+    sim.drain();
+    assert_eq!(
+        sim.switches().last().unwrap(),
+        &(
+            shrunk_at,
+            Some("v1080".into()),
+            "v240".into(),
+            SwitchReason::Size
+        )
+    );
+    sim.play_to_end(240_000);
+    let later = sim.media_fetches_since(Slot::Video, n);
+    assert!(
+        !later.is_empty() && later.iter().all(|f| f.2 == "v240"),
+        "{later:?}"
+    );
+    assert_eq!(sim.count_events(|e| matches!(e, Event::Stall { .. })), 0);
+}
+
+#[test]
+fn a_hidden_player_is_not_capped_and_a_small_one_caps_the_start() {
+    let capped = PlaybackConfig {
+        abr: AbrConfig {
+            start_rendition: Some(3),
+            cap_to_player_size: true,
+            ..AbrConfig::default()
+        },
+        ..config()
+    };
+    // No box (display: none): the top rendition stays.
+    let mut sim = Sim::new(standard(), capped.clone(), 30.0 * MBPS);
+    sim.player.handle_player_size(0, 0, 0);
+    sim.start();
+    assert_eq!(sim.player.rendition().id, "v1080");
+    // A 320×180 box: the start comes down to v240; without the option, not.
+    let mut sim = Sim::new(standard(), capped, 30.0 * MBPS);
+    sim.player.handle_player_size(0, 320, 180);
+    sim.start();
+    assert_eq!(sim.player.rendition().id, "v240");
+    let mut sim = Sim::new(standard(), starting_at(3), 30.0 * MBPS);
+    sim.player.handle_player_size(0, 320, 180);
+    sim.start();
+    assert_eq!(sim.player.rendition().id, "v1080");
+}
+
+#[test]
 fn a_pinned_rendition_shows_within_a_segment_without_a_rebuffer_and_holds() {
     let config = starting_at(3);
     let mut sim = Sim::new(standard(), config, 30.0 * MBPS);

@@ -10,7 +10,9 @@
  * bundles the package, set it), `token`, `password`, `package` (`full` | `preview`), `start-rendition`,
  * `captions` (a caption track to show from the start: its id or a language such as `en`),
  * `measured-bandwidth` (bits per second an earlier visit's player measured, that the page kept:
- * `measuredBandwidth`; read when a session starts, so changing it alone starts none), and the
+ * `measuredBandwidth`; read when a session starts, so changing it alone starts none),
+ * `cap-to-player-size` (no rendition above what the element's box shows: `capToPlayerSize`;
+ * read when a session starts), and the
  * video's own `controls`, `autoplay`, `muted`, `loop`, `playsinline`. Changing `asset`,
  * `token`, `password`, `package` or `endpoint` starts a new session. The element re-dispatches
  * the player's events (`ready`, `playing`, `renditionchange`, `stall`, `stallend`,
@@ -149,6 +151,7 @@ export class CinelockPlayerElement extends HTMLElement {
       viewerId: this.getAttribute("viewer-id") ?? undefined,
       textTrack: this.getAttribute("captions") ?? undefined,
       measuredBandwidth: numberAttr(this.getAttribute("measured-bandwidth")),
+      capToPlayerSize: this.hasAttribute("cap-to-player-size") && this.getAttribute("cap-to-player-size") !== "false",
     });
     this.#player = player;
     for (const type of EVENTS) {

@@ -84,6 +84,8 @@ struct Options {
     viewer_id: Option<String>,
     /// A caption track to show from the start: its id or a language tag.
     text_track: Option<String>,
+    /// No rendition above what the element's box shows (`AbrConfig::cap_to_player_size`).
+    cap_to_player_size: Option<bool>,
 }
 
 /// Events of the video element the driver follows.
@@ -346,6 +348,7 @@ pub fn start_player(
     if let Some(back) = o.back_buffer {
         config.back_buffer_s = back;
     }
+    config.abr.cap_to_player_size = o.cap_to_player_size.unwrap_or(false);
     // Read as the server reads the same options in the session request, so the first objects
     // it names are the ones this start fetches.
     let page_start = StartOptions {
@@ -510,6 +513,7 @@ pub fn start_player(
         captions_pending: 0,
         text_track: o.text_track,
         caption_hold: None,
+        player_px: (0, 0),
     };
     spawn_local(driver.run(rx));
     Ok(PlayerHandle { tx, shared })
@@ -588,6 +592,8 @@ struct Driver {
     /// The caption track the page chose to start with (none: `None`), held against the
     /// browser's automatic choice until this time (ms), and the listener that does it.
     caption_hold: Option<(Option<String>, u64, Listener)>,
+    /// The element's box in device pixels, as the engine last had it.
+    player_px: (u32, u32),
 }
 
 fn now() -> u64 {
@@ -653,6 +659,17 @@ impl Driver {
         self.pump_beacons();
     }
 
+    /// The element's box in device pixels (read at each tick, as the view's size is: a full
+    /// screen shows within one).
+    fn box_px(&self) -> (u32, u32) {
+        let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
+        let px = |css: i32| (f64::from(css.max(0)) * dpr).round() as u32;
+        (
+            px(self.video.client_width()),
+            px(self.video.client_height()),
+        )
+    }
+
     /// Reports the playhead and the player's size to the view.
     fn track_playhead(&self, t: u64) {
         if let Some(b) = self.beacons.borrow_mut().as_mut() {
@@ -684,9 +701,14 @@ impl Driver {
             }
             Msg::Video(event) => self.on_video(event)?,
             Msg::Tick => {
+                let px = self.box_px();
                 if let Some(p) = &mut self.play {
                     p.player
                         .handle_playhead(t, self.video.current_time(), self.video.paused());
+                    if px != self.player_px {
+                        self.player_px = px;
+                        p.player.handle_player_size(t, px.0, px.1);
+                    }
                 }
                 self.track_playhead(t);
             }
@@ -774,6 +796,9 @@ impl Driver {
         let mut config = self.config.clone();
         config.abr.start_rendition = start;
         let mut player = Player::new((*manifest).clone(), config)?;
+        // Where the box caps the rendition, the start is capped too.
+        self.player_px = self.box_px();
+        player.handle_player_size(now(), self.player_px.0, self.player_px.1);
         if self.pin_start {
             player.set_rendition(now(), start);
         }
@@ -1322,6 +1347,7 @@ impl Driver {
                     SwitchReason::Stall => RenditionChangeReason::Stall,
                     SwitchReason::Manual => RenditionChangeReason::Manual,
                     SwitchReason::Auto => RenditionChangeReason::Auto,
+                    SwitchReason::Size => RenditionChangeReason::Size,
                 };
                 let track = self
                     .play

@@ -50,12 +50,13 @@ async function freshPage(url = `${server.url}/`) {
 }
 
 /** In the page: plays with the npm API; `window.t` holds the player, video and events seen. */
-async function startPlaying(page, options, { pin, load = false } = {}) {
-  await page.evaluate(async ({ options, pin, load }) => {
+async function startPlaying(page, options, { pin, load = false, style } = {}) {
+  await page.evaluate(async ({ options, pin, load, style }) => {
     const c = await import("/sdk/dist/index.js");
     if (load) await c.load();
     const video = document.createElement("video");
     video.muted = true;
+    if (style) video.style.cssText = style;
     document.body.append(video);
     const player = c.play(video, { endpoint: location.origin, ...options });
     if (pin) player.setRendition(pin);
@@ -69,7 +70,7 @@ async function startPlaying(page, options, { pin, load = false } = {}) {
       });
     }
     window.t = { player, video, events };
-  }, { options, pin, load });
+  }, { options, pin, load, style });
 }
 
 const events = (page, type) => page.evaluate((type) => window.t.events.filter((e) => !type || e.type === type), type);
@@ -454,6 +455,44 @@ test("on a fast link the picture reaches the top rendition within seconds, not a
     // beyond the segment playing is fetched again at 480p: the picture is at 480p within the
     // second 4 s segment (it was from the third, at 8 s, before buffered video was replaced).
     assert.ok(top && top[0] <= 6.5, `480p from ${top?.[0]} s: ${JSON.stringify(seen)}`);
+  } finally {
+    await close();
+  }
+});
+
+test("capToPlayerSize: a small player fetches no rendition above its box, climbs when made larger and comes down when made small", async () => {
+  const { page, close } = await freshPage();
+  try {
+    // 400×225 CSS pixels at a device pixel ratio of 1: v240 (426×240) fills it.
+    assert.equal(await page.evaluate(() => devicePixelRatio), 1);
+    await startPlaying(page, { assetId: asset.id, token: asset.token, capToPlayerSize: true }, { style: "width:400px;height:225px" });
+    await readyAndPlay(page);
+    // On loopback the player otherwise shows 480p within 6.5 s (the test above).
+    const heights = await page.evaluate(async () => {
+      const v = window.t.video, out = new Set();
+      while (v.currentTime < 9 && !v.ended) {
+        out.add(v.videoHeight);
+        await new Promise((ok) => setTimeout(ok, 250));
+      }
+      return [...out];
+    });
+    assert.deepEqual(heights, [240]);
+    assert.deepEqual((await events(page, "renditionchange")).map((e) => e.to), ["v240"]);
+    // Made larger, 854×480: it climbs to v480 at once (the link allowed it all along), and the
+    // picture follows within two segments.
+    const grownAt = await page.evaluate(() => { window.t.video.style.cssText = "width:854px;height:480px"; return window.t.video.currentTime; });
+    await waitFor(page, () => window.t.events.some((e) => e.type === "renditionchange" && e.to === "v480"), null, 10_000);
+    const up = (await events(page, "renditionchange")).find((e) => e.to === "v480");
+    assert.equal(up.reason, "bandwidth");
+    assert.ok(up.at - grownAt < 1.5, `climbed ${up.at - grownAt} s after the player grew`);
+    await waitFor(page, (t) => window.t.video.videoHeight === 480 && window.t.video.currentTime < t + 8.5, grownAt, 15_000);
+    // Made small, 320×180: down to v240 at once, for the size.
+    await page.evaluate(() => { window.t.video.style.cssText = "width:320px;height:180px"; });
+    await waitFor(page, () => window.t.events.some((e) => e.type === "renditionchange" && e.reason === "size"), null, 5_000);
+    const down = (await events(page, "renditionchange")).find((e) => e.reason === "size");
+    assert.deepEqual([down.from, down.to], ["v480", "v240"]);
+    assert.deepEqual(await events(page, "stall"), []);
+    assert.deepEqual(await events(page, "error"), []);
   } finally {
     await close();
   }

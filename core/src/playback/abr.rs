@@ -92,6 +92,9 @@ pub(crate) struct Abr {
     pinned: bool,
     /// A bandwidth switch was made: later upswitches wait for the hold.
     adapted: bool,
+    /// The highest rung the player's size calls for ([`AbrConfig::cap_to_player_size`]); the
+    /// ladder's top when not capped.
+    top: usize,
 }
 
 impl Abr {
@@ -108,6 +111,7 @@ impl Abr {
             // A start on a measurement is no guess to correct: its upswitches wait for the
             // hold as any later one does.
             adapted: config.measured_bandwidth_bps.is_some(),
+            top: ladder.len().saturating_sub(1),
             ladder,
         };
         if let Some(bps) = abr.earlier {
@@ -136,6 +140,18 @@ impl Abr {
         if let Some(i) = to {
             self.current = i.min(self.ladder.len() - 1);
         }
+    }
+
+    /// Caps the rendition at rung `top` (the player's size calls for no more). Returns the new
+    /// rendition if the current one was above it: it comes down at once, unless pinned. A
+    /// higher cap lets the estimate climb at its next decision.
+    pub(crate) fn set_top(&mut self, top: usize) -> Option<usize> {
+        self.top = top.min(self.ladder.len().saturating_sub(1));
+        if self.pinned || self.current <= self.top {
+            return None;
+        }
+        self.current = self.top;
+        Some(self.top)
     }
 
     /// A fetch of `bytes` completed, having had `share_ms` of the link's time.
@@ -230,6 +246,10 @@ impl Abr {
     }
 
     pub(crate) fn next_decision_at(&self) -> Option<u64> {
+        if self.current >= self.top {
+            // Capped: the headroom is kept, but no upswitch can come due until the cap lifts.
+            return None;
+        }
         self.headroom_since
             .map(|t| t.saturating_add(self.hold_ms()))
     }
@@ -251,6 +271,11 @@ impl Abr {
             }
         };
         let cur = self.current;
+        if cur > self.top {
+            // Unpinned above the cap.
+            self.current = self.top;
+            return Some(self.top);
+        }
         if self.ladder[cur] as f64 > est * self.config.safety_factor {
             self.headroom_since = None;
             let to = self.fit(est * self.config.safety_factor);
@@ -265,8 +290,11 @@ impl Abr {
             self.headroom_since = None;
             return None;
         }
+        // The headroom is the estimate's, cap or not: a player that grows (full screen) after
+        // it held climbs at once.
         let since = *self.headroom_since.get_or_insert(now);
-        if now.saturating_sub(since) < self.hold_ms() {
+        let up = up.min(self.top);
+        if up <= cur || now.saturating_sub(since) < self.hold_ms() {
             return None;
         }
         self.headroom_since = None;
@@ -433,6 +461,36 @@ mod tests {
         assert_eq!(a.earlier_refuted(), Some(1));
         let (ea, eb) = (a.estimate(), b.estimate());
         assert!((ea - eb).abs() < eb * 1e-9, "{ea} against {eb}");
+    }
+
+    #[test]
+    fn a_cap_holds_the_rendition_down_and_a_raised_cap_climbs_at_once() {
+        let mut a = abr(100_000.0);
+        assert_eq!(a.set_top(1), None, "at the lowest: nothing to bring down");
+        // 20 Mbit/s, enough for the top: the first switch stops at the cap.
+        let mut t = 0;
+        let mut switches = Vec::new();
+        for _ in 0..60 {
+            t += 100;
+            a.sample(250_000, 100.0);
+            switches.extend(a.decide(t, None, true));
+        }
+        assert_eq!(switches, [1]);
+        // Capped, no upswitch comes due: no timer for one.
+        assert_eq!(a.next_decision_at(), None);
+        // The player grows: the headroom held all along, so the climb needs no new hold.
+        a.set_top(3);
+        assert_eq!(a.decide(t + 1, None, true), Some(3));
+        // It shrinks: down at once, however good the link.
+        assert_eq!(a.set_top(0), Some(0));
+        assert_eq!(a.decide(t + 2, None, true), None);
+        // A pinned rendition stays where the page put it, and comes down to the cap when the
+        // estimate chooses again.
+        a.pin(Some(2));
+        assert_eq!(a.set_top(1), None);
+        assert_eq!(a.current(), 2);
+        a.pin(None);
+        assert_eq!(a.decide(t + 3, None, true), Some(1));
     }
 
     #[test]

@@ -141,6 +141,14 @@ pub struct AbrConfig {
     /// `None` (or a value not above zero): both at the current rendition, however long they
     /// take.
     pub seek_budget_s: Option<f64>,
+    /// No rendition above what the player shows ([`Player::handle_player_size`](super::Player::handle_player_size)):
+    /// the lowest whose picture is at least as wide or as high as the player's box in device
+    /// pixels, so it is not upscaled (as hls.js's `capLevelToPlayerSize` and Shaka's
+    /// `restrictToElementSize`). Renditions above it would be scaled down on screen: bandwidth
+    /// with nothing to show for it. A player that grows (full screen) climbs at once where the
+    /// estimate allows. Off by default: an element sized by its video would cap itself at
+    /// whatever it shows first.
+    pub cap_to_player_size: bool,
 }
 
 impl Default for AbrConfig {
@@ -159,6 +167,7 @@ impl Default for AbrConfig {
             slow_fetch_ms: 1_000,
             replace_margin_s: Some(1.0),
             seek_budget_s: Some(1.0),
+            cap_to_player_size: false,
         }
     }
 }

@@ -499,6 +499,44 @@ impl Player {
         self.abr.pinned()
     }
 
+    /// The player's box in device pixels (CSS size × `devicePixelRatio`), whenever it changes.
+    /// With [`AbrConfig::cap_to_player_size`](super::AbrConfig::cap_to_player_size), no
+    /// rendition is chosen above the lowest whose picture is at least as wide or as high as
+    /// the box (the one that fills it without upscaling), or above the top where none is. A box
+    /// of no size (a hidden element) lifts the cap. A rendition above a lower cap comes down at
+    /// once; what is buffered stays. Before [`Player::handle_start`] it caps the start.
+    pub fn handle_player_size(&mut self, now: u64, width: u32, height: u32) {
+        if !self.config.abr.cap_to_player_size || self.video.is_empty() {
+            return;
+        }
+        let top = self.video.len() - 1;
+        let sizes: Option<Vec<(u32, u32)>> = self
+            .video
+            .iter()
+            .map(|&t| {
+                Some((
+                    self.manifest.tracks[t].width?,
+                    self.manifest.tracks[t].height?,
+                ))
+            })
+            .collect();
+        let cap = match sizes {
+            Some(sizes) if width > 0 && height > 0 => sizes
+                .iter()
+                .position(|&(w, h)| w >= width || h >= height)
+                .unwrap_or(top),
+            // A hidden element (the manifest has every video rendition's size): no cap.
+            _ => top,
+        };
+        let from = self.abr.current();
+        if let Some(to) = self.abr.set_top(cap)
+            && self.state == PlayerState::Running
+        {
+            self.switched(from, to, SwitchReason::Size);
+        }
+        self.tick(now);
+    }
+
     /// Time passed: backoffs may have ended, fetches timed out, an upswitch come due.
     pub fn handle_timeout(&mut self, now: u64) {
         self.tick(now);

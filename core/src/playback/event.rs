@@ -74,6 +74,9 @@ pub enum SwitchReason {
     Manual,
     /// The page let the bandwidth choose again, from this rendition.
     Auto,
+    /// The player's size caps the rendition below the one playing
+    /// ([`AbrConfig::cap_to_player_size`](super::AbrConfig::cap_to_player_size)).
+    Size,
 }
 
 /// Why a fetch is retried.

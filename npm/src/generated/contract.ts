@@ -933,7 +933,7 @@ bandwidth: number, codecs: string, };
 /**
  * Why the rendition changed.
  */
-export type RenditionChangeReason = "start" | "bandwidth" | "stall" | "manual" | "auto";
+export type RenditionChangeReason = "start" | "bandwidth" | "stall" | "manual" | "auto" | "size";
 
 /**
  * The `renditionchange` event: the rendition of the next segments changed.

@@ -70,6 +70,16 @@ export interface PlayOptions {
    */
   seekBudget?: number;
   /**
+   * No rendition above what the video element shows (default false): the player fetches at
+   * most the lowest rendition whose picture is as wide or as high as the element's box in
+   * device pixels (CSS size × `devicePixelRatio`), since anything larger would be scaled down
+   * on screen. The box is read four times a second: a player made larger (full screen) climbs
+   * as soon as the measured rate allows, one made smaller comes down at once (buffered video
+   * stays), and a hidden one is not capped. For an element sized by CSS: one sized by its own
+   * video would cap itself at whatever it shows first. As hls.js's `capLevelToPlayerSize`.
+   */
+  capToPlayerSize?: boolean;
+  /**
    * Fetch and open (authenticate, decrypt) segments in a dedicated worker, off the page's
    * thread (default: true where module workers exist). When the worker cannot start (a
    * Content-Security-Policy without `worker-src blob:` for a cross-origin embed, say), the

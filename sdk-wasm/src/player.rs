@@ -20,7 +20,7 @@ use cinelock_contract::events::{
     ObjectKindName, PlayerRetryReason, PlayerRetrying, PlayerStats, Playing as PlayingDetail,
     Rendition, RenditionChange, RenditionChangeReason, Stall, StallEnd, TextTracks,
 };
-use cinelock_contract::playback::{PlayAnswer, RenditionPick};
+use cinelock_contract::playback::{PlayAnswer, RenditionPick, StartTrack};
 use cinelock_core::media::{Manifest, ObjectNonce, TrackKind, choose_caption};
 use cinelock_core::playback::{
     Action, AppendError, Event, FetchId, FetchKind, PlaybackConfig, Player, RetryReason,
@@ -659,17 +659,6 @@ impl Driver {
         self.pump_beacons();
     }
 
-    /// The element's box in device pixels (read at each tick, as the view's size is: a full
-    /// screen shows within one).
-    fn box_px(&self) -> (u32, u32) {
-        let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
-        let px = |css: i32| (f64::from(css.max(0)) * dpr).round() as u32;
-        (
-            px(self.video.client_width()),
-            px(self.video.client_height()),
-        )
-    }
-
     /// Reports the playhead and the player's size to the view.
     fn track_playhead(&self, t: u64) {
         if let Some(b) = self.beacons.borrow_mut().as_mut() {
@@ -701,7 +690,11 @@ impl Driver {
             }
             Msg::Video(event) => self.on_video(event)?,
             Msg::Tick => {
-                let px = self.box_px();
+                // A layout read: only where the box caps the rendition.
+                let px = match self.config.abr.cap_to_player_size {
+                    true => box_px(&self.video),
+                    false => self.player_px,
+                };
                 if let Some(p) = &mut self.play {
                     p.player
                         .handle_playhead(t, self.video.current_time(), self.video.paused());
@@ -797,8 +790,10 @@ impl Driver {
         config.abr.start_rendition = start;
         let mut player = Player::new((*manifest).clone(), config)?;
         // Where the box caps the rendition, the start is capped too.
-        self.player_px = self.box_px();
-        player.handle_player_size(now(), self.player_px.0, self.player_px.1);
+        if self.config.abr.cap_to_player_size {
+            self.player_px = box_px(&self.video);
+            player.handle_player_size(now(), self.player_px.0, self.player_px.1);
+        }
         if self.pin_start {
             player.set_rendition(now(), start);
         }
@@ -1510,5 +1505,23 @@ fn ask_first_objects(
     if video.current_time() > 0.0 {
         return FirstObjects::none(sent);
     }
+    let (w, h) = box_px(video);
+    if config.abr.cap_to_player_size && w > 0 && h > 0 {
+        // The answer does not say the renditions' sizes, so a start above the lowest rendition
+        // may be capped below it: then nothing is asked for early (the lowest no cap lowers).
+        let lowest = answer.start.iter().find(|t| t.kind == TrackKind::Video);
+        let paths = StartTrack::first_paths(&answer.start, config, start).unwrap_or_default();
+        if lowest.is_some_and(|l| l.paths.iter().any(|p| !paths.contains(&p.as_str()))) {
+            return FirstObjects::none(sent);
+        }
+    }
     FirstObjects::ask(answer, config, start, sent)
+}
+
+/// `video`'s box in device pixels (CSS size × `devicePixelRatio`): read at each tick where it
+/// caps the rendition, as the view's size is, so a full screen shows within one.
+fn box_px(video: &HtmlVideoElement) -> (u32, u32) {
+    let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
+    let px = |css: i32| (f64::from(css.max(0)) * dpr).round() as u32;
+    (px(video.client_width()), px(video.client_height()))
 }

@@ -137,8 +137,10 @@ impl Abr {
     pub(crate) fn pin(&mut self, to: Option<usize>) {
         self.headroom_since = None;
         self.pinned = to.is_some();
-        if let Some(i) = to {
-            self.current = i.min(self.ladder.len() - 1);
+        match to {
+            Some(i) => self.current = i.min(self.ladder.len() - 1),
+            // Unpinned above the player's size: down to it at once, measured or not.
+            None => self.current = self.current.min(self.top),
         }
     }
 
@@ -271,11 +273,6 @@ impl Abr {
             }
         };
         let cur = self.current;
-        if cur > self.top {
-            // Unpinned above the cap.
-            self.current = self.top;
-            return Some(self.top);
-        }
         if self.ladder[cur] as f64 > est * self.config.safety_factor {
             self.headroom_since = None;
             let to = self.fit(est * self.config.safety_factor);
@@ -490,7 +487,14 @@ mod tests {
         assert_eq!(a.set_top(1), None);
         assert_eq!(a.current(), 2);
         a.pin(None);
-        assert_eq!(a.decide(t + 3, None, true), Some(1));
+        assert_eq!(a.current(), 1);
+        // So does one pinned before anything was measured.
+        let mut b = abr(100_000.0);
+        b.pin(Some(3));
+        b.set_top(1);
+        b.pin(None);
+        assert_eq!(b.current(), 1);
+        assert!(!b.trusted());
     }
 
     #[test]

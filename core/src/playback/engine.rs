@@ -481,6 +481,7 @@ impl Player {
         self.events.push_back(Event::RenditionChanged {
             from: Some(self.manifest.tracks[self.video[from]].id.clone()),
             to: self.rendition().id.clone(),
+            // Unpinned above the player's size: at the cap, as `Auto`.
             reason: if pin.is_some() {
                 SwitchReason::Manual
             } else {
@@ -502,11 +503,16 @@ impl Player {
     /// The player's box in device pixels (CSS size × `devicePixelRatio`), whenever it changes.
     /// With [`AbrConfig::cap_to_player_size`](super::AbrConfig::cap_to_player_size), no
     /// rendition is chosen above the lowest whose picture is at least as wide or as high as
-    /// the box (the one that fills it without upscaling), or above the top where none is. A box
-    /// of no size (a hidden element) lifts the cap. A rendition above a lower cap comes down at
-    /// once; what is buffered stays. Before [`Player::handle_start`] it caps the start.
+    /// the box (the one that fills it without upscaling; of renditions that size, the highest),
+    /// or above the top where none is. A box of no size (a hidden or detached element) is no
+    /// reading: the cap stays as it was (none before any reading). A rendition above a lower cap
+    /// comes down at once; what is buffered, and fetches already out, stay. Before
+    /// [`Player::handle_start`] it caps the start.
     pub fn handle_player_size(&mut self, now: u64, width: u32, height: u32) {
         if !self.config.abr.cap_to_player_size || self.video.is_empty() {
+            return;
+        }
+        if width == 0 || height == 0 {
             return;
         }
         let top = self.video.len() - 1;
@@ -521,12 +527,15 @@ impl Player {
             })
             .collect();
         let cap = match sizes {
-            Some(sizes) if width > 0 && height > 0 => sizes
+            Some(sizes) => sizes
                 .iter()
                 .position(|&(w, h)| w >= width || h >= height)
-                .unwrap_or(top),
-            // A hidden element (the manifest has every video rendition's size): no cap.
-            _ => top,
+                // Of renditions of that size, the highest bitrate.
+                .map_or(top, |i| {
+                    i + sizes[i..].iter().take_while(|s| **s == sizes[i]).count() - 1
+                }),
+            // The manifest has every video rendition's size: not reached.
+            None => top,
         };
         let from = self.abr.current();
         if let Some(to) = self.abr.set_top(cap)

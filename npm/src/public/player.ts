@@ -75,7 +75,8 @@ export interface PlayOptions {
    * device pixels (CSS size × `devicePixelRatio`), since anything larger would be scaled down
    * on screen. The box is read four times a second: a player made larger (full screen) climbs
    * as soon as the measured rate allows, one made smaller comes down at once (buffered video
-   * stays), and a hidden one is not capped. For an element sized by CSS: one sized by its own
+   * stays), and a hidden one keeps the cap it had (none if it never showed). For an element
+   * sized by CSS: one sized by its own
    * video would cap itself at whatever it shows first. As hls.js's `capLevelToPlayerSize`.
    */
   capToPlayerSize?: boolean;

@@ -74,6 +74,8 @@ const KPIS = [
   ["Rebuffers per minute", "rebuffers_per_minute", (x) => x.toFixed(2)],
   ["Average bitrate", "weighted_bitrate_bps", fmtBitrate],
   ["Upscaling", "upscale_pct", fmtPct],
+  ["Downscaling", "downscale_pct", fmtPct],
+  ["Seek latency", "seek_latency_avg_ms", (ms) => fmtStartup(Math.round(ms))],
   ["Completion", "completion_pct", fmtPct],
 ];
 

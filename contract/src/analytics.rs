@@ -141,6 +141,10 @@ pub struct Metrics {
     pub weighted_bitrate_bps: Option<f64>,
     /// Upscaling weighted by playing time, %.
     pub upscale_pct: Option<f64>,
+    /// Downscaling weighted by playing time, % (a picture larger than the player).
+    pub downscale_pct: Option<f64>,
+    /// The average time from a seek to its landing, ms, over the seeks that landed.
+    pub seek_latency_avg_ms: Option<f64>,
     /// Views that reached the end (or 90 % of the duration), % of views that started playing.
     pub completion_pct: Option<f64>,
 }

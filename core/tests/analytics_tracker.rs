@@ -131,9 +131,41 @@ fn a_view_yields_the_expected_events_and_totals() {
         "{} vs {upscale}",
         totals.upscale_ms
     );
+    // Never larger than the player: no downscale. One seek, of 1 s.
+    assert_eq!(totals.downscale_ms, 0);
+    assert_eq!((totals.seek_count, totals.seek_ms), (1, 1_000));
     assert_eq!(totals.max_playhead_ms, 60_000);
     // The leaving batch goes with keepalive.
     assert!(sent.last().unwrap().keepalive);
+}
+
+#[test]
+fn a_picture_larger_than_the_player_counts_as_downscale() {
+    let mut t = ViewTracker::new(TrackerConfig::default(), 0, 60_000);
+    // 1280×720 in 640×360: 100 % for 4 s; 1920×1080 in 640×480 (the width fills first): 200 %
+    // for 2 s; a 1 px player counts at most 3,100 %.
+    t.handle_player_size(0, 640, 360);
+    t.handle_rendition(0, "v720", 2_500_000, 1280, 720);
+    t.handle_play(0);
+    t.handle_playhead(100, 40);
+    t.handle_playhead(4_100, 4_040);
+    t.handle_player_size(4_100, 640, 480);
+    t.handle_rendition(4_100, "v1080", 5_000_000, 1920, 1080);
+    t.handle_playhead(6_100, 6_040);
+    t.handle_player_size(6_100, 1, 1);
+    t.handle_playhead(7_100, 7_040);
+    let totals = t.totals();
+    assert_eq!(totals.playing_ms, 7_000);
+    assert_eq!(totals.downscale_ms, 4_000 + 2 * 2_000 + 31 * 1_000);
+    assert_eq!(totals.upscale_ms, 0);
+    let e = BeaconEvent {
+        seq: 9,
+        at_ms: 7_100,
+        playhead_ms: 7_040,
+        event: EventKind::Heartbeat {},
+        totals: Some(totals.clone()),
+    };
+    validate(&e).unwrap();
 }
 
 #[test]

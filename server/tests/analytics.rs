@@ -116,6 +116,9 @@ fn scripted_view() -> Vec<Batch> {
         drain(&mut t, now);
     }
     t.handle_pause(now);
+    // A seek while paused: 500 ms to land.
+    t.handle_seeking(now + 1_000);
+    t.handle_seeked(now + 1_500);
     now += 3_000;
     t.handle_play(now);
     t.handle_playhead(now + 1_000, 20_000);
@@ -375,6 +378,9 @@ async fn masked_view_flow(db: Db) {
     let bitrate = t["weighted_bitrate_bps"].as_f64().unwrap();
     assert!((700_000.0..800_000.0).contains(&bitrate), "{bitrate}");
     assert!(t["upscale_pct"].as_f64().unwrap() > 100.0);
+    // Renditions smaller than the player: no downscale; one seek of 500 ms.
+    assert_eq!(t["downscale_pct"], 0.0);
+    assert_eq!(t["seek_latency_avg_ms"], 500.0);
     assert_eq!(r["breakdown"][0]["value"], "Chrome 131");
     assert_eq!(r["breakdown_by"], "browser");
     // The series puts the view in the bucket it started in.

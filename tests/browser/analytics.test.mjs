@@ -87,7 +87,7 @@ async function endView(page) {
 
 const report = (query = "") => env.api(server, "GET", `/v1/analytics?asset=${asset.id}${query}`);
 
-test("a view with pauses, a stall, a rendition change, a seek and the end is stored as those events and reported", async () => {
+test("a view with pauses, a stall, a rendition change, a seek and the end is stored as those events and reported, the seek's latency with them", async () => {
   const { page, close } = await viewerPage({ ip: "203.0.113.10" });
   try {
     // A short forward buffer, so that a throttled link stalls soon.
@@ -144,6 +144,10 @@ test("a view with pauses, a stall, a rendition change, a seek and the end is sto
     assert.ok(m.watch_time_ms > m.playing_time_ms && m.playing_time_ms > 5_000, JSON.stringify(m));
     assert.ok(r.renditions.length >= 2 && r.renditions.every((x) => x.playing_time_ms > 0), JSON.stringify(r.renditions));
     assert.ok(m.weighted_bitrate_bps > 100_000, JSON.stringify(m));
+    // One seek: its latency is the time from its seeking to its seeked, as stored.
+    const at = (kind) => timeline.events.find((e) => e.kind === kind).at_ms;
+    assert.equal(m.seek_latency_avg_ms, at("seeked") - at("seeking"), JSON.stringify(m));
+    assert.ok(m.downscale_pct >= 0, JSON.stringify(m));
   } finally {
     await close();
   }

@@ -115,6 +115,17 @@ pub struct Totals {
     pub played_bits: u64,
     /// Σ upscale × playing time (ms): over `playing_ms`, the time-weighted upscale.
     pub upscale_ms: u64,
+    /// Σ downscale × playing time (ms): over `playing_ms`, the time-weighted downscale (a
+    /// picture larger than the player: bandwidth with nothing to show for it). Absent from
+    /// older players.
+    #[serde(default)]
+    pub downscale_ms: u64,
+    /// Seeks that landed (`seeked`), and the time from each one's `seeking` in all: over
+    /// `seek_count`, the average seek latency. Absent from older players.
+    #[serde(default)]
+    pub seek_count: u32,
+    #[serde(default)]
+    pub seek_ms: u64,
     /// The furthest the playhead got.
     pub max_playhead_ms: u64,
     /// Playing time by video rendition id.
@@ -133,6 +144,9 @@ impl Totals {
         self.rebuffer_ms = self.rebuffer_ms.max(other.rebuffer_ms);
         self.played_bits = self.played_bits.max(other.played_bits);
         self.upscale_ms = self.upscale_ms.max(other.upscale_ms);
+        self.downscale_ms = self.downscale_ms.max(other.downscale_ms);
+        self.seek_count = self.seek_count.max(other.seek_count);
+        self.seek_ms = self.seek_ms.max(other.seek_ms);
         self.max_playhead_ms = self.max_playhead_ms.max(other.max_playhead_ms);
         for (r, ms) in &other.renditions {
             let e = self.renditions.entry(r.clone()).or_insert(0);
@@ -201,8 +215,13 @@ pub fn validate(e: &BeaconEvent) -> Result<(), String> {
         if t.played_bits > t.playing_ms.saturating_mul(1_000_000) {
             return bad("played_bits");
         }
-        if t.upscale_ms > t.playing_ms.saturating_mul(32) {
-            return bad("upscale_ms");
+        if t.upscale_ms > t.playing_ms.saturating_mul(32)
+            || t.downscale_ms > t.playing_ms.saturating_mul(32)
+        {
+            return bad("upscale_ms or downscale_ms");
+        }
+        if t.seek_ms > elapsed || u64::from(t.seek_count) > elapsed / 10 + 1 {
+            return bad("seek_ms or seek_count");
         }
         if t.max_playhead_ms > MAX_VIEW_MS || t.player_width > 16_384 || t.player_height > 16_384 {
             return bad("max_playhead_ms or player size");

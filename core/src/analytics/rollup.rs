@@ -76,6 +76,9 @@ impl ViewRecord {
             upscale_ms: n(t.upscale_ms),
             started: i64::from(self.startup_ms.is_some()),
             completed: i64::from(self.completed()),
+            downscale_ms: n(t.downscale_ms),
+            seek_count: i64::from(t.seek_count),
+            seek_ms: n(t.seek_ms),
             startup_bucket: self.startup_ms.map(startup_bucket),
             renditions: t
                 .renditions
@@ -102,6 +105,9 @@ pub struct Contribution {
     /// Reached the first frame.
     pub started: i64,
     pub completed: i64,
+    pub downscale_ms: i64,
+    pub seek_count: i64,
+    pub seek_ms: i64,
     /// Its startup time's histogram bucket.
     pub startup_bucket: Option<u32>,
     /// Playing time per rendition.
@@ -112,8 +118,9 @@ pub struct Contribution {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Delta {
     /// In [`Contribution`]'s order: views, watch, playing, failed, ebvs, rebuffer ms,
-    /// rebuffers, bits, upscale, started, completed.
-    pub sums: [i64; 11],
+    /// rebuffers, bits, upscale, started, completed, downscale, seeks, seek ms
+    /// ([`SUM_COLUMNS`]).
+    pub sums: [i64; SUMS],
     /// Histogram buckets to add to (+1) or take from (−1).
     pub startups: Vec<(u32, i64)>,
     /// Playing time per rendition to add.
@@ -127,8 +134,29 @@ impl Delta {
     }
 }
 
+/// How many sums a rollup row keeps.
+pub const SUMS: usize = 14;
+
+/// The rollup's columns of [`Delta::sums`], in order.
+pub const SUM_COLUMNS: [&str; SUMS] = [
+    "views",
+    "watch_ms",
+    "playing_ms",
+    "failed",
+    "ebvs",
+    "rebuffer_ms",
+    "rebuffer_count",
+    "played_bits",
+    "upscale_ms",
+    "started",
+    "completed",
+    "downscale_ms",
+    "seek_count",
+    "seek_ms",
+];
+
 impl Contribution {
-    fn sums(&self) -> [i64; 11] {
+    fn sums(&self) -> [i64; SUMS] {
         [
             self.views,
             self.watch_ms,
@@ -141,6 +169,9 @@ impl Contribution {
             self.upscale_ms,
             self.started,
             self.completed,
+            self.downscale_ms,
+            self.seek_count,
+            self.seek_ms,
         ]
     }
 
@@ -288,7 +319,7 @@ mod tests {
             ),
         ];
         let mut record = ViewRecord::default();
-        let mut rollup = [0i64; 11];
+        let mut rollup = [0i64; SUMS];
         let mut startups: BTreeMap<u32, i64> = BTreeMap::new();
         let mut renditions: BTreeMap<String, i64> = BTreeMap::new();
         for f in &parts {

@@ -95,6 +95,7 @@ pub struct ViewTracker {
     /// Fractions kept exactly; the totals hold them rounded.
     bits: f64,
     upscale: f64,
+    downscale: f64,
     queue: VecDeque<BeaconEvent>,
     queued_since: Option<u64>,
     in_flight: Option<(u64, Vec<BeaconEvent>)>,
@@ -136,6 +137,7 @@ impl ViewTracker {
             totals: Totals::default(),
             bits: 0.0,
             upscale: 0.0,
+            downscale: 0.0,
             queue: VecDeque::new(),
             queued_since: None,
             in_flight: None,
@@ -222,6 +224,8 @@ impl ViewTracker {
         self.advance(now);
         if let Some(since) = self.seeking.take() {
             let seek_ms = now.saturating_sub(since);
+            self.totals.seek_count += 1;
+            self.totals.seek_ms += seek_ms;
             self.push(now, EventKind::Seeked { seek_ms }, false);
         }
     }
@@ -483,9 +487,13 @@ impl ViewTracker {
                 let scale =
                     (f64::from(pw) / f64::from(r.width)).min(f64::from(ph) / f64::from(r.height));
                 self.upscale += (scale - 1.0).max(0.0) * dt as f64;
+                // The reverse: the picture's stretch over the player's, at most 31 (a player
+                // of a few pixels says nothing more).
+                self.downscale += (1.0 / scale - 1.0).clamp(0.0, 31.0) * dt as f64;
             }
             self.totals.played_bits = self.bits as u64;
             self.totals.upscale_ms = self.upscale as u64;
+            self.totals.downscale_ms = self.downscale as u64;
         }
     }
 

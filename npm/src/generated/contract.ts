@@ -539,6 +539,14 @@ weighted_bitrate_bps: number | null,
  */
 upscale_pct: number | null, 
 /**
+ * Downscaling weighted by playing time, % (a picture larger than the player).
+ */
+downscale_pct: number | null, 
+/**
+ * The average time from a seek to its landing, ms, over the seeks that landed.
+ */
+seek_latency_avg_ms: number | null, 
+/**
  * Views that reached the end (or 90 % of the duration), % of views that started playing.
  */
 completion_pct: number | null, };

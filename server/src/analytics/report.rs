@@ -77,6 +77,9 @@ struct Sums {
     upscale_ms: i64,
     started: i64,
     completed: i64,
+    downscale_ms: i64,
+    seek_count: i64,
+    seek_ms: i64,
 }
 
 const SUMS: &str = "CAST(SUM(r.views) AS BIGINT) AS views, \
@@ -89,7 +92,10 @@ const SUMS: &str = "CAST(SUM(r.views) AS BIGINT) AS views, \
     CAST(SUM(r.played_bits) AS BIGINT) AS played_bits, \
     CAST(SUM(r.upscale_ms) AS BIGINT) AS upscale_ms, \
     CAST(SUM(r.started) AS BIGINT) AS started, \
-    CAST(SUM(r.completed) AS BIGINT) AS completed";
+    CAST(SUM(r.completed) AS BIGINT) AS completed, \
+    CAST(SUM(r.downscale_ms) AS BIGINT) AS downscale_ms, \
+    CAST(SUM(r.seek_count) AS BIGINT) AS seek_count, \
+    CAST(SUM(r.seek_ms) AS BIGINT) AS seek_ms";
 
 fn pct(n: i64, d: i64) -> Option<f64> {
     (d > 0).then(|| n as f64 * 100.0 / d as f64)
@@ -112,6 +118,9 @@ fn metrics(s: &Sums, uniques: i64, startups: &BTreeMap<u32, i64>) -> Metrics {
         weighted_bitrate_bps: (s.playing_ms > 0)
             .then(|| s.played_bits as f64 * 1000.0 / s.playing_ms as f64),
         upscale_pct: (s.playing_ms > 0).then(|| s.upscale_ms as f64 * 100.0 / s.playing_ms as f64),
+        downscale_pct: (s.playing_ms > 0)
+            .then(|| s.downscale_ms as f64 * 100.0 / s.playing_ms as f64),
+        seek_latency_avg_ms: (s.seek_count > 0).then(|| s.seek_ms as f64 / s.seek_count as f64),
         completion_pct: pct(s.completed, s.started),
     }
 }

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use cinelock_core::analytics::Totals;
 use cinelock_core::analytics::ViewFacts;
-use cinelock_core::analytics::rollup::ViewRecord;
+use cinelock_core::analytics::rollup::{SUM_COLUMNS, SUMS, ViewRecord};
 use cinelock_core::analytics::salt::day_of;
 use sqlx::{Any, FromRow, Transaction};
 
@@ -41,6 +41,9 @@ struct Stored {
     rebuffer_ms: i64,
     played_bits: i64,
     upscale_ms: i64,
+    downscale_ms: i64,
+    seek_count: i64,
+    seek_ms: i64,
     max_playhead_ms: i64,
     player_width: i64,
     player_height: i64,
@@ -50,7 +53,8 @@ struct Stored {
 
 const STORED: &str = "view_id, asset_id, tenant, started_at, country, browser, os, device, \
     duration_ms, intent, startup_ms, failed, error_code, ended, watch_ms, playing_ms, rebuffer_count, \
-    rebuffer_ms, played_bits, upscale_ms, max_playhead_ms, player_width, player_height, pseudonym, viewer_hash";
+    rebuffer_ms, played_bits, upscale_ms, downscale_ms, seek_count, seek_ms, max_playhead_ms, \
+    player_width, player_height, pseudonym, viewer_hash";
 
 /// The rollup row a view counts in: who, which hour it started, its coarse dimensions.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -100,6 +104,9 @@ impl Stored {
                 rebuffer_ms: u(self.rebuffer_ms),
                 played_bits: u(self.played_bits),
                 upscale_ms: u(self.upscale_ms),
+                downscale_ms: u(self.downscale_ms),
+                seek_count: u(self.seek_count).min(u64::from(u32::MAX)) as u32,
+                seek_ms: u(self.seek_ms),
                 max_playhead_ms: u(self.max_playhead_ms),
                 renditions,
                 player_width: u(self.player_width) as u32,
@@ -145,7 +152,7 @@ pub(super) async fn apply(
     let (stored, stored_renditions) = read(tx, postgres, views, per).await?;
     let mut view_rows = Vec::new();
     let mut rendition_rows = Vec::new();
-    let mut sums: BTreeMap<Key, [i64; 11]> = BTreeMap::new();
+    let mut sums: BTreeMap<Key, [i64; SUMS]> = BTreeMap::new();
     let mut startups: BTreeMap<(Key, u32), i64> = BTreeMap::new();
     let mut renditions: BTreeMap<(Key, String), i64> = BTreeMap::new();
     let mut viewers = Vec::new();
@@ -219,27 +226,14 @@ pub(super) async fn apply(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    const SUMS: [&str; 11] = [
-        "views",
-        "watch_ms",
-        "playing_ms",
-        "failed",
-        "ebvs",
-        "rebuffer_ms",
-        "rebuffer_count",
-        "played_bits",
-        "upscale_ms",
-        "started",
-        "completed",
-    ];
     for chunk in chunked(rollup_rows, (per / 3).max(1)) {
         insert_rows(
             tx,
-            &format!("analytics_rollup ({KEY}, {})", SUMS.join(", ")),
+            &format!("analytics_rollup ({KEY}, {})", SUM_COLUMNS.join(", ")),
             chunk,
             &format!(
                 "ON CONFLICT ({KEY}) DO UPDATE SET {}",
-                add(&SUMS, "analytics_rollup")
+                add(&SUM_COLUMNS, "analytics_rollup")
             ),
         )
         .await?;
@@ -376,7 +370,8 @@ async fn read(
 const VIEW_COLUMNS: &str = "analytics_views (view_id, asset_id, tenant, started_at, day, last_seen, \
     country, browser, os, device, referrer, network, pseudonym, viewer_hash, duration_ms, intent, \
     startup_ms, failed, error_code, ended, watch_ms, playing_ms, rebuffer_count, rebuffer_ms, \
-    played_bits, upscale_ms, max_playhead_ms, player_width, player_height)";
+    played_bits, upscale_ms, downscale_ms, seek_count, seek_ms, max_playhead_ms, player_width, \
+    player_height)";
 
 /// On a stored view, what the merge decided replaces the stored values; the view's start,
 /// dimensions and referrer stay.
@@ -397,6 +392,9 @@ fn view_update() -> String {
         "rebuffer_ms",
         "played_bits",
         "upscale_ms",
+        "downscale_ms",
+        "seek_count",
+        "seek_ms",
         "max_playhead_ms",
         "player_width",
         "player_height",
@@ -439,6 +437,9 @@ fn view_row(d: &ViewDims, old: Option<&Stored>, started_at: i64, r: &ViewRecord)
         n(t.rebuffer_ms),
         n(t.played_bits),
         n(t.upscale_ms),
+        n(t.downscale_ms),
+        Val::Int(i64::from(t.seek_count)),
+        n(t.seek_ms),
         n(t.max_playhead_ms),
         Val::Int(i64::from(t.player_width)),
         Val::Int(i64::from(t.player_height)),

@@ -31,7 +31,8 @@
 // CINELOCK_BENCH_PLAY_START_ONLY=1 stops after the first-frame rounds (no throttled link, no
 // rendition time-line); the time-lines include, at 5 Mbit/s, that of a page's second video,
 // started after the first has played CINELOCK_BENCH_PLAY_PRIME_SECONDS (default 10);
-// CINELOCK_BENCH_PLAY_TIMELINE_ONLY=1 runs only the rendition time-lines
+// CINELOCK_BENCH_PLAY_TIMELINE_ONLY=1 runs only the rendition time-lines, and the bytes a
+// 640×360 player fetches with and without capToPlayerSize
 // (CINELOCK_BENCH_PLAY_TIMELINE_RUNS times each; with CINELOCK_BENCH_DEBUG=1 they print the
 // switches, and the estimate and buffer every 2 s); CINELOCK_BENCH_PLAY_ONLY=webcrypto,cold
 // (say) times only those players beside plain MSE; CINELOCK_BENCH_SECOND_PLAYER=1 measures
@@ -469,9 +470,11 @@ try {
     const ladder = manifest.tracks.filter((t) => t.kind === "video").sort((a, b) => a.bandwidth - b.bandwidth);
     // `second`: the page played a video for PRIME_S seconds first and let it go, so this player
     // starts from what that one measured (a page's next video), not from the 1 Mbit/s guess.
-    const TIMELINE = (second) => `(async () => {
+    // `box`: the video element sized [width, height] in CSS pixels, and `cap` its player's
+    // capToPlayerSize.
+    const TIMELINE = (second, box = null, cap = false) => `(async () => {
       const c = await import("/sdk/dist/index.js");
-      const options = { endpoint: location.origin, assetId: ${JSON.stringify(assetId)}, token: ${JSON.stringify(token)} };
+      const options = { endpoint: location.origin, assetId: ${JSON.stringify(assetId)}, token: ${JSON.stringify(token)}, capToPlayerSize: ${cap} };
       if (${second}) {
         const v0 = document.createElement("video");
         v0.muted = true;
@@ -485,6 +488,7 @@ try {
       }
       const video = document.createElement("video");
       video.muted = true;
+      ${box ? `video.style.cssText = "width:${box[0]}px;height:${box[1]}px";` : ""}
       document.body.append(video);
       const tPlay = performance.now();
       const p = c.play(video, options);
@@ -524,6 +528,26 @@ try {
         const segment = sustained.segments[0].duration;
         const line = [...seconds].sort((a, b) => a[0] - b[0]).map(([h, s]) => `${h}p ${s.toFixed(1)} s`).join(", ");
         console.log(`rendition time-line, first ${QOE_S} s, ${label}: ${line}; ${sustained.height}p (the highest the link sustains) from ${reached ? `${(reached[0] / 1000).toFixed(2)} s after the first frame (${(reached[0] / 1000 / segment).toFixed(1)} segment durations)` : "never"}; first frame ${Math.round(firstFrameMs)} ms after play()`);
+      } finally {
+        await chrome.close();
+      }
+    }
+
+    // capToPlayerSize: a 640×360 player on loopback, without the option (the baseline) and with
+    // it: what it fetched in the first QOE_S seconds after the first frame, and what it showed.
+    const fetched = {};
+    for (const cap of [false, true]) {
+      chrome = await launchRaw(["--autoplay-policy=no-user-gesture-required"]);
+      try {
+        await chrome.page.goto(`${server.url}/`);
+        await chrome.page.evaluate(`import("/sdk/dist/index.js").then((c) => c.load())`);
+        const { samples, stats } = await chrome.page.evaluate(TIMELINE(false, [640, 360], cap));
+        fetched[cap] = stats.sealedBytes;
+        const seconds = new Map();
+        for (const [, h] of samples) seconds.set(h, (seconds.get(h) ?? 0) + 0.25);
+        const line = [...seconds].sort((a, b) => a[0] - b[0]).map(([h, s]) => `${h}p ${s.toFixed(1)} s`).join(", ");
+        const ratio = cap ? ` (${(fetched[true] / fetched[false]).toFixed(2)} of the same player without it)` : " (baseline)";
+        console.log(`a 640×360 player on loopback, capToPlayerSize ${cap}, first ${QOE_S} s: fetched ${(stats.sealedBytes / 1e6).toFixed(1)} MB${ratio}; ${line}`);
       } finally {
         await chrome.close();
       }

@@ -117,14 +117,15 @@ pub struct Totals {
     pub upscale_ms: u64,
     /// Σ downscale × playing time (ms): over `playing_ms`, the time-weighted downscale (a
     /// picture larger than the player: bandwidth with nothing to show for it). Absent from
-    /// older players.
-    #[serde(default)]
+    /// older players; left out at 0, so that a server from before it (which refuses fields it
+    /// does not know) still takes a view with no downscale and no seek.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub downscale_ms: u64,
     /// Seeks that landed (`seeked`), and the time from each one's `seeking` in all: over
-    /// `seek_count`, the average seek latency. Absent from older players.
-    #[serde(default)]
+    /// `seek_count`, the average seek latency. Absent from older players; left out at 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub seek_count: u32,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub seek_ms: u64,
     /// The furthest the playhead got.
     pub max_playhead_ms: u64,
@@ -133,6 +134,10 @@ pub struct Totals {
     /// The player's size in CSS pixels when the totals were taken.
     pub player_width: u32,
     pub player_height: u32,
+}
+
+fn is_zero<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 impl Totals {
@@ -284,6 +289,32 @@ impl ViewFacts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn totals_a_server_from_before_seeks_and_downscale_reads_while_they_are_zero() {
+        // What such a server read: every field it knew, and no other.
+        let before = r#"{"watch_ms":1,"playing_ms":1,"rebuffer_count":0,"rebuffer_ms":0,
+            "played_bits":0,"upscale_ms":0,"max_playhead_ms":0,"renditions":{},
+            "player_width":0,"player_height":0}"#;
+        let old: Totals = serde_json::from_str(before).unwrap();
+        assert_eq!((old.seek_count, old.seek_ms, old.downscale_ms), (0, 0, 0));
+        let mut t = Totals {
+            watch_ms: 1,
+            playing_ms: 1,
+            ..Totals::default()
+        };
+        let keys = |t: &Totals| match serde_json::to_value(t).unwrap() {
+            serde_json::Value::Object(m) => m.keys().cloned().collect::<Vec<_>>(),
+            _ => unreachable!(),
+        };
+        let known = match serde_json::from_str::<serde_json::Value>(before).unwrap() {
+            serde_json::Value::Object(m) => m.keys().cloned().collect::<Vec<_>>(),
+            _ => unreachable!(),
+        };
+        assert_eq!(keys(&t), known);
+        (t.seek_count, t.seek_ms, t.downscale_ms) = (1, 300, 5);
+        assert_eq!(keys(&t).len(), known.len() + 3);
+    }
 
     fn ev(seq: u32, at_ms: u64, event: EventKind) -> BeaconEvent {
         BeaconEvent {

@@ -486,7 +486,8 @@ impl ViewTracker {
                 // Mux's upscale: the stretch in the dimension that fills the player first.
                 let scale =
                     (f64::from(pw) / f64::from(r.width)).min(f64::from(ph) / f64::from(r.height));
-                self.upscale += (scale - 1.0).max(0.0) * dt as f64;
+                // At most 31, as the downscale below: what a beacon may carry.
+                self.upscale += (scale - 1.0).clamp(0.0, 31.0) * dt as f64;
                 // The reverse: the picture's stretch over the player's, at most 31 (a player
                 // of a few pixels says nothing more).
                 self.downscale += (1.0 / scale - 1.0).clamp(0.0, 31.0) * dt as f64;

@@ -1505,8 +1505,12 @@ fn ask_first_objects(
     if video.current_time() > 0.0 {
         return FirstObjects::none(sent);
     }
-    let (w, h) = box_px(video);
-    if config.abr.cap_to_player_size && w > 0 && h > 0 {
+    // A layout read: only where the box caps the rendition.
+    let capped = config.abr.cap_to_player_size && {
+        let (w, h) = box_px(video);
+        w > 0 && h > 0
+    };
+    if capped {
         // The answer does not say the renditions' sizes, so a start above the lowest rendition
         // may be capped below it: then nothing is asked for early (the lowest no cap lowers).
         let lowest = answer.start.iter().find(|t| t.kind == TrackKind::Video);

@@ -18,7 +18,7 @@ use cinelock_contract::analytics::{
 };
 use sqlx::FromRow;
 
-use cinelock_core::analytics::rollup::histogram_percentile;
+use cinelock_core::analytics::rollup::{SUM_COLUMNS, histogram_percentile};
 
 use crate::sql::{Val, fetch_all};
 
@@ -62,7 +62,7 @@ impl Filter {
     }
 }
 
-/// Sums of one group of views.
+/// Sums of one group of views, read by name from [`sums_select`].
 #[derive(Debug, Default, FromRow)]
 struct Sums {
     g: String,
@@ -82,20 +82,15 @@ struct Sums {
     seek_ms: i64,
 }
 
-const SUMS: &str = "CAST(SUM(r.views) AS BIGINT) AS views, \
-    CAST(SUM(r.watch_ms) AS BIGINT) AS watch_ms, \
-    CAST(SUM(r.playing_ms) AS BIGINT) AS playing_ms, \
-    CAST(SUM(r.failed) AS BIGINT) AS failed, \
-    CAST(SUM(r.ebvs) AS BIGINT) AS ebvs, \
-    CAST(SUM(r.rebuffer_ms) AS BIGINT) AS rebuffer_ms, \
-    CAST(SUM(r.rebuffer_count) AS BIGINT) AS rebuffer_count, \
-    CAST(SUM(r.played_bits) AS BIGINT) AS played_bits, \
-    CAST(SUM(r.upscale_ms) AS BIGINT) AS upscale_ms, \
-    CAST(SUM(r.started) AS BIGINT) AS started, \
-    CAST(SUM(r.completed) AS BIGINT) AS completed, \
-    CAST(SUM(r.downscale_ms) AS BIGINT) AS downscale_ms, \
-    CAST(SUM(r.seek_count) AS BIGINT) AS seek_count, \
-    CAST(SUM(r.seek_ms) AS BIGINT) AS seek_ms";
+/// The SELECT list of [`Sums`]: each of the rollup's sums (`SUM_COLUMNS`, the one list the
+/// rollups are written by) summed over a group, under its own name.
+fn sums_select() -> String {
+    SUM_COLUMNS
+        .iter()
+        .map(|c| format!("CAST(SUM(r.{c}) AS BIGINT) AS {c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 fn pct(n: i64, d: i64) -> Option<f64> {
     (d > 0).then(|| n as f64 * 100.0 / d as f64)
@@ -144,7 +139,8 @@ async fn groups(
     let sums: Vec<Sums> = fetch_all(
         state.db(),
         &format!(
-            "SELECT CAST({group} AS TEXT) AS g, {SUMS} FROM analytics_rollup r {filter} GROUP BY 1"
+            "SELECT CAST({group} AS TEXT) AS g, {} FROM analytics_rollup r {filter} GROUP BY 1",
+            sums_select()
         ),
         vals.clone(),
     )

@@ -509,6 +509,44 @@ test("capToPlayerSize: a small player fetches no rendition above its box, climbs
   }
 });
 
+test("<cinelock-player cap-to-player-size> caps the rendition to the element's box", async () => {
+  const { page, close } = await freshPage();
+  try {
+    // 400 CSS pixels wide, 16:9 by the element's own style: v240 (426×240) fills it. Without the
+    // attribute the player shows 480p within 6.5 s on loopback (the tests above).
+    await page.evaluate(async ({ id, token }) => {
+      await import("/sdk/dist/embed.js");
+      const el = document.createElement("cinelock-player");
+      el.style.width = "400px";
+      el.setAttribute("cap-to-player-size", "");
+      el.setAttribute("muted", "");
+      el.setAttribute("autoplay", "");
+      el.setAttribute("token", token);
+      el.setAttribute("asset", id);
+      window.changes = [];
+      el.addEventListener("renditionchange", (e) => window.changes.push([e.detail.to, e.detail.reason]));
+      document.body.append(el);
+      window.el = el;
+    }, { id: asset.id, token: asset.token });
+    const box = await page.evaluate(() => [window.el.video.clientWidth, window.el.video.clientHeight, devicePixelRatio]);
+    assert.deepEqual(box, [400, 225, 1]);
+    const heights = await page.evaluate(async () => {
+      const v = window.el.video, out = new Set();
+      const until = performance.now() + 30_000;
+      while (v.currentTime < 9 && !v.ended && performance.now() < until) {
+        if (v.videoHeight) out.add(v.videoHeight);
+        await new Promise((ok) => setTimeout(ok, 250));
+      }
+      return { seen: [...out], at: v.currentTime };
+    });
+    assert.ok(heights.at >= 9, `played to ${heights.at} s`);
+    assert.deepEqual(heights.seen, [240]);
+    assert.deepEqual(await page.evaluate(() => window.changes), [["v240", "start"]]);
+  } finally {
+    await close();
+  }
+});
+
 test("the WebAssembly engine plays the same package", async () => {
   const { page, close } = await freshPage();
   try {

@@ -22,8 +22,9 @@
 //! then `{t: "fetch", id, url, track, kind, index, size}` and `{t: "abort", id}`. From
 //! it: `{t: "ready"}` once it listens, `{t: "keyfailed"}`, `{t: "failed"}` (it broke and
 //! closed), and `{t: "done", id, r, …}` with
-//! `r` one of `opened` (with `plain`, `bytes`, `elapsedMs`, `decryptMs`), `corrupt`, `failed`
-//! (with `status`: the HTTP status, `null` for a network failure).
+//! `r` one of `opened` (with `plain`, `bytes`, `sentAt` and `doneAt` in milliseconds since the
+//! epoch, `decryptMs`), `corrupt`, `failed` (with `status`: the HTTP status, `null` for a
+//! network failure).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -54,7 +55,10 @@ pub(crate) enum FetchResult {
     Opened {
         plain: Uint8Array,
         bytes: u64,
-        elapsed_ms: u64,
+        /// When the GET went out and when its last byte came ([`platform::now_ms`] of the
+        /// thread that opened it: a worker's result is converted to the page's clock).
+        sent_at: f64,
+        done_at: f64,
         decrypt_ms: f64,
     },
     /// Arrived, but failed authentication (or had another size than listed).
@@ -590,17 +594,21 @@ fn post_result(scope: &DedicatedWorkerGlobalScope, id: u32, result: FetchResult)
         FetchResult::Opened {
             plain,
             bytes,
-            elapsed_ms,
+            sent_at,
+            done_at,
             decrypt_ms,
         } => {
             let buffer = plain.buffer();
+            // Since the epoch: the page counts from its own time origin.
+            let origin = platform::time_origin();
             let msg = message(&[
                 t,
                 id,
                 ("r", "opened".into()),
                 ("plain", plain.into()),
                 ("bytes", (bytes as f64).into()),
-                ("elapsedMs", (elapsed_ms as f64).into()),
+                ("sentAt", (origin + sent_at).into()),
+                ("doneAt", (origin + done_at).into()),
                 ("decryptMs", decrypt_ms.into()),
             ]);
             // Transferred, not copied: the worker keeps no plaintext.
@@ -626,12 +634,16 @@ fn decode_result(data: &JsValue) -> FetchResult {
     match get_str(data, "r").as_deref() {
         Some("opened") => {
             match Reflect::get(data, &"plain".into()).map(JsCast::dyn_into::<Uint8Array>) {
-                Ok(Ok(plain)) => FetchResult::Opened {
-                    plain,
-                    bytes: get_f64(data, "bytes") as u64,
-                    elapsed_ms: get_f64(data, "elapsedMs") as u64,
-                    decrypt_ms: get_f64(data, "decryptMs"),
-                },
+                Ok(Ok(plain)) => {
+                    let origin = platform::time_origin();
+                    FetchResult::Opened {
+                        plain,
+                        bytes: get_f64(data, "bytes") as u64,
+                        sent_at: get_f64(data, "sentAt") - origin,
+                        done_at: get_f64(data, "doneAt") - origin,
+                        decrypt_ms: get_f64(data, "decryptMs"),
+                    }
+                }
                 _ => NETWORK,
             }
         }
@@ -712,7 +724,7 @@ impl Fetch {
         let Ok(buf) = JsFuture::from(promise).await else {
             return NETWORK;
         };
-        let elapsed_ms = (platform::now_ms() - self.started).max(0.0) as u64;
+        let done_at = platform::now_ms();
         let sealed = Uint8Array::new(&buf);
         let bytes = u64::from(sealed.length());
         // A length other than the manifest's is treated like a failed open (format.md §14.5.4).
@@ -727,7 +739,8 @@ impl Fetch {
             Ok(plain) => FetchResult::Opened {
                 plain,
                 bytes,
-                elapsed_ms,
+                sent_at: self.started,
+                done_at,
                 decrypt_ms: platform::now_ms() - t,
             },
             Err(_) => FetchResult::Corrupt,

@@ -197,6 +197,15 @@ pub(crate) fn now_ms() -> f64 {
         .map_or_else(js_sys::Date::now, |p| p.now())
 }
 
+/// `performance.timeOrigin`: what [`now_ms`] counts from, in milliseconds since the epoch. A
+/// worker's differs from its page's; `time_origin() + now_ms()` is the same instant in both.
+pub(crate) fn time_origin() -> f64 {
+    Reflect::get(&js_sys::global(), &"performance".into())
+        .ok()
+        .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
+        .map_or(0.0, |p| p.time_origin())
+}
+
 /// Resolves after `ms` milliseconds (window or worker). Needs no closure: `setTimeout` calls
 /// the promise's own resolve function.
 pub(crate) async fn sleep(ms: f64) {

@@ -24,7 +24,7 @@ use cinelock_contract::playback::{PlayAnswer, RenditionPick, StartTrack};
 use cinelock_core::media::{Manifest, ObjectNonce, TrackKind, choose_caption};
 use cinelock_core::playback::{
     Action, AppendError, Event, FetchId, FetchKind, PlaybackConfig, Player, RetryReason,
-    SignedUrls, StartOptions, SwitchReason, UrlRequestId, UrlsFailure,
+    SignedUrls, StartOptions, SwitchReason, Transfer, UrlRequestId, UrlsFailure,
 };
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use futures_util::StreamExt;
@@ -1137,7 +1137,7 @@ impl Driver {
                     && let Some(plain) = p.inits.get(&job.path).cloned()
                 {
                     p.fetches.insert(id, FetchState::Held(job, plain));
-                    p.player.handle_fetched(id, now(), 0, 0);
+                    p.player.handle_fetched(id, now(), Transfer::none(now()));
                     return;
                 }
                 let early = p.first.as_mut().and_then(|f| f.take(&job.path));
@@ -1257,7 +1257,8 @@ impl Driver {
             FetchResult::Opened {
                 plain,
                 bytes,
-                elapsed_ms,
+                sent_at,
+                done_at,
                 decrypt_ms,
             } => {
                 {
@@ -1267,14 +1268,20 @@ impl Driver {
                     s.stats.objects_before_worker += u32::from(by == OpenedBy::PageBeforeWorker);
                     s.stats.sealed_bytes += bytes as f64;
                     s.stats.plain_bytes += f64::from(plain.length());
-                    s.stats.fetch_ms += elapsed_ms as f64;
+                    s.stats.fetch_ms += (done_at - sent_at).max(0.0);
                     s.stats.decrypt_ms += decrypt_ms;
                 }
                 if job.kind == FetchKind::Init {
                     p.inits.insert(job.path.clone(), plain.clone());
                 }
                 p.fetches.insert(id, FetchState::Held(job, plain));
-                p.player.handle_fetched(id, t, bytes, elapsed_ms);
+                let transfer = Transfer {
+                    bytes,
+                    // The clock's milliseconds, as `now` counts them.
+                    sent_at: sent_at.max(0.0) as u64,
+                    done_at: done_at.max(0.0) as u64,
+                };
+                p.player.handle_fetched(id, t, transfer);
             }
             FetchResult::Corrupt => {
                 self.shared.borrow_mut().stats.decrypt_failures += 1;

@@ -329,6 +329,44 @@ test("load() rehearses a player's start in memory: through the first append, wit
   }
 });
 
+test("on a link with latency the first measurement reads the link: the start's GETs, sent before the engine asked, are not measured from its takeover", async () => {
+  // 5 Mbit/s with 150 ms of latency: a GET sent from the session's answer has its response
+  // begun by the time the engine takes it over. Counted from the takeover, its bytes came in
+  // next to no time, and the first measurement read 20 Mbit/s.
+  const { page, close } = await freshPage();
+  try {
+    await throttle(page, 5e6, 150);
+    await page.evaluate(async ({ assetId, token }) => {
+      const c = await import("/sdk/dist/index.js");
+      const video = document.createElement("video");
+      video.muted = true;
+      // Set by the page: none is fetched to share the link with the start.
+      video.poster = "data:image/gif;base64,R0lGODlhAQABAAAAACw=";
+      document.body.append(video);
+      const player = c.play(video, { endpoint: location.origin, assetId, token });
+      const errors = [];
+      player.addEventListener("error", (e) => errors.push(e.detail.error.code));
+      video.play().catch(() => undefined);
+      window.t = { player, video, errors, first: null };
+      const poll = () => {
+        const s = player.stats();
+        if (s.measuredBandwidth != null) window.t.first = { measured: s.measuredBandwidth, objects: s.objects, earlyObjects: s.earlyObjects };
+        else setTimeout(poll, 5);
+      };
+      poll();
+    }, { assetId: asset.id, token: asset.token });
+    await waitFor(page, () => window.t.first !== null || window.t.errors.length > 0, null, 60_000);
+    const seen = await page.evaluate(() => ({ first: window.t.first, errors: window.t.errors }));
+    const label = JSON.stringify(seen);
+    assert.deepEqual(seen.errors, [], label);
+    // The start's GETs were taken over (else the test shows nothing).
+    assert.ok(seen.first.earlyObjects > 0, label);
+    assert.ok(seen.first.measured <= 5e6 * 1.25 && seen.first.measured >= 5e6 * 0.4, label);
+  } finally {
+    await close();
+  }
+});
+
 test("an element already asked to play fetches no poster: the first frame comes first", async () => {
   const { page, close } = await freshPage();
   try {

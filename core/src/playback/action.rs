@@ -67,6 +67,36 @@ pub enum FetchFailure {
     Status(u16),
 }
 
+/// How a fetch's bytes came, as the driver saw them, on the player's clock (the driver
+/// converts another thread's clock: a worker's `performance.timeOrigin` differs from the
+/// page's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transfer {
+    /// Bytes that came over the network (0: none, such as an init segment the driver had
+    /// opened before).
+    pub bytes: u64,
+    /// When its request went out. Before the player's [`Action::Fetch`] where the driver sent
+    /// it earlier (the start's first objects, asked for from the session's answer): its time
+    /// before the player asked cannot be shared out among the fetches then, so it is not
+    /// measured.
+    pub sent_at: u64,
+    /// When its last byte came. Earlier than the report's `now` where the report waited (a
+    /// page's thread held, a worker's messages queued): how the link was shared while it waited
+    /// is not known, so the fetches out then are not measured.
+    pub done_at: u64,
+}
+
+impl Transfer {
+    /// Nothing came over the network at `now` (an object the driver holds already).
+    pub fn none(now: u64) -> Self {
+        Self {
+            bytes: 0,
+            sent_at: now,
+            done_at: now,
+        }
+    }
+}
+
 /// Which object of a track a fetch is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FetchKind {

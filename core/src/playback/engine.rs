@@ -24,8 +24,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use super::abr::Abr;
 use super::action::{
-    Action, AppendError, FetchFailure, FetchId, FetchKind, SignedUrls, Slot, UrlRequestId,
-    UrlsFailure,
+    Action, AppendError, FetchFailure, FetchId, FetchKind, SignedUrls, Slot, Transfer,
+    UrlRequestId, UrlsFailure,
 };
 use super::config::PlaybackConfig;
 use super::event::{
@@ -56,6 +56,13 @@ const TIMEOUT_MARGIN: f64 = 4.0;
 /// Successful fetches in a row after which one more may run at once per slot, after a
 /// timeout halved the limit.
 const GROWTH_STREAK: u32 = 4;
+/// A fetch report that comes longer than this after its last byte waited: the page's thread
+/// was held (a frozen tab, a long task) or the worker's messages queued. Decrypting and
+/// posting an object takes milliseconds.
+const LATE_REPORT_MS: u64 = 100;
+/// How far the driver's times of one fetch may disagree with its clock (another thread's
+/// clock converted, each rounded to a millisecond).
+const CLOCK_SKEW_MS: u64 = 2;
 /// While less than this many of its durations are buffered before it, the segment the
 /// playhead needs next is fetched alone (see `fetch_candidate`).
 const ALONE_BELOW_SEGMENTS: f64 = 2.0;
@@ -101,6 +108,9 @@ struct Request {
     /// Its share of the link's time while in flight: every interval it was out, divided by
     /// the fetches out then (as far as `Player::account_sharing` has counted).
     share_ms: f64,
+    /// Whether `share_ms` can be trusted: not after a report came late while it was out
+    /// ([`Player::handle_fetched`]).
+    timed: bool,
     /// A seek's segment whose rendition the seek budget chose: it should come within the
     /// budget (`give_up_overdue_seek_segment`).
     budgeted: bool,
@@ -635,32 +645,54 @@ impl Player {
     }
 
     /// Fetch `id` completed and its object opened (authenticated): the driver holds the
-    /// plaintext. `bytes` arrived over the network in `elapsed_ms` (request sent to last
-    /// byte), which feeds the bandwidth estimate. Reports about unknown or aborted ids are
-    /// ignored.
-    pub fn handle_fetched(&mut self, id: FetchId, now: u64, bytes: u64, elapsed_ms: u64) {
+    /// plaintext. `transfer` says when its bytes came, which feeds the bandwidth estimate: the
+    /// fetch's share of the link's time is counted up to its last byte, not to the report.
+    /// Reports about unknown or aborted ids are ignored.
+    ///
+    /// Not measured: a fetch the driver sent before the player asked for it, and any fetch
+    /// whose share of a report's wait cannot be told (see [`Transfer`]).
+    pub fn handle_fetched(&mut self, id: FetchId, now: u64, transfer: Transfer) {
         if self.state != PlayerState::Running {
             return;
         }
-        self.account_sharing(now);
+        // Counted up to its last byte: after it, the link was the other fetches'. A report
+        // that waited longer than that, behind inputs already counted, overshoots it.
+        let overshoot = self.shared_until.saturating_sub(transfer.done_at);
+        let late = now.saturating_sub(transfer.done_at) > LATE_REPORT_MS;
+        self.account_sharing(transfer.done_at.min(now));
         let Some(req) = self.requests.get_mut(&id.0) else {
             return;
         };
-        if !matches!(req.state, ReqState::InFlight { .. }) {
+        let ReqState::InFlight { since, .. } = req.state else {
             return;
-        }
+        };
         req.state = ReqState::Held;
         req.deadline = None;
+        let measured = req.timed
+            && overshoot <= LATE_REPORT_MS
+            && transfer.sent_at.saturating_add(CLOCK_SKEW_MS) >= since;
         // The driver's time is the transfer's own; the engine's count starts when it asked.
+        let elapsed_ms = transfer.done_at.saturating_sub(transfer.sent_at);
         let share_ms = req.share_ms.min(elapsed_ms as f64);
         let key = (req.slot, req.obj);
+        if late {
+            // The thread was held, or the report queued, since its last byte: the fetches
+            // still out had the link to themselves for some of that wait, or not at all.
+            for r in self.requests.values_mut() {
+                if matches!(r.state, ReqState::InFlight { .. }) {
+                    r.timed = false;
+                }
+            }
+        }
         self.retries.remove(&key);
         self.streak += 1;
         if self.streak >= GROWTH_STREAK && self.fetch_limit < self.config.max_fetches_per_slot {
             self.fetch_limit += 1;
             self.streak = 0;
         }
-        self.abr.sample(bytes, share_ms);
+        if measured {
+            self.abr.sample(transfer.bytes, share_ms);
+        }
         self.tick(now);
     }
 
@@ -1326,6 +1358,7 @@ impl Player {
                     state: ReqState::AwaitingUrl,
                     deadline: None,
                     share_ms: 0.0,
+                    timed: true,
                     budgeted,
                 },
             );
@@ -1918,7 +1951,7 @@ impl Player {
         debug_assert_eq!(self.shared_until, now, "shares counted up to now");
         self.requests
             .values()
-            .filter(|r| r.slot == 0 && matches!(r.obj, Obj::Media(_)))
+            .filter(|r| r.slot == 0 && r.timed && matches!(r.obj, Obj::Media(_)))
             .filter_map(|r| match r.state {
                 ReqState::InFlight { since, .. } => (now.saturating_sub(since)
                     >= self.config.abr.slow_fetch_ms.max(1))

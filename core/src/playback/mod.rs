@@ -95,8 +95,8 @@ mod start;
 mod urls;
 
 pub use action::{
-    Action, AppendError, FetchFailure, FetchId, FetchKind, SignedUrls, Slot, UrlRequestId,
-    UrlsFailure,
+    Action, AppendError, FetchFailure, FetchId, FetchKind, SignedUrls, Slot, Transfer,
+    UrlRequestId, UrlsFailure,
 };
 pub use config::{AbrConfig, PlaybackConfig, StartOptions};
 pub use engine::Player;

@@ -280,7 +280,8 @@ pub(crate) struct State {
     worker: Option<Worker>,
     phase: Phase,
     backlog: Vec<JsValue>,
-    pending: HashMap<u32, Done>,
+    /// By id: when the page asked (its clock), and whom to tell.
+    pending: HashMap<u32, (f64, Done)>,
     next_id: u32,
 }
 
@@ -418,7 +419,7 @@ impl Remote {
         }
         let id = s.next_id;
         s.next_id = s.next_id.wrapping_add(1);
-        s.pending.insert(id, Box::new(done));
+        s.pending.insert(id, (platform::now_ms(), Box::new(done)));
         let msg = message(&[
             ("t", "fetch".into()),
             ("id", id.into()),
@@ -464,8 +465,8 @@ fn on_message(state: &Rc<RefCell<State>>, data: &JsValue) {
         Some("done") => {
             let id = get_f64(data, "id") as u32;
             let done = state.borrow_mut().pending.remove(&id);
-            if let Some(done) = done {
-                done(decode_result(data), OpenedBy::Worker);
+            if let Some((asked, done)) = done {
+                done(decode_result(data, asked), OpenedBy::Worker);
             }
         }
         // `keyfailed` (it could not use the key) or `failed` (it broke): it is of no use.
@@ -488,7 +489,7 @@ fn give_up(state: &Rc<RefCell<State>>) {
         }
         std::mem::take(&mut s.pending)
     };
-    for (_, done) in pending {
+    for (_, (_, done)) in pending {
         done(NETWORK, OpenedBy::Page);
     }
 }
@@ -630,17 +631,25 @@ fn post_result(scope: &DedicatedWorkerGlobalScope, id: u32, result: FetchResult)
     };
 }
 
-fn decode_result(data: &JsValue) -> FetchResult {
+/// The worker's report of a fetch the page asked for at `asked`.
+fn decode_result(data: &JsValue, asked: f64) -> FetchResult {
     match get_str(data, "r").as_deref() {
         Some("opened") => {
             match Reflect::get(data, &"plain".into()).map(JsCast::dyn_into::<Uint8Array>) {
                 Ok(Ok(plain)) => {
-                    let origin = platform::time_origin();
+                    // On the page's clock, and within what the page saw: the two time origins
+                    // are each rounded, and a clock's rate can be adjusted between them.
+                    let (origin, now) = (platform::time_origin(), platform::now_ms());
+                    let sent_at = (get_f64(data, "sentAt") - origin).max(asked);
+                    let done_at = match get_f64(data, "doneAt") - origin {
+                        t if t.is_finite() => t.clamp(sent_at, now.max(sent_at)),
+                        _ => now,
+                    };
                     FetchResult::Opened {
                         plain,
                         bytes: get_f64(data, "bytes") as u64,
-                        sent_at: get_f64(data, "sentAt") - origin,
-                        done_at: get_f64(data, "doneAt") - origin,
+                        sent_at,
+                        done_at,
                         decrypt_ms: get_f64(data, "decryptMs"),
                     }
                 }

@@ -22,8 +22,8 @@
 //! then `{t: "fetch", id, url, track, kind, index, size}` and `{t: "abort", id}`. From
 //! it: `{t: "ready"}` once it listens, `{t: "keyfailed"}`, `{t: "failed"}` (it broke and
 //! closed), and `{t: "done", id, r, …}` with
-//! `r` one of `opened` (with `plain`, `bytes`, `sentAt` and `doneAt` in milliseconds since the
-//! epoch, `decryptMs`), `corrupt`, `failed` (with `status`: the HTTP status, `null` for a
+//! `r` one of `opened` (with `plain`, `bytes`, `sentAt`, `doneAt` and `openedAt` in milliseconds
+//! since the epoch, `decryptMs`), `corrupt`, `failed` (with `status`: the HTTP status, `null` for a
 //! network failure).
 
 use std::cell::RefCell;
@@ -55,10 +55,12 @@ pub(crate) enum FetchResult {
     Opened {
         plain: Uint8Array,
         bytes: u64,
-        /// When the GET went out and when its last byte came ([`platform::now_ms`] of the
-        /// thread that opened it: a worker's result is converted to the page's clock).
+        /// When the GET went out, when its last byte came, and when it was opened
+        /// ([`platform::now_ms`] of the thread that opened it: a worker's result is converted
+        /// to the page's clock).
         sent_at: f64,
         done_at: f64,
+        opened_at: f64,
         decrypt_ms: f64,
     },
     /// Arrived, but failed authentication (or had another size than listed).
@@ -597,6 +599,7 @@ fn post_result(scope: &DedicatedWorkerGlobalScope, id: u32, result: FetchResult)
             bytes,
             sent_at,
             done_at,
+            opened_at,
             decrypt_ms,
         } => {
             let buffer = plain.buffer();
@@ -610,6 +613,7 @@ fn post_result(scope: &DedicatedWorkerGlobalScope, id: u32, result: FetchResult)
                 ("bytes", (bytes as f64).into()),
                 ("sentAt", (origin + sent_at).into()),
                 ("doneAt", (origin + done_at).into()),
+                ("openedAt", (origin + opened_at).into()),
                 ("decryptMs", decrypt_ms.into()),
             ]);
             // Transferred, not copied: the worker keeps no plaintext.
@@ -640,16 +644,22 @@ fn decode_result(data: &JsValue, asked: f64) -> FetchResult {
                     // On the page's clock, and within what the page saw: the two time origins
                     // are each rounded, and a clock's rate can be adjusted between them.
                     let (origin, now) = (platform::time_origin(), platform::now_ms());
-                    let sent_at = (get_f64(data, "sentAt") - origin).max(asked);
-                    let done_at = match get_f64(data, "doneAt") - origin {
-                        t if t.is_finite() => t.clamp(sent_at, now.max(sent_at)),
-                        _ => now,
+                    // Each within what comes before it and `now`; a time missing is its bound
+                    // (a GET sent when the page asked, done and opened as the report came).
+                    let within = |field: &str, from: f64, missing: f64| match get_f64(data, field)
+                        - origin
+                    {
+                        t if t.is_finite() => t.clamp(from, now.max(from)),
+                        _ => missing,
                     };
+                    let sent_at = within("sentAt", asked, asked);
+                    let done_at = within("doneAt", sent_at, now.max(sent_at));
                     FetchResult::Opened {
                         plain,
                         bytes: get_f64(data, "bytes") as u64,
                         sent_at,
                         done_at,
+                        opened_at: within("openedAt", done_at, now.max(done_at)),
                         decrypt_ms: get_f64(data, "decryptMs"),
                     }
                 }
@@ -745,13 +755,17 @@ impl Fetch {
             .open(&job.track_id, job.kind, job.index, &job.nonce, &sealed)
             .await
         {
-            Ok(plain) => FetchResult::Opened {
-                plain,
-                bytes,
-                sent_at: self.started,
-                done_at,
-                decrypt_ms: platform::now_ms() - t,
-            },
+            Ok(plain) => {
+                let opened_at = platform::now_ms();
+                FetchResult::Opened {
+                    plain,
+                    bytes,
+                    sent_at: self.started,
+                    done_at,
+                    opened_at,
+                    decrypt_ms: opened_at - t,
+                }
+            }
             Err(_) => FetchResult::Corrupt,
         }
     }

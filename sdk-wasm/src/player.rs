@@ -1259,6 +1259,7 @@ impl Driver {
                 bytes,
                 sent_at,
                 done_at,
+                opened_at,
                 decrypt_ms,
             } => {
                 {
@@ -1280,6 +1281,7 @@ impl Driver {
                     // The clock's milliseconds, as `now` counts them.
                     sent_at: sent_at.max(0.0) as u64,
                     done_at: done_at.max(0.0) as u64,
+                    opened_at: opened_at.max(0.0) as u64,
                 };
                 p.player.handle_fetched(id, t, transfer);
             }

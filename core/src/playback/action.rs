@@ -80,10 +80,12 @@ pub struct Transfer {
     /// before the player asked cannot be shared out among the fetches then, so it is not
     /// measured.
     pub sent_at: u64,
-    /// When its last byte came. Earlier than the report's `now` where the report waited (a
-    /// page's thread held, a worker's messages queued): how the link was shared while it waited
-    /// is not known, so the fetches out then are not measured.
+    /// When its last byte came: its share of the link is counted up to then.
     pub done_at: u64,
+    /// When it was opened and the report sent. A report handled more than 100 ms later waited
+    /// (a page's thread held, a worker's messages queued): how the link was shared while it
+    /// waited is not known, so the fetches out then are not measured.
+    pub opened_at: u64,
 }
 
 impl Transfer {
@@ -93,6 +95,7 @@ impl Transfer {
             bytes: 0,
             sent_at: now,
             done_at: now,
+            opened_at: now,
         }
     }
 }

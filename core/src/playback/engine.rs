@@ -56,9 +56,9 @@ const TIMEOUT_MARGIN: f64 = 4.0;
 /// Successful fetches in a row after which one more may run at once per slot, after a
 /// timeout halved the limit.
 const GROWTH_STREAK: u32 = 4;
-/// A fetch report that comes longer than this after its last byte waited: the page's thread
-/// was held (a frozen tab, a long task) or the worker's messages queued. Decrypting and
-/// posting an object takes milliseconds.
+/// A fetch report handled longer than this after it was sent waited: the page's thread was
+/// held (a frozen tab, a long task) or the worker's messages queued. Posting one takes
+/// milliseconds.
 const LATE_REPORT_MS: u64 = 100;
 /// How far the driver's times of one fetch may disagree with its clock (another thread's
 /// clock converted, each rounded to a millisecond).
@@ -655,29 +655,36 @@ impl Player {
         if self.state != PlayerState::Running {
             return;
         }
-        // Counted up to its last byte: after it, the link was the other fetches'. A report
-        // that waited longer than that, behind inputs already counted, overshoots it.
+        // Counted up to its last byte: after it, the link was the other fetches'. Inputs
+        // handled since (while it was opened, or while its report waited) counted it as out.
         let overshoot = self.shared_until.saturating_sub(transfer.done_at);
-        let late = now.saturating_sub(transfer.done_at) > LATE_REPORT_MS;
+        let late = now.saturating_sub(transfer.opened_at) > LATE_REPORT_MS;
         self.account_sharing(transfer.done_at.min(now));
-        let Some(req) = self.requests.get_mut(&id.0) else {
+        let Some(&Request {
+            state: ReqState::InFlight { since, .. },
+            ..
+        }) = self.requests.get(&id.0)
+        else {
             return;
         };
-        let ReqState::InFlight { since, .. } = req.state else {
+        self.give_back_overshoot(id.0, overshoot.min(self.shared_until.saturating_sub(since)));
+        let Some(req) = self.requests.get_mut(&id.0) else {
             return;
         };
         req.state = ReqState::Held;
         req.deadline = None;
+        // An overshoot while it was opened is a share of the opening's time: small. One while
+        // its report waited may be the whole wait.
         let measured = req.timed
-            && overshoot <= LATE_REPORT_MS
+            && !(late && overshoot > LATE_REPORT_MS)
             && transfer.sent_at.saturating_add(CLOCK_SKEW_MS) >= since;
         // The driver's time is the transfer's own; the engine's count starts when it asked.
         let elapsed_ms = transfer.done_at.saturating_sub(transfer.sent_at);
         let share_ms = req.share_ms.min(elapsed_ms as f64);
         let key = (req.slot, req.obj);
         if late {
-            // The thread was held, or the report queued, since its last byte: the fetches
-            // still out had the link to themselves for some of that wait, or not at all.
+            // The thread was held, or the report queued, since it was sent: the fetches still
+            // out had the link to themselves for some of that wait, or not at all.
             for r in self.requests.values_mut() {
                 if matches!(r.state, ReqState::InFlight { .. }) {
                     r.timed = false;
@@ -1926,17 +1933,45 @@ impl Player {
 
     /// Adds the time since the last call to the share of every fetch in flight, split evenly
     /// among them. Called on every input with a clock before it changes what is in flight
-    /// (through `tick`, and first in the reports of fetches).
+    /// (through `tick`, and first in the reports of fetches, up to their last byte). Time
+    /// counted already is not counted again: a report whose last byte came before it leaves
+    /// the count where it is.
     fn account_sharing(&mut self, now: u64) {
+        if now <= self.shared_until {
+            return;
+        }
         let since = std::mem::replace(&mut self.shared_until, now);
         let out = self.transfers();
-        if out == 0 || now <= since {
+        if out == 0 {
             return;
         }
         let each = (now - since) as f64 / out as f64;
         for r in self.requests.values_mut() {
             if matches!(r.state, ReqState::InFlight { .. }) {
                 r.share_ms += each;
+            }
+        }
+    }
+
+    /// Fetch `id`, still counted as out for the last `overshoot_ms` after its last byte, gives
+    /// its share of that time to the fetches out beside it, as if it had not been out (the
+    /// fetches out then taken to be those out now).
+    fn give_back_overshoot(&mut self, id: u64, overshoot_ms: u64) {
+        let out = self.transfers();
+        if overshoot_ms == 0 || out == 0 {
+            return;
+        }
+        let Some(req) = self.requests.get_mut(&id) else {
+            return;
+        };
+        let excess = (overshoot_ms as f64 / out as f64).min(req.share_ms);
+        req.share_ms -= excess;
+        if out > 1 {
+            let each = excess / (out - 1) as f64;
+            for (&other, r) in self.requests.iter_mut() {
+                if other != id && matches!(r.state, ReqState::InFlight { .. }) {
+                    r.share_ms += each;
+                }
             }
         }
     }

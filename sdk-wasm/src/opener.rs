@@ -22,9 +22,9 @@
 //! then `{t: "fetch", id, url, track, kind, index, size}` and `{t: "abort", id}`. From
 //! it: `{t: "ready"}` once it listens, `{t: "keyfailed"}`, `{t: "failed"}` (it broke and
 //! closed), and `{t: "done", id, r, …}` with
-//! `r` one of `opened` (with `plain`, `bytes`, `sentAt`, `doneAt` and `openedAt` in milliseconds
-//! since the epoch, `decryptMs`), `corrupt`, `failed` (with `status`: the HTTP status, `null` for a
-//! network failure).
+//! `r` one of `opened` (with `plain`, `bytes`, and `sentAt`, `doneAt` and `openedAt` in
+//! milliseconds since the epoch), `corrupt`, `failed` (with `status`: the HTTP status, `null` for
+//! a network failure).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -55,13 +55,12 @@ pub(crate) enum FetchResult {
     Opened {
         plain: Uint8Array,
         bytes: u64,
-        /// When the GET went out, when its last byte came, and when it was opened
-        /// ([`platform::now_ms`] of the thread that opened it: a worker's result is converted
-        /// to the page's clock).
+        /// When the GET went out, when its last byte came, and when it was opened (opening
+        /// took `opened_at - done_at`; [`platform::now_ms`] of the thread that opened it: a
+        /// worker's result is converted to the page's clock).
         sent_at: f64,
         done_at: f64,
         opened_at: f64,
-        decrypt_ms: f64,
     },
     /// Arrived, but failed authentication (or had another size than listed).
     Corrupt,
@@ -600,7 +599,6 @@ fn post_result(scope: &DedicatedWorkerGlobalScope, id: u32, result: FetchResult)
             sent_at,
             done_at,
             opened_at,
-            decrypt_ms,
         } => {
             let buffer = plain.buffer();
             // Since the epoch: the page counts from its own time origin.
@@ -614,7 +612,6 @@ fn post_result(scope: &DedicatedWorkerGlobalScope, id: u32, result: FetchResult)
                 ("sentAt", (origin + sent_at).into()),
                 ("doneAt", (origin + done_at).into()),
                 ("openedAt", (origin + opened_at).into()),
-                ("decryptMs", decrypt_ms.into()),
             ]);
             // Transferred, not copied: the worker keeps no plaintext.
             scope.post_message_with_transfer(&msg, &Array::of1(&buffer))
@@ -660,7 +657,6 @@ fn decode_result(data: &JsValue, asked: f64) -> FetchResult {
                         sent_at,
                         done_at,
                         opened_at: within("openedAt", done_at, now.max(done_at)),
-                        decrypt_ms: get_f64(data, "decryptMs"),
                     }
                 }
                 _ => NETWORK,
@@ -750,22 +746,17 @@ impl Fetch {
         if bytes != job.size {
             return FetchResult::Corrupt;
         }
-        let t = platform::now_ms();
         match cipher
             .open(&job.track_id, job.kind, job.index, &job.nonce, &sealed)
             .await
         {
-            Ok(plain) => {
-                let opened_at = platform::now_ms();
-                FetchResult::Opened {
-                    plain,
-                    bytes,
-                    sent_at: self.started,
-                    done_at,
-                    opened_at,
-                    decrypt_ms: opened_at - t,
-                }
-            }
+            Ok(plain) => FetchResult::Opened {
+                plain,
+                bytes,
+                sent_at: self.started,
+                done_at,
+                opened_at: platform::now_ms(),
+            },
             Err(_) => FetchResult::Corrupt,
         }
     }

@@ -1260,7 +1260,6 @@ impl Driver {
                 sent_at,
                 done_at,
                 opened_at,
-                decrypt_ms,
             } => {
                 {
                     let mut s = self.shared.borrow_mut();
@@ -1270,7 +1269,7 @@ impl Driver {
                     s.stats.sealed_bytes += bytes as f64;
                     s.stats.plain_bytes += f64::from(plain.length());
                     s.stats.fetch_ms += (done_at - sent_at).max(0.0);
-                    s.stats.decrypt_ms += decrypt_ms;
+                    s.stats.decrypt_ms += (opened_at - done_at).max(0.0);
                 }
                 if job.kind == FetchKind::Init {
                     p.inits.insert(job.path.clone(), plain.clone());

@@ -189,21 +189,24 @@ pub(crate) fn error_name(e: &JsValue) -> String {
         .unwrap_or_default()
 }
 
-/// Milliseconds on a monotonic clock (`performance.now()`), the player's clock.
-pub(crate) fn now_ms() -> f64 {
+/// The global `performance` (window or worker), where there is one.
+fn performance() -> Option<web_sys::Performance> {
     Reflect::get(&js_sys::global(), &"performance".into())
+        .ok()?
+        .dyn_into()
         .ok()
-        .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
-        .map_or_else(js_sys::Date::now, |p| p.now())
 }
 
-/// `performance.timeOrigin`: what [`now_ms`] counts from, in milliseconds since the epoch. A
-/// worker's differs from its page's; `time_origin() + now_ms()` is the same instant in both.
+/// Milliseconds on a monotonic clock (`performance.now()`), the player's clock.
+pub(crate) fn now_ms() -> f64 {
+    performance().map_or_else(js_sys::Date::now, |p| p.now())
+}
+
+/// `performance.timeOrigin`: what [`now_ms`] counts from, in milliseconds since the epoch (0
+/// where [`now_ms`] falls back to the epoch's own clock). A worker's differs from its page's;
+/// `time_origin() + now_ms()` is the same instant in both.
 pub(crate) fn time_origin() -> f64 {
-    Reflect::get(&js_sys::global(), &"performance".into())
-        .ok()
-        .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
-        .map_or(0.0, |p| p.time_origin())
+    performance().map_or(0.0, |p| p.time_origin())
 }
 
 /// Resolves after `ms` milliseconds (window or worker). Needs no closure: `setTimeout` calls

@@ -1350,9 +1350,15 @@ test("a download on the page counts as a player does: the uploads beside it leav
       let release, written = 0;
       const held = new Promise((r) => (release = r));
       const sink = new WritableStream({ async write(chunk) { written += chunk.length; await held; } });
-      window.dl = { release, written: () => written, done: c.download({ endpoint: location.origin, assetId, token }, sink).then((r) => r.size, (e) => e.code) };
+      window.dl = { release, written: () => written, failed: undefined };
+      window.dl.done = c.download({ endpoint: location.origin, assetId, token }, sink).then((r) => r.size, (e) => {
+        window.dl.failed = `${e.code}: ${e.message}`;
+        return window.dl.failed;
+      });
     }, { assetId: asset.id, token });
-    await page.waitForFunction(() => window.dl.written() > 0);
+    // Its first chunk written, or why it failed (said at once, not after a timeout).
+    await waitFor(page, () => window.dl.written() > 0 || window.dl.failed !== undefined);
+    assert.equal(await page.evaluate(() => window.dl.failed), undefined);
     const beside = await uploadThree(page, behind, true);
     assert.equal(beside.mostPuts, 4, JSON.stringify(beside));
     completedIn(beside, "running");

@@ -318,6 +318,10 @@ pub struct PlayerStats {
     /// own consent: the player stores nothing) can hand it to a player of a later visit as
     /// `measuredBandwidth`.
     pub measured_bandwidth: Option<f64>,
+    /// Fetches completed that did not feed the estimate: the start's first objects (asked for
+    /// before the player's engine, so their timing says little of the link) and those out while
+    /// the page's thread was held (their reports came late).
+    pub unmeasured_fetches: u32,
     pub objects: u32,
     #[ts(type = "number")]
     pub sealed_bytes: u64,

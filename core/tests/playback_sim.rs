@@ -2423,6 +2423,7 @@ fn a_held_thread_reads_the_link_by_when_the_bytes_came() {
         && s.playhead >= 6.0
         && video_out(s)));
     let (before, held_at) = (sim.player.bandwidth_estimate(), sim.now);
+    assert_eq!(sim.player.unmeasured_fetches(), 0);
     sim.held_until = sim.now + 6_000;
     // Up to the hold's last step: what came meanwhile is still waiting.
     assert!(sim.run_until(6_000, |s| s.now + STEP_MS >= s.held_until));
@@ -2440,6 +2441,8 @@ fn a_held_thread_reads_the_link_by_when_the_bytes_came() {
         .filter(|s| s.0 > held_at)
         .collect();
     assert_eq!(since, vec![], "{reports} reports after the hold");
+    // The fetches out during the hold are said to be unmeasured.
+    assert!(sim.player.unmeasured_fetches() > 0);
     assert!(
         after > 0.7 * before,
         "{:.2} Mbit/s before, {:.2} after",
@@ -2473,6 +2476,8 @@ fn reports_that_come_while_objects_are_opened_read_the_link() {
             lowest / MBPS,
             highest / MBPS
         );
+        // A slow opening is not a held thread: every fetch was measured.
+        assert_eq!(sim.player.unmeasured_fetches(), 0);
     }
 }
 
@@ -2507,12 +2512,17 @@ fn a_fetch_sent_before_the_player_asked_is_not_measured() {
         };
         sim.player.handle_fetched(id, sim.now, report);
         sim.drain();
-        sim.player.measured_bandwidth()
+        (
+            sim.player.measured_bandwidth(),
+            sim.player.unmeasured_fetches(),
+        )
     };
-    assert_eq!(report(400), None);
+    assert_eq!(report(400), (None, 1));
     // Sent when the player asked, the same report is measured, and reads far above the link:
     // it is the takeover that the rule leaves out.
-    assert!(report(0).is_some_and(|bps| bps > 20.0 * MBPS));
+    let (measured, unmeasured) = report(0);
+    assert!(measured.is_some_and(|bps| bps > 20.0 * MBPS));
+    assert_eq!(unmeasured, 0);
 }
 
 #[test]

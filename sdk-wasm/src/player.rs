@@ -177,6 +177,8 @@ struct Shared {
     bandwidth_estimate: f64,
     /// The player's own measurement, once it has enough.
     measured_bandwidth: Option<f64>,
+    /// Fetches completed that the measurement left out (the engine says which).
+    unmeasured_fetches: u32,
     stats: Stats,
     finished: bool,
     /// The analytics view, once it began.
@@ -272,7 +274,7 @@ impl PlayerHandle {
     }
 
     /// Counters: `{engine, packageKind, packageId, duration, bandwidthEstimate,
-    /// measuredBandwidth, objects, sealedBytes, plainBytes, fetchMs, decryptMs,
+    /// measuredBandwidth, unmeasuredFetches, objects, sealedBytes, plainBytes, fetchMs, decryptMs,
     /// decryptFailures, appends, urlRequests, sessions, earlyObjects, earlyObjectsUnused, …}`.
     pub fn stats(&self) -> JsValue {
         let s = self.shared.borrow();
@@ -283,6 +285,7 @@ impl PlayerHandle {
             duration: s.duration,
             bandwidth_estimate: s.bandwidth_estimate,
             measured_bandwidth: s.measured_bandwidth,
+            unmeasured_fetches: s.unmeasured_fetches,
             objects: s.stats.objects,
             sealed_bytes: s.stats.sealed_bytes as u64,
             plain_bytes: s.stats.plain_bytes as u64,
@@ -1084,6 +1087,7 @@ impl Driver {
             s.current = Some(p.player.rendition().id.clone());
             s.bandwidth_estimate = p.player.bandwidth_estimate();
             s.measured_bandwidth = p.player.measured_bandwidth();
+            s.unmeasured_fetches = p.player.unmeasured_fetches();
             let measured = s.measured_bandwidth;
             drop(s);
             if let Some(bps) = measured {

@@ -229,6 +229,8 @@ pub struct Player {
     /// Fetches allowed at once per slot: halved on a timeout, grown back on successes.
     fetch_limit: usize,
     streak: u32,
+    /// Fetches completed whose transfer was not measured ([`Player::unmeasured_fetches`]).
+    unmeasured: u32,
     abr: Abr,
     backoff: Backoff,
     urls: UrlBook,
@@ -307,6 +309,7 @@ impl Player {
             quota_errors: 0,
             fetch_limit: config.max_fetches_per_slot,
             streak: 0,
+            unmeasured: 0,
             out: VecDeque::new(),
             events: VecDeque::new(),
             manifest,
@@ -357,6 +360,14 @@ impl Player {
     /// ([`AbrConfig::measured_bandwidth_bps`](super::AbrConfig::measured_bandwidth_bps)).
     pub fn measured_bandwidth(&self) -> Option<f64> {
         self.abr.measured()
+    }
+
+    /// Fetches completed whose transfer did not feed the estimate: sent before the player asked
+    /// for them (the start's first objects), or out while a report waited
+    /// ([`Player::handle_fetched`]). A page that sees most of its fetches here has an estimate
+    /// that learns little from them.
+    pub fn unmeasured_fetches(&self) -> u32 {
+        self.unmeasured
     }
 
     /// Whether playback is stalled (between [`Event::Stall`] and its end).
@@ -699,6 +710,8 @@ impl Player {
         }
         if measured {
             self.abr.sample(transfer.bytes, share_ms);
+        } else {
+            self.unmeasured += 1;
         }
         self.tick(now);
     }

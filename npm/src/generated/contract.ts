@@ -1003,7 +1003,13 @@ bandwidthEstimate: number,
  * own consent: the player stores nothing) can hand it to a player of a later visit as
  * `measuredBandwidth`.
  */
-measuredBandwidth: number | null, objects: number, sealedBytes: number, plainBytes: number, fetchMs: number, decryptMs: number, decryptFailures: number, appends: number, urlRequests: number, 
+measuredBandwidth: number | null, 
+/**
+ * Fetches completed that did not feed the estimate: the start's first objects (asked for
+ * before the player's engine, so their timing says little of the link) and those out while
+ * the page's thread was held (their reports came late).
+ */
+unmeasuredFetches: number, objects: number, sealedBytes: number, plainBytes: number, fetchMs: number, decryptMs: number, decryptFailures: number, appends: number, urlRequests: number, 
 /**
  * Objects fetched and opened in the player's worker.
  */

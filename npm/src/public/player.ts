@@ -142,7 +142,7 @@ export interface PlayerStats extends WasmPlayerStats {
 }
 
 const EMPTY_STATS: WasmPlayerStats = {
-  engine: "", packageKind: "", packageId: "", duration: 0, bandwidthEstimate: 0, measuredBandwidth: null, objects: 0, sealedBytes: 0,
+  engine: "", packageKind: "", packageId: "", duration: 0, bandwidthEstimate: 0, measuredBandwidth: null, unmeasuredFetches: 0, objects: 0, sealedBytes: 0,
   plainBytes: 0, fetchMs: 0, decryptMs: 0, decryptFailures: 0, appends: 0, urlRequests: 0, workerObjects: 0, objectsBeforeWorker: 0, sessions: 0,
   earlyObjects: 0, earlyObjectsUnused: 0,
   viewId: null, beaconsSent: 0, beaconEvents: 0, beaconsFailed: 0,

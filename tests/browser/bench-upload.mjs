@@ -32,6 +32,8 @@ let tracer = null;
 const SHA256 = Boolean(process.env.CINELOCK_BENCH_UPLOAD_SHA256);
 // CINELOCK_BENCH_STALL_MS: the uploads' stallTimeoutMs (0 turns the stall timeouts off).
 const STALL_MS = process.env.CINELOCK_BENCH_STALL_MS;
+// How long the floor's read of a part may stall before it is read again (below).
+const FLOOR_STALL_MS = 1000;
 // CINELOCK_BENCH_CHUNK_KIB: the sealed stream's chunk size asked for at creation (default: the server's, 256 KiB).
 const CHUNK_KIB = Number(process.env.CINELOCK_BENCH_CHUNK_KIB ?? 0);
 const CONDITIONS = [
@@ -197,7 +199,12 @@ try {
         const PART = ${part}, CHUNK = 262144, TAG = 16;
         const t = performance.now();
         let next = 0;
-        const mark = window.__bench = { started: 0, read: 0, sealed: 0, finished: 0 };
+        const mark = window.__bench = { started: 0, read: 0, sealed: 0, finished: 0, reread: 0 };
+        // Chromium's BYOB read of a file slice sometimes never settles (docs/benchmarks.md: most
+        // sittings on one machine hung here); as the SDK does, a part whose read has stalled for
+        // ${FLOOR_STALL_MS} ms is read again from its start, into a new buffer (the stalled read
+        // holds the old one), and counted.
+        const stalled = Symbol("stalled");
         async function lane() {
           let buf = new ArrayBuffer(PART);
           const sealed = new Uint8Array(PART / CHUNK * (CHUNK + TAG));
@@ -205,12 +212,26 @@ try {
             const n = next++;
             mark.started++;
             const slice = f.slice(n * PART, (n + 1) * PART);
-            const reader = slice.stream().getReader({ mode: "byob" });
-            for (let got = 0; got < slice.size;) {
-              const { done, value } = await reader.read(new Uint8Array(buf, got, slice.size - got));
-              if (done) break;
-              buf = value.buffer;
-              got += value.byteLength;
+            read: for (;;) {
+              const reader = slice.stream().getReader({ mode: "byob" });
+              for (let got = 0; got < slice.size;) {
+                let timer;
+                const r = await Promise.race([
+                  reader.read(new Uint8Array(buf, got, slice.size - got)),
+                  new Promise((ok) => (timer = setTimeout(() => ok(stalled), ${FLOOR_STALL_MS}))),
+                ]);
+                clearTimeout(timer);
+                if (r === stalled) {
+                  mark.reread++;
+                  reader.cancel().catch(() => undefined);
+                  buf = new ArrayBuffer(PART);
+                  continue read;
+                }
+                if (r.done) break;
+                buf = r.value.buffer;
+                got += r.value.byteLength;
+              }
+              break;
             }
             mark.read++;
             const chunks = Math.ceil(slice.size / CHUNK);
@@ -231,8 +252,9 @@ try {
           }
         }
         await Promise.all(Array.from({ length: ${PARALLEL} }, lane));
-        return { ms: performance.now() - t, etags };
+        return { ms: performance.now() - t, etags, reread: mark.reread };
       })()`);
+      if (floor.reread) console.error(`${condition}: the floor${digest ? " with SHA-256" : ""} read ${floor.reread} part(s) again after a stalled read`);
       execFileSync(plainTool, ["complete", garage.endpoint, "garage", BUCKET, `bench/floor-${results.length}`, floorPlan.upload_id, JSON.stringify(floor.etags)], { env: { ...process.env, ...s3env } });
       results.push({ name: `floor: WebCrypto seal${digest ? " + SHA-256" : ""} + Blob (page)`, ...floor });
       if (process.env.CINELOCK_BENCH_VERBOSE) console.error(`${condition}: ${results.at(-1).name} done`);

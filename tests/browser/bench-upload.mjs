@@ -32,6 +32,8 @@ let tracer = null;
 const SHA256 = Boolean(process.env.CINELOCK_BENCH_UPLOAD_SHA256);
 // CINELOCK_BENCH_STALL_MS: the uploads' stallTimeoutMs (0 turns the stall timeouts off).
 const STALL_MS = process.env.CINELOCK_BENCH_STALL_MS;
+// CINELOCK_BENCH_SAMPLE_MS: how often memory is read from the page and each worker (default 50).
+const SAMPLE_MS = Number(process.env.CINELOCK_BENCH_SAMPLE_MS ?? 50);
 // How long the floor's read of a part may stall before it is read again (below).
 const FLOOR_STALL_MS = 1000;
 // CINELOCK_BENCH_CHUNK_KIB: the sealed stream's chunk size asked for at creation (default: the server's, 256 KiB).
@@ -97,7 +99,7 @@ async function measured(page, workers, expression) {
       const s = await sample();
       peak = Math.max(peak, s.total - before.total);
       workerPeak = Math.max(workerPeak, s.workers);
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, SAMPLE_MS));
     }
   })();
   let value;
